@@ -1,0 +1,44 @@
+package dev.thaw.bench;
+
+import java.nio.file.Path;
+import java.util.List;
+
+/**
+ * One of the example functions the benchmark deploys.
+ *
+ * @param name short name, e.g. {@code hello}
+ * @param jar the built JAR
+ * @param handler the handler to deploy
+ * @param memoryMb memory limit, or {@code null} for the node's default
+ * @param payload the event every invocation sends
+ */
+record ExampleFunction(String name, Path jar, String handler, Integer memoryMb, String payload) {
+
+    static List<String> names() {
+        return List.of("hello", "json-transform", "lambda-handler", "spring-boot");
+    }
+
+    /** @return the example called {@code name}, with its JAR under {@code examplesDir} */
+    static ExampleFunction named(String name, Path examplesDir) {
+        Path jar = examplesDir.resolve(name).resolve("target").resolve("thaw-examples-" + name + ".jar");
+        return switch (name) {
+            case "hello" -> new ExampleFunction(name, jar, "dev.thaw.examples.hello.Hello::handle", null,
+                    "{\"name\":\"bench\"}");
+            case "json-transform" -> new ExampleFunction(name, jar, "dev.thaw.examples.json.OrderSummarizer::apply", null,
+                    "{\"id\":\"o-1\",\"customer\":\"c\",\"currency\":\"EUR\",\"lines\":[{\"sku\":\"a\",\"quantity\":2,"
+                            + "\"unitPrice\":1.5},{\"sku\":\"b\",\"quantity\":1,\"unitPrice\":3}]}");
+            case "lambda-handler" -> new ExampleFunction(name, jar,
+                    "dev.thaw.examples.lambda.GreetingApiHandler::handleRequest", null,
+                    "{\"httpMethod\":\"GET\",\"path\":\"/greet\",\"queryStringParameters\":{\"name\":\"bench\"}}");
+            // Spring Boot's context needs more heap than the 512 MB default leaves it.
+            case "spring-boot" -> new ExampleFunction(name, jar, "dev.thaw.examples.springboot.QuoteHandler::apply", 1024,
+                    "{\"customer\":\"bench\",\"lines\":[{\"sku\":\"SKU-001\",\"quantity\":2}]}");
+            default -> throw new IllegalArgumentException("unknown function '" + name + "': choose from " + names());
+        };
+    }
+
+    /** @return the name of its deployment with snapshots on ({@code restore}) or off ({@code boot}) */
+    String deployment(boolean snapshots) {
+        return "bench-" + name + (snapshots ? "-restore" : "-boot");
+    }
+}

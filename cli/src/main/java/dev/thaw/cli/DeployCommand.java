@@ -1,0 +1,67 @@
+package dev.thaw.cli;
+
+import dev.thaw.client.ThawClient;
+import dev.thaw.core.FunctionInfo;
+import dev.thaw.core.FunctionManifest;
+import java.nio.file.Path;
+import java.util.Locale;
+import java.util.Map;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Option;
+import picocli.CommandLine.Parameters;
+
+/** {@code thaw deploy}: creates or replaces a function. */
+@Command(name = "deploy", description = "Deploys (creates or replaces) a function.")
+final class DeployCommand extends ClientCommand {
+
+    @Parameters(index = "0", paramLabel = "NAME", description = "Function name.")
+    String name;
+
+    @Option(names = "--jar", required = true, paramLabel = "PATH",
+            description = "The function's JAR (for --runtime provided: a zip holding bootstrap).")
+    Path jar;
+
+    @Option(names = "--handler", paramLabel = "H", description = "fully.qualified.Class::method (java runtime).")
+    String handler;
+
+    @Option(names = "--memory-mb", paramLabel = "N", description = "Memory limit in MB (node default 512).")
+    Integer memoryMb;
+
+    @Option(names = "--timeout-ms", paramLabel = "N", description = "Invocation timeout in ms (node default 30000).")
+    Integer timeoutMs;
+
+    @Option(names = "--env", paramLabel = "K=V", description = "Environment variable; repeat for more.")
+    Map<String, String> environment;
+
+    @Option(names = "--max-instances", paramLabel = "N", description = "Instance limit (node default 8).")
+    Integer maxInstances;
+
+    @Option(names = "--no-snapshots", description = "Cold starts boot instead of restoring a snapshot.")
+    boolean noSnapshots;
+
+    @Option(names = "--runtime", paramLabel = "java|provided", description = "java (default) or provided.")
+    String runtime;
+
+    @Override
+    int run(ThawClient client) {
+        var manifest = new FunctionManifest(name, handler, runtime, memoryMb, timeoutMs, environment, maxInstances,
+                noSnapshots ? Boolean.FALSE : null);
+        // Checked here so a bad flag fails before a large JAR is read and uploaded.
+        manifest.validated();
+        FunctionInfo info = client.deploy(manifest, jar);
+        out().println("deployed " + info.name() + " version " + info.version() + " (handler " + info.handler()
+                + ", code " + size(info.codeSizeBytes()) + ")");
+        return 0;
+    }
+
+    /** @return e.g. {@code 812 B}, {@code 4.6 KiB}, {@code 12.0 MiB} */
+    static String size(long bytes) {
+        if (bytes < 1024) {
+            return bytes + " B";
+        }
+        if (bytes < 1024 * 1024) {
+            return String.format(Locale.ROOT, "%.1f KiB", bytes / 1024.0);
+        }
+        return String.format(Locale.ROOT, "%.1f MiB", bytes / (1024.0 * 1024));
+    }
+}

@@ -1,0 +1,76 @@
+package dev.thaw.cli;
+
+import com.sun.net.httpserver.HttpExchange;
+import com.sun.net.httpserver.HttpServer;
+import java.io.IOException;
+import java.net.InetSocketAddress;
+import java.net.URI;
+import java.nio.charset.StandardCharsets;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.CopyOnWriteArrayList;
+
+/** A canned-answer HTTP server standing in for a node: checks request shapes, not node behaviour. */
+final class FakeNode implements AutoCloseable {
+
+    /** A request as the fake saw it. */
+    record Request(String method, String path, String query, String contentType, byte[] body) {
+        String bodyText() {
+            return new String(body, StandardCharsets.UTF_8);
+        }
+    }
+
+    private record Answer(int status, String body, Map<String, String> headers) {
+    }
+
+    private final HttpServer server;
+    private final Map<String, Answer> answers = new ConcurrentHashMap<>();
+    private final List<Request> requests = new CopyOnWriteArrayList<>();
+
+    FakeNode() throws IOException {
+        server = HttpServer.create(new InetSocketAddress("127.0.0.1", 0), 0);
+        server.createContext("/", this::handle);
+        server.start();
+    }
+
+    URI uri() {
+        return URI.create("http://127.0.0.1:" + server.getAddress().getPort());
+    }
+
+    FakeNode answer(String method, String path, int status, String body) {
+        return answer(method, path, status, body, Map.of());
+    }
+
+    FakeNode answer(String method, String path, int status, String body, Map<String, String> headers) {
+        answers.put(method + " " + path, new Answer(status, body, headers));
+        return this;
+    }
+
+    List<Request> requests() {
+        return requests;
+    }
+
+    Request last() {
+        return requests.getLast();
+    }
+
+    private void handle(HttpExchange exchange) throws IOException {
+        try (exchange) {
+            URI uri = exchange.getRequestURI();
+            requests.add(new Request(exchange.getRequestMethod(), uri.getRawPath(), uri.getRawQuery(),
+                    exchange.getRequestHeaders().getFirst("Content-Type"), exchange.getRequestBody().readAllBytes()));
+            Answer answer = answers.getOrDefault(exchange.getRequestMethod() + " " + uri.getRawPath(),
+                    new Answer(404, "{\"errorType\":\"FunctionNotFound\",\"errorMessage\":\"no route in fake\"}", Map.of()));
+            answer.headers().forEach((k, v) -> exchange.getResponseHeaders().add(k, v));
+            byte[] body = answer.body().getBytes(StandardCharsets.UTF_8);
+            exchange.sendResponseHeaders(answer.status(), body.length == 0 ? -1 : body.length);
+            exchange.getResponseBody().write(body);
+        }
+    }
+
+    @Override
+    public void close() {
+        server.stop(0);
+    }
+}

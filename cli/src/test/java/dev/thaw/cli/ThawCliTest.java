@@ -1,0 +1,245 @@
+package dev.thaw.cli;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import dev.thaw.client.ThawClient;
+import dev.thaw.core.Json;
+import java.io.BufferedWriter;
+import java.io.IOException;
+import java.io.PrintWriter;
+import java.io.StringWriter;
+import java.net.ServerSocket;
+import java.net.URI;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+import picocli.CommandLine;
+
+class ThawCliTest {
+    static final String INFO = """
+            {"name":"hello","version":3,"handler":"dev.thaw.examples.hello.Hello::handle","runtime":"java",
+             "memoryMb":512,"timeoutMs":30000,"environmentKeys":["GREETING"],"maxInstances":8,"snapshotsEnabled":true,
+             "codeSha256":"ab","codeSizeBytes":4711,"deployedAt":"2026-11-22T21:00:00Z",
+             "snapshot":{"state":"ready","restores":4,"restoreFailures":0},
+             "instances":{"starting":0,"idle":1,"busy":2,"queued":0}}""";
+
+    FakeNode node;
+    final StringWriter out = new StringWriter();
+    final StringWriter err = new StringWriter();
+    final List<URI> urls = new ArrayList<>();
+
+    @BeforeEach
+    void start() throws IOException {
+        node = new FakeNode();
+    }
+
+    @AfterEach
+    void stop() {
+        node.close();
+    }
+
+    int thaw(String... args) {
+        CommandLine cmd = ThawCli.commandLine(url -> {
+            urls.add(url);
+            return ThawClient.create(url);
+        });
+        // Buffered and never flushed here, as System.out would be at System.exit: output must be flushed by the CLI.
+        cmd.setOut(new PrintWriter(new BufferedWriter(out)));
+        cmd.setErr(new PrintWriter(new BufferedWriter(err)));
+        return cmd.execute(args);
+    }
+
+    String[] withUrl(String... args) {
+        String[] all = new String[args.length + 2];
+        all[0] = "--url";
+        all[1] = node.uri().toString();
+        System.arraycopy(args, 0, all, 2, args.length);
+        return all;
+    }
+
+    @Test
+    void deploySendsTheManifestAndPrintsASummary(@TempDir Path dir) throws Exception {
+        Path jar = Files.write(dir.resolve("hello.jar"), new byte[] {1, 2, 3});
+        node.answer("PUT", "/functions/hello", 201, INFO);
+
+        int code = thaw(withUrl("deploy", "hello", "--jar", jar.toString(), "--handler", "dev.thaw.examples.hello.Hello::handle",
+                "--memory-mb", "1024", "--env", "GREETING=hi", "--env", "LANG=en", "--no-snapshots", "--max-instances", "2"));
+
+        assertThat(code).isZero();
+        assertThat(out.toString().strip())
+                .isEqualTo("deployed hello version 3 (handler dev.thaw.examples.hello.Hello::handle, code 4.6 KiB)");
+        JsonNode manifest = Json.mapper().readTree(node.last().body()).get("manifest");
+        assertThat(manifest.get("name").asText()).isEqualTo("hello");
+        assertThat(manifest.get("memoryMb").asInt()).isEqualTo(1024);
+        assertThat(manifest.get("maxInstances").asInt()).isEqualTo(2);
+        assertThat(manifest.get("snapshots").asBoolean(true)).isFalse();
+        assertThat(manifest.get("environment").get("LANG").asText()).isEqualTo("en");
+        assertThat(manifest.has("timeoutMs")).isFalse();
+    }
+
+    @Test
+    void deployWithoutSnapshotFlagLeavesTheDefaultToTheNode(@TempDir Path dir) throws Exception {
+        Path jar = Files.write(dir.resolve("hello.jar"), new byte[] {1});
+        node.answer("PUT", "/functions/hello", 200, INFO);
+        assertThat(thaw(withUrl("deploy", "hello", "--jar", jar.toString(), "--handler", "a.B::c"))).isZero();
+        assertThat(Json.mapper().readTree(node.last().body()).get("manifest").has("snapshots")).isFalse();
+    }
+
+    @Test
+    void invalidManifestsFailBeforeUploading(@TempDir Path dir) throws Exception {
+        Path jar = Files.write(dir.resolve("hello.jar"), new byte[] {1});
+        int code = thaw(withUrl("deploy", "hello", "--jar", jar.toString(), "--handler", "a.B::c", "--memory-mb", "1"));
+        assertThat(code).isEqualTo(1);
+        assertThat(err.toString()).startsWith("error: InvalidRequest: memoryMb must be between 128 and 32768, got 1");
+        assertThat(node.requests()).isEmpty();
+    }
+
+    @Test
+    void invokePrintsTheBodyAndVerboseTimings() {
+        node.answer("POST", "/functions/hello/invoke", 200, "{\"greeting\":\"hi bench\"}", Map.of(
+                "X-Thaw-Request-Id", "req-7", "X-Thaw-Start", "restore", "X-Thaw-Restore-Ms", "12.5",
+                "X-Thaw-Duration-Ms", "0.75", "X-Thaw-Function-Version", "3"));
+
+        int code = thaw(withUrl("invoke", "hello", "--data", "{\"name\":\"bench\"}", "--verbose"));
+
+        assertThat(code).isZero();
+        assertThat(node.last().bodyText()).isEqualTo("{\"name\":\"bench\"}");
+        assertThat(out.toString()).isEqualTo("{\"greeting\":\"hi bench\"}" + System.lineSeparator());
+        assertThat(err.toString()).contains("start:          restore", "restore:        12.50 ms",
+                "duration:       0.75 ms", "client latency: ", "request id:     req-7").doesNotContain("init:");
+    }
+
+    @Test
+    void invokeReadsTheEventFromAFile(@TempDir Path dir) throws Exception {
+        Path event = Files.writeString(dir.resolve("event.json"), "[1,2]");
+        node.answer("POST", "/functions/hello/invoke", 200, "3");
+        assertThat(thaw(withUrl("invoke", "hello", "--data-file", event.toString()))).isZero();
+        assertThat(node.last().bodyText()).isEqualTo("[1,2]");
+        assertThat(err.toString()).isEmpty();
+    }
+
+    @Test
+    void invokeWithoutDataSendsAnEmptyBody() {
+        node.answer("POST", "/functions/hello/invoke", 200, "null");
+        assertThat(thaw(withUrl("invoke", "hello"))).isZero();
+        assertThat(node.last().body()).isEmpty();
+        assertThat(out.toString().strip()).isEqualTo("null");
+    }
+
+    @Test
+    void functionErrorsPrintTheErrorBodyAndExitOne() {
+        node.answer("POST", "/functions/hello/invoke", 502, """
+                {"errorType":"FunctionError","errorMessage":"boom","functionErrorType":"java.lang.IllegalStateException",
+                 "stackTrace":["at a.B.c(B.java:1)","at a.B.d(B.java:2)"]}""");
+
+        int code = thaw(withUrl("invoke", "hello", "--data", "{}"));
+
+        assertThat(code).isEqualTo(1);
+        assertThat(out.toString()).isEmpty();
+        assertThat(err.toString()).startsWith("error: FunctionError: boom" + System.lineSeparator())
+                .contains("\"functionErrorType\" : \"java.lang.IllegalStateException\"", "\"at a.B.d(B.java:2)\"");
+    }
+
+    @Test
+    void platformErrorsPrintOneLineAndExitOne() {
+        int code = thaw(withUrl("describe", "nope"));
+        assertThat(code).isEqualTo(1);
+        assertThat(err.toString()).isEqualTo("error: FunctionNotFound: no route in fake" + System.lineSeparator());
+    }
+
+    @Test
+    void aMissingNodeSaysHowToStartOne() throws IOException {
+        int port;
+        try (var socket = new ServerSocket(0)) {
+            port = socket.getLocalPort();
+        }
+        int code = thaw("--url", "http://127.0.0.1:" + port, "list");
+        assertThat(code).isEqualTo(1);
+        assertThat(err.toString().strip())
+                .isEqualTo("error: ServiceUnavailable: no thaw node at http://127.0.0.1:" + port + ": start one with ./thaw up");
+    }
+
+    @Test
+    void usageErrorsExitTwo() {
+        assertThat(thaw(withUrl("invoke"))).isEqualTo(2);
+        assertThat(err.toString()).contains("Missing required parameter: 'NAME'");
+        assertThat(thaw(withUrl("invoke", "hello", "--data", "{}", "--data-file", "x.json"))).isEqualTo(2);
+        assertThat(thaw(withUrl("invoke", "hello", "--data", "{not json"))).isEqualTo(2);
+        assertThat(err.toString()).contains("--data is not valid JSON");
+        assertThat(thaw(withUrl("bench", "cold-start", "--functions", "nope"))).isEqualTo(2);
+        assertThat(err.toString()).contains("unknown function 'nope'");
+        assertThat(thaw()).isEqualTo(2);
+        assertThat(node.requests()).isEmpty();
+    }
+
+    @Test
+    void listPrintsATable() {
+        node.answer("GET", "/functions", 200, "{\"functions\":[" + INFO + "," + INFO.replace("\"hello\"", "\"json-transform\"")
+                .replace("\"ready\"", "\"none\"").replace("\"busy\":2", "\"busy\":0") + "]}");
+
+        assertThat(thaw(withUrl("list"))).isZero();
+
+        assertThat(out.toString().lines()).containsExactly(
+                "NAME            VERSION  HANDLER                                MEMORY  SNAPSHOT  IDLE/BUSY",
+                "hello           3        dev.thaw.examples.hello.Hello::handle  512 MB  ready     1/2",
+                "json-transform  3        dev.thaw.examples.hello.Hello::handle  512 MB  none      1/0");
+    }
+
+    @Test
+    void listSaysWhenNothingIsDeployed() {
+        node.answer("GET", "/functions", 200, "{\"functions\":[]}");
+        assertThat(thaw(withUrl("list"))).isZero();
+        assertThat(out.toString().strip()).isEqualTo("no functions deployed");
+    }
+
+    @Test
+    void describeLogsDeleteAndEvict() throws Exception {
+        node.answer("GET", "/functions/hello", 200, INFO)
+                .answer("GET", "/functions/hello/logs", 200, "START r1\nEND r1")
+                .answer("DELETE", "/functions/hello", 200, "{\"deleted\":\"hello\",\"version\":3}")
+                .answer("DELETE", "/functions/hello/instances", 200, "{\"evicted\":1}");
+
+        assertThat(thaw(withUrl("describe", "hello"))).isZero();
+        assertThat(Json.mapper().readTree(out.toString()).at("/snapshot/state").asText()).isEqualTo("ready");
+        assertThat(out.toString()).contains("\n  \"version\" : 3");
+        out.getBuffer().setLength(0);
+
+        assertThat(thaw(withUrl("logs", "hello", "--tail", "5"))).isZero();
+        assertThat(node.last().query()).isEqualTo("tail=5");
+        assertThat(thaw(withUrl("delete", "hello"))).isZero();
+        assertThat(thaw(withUrl("evict", "hello"))).isZero();
+        assertThat(out.toString().lines()).containsExactly("START r1", "END r1", "deleted hello (version 3)",
+                "evicted 1 instance of hello");
+    }
+
+    @Test
+    void urlMayFollowTheSubcommand() {
+        node.answer("GET", "/functions", 200, "{\"functions\":[]}");
+        assertThat(thaw("list", "--url", node.uri().toString())).isZero();
+        assertThat(urls).containsExactly(node.uri());
+    }
+
+    @Test
+    void benchNeedsTheBuiltExamples(@TempDir Path dir) {
+        node.answer("GET", "/healthz", 200, "{\"status\":\"ok\"}");
+        int code = thaw(withUrl("bench", "cold-start", "--functions", "hello", "--examples-dir", dir.toString(),
+                "--output", dir.resolve("out").toString()));
+        assertThat(code).isEqualTo(1);
+        assertThat(err.toString()).startsWith("error: InvalidRequest: example JAR ").contains("thaw-examples-hello.jar is missing");
+        assertThat(node.requests()).isEmpty();
+    }
+
+    @Test
+    void deploySizesAreHumanReadable() {
+        assertThat(DeployCommand.size(812)).isEqualTo("812 B");
+        assertThat(DeployCommand.size(4711)).isEqualTo("4.6 KiB");
+        assertThat(DeployCommand.size(12L * 1024 * 1024)).isEqualTo("12.0 MiB");
+    }
+}

@@ -1,0 +1,94 @@
+package dev.thaw.client;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import dev.thaw.core.FunctionInfo;
+import dev.thaw.core.FunctionManifest;
+import dev.thaw.core.ThawException;
+import java.net.URI;
+import java.nio.file.Path;
+import java.util.List;
+
+/**
+ * A client of one thaw node's HTTP API (see {@code docs/API.md}). Every method is a single request.
+ * Error answers surface as {@link ThawException} carrying the node's error type (function errors as
+ * {@link dev.thaw.core.FunctionErrorException}); an unreachable node as
+ * {@link dev.thaw.core.ErrorType#ServiceUnavailable}. Implementations are thread-safe.
+ */
+public interface ThawClient extends AutoCloseable {
+
+    /**
+     * Creates a client speaking HTTP/1.1 over keep-alive connections.
+     *
+     * @param base the node's URL, e.g. {@code http://127.0.0.1:8080}
+     * @return a new client; close it to release its connections
+     */
+    static ThawClient create(URI base) {
+        return new HttpThawClient(base, null);
+    }
+
+    /**
+     * Creates a client whose requests give up after {@code requestTimeout}, for callers (benchmarks,
+     * scripts) that must not wait forever on a node that stopped answering.
+     *
+     * @param base the node's URL
+     * @param requestTimeout how long one request may take, answer included
+     * @return a new client; a request that times out throws
+     *     {@link dev.thaw.core.ErrorType#ServiceUnavailable}
+     */
+    static ThawClient create(URI base, java.time.Duration requestTimeout) {
+        return new HttpThawClient(base, java.util.Objects.requireNonNull(requestTimeout, "requestTimeout"));
+    }
+
+    /** @return the node URL this client talks to */
+    URI base();
+
+    /**
+     * Deploys (creates or replaces) a function.
+     *
+     * @param manifest the function's manifest; its name is the path segment
+     * @param jar the code: a JAR, or a zip holding {@code bootstrap} for {@code runtime = "provided"}
+     * @return what the node says about the deployed function
+     */
+    FunctionInfo deploy(FunctionManifest manifest, Path jar);
+
+    /** @return every deployed function, sorted by name */
+    List<FunctionInfo> list();
+
+    /** @return what the node says about function {@code name} */
+    FunctionInfo describe(String name);
+
+    /**
+     * Deletes a function with its instances and snapshot.
+     *
+     * @return the version that was deleted
+     */
+    long delete(String name);
+
+    /** @return the last {@code tail} log lines of the function, newline-separated */
+    String logs(String name, int tail);
+
+    /**
+     * Stops the function's idle instances so the next invocation is a cold start.
+     *
+     * @return how many instances were stopped
+     */
+    int evict(String name);
+
+    /** @return the node's health document ({@code GET /healthz}) */
+    JsonNode health();
+
+    /** @return the node's metrics in Prometheus text format */
+    String metrics();
+
+    /**
+     * Invokes a function synchronously.
+     *
+     * @param payload the event as JSON bytes; empty means {@code null}
+     * @return the function's result and the node's timing headers
+     */
+    InvocationResult invoke(String name, byte[] payload);
+
+    /** Releases the client's connections. */
+    @Override
+    void close();
+}

@@ -1,0 +1,65 @@
+package dev.thaw.core;
+
+import com.fasterxml.jackson.annotation.JsonInclude;
+import java.util.List;
+
+/**
+ * What the node says about a deployed function ({@code GET /functions/{name}}, {@code thaw describe}).
+ * Environment variables appear by name only.
+ *
+ * @param name function name
+ * @param version deployed version, growing with every deploy
+ * @param handler handler name
+ * @param runtime {@code java} or {@code provided}
+ * @param memoryMb memory limit
+ * @param timeoutMs invocation timeout
+ * @param environmentKeys names of the environment variables (values are never shown)
+ * @param maxInstances instance limit
+ * @param snapshotsEnabled whether the manifest asks for snapshots
+ * @param codeSha256 hex SHA-256 of the deployed archive
+ * @param codeSizeBytes size of the deployed archive
+ * @param deployedAt ISO-8601 time of the deploy
+ * @param snapshot the state of the function's snapshot
+ * @param instances instance counts by state
+ */
+@JsonInclude(JsonInclude.Include.NON_NULL)
+public record FunctionInfo(
+        String name,
+        long version,
+        String handler,
+        String runtime,
+        int memoryMb,
+        int timeoutMs,
+        List<String> environmentKeys,
+        int maxInstances,
+        boolean snapshotsEnabled,
+        String codeSha256,
+        long codeSizeBytes,
+        String deployedAt,
+        SnapshotInfo snapshot,
+        InstanceCounts instances) {
+
+    /**
+     * @param state {@code none} (no cold start yet), {@code ready}, {@code failed} (boots instead),
+     *     {@code disabled} (manifest or node: see reason)
+     * @param reason why the snapshot is failed or disabled, or {@code null}
+     * @param sizeBytes size of the image files
+     * @param checkpointMs how long the dump took
+     * @param createdAt ISO-8601 time the snapshot was taken
+     * @param restores how many clones were restored from it
+     * @param restoreFailures how many restores failed and fell back to booting
+     */
+    @JsonInclude(JsonInclude.Include.NON_NULL)
+    public record SnapshotInfo(String state, String reason, Long sizeBytes, Long checkpointMs, String createdAt,
+                               long restores, long restoreFailures) {
+    }
+
+    /**
+     * @param starting instances booting or restoring
+     * @param idle instances waiting for work
+     * @param busy instances serving an invocation
+     * @param queued invocations waiting for an instance
+     */
+    public record InstanceCounts(int starting, int idle, int busy, int queued) {
+    }
+}

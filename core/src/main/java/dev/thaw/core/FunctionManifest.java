@@ -1,0 +1,118 @@
+package dev.thaw.core;
+
+import com.fasterxml.jackson.annotation.JsonInclude;
+import java.util.Map;
+import java.util.TreeMap;
+import java.util.regex.Pattern;
+
+/**
+ * What a deployment says about a function, apart from its code: the wire form of {@code thaw deploy}
+ * and of {@code PUT /functions/{name}}. {@link #validated()} applies defaults and rejects bad values
+ * with a message naming the field.
+ *
+ * @param name the function name: letters, digits, '-' and '_', at most 64 characters
+ * @param handler {@code fully.qualified.Class::method}, or the class alone where the method is
+ *     unambiguous; for {@code runtime = "provided"} the executable to run (default {@code bootstrap})
+ * @param runtime {@code java} (default) or {@code provided} (a Lambda custom runtime: the archive
+ *     holds an executable {@code bootstrap} that speaks the Runtime API)
+ * @param memoryMb the instance's memory limit in MB (default 512); the JVM heap gets 3/4 of it
+ * @param timeoutMs the invocation timeout in ms (default 30000)
+ * @param environment environment variables for the function; values are never shown or logged
+ * @param maxInstances how many instances may run at once (default 8)
+ * @param snapshots whether cold starts restore from a snapshot (default true)
+ */
+@JsonInclude(JsonInclude.Include.NON_NULL)
+public record FunctionManifest(
+        String name,
+        String handler,
+        String runtime,
+        Integer memoryMb,
+        Integer timeoutMs,
+        Map<String, String> environment,
+        Integer maxInstances,
+        Boolean snapshots) {
+
+    /** Default memory limit in MB. */
+    public static final int DEFAULT_MEMORY_MB = 512;
+    /** Default timeout in ms. */
+    public static final int DEFAULT_TIMEOUT_MS = 30_000;
+    /** Default maximum number of instances. */
+    public static final int DEFAULT_MAX_INSTANCES = 8;
+
+    private static final Pattern NAME = Pattern.compile("[A-Za-z0-9][A-Za-z0-9_-]{0,63}");
+    private static final Pattern ENV_KEY = Pattern.compile("[A-Za-z_][A-Za-z0-9_]*");
+    private static final Pattern JAVA_HANDLER =
+            Pattern.compile("[\\p{L}_$][\\p{L}\\p{N}_$]*(\\.[\\p{L}_$][\\p{L}\\p{N}_$]*)*(::[\\p{L}_$][\\p{L}\\p{N}_$]*)?");
+
+    /** @return true when the name is a valid function name */
+    public static boolean isValidName(String name) {
+        return name != null && NAME.matcher(name).matches();
+    }
+
+    /**
+     * Applies defaults and checks every field.
+     *
+     * @return a manifest with no null fields
+     * @throws ThawException of type {@link ErrorType#InvalidRequest} naming the bad field
+     */
+    public FunctionManifest validated() {
+        if (!isValidName(name)) {
+            throw ThawException.invalidRequest(
+                    "function name '%s' is invalid: use 1-64 letters, digits, '-' or '_', starting with a letter or digit", name);
+        }
+        String rt = runtime == null ? "java" : runtime;
+        if (!rt.equals("java") && !rt.equals("provided")) {
+            throw ThawException.invalidRequest("runtime '%s' is not supported: use 'java' or 'provided'", rt);
+        }
+        String h = handler;
+        if (rt.equals("provided")) {
+            h = (h == null || h.isBlank()) ? "bootstrap" : h;
+        } else if (h == null || !JAVA_HANDLER.matcher(h).matches()) {
+            throw ThawException.invalidRequest(
+                    "handler '%s' is invalid: expected fully.qualified.ClassName or fully.qualified.ClassName::method", h);
+        }
+        int memory = inRange("memoryMb", memoryMb, DEFAULT_MEMORY_MB, 128, 32_768);
+        int timeout = inRange("timeoutMs", timeoutMs, DEFAULT_TIMEOUT_MS, 1, 900_000);
+        int max = inRange("maxInstances", maxInstances, DEFAULT_MAX_INSTANCES, 1, 256);
+        Map<String, String> env = new TreeMap<>();
+        if (environment != null) {
+            environment.forEach((k, v) -> {
+                if (k == null || !ENV_KEY.matcher(k).matches()) {
+                    throw ThawException.invalidRequest("environment variable name '%s' is invalid", k);
+                }
+                if (k.startsWith("AWS_LAMBDA_") || k.startsWith("THAW_") || k.startsWith("_")) {
+                    throw ThawException.invalidRequest(
+                            "environment variable '%s' is reserved (names starting with AWS_LAMBDA_, THAW_ or _ are set by thaw)", k);
+                }
+                if (v == null) {
+                    throw ThawException.invalidRequest("environment variable '%s' has no value", k);
+                }
+                env.put(k, v);
+            });
+        }
+        boolean snap = snapshots == null ? rt.equals("java") : snapshots;
+        return new FunctionManifest(name, h, rt, memory, timeout, Map.copyOf(env), max, snap);
+    }
+
+    private static int inRange(String field, Integer value, int fallback, int min, int max) {
+        int v = value == null ? fallback : value;
+        if (v < min || v > max) {
+            throw ThawException.invalidRequest("%s must be between %d and %d, got %d", field, min, max, v);
+        }
+        return v;
+    }
+
+    /** @return a copy with another name */
+    public FunctionManifest withName(String newName) {
+        return new FunctionManifest(newName, handler, runtime, memoryMb, timeoutMs, environment, maxInstances, snapshots);
+    }
+
+    /** Never shows environment values: they may be secrets. */
+    @Override
+    public String toString() {
+        return "FunctionManifest[name=" + name + ", handler=" + handler + ", runtime=" + runtime
+                + ", memoryMb=" + memoryMb + ", timeoutMs=" + timeoutMs
+                + ", environment=" + (environment == null ? "{}" : environment.keySet() + " (values hidden)")
+                + ", maxInstances=" + maxInstances + ", snapshots=" + snapshots + "]";
+    }
+}

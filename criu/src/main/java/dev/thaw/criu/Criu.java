@@ -1,0 +1,90 @@
+package dev.thaw.criu;
+
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.List;
+import java.util.Optional;
+
+/**
+ * thaw's handle on CRIU: dump a running process tree into an image directory, restore clones of
+ * it. Obtained from {@link #probe(Optional)}, which only hands out a {@code Criu} that works.
+ */
+public interface Criu {
+
+    /**
+     * Finds and checks CRIU.
+     *
+     * @param launcher the CRIU executable (thaw's project-local launcher), empty if none was configured
+     * @return the status; {@link #open(CriuStatus, Path)} turns an available one into a {@code Criu}
+     */
+    static CriuStatus probe(Optional<Path> launcher) {
+        return CriuProbe.probe(launcher);
+    }
+
+    /**
+     * @param status a status from {@link #probe(Optional)} that is available
+     * @param launcher the same launcher
+     * @return a CRIU driver
+     */
+    static Criu open(CriuStatus status, Path launcher) {
+        if (!status.available()) {
+            throw new IllegalStateException("CRIU is not available: " + status.reason());
+        }
+        return new CriuProcess(launcher);
+    }
+
+    /**
+     * Dumps the process tree rooted at {@code pid}, leaving it running, with TCP connections
+     * closed in the image.
+     *
+     * @param pid the root of the tree (the pid-namespace init of an instance)
+     * @param imagesDir an empty directory for the image
+     * @param logFile where CRIU writes its log
+     * @return how long the dump took and how large the image is
+     * @throws SnapshotException with the tail of CRIU's log when the dump fails
+     */
+    DumpResult dump(long pid, Path imagesDir, Path logFile);
+
+    /**
+     * Starts restoring a clone. The returned process is CRIU itself, which stays the parent of the
+     * restored tree and exits when the tree's root exits; the clone's root pid appears in
+     * {@code pidFile} once the restore is done.
+     *
+     * @param request what to restore and how to wire its standard streams
+     * @return the running CRIU process
+     * @throws SnapshotException when CRIU cannot be started
+     */
+    Process startRestore(RestoreRequest request);
+
+    /**
+     * Result of a dump.
+     *
+     * @param duration wall time of {@code criu dump}
+     * @param imageBytes total size of the image files
+     */
+    record DumpResult(Duration duration, long imageBytes) {
+    }
+
+    /**
+     * What to restore.
+     *
+     * @param imagesDir the image of {@link #dump}
+     * @param workDir a directory of this restore's own (logs, pid file)
+     * @param stdin file the clone's fd 0 is re-attached to (e.g. {@code /proc/self/fd/N} of a pipe end)
+     * @param stdout file the clone's fd 1 and 2 are re-attached to
+     * @param inheritedPipes the {@code pipe:[inode]} names the image's fds 0 and 1 had at dump time
+     *     (index 0: stdin's, index 1: stdout's)
+     */
+    record RestoreRequest(Path imagesDir, Path workDir, Path stdin, Path stdout, List<String> inheritedPipes) {
+
+        /** @return where CRIU writes the restored root's pid */
+        public Path pidFile() {
+            return workDir.resolve("restored.pid");
+        }
+
+        /** @return where CRIU writes its log */
+        public Path logFile() {
+            return workDir.resolve("restore.log");
+        }
+    }
+}

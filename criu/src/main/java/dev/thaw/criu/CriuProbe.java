@@ -1,0 +1,77 @@
+package dev.thaw.criu;
+
+import java.io.IOException;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.Optional;
+import java.util.concurrent.TimeUnit;
+
+/** Decides whether CRIU can work here, and says plainly why not. */
+final class CriuProbe {
+    private static final String INSTALL_HINT = "run scripts/install-criu.sh";
+
+    private CriuProbe() {
+    }
+
+    static CriuStatus probe(Optional<Path> launcher) {
+        if (launcher.isEmpty()) {
+            return CriuStatus.unavailable("snapshots are off: no CRIU configured (" + INSTALL_HINT + ")");
+        }
+        Path criu = launcher.get();
+        if (!Files.isExecutable(criu)) {
+            return CriuStatus.unavailable("snapshots are off: CRIU not found at " + criu + " (" + INSTALL_HINT + ")");
+        }
+        if (!isRoot()) {
+            return CriuStatus.unavailable("snapshots are off: CRIU needs root (or CAP_CHECKPOINT_RESTORE and "
+                    + "CAP_SYS_PTRACE), and this node runs as an unprivileged user");
+        }
+        Result version = run(criu, "--version");
+        if (version.exit != 0) {
+            return CriuStatus.unavailable("snapshots are off: " + criu + " does not run: " + version.output.strip());
+        }
+        String v = version.output.lines().filter(l -> l.startsWith("Version:"))
+                .map(l -> l.substring("Version:".length()).strip()).findFirst().orElse("unknown");
+        Result check = run(criu, "check");
+        if (check.exit != 0) {
+            return CriuStatus.unavailable("snapshots are off: 'criu check' failed (kernel without checkpoint/restore "
+                    + "support?): " + lastLines(check.output, 3));
+        }
+        return new CriuStatus(true, Optional.of(v), "snapshots are on: CRIU " + v + " at " + criu);
+    }
+
+    private static boolean isRoot() {
+        try {
+            return Files.readAllLines(Path.of("/proc/self/status")).stream()
+                    .filter(l -> l.startsWith("Uid:"))
+                    .anyMatch(l -> l.split("\\s+")[2].equals("0"));
+        } catch (IOException | RuntimeException e) {
+            return false;
+        }
+    }
+
+    private record Result(int exit, String output) {
+    }
+
+    private static Result run(Path criu, String arg) {
+        try {
+            Process p = new ProcessBuilder(criu.toString(), arg).redirectErrorStream(true).start();
+            String out = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
+            if (!p.waitFor(30, TimeUnit.SECONDS)) {
+                p.destroyForcibly();
+                return new Result(-1, "timed out");
+            }
+            return new Result(p.exitValue(), out);
+        } catch (IOException e) {
+            return new Result(-1, e.getMessage());
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            return new Result(-1, "interrupted");
+        }
+    }
+
+    static String lastLines(String text, int n) {
+        var lines = text.strip().lines().toList();
+        return String.join(" | ", lines.subList(Math.max(0, lines.size() - n), lines.size()));
+    }
+}

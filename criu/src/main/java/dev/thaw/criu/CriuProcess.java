@@ -1,0 +1,103 @@
+package dev.thaw.criu;
+
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.TimeUnit;
+import java.util.stream.Stream;
+
+/**
+ * Runs the {@code criu} executable for each operation.
+ *
+ * <p>Options chosen for instances (see shared/design/CRIU.md): {@code --tcp-close} on dump and
+ * restore, because a TCP connection a function left open cannot be shared by several clones in one
+ * network namespace (the runtime closes its own before the dump); {@code --leave-running} on dump,
+ * because the booted instance goes on to serve the invocation that started it; no
+ * {@code --auto-dedup}, because restore would punch holes into an image that clones share; and
+ * {@code --inherit-fd} for the standard streams, so every clone writes to a pipe of its own.
+ */
+final class CriuProcess implements Criu {
+    private static final Duration DUMP_TIMEOUT = Duration.ofMinutes(2);
+
+    private final Path launcher;
+
+    CriuProcess(Path launcher) {
+        this.launcher = launcher;
+    }
+
+    @Override
+    public DumpResult dump(long pid, Path imagesDir, Path logFile) {
+        List<String> cmd = List.of(launcher.toString(), "dump", "-t", Long.toString(pid), "-D", imagesDir.toString(),
+                "-o", logFile.toString(), "-v2", "--tcp-close", "--leave-running");
+        long start = System.nanoTime();
+        try {
+            Files.createDirectories(imagesDir);
+            Process p = new ProcessBuilder(cmd).redirectErrorStream(true)
+                    .redirectOutput(ProcessBuilder.Redirect.appendTo(logFile.resolveSibling(logFile.getFileName() + ".out").toFile()))
+                    .start();
+            if (!p.waitFor(DUMP_TIMEOUT.toMillis(), TimeUnit.MILLISECONDS)) {
+                p.destroyForcibly();
+                throw new SnapshotException("criu dump of pid " + pid + " did not finish within " + DUMP_TIMEOUT, null);
+            }
+            if (p.exitValue() != 0) {
+                throw new SnapshotException("criu dump of pid " + pid + " failed (exit " + p.exitValue() + "): "
+                        + errorLines(logFile), null);
+            }
+        } catch (IOException e) {
+            throw new SnapshotException("cannot run criu dump: " + e.getMessage(), e);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new SnapshotException("interrupted during criu dump", e);
+        }
+        return new DumpResult(Duration.ofNanos(System.nanoTime() - start), sizeOf(imagesDir));
+    }
+
+    @Override
+    public Process startRestore(RestoreRequest r) {
+        List<String> cmd = new ArrayList<>(List.of(launcher.toString(), "restore", "-D", r.imagesDir().toString(),
+                "-W", r.workDir().toString(), "-o", r.logFile().toString(), "-v2", "--tcp-close",
+                "--pidfile", r.pidFile().toString()));
+        cmd.addAll(List.of("--inherit-fd", "fd[0]:" + r.inheritedPipes().get(0)));
+        if (!r.inheritedPipes().get(1).equals(r.inheritedPipes().get(0))) {
+            cmd.addAll(List.of("--inherit-fd", "fd[1]:" + r.inheritedPipes().get(1)));
+        }
+        try {
+            Files.createDirectories(r.workDir());
+            return new ProcessBuilder(cmd)
+                    .redirectInput(r.stdin().toFile())
+                    .redirectOutput(r.stdout().toFile())
+                    .redirectError(r.workDir().resolve("criu.stderr").toFile())
+                    .start();
+        } catch (IOException e) {
+            throw new SnapshotException("cannot start criu restore: " + e.getMessage(), e);
+        }
+    }
+
+    /**
+     * @return the error lines of a CRIU log (those CRIU marks "Error"), or its last lines, to say
+     *     why an operation failed
+     */
+    static String errorLines(Path logFile) {
+        try {
+            List<String> lines = Files.readAllLines(logFile, StandardCharsets.UTF_8);
+            List<String> errors = lines.stream().filter(l -> l.contains("Error") || l.contains("error")).toList();
+            List<String> pick = errors.isEmpty() ? lines : errors;
+            return String.join(" | ", pick.subList(Math.max(0, pick.size() - 4), pick.size())).strip();
+        } catch (IOException | UncheckedIOException e) {
+            return "(no CRIU log at " + logFile + ")";
+        }
+    }
+
+    static long sizeOf(Path dir) {
+        try (Stream<Path> files = Files.walk(dir)) {
+            return files.filter(Files::isRegularFile).mapToLong(f -> f.toFile().length()).sum();
+        } catch (IOException e) {
+            return 0;
+        }
+    }
+}

@@ -1,0 +1,183 @@
+package dev.thaw.it;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+import static org.junit.jupiter.api.Assumptions.assumeTrue;
+
+import dev.thaw.client.InvocationResult;
+import dev.thaw.client.StartKind;
+import dev.thaw.core.ErrorType;
+import dev.thaw.core.FunctionErrorException;
+import dev.thaw.core.ThawException;
+import java.io.IOException;
+import java.net.URI;
+import java.net.http.HttpClient;
+import java.net.http.HttpRequest;
+import java.net.http.HttpResponse;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.Map;
+import java.util.stream.Stream;
+import org.assertj.core.api.ThrowableAssert.ThrowingCallable;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+
+/**
+ * Every bad input gets a clear error naming what was wrong, and the node then still serves a
+ * healthy function ({@link #nodeStaysHealthy()} runs after each test).
+ */
+class BadInputsIT {
+    private static TestNode node;
+
+    @BeforeAll
+    static void start() throws Exception {
+        assumeTrue(TestNode.criuAvailable(), "CRIU is not usable here (run scripts/install-criu.sh as root)");
+        node = new TestNode();
+        node.deploy("healthy", TestNode.TF + "Greeter::handle");
+    }
+
+    @AfterAll
+    static void stop() throws Exception {
+        if (node != null) {
+            node.close();
+        }
+    }
+
+    @AfterEach
+    void nodeStaysHealthy() {
+        assertThat(node.client.health().get("status").asText()).isEqualTo("ok");
+        assertThat(node.invoke("healthy", "{\"name\":\"still\",\"times\":1}").bodyAsString())
+                .isEqualTo("{\"message\":\"Hi still\"}");
+    }
+
+    @Test
+    void unknownFunction() {
+        expect(() -> node.invoke("nope", "{}"), ErrorType.FunctionNotFound, "no function named 'nope'");
+    }
+
+    @Test
+    void codeThatIsNotAJar() throws IOException {
+        Path notAJar = Files.createTempFile("not-a-jar", ".jar");
+        Files.writeString(notAJar, "this is plain text, not a zip archive");
+        try {
+            expect(() -> node.deploy("notjar", TestNode.TF + "EchoThaw::handle", notAJar, Map.of(), true, 1000),
+                    ErrorType.InvalidDeployment, "not a JAR");
+        } finally {
+            Files.delete(notAJar);
+        }
+    }
+
+    @Test
+    void handlerClassThatDoesNotExist() {
+        expect(() -> node.deploy("noclass", "com.example.Missing::handle"), ErrorType.InvalidDeployment,
+                "handler class 'com.example.Missing' is not in the code");
+    }
+
+    @Test
+    void handlerMethodThatDoesNotExist() {
+        node.deploy("nomethod", TestNode.TF + "EchoThaw::nothingHere");
+        FunctionErrorException e = functionError(() -> node.invoke("nomethod", "{}"), ErrorType.FunctionInitError);
+        assertThat(e.functionErrorType()).isEqualTo("Runtime.HandlerNotFound");
+        assertThat(e.getMessage()).contains("handler method 'nothingHere' was not found");
+    }
+
+    @Test
+    void initThatThrows() {
+        node.deploy("initthrows", TestNode.TF + "InitThrows::handle");
+        FunctionErrorException e = functionError(() -> node.invoke("initthrows", "{}"), ErrorType.FunctionInitError);
+        assertThat(e.functionErrorType()).isEqualTo("java.lang.IllegalStateException");
+        assertThat(e.getMessage()).contains("init failed on purpose");
+        // and again: every cold start reports it, none hangs
+        functionError(() -> node.invoke("initthrows", "{}"), ErrorType.FunctionInitError);
+    }
+
+    @Test
+    void handlerThatThrows() {
+        node.deploy("throws", TestNode.TF + "HandlerThrows::handle");
+        FunctionErrorException e = functionError(() -> node.invoke("throws", "{\"x\":1}"), ErrorType.FunctionError);
+        assertThat(e.functionErrorType()).isEqualTo("java.lang.IllegalArgumentException");
+        assertThat(e.getMessage()).contains("bad input");
+        assertThat(e.functionStackTrace()).isNotEmpty();
+        // the instance survives a handler exception and serves the next call warm
+        functionError(() -> node.invoke("throws", "{\"x\":2}"), ErrorType.FunctionError);
+        assertThat(node.client.describe("throws").instances().idle()).isEqualTo(1);
+    }
+
+    @Test
+    void timeout() {
+        node.deploy("slow", TestNode.TF + "Sleeper::handle", TestNode.TEST_FUNCTIONS, Map.of(), false, 1_000);
+        expect(() -> node.invoke("slow", "{\"ms\":20000}"), ErrorType.FunctionTimeout, "timed out after 1000 ms");
+        assertThat(node.invoke("slow", "{\"ms\":10}").bodyAsString()).isEqualTo("{\"slept\":10}");
+    }
+
+    @Test
+    void instanceThatCrashes() {
+        node.deploy("crash", TestNode.TF + "Crasher::handle", TestNode.TEST_FUNCTIONS, Map.of(), false, 10_000);
+        expect(() -> node.invoke("crash", "{}"), ErrorType.InstanceCrashed, "exited with code 3");
+    }
+
+    @Test
+    void oversizedPayload() {
+        byte[] big = new byte[6 * 1024 * 1024 + 1];
+        java.util.Arrays.fill(big, (byte) ' ');
+        big[0] = '1';
+        expect(() -> node.client.invoke("healthy", big), ErrorType.PayloadTooLarge, "the limit is 6291456 bytes (6 MB)");
+    }
+
+    @Test
+    void malformedJson() throws Exception {
+        expect(() -> node.invoke("healthy", "{\"name\": "), ErrorType.InvalidRequest, "not valid JSON");
+        HttpResponse<String> r = HttpClient.newHttpClient().send(HttpRequest.newBuilder(
+                URI.create(node.node.uri() + "/functions/healthy")).PUT(HttpRequest.BodyPublishers.ofString("{oops"))
+                .build(), HttpResponse.BodyHandlers.ofString());
+        assertThat(r.statusCode()).isEqualTo(400);
+        assertThat(r.body()).contains("InvalidRequest").contains("the deployment request is not valid JSON");
+    }
+
+    @Test
+    void eventThatDoesNotFitTheHandlerType() {
+        FunctionErrorException e = functionError(() -> node.invoke("healthy", "{\"times\":\"many\"}"),
+                ErrorType.FunctionError);
+        assertThat(e.functionErrorType()).isEqualTo("Runtime.InvalidEvent");
+    }
+
+    @Test
+    void damagedSnapshotFallsBackToBootAndHeals() throws IOException {
+        node.deploy("damaged", TestNode.TF + "EchoFunction::apply");
+        node.primeSnapshot("damaged", "{}");
+        Path images = Stream.of(node.dataDir.resolve("functions/damaged").toFile().listFiles())
+                .filter(f -> f.getName().startsWith("v")).findFirst().orElseThrow().toPath().resolve("snapshot/images");
+        try (Stream<Path> files = Files.list(images)) {
+            for (Path f : files.filter(p -> p.getFileName().toString().startsWith("pages-")
+                    || p.getFileName().toString().startsWith("core-")).toList()) {
+                Files.write(f, new byte[] {1, 2, 3}); // truncated garbage
+            }
+        }
+
+        InvocationResult r = node.invoke("damaged", "{\"k\":1}");
+
+        assertThat(r.bodyAsString()).isEqualTo("{\"shape\":\"function\",\"echo\":{\"k\":1}}");
+        assertThat(r.startKind()).isEqualTo(StartKind.BOOT);
+        var snapshot = node.client.describe("damaged").snapshot();
+        assertThat(snapshot.restoreFailures()).isEqualTo(1);
+        assertThat(snapshot.state()).as("a fresh snapshot was taken by the fallback boot").isEqualTo("ready");
+        assertThat(node.client.logs("damaged", 50)).contains("RESTORE_FAILED");
+        node.client.evict("damaged");
+        assertThat(node.invoke("damaged", "{}").startKind()).isEqualTo(StartKind.RESTORE);
+    }
+
+    private static void expect(ThrowingCallable call, ErrorType type, String messagePart) {
+        assertThatThrownBy(call).isInstanceOf(ThawException.class)
+                .satisfies(e -> assertThat(((ThawException) e).type()).isEqualTo(type))
+                .hasMessageContaining(messagePart);
+    }
+
+    private static FunctionErrorException functionError(ThrowingCallable call, ErrorType type) {
+        Throwable t = org.assertj.core.api.Assertions.catchThrowable(call);
+        assertThat(t).isInstanceOf(FunctionErrorException.class);
+        assertThat(((ThawException) t).type()).isEqualTo(type);
+        return (FunctionErrorException) t;
+    }
+}

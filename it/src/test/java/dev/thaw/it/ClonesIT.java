@@ -1,0 +1,114 @@
+package dev.thaw.it;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.junit.jupiter.api.Assumptions.assumeTrue;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import dev.thaw.client.InvocationResult;
+import dev.thaw.client.StartKind;
+import dev.thaw.core.Json;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CyclicBarrier;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.Future;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+
+/** Clones of one snapshot: restored together, unique, with hooks run in the documented order. */
+class ClonesIT {
+    private static TestNode node;
+
+    @BeforeAll
+    static void start() throws Exception {
+        assumeTrue(TestNode.criuAvailable(), "CRIU is not usable here (run scripts/install-criu.sh as root)");
+        node = new TestNode();
+    }
+
+    @AfterAll
+    static void stop() throws Exception {
+        if (node != null) {
+            node.close();
+        }
+    }
+
+    @Test
+    void eightConcurrentInvocationsRestoreEightClones() throws Exception {
+        node.deploy("burst", TestNode.TF + "Greeter::handle");
+        node.primeSnapshot("burst", "{\"name\":\"prime\",\"times\":1}");
+
+        int n = 8;
+        CyclicBarrier barrier = new CyclicBarrier(n);
+        List<Future<InvocationResult>> results = new ArrayList<>();
+        try (ExecutorService pool = Executors.newFixedThreadPool(n)) {
+            for (int i = 0; i < n; i++) {
+                String who = "c" + i;
+                results.add(pool.submit(() -> {
+                    barrier.await();
+                    return node.invoke("burst", "{\"name\":\"" + who + "\",\"times\":1}");
+                }));
+            }
+        }
+        long restores = 0;
+        for (int i = 0; i < n; i++) {
+            InvocationResult r = results.get(i).get();
+            assertThat(r.bodyAsString()).isEqualTo("{\"message\":\"Hi c" + i + "\"}");
+            restores += r.startKind() == StartKind.RESTORE ? 1 : 0;
+        }
+        assertThat(restores).as("cold starts served by restoring a clone").isEqualTo(n);
+        assertThat(node.client.describe("burst").instances().idle()).isEqualTo(n);
+        assertThat(node.client.describe("burst").snapshot().restores()).isGreaterThanOrEqualTo(n);
+    }
+
+    @Test
+    void clonesOfOneSnapshotDoNotShareRandomState() throws Exception {
+        node.deploy("unique", TestNode.TF + "Uniqueness::handle");
+        node.primeSnapshot("unique", "{}");
+
+        // Two invocations at once: two clones restored from the same image.
+        CompletableFuture<InvocationResult> a = CompletableFuture.supplyAsync(() -> node.invoke("unique", "{}"));
+        CompletableFuture<InvocationResult> b = CompletableFuture.supplyAsync(() -> node.invoke("unique", "{}"));
+        InvocationResult ra = a.get();
+        InvocationResult rb = b.get();
+        assertThat(ra.startKind()).isEqualTo(StartKind.RESTORE);
+        assertThat(rb.startKind()).isEqualTo(StartKind.RESTORE);
+        JsonNode x = Json.mapper().readTree(ra.body());
+        JsonNode y = Json.mapper().readTree(rb.body());
+        for (String field : List.of("mathRandom", "newRandom", "threadLocalRandom", "splittableRandom", "uuid",
+                "secureRandom", "initRandom")) {
+            assertThat(x.get(field)).as(field + " must differ between clones").isNotNull().isNotEqualTo(y.get(field));
+        }
+    }
+
+    @Test
+    void hooksRunInOrderAroundTheCheckpointInTheOriginalAndInEveryClone() throws Exception {
+        node.deploy("hooks", TestNode.TF + "Hooks::handle");
+        List<String> expected = List.of("init", "before:C", "before:B", "before:A", "after:A", "after:B", "after:C");
+
+        InvocationResult booted = node.primeSnapshot("hooks", "{}");
+        InvocationResult restored = node.invoke("hooks", "{}");
+
+        assertThat(restored.startKind()).isEqualTo(StartKind.RESTORE);
+        assertThat(events(booted)).containsExactlyElementsOf(expected);
+        assertThat(events(restored)).containsExactlyElementsOf(expected);
+    }
+
+    @Test
+    void aCracAwareLibraryIsNotifiedWithoutKnowingAboutThaw() throws Exception {
+        node.deploy("library", TestNode.TF + "LibraryUser::handle");
+        node.primeSnapshot("library", "{}");
+        JsonNode restored = Json.mapper().readTree(node.invoke("library", "{}").body());
+        assertThat(restored.get("open").asBoolean()).isTrue();
+        assertThat(restored.get("closes").asInt()).isEqualTo(1);
+        assertThat(restored.get("reopens").asInt()).isEqualTo(1);
+    }
+
+    private static List<String> events(InvocationResult r) throws Exception {
+        List<String> out = new ArrayList<>();
+        Json.mapper().readTree(r.body()).forEach(n -> out.add(n.asText()));
+        return out;
+    }
+}

@@ -1,0 +1,112 @@
+package dev.thaw.it;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import dev.thaw.client.InvocationResult;
+import dev.thaw.client.ThawClient;
+import dev.thaw.core.FunctionInfo;
+import dev.thaw.core.FunctionManifest;
+import dev.thaw.node.Node;
+import dev.thaw.node.NodeConfig;
+import java.io.IOException;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.Comparator;
+import java.util.List;
+import java.util.Map;
+import java.util.stream.Stream;
+
+/**
+ * A real node for a test class: its own data directory and port, the runtime JAR and function
+ * JARs the reactor built, the project's CRIU. {@link #close()} stops the node and checks that no
+ * process it started is left running.
+ */
+final class TestNode implements AutoCloseable {
+    static final Path FUNCTIONS = Path.of(System.getProperty("thaw.it.functions", "target/functions"));
+    static final Path TEST_FUNCTIONS = FUNCTIONS.resolve("thaw-testfunctions.jar");
+    static final String TF = "dev.thaw.testfunctions.";
+
+    final Path dataDir;
+    final Node node;
+    final ThawClient client;
+
+    TestNode() throws IOException {
+        this(true);
+    }
+
+    TestNode(boolean snapshots) throws IOException {
+        dataDir = Files.createTempDirectory("thaw-it-");
+        Path criu = Path.of(System.getProperty("thaw.criu", ".thaw/criu/bin/criu"));
+        node = Node.start(NodeConfig.builder().port(0).dataDir(dataDir)
+                .runtimeJar(FUNCTIONS.resolve("thaw-runtime.jar"))
+                .criu(snapshots ? criu : null)
+                .keepAlive(Duration.ofMinutes(5))
+                .build());
+        client = ThawClient.create(node.uri());
+    }
+
+    static boolean criuAvailable() {
+        return dev.thaw.criu.Criu.probe(java.util.Optional.of(Path.of(System.getProperty("thaw.criu", ".thaw/criu/bin/criu"))))
+                .available();
+    }
+
+    FunctionInfo deploy(String name, String handler) {
+        return deploy(name, handler, TEST_FUNCTIONS, Map.of(), true, 30_000);
+    }
+
+    FunctionInfo deploy(String name, String handler, Path jar, Map<String, String> env, boolean snapshots, int timeoutMs) {
+        return client.deploy(new FunctionManifest(name, handler, null, 256, timeoutMs, env, 8, snapshots), jar);
+    }
+
+    InvocationResult invoke(String name, String json) {
+        return client.invoke(name, json.getBytes(StandardCharsets.UTF_8));
+    }
+
+    /** Invokes once so the function boots and takes its snapshot, then evicts the booted instance. */
+    InvocationResult primeSnapshot(String name, String json) {
+        InvocationResult first = invoke(name, json);
+        assertThat(first.startKind().name()).isEqualToIgnoringCase("boot");
+        assertThat(client.describe(name).snapshot().state()).isEqualTo("ready");
+        client.evict(name);
+        return first;
+    }
+
+    @Override
+    public void close() throws IOException {
+        client.close();
+        node.close();
+        List<Long> leftovers = processesUnder(dataDir);
+        deleteTree(dataDir);
+        assertThat(leftovers).as("instance processes left running after the node closed").isEmpty();
+    }
+
+    /** @return processes whose working directory is inside {@code dir} (instances run in their code dir) */
+    static List<Long> processesUnder(Path dir) throws IOException {
+        String prefix = dir.toRealPath().toString();
+        try (Stream<Path> procs = Files.list(Path.of("/proc"))) {
+            return procs.filter(p -> p.getFileName().toString().chars().allMatch(Character::isDigit))
+                    .filter(p -> {
+                        try {
+                            return Files.readSymbolicLink(p.resolve("cwd")).toString().startsWith(prefix);
+                        } catch (IOException | RuntimeException e) {
+                            return false;
+                        }
+                    })
+                    .map(p -> Long.parseLong(p.getFileName().toString()))
+                    .toList();
+        }
+    }
+
+    static void deleteTree(Path dir) throws IOException {
+        if (!Files.exists(dir)) {
+            return;
+        }
+        try (Stream<Path> walk = Files.walk(dir)) {
+            for (Path p : walk.sorted(Comparator.reverseOrder()).toList()) {
+                Files.deleteIfExists(p);
+            }
+        }
+    }
+}

@@ -1,0 +1,496 @@
+package dev.thaw.node;
+
+import dev.thaw.core.ErrorType;
+import dev.thaw.core.FunctionErrorException;
+import dev.thaw.core.FunctionInfo;
+import dev.thaw.core.ThawException;
+import dev.thaw.criu.Criu;
+import dev.thaw.criu.CriuLogs;
+import java.io.IOException;
+import java.nio.file.Path;
+import java.util.ArrayDeque;
+import java.util.ArrayList;
+import java.util.Deque;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+import java.util.OptionalDouble;
+import java.util.UUID;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.ScheduledExecutorService;
+import java.util.concurrent.TimeUnit;
+
+/**
+ * The instances of one deployed function and the policy that schedules invocations onto them.
+ *
+ * <p>Lambda's model: an instance serves one invocation at a time. An invocation goes to an idle
+ * instance if there is one; otherwise it waits in a bounded queue while the pool starts instances,
+ * up to the function's {@code maxInstances}. Instances live on idle for the keep-alive period and
+ * are then retired, down to zero.
+ *
+ * <p>How an instance starts is the snapshot's business ({@link Snapshot}): with a READY snapshot
+ * every cold start restores a clone; without one the first cold start boots and checkpoints, and
+ * while that checkpoint is PENDING further cold starts wait for it rather than boot (one boot, then
+ * restores, is faster than many boots on a small machine). A restore that fails is replaced by a
+ * boot, and the reason is recorded.
+ *
+ * <p>All scheduling state is guarded by {@code this}; process work (spawning, dumping, killing)
+ * happens on virtual threads outside the lock, and reports back through the
+ * {@link Instance.Listener} callbacks.
+ */
+final class FunctionPool implements Instance.Listener {
+    private static final System.Logger LOG = System.getLogger("thaw.node");
+    private static final long INIT_TIMEOUT_MS = 120_000;
+    private static final long RESTORE_TIMEOUT_MS = 30_000;
+
+    final Deployment deployment;
+    final Snapshot snapshot;
+    private final FunctionLog log;
+    private final NodeMetrics metrics;
+    private final InstanceLauncher launcher;
+    private final Optional<Criu> criu;
+    private final ScheduledExecutorService timers;
+    private final Map<String, Instance> registry;
+    private final String runtimeApiBase;
+    private final int queueLimit;
+    private final String controlToken;
+
+    private final List<Instance> instances = new ArrayList<>();
+    private final Deque<Invocation> queue = new ArrayDeque<>();
+    private final Map<Instance, String> startFailures = new ConcurrentHashMap<>();
+    private final Map<Instance, Long> idleSince = new ConcurrentHashMap<>();
+    private boolean closed;
+
+    FunctionPool(Deployment deployment, Snapshot snapshot, FunctionLog log, NodeMetrics metrics,
+                 InstanceLauncher launcher, Optional<Criu> criu, ScheduledExecutorService timers,
+                 Map<String, Instance> registry, String runtimeApiBase, int queueLimit) {
+        this.deployment = deployment;
+        this.snapshot = snapshot;
+        this.log = log;
+        this.metrics = metrics;
+        this.launcher = launcher;
+        this.criu = criu;
+        this.timers = timers;
+        this.registry = registry;
+        this.runtimeApiBase = runtimeApiBase;
+        this.queueLimit = queueLimit;
+        String token = snapshot.controlToken();
+        this.controlToken = token != null ? token : "THAW-" + UUID.randomUUID();
+    }
+
+    // ---- invocations -------------------------------------------------------------------------
+
+    /** Accepts an invocation; its future completes when it has been served or has failed. */
+    synchronized Invocation submit(Invocation inv) {
+        if (closed) {
+            throw new ThawException(ErrorType.ServiceUnavailable,
+                    "function '" + deployment.name() + "' was just redeployed or deleted; retry");
+        }
+        if (queue.size() >= queueLimit && idleInstance().isEmpty()) {
+            throw new ThawException(ErrorType.TooManyRequests, "function '" + deployment.name() + "' has all "
+                    + deployment.manifest().maxInstances() + " instances busy and " + queue.size()
+                    + " invocations queued (the limit); retry later or raise maxInstances");
+        }
+        queue.addLast(inv);
+        rebalance();
+        return inv;
+    }
+
+    /** The runtime posted a result. */
+    boolean complete(Instance instance, String requestId, byte[] body) {
+        Invocation inv = instance.current(requestId);
+        if (inv == null || inv.isDone()) {
+            return false;
+        }
+        double durationMs = (System.nanoTime() - inv.startedNanos) / 1e6;
+        report(inv, durationMs, "200");
+        inv.result.complete(new InvocationResult(inv.requestId, body, inv.start, optional(inv.coldStartMs),
+                optional(inv.checkpointMs), durationMs, deployment.version()));
+        release(instance);
+        return true;
+    }
+
+    /** The runtime posted a function error. */
+    boolean fail(Instance instance, String requestId, String errorType, String message, List<String> stack) {
+        Invocation inv = instance.current(requestId);
+        if (inv == null || inv.isDone()) {
+            return false;
+        }
+        double durationMs = (System.nanoTime() - inv.startedNanos) / 1e6;
+        report(inv, durationMs, "502");
+        log.append("ERROR RequestId: " + inv.requestId + " " + errorType + ": " + message);
+        inv.fail(new FunctionErrorException(ErrorType.FunctionError, errorType,
+                "function '" + deployment.name() + "' failed: " + errorType + ": " + message, stack));
+        release(instance);
+        return true;
+    }
+
+    /** The runtime reported that init failed ({@code init/error}); the process exits next. */
+    void initFailed(Instance instance, String errorType, String message, List<String> stack) {
+        String why = errorType + ": " + message;
+        startFailures.put(instance, why);
+        log.append("INIT_ERROR " + why);
+        synchronized (this) {
+            Invocation first = queue.pollFirst();
+            if (first != null) {
+                first.fail(new FunctionErrorException(ErrorType.FunctionInitError, errorType,
+                        "function '" + deployment.name() + "' failed to initialize: " + why, stack));
+            }
+        }
+        instance.kill();
+    }
+
+    /** The runtime's afterRestore hooks failed ({@code restore/error}). */
+    void restoreFailed(Instance instance, String errorType, String message) {
+        startFailures.put(instance, "afterRestore hooks failed: " + errorType + ": " + message);
+        instance.kill();
+    }
+
+    private void release(Instance instance) {
+        synchronized (this) {
+            instance.markIdle();
+            if (closed) {
+                instance.kill();
+                return;
+            }
+            idleSince.put(instance, System.nanoTime());
+            rebalance();
+        }
+    }
+
+    private void report(Invocation inv, double durationMs, String code) {
+        StringBuilder line = new StringBuilder()
+                .append("REPORT RequestId: ").append(inv.requestId)
+                .append("\tDuration: ").append(String.format("%.2f ms", durationMs))
+                .append("\tBilled Duration: ").append((long) Math.ceil(durationMs)).append(" ms")
+                .append("\tMemory Size: ").append(deployment.manifest().memoryMb()).append(" MB")
+                .append("\tStart: ").append(inv.start);
+        if (inv.start.equals("boot")) {
+            line.append("\tInit Duration: ").append(String.format("%.2f ms", inv.coldStartMs));
+            if (!Double.isNaN(inv.checkpointMs)) {
+                line.append("\tCheckpoint Duration: ").append(String.format("%.2f ms", inv.checkpointMs));
+            }
+        } else if (inv.start.equals("restore")) {
+            line.append("\tRestore Duration: ").append(String.format("%.2f ms", inv.coldStartMs));
+        }
+        log.append(line.toString());
+        metrics.invocation(deployment.name(), code, inv.start, durationMs / 1000);
+    }
+
+    // ---- scheduling ----------------------------------------------------------------------------
+
+    private synchronized void rebalance() {
+        if (closed) {
+            return;
+        }
+        queue.removeIf(Invocation::isDone);
+        for (Instance i : instances) {
+            if (queue.isEmpty()) {
+                break;
+            }
+            if (i.state() == Instance.State.IDLE) {
+                assign(i, queue.pollFirst());
+            }
+        }
+        long starting = instances.stream().filter(i -> i.state() == Instance.State.STARTING).count();
+        long needed = queue.size() - starting;
+        while (needed > 0 && instances.size() < deployment.manifest().maxInstances()
+                && snapshot.state() != Snapshot.State.PENDING) {
+            startInstance();
+            needed--;
+        }
+        metrics.instances(deployment.name(), counts());
+    }
+
+    private void assign(Instance instance, Invocation inv) {
+        idleSince.remove(instance);
+        instance.assign(inv);
+        if (instance.isFirstInvocation()) {
+            inv.start = instance.kind == Instance.Kind.RESTORE ? "restore" : "boot";
+            inv.coldStartMs = instance.coldStartMs();
+            inv.checkpointMs = checkpointMsOf(instance);
+        }
+        int timeout = deployment.manifest().timeoutMs();
+        inv.deadlineEpochMs = System.currentTimeMillis() + timeout;
+        log.append("START RequestId: " + inv.requestId + " Version: " + deployment.version());
+        timers.schedule(() -> timeOut(instance, inv), timeout, TimeUnit.MILLISECONDS);
+    }
+
+    private void timeOut(Instance instance, Invocation inv) {
+        if (inv.isDone()) {
+            return;
+        }
+        int timeout = deployment.manifest().timeoutMs();
+        report(inv, timeout, "504");
+        inv.fail(new ThawException(ErrorType.FunctionTimeout, "function '" + deployment.name()
+                + "' timed out after " + timeout + " ms; its instance was stopped"));
+        log.append("TIMEOUT RequestId: " + inv.requestId + " after " + timeout + " ms");
+        startFailures.put(instance, "timed out");
+        instance.kill();
+    }
+
+    private Optional<Instance> idleInstance() {
+        return instances.stream().filter(i -> i.state() == Instance.State.IDLE).findFirst();
+    }
+
+    private final Map<Instance, Double> checkpointMs = new ConcurrentHashMap<>();
+
+    private double checkpointMsOf(Instance instance) {
+        return checkpointMs.getOrDefault(instance, Double.NaN);
+    }
+
+    private void startInstance() {
+        String id = UUID.randomUUID().toString().substring(0, 13).replace("-", "");
+        String api = runtimeApiBase + "/i/" + id;
+        boolean restore = snapshot.state() == Snapshot.State.READY;
+        boolean checkpoint = !restore && deployment.manifest().snapshots() && criu.isPresent()
+                && snapshot.beginCheckpoint(controlToken);
+        Instance instance = new Instance(id, deployment, restore ? Instance.Kind.RESTORE : Instance.Kind.BOOT, api, this);
+        instances.add(instance);
+        registry.put(id, instance);
+        long limit = restore ? RESTORE_TIMEOUT_MS : INIT_TIMEOUT_MS;
+        timers.schedule(() -> watchdog(instance, limit), limit, TimeUnit.MILLISECONDS);
+        Thread.ofPlatform().daemon().name("thaw-start-" + id).start(() -> launch(instance, restore, checkpoint));
+    }
+
+    private void launch(Instance instance, boolean restore, boolean checkpoint) {
+        try {
+            if (restore) {
+                snapshot.restores.incrementAndGet();
+                launcher.restore(instance, snapshot);
+            } else {
+                launcher.boot(instance, checkpoint, controlToken);
+            }
+        } catch (IOException | RuntimeException e) {
+            LOG.log(System.Logger.Level.WARNING, "cannot start " + instance + ": " + e.getMessage());
+            startFailures.put(instance, "cannot start the instance process: " + e.getMessage());
+            if (checkpoint) {
+                snapshot.failed("the instance that was to be checkpointed did not start: " + e.getMessage());
+            }
+            onExit(instance, -1);
+        }
+    }
+
+    private void watchdog(Instance instance, long limitMs) {
+        if (instance.state() == Instance.State.STARTING) {
+            startFailures.put(instance, "did not become ready within " + limitMs + " ms");
+            instance.kill();
+        }
+    }
+
+    // ---- instance callbacks --------------------------------------------------------------------
+
+    @Override
+    public void onReady(Instance instance) {
+        metrics.coldStart(deployment.name(), instance.kind == Instance.Kind.RESTORE ? "restore" : "boot",
+                instance.coldStartMs() / 1000);
+        synchronized (this) {
+            instance.markIdle();
+            idleSince.put(instance, System.nanoTime());
+            rebalance();
+        }
+    }
+
+    @Override
+    public void onLog(Instance instance, String line) {
+        int at = line.indexOf(controlToken);
+        if (at < 0) {
+            log.append(line);
+            return;
+        }
+        if (at > 0) {
+            log.append(line.substring(0, at));
+        }
+        onControl(instance, line.substring(at + controlToken.length()).strip());
+    }
+
+    @Override
+    public void onControl(Instance instance, String message) {
+        if (message.equals("checkpoint-ready")) {
+            Thread.ofPlatform().daemon().name("thaw-checkpoint-" + instance.id).start(() -> checkpoint(instance));
+        } else if (message.startsWith("checkpoint-abort")) {
+            String why = message.substring("checkpoint-abort".length()).strip();
+            snapshot.failed(why);
+            log.append("SNAPSHOT_FAILED " + why);
+            rebalance();
+        }
+    }
+
+    private void checkpoint(Instance instance) {
+        long start = System.nanoTime();
+        try {
+            String[] pipes = instance.pipeNames();
+            Path staging = snapshot.stagingDir();
+            Criu.DumpResult r = criu.orElseThrow().dump(instance.rootPid(), staging,
+                    deployment.snapshotDir().resolve("dump.log"));
+            snapshot.ready(pipes, r.imageBytes(), r.duration().toMillis());
+            checkpointMs.put(instance, (System.nanoTime() - start) / 1e6);
+            metrics.checkpoint(deployment.name(), r.duration().toNanos() / 1e9, r.imageBytes());
+            log.append(String.format("SNAPSHOT taken in %d ms: %.1f MB", r.duration().toMillis(), r.imageBytes() / 1048576.0));
+        } catch (IOException | RuntimeException e) {
+            String why = "checkpoint failed: " + e.getMessage();
+            LOG.log(System.Logger.Level.WARNING, deployment.name() + ": " + why);
+            snapshot.failed(why);
+            log.append("SNAPSHOT_FAILED " + why);
+        }
+        try {
+            instance.resume(false);
+        } catch (IOException e) {
+            startFailures.put(instance, "cannot resume after the checkpoint: " + e.getMessage());
+            instance.kill();
+        }
+        rebalance();
+    }
+
+    @Override
+    public void onExit(Instance instance, int exitCode) {
+        registry.remove(instance.id);
+        idleSince.remove(instance);
+        checkpointMs.remove(instance);
+        String failure = startFailures.remove(instance);
+        boolean neverReady = !instance.wasReady();
+        synchronized (this) {
+            instances.remove(instance);
+            Invocation inv = instance.current();
+            if (inv != null && !inv.isDone()) {
+                report(inv, (System.nanoTime() - inv.startedNanos) / 1e6, "502");
+                inv.fail(new ThawException(ErrorType.InstanceCrashed, "the instance of function '" + deployment.name()
+                        + "' exited with code " + exitCode + " while running the invocation"
+                        + lastLogHint()));
+            } else if (neverReady && !closed) {
+                startFailed(instance, exitCode, failure);
+            }
+            rebalance();
+        }
+        cleanUp(instance);
+    }
+
+    private void startFailed(Instance instance, int exitCode, String failure) {
+        if (instance.kind == Instance.Kind.RESTORE) {
+            String why = failure != null ? failure : "criu restore exited with code " + exitCode + ": "
+                    + CriuLogs.errorSummary(launcher.workDir(instance).resolve("restore.log"));
+            LOG.log(System.Logger.Level.WARNING, deployment.name() + ": restore failed, booting instead: " + why);
+            log.append("RESTORE_FAILED " + why + " (booting instead)");
+            metrics.restoreFailure(deployment.name());
+            snapshot.discard(why);
+            return; // rebalance() boots a replacement for the queued invocation
+        }
+        if (snapshot.state() == Snapshot.State.PENDING) {
+            snapshot.failed("the instance exited during init");
+        }
+        if (failure != null && failure.startsWith("timed out")) {
+            return;
+        }
+        String why = failure != null ? failure : "the instance exited with code " + exitCode + " during init" + lastLogHint();
+        Invocation first = queue.pollFirst();
+        if (first != null && !first.isDone()) {
+            first.fail(new ThawException(ErrorType.FunctionInitError,
+                    "function '" + deployment.name() + "' failed to initialize: " + why));
+        }
+    }
+
+    private String lastLogHint() {
+        List<String> tail = log.tail(3);
+        return tail.isEmpty() ? "" : "; last log lines: " + String.join(" | ", tail);
+    }
+
+    private void cleanUp(Instance instance) {
+        if (instance.kind == Instance.Kind.RESTORE) {
+            FunctionStore.deleteTree(launcher.workDir(instance));
+        }
+    }
+
+    // ---- lifecycle -----------------------------------------------------------------------------
+
+    /** Stops idle instances older than {@code keepAliveNanos}. */
+    void retireIdle(long keepAliveNanos) {
+        long now = System.nanoTime();
+        List<Instance> old = new ArrayList<>();
+        synchronized (this) {
+            for (Instance i : instances) {
+                Long since = idleSince.get(i);
+                if (i.state() == Instance.State.IDLE && since != null && now - since > keepAliveNanos) {
+                    old.add(i);
+                }
+            }
+        }
+        old.forEach(Instance::kill);
+    }
+
+    /** Stops every idle instance and waits for them to exit. */
+    int evictIdle() throws InterruptedException {
+        List<Instance> idle;
+        synchronized (this) {
+            idle = instances.stream().filter(i -> i.state() == Instance.State.IDLE).toList();
+            idle.forEach(Instance::kill);
+        }
+        for (Instance i : idle) {
+            i.awaitExit(5_000);
+        }
+        awaitRemoved(idle);
+        return idle.size();
+    }
+
+    private void awaitRemoved(List<Instance> gone) throws InterruptedException {
+        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(5);
+        while (System.nanoTime() < deadline) {
+            synchronized (this) {
+                if (gone.stream().noneMatch(instances::contains)) {
+                    return;
+                }
+            }
+            Thread.sleep(5);
+        }
+    }
+
+    /**
+     * Stops the pool: no new invocations; idle and starting instances are killed at once, busy ones
+     * after their invocation. Returns the queued invocations, which the caller re-submits (redeploy)
+     * or fails (delete).
+     */
+    List<Invocation> close() {
+        List<Instance> toKill;
+        List<Invocation> pending;
+        synchronized (this) {
+            closed = true;
+            pending = new ArrayList<>(queue);
+            queue.clear();
+            toKill = instances.stream().filter(i -> i.state() != Instance.State.BUSY).toList();
+        }
+        toKill.forEach(Instance::kill);
+        return pending;
+    }
+
+    /** Kills everything, busy instances too, and waits for the processes to exit. */
+    void shutdown() throws InterruptedException {
+        List<Invocation> pending = close();
+        pending.forEach(inv -> inv.fail(new ThawException(ErrorType.ServiceUnavailable, "the node is shutting down")));
+        List<Instance> all;
+        synchronized (this) {
+            all = List.copyOf(instances);
+        }
+        all.forEach(Instance::kill);
+        for (Instance i : all) {
+            i.awaitExit(5_000);
+        }
+    }
+
+    synchronized FunctionInfo.InstanceCounts counts() {
+        int starting = 0;
+        int idle = 0;
+        int busy = 0;
+        for (Instance i : instances) {
+            switch (i.state()) {
+                case STARTING -> starting++;
+                case IDLE -> idle++;
+                case BUSY -> busy++;
+                default -> { }
+            }
+        }
+        return new FunctionInfo.InstanceCounts(starting, idle, busy, queue.size());
+    }
+
+    private static OptionalDouble optional(double v) {
+        return Double.isNaN(v) ? OptionalDouble.empty() : OptionalDouble.of(v);
+    }
+}

@@ -1,0 +1,241 @@
+package dev.thaw.node;
+
+import java.io.BufferedReader;
+import java.io.FileInputStream;
+import java.io.FileOutputStream;
+import java.io.IOException;
+import java.io.InputStreamReader;
+import java.io.OutputStream;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.concurrent.LinkedBlockingQueue;
+import java.util.concurrent.TimeUnit;
+
+/**
+ * One function instance: a process tree in its own pid namespace, started by booting or by
+ * restoring a snapshot, serving one invocation at a time over the Runtime API.
+ *
+ * <p>The node knows an instance by its <em>supervisor</em> (the {@code unshare} or {@code criu
+ * restore} process the JDK started, which exits when the instance's root exits) and its
+ * <em>root</em> (the instance's pid-namespace init: killing it kills the whole tree). Standard
+ * input and output are pipes the node owns ({@link Pipe}): stdin carries the snapshot handshake's
+ * resume line, stdout carries the function's log and the runtime's control lines.
+ *
+ * <p>State changes are reported to a {@link Listener} (the function's pool), which holds the
+ * scheduling policy; this class only moves bytes and processes.
+ */
+final class Instance {
+
+    enum Kind { BOOT, RESTORE }
+
+    enum State { STARTING, IDLE, BUSY, DEAD }
+
+    /** What an instance reports to its pool. */
+    interface Listener {
+        void onReady(Instance instance);
+
+        void onControl(Instance instance, String message);
+
+        void onLog(Instance instance, String line);
+
+        void onExit(Instance instance, int exitCode);
+    }
+
+    final String id;
+    final Deployment deployment;
+    final Kind kind;
+    final String runtimeApi;
+    final long startedNanos = System.nanoTime();
+    private final Listener listener;
+    private final LinkedBlockingQueue<Invocation> inbox = new LinkedBlockingQueue<>(1);
+
+    private volatile Process supervisor;
+    private volatile long rootPid = -1;
+    private volatile Path pidFile;
+    private volatile OutputStream stdin;
+    private volatile State state = State.STARTING;
+    private volatile long readyNanos;
+    private volatile Invocation current;
+    private volatile int served;
+
+    Instance(String id, Deployment deployment, Kind kind, String runtimeApi, Listener listener) {
+        this.id = id;
+        this.deployment = deployment;
+        this.kind = kind;
+        this.runtimeApi = runtimeApi;
+        this.listener = listener;
+    }
+
+    /**
+     * Wires the instance to a started supervisor: the node's ends of the two pipes are opened as
+     * streams, the raw descriptors closed, and a reader thread follows stdout.
+     */
+    void attach(Process supervisor, Pipe stdinPipe, Pipe stdoutPipe, Path pidFile) throws IOException {
+        this.supervisor = supervisor;
+        this.pidFile = pidFile;
+        this.stdin = new FileOutputStream(stdinPipe.writeEnd().toFile());
+        FileInputStream out = new FileInputStream(stdoutPipe.readEnd().toFile());
+        stdinPipe.close();
+        stdoutPipe.close();
+        // A platform thread: a virtual one blocked in a pipe read would pin one of the few carriers.
+        Thread.ofPlatform().daemon().name("thaw-log-" + id).start(() -> follow(out));
+        supervisor.onExit().thenAccept(p -> {
+            state = State.DEAD;
+            inbox.clear();
+            listener.onExit(this, p.exitValue());
+        });
+    }
+
+    private void follow(FileInputStream out) {
+        try (BufferedReader r = new BufferedReader(new InputStreamReader(out, StandardCharsets.UTF_8))) {
+            for (String line; (line = r.readLine()) != null; ) {
+                listener.onLog(this, line);
+            }
+        } catch (IOException e) {
+            // the pipe broke: the instance is gone, which onExit reports
+        }
+    }
+
+    /** Writes the snapshot handshake's resume line. */
+    void resume(boolean restored) throws IOException {
+        String line = "{\"restored\":" + restored + ",\"runtimeApi\":\"" + runtimeApi + "\"}\n";
+        OutputStream s = stdin;
+        s.write(line.getBytes(StandardCharsets.UTF_8));
+        s.flush();
+    }
+
+    /**
+     * Called by the Runtime API's {@code next}: marks the instance ready on its first call, then
+     * waits for work.
+     *
+     * @return the next invocation, or {@code null} once the instance is dead
+     */
+    Invocation awaitNext() throws InterruptedException {
+        if (readyNanos == 0) {
+            readyNanos = System.nanoTime();
+            listener.onReady(this);
+        }
+        while (state != State.DEAD) {
+            Invocation inv = inbox.poll(1, TimeUnit.SECONDS);
+            if (inv != null) {
+                inv.startedNanos = System.nanoTime();
+                return inv;
+            }
+        }
+        return null;
+    }
+
+    /** Hands an invocation to this (idle) instance. */
+    void assign(Invocation invocation) {
+        current = invocation;
+        state = State.BUSY;
+        served++;
+        if (!inbox.offer(invocation)) {
+            throw new IllegalStateException("instance " + id + " already has an invocation waiting");
+        }
+    }
+
+    /** @return the invocation being served, if its request id matches */
+    Invocation current(String requestId) {
+        Invocation inv = current;
+        return inv != null && inv.requestId.equals(requestId) ? inv : null;
+    }
+
+    void markIdle() {
+        current = null;
+        if (state != State.DEAD) {
+            state = State.IDLE;
+        }
+    }
+
+    State state() {
+        return state;
+    }
+
+    Invocation current() {
+        return current;
+    }
+
+    boolean isFirstInvocation() {
+        return served == 1;
+    }
+
+    boolean wasReady() {
+        return readyNanos != 0;
+    }
+
+    double coldStartMs() {
+        return (readyNanos - startedNanos) / 1e6;
+    }
+
+    /** @return the root pid (the namespace's init), once known */
+    long rootPid() {
+        if (rootPid > 0) {
+            return rootPid;
+        }
+        Process s = supervisor;
+        if (s == null) {
+            return -1;
+        }
+        if (kind == Kind.BOOT) {
+            rootPid = s.toHandle().children().findFirst().map(ProcessHandle::pid).orElse(-1L);
+        } else {
+            try {
+                rootPid = Long.parseLong(Files.readString(pidFile).strip());
+            } catch (IOException | NumberFormatException e) {
+                return -1;
+            }
+        }
+        return rootPid;
+    }
+
+    /** @return the {@code pipe:[inode]} names of the root's fd 0 and fd 1, for a dump */
+    String[] pipeNames() throws IOException {
+        long pid = rootPid();
+        return new String[] {
+            Files.readSymbolicLink(Path.of("/proc/" + pid + "/fd/0")).toString(),
+            Files.readSymbolicLink(Path.of("/proc/" + pid + "/fd/1")).toString()
+        };
+    }
+
+    /**
+     * Kills the whole tree: SIGKILL to the namespace's init takes every process in it along; the
+     * supervisor then exits and {@link Listener#onExit} follows.
+     */
+    void kill() {
+        state = State.DEAD;
+        long pid = rootPid();
+        if (pid > 0) {
+            ProcessHandle.of(pid).ifPresent(ProcessHandle::destroyForcibly);
+        }
+        Process s = supervisor;
+        if (s != null) {
+            s.destroyForcibly();
+        }
+        try {
+            OutputStream in = stdin;
+            if (in != null) {
+                in.close();
+            }
+        } catch (IOException e) {
+            // already closed
+        }
+    }
+
+    /** Waits until the supervisor has exited (after {@link #kill()}). */
+    boolean awaitExit(long millis) throws InterruptedException {
+        Process s = supervisor;
+        return s == null || s.waitFor(millis, TimeUnit.MILLISECONDS);
+    }
+
+    /** @return the pool this instance reports to */
+    FunctionPool pool() {
+        return (FunctionPool) listener;
+    }
+
+    @Override
+    public String toString() {
+        return "instance " + id + " of " + deployment.name() + " v" + deployment.version() + " (" + kind + ", " + state + ")";
+    }
+}

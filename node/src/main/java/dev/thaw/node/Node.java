@@ -1,0 +1,39 @@
+package dev.thaw.node;
+
+import java.net.URI;
+
+/**
+ * A running thaw node: the HTTP API on 127.0.0.1, the Runtime API its instances poll, the function
+ * registry, one instance pool per function and the snapshot engine. Created by
+ * {@link #start(NodeConfig)}; {@link #close()} stops every instance it started and frees its ports.
+ */
+public interface Node extends AutoCloseable {
+
+    /**
+     * Starts a node.
+     *
+     * @param config where to listen, where to keep data, how to run instances
+     * @return the started node
+     */
+    static Node start(NodeConfig config) {
+        return ThawNode.start(config);
+    }
+
+    /** @return the port of the public HTTP API */
+    int port();
+
+    /** @return {@code http://127.0.0.1:port} */
+    default URI uri() {
+        return URI.create("http://127.0.0.1:" + port());
+    }
+
+    /** @return why snapshots are on or off, in one sentence */
+    String snapshotStatus();
+
+    /** Blocks until the node has been closed (by {@link #close()} or a shutdown hook). */
+    void awaitClose() throws InterruptedException;
+
+    /** Stops every instance, waits for them to exit, closes the listeners. Idempotent. */
+    @Override
+    void close();
+}

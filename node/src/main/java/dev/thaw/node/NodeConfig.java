@@ -1,0 +1,67 @@
+package dev.thaw.node;
+
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.Objects;
+import java.util.Optional;
+
+/**
+ * How a node runs. Build with {@link #builder()}; every setting has a sensible default.
+ *
+ * @param port public API port on 127.0.0.1 (default 8080; 0 picks a free port)
+ * @param dataDir where deployments, snapshots and logs live (default {@code .thaw/data})
+ * @param runtimeJar the thaw runtime JAR every Java instance runs
+ * @param javaHome the JDK instances run on (default: the node's own)
+ * @param criu the CRIU launcher, empty when snapshots are off
+ * @param keepAlive how long an idle instance lives before it is retired (default 10 minutes)
+ * @param queueLimit invocations that may wait per function when all instances are busy (default 100)
+ */
+public record NodeConfig(int port, Path dataDir, Path runtimeJar, Path javaHome, Optional<Path> criu,
+                         Duration keepAlive, int queueLimit) {
+
+    public NodeConfig {
+        Objects.requireNonNull(dataDir, "dataDir");
+        Objects.requireNonNull(runtimeJar, "runtimeJar");
+        Objects.requireNonNull(javaHome, "javaHome");
+        Objects.requireNonNull(criu, "criu");
+        Objects.requireNonNull(keepAlive, "keepAlive");
+        if (port < 0 || port > 65_535) {
+            throw new IllegalArgumentException("port must be 0-65535, got " + port);
+        }
+        if (queueLimit < 0) {
+            throw new IllegalArgumentException("queueLimit must be >= 0, got " + queueLimit);
+        }
+    }
+
+    /** @return a builder with the defaults */
+    public static Builder builder() {
+        return new Builder();
+    }
+
+    /** Fluent builder for {@link NodeConfig}. */
+    public static final class Builder {
+        private int port = 8080;
+        private Path dataDir = Path.of(".thaw", "data");
+        private Path runtimeJar = Path.of(System.getProperty("thaw.runtime.jar", "runtime/target/thaw-runtime.jar"));
+        private Path javaHome = Path.of(System.getProperty("java.home"));
+        private Optional<Path> criu = Optional.ofNullable(System.getProperty("thaw.criu")).map(Path::of);
+        private Duration keepAlive = Duration.ofMinutes(10);
+        private int queueLimit = 100;
+
+        private Builder() {
+        }
+
+        public Builder port(int port) { this.port = port; return this; }
+        public Builder dataDir(Path dataDir) { this.dataDir = dataDir; return this; }
+        public Builder runtimeJar(Path runtimeJar) { this.runtimeJar = runtimeJar; return this; }
+        public Builder javaHome(Path javaHome) { this.javaHome = javaHome; return this; }
+        /** @param criu the CRIU launcher, or {@code null} to run without snapshots */
+        public Builder criu(Path criu) { this.criu = Optional.ofNullable(criu); return this; }
+        public Builder keepAlive(Duration keepAlive) { this.keepAlive = keepAlive; return this; }
+        public Builder queueLimit(int queueLimit) { this.queueLimit = queueLimit; return this; }
+
+        public NodeConfig build() {
+            return new NodeConfig(port, dataDir, runtimeJar, javaHome, criu, keepAlive, queueLimit);
+        }
+    }
+}

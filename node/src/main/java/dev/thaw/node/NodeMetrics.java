@@ -1,0 +1,87 @@
+package dev.thaw.node;
+
+import dev.thaw.core.FunctionInfo;
+import io.prometheus.metrics.core.metrics.Counter;
+import io.prometheus.metrics.core.metrics.Gauge;
+import io.prometheus.metrics.core.metrics.Histogram;
+import io.prometheus.metrics.expositionformats.PrometheusTextFormatWriter;
+import io.prometheus.metrics.model.registry.PrometheusRegistry;
+import java.io.ByteArrayOutputStream;
+import java.io.IOException;
+import java.io.UncheckedIOException;
+
+/**
+ * The node's Prometheus metrics, in snake_case and labelled {@code function_name} (OpenFaaS's
+ * convention), on a registry of the node's own so several nodes in one JVM (tests) never mix.
+ * Cold starts follow OpenTelemetry's FaaS vocabulary (init duration, coldstarts) split by how the
+ * instance started: {@code boot} or {@code restore}.
+ */
+final class NodeMetrics {
+    private static final double[] LATENCY_BUCKETS = {
+        0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60};
+
+    private final PrometheusRegistry registry = new PrometheusRegistry();
+    private final Counter invocations = Counter.builder().name("thaw_function_invocations_total")
+            .help("Invocations answered, by function, HTTP status code and start kind (warm, restore, boot)")
+            .labelNames("function_name", "code", "start").register(registry);
+    private final Histogram duration = Histogram.builder().name("thaw_function_duration_seconds")
+            .help("Handler run time as the node saw it").classicUpperBounds(LATENCY_BUCKETS)
+            .labelNames("function_name").register(registry);
+    private final Histogram coldStarts = Histogram.builder().name("thaw_function_cold_start_seconds")
+            .help("Time from starting an instance to its first request for work (faas.init_duration)")
+            .classicUpperBounds(LATENCY_BUCKETS).labelNames("function_name", "start").register(registry);
+    private final Counter coldStartCount = Counter.builder().name("thaw_function_coldstarts_total")
+            .help("Instances started (faas.coldstarts), by start kind").labelNames("function_name", "start")
+            .register(registry);
+    private final Counter restoreFailures = Counter.builder().name("thaw_snapshot_restore_failures_total")
+            .help("Restores that failed and were replaced by a boot").labelNames("function_name").register(registry);
+    private final Histogram checkpoints = Histogram.builder().name("thaw_snapshot_checkpoint_seconds")
+            .help("Duration of CRIU dumps").classicUpperBounds(LATENCY_BUCKETS).labelNames("function_name")
+            .register(registry);
+    private final Gauge snapshotBytes = Gauge.builder().name("thaw_snapshot_size_bytes")
+            .help("Size of the function's snapshot image").labelNames("function_name").register(registry);
+    private final Gauge instances = Gauge.builder().name("thaw_function_instances")
+            .help("Instances by state").labelNames("function_name", "state").register(registry);
+    private final Gauge queued = Gauge.builder().name("thaw_function_queued_invocations")
+            .help("Invocations waiting for an instance").labelNames("function_name").register(registry);
+
+    void invocation(String function, String code, String start, double seconds) {
+        invocations.labelValues(function, code, start).inc();
+        duration.labelValues(function).observe(seconds);
+    }
+
+    void coldStart(String function, String start, double seconds) {
+        coldStarts.labelValues(function, start).observe(seconds);
+        coldStartCount.labelValues(function, start).inc();
+    }
+
+    void restoreFailure(String function) {
+        restoreFailures.labelValues(function).inc();
+    }
+
+    void checkpoint(String function, double seconds, long bytes) {
+        checkpoints.labelValues(function).observe(seconds);
+        snapshotBytes.labelValues(function).set(bytes);
+    }
+
+    void instances(String function, FunctionInfo.InstanceCounts counts) {
+        instances.labelValues(function, "starting").set(counts.starting());
+        instances.labelValues(function, "idle").set(counts.idle());
+        instances.labelValues(function, "busy").set(counts.busy());
+        queued.labelValues(function).set(counts.queued());
+    }
+
+    String contentType() {
+        return PrometheusTextFormatWriter.CONTENT_TYPE;
+    }
+
+    byte[] scrape() {
+        ByteArrayOutputStream out = new ByteArrayOutputStream();
+        try {
+            PrometheusTextFormatWriter.create().write(out, registry.scrape());
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
+        }
+        return out.toByteArray();
+    }
+}

@@ -1,0 +1,143 @@
+package dev.thaw.node;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import dev.thaw.core.Json;
+import io.helidon.webserver.http.HttpRouting;
+import io.helidon.webserver.http.ServerRequest;
+import io.helidon.webserver.http.ServerResponse;
+import java.io.IOException;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+
+/**
+ * The Lambda Runtime API ({@code 2018-06-01}) that instances poll, on a listener of its own.
+ * Each instance's {@code AWS_LAMBDA_RUNTIME_API} ends in {@code /i/ID}, which is how the node knows
+ * which instance is asking; runtimes treat the variable as an opaque prefix.
+ */
+final class RuntimeApi {
+    private static final String PREFIX = "/i/{id}/2018-06-01/runtime";
+
+    private final Map<String, Instance> instances;
+    private final Map<String, FunctionPool> pools;
+
+    RuntimeApi(Map<String, Instance> instances, Map<String, FunctionPool> pools) {
+        this.instances = instances;
+        this.pools = pools;
+    }
+
+    void routing(HttpRouting.Builder r) {
+        r.get(PREFIX + "/invocation/next", this::next)
+                .post(PREFIX + "/invocation/{requestId}/response", this::response)
+                .post(PREFIX + "/invocation/{requestId}/error", this::error)
+                .post(PREFIX + "/init/error", this::initError)
+                .post(PREFIX + "/restore/error", this::restoreError);
+    }
+
+    private void next(ServerRequest req, ServerResponse res) throws InterruptedException {
+        Instance instance = instance(req, res);
+        if (instance == null) {
+            return;
+        }
+        Invocation inv = instance.awaitNext();
+        if (inv == null) {
+            gone(res);
+            return;
+        }
+        res.header("Lambda-Runtime-Aws-Request-Id", inv.requestId)
+                .header("Lambda-Runtime-Deadline-Ms", Long.toString(inv.deadlineEpochMs))
+                .header("Lambda-Runtime-Invoked-Function-Arn", instance.deployment.arn())
+                .header("Lambda-Runtime-Trace-Id", "Root=1-" + inv.requestId.replace("-", "").substring(0, 24))
+                .header("Content-Type", "application/json")
+                .send(inv.payload);
+    }
+
+    private void response(ServerRequest req, ServerResponse res) {
+        Instance instance = instance(req, res);
+        if (instance == null) {
+            return;
+        }
+        byte[] body = req.content().as(byte[].class);
+        boolean accepted = pool(instance).complete(instance, req.path().pathParameters().get("requestId"), body);
+        accepted(res, accepted);
+    }
+
+    private void error(ServerRequest req, ServerResponse res) throws IOException {
+        Instance instance = instance(req, res);
+        if (instance == null) {
+            return;
+        }
+        ErrorReport e = ErrorReport.parse(req);
+        boolean accepted = pool(instance).fail(instance, req.path().pathParameters().get("requestId"),
+                e.type, e.message, e.stack);
+        accepted(res, accepted);
+    }
+
+    private void initError(ServerRequest req, ServerResponse res) throws IOException {
+        Instance instance = instance(req, res);
+        if (instance == null) {
+            return;
+        }
+        ErrorReport e = ErrorReport.parse(req);
+        res.status(202).send("{\"status\":\"OK\"}");
+        pool(instance).initFailed(instance, e.type, e.message, e.stack);
+    }
+
+    private void restoreError(ServerRequest req, ServerResponse res) throws IOException {
+        Instance instance = instance(req, res);
+        if (instance == null) {
+            return;
+        }
+        ErrorReport e = ErrorReport.parse(req);
+        res.status(202).send("{\"status\":\"OK\"}");
+        pool(instance).restoreFailed(instance, e.type, e.message);
+    }
+
+    private Instance instance(ServerRequest req, ServerResponse res) {
+        Instance i = instances.get(req.path().pathParameters().get("id"));
+        if (i == null || i.state() == Instance.State.DEAD) {
+            gone(res);
+            return null;
+        }
+        return i;
+    }
+
+    private FunctionPool pool(Instance instance) {
+        FunctionPool p = pools.get(instance.deployment.name());
+        if (p == null || p.deployment != instance.deployment) {
+            // the function was redeployed: the old pool still owns this instance
+            return instance.pool();
+        }
+        return p;
+    }
+
+    private static void accepted(ServerResponse res, boolean accepted) {
+        if (accepted) {
+            res.status(202).send("{\"status\":\"OK\"}");
+        } else {
+            res.status(400).send("{\"errorMessage\":\"no such invocation in progress on this instance\","
+                    + "\"errorType\":\"InvalidRequestID\"}");
+        }
+    }
+
+    private static void gone(ServerResponse res) {
+        res.status(410).send("{\"errorMessage\":\"this instance has been stopped\",\"errorType\":\"InstanceStopped\"}");
+    }
+
+    /** An error body as runtimes send it: {@code errorMessage}, {@code errorType}, {@code stackTrace}. */
+    private record ErrorReport(String type, String message, List<String> stack) {
+        static ErrorReport parse(ServerRequest req) {
+            String headerType = req.headers().first(io.helidon.http.HeaderNames.create("Lambda-Runtime-Function-Error-Type"))
+                    .orElse("Unhandled");
+            byte[] body = req.content().as(byte[].class);
+            try {
+                JsonNode n = Json.mapper().readTree(body);
+                List<String> stack = new ArrayList<>();
+                n.path("stackTrace").forEach(s -> stack.add(s.asText()));
+                return new ErrorReport(n.path("errorType").asText(headerType), n.path("errorMessage").asText(""), stack);
+            } catch (IOException | RuntimeException e) {
+                return new ErrorReport(headerType, new String(body, java.nio.charset.StandardCharsets.UTF_8), List.of());
+            }
+        }
+    }
+}

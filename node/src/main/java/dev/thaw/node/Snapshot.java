@@ -1,0 +1,151 @@
+package dev.thaw.node;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import dev.thaw.core.FunctionInfo;
+import dev.thaw.core.Json;
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Instant;
+import java.util.Optional;
+import java.util.concurrent.atomic.AtomicLong;
+
+/**
+ * The snapshot of one deployment: its state machine and, once taken, what a restore needs (the
+ * image directory, the pipe names its standard streams had, the control token its runtime uses).
+ *
+ * <pre>
+ *   NONE ──boot with checkpoint──▶ PENDING ──dump ok──▶ READY ──restore failed──▶ NONE (discarded)
+ *                                     └──dump or hook failed──▶ FAILED (cold starts boot)
+ *   DISABLED: the manifest turned snapshots off, or CRIU is unavailable
+ * </pre>
+ * A READY snapshot whose restore fails is discarded, so the boot that replaces the failed restore
+ * takes a fresh one: a damaged image heals itself at the cost of one boot.
+ */
+final class Snapshot {
+
+    enum State { NONE, PENDING, READY, FAILED, DISABLED }
+
+    private final Path dir;
+    private State state;
+    private String reason;
+    private String controlToken;
+    private String[] pipes;
+    private long sizeBytes;
+    private long checkpointMs;
+    private Instant createdAt;
+    final AtomicLong restores = new AtomicLong();
+    final AtomicLong restoreFailures = new AtomicLong();
+
+    private Snapshot(Path dir, State state, String reason) {
+        this.dir = dir;
+        this.state = state;
+        this.reason = reason;
+    }
+
+    /** Loads the deployment's snapshot from disk if one was taken before, else starts empty. */
+    static Snapshot forDeployment(Deployment d, Optional<String> disabledReason) {
+        if (disabledReason.isPresent()) {
+            return new Snapshot(d.snapshotDir(), State.DISABLED, disabledReason.get());
+        }
+        Snapshot s = new Snapshot(d.snapshotDir(), State.NONE, null);
+        s.load();
+        return s;
+    }
+
+    Path imagesDir() {
+        return dir.resolve("images");
+    }
+
+    synchronized State state() {
+        return state;
+    }
+
+    synchronized String reason() {
+        return reason;
+    }
+
+    synchronized String controlToken() {
+        return controlToken;
+    }
+
+    synchronized String[] pipes() {
+        return pipes.clone();
+    }
+
+    /** Moves NONE to PENDING for a boot that will checkpoint; false if a snapshot must not be taken now. */
+    synchronized boolean beginCheckpoint(String token) {
+        if (state != State.NONE) {
+            return false;
+        }
+        state = State.PENDING;
+        controlToken = token;
+        FunctionStore.deleteTree(dir);
+        return true;
+    }
+
+    synchronized Path stagingDir() {
+        return dir.resolve("images.incoming");
+    }
+
+    synchronized void ready(String[] pipeNames, long bytes, long dumpMs) throws IOException {
+        Files.move(stagingDir(), imagesDir());
+        pipes = pipeNames.clone();
+        sizeBytes = bytes;
+        checkpointMs = dumpMs;
+        createdAt = Instant.now();
+        ObjectNode meta = Json.mapper().createObjectNode();
+        meta.put("controlToken", controlToken);
+        meta.put("stdin", pipes[0]);
+        meta.put("stdout", pipes[1]);
+        meta.put("sizeBytes", sizeBytes);
+        meta.put("checkpointMs", checkpointMs);
+        meta.put("createdAt", createdAt.toString());
+        Files.write(dir.resolve("snapshot.json"), Json.write(meta));
+        state = State.READY;
+        reason = null;
+    }
+
+    synchronized void failed(String why) {
+        FunctionStore.deleteTree(dir);
+        state = State.FAILED;
+        reason = why;
+    }
+
+    /** A restore from this snapshot failed: forget it, so the next boot takes a new one. */
+    synchronized void discard(String why) {
+        FunctionStore.deleteTree(dir);
+        restoreFailures.incrementAndGet();
+        if (state == State.READY) {
+            state = State.NONE;
+        }
+        reason = "the last restore failed and the snapshot was discarded: " + why;
+    }
+
+    synchronized FunctionInfo.SnapshotInfo info() {
+        String s = state.name().toLowerCase(java.util.Locale.ROOT);
+        boolean taken = state == State.READY;
+        return new FunctionInfo.SnapshotInfo(s, reason, taken ? sizeBytes : null, taken ? checkpointMs : null,
+                taken ? createdAt.toString() : null, restores.get(), restoreFailures.get());
+    }
+
+    private void load() {
+        Path metaFile = dir.resolve("snapshot.json");
+        if (!Files.exists(metaFile) || !Files.isDirectory(imagesDir())) {
+            FunctionStore.deleteTree(dir);
+            return;
+        }
+        try {
+            JsonNode meta = Json.mapper().readTree(metaFile.toFile());
+            controlToken = meta.get("controlToken").asText();
+            pipes = new String[] {meta.get("stdin").asText(), meta.get("stdout").asText()};
+            sizeBytes = meta.get("sizeBytes").asLong();
+            checkpointMs = meta.get("checkpointMs").asLong();
+            createdAt = Instant.parse(meta.get("createdAt").asText());
+            state = State.READY;
+        } catch (IOException | RuntimeException e) {
+            FunctionStore.deleteTree(dir);
+        }
+    }
+}

@@ -1,0 +1,246 @@
+package dev.thaw.node;
+
+import dev.thaw.core.ErrorType;
+import dev.thaw.core.FunctionInfo;
+import dev.thaw.core.FunctionManifest;
+import dev.thaw.core.ThawException;
+import dev.thaw.criu.Criu;
+import dev.thaw.criu.CriuStatus;
+import io.helidon.webserver.WebServer;
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.Executors;
+import java.util.concurrent.ScheduledExecutorService;
+import java.util.concurrent.TimeUnit;
+
+/**
+ * The node: wires the function store, one {@link FunctionPool} per deployed function, the instance
+ * launcher and CRIU, and serves the public API and the Runtime API on two loopback listeners.
+ *
+ * <p>Start-up probes CRIU once ({@link Criu#probe}); when it is unusable the node still runs and
+ * every cold start boots, and {@code /healthz} and {@code thaw up} say why. Instances started by
+ * this node are killed and waited for on {@link #close()}, and restores' work directories removed,
+ * so a stopped node leaves no processes behind.
+ */
+final class ThawNode implements Node {
+    private static final System.Logger LOG = System.getLogger("thaw.node");
+
+    private final NodeConfig config;
+    private final FunctionStore store;
+    private final Map<String, FunctionPool> pools = new ConcurrentHashMap<>();
+    private final Map<String, FunctionLog> logs = new ConcurrentHashMap<>();
+    private final Map<String, Instance> instances = new ConcurrentHashMap<>();
+    private final NodeMetrics metrics = new NodeMetrics();
+    private final ScheduledExecutorService timers = Executors.newScheduledThreadPool(1,
+            Thread.ofPlatform().daemon().name("thaw-timer").factory());
+    private final CriuStatus criuStatus;
+    private final Optional<Criu> criu;
+    private final CountDownLatch closed = new CountDownLatch(1);
+    private WebServer publicServer;
+    private WebServer runtimeServer;
+    private InstanceLauncher launcher;
+    private String runtimeApiBase;
+
+    private ThawNode(NodeConfig config) throws IOException {
+        this.config = config;
+        if (!Files.isRegularFile(config.runtimeJar())) {
+            throw new ThawException(ErrorType.ServiceUnavailable, "the thaw runtime JAR is missing at "
+                    + config.runtimeJar().toAbsolutePath() + ": build it with ./thaw (or mvn -pl runtime package)");
+        }
+        Files.createDirectories(config.dataDir());
+        this.store = new FunctionStore(config.dataDir());
+        this.criuStatus = Criu.probe(config.criu());
+        this.criu = criuStatus.available() ? Optional.of(Criu.open(criuStatus, config.criu().orElseThrow())) : Optional.empty();
+    }
+
+    static Node start(NodeConfig config) {
+        try {
+            ThawNode node = new ThawNode(config);
+            node.startServers();
+            return node;
+        } catch (IOException e) {
+            throw new UncheckedIOException("cannot start the node: " + e.getMessage(), e);
+        }
+    }
+
+    private void startServers() throws IOException {
+        RuntimeApi runtimeApi = new RuntimeApi(instances, pools);
+        runtimeServer = WebServer.builder().host("127.0.0.1").port(0)
+                .routing(runtimeApi::routing)
+                .maxPayloadSize(PublicApi.MAX_PAYLOAD_BYTES + 1024L * 1024)
+                .build().start();
+        runtimeApiBase = "127.0.0.1:" + runtimeServer.port();
+        Path work = Files.createTempDirectory("thaw-restore-");
+        launcher = new InstanceLauncher(config.javaHome(), config.runtimeJar(), criu, isRoot(), work);
+        for (Deployment d : store.list()) {
+            pools.put(d.name(), newPool(d));
+        }
+        PublicApi api = new PublicApi(this);
+        try {
+            publicServer = WebServer.builder().host("127.0.0.1").port(config.port())
+                    .routing(api::routing)
+                    .maxPayloadSize(PublicApi.MAX_DEPLOY_BYTES + 1024L * 1024)
+                    .build().start();
+        } catch (RuntimeException e) {
+            runtimeServer.stop();
+            throw new ThawException(ErrorType.ServiceUnavailable, "cannot listen on 127.0.0.1:" + config.port()
+                    + " (" + e.getMessage() + "): is another node running? Use --port", e);
+        }
+        long keepAlive = config.keepAlive().toNanos();
+        timers.scheduleWithFixedDelay(() -> pools.values().forEach(p -> p.retireIdle(keepAlive)), 1, 1, TimeUnit.SECONDS);
+        LOG.log(System.Logger.Level.INFO, "thaw node on http://127.0.0.1:" + publicServer.port() + "; " + criuStatus.reason());
+    }
+
+    private static boolean isRoot() {
+        try {
+            return Files.readAllLines(Path.of("/proc/self/status")).stream()
+                    .anyMatch(l -> l.startsWith("Uid:") && l.split("\\s+")[2].equals("0"));
+        } catch (IOException e) {
+            return false;
+        }
+    }
+
+    private FunctionPool newPool(Deployment d) {
+        Optional<String> disabled = !d.manifest().snapshots()
+                ? Optional.of("snapshots are off in the function's manifest")
+                : criu.isEmpty() ? Optional.of(criuStatus.reason()) : Optional.empty();
+        return new FunctionPool(d, Snapshot.forDeployment(d, disabled), log(d.name()), metrics, launcher, criu, timers,
+                instances, runtimeApiBase, config.queueLimit());
+    }
+
+    private FunctionLog log(String name) {
+        return logs.computeIfAbsent(name, n -> {
+            try {
+                return new FunctionLog(store.functionDir(n).resolve("function.log"));
+            } catch (IOException e) {
+                throw new UncheckedIOException(e);
+            }
+        });
+    }
+
+    // ---- operations behind the public API --------------------------------------------------------
+
+    Map<String, FunctionPool> pools() {
+        return pools;
+    }
+
+    Optional<Criu> criu() {
+        return criu;
+    }
+
+    NodeMetrics metrics() {
+        return metrics;
+    }
+
+    int instanceCount() {
+        return instances.size();
+    }
+
+    synchronized FunctionInfo deploy(FunctionManifest manifest, byte[] code) {
+        FunctionPool old = pools.get(manifest.name());
+        List<Invocation> carried = old == null ? List.of() : old.close();
+        Deployment d = store.deploy(manifest, code);
+        FunctionPool pool = newPool(d);
+        pools.put(d.name(), pool);
+        carried.forEach(pool::submit);
+        log(d.name()).append("DEPLOY version " + d.version() + " handler " + d.manifest().handler());
+        return info(pool);
+    }
+
+    synchronized long delete(String name) {
+        FunctionPool pool = pools.remove(name);
+        if (pool == null) {
+            throw ThawException.functionNotFound(name);
+        }
+        pool.close().forEach(inv -> inv.fail(new ThawException(ErrorType.FunctionNotFound,
+                "function '" + name + "' was deleted while the invocation waited")));
+        store.delete(name);
+        return pool.deployment.version();
+    }
+
+    Invocation invoke(String name, byte[] payload) {
+        return pool(name).submit(new Invocation(payload));
+    }
+
+    int evict(String name) throws InterruptedException {
+        return pool(name).evictIdle();
+    }
+
+    List<String> logs(String name, int tail) {
+        pool(name);
+        return log(name).tail(tail);
+    }
+
+    FunctionInfo describe(String name) {
+        return info(pool(name));
+    }
+
+    List<FunctionInfo> describeAll() {
+        List<FunctionInfo> all = new ArrayList<>();
+        pools.values().stream().sorted(java.util.Comparator.comparing(p -> p.deployment.name()))
+                .forEach(p -> all.add(info(p)));
+        return all;
+    }
+
+    private FunctionPool pool(String name) {
+        FunctionPool p = pools.get(name);
+        if (p == null) {
+            throw ThawException.functionNotFound(name);
+        }
+        return p;
+    }
+
+    private static FunctionInfo info(FunctionPool p) {
+        Deployment d = p.deployment;
+        FunctionManifest m = d.manifest();
+        return new FunctionInfo(d.name(), d.version(), m.handler(), m.runtime(), m.memoryMb(), m.timeoutMs(),
+                List.copyOf(new java.util.TreeSet<>(m.environment().keySet())), m.maxInstances(), m.snapshots(),
+                d.codeSha256(), d.codeSizeBytes(), d.deployedAt().toString(), p.snapshot.info(), p.counts());
+    }
+
+    // ---- Node --------------------------------------------------------------------------------------
+
+    @Override
+    public int port() {
+        return publicServer.port();
+    }
+
+    @Override
+    public String snapshotStatus() {
+        return criuStatus.reason();
+    }
+
+    @Override
+    public void awaitClose() throws InterruptedException {
+        closed.await();
+    }
+
+    @Override
+    public synchronized void close() {
+        if (closed.getCount() == 0) {
+            return;
+        }
+        publicServer.stop();
+        for (FunctionPool p : pools.values()) {
+            try {
+                p.shutdown();
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+            }
+        }
+        runtimeServer.stop();
+        timers.shutdownNow();
+        logs.values().forEach(FunctionLog::close);
+        FunctionStore.deleteTree(launcher.workRoot());
+        closed.countDown();
+    }
+
+}

@@ -1,0 +1,100 @@
+package dev.thaw.runtime;
+
+import dev.thaw.runtime.crac.CheckpointException;
+import dev.thaw.runtime.crac.Core;
+import dev.thaw.runtime.crac.RestoreException;
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import java.io.BufferedReader;
+import java.io.IOException;
+import java.io.InputStreamReader;
+import java.nio.charset.StandardCharsets;
+import java.time.Duration;
+import java.util.Arrays;
+import java.util.List;
+
+/**
+ * The instance's side of the snapshot handshake, run once after init when the node asked for it.
+ *
+ * <ol>
+ *   <li>Run the {@code org.crac} {@code beforeCheckpoint} hooks (reverse registration order).</li>
+ *   <li>Close the Runtime API connection, so no socket is open in the image, and collect garbage,
+ *       so the image holds live objects only.</li>
+ *   <li>Tell the node "checkpoint-ready" on the control channel and block reading stdin.</li>
+ *   <li>The node dumps the process and, in the original and in every clone, writes one JSON line
+ *       to stdin: {@code {"restored": true|false, "runtimeApi": "..."}}. A clone gets its own
+ *       Runtime API address and reseeds the JDK's generators ({@link Uniqueness}).</li>
+ *   <li>Run the {@code afterRestore} hooks (registration order) within their time budget and
+ *       reconnect.</li>
+ * </ol>
+ * If a {@code beforeCheckpoint} hook fails, the node is told "checkpoint-abort" with the reason,
+ * the hooks are told to resume, and the instance carries on without a snapshot.
+ */
+final class Checkpointer {
+    private final RuntimeConfig config;
+    private final ObjectMapper mapper;
+    private final ControlChannel control;
+
+    Checkpointer(RuntimeConfig config, ObjectMapper mapper) {
+        this.config = config;
+        this.mapper = mapper;
+        this.control = new ControlChannel(config.controlToken());
+    }
+
+    /**
+     * Runs the handshake.
+     *
+     * @param api the connection used during init, closed here
+     * @return the connection to use from now on
+     */
+    RuntimeApiClient checkpoint(RuntimeApiClient api) throws IOException, InterruptedException {
+        try {
+            Core.globalContext().beforeCheckpoint(null);
+        } catch (CheckpointException e) {
+            control.send("checkpoint-abort a beforeCheckpoint hook failed: " + describe(e));
+            resumeHooks(api);
+            return api;
+        }
+        api.close();
+        System.gc();
+        control.send("checkpoint-ready");
+        JsonNode resume = awaitResume();
+        RuntimeConfig now = config.withRuntimeApi(resume.path("runtimeApi").asText(config.runtimeApi()));
+        if (resume.path("restored").asBoolean(false)) {
+            List<String> skipped = new Uniqueness().reseedAfterRestore();
+            if (!skipped.isEmpty()) {
+                System.err.println("thaw: could not reseed after restore: " + String.join("; ", skipped));
+            }
+        }
+        RuntimeApiClient fresh = new RuntimeApiClient(now.runtimeApi(), mapper);
+        resumeHooks(fresh);
+        return fresh;
+    }
+
+    private void resumeHooks(RuntimeApiClient api) throws IOException, InterruptedException {
+        try {
+            Core.globalContext().afterRestoreWithin(Duration.ofMillis(config.restoreHookBudgetMs()));
+        } catch (RestoreException e) {
+            api.restoreError("Runtime.AfterRestoreError", "an afterRestore hook failed: " + describe(e), e);
+            System.exit(1);
+        }
+    }
+
+    private JsonNode awaitResume() throws IOException {
+        BufferedReader in = new BufferedReader(new InputStreamReader(System.in, StandardCharsets.UTF_8));
+        String line = in.readLine();
+        if (line == null) {
+            // The node is gone: nothing will ever resume this instance.
+            System.exit(2);
+        }
+        return mapper.readTree(line);
+    }
+
+    private static String describe(Exception e) {
+        Throwable[] causes = e.getSuppressed();
+        if (causes.length == 0) {
+            return String.valueOf(e.getMessage());
+        }
+        return String.join("; ", Arrays.stream(causes).map(c -> c.getClass().getName() + ": " + c.getMessage()).toList());
+    }
+}

@@ -1,0 +1,207 @@
+package dev.thaw.runtime;
+
+import com.amazonaws.services.lambda.runtime.Context;
+import com.amazonaws.services.lambda.runtime.RequestHandler;
+import com.amazonaws.services.lambda.runtime.RequestStreamHandler;
+import dev.thaw.api.Handler;
+import dev.thaw.api.InvocationContext;
+import com.fasterxml.jackson.databind.JavaType;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import java.io.ByteArrayInputStream;
+import java.io.ByteArrayOutputStream;
+import java.io.InputStream;
+import java.io.OutputStream;
+import java.lang.reflect.Constructor;
+import java.lang.reflect.InvocationTargetException;
+import java.lang.reflect.Method;
+import java.lang.reflect.Modifier;
+import java.lang.reflect.Type;
+import java.util.Arrays;
+import java.util.List;
+import java.util.function.Function;
+
+/**
+ * Turns a handler name into a {@link FunctionInvoker}.
+ *
+ * <p>A handler is {@code Class::method} or just {@code Class}. Without a method, the class's shape
+ * decides: {@link RequestStreamHandler} and {@link RequestHandler} ({@code handleRequest}), thaw's
+ * {@link Handler} ({@code handle}), {@link Function} ({@code apply}), or the one public method the
+ * class declares. A method may take {@code (event)}, {@code (event, context)}, {@code (InputStream,
+ * OutputStream)} or {@code (InputStream, OutputStream, context)}; the event type is the method's
+ * declared (generic) parameter type, so a {@code RequestHandler<Order, Receipt>} gets an
+ * {@code Order}. Instantiating the class is the function's init: its constructor and static
+ * initializers run here, once per instance, before any snapshot.
+ */
+final class HandlerLoader {
+    private final ObjectMapper mapper;
+
+    HandlerLoader(ObjectMapper mapper) {
+        this.mapper = mapper;
+    }
+
+    FunctionInvoker load(String handler, ClassLoader loader) throws InitException {
+        String className = handler.contains("::") ? handler.substring(0, handler.indexOf("::")) : handler;
+        String methodName = handler.contains("::") ? handler.substring(handler.indexOf("::") + 2) : null;
+        Class<?> type = loadClass(className, loader);
+        Method method = methodName == null ? defaultMethod(type) : namedMethod(type, methodName);
+        Object target = Modifier.isStatic(method.getModifiers()) ? null : instantiate(type);
+        method.setAccessible(true);
+        return adapterFor(target, method);
+    }
+
+    private static Class<?> loadClass(String className, ClassLoader loader) throws InitException {
+        try {
+            return Class.forName(className, false, loader);
+        } catch (ClassNotFoundException | NoClassDefFoundError e) {
+            throw new InitException("Runtime.HandlerNotFound",
+                    "handler class '" + className + "' was not found in the function's code", e);
+        }
+    }
+
+    private static Method defaultMethod(Class<?> type) throws InitException {
+        String name;
+        if (RequestStreamHandler.class.isAssignableFrom(type) || RequestHandler.class.isAssignableFrom(type)) {
+            name = "handleRequest";
+        } else if (Handler.class.isAssignableFrom(type)) {
+            name = "handle";
+        } else if (Function.class.isAssignableFrom(type)) {
+            name = "apply";
+        } else {
+            List<Method> own = Arrays.stream(type.getDeclaredMethods())
+                    .filter(m -> Modifier.isPublic(m.getModifiers()) && !m.isBridge() && !m.isSynthetic())
+                    .toList();
+            if (own.size() != 1) {
+                throw new InitException("Runtime.HandlerNotFound", "handler class '" + type.getName()
+                        + "' implements no known handler interface and declares " + own.size()
+                        + " public methods: name one as " + type.getName() + "::method", null);
+            }
+            return own.get(0);
+        }
+        return namedMethod(type, name);
+    }
+
+    private static Method namedMethod(Class<?> type, String name) throws InitException {
+        List<Method> candidates = Arrays.stream(type.getMethods())
+                .filter(m -> m.getName().equals(name) && !m.isBridge() && !m.isSynthetic())
+                .filter(m -> m.getDeclaringClass() != Object.class)
+                .filter(HandlerLoader::hasSupportedParameters)
+                .toList();
+        if (candidates.isEmpty()) {
+            throw new InitException("Runtime.HandlerNotFound", "handler method '" + name + "' was not found in class '"
+                    + type.getName() + "' (expected a public method taking (event), (event, Context), "
+                    + "(InputStream, OutputStream) or (InputStream, OutputStream, Context))", null);
+        }
+        if (candidates.size() > 1) {
+            // Prefer the overload that receives the context: it is the most specific shape.
+            List<Method> withContext = candidates.stream().filter(m -> m.getParameterCount() > 1).toList();
+            if (withContext.size() == 1) {
+                return withContext.get(0);
+            }
+            throw new InitException("Runtime.HandlerNotFound", "handler method '" + type.getName() + "::" + name
+                    + "' is ambiguous: " + candidates.size() + " public overloads", null);
+        }
+        return candidates.get(0);
+    }
+
+    private static boolean hasSupportedParameters(Method m) {
+        Class<?>[] p = m.getParameterTypes();
+        return switch (p.length) {
+            case 0 -> true;
+            case 1 -> true;
+            case 2 -> isContext(p[1]) || (p[0] == InputStream.class && p[1] == OutputStream.class);
+            case 3 -> p[0] == InputStream.class && p[1] == OutputStream.class && isContext(p[2]);
+            default -> false;
+        };
+    }
+
+    private static boolean isContext(Class<?> c) {
+        return c == Context.class || c == InvocationContext.class;
+    }
+
+    private static Object instantiate(Class<?> type) throws InitException {
+        try {
+            Constructor<?> constructor = type.getDeclaredConstructor();
+            constructor.setAccessible(true);
+            return constructor.newInstance();
+        } catch (NoSuchMethodException e) {
+            throw new InitException("Runtime.HandlerNotFound",
+                    "handler class '" + type.getName() + "' has no no-argument constructor", e);
+        } catch (InvocationTargetException e) {
+            Throwable cause = e.getCause();
+            throw new InitException(cause.getClass().getName(), String.valueOf(cause.getMessage()), cause);
+        } catch (ExceptionInInitializerError e) {
+            Throwable cause = e.getCause() == null ? e : e.getCause();
+            throw new InitException(cause.getClass().getName(), String.valueOf(cause.getMessage()), cause);
+        } catch (ReflectiveOperationException | LinkageError e) {
+            throw new InitException(e.getClass().getName(), "cannot instantiate handler class '"
+                    + type.getName() + "': " + e.getMessage(), e);
+        }
+    }
+
+    private FunctionInvoker adapterFor(Object target, Method method) {
+        Class<?>[] p = method.getParameterTypes();
+        boolean streams = p.length >= 2 && p[0] == InputStream.class && p[1] == OutputStream.class;
+        if (streams) {
+            return (event, ctx) -> {
+                ByteArrayOutputStream out = new ByteArrayOutputStream();
+                Object[] args = p.length == 3
+                        ? new Object[] {new ByteArrayInputStream(event), out, ctx}
+                        : new Object[] {new ByteArrayInputStream(event), out};
+                call(target, method, args);
+                return out.toByteArray();
+            };
+        }
+        JavaType inputType = p.length == 0 ? null : mapper.constructType(method.getGenericParameterTypes()[0]);
+        boolean isVoid = method.getReturnType() == void.class;
+        Type returnType = method.getGenericReturnType();
+        return (event, ctx) -> {
+            Object[] args = switch (p.length) {
+                case 0 -> new Object[0];
+                case 1 -> new Object[] {readEvent(event, inputType)};
+                default -> new Object[] {readEvent(event, inputType), ctx};
+            };
+            Object result = call(target, method, args);
+            if (isVoid) {
+                return "null".getBytes(java.nio.charset.StandardCharsets.UTF_8);
+            }
+            return mapper.writerFor(mapper.constructType(returnType)).writeValueAsBytes(result);
+        };
+    }
+
+    private Object readEvent(byte[] event, JavaType type) throws EventFormatException {
+        if (event.length == 0) {
+            return null;
+        }
+        try {
+            return mapper.readValue(event, type);
+        } catch (java.io.IOException e) {
+            throw new EventFormatException("the event cannot be read as " + type.toCanonical() + ": "
+                    + firstLine(e.getMessage()), e);
+        }
+    }
+
+    private static String firstLine(String s) {
+        if (s == null) {
+            return "";
+        }
+        int nl = s.indexOf('\n');
+        return nl < 0 ? s : s.substring(0, nl);
+    }
+
+    private static Object call(Object target, Method method, Object[] args) throws Throwable {
+        try {
+            return method.invoke(target, args);
+        } catch (InvocationTargetException e) {
+            throw e.getCause();
+        }
+    }
+
+    /** The event does not fit the handler's declared input type. */
+    static final class EventFormatException extends Exception {
+        private static final long serialVersionUID = 1L;
+
+        EventFormatException(String message, Throwable cause) {
+            super(message, cause);
+        }
+    }
+}

@@ -1,0 +1,52 @@
+package dev.thaw.runtime;
+
+import java.nio.file.Path;
+import java.util.Arrays;
+import java.util.List;
+import java.util.Map;
+
+/**
+ * What the node tells an instance through its environment. Lambda's own variable names where
+ * Lambda has one ({@code _HANDLER}, {@code AWS_LAMBDA_RUNTIME_API}, ...), {@code THAW_} otherwise.
+ *
+ * @param runtimeApi host:port[/prefix] of the Runtime API
+ * @param handler {@code Class::method} or {@code Class}
+ * @param functionName the function's name
+ * @param functionVersion its version
+ * @param memoryMb its memory limit
+ * @param classpath the function's class path entries (directories and JARs)
+ * @param checkpointAfterInit whether the node will checkpoint this instance after init
+ * @param controlToken the token that marks the runtime's control lines on stdout
+ * @param restoreHookBudgetMs the time budget of the afterRestore hooks
+ */
+record RuntimeConfig(String runtimeApi, String handler, String functionName, String functionVersion, int memoryMb,
+                     List<Path> classpath, boolean checkpointAfterInit, String controlToken, long restoreHookBudgetMs) {
+
+    static RuntimeConfig fromEnvironment(Map<String, String> env) {
+        return new RuntimeConfig(
+                require(env, "AWS_LAMBDA_RUNTIME_API"),
+                require(env, "_HANDLER"),
+                env.getOrDefault("AWS_LAMBDA_FUNCTION_NAME", "function"),
+                env.getOrDefault("AWS_LAMBDA_FUNCTION_VERSION", "1"),
+                Integer.parseInt(env.getOrDefault("AWS_LAMBDA_FUNCTION_MEMORY_SIZE", "512")),
+                Arrays.stream(env.getOrDefault("THAW_CLASSPATH", "").split(java.io.File.pathSeparator))
+                        .filter(s -> !s.isBlank()).map(Path::of).toList(),
+                "1".equals(env.get("THAW_CHECKPOINT")),
+                env.getOrDefault("THAW_CONTROL_TOKEN", ""),
+                Long.parseLong(env.getOrDefault("THAW_RESTORE_HOOK_BUDGET_MS", "10000")));
+    }
+
+    /** @return a copy that talks to another Runtime API address (a restored clone's own) */
+    RuntimeConfig withRuntimeApi(String api) {
+        return new RuntimeConfig(api, handler, functionName, functionVersion, memoryMb, classpath,
+                checkpointAfterInit, controlToken, restoreHookBudgetMs);
+    }
+
+    private static String require(Map<String, String> env, String key) {
+        String v = env.get(key);
+        if (v == null || v.isBlank()) {
+            throw new IllegalStateException(key + " is not set: the thaw runtime must be started by a thaw node");
+        }
+        return v;
+    }
+}

@@ -1,0 +1,119 @@
+#!/usr/bin/env bash
+# Makes CRIU >= 4.2 available in a project-local prefix (default: .thaw/criu) without
+# touching the machine's packages. Debian 12's criu 3.17 fails on recent kernels
+# ("Unexpected rt vDSO area bounds") and 4.1 cannot dump processes holding TCP sockets
+# on kernels >= 6.16, so we fetch criu and its library closure from Debian's newer suite
+# with a private apt configuration, unpack them with dpkg -x, and run criu through the
+# unpacked dynamic loader (see shared/design/CRIU.md). Idempotent; verifies with `criu check`.
+#
+# Usage: scripts/install-criu.sh [--prefix DIR] [--force]
+# Prints the path of the criu launcher on its last line.
+set -euo pipefail
+
+ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+PREFIX="${THAW_CRIU_PREFIX:-$ROOT/.thaw/criu}"
+FORCE=0
+while [ $# -gt 0 ]; do
+  case "$1" in
+    --prefix) PREFIX="$2"; shift 2 ;;
+    --force) FORCE=1; shift ;;
+    *) echo "install-criu: unknown argument '$1'" >&2; exit 2 ;;
+  esac
+done
+
+MIN_VERSION="4.2"
+SUITES=(forky sid)
+PACKAGES=(criu libcompel1 libbsd0 libc6 libc-gconv-modules-extra gcc-16-base libgcc-s1 libffi8
+  libgmp10 libgnutls30t64 libhogweed6t64 libnettle8t64 libidn2-0 libunistring5 libjansson4 libmd0
+  libmnl0 libnet9 libnftables1 libnftnl11 libxtables12 libnl-3-200 libp11-kit0 libprotobuf-c1
+  libtasn1-6 libuuid1)
+LAUNCHER="$PREFIX/bin/criu"
+
+say() { echo "install-criu: $*" >&2; }
+
+version_ok() {
+  local v
+  v="$("$LAUNCHER" --version 2>/dev/null | sed -n 's/^Version: *//p' | head -1)" || return 1
+  [ -n "$v" ] || return 1
+  [ "$(printf '%s\n%s\n' "$MIN_VERSION" "$v" | sort -V | head -1)" = "$MIN_VERSION" ]
+}
+
+write_launcher() {
+  mkdir -p "$PREFIX/bin"
+  cat > "$LAUNCHER" <<LAUNCH
+#!/bin/sh
+# Runs the project-local CRIU through its own dynamic loader and libraries.
+P="$PREFIX/root"
+exec "\$P/usr/lib64/ld-linux-x86-64.so.2" --library-path "\$P/usr/lib/x86_64-linux-gnu:\$P/lib/x86_64-linux-gnu" "\$P/usr/sbin/criu" "\$@"
+LAUNCH
+  chmod +x "$LAUNCHER"
+}
+
+# Derives a private apt source list from the machine's own Debian entry, with the suite changed.
+private_sources() {
+  local suite="$1" out="$2" uri keyring
+  local src=/etc/apt/sources.list.d/debian.sources
+  if [ -f "$src" ]; then
+    uri="$(awk '/^URIs:/{print $2; exit}' "$src")"
+    keyring="$(awk '/^Signed-By:/{print $2; exit}' "$src")"
+  else
+    uri="$(awk '$1=="deb" && $0 !~ /security/ {print $2; exit}' /etc/apt/sources.list)"
+    keyring=/usr/share/keyrings/debian-archive-keyring.gpg
+  fi
+  [ -n "$uri" ] || { say "cannot find the machine's Debian package source in /etc/apt"; return 1; }
+  printf 'Types: deb\nURIs: %s\nSuites: %s\nComponents: main\nSigned-By: %s\n' \
+    "$uri" "$suite" "${keyring:-/usr/share/keyrings/debian-archive-keyring.gpg}" > "$out"
+}
+
+if [ "$FORCE" = 0 ] && [ -x "$LAUNCHER" ] && version_ok; then
+  say "CRIU $("$LAUNCHER" --version | sed -n 's/^Version: *//p') already installed in $PREFIX"
+  echo "$LAUNCHER"
+  exit 0
+fi
+
+command -v apt-get >/dev/null || { say "apt-get not found: cannot fetch CRIU on this machine"; exit 3; }
+SCRATCH="$(mktemp -d)"
+trap 'rm -rf "$SCRATCH"' EXIT
+mkdir -p "$SCRATCH/lists/partial" "$SCRATCH/cache/archives/partial" "$SCRATCH/sources"
+
+fetched=0
+for suite in "${SUITES[@]}"; do
+  say "fetching the package index of Debian '$suite' into a private apt state"
+  private_sources "$suite" "$SCRATCH/sources/thaw.sources"
+  APT=(apt-get -q -o "Dir::Etc::sourcelist=/dev/null" -o "Dir::Etc::sourceparts=$SCRATCH/sources"
+       -o "Dir::State::Lists=$SCRATCH/lists" -o "Dir::Cache=$SCRATCH/cache"
+       -o "Dir::State::status=/dev/null" -o "Debug::NoLocking=1" -o "APT::Sandbox::User=root")
+  if ! "${APT[@]}" update >"$SCRATCH/update.log" 2>&1; then
+    say "apt update for '$suite' failed:"; tail -5 "$SCRATCH/update.log" >&2; continue
+  fi
+  candidate="$(apt-cache -o "Dir::Etc::sourcelist=/dev/null" -o "Dir::Etc::sourceparts=$SCRATCH/sources" \
+    -o "Dir::State::Lists=$SCRATCH/lists" -o "Dir::Cache=$SCRATCH/cache" -o "Dir::State::status=/dev/null" \
+    show criu 2>/dev/null | sed -n 's/^Version: *//p' | sort -V | tail -1)"
+  say "Debian '$suite' offers criu ${candidate:-none}"
+  case "$candidate" in ''|[0-3].*|4.[01]*) continue ;; esac
+  (cd "$SCRATCH/cache/archives" && "${APT[@]}" download "${PACKAGES[@]}" >"$SCRATCH/download.log" 2>&1) || {
+    say "download from '$suite' failed:"; tail -5 "$SCRATCH/download.log" >&2; continue; }
+  fetched=1
+  break
+done
+[ "$fetched" = 1 ] || { say "could not download CRIU >= $MIN_VERSION; thaw will run without snapshots"; exit 4; }
+
+rm -rf "$PREFIX/root"
+mkdir -p "$PREFIX/root"
+for deb in "$SCRATCH"/cache/archives/*.deb; do
+  dpkg -x "$deb" "$PREFIX/root"
+done
+say "unpacked $(ls "$SCRATCH"/cache/archives/*.deb | wc -l) packages ($(du -sh "$PREFIX/root" | cut -f1)) into $PREFIX/root"
+write_launcher
+version_ok || { say "the unpacked CRIU does not run: $("$LAUNCHER" --version 2>&1 | head -3)"; exit 5; }
+say "installed CRIU $("$LAUNCHER" --version | sed -n 's/^Version: *//p') at $LAUNCHER"
+if [ "$(id -u)" = 0 ]; then
+  if "$LAUNCHER" check >"$SCRATCH/check.log" 2>&1; then
+    say "criu check: $(tail -1 "$SCRATCH/check.log")"
+  else
+    say "criu check failed (snapshots will be off):"; tail -5 "$SCRATCH/check.log" >&2
+  fi
+else
+  say "not root: criu check skipped; snapshots need root (or CAP_CHECKPOINT_RESTORE and CAP_SYS_PTRACE)"
+fi
+echo "$LAUNCHER"
