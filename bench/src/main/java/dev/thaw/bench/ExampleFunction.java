@@ -32,7 +32,7 @@ record ExampleFunction(String name, Path jar, String handler, Integer memoryMb, 
                     "{\"httpMethod\":\"GET\",\"path\":\"/greet\",\"queryStringParameters\":{\"name\":\"bench\"}}");
             // Spring Boot's context needs more heap than the 512 MB default leaves it.
             case "spring-boot" -> new ExampleFunction(name, jar, "dev.thaw.examples.springboot.QuoteHandler::apply", 1024,
-                    "{\"customer\":\"bench\",\"lines\":[{\"sku\":\"SKU-001\",\"quantity\":2}]}");
+                    "{\"customer\":\"bench\",\"lines\":[{\"sku\":\"PEN-BLK\",\"quantity\":2}]}");
             default -> throw new IllegalArgumentException("unknown function '" + name + "': choose from " + names());
         };
     }

@@ -1,0 +1,77 @@
+package dev.thaw.it;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.junit.jupiter.api.Assumptions.assumeTrue;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import dev.thaw.client.InvocationResult;
+import dev.thaw.client.StartKind;
+import dev.thaw.core.FunctionManifest;
+import dev.thaw.core.Json;
+import java.util.Map;
+import java.util.stream.Stream;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.Arguments;
+import org.junit.jupiter.params.provider.MethodSource;
+
+/** The shipped examples, booted and restored, answer what their READMEs say. */
+class ExamplesIT {
+    private static TestNode node;
+
+    @BeforeAll
+    static void start() throws Exception {
+        assumeTrue(TestNode.criuAvailable(), "CRIU is not usable here (run scripts/install-criu.sh as root)");
+        node = new TestNode();
+    }
+
+    @AfterAll
+    static void stop() throws Exception {
+        if (node != null) {
+            node.close();
+        }
+    }
+
+    static Stream<Arguments> examples() {
+        return Stream.of(
+                Arguments.of("hello", "dev.thaw.examples.hello.Hello::handle", 256, "{\"name\":\"Ada\"}",
+                        "/message", "Hello, Ada!"),
+                Arguments.of("json-transform", "dev.thaw.examples.json.OrderSummarizer::apply", 256,
+                        "{\"id\":\"o-1\",\"customer\":\"c\",\"currency\":\"EUR\",\"lines\":[{\"sku\":\"a\",\"quantity\":2,"
+                                + "\"unitPrice\":1.5},{\"sku\":\"b\",\"quantity\":1,\"unitPrice\":3}]}",
+                        "/total", "6.0"),
+                Arguments.of("lambda-handler", "dev.thaw.examples.lambda.GreetingApiHandler::handleRequest", 256,
+                        "{\"httpMethod\":\"GET\",\"path\":\"/greet\",\"queryStringParameters\":{\"name\":\"Ada\"}}",
+                        "/statusCode", "200"),
+                Arguments.of("spring-boot", "dev.thaw.examples.springboot.QuoteHandler::apply", 1024,
+                        "{\"customer\":\"Ada\",\"lines\":[{\"sku\":\"PEN-BLK\",\"quantity\":2}]}",
+                        "/customer", "Ada"));
+    }
+
+    @ParameterizedTest(name = "{0}")
+    @MethodSource("examples")
+    void bootedAndRestoredGiveTheSameAnswer(String name, String handler, int memoryMb, String input, String pointer,
+                                            String expected) throws Exception {
+        node.client.deploy(new FunctionManifest(name, handler, null, memoryMb, 60_000, Map.of(), 4, true),
+                TestNode.FUNCTIONS.resolve("thaw-examples-" + name + ".jar"));
+
+        InvocationResult booted = node.primeSnapshot(name, input);
+        InvocationResult restored = node.invoke(name, input);
+
+        JsonNode answer = Json.mapper().readTree(booted.body());
+        assertThat(answer.at(pointer).asText()).isEqualTo(expected);
+        assertThat(restored.startKind()).isEqualTo(StartKind.RESTORE);
+        assertThat(comparable(name, restored)).isEqualTo(comparable(name, booted));
+    }
+
+    /** The Lambda example echoes the request id, which differs per invocation by design. */
+    private static JsonNode comparable(String name, InvocationResult r) throws Exception {
+        JsonNode n = Json.mapper().readTree(r.body());
+        if (name.equals("lambda-handler")) {
+            JsonNode body = Json.mapper().readTree(n.get("body").asText());
+            return ((com.fasterxml.jackson.databind.node.ObjectNode) body).without("requestId");
+        }
+        return n;
+    }
+}
