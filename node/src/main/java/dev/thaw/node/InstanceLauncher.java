@@ -101,7 +101,10 @@ final class InstanceLauncher {
                 "-XX:-UsePerfData",
                 // fewer GC threads and a heap that shrinks after the pre-checkpoint GC: smaller images
                 "-XX:+UseSerialGC", "-Xms16m", "-Xmx" + heapMb + "m", "-XX:MinHeapFreeRatio=10", "-XX:MaxHeapFreeRatio=20",
-                "-XX:+ExitOnOutOfMemoryError",
+                "-XX:+ExitOnOutOfMemoryError", "--enable-native-access=ALL-UNNAMED",
+                // map the CDS archive where it was built instead of relocating it: relocation dirties
+                // ~14 MB of shared class data that CRIU would then copy into every image
+                "-XX:+UnlockDiagnosticVMOptions", "-XX:ArchiveRelocationMode=0",
                 "-Dorg.crac.Core.Compat=dev.thaw.runtime.crac"));
         for (String pkg : OPENS) {
             cmd.add("--add-opens=" + pkg + "=ALL-UNNAMED");

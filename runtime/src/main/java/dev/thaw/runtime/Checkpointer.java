@@ -18,8 +18,8 @@ import java.util.List;
  *
  * <ol>
  *   <li>Run the {@code org.crac} {@code beforeCheckpoint} hooks (reverse registration order).</li>
- *   <li>Close the Runtime API connection, so no socket is open in the image, and collect garbage,
- *       so the image holds live objects only.</li>
+ *   <li>Close the Runtime API connection, so no socket is open in the image, collect garbage and
+ *       give freed native memory back ({@link NativeMemory}), so the image holds live data only.</li>
  *   <li>Tell the node "checkpoint-ready" on the control channel and block reading stdin.</li>
  *   <li>The node dumps the process and, in the original and in every clone, writes one JSON line
  *       to stdin: {@code {"restored": true|false, "runtimeApi": "..."}}. A clone gets its own
@@ -55,13 +55,15 @@ final class Checkpointer {
             resumeHooks(api);
             return api;
         }
+        Uniqueness uniqueness = new Uniqueness().prepare();
         api.close();
         System.gc();
+        NativeMemory.trim();
         control.send("checkpoint-ready");
         JsonNode resume = awaitResume();
         RuntimeConfig now = config.withRuntimeApi(resume.path("runtimeApi").asText(config.runtimeApi()));
         if (resume.path("restored").asBoolean(false)) {
-            List<String> skipped = new Uniqueness().reseedAfterRestore();
+            List<String> skipped = uniqueness.reseedAfterRestore();
             if (!skipped.isEmpty()) {
                 System.err.println("thaw: could not reseed after restore: " + String.join("; ", skipped));
             }

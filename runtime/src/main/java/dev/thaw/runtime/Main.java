@@ -30,6 +30,7 @@ public final class Main {
         RuntimeApiClient api = new RuntimeApiClient(config.runtimeApi(), mapper);
         FunctionInvoker invoker = init(config, mapper, api);
         if (config.checkpointAfterInit()) {
+            Mappers.warmUp(mapper);
             api = new Checkpointer(config, mapper).checkpoint(api);
         }
         serve(config, api, invoker);

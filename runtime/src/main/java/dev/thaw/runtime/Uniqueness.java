@@ -23,52 +23,85 @@ import java.util.concurrent.atomic.AtomicLong;
  * <p>It cannot reseed generators the function created itself during init (a {@code Random} field,
  * a DRBG {@code SecureRandom}): functions reseed those in an {@code org.crac} {@code afterRestore}
  * hook. These fields are JDK internals: the node opens the packages with {@code --add-opens}; a
- * field that is missing in some JDK is skipped and reported, never fatal.
+ * field that is missing in some JDK is skipped and reported, never fatal. The fields are looked up
+ * before the checkpoint ({@link #prepare()}), so a clone only writes new values: reflection
+ * lookups cost tens of milliseconds that would otherwise land on every cold start.
  */
 final class Uniqueness {
     private final SecureRandom entropy = new SecureRandom();
     private final List<String> skipped = new ArrayList<>();
+    private Random mathRandom;
+    private AtomicLong randomSeedUniquifier;
+    private AtomicLong threadLocalSeeder;
+    private AtomicLong splittableDefault;
+    private Map<?, ?> dnsCache;
+    private Field threadProbe;
+
+    /** Looks everything up; called before the checkpoint. */
+    Uniqueness prepare() {
+        mathRandom = (Random) staticField("java.lang.Math$RandomNumberGeneratorHolder", "randomNumberGenerator", "Math.random");
+        randomSeedUniquifier = (AtomicLong) staticField("java.util.Random", "seedUniquifier", "new Random()");
+        threadLocalSeeder = (AtomicLong) staticField("java.util.concurrent.ThreadLocalRandom", "seeder", "ThreadLocalRandom");
+        splittableDefault = (AtomicLong) staticField("java.util.SplittableRandom", "defaultGen", "new SplittableRandom()");
+        dnsCache = (Map<?, ?>) staticField("java.net.InetAddress", "cache", "DNS cache");
+        try {
+            threadProbe = Thread.class.getDeclaredField("threadLocalRandomProbe");
+            threadProbe.setAccessible(true);
+        } catch (ReflectiveOperationException | RuntimeException e) {
+            skipped.add("ThreadLocalRandom per-thread seeds (" + e.getMessage() + ")");
+        }
+        entropy.nextLong();
+        return this;
+    }
 
     /** @return what could not be reseeded (empty when everything was) */
     List<String> reseedAfterRestore() {
-        skipped.clear();
-        attempt("Math.random", () -> ((Random) staticField("java.lang.Math$RandomNumberGeneratorHolder",
-                "randomNumberGenerator")).setSeed(entropy.nextLong()));
-        attempt("new Random()", () -> ((AtomicLong) staticField("java.util.Random", "seedUniquifier"))
-                .set(entropy.nextLong()));
-        attempt("ThreadLocalRandom", this::reseedThreadLocalRandom);
-        attempt("new SplittableRandom()", () -> ((AtomicLong) staticField("java.util.SplittableRandom", "defaultGen"))
-                .set(entropy.nextLong()));
-        attempt("DNS cache", () -> ((Map<?, ?>) staticField("java.net.InetAddress", "cache")).clear());
+        if (mathRandom != null) {
+            mathRandom.setSeed(entropy.nextLong());
+        }
+        set(randomSeedUniquifier);
+        set(threadLocalSeeder);
+        set(splittableDefault);
+        if (dnsCache != null) {
+            dnsCache.clear();
+        }
+        if (threadProbe != null) {
+            resetThreadProbes();
+        }
         return List.copyOf(skipped);
     }
 
-    private void reseedThreadLocalRandom() throws ReflectiveOperationException {
-        ((AtomicLong) staticField("java.util.concurrent.ThreadLocalRandom", "seeder")).set(entropy.nextLong());
-        Field probe = Thread.class.getDeclaredField("threadLocalRandomProbe");
-        probe.setAccessible(true);
-        for (Thread t : Thread.getAllStackTraces().keySet()) {
-            // A zero probe makes ThreadLocalRandom.current() initialize the thread's seed afresh.
-            probe.setInt(t, 0);
+    private void set(AtomicLong seed) {
+        if (seed != null) {
+            seed.set(entropy.nextLong());
         }
     }
 
-    private static Object staticField(String className, String name) throws ReflectiveOperationException {
-        Field f = Class.forName(className).getDeclaredField(name);
-        f.setAccessible(true);
-        return f.get(null);
+    private void resetThreadProbes() {
+        ThreadGroup root = Thread.currentThread().getThreadGroup();
+        while (root.getParent() != null) {
+            root = root.getParent();
+        }
+        Thread[] threads = new Thread[root.activeCount() + 16];
+        int n = root.enumerate(threads, true);
+        for (int i = 0; i < n; i++) {
+            try {
+                // A zero probe makes ThreadLocalRandom.current() initialize the thread's seed afresh.
+                threadProbe.setInt(threads[i], 0);
+            } catch (IllegalAccessException e) {
+                skipped.add("ThreadLocalRandom seed of " + threads[i].getName());
+            }
+        }
     }
 
-    private void attempt(String what, ReflectiveAction action) {
+    private Object staticField(String className, String name, String what) {
         try {
-            action.run();
+            Field f = Class.forName(className).getDeclaredField(name);
+            f.setAccessible(true);
+            return f.get(null);
         } catch (ReflectiveOperationException | RuntimeException e) {
             skipped.add(what + " (" + e.getClass().getSimpleName() + ": " + e.getMessage() + ")");
+            return null;
         }
-    }
-
-    @FunctionalInterface
-    private interface ReflectiveAction {
-        void run() throws ReflectiveOperationException;
     }
 }

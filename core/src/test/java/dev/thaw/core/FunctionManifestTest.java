@@ -1,0 +1,103 @@
+package dev.thaw.core;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+import java.util.Map;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.ValueSource;
+
+class FunctionManifestTest {
+
+    private static FunctionManifest manifest(String name, String handler) {
+        return new FunctionManifest(name, handler, null, null, null, null, null, null);
+    }
+
+    @Test
+    void appliesDefaults() {
+        FunctionManifest m = manifest("hello", "com.example.Hello::handle").validated();
+        assertThat(m.runtime()).isEqualTo("java");
+        assertThat(m.memoryMb()).isEqualTo(FunctionManifest.DEFAULT_MEMORY_MB);
+        assertThat(m.timeoutMs()).isEqualTo(FunctionManifest.DEFAULT_TIMEOUT_MS);
+        assertThat(m.maxInstances()).isEqualTo(FunctionManifest.DEFAULT_MAX_INSTANCES);
+        assertThat(m.snapshots()).isTrue();
+        assertThat(m.environment()).isEmpty();
+    }
+
+    @Test
+    void customRuntimesDefaultToBootstrapAndNoSnapshots() {
+        FunctionManifest m = new FunctionManifest("bash", null, "provided", null, null, null, null, null).validated();
+        assertThat(m.handler()).isEqualTo("bootstrap");
+        assertThat(m.snapshots()).isFalse();
+    }
+
+    @ParameterizedTest
+    @ValueSource(strings = {"", "-starts-with-dash", "has space", "slash/inside", "x123456789012345678901234567890123456789012345678901234567890123456"})
+    void rejectsBadNames(String name) {
+        assertThatThrownBy(() -> manifest(name, "a.B").validated())
+                .isInstanceOf(ThawException.class).hasMessageContaining("function name");
+    }
+
+    @ParameterizedTest
+    @ValueSource(strings = {"", "Class::", "::method", "a.b.C::m::n", "a..B", "1abc.Def"})
+    void rejectsBadHandlers(String handler) {
+        assertThatThrownBy(() -> manifest("f", handler).validated())
+                .isInstanceOf(ThawException.class).hasMessageContaining("handler");
+    }
+
+    @Test
+    void acceptsClassOnlyAndNestedClassHandlers() {
+        assertThat(manifest("f", "a.b.C").validated().handler()).isEqualTo("a.b.C");
+        assertThat(manifest("f", "a.b.C$Inner::run").validated().handler()).isEqualTo("a.b.C$Inner::run");
+    }
+
+    @Test
+    void rejectsOutOfRangeNumbersNamingTheField() {
+        assertThatThrownBy(() -> new FunctionManifest("f", "a.B", null, 64, null, null, null, null).validated())
+                .hasMessageContaining("memoryMb must be between 128 and 32768, got 64");
+        assertThatThrownBy(() -> new FunctionManifest("f", "a.B", null, null, 0, null, null, null).validated())
+                .hasMessageContaining("timeoutMs");
+        assertThatThrownBy(() -> new FunctionManifest("f", "a.B", null, null, null, null, 0, null).validated())
+                .hasMessageContaining("maxInstances");
+    }
+
+    @Test
+    void rejectsReservedAndMalformedEnvironmentNames() {
+        assertThatThrownBy(() -> withEnv(Map.of("AWS_LAMBDA_RUNTIME_API", "x")).validated()).hasMessageContaining("reserved");
+        assertThatThrownBy(() -> withEnv(Map.of("THAW_X", "x")).validated()).hasMessageContaining("reserved");
+        assertThatThrownBy(() -> withEnv(Map.of("1BAD", "x")).validated()).hasMessageContaining("is invalid");
+    }
+
+    @Test
+    void neverPrintsEnvironmentValues() {
+        String text = withEnv(Map.of("DB_PASSWORD", "hunter2")).validated().toString();
+        assertThat(text).contains("DB_PASSWORD").doesNotContain("hunter2");
+    }
+
+    @Test
+    void errorBodiesRoundTripToTheirExceptions() {
+        ThawException e = ErrorBody.of(ThawException.functionNotFound("x")).toException();
+        assertThat(e.type()).isEqualTo(ErrorType.FunctionNotFound);
+        assertThat(e.getMessage()).contains("'x'");
+        FunctionErrorException f = (FunctionErrorException) ErrorBody.of(new FunctionErrorException(ErrorType.FunctionError,
+                "java.lang.IllegalStateException", "boom", java.util.List.of("at A"))).toException();
+        assertThat(f.functionErrorType()).isEqualTo("java.lang.IllegalStateException");
+        assertThat(f.functionStackTrace()).containsExactly("at A");
+        assertThat(ErrorType.FunctionTimeout.httpStatus()).isEqualTo(504);
+        assertThat(ErrorType.PayloadTooLarge.httpStatus()).isEqualTo(413);
+    }
+
+    @Test
+    void jsonValidation() {
+        assertThat(Json.isValid("{\"a\":[1,2]}".getBytes())).isTrue();
+        assertThat(Json.isValid("7".getBytes())).isTrue();
+        assertThat(Json.isValid("{\"a\": ".getBytes())).isFalse();
+        assertThat(Json.isValid("{} {}".getBytes())).isFalse();
+        assertThat(Json.isValid(new byte[0])).isFalse();
+    }
+
+    private static FunctionManifest withEnv(Map<String, String> env) {
+        return new FunctionManifest("f", "a.B", null, null, null, env, null, null);
+    }
+}

@@ -1,0 +1,18 @@
+# Sourced by thaw's scripts: selects a JDK >= 25 (the project's target) and exports JAVA_HOME/PATH.
+# The machine's default java may be older; a JAVA_HOME that already points at 25+ is kept.
+thaw_java_version() { "$1/bin/java" -XX:+IgnoreUnrecognizedVMOptions -version 2>&1 | sed -n 's/.*version "\([0-9]*\).*/\1/p' | head -1; }
+thaw_select_jdk() {
+  local candidate v
+  for candidate in "${JAVA_HOME:-}" /usr/lib/jvm/temurin-25-jdk-amd64 /usr/lib/jvm/*; do
+    [ -n "$candidate" ] && [ -x "$candidate/bin/java" ] && [ -x "$candidate/bin/javac" ] || continue
+    v="$(thaw_java_version "$candidate")"
+    if [ -n "$v" ] && [ "$v" -ge 25 ]; then
+      export JAVA_HOME="$candidate"
+      export PATH="$JAVA_HOME/bin:$PATH"
+      return 0
+    fi
+  done
+  echo "thaw: no JDK 25 or newer found (looked at \$JAVA_HOME and /usr/lib/jvm). Install Temurin 25 or set JAVA_HOME." >&2
+  return 1
+}
+thaw_select_jdk
