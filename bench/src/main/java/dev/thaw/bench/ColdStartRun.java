@@ -107,7 +107,7 @@ final class ColdStartRun implements ColdStartBenchmark {
     }
 
     private void deploy(ExampleFunction f, boolean snapshots) {
-        var manifest = new FunctionManifest(f.deployment(snapshots), f.handler(), null, f.memoryMb(), null, null, null,
+        var manifest = new FunctionManifest(f.deployment(snapshots), f.handler(), null, f.memoryMb(), null, f.environment(), null,
                 snapshots);
         client.deploy(manifest, f.jar());
     }

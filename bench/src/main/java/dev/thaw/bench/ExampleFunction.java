@@ -2,6 +2,7 @@ package dev.thaw.bench;
 
 import java.nio.file.Path;
 import java.util.List;
+import java.util.Map;
 
 /**
  * One of the example functions the benchmark deploys.
@@ -11,11 +12,22 @@ import java.util.List;
  * @param handler the handler to deploy
  * @param memoryMb memory limit, or {@code null} for the node's default
  * @param payload the event every invocation sends
+ * @param environment the function's environment
  */
-record ExampleFunction(String name, Path jar, String handler, Integer memoryMb, String payload) {
+record ExampleFunction(String name, Path jar, String handler, Integer memoryMb, String payload,
+                       Map<String, String> environment) {
 
+    /**
+     * {@code spring-boot-c1} is the Spring Boot example with the JIT limited to C1
+     * ({@code JAVA_TOOL_OPTIONS=-XX:TieredStopAtLevel=1}), the setting AWS recommends for
+     * cold-start-sensitive Java functions: it makes both the boot and the snapshot smaller.
+     */
     static List<String> names() {
-        return List.of("hello", "json-transform", "lambda-handler", "spring-boot");
+        return List.of("hello", "json-transform", "lambda-handler", "spring-boot", "spring-boot-c1");
+    }
+
+    ExampleFunction(String name, Path jar, String handler, Integer memoryMb, String payload) {
+        this(name, jar, handler, memoryMb, payload, Map.of());
     }
 
     /** @return the example called {@code name}, with its JAR under {@code examplesDir} */
@@ -33,6 +45,11 @@ record ExampleFunction(String name, Path jar, String handler, Integer memoryMb, 
             // Spring Boot's context needs more heap than the 512 MB default leaves it.
             case "spring-boot" -> new ExampleFunction(name, jar, "dev.thaw.examples.springboot.QuoteHandler::apply", 1024,
                     "{\"customer\":\"bench\",\"lines\":[{\"sku\":\"PEN-BLK\",\"quantity\":2}]}");
+            case "spring-boot-c1" -> new ExampleFunction(name,
+                    examplesDir.resolve("spring-boot/target/thaw-examples-spring-boot.jar"),
+                    "dev.thaw.examples.springboot.QuoteHandler::apply", 1024,
+                    "{\"customer\":\"bench\",\"lines\":[{\"sku\":\"PEN-BLK\",\"quantity\":2}]}",
+                    Map.of("JAVA_TOOL_OPTIONS", "-XX:TieredStopAtLevel=1"));
             default -> throw new IllegalArgumentException("unknown function '" + name + "': choose from " + names());
         };
     }

@@ -172,6 +172,7 @@ class ColdStartRunTest {
     void optionsRejectUnknownFunctions() {
         assertThatThrownBy(() -> new BenchOptions(List.of("nope"), 1, 1, Path.of("o"), Path.of("e")))
                 .hasMessageContaining("unknown function 'nope'");
-        assertThat(BenchOptions.defaults().functions()).containsExactly("hello", "json-transform", "lambda-handler", "spring-boot");
+        assertThat(BenchOptions.defaults().functions()).containsExactly("hello", "json-transform", "lambda-handler", "spring-boot",
+                "spring-boot-c1");
     }
 }

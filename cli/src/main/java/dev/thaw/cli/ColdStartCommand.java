@@ -18,7 +18,7 @@ import picocli.CommandLine.ParameterException;
 final class ColdStartCommand extends ClientCommand {
 
     @Option(names = "--functions", split = ",", paramLabel = "NAMES",
-            defaultValue = "hello,json-transform,lambda-handler,spring-boot",
+            defaultValue = "hello,json-transform,lambda-handler,spring-boot,spring-boot-c1",
             description = "Comma-separated example functions (default ${DEFAULT-VALUE}).")
     List<String> functions;
 
