@@ -121,6 +121,46 @@ class NodeSurfaceIT {
         }
     }
 
+    @Test
+    void busyInstancesQueueBoundedAndIdleOnesRetireToZero() throws Exception {
+        try (TestNode node = new TestNode(false, java.time.Duration.ofSeconds(1), 1)) {
+            node.client.deploy(new FunctionManifest("one", TestNode.TF + "Sleeper::handle", null, 128, 20_000, Map.of(), 1,
+                    false), TestNode.TEST_FUNCTIONS);
+            var busy = java.util.concurrent.CompletableFuture.supplyAsync(() -> node.invoke("one", "{\"ms\":3000}"));
+            awaitCount(node, "busy", 1);
+            var queued = java.util.concurrent.CompletableFuture.supplyAsync(() -> node.invoke("one", "{\"ms\":1}"));
+            awaitCount(node, "queued", 1);
+            org.assertj.core.api.Assertions.assertThatThrownBy(() -> node.invoke("one", "{\"ms\":1}"))
+                    .isInstanceOf(dev.thaw.core.ThawException.class)
+                    .hasMessageContaining("all 1 instances busy and 1 invocations queued")
+                    .satisfies(e -> assertThat(((dev.thaw.core.ThawException) e).type())
+                            .isEqualTo(dev.thaw.core.ErrorType.TooManyRequests));
+            assertThat(busy.get().bodyAsString()).isEqualTo("{\"slept\":3000}");
+            InvocationResult second = queued.get();
+            assertThat(second.bodyAsString()).isEqualTo("{\"slept\":1}");
+            assertThat(second.startKind()).as("the queued call reuses the instance").isEqualTo(StartKind.WARM);
+
+            long deadline = System.nanoTime() + 15_000_000_000L;
+            while (node.client.describe("one").instances().idle() > 0 && System.nanoTime() < deadline) {
+                Thread.sleep(200);
+            }
+            assertThat(node.client.describe("one").instances().idle()).as("retired after the keep-alive").isZero();
+            assertThat(node.invoke("one", "{\"ms\":1}").startKind()).isEqualTo(StartKind.BOOT);
+        }
+    }
+
+    private static void awaitCount(TestNode node, String what, int n) throws InterruptedException {
+        long deadline = System.nanoTime() + 30_000_000_000L;
+        while (System.nanoTime() < deadline) {
+            var c = node.client.describe("one").instances();
+            if ((what.equals("busy") ? c.busy() : c.queued()) == n) {
+                return;
+            }
+            Thread.sleep(20);
+        }
+        throw new AssertionError("never saw " + n + " " + what);
+    }
+
     private static HttpRequest post(TestNode node, String path, String body) {
         return HttpRequest.newBuilder(URI.create(node.node.uri() + path)).POST(HttpRequest.BodyPublishers.ofString(body)).build();
     }

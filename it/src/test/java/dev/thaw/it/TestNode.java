@@ -37,12 +37,17 @@ final class TestNode implements AutoCloseable {
     }
 
     TestNode(boolean snapshots) throws IOException {
+        this(snapshots, Duration.ofMinutes(5), 100);
+    }
+
+    TestNode(boolean snapshots, Duration keepAlive, int queueLimit) throws IOException {
         dataDir = Files.createTempDirectory("thaw-it-");
         Path criu = Path.of(System.getProperty("thaw.criu", ".thaw/criu/bin/criu"));
         node = Node.start(NodeConfig.builder().port(0).dataDir(dataDir)
                 .runtimeJar(FUNCTIONS.resolve("thaw-runtime.jar"))
                 .criu(snapshots ? criu : null)
-                .keepAlive(Duration.ofMinutes(5))
+                .keepAlive(keepAlive)
+                .queueLimit(queueLimit)
                 .build());
         client = ThawClient.create(node.uri());
     }
