@@ -38,6 +38,24 @@ version_ok() {
   [ "$(printf '%s\n%s\n' "$MIN_VERSION" "$v" | sort -V | head -1)" = "$MIN_VERSION" ]
 }
 
+# CRIU probes the kernel's features (~30-50 ms) on every run unless it finds its cache,
+# /run/criu.kdat, which it only writes when /run is a tmpfs (so that a reboot clears it). Where /run
+# is a plain directory, as on these machines, every restore paid that probe. criu-kdat runs
+# `criu check` once in a private mount namespace with a tmpfs on /run and installs the resulting
+# cache; the node runs it at every start, so a cache never outlives the boot it was made on.
+write_kdat_helper() {
+  cat > "$PREFIX/bin/criu-kdat" <<KDAT
+#!/bin/sh
+# Refreshes CRIU's kernel-feature cache /run/criu.kdat for the running kernel (see install-criu.sh).
+set -e
+rm -f /run/criu.kdat.tmp
+tmp="\$(mktemp /run/criu.kdat.thaw.XXXXXX)"
+unshare --mount --propagation private sh -c 'mount -t tmpfs thaw-kdat /run && "\$0" check >/dev/null 2>&1; cat /run/criu.kdat' "$LAUNCHER" > "\$tmp" || true
+if [ -s "\$tmp" ]; then mv -f "\$tmp" /run/criu.kdat; else rm -f "\$tmp"; exit 1; fi
+KDAT
+  chmod +x "$PREFIX/bin/criu-kdat"
+}
+
 write_launcher() {
   mkdir -p "$PREFIX/bin"
   cat > "$LAUNCHER" <<LAUNCH
@@ -67,6 +85,7 @@ private_sources() {
 
 if [ "$FORCE" = 0 ] && [ -x "$LAUNCHER" ] && version_ok; then
   say "CRIU $("$LAUNCHER" --version | sed -n 's/^Version: *//p') already installed in $PREFIX"
+  [ -x "$PREFIX/bin/criu-kdat" ] || write_kdat_helper
   echo "$LAUNCHER"
   exit 0
 fi
@@ -105,11 +124,13 @@ for deb in "$SCRATCH"/cache/archives/*.deb; do
 done
 say "unpacked $(ls "$SCRATCH"/cache/archives/*.deb | wc -l) packages ($(du -sh "$PREFIX/root" | cut -f1)) into $PREFIX/root"
 write_launcher
+write_kdat_helper
 version_ok || { say "the unpacked CRIU does not run: $("$LAUNCHER" --version 2>&1 | head -3)"; exit 5; }
 say "installed CRIU $("$LAUNCHER" --version | sed -n 's/^Version: *//p') at $LAUNCHER"
 if [ "$(id -u)" = 0 ]; then
   if "$LAUNCHER" check >"$SCRATCH/check.log" 2>&1; then
     say "criu check: $(tail -1 "$SCRATCH/check.log")"
+    "$PREFIX/bin/criu-kdat" && say "kernel-feature cache written to /run/criu.kdat"
   else
     say "criu check failed (snapshots will be off):"; tail -5 "$SCRATCH/check.log" >&2
   fi

@@ -13,7 +13,7 @@ final class Reports {
         StringBuilder out = new StringBuilder();
         out.append(summary.function()).append(" (snapshot: ").append(summary.snapshotState()).append(')')
                 .append(System.lineSeparator());
-        TextTable table = new TextTable("kind", "n", "median ms", "p99 ms", "min ms", "max ms", "server median ms", "starts");
+        TextTable table = TextTable.numeric("kind", "n", "median ms", "p99 ms", "min ms", "max ms", "server median ms", "starts");
         for (SeriesSummary s : summary.series()) {
             table.row(s.series().label(), Long.toString(s.n()), ms(s.medianMs()), ms(s.p99Ms()), ms(s.minMs()),
                     ms(s.maxMs()), ms(s.serverMedianMs()), s.startKindsText());

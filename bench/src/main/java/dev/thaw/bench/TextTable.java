@@ -3,17 +3,34 @@ package dev.thaw.bench;
 import java.util.ArrayList;
 import java.util.List;
 
-/** A plain-text table: the first column left-aligned, the others right-aligned, two spaces apart. */
-final class TextTable {
+/**
+ * A plain-text table, columns two spaces apart, no trailing blanks: {@link #numeric} right-aligns
+ * every column but the first (figures line up), {@link #leftAligned} aligns all left (as
+ * {@code docker ps} prints). Used by the benchmark's reports and the CLI's listings.
+ */
+public final class TextTable {
     private final List<String[]> rows = new ArrayList<>();
     private final int columns;
+    private final boolean rightAlignFigures;
 
-    TextTable(String... header) {
-        columns = header.length;
+    private TextTable(boolean rightAlignFigures, String... header) {
+        this.rightAlignFigures = rightAlignFigures;
+        this.columns = header.length;
         rows.add(header.clone());
     }
 
-    TextTable row(String... cells) {
+    /** @return a table whose columns after the first are right-aligned */
+    public static TextTable numeric(String... header) {
+        return new TextTable(true, header);
+    }
+
+    /** @return a table whose columns are all left-aligned */
+    public static TextTable leftAligned(String... header) {
+        return new TextTable(false, header);
+    }
+
+    /** Adds a row with one cell per header column. */
+    public TextTable row(String... cells) {
         if (cells.length != columns) {
             throw new IllegalArgumentException("expected " + columns + " cells, got " + cells.length);
         }
@@ -22,7 +39,7 @@ final class TextTable {
     }
 
     /** @return the table, one line per row, each ending with a newline */
-    String render() {
+    public String render() {
         int[] widths = new int[columns];
         for (String[] row : rows) {
             for (int i = 0; i < columns; i++) {
@@ -31,15 +48,13 @@ final class TextTable {
         }
         StringBuilder out = new StringBuilder();
         for (String[] row : rows) {
+            StringBuilder line = new StringBuilder();
             for (int i = 0; i < columns; i++) {
-                if (i > 0) {
-                    out.append("  ");
-                }
                 String pad = " ".repeat(widths[i] - row[i].length());
-                out.append(i == 0 ? row[i] + pad : pad + row[i]);
+                line.append(i == 0 ? "" : "  ").append(rightAlignFigures && i > 0 ? pad + row[i] : row[i] + pad);
             }
-            out.append(System.lineSeparator());
+            out.append(line.toString().stripTrailing()).append(System.lineSeparator());
         }
-        return out.toString().replaceAll(" +(\\R)", "$1");
+        return out.toString();
     }
 }

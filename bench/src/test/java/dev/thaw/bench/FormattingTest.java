@@ -14,7 +14,7 @@ class FormattingTest {
 
     @Test
     void textTableAlignsColumns() {
-        String table = new TextTable("kind", "n", "median ms").row("boot", "20", "412.30").row("warm", "500", "1.20").render();
+        String table = TextTable.numeric("kind", "n", "median ms").row("boot", "20", "412.30").row("warm", "500", "1.20").render();
         assertThat(table.lines()).containsExactly(
                 "kind    n  median ms",
                 "boot   20     412.30",

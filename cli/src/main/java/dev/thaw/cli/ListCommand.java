@@ -1,5 +1,6 @@
 package dev.thaw.cli;
 
+import dev.thaw.bench.TextTable;
 import dev.thaw.client.ThawClient;
 import dev.thaw.core.FunctionInfo;
 import java.util.List;
@@ -21,7 +22,7 @@ final class ListCommand extends ClientCommand {
     }
 
     static String table(List<FunctionInfo> functions) {
-        TextTable table = new TextTable("NAME", "VERSION", "HANDLER", "MEMORY", "SNAPSHOT", "IDLE/BUSY");
+        TextTable table = TextTable.leftAligned("NAME", "VERSION", "HANDLER", "MEMORY", "SNAPSHOT", "IDLE/BUSY");
         for (FunctionInfo f : functions) {
             table.row(f.name(), Long.toString(f.version()), f.handler(), f.memoryMb() + " MB", snapshot(f), instances(f));
         }

@@ -3,6 +3,7 @@ package dev.thaw.cli;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import com.fasterxml.jackson.databind.JsonNode;
+import dev.thaw.client.FakeNode;
 import dev.thaw.client.ThawClient;
 import dev.thaw.core.Json;
 import java.io.BufferedWriter;

@@ -12,11 +12,11 @@ import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.CopyOnWriteArrayList;
 
 /** A canned-answer HTTP server standing in for a node: checks request shapes, not node behaviour. */
-final class FakeNode implements AutoCloseable {
+public final class FakeNode implements AutoCloseable {
 
     /** A request as the fake saw it. */
-    record Request(String method, String path, String query, String contentType, byte[] body) {
-        String bodyText() {
+    public record Request(String method, String path, String query, String contentType, byte[] body) {
+        public String bodyText() {
             return new String(body, StandardCharsets.UTF_8);
         }
     }
@@ -28,30 +28,30 @@ final class FakeNode implements AutoCloseable {
     private final Map<String, Answer> answers = new ConcurrentHashMap<>();
     private final List<Request> requests = new CopyOnWriteArrayList<>();
 
-    FakeNode() throws IOException {
+    public FakeNode() throws IOException {
         server = HttpServer.create(new InetSocketAddress("127.0.0.1", 0), 0);
         server.createContext("/", this::handle);
         server.start();
     }
 
-    URI uri() {
+    public URI uri() {
         return URI.create("http://127.0.0.1:" + server.getAddress().getPort());
     }
 
-    FakeNode answer(String method, String path, int status, String body) {
+    public FakeNode answer(String method, String path, int status, String body) {
         return answer(method, path, status, body, Map.of());
     }
 
-    FakeNode answer(String method, String path, int status, String body, Map<String, String> headers) {
+    public FakeNode answer(String method, String path, int status, String body, Map<String, String> headers) {
         answers.put(method + " " + path, new Answer(status, body, headers));
         return this;
     }
 
-    List<Request> requests() {
+    public List<Request> requests() {
         return requests;
     }
 
-    Request last() {
+    public Request last() {
         return requests.getLast();
     }
 

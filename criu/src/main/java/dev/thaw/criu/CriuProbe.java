@@ -37,7 +37,20 @@ final class CriuProbe {
             return CriuStatus.unavailable("snapshots are off: 'criu check' failed (kernel without checkpoint/restore "
                     + "support?): " + lastLines(check.output, 3));
         }
+        refreshKernelFeatureCache(criu);
         return new CriuStatus(true, Optional.of(v), "snapshots are on: CRIU " + v + " at " + criu);
+    }
+
+    /**
+     * Runs {@code criu-kdat} beside the launcher (written by scripts/install-criu.sh): without the
+     * cache it refreshes, every CRIU run re-probes the kernel, about 30-50 ms of each restore.
+     * Refreshed at every node start, so a cache never survives a reboot into another kernel.
+     */
+    private static void refreshKernelFeatureCache(Path criu) {
+        Path helper = criu.resolveSibling("criu-kdat");
+        if (Files.isExecutable(helper)) {
+            run(helper, null);
+        }
     }
 
     private static boolean isRoot() {
@@ -55,7 +68,8 @@ final class CriuProbe {
 
     private static Result run(Path criu, String arg) {
         try {
-            Process p = new ProcessBuilder(criu.toString(), arg).redirectErrorStream(true).start();
+            java.util.List<String> cmd = arg == null ? java.util.List.of(criu.toString()) : java.util.List.of(criu.toString(), arg);
+            Process p = new ProcessBuilder(cmd).redirectErrorStream(true).start();
             String out = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
             if (!p.waitFor(30, TimeUnit.SECONDS)) {
                 p.destroyForcibly();

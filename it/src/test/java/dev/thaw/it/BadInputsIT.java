@@ -2,7 +2,6 @@ package dev.thaw.it;
 
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
-import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
 import dev.thaw.client.InvocationResult;
 import dev.thaw.client.StartKind;
@@ -19,7 +18,6 @@ import java.nio.file.Path;
 import java.util.Map;
 import java.util.stream.Stream;
 import org.assertj.core.api.ThrowableAssert.ThrowingCallable;
-import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
@@ -28,21 +26,11 @@ import org.junit.jupiter.api.Test;
  * Every bad input gets a clear error naming what was wrong, and the node then still serves a
  * healthy function ({@link #nodeStaysHealthy()} runs after each test).
  */
-class BadInputsIT {
-    private static TestNode node;
+class BadInputsIT extends WithSnapshotNode {
 
     @BeforeAll
-    static void start() throws Exception {
-        assumeTrue(TestNode.criuAvailable(), "CRIU is not usable here (run scripts/install-criu.sh as root)");
-        node = new TestNode();
+    static void deployHealthy() {
         node.deploy("healthy", TestNode.TF + "Greeter::handle");
-    }
-
-    @AfterAll
-    static void stop() throws Exception {
-        if (node != null) {
-            node.close();
-        }
     }
 
     @AfterEach

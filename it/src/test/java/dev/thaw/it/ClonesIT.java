@@ -1,7 +1,6 @@
 package dev.thaw.it;
 
 import static org.assertj.core.api.Assertions.assertThat;
-import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import dev.thaw.client.InvocationResult;
@@ -13,26 +12,10 @@ import java.util.concurrent.CyclicBarrier;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.Future;
-import org.junit.jupiter.api.AfterAll;
-import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 
 /** Clones of one snapshot: restored together, unique, with hooks run in the documented order. */
-class ClonesIT {
-    private static TestNode node;
-
-    @BeforeAll
-    static void start() throws Exception {
-        assumeTrue(TestNode.criuAvailable(), "CRIU is not usable here (run scripts/install-criu.sh as root)");
-        node = new TestNode();
-    }
-
-    @AfterAll
-    static void stop() throws Exception {
-        if (node != null) {
-            node.close();
-        }
-    }
+class ClonesIT extends WithSnapshotNode {
 
     @Test
     void eightConcurrentInvocationsRestoreEightClones() throws Exception {

@@ -1,7 +1,6 @@
 package dev.thaw.it;
 
 import static org.assertj.core.api.Assertions.assertThat;
-import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import dev.thaw.client.InvocationResult;
@@ -10,28 +9,12 @@ import dev.thaw.core.FunctionManifest;
 import dev.thaw.core.Json;
 import java.util.Map;
 import java.util.stream.Stream;
-import org.junit.jupiter.api.AfterAll;
-import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.Arguments;
 import org.junit.jupiter.params.provider.MethodSource;
 
 /** The shipped examples, booted and restored, answer what their READMEs say. */
-class ExamplesIT {
-    private static TestNode node;
-
-    @BeforeAll
-    static void start() throws Exception {
-        assumeTrue(TestNode.criuAvailable(), "CRIU is not usable here (run scripts/install-criu.sh as root)");
-        node = new TestNode();
-    }
-
-    @AfterAll
-    static void stop() throws Exception {
-        if (node != null) {
-            node.close();
-        }
-    }
+class ExamplesIT extends WithSnapshotNode {
 
     static Stream<Arguments> examples() {
         return Stream.of(

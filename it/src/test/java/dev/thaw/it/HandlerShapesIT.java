@@ -1,33 +1,16 @@
 package dev.thaw.it;
 
 import static org.assertj.core.api.Assertions.assertThat;
-import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
 import dev.thaw.client.InvocationResult;
 import dev.thaw.client.StartKind;
 import java.util.stream.Stream;
-import org.junit.jupiter.api.AfterAll;
-import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.Arguments;
 import org.junit.jupiter.params.provider.MethodSource;
 
 /** Every handler shape gives the same answers booted, restored from a snapshot, and warm. */
-class HandlerShapesIT {
-    private static TestNode node;
-
-    @BeforeAll
-    static void start() throws Exception {
-        assumeTrue(TestNode.criuAvailable(), "CRIU is not usable here (run scripts/install-criu.sh as root)");
-        node = new TestNode();
-    }
-
-    @AfterAll
-    static void stop() throws Exception {
-        if (node != null) {
-            node.close();
-        }
-    }
+class HandlerShapesIT extends WithSnapshotNode {
 
     static Stream<Arguments> shapes() {
         return Stream.of(

@@ -82,7 +82,7 @@ final class TestNode implements AutoCloseable {
     public void close() throws IOException {
         client.close();
         node.close();
-        List<Long> leftovers = processesUnder(dataDir);
+        List<String> leftovers = processesUnder(dataDir).stream().map(TestNode::describe).toList();
         deleteTree(dataDir);
         assertThat(leftovers).as("instance processes left running after the node closed").isEmpty();
     }
@@ -101,6 +101,16 @@ final class TestNode implements AutoCloseable {
                     })
                     .map(p -> Long.parseLong(p.getFileName().toString()))
                     .toList();
+        }
+    }
+
+    private static String describe(long pid) {
+        try {
+            return pid + ": " + Files.readString(Path.of("/proc/" + pid + "/cmdline")).replace('\0', ' ')
+                    + " (" + Files.readAllLines(Path.of("/proc/" + pid + "/status")).stream()
+                    .filter(l -> l.startsWith("PPid") || l.startsWith("State")).toList() + ")";
+        } catch (IOException e) {
+            return pid + " (gone)";
         }
     }
 

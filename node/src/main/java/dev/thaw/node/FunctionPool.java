@@ -57,7 +57,10 @@ final class FunctionPool implements Instance.Listener {
 
     private final List<Instance> instances = new ArrayList<>();
     private final Deque<Invocation> queue = new ArrayDeque<>();
-    private final Map<Instance, String> startFailures = new ConcurrentHashMap<>();
+    /** Why an instance is being stopped, recorded before it is killed and read when it has exited. */
+    private final Map<Instance, String> stopReasons = new ConcurrentHashMap<>();
+    /** The init error a runtime reported ({@code init/error}) before exiting. */
+    private final Map<Instance, FunctionErrorException> initErrors = new ConcurrentHashMap<>();
     private final Map<Instance, Long> idleSince = new ConcurrentHashMap<>();
     private boolean closed;
 
@@ -128,21 +131,15 @@ final class FunctionPool implements Instance.Listener {
     /** The runtime reported that init failed ({@code init/error}); the process exits next. */
     void initFailed(Instance instance, String errorType, String message, List<String> stack) {
         String why = errorType + ": " + message;
-        startFailures.put(instance, why);
         log.append("INIT_ERROR " + why);
-        synchronized (this) {
-            Invocation first = queue.pollFirst();
-            if (first != null) {
-                first.fail(new FunctionErrorException(ErrorType.FunctionInitError, errorType,
-                        "function '" + deployment.name() + "' failed to initialize: " + why, stack));
-            }
-        }
+        initErrors.put(instance, new FunctionErrorException(ErrorType.FunctionInitError, errorType,
+                "function '" + deployment.name() + "' failed to initialize: " + why, stack));
         instance.kill();
     }
 
     /** The runtime's afterRestore hooks failed ({@code restore/error}). */
     void restoreFailed(Instance instance, String errorType, String message) {
-        startFailures.put(instance, "afterRestore hooks failed: " + errorType + ": " + message);
+        stopReasons.put(instance, "afterRestore hooks failed: " + errorType + ": " + message);
         instance.kill();
     }
 
@@ -225,7 +222,7 @@ final class FunctionPool implements Instance.Listener {
         inv.fail(new ThawException(ErrorType.FunctionTimeout, "function '" + deployment.name()
                 + "' timed out after " + timeout + " ms; its instance was stopped"));
         log.append("TIMEOUT RequestId: " + inv.requestId + " after " + timeout + " ms");
-        startFailures.put(instance, "timed out");
+        stopReasons.put(instance, "timed out");
         instance.kill();
     }
 
@@ -263,7 +260,7 @@ final class FunctionPool implements Instance.Listener {
             }
         } catch (IOException | RuntimeException e) {
             LOG.log(System.Logger.Level.WARNING, "cannot start " + instance + ": " + e.getMessage());
-            startFailures.put(instance, "cannot start the instance process: " + e.getMessage());
+            stopReasons.put(instance, "cannot start the instance process: " + e.getMessage());
             if (checkpoint) {
                 snapshot.failed("the instance that was to be checkpointed did not start: " + e.getMessage());
             }
@@ -273,7 +270,7 @@ final class FunctionPool implements Instance.Listener {
 
     private void watchdog(Instance instance, long limitMs) {
         if (instance.state() == Instance.State.STARTING) {
-            startFailures.put(instance, "did not become ready within " + limitMs + " ms");
+            stopReasons.put(instance, "did not become ready within " + limitMs + " ms");
             instance.kill();
         }
     }
@@ -336,7 +333,7 @@ final class FunctionPool implements Instance.Listener {
         try {
             instance.resume(false);
         } catch (IOException e) {
-            startFailures.put(instance, "cannot resume after the checkpoint: " + e.getMessage());
+            stopReasons.put(instance, "cannot resume after the checkpoint: " + e.getMessage());
             instance.kill();
         }
         rebalance();
@@ -347,7 +344,8 @@ final class FunctionPool implements Instance.Listener {
         registry.remove(instance.id);
         idleSince.remove(instance);
         checkpointMs.remove(instance);
-        String failure = startFailures.remove(instance);
+        String failure = stopReasons.remove(instance);
+        FunctionErrorException initError = initErrors.remove(instance);
         boolean neverReady = !instance.wasReady();
         synchronized (this) {
             instances.remove(instance);
@@ -358,14 +356,19 @@ final class FunctionPool implements Instance.Listener {
                         + "' exited with code " + exitCode + " while running the invocation"
                         + lastLogHint()));
             } else if (neverReady && !closed) {
-                startFailed(instance, exitCode, failure);
+                startFailed(instance, exitCode, failure, initError);
             }
             rebalance();
         }
         cleanUp(instance);
     }
 
-    private void startFailed(Instance instance, int exitCode, String failure) {
+    /**
+     * An instance exited before it was ready. A failed restore is replaced by a boot (the caller's
+     * rebalance starts it); a failed boot fails the oldest queued invocation, the one that asked
+     * for this instance, with the function's init error.
+     */
+    private void startFailed(Instance instance, int exitCode, String failure, FunctionErrorException initError) {
         if (instance.kind == Instance.Kind.RESTORE) {
             String why = failure != null ? failure : "criu restore exited with code " + exitCode + ": "
                     + CriuLogs.errorSummary(launcher.workDir(instance).resolve("restore.log"));
@@ -378,13 +381,10 @@ final class FunctionPool implements Instance.Listener {
         if (snapshot.state() == Snapshot.State.PENDING) {
             snapshot.failed("the instance exited during init");
         }
-        if (failure != null && failure.startsWith("timed out")) {
-            return;
-        }
         String why = failure != null ? failure : "the instance exited with code " + exitCode + " during init" + lastLogHint();
         Invocation first = queue.pollFirst();
         if (first != null && !first.isDone()) {
-            first.fail(new ThawException(ErrorType.FunctionInitError,
+            first.fail(initError != null ? initError : new ThawException(ErrorType.FunctionInitError,
                     "function '" + deployment.name() + "' failed to initialize: " + why));
         }
     }
@@ -459,6 +459,13 @@ final class FunctionPool implements Instance.Listener {
         }
         toKill.forEach(Instance::kill);
         return pending;
+    }
+
+    /** Waits until no instance is serving an invocation, or {@code deadlineNanos} passes. */
+    void awaitNoneBusy(long deadlineNanos) throws InterruptedException {
+        while (System.nanoTime() < deadlineNanos && counts().busy() > 0) {
+            Thread.sleep(20);
+        }
     }
 
     /** Kills everything, busy instances too, and waits for the processes to exit. */

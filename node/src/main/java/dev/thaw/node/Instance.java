@@ -85,6 +85,10 @@ final class Instance {
             inbox.clear();
             listener.onExit(this, p.exitValue());
         });
+        if (state == State.DEAD) {
+            // killed while its process was being started (node shutting down, function deleted)
+            kill();
+        }
     }
 
     private void follow(FileInputStream out) {

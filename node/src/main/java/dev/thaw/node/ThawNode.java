@@ -11,6 +11,7 @@ import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
@@ -43,7 +44,10 @@ final class ThawNode implements Node {
             Thread.ofPlatform().daemon().name("thaw-timer").factory());
     private final CriuStatus criuStatus;
     private final Optional<Criu> criu;
+    private static final Duration DRAIN = Duration.ofSeconds(10);
+
     private final CountDownLatch closed = new CountDownLatch(1);
+    private volatile boolean closing;
     private WebServer publicServer;
     private WebServer runtimeServer;
     private InstanceLauncher launcher;
@@ -167,6 +171,9 @@ final class ThawNode implements Node {
     }
 
     Invocation invoke(String name, byte[] payload) {
+        if (closing) {
+            throw new ThawException(ErrorType.ServiceUnavailable, "the node is shutting down");
+        }
         return pool(name).submit(new Invocation(payload));
     }
 
@@ -206,6 +213,26 @@ final class ThawNode implements Node {
                 d.codeSha256(), d.codeSizeBytes(), d.deployedAt().toString(), p.snapshot.info(), p.counts());
     }
 
+    /**
+     * Lets invocations that instances are running finish (up to {@link #DRAIN}) while the public
+     * listener still answers them; invocations still queued are answered 503 at once.
+     */
+    private void drain() {
+        closing = true;
+        long deadline = System.nanoTime() + DRAIN.toNanos();
+        for (FunctionPool p : pools.values()) {
+            p.close().forEach(inv -> inv.fail(new ThawException(ErrorType.ServiceUnavailable,
+                    "the node is shutting down; the invocation was not started")));
+        }
+        try {
+            for (FunctionPool p : pools.values()) {
+                p.awaitNoneBusy(deadline);
+            }
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        }
+    }
+
     // ---- Node --------------------------------------------------------------------------------------
 
     @Override
@@ -228,6 +255,7 @@ final class ThawNode implements Node {
         if (closed.getCount() == 0) {
             return;
         }
+        drain();
         publicServer.stop();
         for (FunctionPool p : pools.values()) {
             try {

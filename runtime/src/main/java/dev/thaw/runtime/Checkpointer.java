@@ -31,6 +31,8 @@ import java.util.List;
  * the hooks are told to resume, and the instance carries on without a snapshot.
  */
 final class Checkpointer {
+    private static final long QUIET_MS = 150;
+    private static final long MAX_COMPILER_WAIT_MS = 3_000;
     private final RuntimeConfig config;
     private final ObjectMapper mapper;
     private final ControlChannel control;
@@ -57,6 +59,7 @@ final class Checkpointer {
         }
         Uniqueness uniqueness = new Uniqueness().prepare();
         api.close();
+        awaitQuietCompiler();
         System.gc();
         NativeMemory.trim();
         control.send("checkpoint-ready");
@@ -71,6 +74,37 @@ final class Checkpointer {
         RuntimeApiClient fresh = new RuntimeApiClient(now.runtimeApi(), mapper);
         resumeHooks(fresh);
         return fresh;
+    }
+
+    /**
+     * Waits (at most {@link #MAX_COMPILER_WAIT_MS}) until the JIT has compiled nothing for
+     * {@link #QUIET_MS}: compilations still queued when the snapshot is taken would resume in every
+     * clone and compete with its first invocation for the CPU, and their scratch memory would be
+     * copied into the image.
+     */
+    private static void awaitQuietCompiler() {
+        var jit = java.lang.management.ManagementFactory.getCompilationMXBean();
+        if (jit == null || !jit.isCompilationTimeMonitoringSupported()) {
+            return;
+        }
+        long deadline = System.nanoTime() + MAX_COMPILER_WAIT_MS * 1_000_000L;
+        long last = jit.getTotalCompilationTime();
+        long quietSince = System.nanoTime();
+        while (System.nanoTime() < deadline) {
+            try {
+                Thread.sleep(20);
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+                return;
+            }
+            long now = jit.getTotalCompilationTime();
+            if (now != last) {
+                last = now;
+                quietSince = System.nanoTime();
+            } else if (System.nanoTime() - quietSince >= QUIET_MS * 1_000_000L) {
+                return;
+            }
+        }
     }
 
     private void resumeHooks(RuntimeApiClient api) throws IOException, InterruptedException {
