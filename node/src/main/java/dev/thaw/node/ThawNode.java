@@ -83,7 +83,7 @@ final class ThawNode implements Node {
                 .build().start();
         runtimeApiBase = "127.0.0.1:" + runtimeServer.port();
         Path work = Files.createTempDirectory("thaw-restore-");
-        launcher = new InstanceLauncher(config.javaHome(), config.runtimeJar(), criu, isRoot(), work);
+        launcher = new InstanceLauncher(config.javaHome(), pinRuntime(), criu, isRoot(), work);
         for (Deployment d : store.list()) {
             pools.put(d.name(), newPool(d));
         }
@@ -101,6 +101,32 @@ final class ThawNode implements Node {
         long keepAlive = config.keepAlive().toNanos();
         timers.scheduleWithFixedDelay(() -> pools.values().forEach(p -> p.retireIdle(keepAlive)), 1, 1, TimeUnit.SECONDS);
         LOG.log(System.Logger.Level.INFO, "thaw node on http://127.0.0.1:" + publicServer.port() + "; " + criuStatus.reason());
+    }
+
+    /**
+     * Copies the runtime JAR into the data directory under a name derived from its content, and
+     * runs instances from that copy. A snapshot's image refers to the runtime JAR by path; a rebuild
+     * that rewrote the JAR in place would make old snapshots restore onto different bytes (or fail
+     * CRIU's size check). Content-named copies are never rewritten, so every snapshot keeps the JAR
+     * it was taken with.
+     */
+    private Path pinRuntime() throws IOException {
+        byte[] jar = Files.readAllBytes(config.runtimeJar());
+        String digest;
+        try {
+            digest = java.util.HexFormat.of().formatHex(java.security.MessageDigest.getInstance("SHA-256").digest(jar))
+                    .substring(0, 16);
+        } catch (java.security.NoSuchAlgorithmException e) {
+            throw new IllegalStateException("the JDK has no SHA-256", e);
+        }
+        Path dir = Files.createDirectories(config.dataDir().resolve("runtime"));
+        Path pinned = dir.resolve("thaw-runtime-" + digest + ".jar");
+        if (!Files.exists(pinned)) {
+            Path tmp = Files.createTempFile(dir, ".runtime", ".tmp");
+            Files.write(tmp, jar);
+            Files.move(tmp, pinned, java.nio.file.StandardCopyOption.ATOMIC_MOVE);
+        }
+        return pinned.toAbsolutePath();
     }
 
     private static boolean isRoot() {

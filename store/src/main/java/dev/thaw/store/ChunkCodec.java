@@ -1,0 +1,118 @@
+package dev.thaw.store;
+
+import java.nio.charset.StandardCharsets;
+import java.security.GeneralSecurityException;
+import java.security.MessageDigest;
+import java.security.NoSuchAlgorithmException;
+import java.util.Arrays;
+import java.util.HexFormat;
+import javax.crypto.AEADBadTagException;
+import javax.crypto.Cipher;
+import javax.crypto.spec.GCMParameterSpec;
+import javax.crypto.spec.SecretKeySpec;
+
+/*
+ * Convergent chunk encryption with AES-256-GCM.
+ *
+ * Object layout: [1 byte format][ciphertext || 16-byte GCM tag]. The IV is not stored: it is
+ * derived from the chunk key, IV = first 12 bytes of HMAC(chunkKey, "iv"). The additional
+ * authenticated data is the object name, so an object copied under another name fails.
+ *
+ * Why a deterministic IV is safe here: GCM breaks when one (key, IV) pair encrypts two different
+ * plaintexts. The chunk key is HMAC(secret, SHA-256(plaintext)), so a key is only ever used for
+ * the one plaintext whose hash produced it (two plaintexts sharing a key would be a SHA-256
+ * collision). Encrypting that plaintext again yields the same ciphertext, which is the point:
+ * identical chunks dedupe. The cost is the usual one of convergent encryption: whoever holds the
+ * secret can test whether a given plaintext is stored; without it, neither keys nor names can be
+ * computed. Identical chunks therefore dedupe inside one installation (one secret) only.
+ *
+ * On read: the GCM tag catches a wrong secret, a truncated or modified object; then the plaintext
+ * is re-hashed and compared with the manifest's hash, and its length with the manifest's length.
+ */
+/** Seals and opens chunk objects. */
+final class ChunkCodec {
+    static final byte FORMAT = 1;
+    private static final int TAG_BITS = 128;
+    private static final int IV_BYTES = 12;
+    private static final byte[] IV_LABEL = "iv".getBytes(StandardCharsets.UTF_8);
+    private static final HexFormat HEX = HexFormat.of();
+
+    private final StoreKeys keys;
+
+    ChunkCodec(StoreKeys keys) {
+        this.keys = keys;
+    }
+
+    static byte[] sha256(byte[] data, int offset, int length) {
+        try {
+            MessageDigest digest = MessageDigest.getInstance("SHA-256");
+            digest.update(data, offset, length);
+            return digest.digest();
+        } catch (NoSuchAlgorithmException e) {
+            throw StoreException.internal("SHA-256 is not available in this JDK", e);
+        }
+    }
+
+    static String hex(byte[] bytes) {
+        return HEX.formatHex(bytes);
+    }
+
+    static byte[] unhex(String hex) {
+        return HEX.parseHex(hex);
+    }
+
+    /** Encrypts {@code length} bytes of {@code plain} from {@code offset}, whose hash is {@code hash}. */
+    byte[] seal(byte[] hash, String objectName, byte[] plain, int offset, int length) {
+        try {
+            Cipher cipher = cipher(Cipher.ENCRYPT_MODE, hash, objectName);
+            byte[] out = new byte[1 + cipher.getOutputSize(length)];
+            out[0] = FORMAT;
+            int written = cipher.doFinal(plain, offset, length, out, 1);
+            return written + 1 == out.length ? out : Arrays.copyOf(out, written + 1);
+        } catch (GeneralSecurityException e) {
+            throw StoreException.internal("cannot encrypt a chunk with AES-256-GCM", e);
+        }
+    }
+
+    /**
+     * Decrypts and verifies a chunk object.
+     *
+     * @throws IntegrityFailure if the object is not the chunk of that hash and length
+     */
+    byte[] open(byte[] hash, String objectName, byte[] sealed, int expectedLength) throws IntegrityFailure {
+        if (sealed.length < 1 + TAG_BITS / 8) {
+            throw new IntegrityFailure("object is truncated (" + sealed.length + " bytes)");
+        }
+        if (sealed[0] != FORMAT) {
+            throw new IntegrityFailure("unknown object format " + sealed[0]);
+        }
+        byte[] plain = decrypt(hash, objectName, sealed);
+        if (plain.length != expectedLength) {
+            throw new IntegrityFailure("decrypted length " + plain.length + " differs from the manifest's " + expectedLength);
+        }
+        if (!MessageDigest.isEqual(hash, sha256(plain, 0, plain.length))) {
+            throw new IntegrityFailure("plaintext does not hash to the chunk's SHA-256");
+        }
+        return plain;
+    }
+
+    private byte[] decrypt(byte[] hash, String objectName, byte[] sealed) throws IntegrityFailure {
+        try {
+            return cipher(Cipher.DECRYPT_MODE, hash, objectName).doFinal(sealed, 1, sealed.length - 1);
+        } catch (AEADBadTagException e) {
+            throw new IntegrityFailure("authentication failed (wrong store secret, truncated or modified object)");
+        } catch (GeneralSecurityException e) {
+            throw new IntegrityFailure("cannot decrypt: " + e.getMessage());
+        }
+    }
+
+    private Cipher cipher(int mode, byte[] hash, String objectName) throws GeneralSecurityException {
+        byte[] key = keys.chunkKey(hash);
+        byte[] iv = Arrays.copyOf(StoreKeys.hmac(key, IV_LABEL), IV_BYTES);
+        Cipher cipher = Cipher.getInstance("AES/GCM/NoPadding");
+        cipher.init(mode, new SecretKeySpec(key, "AES"), new GCMParameterSpec(TAG_BITS, iv));
+        Arrays.fill(key, (byte) 0);
+        cipher.updateAAD(objectName.getBytes(StandardCharsets.UTF_8));
+        return cipher;
+    }
+}

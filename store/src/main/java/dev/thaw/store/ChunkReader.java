@@ -1,0 +1,81 @@
+package dev.thaw.store;
+
+import java.lang.System.Logger.Level;
+import java.util.List;
+
+/*
+ * Reading one chunk: ask each tier, fastest first. The first copy found is opened (GCM tag, length,
+ * plaintext hash). A copy that fails in a local tier is discarded there and the next tier is asked:
+ * a damaged cache heals itself from S3. A copy that fails in the last tier is reported as corrupted
+ * and never returned. A verified copy is written back into every faster tier that missed it. When
+ * no tier has the chunk, the error says whether S3 was unreachable (try later) or the chunk is gone.
+ */
+/** Fetches, verifies and promotes single chunks across the tiers. */
+final class ChunkReader {
+    private static final System.Logger LOG = System.getLogger(ChunkReader.class.getName());
+
+    private final List<MeteredTier> tiers;
+    private final StoreKeys keys;
+    private final ChunkCodec codec;
+
+    ChunkReader(List<MeteredTier> tiers, StoreKeys keys, ChunkCodec codec) {
+        this.tiers = tiers;
+        this.keys = keys;
+        this.codec = codec;
+    }
+
+    /** @return the verified plaintext of chunk {@code index} of {@code file} in {@code snapshotId} */
+    byte[] fetch(String snapshotId, String file, int index, ChunkRef ref) {
+        byte[] hash = ChunkCodec.unhex(ref.hash());
+        String name = keys.chunkObject(hash);
+        StoreException.Unavailable unreachable = null;
+        for (int i = 0; i < tiers.size(); i++) {
+            MeteredTier tier = tiers.get(i);
+            byte[] sealed;
+            try {
+                sealed = tier.get(name);
+            } catch (StoreException.Unavailable e) {
+                unreachable = e;
+                continue;
+            }
+            if (sealed == null) {
+                continue;
+            }
+            try {
+                byte[] plain = codec.open(hash, name, sealed, ref.length());
+                promote(name, sealed, i);
+                return plain;
+            } catch (IntegrityFailure f) {
+                String where = describe(snapshotId, file, index, ref) + " in tier " + tier.name();
+                if (!tier.local()) {
+                    throw new StoreException.Corrupted(where + " is corrupted: " + f.getMessage() + "; it was not returned", null);
+                }
+                LOG.log(Level.WARNING, "{0} failed verification ({1}): discarded, fetching it from the next tier",
+                        where, f.getMessage());
+                tier.discard(name);
+            }
+        }
+        if (unreachable != null) {
+            throw new StoreException.Unavailable(describe(snapshotId, file, index, ref)
+                    + " is in no local tier and the remote tier is unreachable: " + unreachable.getMessage(), unreachable);
+        }
+        throw new StoreException.Corrupted(describe(snapshotId, file, index, ref) + " is missing from every tier ("
+                + String.join(", ", tiers.stream().map(MeteredTier::name).toList()) + ")", null);
+    }
+
+    static String describe(String snapshotId, String file, int index, ChunkRef ref) {
+        return "chunk " + index + " (offset " + ref.offset() + ", " + ref.length() + " bytes) of file '" + file
+                + "' of snapshot '" + snapshotId + "'";
+    }
+
+    private void promote(String name, byte[] sealed, int foundAt) {
+        for (int j = 0; j < foundAt; j++) {
+            try {
+                tiers.get(j).put(name, sealed);
+            } catch (StoreException e) {
+                // a full or failing cache must not fail a read that succeeded
+                LOG.log(Level.DEBUG, "not cached in {0}: {1}", tiers.get(j).name(), e.getMessage());
+            }
+        }
+    }
+}

@@ -1,0 +1,394 @@
+package dev.thaw.store;
+
+import java.lang.System.Logger.Level;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.HashSet;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import java.util.TreeSet;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.atomic.AtomicInteger;
+
+/*
+ * The store, assembled: tiers (memory -> disk -> S3, each metered), write leases, the writer, the
+ * reader, the uploader and the collector. This class owns manifests: where they are read from
+ * (disk, else S3, then cached on disk), how a corrupted local copy is healed from S3, and what
+ * opening a store resumes (every local manifest not yet in S3 is queued for upload again).
+ *
+ * Manifests are never evicted from disk; chunks are, once durable. Decrypted manifests are cached
+ * in memory by object name (they are small) and dropped on delete.
+ */
+/** The {@link SnapshotStore} implementation. */
+final class DefaultSnapshotStore implements SnapshotStore {
+    private static final System.Logger LOG = System.getLogger(DefaultSnapshotStore.class.getName());
+
+    private final StoreConfig config;
+    private final EmbeddedS3 embedded;
+    private final StoreKeys keys;
+    private final ManifestCodec manifests;
+    private final Pins pins = new Pins();
+    private final MeteredTier memory;
+    private final MeteredTier disk;
+    private final MeteredTier s3;
+    private final List<MeteredTier> tiers;
+    private final ExecutorService ioPool;
+    private final ExecutorService uploadPool;
+    private final SnapshotWriter writer;
+    private final SnapshotReader reader;
+    private final Uploader uploader;
+    private final GarbageCollector collector;
+    private final Map<String, SnapshotManifest> manifestCache = new ConcurrentHashMap<>();
+    private volatile boolean closed;
+
+    private DefaultSnapshotStore(StoreConfig config, EmbeddedS3 embedded, S3Config s3Config) {
+        this.config = config;
+        this.embedded = embedded;
+        this.keys = new StoreKeys(config.secret());
+        ChunkCodec codec = new ChunkCodec(keys);
+        this.manifests = new ManifestCodec(keys);
+        this.memory = config.memoryBytes() > 0 ? new MeteredTier(new MemoryTier(config.memoryBytes())) : null;
+        this.disk = new MeteredTier(new DiskTier(config.root().resolve("disk"), config.diskBytes(), evictionGuard()));
+        this.s3 = new MeteredTier(new S3Tier(s3Config, config.s3CallTimeout()));
+        List<MeteredTier> all = new ArrayList<>();
+        if (memory != null) {
+            all.add(memory);
+        }
+        all.add(disk);
+        all.add(s3);
+        this.tiers = List.copyOf(all);
+        this.ioPool = Executors.newFixedThreadPool(config.fetchThreads(), daemonThreads("thaw-store-io-"));
+        this.uploadPool = Executors.newFixedThreadPool(config.uploadThreads(), daemonThreads("thaw-store-put-"));
+        int window = 2 * config.fetchThreads();
+        this.writer = new SnapshotWriter(keys, codec, disk, memory, ioPool, config.chunkSize(), window);
+        this.reader = new SnapshotReader(new ChunkReader(tiers, keys, codec), ioPool, window);
+        this.uploader = new Uploader(s3, tiers.subList(0, tiers.size() - 1), keys, codec, uploadPool,
+                config.backoffMin(), config.backoffMax());
+        this.collector = new GarbageCollector(tiers, pins, keys, this::allManifests, config.gcGrace());
+    }
+
+    static SnapshotStore open(StoreConfig config) {
+        EmbeddedS3 embedded = config.s3() == null ? EmbeddedS3.start(config.root().resolve("s3")) : null;
+        S3Config s3Config = embedded == null ? config.s3() : embedded.config(config.embeddedBucket());
+        DefaultSnapshotStore store;
+        try {
+            store = new DefaultSnapshotStore(config, embedded, s3Config);
+        } catch (RuntimeException e) {
+            if (embedded != null) {
+                embedded.close();
+            }
+            throw e;
+        }
+        store.resumeUploads();
+        store.uploader.start();
+        return store;
+    }
+
+    @Override
+    public SnapshotManifest put(String snapshotId, Path imagesDir) {
+        checkOpen();
+        Names.checkSnapshotId(snapshotId);
+        List<Path> files = SnapshotWriter.imageFiles(snapshotId, imagesDir);
+        Pins.Lease lease = pins.open();
+        try {
+            List<ImageFile> images = new ArrayList<>();
+            for (Path f : files) {
+                images.add(writer.write(snapshotId, f, lease));
+            }
+            SnapshotManifest m = new SnapshotManifest(SnapshotManifest.FORMAT, snapshotId, System.currentTimeMillis(),
+                    config.chunkSize(), images);
+            String key = keys.manifestObject(snapshotId);
+            byte[] sealed = manifests.seal(m, key);
+            disk.put(key, sealed);
+            manifestCache.put(key, m);
+            uploader.submit(m, sealed, lease);
+            return m;
+        } catch (RuntimeException e) {
+            lease.release();
+            throw e;
+        }
+    }
+
+    @Override
+    public void materialize(String snapshotId, Path targetDir) {
+        checkOpen();
+        reader.materialize(manifest(snapshotId), targetDir);
+    }
+
+    @Override
+    public byte[] read(String snapshotId, String fileName, long offset, int length) {
+        checkOpen();
+        return reader.read(manifest(snapshotId), fileName, offset, length);
+    }
+
+    @Override
+    public SnapshotManifest manifest(String snapshotId) {
+        checkOpen();
+        Names.checkSnapshotId(snapshotId);
+        String key = keys.manifestObject(snapshotId);
+        SnapshotManifest cached = manifestCache.get(key);
+        return cached != null ? cached : loadManifest(key, snapshotId);
+    }
+
+    @Override
+    public boolean delete(String snapshotId) {
+        checkOpen();
+        Names.checkSnapshotId(snapshotId);
+        String key = keys.manifestObject(snapshotId);
+        boolean wasDurable = uploader.forget(snapshotId);
+        boolean existed = disk.exists(key) || wasDurable;
+        manifestCache.remove(key);
+        disk.delete(key);
+        try {
+            existed |= s3.exists(key);
+            s3.delete(key);
+        } catch (StoreException.Unavailable e) {
+            if (wasDurable) {
+                throw new StoreException.Unavailable("snapshot '" + snapshotId + "' was deleted locally but its copy in S3"
+                        + " could not be deleted; delete it again once S3 is reachable: " + e.getMessage(), e);
+            }
+        }
+        return existed;
+    }
+
+    @Override
+    public List<String> list() {
+        checkOpen();
+        return new ArrayList<>(new TreeSet<>(allManifests(false).stream().map(SnapshotManifest::snapshotId).toList()));
+    }
+
+    @Override
+    public boolean isDurable(String snapshotId) {
+        return uploader.isDurable(snapshotId);
+    }
+
+    @Override
+    public boolean awaitDurable(String snapshotId, Duration timeout) throws InterruptedException {
+        return uploader.awaitDurable(snapshotId, timeout);
+    }
+
+    @Override
+    public SnapshotStats stats(String snapshotId) {
+        SnapshotManifest m = manifest(snapshotId);
+        Map<String, Integer> distinct = new HashMap<>();
+        int chunks = 0;
+        int zero = 0;
+        for (ImageFile f : m.files()) {
+            for (ChunkRef c : f.chunks()) {
+                chunks++;
+                if (c.zero()) {
+                    zero++;
+                } else {
+                    distinct.putIfAbsent(keys.chunkObject(ChunkCodec.unhex(c.hash())), c.length());
+                }
+            }
+        }
+        Set<String> elsewhere = chunksOfOthers(snapshotId);
+        long stored = distinct.values().stream().mapToLong(Integer::longValue).sum();
+        long shared = distinct.entrySet().stream().filter(e -> elsewhere.contains(e.getKey()))
+                .mapToLong(e -> e.getValue().longValue()).sum();
+        return new SnapshotStats(snapshotId, m.files().size(), m.totalBytes(), chunks, zero, distinct.size(), stored,
+                stored - shared, shared, tiersHolding(snapshotId, distinct.keySet()), isDurable(snapshotId));
+    }
+
+    @Override
+    public List<TierStats> tierStats() {
+        return tiers.stream().map(MeteredTier::stats).toList();
+    }
+
+    @Override
+    public GcResult gc() {
+        checkOpen();
+        return collector.collect();
+    }
+
+    @Override
+    public void close() {
+        if (closed) {
+            return;
+        }
+        closed = true;
+        uploader.close();
+        ioPool.shutdownNow();
+        uploadPool.shutdownNow();
+        tiers.forEach(MeteredTier::close);
+        if (embedded != null) {
+            embedded.close();
+        }
+    }
+
+    /** The tiers, fastest first (tests inspect and damage them). */
+    List<MeteredTier> tiers() {
+        return tiers;
+    }
+
+    StoreKeys keys() {
+        return keys;
+    }
+
+    /** Forgets decrypted manifests, as a freshly opened store would not have them. */
+    void dropManifestCache() {
+        manifestCache.clear();
+    }
+
+    private Set<String> chunksOfOthers(String snapshotId) {
+        Set<String> out = new HashSet<>();
+        for (SnapshotManifest other : allManifests(false)) {
+            if (!other.snapshotId().equals(snapshotId)) {
+                other.files().forEach(f -> f.chunks().stream().filter(c -> !c.zero())
+                        .forEach(c -> out.add(keys.chunkObject(ChunkCodec.unhex(c.hash())))));
+            }
+        }
+        return out;
+    }
+
+    private List<String> tiersHolding(String snapshotId, Set<String> names) {
+        List<String> out = new ArrayList<>();
+        for (MeteredTier t : tiers) {
+            boolean holds = t.local() ? names.stream().allMatch(t.unwrap()::exists) : isDurable(snapshotId);
+            if (holds) {
+                out.add(t.name());
+            }
+        }
+        return out;
+    }
+
+    private List<SnapshotManifest> allManifests() {
+        return allManifests(true);
+    }
+
+    /** @param strict whether an unreachable S3 tier is an error (gc) or means local manifests only (listing) */
+    private List<SnapshotManifest> allManifests(boolean strict) {
+        Set<String> names = new TreeSet<>();
+        disk.list("m/").forEach(i -> names.add(i.key()));
+        try {
+            s3.list("m/").forEach(i -> names.add(i.key()));
+        } catch (StoreException.Unavailable e) {
+            if (strict) {
+                throw new StoreException.Unavailable("cannot collect garbage: the S3 tier cannot be listed, so manifests"
+                        + " stored only there are unknown: " + e.getMessage(), e);
+            }
+        }
+        List<SnapshotManifest> out = new ArrayList<>();
+        for (String key : names) {
+            SnapshotManifest cached = manifestCache.get(key);
+            out.add(cached != null ? cached : loadManifest(key, null));
+        }
+        return out;
+    }
+
+    private SnapshotManifest loadManifest(String key, String snapshotId) {
+        String what = snapshotId == null ? "manifest object " + key : "the manifest of snapshot '" + snapshotId + "'";
+        byte[] local = disk.get(key);
+        if (local != null) {
+            try {
+                return cache(key, manifests.open(local, key, snapshotId));
+            } catch (IntegrityFailure f) {
+                LOG.log(Level.WARNING, "{0} on disk failed verification ({1}): discarded, fetching it from S3", what,
+                        f.getMessage());
+                disk.discard(key);
+            }
+        }
+        byte[] remote;
+        try {
+            remote = s3.get(key);
+        } catch (StoreException.Unavailable e) {
+            throw new StoreException.Unavailable(what + " is not stored locally and the S3 tier is unreachable: "
+                    + e.getMessage(), e);
+        }
+        if (remote == null) {
+            if (local != null) {
+                throw new StoreException.Corrupted(what + " is corrupted on disk and absent from S3", null);
+            }
+            throw new StoreException.NotFound("no snapshot '" + snapshotId + "' in the store");
+        }
+        try {
+            SnapshotManifest m = manifests.open(remote, key, snapshotId);
+            disk.put(key, remote);
+            return cache(key, m);
+        } catch (IntegrityFailure f) {
+            throw new StoreException.Corrupted(what + " in tier s3 cannot be opened: " + f.getMessage(), null);
+        }
+    }
+
+    private SnapshotManifest cache(String key, SnapshotManifest m) {
+        manifestCache.put(key, m);
+        return m;
+    }
+
+    private void resumeUploads() {
+        int resumed = 0;
+        for (ObjectTier.ObjectInfo info : disk.list("m/")) {
+            byte[] sealed = disk.get(info.key());
+            SnapshotManifest m;
+            try {
+                m = manifests.open(sealed, info.key(), null);
+            } catch (IntegrityFailure | RuntimeException e) {
+                LOG.log(Level.WARNING, "manifest {0} on disk cannot be opened ({1}); not resumed", info.key(), e.getMessage());
+                continue;
+            }
+            manifestCache.put(info.key(), m);
+            if (inS3(info.key())) {
+                uploader.markDurable(m.snapshotId());
+            } else {
+                uploader.submit(m, sealed, pinAll(m));
+                resumed++;
+            }
+        }
+        if (resumed > 0) {
+            LOG.log(Level.INFO, "resuming the upload of {0} snapshot(s)", resumed);
+        }
+    }
+
+    private boolean inS3(String key) {
+        try {
+            return s3.exists(key);
+        } catch (StoreException.Unavailable e) {
+            return false;
+        }
+    }
+
+    private Pins.Lease pinAll(SnapshotManifest m) {
+        Pins.Lease lease = pins.open();
+        m.files().forEach(f -> f.chunks().stream().filter(c -> !c.zero())
+                .forEach(c -> lease.pin(keys.chunkObject(ChunkCodec.unhex(c.hash())))));
+        return lease;
+    }
+
+    /** Chunks may leave the disk unless a write or an upload pins them; manifests never do. */
+    private DiskTier.EvictionGuard evictionGuard() {
+        return new DiskTier.EvictionGuard() {
+            @Override
+            public boolean candidate(String key) {
+                return key.startsWith("c/") && !pins.pinned(key);
+            }
+
+            @Override
+            public boolean evictIfAllowed(String key, Runnable evict) {
+                return pins.underLock(key, () -> {
+                    if (pins.pinned(key)) {
+                        return false;
+                    }
+                    evict.run();
+                    return true;
+                });
+            }
+        };
+    }
+
+    private void checkOpen() {
+        if (closed) {
+            throw new StoreException.Unavailable("the snapshot store at " + config.root() + " is closed", null);
+        }
+    }
+
+    private static java.util.concurrent.ThreadFactory daemonThreads(String prefix) {
+        AtomicInteger n = new AtomicInteger();
+        return r -> Thread.ofPlatform().daemon().name(prefix + n.incrementAndGet()).unstarted(r);
+    }
+}

@@ -1,0 +1,134 @@
+package dev.thaw.store;
+
+import java.net.URI;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.security.SecureRandom;
+import java.util.HexFormat;
+import java.util.Properties;
+import org.gaul.s3proxy.AuthenticationType;
+import org.gaul.s3proxy.S3Proxy;
+import org.jclouds.ContextBuilder;
+import org.jclouds.blobstore.BlobStoreContext;
+
+/*
+ * An S3-compatible server inside the JVM: S3Proxy over jclouds' filesystem backend, for the
+ * store's default remote tier and for tests. It binds 127.0.0.1 only, on a free port chosen by the
+ * OS (read back after start), and keeps that port across stop()/restart() so that clients keep
+ * their endpoint. Credentials are random per instance: the server is reachable from this machine
+ * only and nothing outside this JVM needs them. S3Proxy's threads are not daemons: close() must be
+ * called or the JVM does not exit.
+ */
+/** An embedded S3-compatible server (S3Proxy) storing its objects in a local directory. */
+public final class EmbeddedS3 implements AutoCloseable {
+    private static final String REGION = "us-east-1";
+    private static final long START_TIMEOUT_NANOS = 10_000_000_000L;
+
+    private final BlobStoreContext context;
+    private final String identity;
+    private final String credential;
+    private S3Proxy proxy;
+    private int port;
+
+    private EmbeddedS3(Path dir) {
+        this.identity = randomHex(10);
+        this.credential = randomHex(20);
+        Properties props = new Properties();
+        props.setProperty("jclouds.filesystem.basedir", dir.toAbsolutePath().toString());
+        this.context = ContextBuilder.newBuilder("filesystem").credentials(identity, credential).overrides(props)
+                .buildView(BlobStoreContext.class);
+    }
+
+    /**
+     * Starts a server storing its buckets under {@code dir} (created if missing).
+     *
+     * @throws StoreException if it cannot start
+     */
+    public static EmbeddedS3 start(Path dir) {
+        try {
+            Files.createDirectories(dir);
+        } catch (java.io.IOException e) {
+            throw StoreException.internal("cannot create the embedded S3 directory " + dir + ": " + e.getMessage(), e);
+        }
+        EmbeddedS3 s3 = new EmbeddedS3(dir);
+        s3.launch(0);
+        return s3;
+    }
+
+    /** @return a client configuration for {@code bucket} on this server */
+    public S3Config config(String bucket) {
+        return new S3Config(endpoint(), REGION, bucket, "", identity, credential);
+    }
+
+    /** @return the server's endpoint, {@code http://127.0.0.1:<port>} */
+    public URI endpoint() {
+        return URI.create("http://127.0.0.1:" + port);
+    }
+
+    /** @return whether the server is accepting requests */
+    public synchronized boolean running() {
+        return proxy != null;
+    }
+
+    /** Stops serving (the objects stay); {@link #restart()} serves them again on the same port. */
+    public synchronized void stop() {
+        if (proxy == null) {
+            return;
+        }
+        try {
+            proxy.stop();
+        } catch (Exception e) {
+            throw StoreException.internal("cannot stop the embedded S3 server on port " + port, e);
+        } finally {
+            proxy = null;
+        }
+    }
+
+    /** Serves again on the port chosen at start. */
+    public synchronized void restart() {
+        if (proxy == null) {
+            launch(port);
+        }
+    }
+
+    /** Stops the server and releases its backend. */
+    @Override
+    public synchronized void close() {
+        stop();
+        context.close();
+    }
+
+    private synchronized void launch(int wantedPort) {
+        S3Proxy p = S3Proxy.builder()
+                .blobStore(context.getBlobStore())
+                .endpoint(URI.create("http://127.0.0.1:" + wantedPort))
+                .awsAuthentication(AuthenticationType.AWS_V2_OR_V4, identity, credential)
+                .build();
+        try {
+            p.start();
+            long deadline = System.nanoTime() + START_TIMEOUT_NANOS;
+            while (!"STARTED".equals(p.getState())) {
+                if (System.nanoTime() > deadline) {
+                    throw new IllegalStateException("state " + p.getState() + " after 10 s");
+                }
+                Thread.sleep(5);
+            }
+        } catch (Exception e) {
+            try {
+                p.stop();
+            } catch (Exception ignored) {
+                // reported below
+            }
+            throw StoreException.internal("cannot start the embedded S3 server on 127.0.0.1:" + wantedPort + ": "
+                    + e.getMessage(), e);
+        }
+        this.proxy = p;
+        this.port = p.getPort();
+    }
+
+    private static String randomHex(int bytes) {
+        byte[] b = new byte[bytes];
+        new SecureRandom().nextBytes(b);
+        return HexFormat.of().formatHex(b);
+    }
+}

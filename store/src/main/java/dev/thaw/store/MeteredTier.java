@@ -1,0 +1,126 @@
+package dev.thaw.store;
+
+import java.util.List;
+import java.util.concurrent.atomic.LongAdder;
+import org.HdrHistogram.ConcurrentHistogram;
+import org.HdrHistogram.Histogram;
+
+/** Wraps a tier and counts what passes through it: hits, misses, bytes, errors, get latency. */
+final class MeteredTier implements ObjectTier {
+    private final ObjectTier tier;
+    private final LongAdder hits = new LongAdder();
+    private final LongAdder misses = new LongAdder();
+    private final LongAdder bytesRead = new LongAdder();
+    private final LongAdder bytesWritten = new LongAdder();
+    private final LongAdder puts = new LongAdder();
+    private final LongAdder deletes = new LongAdder();
+    private final LongAdder discarded = new LongAdder();
+    private final LongAdder errors = new LongAdder();
+    private final Histogram getMicros = new ConcurrentHistogram(3);
+
+    MeteredTier(ObjectTier tier) {
+        this.tier = tier;
+    }
+
+    ObjectTier unwrap() {
+        return tier;
+    }
+
+    @Override
+    public String name() {
+        return tier.name();
+    }
+
+    @Override
+    public boolean local() {
+        return tier.local();
+    }
+
+    @Override
+    public void put(String key, byte[] data) {
+        counted(() -> tier.put(key, data));
+        puts.increment();
+        bytesWritten.add(data.length);
+    }
+
+    @Override
+    public byte[] get(String key) {
+        long start = System.nanoTime();
+        byte[] data;
+        try {
+            data = tier.get(key);
+        } catch (RuntimeException e) {
+            errors.increment();
+            throw e;
+        }
+        getMicros.recordValue(Math.max(0, (System.nanoTime() - start) / 1000));
+        (data == null ? misses : hits).increment();
+        if (data != null) {
+            bytesRead.add(data.length);
+        }
+        return data;
+    }
+
+    @Override
+    public boolean exists(String key) {
+        try {
+            return tier.exists(key);
+        } catch (RuntimeException e) {
+            errors.increment();
+            throw e;
+        }
+    }
+
+    @Override
+    public void delete(String key) {
+        counted(() -> tier.delete(key));
+        deletes.increment();
+    }
+
+    /** Deletes an object found corrupted, counting it apart. */
+    void discard(String key) {
+        delete(key);
+        discarded.increment();
+    }
+
+    @Override
+    public List<ObjectInfo> list(String prefix) {
+        try {
+            return tier.list(prefix);
+        } catch (RuntimeException e) {
+            errors.increment();
+            throw e;
+        }
+    }
+
+    @Override
+    public long storedBytes() {
+        return tier.storedBytes();
+    }
+
+    @Override
+    public long capacityBytes() {
+        return tier.capacityBytes();
+    }
+
+    @Override
+    public void close() {
+        tier.close();
+    }
+
+    TierStats stats() {
+        Histogram h = getMicros.copy();
+        return new TierStats(name(), hits.sum(), misses.sum(), bytesRead.sum(), bytesWritten.sum(), puts.sum(),
+                deletes.sum(), discarded.sum(), errors.sum(), storedBytes(), capacityBytes(),
+                h.getValueAtPercentile(50), h.getValueAtPercentile(99), h.getMaxValue());
+    }
+
+    private void counted(Runnable action) {
+        try {
+            action.run();
+        } catch (RuntimeException e) {
+            errors.increment();
+            throw e;
+        }
+    }
+}

@@ -1,0 +1,22 @@
+package dev.thaw.store;
+
+/** Validation of the names the store accepts from callers and from manifests. */
+final class Names {
+    private Names() {
+    }
+
+    /** Snapshot ids: 1-200 characters of letters, digits, {@code . _ - @ :}, not starting with a dot. */
+    static String checkSnapshotId(String id) {
+        if (id == null || !id.matches("[A-Za-z0-9_@:-][A-Za-z0-9._@:-]{0,199}")) {
+            throw new StoreException(dev.thaw.core.ErrorType.InvalidRequest, "invalid snapshot id '" + id
+                    + "': use 1-200 letters, digits or . _ - @ : (not starting with a dot)", null);
+        }
+        return id;
+    }
+
+    /** Image file names: a single path element, not {@code .} or {@code ..}. */
+    static boolean isFileName(String name) {
+        return name != null && !name.isEmpty() && name.length() <= 255 && !name.contains("/") && !name.contains("\0")
+                && !name.equals(".") && !name.equals("..");
+    }
+}

@@ -1,0 +1,44 @@
+package dev.thaw.store;
+
+import java.time.Instant;
+import java.util.List;
+
+/**
+ * One place encrypted objects can live. Keys are object names ({@code c/<hex>} for chunks,
+ * {@code m/<hex>} for manifests). Tiers store bytes and never interpret them: verification is the
+ * chunk layer's job. A tier that cannot be reached throws {@link StoreException.Unavailable}.
+ */
+interface ObjectTier extends AutoCloseable {
+    /** An object as a listing sees it. */
+    record ObjectInfo(String key, long size, Instant lastModified) {
+    }
+
+    /** @return the tier's name as shown in stats and messages */
+    String name();
+
+    /** @return whether the tier is a local cache whose corrupted copies may be discarded and refetched */
+    boolean local();
+
+    /** Stores {@code data} under {@code key}, replacing any object of that key. */
+    void put(String key, byte[] data);
+
+    /** @return the object's bytes, or {@code null} if the tier does not hold it */
+    byte[] get(String key);
+
+    boolean exists(String key);
+
+    /** Deletes the object if present. */
+    void delete(String key);
+
+    /** @return every object whose key starts with {@code prefix} */
+    List<ObjectInfo> list(String prefix);
+
+    /** @return bytes held now, or -1 if unknown */
+    long storedBytes();
+
+    /** @return the bound on bytes held, or -1 if unbounded */
+    long capacityBytes();
+
+    @Override
+    void close();
+}

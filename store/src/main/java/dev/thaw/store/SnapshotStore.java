@@ -1,0 +1,163 @@
+package dev.thaw.store;
+
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.List;
+
+/**
+ * thaw's snapshot store: CRIU image directories cut into page-aligned chunks named by their
+ * content, encrypted convergently (AES-256-GCM), deduplicated across snapshots, and kept in a
+ * bounded memory tier, a bounded local-disk tier and an S3-compatible tier. Writes are local and
+ * synchronous; uploads to S3 run in the background and {@link #isDurable} says when a snapshot is
+ * fully uploaded. Reads come from the fastest tier holding each chunk, verified, in parallel.
+ *
+ * <p>Every method throws {@link StoreException} (or a subclass) with a message naming the snapshot,
+ * file and chunk concerned. Instances are thread-safe. See {@code store/README.md} for the design.
+ */
+public interface SnapshotStore extends AutoCloseable {
+
+    /** @return a builder; {@link Builder#root} and {@link Builder#secret} are required */
+    static Builder builder() {
+        return new Builder();
+    }
+
+    /**
+     * Stores the regular files of {@code imagesDir} as snapshot {@code snapshotId}, replacing any
+     * snapshot of that id. Returns once the snapshot is usable locally; its upload goes on in the
+     * background.
+     */
+    SnapshotManifest put(String snapshotId, Path imagesDir);
+
+    /** Writes every image file of the snapshot, whole, into {@code targetDir} (created if missing). */
+    void materialize(String snapshotId, Path targetDir);
+
+    /** @return {@code length} bytes of {@code fileName} from {@code offset}, fetching only the chunks that cover them */
+    byte[] read(String snapshotId, String fileName, long offset, int length);
+
+    /** @return the snapshot's manifest */
+    SnapshotManifest manifest(String snapshotId);
+
+    /** Deletes the snapshot's manifest everywhere; its chunks go at the next {@link #gc()}. @return whether it existed */
+    boolean delete(String snapshotId);
+
+    /** @return the ids of every stored snapshot (local and in S3), sorted */
+    List<String> list();
+
+    /** @return whether the snapshot and all its chunks are uploaded to the S3 tier */
+    boolean isDurable(String snapshotId);
+
+    /** Waits until the snapshot is durable. @return whether it became durable within {@code timeout} */
+    boolean awaitDurable(String snapshotId, Duration timeout) throws InterruptedException;
+
+    /** @return size, chunk, dedup and placement figures of the snapshot */
+    SnapshotStats stats(String snapshotId);
+
+    /** @return counters of each tier, fastest first */
+    List<TierStats> tierStats();
+
+    /** Deletes chunks no manifest references; safe while snapshots are being written. */
+    GcResult gc();
+
+    /** Stops background uploads (they resume when a store on the same root opens) and releases every resource. */
+    @Override
+    void close();
+
+    /** Collects a store's settings; see each method for its default. */
+    final class Builder {
+        private Path root;
+        private byte[] secret;
+        private int chunkSize = 512 * 1024;
+        private long memoryBytes = 256L << 20;
+        private long diskBytes = 8L << 30;
+        private S3Config s3;
+        private String embeddedBucket = "thaw-snapshots";
+        private int fetchThreads = Math.max(4, 2 * Runtime.getRuntime().availableProcessors());
+        private int uploadThreads = 4;
+        private Duration gcGrace = Duration.ofMinutes(10);
+        private Duration backoffMin = Duration.ofMillis(250);
+        private Duration backoffMax = Duration.ofSeconds(30);
+        private Duration s3CallTimeout = Duration.ofSeconds(30);
+
+        Builder() {
+        }
+
+        /** The store's directory: the disk tier, and the embedded S3 server's data when no {@link #s3} is given. */
+        public Builder root(Path value) {
+            this.root = value;
+            return this;
+        }
+
+        /** The store secret (at least 32 bytes) every key and object name derives from; copied, never logged. */
+        public Builder secret(byte[] value) {
+            this.secret = value == null ? null : value.clone();
+            return this;
+        }
+
+        /** Chunk size, a multiple of 4096 (default 512 KiB; 64 KiB and 2 MiB are typical alternatives). */
+        public Builder chunkSize(int value) {
+            this.chunkSize = value;
+            return this;
+        }
+
+        /** Bound of the memory tier in bytes (default 256 MiB; 0 disables it). */
+        public Builder memoryBytes(long value) {
+            this.memoryBytes = value;
+            return this;
+        }
+
+        /** Bound of the disk tier in bytes (default 8 GiB). */
+        public Builder diskBytes(long value) {
+            this.diskBytes = value;
+            return this;
+        }
+
+        /** An external S3-compatible service; without it the store runs an {@link EmbeddedS3} under {@code root/s3}. */
+        public Builder s3(S3Config value) {
+            this.s3 = value;
+            return this;
+        }
+
+        /** Bucket of the embedded S3 server (default {@code thaw-snapshots}). */
+        public Builder embeddedBucket(String value) {
+            this.embeddedBucket = value;
+            return this;
+        }
+
+        /** Threads fetching chunks in parallel for reads (default max(4, 2 x cores)). */
+        public Builder fetchThreads(int value) {
+            this.fetchThreads = value;
+            return this;
+        }
+
+        /** Concurrent chunk uploads to S3 (default 4). */
+        public Builder uploadThreads(int value) {
+            this.uploadThreads = value;
+            return this;
+        }
+
+        /** Unreferenced chunks younger than this survive a gc (default 10 minutes): protects other writers of a shared bucket. */
+        public Builder gcGrace(Duration value) {
+            this.gcGrace = value;
+            return this;
+        }
+
+        /** Backoff between upload retries while S3 is unreachable, doubling from min to max (default 250 ms to 30 s). */
+        public Builder uploadBackoff(Duration min, Duration max) {
+            this.backoffMin = min;
+            this.backoffMax = max;
+            return this;
+        }
+
+        /** Timeout of one S3 call, retries included (default 30 s). */
+        public Builder s3CallTimeout(Duration value) {
+            this.s3CallTimeout = value;
+            return this;
+        }
+
+        /** Opens the store, resuming uploads of snapshots not yet durable. */
+        public SnapshotStore build() {
+            return DefaultSnapshotStore.open(new StoreConfig(root, secret, chunkSize, memoryBytes, diskBytes, s3,
+                    embeddedBucket, fetchThreads, uploadThreads, gcGrace, backoffMin, backoffMax, s3CallTimeout));
+        }
+    }
+}

@@ -1,0 +1,112 @@
+package dev.thaw.store;
+
+import static dev.thaw.store.TestSupport.MIB;
+import static org.assertj.core.api.Assertions.assertThat;
+
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.ExtendWith;
+import org.junit.jupiter.api.io.TempDir;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.ValueSource;
+
+@ExtendWith(TestSupport.class)
+class RoundTripTest {
+    @TempDir
+    Path tmp;
+
+    @ParameterizedTest(name = "chunk size {0}")
+    @ValueSource(ints = {64 * 1024, 512 * 1024, 2 * 1024 * 1024})
+    void imagesRoundTripThroughEveryTier(int chunkSize) throws Exception {
+        Path images = TestSupport.images(tmp.resolve("images"), 7);
+        try (SnapshotStore store = TestSupport.store(tmp.resolve("root"), TestSupport.freshBucket(), chunkSize).build()) {
+            SnapshotManifest m = store.put("fn-a", images);
+            ImageFile pages = m.file("pages-1.img").orElseThrow();
+            assertThat(pages.size()).isEqualTo(Files.size(images.resolve("pages-1.img")));
+            assertThat(pages.chunks()).allSatisfy(c -> assertThat(c.offset() % chunkSize).isZero());
+            assertThat(pages.chunks()).filteredOn(ChunkRef::zero).hasSize(2 * MIB / chunkSize);
+            assertThat(m.file("empty.img").orElseThrow().chunks()).isEmpty();
+
+            store.materialize("fn-a", tmp.resolve("from-memory"));
+            TestSupport.assertSameFiles(images, tmp.resolve("from-memory"));
+
+            TestSupport.clearMemory(store);
+            store.materialize("fn-a", tmp.resolve("from-disk"));
+            TestSupport.assertSameFiles(images, tmp.resolve("from-disk"));
+            assertThat(TestSupport.tier(store, "disk").stats().hits()).isPositive();
+
+            assertThat(store.awaitDurable("fn-a", Duration.ofSeconds(30))).isTrue();
+            TestSupport.clearMemory(store);
+            TestSupport.dropChunks(store, "disk");
+            ((DefaultSnapshotStore) store).dropManifestCache();
+            store.materialize("fn-a", tmp.resolve("from-s3"));
+            TestSupport.assertSameFiles(images, tmp.resolve("from-s3"));
+            TierStats s3 = TestSupport.tier(store, "s3").stats();
+            assertThat(s3.hits()).isPositive();
+            assertThat(s3.bytesRead()).isPositive();
+            assertThat(TestSupport.chunkObjects(store, "disk")).as("S3 reads refill the disk tier").isPositive();
+        }
+    }
+
+    @Test
+    void pageRangeReadsAcrossChunkBoundaries() throws Exception {
+        Path images = TestSupport.images(tmp.resolve("images"), 11);
+        byte[] pages = Files.readAllBytes(images.resolve("pages-1.img"));
+        int cs = 64 * 1024;
+        try (SnapshotStore store = TestSupport.store(tmp.resolve("root"), TestSupport.freshBucket(), cs).build()) {
+            store.put("ranges", images);
+            long[][] ranges = {{0, 4096}, {cs - 100, 200}, {cs - 1, 1}, {3L * cs - 10, 2 * cs + 20},
+                    {2L * MIB - 4096, 8192}, {pages.length - 5000, 5000}, {12345, 0}, {4L * MIB + 7, 3 * cs}};
+            for (long[] r : ranges) {
+                byte[] got = store.read("ranges", "pages-1.img", r[0], (int) r[1]);
+                assertThat(got).as("range %d+%d", r[0], r[1])
+                        .isEqualTo(java.util.Arrays.copyOfRange(pages, (int) r[0], (int) (r[0] + r[1])));
+            }
+            long s3Gets = TestSupport.tier(store, "s3").stats().hits();
+            assertThat(s3Gets).as("served locally").isZero();
+            assertThat(store.read("ranges", "core-1.img", 10, 20))
+                    .isEqualTo(java.util.Arrays.copyOfRange(Files.readAllBytes(images.resolve("core-1.img")), 10, 30));
+            org.assertj.core.api.Assertions.assertThatThrownBy(() -> store.read("ranges", "pages-1.img", pages.length - 1, 2))
+                    .isInstanceOf(StoreException.class).hasMessageContaining("outside file 'pages-1.img'");
+            org.assertj.core.api.Assertions.assertThatThrownBy(() -> store.read("ranges", "nope.img", 0, 1))
+                    .isInstanceOf(StoreException.NotFound.class).hasMessageContaining("no file 'nope.img'");
+        }
+    }
+
+    @Test
+    void defaultStoreRunsItsOwnEmbeddedS3AndResumesAfterReopen() throws Exception {
+        Path images = TestSupport.images(tmp.resolve("images"), 3);
+        Path root = tmp.resolve("root");
+        SnapshotStore.Builder builder = SnapshotStore.builder().root(root).secret(TestSupport.secret(5)).diskBytes(64L * MIB);
+        try (SnapshotStore store = builder.build()) {
+            store.put("hello@1", images);
+            assertThat(store.awaitDurable("hello@1", Duration.ofSeconds(30))).isTrue();
+            assertThat(store.list()).containsExactly("hello@1");
+        }
+        try (SnapshotStore reopened = builder.build()) {
+            assertThat(reopened.list()).containsExactly("hello@1");
+            assertThat(reopened.isDurable("hello@1")).isTrue();
+            reopened.materialize("hello@1", tmp.resolve("out"));
+            TestSupport.assertSameFiles(images, tmp.resolve("out"));
+            SnapshotStats stats = reopened.stats("hello@1");
+            assertThat(stats.durable()).isTrue();
+            assertThat(stats.tiers()).contains("disk", "s3");
+            assertThat(stats.zeroChunks()).isEqualTo(4);
+            assertThat(stats.storedBytes()).as("zero region and repeated region not stored")
+                    .isEqualTo(stats.logicalBytes() - 4L * MIB);
+            assertThat(stats.uniqueBytes()).isEqualTo(stats.storedBytes());
+            assertThat(stats.sharedBytes()).isZero();
+        }
+    }
+
+    @Test
+    void rejectsBadInput() {
+        SnapshotStore.Builder b = SnapshotStore.builder().root(tmp).secret(new byte[8]);
+        org.assertj.core.api.Assertions.assertThatThrownBy(b::build).hasMessageContaining("at least 32 bytes");
+        org.assertj.core.api.Assertions.assertThatThrownBy(
+                () -> SnapshotStore.builder().root(tmp).secret(TestSupport.secret(1)).chunkSize(5000).build())
+                .hasMessageContaining("multiple of the 4096-byte page");
+    }
+}

@@ -1,0 +1,171 @@
+package dev.thaw.workloads;
+
+import com.fasterxml.jackson.databind.DeserializationFeature;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import dev.thaw.api.Handler;
+import dev.thaw.api.InvocationContext;
+import java.io.IOException;
+import java.net.URI;
+import java.net.URLEncoder;
+import java.net.http.HttpClient;
+import java.net.http.HttpRequest;
+import java.net.http.HttpResponse;
+import java.nio.charset.StandardCharsets;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.zip.CRC32;
+
+/**
+ * A function that calls the next function through the node's HTTP API, {@code remaining} times
+ * deep: the function-to-function case (fan-out and chains of cold starts). Handler:
+ * {@code dev.thaw.workloads.Chain::handle}.
+ *
+ * <p>With {@code remaining > 0} it POSTs {@code {remaining: remaining-1, payloadBytes, payload}} to
+ * {@code NODE/functions/NEXT_FUNCTION/invoke}, where {@code NODE} is the environment's
+ * {@code NODE_URL}, else {@code THAW_NODE_URL}, else {@code http://127.0.0.1:8080} (a deployment
+ * can only set {@code NODE_URL}: the node reserves {@code THAW_} names), {@code NEXT_FUNCTION}
+ * defaults to this function's own name, and
+ * {@code payload} is {@link #payload(int)}, and checks that the callee received exactly that. The
+ * last function ({@code remaining == 0}) calls no one. The result describes the whole chain below
+ * and including this function: the number of hops, the payload the last function received (its
+ * size and CRC32) and the names of the functions in call order.
+ *
+ * <p>A chain that calls its own function needs the node to run one instance per level at once.
+ */
+public class Chain implements Handler<Chain.Input, Chain.Output> {
+
+    /**
+     * @param remaining how many more calls to make down the chain (0 to 100)
+     * @param payloadBytes the size of the payload to send to the next function (0 to 4 MiB)
+     * @param payload what the caller sent (may be absent for the first function)
+     */
+    public record Input(int remaining, int payloadBytes, String payload) {
+    }
+
+    /**
+     * @param hops calls made from this function down to the end of the chain
+     * @param payloadBytesReceived UTF-8 size of the payload the last function received
+     * @param checksum CRC32 of that payload's UTF-8 bytes
+     * @param path names of the functions in call order, this one first
+     */
+    public record Output(int hops, int payloadBytesReceived, long checksum, List<String> path) {
+    }
+
+    static final String DEFAULT_NODE_URL = "http://127.0.0.1:8080";
+    static final String FALLBACK_NAME = "chain";
+    static final int MAX_PAYLOAD = 4 << 20;
+    private static final String ALPHABET = "abcdefghijklmnopqrstuvwxyz0123456789";
+    private static final Duration DEFAULT_TIMEOUT = Duration.ofSeconds(30);
+
+    private final String nodeUrl;
+    private final String nextFunction;
+    private final HttpClient http;
+    private final ObjectMapper json;
+
+    /**
+     * Creates the handler from the environment: the node's URL from {@code NODE_URL}, else
+     * {@code THAW_NODE_URL}, and the next function from {@code NEXT_FUNCTION}.
+     */
+    public Chain() {
+        this(nodeUrlFromEnvironment(System.getenv("NODE_URL"), System.getenv("THAW_NODE_URL")),
+                System.getenv("NEXT_FUNCTION"));
+    }
+
+    /**
+     * A deployment cannot set {@code THAW_NODE_URL}: the node reserves names starting with
+     * {@code THAW_} for what it sets itself, and it does not set this one (yet). So the user-settable
+     * {@code NODE_URL} comes first; {@code THAW_NODE_URL} is honoured for a node that provides it.
+     */
+    static String nodeUrlFromEnvironment(String nodeUrl, String thawNodeUrl) {
+        if (nodeUrl != null && !nodeUrl.isBlank()) {
+            return nodeUrl;
+        }
+        return thawNodeUrl;
+    }
+
+    /**
+     * @param nodeUrl base URL of the node, or null/blank for {@value #DEFAULT_NODE_URL}
+     * @param nextFunction the function to call, or null/blank for the invoked function itself
+     */
+    Chain(String nodeUrl, String nextFunction) {
+        String url = nodeUrl == null || nodeUrl.isBlank() ? DEFAULT_NODE_URL : nodeUrl.strip();
+        this.nodeUrl = url.endsWith("/") ? url.substring(0, url.length() - 1) : url;
+        URI.create(this.nodeUrl); // fail at init, not at the first call, on a malformed URL
+        this.nextFunction = nextFunction == null || nextFunction.isBlank() ? null : nextFunction.strip();
+        // HTTP/1.1: the node speaks it, and the default (HTTP/2) would try an h2c upgrade first
+        this.http = HttpClient.newBuilder()
+                .version(HttpClient.Version.HTTP_1_1)
+                .connectTimeout(Duration.ofSeconds(5))
+                .build();
+        this.json = new ObjectMapper().disable(DeserializationFeature.FAIL_ON_UNKNOWN_PROPERTIES);
+    }
+
+    @Override
+    public Output handle(Input input, InvocationContext context) throws IOException, InterruptedException {
+        Inputs.required(input, "{\"remaining\":2,\"payloadBytes\":1024}");
+        int remaining = Inputs.inRange("remaining", input.remaining(), 0, 100);
+        int payloadBytes = Inputs.inRange("payloadBytes", input.payloadBytes(), 0, MAX_PAYLOAD);
+        String me = context == null || context.getFunctionName() == null ? FALLBACK_NAME : context.getFunctionName();
+
+        if (remaining == 0) {
+            byte[] received = input.payload() == null ? new byte[0] : input.payload().getBytes(StandardCharsets.UTF_8);
+            return new Output(0, received.length, crc32(received), List.of(me));
+        }
+
+        String next = nextFunction == null ? me : nextFunction;
+        String payload = payload(payloadBytes);
+        Output downstream = call(next, new Input(remaining - 1, payloadBytes, payload), timeout(context));
+        long expected = crc32(payload.getBytes(StandardCharsets.UTF_8));
+        if (downstream.payloadBytesReceived() != payloadBytes || downstream.checksum() != expected) {
+            throw new IllegalStateException("the chain below " + me + " received " + downstream.payloadBytesReceived()
+                    + " bytes with CRC32 " + downstream.checksum() + ", but " + payloadBytes + " bytes with CRC32 "
+                    + expected + " were sent");
+        }
+        List<String> path = new ArrayList<>(downstream.path() == null ? List.of() : downstream.path());
+        path.addFirst(me);
+        return new Output(downstream.hops() + 1, downstream.payloadBytesReceived(), downstream.checksum(), List.copyOf(path));
+    }
+
+    /** POSTs {@code event} to {@code function}'s invoke endpoint and reads its result. */
+    Output call(String function, Input event, Duration timeout) throws IOException, InterruptedException {
+        URI uri = URI.create(nodeUrl + "/functions/"
+                + URLEncoder.encode(function, StandardCharsets.UTF_8).replace("+", "%20") + "/invoke");
+        HttpRequest request = HttpRequest.newBuilder(uri)
+                .timeout(timeout)
+                .header("Content-Type", "application/json")
+                .POST(HttpRequest.BodyPublishers.ofByteArray(json.writeValueAsBytes(event)))
+                .build();
+        HttpResponse<byte[]> response = http.send(request, HttpResponse.BodyHandlers.ofByteArray());
+        if (response.statusCode() != 200) {
+            throw new IOException("POST " + uri + " answered " + response.statusCode() + ": "
+                    + new String(response.body(), StandardCharsets.UTF_8));
+        }
+        return json.readValue(response.body(), Output.class);
+    }
+
+    private static Duration timeout(InvocationContext context) {
+        if (context == null) {
+            return DEFAULT_TIMEOUT;
+        }
+        int remainingMs = context.getRemainingTimeInMillis();
+        return remainingMs > 0 ? Duration.ofMillis(remainingMs) : DEFAULT_TIMEOUT;
+    }
+
+    /** @return {@code bytes} ASCII characters, the same for the same length (so as many UTF-8 bytes) */
+    static String payload(int bytes) {
+        StringBuilder text = new StringBuilder(bytes);
+        for (int i = 0; i < bytes; i++) {
+            // a stride coprime with the alphabet's size, shifted every lap: no short period
+            text.append(ALPHABET.charAt((i * 7 + i / ALPHABET.length()) % ALPHABET.length()));
+        }
+        return text.toString();
+    }
+
+    /** @return the CRC32 of {@code bytes} */
+    static long crc32(byte[] bytes) {
+        CRC32 crc = new CRC32();
+        crc.update(bytes);
+        return crc.getValue();
+    }
+}
