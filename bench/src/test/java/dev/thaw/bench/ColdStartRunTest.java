@@ -79,6 +79,9 @@ class ColdStartRunTest {
         @Override public JsonNode health() { return Json.mapper().createObjectNode().put("status", "ok"); }
 
         @Override public String metrics() { return ""; }
+        @Override public JsonNode snapshots() { throw new UnsupportedOperationException(); }
+        @Override public JsonNode snapshot(String name) { throw new UnsupportedOperationException(); }
+        @Override public JsonNode storeGc() { throw new UnsupportedOperationException(); }
 
         @Override public InvocationResult invoke(String name, byte[] payload) {
             String start;

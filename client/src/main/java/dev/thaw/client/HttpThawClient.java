@@ -93,6 +93,21 @@ final class HttpThawClient implements ThawClient {
     }
 
     @Override
+    public JsonNode snapshots() {
+        return tree(send(request("/snapshots").GET()).body());
+    }
+
+    @Override
+    public JsonNode snapshot(String name) {
+        return tree(send(request("/snapshots/" + segment(name)).GET()).body());
+    }
+
+    @Override
+    public JsonNode storeGc() {
+        return tree(send(request("/store/gc").POST(HttpRequest.BodyPublishers.noBody())).body());
+    }
+
+    @Override
     public String metrics() {
         return text(send(request("/metrics").GET()).body());
     }

@@ -80,6 +80,15 @@ public interface ThawClient extends AutoCloseable {
     /** @return the node's metrics in Prometheus text format */
     String metrics();
 
+    /** @return every function's snapshot: its state on the node and, when stored, its store statistics */
+    JsonNode snapshots();
+
+    /** @return one function's snapshot report ({@code thaw snapshot inspect}) */
+    JsonNode snapshot(String name);
+
+    /** Runs the snapshot store's garbage collector. @return what it removed and kept */
+    JsonNode storeGc();
+
     /**
      * Invokes a function synchronously.
      *

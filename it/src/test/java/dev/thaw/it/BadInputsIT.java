@@ -135,8 +135,7 @@ class BadInputsIT extends WithSnapshotNode {
     void damagedSnapshotFallsBackToBootAndHeals() throws IOException {
         node.deploy("damaged", TestNode.TF + "EchoFunction::apply");
         node.primeSnapshot("damaged", "{}");
-        Path images = Stream.of(node.dataDir.resolve("functions/damaged").toFile().listFiles())
-                .filter(f -> f.getName().startsWith("v")).findFirst().orElseThrow().toPath().resolve("snapshot/images");
+        Path images = Path.of(node.client.snapshot("damaged").path("workingCopy").asText());
         try (Stream<Path> files = Files.list(images)) {
             for (Path f : files.filter(p -> p.getFileName().toString().startsWith("pages-")
                     || p.getFileName().toString().startsWith("core-")).toList()) {

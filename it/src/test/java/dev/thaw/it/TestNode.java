@@ -41,7 +41,12 @@ final class TestNode implements AutoCloseable {
     }
 
     TestNode(boolean snapshots, Duration keepAlive, int queueLimit) throws IOException {
-        dataDir = Files.createTempDirectory("thaw-it-");
+        this(Files.createTempDirectory("thaw-it-"), snapshots, keepAlive, queueLimit);
+    }
+
+    /** A node on an existing data directory: a restarted node. */
+    TestNode(Path dataDir, boolean snapshots, Duration keepAlive, int queueLimit) throws IOException {
+        this.dataDir = dataDir;
         Path criu = Path.of(System.getProperty("thaw.criu", ".thaw/criu/bin/criu"));
         node = Node.start(NodeConfig.builder().port(0).dataDir(dataDir)
                 .runtimeJar(FUNCTIONS.resolve("thaw-runtime.jar"))
@@ -78,10 +83,21 @@ final class TestNode implements AutoCloseable {
         return first;
     }
 
+    /** Stops the node but keeps its data directory, for a node restarted on it. */
+    Path stopKeepingData() throws IOException {
+        client.close();
+        node.close();
+        assertThat(processesUnder(dataDir)).as("instance processes left running after the node closed").isEmpty();
+        return dataDir;
+    }
+
     @Override
     public void close() throws IOException {
         client.close();
         node.close();
+        if (!Files.exists(dataDir)) {
+            return;
+        }
         List<String> leftovers = processesUnder(dataDir).stream().map(TestNode::describe).toList();
         deleteTree(dataDir);
         assertThat(leftovers).as("instance processes left running after the node closed").isEmpty();

@@ -48,6 +48,7 @@ final class FunctionPool implements Instance.Listener {
     private final FunctionLog log;
     private final NodeMetrics metrics;
     private final InstanceLauncher launcher;
+    private final SnapshotRepository repository;
     private final Optional<Criu> criu;
     private final ScheduledExecutorService timers;
     private final Map<String, Instance> registry;
@@ -65,13 +66,14 @@ final class FunctionPool implements Instance.Listener {
     private boolean closed;
 
     FunctionPool(Deployment deployment, Snapshot snapshot, FunctionLog log, NodeMetrics metrics,
-                 InstanceLauncher launcher, Optional<Criu> criu, ScheduledExecutorService timers,
-                 Map<String, Instance> registry, String runtimeApiBase, int queueLimit) {
+                 InstanceLauncher launcher, SnapshotRepository repository, Optional<Criu> criu,
+                 ScheduledExecutorService timers, Map<String, Instance> registry, String runtimeApiBase, int queueLimit) {
         this.deployment = deployment;
         this.snapshot = snapshot;
         this.log = log;
         this.metrics = metrics;
         this.launcher = launcher;
+        this.repository = repository;
         this.criu = criu;
         this.timers = timers;
         this.registry = registry;
@@ -254,6 +256,9 @@ final class FunctionPool implements Instance.Listener {
         try {
             if (restore) {
                 snapshot.restores.incrementAndGet();
+                if (!repository.ensureLocal(deployment, snapshot.imagesDir())) {
+                    throw new IOException("the snapshot's images are neither on this node nor in the snapshot store");
+                }
                 launcher.restore(instance, snapshot);
             } else {
                 launcher.boot(instance, checkpoint, controlToken);
@@ -319,11 +324,12 @@ final class FunctionPool implements Instance.Listener {
             String[] pipes = instance.pipeNames();
             Path staging = snapshot.stagingDir();
             Criu.DumpResult r = criu.orElseThrow().dump(instance.rootPid(), staging,
-                    deployment.snapshotDir().resolve("dump.log"));
+                    snapshot.metaDir().resolve("dump.log"));
             snapshot.ready(pipes, r.imageBytes(), r.duration().toMillis());
             checkpointMs.put(instance, (System.nanoTime() - start) / 1e6);
             metrics.checkpoint(deployment.name(), r.duration().toNanos() / 1e9, r.imageBytes());
             log.append(String.format("SNAPSHOT taken in %d ms: %.1f MB", r.duration().toMillis(), r.imageBytes() / 1048576.0));
+            repository.publish(deployment, snapshot.imagesDir(), log);
         } catch (IOException | RuntimeException e) {
             String why = "checkpoint failed: " + e.getMessage();
             LOG.log(System.Logger.Level.WARNING, deployment.name() + ": " + why);
@@ -376,6 +382,7 @@ final class FunctionPool implements Instance.Listener {
             log.append("RESTORE_FAILED " + why + " (booting instead)");
             metrics.restoreFailure(deployment.name());
             snapshot.discard(why);
+            repository.forget(deployment);
             return; // rebalance() boots a replacement for the queued invocation
         }
         if (snapshot.state() == Snapshot.State.PENDING) {

@@ -15,9 +15,10 @@ import java.util.Optional;
  * @param criu the CRIU launcher, empty when snapshots are off
  * @param keepAlive how long an idle instance lives before it is retired (default 10 minutes)
  * @param queueLimit invocations that may wait per function when all instances are busy (default 100)
+ * @param s3 the S3-compatible remote tier of the snapshot store; empty for an embedded S3 server
  */
 public record NodeConfig(int port, Path dataDir, Path runtimeJar, Path javaHome, Optional<Path> criu,
-                         Duration keepAlive, int queueLimit) {
+                         Duration keepAlive, int queueLimit, Optional<dev.thaw.store.S3Config> s3) {
 
     public NodeConfig {
         Objects.requireNonNull(dataDir, "dataDir");
@@ -25,6 +26,7 @@ public record NodeConfig(int port, Path dataDir, Path runtimeJar, Path javaHome,
         Objects.requireNonNull(javaHome, "javaHome");
         Objects.requireNonNull(criu, "criu");
         Objects.requireNonNull(keepAlive, "keepAlive");
+        Objects.requireNonNull(s3, "s3");
         if (port < 0 || port > 65_535) {
             throw new IllegalArgumentException("port must be 0-65535, got " + port);
         }
@@ -47,6 +49,7 @@ public record NodeConfig(int port, Path dataDir, Path runtimeJar, Path javaHome,
         private Optional<Path> criu = Optional.ofNullable(System.getProperty("thaw.criu")).map(Path::of);
         private Duration keepAlive = Duration.ofMinutes(10);
         private int queueLimit = 100;
+        private Optional<dev.thaw.store.S3Config> s3 = Optional.empty();
 
         private Builder() {
         }
@@ -59,9 +62,11 @@ public record NodeConfig(int port, Path dataDir, Path runtimeJar, Path javaHome,
         public Builder criu(Path criu) { this.criu = Optional.ofNullable(criu); return this; }
         public Builder keepAlive(Duration keepAlive) { this.keepAlive = keepAlive; return this; }
         public Builder queueLimit(int queueLimit) { this.queueLimit = queueLimit; return this; }
+        /** @param s3 an S3 endpoint and bucket for the store's remote tier, or {@code null} for the embedded one */
+        public Builder s3(dev.thaw.store.S3Config s3) { this.s3 = Optional.ofNullable(s3); return this; }
 
         public NodeConfig build() {
-            return new NodeConfig(port, dataDir, runtimeJar, javaHome, criu, keepAlive, queueLimit);
+            return new NodeConfig(port, dataDir, runtimeJar, javaHome, criu, keepAlive, queueLimit, s3);
         }
     }
 }

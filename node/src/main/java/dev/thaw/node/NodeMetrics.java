@@ -45,6 +45,33 @@ final class NodeMetrics {
     private final Gauge queued = Gauge.builder().name("thaw_function_queued_invocations")
             .help("Invocations waiting for an instance").labelNames("function_name").register(registry);
 
+    /**
+     * Exposes the snapshot store's per-tier counters, read at scrape time: hits, misses, bytes read
+     * and written, stored bytes, and read latency percentiles.
+     */
+    void storeTiers(java.util.function.Supplier<java.util.List<dev.thaw.store.TierStats>> tiers) {
+        counter("thaw_store_tier_hits_total", "Chunk reads a tier answered", tiers, dev.thaw.store.TierStats::hits);
+        counter("thaw_store_tier_misses_total", "Chunk reads a tier did not have", tiers, dev.thaw.store.TierStats::misses);
+        counter("thaw_store_tier_read_bytes_total", "Bytes read from a tier", tiers, dev.thaw.store.TierStats::bytesRead);
+        counter("thaw_store_tier_written_bytes_total", "Bytes written to a tier", tiers, dev.thaw.store.TierStats::bytesWritten);
+        counter("thaw_store_tier_errors_total", "Failed tier operations", tiers, dev.thaw.store.TierStats::errors);
+        io.prometheus.metrics.core.metrics.GaugeWithCallback.builder().name("thaw_store_tier_stored_bytes")
+                .help("Bytes a tier holds").labelNames("tier")
+                .callback(cb -> tiers.get().forEach(t -> cb.call(t.storedBytes(), t.tier()))).register(registry);
+        io.prometheus.metrics.core.metrics.GaugeWithCallback.builder().name("thaw_store_tier_read_latency_seconds")
+                .help("Chunk read latency of a tier, by quantile").labelNames("tier", "quantile")
+                .callback(cb -> tiers.get().forEach(t -> {
+                    cb.call(t.getP50Micros() / 1e6, t.tier(), "0.5");
+                    cb.call(t.getP99Micros() / 1e6, t.tier(), "0.99");
+                })).register(registry);
+    }
+
+    private void counter(String name, String help, java.util.function.Supplier<java.util.List<dev.thaw.store.TierStats>> tiers,
+                         java.util.function.ToLongFunction<dev.thaw.store.TierStats> value) {
+        io.prometheus.metrics.core.metrics.CounterWithCallback.builder().name(name).help(help).labelNames("tier")
+                .callback(cb -> tiers.get().forEach(t -> cb.call(value.applyAsLong(t), t.tier()))).register(registry);
+    }
+
     void invocation(String function, String code, String start, double seconds) {
         invocations.labelValues(function, code, start).inc();
         duration.labelValues(function).observe(seconds);

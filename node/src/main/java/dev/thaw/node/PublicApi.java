@@ -47,6 +47,9 @@ final class PublicApi {
                 .delete("/functions/{name}/instances", guarded(this::evict))
                 .post("/functions/{name}/invoke", guarded(this::invoke))
                 .post("/2015-03-31/functions/{name}/invocations", guarded(this::lambdaInvoke))
+                .get("/snapshots", guarded((req, res) -> json(res, 200, Map.of("snapshots", node.snapshotReports()))))
+                .get("/snapshots/{name}", guarded((req, res) -> json(res, 200, node.snapshotReport(name(req)))))
+                .post("/store/gc", guarded(this::gc))
                 .any(guarded((req, res) -> {
                     throw new ThawException(ErrorType.InvalidRequest, "no such endpoint: "
                             + req.prologue().method().text() + " " + req.path().path() + " (see docs/API.md)");
@@ -108,6 +111,19 @@ final class PublicApi {
         }
         boolean existed = node.pools().containsKey(name);
         json(res, existed ? 200 : 201, node.deploy(m.withName(name), dr.code()));
+    }
+
+    private void gc(ServerRequest req, ServerResponse res) {
+        var result = node.repository().gc().orElseThrow(() -> new ThawException(ErrorType.ServiceUnavailable,
+                "this node has no snapshot store: " + node.snapshotStatus()));
+        Map<String, Object> body = new LinkedHashMap<>();
+        body.put("manifests", result.manifests());
+        body.put("liveChunks", result.liveChunks());
+        body.put("deleted", result.deleted());
+        body.put("keptRecent", result.keptRecent());
+        body.put("keptLeased", result.keptLeased());
+        body.put("tookMs", result.took().toMillis());
+        json(res, 200, body);
     }
 
     private void describe(ServerRequest req, ServerResponse res) {

@@ -28,6 +28,7 @@ final class Snapshot {
     enum State { NONE, PENDING, READY, FAILED, DISABLED }
 
     private final Path dir;
+    private final Path hotDir;
     private State state;
     private String reason;
     private String controlToken;
@@ -38,24 +39,35 @@ final class Snapshot {
     final AtomicLong restores = new AtomicLong();
     final AtomicLong restoreFailures = new AtomicLong();
 
-    private Snapshot(Path dir, State state, String reason) {
+    private Snapshot(Path dir, Path hotDir, State state, String reason) {
         this.dir = dir;
+        this.hotDir = hotDir;
         this.state = state;
         this.reason = reason;
     }
 
-    /** Loads the deployment's snapshot from disk if one was taken before, else starts empty. */
-    static Snapshot forDeployment(Deployment d, Optional<String> disabledReason) {
+    /**
+     * Loads the deployment's snapshot if one was taken before, else starts empty.
+     *
+     * @param hotDir the working copy's directory (tmpfs); its images may be gone after a node
+     *     restart, in which case the restore path materializes them from the store
+     */
+    static Snapshot forDeployment(Deployment d, Path hotDir, Optional<String> disabledReason) {
         if (disabledReason.isPresent()) {
-            return new Snapshot(d.snapshotDir(), State.DISABLED, disabledReason.get());
+            return new Snapshot(d.snapshotDir(), hotDir, State.DISABLED, disabledReason.get());
         }
-        Snapshot s = new Snapshot(d.snapshotDir(), State.NONE, null);
+        Snapshot s = new Snapshot(d.snapshotDir(), hotDir, State.NONE, null);
         s.load();
         return s;
     }
 
+    /** @return the deployment's snapshot directory in the data directory (metadata, dump log) */
+    Path metaDir() {
+        return dir;
+    }
+
     Path imagesDir() {
-        return dir.resolve("images");
+        return hotDir.resolve("images");
     }
 
     synchronized State state() {
@@ -82,15 +94,23 @@ final class Snapshot {
         state = State.PENDING;
         controlToken = token;
         FunctionStore.deleteTree(dir);
+        FunctionStore.deleteTree(hotDir);
+        try {
+            java.nio.file.Files.createDirectories(dir);
+        } catch (java.io.IOException e) {
+            state = State.NONE;
+            return false;
+        }
         return true;
     }
 
     synchronized Path stagingDir() {
-        return dir.resolve("images.incoming");
+        return hotDir.resolve("images.incoming");
     }
 
     synchronized void ready(String[] pipeNames, long bytes, long dumpMs) throws IOException {
         Files.move(stagingDir(), imagesDir());
+        Files.createDirectories(dir);
         pipes = pipeNames.clone();
         sizeBytes = bytes;
         checkpointMs = dumpMs;
@@ -109,6 +129,7 @@ final class Snapshot {
 
     synchronized void failed(String why) {
         FunctionStore.deleteTree(dir);
+        FunctionStore.deleteTree(hotDir);
         state = State.FAILED;
         reason = why;
     }
@@ -116,6 +137,7 @@ final class Snapshot {
     /** A restore from this snapshot failed: forget it, so the next boot takes a new one. */
     synchronized void discard(String why) {
         FunctionStore.deleteTree(dir);
+        FunctionStore.deleteTree(hotDir);
         restoreFailures.incrementAndGet();
         if (state == State.READY) {
             state = State.NONE;
@@ -132,7 +154,7 @@ final class Snapshot {
 
     private void load() {
         Path metaFile = dir.resolve("snapshot.json");
-        if (!Files.exists(metaFile) || !Files.isDirectory(imagesDir())) {
+        if (!Files.exists(metaFile)) {
             FunctionStore.deleteTree(dir);
             return;
         }

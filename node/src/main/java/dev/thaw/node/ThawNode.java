@@ -51,6 +51,7 @@ final class ThawNode implements Node {
     private WebServer publicServer;
     private WebServer runtimeServer;
     private InstanceLauncher launcher;
+    private SnapshotRepository repository;
     private String runtimeApiBase;
 
     private ThawNode(NodeConfig config) throws IOException {
@@ -84,6 +85,8 @@ final class ThawNode implements Node {
         runtimeApiBase = "127.0.0.1:" + runtimeServer.port();
         Path work = Files.createTempDirectory("thaw-restore-");
         launcher = new InstanceLauncher(config.javaHome(), pinRuntime(), criu, isRoot(), work);
+        repository = new SnapshotRepository(hotRoot(), criu.isPresent() ? Optional.of(openSnapshotStore()) : Optional.empty());
+        metrics.storeTiers(repository::tierStats);
         for (Deployment d : store.list()) {
             pools.put(d.name(), newPool(d));
         }
@@ -129,6 +132,38 @@ final class ThawNode implements Node {
         return pinned.toAbsolutePath();
     }
 
+    /**
+     * The snapshot store: chunked, encrypted with a secret of this node's (created on first start,
+     * readable by the owner only), tiered from memory to disk to S3; without an S3 endpoint
+     * configured, an embedded S3 server on a directory of the data dir.
+     */
+    private dev.thaw.store.SnapshotStore openSnapshotStore() throws IOException {
+        Path secretFile = config.dataDir().resolve("store.secret");
+        if (!Files.exists(secretFile)) {
+            byte[] secret = new byte[32];
+            new java.security.SecureRandom().nextBytes(secret);
+            Path tmp = Files.createTempFile(config.dataDir(), ".secret", ".tmp",
+                    java.nio.file.attribute.PosixFilePermissions.asFileAttribute(
+                            java.nio.file.attribute.PosixFilePermissions.fromString("rw-------")));
+            Files.write(tmp, secret);
+            Files.move(tmp, secretFile, java.nio.file.StandardCopyOption.ATOMIC_MOVE);
+        }
+        var builder = dev.thaw.store.SnapshotStore.builder()
+                .root(config.dataDir().resolve("store"))
+                .secret(Files.readAllBytes(secretFile));
+        config.s3().ifPresent(builder::s3);
+        return builder.build();
+    }
+
+    /** The working copies of images: tmpfs when the machine has one, so restores read RAM. */
+    private Path hotRoot() throws IOException {
+        Path shm = Path.of("/dev/shm");
+        String tag = Integer.toHexString(config.dataDir().toAbsolutePath().normalize().toString().hashCode());
+        return Files.isDirectory(shm) && Files.isWritable(shm)
+                ? shm.resolve("thaw-" + tag)
+                : config.dataDir().resolve("images");
+    }
+
     private static boolean isRoot() {
         try {
             return Files.readAllLines(Path.of("/proc/self/status")).stream()
@@ -142,8 +177,8 @@ final class ThawNode implements Node {
         Optional<String> disabled = !d.manifest().snapshots()
                 ? Optional.of("snapshots are off in the function's manifest")
                 : criu.isEmpty() ? Optional.of(criuStatus.reason()) : Optional.empty();
-        return new FunctionPool(d, Snapshot.forDeployment(d, disabled), log(d.name()), metrics, launcher, criu, timers,
-                instances, runtimeApiBase, config.queueLimit());
+        return new FunctionPool(d, Snapshot.forDeployment(d, repository.hotDir(d), disabled), log(d.name()), metrics,
+                launcher, repository, criu, timers, instances, runtimeApiBase, config.queueLimit());
     }
 
     private FunctionLog log(String name) {
@@ -170,14 +205,37 @@ final class ThawNode implements Node {
         return metrics;
     }
 
+    SnapshotRepository repository() {
+        return repository;
+    }
+
+    /** @return what the node knows about a function's snapshot, locally and in the store */
+    java.util.Map<String, Object> snapshotReport(String name) {
+        FunctionPool p = pool(name);
+        java.util.Map<String, Object> r = new java.util.LinkedHashMap<>();
+        r.put("function", name);
+        r.put("version", p.deployment.version());
+        r.put("snapshot", p.snapshot.info());
+        r.put("workingCopy", p.snapshot.imagesDir().toString());
+        r.put("store", repository.stats(p.deployment).orElse(null));
+        return r;
+    }
+
+    List<java.util.Map<String, Object>> snapshotReports() {
+        return pools.keySet().stream().sorted().map(this::snapshotReport).toList();
+    }
+
     int instanceCount() {
         return instances.size();
     }
 
     synchronized FunctionInfo deploy(FunctionManifest manifest, byte[] code) {
         FunctionPool old = pools.get(manifest.name());
-        List<Invocation> carried = old == null ? List.of() : old.close();
         Deployment d = store.deploy(manifest, code);
+        List<Invocation> carried = old == null ? List.of() : old.close();
+        if (old != null) {
+            repository.forget(old.deployment);
+        }
         FunctionPool pool = newPool(d);
         pools.put(d.name(), pool);
         carried.forEach(pool::submit);
@@ -193,6 +251,7 @@ final class ThawNode implements Node {
         pool.close().forEach(inv -> inv.fail(new ThawException(ErrorType.FunctionNotFound,
                 "function '" + name + "' was deleted while the invocation waited")));
         store.delete(name);
+        repository.forget(pool.deployment);
         return pool.deployment.version();
     }
 
@@ -291,6 +350,7 @@ final class ThawNode implements Node {
             }
         }
         runtimeServer.stop();
+        repository.close();
         timers.shutdownNow();
         logs.values().forEach(FunctionLog::close);
         FunctionStore.deleteTree(launcher.workRoot());

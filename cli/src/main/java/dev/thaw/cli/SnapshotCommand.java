@@ -1,0 +1,64 @@
+package dev.thaw.cli;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import dev.thaw.bench.TextTable;
+import dev.thaw.client.ThawClient;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Parameters;
+
+/** {@code thaw snapshot list | inspect NAME}: the functions' snapshots, on the node and in the store. */
+@Command(name = "snapshot", description = "Lists or inspects snapshots.",
+        subcommands = {SnapshotCommand.ListSnapshots.class, SnapshotCommand.Inspect.class})
+final class SnapshotCommand implements Runnable {
+
+    @picocli.CommandLine.Spec
+    picocli.CommandLine.Model.CommandSpec spec;
+
+    @Override
+    public void run() {
+        throw new picocli.CommandLine.ParameterException(spec.commandLine(), "choose: snapshot list | snapshot inspect NAME");
+    }
+
+    /** {@code thaw snapshot list}. */
+    @Command(name = "list", description = "Lists every function's snapshot: state, size, chunks, tiers, durability.")
+    static final class ListSnapshots extends ClientCommand {
+        @Override
+        int run(ThawClient client) {
+            TextTable table = TextTable.leftAligned("FUNCTION", "VERSION", "STATE", "SIZE", "CHUNKS", "UNIQUE", "SHARED",
+                    "TIERS", "DURABLE");
+            for (JsonNode s : client.snapshots().path("snapshots")) {
+                JsonNode store = s.path("store");
+                table.row(s.path("function").asText(), s.path("version").asText(), s.at("/snapshot/state").asText(),
+                        mb(s.at("/snapshot/sizeBytes")), store.isMissingNode() || store.isNull() ? "-" : store.path("chunks").asText(),
+                        mb(store.path("uniqueBytes")), mb(store.path("sharedBytes")),
+                        store.path("tiers").isArray() ? String.join(",", names(store.path("tiers"))) : "-",
+                        store.path("durable").isBoolean() ? (store.path("durable").asBoolean() ? "yes" : "no") : "-");
+            }
+            out().print(table.render());
+            return 0;
+        }
+
+        private static java.util.List<String> names(JsonNode array) {
+            java.util.List<String> out = new java.util.ArrayList<>();
+            array.forEach(n -> out.add(n.asText()));
+            return out;
+        }
+
+        private static String mb(JsonNode bytes) {
+            return bytes.isNumber() ? String.format(java.util.Locale.ROOT, "%.1f MB", bytes.asLong() / 1048576.0) : "-";
+        }
+    }
+
+    /** {@code thaw snapshot inspect NAME}. */
+    @Command(name = "inspect", description = "Shows a function's snapshot: size, chunks, unique vs shared bytes, tiers, durable or not.")
+    static final class Inspect extends ClientCommand {
+        @Parameters(index = "0", paramLabel = "NAME", description = "Function name.")
+        String name;
+
+        @Override
+        int run(ThawClient client) {
+            out().println(ErrorReporter.prettyJson(client.snapshot(name)));
+            return 0;
+        }
+    }
+}
