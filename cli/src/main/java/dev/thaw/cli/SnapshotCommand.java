@@ -9,15 +9,8 @@ import picocli.CommandLine.Parameters;
 /** {@code thaw snapshot list | inspect NAME}: the functions' snapshots, on the node and in the store. */
 @Command(name = "snapshot", description = "Lists or inspects snapshots.",
         subcommands = {SnapshotCommand.ListSnapshots.class, SnapshotCommand.Inspect.class})
-final class SnapshotCommand implements Runnable {
+final class SnapshotCommand extends GroupCommand {
 
-    @picocli.CommandLine.Spec
-    picocli.CommandLine.Model.CommandSpec spec;
-
-    @Override
-    public void run() {
-        throw new picocli.CommandLine.ParameterException(spec.commandLine(), "choose: snapshot list | snapshot inspect NAME");
-    }
 
     /** {@code thaw snapshot list}. */
     @Command(name = "list", description = "Lists every function's snapshot: state, size, chunks, tiers, durability.")

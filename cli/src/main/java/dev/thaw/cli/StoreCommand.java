@@ -5,15 +5,8 @@ import picocli.CommandLine.Command;
 
 /** {@code thaw store gc}: removes chunks no snapshot references. */
 @Command(name = "store", description = "Maintains the snapshot store.", subcommands = StoreCommand.Gc.class)
-final class StoreCommand implements Runnable {
+final class StoreCommand extends GroupCommand {
 
-    @picocli.CommandLine.Spec
-    picocli.CommandLine.Model.CommandSpec spec;
-
-    @Override
-    public void run() {
-        throw new picocli.CommandLine.ParameterException(spec.commandLine(), "choose: store gc");
-    }
 
     /** {@code thaw store gc}. */
     @Command(name = "gc", description = "Deletes chunks that no snapshot references (chunks written recently are kept).")

@@ -48,6 +48,7 @@ final class ThawNode implements Node {
 
     private final CountDownLatch closed = new CountDownLatch(1);
     private volatile boolean closing;
+    private volatile String storeProblem;
     private WebServer publicServer;
     private WebServer runtimeServer;
     private InstanceLauncher launcher;
@@ -85,7 +86,7 @@ final class ThawNode implements Node {
         runtimeApiBase = "127.0.0.1:" + runtimeServer.port();
         Path work = Files.createTempDirectory("thaw-restore-");
         launcher = new InstanceLauncher(config.javaHome(), pinRuntime(), criu, isRoot(), work);
-        repository = new SnapshotRepository(hotRoot(), criu.isPresent() ? Optional.of(openSnapshotStore()) : Optional.empty());
+        repository = new SnapshotRepository(hotRoot(), criu.isPresent() ? openSnapshotStoreOrWarn() : Optional.empty());
         metrics.storeTiers(repository::tierStats);
         for (Deployment d : store.list()) {
             pools.put(d.name(), newPool(d));
@@ -130,6 +131,22 @@ final class ThawNode implements Node {
             Files.move(tmp, pinned, java.nio.file.StandardCopyOption.ATOMIC_MOVE);
         }
         return pinned.toAbsolutePath();
+    }
+
+    /**
+     * Opens the store; a store that cannot open (its S3 tier unreachable at start, a data directory
+     * it cannot write) must not keep the node down: snapshots then stay in the local working copy
+     * only, and {@code /healthz} says so.
+     */
+    private Optional<dev.thaw.store.SnapshotStore> openSnapshotStoreOrWarn() {
+        try {
+            return Optional.of(openSnapshotStore());
+        } catch (IOException | RuntimeException e) {
+            storeProblem = "the snapshot store could not open (" + e.getMessage()
+                    + "): snapshots are kept on this node only and do not survive a restart";
+            LOG.log(System.Logger.Level.WARNING, storeProblem);
+            return Optional.empty();
+        }
     }
 
     /**
@@ -327,7 +344,7 @@ final class ThawNode implements Node {
 
     @Override
     public String snapshotStatus() {
-        return criuStatus.reason();
+        return storeProblem == null ? criuStatus.reason() : criuStatus.reason() + "; " + storeProblem;
     }
 
     @Override
