@@ -13,6 +13,7 @@ final class LatencyStats {
     private final Histogram histogram = new Histogram(3);
     private double min = Double.NaN;
     private double max = Double.NaN;
+    private double sum;
 
     /** Records one value; negative values are clamped to 0 because a histogram cannot hold them. */
     void record(double millis) {
@@ -20,6 +21,12 @@ final class LatencyStats {
         histogram.recordValue(Math.round(value * MICROS_PER_MS));
         min = Double.isNaN(min) ? value : Math.min(min, value);
         max = Double.isNaN(max) ? value : Math.max(max, value);
+        sum += value;
+    }
+
+    /** @return the exact arithmetic mean in ms, NaN when empty */
+    double mean() {
+        return count() == 0 ? Double.NaN : sum / count();
     }
 
     long count() {

@@ -132,27 +132,50 @@ class BadInputsIT extends WithSnapshotNode {
     }
 
     @Test
-    void damagedSnapshotFallsBackToBootAndHeals() throws IOException {
+    void damagedWorkingCopyIsFetchedAgainFromTheStore() throws Exception {
         node.deploy("damaged", TestNode.TF + "EchoFunction::apply");
         node.primeSnapshot("damaged", "{}");
-        Path images = Path.of(node.client.snapshot("damaged").path("workingCopy").asText());
-        try (Stream<Path> files = Files.list(images)) {
-            for (Path f : files.filter(p -> p.getFileName().toString().startsWith("pages-")
-                    || p.getFileName().toString().startsWith("core-")).toList()) {
-                Files.write(f, new byte[] {1, 2, 3}); // truncated garbage
-            }
-        }
+        node.awaitStored("damaged");
+        damageWorkingCopy(node, "damaged");
 
         InvocationResult r = node.invoke("damaged", "{\"k\":1}");
 
         assertThat(r.bodyAsString()).isEqualTo("{\"shape\":\"function\",\"echo\":{\"k\":1}}");
-        assertThat(r.startKind()).isEqualTo(StartKind.BOOT);
-        var snapshot = node.client.describe("damaged").snapshot();
-        assertThat(snapshot.restoreFailures()).isEqualTo(1);
-        assertThat(snapshot.state()).as("a fresh snapshot was taken by the fallback boot").isEqualTo("ready");
-        assertThat(node.client.logs("damaged", 50)).contains("RESTORE_FAILED");
-        node.client.evict("damaged");
-        assertThat(node.invoke("damaged", "{}").startKind()).isEqualTo(StartKind.RESTORE);
+        assertThat(r.startKind()).as("restored from the store's verified copy").isEqualTo(StartKind.RESTORE);
+        assertThat(node.client.describe("damaged").snapshot().restoreFailures()).isEqualTo(1);
+        assertThat(node.client.logs("damaged", 50)).contains("RESTORE_FAILED").contains("restoring again from the snapshot store");
+    }
+
+    @Test
+    void damagedSnapshotWithoutAStoredCopyFallsBackToBootAndHeals() throws Exception {
+        try (TestNode local = new TestNode(java.nio.file.Files.createTempDirectory("thaw-it-"), true,
+                java.time.Duration.ofMinutes(5), 100, false)) {
+            local.deploy("damaged", TestNode.TF + "EchoFunction::apply");
+            local.primeSnapshot("damaged", "{}");
+            damageWorkingCopy(local, "damaged");
+
+            InvocationResult r = local.invoke("damaged", "{\"k\":1}");
+
+            assertThat(r.bodyAsString()).isEqualTo("{\"shape\":\"function\",\"echo\":{\"k\":1}}");
+            assertThat(r.startKind()).isEqualTo(StartKind.BOOT);
+            var snapshot = local.client.describe("damaged").snapshot();
+            assertThat(snapshot.restoreFailures()).isEqualTo(1);
+            assertThat(snapshot.state()).as("a fresh snapshot was taken by the fallback boot").isEqualTo("ready");
+            assertThat(local.client.logs("damaged", 50)).contains("RESTORE_FAILED").contains("booting instead");
+            local.client.evict("damaged");
+            assertThat(local.invoke("damaged", "{}").startKind()).isEqualTo(StartKind.RESTORE);
+        }
+    }
+
+    /** Overwrites the working copy's page and core images with three bytes of garbage. */
+    private static void damageWorkingCopy(TestNode target, String name) throws IOException {
+        Path images = Path.of(target.client.snapshot(name).path("workingCopy").asText());
+        try (Stream<Path> files = Files.list(images)) {
+            for (Path f : files.filter(p -> p.getFileName().toString().startsWith("pages-")
+                    || p.getFileName().toString().startsWith("core-")).toList()) {
+                Files.write(f, new byte[] {1, 2, 3});
+            }
+        }
     }
 
     private static void expect(ThrowingCallable call, ErrorType type, String messagePart) {

@@ -46,6 +46,10 @@ final class TestNode implements AutoCloseable {
 
     /** A node on an existing data directory: a restarted node. */
     TestNode(Path dataDir, boolean snapshots, Duration keepAlive, int queueLimit) throws IOException {
+        this(dataDir, snapshots, keepAlive, queueLimit, true);
+    }
+
+    TestNode(Path dataDir, boolean snapshots, Duration keepAlive, int queueLimit, boolean store) throws IOException {
         this.dataDir = dataDir;
         Path criu = Path.of(System.getProperty("thaw.criu", ".thaw/criu/bin/criu"));
         node = Node.start(NodeConfig.builder().port(0).dataDir(dataDir)
@@ -53,6 +57,7 @@ final class TestNode implements AutoCloseable {
                 .criu(snapshots ? criu : null)
                 .keepAlive(keepAlive)
                 .queueLimit(queueLimit)
+                .snapshotStore(store)
                 .build());
         client = ThawClient.create(node.uri());
     }
@@ -68,6 +73,15 @@ final class TestNode implements AutoCloseable {
 
     FunctionInfo deploy(String name, String handler, Path jar, Map<String, String> env, boolean snapshots, int timeoutMs) {
         return client.deploy(new FunctionManifest(name, handler, null, 256, timeoutMs, env, 8, snapshots), jar);
+    }
+
+    /** Waits until the function's snapshot is in the store (put runs in the background). */
+    void awaitStored(String name) throws InterruptedException {
+        long deadline = System.nanoTime() + 60_000_000_000L;
+        while (System.nanoTime() < deadline && client.snapshot(name).path("store").path("chunks").asInt(0) == 0) {
+            Thread.sleep(100);
+        }
+        assertThat(client.snapshot(name).path("store").path("chunks").asInt(0)).as("snapshot stored").isPositive();
     }
 
     InvocationResult invoke(String name, String json) {

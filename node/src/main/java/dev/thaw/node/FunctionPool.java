@@ -378,9 +378,15 @@ final class FunctionPool implements Instance.Listener {
         if (instance.kind == Instance.Kind.RESTORE) {
             String why = failure != null ? failure : "criu restore exited with code " + exitCode + ": "
                     + CriuLogs.errorSummary(launcher.workDir(instance).resolve("restore.log"));
+            metrics.restoreFailure(deployment.name());
+            if (repository.isStored(deployment) && snapshot.refetchOnce(why)) {
+                // The working copy may be what is damaged: the store's chunks are verified on read.
+                LOG.log(System.Logger.Level.WARNING, deployment.name() + ": restore failed, restoring again from the store: " + why);
+                log.append("RESTORE_FAILED " + why + " (restoring again from the snapshot store)");
+                return; // rebalance() starts another restore, which materializes the images again
+            }
             LOG.log(System.Logger.Level.WARNING, deployment.name() + ": restore failed, booting instead: " + why);
             log.append("RESTORE_FAILED " + why + " (booting instead)");
-            metrics.restoreFailure(deployment.name());
             snapshot.discard(why);
             repository.forget(deployment);
             return; // rebalance() boots a replacement for the queued invocation

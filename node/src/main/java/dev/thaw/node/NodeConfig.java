@@ -16,9 +16,11 @@ import java.util.Optional;
  * @param keepAlive how long an idle instance lives before it is retired (default 10 minutes)
  * @param queueLimit invocations that may wait per function when all instances are busy (default 100)
  * @param s3 the S3-compatible remote tier of the snapshot store; empty for an embedded S3 server
+ * @param snapshotStore whether snapshots go to the durable store (default true); without it they live
+ *     on this node only and are lost when it stops
  */
 public record NodeConfig(int port, Path dataDir, Path runtimeJar, Path javaHome, Optional<Path> criu,
-                         Duration keepAlive, int queueLimit, Optional<dev.thaw.store.S3Config> s3) {
+                         Duration keepAlive, int queueLimit, Optional<dev.thaw.store.S3Config> s3, boolean snapshotStore) {
 
     public NodeConfig {
         Objects.requireNonNull(dataDir, "dataDir");
@@ -50,6 +52,7 @@ public record NodeConfig(int port, Path dataDir, Path runtimeJar, Path javaHome,
         private Duration keepAlive = Duration.ofMinutes(10);
         private int queueLimit = 100;
         private Optional<dev.thaw.store.S3Config> s3 = Optional.empty();
+        private boolean snapshotStore = true;
 
         private Builder() {
         }
@@ -64,9 +67,10 @@ public record NodeConfig(int port, Path dataDir, Path runtimeJar, Path javaHome,
         public Builder queueLimit(int queueLimit) { this.queueLimit = queueLimit; return this; }
         /** @param s3 an S3 endpoint and bucket for the store's remote tier, or {@code null} for the embedded one */
         public Builder s3(dev.thaw.store.S3Config s3) { this.s3 = Optional.ofNullable(s3); return this; }
+        public Builder snapshotStore(boolean enabled) { this.snapshotStore = enabled; return this; }
 
         public NodeConfig build() {
-            return new NodeConfig(port, dataDir, runtimeJar, javaHome, criu, keepAlive, queueLimit, s3);
+            return new NodeConfig(port, dataDir, runtimeJar, javaHome, criu, keepAlive, queueLimit, s3, snapshotStore);
         }
     }
 }

@@ -36,6 +36,7 @@ final class Snapshot {
     private long sizeBytes;
     private long checkpointMs;
     private Instant createdAt;
+    private boolean refetched;
     final AtomicLong restores = new AtomicLong();
     final AtomicLong restoreFailures = new AtomicLong();
 
@@ -125,6 +126,24 @@ final class Snapshot {
         Files.write(dir.resolve("snapshot.json"), Json.write(meta));
         state = State.READY;
         reason = null;
+        refetched = false;
+    }
+
+    /**
+     * A restore from the working copy failed while the store holds a verified copy: count it and
+     * allow one refetch of the working copy per snapshot.
+     *
+     * @return true when the caller should drop the working copy and restore again from the store
+     */
+    synchronized boolean refetchOnce(String why) {
+        if (refetched || state != State.READY) {
+            return false;
+        }
+        refetched = true;
+        restoreFailures.incrementAndGet();
+        reason = "a restore failed and the working copy was fetched again from the store: " + why;
+        FunctionStore.deleteTree(imagesDir());
+        return true;
     }
 
     synchronized void failed(String why) {

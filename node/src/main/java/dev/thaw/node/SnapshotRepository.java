@@ -93,6 +93,11 @@ final class SnapshotRepository implements AutoCloseable {
         return true;
     }
 
+    /** @return true when the store holds this deployment's snapshot */
+    boolean isStored(Deployment d) {
+        return store.isPresent() && store.get().list().contains(snapshotId(d));
+    }
+
     /** Forgets a deployment's snapshot: the working copy at once, the stored copy in the background. */
     void forget(Deployment d) {
         FunctionStore.deleteTree(hotDir(d));

@@ -86,7 +86,8 @@ final class ThawNode implements Node {
         runtimeApiBase = "127.0.0.1:" + runtimeServer.port();
         Path work = Files.createTempDirectory("thaw-restore-");
         launcher = new InstanceLauncher(config.javaHome(), pinRuntime(), criu, isRoot(), work);
-        repository = new SnapshotRepository(hotRoot(), criu.isPresent() ? openSnapshotStoreOrWarn() : Optional.empty());
+        repository = new SnapshotRepository(hotRoot(), criu.isPresent() && config.snapshotStore()
+                ? openSnapshotStoreOrWarn() : Optional.empty());
         metrics.storeTiers(repository::tierStats);
         for (Deployment d : store.list()) {
             pools.put(d.name(), newPool(d));
