@@ -59,6 +59,9 @@ public final class BenchRun {
     private final ExecutorService background = Executors.newVirtualThreadPerTaskExecutor();
     private final List<String> failures = Collections.synchronizedList(new ArrayList<>());
     private final Map<String, Fn> functions = new LinkedHashMap<>();
+    /** The object store of chains whose payloads travel through it; started on demand. */
+    private dev.thaw.store.EmbeddedS3 transfers;
+    private Path transfersDir;
 
     /** A configured function and its deployments. */
     private static final class Fn {
@@ -173,6 +176,9 @@ public final class BenchRun {
                 Map<String, String> env = new HashMap<>(fn.spec.env() == null ? Map.of() : fn.spec.env());
                 if (fn.spec.chain() != null) {
                     env.put("NODE_URL", base);
+                    if (fn.spec.chain().viaStore()) {
+                        env.put("TRANSFER_URL", transferBucket());
+                    }
                     if (i + 1 < fn.deployments.size()) {
                         env.put("NEXT_FUNCTION", fn.deployments.get(i + 1));
                     }
@@ -464,11 +470,38 @@ public final class BenchRun {
         }
     }
 
+    /** @return the URL of the bucket chain payloads go through, starting the embedded S3 server once */
+    private String transferBucket() {
+        if (transfers == null) {
+            try {
+                transfersDir = java.nio.file.Files.createTempDirectory("thaw-bench-transfers-");
+            } catch (java.io.IOException e) {
+                throw new java.io.UncheckedIOException("cannot create a directory for the transfer store", e);
+            }
+            transfers = dev.thaw.store.EmbeddedS3.startAnonymous(transfersDir);
+            transfers.createBucket("transfers");
+            err.println("transfer store (embedded S3, unsigned, loopback) at " + transfers.endpoint());
+        }
+        return transfers.endpoint() + "/transfers";
+    }
+
     private void close() {
+        if (transfers != null) {
+            transfers.close();
+            deleteTree(transfersDir);
+        }
         background.shutdownNow();
         invoker.close();
         if (control != null) {
             control.close();
+        }
+    }
+
+    private static void deleteTree(Path dir) {
+        try (var walk = java.nio.file.Files.walk(dir)) {
+            walk.sorted(java.util.Comparator.reverseOrder()).forEach(p -> p.toFile().delete());
+        } catch (java.io.IOException e) {
+            // a leftover scratch directory in /tmp: nothing to report to
         }
     }
 }

@@ -120,8 +120,18 @@ public record RunConfig(String name, String description, Target target, Long see
         }
     }
 
-    /** @param length functions in the chain (the client calls the first); @param payloadBytes inline payload per hop */
-    public record Chain(Integer length, Integer payloadBytes) {
+    /**
+     * @param length functions in the chain (the client calls the first)
+     * @param payloadBytes payload per hop
+     * @param via {@code inline} (default: the payload is in the invocation) or {@code store} (the
+     *     payload goes through an object store and only a reference is invoked with, as STeLLAR's
+     *     storage-based transfers do; the benchmark runs that store itself, an embedded S3 on loopback)
+     */
+    public record Chain(Integer length, Integer payloadBytes, String via) {
+        /** @return true when payloads go through the object store */
+        public boolean viaStore() {
+            return "store".equals(via);
+        }
     }
 
     /**
@@ -313,6 +323,9 @@ public record RunConfig(String name, String description, Target target, Long see
             }
             if (f.chain().payloadBytes() == null || f.chain().payloadBytes() < 0) {
                 e.add(at + ".chain.payloadBytes is required and must be >= 0");
+            }
+            if (f.chain().via() != null && !f.chain().via().equals("inline") && !f.chain().via().equals("store")) {
+                e.add(at + ".chain.via must be inline or store, got " + f.chain().via());
             }
             if (!thaw) {
                 e.add(at + ".chain needs a thaw target");

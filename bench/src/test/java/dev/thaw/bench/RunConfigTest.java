@@ -38,6 +38,15 @@ class RunConfigTest {
     }
 
     @Test
+    void chainPayloadsTravelInlineByDefaultOrThroughTheStore() {
+        assertThat(RunConfig.parse(VALID, false, "t.yaml").functions().get(1).chain().viaStore()).isFalse();
+        RunConfig viaStore = RunConfig.parse(VALID.replace("payloadBytes: 5}", "payloadBytes: 5, via: store}"), false, "t.yaml");
+        assertThat(viaStore.functions().get(1).chain().viaStore()).isTrue();
+        assertThatThrownBy(() -> RunConfig.parse(VALID.replace("payloadBytes: 5}", "payloadBytes: 5, via: carrier-pigeon}"),
+                false, "t.yaml")).hasMessageContaining("functions[1].chain.via must be inline or store, got carrier-pigeon");
+    }
+
+    @Test
     void sweepValueRewritesTheParameter() {
         RunConfig c = RunConfig.parse(VALID, false, "t.yaml");
         RunConfig sub = c.withSweepValue(1024);

@@ -30,7 +30,10 @@ public final class EmbeddedS3 implements AutoCloseable {
     private S3Proxy proxy;
     private int port;
 
-    private EmbeddedS3(Path dir) {
+    private final boolean authenticated;
+
+    private EmbeddedS3(Path dir, boolean authenticated) {
+        this.authenticated = authenticated;
         this.identity = randomHex(10);
         this.credential = randomHex(20);
         Properties props = new Properties();
@@ -45,14 +48,32 @@ public final class EmbeddedS3 implements AutoCloseable {
      * @throws StoreException if it cannot start
      */
     public static EmbeddedS3 start(Path dir) {
+        return start(dir, true);
+    }
+
+    /**
+     * Starts a server that answers plain, unsigned HTTP requests ({@code PUT}/{@code GET}/{@code DELETE}
+     * of {@code /bucket/key}): a scratch object store for function-to-function transfers in benchmarks,
+     * on loopback only. Never use it for snapshots.
+     */
+    public static EmbeddedS3 startAnonymous(Path dir) {
+        return start(dir, false);
+    }
+
+    private static EmbeddedS3 start(Path dir, boolean authenticated) {
         try {
             Files.createDirectories(dir);
         } catch (java.io.IOException e) {
             throw StoreException.internal("cannot create the embedded S3 directory " + dir + ": " + e.getMessage(), e);
         }
-        EmbeddedS3 s3 = new EmbeddedS3(dir);
+        EmbeddedS3 s3 = new EmbeddedS3(dir, authenticated);
         s3.launch(0);
         return s3;
+    }
+
+    /** Creates {@code bucket} if it does not exist yet. */
+    public void createBucket(String bucket) {
+        context.getBlobStore().createContainerInLocation(null, bucket);
     }
 
     /** @return a client configuration for {@code bucket} on this server */
@@ -102,7 +123,8 @@ public final class EmbeddedS3 implements AutoCloseable {
         S3Proxy p = S3Proxy.builder()
                 .blobStore(context.getBlobStore())
                 .endpoint(URI.create("http://127.0.0.1:" + wantedPort))
-                .awsAuthentication(AuthenticationType.AWS_V2_OR_V4, identity, credential)
+                .awsAuthentication(authenticated ? AuthenticationType.AWS_V2_OR_V4 : AuthenticationType.NONE,
+                        identity, credential)
                 .build();
         try {
             p.start();

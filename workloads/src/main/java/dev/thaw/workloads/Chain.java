@@ -38,9 +38,16 @@ public class Chain implements Handler<Chain.Input, Chain.Output> {
     /**
      * @param remaining how many more calls to make down the chain (0 to 100)
      * @param payloadBytes the size of the payload to send to the next function (0 to 4 MiB)
-     * @param payload what the caller sent (may be absent for the first function)
+     * @param payload what the caller sent inline (may be absent for the first function)
+     * @param payloadRef where the caller put the payload instead, when it travels through an object
+     *     store: a URL this function reads with a plain GET (and deletes once read)
      */
-    public record Input(int remaining, int payloadBytes, String payload) {
+    public record Input(int remaining, int payloadBytes, String payload, String payloadRef) {
+
+        /** An input whose payload travels inline. */
+        public Input(int remaining, int payloadBytes, String payload) {
+            this(remaining, payloadBytes, payload, null);
+        }
     }
 
     /**
@@ -55,10 +62,13 @@ public class Chain implements Handler<Chain.Input, Chain.Output> {
     static final String DEFAULT_NODE_URL = "http://127.0.0.1:8080";
     static final String FALLBACK_NAME = "chain";
     static final int MAX_PAYLOAD = 4 << 20;
+    /** Through an object store only a reference crosses the node, so payloads may exceed its 6 MB limit. */
+    static final int MAX_STORED_PAYLOAD = 64 << 20;
     private static final String ALPHABET = "abcdefghijklmnopqrstuvwxyz0123456789";
     private static final Duration DEFAULT_TIMEOUT = Duration.ofSeconds(30);
 
     private final String nodeUrl;
+    private final String transferUrl;
     private final String nextFunction;
     private final HttpClient http;
     private final ObjectMapper json;
@@ -69,7 +79,7 @@ public class Chain implements Handler<Chain.Input, Chain.Output> {
      */
     public Chain() {
         this(nodeUrlFromEnvironment(System.getenv("NODE_URL"), System.getenv("THAW_NODE_URL")),
-                System.getenv("NEXT_FUNCTION"));
+                System.getenv("NEXT_FUNCTION"), System.getenv("TRANSFER_URL"));
     }
 
     /**
@@ -89,6 +99,15 @@ public class Chain implements Handler<Chain.Input, Chain.Output> {
      * @param nextFunction the function to call, or null/blank for the invoked function itself
      */
     Chain(String nodeUrl, String nextFunction) {
+        this(nodeUrl, nextFunction, null);
+    }
+
+    /**
+     * @param transferUrl base URL of an object-store bucket that accepts unsigned PUT/GET/DELETE
+     *     ({@code TRANSFER_URL}); when set, payloads go through it and only a reference is invoked with
+     */
+    Chain(String nodeUrl, String nextFunction, String transferUrl) {
+        this.transferUrl = transferUrl == null || transferUrl.isBlank() ? null : transferUrl.strip().replaceAll("/+$", "");
         String url = nodeUrl == null || nodeUrl.isBlank() ? DEFAULT_NODE_URL : nodeUrl.strip();
         this.nodeUrl = url.endsWith("/") ? url.substring(0, url.length() - 1) : url;
         URI.create(this.nodeUrl); // fail at init, not at the first call, on a malformed URL
@@ -105,17 +124,22 @@ public class Chain implements Handler<Chain.Input, Chain.Output> {
     public Output handle(Input input, InvocationContext context) throws IOException, InterruptedException {
         Inputs.required(input, "{\"remaining\":2,\"payloadBytes\":1024}");
         int remaining = Inputs.inRange("remaining", input.remaining(), 0, 100);
-        int payloadBytes = Inputs.inRange("payloadBytes", input.payloadBytes(), 0, MAX_PAYLOAD);
+        int payloadBytes = Inputs.inRange("payloadBytes", input.payloadBytes(), 0,
+                transferUrl == null ? MAX_PAYLOAD : MAX_STORED_PAYLOAD);
         String me = context == null || context.getFunctionName() == null ? FALLBACK_NAME : context.getFunctionName();
 
         if (remaining == 0) {
-            byte[] received = input.payload() == null ? new byte[0] : input.payload().getBytes(StandardCharsets.UTF_8);
+            byte[] received = input.payloadRef() != null ? fetch(input.payloadRef())
+                    : input.payload() == null ? new byte[0] : input.payload().getBytes(StandardCharsets.UTF_8);
             return new Output(0, received.length, crc32(received), List.of(me));
         }
 
         String next = nextFunction == null ? me : nextFunction;
         String payload = payload(payloadBytes);
-        Output downstream = call(next, new Input(remaining - 1, payloadBytes, payload), timeout(context));
+        Input event = transferUrl == null
+                ? new Input(remaining - 1, payloadBytes, payload)
+                : new Input(remaining - 1, payloadBytes, null, put(payload.getBytes(StandardCharsets.UTF_8)));
+        Output downstream = call(next, event, timeout(context));
         long expected = crc32(payload.getBytes(StandardCharsets.UTF_8));
         if (downstream.payloadBytesReceived() != payloadBytes || downstream.checksum() != expected) {
             throw new IllegalStateException("the chain below " + me + " received " + downstream.payloadBytesReceived()
@@ -142,6 +166,29 @@ public class Chain implements Handler<Chain.Input, Chain.Output> {
                     + new String(response.body(), StandardCharsets.UTF_8));
         }
         return json.readValue(response.body(), Output.class);
+    }
+
+    /** Stores {@code bytes} as a new object under the transfer URL. @return the object's URL */
+    String put(byte[] bytes) throws IOException, InterruptedException {
+        URI uri = URI.create(transferUrl + "/" + java.util.UUID.randomUUID());
+        HttpResponse<byte[]> r = http.send(HttpRequest.newBuilder(uri).timeout(DEFAULT_TIMEOUT)
+                .PUT(HttpRequest.BodyPublishers.ofByteArray(bytes)).build(), HttpResponse.BodyHandlers.ofByteArray());
+        if (r.statusCode() / 100 != 2) {
+            throw new IOException("PUT " + uri + " answered " + r.statusCode() + ": " + new String(r.body(), StandardCharsets.UTF_8));
+        }
+        return uri.toString();
+    }
+
+    /** Reads the object a caller stored, then deletes it: a transfer is read once. */
+    byte[] fetch(String ref) throws IOException, InterruptedException {
+        URI uri = URI.create(ref);
+        HttpResponse<byte[]> r = http.send(HttpRequest.newBuilder(uri).timeout(DEFAULT_TIMEOUT).GET().build(),
+                HttpResponse.BodyHandlers.ofByteArray());
+        if (r.statusCode() != 200) {
+            throw new IOException("GET " + uri + " answered " + r.statusCode());
+        }
+        http.send(HttpRequest.newBuilder(uri).timeout(DEFAULT_TIMEOUT).DELETE().build(), HttpResponse.BodyHandlers.discarding());
+        return r.body();
     }
 
     private static Duration timeout(InvocationContext context) {

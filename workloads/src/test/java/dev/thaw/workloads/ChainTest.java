@@ -99,6 +99,50 @@ class ChainTest {
     }
 
     @Test
+    void payloadsCanTravelThroughAnObjectStoreAndOnlyAReferenceCrossesTheNode() throws Exception {
+        java.util.Map<String, byte[]> objects = new java.util.concurrent.ConcurrentHashMap<>();
+        String url = start((exchange, function, body) -> {
+            Chain.Input event = JSON.readValue(body, Chain.Input.class);
+            Chain.Output result = new Chain(nodeUrl, "leaf", nodeUrl + "/bucket").handle(event, new FakeContext(function));
+            send(exchange, 200, JSON.writeValueAsString(result));
+        });
+        server.createContext("/bucket/", exchange -> {
+            try (exchange) {
+                String key = exchange.getRequestURI().getPath();
+                switch (exchange.getRequestMethod()) {
+                    case "PUT" -> {
+                        objects.put(key, exchange.getRequestBody().readAllBytes());
+                        exchange.sendResponseHeaders(200, -1);
+                    }
+                    case "GET" -> {
+                        byte[] b = objects.get(key);
+                        exchange.sendResponseHeaders(200, b.length);
+                        exchange.getResponseBody().write(b);
+                    }
+                    case "DELETE" -> {
+                        objects.remove(key);
+                        exchange.sendResponseHeaders(204, -1);
+                    }
+                    default -> exchange.sendResponseHeaders(405, -1);
+                }
+            }
+        });
+        int size = 7 << 20; // over the node's 6 MB invocation limit: only possible by reference
+        Chain first = new Chain(url, "leaf", url + "/bucket");
+
+        Chain.Output out = first.handle(new Chain.Input(1, size, null), new FakeContext("head"));
+
+        assertThat(out.hops()).isEqualTo(1);
+        assertThat(out.payloadBytesReceived()).isEqualTo(size);
+        assertThat(out.checksum()).isEqualTo(crc32(Chain.payload(size)));
+        assertThat(calls).singleElement().satisfies(c -> {
+            assertThat(c.event().path("payload").isNull() || c.event().path("payload").isMissingNode()).isTrue();
+            assertThat(c.event().path("payloadRef").asText()).startsWith(url + "/bucket/");
+        });
+        assertThat(objects).as("the receiver deletes what it read").isEmpty();
+    }
+
+    @Test
     void payloadIsDeterministicAsciiOfTheRequestedSize() {
         assertThat(Chain.payload(0)).isEmpty();
         assertThat(Chain.payload(5)).isEqualTo("ahov2");
