@@ -109,9 +109,11 @@ final class FunctionPool implements Instance.Listener {
         }
         double durationMs = (System.nanoTime() - inv.startedNanos) / 1e6;
         report(inv, durationMs, "200");
+        // Idle before the caller hears back: a client that evicts or invokes right after its answer
+        // must find this instance idle, not still busy.
+        release(instance);
         inv.result.complete(new InvocationResult(inv.requestId, body, inv.start, optional(inv.coldStartMs),
                 optional(inv.checkpointMs), durationMs, deployment.version()));
-        release(instance);
         return true;
     }
 
@@ -124,9 +126,9 @@ final class FunctionPool implements Instance.Listener {
         double durationMs = (System.nanoTime() - inv.startedNanos) / 1e6;
         report(inv, durationMs, "502");
         log.append("ERROR RequestId: " + inv.requestId + " " + errorType + ": " + message);
+        release(instance);
         inv.fail(new FunctionErrorException(ErrorType.FunctionError, errorType,
                 "function '" + deployment.name() + "' failed: " + errorType + ": " + message, stack));
-        release(instance);
         return true;
     }
 
