@@ -413,21 +413,9 @@ public final class BenchRun {
 
     // ------------------------------------------------------------------ node control
 
-    /** Evicts until the node reports no instance: one that has just answered may not be idle yet. */
+    /** See {@link ColdSteering#makeCold}. */
     private void makeCold(String name) {
-        long deadline = System.nanoTime() + COLD_WAIT.toNanos();
-        while (true) {
-            control.evict(name);
-            FunctionInfo.InstanceCounts counts = control.describe(name).instances();
-            if (counts == null || counts.starting() + counts.idle() + counts.busy() == 0) {
-                return;
-            }
-            if (System.nanoTime() > deadline) {
-                throw new IllegalStateException(name + ": instances still running " + COLD_WAIT.toSeconds()
-                        + " s after evicting: " + counts);
-            }
-            LockSupport.parkNanos(20_000_000);
-        }
+        ColdSteering.makeCold(control, name, COLD_WAIT);
     }
 
     /** After the priming boot the node takes the snapshot in the background: wait until it says how it went. */

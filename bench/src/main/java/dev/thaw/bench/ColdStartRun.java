@@ -161,24 +161,9 @@ final class ColdStartRun implements ColdStartBenchmark {
         return client.invoke(name, f.payload().getBytes(StandardCharsets.UTF_8));
     }
 
-    /**
-     * Evicts until the node reports no instance at all: an instance that has just answered may not be
-     * idle yet, and evicting only stops idle ones.
-     */
+    /** See {@link ColdSteering#makeCold}. */
     private void makeCold(String name) {
-        long deadline = System.nanoTime() + coldWait.toNanos();
-        while (true) {
-            client.evict(name);
-            FunctionInfo.InstanceCounts counts = client.describe(name).instances();
-            if (counts == null || counts.starting() + counts.idle() + counts.busy() == 0) {
-                return;
-            }
-            if (System.nanoTime() > deadline) {
-                throw new IllegalStateException(name + ": instances still running " + coldWait.toMillis()
-                        + " ms after evicting: " + counts);
-            }
-            pause(20);
-        }
+        ColdSteering.makeCold(client, name, coldWait);
     }
 
     private void cleanUp(ExampleFunction f) {
