@@ -28,12 +28,31 @@ final class UpCommand implements Callable<Integer> {
     @Option(names = "--keep-alive-s", defaultValue = "600", description = "Seconds an idle instance lives (default ${DEFAULT-VALUE}).")
     long keepAliveSeconds;
 
+    @Option(names = "--s3-endpoint", paramLabel = "URL",
+            description = "S3-compatible endpoint of the snapshot store's remote tier (default: an embedded S3 server in the data dir).")
+    java.net.URI s3Endpoint;
+
+    @Option(names = "--s3-bucket", paramLabel = "BUCKET", defaultValue = "thaw-snapshots",
+            description = "Bucket of the remote tier (default ${DEFAULT-VALUE}); with --s3-endpoint.")
+    String s3Bucket;
+
+    @Option(names = "--s3-region", defaultValue = "us-east-1", description = "Region of the remote tier (default ${DEFAULT-VALUE}).")
+    String s3Region;
+
+    @Option(names = "--s3-prefix", defaultValue = "", description = "Key prefix inside the bucket (default none).")
+    String s3Prefix;
+
+    @Option(names = "--no-snapshot-store", description = "Keep snapshots on this node only (lost when it stops).")
+    boolean noSnapshotStore;
+
     @Override
     public Integer call() throws InterruptedException {
         NodeConfig config = NodeConfig.builder()
                 .port(port)
                 .dataDir(dataDir)
                 .keepAlive(Duration.ofSeconds(keepAliveSeconds))
+                .s3(remoteTier())
+                .snapshotStore(!noSnapshotStore)
                 .build();
         Node node = Node.start(config);
         // Ctrl-C runs shutdown hooks, not finally blocks: the hook is what stops the instances.
@@ -45,5 +64,27 @@ final class UpCommand implements Callable<Integer> {
         out.flush();
         node.awaitClose();
         return 0;
+    }
+
+    /**
+     * The remote tier named on the command line. Credentials come from the environment
+     * ({@code THAW_S3_ACCESS_KEY}, {@code THAW_S3_SECRET_KEY}), never from flags, which every user of
+     * the machine can read in the process list.
+     */
+    private dev.thaw.store.S3Config remoteTier() {
+        if (s3Endpoint == null) {
+            return null;
+        }
+        String access = System.getenv("THAW_S3_ACCESS_KEY");
+        String secret = System.getenv("THAW_S3_SECRET_KEY");
+        if (access == null || secret == null) {
+            throw new picocli.CommandLine.ParameterException(spec.commandLine(),
+                    "--s3-endpoint needs the credentials in THAW_S3_ACCESS_KEY and THAW_S3_SECRET_KEY");
+        }
+        try {
+            return new dev.thaw.store.S3Config(s3Endpoint, s3Region, s3Bucket, s3Prefix, access, secret);
+        } catch (IllegalArgumentException e) {
+            throw new picocli.CommandLine.ParameterException(spec.commandLine(), e.getMessage());
+        }
     }
 }

@@ -177,7 +177,16 @@ class ThawCliTest {
         assertThat(thaw(withUrl("bench", "cold-start", "--functions", "nope"))).isEqualTo(2);
         assertThat(err.toString()).contains("unknown function 'nope'");
         assertThat(thaw()).isEqualTo(2);
+        assertThat(thaw("snapshot")).isEqualTo(2);
+        assertThat(err.toString()).contains("choose one of: list, inspect");
         assertThat(node.requests()).isEmpty();
+    }
+
+    @Test
+    void anExternalS3TierNeedsItsCredentialsFromTheEnvironment() {
+        org.junit.jupiter.api.Assumptions.assumeTrue(System.getenv("THAW_S3_ACCESS_KEY") == null);
+        assertThat(thaw("up", "--port", "0", "--s3-endpoint", "http://127.0.0.1:9")).isEqualTo(2);
+        assertThat(err.toString()).contains("--s3-endpoint needs the credentials in THAW_S3_ACCESS_KEY and THAW_S3_SECRET_KEY");
     }
 
     @Test
