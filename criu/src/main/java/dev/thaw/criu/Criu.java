@@ -22,6 +22,14 @@ public interface Criu {
     }
 
     /**
+     * @return true when this process runs as root: CRIU needs it, and so do the pid namespaces
+     *     instances run in
+     */
+    static boolean runningAsRoot() {
+        return CriuProbe.isRoot();
+    }
+
+    /**
      * @param status a status from {@link #probe(Optional)} that is available
      * @param launcher the same launcher
      * @return a CRIU driver

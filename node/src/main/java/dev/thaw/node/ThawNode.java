@@ -85,7 +85,7 @@ final class ThawNode implements Node {
                 .build().start();
         runtimeApiBase = "127.0.0.1:" + runtimeServer.port();
         Path work = Files.createTempDirectory("thaw-restore-");
-        launcher = new InstanceLauncher(config.javaHome(), pinRuntime(), criu, isRoot(), work);
+        launcher = new InstanceLauncher(config.javaHome(), pinRuntime(), criu, Criu.runningAsRoot(), work);
         repository = new SnapshotRepository(hotRoot(), criu.isPresent() && config.snapshotStore()
                 ? openSnapshotStoreOrWarn() : Optional.empty());
         metrics.storeTiers(repository::tierStats);
@@ -182,14 +182,6 @@ final class ThawNode implements Node {
                 : config.dataDir().resolve("images");
     }
 
-    private static boolean isRoot() {
-        try {
-            return Files.readAllLines(Path.of("/proc/self/status")).stream()
-                    .anyMatch(l -> l.startsWith("Uid:") && l.split("\\s+")[2].equals("0"));
-        } catch (IOException e) {
-            return false;
-        }
-    }
 
     private FunctionPool newPool(Deployment d) {
         Optional<String> disabled = !d.manifest().snapshots()
