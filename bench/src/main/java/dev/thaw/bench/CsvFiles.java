@@ -62,7 +62,7 @@ final class CsvFiles {
         return value.isPresent() ? number(value.getAsDouble()) : "";
     }
 
-    private static void write(Path file, String header, List<String> rows) {
+    static void write(Path file, String header, List<String> rows) {
         try {
             Files.createDirectories(file.toAbsolutePath().getParent());
             try (Writer w = Files.newBufferedWriter(file, StandardCharsets.UTF_8)) {

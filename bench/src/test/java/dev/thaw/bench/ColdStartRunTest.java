@@ -82,6 +82,8 @@ class ColdStartRunTest {
         @Override public JsonNode snapshots() { throw new UnsupportedOperationException(); }
         @Override public JsonNode snapshot(String name) { throw new UnsupportedOperationException(); }
         @Override public JsonNode storeGc() { throw new UnsupportedOperationException(); }
+        @Override public JsonNode evictSnapshot(String name, java.util.Set<String> places) { throw new UnsupportedOperationException(); }
+        @Override public JsonNode compareSnapshots(String name, String other) { throw new UnsupportedOperationException(); }
 
         @Override public InvocationResult invoke(String name, byte[] payload) {
             String start;

@@ -6,9 +6,13 @@ import dev.thaw.client.ThawClient;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Parameters;
 
-/** {@code thaw snapshot list | inspect NAME}: the functions' snapshots, on the node and in the store. */
-@Command(name = "snapshot", description = "Lists or inspects snapshots.",
-        subcommands = {SnapshotCommand.ListSnapshots.class, SnapshotCommand.Inspect.class})
+/**
+ * {@code thaw snapshot list | inspect NAME | evict NAME | compare NAME OTHER}: the functions'
+ * snapshots, on the node and in the store.
+ */
+@Command(name = "snapshot", description = "Lists, inspects, evicts or compares snapshots.",
+        subcommands = {SnapshotCommand.ListSnapshots.class, SnapshotCommand.Inspect.class, SnapshotCommand.Evict.class,
+                SnapshotCommand.Compare.class})
 final class SnapshotCommand extends GroupCommand {
 
 
@@ -51,6 +55,41 @@ final class SnapshotCommand extends GroupCommand {
         @Override
         int run(ThawClient client) {
             out().println(ErrorReporter.prettyJson(client.snapshot(name)));
+            return 0;
+        }
+    }
+
+    /** {@code thaw snapshot evict NAME [--from working,memory,disk]}. */
+    @Command(name = "evict", description = "Drops a snapshot from fast places (the node's working copy, the store's memory"
+            + " and disk tiers); the next restore fetches it from the fastest place left.")
+    static final class Evict extends ClientCommand {
+        @Parameters(index = "0", paramLabel = "NAME", description = "Function name.")
+        String name;
+
+        @picocli.CommandLine.Option(names = "--from", split = ",", paramLabel = "PLACE", defaultValue = "working",
+                description = "working, memory, disk (comma-separated; default: ${DEFAULT-VALUE}). The disk tier only"
+                        + " once the snapshot is durable in S3.")
+        java.util.List<String> from;
+
+        @Override
+        int run(ThawClient client) {
+            out().println(ErrorReporter.prettyJson(client.evictSnapshot(name, new java.util.TreeSet<>(from))));
+            return 0;
+        }
+    }
+
+    /** {@code thaw snapshot compare NAME OTHER}. */
+    @Command(name = "compare", description = "Shows how much two functions' stored snapshots share (deduplication).")
+    static final class Compare extends ClientCommand {
+        @Parameters(index = "0", paramLabel = "NAME", description = "Function name.")
+        String name;
+
+        @Parameters(index = "1", paramLabel = "OTHER", description = "The other function's name.")
+        String other;
+
+        @Override
+        int run(ThawClient client) {
+            out().println(ErrorReporter.prettyJson(client.compareSnapshots(name, other)));
             return 0;
         }
     }

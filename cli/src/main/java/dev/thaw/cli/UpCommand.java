@@ -2,6 +2,7 @@ package dev.thaw.cli;
 
 import dev.thaw.node.Node;
 import dev.thaw.node.NodeConfig;
+import dev.thaw.node.StoreSettings;
 import java.io.PrintWriter;
 import java.nio.file.Path;
 import java.time.Duration;
@@ -45,6 +46,22 @@ final class UpCommand implements Callable<Integer> {
     @Option(names = "--no-snapshot-store", description = "Keep snapshots on this node only (lost when it stops).")
     boolean noSnapshotStore;
 
+    @Option(names = "--store-chunk-kib", defaultValue = "512", paramLabel = "KIB",
+            description = "Chunk size of the snapshot store in KiB, a multiple of 4 (default ${DEFAULT-VALUE}).")
+    int chunkKib;
+
+    @Option(names = "--store-memory-mib", defaultValue = "512", paramLabel = "MIB",
+            description = "Bound of the store's memory tier in MiB; 0 disables it (default ${DEFAULT-VALUE}).")
+    long memoryMib;
+
+    @Option(names = "--store-disk-gib", defaultValue = "8", paramLabel = "GIB",
+            description = "Bound of the store's disk tier in GiB (default ${DEFAULT-VALUE}).")
+    long diskGib;
+
+    @Option(names = "--store-no-encryption", description = "Store chunks unencrypted (only to measure what encryption"
+            + " costs; manifests stay encrypted).")
+    boolean noEncryption;
+
     @Override
     public Integer call() throws InterruptedException {
         NodeConfig config = NodeConfig.builder()
@@ -53,6 +70,7 @@ final class UpCommand implements Callable<Integer> {
                 .keepAlive(Duration.ofSeconds(keepAliveSeconds))
                 .s3(remoteTier())
                 .snapshotStore(!noSnapshotStore)
+                .store(storeSettings())
                 .build();
         Node node = Node.start(config);
         // Ctrl-C runs shutdown hooks, not finally blocks: the hook is what stops the instances.
@@ -64,6 +82,14 @@ final class UpCommand implements Callable<Integer> {
         out.flush();
         node.awaitClose();
         return 0;
+    }
+
+    private StoreSettings storeSettings() {
+        try {
+            return new StoreSettings(Math.multiplyExact(chunkKib, 1024), !noEncryption, memoryMib << 20, diskGib << 30);
+        } catch (IllegalArgumentException | ArithmeticException e) {
+            throw new picocli.CommandLine.ParameterException(spec.commandLine(), e.getMessage());
+        }
     }
 
     /**

@@ -103,6 +103,18 @@ final class HttpThawClient implements ThawClient {
     }
 
     @Override
+    public JsonNode evictSnapshot(String name, java.util.Set<String> places) {
+        String tiers = String.join(",", new java.util.TreeSet<>(places));
+        return tree(send(request("/snapshots/" + segment(name) + "/evict?tiers=" + segment(tiers))
+                .POST(HttpRequest.BodyPublishers.noBody())).body());
+    }
+
+    @Override
+    public JsonNode compareSnapshots(String name, String other) {
+        return tree(send(request("/snapshots/" + segment(name) + "/compare/" + segment(other)).GET()).body());
+    }
+
+    @Override
     public JsonNode storeGc() {
         return tree(send(request("/store/gc").POST(HttpRequest.BodyPublishers.noBody())).body());
     }
@@ -137,7 +149,29 @@ final class HttpThawClient implements ThawClient {
                 decimal(headers.firstValue("X-Thaw-Restore-Ms").orElse(null)),
                 decimal(headers.firstValue("X-Thaw-Duration-Ms").orElse(null)),
                 latencyNanos,
-                integer(headers.firstValue("X-Thaw-Function-Version").orElse(null)));
+                integer(headers.firstValue("X-Thaw-Function-Version").orElse(null)),
+                thawHeaders(headers));
+    }
+
+    private static java.util.Map<String, String> thawHeaders(java.net.http.HttpHeaders headers) {
+        java.util.Map<String, String> out = new java.util.TreeMap<>(String.CASE_INSENSITIVE_ORDER);
+        headers.map().forEach((name, values) -> {
+            if (name.regionMatches(true, 0, "X-Thaw-", 0, 7) && !values.isEmpty()) {
+                out.put(canonical(name.substring(7)), values.getFirst());
+            }
+        });
+        return out;
+    }
+
+    /** HTTP/1.1 header names are case-insensitive and arrive lower-cased: {@code restore-mode} becomes {@code Restore-Mode}. */
+    private static String canonical(String name) {
+        StringBuilder b = new StringBuilder(name.length());
+        boolean upper = true;
+        for (char c : name.toCharArray()) {
+            b.append(upper ? Character.toUpperCase(c) : Character.toLowerCase(c));
+            upper = c == '-';
+        }
+        return b.toString();
     }
 
     /** Timing headers are informative: a malformed one must not fail an invocation that succeeded. */

@@ -17,10 +17,21 @@ import java.util.OptionalLong;
  * @param durationMs {@code X-Thaw-Duration-Ms}: the handler's run time as the node saw it
  * @param clientLatencyNanos wall time from sending the request to having read the whole answer
  * @param functionVersion {@code X-Thaw-Function-Version}
+ * @param thawHeaders every {@code X-Thaw-*} header, keyed by the name after the prefix (e.g.
+ *     {@code Restore-Mode}, {@code Fetch-Bytes}): the restore figures this record has no field for
  */
 public record InvocationResult(int status, byte[] body, String requestId, StartKind startKind,
                                OptionalDouble initMs, OptionalDouble restoreMs, OptionalDouble durationMs,
-                               long clientLatencyNanos, OptionalLong functionVersion) {
+                               long clientLatencyNanos, OptionalLong functionVersion,
+                               java.util.Map<String, String> thawHeaders) {
+
+    /** An answer without further {@code X-Thaw-*} headers. */
+    public InvocationResult(int status, byte[] body, String requestId, StartKind startKind, OptionalDouble initMs,
+                            OptionalDouble restoreMs, OptionalDouble durationMs, long clientLatencyNanos,
+                            OptionalLong functionVersion) {
+        this(status, body, requestId, startKind, initMs, restoreMs, durationMs, clientLatencyNanos, functionVersion,
+                java.util.Map.of());
+    }
 
     public InvocationResult {
         Objects.requireNonNull(body, "body");
@@ -29,6 +40,12 @@ public record InvocationResult(int status, byte[] body, String requestId, StartK
         Objects.requireNonNull(restoreMs, "restoreMs");
         Objects.requireNonNull(durationMs, "durationMs");
         Objects.requireNonNull(functionVersion, "functionVersion");
+        thawHeaders = java.util.Map.copyOf(thawHeaders);
+    }
+
+    /** @return the {@code X-Thaw-<name>} header, if the node sent it */
+    public java.util.Optional<String> thawHeader(String name) {
+        return java.util.Optional.ofNullable(thawHeaders.get(name));
     }
 
     /** @return the body decoded as UTF-8 */

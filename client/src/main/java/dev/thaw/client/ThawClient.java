@@ -86,6 +86,18 @@ public interface ThawClient extends AutoCloseable {
     /** @return one function's snapshot report ({@code thaw snapshot inspect}) */
     JsonNode snapshot(String name);
 
+    /**
+     * Drops a function's snapshot from fast places: {@code working} (the node's tmpfs copy),
+     * {@code memory} and {@code disk} (the store's local tiers). The next restore fetches it from
+     * the fastest place left.
+     *
+     * @return the bytes dropped per place
+     */
+    JsonNode evictSnapshot(String name, java.util.Set<String> places);
+
+    /** @return how much two functions' stored snapshots share (bytes, shared bytes, dedup ratio) */
+    JsonNode compareSnapshots(String name, String other);
+
     /** Runs the snapshot store's garbage collector. @return what it removed and kept */
     JsonNode storeGc();
 

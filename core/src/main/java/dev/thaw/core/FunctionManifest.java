@@ -20,6 +20,9 @@ import java.util.regex.Pattern;
  * @param environment environment variables for the function; values are never shown or logged
  * @param maxInstances how many instances may run at once (default 8)
  * @param snapshots whether cold starts restore from a snapshot (default true)
+ * @param restoreMode how a snapshot is restored: {@code eager} (whole image read before the clone
+ *     runs), {@code lazy} (memory pages served on fault) or {@code reap} (the working set recorded on
+ *     the first restore, prefetched in bulk on later ones); null for the node's default
  */
 @JsonInclude(JsonInclude.Include.NON_NULL)
 public record FunctionManifest(
@@ -30,7 +33,17 @@ public record FunctionManifest(
         Integer timeoutMs,
         Map<String, String> environment,
         Integer maxInstances,
-        Boolean snapshots) {
+        Boolean snapshots,
+        String restoreMode) {
+
+    /** The restore modes. */
+    public static final java.util.List<String> RESTORE_MODES = java.util.List.of("eager", "lazy", "reap");
+
+    /** A manifest that leaves the restore mode to the node. */
+    public FunctionManifest(String name, String handler, String runtime, Integer memoryMb, Integer timeoutMs,
+                            Map<String, String> environment, Integer maxInstances, Boolean snapshots) {
+        this(name, handler, runtime, memoryMb, timeoutMs, environment, maxInstances, snapshots, null);
+    }
 
     /** Default memory limit in MB. */
     public static final int DEFAULT_MEMORY_MB = 512;
@@ -91,7 +104,10 @@ public record FunctionManifest(
             });
         }
         boolean snap = snapshots == null ? rt.equals("java") : snapshots;
-        return new FunctionManifest(name, h, rt, memory, timeout, Map.copyOf(env), max, snap);
+        if (restoreMode != null && !RESTORE_MODES.contains(restoreMode)) {
+            throw ThawException.invalidRequest("restoreMode '%s' is not one of %s", restoreMode, RESTORE_MODES);
+        }
+        return new FunctionManifest(name, h, rt, memory, timeout, Map.copyOf(env), max, snap, restoreMode);
     }
 
     private static int inRange(String field, Integer value, int fallback, int min, int max) {
@@ -104,7 +120,8 @@ public record FunctionManifest(
 
     /** @return a copy with another name */
     public FunctionManifest withName(String newName) {
-        return new FunctionManifest(newName, handler, runtime, memoryMb, timeoutMs, environment, maxInstances, snapshots);
+        return new FunctionManifest(newName, handler, runtime, memoryMb, timeoutMs, environment, maxInstances, snapshots,
+                restoreMode);
     }
 
     /** Never shows environment values: they may be secrets. */
@@ -113,6 +130,6 @@ public record FunctionManifest(
         return "FunctionManifest[name=" + name + ", handler=" + handler + ", runtime=" + runtime
                 + ", memoryMb=" + memoryMb + ", timeoutMs=" + timeoutMs
                 + ", environment=" + (environment == null ? "{}" : environment.keySet() + " (values hidden)")
-                + ", maxInstances=" + maxInstances + ", snapshots=" + snapshots + "]";
+                + ", maxInstances=" + maxInstances + ", snapshots=" + snapshots + ", restoreMode=" + restoreMode + "]";
     }
 }

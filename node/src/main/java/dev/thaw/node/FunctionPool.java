@@ -113,7 +113,7 @@ final class FunctionPool implements Instance.Listener {
         // must find this instance idle, not still busy.
         release(instance);
         inv.result.complete(new InvocationResult(inv.requestId, body, inv.start, optional(inv.coldStartMs),
-                optional(inv.checkpointMs), durationMs, deployment.version()));
+                optional(inv.checkpointMs), durationMs, deployment.version(), inv.restore));
         return true;
     }
 
@@ -173,6 +173,9 @@ final class FunctionPool implements Instance.Listener {
             }
         } else if (inv.start.equals("restore")) {
             line.append("\tRestore Duration: ").append(String.format("%.2f ms", inv.coldStartMs));
+            if (inv.restore != null) {
+                line.append('\t').append(inv.restore.reportFields());
+            }
         }
         log.append(line.toString());
         metrics.invocation(deployment.name(), code, inv.start, durationMs / 1000);
@@ -210,6 +213,7 @@ final class FunctionPool implements Instance.Listener {
             inv.start = instance.kind == Instance.Kind.RESTORE ? "restore" : "boot";
             inv.coldStartMs = instance.coldStartMs();
             inv.checkpointMs = checkpointMsOf(instance);
+            inv.restore = instance.kind == Instance.Kind.RESTORE ? instance.restoreReport : null;
         }
         int timeout = deployment.manifest().timeoutMs();
         inv.deadlineEpochMs = System.currentTimeMillis() + timeout;
@@ -258,7 +262,7 @@ final class FunctionPool implements Instance.Listener {
         try {
             if (restore) {
                 snapshot.restores.incrementAndGet();
-                if (!repository.ensureLocal(deployment, snapshot.imagesDir())) {
+                if (!repository.ensureLocal(deployment, snapshot.imagesDir(), instance.restoreReport)) {
                     throw new IOException("the snapshot's images are neither on this node nor in the snapshot store");
                 }
                 launcher.restore(instance, snapshot);

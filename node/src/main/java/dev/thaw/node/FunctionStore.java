@@ -270,6 +270,18 @@ final class FunctionStore {
         file.toFile().setReadable(true, true);
     }
 
+    /** @return the sizes of the regular files under {@code dir} summed, 0 if it is gone */
+    static long sizeOf(Path dir) {
+        if (!Files.exists(dir)) {
+            return 0;
+        }
+        try (Stream<Path> walk = Files.walk(dir)) {
+            return walk.filter(Files::isRegularFile).mapToLong(p -> p.toFile().length()).sum();
+        } catch (IOException | UncheckedIOException e) {
+            return 0;
+        }
+    }
+
     static void deleteTree(Path dir) {
         if (!Files.exists(dir)) {
             return;

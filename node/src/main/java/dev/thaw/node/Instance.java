@@ -47,6 +47,8 @@ final class Instance {
     final Kind kind;
     final String runtimeApi;
     final long startedNanos = System.nanoTime();
+    /** Figures of the restore that started this instance (unused for a boot). */
+    final RestoreReport restoreReport = new RestoreReport();
     private final Listener listener;
     private final LinkedBlockingQueue<Invocation> inbox = new LinkedBlockingQueue<>(1);
 

@@ -19,6 +19,8 @@ final class Invocation {
     volatile String start = "warm";
     volatile double coldStartMs = Double.NaN;
     volatile double checkpointMs = Double.NaN;
+    /** For the first invocation of a restored instance: how the restore went. */
+    volatile RestoreReport restore;
 
     Invocation(byte[] payload) {
         this.payload = payload;

@@ -12,7 +12,8 @@ import java.util.OptionalDouble;
  * @param checkpointMs for the boot that took the snapshot: how long the dump took
  * @param durationMs the handler's run time as the node saw it
  * @param version the function version that served it
+ * @param restore for the first invocation of a restored instance, the restore's figures; else null
  */
 record InvocationResult(String requestId, byte[] body, String start, OptionalDouble coldStartMs,
-                        OptionalDouble checkpointMs, double durationMs, long version) {
+                        OptionalDouble checkpointMs, double durationMs, long version, RestoreReport restore) {
 }

@@ -18,9 +18,11 @@ import java.util.Optional;
  * @param s3 the S3-compatible remote tier of the snapshot store; empty for an embedded S3 server
  * @param snapshotStore whether snapshots go to the durable store (default true); without it they live
  *     on this node only and are lost when it stops
+ * @param store chunk size, encryption and tier bounds of the snapshot store
  */
 public record NodeConfig(int port, Path dataDir, Path runtimeJar, Path javaHome, Optional<Path> criu,
-                         Duration keepAlive, int queueLimit, Optional<dev.thaw.store.S3Config> s3, boolean snapshotStore) {
+                         Duration keepAlive, int queueLimit, Optional<dev.thaw.store.S3Config> s3, boolean snapshotStore,
+                         StoreSettings store) {
 
     public NodeConfig {
         Objects.requireNonNull(dataDir, "dataDir");
@@ -29,6 +31,7 @@ public record NodeConfig(int port, Path dataDir, Path runtimeJar, Path javaHome,
         Objects.requireNonNull(criu, "criu");
         Objects.requireNonNull(keepAlive, "keepAlive");
         Objects.requireNonNull(s3, "s3");
+        Objects.requireNonNull(store, "store");
         if (port < 0 || port > 65_535) {
             throw new IllegalArgumentException("port must be 0-65535, got " + port);
         }
@@ -53,6 +56,7 @@ public record NodeConfig(int port, Path dataDir, Path runtimeJar, Path javaHome,
         private int queueLimit = 100;
         private Optional<dev.thaw.store.S3Config> s3 = Optional.empty();
         private boolean snapshotStore = true;
+        private StoreSettings store = StoreSettings.DEFAULT;
 
         private Builder() {
         }
@@ -68,9 +72,10 @@ public record NodeConfig(int port, Path dataDir, Path runtimeJar, Path javaHome,
         /** @param s3 an S3 endpoint and bucket for the store's remote tier, or {@code null} for the embedded one */
         public Builder s3(dev.thaw.store.S3Config s3) { this.s3 = Optional.ofNullable(s3); return this; }
         public Builder snapshotStore(boolean enabled) { this.snapshotStore = enabled; return this; }
+        public Builder store(StoreSettings settings) { this.store = settings; return this; }
 
         public NodeConfig build() {
-            return new NodeConfig(port, dataDir, runtimeJar, javaHome, criu, keepAlive, queueLimit, s3, snapshotStore);
+            return new NodeConfig(port, dataDir, runtimeJar, javaHome, criu, keepAlive, queueLimit, s3, snapshotStore, store);
         }
     }
 }

@@ -49,6 +49,8 @@ final class PublicApi {
                 .post("/2015-03-31/functions/{name}/invocations", guarded(this::lambdaInvoke))
                 .get("/snapshots", guarded((req, res) -> json(res, 200, Map.of("snapshots", node.snapshotReports()))))
                 .get("/snapshots/{name}", guarded((req, res) -> json(res, 200, node.snapshotReport(name(req)))))
+                .post("/snapshots/{name}/evict", guarded(this::evictSnapshot))
+                .get("/snapshots/{name}/compare/{other}", guarded(this::compareSnapshots))
                 .post("/store/gc", guarded(this::gc))
                 .any(guarded((req, res) -> {
                     throw new ThawException(ErrorType.InvalidRequest, "no such endpoint: "
@@ -111,6 +113,33 @@ final class PublicApi {
         }
         boolean existed = node.pools().containsKey(name);
         json(res, existed ? 200 : 201, node.deploy(m.withName(name), dr.code()));
+    }
+
+    private void evictSnapshot(ServerRequest req, ServerResponse res) {
+        String tiers = req.query().first("tiers").orElse("working");
+        java.util.Set<String> places = new java.util.TreeSet<>(java.util.Arrays.stream(tiers.split(","))
+                .map(String::strip).filter(s -> !s.isEmpty()).toList());
+        Map<String, Object> body = new LinkedHashMap<>();
+        body.put("function", name(req));
+        body.put("dropped", node.evictSnapshot(name(req), places));
+        json(res, 200, body);
+    }
+
+    private void compareSnapshots(ServerRequest req, ServerResponse res) {
+        String other = req.path().pathParameters().get("other");
+        if (!FunctionManifest.isValidName(other)) {
+            throw ThawException.invalidRequest("'%s' is not a valid function name", other);
+        }
+        var s = node.compareSnapshots(name(req), other);
+        Map<String, Object> body = new LinkedHashMap<>();
+        body.put("function", name(req));
+        body.put("other", other);
+        body.put("bytes", s.bytes());
+        body.put("otherBytes", s.otherBytes());
+        body.put("sharedBytes", s.sharedBytes());
+        body.put("storedTogether", s.storedTogether());
+        body.put("dedupRatio", s.ratio());
+        json(res, 200, body);
     }
 
     private void gc(ServerRequest req, ServerResponse res) {
@@ -200,6 +229,9 @@ final class PublicApi {
                 .header("X-Thaw-Function-Version", Long.toString(r.version()));
         r.coldStartMs().ifPresent(ms -> res.header(r.start().equals("restore") ? "X-Thaw-Restore-Ms" : "X-Thaw-Init-Ms", format(ms)));
         r.checkpointMs().ifPresent(ms -> res.header("X-Thaw-Checkpoint-Ms", format(ms)));
+        if (r.restore() != null) {
+            r.restore().headers().forEach((k, v) -> res.header("X-Thaw-" + k, v));
+        }
     }
 
     private static String format(double ms) {

@@ -9,6 +9,10 @@ import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import java.util.TreeMap;
+import java.util.TreeSet;
 import java.util.Optional;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
@@ -75,7 +79,7 @@ final class SnapshotRepository implements AutoCloseable {
      *
      * @return true when {@code imagesDir} holds the images
      */
-    boolean ensureLocal(Deployment d, Path imagesDir) throws IOException {
+    boolean ensureLocal(Deployment d, Path imagesDir, RestoreReport report) throws IOException {
         if (Files.isDirectory(imagesDir)) {
             return true;
         }
@@ -84,7 +88,10 @@ final class SnapshotRepository implements AutoCloseable {
         }
         Path staging = imagesDir.resolveSibling("images.materializing-" + Thread.currentThread().threadId());
         FunctionStore.deleteTree(staging);
-        store.get().materialize(snapshotId(d), staging);
+        long start = System.nanoTime();
+        report.source = "store";
+        store.get().materialize(snapshotId(d), staging, report.tally);
+        report.fetchNanos = System.nanoTime() - start;
         try {
             Files.move(staging, imagesDir, java.nio.file.StandardCopyOption.ATOMIC_MOVE);
         } catch (java.nio.file.FileAlreadyExistsException | java.nio.file.DirectoryNotEmptyException e) {
@@ -116,6 +123,48 @@ final class SnapshotRepository implements AutoCloseable {
 
     List<TierStats> tierStats() {
         return store.map(SnapshotStore::tierStats).orElse(List.of());
+    }
+
+    /**
+     * Drops a snapshot's copies from the fast places, as a node would once they went cold: the
+     * working copy on tmpfs ({@code working}) and the store's local tiers ({@code memory},
+     * {@code disk}). The next restore then materializes it from the fastest tier left.
+     *
+     * @return bytes dropped per place
+     */
+    Map<String, Long> evict(Deployment d, Path imagesDir, Set<String> places) {
+        Set<String> unknown = new TreeSet<>(places);
+        unknown.removeAll(Set.of("working", "memory", "disk"));
+        if (!unknown.isEmpty() || places.isEmpty()) {
+            throw ThawException.invalidRequest("cannot evict snapshot of '%s' from %s: name one or more of working, memory, disk",
+                    d.name(), places.isEmpty() ? "nowhere" : unknown);
+        }
+        if (!isStored(d)) {
+            throw new ThawException(dev.thaw.core.ErrorType.InvalidRequest, "the snapshot of '" + d.name()
+                    + "' is not in the snapshot store (yet), so its working copy is its only copy and stays", null);
+        }
+        Map<String, Long> dropped = new TreeMap<>();
+        if (places.contains("working")) {
+            dropped.put("working", FunctionStore.sizeOf(imagesDir));
+            FunctionStore.deleteTree(imagesDir);
+        }
+        Set<String> tiers = new TreeSet<>(places);
+        tiers.remove("working");
+        if (!tiers.isEmpty()) {
+            dropped.putAll(store.orElseThrow().evict(snapshotId(d), tiers));
+        }
+        return dropped;
+    }
+
+    /** @return how much the stored snapshots of two deployments share */
+    dev.thaw.store.DedupStats compare(Deployment a, Deployment b) {
+        for (Deployment d : List.of(a, b)) {
+            if (!isStored(d)) {
+                throw new ThawException(dev.thaw.core.ErrorType.InvalidRequest, "function '" + d.name()
+                        + "' has no snapshot in the snapshot store (yet)", null);
+            }
+        }
+        return store.orElseThrow().compare(snapshotId(a), snapshotId(b));
     }
 
     Optional<GcResult> gc() {

@@ -168,7 +168,11 @@ final class ThawNode implements Node {
         }
         var builder = dev.thaw.store.SnapshotStore.builder()
                 .root(config.dataDir().resolve("store"))
-                .secret(Files.readAllBytes(secretFile));
+                .secret(Files.readAllBytes(secretFile))
+                .chunkSize(config.store().chunkSize())
+                .encryption(config.store().encryption())
+                .memoryBytes(config.store().memoryBytes())
+                .diskBytes(config.store().diskBytes());
         config.s3().ifPresent(builder::s3);
         return builder.build();
     }
@@ -229,6 +233,17 @@ final class ThawNode implements Node {
         r.put("workingCopy", p.snapshot.imagesDir().toString());
         r.put("store", repository.stats(p.deployment).orElse(null));
         return r;
+    }
+
+    /** Drops a function's snapshot from the working copy and/or the store's local tiers; see {@link SnapshotRepository#evict}. */
+    java.util.Map<String, Long> evictSnapshot(String name, java.util.Set<String> places) {
+        FunctionPool p = pool(name);
+        return repository.evict(p.deployment, p.snapshot.imagesDir(), places);
+    }
+
+    /** @return how much two functions' stored snapshots share */
+    dev.thaw.store.DedupStats compareSnapshots(String name, String other) {
+        return repository.compare(pool(name).deployment, pool(other).deployment);
     }
 
     List<java.util.Map<String, Object>> snapshotReports() {

@@ -25,9 +25,10 @@ final class ChunkReader {
     }
 
     /** @return the verified plaintext of chunk {@code index} of {@code file} in {@code snapshotId} */
-    byte[] fetch(String snapshotId, String file, int index, ChunkRef ref) {
+    byte[] fetch(SnapshotManifest m, String file, int index, ChunkRef ref, FetchTally tally) {
+        String snapshotId = m.snapshotId();
         byte[] hash = ChunkCodec.unhex(ref.hash());
-        String name = keys.chunkObject(hash);
+        String name = keys.chunkObject(hash, m.plainChunks());
         StoreException.Unavailable unreachable = null;
         for (int i = 0; i < tiers.size(); i++) {
             MeteredTier tier = tiers.get(i);
@@ -42,8 +43,9 @@ final class ChunkReader {
                 continue;
             }
             try {
-                byte[] plain = codec.open(hash, name, sealed, ref.length());
+                byte[] plain = codec.open(hash, name, sealed, ref.length(), m.plainChunks());
                 promote(name, sealed, i);
+                tally.add(tier.name(), plain.length);
                 return plain;
             } catch (IntegrityFailure f) {
                 String where = describe(snapshotId, file, index, ref) + " in tier " + tier.name();

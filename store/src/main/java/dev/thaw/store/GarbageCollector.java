@@ -63,7 +63,7 @@ final class GarbageCollector {
         Set<String> live = new HashSet<>();
         for (SnapshotManifest m : manifests) {
             m.files().forEach(f -> f.chunks().stream().filter(c -> !c.zero())
-                    .forEach(c -> live.add(keys.chunkObject(ChunkCodec.unhex(c.hash())))));
+                    .forEach(c -> live.add(keys.chunkObject(m, c))));
         }
         return live;
     }

@@ -11,9 +11,12 @@ import java.util.Optional;
  * @param snapshotId the snapshot's id
  * @param createdMillis when the snapshot was stored, in milliseconds since the epoch
  * @param chunkSize the chunk size the files were cut with
+ * @param plainChunks whether the chunks are stored unencrypted (a benchmark setting; false by default
+ *     and in manifests written before the setting existed)
  * @param files the image files, sorted by name
  */
-public record SnapshotManifest(int format, String snapshotId, long createdMillis, int chunkSize, List<ImageFile> files) {
+public record SnapshotManifest(int format, String snapshotId, long createdMillis, int chunkSize, boolean plainChunks,
+                               List<ImageFile> files) {
     /** The manifest format this version writes and reads. */
     public static final int FORMAT = 1;
 

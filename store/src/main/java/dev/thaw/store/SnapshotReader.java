@@ -12,6 +12,7 @@ import java.util.ArrayDeque;
 import java.util.ArrayList;
 import java.util.Deque;
 import java.util.List;
+import java.util.Map;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Future;
@@ -36,7 +37,7 @@ final class SnapshotReader {
         this.window = window;
     }
 
-    void materialize(SnapshotManifest m, Path targetDir) {
+    void materialize(SnapshotManifest m, Path targetDir, Map<String, List<ByteRange>> partial, FetchTally tally) {
         try {
             Files.createDirectories(targetDir);
         } catch (IOException e) {
@@ -44,11 +45,11 @@ final class SnapshotReader {
                     + e.getMessage(), e);
         }
         for (ImageFile f : m.files()) {
-            writeFile(m.snapshotId(), f, targetDir);
+            writeFile(m, f, targetDir, partial.get(f.name()), tally);
         }
     }
 
-    byte[] read(SnapshotManifest m, String fileName, long offset, int length) {
+    byte[] read(SnapshotManifest m, String fileName, long offset, int length, FetchTally tally) {
         ImageFile f = m.file(fileName).orElseThrow(() -> new StoreException.NotFound("snapshot '" + m.snapshotId()
                 + "' has no file '" + fileName + "'"));
         if (offset < 0 || length < 0 || offset + length > f.size()) {
@@ -63,7 +64,7 @@ final class SnapshotReader {
         int last = (int) ((offset + length - 1) / m.chunkSize());
         List<Future<byte[]>> fetches = new ArrayList<>();
         for (int i = first; i <= last; i++) {
-            fetches.add(fetch(m.snapshotId(), f, i));
+            fetches.add(fetch(m, f, i, tally));
         }
         for (int i = first; i <= last; i++) {
             byte[] plain = SnapshotWriter.take(fetches.get(i - first), m.snapshotId(), fileName);
@@ -80,29 +81,36 @@ final class SnapshotReader {
         System.arraycopy(plain, (int) (from - ref.offset()), out, (int) (from - offset), (int) (to - from));
     }
 
-    private Future<byte[]> fetch(String snapshotId, ImageFile f, int index) {
+    private Future<byte[]> fetch(SnapshotManifest m, ImageFile f, int index, FetchTally tally) {
         ChunkRef ref = f.chunks().get(index);
         if (ref.zero()) {
             return CompletableFuture.completedFuture(null);
         }
-        return pool.submit(() -> chunks.fetch(snapshotId, f.name(), index, ref));
+        return pool.submit(() -> chunks.fetch(m, f.name(), index, ref, tally));
     }
 
-    private void writeFile(String snapshotId, ImageFile f, Path dir) {
+    /** @param ranges the only byte ranges wanted, or null for the whole file */
+    private void writeFile(SnapshotManifest m, ImageFile f, Path dir, List<ByteRange> ranges, FetchTally tally) {
+        String snapshotId = m.snapshotId();
         Path target = dir.resolve(f.name());
         Path temp = dir.resolve("." + f.name() + ".part");
         Deque<Future<byte[]>> inFlight = new ArrayDeque<>();
         try (FileChannel ch = FileChannel.open(temp, StandardOpenOption.CREATE, StandardOpenOption.TRUNCATE_EXISTING,
                 StandardOpenOption.WRITE)) {
-            int next = 0;
+            Deque<ChunkRef> pending = new ArrayDeque<>();
             for (int i = 0; i < f.chunks().size(); i++) {
-                inFlight.add(fetch(snapshotId, f, i));
+                ChunkRef ref = f.chunks().get(i);
+                if (ranges != null && ranges.stream().noneMatch(r -> r.overlaps(ref.offset(), ref.offset() + ref.length()))) {
+                    continue;
+                }
+                inFlight.add(fetch(m, f, i, tally));
+                pending.add(ref);
                 if (inFlight.size() >= window) {
-                    write(ch, f.chunks().get(next++), SnapshotWriter.take(inFlight.poll(), snapshotId, f.name()));
+                    write(ch, pending.poll(), SnapshotWriter.take(inFlight.poll(), snapshotId, f.name()));
                 }
             }
             while (!inFlight.isEmpty()) {
-                write(ch, f.chunks().get(next++), SnapshotWriter.take(inFlight.poll(), snapshotId, f.name()));
+                write(ch, pending.poll(), SnapshotWriter.take(inFlight.poll(), snapshotId, f.name()));
             }
             if (ch.size() < f.size()) {
                 ch.write(ByteBuffer.wrap(new byte[1]), f.size() - 1);

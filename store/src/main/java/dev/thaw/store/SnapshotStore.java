@@ -29,10 +29,47 @@ public interface SnapshotStore extends AutoCloseable {
     SnapshotManifest put(String snapshotId, Path imagesDir);
 
     /** Writes every image file of the snapshot, whole, into {@code targetDir} (created if missing). */
-    void materialize(String snapshotId, Path targetDir);
+    default void materialize(String snapshotId, Path targetDir) {
+        materialize(snapshotId, targetDir, new FetchTally());
+    }
+
+    /**
+     * Writes every image file of the snapshot, whole, into {@code targetDir}, counting in
+     * {@code tally} where the bytes came from.
+     */
+    default void materialize(String snapshotId, Path targetDir, FetchTally tally) {
+        materialize(snapshotId, targetDir, java.util.Map.of(), tally);
+    }
+
+    /**
+     * Writes the snapshot's image files into {@code targetDir}: whole, except the files named in
+     * {@code partial}, of which only the chunks covering the given byte ranges are fetched and
+     * written (the rest of such a file is a hole, its size the original's). A lazy restore
+     * materializes the image this way: everything but the pages CRIU leaves to the page source.
+     */
+    void materialize(String snapshotId, Path targetDir, java.util.Map<String, List<ByteRange>> partial, FetchTally tally);
 
     /** @return {@code length} bytes of {@code fileName} from {@code offset}, fetching only the chunks that cover them */
-    byte[] read(String snapshotId, String fileName, long offset, int length);
+    default byte[] read(String snapshotId, String fileName, long offset, int length) {
+        return read(snapshotId, fileName, offset, length, new FetchTally());
+    }
+
+    /** As {@link #read(String, String, long, int)}, counting in {@code tally} where the bytes came from. */
+    byte[] read(String snapshotId, String fileName, long offset, int length, FetchTally tally);
+
+    /**
+     * Drops the snapshot's chunks from local tiers, as a cache would once they went cold: the next
+     * read fetches them from a lower tier. Chunks leave the disk tier only once the snapshot is
+     * durable (the disk holds the only copy before that). Chunks other snapshots share leave too.
+     *
+     * @param tiers names of local tiers: {@code memory}, {@code disk}
+     * @return the plaintext bytes dropped per tier
+     * @throws StoreException naming what is wrong: an unknown tier, or the disk tier of a snapshot not yet durable
+     */
+    java.util.Map<String, Long> evict(String snapshotId, java.util.Set<String> tiers);
+
+    /** @return how much two stored snapshots share, in stored chunks */
+    DedupStats compare(String snapshotId, String otherSnapshotId);
 
     /** @return the snapshot's manifest */
     SnapshotManifest manifest(String snapshotId);
@@ -77,6 +114,7 @@ public interface SnapshotStore extends AutoCloseable {
         private Duration backoffMin = Duration.ofMillis(250);
         private Duration backoffMax = Duration.ofSeconds(30);
         private Duration s3CallTimeout = Duration.ofSeconds(30);
+        private boolean encryption = true;
 
         Builder() {
         }
@@ -154,10 +192,21 @@ public interface SnapshotStore extends AutoCloseable {
             return this;
         }
 
+        /**
+         * Whether new snapshots' chunks are encrypted (default true). Off only to measure what
+         * encryption costs: chunks are then stored in plaintext (still named by keyed hashes and
+         * re-hashed on every read); manifests are always encrypted. Snapshots written either way
+         * stay readable by a store built either way.
+         */
+        public Builder encryption(boolean value) {
+            this.encryption = value;
+            return this;
+        }
+
         /** Opens the store, resuming uploads of snapshots not yet durable. */
         public SnapshotStore build() {
             return DefaultSnapshotStore.open(new StoreConfig(root, secret, chunkSize, memoryBytes, diskBytes, s3,
-                    embeddedBucket, fetchThreads, uploadThreads, gcGrace, backoffMin, backoffMax, s3CallTimeout));
+                    embeddedBucket, fetchThreads, uploadThreads, gcGrace, backoffMin, backoffMax, s3CallTimeout, encryption));
         }
     }
 }

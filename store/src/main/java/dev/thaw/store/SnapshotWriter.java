@@ -34,10 +34,12 @@ final class SnapshotWriter {
     private final ExecutorService pool;
     private final int chunkSize;
     private final int window;
+    private final boolean plain;
     private final byte[] zeros;
 
     SnapshotWriter(StoreKeys keys, ChunkCodec codec, ObjectTier disk, ObjectTier memory, ExecutorService pool,
-                   int chunkSize, int window) {
+                   int chunkSize, int window, boolean plain) {
+        this.plain = plain;
         this.keys = keys;
         this.codec = codec;
         this.disk = disk;
@@ -118,10 +120,10 @@ final class SnapshotWriter {
             return new ChunkRef(null, offset, data.length, true);
         }
         byte[] hash = ChunkCodec.sha256(data, 0, data.length);
-        String name = keys.chunkObject(hash);
+        String name = keys.chunkObject(hash, plain);
         lease.pin(name);
         if (!disk.exists(name)) {
-            byte[] sealed = codec.seal(hash, name, data, 0, data.length);
+            byte[] sealed = codec.seal(hash, name, data, 0, data.length, plain);
             disk.put(name, sealed);
             if (memory != null) {
                 memory.put(name, sealed);

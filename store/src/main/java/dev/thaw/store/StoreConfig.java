@@ -6,7 +6,7 @@ import java.time.Duration;
 /** The settings a {@link SnapshotStore.Builder} collected, validated. */
 record StoreConfig(Path root, byte[] secret, int chunkSize, long memoryBytes, long diskBytes, S3Config s3,
                    String embeddedBucket, int fetchThreads, int uploadThreads, Duration gcGrace,
-                   Duration backoffMin, Duration backoffMax, Duration s3CallTimeout) {
+                   Duration backoffMin, Duration backoffMax, Duration s3CallTimeout, boolean encryption) {
     static final int PAGE = 4096;
 
     StoreConfig {
@@ -31,6 +31,6 @@ record StoreConfig(Path root, byte[] secret, int chunkSize, long memoryBytes, lo
     @Override
     public String toString() {
         return "StoreConfig[root=" + root + ", secret=***, chunkSize=" + chunkSize + ", memoryBytes=" + memoryBytes
-                + ", diskBytes=" + diskBytes + ", s3=" + s3 + "]";
+                + ", diskBytes=" + diskBytes + ", s3=" + s3 + ", encryption=" + encryption + "]";
     }
 }

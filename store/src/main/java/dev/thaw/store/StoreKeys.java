@@ -12,11 +12,14 @@ import javax.crypto.spec.SecretKeySpec;
  *
  *   chunk key    = HMAC(HMAC(secret, "thaw-store/v1/chunk-key"),  sha256(plaintext))
  *   chunk name   = "c/" + hex(HMAC(HMAC(secret, "thaw-store/v1/chunk-name"), sha256(plaintext)))
+ *   plain chunk  = "c/" + hex(HMAC(HMAC(secret, "thaw-store/v1/plain-chunk-name"), sha256(plaintext)))
  *   manifest key = HMAC(secret, "thaw-store/v1/manifest-key")
  *   manifest name= "m/" + hex(HMAC(HMAC(secret, "thaw-store/v1/manifest-name"), utf8(snapshotId)))
  *
  * Without the secret, a name reveals neither the plaintext hash (so nobody can test whether a
- * known page is stored) nor the snapshot id (function names stay private).
+ * known page is stored) nor the snapshot id (function names stay private). Chunks stored without
+ * encryption (a benchmark setting) are named apart, so an encrypted snapshot never deduplicates
+ * against, and so never reads, a plaintext object.
  */
 /** Derives chunk keys and object names from the store secret; holds the only copies of key material. */
 final class StoreKeys {
@@ -25,12 +28,14 @@ final class StoreKeys {
 
     private final byte[] chunkKeyRoot;
     private final byte[] chunkNameRoot;
+    private final byte[] plainChunkNameRoot;
     private final byte[] manifestKey;
     private final byte[] manifestNameRoot;
 
     StoreKeys(byte[] secret) {
         chunkKeyRoot = hmac(secret, label("chunk-key"));
         chunkNameRoot = hmac(secret, label("chunk-name"));
+        plainChunkNameRoot = hmac(secret, label("plain-chunk-name"));
         manifestKey = hmac(secret, label("manifest-key"));
         manifestNameRoot = hmac(secret, label("manifest-name"));
     }
@@ -40,9 +45,19 @@ final class StoreKeys {
         return hmac(chunkKeyRoot, hash);
     }
 
-    /** @return the object name of the chunk whose plaintext hashes to {@code hash} */
+    /** @return the object name of the encrypted chunk whose plaintext hashes to {@code hash} */
     String chunkObject(byte[] hash) {
         return "c/" + HEX.formatHex(hmac(chunkNameRoot, hash));
+    }
+
+    /** @return the object name of the chunk whose plaintext hashes to {@code hash}, stored as {@code m} stores chunks */
+    String chunkObject(byte[] hash, boolean plain) {
+        return plain ? "c/" + HEX.formatHex(hmac(plainChunkNameRoot, hash)) : chunkObject(hash);
+    }
+
+    /** @return the object name of chunk {@code ref} of the snapshot {@code m} (not a zero chunk) */
+    String chunkObject(SnapshotManifest m, ChunkRef ref) {
+        return chunkObject(ChunkCodec.unhex(ref.hash()), m.plainChunks());
     }
 
     /** @return the object name of the manifest of {@code snapshotId} */

@@ -177,7 +177,7 @@ final class Uploader implements AutoCloseable {
         for (Map.Entry<String, ChunkRef> c : distinctChunks(p.manifest).entrySet()) {
             uploads.add(pool.submit(() -> {
                 if (!p.cancelled) {
-                    uploadChunk(id, c.getKey(), c.getValue());
+                    uploadChunk(p.manifest, c.getKey(), c.getValue());
                 }
             }));
         }
@@ -203,11 +203,11 @@ final class Uploader implements AutoCloseable {
     private Map<String, ChunkRef> distinctChunks(SnapshotManifest m) {
         Map<String, ChunkRef> out = new LinkedHashMap<>();
         m.files().forEach(f -> f.chunks().stream().filter(c -> !c.zero())
-                .forEach(c -> out.putIfAbsent(keys.chunkObject(ChunkCodec.unhex(c.hash())), c)));
+                .forEach(c -> out.putIfAbsent(keys.chunkObject(m, c), c)));
         return out;
     }
 
-    private void uploadChunk(String snapshotId, String name, ChunkRef ref) {
+    private void uploadChunk(SnapshotManifest m, String name, ChunkRef ref) {
         if (s3.exists(name)) {
             return;
         }
@@ -218,14 +218,14 @@ final class Uploader implements AutoCloseable {
                 continue;
             }
             try {
-                codec.open(hash, name, sealed, ref.length());
+                codec.open(hash, name, sealed, ref.length(), m.plainChunks());
                 s3.put(name, sealed);
                 return;
             } catch (IntegrityFailure f) {
                 tier.delete(name);
             }
         }
-        throw new StoreException.Corrupted("cannot upload a chunk of snapshot '" + snapshotId + "' (offset " + ref.offset()
+        throw new StoreException.Corrupted("cannot upload a chunk of snapshot '" + m.snapshotId() + "' (offset " + ref.offset()
                 + "): no intact local copy is left", null);
     }
 

@@ -102,7 +102,7 @@ class CorruptionTest {
         ChunkCodec other = new ChunkCodec(new StoreKeys(TestSupport.secret(99)));
         byte[] sealed = TestSupport.tier(reopen(), "s3").unwrap().get(chunk0);
         ChunkRef ref = store.manifest("victim").file("pages-1.img").orElseThrow().chunks().get(0);
-        assertThatThrownBy(() -> other.open(ChunkCodec.unhex(ref.hash()), chunk0, sealed, ref.length()))
+        assertThatThrownBy(() -> other.open(ChunkCodec.unhex(ref.hash()), chunk0, sealed, ref.length(), false))
                 .isInstanceOf(IntegrityFailure.class).hasMessageContaining("wrong store secret");
     }
 

@@ -1,0 +1,410 @@
+package dev.thaw.bench;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import dev.thaw.client.InvocationResult;
+import dev.thaw.client.StartKind;
+import dev.thaw.client.ThawClient;
+import dev.thaw.core.FunctionManifest;
+import java.io.IOException;
+import java.io.PrintWriter;
+import java.io.UncheckedIOException;
+import java.net.URI;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.FileSystem;
+import java.nio.file.FileSystems;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.StandardCopyOption;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+import java.util.Set;
+import java.util.concurrent.locks.LockSupport;
+import java.util.stream.Collectors;
+
+/*
+ * How the restore benchmark steers each cold start to one source of images. The node keeps a
+ * snapshot in a working copy on tmpfs (the spine's plain directory) and in the store's tiers. Before
+ * each measured cold start the function is made cold (no instance left), then the snapshot is
+ * dropped from every place faster than the one measured: nothing for "local", the working copy for
+ * "memory", also the memory tier for "disk", also the disk tier for "s3". The restore then
+ * materializes (eager) or pages in (lazy, reap) from exactly that tier, and re-fills the faster ones,
+ * so the next source's eviction starts from a full hierarchy. Sources are interleaved within each
+ * repetition, so slow drift of a shared machine hits every source alike; ratios are taken against
+ * the working-copy eager restore of the same function on the same node, measured in the same run.
+ *
+ * Every measured answer is checked: it must be a restore, report the expected source, and (for
+ * store sources) fetch its bytes from the expected tier; a cell whose answers were not what they
+ * claim is reported as such rather than silently averaged in.
+ */
+/** The {@link RestoreBenchmark} implementation. */
+final class RestoreRun implements RestoreBenchmark {
+    private static final Duration SNAPSHOT_WAIT = Duration.ofMinutes(3);
+    private static final Duration COLD_WAIT = Duration.ofSeconds(60);
+    static final String SAMPLES_HEADER = "variant,function,mode,source,iteration,client_ms,restore_ms,fetch_ms,"
+            + "bytes_memory,bytes_disk,bytes_s3,start_kind,restore_mode,restore_source,pages_up_front,faults_on_demand,"
+            + "working_set_bytes,install_ms,as_expected";
+    static final String SUMMARY_HEADER = "variant,function,mode,source,n,median_ms,p99_ms,median_ratio,p99_ratio,"
+            + "fetch_median_ms,faults_median,working_set_mb,unexpected";
+    static final String DEDUP_HEADER = "variant,kind,snapshot,other,bytes,other_bytes,shared_bytes,dedup_ratio";
+
+    private final NodeLauncher nodes;
+    private final RestoreBenchOptions options;
+    private final PrintWriter out;
+    private final Progress progress;
+    private final List<Row> rows = new ArrayList<>();
+    private final List<String> dedupRows = new ArrayList<>();
+    private final List<String> failures = new ArrayList<>();
+
+    RestoreRun(NodeLauncher nodes, RestoreBenchOptions options, PrintWriter out, PrintWriter progress) {
+        this.nodes = nodes;
+        this.options = options;
+        this.out = out;
+        this.progress = new Progress(progress);
+    }
+
+    /** One measured cold start. */
+    record Row(String variant, String function, String mode, String source, int iteration, InvocationResult result,
+               boolean asExpected) {
+        double clientMs() {
+            return result.clientLatencyMillis();
+        }
+
+        double header(String name) {
+            return result.thawHeader(name).map(RestoreRun::parseDouble).orElse(Double.NaN);
+        }
+
+        Map<String, Long> bytesByTier() {
+            return parseTiers(result.thawHeader("Fetch-Bytes").orElse("none"));
+        }
+    }
+
+    @Override
+    public BenchReport run() {
+        for (StoreVariant v : options.variants()) {
+            Path dataDir = options.output().resolve("nodes").resolve(v.label()).toAbsolutePath();
+            deleteTree(dataDir);
+            try (NodeLauncher.RunningNode node = nodes.start(v, dataDir)) {
+                runVariant(v, node.client());
+            } catch (RuntimeException e) {
+                progress.clear();
+                failures.add(v.label() + ": " + e.getMessage());
+                out.println("error: variant " + v.label() + " failed: " + e.getMessage());
+            } finally {
+                deleteTree(dataDir);
+            }
+        }
+        progress.clear();
+        return writeAndPrint();
+    }
+
+    private void runVariant(StoreVariant v, ThawClient client) {
+        List<ExampleFunction> functions = options.functions().stream()
+                .map(n -> ExampleFunction.named(n, options.examplesDir())).toList();
+        for (ExampleFunction f : functions) {
+            for (String mode : options.modes()) {
+                deployAndPrime(client, v, f, deployment(f, mode), f.jar(), mode);
+            }
+        }
+        if (options.dedup()) {
+            measureDedup(client, v, functions);
+        }
+        for (ExampleFunction f : functions) {
+            for (String mode : options.modes()) {
+                for (String source : options.sources()) {
+                    progress.show(v.label() + " " + f.name(), "warm-up " + mode + " from " + source, 0, 0);
+                    coldStart(client, deployment(f, mode), f, source); // fills the caches and the JIT of the node
+                }
+            }
+        }
+        for (int i = 1; i <= options.repeats(); i++) {
+            for (ExampleFunction f : functions) {
+                for (String mode : options.modes()) {
+                    for (String source : options.sources()) {
+                        progress.show(v.label() + " " + f.name(), mode + " from " + source, i, options.repeats());
+                        InvocationResult r = coldStart(client, deployment(f, mode), f, source);
+                        rows.add(new Row(v.label(), f.name(), mode, source, i, r, asExpected(r, mode, source)));
+                    }
+                }
+            }
+        }
+        for (ExampleFunction f : functions) {
+            for (String mode : options.modes()) {
+                client.delete(deployment(f, mode));
+            }
+        }
+    }
+
+    private static String deployment(ExampleFunction f, String mode) {
+        return "rb-" + f.name() + "-" + mode;
+    }
+
+    private void deployAndPrime(ThawClient client, StoreVariant v, ExampleFunction f, String name, Path jar, String mode) {
+        progress.show(v.label() + " " + f.name(), "deploy and snapshot " + name, 0, 0);
+        client.deploy(new FunctionManifest(name, f.handler(), null, f.memoryMb(), null, f.environment(), null, true, mode), jar);
+        ColdSteering.makeCold(client, name, COLD_WAIT);
+        invoke(client, name, f);
+        awaitDurable(client, name);
+    }
+
+    /** Waits until the snapshot is taken, in the store, and uploaded to S3: every source can then be measured. */
+    private static void awaitDurable(ThawClient client, String name) {
+        long deadline = System.nanoTime() + SNAPSHOT_WAIT.toNanos();
+        while (true) {
+            JsonNode report = client.snapshot(name);
+            String state = report.at("/snapshot/state").asText();
+            if (state.equals("failed") || state.equals("disabled")) {
+                throw new IllegalStateException(name + ": no snapshot (" + state + "): " + report.at("/snapshot/reason").asText());
+            }
+            if (report.at("/store/durable").asBoolean(false)) {
+                return;
+            }
+            if (System.nanoTime() > deadline) {
+                throw new IllegalStateException(name + ": snapshot not durable in the store after " + SNAPSHOT_WAIT
+                        + " (state " + state + ")");
+            }
+            LockSupport.parkNanos(100_000_000);
+        }
+    }
+
+    private InvocationResult coldStart(ThawClient client, String name, ExampleFunction f, String source) {
+        ColdSteering.makeCold(client, name, COLD_WAIT);
+        Set<String> places = switch (source) {
+            case "local" -> Set.of();
+            case "memory" -> Set.of("working");
+            case "disk" -> Set.of("working", "memory");
+            case "s3" -> Set.of("working", "memory", "disk");
+            default -> throw new IllegalArgumentException(source);
+        };
+        if (!places.isEmpty()) {
+            client.evictSnapshot(name, places);
+        }
+        return invoke(client, name, f);
+    }
+
+    private static InvocationResult invoke(ThawClient client, String name, ExampleFunction f) {
+        return client.invoke(name, f.payload().getBytes(StandardCharsets.UTF_8));
+    }
+
+    /** A restore, from the expected place, whose bytes came from the tier measured (and faster ones it re-filled). */
+    static boolean asExpected(InvocationResult r, String mode, String source) {
+        if (r.startKind() != StartKind.RESTORE || !r.thawHeader("Restore-Mode").orElse("").equals(mode)) {
+            return false;
+        }
+        String from = r.thawHeader("Restore-Source").orElse("");
+        if (source.equals("local")) {
+            return from.equals("local");
+        }
+        Map<String, Long> bytes = parseTiers(r.thawHeader("Fetch-Bytes").orElse("none"));
+        List<String> slower = RestoreBenchOptions.SOURCES.subList(RestoreBenchOptions.SOURCES.indexOf(source) + 1,
+                RestoreBenchOptions.SOURCES.size());
+        return from.equals("store") && bytes.getOrDefault(source, 0L) > 0
+                && slower.stream().allMatch(t -> bytes.getOrDefault(t, 0L) == 0);
+    }
+
+    // ---- deduplication -------------------------------------------------------------------------
+
+    private void measureDedup(ThawClient client, StoreVariant v, List<ExampleFunction> functions) {
+        String mode = options.modes().getFirst();
+        for (ExampleFunction f : functions) {
+            String second = "rb-" + f.name() + "-build2";
+            Path jar = secondBuild(f);
+            deployAndPrime(client, v, f, second, jar, mode);
+            record(v, "two builds of one function", client.compareSnapshots(deployment(f, mode), second));
+            client.delete(second);
+        }
+        for (int i = 0; i < functions.size(); i++) {
+            for (int j = i + 1; j < functions.size(); j++) {
+                record(v, "different functions", client.compareSnapshots(deployment(functions.get(i), mode),
+                        deployment(functions.get(j), mode)));
+            }
+        }
+    }
+
+    private void record(StoreVariant v, String kind, JsonNode s) {
+        dedupRows.add(CsvFiles.row(v.label(), kind, s.path("function").asText(), s.path("other").asText(),
+                s.path("bytes").asText(), s.path("otherBytes").asText(), s.path("sharedBytes").asText(),
+                CsvFiles.number(s.path("dedupRatio").asDouble())));
+    }
+
+    /**
+     * A second build of the example: the same classes in a JAR that differs by one added entry,
+     * as a rebuild with a new build stamp would. The zip file system copies the other entries as
+     * they are (Spring Boot's nested JARs must stay stored uncompressed).
+     */
+    private Path secondBuild(ExampleFunction f) {
+        Path copy = options.output().resolve("builds").resolve(f.name() + "-build2.jar").toAbsolutePath();
+        try {
+            Files.createDirectories(copy.getParent());
+            Files.copy(f.jar(), copy, StandardCopyOption.REPLACE_EXISTING);
+            try (FileSystem zip = FileSystems.newFileSystem(URI.create("jar:" + copy.toUri()), Map.of())) {
+                Files.writeString(zip.getPath("META-INF", "thaw-build.txt"), "build 2 of " + f.name() + "\n");
+            }
+            return copy;
+        } catch (IOException e) {
+            throw new UncheckedIOException("cannot make a second build of " + f.jar() + ": " + e.getMessage(), e);
+        }
+    }
+
+    // ---- output --------------------------------------------------------------------------------
+
+    private BenchReport writeAndPrint() {
+        Path samples = options.output().resolve("restore-samples.csv");
+        Path summary = options.output().resolve("restore-summary.csv");
+        CsvFiles.write(samples, SAMPLES_HEADER, rows.stream().map(RestoreRun::sampleRow).toList());
+        List<String> summaryRows = new ArrayList<>();
+        for (String variant : rows.stream().map(Row::variant).distinct().toList()) {
+            TextTable table = TextTable.numeric("FUNCTION", "MODE", "SOURCE", "N", "MEDIAN MS", "P99 MS", "x MEDIAN",
+                    "x P99", "FETCH MS", "FAULTS", "UNEXPECTED");
+            for (Map.Entry<List<String>, List<Row>> cell : cells(variant).entrySet()) {
+                Summary s = summarize(cell.getValue(), baseline(variant, cell.getKey().get(0)));
+                summaryRows.add(CsvFiles.row(variant, cell.getKey().get(0), cell.getKey().get(1), cell.getKey().get(2),
+                        Long.toString(s.n), CsvFiles.number(s.median), CsvFiles.number(s.p99),
+                        CsvFiles.number(s.medianRatio), CsvFiles.number(s.p99Ratio), CsvFiles.number(s.fetchMedian),
+                        CsvFiles.number(s.faultsMedian), CsvFiles.number(s.workingSetMb), Long.toString(s.unexpected)));
+                table.row(cell.getKey().get(0), cell.getKey().get(1), cell.getKey().get(2), Long.toString(s.n),
+                        fmt(s.median), fmt(s.p99), ratio(s.medianRatio), ratio(s.p99Ratio), fmt(s.fetchMedian),
+                        Double.isNaN(s.faultsMedian) ? "-" : fmt(s.faultsMedian), Long.toString(s.unexpected));
+            }
+            out.println();
+            out.println("Restore to first response, store " + variant + " (ratios against the working-copy eager restore):");
+            out.print(table.render());
+        }
+        CsvFiles.write(summary, SUMMARY_HEADER, summaryRows);
+        if (!dedupRows.isEmpty()) {
+            Path dedup = options.output().resolve("dedup.csv");
+            CsvFiles.write(dedup, DEDUP_HEADER, dedupRows);
+            printDedup();
+            out.println("wrote " + dedup);
+        }
+        out.println("wrote " + samples + " and " + summary);
+        out.flush();
+        return new BenchReport(samples, summary, failures);
+    }
+
+    private void printDedup() {
+        TextTable t = TextTable.numeric("VARIANT", "KIND", "SNAPSHOT", "OTHER", "MB", "OTHER MB", "SHARED MB", "RATIO");
+        for (String line : dedupRows) {
+            String[] c = line.split(",", -1);
+            t.row(c[0], c[1], c[2], c[3], mb(c[4]), mb(c[5]), mb(c[6]), c[7]);
+        }
+        out.println();
+        out.println("Deduplication in the store (ratio = bytes without dedup / bytes stored):");
+        out.print(t.render());
+    }
+
+    private Map<List<String>, List<Row>> cells(String variant) {
+        return rows.stream().filter(r -> r.variant.equals(variant)).collect(Collectors.groupingBy(
+                r -> List.of(r.function, r.mode, r.source), LinkedHashMap::new, Collectors.toList()));
+    }
+
+    /** The working-copy eager restore of the function on the same node, or NaN when it was not measured. */
+    private Summary baseline(String variant, String function) {
+        List<Row> base = rows.stream().filter(r -> r.variant.equals(variant) && r.function.equals(function)
+                && r.mode.equals("eager") && r.source.equals("local")).toList();
+        return base.isEmpty() ? null : summarize(base, null);
+    }
+
+    record Summary(long n, double median, double p99, double medianRatio, double p99Ratio, double fetchMedian,
+                   double faultsMedian, double workingSetMb, long unexpected) {
+    }
+
+    static Summary summarize(List<Row> cell, Summary base) {
+        LatencyStats client = new LatencyStats();
+        LatencyStats fetch = new LatencyStats();
+        LatencyStats faults = new LatencyStats();
+        LatencyStats ws = new LatencyStats();
+        for (Row r : cell) {
+            client.record(r.clientMs());
+            recordIfPresent(fetch, r.header("Fetch-Ms"));
+            recordIfPresent(faults, r.header("Faults-On-Demand"));
+            recordIfPresent(ws, r.header("Working-Set-Bytes") / 1048576.0);
+        }
+        long unexpected = cell.stream().filter(r -> !r.asExpected).count();
+        double median = client.median();
+        double p99 = client.p99();
+        return new Summary(client.count(), median, p99, base == null ? Double.NaN : median / base.median,
+                base == null ? Double.NaN : p99 / base.p99, fetch.median(), faults.median(), ws.median(), unexpected);
+    }
+
+    private static void recordIfPresent(LatencyStats stats, double value) {
+        if (!Double.isNaN(value)) {
+            stats.record(value);
+        }
+    }
+
+    private static String sampleRow(Row r) {
+        Map<String, Long> bytes = r.bytesByTier();
+        InvocationResult x = r.result;
+        return CsvFiles.row(r.variant, r.function, r.mode, r.source, Integer.toString(r.iteration),
+                CsvFiles.number(r.clientMs()), CsvFiles.number(x.restoreMs()), num(r.header("Fetch-Ms")),
+                Long.toString(bytes.getOrDefault("memory", 0L)), Long.toString(bytes.getOrDefault("disk", 0L)),
+                Long.toString(bytes.getOrDefault("s3", 0L)), x.startKind().wireName(),
+                x.thawHeader("Restore-Mode").orElse(""), x.thawHeader("Restore-Source").orElse(""),
+                x.thawHeader("Pages-Up-Front").orElse(""), x.thawHeader("Faults-On-Demand").orElse(""),
+                x.thawHeader("Working-Set-Bytes").orElse(""), x.thawHeader("Install-Ms").orElse(""),
+                Boolean.toString(r.asExpected));
+    }
+
+    static Map<String, Long> parseTiers(String header) {
+        Map<String, Long> out = new LinkedHashMap<>();
+        if (header == null || header.isBlank() || header.equals("none")) {
+            return out;
+        }
+        for (String part : header.split(";")) {
+            String[] kv = part.split("=", 2);
+            if (kv.length == 2) {
+                try {
+                    out.put(kv[0].strip(), Long.parseLong(kv[1].strip()));
+                } catch (NumberFormatException ignored) {
+                    // an informative header: a malformed part is skipped
+                }
+            }
+        }
+        return out;
+    }
+
+    private static double parseDouble(String s) {
+        try {
+            return Double.parseDouble(s.strip());
+        } catch (NumberFormatException e) {
+            return Double.NaN;
+        }
+    }
+
+    private static String num(double v) {
+        return Double.isNaN(v) ? "" : CsvFiles.number(v);
+    }
+
+    private static String fmt(double v) {
+        return Double.isNaN(v) ? "-" : String.format(Locale.ROOT, "%.1f", v);
+    }
+
+    private static String ratio(double v) {
+        return Double.isNaN(v) ? "-" : String.format(Locale.ROOT, "%.2fx", v);
+    }
+
+    private static String mb(String bytes) {
+        try {
+            return String.format(Locale.ROOT, "%.1f", Long.parseLong(bytes) / 1048576.0);
+        } catch (NumberFormatException e) {
+            return bytes;
+        }
+    }
+
+    private static void deleteTree(Path dir) {
+        if (!Files.exists(dir)) {
+            return;
+        }
+        try (var walk = Files.walk(dir)) {
+            for (Path p : walk.sorted(java.util.Comparator.reverseOrder()).toList()) {
+                Files.deleteIfExists(p);
+            }
+        } catch (IOException e) {
+            throw new UncheckedIOException("cannot delete " + dir + ": " + e.getMessage(), e);
+        }
+    }
+}

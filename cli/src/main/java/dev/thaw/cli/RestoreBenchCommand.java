@@ -1,0 +1,116 @@
+package dev.thaw.cli;
+
+import dev.thaw.bench.BenchReport;
+import dev.thaw.bench.NodeLauncher;
+import dev.thaw.bench.RestoreBenchOptions;
+import dev.thaw.bench.RestoreBenchmark;
+import dev.thaw.bench.StoreVariant;
+import dev.thaw.client.ThawClient;
+import dev.thaw.node.Node;
+import dev.thaw.node.NodeConfig;
+import dev.thaw.node.StoreSettings;
+import java.io.PrintWriter;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.List;
+import java.util.concurrent.Callable;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Model.CommandSpec;
+import picocli.CommandLine.Option;
+import picocli.CommandLine.ParameterException;
+import picocli.CommandLine.Spec;
+
+/**
+ * {@code thaw bench restore}: restores from every place a snapshot lives, for several store
+ * configurations and restore modes. It starts its own nodes (one per store variant, in this
+ * process, on free ports and throw-away data directories), so that the variants differ only in
+ * what is measured.
+ */
+@Command(name = "restore", description = {
+        "Measures restore to first response of the example functions from the node's working copy (the plain",
+        "directory baseline) and from the snapshot store's memory, disk and S3 tiers, per store variant (chunk size,",
+        "encryption) and restore mode, as ratios measured in one run; and the store's deduplication. Starts its own",
+        "nodes; needs CRIU (run as root) and the built examples."})
+final class RestoreBenchCommand implements Callable<Integer> {
+
+    @Spec
+    CommandSpec spec;
+
+    @Option(names = "--functions", split = ",", paramLabel = "NAMES",
+            defaultValue = "hello,json-transform,lambda-handler,spring-boot",
+            description = "Example functions (default ${DEFAULT-VALUE}).")
+    List<String> functions;
+
+    @Option(names = "--variants", split = ",", paramLabel = "VARIANTS",
+            defaultValue = "enc-512k,plain-512k,enc-64k,plain-64k,enc-2m,plain-2m",
+            description = "Store variants: enc|plain - chunk size (default ${DEFAULT-VALUE}).")
+    List<String> variants;
+
+    @Option(names = "--modes", split = ",", paramLabel = "MODES", defaultValue = "eager",
+            description = "Restore modes: eager, lazy, reap (default ${DEFAULT-VALUE}).")
+    List<String> modes;
+
+    @Option(names = "--sources", split = ",", paramLabel = "SOURCES", defaultValue = "local,memory,disk,s3",
+            description = "Where images come from: local (working copy), memory, disk, s3 (default ${DEFAULT-VALUE}).")
+    List<String> sources;
+
+    @Option(names = "--repeat", defaultValue = "10", paramLabel = "N", description = "Cold starts per cell (default ${DEFAULT-VALUE}).")
+    int repeats;
+
+    @Option(names = "--no-dedup", description = "Skip the deduplication measurements (they boot a second build of each function).")
+    boolean noDedup;
+
+    @Option(names = "--output", defaultValue = "bench-results/restore", paramLabel = "DIR",
+            description = "Where the CSV files go (default ${DEFAULT-VALUE}).")
+    Path output;
+
+    @Option(names = "--examples-dir", defaultValue = "examples", paramLabel = "DIR",
+            description = "Directory of the built examples (default ${DEFAULT-VALUE}).")
+    Path examplesDir;
+
+    @Override
+    public Integer call() {
+        PrintWriter out = spec.commandLine().getOut();
+        PrintWriter err = spec.commandLine().getErr();
+        try {
+            BenchReport report = RestoreBenchmark.create(RestoreBenchCommand::startNode, options(), out, err).run();
+            report.failures().forEach(f -> err.println("error: " + f));
+            return report.ok() ? 0 : ErrorReporter.FAILED;
+        } finally {
+            out.flush();
+            err.flush();
+        }
+    }
+
+    private RestoreBenchOptions options() {
+        try {
+            List<StoreVariant> parsed = variants.stream().map(StoreVariant::parse).toList();
+            return new RestoreBenchOptions(functions, parsed, modes, sources, repeats, !noDedup, output, examplesDir);
+        } catch (IllegalArgumentException e) {
+            throw new ParameterException(spec.commandLine(), e.getMessage());
+        }
+    }
+
+    /**
+     * A node on a free port whose memory tier holds every snapshot of the run, so that the memory
+     * source measures the memory tier and not its eviction policy.
+     */
+    private static NodeLauncher.RunningNode startNode(StoreVariant v, Path dataDir) {
+        StoreSettings store = StoreSettings.DEFAULT.withChunkSize(v.chunkKib() * 1024).withEncryption(v.encryption())
+                .withMemoryBytes(3L << 30);
+        Node node = Node.start(NodeConfig.builder().port(0).dataDir(dataDir).store(store).build());
+        ThawClient client = ThawClient.create(node.uri(), Duration.ofMinutes(5));
+        return new NodeLauncher.RunningNode() {
+            @Override
+            public ThawClient client() {
+                return client;
+            }
+
+            @Override
+            public void close() {
+                client.close();
+                node.close();
+            }
+        };
+    }
+}

@@ -1,0 +1,60 @@
+package dev.thaw.node;
+
+import dev.thaw.store.FetchTally;
+import java.util.LinkedHashMap;
+import java.util.Locale;
+import java.util.Map;
+import java.util.stream.Collectors;
+
+/**
+ * Figures of one restore, filled in while it happens and reported with the first invocation the
+ * restored instance serves: in {@code X-Thaw-*} headers, the {@code REPORT} line and metrics.
+ *
+ * <p>Where the images came from: the working copy on tmpfs ({@code local}) or the snapshot store
+ * ({@code store}, with the bytes each tier served and how long fetching took). Lazy restores add
+ * what their page source did: pages installed up front, faults served on demand, the working set.
+ */
+final class RestoreReport {
+    final FetchTally tally = new FetchTally();
+    volatile String mode = "eager";
+    volatile String source = "local";
+    volatile long fetchNanos;
+    volatile long pagesUpFront;
+    volatile long faultsOnDemand;
+    volatile long workingSetBytes;
+    volatile long installNanos;
+    volatile long imageBytes;
+
+    /** @return header name (without the {@code X-Thaw-} prefix) to value */
+    Map<String, String> headers() {
+        Map<String, String> h = new LinkedHashMap<>();
+        h.put("Restore-Mode", mode);
+        h.put("Restore-Source", source);
+        h.put("Fetch-Ms", ms(fetchNanos));
+        h.put("Fetch-Bytes", bytesByTier());
+        if (!mode.equals("eager")) {
+            h.put("Pages-Up-Front", Long.toString(pagesUpFront));
+            h.put("Faults-On-Demand", Long.toString(faultsOnDemand));
+            h.put("Working-Set-Bytes", Long.toString(workingSetBytes));
+            h.put("Install-Ms", ms(installNanos));
+        }
+        return h;
+    }
+
+    /** @return the tab-separated fields the {@code REPORT} line gets */
+    String reportFields() {
+        return headers().entrySet().stream().map(e -> e.getKey().replace('-', ' ') + ": " + e.getValue())
+                .collect(Collectors.joining("\t"));
+    }
+
+    /** @return {@code memory=N;disk=N;s3=N} of the bytes fetched from the store, or {@code none} */
+    String bytesByTier() {
+        Map<String, Long> b = tally.bytesByTier();
+        return b.isEmpty() ? "none" : b.entrySet().stream().map(e -> e.getKey() + "=" + e.getValue())
+                .collect(Collectors.joining(";"));
+    }
+
+    private static String ms(long nanos) {
+        return String.format(Locale.ROOT, "%.3f", nanos / 1e6);
+    }
+}
