@@ -42,10 +42,15 @@ final class DeployCommand extends ClientCommand {
     @Option(names = "--runtime", paramLabel = "java|provided", description = "java (default) or provided.")
     String runtime;
 
+    @Option(names = "--restore-mode", paramLabel = "eager|lazy|reap",
+            description = "How snapshots are restored: eager (whole image first), lazy (pages on fault), reap (the"
+                    + " working set recorded once, prefetched after); default: the node's.")
+    String restoreMode;
+
     @Override
     int run(ThawClient client) {
         var manifest = new FunctionManifest(name, handler, runtime, memoryMb, timeoutMs, environment, maxInstances,
-                noSnapshots ? Boolean.FALSE : null);
+                noSnapshots ? Boolean.FALSE : null, restoreMode);
         // Checked here so a bad flag fails before a large JAR is read and uploaded.
         manifest.validated();
         FunctionInfo info = client.deploy(manifest, jar);

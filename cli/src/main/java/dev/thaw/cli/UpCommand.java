@@ -58,20 +58,30 @@ final class UpCommand implements Callable<Integer> {
             description = "Bound of the store's disk tier in GiB (default ${DEFAULT-VALUE}).")
     long diskGib;
 
+    @Option(names = "--restore-mode", defaultValue = "eager", paramLabel = "eager|lazy|reap",
+            description = "Restore mode of functions that do not choose one (default ${DEFAULT-VALUE}).")
+    String restoreMode;
+
     @Option(names = "--store-no-encryption", description = "Store chunks unencrypted (only to measure what encryption"
             + " costs; manifests stay encrypted).")
     boolean noEncryption;
 
     @Override
     public Integer call() throws InterruptedException {
-        NodeConfig config = NodeConfig.builder()
+        NodeConfig config;
+        try {
+            config = NodeConfig.builder()
                 .port(port)
                 .dataDir(dataDir)
                 .keepAlive(Duration.ofSeconds(keepAliveSeconds))
                 .s3(remoteTier())
                 .snapshotStore(!noSnapshotStore)
                 .store(storeSettings())
+                .restoreMode(restoreMode)
                 .build();
+        } catch (IllegalArgumentException e) {
+            throw new picocli.CommandLine.ParameterException(spec.commandLine(), e.getMessage());
+        }
         Node node = Node.start(config);
         // Ctrl-C runs shutdown hooks, not finally blocks: the hook is what stops the instances.
         Runtime.getRuntime().addShutdownHook(new Thread(node::close, "thaw-shutdown"));

@@ -82,8 +82,16 @@ public interface Criu {
      * @param stdout file the clone's fd 1 and 2 are re-attached to
      * @param inheritedPipes the {@code pipe:[inode]} names the image's fds 0 and 1 had at dump time
      *     (index 0: stdin's, index 1: stdout's)
+     * @param lazyPages whether anonymous private memory is left to a lazy-pages daemon listening on
+     *     {@code workDir/lazy-pages.socket} ({@code --lazy-pages}) instead of being read from the image
      */
-    record RestoreRequest(Path imagesDir, Path workDir, Path stdin, Path stdout, List<String> inheritedPipes) {
+    record RestoreRequest(Path imagesDir, Path workDir, Path stdin, Path stdout, List<String> inheritedPipes,
+                          boolean lazyPages) {
+
+        /** An eager restore: every page read from the image before the clone runs. */
+        public RestoreRequest(Path imagesDir, Path workDir, Path stdin, Path stdout, List<String> inheritedPipes) {
+            this(imagesDir, workDir, stdin, stdout, inheritedPipes, false);
+        }
 
         /** @return where CRIU writes the restored root's pid */
         public Path pidFile() {

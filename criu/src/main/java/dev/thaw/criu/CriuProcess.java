@@ -66,6 +66,9 @@ final class CriuProcess implements Criu {
         if (!r.inheritedPipes().get(1).equals(r.inheritedPipes().get(0))) {
             cmd.addAll(List.of("--inherit-fd", "fd[1]:" + r.inheritedPipes().get(1)));
         }
+        if (r.lazyPages()) {
+            cmd.add("--lazy-pages");
+        }
         try {
             Files.createDirectories(r.workDir());
             return new ProcessBuilder(cmd)

@@ -75,6 +75,21 @@ final class TestNode implements AutoCloseable {
         return client.deploy(new FunctionManifest(name, handler, null, 256, timeoutMs, env, 8, snapshots), jar);
     }
 
+    /** Deploys a test function with a restore mode. */
+    FunctionInfo deploy(String name, String handler, String restoreMode, int memoryMb) {
+        return client.deploy(new FunctionManifest(name, handler, null, memoryMb, 60_000, Map.of(), 8, true, restoreMode),
+                TEST_FUNCTIONS);
+    }
+
+    /** Waits until the function's snapshot is uploaded to the store's S3 tier. */
+    void awaitDurable(String name) throws InterruptedException {
+        long deadline = System.nanoTime() + 60_000_000_000L;
+        while (System.nanoTime() < deadline && !client.snapshot(name).path("store").path("durable").asBoolean(false)) {
+            Thread.sleep(100);
+        }
+        assertThat(client.snapshot(name).path("store").path("durable").asBoolean(false)).as("snapshot durable").isTrue();
+    }
+
     /** Waits until the function's snapshot is in the store (put runs in the background). */
     void awaitStored(String name) throws InterruptedException {
         long deadline = System.nanoTime() + 60_000_000_000L;

@@ -42,6 +42,8 @@ final class FunctionPool implements Instance.Listener {
     private static final System.Logger LOG = System.getLogger("thaw.node");
     private static final long INIT_TIMEOUT_MS = 120_000;
     private static final long RESTORE_TIMEOUT_MS = 30_000;
+    /** Longest a restored instance waits for its working set before it runs anyway (faults are then served on demand). */
+    private static final java.time.Duration PREFETCH_WAIT = java.time.Duration.ofSeconds(3);
 
     final Deployment deployment;
     final Snapshot snapshot;
@@ -63,11 +65,19 @@ final class FunctionPool implements Instance.Listener {
     /** The init error a runtime reported ({@code init/error}) before exiting. */
     private final Map<Instance, FunctionErrorException> initErrors = new ConcurrentHashMap<>();
     private final Map<Instance, Long> idleSince = new ConcurrentHashMap<>();
+    /** Instances killed because their page source failed: their invocation is retried. */
+    private final java.util.Set<Instance> pageSourceFailures = ConcurrentHashMap.newKeySet();
+    /** Set after a page-source failure: the next instance boots instead of restoring. */
+    private final java.util.concurrent.atomic.AtomicBoolean bootNext = new java.util.concurrent.atomic.AtomicBoolean();
+    /** {@code eager}, {@code lazy} or {@code reap}. */
+    final String restoreMode;
     private boolean closed;
 
     FunctionPool(Deployment deployment, Snapshot snapshot, FunctionLog log, NodeMetrics metrics,
                  InstanceLauncher launcher, SnapshotRepository repository, Optional<Criu> criu,
-                 ScheduledExecutorService timers, Map<String, Instance> registry, String runtimeApiBase, int queueLimit) {
+                 ScheduledExecutorService timers, Map<String, Instance> registry, String runtimeApiBase, int queueLimit,
+                 String restoreMode) {
+        this.restoreMode = restoreMode;
         this.deployment = deployment;
         this.snapshot = snapshot;
         this.log = log;
@@ -108,6 +118,7 @@ final class FunctionPool implements Instance.Listener {
             return false;
         }
         double durationMs = (System.nanoTime() - inv.startedNanos) / 1e6;
+        firstInvocationDone(instance, inv);
         report(inv, durationMs, "200");
         // Idle before the caller hears back: a client that evicts or invokes right after its answer
         // must find this instance idle, not still busy.
@@ -124,6 +135,7 @@ final class FunctionPool implements Instance.Listener {
             return false;
         }
         double durationMs = (System.nanoTime() - inv.startedNanos) / 1e6;
+        firstInvocationDone(instance, inv);
         report(inv, durationMs, "502");
         log.append("ERROR RequestId: " + inv.requestId + " " + errorType + ": " + message);
         release(instance);
@@ -145,6 +157,14 @@ final class FunctionPool implements Instance.Listener {
     void restoreFailed(Instance instance, String errorType, String message) {
         stopReasons.put(instance, "afterRestore hooks failed: " + errorType + ": " + message);
         instance.kill();
+    }
+
+    /** A lazy restore's figures are final, and its working set known, once the first invocation answered. */
+    private void firstInvocationDone(Instance instance, Invocation inv) {
+        LazyRestore lazy = instance.lazyRestore;
+        if (lazy != null && inv.restore != null) {
+            lazy.firstInvocationDone(log);
+        }
     }
 
     private void release(Instance instance) {
@@ -247,7 +267,7 @@ final class FunctionPool implements Instance.Listener {
     private void startInstance() {
         String id = UUID.randomUUID().toString().substring(0, 13).replace("-", "");
         String api = runtimeApiBase + "/i/" + id;
-        boolean restore = snapshot.state() == Snapshot.State.READY;
+        boolean restore = snapshot.state() == Snapshot.State.READY && !bootNext.getAndSet(false);
         boolean checkpoint = !restore && deployment.manifest().snapshots() && criu.isPresent()
                 && snapshot.beginCheckpoint(controlToken);
         Instance instance = new Instance(id, deployment, restore ? Instance.Kind.RESTORE : Instance.Kind.BOOT, api, this);
@@ -262,10 +282,7 @@ final class FunctionPool implements Instance.Listener {
         try {
             if (restore) {
                 snapshot.restores.incrementAndGet();
-                if (!repository.ensureLocal(deployment, snapshot.imagesDir(), instance.restoreReport)) {
-                    throw new IOException("the snapshot's images are neither on this node nor in the snapshot store");
-                }
-                launcher.restore(instance, snapshot);
+                restore(instance);
             } else {
                 launcher.boot(instance, checkpoint, controlToken);
             }
@@ -277,6 +294,55 @@ final class FunctionPool implements Instance.Listener {
             }
             onExit(instance, -1);
         }
+    }
+
+    /**
+     * Eager: CRIU reads the whole image (materialized from the store first when the working copy is
+     * gone). Lazy and REAP: a page server of thaw's answers CRIU's lazy pages, from the working copy
+     * when there is one, else from the store, of which only the image without its lazy pages is
+     * materialized.
+     */
+    private void restore(Instance instance) throws IOException {
+        RestoreReport report = instance.restoreReport;
+        report.mode = restoreMode;
+        if (restoreMode.equals("eager")) {
+            if (!repository.ensureLocal(deployment, snapshot.imagesDir(), report)) {
+                throw new IOException("the snapshot's images are neither on this node nor in the snapshot store");
+            }
+            launcher.restore(instance, snapshot, snapshot.imagesDir(), false, true);
+            return;
+        }
+        Path images = snapshot.imagesDir();
+        dev.thaw.lazy.PageSource source;
+        if (java.nio.file.Files.isDirectory(images)) {
+            source = dev.thaw.lazy.PageSource.files(images);
+        } else if (repository.ensureLazyImages(deployment, repository.lazyImagesDir(deployment), report)) {
+            images = repository.lazyImagesDir(deployment);
+            source = repository.pageSource(deployment, report.tally);
+        } else {
+            throw new IOException("the snapshot's images are neither on this node nor in the snapshot store");
+        }
+        LazyRestore lazy = LazyRestore.start(restoreMode, deployment, repository, images, source,
+                launcher.workDir(instance), report, reason -> pageSourceFailed(instance, reason));
+        instance.lazyRestore = lazy;
+        launcher.restore(instance, snapshot, images, true, false);
+        // REAP: the handler starts once the working set is installed, not while it is still arriving
+        lazy.awaitPrefetchInstalled(PREFETCH_WAIT);
+        instance.resume(true);
+    }
+
+    /**
+     * The page server could not serve a page: the instance would hang on that fault, or run on wrong
+     * memory, so it is killed; its invocation is retried by a boot (onExit), and the reason is logged.
+     */
+    private void pageSourceFailed(Instance instance, String reason) {
+        String why = "the page source failed: " + reason;
+        LOG.log(System.Logger.Level.WARNING, deployment.name() + ": " + why);
+        log.append("RESTORE_FAILED " + why + " (the instance is killed; its invocation is retried by booting)");
+        stopReasons.put(instance, why);
+        pageSourceFailures.add(instance);
+        bootNext.set(true);
+        instance.kill();
     }
 
     private void watchdog(Instance instance, long limitMs) {
@@ -359,10 +425,17 @@ final class FunctionPool implements Instance.Listener {
         String failure = stopReasons.remove(instance);
         FunctionErrorException initError = initErrors.remove(instance);
         boolean neverReady = !instance.wasReady();
+        boolean pageSourceFailed = pageSourceFailures.remove(instance);
+        LazyRestore lazy = instance.lazyRestore;
+        if (lazy != null) {
+            lazy.close();
+        }
         synchronized (this) {
             instances.remove(instance);
             Invocation inv = instance.current();
-            if (inv != null && !inv.isDone()) {
+            if (inv != null && !inv.isDone() && pageSourceFailed && !closed) {
+                queue.addFirst(inv); // retried by the boot rebalance() starts
+            } else if (inv != null && !inv.isDone()) {
                 report(inv, (System.nanoTime() - inv.startedNanos) / 1e6, "502");
                 inv.fail(new ThawException(ErrorType.InstanceCrashed, "the instance of function '" + deployment.name()
                         + "' exited with code " + exitCode + " while running the invocation"

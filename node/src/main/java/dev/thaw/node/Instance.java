@@ -49,6 +49,8 @@ final class Instance {
     final long startedNanos = System.nanoTime();
     /** Figures of the restore that started this instance (unused for a boot). */
     final RestoreReport restoreReport = new RestoreReport();
+    /** The page server of a lazy or REAP restore, null otherwise; closed once the process is gone. */
+    volatile LazyRestore lazyRestore;
     private final Listener listener;
     private final LinkedBlockingQueue<Invocation> inbox = new LinkedBlockingQueue<>(1);
 
@@ -214,6 +216,9 @@ final class Instance {
         long pid = rootPid();
         if (pid > 0) {
             ProcessHandle.of(pid).ifPresent(ProcessHandle::destroyForcibly);
+        } else if (supervisor != null) {
+            // a restore still in progress has no pid file yet: its tasks are CRIU's descendants
+            supervisor.toHandle().descendants().forEach(ProcessHandle::destroyForcibly);
         }
         Process s = supervisor;
         if (s != null) {

@@ -70,20 +70,29 @@ final class InstanceLauncher {
         }
     }
 
-    /** Restores a clone of {@code snapshot} into a new pid namespace. */
-    void restore(Instance instance, Snapshot snapshot) throws IOException {
+    /**
+     * Restores a clone of {@code snapshot} into a new pid namespace.
+     *
+     * @param imagesDir the image: the working copy, or for a lazy restore the image without its lazy pages
+     * @param lazyPages whether a lazy-pages server is listening in the instance's work directory
+     * @param resume whether to send the resume line now; otherwise the caller sends it when ready
+     */
+    void restore(Instance instance, Snapshot snapshot, Path imagesDir, boolean lazyPages, boolean resume)
+            throws IOException {
         Criu c = criu.orElseThrow(() -> new IllegalStateException("restore without CRIU"));
-        Path work = workRoot.resolve(instance.id);
+        Path work = workDir(instance);
         Files.createDirectories(work);
         String[] pipes = snapshot.pipes();
         try (Pipe in = Pipe.open(); Pipe out = Pipe.open()) {
-            Criu.RestoreRequest req = new Criu.RestoreRequest(snapshot.imagesDir(), work, in.readEnd(), out.writeEnd(),
-                    List.of(pipes[0], pipes[1]));
+            Criu.RestoreRequest req = new Criu.RestoreRequest(imagesDir, work, in.readEnd(), out.writeEnd(),
+                    List.of(pipes[0], pipes[1]), lazyPages);
             Process p = c.startRestore(req);
             instance.attach(p, in, out, req.pidFile());
         }
         // The resume line waits in the pipe until the clone reads it, right where the original stopped.
-        instance.resume(true);
+        if (resume) {
+            instance.resume(true);
+        }
     }
 
     Path workRoot() {

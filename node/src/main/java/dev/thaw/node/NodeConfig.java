@@ -19,10 +19,12 @@ import java.util.Optional;
  * @param snapshotStore whether snapshots go to the durable store (default true); without it they live
  *     on this node only and are lost when it stops
  * @param store chunk size, encryption and tier bounds of the snapshot store
+ * @param restoreMode how functions whose manifest does not say are restored: {@code eager},
+ *     {@code lazy} or {@code reap} (default {@code eager})
  */
 public record NodeConfig(int port, Path dataDir, Path runtimeJar, Path javaHome, Optional<Path> criu,
                          Duration keepAlive, int queueLimit, Optional<dev.thaw.store.S3Config> s3, boolean snapshotStore,
-                         StoreSettings store) {
+                         StoreSettings store, String restoreMode) {
 
     public NodeConfig {
         Objects.requireNonNull(dataDir, "dataDir");
@@ -32,6 +34,10 @@ public record NodeConfig(int port, Path dataDir, Path runtimeJar, Path javaHome,
         Objects.requireNonNull(keepAlive, "keepAlive");
         Objects.requireNonNull(s3, "s3");
         Objects.requireNonNull(store, "store");
+        if (!dev.thaw.core.FunctionManifest.RESTORE_MODES.contains(restoreMode)) {
+            throw new IllegalArgumentException("restore mode must be one of " + dev.thaw.core.FunctionManifest.RESTORE_MODES
+                    + ", not '" + restoreMode + "'");
+        }
         if (port < 0 || port > 65_535) {
             throw new IllegalArgumentException("port must be 0-65535, got " + port);
         }
@@ -57,6 +63,7 @@ public record NodeConfig(int port, Path dataDir, Path runtimeJar, Path javaHome,
         private Optional<dev.thaw.store.S3Config> s3 = Optional.empty();
         private boolean snapshotStore = true;
         private StoreSettings store = StoreSettings.DEFAULT;
+        private String restoreMode = "eager";
 
         private Builder() {
         }
@@ -73,9 +80,11 @@ public record NodeConfig(int port, Path dataDir, Path runtimeJar, Path javaHome,
         public Builder s3(dev.thaw.store.S3Config s3) { this.s3 = Optional.ofNullable(s3); return this; }
         public Builder snapshotStore(boolean enabled) { this.snapshotStore = enabled; return this; }
         public Builder store(StoreSettings settings) { this.store = settings; return this; }
+        /** @param mode {@code eager}, {@code lazy} or {@code reap}: the default for functions that do not choose */
+        public Builder restoreMode(String mode) { this.restoreMode = mode; return this; }
 
         public NodeConfig build() {
-            return new NodeConfig(port, dataDir, runtimeJar, javaHome, criu, keepAlive, queueLimit, s3, snapshotStore, store);
+            return new NodeConfig(port, dataDir, runtimeJar, javaHome, criu, keepAlive, queueLimit, s3, snapshotStore, store, restoreMode);
         }
     }
 }

@@ -5,7 +5,15 @@ import dev.thaw.store.GcResult;
 import dev.thaw.store.SnapshotStats;
 import dev.thaw.store.SnapshotStore;
 import dev.thaw.store.TierStats;
+import dev.thaw.lazy.ImageIndex;
+import dev.thaw.lazy.PageSource;
+import dev.thaw.lazy.WorkingSet;
 import java.io.IOException;
+import java.lang.foreign.Arena;
+import java.lang.foreign.MemorySegment;
+import java.nio.ByteBuffer;
+import java.nio.channels.FileChannel;
+import java.nio.file.StandardOpenOption;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.List;
@@ -35,6 +43,11 @@ final class SnapshotRepository implements AutoCloseable {
     private final Optional<SnapshotStore> store;
     private final ExecutorService publisher = Executors.newSingleThreadExecutor(
             Thread.ofPlatform().daemon().name("thaw-snapshot-publisher").factory());
+    private static final String WS_RUNS = "ws.runs";
+    private static final String WS_PAGES = "ws.pages";
+    /** Working sets by snapshot id, once recorded (and stored, when there is a store). */
+    private final Map<String, WorkingSet> workingSets = new java.util.concurrent.ConcurrentHashMap<>();
+    private final Set<String> storedWorkingSets = java.util.concurrent.ConcurrentHashMap.newKeySet();
 
     SnapshotRepository(Path hotRoot, Optional<SnapshotStore> store) throws IOException {
         this.hotRoot = Files.createDirectories(hotRoot);
@@ -92,12 +105,156 @@ final class SnapshotRepository implements AutoCloseable {
         report.source = "store";
         store.get().materialize(snapshotId(d), staging, report.tally);
         report.fetchNanos = System.nanoTime() - start;
-        try {
-            Files.move(staging, imagesDir, java.nio.file.StandardCopyOption.ATOMIC_MOVE);
-        } catch (java.nio.file.FileAlreadyExistsException | java.nio.file.DirectoryNotEmptyException e) {
-            FunctionStore.deleteTree(staging); // a concurrent restore materialized it first
-        }
+        moveIntoPlace(staging, imagesDir);
         return true;
+    }
+
+    /** Renames a materialized image into place, unless a concurrent restore got there first. */
+    private static void moveIntoPlace(Path staging, Path target) throws IOException {
+        try {
+            Files.move(staging, target, java.nio.file.StandardCopyOption.ATOMIC_MOVE);
+        } catch (IOException e) {
+            // rename(2) onto a non-empty directory fails with ENOTEMPTY, which Java reports as a
+            // plain FileSystemException: what matters is whether the target is now complete
+            FunctionStore.deleteTree(staging);
+            if (!Files.isDirectory(target)) {
+                throw e;
+            }
+        }
+    }
+
+    /** @return the directory of the image a lazy restore reads: the whole image but its lazy pages */
+    Path lazyImagesDir(Deployment d) {
+        return hotDir(d).resolve("lazy-images");
+    }
+
+    /**
+     * Makes sure the image of a lazy restore is there: every file but the page files whole, and of
+     * the page files only the pages CRIU restores itself (stacks, vDSO data and other memory that is
+     * not anonymous and private); the lazy pages stay in the store and come through the page source.
+     *
+     * @return true when {@code lazyDir} holds that image
+     */
+    boolean ensureLazyImages(Deployment d, Path lazyDir, RestoreReport report) throws IOException {
+        if (Files.isDirectory(lazyDir)) {
+            return true;
+        }
+        if (!isStored(d)) {
+            return false;
+        }
+        SnapshotStore s = store.get();
+        String id = snapshotId(d);
+        Path staging = lazyDir.resolveSibling("lazy-images.materializing-" + Thread.currentThread().threadId());
+        FunctionStore.deleteTree(staging);
+        long start = System.nanoTime();
+        report.source = "store";
+        Map<String, List<dev.thaw.store.ByteRange>> nothing = new TreeMap<>();
+        s.manifest(id).files().stream().filter(f -> isPagesFile(f.name())).forEach(f -> nothing.put(f.name(), List.of()));
+        s.materialize(id, staging, nothing, report.tally);
+        StorePageSource source = new StorePageSource(s, id, report.tally);
+        for (ImageIndex.ByteRange r : ImageIndex.load(staging).nonLazyRanges()) {
+            writeRange(staging.resolve("pages-" + r.pagesId() + ".img"), r, source);
+        }
+        report.fetchNanos = System.nanoTime() - start;
+        moveIntoPlace(staging, lazyDir);
+        return true;
+    }
+
+    private static boolean isPagesFile(String name) {
+        return name.startsWith("pages-") && name.endsWith(".img");
+    }
+
+    private static void writeRange(Path file, ImageIndex.ByteRange r, PageSource source) throws IOException {
+        try (Arena arena = Arena.ofConfined();
+             FileChannel ch = FileChannel.open(file, StandardOpenOption.WRITE)) {
+            MemorySegment bytes = arena.allocate(r.length(), ImageIndex.PAGE_SIZE);
+            source.read(r.pagesId(), r.offset(), bytes);
+            ByteBuffer buf = bytes.asByteBuffer();
+            while (buf.hasRemaining()) {
+                ch.write(buf, r.offset() + buf.position());
+            }
+        }
+    }
+
+    /** @return a page source reading the deployment's stored snapshot, counting bytes per tier in {@code tally} */
+    PageSource pageSource(Deployment d, dev.thaw.store.FetchTally tally) {
+        return new StorePageSource(store.orElseThrow(), snapshotId(d), tally);
+    }
+
+    // ---- REAP working sets -----------------------------------------------------------------------
+
+    static String workingSetId(Deployment d) {
+        return snapshotId(d) + ".ws";
+    }
+
+    /** @return the working set recorded for the deployment's snapshot, if one was */
+    Optional<WorkingSet> workingSet(Deployment d) {
+        WorkingSet known = workingSets.get(snapshotId(d));
+        if (known != null || store.isEmpty()) {
+            return Optional.ofNullable(known);
+        }
+        try {
+            SnapshotStore s = store.get();
+            var runs = s.manifest(workingSetId(d)).file(WS_RUNS).orElseThrow();
+            WorkingSet ws = WorkingSet.decode(s.read(workingSetId(d), WS_RUNS, 0, (int) runs.size()));
+            storedWorkingSets.add(snapshotId(d));
+            workingSets.put(snapshotId(d), ws);
+            return Optional.of(ws);
+        } catch (dev.thaw.store.StoreException.NotFound e) {
+            return Optional.empty();
+        } catch (RuntimeException e) {
+            LOG.log(System.Logger.Level.WARNING, d.name() + ": stored working set unusable, recording again: " + e.getMessage());
+            return Optional.empty();
+        }
+    }
+
+    /**
+     * @return the working set's pages in working-set order: one sequential read of the stored
+     *     working set when there is one, else read page range by page range from {@code source}
+     */
+    MemorySegment workingSetBytes(Deployment d, WorkingSet ws, ImageIndex index, PageSource source, Arena arena,
+                                  dev.thaw.store.FetchTally tally) {
+        if (store.isPresent() && storedWorkingSets.contains(snapshotId(d))) {
+            byte[] bytes = store.get().read(workingSetId(d), WS_PAGES, 0, (int) ws.bytes(), tally);
+            MemorySegment out = arena.allocate(Math.max(ImageIndex.PAGE_SIZE, bytes.length), ImageIndex.PAGE_SIZE);
+            MemorySegment.copy(bytes, 0, out, java.lang.foreign.ValueLayout.JAVA_BYTE, 0, bytes.length);
+            return out.asSlice(0, bytes.length);
+        }
+        return index.read(ws, source, arena);
+    }
+
+    /**
+     * Keeps a recorded working set: its runs and its pages, in fault order, as one stored object
+     * next to the snapshot, written in the background. Later restores use it once it is stored.
+     */
+    void saveWorkingSet(Deployment d, WorkingSet ws, ImageIndex index, PageSource source, FunctionLog log, String what) {
+        publisher.execute(() -> {
+            Path dir = hotDir(d).resolve("ws-staging-" + System.nanoTime());
+            try (Arena arena = Arena.ofConfined()) {
+                if (store.isPresent()) {
+                    MemorySegment pages = index.read(ws, source, arena);
+                    Files.createDirectories(dir);
+                    Files.write(dir.resolve(WS_RUNS), ws.encode());
+                    try (FileChannel ch = FileChannel.open(dir.resolve(WS_PAGES), StandardOpenOption.CREATE_NEW,
+                            StandardOpenOption.WRITE)) {
+                        ByteBuffer buf = pages.asByteBuffer();
+                        while (buf.hasRemaining()) {
+                            ch.write(buf);
+                        }
+                    }
+                    store.get().put(workingSetId(d), dir);
+                    storedWorkingSets.add(snapshotId(d));
+                }
+                workingSets.put(snapshotId(d), ws);
+                log.append(String.format(java.util.Locale.ROOT, "WORKING_SET %s: %d pages (%.1f MB) in %d runs", what,
+                        ws.pages(), ws.bytes() / 1048576.0, ws.runs().size()));
+            } catch (IOException | RuntimeException e) {
+                log.append("WORKING_SET_NOT_STORED " + e.getMessage() + " (restores stay lazy until one is recorded)");
+                LOG.log(System.Logger.Level.WARNING, d.name() + ": working set not stored: " + e.getMessage());
+            } finally {
+                FunctionStore.deleteTree(dir);
+            }
+        });
     }
 
     /** @return true when the store holds this deployment's snapshot */
@@ -108,8 +265,11 @@ final class SnapshotRepository implements AutoCloseable {
     /** Forgets a deployment's snapshot: the working copy at once, the stored copy in the background. */
     void forget(Deployment d) {
         FunctionStore.deleteTree(hotDir(d));
+        workingSets.remove(snapshotId(d));
+        storedWorkingSets.remove(snapshotId(d));
         store.ifPresent(s -> publisher.execute(() -> {
             try {
+                s.delete(workingSetId(d));
                 s.delete(snapshotId(d));
             } catch (ThawException e) {
                 LOG.log(System.Logger.Level.WARNING, d.name() + ": stored snapshot not deleted: " + e.getMessage());
@@ -145,15 +305,32 @@ final class SnapshotRepository implements AutoCloseable {
         }
         Map<String, Long> dropped = new TreeMap<>();
         if (places.contains("working")) {
-            dropped.put("working", FunctionStore.sizeOf(imagesDir));
+            dropped.put("working", FunctionStore.sizeOf(imagesDir) + FunctionStore.sizeOf(lazyImagesDir(d)));
             FunctionStore.deleteTree(imagesDir);
+            FunctionStore.deleteTree(lazyImagesDir(d));
         }
         Set<String> tiers = new TreeSet<>(places);
         tiers.remove("working");
         if (!tiers.isEmpty()) {
             dropped.putAll(store.orElseThrow().evict(snapshotId(d), tiers));
+            if (storedWorkingSets.contains(snapshotId(d))) {
+                awaitDurable(workingSetId(d), tiers);
+                store.get().evict(workingSetId(d), tiers).forEach((k, v) -> dropped.merge(k, v, Long::sum));
+            }
         }
         return dropped;
+    }
+
+    /** A working set is stored moments after the invocation that recorded it: give its upload a little time. */
+    private void awaitDurable(String id, Set<String> tiers) {
+        if (!tiers.contains("disk")) {
+            return;
+        }
+        try {
+            store.get().awaitDurable(id, java.time.Duration.ofSeconds(30));
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        }
     }
 
     /** @return how much the stored snapshots of two deployments share */

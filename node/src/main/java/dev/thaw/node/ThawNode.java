@@ -192,7 +192,8 @@ final class ThawNode implements Node {
                 ? Optional.of("snapshots are off in the function's manifest")
                 : criu.isEmpty() ? Optional.of(criuStatus.reason()) : Optional.empty();
         return new FunctionPool(d, Snapshot.forDeployment(d, repository.hotDir(d), disabled), log(d.name()), metrics,
-                launcher, repository, criu, timers, instances, runtimeApiBase, config.queueLimit());
+                launcher, repository, criu, timers, instances, runtimeApiBase, config.queueLimit(),
+                d.manifest().restoreMode() != null ? d.manifest().restoreMode() : config.restoreMode());
     }
 
     private FunctionLog log(String name) {

@@ -1,0 +1,159 @@
+package dev.thaw.it;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import dev.thaw.client.InvocationResult;
+import dev.thaw.client.StartKind;
+import dev.thaw.core.Json;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.List;
+import java.util.Set;
+import java.util.concurrent.CompletableFuture;
+import java.util.stream.IntStream;
+import java.util.stream.Stream;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.Timeout;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.ValueSource;
+
+/**
+ * Eager, lazy and REAP restores with real CRIU and thaw's own lazy-pages daemon: byte-exact memory
+ * under threads, heap growth and unmapping; working sets recorded, prefetched and re-recorded;
+ * pages served from the store; several lazy clones at once; a page source that fails mid-restore.
+ */
+@Timeout(300)
+class RestoreModesIT extends WithSnapshotNode {
+    private static final String TOUCHER = TestNode.TF + "MemoryToucher::handle";
+
+    @ParameterizedTest(name = "{0}")
+    @ValueSource(strings = {"eager", "lazy", "reap"})
+    void everyModeRestoresMemoryExactlyWhileTheFunctionForksGrowsAndUnmaps(String mode) throws Exception {
+        String name = "touch-" + mode;
+        node.deploy(name, TOUCHER, mode, 512);
+        String input = "{\"mb\":8,\"growMb\":16,\"unmapMb\":8}";
+        InvocationResult booted = node.primeSnapshot(name, input);
+
+        InvocationResult first = node.invoke(name, input);
+        if (mode.equals("reap")) {
+            awaitLog(name, "WORKING_SET recorded"); // stored in the background, moments after the answer
+        }
+        node.client.evict(name);
+        InvocationResult second = node.invoke(name, input);
+
+        for (InvocationResult r : List.of(first, second)) {
+            assertThat(r.startKind()).isEqualTo(StartKind.RESTORE);
+            assertThat(r.thawHeader("Restore-Mode")).contains(mode);
+            assertThat(json(r)).isEqualTo(json(booted));
+        }
+        if (!mode.equals("eager")) {
+            assertThat(count(first, "Faults-On-Demand")).as("first restore: pages served on fault").isPositive();
+        }
+        if (mode.equals("reap")) {
+            assertThat(count(second, "Pages-Up-Front")).as("second restore installs the recorded working set").isPositive();
+            assertThat(count(second, "Faults-On-Demand")).isLessThan(count(first, "Faults-On-Demand") / 4);
+            assertThat(node.client.logs(name, 50)).contains("WORKING_SET recorded");
+        }
+        node.client.delete(name);
+    }
+
+    @Test
+    void aWorkingSetThatNoLongerFitsIsRecordedAgain() throws Exception {
+        String name = "touch-grows";
+        node.deploy(name, TOUCHER, "reap", 512);
+        node.primeSnapshot(name, "{\"mb\":1}");
+        node.invoke(name, "{\"mb\":1}"); // records a small working set
+        awaitLog(name, "WORKING_SET recorded");
+        node.client.evict(name);
+        InvocationResult small = node.invoke(name, "{\"mb\":1}");
+        node.client.evict(name);
+        InvocationResult large = node.invoke(name, "{\"mb\":40}");
+        assertThat(count(large, "Faults-On-Demand")).as("40 MiB outside the recorded set")
+                .isGreaterThan(5 * count(small, "Faults-On-Demand") + 1000);
+        awaitLog(name, "WORKING_SET re-recorded");
+        node.client.evict(name);
+        InvocationResult again = node.invoke(name, "{\"mb\":40}");
+        assertThat(count(again, "Working-Set-Bytes")).isGreaterThan(count(small, "Working-Set-Bytes") + 30L * 1024 * 1024);
+        assertThat(count(again, "Faults-On-Demand")).isLessThan(count(large, "Faults-On-Demand") / 4);
+        assertThat(json(again)).isEqualTo(json(large));
+        node.client.delete(name);
+    }
+
+    @Test
+    void severalLazyClonesAtOnceServedFromTheStore() throws Exception {
+        String name = "touch-many";
+        node.deploy(name, TOUCHER, "lazy", 256);
+        InvocationResult booted = node.primeSnapshot(name, "{\"mb\":4}");
+        node.awaitStored(name);
+        node.client.evictSnapshot(name, Set.of("working"));
+        java.util.concurrent.ExecutorService callers = java.util.concurrent.Executors.newFixedThreadPool(4);
+        List<CompletableFuture<InvocationResult>> calls = IntStream.range(0, 4)
+                .mapToObj(i -> CompletableFuture.supplyAsync(() -> node.invoke(name, "{\"mb\":4}"), callers)).toList();
+        callers.shutdown();
+        int restores = 0;
+        for (CompletableFuture<InvocationResult> call : calls) {
+            InvocationResult r = call.join();
+            assertThat(json(r)).isEqualTo(json(booted));
+            if (r.startKind() == StartKind.RESTORE) { // a clone that answered first may take a later call warm
+                restores++;
+                assertThat(r.thawHeader("Restore-Source")).contains("store");
+            }
+        }
+        assertThat(restores).as("clones restored at once; log: %s", node.client.logs(name, 40)).isGreaterThanOrEqualTo(2);
+        node.client.delete(name);
+    }
+
+    @Test
+    void aPageSourceThatFailsMidRestoreEndsInABootAndAnAnswerNotAHang() throws Exception {
+        String name = "touch-fails";
+        node.deploy(name, TOUCHER, "lazy", 256);
+        InvocationResult booted = node.primeSnapshot(name, "{\"mb\":8}");
+        node.awaitDurable(name);
+        node.client.evictSnapshot(name, Set.of("working"));
+        assertThat(node.invoke(name, "{\"mb\":8}").thawHeader("Restore-Source")).contains("store");
+        node.client.evict(name);
+        // Every chunk gone from the disk tier and from S3, and the memory tier emptied: the image
+        // without its lazy pages is still on tmpfs, so CRIU starts, and the first fault fails.
+        node.client.evictSnapshot(name, Set.of("memory"));
+        deleteFilesUnder(node.dataDir.resolve("store/disk/objects/c"));
+        deleteFilesUnder(node.dataDir.resolve("store/s3"), p -> p.getParent().getFileName().toString().equals("c")
+                || p.toString().contains("/c/"));
+
+        InvocationResult answered = node.invoke(name, "{\"mb\":8}");
+
+        assertThat(json(answered)).isEqualTo(json(booted));
+        assertThat(answered.startKind()).isEqualTo(StartKind.BOOT);
+        assertThat(node.client.logs(name, 50)).contains("RESTORE_FAILED the page source failed")
+                .contains("missing from every tier");
+        node.client.delete(name);
+    }
+
+    private static void deleteFilesUnder(Path dir) throws Exception {
+        deleteFilesUnder(dir, p -> true);
+    }
+
+    private static void deleteFilesUnder(Path dir, java.util.function.Predicate<Path> which) throws Exception {
+        try (Stream<Path> files = Files.walk(dir)) {
+            for (Path p : files.filter(Files::isRegularFile).filter(which).toList()) {
+                Files.delete(p);
+            }
+        }
+    }
+
+    private static void awaitLog(String name, String text) throws InterruptedException {
+        long deadline = System.nanoTime() + 30_000_000_000L;
+        while (System.nanoTime() < deadline && !node.client.logs(name, 100).contains(text)) {
+            Thread.sleep(100);
+        }
+        assertThat(node.client.logs(name, 100)).contains(text);
+    }
+
+    private static long count(InvocationResult r, String header) {
+        return Long.parseLong(r.thawHeader(header).orElseThrow(() -> new AssertionError("no X-Thaw-" + header)));
+    }
+
+    private static JsonNode json(InvocationResult r) throws Exception {
+        return Json.mapper().readTree(r.body());
+    }
+}

@@ -1,0 +1,163 @@
+package dev.thaw.node;
+
+import dev.thaw.lazy.ImageIndex;
+import dev.thaw.lazy.LazyPages;
+import dev.thaw.lazy.LazyPagesServer;
+import dev.thaw.lazy.PageSource;
+import dev.thaw.lazy.WorkingSet;
+import java.lang.foreign.Arena;
+import java.lang.foreign.MemorySegment;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Optional;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.Future;
+import java.util.function.Consumer;
+
+/*
+ * One lazy or REAP restore of one instance, from CRIU's first connection to the instance's exit.
+ *
+ * The page source is the local working copy when the node has one, else the snapshot store. In
+ * `lazy` mode every page of anonymous memory is served on its first fault, one page per fault: the
+ * baseline REAP compares against. In `reap` mode the first restore of a snapshot records the pages
+ * its first invocation faults on; the node stores them next to the snapshot, laid out in fault order
+ * as one object (so fetching them is a few sequential chunk reads); later restores fetch that working
+ * set while CRIU restores the rest of the process and install it before the tasks run, and only the
+ * pages outside it fault. When a later invocation faults on many pages outside the recorded set (the
+ * working set depends on the input), the set is recorded again, extended by those pages.
+ *
+ * After the first invocation has answered, the daemon copies whatever memory is still lazy in the
+ * background and lets go of the process: an instance never depends on the store for long.
+ */
+/** The page-serving side of one lazy or REAP restore. */
+final class LazyRestore implements AutoCloseable {
+    /**
+     * Faults outside the recorded set above this share of its pages (and at least 256 pages) trigger
+     * a re-record. Some are always there (a restored JVM's GC and compiler threads touch slightly
+     * different pages each time: about a fifth of the set, measured), so the bar is well above that.
+     */
+    private static final double RERECORD_SHARE = 0.5;
+    private static final long RERECORD_MIN_PAGES = 256;
+
+    private final String mode;
+    private final Deployment deployment;
+    private final SnapshotRepository repository;
+    private final ImageIndex index;
+    private final PageSource source;
+    private final Arena arena = Arena.ofShared();
+    private final Optional<WorkingSet> prefetched;
+    private final RestoreReport report;
+    private final LazyPagesServer server;
+    private volatile boolean reported;
+    /** Set once the instance's processes are gone: pages it lacked then are nobody's problem. */
+    private volatile boolean exited;
+
+    private LazyRestore(String mode, Deployment d, SnapshotRepository repository, Path imagesDir, PageSource source,
+                        Path workDir, RestoreReport report, Consumer<String> onFailure) {
+        this.mode = mode;
+        this.deployment = d;
+        this.repository = repository;
+        this.index = ImageIndex.load(imagesDir);
+        this.source = source;
+        this.report = report;
+        this.prefetched = mode.equals("reap") ? repository.workingSet(d) : Optional.empty();
+        LazyPages.Options options = LazyPages.Options.of(workDir, index, source)
+                .withRecord(mode.equals("reap"))
+                .withFailureHandler(reason -> {
+                    if (!exited) {
+                        onFailure.accept(reason);
+                    }
+                });
+        if (prefetched.isPresent()) {
+            options = options.withPrefetch(new LazyPages.Prefetch(prefetched.get(), fetch(prefetched.get())));
+        }
+        report.imageBytes = index.totalPresentBytes();
+        this.server = LazyPages.start(options);
+    }
+
+    /**
+     * Starts the page server for a restore; CRIU may be started right after.
+     *
+     * @param imagesDir the image CRIU restores from (whole, or without its lazy pages)
+     * @param source where the lazy pages come from
+     */
+    static LazyRestore start(String mode, Deployment d, SnapshotRepository repository, Path imagesDir, PageSource source,
+                             Path workDir, RestoreReport report, Consumer<String> onFailure) {
+        return new LazyRestore(mode, d, repository, imagesDir, source, workDir, report, onFailure);
+    }
+
+    /** Fetches the working set's bytes on another thread, while CRIU restores. */
+    private Future<MemorySegment> fetch(WorkingSet ws) {
+        return CompletableFuture.supplyAsync(() -> {
+            long start = System.nanoTime();
+            MemorySegment bytes = repository.workingSetBytes(deployment, ws, index, source, arena, report.tally);
+            report.fetchNanos = System.nanoTime() - start;
+            return bytes;
+        }, command -> Thread.ofPlatform().daemon().name("thaw-prefetch-" + deployment.name()).start(command));
+    }
+
+    /**
+     * Waits until the prefetched working set is installed (it is fetched while CRIU restores), so
+     * that the handler runs on installed memory. Returns at once when there is nothing to prefetch;
+     * after {@code timeout} the instance runs anyway and faults on what is missing.
+     */
+    void awaitPrefetchInstalled(java.time.Duration timeout) {
+        if (prefetched.isEmpty()) {
+            return;
+        }
+        long deadline = System.nanoTime() + timeout.toNanos();
+        while (System.nanoTime() < deadline) {
+            LazyPagesServer.Stats s = server.stats();
+            if (!s.prefetchInstallTime().isZero() || s.failure().isPresent() || s.finished()) {
+                return;
+            }
+            java.util.concurrent.locks.LockSupport.parkNanos(200_000);
+        }
+    }
+
+    /**
+     * The first invocation answered: fills the report, stores or extends the working set, and lets
+     * the daemon copy the rest of the memory in the background.
+     */
+    void firstInvocationDone(FunctionLog log) {
+        if (reported) {
+            return;
+        }
+        reported = true;
+        LazyPagesServer.Stats s = server.stats();
+        report.pagesUpFront = s.pagesInstalledUpFront();
+        report.faultsOnDemand = s.faultsServed();
+        report.installNanos = s.prefetchInstallTime().toNanos();
+        if (mode.equals("reap")) {
+            WorkingSet recorded = server.recorded();
+            if (prefetched.isEmpty()) {
+                report.workingSetBytes = recorded.bytes();
+                if (recorded.pages() > 0) {
+                    repository.saveWorkingSet(deployment, recorded, index, source, log, "recorded");
+                }
+            } else {
+                report.workingSetBytes = prefetched.get().bytes();
+                long missed = recorded.pages();
+                if (missed >= RERECORD_MIN_PAGES && missed > RERECORD_SHARE * prefetched.get().pages()) {
+                    List<WorkingSet.Run> runs = new ArrayList<>(prefetched.get().runs());
+                    runs.addAll(recorded.runs());
+                    repository.saveWorkingSet(deployment, new WorkingSet(runs), index, source, log,
+                            "re-recorded (" + missed + " pages faulted outside the recorded set of "
+                                    + prefetched.get().pages() + ")");
+                }
+            }
+        } else {
+            report.workingSetBytes = s.pagesServedOnDemand() * ImageIndex.PAGE_SIZE;
+        }
+        server.finishInBackground();
+    }
+
+    /** Called once the instance's processes have exited. */
+    @Override
+    public void close() {
+        exited = true;
+        server.close();
+        arena.close();
+    }
+}
