@@ -1,0 +1,137 @@
+package dev.thaw.lazy;
+
+import java.io.IOException;
+import java.nio.ByteBuffer;
+import java.nio.ByteOrder;
+import java.nio.file.Files;
+import java.nio.file.NoSuchFileException;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+
+/**
+ * Reads CRIU protobuf image files: two u32 magics (the common {@code 0x54564319}, then the
+ * type's own), then records {@code [u32 length][message]} to the end of the file, all little-endian.
+ * {@link Message} walks one message's fields; only what the daemon needs is decoded, so no protobuf
+ * library (and no generated code) is involved.
+ */
+final class ImageFile {
+    static final int IMG_COMMON_MAGIC = 0x54564319;
+    static final int PSTREE_MAGIC = 0x50273030;
+    static final int PAGEMAP_MAGIC = 0x56084025;
+    static final int MM_MAGIC = 0x57492820;
+
+    private ImageFile() {
+    }
+
+    /**
+     * @return the file's messages
+     * @throws NoSuchFileException when the file does not exist
+     * @throws LazyPagesException when it is not an image of the expected type
+     */
+    static List<Message> records(Path file, int typeMagic) throws IOException {
+        ByteBuffer in = ByteBuffer.wrap(Files.readAllBytes(file)).order(ByteOrder.LITTLE_ENDIAN);
+        if (in.remaining() < 8 || in.getInt() != IMG_COMMON_MAGIC || in.getInt() != typeMagic) {
+            throw new LazyPagesException(file + " is not a CRIU image of the expected type (magic 0x"
+                    + Integer.toHexString(typeMagic) + ")");
+        }
+        List<Message> messages = new ArrayList<>();
+        while (in.hasRemaining()) {
+            if (in.remaining() < 4) {
+                throw new LazyPagesException(file + " ends inside a record header");
+            }
+            int length = in.getInt();
+            if (length < 0 || length > in.remaining()) {
+                throw new LazyPagesException(file + " has a record of " + length + " bytes past its end");
+            }
+            messages.add(new Message(in.slice(in.position(), length), file));
+            in.position(in.position() + length);
+        }
+        return messages;
+    }
+
+    /** One protobuf message; {@link #next()} steps through its fields in file order. */
+    static final class Message {
+        private static final int VARINT = 0;
+        private static final int FIXED64 = 1;
+        private static final int LENGTH_DELIMITED = 2;
+        private static final int FIXED32 = 5;
+
+        private final ByteBuffer in;
+        private final Path file;
+        private int field;
+        private int wireType;
+        private long value;
+        private ByteBuffer bytes;
+
+        Message(ByteBuffer in, Path file) {
+            this.in = in.order(ByteOrder.LITTLE_ENDIAN);
+            this.file = file;
+        }
+
+        /** @return whether there was another field; then {@link #field()} and a value accessor describe it */
+        boolean next() {
+            if (!in.hasRemaining()) {
+                return false;
+            }
+            long key = varint();
+            field = (int) (key >>> 3);
+            wireType = (int) (key & 7);
+            bytes = null;
+            switch (wireType) {
+                case VARINT -> value = varint();
+                case FIXED64 -> value = in.getLong();
+                case FIXED32 -> value = in.getInt() & 0xffffffffL;
+                case LENGTH_DELIMITED -> {
+                    int length = (int) varint();
+                    bytes = in.slice(in.position(), length);
+                    in.position(in.position() + length);
+                }
+                default -> throw new LazyPagesException(file + ": unsupported protobuf wire type " + wireType);
+            }
+            return true;
+        }
+
+        int field() {
+            return field;
+        }
+
+        /** @return the value of a scalar field */
+        long value() {
+            return value;
+        }
+
+        /** @return an embedded message */
+        Message message() {
+            if (bytes == null) {
+                throw new LazyPagesException(file + ": field " + field + " is not a message");
+            }
+            return new Message(bytes, file);
+        }
+
+        /** @return the values of a repeated scalar field, whether it was packed or not */
+        List<Long> values() {
+            if (wireType != LENGTH_DELIMITED) {
+                return List.of(value);
+            }
+            Message packed = new Message(bytes, file);
+            List<Long> out = new ArrayList<>();
+            while (packed.in.hasRemaining()) {
+                out.add(packed.varint());
+            }
+            return out;
+        }
+
+        private long varint() {
+            long result = 0;
+            for (int shift = 0; shift < 64; shift += 7) {
+                byte b = in.get();
+                result |= (long) (b & 0x7f) << shift;
+                if (b >= 0) {
+                    return result;
+                }
+            }
+            throw new LazyPagesException(file + ": malformed varint");
+        }
+    }
+}

@@ -1,0 +1,361 @@
+package dev.thaw.lazy;
+
+import java.io.IOException;
+import java.lang.foreign.Arena;
+import java.lang.foreign.MemorySegment;
+import java.nio.file.NoSuchFileException;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.Collections;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+import java.util.OptionalLong;
+
+/**
+ * Where each task's pages live in a CRIU image: parsed from {@code pstree.img} (the tasks),
+ * {@code pagemap-<pid>.img} (which address ranges have pages, and whether they are lazy) and
+ * {@code mm-<pid>.img} (the VMAs, because one userfaultfd copy may not cross a VMA boundary).
+ *
+ * <p>{@code pages-<pagesId>.img} is the concatenation of the PRESENT pages in pagemap order, so a
+ * page's offset in it is the sum of the lengths of the PRESENT entries before its own. A
+ * {@code --lazy-pages} restore reads only PRESENT entries without the LAZY flag itself (stacks,
+ * file-backed and shared mappings); the daemon serves the LAZY ones. Hence the node materializes
+ * only {@link #nonLazyRanges()} of the page files before running {@code criu restore}.
+ *
+ * <p>Immutable and safe to share between threads and between restores of one image.
+ */
+public final class ImageIndex {
+    /** The page size the image was taken with (x86_64). */
+    public static final int PAGE_SIZE = Userfaultfd.PAGE_SIZE;
+    /** Pagemap flag: the pages are in the parent image (incremental dumps). */
+    public static final int PE_PARENT = 1;
+    /** Pagemap flag: the pages may be served lazily. */
+    public static final int PE_LAZY = 2;
+    /** Pagemap flag: the pages are in the page file. */
+    public static final int PE_PRESENT = 4;
+
+    private final Path directory;
+    private final Map<Integer, TaskImage> tasks;
+
+    /**
+     * One pagemap entry.
+     *
+     * @param vaddr the first page's address
+     * @param pages how many pages
+     * @param flags {@link #PE_PRESENT}, {@link #PE_LAZY}, {@link #PE_PARENT}
+     * @param offset byte offset of the first page in the page file (meaningful when present)
+     * @param pagesId names the page file, {@code pages-<pagesId>.img}
+     */
+    public record Entry(long vaddr, long pages, int flags, long offset, long pagesId) {
+        /** @return the address just past the entry */
+        public long end() {
+            return vaddr + pages * PAGE_SIZE;
+        }
+
+        /** @return whether the pages are in the page file */
+        public boolean present() {
+            return (flags & PE_PRESENT) != 0;
+        }
+
+        /** @return whether the pages are in the page file and a lazy restore leaves them to the daemon */
+        public boolean lazy() {
+            return present() && (flags & PE_LAZY) != 0;
+        }
+
+        /** @return the length in bytes */
+        public long bytes() {
+            return pages * PAGE_SIZE;
+        }
+    }
+
+    /**
+     * Bytes {@code [offset, offset + length)} of {@code pages-<pagesId>.img}.
+     *
+     * @param pagesId names the page file
+     * @param offset where the range starts
+     * @param length how many bytes
+     */
+    public record ByteRange(long pagesId, long offset, long length) {
+    }
+
+    /** A task's part of the image. {@code vmaStarts}/{@code vmaEnds} are sorted and disjoint. */
+    record TaskImage(int pid, long pagesId, List<Entry> entries, long[] entryStarts, long[] vmaStarts, long[] vmaEnds) {
+        Optional<Entry> entryAt(long address) {
+            int i = Arrays.binarySearch(entryStarts, address);
+            int at = i >= 0 ? i : -i - 2;
+            if (at < 0 || address >= entries.get(at).end()) {
+                return Optional.empty();
+            }
+            return Optional.of(entries.get(at));
+        }
+    }
+
+    private ImageIndex(Path directory, Map<Integer, TaskImage> tasks) {
+        this.directory = directory;
+        this.tasks = tasks;
+    }
+
+    /**
+     * Reads an image directory.
+     *
+     * @param imagesDir what {@code criu dump -D} wrote
+     * @return the index
+     * @throws LazyPagesException when a file is missing or malformed, or the image is incremental
+     */
+    public static ImageIndex load(Path imagesDir) {
+        try {
+            Map<Integer, TaskImage> tasks = new LinkedHashMap<>();
+            for (int pid : pids(imagesDir)) {
+                loadTask(imagesDir, pid).ifPresent(t -> tasks.put(pid, t));
+            }
+            if (tasks.isEmpty()) {
+                throw new LazyPagesException(imagesDir + " has no task with a pagemap");
+            }
+            return new ImageIndex(imagesDir, Collections.unmodifiableMap(tasks));
+        } catch (NoSuchFileException e) {
+            throw new LazyPagesException("incomplete CRIU image in " + imagesDir + ": no " + e.getFile(), e);
+        } catch (IOException e) {
+            throw new LazyPagesException("cannot read CRIU image in " + imagesDir + ": " + e, e);
+        }
+    }
+
+    /** @return the image directory this index was read from */
+    public Path directory() {
+        return directory;
+    }
+
+    /** @return the pids (in the image) of the tasks that have memory, in pstree order */
+    public List<Integer> pids() {
+        return List.copyOf(tasks.keySet());
+    }
+
+    /** @return the {@code pages_id} of the task's page file */
+    public long pagesId(int pid) {
+        return task(pid).pagesId();
+    }
+
+    /** @return the task's pagemap entries, sorted by address */
+    public List<Entry> entries(int pid) {
+        return task(pid).entries();
+    }
+
+    /**
+     * @param pid a task's pid in the image
+     * @param address any address in a page
+     * @return the byte offset of that page in {@code pages-<pagesId(pid)>.img}, or empty when the
+     *     image has no bytes for it (never touched, or a zero page)
+     */
+    public OptionalLong lookup(int pid, long address) {
+        long page = address & Userfaultfd.PAGE_MASK;
+        return task(pid).entryAt(page).filter(Entry::present)
+                .map(e -> OptionalLong.of(e.offset() + (page - e.vaddr())))
+                .orElse(OptionalLong.empty());
+    }
+
+    /**
+     * @return the byte ranges of the page files a {@code --lazy-pages} restore reads itself (PRESENT
+     *     entries without LAZY), adjacent ones merged, in file order: all the node needs locally
+     */
+    public List<ByteRange> nonLazyRanges() {
+        List<ByteRange> out = new ArrayList<>();
+        for (TaskImage t : tasks.values()) {
+            for (Entry e : t.entries()) {
+                if (e.present() && !e.lazy()) {
+                    append(out, new ByteRange(e.pagesId(), e.offset(), e.bytes()));
+                }
+            }
+        }
+        return List.copyOf(out);
+    }
+
+    /** @return bytes the daemon serves (PRESENT and LAZY) */
+    public long lazyBytes() {
+        return sumBytes(true);
+    }
+
+    /** @return bytes of all page files together */
+    public long totalPresentBytes() {
+        return sumBytes(false);
+    }
+
+    /**
+     * Where a working set's pages are in the page files, in working-set order, so they can be fetched
+     * in bulk: concatenated, the ranges' bytes are what {@link LazyPages.Prefetch} expects.
+     *
+     * @throws LazyPagesException when a page of the working set is not in this image
+     */
+    public List<ByteRange> ranges(WorkingSet workingSet) {
+        List<ByteRange> out = new ArrayList<>();
+        for (WorkingSet.Run run : workingSet.runs()) {
+            TaskImage t = task(run.pid());
+            long address = run.vaddr();
+            while (address < run.end()) {
+                long at = address;
+                Entry e = t.entryAt(at).filter(Entry::present).orElseThrow(() -> new LazyPagesException(
+                        "working set page 0x" + Long.toHexString(at) + " of pid " + run.pid() + " is not in the image in " + directory));
+                long end = Math.min(run.end(), e.end());
+                append(out, new ByteRange(e.pagesId(), e.offset() + (address - e.vaddr()), end - address));
+                address = end;
+            }
+        }
+        return List.copyOf(out);
+    }
+
+    /**
+     * Fetches a working set's bytes in working-set order: the {@code bytes} of a {@link LazyPages.Prefetch}.
+     *
+     * @param workingSet a working set recorded on this image
+     * @param source where the page files are
+     * @param arena where to allocate the result; it must stay open until the server is closed
+     * @return {@code workingSet.bytes()} bytes, page-aligned
+     */
+    public MemorySegment read(WorkingSet workingSet, PageSource source, Arena arena) {
+        MemorySegment out = arena.allocate(Math.max(PAGE_SIZE, workingSet.bytes()), PAGE_SIZE);
+        long position = 0;
+        for (ByteRange r : ranges(workingSet)) {
+            source.read(r.pagesId(), r.offset(), out.asSlice(position, r.length()));
+            position += r.length();
+        }
+        return out.asSlice(0, workingSet.bytes());
+    }
+
+    /** @return the task's VMAs as {@code [starts, ends]} */
+    long[][] vmas(int pid) {
+        TaskImage t = task(pid);
+        return new long[][] {t.vmaStarts(), t.vmaEnds()};
+    }
+
+    boolean hasTask(int pid) {
+        return tasks.containsKey(pid);
+    }
+
+    private TaskImage task(int pid) {
+        TaskImage t = tasks.get(pid);
+        if (t == null) {
+            throw new LazyPagesException("the image in " + directory + " has no pagemap for pid " + pid);
+        }
+        return t;
+    }
+
+    private long sumBytes(boolean lazyOnly) {
+        return tasks.values().stream().flatMap(t -> t.entries().stream())
+                .filter(e -> lazyOnly ? e.lazy() : e.present()).mapToLong(Entry::bytes).sum();
+    }
+
+    private static void append(List<ByteRange> out, ByteRange r) {
+        if (!out.isEmpty()) {
+            ByteRange last = out.getLast();
+            if (last.pagesId() == r.pagesId() && last.offset() + last.length() == r.offset()) {
+                out.set(out.size() - 1, new ByteRange(last.pagesId(), last.offset(), last.length() + r.length()));
+                return;
+            }
+        }
+        out.add(r);
+    }
+
+    private static List<Integer> pids(Path dir) throws IOException {
+        List<Integer> pids = new ArrayList<>();
+        for (ImageFile.Message m : ImageFile.records(dir.resolve("pstree.img"), ImageFile.PSTREE_MAGIC)) {
+            while (m.next()) {
+                if (m.field() == 1) {
+                    pids.add((int) m.value());
+                }
+            }
+        }
+        return pids;
+    }
+
+    /** @return the task's image, or empty for a task without memory (a zombie) */
+    private static Optional<TaskImage> loadTask(Path dir, int pid) throws IOException {
+        Path pagemap = dir.resolve("pagemap-" + pid + ".img");
+        if (!pagemap.toFile().exists()) {
+            return Optional.empty();
+        }
+        List<ImageFile.Message> records = ImageFile.records(pagemap, ImageFile.PAGEMAP_MAGIC);
+        if (records.isEmpty()) {
+            throw new LazyPagesException(pagemap + " has no head record");
+        }
+        long pagesId = pagesId(records.getFirst(), pagemap);
+        List<Entry> entries = new ArrayList<>();
+        long offset = 0;
+        for (ImageFile.Message m : records.subList(1, records.size())) {
+            Entry e = entry(m, offset, pagesId, pagemap);
+            entries.add(e);
+            if (e.present()) {
+                offset += e.bytes();
+            }
+        }
+        long[] starts = entries.stream().mapToLong(Entry::vaddr).toArray();
+        long[][] vmas = vmas(dir, pid);
+        return Optional.of(new TaskImage(pid, pagesId, List.copyOf(entries), starts, vmas[0], vmas[1]));
+    }
+
+    private static long pagesId(ImageFile.Message head, Path file) {
+        while (head.next()) {
+            if (head.field() == 1) {
+                return head.value();
+            }
+        }
+        throw new LazyPagesException(file + " has no pages_id");
+    }
+
+    private static Entry entry(ImageFile.Message m, long offset, long pagesId, Path file) {
+        long vaddr = 0;
+        long pages = 0;
+        int flags = 0;
+        boolean inParent = false;
+        while (m.next()) {
+            switch (m.field()) {
+                case 1 -> vaddr = m.value();
+                case 2 -> pages = Math.max(pages, m.value()); // u32 nr_pages, 0 in images of CRIU >= 4.2
+                case 3 -> inParent = m.value() != 0;
+                case 4 -> flags = (int) m.value();
+                case 5 -> pages = m.value(); // u64 nr_pages since CRIU 4.2
+                default -> { }
+            }
+        }
+        if (inParent || (flags & PE_PARENT) != 0) {
+            throw new LazyPagesException(file + " has pages in a parent image (0x" + Long.toHexString(vaddr)
+                    + "): incremental images are not supported");
+        }
+        return new Entry(vaddr, pages, flags, offset, pagesId);
+    }
+
+    /** @return {@code [starts, ends]} of the task's VMAs; empty when the image has no mm file */
+    private static long[][] vmas(Path dir, int pid) throws IOException {
+        Path mm = dir.resolve("mm-" + pid + ".img");
+        List<long[]> vmas = new ArrayList<>();
+        if (mm.toFile().exists()) {
+            for (ImageFile.Message m : ImageFile.records(mm, ImageFile.MM_MAGIC)) {
+                while (m.next()) {
+                    if (m.field() == 14) {
+                        vmas.add(vma(m.message()));
+                    }
+                }
+            }
+        }
+        vmas.sort((a, b) -> Long.compare(a[0], b[0]));
+        return new long[][] {vmas.stream().mapToLong(v -> v[0]).toArray(), vmas.stream().mapToLong(v -> v[1]).toArray()};
+    }
+
+    private static long[] vma(ImageFile.Message m) {
+        long[] startEnd = new long[2];
+        while (m.next()) {
+            if (m.field() == 1) {
+                startEnd[0] = m.value();
+            } else if (m.field() == 2) {
+                startEnd[1] = m.value();
+            }
+        }
+        return startEnd;
+    }
+
+    @Override
+    public String toString() {
+        return "ImageIndex[" + directory + ", pids " + tasks.keySet() + ", " + lazyBytes() / (1 << 20) + " MB lazy of "
+                + totalPresentBytes() / (1 << 20) + " MB]";
+    }
+}

@@ -1,0 +1,125 @@
+package dev.thaw.lazy;
+
+import java.lang.foreign.MemorySegment;
+import java.nio.file.Path;
+import java.util.Objects;
+import java.util.Optional;
+import java.util.concurrent.Future;
+import java.util.function.Consumer;
+import java.util.function.LongSupplier;
+
+/**
+ * thaw's own CRIU lazy-pages daemon: serves the page faults of a {@code criu restore --lazy-pages}
+ * over userfaultfd from a {@link PageSource}, can record the pages an instance touches
+ * ({@link WorkingSet}) and install a recorded working set up front on later restores (REAP).
+ *
+ * <pre>{@code
+ * ImageIndex index = ImageIndex.load(images);
+ * try (LazyPagesServer server = LazyPages.start(LazyPages.Options.of(work, index, source).withRecord(true))) {
+ *     // criu restore --lazy-pages -D images -W work ...
+ *     server.awaitRestored(Duration.ofSeconds(10));
+ *     // ... first invocation answered ...
+ *     WorkingSet ws = server.recorded();
+ *     server.finishInBackground();
+ * }
+ * }</pre>
+ */
+public final class LazyPages {
+    /** The most pages one fault may install, and the size of background batches (4 MB). */
+    public static final int MAX_FAULT_AROUND_PAGES = 1024;
+
+    private LazyPages() {
+    }
+
+    /**
+     * Binds and listens on {@code options.workDir()/lazy-pages.socket} and starts serving on a thread
+     * of its own. Returns once the socket listens, so CRIU may be started right after.
+     *
+     * @throws LazyPagesException when the socket cannot be set up (for example a work directory whose
+     *     path is too long for an AF_UNIX address)
+     */
+    public static LazyPagesServer start(Options options) {
+        return LazyPagesDaemon.start(options);
+    }
+
+    /**
+     * A working set to install before the restored tasks run, and its bytes.
+     *
+     * @param workingSet what a recording restore of the same image returned
+     * @param bytes the working set's pages in working-set order (what
+     *     {@link ImageIndex#read(WorkingSet, PageSource, java.lang.foreign.Arena)} returns), fetched while
+     *     CRIU restores; the segment must stay alive until the server is closed. If it fails, the
+     *     pages are served on demand instead.
+     */
+    public record Prefetch(WorkingSet workingSet, Future<MemorySegment> bytes) {
+        /** Checks the arguments. */
+        public Prefetch {
+            Objects.requireNonNull(workingSet, "workingSet");
+            Objects.requireNonNull(bytes, "bytes");
+        }
+    }
+
+    /**
+     * How to serve one restore. Build with {@link #of} and the {@code with...} methods.
+     *
+     * @param workDir CRIU's {@code -W} directory; the socket path in it must fit in 107 bytes
+     * @param index the image being restored
+     * @param source where the image's page bytes come from
+     * @param record whether to record the pages served on demand ({@link LazyPagesServer#recorded()})
+     * @param prefetch a working set to install up front
+     * @param faultAroundPages pages a fault installs: 1 serves exactly the faulting page (the lazy
+     *     baseline); more installs the following pages of the same mapping too
+     * @param onFailure called once with a reason naming the pid, address and cause: on the daemon's
+     *     thread when it cannot serve a fault (the faulting threads stay blocked), or on the thread
+     *     calling {@link LazyPagesServer#close()} when a live instance still lacks pages (its
+     *     userfaultfds are closed as soon as the handler returns). Either way the node must kill the
+     *     instance, and in the second case before returning
+     * @param nanoTime the clock timings are taken with
+     */
+    public record Options(Path workDir, ImageIndex index, PageSource source, boolean record, Optional<Prefetch> prefetch,
+                          int faultAroundPages, Consumer<String> onFailure, LongSupplier nanoTime) {
+        /** Checks the options. */
+        public Options {
+            Objects.requireNonNull(workDir, "workDir");
+            Objects.requireNonNull(index, "index");
+            Objects.requireNonNull(source, "source");
+            Objects.requireNonNull(prefetch, "prefetch");
+            Objects.requireNonNull(onFailure, "onFailure");
+            Objects.requireNonNull(nanoTime, "nanoTime");
+            if (faultAroundPages < 1 || faultAroundPages > MAX_FAULT_AROUND_PAGES) {
+                throw new IllegalArgumentException("faultAroundPages must be in [1, " + MAX_FAULT_AROUND_PAGES + "], got "
+                        + faultAroundPages);
+            }
+        }
+
+        /** @return options that serve exactly the faulting pages, without recording or prefetch */
+        public static Options of(Path workDir, ImageIndex index, PageSource source) {
+            return new Options(workDir, index, source, false, Optional.empty(), 1, reason -> { }, System::nanoTime);
+        }
+
+        /** @return these options, recording or not */
+        public Options withRecord(boolean record) {
+            return new Options(workDir, index, source, record, prefetch, faultAroundPages, onFailure, nanoTime);
+        }
+
+        /** @return these options with a working set to install up front */
+        public Options withPrefetch(Prefetch prefetch) {
+            return new Options(workDir, index, source, record, Optional.of(prefetch), faultAroundPages, onFailure, nanoTime);
+        }
+
+        /** @return these options with another fault-around */
+        public Options withFaultAroundPages(int pages) {
+            return new Options(workDir, index, source, record, prefetch, pages, onFailure, nanoTime);
+        }
+
+        /** @return these options with a failure handler */
+        public Options withFailureHandler(Consumer<String> handler) {
+            return new Options(workDir, index, source, record, prefetch, faultAroundPages, handler, nanoTime);
+        }
+
+        /** @return these options with another clock */
+        public Options withNanoTime(LongSupplier clock) {
+            return new Options(workDir, index, source, record, prefetch, faultAroundPages, onFailure, clock);
+        }
+    }
+}
