@@ -26,12 +26,20 @@ record ExampleFunction(String name, Path jar, String handler, Integer memoryMb, 
         return List.of("hello", "json-transform", "lambda-handler", "spring-boot", "spring-boot-c1");
     }
 
+    /** The FunctionBench-style workloads (workloads/README.md) the restore benchmark can deploy too. */
+    static List<String> workloadNames() {
+        return List.of("json", "image", "aes", "matmul", "template", "compression", "ml");
+    }
+
     ExampleFunction(String name, Path jar, String handler, Integer memoryMb, String payload) {
         this(name, jar, handler, memoryMb, payload, Map.of());
     }
 
     /** @return the example called {@code name}, with its JAR under {@code examplesDir} */
     static ExampleFunction named(String name, Path examplesDir) {
+        if (workloadNames().contains(name)) {
+            return workload(name, examplesDir.toAbsolutePath().getParent().resolve("workloads/target/thaw-workloads.jar"));
+        }
         Path jar = examplesDir.resolve(name).resolve("target").resolve("thaw-examples-" + name + ".jar");
         return switch (name) {
             case "hello" -> new ExampleFunction(name, jar, "dev.thaw.examples.hello.Hello::handle", null,
@@ -51,6 +59,21 @@ record ExampleFunction(String name, Path jar, String handler, Integer memoryMb, 
                     "{\"customer\":\"bench\",\"lines\":[{\"sku\":\"PEN-BLK\",\"quantity\":2}]}",
                     Map.of("JAVA_TOOL_OPTIONS", "-XX:TieredStopAtLevel=1"));
             default -> throw new IllegalArgumentException("unknown function '" + name + "': choose from " + names());
+        };
+    }
+
+    private static ExampleFunction workload(String name, Path jar) {
+        String w = "dev.thaw.workloads.";
+        return switch (name) {
+            case "json" -> new ExampleFunction(name, jar, w + "JsonWorkload::handle", 256, "{\"size\":1000}");
+            case "image" -> new ExampleFunction(name, jar, w + "ImageWorkload::handle", 384, "{\"width\":320,\"height\":240}");
+            case "aes" -> new ExampleFunction(name, jar, w + "AesWorkload::handle", 256, "{\"messageBytes\":65536,\"rounds\":10}");
+            case "matmul" -> new ExampleFunction(name, jar, w + "MatmulWorkload::handle", 256, "{\"n\":200}");
+            case "template" -> new ExampleFunction(name, jar, w + "TemplateWorkload::handle", 256, "{\"rows\":100,\"cols\":10}");
+            case "compression" -> new ExampleFunction(name, jar, w + "CompressionWorkload::handle", 256, "{\"sizeKb\":512}");
+            case "ml" -> new ExampleFunction(name, jar, w + "MlWorkload::handle", 256,
+                    "{\"features\":[[2.0,1.5],[-2.0,-1.0]]}");
+            default -> throw new IllegalArgumentException("unknown workload '" + name + "': choose from " + workloadNames());
         };
     }
 

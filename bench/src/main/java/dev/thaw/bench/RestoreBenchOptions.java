@@ -7,7 +7,8 @@ import java.util.Objects;
 /**
  * What the restore benchmark measures.
  *
- * @param functions example functions (see {@link BenchOptions#KNOWN_FUNCTIONS})
+ * @param functions example functions (see {@link BenchOptions#KNOWN_FUNCTIONS}) and workloads ({@code json},
+ *     {@code image}, {@code aes}, {@code matmul}, {@code template}, {@code compression}, {@code ml})
  * @param variants store configurations, one node each
  * @param modes restore modes ({@code eager}, {@code lazy}, {@code reap})
  * @param sources where the images come from: {@code local} (the node's working copy on tmpfs, the
@@ -32,7 +33,8 @@ public record RestoreBenchOptions(List<String> functions, List<StoreVariant> var
         sources = List.copyOf(sources);
         Objects.requireNonNull(output, "output");
         Objects.requireNonNull(examplesDir, "examplesDir");
-        requireKnown("function", functions, BenchOptions.KNOWN_FUNCTIONS);
+        requireKnown("function", functions, java.util.stream.Stream.concat(BenchOptions.KNOWN_FUNCTIONS.stream(),
+                ExampleFunction.workloadNames().stream()).toList());
         requireKnown("restore mode", modes, MODES);
         requireKnown("source", sources, SOURCES);
         if (variants.isEmpty()) {

@@ -32,20 +32,50 @@ class ExamplesIT extends WithSnapshotNode {
                         "/customer", "Ada"));
     }
 
-    @ParameterizedTest(name = "{0}")
-    @MethodSource("examples")
-    void bootedAndRestoredGiveTheSameAnswer(String name, String handler, int memoryMb, String input, String pointer,
-                                            String expected) throws Exception {
-        node.client.deploy(new FunctionManifest(name, handler, null, memoryMb, 60_000, Map.of(), 4, true),
-                TestNode.FUNCTIONS.resolve("thaw-examples-" + name + ".jar"));
+    /** Every example in every restore mode. */
+    static Stream<Arguments> examplesByMode() {
+        return examples().flatMap(a -> FunctionManifest.RESTORE_MODES.stream().map(mode -> {
+            Object[] args = java.util.Arrays.copyOf(a.get(), a.get().length + 1);
+            args[args.length - 1] = mode;
+            return Arguments.of(args);
+        }));
+    }
+
+    @ParameterizedTest(name = "{0} {6}")
+    @MethodSource("examplesByMode")
+    void bootedAndRestoredGiveTheSameAnswer(String example, String handler, int memoryMb, String input, String pointer,
+                                            String expected, String mode) throws Exception {
+        String name = example + "-" + mode;
+        node.client.deploy(new FunctionManifest(name, handler, null, memoryMb, 60_000, Map.of(), 4, true, mode),
+                TestNode.FUNCTIONS.resolve("thaw-examples-" + example + ".jar"));
 
         InvocationResult booted = node.primeSnapshot(name, input);
         InvocationResult restored = node.invoke(name, input);
+        if (mode.equals("reap")) {
+            awaitLog(name, "WORKING_SET recorded");
+        }
+        node.client.evict(name);
+        InvocationResult again = node.invoke(name, input);
 
         JsonNode answer = Json.mapper().readTree(booted.body());
         assertThat(answer.at(pointer).asText()).isEqualTo(expected);
-        assertThat(restored.startKind()).isEqualTo(StartKind.RESTORE);
-        assertThat(comparable(name, restored)).isEqualTo(comparable(name, booted));
+        for (InvocationResult r : java.util.List.of(restored, again)) {
+            assertThat(r.startKind()).isEqualTo(StartKind.RESTORE);
+            assertThat(r.thawHeader("Restore-Mode")).contains(mode);
+            assertThat(comparable(example, r)).isEqualTo(comparable(example, booted));
+        }
+        if (mode.equals("reap")) {
+            assertThat(Long.parseLong(again.thawHeader("Pages-Up-Front").orElseThrow())).isPositive();
+        }
+        node.client.delete(name);
+    }
+
+    private static void awaitLog(String name, String text) throws InterruptedException {
+        long deadline = System.nanoTime() + 30_000_000_000L;
+        while (System.nanoTime() < deadline && !node.client.logs(name, 100).contains(text)) {
+            Thread.sleep(100);
+        }
+        assertThat(node.client.logs(name, 100)).contains(text);
     }
 
     /** The Lambda example echoes the request id, which differs per invocation by design. */

@@ -161,10 +161,14 @@ final class FunctionPool implements Instance.Listener {
 
     /** A lazy restore's figures are final, and its working set known, once the first invocation answered. */
     private void firstInvocationDone(Instance instance, Invocation inv) {
+        if (inv.restore == null) {
+            return;
+        }
         LazyRestore lazy = instance.lazyRestore;
-        if (lazy != null && inv.restore != null) {
+        if (lazy != null) {
             lazy.firstInvocationDone(log);
         }
+        metrics.restore(deployment.name(), inv.restore);
     }
 
     private void release(Instance instance) {
@@ -318,7 +322,7 @@ final class FunctionPool implements Instance.Listener {
             source = dev.thaw.lazy.PageSource.files(images);
         } else if (repository.ensureLazyImages(deployment, repository.lazyImagesDir(deployment), report)) {
             images = repository.lazyImagesDir(deployment);
-            source = repository.pageSource(deployment, report.tally);
+            source = repository.pageSource(deployment, report.tally, false);
         } else {
             throw new IOException("the snapshot's images are neither on this node nor in the snapshot store");
         }

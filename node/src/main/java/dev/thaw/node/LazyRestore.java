@@ -158,6 +158,7 @@ final class LazyRestore implements AutoCloseable {
     public void close() {
         exited = true;
         server.close();
+        source.close();
         arena.close();
     }
 }

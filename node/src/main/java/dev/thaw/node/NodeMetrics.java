@@ -40,6 +40,21 @@ final class NodeMetrics {
             .register(registry);
     private final Gauge snapshotBytes = Gauge.builder().name("thaw_snapshot_size_bytes")
             .help("Size of the function's snapshot image").labelNames("function_name").register(registry);
+    private final Counter restores = Counter.builder().name("thaw_restore_total")
+            .help("Restores that served a first invocation, by restore mode and where the image came from (local, store)")
+            .labelNames("function_name", "mode", "source").register(registry);
+    private final Counter restorePages = Counter.builder().name("thaw_restore_pages_total")
+            .help("Pages lazy and REAP restores installed, by how: up_front (prefetched working set) or on_demand (faults)")
+            .labelNames("function_name", "mode", "how").register(registry);
+    private final Counter restoreFetchBytes = Counter.builder().name("thaw_restore_fetch_bytes_total")
+            .help("Bytes restores read from the snapshot store, by tier").labelNames("function_name", "tier")
+            .register(registry);
+    private final Histogram restoreFetch = Histogram.builder().name("thaw_restore_fetch_seconds")
+            .help("Time restores spent fetching from the store (materializing, or the working set)")
+            .classicUpperBounds(LATENCY_BUCKETS).labelNames("function_name", "mode").register(registry);
+    private final Gauge workingSetBytes = Gauge.builder().name("thaw_restore_working_set_bytes")
+            .help("Working-set bytes of the function's last lazy or REAP restore").labelNames("function_name", "mode")
+            .register(registry);
     private final Gauge instances = Gauge.builder().name("thaw_function_instances")
             .help("Instances by state").labelNames("function_name", "state").register(registry);
     private final Gauge queued = Gauge.builder().name("thaw_function_queued_invocations")
@@ -80,6 +95,20 @@ final class NodeMetrics {
     void coldStart(String function, String start, double seconds) {
         coldStarts.labelValues(function, start).observe(seconds);
         coldStartCount.labelValues(function, start).inc();
+    }
+
+    /** Records the figures of a restore once its first invocation answered. */
+    void restore(String function, RestoreReport r) {
+        restores.labelValues(function, r.mode, r.source).inc();
+        r.tally.bytesByTier().forEach((tier, bytes) -> restoreFetchBytes.labelValues(function, tier).inc(bytes));
+        if (r.fetchNanos > 0) {
+            restoreFetch.labelValues(function, r.mode).observe(r.fetchNanos / 1e9);
+        }
+        if (!r.mode.equals("eager")) {
+            restorePages.labelValues(function, r.mode, "up_front").inc(r.pagesUpFront);
+            restorePages.labelValues(function, r.mode, "on_demand").inc(r.faultsOnDemand);
+            workingSetBytes.labelValues(function, r.mode).set(r.workingSetBytes);
+        }
     }
 
     void restoreFailure(String function) {

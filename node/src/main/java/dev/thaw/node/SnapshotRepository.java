@@ -43,6 +43,9 @@ final class SnapshotRepository implements AutoCloseable {
     private final Optional<SnapshotStore> store;
     private final ExecutorService publisher = Executors.newSingleThreadExecutor(
             Thread.ofPlatform().daemon().name("thaw-snapshot-publisher").factory());
+    /** Fetches chunks ahead of a page server streaming a whole image: the other core decrypts meanwhile. */
+    private final ExecutorService readAhead = Executors.newFixedThreadPool(2,
+            Thread.ofPlatform().daemon().name("thaw-read-ahead-", 1).factory());
     private static final String WS_RUNS = "ws.runs";
     private static final String WS_PAGES = "ws.pages";
     /** Working sets by snapshot id, once recorded (and stored, when there is a store). */
@@ -151,7 +154,7 @@ final class SnapshotRepository implements AutoCloseable {
         Map<String, List<dev.thaw.store.ByteRange>> nothing = new TreeMap<>();
         s.manifest(id).files().stream().filter(f -> isPagesFile(f.name())).forEach(f -> nothing.put(f.name(), List.of()));
         s.materialize(id, staging, nothing, report.tally);
-        StorePageSource source = new StorePageSource(s, id, report.tally);
+        StorePageSource source = new StorePageSource(s, id, report.tally, 0, Runnable::run);
         for (ImageIndex.ByteRange r : ImageIndex.load(staging).nonLazyRanges()) {
             writeRange(staging.resolve("pages-" + r.pagesId() + ".img"), r, source);
         }
@@ -176,9 +179,13 @@ final class SnapshotRepository implements AutoCloseable {
         }
     }
 
-    /** @return a page source reading the deployment's stored snapshot, counting bytes per tier in {@code tally} */
-    PageSource pageSource(Deployment d, dev.thaw.store.FetchTally tally) {
-        return new StorePageSource(store.orElseThrow(), snapshotId(d), tally);
+    /**
+     * @param sequential whether the reader goes through the pages in file order (streams the whole
+     *     image), so that fetching ahead pays
+     * @return a page source reading the deployment's stored snapshot, counting bytes per tier in {@code tally}
+     */
+    PageSource pageSource(Deployment d, dev.thaw.store.FetchTally tally, boolean sequential) {
+        return new StorePageSource(store.orElseThrow(), snapshotId(d), tally, sequential ? 6 : 0, readAhead);
     }
 
     // ---- REAP working sets -----------------------------------------------------------------------
@@ -350,6 +357,7 @@ final class SnapshotRepository implements AutoCloseable {
 
     @Override
     public void close() {
+        readAhead.shutdownNow();
         publisher.shutdown();
         try {
             publisher.awaitTermination(30, java.util.concurrent.TimeUnit.SECONDS);

@@ -9,13 +9,20 @@ import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
 import java.util.LinkedHashMap;
 import java.util.Map;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CompletionException;
+import java.util.concurrent.Executor;
 
 /*
  * A lazy restore's page source backed by the snapshot store. A fault asks for one page, but the
  * store verifies and decrypts whole chunks: decrypting 512 KiB for each 4 KiB fault would make the
  * lazy baseline ten times slower than it needs to be. So this source reads whole chunks and keeps
  * the most recent ones of this restore in plaintext (a few MiB, dropped with the restore), and a
- * run of faults in one chunk costs one fetch. Bytes are counted per tier in the restore's tally.
+ * run of faults in one chunk costs one fetch.
+ *
+ * With read-ahead (for sequential readers: a page server streaming a whole image), reading chunk i
+ * also starts fetching the next chunks on other threads, so decryption runs on the other core
+ * while the page server installs what it already has. Bytes are counted per tier in the tally.
  */
 /** Serves a lazy restore's pages from the snapshot store, chunk by chunk. */
 final class StorePageSource implements PageSource {
@@ -25,18 +32,26 @@ final class StorePageSource implements PageSource {
     private final String snapshotId;
     private final SnapshotManifest manifest;
     private final FetchTally tally;
-    private final Map<String, byte[]> recent = new LinkedHashMap<>(CACHED_CHUNKS, 0.75f, true) {
+    private final int readAhead;
+    private final Executor fetcher;
+    private final Map<String, CompletableFuture<byte[]>> recent = new LinkedHashMap<>(CACHED_CHUNKS, 0.75f, true) {
         @Override
-        protected boolean removeEldestEntry(Map.Entry<String, byte[]> eldest) {
+        protected boolean removeEldestEntry(Map.Entry<String, CompletableFuture<byte[]>> eldest) {
             return size() > CACHED_CHUNKS;
         }
     };
 
-    StorePageSource(SnapshotStore store, String snapshotId, FetchTally tally) {
+    /**
+     * @param readAhead chunks to fetch ahead of the one read (0 for random access)
+     * @param fetcher where read-ahead fetches run
+     */
+    StorePageSource(SnapshotStore store, String snapshotId, FetchTally tally, int readAhead, Executor fetcher) {
         this.store = store;
         this.snapshotId = snapshotId;
         this.manifest = store.manifest(snapshotId);
         this.tally = tally;
+        this.readAhead = Math.min(readAhead, CACHED_CHUNKS / 2);
+        this.fetcher = fetcher;
     }
 
     @Override
@@ -49,7 +64,10 @@ final class StorePageSource implements PageSource {
         while (done < dst.byteSize()) {
             long at = offset + done;
             long chunkStart = at - at % chunkSize;
-            byte[] chunk = chunk(file, image, chunkStart, chunkSize);
+            byte[] chunk = chunk(file, image, chunkStart);
+            for (int i = 1; i <= readAhead && chunkStart + (long) i * chunkSize < image.size(); i++) {
+                start(file, image, chunkStart + (long) i * chunkSize, true);
+            }
             int from = (int) (at - chunkStart);
             int n = (int) Math.min(dst.byteSize() - done, chunk.length - from);
             if (n <= 0) {
@@ -61,19 +79,40 @@ final class StorePageSource implements PageSource {
         }
     }
 
-    private byte[] chunk(String file, ImageFile image, long chunkStart, int chunkSize) {
+    private byte[] chunk(String file, ImageFile image, long chunkStart) {
+        try {
+            return start(file, image, chunkStart, false).join();
+        } catch (CompletionException e) {
+            throw e.getCause() instanceof RuntimeException re ? re : e;
+        }
+    }
+
+    /** @return the chunk's fetch, started now (here, or on the fetcher for read-ahead) unless it already was */
+    private CompletableFuture<byte[]> start(String file, ImageFile image, long chunkStart, boolean ahead) {
         String key = file + "@" + chunkStart;
+        CompletableFuture<byte[]> fetch;
         synchronized (recent) {
-            byte[] cached = recent.get(key);
-            if (cached != null) {
-                return cached;
+            fetch = recent.get(key);
+            if (fetch != null && !(fetch.isCompletedExceptionally() && !ahead)) {
+                return fetch;
             }
+            fetch = new CompletableFuture<>();
+            recent.put(key, fetch);
         }
-        int length = (int) Math.min(chunkSize, image.size() - chunkStart);
-        byte[] bytes = store.read(snapshotId, file, chunkStart, Math.max(0, length), tally);
-        synchronized (recent) {
-            recent.put(key, bytes);
+        CompletableFuture<byte[]> target = fetch;
+        Runnable load = () -> {
+            try {
+                int length = (int) Math.min(manifest.chunkSize(), image.size() - chunkStart);
+                target.complete(store.read(snapshotId, file, chunkStart, Math.max(0, length), tally));
+            } catch (RuntimeException e) {
+                target.completeExceptionally(e);
+            }
+        };
+        if (ahead) {
+            fetcher.execute(load);
+        } else {
+            load.run();
         }
-        return bytes;
+        return target;
     }
 }
