@@ -9,6 +9,10 @@ import java.util.List;
  * a damaged cache heals itself from S3. A copy that fails in the last tier is reported as corrupted
  * and never returned. A verified copy is written back into every faster tier that missed it. When
  * no tier has the chunk, the error says whether S3 was unreachable (try later) or the chunk is gone.
+ *
+ * Filling the memory tier is a map insert and happens inline; filling the disk tier costs a write
+ * and an fsync per chunk, so it is handed to a background filler (best effort: when the filler is
+ * behind, fills are dropped) and a restore reading from S3 never waits for its local copy.
  */
 /** Fetches, verifies and promotes single chunks across the tiers. */
 final class ChunkReader {
@@ -17,11 +21,13 @@ final class ChunkReader {
     private final List<MeteredTier> tiers;
     private final StoreKeys keys;
     private final ChunkCodec codec;
+    private final java.util.concurrent.Executor filler;
 
-    ChunkReader(List<MeteredTier> tiers, StoreKeys keys, ChunkCodec codec) {
+    ChunkReader(List<MeteredTier> tiers, StoreKeys keys, ChunkCodec codec, java.util.concurrent.Executor filler) {
         this.tiers = tiers;
         this.keys = keys;
         this.codec = codec;
+        this.filler = filler;
     }
 
     /** @return the verified plaintext of chunk {@code index} of {@code file} in {@code snapshotId} */
@@ -72,11 +78,19 @@ final class ChunkReader {
 
     private void promote(String name, byte[] sealed, int foundAt) {
         for (int j = 0; j < foundAt; j++) {
-            try {
-                tiers.get(j).put(name, sealed);
-            } catch (StoreException e) {
-                // a full or failing cache must not fail a read that succeeded
-                LOG.log(Level.DEBUG, "not cached in {0}: {1}", tiers.get(j).name(), e.getMessage());
+            MeteredTier tier = tiers.get(j);
+            Runnable fill = () -> {
+                try {
+                    tier.put(name, sealed);
+                } catch (StoreException e) {
+                    // a full or failing cache must not fail a read that succeeded
+                    LOG.log(Level.DEBUG, "not cached in {0}: {1}", tier.name(), e.getMessage());
+                }
+            };
+            if (tier.name().equals("memory")) {
+                fill.run();
+            } else {
+                filler.execute(fill);
             }
         }
     }

@@ -39,6 +39,8 @@ final class DefaultSnapshotStore implements SnapshotStore {
     private final List<MeteredTier> tiers;
     private final ExecutorService ioPool;
     private final ExecutorService uploadPool;
+    /** Fills the disk tier with chunks read from S3, off the read path. */
+    private final java.util.concurrent.ThreadPoolExecutor fillPool;
     private final SnapshotWriter writer;
     private final SnapshotReader reader;
     private final Uploader uploader;
@@ -66,7 +68,10 @@ final class DefaultSnapshotStore implements SnapshotStore {
         this.uploadPool = Executors.newFixedThreadPool(config.uploadThreads(), daemonThreads("thaw-store-put-"));
         int window = 2 * config.fetchThreads();
         this.writer = new SnapshotWriter(keys, codec, disk, memory, ioPool, config.chunkSize(), window, !config.encryption());
-        this.reader = new SnapshotReader(new ChunkReader(tiers, keys, codec), ioPool, window);
+        this.fillPool = new java.util.concurrent.ThreadPoolExecutor(1, 1, 0, java.util.concurrent.TimeUnit.SECONDS,
+                new java.util.concurrent.ArrayBlockingQueue<>(1024), daemonThreads("thaw-store-fill-"),
+                new java.util.concurrent.ThreadPoolExecutor.DiscardPolicy());
+        this.reader = new SnapshotReader(new ChunkReader(tiers, keys, codec, fillPool), ioPool, window);
         this.uploader = new Uploader(s3, tiers.subList(0, tiers.size() - 1), keys, codec, uploadPool,
                 config.backoffMin(), config.backoffMax());
         this.collector = new GarbageCollector(tiers, pins, keys, this::allManifests, config.gcGrace());
@@ -260,6 +265,12 @@ final class DefaultSnapshotStore implements SnapshotStore {
         uploader.close();
         ioPool.shutdownNow();
         uploadPool.shutdownNow();
+        fillPool.shutdown();
+        try {
+            fillPool.awaitTermination(10, java.util.concurrent.TimeUnit.SECONDS); // fills in flight finish whole
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        }
         tiers.forEach(MeteredTier::close);
         if (embedded != null) {
             embedded.close();
@@ -273,6 +284,13 @@ final class DefaultSnapshotStore implements SnapshotStore {
 
     StoreKeys keys() {
         return keys;
+    }
+
+    /** Waits until background fills of the disk tier are done (tests look at the disk right after a read). */
+    void awaitFills() throws InterruptedException {
+        while (fillPool.getQueue().size() > 0 || fillPool.getActiveCount() > 0) {
+            Thread.sleep(5);
+        }
     }
 
     /** Forgets decrypted manifests, as a freshly opened store would not have them. */

@@ -121,6 +121,7 @@ class CorruptionTest {
         TierStats disk = TestSupport.tier(store, "disk").stats();
         assertThat(disk.discarded()).isEqualTo(1);
         assertThat(TestSupport.tier(store, "s3").stats().hits()).isEqualTo(1);
+        ((DefaultSnapshotStore) store).awaitFills();
         TestSupport.clearMemory(store);
         assertThat(store.read("victim", "pages-1.img", 0, 8192)).isEqualTo(expected);
         assertThat(TestSupport.tier(store, "s3").stats().hits()).as("healed copy served from disk").isEqualTo(1);

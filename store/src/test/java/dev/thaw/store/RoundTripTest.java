@@ -46,6 +46,7 @@ class RoundTripTest {
             TierStats s3 = TestSupport.tier(store, "s3").stats();
             assertThat(s3.hits()).isPositive();
             assertThat(s3.bytesRead()).isPositive();
+            ((DefaultSnapshotStore) store).awaitFills();
             assertThat(TestSupport.chunkObjects(store, "disk")).as("S3 reads refill the disk tier").isPositive();
         }
     }
