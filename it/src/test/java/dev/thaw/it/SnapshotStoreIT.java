@@ -45,6 +45,57 @@ class SnapshotStoreIT {
         }
     }
 
+    /**
+     * Restores from each tier in turn (working copy, memory, disk, S3), each reporting where its
+     * bytes came from; dedup figures; and the errors of the evict and compare API.
+     */
+    @Test
+    void everyTierServesARestoreAndSaysSo() throws Exception {
+        assumeTrue(TestNode.criuAvailable(), "CRIU is not usable here (run scripts/install-criu.sh as root)");
+        try (TestNode node = new TestNode()) {
+            node.deploy("tiers", TestNode.TF + "Greeter::handle");
+            node.deploy("other", TestNode.TF + "Greeter::handle");
+            String input = "{\"name\":\"t\",\"times\":1}";
+            node.primeSnapshot("tiers", input);
+            node.primeSnapshot("other", input);
+            awaitDurable(node, "tiers");
+            awaitDurable(node, "other");
+
+            assertThat(node.invoke("tiers", input).thawHeader("Restore-Source")).contains("local");
+            for (String[] step : new String[][] {{"working", "memory"}, {"working,memory", "disk"}, {"working,memory,disk", "s3"}}) {
+                node.client.evict("tiers");
+                JsonNode dropped = node.client.evictSnapshot("tiers", java.util.Set.of(step[0].split(",")));
+                assertThat(dropped.path("dropped").path("working").asLong()).isPositive();
+                InvocationResult r = node.invoke("tiers", input);
+                assertThat(r.startKind()).isEqualTo(StartKind.RESTORE);
+                assertThat(r.bodyAsString()).isEqualTo("{\"message\":\"Hi t\"}");
+                assertThat(r.thawHeader("Restore-Source")).contains("store");
+                assertThat(r.thawHeader("Fetch-Bytes").orElseThrow()).as("restore after evicting " + step[0])
+                        .contains(step[1] + "=");
+                if (step[1].equals("s3")) {
+                    assertThat(r.thawHeader("Fetch-Bytes").orElseThrow()).doesNotContain("disk=");
+                }
+            }
+            assertThat(node.client.metrics()).contains("thaw_restore_fetch_bytes_total{function_name=\"tiers\",tier=\"s3\"}")
+                    .contains("thaw_restore_total{function_name=\"tiers\",mode=\"eager\",source=\"store\"}");
+
+            JsonNode same = node.client.compareSnapshots("tiers", "other");
+            assertThat(same.path("bytes").asLong()).isPositive();
+            assertThat(same.path("dedupRatio").asDouble()).isGreaterThanOrEqualTo(1.0);
+
+            org.assertj.core.api.Assertions.assertThatThrownBy(() -> node.client.evictSnapshot("tiers", java.util.Set.of("s3")))
+                    .hasMessageContaining("name one or more of working, memory, disk");
+            org.assertj.core.api.Assertions.assertThatThrownBy(() -> node.client.evictSnapshot("nope", java.util.Set.of("memory")))
+                    .hasMessageContaining("nope");
+            org.assertj.core.api.Assertions.assertThatThrownBy(() -> node.client.compareSnapshots("tiers", "nope"))
+                    .hasMessageContaining("nope");
+            node.deploy("unstored", TestNode.TF + "Greeter::handle");
+            org.assertj.core.api.Assertions.assertThatThrownBy(() -> node.client.evictSnapshot("unstored", java.util.Set.of("working")))
+                    .hasMessageContaining("not in the snapshot store");
+            assertThat(node.invoke("tiers", input).bodyAsString()).as("node still healthy").isEqualTo("{\"message\":\"Hi t\"}");
+        }
+    }
+
     private static JsonNode awaitDurable(TestNode node, String name) throws InterruptedException {
         long deadline = System.nanoTime() + Duration.ofSeconds(90).toNanos();
         JsonNode report = node.client.snapshot(name);
