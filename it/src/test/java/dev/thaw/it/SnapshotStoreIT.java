@@ -13,7 +13,8 @@ import org.junit.jupiter.api.Test;
 /**
  * Snapshots go to the encrypted, chunked store and come back from it: a node restarted on the same
  * data directory has no working copy of the images (they lived on tmpfs) and restores its first
- * cold start from the store; the store reports the snapshot's chunks and tiers; GC keeps it.
+ * cold start from the store; the store reports the snapshot's chunks and tiers; GC keeps it. Real
+ * CRIU images restored from every tier, for every chunk size, with encryption on and off.
  */
 class SnapshotStoreIT {
 
@@ -49,10 +50,12 @@ class SnapshotStoreIT {
      * Restores from each tier in turn (working copy, memory, disk, S3), each reporting where its
      * bytes came from; dedup figures; and the errors of the evict and compare API.
      */
-    @Test
-    void everyTierServesARestoreAndSaysSo() throws Exception {
+    @org.junit.jupiter.params.ParameterizedTest(name = "{0} KiB chunks, encryption {1}")
+    @org.junit.jupiter.params.provider.CsvSource({"64, true", "512, true", "2048, true", "512, false"})
+    void everyTierServesARestoreAndSaysSo(int chunkKib, boolean encryption) throws Exception {
         assumeTrue(TestNode.criuAvailable(), "CRIU is not usable here (run scripts/install-criu.sh as root)");
-        try (TestNode node = new TestNode()) {
+        try (TestNode node = new TestNode(dev.thaw.node.StoreSettings.DEFAULT.withChunkSize(chunkKib * 1024)
+                .withEncryption(encryption))) {
             node.deploy("tiers", TestNode.TF + "Greeter::handle");
             node.deploy("other", TestNode.TF + "Greeter::handle");
             String input = "{\"name\":\"t\",\"times\":1}";

@@ -50,6 +50,16 @@ final class TestNode implements AutoCloseable {
     }
 
     TestNode(Path dataDir, boolean snapshots, Duration keepAlive, int queueLimit, boolean store) throws IOException {
+        this(dataDir, snapshots, keepAlive, queueLimit, store, dev.thaw.node.StoreSettings.DEFAULT);
+    }
+
+    /** A node whose snapshot store cuts and protects chunks as {@code settings} say. */
+    TestNode(dev.thaw.node.StoreSettings settings) throws IOException {
+        this(Files.createTempDirectory("thaw-it-"), true, Duration.ofMinutes(5), 100, true, settings);
+    }
+
+    TestNode(Path dataDir, boolean snapshots, Duration keepAlive, int queueLimit, boolean store,
+             dev.thaw.node.StoreSettings settings) throws IOException {
         this.dataDir = dataDir;
         Path criu = Path.of(System.getProperty("thaw.criu", ".thaw/criu/bin/criu"));
         node = Node.start(NodeConfig.builder().port(0).dataDir(dataDir)
@@ -58,6 +68,7 @@ final class TestNode implements AutoCloseable {
                 .keepAlive(keepAlive)
                 .queueLimit(queueLimit)
                 .snapshotStore(store)
+                .store(settings)
                 .build());
         client = ThawClient.create(node.uri());
     }
