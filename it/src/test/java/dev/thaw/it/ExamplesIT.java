@@ -52,7 +52,7 @@ class ExamplesIT extends WithSnapshotNode {
         InvocationResult booted = node.primeSnapshot(name, input);
         InvocationResult restored = node.invoke(name, input);
         if (mode.equals("reap")) {
-            awaitLog(name, "WORKING_SET recorded");
+            node.awaitLog(name, "WORKING_SET recorded");
         }
         node.client.evict(name);
         InvocationResult again = node.invoke(name, input);
@@ -70,13 +70,6 @@ class ExamplesIT extends WithSnapshotNode {
         node.client.delete(name);
     }
 
-    private static void awaitLog(String name, String text) throws InterruptedException {
-        long deadline = System.nanoTime() + 30_000_000_000L;
-        while (System.nanoTime() < deadline && !node.client.logs(name, 100).contains(text)) {
-            Thread.sleep(100);
-        }
-        assertThat(node.client.logs(name, 100)).contains(text);
-    }
 
     /** The Lambda example echoes the request id, which differs per invocation by design. */
     private static JsonNode comparable(String name, InvocationResult r) throws Exception {

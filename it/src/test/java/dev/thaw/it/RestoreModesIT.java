@@ -37,7 +37,7 @@ class RestoreModesIT extends WithSnapshotNode {
 
         InvocationResult first = node.invoke(name, input);
         if (mode.equals("reap")) {
-            awaitLog(name, "WORKING_SET recorded"); // stored in the background, moments after the answer
+            node.awaitLog(name, "WORKING_SET recorded"); // stored in the background, moments after the answer
         }
         node.client.evict(name);
         InvocationResult second = node.invoke(name, input);
@@ -64,14 +64,14 @@ class RestoreModesIT extends WithSnapshotNode {
         node.deploy(name, TOUCHER, "reap", 512);
         node.primeSnapshot(name, "{\"mb\":1}");
         node.invoke(name, "{\"mb\":1}"); // records a small working set
-        awaitLog(name, "WORKING_SET recorded");
+        node.awaitLog(name, "WORKING_SET recorded");
         node.client.evict(name);
         InvocationResult small = node.invoke(name, "{\"mb\":1}");
         node.client.evict(name);
         InvocationResult large = node.invoke(name, "{\"mb\":40}");
         assertThat(count(large, "Faults-On-Demand")).as("40 MiB outside the recorded set")
                 .isGreaterThan(5 * count(small, "Faults-On-Demand") + 1000);
-        awaitLog(name, "WORKING_SET re-recorded");
+        node.awaitLog(name, "WORKING_SET re-recorded");
         node.client.evict(name);
         InvocationResult again = node.invoke(name, "{\"mb\":40}");
         assertThat(count(again, "Working-Set-Bytes")).isGreaterThan(count(small, "Working-Set-Bytes") + 30L * 1024 * 1024);
@@ -141,13 +141,6 @@ class RestoreModesIT extends WithSnapshotNode {
         }
     }
 
-    private static void awaitLog(String name, String text) throws InterruptedException {
-        long deadline = System.nanoTime() + 30_000_000_000L;
-        while (System.nanoTime() < deadline && !node.client.logs(name, 100).contains(text)) {
-            Thread.sleep(100);
-        }
-        assertThat(node.client.logs(name, 100)).contains(text);
-    }
 
     private static long count(InvocationResult r, String header) {
         return Long.parseLong(r.thawHeader(header).orElseThrow(() -> new AssertionError("no X-Thaw-" + header)));

@@ -92,6 +92,15 @@ final class TestNode implements AutoCloseable {
                 TEST_FUNCTIONS);
     }
 
+    /** Waits until the function's log has a line containing {@code text} (things the node does after answering). */
+    void awaitLog(String name, String text) throws InterruptedException {
+        long deadline = System.nanoTime() + 30_000_000_000L;
+        while (System.nanoTime() < deadline && !client.logs(name, 100).contains(text)) {
+            Thread.sleep(100);
+        }
+        assertThat(client.logs(name, 100)).contains(text);
+    }
+
     /** Waits until the function's snapshot is uploaded to the store's S3 tier. */
     void awaitDurable(String name) throws InterruptedException {
         long deadline = System.nanoTime() + 60_000_000_000L;
