@@ -70,6 +70,10 @@ final class InvokeCommand extends ClientCommand {
         }
     }
 
+    /** The restore's figures, printed when the node sent them (first invocation of a restored instance). */
+    private static final java.util.List<String> RESTORE_FIGURES = java.util.List.of("Restore-Mode", "Restore-Source",
+            "Fetch-Ms", "Fetch-Bytes", "Pages-Up-Front", "Faults-On-Demand", "Working-Set-Bytes", "Install-Ms");
+
     static void printTimings(InvocationResult r, PrintWriter err) {
         err.println("start:          " + r.startKind().wireName());
         ms(err, "init:           ", r.initMs());
@@ -77,6 +81,10 @@ final class InvokeCommand extends ClientCommand {
         ms(err, "duration:       ", r.durationMs());
         err.println("client latency: " + String.format(Locale.ROOT, "%.2f ms", r.clientLatencyMillis()));
         err.println("request id:     " + (r.requestId() == null ? "-" : r.requestId()));
+        for (String figure : RESTORE_FIGURES) {
+            r.thawHeader(figure).ifPresent(v -> err.println(String.format(Locale.ROOT, "%-19s%s",
+                    figure.toLowerCase(Locale.ROOT).replace('-', ' ') + ":", v)));
+        }
         err.flush();
     }
 
