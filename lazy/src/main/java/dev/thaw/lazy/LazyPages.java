@@ -2,6 +2,7 @@ package dev.thaw.lazy;
 
 import java.lang.foreign.MemorySegment;
 import java.nio.file.Path;
+import java.time.Duration;
 import java.util.Objects;
 import java.util.Optional;
 import java.util.concurrent.Future;
@@ -27,6 +28,8 @@ import java.util.function.LongSupplier;
 public final class LazyPages {
     /** The most pages one fault may install, and the size of background batches (4 MB). */
     public static final int MAX_FAULT_AROUND_PAGES = 1024;
+    /** The longest {@link Options#spinAfterFault()}. */
+    public static final Duration MAX_SPIN = Duration.ofMillis(10);
 
     private LazyPages() {
     }
@@ -75,9 +78,22 @@ public final class LazyPages {
      *     userfaultfds are closed as soon as the handler returns). Either way the node must kill the
      *     instance, and in the second case before returning
      * @param nanoTime the clock timings are taken with
+     * @param streamAll whether to install every lazy page up front, as fast as possible: in page-file order,
+     *     one batch of up to 4 MB (one read of the source) per loop turn, from the moment a task's mappings
+     *     are registered (its first fault, or CRIU's "restore finished"). Faults keep priority: a fault on a
+     *     page not streamed yet is served at once from the source. When every lazy page of every task is
+     *     installed, the daemon closes the userfaultfds and ends, as after {@link LazyPagesServer#finishInBackground()}.
+     *     For eager restores from a remote store without a local copy of the lazy pages
+     * @param spinAfterFault how long the daemon keeps polling the userfaultfds without sleeping after it
+     *     served a fault ({@code poll} with no timeout, then {@code sched_yield}, so anything runnable on
+     *     its CPU runs first). Zero (the default) sleeps in {@code poll} at once. Worth it when the daemon and
+     *     the faulting threads run on different CPUs of a VM, where every wake-up of a sleeping thread costs
+     *     tens of microseconds: the daemon then sees the next fault without being woken. It costs the CPU
+     *     time of the spin, at most this long after each burst of faults
      */
     public record Options(Path workDir, ImageIndex index, PageSource source, boolean record, Optional<Prefetch> prefetch,
-                          int faultAroundPages, Consumer<String> onFailure, LongSupplier nanoTime) {
+                          int faultAroundPages, Consumer<String> onFailure, LongSupplier nanoTime, boolean streamAll,
+                          Duration spinAfterFault) {
         /** Checks the options. */
         public Options {
             Objects.requireNonNull(workDir, "workDir");
@@ -86,40 +102,71 @@ public final class LazyPages {
             Objects.requireNonNull(prefetch, "prefetch");
             Objects.requireNonNull(onFailure, "onFailure");
             Objects.requireNonNull(nanoTime, "nanoTime");
+            Objects.requireNonNull(spinAfterFault, "spinAfterFault");
+            if (spinAfterFault.isNegative() || spinAfterFault.compareTo(MAX_SPIN) > 0) {
+                throw new IllegalArgumentException("spinAfterFault must be in [0, " + MAX_SPIN + "], got " + spinAfterFault);
+            }
             if (faultAroundPages < 1 || faultAroundPages > MAX_FAULT_AROUND_PAGES) {
                 throw new IllegalArgumentException("faultAroundPages must be in [1, " + MAX_FAULT_AROUND_PAGES + "], got "
                         + faultAroundPages);
             }
         }
 
-        /** @return options that serve exactly the faulting pages, without recording or prefetch */
+        /** The options as they were before {@code streamAll} and {@code spinAfterFault}: without either. */
+        public Options(Path workDir, ImageIndex index, PageSource source, boolean record, Optional<Prefetch> prefetch,
+                       int faultAroundPages, Consumer<String> onFailure, LongSupplier nanoTime) {
+            this(workDir, index, source, record, prefetch, faultAroundPages, onFailure, nanoTime, false, Duration.ZERO);
+        }
+
+        /** @return options that serve exactly the faulting pages, without recording, prefetch, streaming or spinning */
         public static Options of(Path workDir, ImageIndex index, PageSource source) {
-            return new Options(workDir, index, source, false, Optional.empty(), 1, reason -> { }, System::nanoTime);
+            return new Options(workDir, index, source, false, Optional.empty(), 1, reason -> { }, System::nanoTime, false,
+                    Duration.ZERO);
         }
 
         /** @return these options, recording or not */
         public Options withRecord(boolean record) {
-            return new Options(workDir, index, source, record, prefetch, faultAroundPages, onFailure, nanoTime);
+            return new Options(workDir, index, source, record, prefetch, faultAroundPages, onFailure, nanoTime,
+                    streamAll, spinAfterFault);
         }
 
         /** @return these options with a working set to install up front */
         public Options withPrefetch(Prefetch prefetch) {
-            return new Options(workDir, index, source, record, Optional.of(prefetch), faultAroundPages, onFailure, nanoTime);
+            return new Options(workDir, index, source, record, Optional.of(prefetch), faultAroundPages, onFailure, nanoTime,
+                    streamAll, spinAfterFault);
         }
 
         /** @return these options with another fault-around */
         public Options withFaultAroundPages(int pages) {
-            return new Options(workDir, index, source, record, prefetch, pages, onFailure, nanoTime);
+            return new Options(workDir, index, source, record, prefetch, pages, onFailure, nanoTime,
+                    streamAll, spinAfterFault);
         }
 
         /** @return these options with a failure handler */
         public Options withFailureHandler(Consumer<String> handler) {
-            return new Options(workDir, index, source, record, prefetch, faultAroundPages, handler, nanoTime);
+            return new Options(workDir, index, source, record, prefetch, faultAroundPages, handler, nanoTime,
+                    streamAll, spinAfterFault);
         }
 
         /** @return these options with another clock */
         public Options withNanoTime(LongSupplier clock) {
-            return new Options(workDir, index, source, record, prefetch, faultAroundPages, onFailure, clock);
+            return new Options(workDir, index, source, record, prefetch, faultAroundPages, onFailure, clock,
+                    streamAll, spinAfterFault);
+        }
+
+        /**
+         * @return these options, streaming every lazy page up front or not (see {@link #streamAll()});
+         *     with a prefetch too, the working set is installed first and the rest streamed after it
+         */
+        public Options withStreamAll(boolean stream) {
+            return new Options(workDir, index, source, record, prefetch, faultAroundPages, onFailure, nanoTime,
+                    stream, spinAfterFault);
+        }
+
+        /** @return these options with another spin after faults (see {@link #spinAfterFault()}), at most 10 ms */
+        public Options withSpinAfterFault(Duration spin) {
+            return new Options(workDir, index, source, record, prefetch, faultAroundPages, onFailure, nanoTime,
+                    streamAll, spin);
         }
     }
 }

@@ -38,9 +38,21 @@ import java.util.concurrent.atomic.AtomicBoolean;
  * close(), finishInBackground() and a completing prefetch), the socket and every task's uffd; it
  * reads only what poll reported ready. All state belongs to that thread, so there are no locks and
  * no volatile writes on the fault path; stats() reads an immutable snapshot the loop publishes after
- * each turn. It is a platform thread because it spends its life in native calls (poll, ioctl) that
- * would pin a virtual thread anyway. (Spinning on a uffd for 50 µs after serving it, to catch the
- * next fault without sleeping, was tried and measured: no difference beyond the noise on 2 vCPUs.)
+ * each turn (about 0.1 µs, against a round trip of 10 to 100 µs). It is a platform thread because it
+ * spends its life in native calls (poll, ioctl) that would pin a virtual thread anyway.
+ *
+ * The fault path. One read(2) returns every queued uffd_msg (up to 64); after handling them the
+ * loop reads again until EAGAIN (at most 16 reads per wake-up), so faults raised meanwhile by other
+ * threads need no trip through poll. A one-page fault allocates nothing: it reads into a fixed slice
+ * of the page buffer and UFFDIO_COPY takes a raw address. Measured with ftrace (FaultTraceTest), the
+ * daemon's own work is 5-6 µs of a fault's round trip: 3 µs of Java, page source and uffd read before
+ * the copy, 2-3 µs of UFFDIO_COPY. The rest is scheduling. On a VM it depends on where the
+ * scheduler puts the daemon and the faulting thread: on one vCPU a round trip is about 11 µs; on two,
+ * each wake-up of a sleeping thread on an idle (halted) vCPU costs 30-50 µs, and UFFDIO_COPY 20 µs
+ * (it sends the IPI), so about 100 µs. Options.spinAfterFault keeps the daemon polling (poll with no
+ * timeout, then sched_yield) for a while after a fault, so its vCPU does not halt and it sees the next
+ * fault without being woken: about 40% less on two vCPUs, but 30-50% more on one (the spin competes
+ * with the faulting thread, even though it yields). So it is off by default.
  *
  * State. Per task a LazyRanges: the lazy ranges still to be served, each inside one pagemap entry
  * and one VMA (a UFFDIO_COPY may not cross VMAs), with a done bit per page. FORK copies the parent's
@@ -80,9 +92,22 @@ import java.util.concurrent.atomic.AtomicBoolean;
  * Recording. Every page installed on demand from the source (the faulting page and its fault-around)
  * is appended, at its image address (so mremap does not matter), to the Recorder's runs.
  *
- * Finishing. finishInBackground() makes the loop copy the remaining lazy pages in batches of up to
- * 4 MB, one batch per loop turn so a fault waits for at most one batch, and then close the uffds
- * and end: the instance then no longer depends on the page source or on this daemon.
+ * Streaming (stream-all) and finishing. Both install every page still lazy, one piece of up to 4 MB
+ * of the page file per loop turn, so a fault waits for at most one piece: LazyRanges.nextFileSpan
+ * starts at the lowest page-file offset not installed yet and goes on across ranges that follow each
+ * other in the file (done pages in between are read too), so the source sees one sequential read per
+ * piece, in increasing offset order, which a read-ahead source serves cheaply; then one UFFDIO_COPY per
+ * run of pages not installed yet, in every task of that image (a forked child lacks what its parent
+ * lacked, and gets the same bytes). Stream-all starts as soon as a task's mappings are registered
+ * (the prefetch's rule) and after the prefetched working set, if any; finishInBackground() starts
+ * once CRIU finished restoring. Once every lazy page is installed (and CRIU finished), the loop closes
+ * the uffds and ends: the instance then no longer depends on the page source or on this daemon.
+ *
+ * Installed up front. awaitInstalled() waits on a latch the loop counts down when the prefetch is
+ * settled (installed, or its bytes failed or came short, which is decided as soon as its future
+ * completes, before any fault) and, with stream-all, the stream completed; or when the loop ends or
+ * CRIU hung up before "restore finished" (then it answers false). The loop publishes its stats before
+ * counting down, so a caller that returns from awaitInstalled sees them.
  */
 
 /** The lazy-pages daemon behind {@link LazyPages#start}; see the design notes at the top of this file. */
@@ -92,6 +117,8 @@ final class LazyPagesDaemon implements LazyPagesServer {
     private static final int PAGE = Userfaultfd.PAGE_SIZE;
     private static final int BATCH_PAGES = LazyPages.MAX_FAULT_AROUND_PAGES;
     private static final int EVENTS_PER_READ = 64;
+    /** Reads of one uffd per poll wake-up, at most: see {@link #handleEvents}. */
+    private static final int READS_PER_WAKEUP = 16;
     /** Pages a fault on a prefetched page installs: 256 KB, copied in well under a millisecond. */
     private static final int PREFETCH_FAULT_PAGES = 64;
     private static final int POLLFD_SIZE = 8;
@@ -114,32 +141,49 @@ final class LazyPagesDaemon implements LazyPagesServer {
     private final List<Task> tasks = new ArrayList<>();
     private final Recorder recorder = new Recorder();
     private final CountDownLatch restoredOrEnded = new CountDownLatch(1);
+    /** Counted down once everything to install up front is installed, or the loop ended, or the restore failed. */
+    private final CountDownLatch installedOrEnded = new CountDownLatch(1);
     private final AtomicBoolean failureReported = new AtomicBoolean();
     private final AtomicBoolean closeCalled = new AtomicBoolean();
     private final long startNanos;
     private final Thread thread;
+    private final boolean streamAll;
+    /** {@link LazyPages.Options#spinAfterFault()} in nanoseconds. */
+    private final long spinNanos;
+    /** The first page of {@link #pageBuffer}: what a one-page fault reads into, without allocating a slice. */
+    private final MemorySegment onePage;
 
     private int listenFd;
     private final int wakeFd;
     private RestoreConnection connection;
     private MemorySegment pollFds;
     private Task[] polledTasks = new Task[0];
+    private int[] polledFds = new int[0];
+    /** The prefetch's bytes are not there yet (or not looked at yet). */
     private boolean prefetchPending;
     private boolean prefetchHooked;
     private Prefetched prefetched;
     private boolean prefetchInstalling;
+    /** The prefetch is done with: installed, or its bytes failed and its pages are served on demand. */
+    private boolean prefetchSettled;
     private long prefetchStartNanos;
+    private boolean tasksExited;
     private boolean freed;
 
     private volatile boolean closing;
     private volatile boolean finishing;
     private volatile boolean restored;
+    /** Everything to install up front is installed: what {@link #awaitInstalled} reports. */
+    private volatile boolean installed;
+    /** Set by {@link #closeAfterExit()}: the caller says the tasks are dead. */
+    private volatile boolean closedAfterExit;
     private volatile String failure;
     /** What {@link #stats()} returns: published by the loop after each turn, so it is consistent. */
     private volatile Stats published;
 
     // counters: written by the loop thread only, read through published snapshots
     private boolean finished;
+    private boolean streamComplete;
     private int taskCount;
     private long faultsServed;
     private long pagesServedOnDemand;
@@ -148,11 +192,17 @@ final class LazyPagesDaemon implements LazyPagesServer {
     private long pagesInstalledUpFront;
     private long faultsServedFromPrefetch;
     private long pagesCopiedInBackground;
+    private long pagesStreamed;
     private long bytesFromSource;
     private long sourceReadNanos;
     private long prefetchInstallNanos;
     private long restoredAtNanos = -1;
     private long firstFaultAtNanos = -1;
+    private long installedAtNanos = -1;
+    private long faultHandlingNanos;
+    /** When the loop last handled uffd messages, for {@link #spinNanos}; valid once {@link #handledAny}. */
+    private long lastFaultNanos;
+    private boolean handledAny;
 
     // results of the last install(), read right after it by the same thread
     private int lastInstalled;
@@ -168,12 +218,15 @@ final class LazyPagesDaemon implements LazyPagesServer {
         this.wakeDrain = arena.allocate(ValueLayout.JAVA_LONG);
         this.uffd = new Userfaultfd(libc, arena);
         this.pageBuffer = arena.allocate((long) BATCH_PAGES * PAGE, PAGE);
+        this.onePage = pageBuffer.asSlice(0, PAGE);
+        this.streamAll = options.streamAll();
+        this.spinNanos = options.spinAfterFault().toNanos();
         this.eventBuffer = arena.allocate((long) EVENTS_PER_READ * Userfaultfd.MSG_SIZE, 8);
         this.pollFds = arena.allocate(16L * POLLFD_SIZE, 8);
         this.prefetchPending = options.prefetch().isPresent();
         this.startNanos = options.nanoTime().getAsLong();
         this.published = new Stats(0, 0, 0, 0, 0, 0, 0, 0, 0, Duration.ZERO, Duration.ZERO, Optional.empty(), Optional.empty(),
-                0, false, Optional.empty());
+                0, false, Optional.empty(), 0, false, Optional.empty(), Duration.ZERO);
         this.thread = new Thread(this::run, "thaw-lazy-pages " + options.workDir().getFileName());
         this.thread.setDaemon(true);
         this.listenFd = -1;
@@ -214,6 +267,19 @@ final class LazyPagesDaemon implements LazyPagesServer {
     }
 
     @Override
+    public boolean awaitInstalled(Duration timeout) {
+        if (options.prefetch().isEmpty() && !streamAll) {
+            return true; // nothing to install up front
+        }
+        try {
+            installedOrEnded.await(timeout.toNanos(), TimeUnit.NANOSECONDS);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        }
+        return installed;
+    }
+
+    @Override
     public Stats stats() {
         Stats last = published;
         String failed = failure; // may be set after the last snapshot, by close()
@@ -239,8 +305,18 @@ final class LazyPagesDaemon implements LazyPagesServer {
         closing = true;
         wake();
         joinThread();
-        reportPagesStillMissing();
+        if (closedAfterExit) {
+            LOG.log(System.Logger.Level.DEBUG, "lazy-pages server for {0} closed after its tasks exited", options.workDir());
+        } else {
+            reportPagesStillMissing();
+        }
         freeResources();
+    }
+
+    @Override
+    public void closeAfterExit() {
+        closedAfterExit = true;
+        close();
     }
 
     @Override
@@ -366,14 +442,24 @@ final class LazyPagesDaemon implements LazyPagesServer {
         } finally {
             publishStats();
             restoredOrEnded.countDown();
+            installedOrEnded.countDown();
         }
     }
 
     private void serve() {
+        resolvePrefetch(); // hooks the bytes' completion, so a failed fetch is known before the first fault
+        updateInstalled();
         while (!closing) {
             int count = preparePoll();
-            int ready = libc.poll(pollFds, count, pollTimeoutMillis());
+            int timeout = pollTimeoutMillis();
+            // spin only when idle otherwise (no batch to install, no deferred fault, no prefetch to look at)
+            boolean spinning = timeout < 0 && spinNanos > 0 && handledAny && now() - lastFaultNanos < spinNanos;
+            int ready = libc.poll(pollFds, count, spinning ? 0 : timeout);
             if (ready == -Libc.EINTR) {
+                continue;
+            }
+            if (ready == 0 && spinning) {
+                libc.schedYield();
                 continue;
             }
             if (ready < 0) {
@@ -384,33 +470,53 @@ final class LazyPagesDaemon implements LazyPagesServer {
             }
             handleReady(count);
             retryDeferredFaults();
+            resolvePrefetch();
             startPrefetchWhenReady();
             if (prefetchInstalling) {
-                installPrefetchChunk();
+                installPrefetchChunk(); // the working set first, then the rest (stream-all or finishing)
+            } else if (streaming()) {
+                streamOneBatch();
             }
-            if (finishing && restored) {
-                copyOneBatch();
-                if (allInstalled()) {
-                    releaseTasks();
-                    return;
-                }
+            if ((streamAll || finishing) && restored && allInstalled()) {
+                releaseTasks();
+                return;
             }
+            updateInstalled();
             publishStats();
         }
     }
 
+    /** Fills the pollfd array; rebuilds the task slots only when the tasks or their descriptors changed. */
     private int preparePoll() {
         int count = FIRST_TASK_SLOT + tasks.size();
         if (pollFds.byteSize() < (long) count * POLLFD_SIZE) {
             pollFds = arena.allocate((long) count * 2 * POLLFD_SIZE, 8);
+            polledTasks = new Task[0]; // new memory: every slot must be written
         }
         setPollFd(WAKE_SLOT, wakeFd);
         setPollFd(SOCKET_SLOT, connection != null ? (connection.closed() ? -1 : connection.fd()) : listenFd);
-        polledTasks = tasks.toArray(new Task[0]);
-        for (int i = 0; i < polledTasks.length; i++) {
-            setPollFd(FIRST_TASK_SLOT + i, polledTasks[i].uffd);
+        if (!pollSlotsCurrent()) {
+            polledTasks = tasks.toArray(new Task[0]);
+            polledFds = new int[polledTasks.length];
+            for (int i = 0; i < polledTasks.length; i++) {
+                polledFds[i] = polledTasks[i].uffd;
+                setPollFd(FIRST_TASK_SLOT + i, polledFds[i]);
+            }
         }
         return count;
+    }
+
+    private boolean pollSlotsCurrent() {
+        if (polledTasks.length != tasks.size()) {
+            return false;
+        }
+        for (int i = 0; i < polledTasks.length; i++) {
+            Task t = tasks.get(i);
+            if (polledTasks[i] != t || polledFds[i] != t.uffd) {
+                return false;
+            }
+        }
+        return true;
     }
 
     private void setPollFd(int slot, int fd) {
@@ -425,11 +531,14 @@ final class LazyPagesDaemon implements LazyPagesServer {
     }
 
     private int pollTimeoutMillis() {
-        if (prefetchInstalling || (finishing && restored && lazyPagesRemaining() > 0)) {
+        if (prefetchInstalling || streaming()) {
             return 0; // installing in batches: just look for faults between them
         }
-        boolean deferred = tasks.stream().anyMatch(t -> !t.deferredFaults.isEmpty());
-        boolean awaitingPrefetch = prefetchPending && !prefetchHooked && tasks.stream().anyMatch(t -> t.registered);
+        boolean deferred = false;
+        for (Task t : tasks) {
+            deferred |= !t.deferredFaults.isEmpty();
+        }
+        boolean awaitingPrefetch = prefetchPending && !prefetchHooked; // a Future that cannot say when it is done
         return deferred || awaitingPrefetch ? 1 : -1;
     }
 
@@ -440,13 +549,31 @@ final class LazyPagesDaemon implements LazyPagesServer {
         if (revents(SOCKET_SLOT) != 0) {
             handleSocket();
         }
+        long start = 0;
+        boolean handled = false;
         for (int slot = FIRST_TASK_SLOT; slot < count; slot++) {
             Task t = polledTasks[slot - FIRST_TASK_SLOT];
             if (revents(slot) != 0 && !t.exited) {
+                if (!handled) {
+                    start = now();
+                    handled = true;
+                }
                 handleEvents(t);
             }
         }
-        tasks.removeIf(t -> t.exited);
+        if (handled) {
+            lastFaultNanos = now();
+            handledAny = true;
+            faultHandlingNanos += lastFaultNanos - start;
+        }
+        removeExitedTasks();
+    }
+
+    private void removeExitedTasks() {
+        if (tasksExited) {
+            tasksExited = false;
+            tasks.removeIf(t -> t.exited);
+        }
     }
 
     // ---------------------------------------------------------------- the socket
@@ -486,6 +613,7 @@ final class LazyPagesDaemon implements LazyPagesServer {
         if (connection.closed() && !restored) {
             LOG.log(System.Logger.Level.WARNING, "criu closed " + socket + " before the restore finished (it failed)");
             restoredOrEnded.countDown();
+            installedOrEnded.countDown(); // nothing will be installed: awaitInstalled answers false now
         }
     }
 
@@ -501,9 +629,14 @@ final class LazyPagesDaemon implements LazyPagesServer {
 
     // ---------------------------------------------------------------- uffd events
 
-    /** Reads and handles the task's messages until there are none (the uffd is non-blocking). */
+    /**
+     * Reads and handles the task's messages until there are none (the uffd is non-blocking): one read
+     * returns every message queued (up to 64), and another read after handling them picks up the
+     * faults raised meanwhile (other threads, and the ones just answered) without a trip through poll.
+     * At most {@link #READS_PER_WAKEUP} reads, so one busy task cannot starve the others.
+     */
     private void handleEvents(Task t) {
-        while (!t.exited) {
+        for (int reads = 0; reads < READS_PER_WAKEUP && !t.exited; reads++) {
             long n = libc.read(t.uffd, eventBuffer, eventBuffer.byteSize());
             if (n == -Libc.EAGAIN) {
                 return;
@@ -517,9 +650,6 @@ final class LazyPagesDaemon implements LazyPagesServer {
             int messages = (int) (n / Userfaultfd.MSG_SIZE);
             handleNonFaultEvents(t, messages);
             handleFaults(t, messages);
-            if (n < eventBuffer.byteSize()) {
-                return; // drained; poll says when there is more
-            }
         }
     }
 
@@ -619,8 +749,8 @@ final class LazyPagesDaemon implements LazyPagesServer {
         }
         int pages = r.pendingRun(page, options.faultAroundPages());
         long imageAddress = r.imageAddress(page);
-        MemorySegment bytes = readSource(t, r, page, pages, "fault at 0x" + Long.toHexString(page));
-        install(t, page, bytes, pages);
+        MemorySegment bytes = readSource(t, r, page, pages, "fault at ");
+        install(t, page, bytes, 0, pages);
         if (lastAgain && !lastFirstCopied) {
             t.deferredFaults.add(page);
             return;
@@ -660,22 +790,24 @@ final class LazyPagesDaemon implements LazyPagesServer {
                 onPageFault(t, t.deferredFaults.poll());
             }
         }
-        tasks.removeIf(t -> t.exited);
+        removeExitedTasks();
     }
 
     /**
      * Reads {@code pages} pages at {@code address} of a range from the page source into the page
      * buffer. A failure of the source ends serving (see the design notes): the fault stays unanswered.
+     *
+     * @param why what the read is for, completed with the address in the failure message
      */
     private MemorySegment readSource(Task t, LazyRanges.Range r, long address, int pages, String why) {
-        MemorySegment dst = pageBuffer.asSlice(0, (long) pages * PAGE);
+        MemorySegment dst = pages == 1 ? onePage : pageBuffer.asSlice(0, (long) pages * PAGE);
         long offset = r.fileOffset(address);
         long start = now();
         try {
             options.source().read(r.pagesId, offset, dst);
         } catch (RuntimeException e) {
-            throw new ServeFailure(String.format("page source failed for %s, %s: reading %d pages at offset %d of pages-%d.img"
-                    + " (image address 0x%x): %s", t, why, pages, offset, r.pagesId, r.imageAddress(address), e), e);
+            throw new ServeFailure(String.format("page source failed for %s, %s0x%x: reading %d pages at offset %d of pages-%d.img"
+                    + " (image address 0x%x): %s", t, why, address, pages, offset, r.pagesId, r.imageAddress(address), e), e);
         }
         sourceReadNanos += now() - start;
         bytesFromSource += dst.byteSize();
@@ -683,15 +815,18 @@ final class LazyPagesDaemon implements LazyPagesServer {
     }
 
     /**
-     * Installs {@code pages} pages at {@code address} from {@code src} with UFFDIO_COPY, all inside one
-     * range. Sets {@link #lastInstalled} to the pages copied, {@link #lastFirstCopied} when the page at
-     * {@code address} was among them, and {@link #lastAgain} when the kernel asked to retry later;
-     * pages that turned out present or unreachable are settled without being counted.
+     * Installs {@code pages} pages at {@code address} from {@code src} at {@code srcOffset} with
+     * UFFDIO_COPY, all inside one range. Sets {@link #lastInstalled} to the pages copied,
+     * {@link #lastFirstCopied} when the page at {@code address} was among them, and {@link #lastAgain}
+     * when the kernel asked to retry later; pages that turned out present or unreachable are settled
+     * without being counted.
      */
-    private void install(Task t, long address, MemorySegment src, int pages) {
+    private void install(Task t, long address, MemorySegment src, long srcOffset, int pages) {
         lastInstalled = 0;
         lastAgain = false;
         lastFirstCopied = false;
+        java.util.Objects.checkFromIndexSize(srcOffset, (long) pages * PAGE, src.byteSize());
+        long srcAddress = src.address() + srcOffset;
         boolean onePageAtATime = false;
         long done = 0;
         while (done < pages && !t.exited) {
@@ -702,7 +837,7 @@ final class LazyPagesDaemon implements LazyPagesServer {
                 continue;
             }
             long chunk = onePageAtATime ? 1 : pages - done;
-            int rc = uffd.copy(t.uffd, at, src.asSlice(done * PAGE, chunk * PAGE), chunk * PAGE);
+            int rc = uffd.copy(t.uffd, at, srcAddress + done * PAGE, chunk * PAGE);
             long copied = uffd.lastDone() / PAGE;
             if (copied > 0) {
                 t.lazy.markDone(r, at, (int) copied);
@@ -755,9 +890,13 @@ final class LazyPagesDaemon implements LazyPagesServer {
 
     // ---------------------------------------------------------------- prefetch and background
 
-    /** Once a task's mappings are registered and the prefetched bytes are there, starts installing them. */
-    private void startPrefetchWhenReady() {
-        if (!prefetchPending || tasks.stream().noneMatch(t -> t.registered)) {
+    /**
+     * Looks at the prefetch's bytes once they are there: usable ones wait for the tasks' mappings
+     * ({@link #startPrefetchWhenReady}); failed or short ones settle the prefetch at once (its pages
+     * are served on demand), whether or not a task faulted yet, so {@link #awaitInstalled} need not wait.
+     */
+    private void resolvePrefetch() {
+        if (!prefetchPending) {
             return;
         }
         LazyPages.Prefetch prefetch = options.prefetch().orElseThrow();
@@ -767,11 +906,30 @@ final class LazyPagesDaemon implements LazyPagesServer {
             return;
         }
         prefetchPending = false;
-        prefetchedBytes(prefetch).ifPresent(bytes -> {
-            prefetched = new Prefetched(prefetch.workingSet(), bytes);
-            prefetchInstalling = true;
-            prefetchStartNanos = now();
-        });
+        Optional<MemorySegment> bytes = prefetchedBytes(prefetch);
+        if (bytes.isPresent()) {
+            prefetched = new Prefetched(prefetch.workingSet(), bytes.get());
+        } else {
+            prefetchSettled = true;
+        }
+    }
+
+    /** Once a task's mappings are registered and the prefetched bytes are there, starts installing them. */
+    private void startPrefetchWhenReady() {
+        if (prefetched == null || prefetchInstalling || prefetchSettled || !anyRegistered()) {
+            return;
+        }
+        prefetchInstalling = true;
+        prefetchStartNanos = now();
+    }
+
+    private boolean anyRegistered() {
+        for (Task t : tasks) {
+            if (t.registered) {
+                return true;
+            }
+        }
+        return false;
     }
 
     private void hookPrefetchCompletion(Future<MemorySegment> future) {
@@ -809,6 +967,7 @@ final class LazyPagesDaemon implements LazyPagesServer {
         if (piece == null) {
             prefetchInstallNanos = Math.max(1, now() - prefetchStartNanos); // non-zero: "installed"
             prefetchInstalling = false;
+            prefetchSettled = true;
             return;
         }
         for (Task t : tasks) {
@@ -816,7 +975,7 @@ final class LazyPagesDaemon implements LazyPagesServer {
                 installPiece(t, piece); // a task not registered yet gets these pages when it faults them
             }
         }
-        tasks.removeIf(t -> t.exited);
+        removeExitedTasks();
     }
 
     /** Installs what of a piece is still lazy and where the image had it (pages moved by mremap wait for their fault). */
@@ -830,7 +989,7 @@ final class LazyPagesDaemon implements LazyPagesServer {
                 continue;
             }
             int pages = r.pendingRun(address, (int) ((Math.min(end, r.end) - address) / PAGE));
-            install(t, address, prefetched.bytes.asSlice(piece.offset() + (address - piece.imageAddress())), pages);
+            install(t, address, prefetched.bytes, piece.offset() + (address - piece.imageAddress()), pages);
             pagesInstalledUpFront += lastInstalled;
             if (lastAgain) {
                 return; // mappings are changing: the rest is served when faulted
@@ -852,7 +1011,7 @@ final class LazyPagesDaemon implements LazyPagesServer {
             return false;
         }
         int pages = r.pendingRun(page, Math.min(PREFETCH_FAULT_PAGES, prefetched.pagesFrom(t.imagePid, imageAddress)));
-        install(t, page, prefetched.bytes.asSlice(offset), pages);
+        install(t, page, prefetched.bytes, offset, pages);
         if (lastAgain && !lastFirstCopied) {
             t.deferredFaults.add(page);
             return true;
@@ -865,39 +1024,110 @@ final class LazyPagesDaemon implements LazyPagesServer {
         return true;
     }
 
-    /** Copies one batch of still-lazy pages of the first task that has any. */
-    private void copyOneBatch() {
+    /**
+     * Whether there are pages to stream now: with stream-all once a task's mappings are registered,
+     * for {@link #finishInBackground()} once CRIU finished restoring.
+     */
+    private boolean streaming() {
+        if (!streamAll && !(finishing && restored)) {
+            return false;
+        }
+        return streamableTask() != null;
+    }
+
+    private Task streamableTask() {
         for (Task t : tasks) {
-            LazyRanges.Range r = t.exited ? null : t.lazy.firstPending();
-            if (r == null) {
+            if (!t.exited && t.registered && t.lazy.remaining() > 0) {
+                return t;
+            }
+        }
+        return null;
+    }
+
+    /**
+     * Installs the next piece of up to 4 MB of the page file, in file order (see
+     * {@link LazyRanges#nextFileSpan}): one read of the source, then one UFFDIO_COPY per run of pages
+     * not installed yet, in the first task that lacks any and in every other task of the same image
+     * (forked children, which lack what their parent lacked), so the bytes are read once.
+     */
+    private void streamOneBatch() {
+        Task first = streamableTask();
+        LazyRanges.FileSpan span = first == null ? null : first.lazy.nextFileSpan(BATCH_PAGES);
+        if (span == null) {
+            return;
+        }
+        MemorySegment bytes = pageBuffer.asSlice(0, (long) span.pages() * PAGE);
+        long start = now();
+        try {
+            options.source().read(span.pagesId(), span.offset(), bytes);
+        } catch (RuntimeException e) {
+            throw new ServeFailure(String.format("page source failed for %s, %s: reading %d pages at offset %d of pages-%d.img: %s",
+                    first, streamAll ? "streaming every lazy page" : "background copy", span.pages(), span.offset(),
+                    span.pagesId(), e), e);
+        }
+        sourceReadNanos += now() - start;
+        bytesFromSource += bytes.byteSize();
+        long pages = 0;
+        for (Task t : tasks) {
+            if (t.exited || !t.registered || t.imagePid != first.imagePid) {
                 continue;
             }
-            long address = r.firstPending();
-            int pages = r.pendingRun(address, BATCH_PAGES);
-            MemorySegment bytes = readSource(t, r, address, pages, "background copy");
-            install(t, address, bytes, pages);
-            pagesCopiedInBackground += lastInstalled;
-            break;
+            for (LazyRanges.Pending p : t.lazy.pendingIn(span)) {
+                install(t, p.address(), bytes, p.fileOffset() - span.offset(), p.pages());
+                pages += lastInstalled;
+                if (lastAgain || t.exited) {
+                    break; // mappings are changing: the rest comes with a later batch, or when faulted
+                }
+            }
         }
-        tasks.removeIf(t -> t.exited);
+        if (streamAll) {
+            pagesStreamed += pages;
+        } else {
+            pagesCopiedInBackground += pages;
+        }
+        removeExitedTasks();
     }
 
     private boolean allInstalled() {
-        return tasks.stream().allMatch(t -> t.exited || t.lazy.remaining() == 0);
+        for (Task t : tasks) {
+            if (!t.exited && t.lazy.remaining() > 0) {
+                return false;
+            }
+        }
+        return true;
     }
 
+    /** Every lazy page is installed: lets go of the tasks, which no longer need the daemon. */
     private void releaseTasks() {
         for (Task t : tasks) {
             closeUffd(t);
         }
         tasks.clear();
         finished = true;
+        streamComplete = streamAll;
+        prefetchSettled = true; // whatever of the working set was not installed from it is installed now
+        prefetchInstalling = false;
+        updateInstalled();
+    }
+
+    /** Signals {@link #awaitInstalled} once the prefetch is settled and, with stream-all, the stream complete. */
+    private void updateInstalled() {
+        if (installed || (options.prefetch().isEmpty() && !streamAll)) {
+            return;
+        }
+        if ((options.prefetch().isEmpty() || prefetchSettled) && (!streamAll || streamComplete)) {
+            installedAtNanos = now();
+            installed = true;
+            publishStats(); // what awaitInstalled's caller reads next
+            installedOrEnded.countDown();
+        }
     }
 
     // ---------------------------------------------------------------- helpers
 
     private void taskGone(Task t) {
         t.exited = true;
+        tasksExited = true;
         closeUffd(t);
     }
 
@@ -923,14 +1153,15 @@ final class LazyPagesDaemon implements LazyPagesServer {
         published = new Stats(taskCount, faultsServed, pagesServedOnDemand, zeroPagesServed, mappingEvents,
                 pagesInstalledUpFront, faultsServedFromPrefetch, pagesCopiedInBackground, bytesFromSource, Duration.ofNanos(sourceReadNanos),
                 Duration.ofNanos(prefetchInstallNanos), since(restoredAtNanos), since(firstFaultAtNanos),
-                lazyPagesRemaining(), finished, Optional.ofNullable(failure));
+                lazyPagesRemaining(), finished, Optional.ofNullable(failure), pagesStreamed, streamComplete,
+                since(installedAtNanos), Duration.ofNanos(faultHandlingNanos));
     }
 
     private static Stats withFailure(Stats s, String failure) {
         return new Stats(s.tasks(), s.faultsServed(), s.pagesServedOnDemand(), s.zeroPagesServed(), s.mappingEvents(),
                 s.pagesInstalledUpFront(), s.faultsServedFromPrefetch(), s.pagesCopiedInBackground(), s.bytesFromSource(), s.sourceReadTime(),
                 s.prefetchInstallTime(), s.restoredAfter(), s.firstFaultAfter(), s.lazyPagesRemaining(), s.finished(),
-                Optional.of(failure));
+                Optional.of(failure), s.pagesStreamed(), s.streamComplete(), s.installedAfter(), s.faultHandlingTime());
     }
 
     private void fail(String reason) {

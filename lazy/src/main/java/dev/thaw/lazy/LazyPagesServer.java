@@ -9,9 +9,10 @@ import java.util.Optional;
  * {@link LazyPages#start(LazyPages.Options)}, already listening on {@link #socket()}.
  *
  * <p>Life cycle: start it, run {@code criu restore --lazy-pages -W <workDir>}, {@link #awaitRestored}
- * (optional), let the instance answer its first invocation, then {@link #finishInBackground()} so
- * the daemon installs the rest of the memory and ends, and {@link #close()} when the instance is
- * gone or the daemon finished. All methods are safe to call from any thread.
+ * (optional), {@link #awaitInstalled} (optional, with a prefetch or stream-all), let the instance
+ * answer its first invocation, then {@link #finishInBackground()} so the daemon installs the rest of
+ * the memory and ends, and {@link #close()} when the daemon finished, or {@link #closeAfterExit()}
+ * once the instance is gone. All methods are safe to call from any thread.
  */
 public interface LazyPagesServer extends AutoCloseable {
 
@@ -25,6 +26,27 @@ public interface LazyPagesServer extends AutoCloseable {
      * @return whether that happened within the timeout (false also when the daemon failed or closed)
      */
     boolean awaitRestored(Duration timeout);
+
+    /**
+     * Waits until every page this server is to install up front is installed: the whole lazy image
+     * with {@link LazyPages.Options#streamAll()} (then the daemon has also closed the userfaultfds and
+     * ended), the prefetched working set with a {@link LazyPages.Prefetch}, both when both are set.
+     *
+     * <ul>
+     *   <li>With neither, there is nothing to wait for: returns true at once.</li>
+     *   <li>A prefetch whose bytes failed or came short falls back to serving on demand; that decision
+     *       counts as done, so this returns true as soon as it is made (when the bytes' future
+     *       completes), without waiting out the timeout. Combined with streaming, the stream still has
+     *       to complete.</li>
+     *   <li>Returns false on timeout, when the daemon failed ({@link Stats#failure()}), when CRIU
+     *       closed the connection before the restore finished, and when the server was closed first.</li>
+     * </ul>
+     *
+     * Signalled by the daemon's thread, not polled. The instance runs meanwhile; faults are served as usual.
+     *
+     * @return whether everything to install up front is installed
+     */
+    boolean awaitInstalled(Duration timeout);
 
     /** @return counters and timings so far */
     Stats stats();
@@ -52,6 +74,16 @@ public interface LazyPagesServer extends AutoCloseable {
     void close();
 
     /**
+     * {@link #close()} for a caller that knows the instance's processes have all exited (it killed
+     * them, or saw them exit): pages they still lacked are nobody's problem, so the failure handler is
+     * not called and nothing is logged above DEBUG. Closing the userfaultfds of a task that is in fact
+     * still alive lets it read zeros where its memory was: do not use this to skip the kill.
+     */
+    default void closeAfterExit() {
+        close();
+    }
+
+    /**
      * What the daemon did.
      *
      * @param tasks userfaultfds received from CRIU plus forked children
@@ -61,7 +93,8 @@ public interface LazyPagesServer extends AutoCloseable {
      * @param mappingEvents FORK, REMAP, REMOVE and UNMAP events applied
      * @param pagesInstalledUpFront pages installed from the prefetched working set
      * @param faultsServedFromPrefetch faults on working-set pages not installed yet, answered from the prefetched bytes
-     * @param pagesCopiedInBackground pages installed by {@link #finishInBackground()}
+     * @param pagesCopiedInBackground pages installed by {@link #finishInBackground()} (without stream-all;
+     *     with it, they count as {@code pagesStreamed})
      * @param bytesFromSource bytes read from the page source by the daemon itself
      * @param sourceReadTime time spent in {@link PageSource#read}
      * @param prefetchInstallTime time from the start of installing the prefetched working set to its end;
@@ -69,13 +102,37 @@ public interface LazyPagesServer extends AutoCloseable {
      * @param restoredAfter time from start to CRIU's "restore finished", if it came
      * @param firstFaultAfter time from start to the first page fault, if any
      * @param lazyPagesRemaining lazy pages of live tasks not installed yet
-     * @param finished whether {@link #finishInBackground()} completed and the userfaultfds are closed
+     * @param finished whether every lazy page was installed (by {@link #finishInBackground()} or stream-all)
+     *     and the userfaultfds are closed: the instance no longer depends on the daemon
      * @param failure why the daemon stopped serving, if it did
+     * @param pagesStreamed pages installed by stream-all ({@link LazyPages.Options#streamAll()}), read from the
+     *     source in page-file order; faults served meanwhile count as on-demand as usual
+     * @param streamComplete whether stream-all installed every lazy page of every task (tasks that exited
+     *     need none) and closed the userfaultfds; implies {@code finished}
+     * @param installedAfter time from start until everything to install up front was installed, which is
+     *     when {@link #awaitInstalled} returns true; empty before that, and when there is nothing to
+     *     install up front
+     * @param faultHandlingTime time the daemon's thread spent on userfaultfd messages once poll(2) woke it:
+     *     reading them, the page source reads for faults, UFFDIO_COPY/ZEROPAGE/WAKE and the bookkeeping.
+     *     Divided by the faults answered, it is the daemon's own share of a fault's round trip; the rest
+     *     is the kernel waking the daemon and the faulting thread, and the application itself
      */
     record Stats(int tasks, long faultsServed, long pagesServedOnDemand, long zeroPagesServed, long mappingEvents,
                  long pagesInstalledUpFront, long faultsServedFromPrefetch, long pagesCopiedInBackground, long bytesFromSource,
                  Duration sourceReadTime, Duration prefetchInstallTime, Optional<Duration> restoredAfter,
                  Optional<Duration> firstFaultAfter, long lazyPagesRemaining, boolean finished,
-                 Optional<String> failure) {
+                 Optional<String> failure, long pagesStreamed, boolean streamComplete, Optional<Duration> installedAfter,
+                 Duration faultHandlingTime) {
+
+        /** The statistics as they were before stream-all: without its counters. */
+        public Stats(int tasks, long faultsServed, long pagesServedOnDemand, long zeroPagesServed, long mappingEvents,
+                     long pagesInstalledUpFront, long faultsServedFromPrefetch, long pagesCopiedInBackground, long bytesFromSource,
+                     Duration sourceReadTime, Duration prefetchInstallTime, Optional<Duration> restoredAfter,
+                     Optional<Duration> firstFaultAfter, long lazyPagesRemaining, boolean finished, Optional<String> failure) {
+            this(tasks, faultsServed, pagesServedOnDemand, zeroPagesServed, mappingEvents, pagesInstalledUpFront,
+                    faultsServedFromPrefetch, pagesCopiedInBackground, bytesFromSource, sourceReadTime, prefetchInstallTime,
+                    restoredAfter, firstFaultAfter, lazyPagesRemaining, finished, failure, 0, false, Optional.empty(),
+                    Duration.ZERO);
+        }
     }
 }

@@ -65,6 +65,16 @@ final class LazyRanges {
             return fileOffset + (address - start);
         }
 
+        /** @return the page-file offset just past this range's bytes */
+        long fileEnd() {
+            return fileOffset + (end - start);
+        }
+
+        /** @return the run-time address of the byte at {@code offset} of the page file (within this range) */
+        long addressOfFileOffset(long offset) {
+            return start + (offset - fileOffset);
+        }
+
         /** @return how many pages from {@code address} on, at most {@code max}, are not installed yet */
         int pendingRun(long address, int max) {
             int from = index(address);
@@ -174,6 +184,92 @@ final class LazyRanges {
             }
         }
         return null;
+    }
+
+    /** Bytes {@code [offset, offset + pages * PAGE)} of {@code pages-<pagesId>.img}. */
+    record FileSpan(long pagesId, long offset, int pages) {
+        long end() {
+            return offset + (long) pages * PAGE;
+        }
+    }
+
+    /** Pages {@code [address, address + pages * PAGE)} of one range, none installed yet. */
+    record Pending(long address, int pages, long fileOffset) {
+    }
+
+    /**
+     * The next piece of the page file to stream: it starts at the page not installed yet with the
+     * lowest offset (lowest page file first), goes on across ranges that follow each other in the
+     * file (done pages in between are read too, so the read stays one sequential piece), for at most
+     * {@code maxPages} pages, and ends after its last page not installed yet.
+     *
+     * @return the span, or null when every page is installed
+     */
+    FileSpan nextFileSpan(int maxPages) {
+        Range first = null;
+        long firstOffset = 0;
+        for (Range r : byStart.values()) {
+            if (r.remaining == 0) {
+                continue;
+            }
+            long offset = r.fileOffset(r.firstPending());
+            if (first == null || r.pagesId < first.pagesId || (r.pagesId == first.pagesId && offset < firstOffset)) {
+                first = r;
+                firstOffset = offset;
+            }
+        }
+        if (first == null) {
+            return null;
+        }
+        long limit = firstOffset + (long) maxPages * PAGE;
+        TreeMap<Long, Range> inFileOrder = new TreeMap<>();
+        for (Range r : byStart.values()) {
+            if (r.pagesId == first.pagesId && r.fileEnd() > firstOffset && r.fileOffset < limit) {
+                inFileOrder.put(r.fileOffset, r);
+            }
+        }
+        long covered = firstOffset;
+        long end = firstOffset + PAGE;
+        for (Range r : inFileOrder.values()) {
+            if (r.fileOffset > covered) {
+                break; // a gap: pages of the file that are not lazy here (or not any more)
+            }
+            long to = Math.min(r.fileEnd(), limit);
+            int lastPending = r.done.previousClearBit((int) ((to - r.fileOffset) / PAGE) - 1);
+            long from = Math.max(r.fileOffset, firstOffset);
+            if (lastPending >= 0 && r.fileOffset + (long) lastPending * PAGE >= from) {
+                end = Math.max(end, r.fileOffset + (long) (lastPending + 1) * PAGE);
+            }
+            covered = to;
+            if (covered >= limit) {
+                break;
+            }
+        }
+        return new FileSpan(first.pagesId, firstOffset, (int) ((end - firstOffset) / PAGE));
+    }
+
+    /** @return the runs of pages not installed yet whose bytes lie in {@code span}, in file order */
+    List<Pending> pendingIn(FileSpan span) {
+        List<Pending> out = new ArrayList<>();
+        for (Range r : byStart.values()) {
+            if (r.pagesId != span.pagesId() || r.remaining == 0 || r.fileEnd() <= span.offset() || r.fileOffset >= span.end()) {
+                continue;
+            }
+            long address = r.addressOfFileOffset(Math.max(span.offset(), r.fileOffset));
+            long end = r.addressOfFileOffset(Math.min(span.end(), r.fileEnd()));
+            while (address < end) {
+                int next = r.done.nextClearBit(r.index(address));
+                long page = r.start + (long) next * PAGE;
+                if (page >= end) {
+                    break;
+                }
+                int pages = r.pendingRun(page, (int) ((end - page) / PAGE));
+                out.add(new Pending(page, pages, r.fileOffset(page)));
+                address = page + (long) pages * PAGE;
+            }
+        }
+        out.sort(java.util.Comparator.comparingLong(Pending::fileOffset));
+        return out;
     }
 
     /** @return pages not installed yet */

@@ -67,6 +67,7 @@ final class Libc {
     private static final MethodHandle CLOSE = bind("close", FunctionDescriptor.of(INT, INT));
     private static final MethodHandle POLL = bind("poll", FunctionDescriptor.of(INT, PTR, LONG, INT));
     private static final MethodHandle EVENTFD = bind("eventfd", FunctionDescriptor.of(INT, INT, INT));
+    private static final MethodHandle SCHED_YIELD = bind("sched_yield", FunctionDescriptor.of(INT));
     // ioctl(int fd, unsigned long request, ...): the argument pointer is variadic, which matters to the x86_64 ABI
     private static final MethodHandle IOCTL = bind("ioctl", FunctionDescriptor.of(INT, INT, LONG, PTR),
             Linker.Option.firstVariadicArg(2));
@@ -145,6 +146,14 @@ final class Libc {
     int poll(MemorySegment fds, long count, int timeoutMillis) {
         try {
             return check((int) POLL.invokeExact(errnoState, fds, count, timeoutMillis));
+        } catch (Throwable t) {
+            throw rethrow(t);
+        }
+    }
+
+    int schedYield() {
+        try {
+            return check((int) SCHED_YIELD.invokeExact(errnoState));
         } catch (Throwable t) {
             throw rethrow(t);
         }

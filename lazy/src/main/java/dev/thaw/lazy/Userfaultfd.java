@@ -58,8 +58,20 @@ final class Userfaultfd {
      * @return 0, or {@code -errno}; on failure {@link #lastDone()} is how many bytes were installed
      */
     int copy(int uffd, long dst, MemorySegment src, long len) {
+        if (len > src.byteSize()) {
+            throw new IndexOutOfBoundsException("copying " + len + " bytes from a segment of " + src.byteSize());
+        }
+        return copy(uffd, dst, src.address(), len);
+    }
+
+    /**
+     * {@link #copy(int, long, MemorySegment, long)} from a native address, without a segment for the
+     * slice (the fault path allocates nothing): the caller checked that {@code [src, src + len)} is
+     * inside a live segment.
+     */
+    int copy(int uffd, long dst, long src, long len) {
         args.set(ValueLayout.JAVA_LONG, 0, dst);
-        args.set(ValueLayout.JAVA_LONG, 8, src.address());
+        args.set(ValueLayout.JAVA_LONG, 8, src);
         args.set(ValueLayout.JAVA_LONG, 16, len);
         args.set(ValueLayout.JAVA_LONG, 24, 0L); // mode 0: wake the faulting threads
         args.set(ValueLayout.JAVA_LONG, 32, 0L);

@@ -69,4 +69,33 @@ class LazyRangesTest {
         assertThat(child.firstPending().firstPending()).isEqualTo(0x10000);
         assertThat(parent.firstPending()).isNull();
     }
+
+    @Test
+    void fileSpansGoInFileOrderAcrossAdjacentRangesAndStopAtGaps() {
+        LazyRanges ranges = new LazyRanges();
+        // file order differs from address order: [0x50000, +4 pages) holds offsets 0..4, [0x10000, +4) holds 4..8
+        // (as after an mremap), and [0x80000, +2) holds 10..12, after a gap of two non-lazy pages
+        ranges.putForTest(new LazyRanges.Range(0x50000, 0x50000 + 4 * P, 0x50000, 0, 3, new BitSet()));
+        ranges.putForTest(new LazyRanges.Range(0x10000, 0x10000 + 4 * P, 0x10000, 4 * P, 3, new BitSet()));
+        ranges.putForTest(new LazyRanges.Range(0x80000, 0x80000 + 2 * P, 0x80000, 10 * P, 3, new BitSet()));
+
+        assertThat(ranges.nextFileSpan(1024)).isEqualTo(new LazyRanges.FileSpan(3, 0, 8));
+        assertThat(ranges.nextFileSpan(6)).isEqualTo(new LazyRanges.FileSpan(3, 0, 6));
+        assertThat(ranges.pendingIn(new LazyRanges.FileSpan(3, 0, 6))).containsExactly(
+                new LazyRanges.Pending(0x50000, 4, 0), new LazyRanges.Pending(0x10000, 2, 4 * P));
+
+        // a fault installed page 1 of the first range, and the last page of the second: still one read, two runs
+        ranges.markDone(ranges.find(0x50000), 0x50000 + P, 1);
+        ranges.markDone(ranges.find(0x10000), 0x10000 + 3 * P, 1);
+        LazyRanges.FileSpan span = ranges.nextFileSpan(1024);
+        assertThat(span).as("ends after the last page not installed").isEqualTo(new LazyRanges.FileSpan(3, 0, 7));
+        assertThat(ranges.pendingIn(span)).containsExactly(new LazyRanges.Pending(0x50000, 1, 0),
+                new LazyRanges.Pending(0x50000 + 2 * P, 2, 2 * P), new LazyRanges.Pending(0x10000, 3, 4 * P));
+
+        ranges.markDone(ranges.find(0x50000), 0x50000, 4);
+        ranges.markDone(ranges.find(0x10000), 0x10000, 4);
+        assertThat(ranges.nextFileSpan(1024)).as("after the gap").isEqualTo(new LazyRanges.FileSpan(3, 10 * P, 2));
+        ranges.markDone(ranges.find(0x80000), 0x80000, 2);
+        assertThat(ranges.nextFileSpan(1024)).isNull();
+    }
 }

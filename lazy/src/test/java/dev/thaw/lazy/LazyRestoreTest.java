@@ -215,6 +215,12 @@ class LazyRestoreTest {
             CompletableFuture<MemorySegment> bytes = CompletableFuture.supplyAsync(() -> index.read(decoded, files, arena));
             LazyPages.Options options = LazyPages.Options.of(work, index, files).withPrefetch(new LazyPages.Prefetch(decoded, bytes));
             try (LazyPagesServer server = LazyPages.start(options); CriuFixture.Restore restore = fixture.restore(work, true)) {
+                assertThat(server.awaitInstalled(WAIT)).as("working set installed").isTrue();
+                LazyPagesServer.Stats installed = server.stats();
+                assertThat(installed.prefetchInstallTime()).as("awaitInstalled returns after the install").isPositive();
+                assertThat(installed.installedAfter()).isPresent();
+                assertThat(installed.pagesInstalledUpFront()).isPositive();
+                assertThat(installed.finished()).as("the rest stays lazy").isFalse();
                 assertThat(restore.command("sum", WAIT)).isEqualTo(expectedSum);
                 LazyPagesServer.Stats stats = server.stats();
                 System.out.println("recording restore: " + first.stats());
@@ -243,6 +249,86 @@ class LazyRestoreTest {
             assertThat(ws.pages()).isGreaterThanOrEqualTo(stats.pagesServedOnDemand());
             return new Recorded(ws, stats);
         }
+    }
+
+    // ------------------------------------------------------------------ stream-all and awaitInstalled
+
+    @Test
+    @Order(4)
+    void streamAllInstallsEveryLazyPageFromTheSourceBeforeTheTargetNeedsThem() throws Exception {
+        Path sparse = fixture.root.resolve("img-stream");
+        materializeNonLazyOnly(fixture.images, sparse); // as the node does: the lazy bytes are only in the store
+        ImageIndex sparseIndex = ImageIndex.load(sparse);
+        long lazyPages = sparseIndex.lazyBytes() / PAGE;
+        List<long[]> reads = new java.util.concurrent.CopyOnWriteArrayList<>(); // {offset, length}
+        PageSource recording = (pagesId, offset, dst) -> {
+            reads.add(new long[] {offset, dst.byteSize()});
+            files.read(pagesId, offset, dst);
+        };
+        Path work = newWorkDir();
+        try (LazyPagesServer server = LazyPages.start(LazyPages.Options.of(work, sparseIndex, recording).withStreamAll(true));
+             CriuFixture.Restore restore = fixture.restore(sparse, work, true)) {
+            assertThat(server.awaitInstalled(WAIT)).as("every lazy page streamed").isTrue();
+            LazyPagesServer.Stats installed = server.stats();
+            System.out.println("stream-all restore, installed: " + installed);
+            assertThat(installed.streamComplete()).isTrue();
+            assertThat(installed.finished()).as("the userfaultfds are closed").isTrue();
+            assertThat(installed.lazyPagesRemaining()).isZero();
+            assertThat(installed.installedAfter()).isPresent();
+            assertThat(installed.pagesStreamed()).as("nearly every lazy page came from the stream")
+                    .isGreaterThan(lazyPages * 9 / 10);
+            assertThat(installed.pagesStreamed() + installed.pagesServedOnDemand()).isLessThanOrEqualTo(lazyPages);
+            assertThat(installed.faultsServed()).as("the array was not faulted in")
+                    .isLessThan(CriuFixture.ARRAY_MB * LazyTarget.MB / PAGE / 10);
+
+            assertThat(restore.command("sum", WAIT)).isEqualTo(expectedSum);
+            LazyPagesServer.Stats after = server.stats();
+            assertThat(after.faultsServed()).as("no fault after the stream completed").isEqualTo(installed.faultsServed());
+            assertThat(after.failure()).isEmpty();
+
+            // the stream reads big pieces in file order (a fault reads one page)
+            List<long[]> big = reads.stream().filter(r -> r[1] >= 64 * 1024).toList();
+            assertThat(big.stream().mapToLong(r -> r[1]).sum()).as("bytes read in pieces of 64 KB or more")
+                    .isGreaterThan(sparseIndex.lazyBytes() * 8 / 10);
+            assertThat(big.stream().mapToLong(r -> r[1]).max().orElse(0)).isEqualTo((long) LazyPages.MAX_FAULT_AROUND_PAGES * PAGE);
+            for (int i = 1; i < big.size(); i++) {
+                assertThat(big.get(i)[0]).as("in file order").isGreaterThanOrEqualTo(big.get(i - 1)[0]);
+            }
+        }
+    }
+
+    @Test
+    @Order(4)
+    void awaitInstalledAnswersAtOnceWhenThereIsNothingToWaitFor() throws Exception {
+        try (LazyPagesServer plain = LazyPages.start(LazyPages.Options.of(newWorkDir(), index, files))) {
+            long start = System.nanoTime();
+            assertThat(plain.awaitInstalled(WAIT)).as("no prefetch, no stream: nothing to install up front").isTrue();
+            assertThat(Duration.ofNanos(System.nanoTime() - start)).isLessThan(Duration.ofSeconds(1));
+            assertThat(plain.stats().installedAfter()).isEmpty();
+        }
+        WorkingSet ws = new WorkingSet(List.of(new WorkingSet.Run(1, index.entries(1).stream().filter(ImageIndex.Entry::lazy)
+                .findFirst().orElseThrow().vaddr(), 4)));
+        CompletableFuture<MemorySegment> failing = CompletableFuture.failedFuture(new IllegalStateException("store down"));
+        CompletableFuture<MemorySegment> late = new CompletableFuture<>();
+        for (CompletableFuture<MemorySegment> bytes : List.of(failing, late)) {
+            LazyPages.Options options = LazyPages.Options.of(newWorkDir(), index, files).withPrefetch(new LazyPages.Prefetch(ws, bytes));
+            try (LazyPagesServer server = LazyPages.start(options); Arena arena = Arena.ofConfined()) {
+                if (bytes == late) {
+                    assertThat(server.awaitInstalled(Duration.ofMillis(100))).as("bytes not there yet").isFalse();
+                    bytes.complete(arena.allocate(PAGE)); // short: the working set needs 4 pages
+                }
+                long start = System.nanoTime();
+                assertThat(server.awaitInstalled(WAIT)).as("a failed or short prefetch falls back to on-demand at once").isTrue();
+                assertThat(Duration.ofNanos(System.nanoTime() - start)).isLessThan(Duration.ofSeconds(1));
+                assertThat(server.stats().installedAfter()).isPresent();
+                assertThat(server.stats().pagesInstalledUpFront()).isZero();
+            }
+        }
+        LazyPagesServer streaming = LazyPages.start(LazyPages.Options.of(newWorkDir(), index, files).withStreamAll(true));
+        assertThat(streaming.awaitInstalled(Duration.ofMillis(100))).as("no restore: nothing streamed").isFalse();
+        CompletableFuture<Boolean> waiting = CompletableFuture.supplyAsync(() -> streaming.awaitInstalled(WAIT));
+        streaming.close();
+        assertThat(waiting.get(5, TimeUnit.SECONDS)).as("closed before the stream completed").isFalse();
     }
 
     // ------------------------------------------------------------------ 3: threads, heap, mremap, madvise, munmap, fork
@@ -304,6 +390,35 @@ class LazyRestoreTest {
 
     @Test
     @Order(6)
+    void aSourceFailingWhileStreamingIsReportedAndAwaitInstalledSaysSo() throws Exception {
+        Path work = newWorkDir();
+        AtomicInteger bigReads = new AtomicInteger();
+        PageSource failing = (pagesId, offset, dst) -> {
+            if (dst.byteSize() > PAGE && bigReads.incrementAndGet() > 3) {
+                throw new IllegalStateException("store unavailable");
+            }
+            files.read(pagesId, offset, dst);
+        };
+        AtomicReference<String> reason = new AtomicReference<>();
+        AtomicInteger calls = new AtomicInteger();
+        LazyPages.Options options = LazyPages.Options.of(work, index, failing).withStreamAll(true).withFailureHandler(r -> {
+            calls.incrementAndGet();
+            reason.set(r);
+        });
+        LazyPagesServer server = LazyPages.start(options);
+        try (CriuFixture.Restore restore = fixture.restore(work, true)) {
+            restore.pid(WAIT);
+            assertThat(server.awaitInstalled(WAIT)).as("the stream failed").isFalse();
+            assertThat(reason.get()).contains("pid 1", "streaming every lazy page", "pages-1.img", "store unavailable");
+            assertThat(server.stats().streamComplete()).isFalse();
+            assertThat(server.stats().pagesStreamed()).isPositive();
+        }
+        CompletableFuture.runAsync(server::close).get(10, TimeUnit.SECONDS);
+        assertThat(calls).hasValue(1);
+    }
+
+    @Test
+    @Order(6)
     void closingWhileALiveInstanceLacksPagesIsReportedButNotAfterItWasKilled() throws Exception {
         List<String> reasons = new java.util.concurrent.CopyOnWriteArrayList<>();
         AtomicReference<CriuFixture.Restore> instance = new AtomicReference<>();
@@ -328,6 +443,56 @@ class LazyRestoreTest {
         restore.close(); // killed first, as the node does
         serverOf(other).close();
         assertThat(reasons).as("a dead instance is not reported").isEmpty();
+
+        // closeAfterExit: the caller vouches that the tasks are gone, so neither the handler nor a log above
+        // DEBUG, whatever the liveness probe would say (here it would say alive: the caller kills it right after)
+        java.util.logging.Logger log = java.util.logging.Logger.getLogger(LazyPagesDaemon.class.getName());
+        List<java.util.logging.LogRecord> logged = new java.util.concurrent.CopyOnWriteArrayList<>();
+        java.util.logging.Handler capture = new java.util.logging.Handler() {
+            @Override
+            public void publish(java.util.logging.LogRecord r) {
+                logged.add(r);
+            }
+
+            @Override
+            public void flush() {
+            }
+
+            @Override
+            public void close() {
+            }
+        };
+        log.addHandler(capture);
+        Path third = newWorkDir();
+        CriuFixture.Restore lied = startAndAnswer(third, reasons::add, new AtomicReference<>());
+        try {
+            serverOf(third).closeAfterExit();
+            assertThat(reasons).as("closeAfterExit calls no handler").isEmpty();
+            assertThat(logged).as("nor logs a warning or worse")
+                    .noneMatch(r -> r.getLevel().intValue() >= java.util.logging.Level.WARNING.intValue());
+        } finally {
+            log.removeHandler(capture);
+            lied.close();
+        }
+    }
+
+    @Test
+    @Order(6)
+    void optionsAreCheckedAndKeepTheirOtherValues() {
+        LazyPages.Options o = LazyPages.Options.of(fixture.root, index, files).withFaultAroundPages(8).withStreamAll(true)
+                .withSpinAfterFault(Duration.ofNanos(20_000)).withRecord(true);
+        assertThat(o.faultAroundPages()).isEqualTo(8);
+        assertThat(o.streamAll()).isTrue();
+        assertThat(o.spinAfterFault()).isEqualTo(Duration.ofNanos(20_000));
+        assertThat(o.record()).isTrue();
+        LazyPages.Options old = new LazyPages.Options(fixture.root, index, files, false, java.util.Optional.empty(), 1, r -> { },
+                System::nanoTime);
+        assertThat(old.streamAll()).isFalse();
+        assertThat(old.spinAfterFault()).isZero();
+        org.assertj.core.api.Assertions.assertThatThrownBy(() -> o.withSpinAfterFault(Duration.ofSeconds(1)))
+                .isInstanceOf(IllegalArgumentException.class);
+        org.assertj.core.api.Assertions.assertThatThrownBy(() -> o.withSpinAfterFault(Duration.ofNanos(-1)))
+                .isInstanceOf(IllegalArgumentException.class);
     }
 
     @Test
@@ -364,7 +529,11 @@ class LazyRestoreTest {
         try {
             for (int i = 0; i < 3; i++) {
                 Path work = newWorkDir();
-                servers.add(LazyPages.start(LazyPages.Options.of(work, index, files).withFaultAroundPages(4)));
+                LazyPages.Options options = LazyPages.Options.of(work, index, files).withFaultAroundPages(4);
+                if (i == 1) {
+                    options = options.withSpinAfterFault(Duration.ofNanos(50_000)); // polls between faults
+                }
+                servers.add(LazyPages.start(options));
                 restores.add(fixture.restore(work, true));
             }
             List<CompletableFuture<String>> answers = restores.stream()
@@ -407,13 +576,16 @@ class LazyRestoreTest {
         Map<String, List<Long>> millis = new java.util.LinkedHashMap<>();
         for (int run = 0; run < 3; run++) {
             millis.computeIfAbsent("eager (plain criu restore)", k -> new ArrayList<>()).add(timeEager(command, expected));
-            millis.computeIfAbsent("lazy, 1 page per fault", k -> new ArrayList<>()).add(timeLazy(command, expected, 1, null));
-            millis.computeIfAbsent("lazy, 16 pages per fault", k -> new ArrayList<>()).add(timeLazy(command, expected, 16, null));
-            millis.computeIfAbsent("lazy + prefetched working set", k -> new ArrayList<>()).add(timeLazy(command, expected, 1, ws));
+            millis.computeIfAbsent("lazy, 1 page per fault", k -> new ArrayList<>()).add(timeLazy(command, expected, 1, null, false));
+            millis.computeIfAbsent("lazy, 1 page per fault, 50 µs spin", k -> new ArrayList<>())
+                    .add(timeLazy(command, expected, 1, null, false, SPIN));
+            millis.computeIfAbsent("lazy, 16 pages per fault", k -> new ArrayList<>()).add(timeLazy(command, expected, 16, null, false));
+            millis.computeIfAbsent("lazy + prefetched working set", k -> new ArrayList<>()).add(timeLazy(command, expected, 1, ws, false));
+            millis.computeIfAbsent("stream-all", k -> new ArrayList<>()).add(timeLazy(command, expected, 1, null, true));
         }
         System.out.printf("criu restore start -> answer to \"%s\" (%s); image %d MB, %d MB of it lazy, working set %d MB%n",
                 command, what, index.totalPresentBytes() >> 20, index.lazyBytes() >> 20, ws.bytes() >> 20);
-        millis.forEach((mode, ms) -> System.out.printf("  %-32s median %4d ms  runs %s%n", mode,
+        millis.forEach((mode, ms) -> System.out.printf("  %-38s median %4d ms  runs %s%n", mode,
                 ms.stream().sorted().toList().get(ms.size() / 2), ms));
     }
 
@@ -424,11 +596,23 @@ class LazyRestoreTest {
         }
     }
 
-    /** Like the node: the server and the working set's fetch start first, then criu. */
-    private long timeLazy(String command, String expected, int faultAround, WorkingSet prefetch) throws Exception {
+    /**
+     * Like the node: the server and the working set's fetch start first, then criu. The command is sent
+     * as soon as CRIU wrote the pid file, also with stream-all (whose faults then compete with the stream).
+     */
+    private long timeLazy(String command, String expected, int faultAround, WorkingSet prefetch, boolean streamAll)
+            throws Exception {
+        return timeLazy(command, expected, faultAround, prefetch, streamAll, Duration.ZERO);
+    }
+
+    private static final Duration SPIN = Duration.ofNanos(50_000);
+
+    private long timeLazy(String command, String expected, int faultAround, WorkingSet prefetch, boolean streamAll,
+                          Duration spin) throws Exception {
         Path work = newWorkDir();
         try (Arena arena = Arena.ofShared()) {
-            LazyPages.Options options = LazyPages.Options.of(work, index, files).withFaultAroundPages(faultAround);
+            LazyPages.Options options = LazyPages.Options.of(work, index, files).withFaultAroundPages(faultAround)
+                    .withStreamAll(streamAll).withSpinAfterFault(spin);
             if (prefetch != null) {
                 options = options.withPrefetch(new LazyPages.Prefetch(prefetch,
                         CompletableFuture.supplyAsync(() -> index.read(prefetch, files, arena))));
@@ -436,8 +620,12 @@ class LazyRestoreTest {
             try (LazyPagesServer server = LazyPages.start(options); CriuFixture.Restore restore = fixture.restore(work, true)) {
                 assertThat(restore.command(command, WAIT)).isEqualTo(expected);
                 long ms = elapsedMillis(restore);
-                System.out.println("  " + command + " faultAround=" + faultAround + (prefetch != null ? " prefetch" : "") + ": "
-                        + ms + " ms, " + server.stats());
+                if (streamAll) {
+                    assertThat(server.awaitInstalled(WAIT)).isTrue();
+                }
+                System.out.println("  " + command + " faultAround=" + faultAround + (prefetch != null ? " prefetch" : "")
+                        + (streamAll ? " stream-all" : "") + (spin.isZero() ? "" : " spin=" + spin.toNanos() / 1000 + "µs")
+                        + ": " + ms + " ms, " + server.stats());
                 return ms;
             }
         }

@@ -186,12 +186,43 @@ public final class LazyTarget {
                 case "sum" -> "sum=" + Long.toHexString(checksum(array, 0, array.length));
                 case "part" -> "part=" + Long.toHexString(checksum(array, 0, array.length / 16));
                 case "churn" -> churn();
+                case "busysum" -> busySum();
                 default -> "unknown command " + command;
             };
         } catch (Throwable t) {
             return "error " + t;
         }
     }
+
+    /**
+     * "sum" while two more threads keep both CPUs of a small machine busy, as a starting application's
+     * other threads (JIT, GC, its own) do: the daemon then competes for a CPU on every fault.
+     */
+    private static String busySum() throws InterruptedException {
+        java.util.concurrent.atomic.AtomicBoolean stop = new java.util.concurrent.atomic.AtomicBoolean();
+        List<Thread> spinners = new ArrayList<>();
+        for (int i = 0; i < 2; i++) {
+            Thread t = new Thread(() -> {
+                long x = 0;
+                while (!stop.get()) {
+                    x = x * 31 + 7;
+                }
+                spinSink = x;
+            }, "spinner-" + i);
+            t.start();
+            spinners.add(t);
+        }
+        try {
+            return "sum=" + Long.toHexString(checksum(array, 0, array.length));
+        } finally {
+            stop.set(true);
+            for (Thread t : spinners) {
+                t.join();
+            }
+        }
+    }
+
+    private static volatile long spinSink;
 
     /**
      * Exercises what a lazily restored process does to its memory: two threads faulting at once, heap

@@ -44,6 +44,8 @@ final class FunctionPool implements Instance.Listener {
     private static final long RESTORE_TIMEOUT_MS = 30_000;
     /** Longest a restored instance waits for its working set before it runs anyway (faults are then served on demand). */
     private static final java.time.Duration PREFETCH_WAIT = java.time.Duration.ofSeconds(3);
+    /** Longest an eager restore streamed from the store waits for the whole image (an S3-only fetch of a large one). */
+    private static final java.time.Duration STREAM_WAIT = java.time.Duration.ofSeconds(20);
 
     final Deployment deployment;
     final Snapshot snapshot;
@@ -310,10 +312,14 @@ final class FunctionPool implements Instance.Listener {
         RestoreReport report = instance.restoreReport;
         report.mode = restoreMode;
         if (restoreMode.equals("eager")) {
-            if (!repository.ensureLocal(deployment, snapshot.imagesDir(), report)) {
-                throw new IOException("the snapshot's images are neither on this node nor in the snapshot store");
+            if (java.nio.file.Files.isDirectory(snapshot.imagesDir()) || !repository.isStored(deployment)) {
+                if (!repository.ensureLocal(deployment, snapshot.imagesDir(), report)) {
+                    throw new IOException("the snapshot's images are neither on this node nor in the snapshot store");
+                }
+                launcher.restore(instance, snapshot, snapshot.imagesDir(), false, true);
+                return;
             }
-            launcher.restore(instance, snapshot, snapshot.imagesDir(), false, true);
+            streamFromStore(instance, report);
             return;
         }
         Path images = snapshot.imagesDir();
@@ -331,7 +337,28 @@ final class FunctionPool implements Instance.Listener {
         instance.lazyRestore = lazy;
         launcher.restore(instance, snapshot, images, true, false);
         // REAP: the handler starts once the working set is installed, not while it is still arriving
-        lazy.awaitPrefetchInstalled(PREFETCH_WAIT);
+        lazy.awaitInstalled(PREFETCH_WAIT);
+        instance.resume(true);
+    }
+
+    /**
+     * An eager restore of an image that is only in the store: CRIU restores everything but the lazy
+     * pages from a small local image, while the page server streams the lazy pages from the store
+     * straight into the tasks (the store's read-ahead decrypts on the other core); the handler starts
+     * once all of them are installed. One copy of the memory instead of two (tmpfs, then CRIU's read),
+     * and the fetch overlaps CRIU's own work.
+     */
+    private void streamFromStore(Instance instance, RestoreReport report) throws IOException {
+        Path images = repository.lazyImagesDir(deployment);
+        if (!repository.ensureLazyImages(deployment, images, report)) {
+            throw new IOException("the snapshot's images are neither on this node nor in the snapshot store");
+        }
+        LazyRestore lazy = LazyRestore.streamAll(deployment, repository, images,
+                repository.pageSource(deployment, report.tally, true), launcher.workDir(instance), report,
+                reason -> pageSourceFailed(instance, reason));
+        instance.lazyRestore = lazy;
+        launcher.restore(instance, snapshot, images, true, false);
+        lazy.awaitInstalled(STREAM_WAIT);
         instance.resume(true);
     }
 

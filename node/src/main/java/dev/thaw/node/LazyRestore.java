@@ -54,7 +54,7 @@ final class LazyRestore implements AutoCloseable {
     private volatile boolean exited;
 
     private LazyRestore(String mode, Deployment d, SnapshotRepository repository, Path imagesDir, PageSource source,
-                        Path workDir, RestoreReport report, Consumer<String> onFailure) {
+                        Path workDir, RestoreReport report, Consumer<String> onFailure, boolean streamAll) {
         this.mode = mode;
         this.deployment = d;
         this.repository = repository;
@@ -64,6 +64,7 @@ final class LazyRestore implements AutoCloseable {
         this.prefetched = mode.equals("reap") ? repository.workingSet(d) : Optional.empty();
         LazyPages.Options options = LazyPages.Options.of(workDir, index, source)
                 .withRecord(mode.equals("reap"))
+                .withStreamAll(streamAll)
                 .withFailureHandler(reason -> {
                     if (!exited) {
                         onFailure.accept(reason);
@@ -84,7 +85,18 @@ final class LazyRestore implements AutoCloseable {
      */
     static LazyRestore start(String mode, Deployment d, SnapshotRepository repository, Path imagesDir, PageSource source,
                              Path workDir, RestoreReport report, Consumer<String> onFailure) {
-        return new LazyRestore(mode, d, repository, imagesDir, source, workDir, report, onFailure);
+        return new LazyRestore(mode, d, repository, imagesDir, source, workDir, report, onFailure, false);
+    }
+
+    /**
+     * Starts the page server of an eager restore whose image is only in the store: every lazy page
+     * is streamed into the restored tasks, in file order, as soon as their mappings exist, straight
+     * from the store (no copy of the image on tmpfs for CRIU to read again).
+     */
+    static LazyRestore streamAll(Deployment d, SnapshotRepository repository, Path imagesDir, PageSource source,
+                                 Path workDir, RestoreReport report, Consumer<String> onFailure) {
+        report.streamed = true;
+        return new LazyRestore("eager", d, repository, imagesDir, source, workDir, report, onFailure, true);
     }
 
     /** Fetches the working set's bytes on another thread, while CRIU restores. */
@@ -98,21 +110,16 @@ final class LazyRestore implements AutoCloseable {
     }
 
     /**
-     * Waits until the prefetched working set is installed (it is fetched while CRIU restores), so
-     * that the handler runs on installed memory. Returns at once when there is nothing to prefetch;
-     * after {@code timeout} the instance runs anyway and faults on what is missing.
+     * Waits until what is installed up front is (the prefetched working set, fetched while CRIU
+     * restores; or the whole image when streaming), so that the handler runs on installed memory.
+     * Returns at once when there is nothing to install up front; after {@code timeout} the instance
+     * runs anyway and faults on what is missing.
      */
-    void awaitPrefetchInstalled(java.time.Duration timeout) {
-        if (prefetched.isEmpty()) {
-            return;
-        }
-        long deadline = System.nanoTime() + timeout.toNanos();
-        while (System.nanoTime() < deadline) {
-            LazyPagesServer.Stats s = server.stats();
-            if (!s.prefetchInstallTime().isZero() || s.failure().isPresent() || s.finished()) {
-                return;
-            }
-            java.util.concurrent.locks.LockSupport.parkNanos(200_000);
+    void awaitInstalled(java.time.Duration timeout) {
+        long start = System.nanoTime();
+        server.awaitInstalled(timeout);
+        if (report.streamed) {
+            report.installNanos = System.nanoTime() - start;
         }
     }
 
@@ -126,9 +133,11 @@ final class LazyRestore implements AutoCloseable {
         }
         reported = true;
         LazyPagesServer.Stats s = server.stats();
-        report.pagesUpFront = s.pagesInstalledUpFront();
+        report.pagesUpFront = s.pagesInstalledUpFront() + s.pagesStreamed();
         report.faultsOnDemand = s.faultsServed();
-        report.installNanos = s.prefetchInstallTime().toNanos();
+        if (!report.streamed) {
+            report.installNanos = s.prefetchInstallTime().toNanos();
+        }
         if (mode.equals("reap")) {
             WorkingSet recorded = server.recorded();
             if (prefetched.isEmpty()) {
@@ -147,6 +156,8 @@ final class LazyRestore implements AutoCloseable {
                                     + prefetched.get().pages() + ")");
                 }
             }
+        } else if (report.streamed) {
+            report.workingSetBytes = report.pagesUpFront * ImageIndex.PAGE_SIZE;
         } else {
             report.workingSetBytes = s.pagesServedOnDemand() * ImageIndex.PAGE_SIZE;
         }
@@ -157,7 +168,7 @@ final class LazyRestore implements AutoCloseable {
     @Override
     public void close() {
         exited = true;
-        server.close();
+        server.closeAfterExit();
         source.close();
         arena.close();
     }

@@ -18,6 +18,8 @@ final class RestoreReport {
     final FetchTally tally = new FetchTally();
     volatile String mode = "eager";
     volatile String source = "local";
+    /** An eager restore whose pages were streamed from the store by the page server. */
+    volatile boolean streamed;
     volatile long fetchNanos;
     volatile long pagesUpFront;
     volatile long faultsOnDemand;
@@ -32,7 +34,7 @@ final class RestoreReport {
         h.put("Restore-Source", source);
         h.put("Fetch-Ms", ms(fetchNanos));
         h.put("Fetch-Bytes", bytesByTier());
-        if (!mode.equals("eager")) {
+        if (!mode.equals("eager") || streamed) {
             h.put("Pages-Up-Front", Long.toString(pagesUpFront));
             h.put("Faults-On-Demand", Long.toString(faultsOnDemand));
             h.put("Working-Set-Bytes", Long.toString(workingSetBytes));
