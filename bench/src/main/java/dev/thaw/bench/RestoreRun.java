@@ -44,6 +44,7 @@ import java.util.stream.Collectors;
 final class RestoreRun implements RestoreBenchmark {
     private static final Duration SNAPSHOT_WAIT = Duration.ofMinutes(3);
     private static final Duration COLD_WAIT = Duration.ofSeconds(60);
+    private static final Duration SETTLE = Duration.ofMillis(250);
     static final String SAMPLES_HEADER = "variant,function,mode,source,iteration,client_ms,restore_ms,fetch_ms,"
             + "bytes_memory,bytes_disk,bytes_s3,start_kind,restore_mode,restore_source,pages_up_front,faults_on_demand,"
             + "working_set_bytes,install_ms,as_expected";
@@ -172,6 +173,9 @@ final class RestoreRun implements RestoreBenchmark {
 
     private InvocationResult coldStart(ThawClient client, String name, ExampleFunction f, String source) {
         ColdSteering.makeCold(client, name, COLD_WAIT);
+        if (source.equals("local")) {
+            client.loadSnapshot(name); // an eager restore from the store leaves no working copy behind
+        }
         Set<String> places = switch (source) {
             case "local" -> Set.of();
             case "memory" -> Set.of("working");
@@ -180,8 +184,10 @@ final class RestoreRun implements RestoreBenchmark {
             default -> throw new IllegalArgumentException(source);
         };
         if (!places.isEmpty()) {
-            client.evictSnapshot(name, places);
+            client.evictSnapshot(name, places); // waits for the store's background fills of earlier reads
         }
+        // Lets the evicted instance's teardown (CRIU, page server) finish: it is not this restore's cost.
+        LockSupport.parkNanos(SETTLE.toNanos());
         return invoke(client, name, f);
     }
 

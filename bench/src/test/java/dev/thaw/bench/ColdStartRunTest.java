@@ -84,6 +84,7 @@ class ColdStartRunTest {
         @Override public JsonNode storeGc() { throw new UnsupportedOperationException(); }
         @Override public JsonNode evictSnapshot(String name, java.util.Set<String> places) { throw new UnsupportedOperationException(); }
         @Override public JsonNode compareSnapshots(String name, String other) { throw new UnsupportedOperationException(); }
+        @Override public JsonNode loadSnapshot(String name) { throw new UnsupportedOperationException(); }
 
         @Override public InvocationResult invoke(String name, byte[] payload) {
             String start;

@@ -12,7 +12,7 @@ import picocli.CommandLine.Parameters;
  */
 @Command(name = "snapshot", description = "Lists, inspects, evicts or compares snapshots.",
         subcommands = {SnapshotCommand.ListSnapshots.class, SnapshotCommand.Inspect.class, SnapshotCommand.Evict.class,
-                SnapshotCommand.Compare.class})
+                SnapshotCommand.Compare.class, SnapshotCommand.Load.class})
 final class SnapshotCommand extends GroupCommand {
 
 
@@ -74,6 +74,20 @@ final class SnapshotCommand extends GroupCommand {
         @Override
         int run(ThawClient client) {
             out().println(ErrorReporter.prettyJson(client.evictSnapshot(name, new java.util.TreeSet<>(from))));
+            return 0;
+        }
+    }
+
+    /** {@code thaw snapshot load NAME}. */
+    @Command(name = "load", description = "Brings a snapshot into the node's working copy on tmpfs (from the store if"
+            + " need be), so that the next restores read it locally.")
+    static final class Load extends ClientCommand {
+        @Parameters(index = "0", paramLabel = "NAME", description = "Function name.")
+        String name;
+
+        @Override
+        int run(ThawClient client) {
+            out().println(ErrorReporter.prettyJson(client.loadSnapshot(name)));
             return 0;
         }
     }

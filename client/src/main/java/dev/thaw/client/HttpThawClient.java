@@ -110,6 +110,11 @@ final class HttpThawClient implements ThawClient {
     }
 
     @Override
+    public JsonNode loadSnapshot(String name) {
+        return tree(send(request("/snapshots/" + segment(name) + "/load").POST(HttpRequest.BodyPublishers.noBody())).body());
+    }
+
+    @Override
     public JsonNode compareSnapshots(String name, String other) {
         return tree(send(request("/snapshots/" + segment(name) + "/compare/" + segment(other)).GET()).body());
     }

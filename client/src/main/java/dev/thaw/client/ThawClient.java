@@ -95,6 +95,12 @@ public interface ThawClient extends AutoCloseable {
      */
     JsonNode evictSnapshot(String name, java.util.Set<String> places);
 
+    /**
+     * Brings a function's snapshot into the node's working copy (from the store if need be), so the
+     * next restores read it locally. @return the working copy's size and how long loading took
+     */
+    JsonNode loadSnapshot(String name);
+
     /** @return how much two functions' stored snapshots share (bytes, shared bytes, dedup ratio) */
     JsonNode compareSnapshots(String name, String other);
 

@@ -329,6 +329,7 @@ final class FunctionPool implements Instance.Listener {
         } else if (repository.ensureLazyImages(deployment, repository.lazyImagesDir(deployment), report)) {
             images = repository.lazyImagesDir(deployment);
             source = repository.pageSource(deployment, report.tally, false);
+            report.source = "store";
         } else {
             throw new IOException("the snapshot's images are neither on this node nor in the snapshot store");
         }
@@ -353,6 +354,7 @@ final class FunctionPool implements Instance.Listener {
         if (!repository.ensureLazyImages(deployment, images, report)) {
             throw new IOException("the snapshot's images are neither on this node nor in the snapshot store");
         }
+        report.source = "store";
         LazyRestore lazy = LazyRestore.streamAll(deployment, repository, images,
                 repository.pageSource(deployment, report.tally, true), launcher.workDir(instance), report,
                 reason -> pageSourceFailed(instance, reason));

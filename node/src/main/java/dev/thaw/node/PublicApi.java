@@ -50,6 +50,7 @@ final class PublicApi {
                 .get("/snapshots", guarded((req, res) -> json(res, 200, Map.of("snapshots", node.snapshotReports()))))
                 .get("/snapshots/{name}", guarded((req, res) -> json(res, 200, node.snapshotReport(name(req)))))
                 .post("/snapshots/{name}/evict", guarded(this::evictSnapshot))
+                .post("/snapshots/{name}/load", guarded((req, res) -> json(res, 200, node.loadSnapshot(name(req)))))
                 .get("/snapshots/{name}/compare/{other}", guarded(this::compareSnapshots))
                 .post("/store/gc", guarded(this::gc))
                 .any(guarded((req, res) -> {

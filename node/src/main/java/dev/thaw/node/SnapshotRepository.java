@@ -310,6 +310,7 @@ final class SnapshotRepository implements AutoCloseable {
             throw new ThawException(dev.thaw.core.ErrorType.InvalidRequest, "the snapshot of '" + d.name()
                     + "' is not in the snapshot store (yet), so its working copy is its only copy and stays", null);
         }
+        settle();
         Map<String, Long> dropped = new TreeMap<>();
         if (places.contains("working")) {
             dropped.put("working", FunctionStore.sizeOf(imagesDir) + FunctionStore.sizeOf(lazyImagesDir(d)));
@@ -326,6 +327,20 @@ final class SnapshotRepository implements AutoCloseable {
             }
         }
         return dropped;
+    }
+
+    /**
+     * Lets the store finish filling its disk tier from earlier reads, so that an eviction (or a
+     * load) leaves the tiers in the state asked for and the next restore does not compete with them.
+     */
+    void settle() {
+        store.ifPresent(s -> {
+            try {
+                s.awaitBackgroundFills(java.time.Duration.ofSeconds(30));
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+            }
+        });
     }
 
     /** A working set is stored moments after the invocation that recorded it: give its upload a little time. */

@@ -242,6 +242,27 @@ final class ThawNode implements Node {
         return repository.evict(p.deployment, p.snapshot.imagesDir(), places);
     }
 
+    /**
+     * Brings a function's snapshot into the node's working copy on tmpfs (from the store, if it is
+     * not there), so that the next restores read it locally.
+     *
+     * @return bytes of the working copy and how long loading took
+     */
+    java.util.Map<String, Object> loadSnapshot(String name) throws IOException {
+        FunctionPool p = pool(name);
+        repository.settle();
+        long start = System.nanoTime();
+        if (!repository.ensureLocal(p.deployment, p.snapshot.imagesDir(), new RestoreReport())) {
+            throw new ThawException(dev.thaw.core.ErrorType.InvalidRequest, "function '" + name
+                    + "' has no snapshot, neither on this node nor in the snapshot store", null);
+        }
+        java.util.Map<String, Object> r = new java.util.LinkedHashMap<>();
+        r.put("function", name);
+        r.put("workingCopyBytes", FunctionStore.sizeOf(p.snapshot.imagesDir()));
+        r.put("tookMs", (System.nanoTime() - start) / 1_000_000);
+        return r;
+    }
+
     /** @return how much two functions' stored snapshots share */
     dev.thaw.store.DedupStats compareSnapshots(String name, String other) {
         return repository.compare(pool(name).deployment, pool(other).deployment);

@@ -288,9 +288,19 @@ final class DefaultSnapshotStore implements SnapshotStore {
 
     /** Waits until background fills of the disk tier are done (tests look at the disk right after a read). */
     void awaitFills() throws InterruptedException {
+        awaitBackgroundFills(Duration.ofMinutes(1));
+    }
+
+    @Override
+    public boolean awaitBackgroundFills(Duration timeout) throws InterruptedException {
+        long deadline = System.nanoTime() + timeout.toNanos();
         while (fillPool.getQueue().size() > 0 || fillPool.getActiveCount() > 0) {
+            if (System.nanoTime() > deadline) {
+                return false;
+            }
             Thread.sleep(5);
         }
+        return true;
     }
 
     /** Forgets decrypted manifests, as a freshly opened store would not have them. */

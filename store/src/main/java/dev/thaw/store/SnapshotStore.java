@@ -68,6 +68,14 @@ public interface SnapshotStore extends AutoCloseable {
      */
     java.util.Map<String, Long> evict(String snapshotId, java.util.Set<String> tiers);
 
+    /**
+     * Waits until the disk tier has taken every chunk reads handed to it in the background, for
+     * callers that want the store quiet and its tiers settled (benchmarks, tier evictions).
+     *
+     * @return whether it settled within {@code timeout}
+     */
+    boolean awaitBackgroundFills(Duration timeout) throws InterruptedException;
+
     /** @return how much two stored snapshots share, in stored chunks */
     DedupStats compare(String snapshotId, String otherSnapshotId);
 
