@@ -52,6 +52,8 @@ final class LazyRestore implements AutoCloseable {
     private volatile boolean reported;
     /** Set once the instance's processes are gone: pages it lacked then are nobody's problem. */
     private volatile boolean exited;
+    /** The working set being stored: it reads the page source, which must stay open until it is done. */
+    private volatile java.util.concurrent.CompletableFuture<Void> saving;
 
     private LazyRestore(String mode, Deployment d, SnapshotRepository repository, Path imagesDir, PageSource source,
                         Path workDir, RestoreReport report, Consumer<String> onFailure, boolean streamAll) {
@@ -143,7 +145,7 @@ final class LazyRestore implements AutoCloseable {
             if (prefetched.isEmpty()) {
                 report.workingSetBytes = recorded.bytes();
                 if (recorded.pages() > 0) {
-                    repository.saveWorkingSet(deployment, recorded, index, source, log, "recorded");
+                    saving = repository.saveWorkingSet(deployment, recorded, index, source, log, "recorded");
                 }
             } else {
                 report.workingSetBytes = prefetched.get().bytes();
@@ -151,7 +153,7 @@ final class LazyRestore implements AutoCloseable {
                 if (missed >= RERECORD_MIN_PAGES && missed > RERECORD_SHARE * prefetched.get().pages()) {
                     List<WorkingSet.Run> runs = new ArrayList<>(prefetched.get().runs());
                     runs.addAll(recorded.runs());
-                    repository.saveWorkingSet(deployment, new WorkingSet(runs), index, source, log,
+                    saving = repository.saveWorkingSet(deployment, new WorkingSet(runs), index, source, log,
                             "re-recorded (" + missed + " pages faulted outside the recorded set of "
                                     + prefetched.get().pages() + ")");
                 }
@@ -169,7 +171,12 @@ final class LazyRestore implements AutoCloseable {
     public void close() {
         exited = true;
         server.closeAfterExit();
-        source.close();
+        java.util.concurrent.CompletableFuture<Void> pending = saving;
+        if (pending == null) {
+            source.close();
+        } else {
+            pending.whenComplete((done, failure) -> source.close());
+        }
         arena.close();
     }
 }

@@ -234,8 +234,9 @@ final class SnapshotRepository implements AutoCloseable {
      * Keeps a recorded working set: its runs and its pages, in fault order, as one stored object
      * next to the snapshot, written in the background. Later restores use it once it is stored.
      */
-    void saveWorkingSet(Deployment d, WorkingSet ws, ImageIndex index, PageSource source, FunctionLog log, String what) {
-        publisher.execute(() -> {
+    java.util.concurrent.CompletableFuture<Void> saveWorkingSet(Deployment d, WorkingSet ws, ImageIndex index,
+                                                                PageSource source, FunctionLog log, String what) {
+        return java.util.concurrent.CompletableFuture.runAsync(() -> {
             Path dir = hotDir(d).resolve("ws-staging-" + System.nanoTime());
             try (Arena arena = Arena.ofConfined()) {
                 if (store.isPresent()) {
@@ -261,7 +262,7 @@ final class SnapshotRepository implements AutoCloseable {
             } finally {
                 FunctionStore.deleteTree(dir);
             }
-        });
+        }, publisher);
     }
 
     /** @return true when the store holds this deployment's snapshot */

@@ -17,8 +17,9 @@ import java.util.concurrent.Executor;
  * A lazy restore's page source backed by the snapshot store. A fault asks for one page, but the
  * store verifies and decrypts whole chunks: decrypting 512 KiB for each 4 KiB fault would make the
  * lazy baseline ten times slower than it needs to be. So this source reads whole chunks and keeps
- * the most recent ones of this restore in plaintext (a few MiB, dropped with the restore), and a
- * run of faults in one chunk costs one fetch.
+ * the most recent ones of this restore in plaintext (up to 64 MiB, dropped with the restore), and
+ * faults in a chunk already fetched cost no fetch: with a cache of 16 chunks, the 15,000 scattered
+ * faults of the Spring Boot example decrypted 3.6 GB for 60 MB of pages.
  *
  * With read-ahead (for sequential readers: a page server streaming a whole image), reading chunk i
  * also starts fetching the next chunks on other threads, so decryption runs on the other core
@@ -26,7 +27,9 @@ import java.util.concurrent.Executor;
  */
 /** Serves a lazy restore's pages from the snapshot store, chunk by chunk. */
 final class StorePageSource implements PageSource {
-    private static final int CACHED_CHUNKS = 16;
+    /** Plaintext kept per restore: enough that the faults of a JVM's working set rarely decrypt a chunk twice. */
+    private static final long CACHED_BYTES = 64L << 20;
+    private static final int MIN_CACHED_CHUNKS = 16;
 
     private final SnapshotStore store;
     private final String snapshotId;
@@ -34,12 +37,8 @@ final class StorePageSource implements PageSource {
     private final FetchTally tally;
     private final int readAhead;
     private final Executor fetcher;
-    private final Map<String, CompletableFuture<byte[]>> recent = new LinkedHashMap<>(CACHED_CHUNKS, 0.75f, true) {
-        @Override
-        protected boolean removeEldestEntry(Map.Entry<String, CompletableFuture<byte[]>> eldest) {
-            return size() > CACHED_CHUNKS;
-        }
-    };
+    private final int cachedChunks;
+    private final Map<String, CompletableFuture<byte[]>> recent;
 
     /**
      * @param readAhead chunks to fetch ahead of the one read (0 for random access)
@@ -50,8 +49,15 @@ final class StorePageSource implements PageSource {
         this.snapshotId = snapshotId;
         this.manifest = store.manifest(snapshotId);
         this.tally = tally;
-        this.readAhead = Math.min(readAhead, CACHED_CHUNKS / 2);
+        this.cachedChunks = (int) Math.max(MIN_CACHED_CHUNKS, CACHED_BYTES / manifest.chunkSize());
+        this.readAhead = Math.min(readAhead, cachedChunks / 2);
         this.fetcher = fetcher;
+        this.recent = new LinkedHashMap<>(64, 0.75f, true) {
+            @Override
+            protected boolean removeEldestEntry(Map.Entry<String, CompletableFuture<byte[]>> eldest) {
+                return size() > cachedChunks;
+            }
+        };
     }
 
     @Override

@@ -14,6 +14,13 @@ final class Names {
         return id;
     }
 
+    private static final java.util.regex.Pattern OBJECT_KEY = java.util.regex.Pattern.compile("[cm]/[0-9a-f]{64}");
+
+    /** @return whether {@code key} is a name the store gives objects: {@code c/} or {@code m/} and 64 hex digits */
+    static boolean isObjectKey(String key) {
+        return key != null && OBJECT_KEY.matcher(key).matches();
+    }
+
     /** Image file names: a single path element, not {@code .} or {@code ..}. */
     static boolean isFileName(String name) {
         return name != null && !name.isEmpty() && name.length() <= 255 && !name.contains("/") && !name.contains("\0")

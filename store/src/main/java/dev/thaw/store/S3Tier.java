@@ -115,6 +115,10 @@ final class S3Tier implements ObjectTier {
         return call("list " + prefix, () -> client.listObjectsV2Paginator(b -> b.bucket(config.bucket()).prefix(full(prefix)))
                 .contents().stream()
                 .map(o -> new ObjectInfo(o.key().substring(config.keyPrefix().length()), o.size(), o.lastModified()))
+                // Only the store's own names: an S3 server may list an object still being written under a
+                // temporary name (S3Proxy's file system backend lists "<name>-<uuid>"), which is neither
+                // a manifest to open nor garbage to delete.
+                .filter(i -> Names.isObjectKey(i.key()))
                 .toList());
     }
 

@@ -60,6 +60,26 @@ class EvictCompareAndPlainTest {
         }
     }
 
+    /** S3Proxy lists an object being written as "name-uuid": neither a manifest to open nor garbage to delete. */
+    @Test
+    void objectsUnderForeignNamesInS3AreNeitherOpenedNorCollected() throws Exception {
+        Path images = TestSupport.images(tmp.resolve("images"), 61);
+        try (SnapshotStore store = TestSupport.store(tmp.resolve("root"), TestSupport.freshBucket(), CS).build()) {
+            store.put("listed", images);
+            assertThat(store.awaitDurable("listed", Duration.ofSeconds(30))).isTrue();
+            ObjectTier s3 = TestSupport.tier(store, "s3").unwrap();
+            String temp = "m/" + "ab".repeat(32) + "-779fde0e-ee9c-4457-bbbe-8ed97161b048";
+            s3.put(temp, new byte[] {1, 2, 3});
+            s3.put("c/" + "cd".repeat(32) + "-in-flight", new byte[] {4});
+            ((DefaultSnapshotStore) store).dropManifestCache();
+            assertThat(store.list()).containsExactly("listed");
+            store.gc();
+            assertThat(s3.exists(temp)).isTrue();
+            store.materialize("listed", tmp.resolve("out"));
+            TestSupport.assertSameFiles(images, tmp.resolve("out"));
+        }
+    }
+
     @Test
     void compareReportsWhatTwoSnapshotsShare() throws Exception {
         Path a = TestSupport.images(tmp.resolve("a"), 31);
