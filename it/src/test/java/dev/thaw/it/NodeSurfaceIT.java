@@ -80,11 +80,12 @@ class NodeSurfaceIT {
                     # A Lambda custom runtime in bash: poll next, answer with the event wrapped.
                     set -euo pipefail
                     API="http://${AWS_LAMBDA_RUNTIME_API}/2018-06-01/runtime"
+                    # in the function's own directory, which goes with the node's data: an instance killed
+                    # while it waits for work must not leave a file in /tmp behind
+                    HEADERS="$LAMBDA_TASK_ROOT/.next-headers"
                     while true; do
-                      HEADERS="$(mktemp)"
                       EVENT=$(curl -sS -D "$HEADERS" "$API/invocation/next")
                       ID=$(grep -i '^Lambda-Runtime-Aws-Request-Id:' "$HEADERS" | cut -d' ' -f2 | tr -d '\\r')
-                      rm -f "$HEADERS"
                       curl -sS -X POST "$API/invocation/$ID/response" -d "{\\"bash\\":true,\\"event\\":$EVENT}" > /dev/null
                     done
                     """.getBytes());
