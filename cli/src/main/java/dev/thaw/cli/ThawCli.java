@@ -12,7 +12,7 @@ import picocli.CommandLine.ScopeType;
  * The {@code thaw} command line. {@code main} runs it; {@link #commandLine(Function)} builds it for
  * tests and for embedding, with a client factory standing in for {@link ThawClient#create(URI)}.
  */
-@Command(name = "thaw", mixinStandardHelpOptions = true, version = "thaw 0.1.0-SNAPSHOT",
+@Command(name = "thaw", mixinStandardHelpOptions = true, scope = ScopeType.INHERIT, version = "thaw 0.1.0-SNAPSHOT",
         description = "A serverless platform for JVM functions whose cold starts restore CRIU snapshots.",
         subcommands = {UpCommand.class, DeployCommand.class, InvokeCommand.class, ListCommand.class,
                 DescribeCommand.class, LogsCommand.class, DeleteCommand.class, EvictCommand.class,
