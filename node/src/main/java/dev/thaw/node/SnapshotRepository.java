@@ -99,7 +99,7 @@ final class SnapshotRepository implements AutoCloseable {
         if (Files.isDirectory(imagesDir)) {
             return true;
         }
-        if (store.isEmpty() || !store.get().list().contains(snapshotId(d))) {
+        if (!isStored(d)) {
             return false;
         }
         Path staging = imagesDir.resolveSibling("images.materializing-" + Thread.currentThread().threadId());
@@ -265,9 +265,21 @@ final class SnapshotRepository implements AutoCloseable {
         }, publisher);
     }
 
-    /** @return true when the store holds this deployment's snapshot */
+    /**
+     * @return true when the store holds this deployment's snapshot. Asked on every restore, so it
+     *     looks the one manifest up (cached in memory, else on disk, else one S3 read) instead of
+     *     listing every manifest of the store, which costs an S3 listing each time.
+     */
     boolean isStored(Deployment d) {
-        return store.isPresent() && store.get().list().contains(snapshotId(d));
+        if (store.isEmpty()) {
+            return false;
+        }
+        try {
+            store.get().manifest(snapshotId(d));
+            return true;
+        } catch (dev.thaw.store.StoreException.NotFound | dev.thaw.store.StoreException.Unavailable e) {
+            return false; // not stored, or only in an S3 tier that cannot be reached now
+        }
     }
 
     /** Forgets a deployment's snapshot: the working copy at once, the stored copy in the background. */
@@ -286,7 +298,7 @@ final class SnapshotRepository implements AutoCloseable {
     }
 
     Optional<SnapshotStats> stats(Deployment d) {
-        return store.flatMap(s -> s.list().contains(snapshotId(d)) ? Optional.of(s.stats(snapshotId(d))) : Optional.empty());
+        return isStored(d) ? Optional.of(store.get().stats(snapshotId(d))) : Optional.empty();
     }
 
     List<TierStats> tierStats() {
