@@ -159,7 +159,7 @@ final class HttpThawClient implements ThawClient {
     }
 
     private static java.util.Map<String, String> thawHeaders(java.net.http.HttpHeaders headers) {
-        java.util.Map<String, String> out = new java.util.TreeMap<>(String.CASE_INSENSITIVE_ORDER);
+        java.util.Map<String, String> out = new java.util.HashMap<>();
         headers.map().forEach((name, values) -> {
             if (name.regionMatches(true, 0, "X-Thaw-", 0, 7) && !values.isEmpty()) {
                 out.put(canonical(name.substring(7)), values.getFirst());

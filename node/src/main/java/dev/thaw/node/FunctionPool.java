@@ -314,7 +314,7 @@ final class FunctionPool implements Instance.Listener {
         if (restoreMode.equals("eager")) {
             if (java.nio.file.Files.isDirectory(snapshot.imagesDir()) || !repository.isStored(deployment)) {
                 if (!repository.ensureLocal(deployment, snapshot.imagesDir(), report)) {
-                    throw new IOException("the snapshot's images are neither on this node nor in the snapshot store");
+                    throw noImages();
                 }
                 launcher.restore(instance, snapshot, snapshot.imagesDir(), false, true);
                 return;
@@ -331,7 +331,7 @@ final class FunctionPool implements Instance.Listener {
             source = repository.pageSource(deployment, report.tally, false);
             report.source = "store";
         } else {
-            throw new IOException("the snapshot's images are neither on this node nor in the snapshot store");
+            throw noImages();
         }
         LazyRestore lazy = LazyRestore.start(restoreMode, deployment, repository, images, source,
                 launcher.workDir(instance), report, reason -> pageSourceFailed(instance, reason));
@@ -352,7 +352,7 @@ final class FunctionPool implements Instance.Listener {
     private void streamFromStore(Instance instance, RestoreReport report) throws IOException {
         Path images = repository.lazyImagesDir(deployment);
         if (!repository.ensureLazyImages(deployment, images, report)) {
-            throw new IOException("the snapshot's images are neither on this node nor in the snapshot store");
+            throw noImages();
         }
         report.source = "store";
         LazyRestore lazy = LazyRestore.streamAll(deployment, repository, images,
@@ -362,6 +362,10 @@ final class FunctionPool implements Instance.Listener {
         launcher.restore(instance, snapshot, images, true, false);
         lazy.awaitInstalled(STREAM_WAIT);
         instance.resume(true);
+    }
+
+    private static IOException noImages() {
+        return new IOException("the snapshot's images are neither on this node nor in the snapshot store");
     }
 
     /**
