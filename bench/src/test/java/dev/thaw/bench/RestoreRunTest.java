@@ -25,6 +25,19 @@ class RestoreRunTest {
         assertThatThrownBy(() -> StoreVariant.parse("enc-6k")).hasMessageContaining("multiple of 4 KiB");
     }
 
+    /** The benchmark deploys the workloads by name: handler, payload and memory must be the workloads' own. */
+    @Test
+    void workloadEntriesAreTheWorkloadsOwn() {
+        for (String name : ExampleFunction.workloadNames()) {
+            dev.thaw.workloads.Workloads.Workload w = dev.thaw.workloads.Workloads.byName(name);
+            ExampleFunction f = ExampleFunction.named(name, Path.of("examples"));
+            assertThat(f.handler()).as(name).isEqualTo(w.handler());
+            assertThat(f.payload()).as(name).isEqualTo(w.defaultPayload());
+            assertThat(f.memoryMb()).as(name).isEqualTo(w.memoryMb());
+            assertThat(f.jar()).as(name).isEqualTo(Path.of("workloads/target/thaw-workloads.jar").toAbsolutePath());
+        }
+    }
+
     @Test
     void optionsRejectWhatTheyDoNotKnow() {
         List<StoreVariant> v = List.of(new StoreVariant(512, true));
