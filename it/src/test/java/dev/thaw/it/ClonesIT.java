@@ -89,6 +89,18 @@ class ClonesIT extends WithSnapshotNode {
         assertThat(restored.get("reopens").asInt()).isEqualTo(1);
     }
 
+    @Test
+    void theRuntimesWarmUpBeforeTheCheckpointNeverRunsTheHandler() throws Exception {
+        node.deploy("counter", TestNode.TF + "Counter::handle");
+        InvocationResult booted = node.primeSnapshot("counter", "{}");
+        InvocationResult restored = node.invoke("counter", "{}");
+
+        assertThat(restored.startKind()).isEqualTo(StartKind.RESTORE);
+        assertThat(Json.mapper().readTree(booted.body()).get("invocations").asInt()).as("the original's first").isEqualTo(1);
+        assertThat(Json.mapper().readTree(restored.body()).get("invocations").asInt()).as("the clone's first").isEqualTo(1);
+        assertThat(node.client.logs("counter", 50)).doesNotContain("warm-up failed");
+    }
+
     private static List<String> events(InvocationResult r) throws Exception {
         List<String> out = new ArrayList<>();
         Json.mapper().readTree(r.body()).forEach(n -> out.add(n.asText()));

@@ -22,10 +22,13 @@ final class Mappers {
      */
     static void warmUp(ObjectMapper mapper) {
         try {
+            // events arrive as bytes (a parser of its own), results leave as bytes
+            byte[] bytes = SAMPLE.getBytes(java.nio.charset.StandardCharsets.UTF_8);
             for (int i = 0; i < 200; i++) {
                 Object tree = mapper.readValue(SAMPLE, Object.class);
                 mapper.writeValueAsBytes(tree);
                 mapper.writeValueAsBytes(mapper.readTree(SAMPLE));
+                mapper.writeValueAsBytes(mapper.readValue(bytes, Object.class));
             }
         } catch (java.io.IOException e) {
             throw new IllegalStateException("the runtime's own JSON sample does not parse", e);

@@ -33,7 +33,34 @@ final class RuntimeApiClient implements AutoCloseable {
 
     /** Blocks until the node hands over the next invocation. */
     Invocation next() throws IOException, InterruptedException {
-        RuntimeHttp.Response r = check("invocation/next", http.get(BASE + "invocation/next"));
+        return invocation("invocation/next");
+    }
+
+    /**
+     * Runs this client's whole exchange, {@code next} then {@code response} (and once {@code error}),
+     * against the node's warm-up routes, which answer at once and touch no invocation: loads and
+     * links the code a clone's first invocation would otherwise load after its restore.
+     *
+     * @param rounds at most this many exchanges (enough for the JIT to compile the hot parts)
+     * @param budget and no more rounds once this much time has passed
+     * @param config for the invocation context each exchange builds, as the invocation path does
+     */
+    void warmUp(int rounds, java.time.Duration budget, RuntimeConfig config) throws IOException, InterruptedException {
+        long deadline = System.nanoTime() + budget.toNanos();
+        for (int i = 0; i < rounds && System.nanoTime() < deadline; i++) {
+            Invocation inv = invocation("thaw-warmup/next");
+            RuntimeContext ctx = new RuntimeContext(config, inv.requestId(), inv.invokedArn(), inv.deadlineEpochMs());
+            ctx.getRemainingTimeInMillis();
+            post("thaw-warmup/" + inv.requestId() + "/response", mapper.writeValueAsBytes(mapper.readTree(inv.event())), null);
+            if (i == 0) {
+                post("thaw-warmup/" + inv.requestId() + "/error",
+                        errorBody("Runtime.WarmUp", "warm-up", new IllegalStateException("warm-up")), "Runtime.WarmUp");
+            }
+        }
+    }
+
+    private Invocation invocation(String path) throws IOException {
+        RuntimeHttp.Response r = check(path, http.get(BASE + path));
         String id = r.header("Lambda-Runtime-Aws-Request-Id");
         if (id == null) {
             throw new IOException("the Runtime API answered next without a request id");

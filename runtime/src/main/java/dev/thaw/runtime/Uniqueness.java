@@ -2,7 +2,6 @@ package dev.thaw.runtime;
 
 import java.lang.reflect.Field;
 import java.security.SecureRandom;
-import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
 import java.util.Random;
@@ -29,7 +28,7 @@ import java.util.concurrent.atomic.AtomicLong;
  */
 final class Uniqueness {
     private final SecureRandom entropy = new SecureRandom();
-    private final List<String> skipped = new ArrayList<>();
+    private final java.util.Set<String> skipped = new java.util.LinkedHashSet<>();
     private Random mathRandom;
     private AtomicLong randomSeedUniquifier;
     private AtomicLong threadLocalSeeder;
@@ -51,6 +50,9 @@ final class Uniqueness {
             skipped.add("ThreadLocalRandom per-thread seeds (" + e.getMessage() + ")");
         }
         entropy.nextLong();
+        // Reseeding now too links the reflective writes (method-handle field accessors, a few ms)
+        // into the snapshot; clones reseed again.
+        reseedAfterRestore();
         return this;
     }
 

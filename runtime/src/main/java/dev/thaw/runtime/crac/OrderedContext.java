@@ -93,6 +93,9 @@ public final class OrderedContext extends Context<Resource> {
      *     behind: the node kills the instance anyway)
      */
     public void afterRestoreWithin(Duration budget) throws RestoreException {
+        if (size() == 0) {
+            return; // most functions register nothing: no thread to start on the cold-start path
+        }
         FutureTask<Void> task = new FutureTask<>(() -> {
             afterRestore(this);
             return null;
