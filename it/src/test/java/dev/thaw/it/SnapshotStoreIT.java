@@ -39,7 +39,7 @@ class SnapshotStoreIT {
                 assertThat(second.client.metrics()).contains("thaw_store_tier_hits_total");
 
                 JsonNode gc = second.client.storeGc();
-                assertThat(gc.path("manifests").asInt()).isEqualTo(1);
+                assertThat(gc.path("manifests").asInt()).as("the snapshot and its base image").isEqualTo(2);
                 second.client.evict("stored");
                 assertThat(second.invoke("stored", "{\"name\":\"c\",\"times\":1}").startKind()).isEqualTo(StartKind.RESTORE);
             }

@@ -323,6 +323,8 @@ final class FunctionPool implements Instance.Listener {
             return;
         }
         Path images = snapshot.imagesDir();
+        LazyRestore lazy = LazyRestore.prepare(restoreMode, deployment, repository, report);
+        instance.lazyRestore = lazy; // closed with the instance, also when the restore fails below
         dev.thaw.lazy.PageSource source;
         if (java.nio.file.Files.isDirectory(images)) {
             source = dev.thaw.lazy.PageSource.files(images);
@@ -333,9 +335,7 @@ final class FunctionPool implements Instance.Listener {
         } else {
             throw noImages();
         }
-        LazyRestore lazy = LazyRestore.start(restoreMode, deployment, repository, images, source,
-                launcher.workDir(instance), report, reason -> pageSourceFailed(instance, reason));
-        instance.lazyRestore = lazy;
+        lazy.start(images, source, launcher.workDir(instance), reason -> pageSourceFailed(instance, reason));
         launcher.restore(instance, snapshot, images, true, false);
         // REAP: the handler starts once the working set is installed, not while it is still arriving
         lazy.awaitInstalled(PREFETCH_WAIT);
@@ -351,14 +351,14 @@ final class FunctionPool implements Instance.Listener {
      */
     private void streamFromStore(Instance instance, RestoreReport report) throws IOException {
         Path images = repository.lazyImagesDir(deployment);
+        LazyRestore lazy = LazyRestore.prepareStreamAll(deployment, repository, report);
+        instance.lazyRestore = lazy;
         if (!repository.ensureLazyImages(deployment, images, report)) {
             throw noImages();
         }
         report.source = "store";
-        LazyRestore lazy = LazyRestore.streamAll(deployment, repository, images,
-                repository.pageSource(deployment, report.tally, true), launcher.workDir(instance), report,
+        lazy.start(images, repository.pageSource(deployment, report.tally, true), launcher.workDir(instance),
                 reason -> pageSourceFailed(instance, reason));
-        instance.lazyRestore = lazy;
         launcher.restore(instance, snapshot, images, true, false);
         lazy.awaitInstalled(STREAM_WAIT);
         instance.resume(true);

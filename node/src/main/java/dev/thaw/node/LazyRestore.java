@@ -12,7 +12,6 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.Optional;
 import java.util.concurrent.CompletableFuture;
-import java.util.concurrent.Future;
 import java.util.function.Consumer;
 
 /*
@@ -23,7 +22,8 @@ import java.util.function.Consumer;
  * baseline REAP compares against. In `reap` mode the first restore of a snapshot records the pages
  * its first invocation faults on; the node stores them next to the snapshot, laid out in fault order
  * as one object (so fetching them is a few sequential chunk reads); later restores fetch that working
- * set while CRIU restores the rest of the process and install it before the tasks run, and only the
+ * set from the moment they begin (prepare(), before the image CRIU reads is materialized and while
+ * CRIU restores the rest of the process) and install it before the tasks run, and only the
  * pages outside it fault. When a later invocation faults on many pages outside the recorded set (the
  * working set depends on the input), the set is recorded again, extended by those pages.
  *
@@ -43,70 +43,84 @@ final class LazyRestore implements AutoCloseable {
     private final String mode;
     private final Deployment deployment;
     private final SnapshotRepository repository;
-    private final ImageIndex index;
-    private final PageSource source;
+    private final RestoreReport report;
     private final Arena arena = Arena.ofShared();
     private final Optional<WorkingSet> prefetched;
-    private final RestoreReport report;
-    private final LazyPagesServer server;
+    /** The stored working set's bytes, fetched from the moment the restore begins. */
+    private volatile CompletableFuture<MemorySegment> prefetchBytes;
+    // set by start(), on the thread that starts the restore; read by the invocation and exit threads
+    private volatile ImageIndex index;
+    private volatile PageSource source;
+    private volatile LazyPagesServer server;
     private volatile boolean reported;
     /** Set once the instance's processes are gone: pages it lacked then are nobody's problem. */
     private volatile boolean exited;
     /** The working set being stored: it reads the page source, which must stay open until it is done. */
     private volatile java.util.concurrent.CompletableFuture<Void> saving;
 
-    private LazyRestore(String mode, Deployment d, SnapshotRepository repository, Path imagesDir, PageSource source,
-                        Path workDir, RestoreReport report, Consumer<String> onFailure, boolean streamAll) {
+    private LazyRestore(String mode, Deployment d, SnapshotRepository repository, RestoreReport report) {
         this.mode = mode;
         this.deployment = d;
         this.repository = repository;
-        this.index = ImageIndex.load(imagesDir);
-        this.source = source;
         this.report = report;
         this.prefetched = mode.equals("reap") ? repository.workingSet(d) : Optional.empty();
+        if (prefetched.isPresent() && repository.isWorkingSetStored(d)) {
+            // Before the image is even materialized: by the time CRIU's tasks fault, the set is here.
+            prefetchBytes = fetch(() -> repository.storedWorkingSetBytes(d, prefetched.get(), arena, report.tally));
+        }
+    }
+
+    /**
+     * Begins a lazy or REAP restore: picks the working set to prefetch, and starts fetching it from
+     * the store at once, while the caller materializes the image and starts CRIU.
+     */
+    static LazyRestore prepare(String mode, Deployment d, SnapshotRepository repository, RestoreReport report) {
+        return new LazyRestore(mode, d, repository, report);
+    }
+
+    /**
+     * Begins an eager restore whose image is only in the store: every lazy page is streamed into the
+     * restored tasks, in file order, as soon as their mappings exist, straight from the store (no
+     * copy of the image on tmpfs for CRIU to read again).
+     */
+    static LazyRestore prepareStreamAll(Deployment d, SnapshotRepository repository, RestoreReport report) {
+        report.streamed = true;
+        return new LazyRestore("eager", d, repository, report);
+    }
+
+    /**
+     * Starts the page server; CRIU may be started right after.
+     *
+     * @param imagesDir the image CRIU restores from (whole, or without its lazy pages)
+     * @param source where the lazy pages come from (closed with this restore)
+     */
+    LazyRestore start(Path imagesDir, PageSource source, Path workDir, Consumer<String> onFailure) {
+        this.source = source;
+        this.index = ImageIndex.load(imagesDir);
         LazyPages.Options options = LazyPages.Options.of(workDir, index, source)
                 .withRecord(mode.equals("reap"))
-                .withStreamAll(streamAll)
+                .withStreamAll(report.streamed)
                 .withFailureHandler(reason -> {
                     if (!exited) {
                         onFailure.accept(reason);
                     }
                 });
         if (prefetched.isPresent()) {
-            options = options.withPrefetch(new LazyPages.Prefetch(prefetched.get(), fetch(prefetched.get())));
+            if (prefetchBytes == null) { // known to this node only: read from the image, page range by range
+                prefetchBytes = fetch(() -> index.read(prefetched.get(), source, arena));
+            }
+            options = options.withPrefetch(new LazyPages.Prefetch(prefetched.get(), prefetchBytes));
         }
         report.imageBytes = index.totalPresentBytes();
         this.server = LazyPages.start(options);
+        return this;
     }
 
-    /**
-     * Starts the page server for a restore; CRIU may be started right after.
-     *
-     * @param imagesDir the image CRIU restores from (whole, or without its lazy pages)
-     * @param source where the lazy pages come from
-     */
-    static LazyRestore start(String mode, Deployment d, SnapshotRepository repository, Path imagesDir, PageSource source,
-                             Path workDir, RestoreReport report, Consumer<String> onFailure) {
-        return new LazyRestore(mode, d, repository, imagesDir, source, workDir, report, onFailure, false);
-    }
-
-    /**
-     * Starts the page server of an eager restore whose image is only in the store: every lazy page
-     * is streamed into the restored tasks, in file order, as soon as their mappings exist, straight
-     * from the store (no copy of the image on tmpfs for CRIU to read again).
-     */
-    static LazyRestore streamAll(Deployment d, SnapshotRepository repository, Path imagesDir, PageSource source,
-                                 Path workDir, RestoreReport report, Consumer<String> onFailure) {
-        report.streamed = true;
-        return new LazyRestore("eager", d, repository, imagesDir, source, workDir, report, onFailure, true);
-    }
-
-    /** Fetches the working set's bytes on another thread, while CRIU restores. */
-    private Future<MemorySegment> fetch(WorkingSet ws) {
+    /** Fetches the working set's bytes on another thread, while the restore goes on. */
+    private CompletableFuture<MemorySegment> fetch(java.util.function.Supplier<MemorySegment> read) {
         return CompletableFuture.supplyAsync(() -> {
-            long start = System.nanoTime();
-            MemorySegment bytes = repository.workingSetBytes(deployment, ws, index, source, arena, report.tally);
-            report.fetchNanos = System.nanoTime() - start;
+            MemorySegment bytes = read.get();
+            report.fetched();
             return bytes;
         }, command -> Thread.ofPlatform().daemon().name("thaw-prefetch-" + deployment.name()).start(command));
     }
@@ -130,7 +144,7 @@ final class LazyRestore implements AutoCloseable {
      * the daemon copy the rest of the memory in the background.
      */
     void firstInvocationDone(FunctionLog log) {
-        if (reported) {
+        if (reported || server == null) {
             return;
         }
         reported = true;
@@ -166,17 +180,27 @@ final class LazyRestore implements AutoCloseable {
         server.finishInBackground();
     }
 
-    /** Called once the instance's processes have exited. */
+    /** Called once the instance's processes have exited, or when the restore failed to start. */
     @Override
     public void close() {
         exited = true;
-        server.closeAfterExit();
-        java.util.concurrent.CompletableFuture<Void> pending = saving;
-        if (pending == null) {
-            source.close();
-        } else {
-            pending.whenComplete((done, failure) -> source.close());
+        if (server != null) {
+            server.closeAfterExit();
         }
-        arena.close();
+        java.util.concurrent.CompletableFuture<Void> pending = saving;
+        if (source != null) {
+            if (pending == null) {
+                source.close();
+            } else {
+                PageSource s = source;
+                pending.whenComplete((done, failure) -> s.close());
+            }
+        }
+        if (prefetchBytes != null && !prefetchBytes.isDone()) {
+            // the arena must outlive the fetch writing into it
+            prefetchBytes.whenComplete((bytes, failure) -> arena.close());
+        } else {
+            arena.close();
+        }
     }
 }

@@ -20,12 +20,20 @@ final class RestoreReport {
     volatile String source = "local";
     /** An eager restore whose pages were streamed from the store by the page server. */
     volatile boolean streamed;
+    /** When the restore began: fetches that overlap each other and CRIU count from here. */
+    final long beganNanos = System.nanoTime();
+    /** From the restore's beginning to the end of its last fetch before the handler runs. */
     volatile long fetchNanos;
     volatile long pagesUpFront;
     volatile long faultsOnDemand;
     volatile long workingSetBytes;
     volatile long installNanos;
     volatile long imageBytes;
+
+    /** Notes that one of the restore's fetches (the image, the working set) has just completed. */
+    synchronized void fetched() {
+        fetchNanos = Math.max(fetchNanos, System.nanoTime() - beganNanos);
+    }
 
     /** @return header name (without the {@code X-Thaw-} prefix) to value */
     Map<String, String> headers() {

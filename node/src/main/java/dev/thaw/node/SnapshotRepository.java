@@ -9,6 +9,7 @@ import dev.thaw.lazy.ImageIndex;
 import dev.thaw.lazy.PageSource;
 import dev.thaw.lazy.WorkingSet;
 import java.io.IOException;
+import java.io.UncheckedIOException;
 import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
 import java.nio.ByteBuffer;
@@ -22,6 +23,7 @@ import java.util.Set;
 import java.util.TreeMap;
 import java.util.TreeSet;
 import java.util.Optional;
+import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 
@@ -46,6 +48,9 @@ final class SnapshotRepository implements AutoCloseable {
     /** Fetches chunks ahead of a page server streaming a whole image: the other core decrypts meanwhile. */
     private final ExecutorService readAhead = Executors.newFixedThreadPool(2,
             Thread.ofPlatform().daemon().name("thaw-read-ahead-", 1).factory());
+    /** Reads the ranges of pages CRIU restores itself, all at once, when an image without its lazy pages is materialized. */
+    private final ExecutorService rangeReaders = Executors.newFixedThreadPool(4,
+            Thread.ofPlatform().daemon().name("thaw-image-ranges-", 1).factory());
     private static final String WS_RUNS = "ws.runs";
     private static final String WS_PAGES = "ws.pages";
     /** Working sets by snapshot id, once recorded (and stored, when there is a store). */
@@ -79,15 +84,45 @@ final class SnapshotRepository implements AutoCloseable {
         store.ifPresent(s -> publisher.execute(() -> {
             long start = System.nanoTime();
             try {
+                putBaseImage(s, d, imagesDir); // first: once the snapshot is stored, so is its base image
                 var m = s.put(snapshotId(d), imagesDir);
                 long chunks = m.files().stream().mapToLong(f -> f.chunks().size()).sum();
                 log.append(String.format("SNAPSHOT stored in %d ms: %d files, %d chunks (upload to the remote tier "
                         + "continues in the background)", (System.nanoTime() - start) / 1_000_000, m.files().size(), chunks));
             } catch (ThawException | java.io.UncheckedIOException e) {
+                if (!Files.isDirectory(imagesDir)) {
+                    // deleted or redeployed meanwhile: forget() deletes whatever part got stored, after this
+                    LOG.log(System.Logger.Level.DEBUG, d.name() + ": snapshot discarded before it was stored");
+                    return;
+                }
                 log.append("SNAPSHOT_NOT_STORED " + e.getMessage() + " (the local copy still serves restores)");
                 LOG.log(System.Logger.Level.WARNING, d.name() + ": snapshot not stored: " + e.getMessage());
             }
         }));
+    }
+
+    static String baseImageId(Deployment d) {
+        return snapshotId(d) + ".base";
+    }
+
+    /** Stores the snapshot's {@link BaseImage}, what lazy restores materialize, as one object. */
+    private void putBaseImage(SnapshotStore s, Deployment d, Path imagesDir) {
+        Path dir = hotDir(d).resolve("base-staging-" + System.nanoTime());
+        try {
+            if (!Files.isDirectory(imagesDir)) {
+                return; // deleted or redeployed meanwhile
+            }
+            Files.createDirectories(dir);
+            BaseImage.write(imagesDir, dir.resolve(BaseImage.FILE));
+            s.put(baseImageId(d), dir);
+        } catch (IOException | RuntimeException e) {
+            if (Files.isDirectory(imagesDir)) {
+                // lazy restores then materialize the same files from the snapshot itself, only slower
+                LOG.log(System.Logger.Level.WARNING, d.name() + ": base image not stored: " + e.getMessage());
+            }
+        } finally {
+            FunctionStore.deleteTree(dir);
+        }
     }
 
     /**
@@ -104,10 +139,9 @@ final class SnapshotRepository implements AutoCloseable {
         }
         Path staging = imagesDir.resolveSibling("images.materializing-" + Thread.currentThread().threadId());
         FunctionStore.deleteTree(staging);
-        long start = System.nanoTime();
         report.source = "store";
         store.get().materialize(snapshotId(d), staging, report.tally);
-        report.fetchNanos = System.nanoTime() - start;
+        report.fetched();
         moveIntoPlace(staging, imagesDir);
         return true;
     }
@@ -149,33 +183,63 @@ final class SnapshotRepository implements AutoCloseable {
         String id = snapshotId(d);
         Path staging = lazyDir.resolveSibling("lazy-images.materializing-" + Thread.currentThread().threadId());
         FunctionStore.deleteTree(staging);
-        long start = System.nanoTime();
         report.source = "store";
+        if (unpackBaseImage(s, d, staging, report)) {
+            report.fetched();
+            moveIntoPlace(staging, lazyDir);
+            return true;
+        }
         Map<String, List<dev.thaw.store.ByteRange>> nothing = new TreeMap<>();
         s.manifest(id).files().stream().filter(f -> isPagesFile(f.name())).forEach(f -> nothing.put(f.name(), List.of()));
         s.materialize(id, staging, nothing, report.tally);
-        StorePageSource source = new StorePageSource(s, id, report.tally, 0, Runnable::run);
-        for (ImageIndex.ByteRange r : ImageIndex.load(staging).nonLazyRanges()) {
-            writeRange(staging.resolve("pages-" + r.pagesId() + ".img"), r, source);
+        // all ranges at once: most are a chunk or two, and one after the other they would not overlap
+        List<CompletableFuture<Void>> writes = ImageIndex.load(staging).nonLazyRanges().stream()
+                .map(r -> CompletableFuture.runAsync(() -> writeRange(staging, r,
+                        s.read(id, pagesFile(r), r.offset(), Math.toIntExact(r.length()), report.tally)), rangeReaders))
+                .toList();
+        try {
+            CompletableFuture.allOf(writes.toArray(CompletableFuture[]::new)).join();
+        } catch (java.util.concurrent.CompletionException e) {
+            FunctionStore.deleteTree(staging);
+            if (e.getCause() instanceof UncheckedIOException io) {
+                throw io.getCause();
+            }
+            throw e.getCause() instanceof RuntimeException re ? re : e;
         }
-        report.fetchNanos = System.nanoTime() - start;
+        report.fetched();
         moveIntoPlace(staging, lazyDir);
         return true;
     }
 
-    private static boolean isPagesFile(String name) {
-        return name.startsWith("pages-") && name.endsWith(".img");
+    /** @return whether the snapshot's base image was stored and is now unpacked into {@code dir} */
+    private static boolean unpackBaseImage(SnapshotStore s, Deployment d, Path dir, RestoreReport report) throws IOException {
+        long size;
+        try {
+            size = s.manifest(baseImageId(d)).file(BaseImage.FILE).orElseThrow().size();
+        } catch (dev.thaw.store.StoreException.NotFound | java.util.NoSuchElementException e) {
+            return false; // stored by an older node, or storing it failed: the snapshot itself has it all
+        }
+        BaseImage.unpack(s.read(baseImageId(d), BaseImage.FILE, 0, Math.toIntExact(size), report.tally), dir);
+        return true;
     }
 
-    private static void writeRange(Path file, ImageIndex.ByteRange r, PageSource source) throws IOException {
-        try (Arena arena = Arena.ofConfined();
-             FileChannel ch = FileChannel.open(file, StandardOpenOption.WRITE)) {
-            MemorySegment bytes = arena.allocate(r.length(), ImageIndex.PAGE_SIZE);
-            source.read(r.pagesId(), r.offset(), bytes);
-            ByteBuffer buf = bytes.asByteBuffer();
+    private static boolean isPagesFile(String name) {
+        return BaseImage.isPagesFile(name);
+    }
+
+    private static String pagesFile(ImageIndex.ByteRange r) {
+        return "pages-" + r.pagesId() + ".img";
+    }
+
+    /** Writes one range of pages CRIU installs itself into the materialized image. */
+    private static void writeRange(Path imagesDir, ImageIndex.ByteRange r, byte[] bytes) {
+        try (FileChannel ch = FileChannel.open(imagesDir.resolve(pagesFile(r)), StandardOpenOption.WRITE)) {
+            ByteBuffer buf = ByteBuffer.wrap(bytes);
             while (buf.hasRemaining()) {
                 ch.write(buf, r.offset() + buf.position());
             }
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
         }
     }
 
@@ -215,19 +279,17 @@ final class SnapshotRepository implements AutoCloseable {
         }
     }
 
-    /**
-     * @return the working set's pages in working-set order: one sequential read of the stored
-     *     working set when there is one, else read page range by page range from {@code source}
-     */
-    MemorySegment workingSetBytes(Deployment d, WorkingSet ws, ImageIndex index, PageSource source, Arena arena,
-                                  dev.thaw.store.FetchTally tally) {
-        if (store.isPresent() && storedWorkingSets.contains(snapshotId(d))) {
-            byte[] bytes = store.get().read(workingSetId(d), WS_PAGES, 0, (int) ws.bytes(), tally);
-            MemorySegment out = arena.allocate(Math.max(ImageIndex.PAGE_SIZE, bytes.length), ImageIndex.PAGE_SIZE);
-            MemorySegment.copy(bytes, 0, out, java.lang.foreign.ValueLayout.JAVA_BYTE, 0, bytes.length);
-            return out.asSlice(0, bytes.length);
-        }
-        return index.read(ws, source, arena);
+    /** @return whether the deployment's working set is in the store (else it is known to this node only) */
+    boolean isWorkingSetStored(Deployment d) {
+        return store.isPresent() && storedWorkingSets.contains(snapshotId(d));
+    }
+
+    /** @return the stored working set's pages in working-set order: one sequential read */
+    MemorySegment storedWorkingSetBytes(Deployment d, WorkingSet ws, Arena arena, dev.thaw.store.FetchTally tally) {
+        byte[] bytes = store.orElseThrow().read(workingSetId(d), WS_PAGES, 0, (int) ws.bytes(), tally);
+        MemorySegment out = arena.allocate(Math.max(ImageIndex.PAGE_SIZE, bytes.length), ImageIndex.PAGE_SIZE);
+        MemorySegment.copy(bytes, 0, out, java.lang.foreign.ValueLayout.JAVA_BYTE, 0, bytes.length);
+        return out.asSlice(0, bytes.length);
     }
 
     /**
@@ -282,6 +344,15 @@ final class SnapshotRepository implements AutoCloseable {
         }
     }
 
+    private boolean isBaseImageStored(Deployment d) {
+        try {
+            store.orElseThrow().manifest(baseImageId(d));
+            return true;
+        } catch (dev.thaw.store.StoreException.NotFound | dev.thaw.store.StoreException.Unavailable e) {
+            return false;
+        }
+    }
+
     /** Forgets a deployment's snapshot: the working copy at once, the stored copy in the background. */
     void forget(Deployment d) {
         FunctionStore.deleteTree(hotDir(d));
@@ -290,6 +361,7 @@ final class SnapshotRepository implements AutoCloseable {
         store.ifPresent(s -> publisher.execute(() -> {
             try {
                 s.delete(workingSetId(d));
+                s.delete(baseImageId(d));
                 s.delete(snapshotId(d));
             } catch (ThawException e) {
                 LOG.log(System.Logger.Level.WARNING, d.name() + ": stored snapshot not deleted: " + e.getMessage());
@@ -334,6 +406,10 @@ final class SnapshotRepository implements AutoCloseable {
         tiers.remove("working");
         if (!tiers.isEmpty()) {
             dropped.putAll(store.orElseThrow().evict(snapshotId(d), tiers));
+            if (isBaseImageStored(d)) {
+                awaitDurable(baseImageId(d), tiers);
+                store.get().evict(baseImageId(d), tiers).forEach((k, v) -> dropped.merge(k, v, Long::sum));
+            }
             if (storedWorkingSets.contains(snapshotId(d))) {
                 awaitDurable(workingSetId(d), tiers);
                 store.get().evict(workingSetId(d), tiers).forEach((k, v) -> dropped.merge(k, v, Long::sum));
@@ -386,6 +462,7 @@ final class SnapshotRepository implements AutoCloseable {
     @Override
     public void close() {
         readAhead.shutdownNow();
+        rangeReaders.shutdownNow();
         publisher.shutdown();
         try {
             publisher.awaitTermination(30, java.util.concurrent.TimeUnit.SECONDS);

@@ -19,8 +19,8 @@ import java.util.concurrent.Future;
 
 /*
  * Reads for restores. materialize() writes each image file whole: chunks are fetched in parallel,
- * a bounded window ahead, and written at their offsets into a hidden temp file that is renamed
- * into place once complete (zero chunks are left as holes, so the file is sparse where the image
+ * a bounded window ahead across all the files (an image has dozens of one-chunk files), and written
+ * at their offsets into a hidden temp file per file that is renamed into place once complete (zero chunks are left as holes, so the file is sparse where the image
  * is zero). read() returns a byte range and fetches only the chunks covering it: the building
  * block of lazy restore, where a page fault becomes read(pages-N.img, offset, 4096) and a
  * prefetcher reads ahead.
@@ -44,8 +44,43 @@ final class SnapshotReader {
             throw StoreException.internal("cannot create " + targetDir + " to restore snapshot '" + m.snapshotId() + "': "
                     + e.getMessage(), e);
         }
-        for (ImageFile f : m.files()) {
-            writeFile(m, f, targetDir, partial.get(f.name()), tally);
+        List<Target> targets = new ArrayList<>();
+        Deque<Pending> inFlight = new ArrayDeque<>();
+        try {
+            for (ImageFile f : m.files()) {
+                Target t = Target.open(m, f, targetDir);
+                targets.add(t);
+                queueChunks(m, t, partial.get(f.name()), inFlight, tally);
+            }
+            while (!inFlight.isEmpty()) {
+                inFlight.poll().write(m.snapshotId());
+            }
+            for (Target t : targets) {
+                t.complete(m.snapshotId());
+            }
+        } catch (RuntimeException e) {
+            inFlight.forEach(p -> p.chunk().cancel(true));
+            targets.forEach(Target::discard);
+            throw e;
+        }
+    }
+
+    /**
+     * Queues the fetches of one file's chunks (only those overlapping {@code ranges}, unless null),
+     * writing the oldest fetch whenever the window across all files is full: many small image files
+     * are fetched at once instead of one after the other.
+     */
+    private void queueChunks(SnapshotManifest m, Target t, List<ByteRange> ranges, Deque<Pending> inFlight,
+                             FetchTally tally) {
+        for (int i = 0; i < t.file().chunks().size(); i++) {
+            ChunkRef ref = t.file().chunks().get(i);
+            if (ranges != null && ranges.stream().noneMatch(r -> r.overlaps(ref.offset(), ref.offset() + ref.length()))) {
+                continue;
+            }
+            inFlight.add(new Pending(t, ref, fetch(m, t.file(), i, tally)));
+            if (inFlight.size() >= window) {
+                inFlight.poll().write(m.snapshotId());
+            }
         }
     }
 
@@ -89,56 +124,65 @@ final class SnapshotReader {
         return pool.submit(() -> chunks.fetch(m, f.name(), index, ref, tally));
     }
 
-    /** @param ranges the only byte ranges wanted, or null for the whole file */
-    private void writeFile(SnapshotManifest m, ImageFile f, Path dir, List<ByteRange> ranges, FetchTally tally) {
-        String snapshotId = m.snapshotId();
-        Path target = dir.resolve(f.name());
-        Path temp = dir.resolve("." + f.name() + ".part");
-        Deque<Future<byte[]>> inFlight = new ArrayDeque<>();
-        try (FileChannel ch = FileChannel.open(temp, StandardOpenOption.CREATE, StandardOpenOption.TRUNCATE_EXISTING,
-                StandardOpenOption.WRITE)) {
-            Deque<ChunkRef> pending = new ArrayDeque<>();
-            for (int i = 0; i < f.chunks().size(); i++) {
-                ChunkRef ref = f.chunks().get(i);
-                if (ranges != null && ranges.stream().noneMatch(r -> r.overlaps(ref.offset(), ref.offset() + ref.length()))) {
-                    continue;
+    /** One chunk being fetched for a file being written. */
+    private record Pending(Target target, ChunkRef ref, Future<byte[]> chunk) {
+        void write(String snapshotId) {
+            byte[] plain = SnapshotWriter.take(chunk, snapshotId, target.file().name());
+            if (plain == null) {
+                return; // a zero chunk: left as a hole
+            }
+            try {
+                ByteBuffer buf = ByteBuffer.wrap(plain);
+                while (buf.hasRemaining()) {
+                    target.channel().write(buf, ref.offset() + buf.position());
                 }
-                inFlight.add(fetch(m, f, i, tally));
-                pending.add(ref);
-                if (inFlight.size() >= window) {
-                    write(ch, pending.poll(), SnapshotWriter.take(inFlight.poll(), snapshotId, f.name()));
-                }
+            } catch (IOException e) {
+                throw target.failure(snapshotId, e);
             }
-            while (!inFlight.isEmpty()) {
-                write(ch, pending.poll(), SnapshotWriter.take(inFlight.poll(), snapshotId, f.name()));
-            }
-            if (ch.size() < f.size()) {
-                ch.write(ByteBuffer.wrap(new byte[1]), f.size() - 1);
-            }
-        } catch (IOException | RuntimeException e) {
-            inFlight.forEach(fu -> fu.cancel(true));
-            deleteQuietly(temp);
-            if (e instanceof RuntimeException re) {
-                throw re;
-            }
-            throw StoreException.internal("cannot write " + target + " restoring snapshot '" + snapshotId + "': "
-                    + e.getMessage(), e);
-        }
-        try {
-            Files.move(temp, target, StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);
-        } catch (IOException e) {
-            deleteQuietly(temp);
-            throw StoreException.internal("cannot move " + target + " into place restoring snapshot '" + snapshotId + "'", e);
         }
     }
 
-    private static void write(FileChannel ch, ChunkRef ref, byte[] plain) throws IOException {
-        if (plain == null) {
-            return;
+    /** An image file being materialized: written into a hidden temp file, renamed into place when complete. */
+    private record Target(ImageFile file, Path path, Path temp, FileChannel channel) {
+        static Target open(SnapshotManifest m, ImageFile f, Path dir) {
+            Path temp = dir.resolve("." + f.name() + ".part");
+            try {
+                FileChannel ch = FileChannel.open(temp, StandardOpenOption.CREATE, StandardOpenOption.TRUNCATE_EXISTING,
+                        StandardOpenOption.WRITE);
+                return new Target(f, dir.resolve(f.name()), temp, ch);
+            } catch (IOException e) {
+                throw StoreException.internal("cannot write " + dir.resolve(f.name()) + " restoring snapshot '"
+                        + m.snapshotId() + "': " + e.getMessage(), e);
+            }
         }
-        ByteBuffer buf = ByteBuffer.wrap(plain);
-        while (buf.hasRemaining()) {
-            ch.write(buf, ref.offset() + buf.position());
+
+        void complete(String snapshotId) {
+            try (channel) {
+                if (channel.size() < file.size()) {
+                    channel.write(ByteBuffer.wrap(new byte[1]), file.size() - 1);
+                }
+            } catch (IOException e) {
+                throw failure(snapshotId, e);
+            }
+            try {
+                Files.move(temp, path, StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);
+            } catch (IOException e) {
+                throw StoreException.internal("cannot move " + path + " into place restoring snapshot '" + snapshotId + "'", e);
+            }
+        }
+
+        void discard() {
+            try {
+                channel.close();
+            } catch (IOException ignored) {
+                // discarding after a failure: the original failure is reported
+            }
+            deleteQuietly(temp);
+        }
+
+        StoreException failure(String snapshotId, IOException e) {
+            return StoreException.internal("cannot write " + path + " restoring snapshot '" + snapshotId + "': "
+                    + e.getMessage(), e);
         }
     }
 
