@@ -351,14 +351,15 @@ final class FunctionPool implements Instance.Listener {
      */
     private void streamFromStore(Instance instance, RestoreReport report) throws IOException {
         Path images = repository.lazyImagesDir(deployment);
-        LazyRestore lazy = LazyRestore.prepareStreamAll(deployment, repository, report);
+        StorePageSource source = repository.pageSource(deployment, report.tally, true);
+        LazyRestore lazy = LazyRestore.prepareStreamAll(deployment, repository, source, report);
         instance.lazyRestore = lazy;
+        source.readAheadFromStart(); // decrypting while the image CRIU reads is materialized
         if (!repository.ensureLazyImages(deployment, images, report)) {
             throw noImages();
         }
         report.source = "store";
-        lazy.start(images, repository.pageSource(deployment, report.tally, true), launcher.workDir(instance),
-                reason -> pageSourceFailed(instance, reason));
+        lazy.start(images, source, launcher.workDir(instance), reason -> pageSourceFailed(instance, reason));
         launcher.restore(instance, snapshot, images, true, false);
         lazy.awaitInstalled(STREAM_WAIT);
         instance.resume(true);

@@ -82,10 +82,15 @@ final class LazyRestore implements AutoCloseable {
      * Begins an eager restore whose image is only in the store: every lazy page is streamed into the
      * restored tasks, in file order, as soon as their mappings exist, straight from the store (no
      * copy of the image on tmpfs for CRIU to read again).
+     *
+     * @param source the store's pages, read ahead in file order (passed again to {@link #start})
      */
-    static LazyRestore prepareStreamAll(Deployment d, SnapshotRepository repository, RestoreReport report) {
+    static LazyRestore prepareStreamAll(Deployment d, SnapshotRepository repository, PageSource source,
+                                        RestoreReport report) {
         report.streamed = true;
-        return new LazyRestore("eager", d, repository, report);
+        LazyRestore restore = new LazyRestore("eager", d, repository, report);
+        restore.source = source; // owned (closed) from now on, even if the restore fails before start()
+        return restore;
     }
 
     /**
@@ -151,6 +156,7 @@ final class LazyRestore implements AutoCloseable {
         LazyPagesServer.Stats s = server.stats();
         report.pagesUpFront = s.pagesInstalledUpFront() + s.pagesStreamed();
         report.faultsOnDemand = s.faultsServed();
+        report.zeroPageFaults = s.zeroPagesServed();
         if (!report.streamed) {
             report.installNanos = s.prefetchInstallTime().toNanos();
         }

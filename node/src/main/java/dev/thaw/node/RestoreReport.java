@@ -26,6 +26,8 @@ final class RestoreReport {
     volatile long fetchNanos;
     volatile long pagesUpFront;
     volatile long faultsOnDemand;
+    /** Faults on pages the image does not hold (never touched before the dump): answered with the zero page. */
+    volatile long zeroPageFaults;
     volatile long workingSetBytes;
     volatile long installNanos;
     volatile long imageBytes;
@@ -45,6 +47,7 @@ final class RestoreReport {
         if (!mode.equals("eager") || streamed) {
             h.put("Pages-Up-Front", Long.toString(pagesUpFront));
             h.put("Faults-On-Demand", Long.toString(faultsOnDemand));
+            h.put("Zero-Page-Faults", Long.toString(zeroPageFaults));
             h.put("Working-Set-Bytes", Long.toString(workingSetBytes));
             h.put("Install-Ms", ms(installNanos));
         }

@@ -248,7 +248,7 @@ final class SnapshotRepository implements AutoCloseable {
      *     image), so that fetching ahead pays
      * @return a page source reading the deployment's stored snapshot, counting bytes per tier in {@code tally}
      */
-    PageSource pageSource(Deployment d, dev.thaw.store.FetchTally tally, boolean sequential) {
+    StorePageSource pageSource(Deployment d, dev.thaw.store.FetchTally tally, boolean sequential) {
         return new StorePageSource(store.orElseThrow(), snapshotId(d), tally, sequential ? 6 : 0, readAhead);
     }
 

@@ -60,6 +60,20 @@ final class StorePageSource implements PageSource {
         };
     }
 
+    /**
+     * Starts fetching the first chunks of every page file on the read-ahead threads: a stream of the
+     * whole image starts there, once CRIU has created the mappings, and then finds them decrypted.
+     */
+    void readAheadFromStart() {
+        for (ImageFile image : manifest.files()) {
+            if (BaseImage.isPagesFile(image.name())) {
+                for (int i = 0; i < readAhead && (long) i * manifest.chunkSize() < image.size(); i++) {
+                    start(image.name(), image, (long) i * manifest.chunkSize(), true);
+                }
+            }
+        }
+    }
+
     @Override
     public void read(long pagesId, long offset, MemorySegment dst) {
         String file = "pages-" + pagesId + ".img";
