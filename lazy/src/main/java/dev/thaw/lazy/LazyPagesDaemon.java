@@ -121,8 +121,6 @@ final class LazyPagesDaemon implements LazyPagesServer {
     private static final int READS_PER_WAKEUP = 16;
     /** Pages a fault on a prefetched page installs: 256 KB, copied in well under a millisecond. */
     private static final int PREFETCH_FAULT_PAGES = 64;
-    /** Pages of zeros a fault outside the image's pages maps at once (see {@link #installZeroPage}). */
-    private static final int ZERO_AROUND_PAGES = 64;
     private static final int POLLFD_SIZE = 8;
     private static final int WAKE_SLOT = 0;
     private static final int SOCKET_SLOT = 1;
@@ -769,20 +767,8 @@ final class LazyPagesDaemon implements LazyPagesServer {
         }
     }
 
-    /**
-     * Answers a fault on a page the image does not hold (never touched before the dump) with the
-     * zero page, and the following pages too, up to {@link #ZERO_AROUND_PAGES} and never into a
-     * range of image pages: a growing heap or stack faults on page after page of such memory, and
-     * each fault that comes here is a round trip through this daemon (tens of microseconds on a small
-     * VM) where the kernel alone would take well under one. The zero page is mapped read-only: a
-     * write to it is an ordinary copy-on-write fault the kernel handles without asking us.
-     */
     private void installZeroPage(Task t, long page) {
-        long span = Math.min((long) ZERO_AROUND_PAGES * PAGE, t.lazy.nextStartAbove(page) - page);
-        int rc = uffd.zeropage(t.uffd, page, span);
-        if (rc == -Libc.ENOENT && span > PAGE) {
-            rc = uffd.zeropage(t.uffd, page, PAGE); // the span crossed the end of the mapping
-        }
+        int rc = uffd.zeropage(t.uffd, page, PAGE);
         if (rc == 0) {
             zeroPagesServed++;
         } else if (rc == -Libc.EAGAIN) {

@@ -125,12 +125,6 @@ final class LazyRanges {
     }
 
     /** @return the range holding {@code address}, or null when the address is not lazy (any more) */
-    /** @return the start of the first range above {@code address}, or {@link Long#MAX_VALUE} */
-    long nextStartAbove(long address) {
-        Long next = byStart.higherKey(address);
-        return next == null ? Long.MAX_VALUE : next;
-    }
-
     Range find(long address) {
         Map.Entry<Long, Range> e = byStart.floorEntry(address);
         return e != null && address < e.getValue().end ? e.getValue() : null;
