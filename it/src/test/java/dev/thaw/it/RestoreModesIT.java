@@ -49,6 +49,7 @@ class RestoreModesIT extends WithSnapshotNode {
         }
         if (!mode.equals("eager")) {
             assertThat(count(first, "Faults-On-Demand")).as("first restore: pages served on fault").isPositive();
+            assertThat(count(first, "Zero-Page-Faults")).as("reported (faults on memory the image lacks)").isNotNegative();
         }
         if (mode.equals("reap")) {
             assertThat(count(second, "Pages-Up-Front")).as("second restore installs the recorded working set").isPositive();

@@ -20,8 +20,8 @@ import java.util.concurrent.Future;
 /*
  * Reads for restores. materialize() writes each image file whole: chunks are fetched in parallel,
  * a bounded window ahead across all the files (an image has dozens of one-chunk files), and written
- * at their offsets into a hidden temp file per file that is renamed into place once complete (zero chunks are left as holes, so the file is sparse where the image
- * is zero). read() returns a byte range and fetches only the chunks covering it: the building
+ * at their offsets into a hidden temp file per file that is renamed into place once complete (zero
+ * chunks are left as holes, so the file is sparse where the image is zero). read() returns a byte range and fetches only the chunks covering it: the building
  * block of lazy restore, where a page fault becomes read(pages-N.img, offset, 4096) and a
  * prefetcher reads ahead.
  */
