@@ -42,6 +42,9 @@ final class Instance {
         void onExit(Instance instance, int exitCode);
     }
 
+    /** Longest {@link #kill()} waits for a booting instance's root process to exist (see awaitBootedRoot). */
+    private static final long ROOT_WAIT_MS = 500;
+
     final String id;
     final Deployment deployment;
     final Kind kind;
@@ -214,6 +217,9 @@ final class Instance {
     void kill() {
         state = State.DEAD;
         long pid = rootPid();
+        if (pid <= 0 && kind == Kind.BOOT) {
+            pid = awaitBootedRoot();
+        }
         if (pid > 0) {
             ProcessHandle.of(pid).ifPresent(ProcessHandle::destroyForcibly);
         } else if (supervisor != null) {
@@ -234,10 +240,56 @@ final class Instance {
         }
     }
 
-    /** Waits until the supervisor has exited (after {@link #kill()}). */
-    boolean awaitExit(long millis) throws InterruptedException {
+    /**
+     * Waits briefly for a booting instance's root process. {@code unshare --kill-child} forks it and
+     * only then does the child ask to die with its parent: killing unshare between the two leaves
+     * the child running, reparented to the host's init, out of the node's reach (seen in CI, as a
+     * custom runtime's bootstrap that outlived its node). Killing the child itself has no such gap.
+     *
+     * @return the root pid, or -1 if none appeared (unshare died or never forked)
+     */
+    private long awaitBootedRoot() {
+        long deadline = System.nanoTime() + java.util.concurrent.TimeUnit.MILLISECONDS.toNanos(ROOT_WAIT_MS);
         Process s = supervisor;
-        return s == null || s.waitFor(millis, TimeUnit.MILLISECONDS);
+        while (s != null && s.isAlive() && System.nanoTime() < deadline) {
+            long pid = rootPid();
+            if (pid > 0) {
+                return pid;
+            }
+            try {
+                Thread.sleep(2);
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+                break;
+            }
+        }
+        return rootPid();
+    }
+
+    /**
+     * Waits until the supervisor has exited and so has the instance's root (after {@link #kill()}).
+     * The supervisor, killed too, can be gone while the root, the init of the instance's pid
+     * namespace, is still tearing the namespace down; once the root is reaped, every process of
+     * the namespace is (seen in CI: a custom runtime's {@code curl} outlived {@code node.close()} by
+     * a moment).
+     */
+    boolean awaitExit(long millis) throws InterruptedException {
+        long deadline = System.nanoTime() + TimeUnit.MILLISECONDS.toNanos(millis);
+        Process s = supervisor;
+        if (s != null && !s.waitFor(millis, TimeUnit.MILLISECONDS)) {
+            return false;
+        }
+        long pid = rootPid;
+        java.util.Optional<ProcessHandle> root = pid > 0 ? ProcessHandle.of(pid) : java.util.Optional.empty();
+        if (root.isEmpty()) {
+            return true;
+        }
+        try {
+            root.get().onExit().get(Math.max(0, deadline - System.nanoTime()), TimeUnit.NANOSECONDS);
+            return true;
+        } catch (java.util.concurrent.ExecutionException | java.util.concurrent.TimeoutException e) {
+            return !root.get().isAlive();
+        }
     }
 
     /** @return the pool this instance reports to */
