@@ -281,15 +281,14 @@ final class Instance {
         }
         long pid = rootPid;
         java.util.Optional<ProcessHandle> root = pid > 0 ? ProcessHandle.of(pid) : java.util.Optional.empty();
-        if (root.isEmpty()) {
-            return true;
+        // polled: the JDK's onExit() of a process that is not our child polls far more coarsely
+        while (root.isPresent() && root.get().isAlive()) {
+            if (System.nanoTime() > deadline) {
+                return false;
+            }
+            Thread.sleep(2);
         }
-        try {
-            root.get().onExit().get(Math.max(0, deadline - System.nanoTime()), TimeUnit.NANOSECONDS);
-            return true;
-        } catch (java.util.concurrent.ExecutionException | java.util.concurrent.TimeoutException e) {
-            return !root.get().isAlive();
-        }
+        return true;
     }
 
     /** @return the pool this instance reports to */
