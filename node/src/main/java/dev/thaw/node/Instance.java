@@ -269,9 +269,9 @@ final class Instance {
     /**
      * Waits until the supervisor has exited and so has the instance's root (after {@link #kill()}).
      * The supervisor, killed too, can be gone while the root, the init of the instance's pid
-     * namespace, is still tearing the namespace down; once the root is reaped, every process of
-     * the namespace is (seen in CI: a custom runtime's {@code curl} outlived {@code node.close()} by
-     * a moment).
+     * namespace, is still tearing the namespace down; once the root has exited (a zombie counts),
+     * every other process of the namespace is gone (seen in CI: a custom runtime's {@code curl}
+     * outlived {@code node.close()} by a moment).
      */
     boolean awaitExit(long millis) throws InterruptedException {
         long deadline = System.nanoTime() + TimeUnit.MILLISECONDS.toNanos(millis);
@@ -282,13 +282,32 @@ final class Instance {
         long pid = rootPid;
         java.util.Optional<ProcessHandle> root = pid > 0 ? ProcessHandle.of(pid) : java.util.Optional.empty();
         // polled: the JDK's onExit() of a process that is not our child polls far more coarsely
-        while (root.isPresent() && root.get().isAlive()) {
+        while (root.isPresent() && running(root.get())) {
             if (System.nanoTime() > deadline) {
                 return false;
             }
             Thread.sleep(2);
         }
         return true;
+    }
+
+    /**
+     * @return whether the process still runs: a zombie does not. The init of a pid namespace turns
+     *     zombie only once every other process of its namespace is gone; as an orphan (its
+     *     supervisor was killed too) it then waits for the host's init to reap it, which takes a
+     *     second or two on some machines.
+     */
+    private static boolean running(ProcessHandle p) {
+        if (!p.isAlive()) {
+            return false;
+        }
+        try {
+            String stat = Files.readString(Path.of("/proc", Long.toString(p.pid()), "stat"));
+            char state = stat.charAt(stat.lastIndexOf(')') + 2);
+            return state != 'Z' && state != 'X';
+        } catch (IOException | RuntimeException e) {
+            return false; // gone meanwhile
+        }
     }
 
     /** @return the pool this instance reports to */
