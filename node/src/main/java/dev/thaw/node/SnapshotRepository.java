@@ -211,16 +211,24 @@ final class SnapshotRepository implements AutoCloseable {
         return true;
     }
 
-    /** @return whether the snapshot's base image was stored and is now unpacked into {@code dir} */
-    private static boolean unpackBaseImage(SnapshotStore s, Deployment d, Path dir, RestoreReport report) throws IOException {
-        long size;
+    /**
+     * @return whether the snapshot's base image was stored and is now unpacked into {@code dir};
+     *     false when it was not stored (by an older node, or storing it failed) or cannot be read,
+     *     and the caller materializes the same files from the snapshot itself
+     */
+    private static boolean unpackBaseImage(SnapshotStore s, Deployment d, Path dir, RestoreReport report) {
         try {
-            size = s.manifest(baseImageId(d)).file(BaseImage.FILE).orElseThrow().size();
+            long size = s.manifest(baseImageId(d)).file(BaseImage.FILE).orElseThrow().size();
+            BaseImage.unpack(s.read(baseImageId(d), BaseImage.FILE, 0, Math.toIntExact(size), report.tally), dir);
+            return true;
         } catch (dev.thaw.store.StoreException.NotFound | java.util.NoSuchElementException e) {
-            return false; // stored by an older node, or storing it failed: the snapshot itself has it all
+            return false;
+        } catch (IOException | RuntimeException e) {
+            LOG.log(System.Logger.Level.WARNING, d.name() + ": base image unusable, materializing from the snapshot: "
+                    + e.getMessage());
+            FunctionStore.deleteTree(dir);
+            return false;
         }
-        BaseImage.unpack(s.read(baseImageId(d), BaseImage.FILE, 0, Math.toIntExact(size), report.tally), dir);
-        return true;
     }
 
     private static boolean isPagesFile(String name) {
