@@ -59,7 +59,7 @@ final class FilePageSource implements PageSource {
             while (buffer.hasRemaining()) {
                 int n = channel.read(buffer, offset + buffer.position());
                 if (n < 0) {
-                    throw new LazyPagesException("pages-" + pagesId + ".img in " + imagesDir + " ends before offset "
+                    throw new LazyPagesException(ImageIndex.pagesFileName(pagesId) + " in " + imagesDir + " ends before offset "
                             + (offset + buffer.position()));
                 }
             }
@@ -69,7 +69,7 @@ final class FilePageSource implements PageSource {
     }
 
     private FileChannel open(long pagesId) {
-        Path file = imagesDir.resolve("pages-" + pagesId + ".img");
+        Path file = imagesDir.resolve(ImageIndex.pagesFileName(pagesId));
         try {
             return FileChannel.open(file, StandardOpenOption.READ);
         } catch (IOException e) {

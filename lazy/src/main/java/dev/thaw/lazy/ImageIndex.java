@@ -79,6 +79,20 @@ public final class ImageIndex {
      * @param length how many bytes
      */
     public record ByteRange(long pagesId, long offset, long length) {
+        /** @return the name of the page file the range is in */
+        public String pagesFile() {
+            return pagesFileName(pagesId);
+        }
+    }
+
+    /** @return the name of the page file {@code pagesId} names: {@code pages-<pagesId>.img} */
+    public static String pagesFileName(long pagesId) {
+        return "pages-" + pagesId + ".img";
+    }
+
+    /** @return whether {@code fileName} is the name of a page file of an image */
+    public static boolean isPagesFile(String fileName) {
+        return fileName.startsWith("pages-") && fileName.endsWith(".img");
     }
 
     /** A task's part of the image. {@code vmaStarts}/{@code vmaEnds} are sorted and disjoint. */

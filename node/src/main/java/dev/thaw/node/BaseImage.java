@@ -57,12 +57,12 @@ final class BaseImage {
                 String name = f.getFileName().toString();
                 long size = Files.size(f);
                 // every page file gets an entry, so it exists at its full size even with no range
-                entries.add(new Entry(name, size, 0, isPagesFile(name) ? 0 : Math.toIntExact(size)));
+                entries.add(new Entry(name, size, 0, ImageIndex.isPagesFile(name) ? 0 : Math.toIntExact(size)));
             }
         }
         for (ImageIndex.ByteRange r : ranges) {
-            String name = "pages-" + r.pagesId() + ".img";
-            entries.add(new Entry(name, Files.size(imagesDir.resolve(name)), r.offset(), Math.toIntExact(r.length())));
+            entries.add(new Entry(r.pagesFile(), Files.size(imagesDir.resolve(r.pagesFile())), r.offset(),
+                    Math.toIntExact(r.length())));
         }
         try (OutputStream file = Files.newOutputStream(out, StandardOpenOption.CREATE_NEW);
              DataOutputStream data = new DataOutputStream(new java.io.BufferedOutputStream(file, 1 << 16))) {
@@ -133,9 +133,5 @@ final class BaseImage {
             }
             at += e.length();
         }
-    }
-
-    static boolean isPagesFile(String name) {
-        return name.startsWith("pages-") && name.endsWith(".img");
     }
 }

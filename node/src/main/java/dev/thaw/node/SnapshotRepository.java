@@ -190,12 +190,12 @@ final class SnapshotRepository implements AutoCloseable {
             return true;
         }
         Map<String, List<dev.thaw.store.ByteRange>> nothing = new TreeMap<>();
-        s.manifest(id).files().stream().filter(f -> isPagesFile(f.name())).forEach(f -> nothing.put(f.name(), List.of()));
+        s.manifest(id).files().stream().filter(f -> ImageIndex.isPagesFile(f.name())).forEach(f -> nothing.put(f.name(), List.of()));
         s.materialize(id, staging, nothing, report.tally);
         // all ranges at once: most are a chunk or two, and one after the other they would not overlap
         List<CompletableFuture<Void>> writes = ImageIndex.load(staging).nonLazyRanges().stream()
                 .map(r -> CompletableFuture.runAsync(() -> writeRange(staging, r,
-                        s.read(id, pagesFile(r), r.offset(), Math.toIntExact(r.length()), report.tally)), rangeReaders))
+                        s.read(id, r.pagesFile(), r.offset(), Math.toIntExact(r.length()), report.tally)), rangeReaders))
                 .toList();
         try {
             CompletableFuture.allOf(writes.toArray(CompletableFuture[]::new)).join();
@@ -231,17 +231,9 @@ final class SnapshotRepository implements AutoCloseable {
         }
     }
 
-    private static boolean isPagesFile(String name) {
-        return BaseImage.isPagesFile(name);
-    }
-
-    private static String pagesFile(ImageIndex.ByteRange r) {
-        return "pages-" + r.pagesId() + ".img";
-    }
-
     /** Writes one range of pages CRIU installs itself into the materialized image. */
     private static void writeRange(Path imagesDir, ImageIndex.ByteRange r, byte[] bytes) {
-        try (FileChannel ch = FileChannel.open(imagesDir.resolve(pagesFile(r)), StandardOpenOption.WRITE)) {
+        try (FileChannel ch = FileChannel.open(imagesDir.resolve(r.pagesFile()), StandardOpenOption.WRITE)) {
             ByteBuffer buf = ByteBuffer.wrap(bytes);
             while (buf.hasRemaining()) {
                 ch.write(buf, r.offset() + buf.position());

@@ -1,5 +1,6 @@
 package dev.thaw.node;
 
+import dev.thaw.lazy.ImageIndex;
 import dev.thaw.lazy.PageSource;
 import dev.thaw.store.FetchTally;
 import dev.thaw.store.ImageFile;
@@ -66,7 +67,7 @@ final class StorePageSource implements PageSource {
      */
     void readAheadFromStart() {
         for (ImageFile image : manifest.files()) {
-            if (BaseImage.isPagesFile(image.name())) {
+            if (ImageIndex.isPagesFile(image.name())) {
                 for (int i = 0; i < readAhead && (long) i * manifest.chunkSize() < image.size(); i++) {
                     start(image.name(), image, (long) i * manifest.chunkSize(), true);
                 }
@@ -76,7 +77,7 @@ final class StorePageSource implements PageSource {
 
     @Override
     public void read(long pagesId, long offset, MemorySegment dst) {
-        String file = "pages-" + pagesId + ".img";
+        String file = ImageIndex.pagesFileName(pagesId);
         ImageFile image = manifest.file(file).orElseThrow(() -> new IllegalStateException(
                 "snapshot '" + snapshotId + "' has no " + file));
         int chunkSize = manifest.chunkSize();
