@@ -51,13 +51,8 @@ final class RuntimeApi {
         if (instance == null) {
             return;
         }
-        String requestId = "warmup-" + java.util.UUID.randomUUID();
-        res.header("Lambda-Runtime-Aws-Request-Id", requestId)
-                .header("Lambda-Runtime-Deadline-Ms", Long.toString(System.currentTimeMillis() + 60_000))
-                .header("Lambda-Runtime-Invoked-Function-Arn", instance.deployment.arn())
-                .header("Lambda-Runtime-Trace-Id", "Root=1-" + requestId.replace("-", "").substring(0, 24))
-                .header("Content-Type", "application/json")
-                .send(WARM_UP_EVENT);
+        sendInvocation(res, instance, "warmup-" + java.util.UUID.randomUUID(), System.currentTimeMillis() + 60_000,
+                WARM_UP_EVENT);
     }
 
     private void warmUpReply(ServerRequest req, ServerResponse res) {
@@ -79,12 +74,18 @@ final class RuntimeApi {
             gone(res);
             return;
         }
-        res.header("Lambda-Runtime-Aws-Request-Id", inv.requestId)
-                .header("Lambda-Runtime-Deadline-Ms", Long.toString(inv.deadlineEpochMs))
+        sendInvocation(res, instance, inv.requestId, inv.deadlineEpochMs, inv.payload);
+    }
+
+    /** Answers {@code next} (or its warm-up twin) with one invocation, headers as Lambda's Runtime API sends them. */
+    private static void sendInvocation(ServerResponse res, Instance instance, String requestId, long deadlineEpochMs,
+                                       byte[] payload) {
+        res.header("Lambda-Runtime-Aws-Request-Id", requestId)
+                .header("Lambda-Runtime-Deadline-Ms", Long.toString(deadlineEpochMs))
                 .header("Lambda-Runtime-Invoked-Function-Arn", instance.deployment.arn())
-                .header("Lambda-Runtime-Trace-Id", "Root=1-" + inv.requestId.replace("-", "").substring(0, 24))
+                .header("Lambda-Runtime-Trace-Id", "Root=1-" + requestId.replace("-", "").substring(0, 24))
                 .header("Content-Type", "application/json")
-                .send(inv.payload);
+                .send(payload);
     }
 
     private void response(ServerRequest req, ServerResponse res) {
