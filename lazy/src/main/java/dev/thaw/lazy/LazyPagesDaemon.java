@@ -258,11 +258,7 @@ final class LazyPagesDaemon implements LazyPagesServer {
 
     @Override
     public boolean awaitRestored(Duration timeout) {
-        try {
-            restoredOrEnded.await(timeout.toNanos(), TimeUnit.NANOSECONDS);
-        } catch (InterruptedException e) {
-            Thread.currentThread().interrupt();
-        }
+        await(restoredOrEnded, timeout);
         return restored;
     }
 
@@ -271,12 +267,17 @@ final class LazyPagesDaemon implements LazyPagesServer {
         if (options.prefetch().isEmpty() && !streamAll) {
             return true; // nothing to install up front
         }
+        await(installedOrEnded, timeout);
+        return installed;
+    }
+
+    /** Waits for the latch at most {@code timeout}; an interrupt ends the wait and stays set. */
+    private static void await(CountDownLatch latch, Duration timeout) {
         try {
-            installedOrEnded.await(timeout.toNanos(), TimeUnit.NANOSECONDS);
+            latch.await(timeout.toNanos(), TimeUnit.NANOSECONDS);
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
         }
-        return installed;
     }
 
     @Override
