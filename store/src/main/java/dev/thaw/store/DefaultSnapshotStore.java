@@ -27,6 +27,10 @@ import java.util.concurrent.atomic.AtomicInteger;
 /** The {@link SnapshotStore} implementation. */
 final class DefaultSnapshotStore implements SnapshotStore {
     private static final System.Logger LOG = System.getLogger(DefaultSnapshotStore.class.getName());
+    /** Size of the throw-away chunks of the crypto warm-up ({@link #warmUpCrypto}). */
+    private static final int WARM_UP_CHUNK = 16 * 1024;
+    /** A 16 KiB chunk opened in under this long ran at about 1.4 GB/s or more: compiled. */
+    private static final long WARM_OPEN_NANOS = 12_000;
 
     private final StoreConfig config;
     private final EmbeddedS3 embedded;
@@ -407,10 +411,6 @@ final class DefaultSnapshotStore implements SnapshotStore {
      * measured, 3000 of them still left the first 32 MB of 512 KiB chunks at 390 MB/s). It stops
      * once calls have run at compiled speed for a while: about 1 s of one core, measured.
      */
-    private static final int WARM_UP_CHUNK = 16 * 1024;
-    /** A 16 KiB chunk opened in under this long ran at about 1.4 GB/s or more: compiled. */
-    private static final long WARM_OPEN_NANOS = 12_000;
-
     private void warmUpCrypto() {
         byte[] data = new byte[WARM_UP_CHUNK];
         new java.util.SplittableRandom(1).nextBytes(data);
