@@ -96,6 +96,13 @@ final class ImageFile {
             return field;
         }
 
+        /** @return the whole message as it is in the file, wherever {@link #next()} has got to */
+        byte[] rawBytes() {
+            byte[] raw = new byte[in.limit()];
+            in.get(0, raw);
+            return raw;
+        }
+
         /** @return the value of a scalar field */
         long value() {
             return value;

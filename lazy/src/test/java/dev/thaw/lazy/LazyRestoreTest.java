@@ -172,6 +172,66 @@ class LazyRestoreTest {
         }
     }
 
+    /**
+     * CRIU 4.2 marks no page lazy when a thread's stack pointer is page-aligned (see LazyMarks); the
+     * image it then writes is this one's with every PE_LAZY flag cleared. The repair must give back
+     * exactly the lazy pages CRIU marks otherwise, and CRIU must then restore the image lazily.
+     */
+    @Test
+    @Order(3)
+    void lazyMarksCriuLeftOutArePutBackAndTheImageRestoresLazily() throws Exception {
+        Path unmarked = fixture.root.resolve("img-unmarked");
+        Files.createDirectories(unmarked);
+        try (var all = Files.list(fixture.images)) {
+            for (Path f : all.toList()) {
+                Files.copy(f, unmarked.resolve(f.getFileName()));
+            }
+        }
+        Path pagemap = unmarked.resolve("pagemap-1.img");
+        List<ImageFile.Message> records = ImageFile.records(pagemap, ImageFile.PAGEMAP_MAGIC);
+        List<LazyMarks.PagemapEntry> withoutLazy = records.subList(1, records.size()).stream()
+                .map(m -> LazyMarks.PagemapEntry.decode(m, pagemap))
+                .map(e -> new LazyMarks.PagemapEntry(e.vaddr(), e.pages(), e.flags() & ~ImageIndex.PE_LAZY, e.wideCount()))
+                .toList();
+        LazyMarks.write(pagemap, records.getFirst(), withoutLazy);
+        assertThat(ImageIndex.load(unmarked).lazyBytes()).as("what the bug leaves").isZero();
+
+        LazyMarks.Repair repair = LazyMarks.repair(unmarked);
+        ImageIndex repaired = ImageIndex.load(unmarked);
+        assertThat(repair.tasks()).isEqualTo(1);
+        assertThat(repair.pages() * PAGE).isEqualTo(index.lazyBytes());
+        assertThat(lazyRanges(repaired)).as("the same pages lazy as CRIU marks them").isEqualTo(lazyRanges(index));
+        assertThat(repaired.totalPresentBytes()).isEqualTo(index.totalPresentBytes());
+        assertThat(LazyMarks.repair(unmarked)).as("a marked image is left alone").isEqualTo(new LazyMarks.Repair(0, 0));
+        assertThat(LazyMarks.repair(fixture.images)).isEqualTo(new LazyMarks.Repair(0, 0));
+
+        Path work = newWorkDir();
+        try (PageSource source = PageSource.files(unmarked);
+             LazyPagesServer server = LazyPages.start(LazyPages.Options.of(work, repaired, source));
+             CriuFixture.Restore restore = fixture.restore(unmarked, work, true)) {
+            assertThat(restore.command("sum", WAIT)).isEqualTo(expectedSum);
+            assertThat(server.stats().faultsServed()).as("the array faults: it is lazy again")
+                    .isGreaterThan(CriuFixture.ARRAY_MB * LazyTarget.MB / PAGE);
+            assertThat(server.stats().failure()).isEmpty();
+        }
+    }
+
+    /** @return the task's lazy pages as merged {@code [start, end)} address ranges */
+    private static List<List<Long>> lazyRanges(ImageIndex image) {
+        List<List<Long>> ranges = new ArrayList<>();
+        for (ImageIndex.Entry e : image.entries(1)) {
+            if (!e.lazy()) {
+                continue;
+            }
+            if (!ranges.isEmpty() && ranges.getLast().get(1) == e.vaddr()) {
+                ranges.set(ranges.size() - 1, List.of(ranges.getLast().get(0), e.end()));
+            } else {
+                ranges.add(List.of(e.vaddr(), e.end()));
+            }
+        }
+        return ranges;
+    }
+
     /** What the node does before a lazy restore: every image file, but of the page files only what CRIU reads itself. */
     private void materializeNonLazyOnly(Path from, Path to) throws IOException {
         Files.createDirectories(to);

@@ -6,6 +6,7 @@ import dev.thaw.core.FunctionInfo;
 import dev.thaw.core.ThawException;
 import dev.thaw.criu.Criu;
 import dev.thaw.criu.CriuLogs;
+import dev.thaw.lazy.LazyMarks;
 import java.io.IOException;
 import java.nio.file.Path;
 import java.util.ArrayDeque;
@@ -435,6 +436,7 @@ final class FunctionPool implements Instance.Listener {
             Path staging = snapshot.stagingDir();
             Criu.DumpResult r = criu.orElseThrow().dump(instance.rootPid(), staging,
                     snapshot.metaDir().resolve("dump.log"));
+            repairLazyMarks(staging);
             snapshot.ready(pipes, r.imageBytes(), r.duration().toMillis());
             checkpointMs.put(instance, (System.nanoTime() - start) / 1e6);
             metrics.checkpoint(deployment.name(), r.duration().toNanos() / 1e9, r.imageBytes());
@@ -453,6 +455,19 @@ final class FunctionPool implements Instance.Listener {
             instance.kill();
         }
         rebalance();
+    }
+
+    /**
+     * Before anything reads the image: CRIU 4.2 sometimes marks no page lazy ({@link LazyMarks}), and
+     * every lazy or REAP restore of such an image would quietly be an eager one without a working set.
+     */
+    private void repairLazyMarks(Path images) {
+        try {
+            LazyMarks.repair(images);
+        } catch (RuntimeException e) {
+            LOG.log(System.Logger.Level.WARNING, deployment.name() + ": the image's lazy marks could not be checked ("
+                    + e.getMessage() + "); lazy and REAP restores of it may restore every page up front");
+        }
     }
 
     @Override

@@ -1,0 +1,281 @@
+package dev.thaw.lazy;
+
+import java.io.ByteArrayOutputStream;
+import java.io.IOException;
+import java.nio.ByteBuffer;
+import java.nio.ByteOrder;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.StandardCopyOption;
+import java.util.ArrayList;
+import java.util.List;
+
+/**
+ * Puts back the lazy marks CRIU 4.2 leaves out of a dump when a thread's stack pointer is
+ * page-aligned.
+ *
+ * <p>CRIU marks the dumped pages of anonymous private memory {@code PE_LAZY}, meaning to leave out
+ * the page each thread's stack pointer is on. Its test for that page masks with {@code ~PAGE_MASK}
+ * instead of {@code PAGE_MASK}: it compares offsets within a page, not pages. So it never holds for a
+ * page-aligned address (every stack page is marked lazy too, and restores are fine with that), until
+ * one thread's saved stack pointer is itself page-aligned: then it holds for every page, and no page
+ * of the task is lazy. A lazy or REAP restore of that image restores everything up front, records no
+ * working set, and nothing says why. Seen here: a JVM's launcher thread, parked in
+ * {@code pthread_join} for the life of the process, had its stack pointer at {@code 0x...db000}. Where
+ * that thread's stack ends moves in 16-byte steps with every exec (ASLR), so about one boot in 256 is
+ * hit, and then every dump of that instance.
+ *
+ * <p>{@link #repair} finds tasks whose pagemap has no lazy entry although they have pages CRIU marks
+ * lazy, and marks those pages as CRIU does when the bug does not strike: every dumped page of a
+ * mapping that is anonymous, private, not locked and neither vDSO nor vsyscall (nor vvar, to be
+ * safe), stack pages included. Entries are split where that changes within one. The pages files stay
+ * as they are: lazy pages dumped into the image are both {@code PE_PRESENT} and {@code PE_LAZY}, so
+ * the order and offsets of the present pages do not change.
+ */
+public final class LazyMarks {
+    private static final System.Logger LOG = System.getLogger(LazyMarks.class.getName());
+    private static final int PAGE = ImageIndex.PAGE_SIZE;
+    private static final long MAP_PRIVATE = 0x02;
+    private static final long MAP_ANONYMOUS = 0x20;
+    private static final long MAP_LOCKED = 0x2000;
+    private static final long VMA_AREA_VSYSCALL = 1 << 2;
+    private static final long VMA_AREA_VDSO = 1 << 3;
+    private static final long VMA_AREA_VVAR = 1 << 12;
+
+    private LazyMarks() {
+    }
+
+    /**
+     * What {@link #repair} did.
+     *
+     * @param tasks how many tasks' pagemaps were rewritten
+     * @param pages how many pages were marked lazy
+     */
+    public record Repair(int tasks, long pages) {
+    }
+
+    /**
+     * Marks the pages CRIU should have marked lazy in the image in {@code imagesDir}; rewrites the
+     * pagemap files that need it (each replaced atomically), touches nothing else.
+     *
+     * @return how many tasks and pages were repaired (none for a correct image)
+     * @throws LazyPagesException when an image file cannot be read or written
+     */
+    public static Repair repair(Path imagesDir) {
+        int tasks = 0;
+        long pages = 0;
+        try {
+            for (int pid : pids(imagesDir)) {
+                long marked = repairTask(imagesDir, pid);
+                if (marked > 0) {
+                    tasks++;
+                    pages += marked;
+                }
+            }
+        } catch (IOException e) {
+            throw new LazyPagesException("cannot repair the lazy marks of the image in " + imagesDir + ": " + e.getMessage(), e);
+        }
+        return new Repair(tasks, pages);
+    }
+
+    private record Vma(long start, long end, long flags, long status) {
+        boolean canBeLazy() {
+            return (flags & MAP_ANONYMOUS) != 0 && (flags & MAP_PRIVATE) != 0 && (flags & MAP_LOCKED) == 0
+                    && (status & (VMA_AREA_VSYSCALL | VMA_AREA_VDSO | VMA_AREA_VVAR)) == 0;
+        }
+    }
+
+    private static List<Integer> pids(Path dir) throws IOException {
+        List<Integer> pids = new ArrayList<>();
+        for (ImageFile.Message m : ImageFile.records(dir.resolve("pstree.img"), ImageFile.PSTREE_MAGIC)) {
+            while (m.next()) {
+                if (m.field() == 1) {
+                    pids.add((int) m.value());
+                }
+            }
+        }
+        return pids;
+    }
+
+    /** @return how many pages of the task were marked lazy (0 when its marks were right) */
+    private static long repairTask(Path dir, int pid) throws IOException {
+        Path pagemap = dir.resolve("pagemap-" + pid + ".img");
+        if (!Files.exists(pagemap)) {
+            return 0; // a zombie
+        }
+        List<ImageFile.Message> records = ImageFile.records(pagemap, ImageFile.PAGEMAP_MAGIC);
+        List<PagemapEntry> entries = new ArrayList<>();
+        for (ImageFile.Message m : records.subList(1, records.size())) {
+            entries.add(PagemapEntry.decode(m, pagemap));
+        }
+        if (entries.stream().anyMatch(e -> (e.flags & ImageIndex.PE_LAZY) != 0)) {
+            return 0; // CRIU marked this task: nothing to repair
+        }
+        checkKnownFields(ImageFile.records(pagemap, ImageFile.PAGEMAP_MAGIC), pagemap);
+        List<Vma> vmas = vmas(dir, pid);
+        List<PagemapEntry> repaired = new ArrayList<>();
+        long marked = 0;
+        for (PagemapEntry e : entries) {
+            for (PagemapEntry part : split(e, vmas)) {
+                repaired.add(part);
+                if ((part.flags & ImageIndex.PE_LAZY) != 0) {
+                    marked += part.pages;
+                }
+            }
+        }
+        if (marked == 0) {
+            return 0;
+        }
+        write(pagemap, records.getFirst(), repaired);
+        LOG.log(System.Logger.Level.INFO, dir + ": CRIU marked no page of pid " + pid + " lazy (a thread's stack pointer is"
+                + " page-aligned); marked the " + marked + " pages it marks otherwise");
+        return marked;
+    }
+
+    /** Refuses to rewrite entries with fields a rewrite would drop (a newer CRIU's). */
+    private static void checkKnownFields(List<ImageFile.Message> records, Path pagemap) {
+        for (ImageFile.Message m : records.subList(1, records.size())) {
+            while (m.next()) {
+                if (m.field() > 5) {
+                    throw new LazyPagesException(pagemap + " has a pagemap field " + m.field()
+                            + " this version does not know: its lazy marks are not repaired");
+                }
+            }
+        }
+    }
+
+    /** Splits a present, non-lazy entry into runs of pages that can and cannot be lazy. */
+    private static List<PagemapEntry> split(PagemapEntry e, List<Vma> vmas) {
+        if ((e.flags & ImageIndex.PE_PRESENT) == 0 || e.pages == 0) {
+            return List.of(e);
+        }
+        List<PagemapEntry> parts = new ArrayList<>();
+        long runStart = e.vaddr;
+        boolean runLazy = canBeLazy(e.vaddr, vmas);
+        long end = e.vaddr + e.pages * PAGE;
+        for (long page = e.vaddr + PAGE; page <= end; page += PAGE) {
+            boolean lazy = page < end && canBeLazy(page, vmas);
+            if (page == end || lazy != runLazy) {
+                long flags = runLazy ? e.flags | ImageIndex.PE_LAZY : e.flags;
+                parts.add(new PagemapEntry(runStart, (page - runStart) / PAGE, flags, e.wideCount));
+                runStart = page;
+                runLazy = lazy;
+            }
+        }
+        return parts;
+    }
+
+    private static boolean canBeLazy(long page, List<Vma> vmas) {
+        for (Vma v : vmas) {
+            if (page >= v.start() && page < v.end()) {
+                return v.canBeLazy();
+            }
+        }
+        return false;
+    }
+
+    private static List<Vma> vmas(Path dir, int pid) throws IOException {
+        List<Vma> vmas = new ArrayList<>();
+        for (ImageFile.Message m : ImageFile.records(dir.resolve("mm-" + pid + ".img"), ImageFile.MM_MAGIC)) {
+            while (m.next()) {
+                if (m.field() == 14) {
+                    vmas.add(vma(m.message()));
+                }
+            }
+        }
+        return vmas;
+    }
+
+    private static Vma vma(ImageFile.Message m) {
+        long start = 0;
+        long end = 0;
+        long flags = 0;
+        long status = 0;
+        while (m.next()) {
+            switch (m.field()) {
+                case 1 -> start = m.value();
+                case 2 -> end = m.value();
+                case 6 -> flags = m.value();
+                case 7 -> status = m.value();
+                default -> { }
+            }
+        }
+        return new Vma(start, end, flags, status);
+    }
+
+    /**
+     * One pagemap entry. {@code wideCount}: CRIU 4.2 writes the page count as u64 field 5 (and 0 in
+     * the old u32 field 2); older images have only field 2. Rewritten entries keep the form they came in.
+     */
+    record PagemapEntry(long vaddr, long pages, long flags, boolean wideCount) {
+        static PagemapEntry decode(ImageFile.Message m, Path file) {
+            long vaddr = 0;
+            long pages = 0;
+            long flags = 0;
+            boolean wide = false;
+            while (m.next()) {
+                switch (m.field()) {
+                    case 1 -> vaddr = m.value();
+                    case 2 -> pages = Math.max(pages, m.value());
+                    case 3 -> {
+                        if (m.value() != 0) {
+                            throw new LazyPagesException(file + " has pages in a parent image: not repaired");
+                        }
+                    }
+                    case 4 -> flags = m.value();
+                    case 5 -> {
+                        pages = m.value();
+                        wide = true;
+                    }
+                    default -> { } // refused by checkKnownFields before anything is rewritten
+                }
+            }
+            return new PagemapEntry(vaddr, pages, flags, wide);
+        }
+
+        byte[] encode() {
+            ByteArrayOutputStream out = new ByteArrayOutputStream(32);
+            field(out, 1, vaddr);
+            field(out, 2, wideCount ? 0 : pages);
+            field(out, 4, flags);
+            if (wideCount) {
+                field(out, 5, pages);
+            }
+            return out.toByteArray();
+        }
+
+        private static void field(ByteArrayOutputStream out, int number, long value) {
+            varint(out, (long) number << 3); // wire type 0: varint
+            varint(out, value);
+        }
+
+        private static void varint(ByteArrayOutputStream out, long value) {
+            while ((value & ~0x7fL) != 0) {
+                out.write((int) (value & 0x7f) | 0x80);
+                value >>>= 7;
+            }
+            out.write((int) value);
+        }
+    }
+
+    /** Replaces {@code pagemap} atomically by one with the same head record and {@code entries}. */
+    static void write(Path pagemap, ImageFile.Message head, List<PagemapEntry> entries) throws IOException {
+        ByteArrayOutputStream out = new ByteArrayOutputStream();
+        ByteBuffer header = ByteBuffer.allocate(8).order(ByteOrder.LITTLE_ENDIAN)
+                .putInt(ImageFile.IMG_COMMON_MAGIC).putInt(ImageFile.PAGEMAP_MAGIC);
+        out.write(header.array());
+        record(out, head.rawBytes());
+        for (PagemapEntry e : entries) {
+            record(out, e.encode());
+        }
+        Path temp = pagemap.resolveSibling("." + pagemap.getFileName() + ".repair");
+        Files.write(temp, out.toByteArray());
+        Files.move(temp, pagemap, StandardCopyOption.REPLACE_EXISTING, StandardCopyOption.ATOMIC_MOVE);
+    }
+
+    private static void record(ByteArrayOutputStream out, byte[] message) {
+        ByteBuffer length = ByteBuffer.allocate(4).order(ByteOrder.LITTLE_ENDIAN).putInt(message.length);
+        out.writeBytes(length.array());
+        out.writeBytes(message);
+    }
+}
