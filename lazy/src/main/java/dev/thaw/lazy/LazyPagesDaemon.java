@@ -959,21 +959,26 @@ final class LazyPagesDaemon implements LazyPagesServer {
     }
 
     /**
-     * Installs the next piece (up to 4 MB) of the prefetched working set in every task it belongs to.
-     * One piece per loop turn, so faults are served in between; a fault on a prefetched page that is
-     * not installed yet is served from the same bytes ({@link #serveFromPrefetch}).
+     * Installs the next pieces of the prefetched working set, up to {@link #BATCH_PAGES} pages (4 MB),
+     * in every task they belong to. A batch per loop turn, so faults are served in between (a fault on
+     * a prefetched page that is not installed yet is served from the same bytes, {@link #serveFromPrefetch});
+     * a batch rather than a run, because most runs are a page or two and a loop turn costs a poll.
      */
     private void installPrefetchChunk() {
-        Prefetched.Piece piece = prefetched.next(BATCH_PAGES);
-        if (piece == null) {
-            prefetchInstallNanos = Math.max(1, now() - prefetchStartNanos); // non-zero: "installed"
-            prefetchInstalling = false;
-            prefetchSettled = true;
-            return;
-        }
-        for (Task t : tasks) {
-            if (t.imagePid == piece.pid() && t.registered && !t.exited) {
-                installPiece(t, piece); // a task not registered yet gets these pages when it faults them
+        int budget = BATCH_PAGES;
+        while (budget > 0) {
+            Prefetched.Piece piece = prefetched.next(budget);
+            if (piece == null) {
+                prefetchInstallNanos = Math.max(1, now() - prefetchStartNanos); // non-zero: "installed"
+                prefetchInstalling = false;
+                prefetchSettled = true;
+                break;
+            }
+            budget -= piece.pages();
+            for (Task t : tasks) {
+                if (t.imagePid == piece.pid() && t.registered && !t.exited) {
+                    installPiece(t, piece); // a task not registered yet gets these pages when it faults them
+                }
             }
         }
         removeExitedTasks();

@@ -64,6 +64,32 @@ public record WorkingSet(List<Run> runs) {
         return pages() * Userfaultfd.PAGE_SIZE;
     }
 
+    /**
+     * The same pages in address order, adjacent pages of a task merged into one run: the layout a
+     * working set is stored and installed in. Installing happens before the tasks resume, so the
+     * order of first touch buys nothing there, while address order turns a JVM's ~12,000 one-page
+     * runs into ~4,000 longer ones (measured on the Spring Boot example): a third of the copies
+     * into the tasks, each from one contiguous stretch of the fetched bytes.
+     *
+     * @return the working set in address order, pages touched twice counted once
+     */
+    public WorkingSet inAddressOrder() {
+        List<Run> sorted = new ArrayList<>(runs);
+        sorted.sort(java.util.Comparator.comparingInt(Run::pid).thenComparingLong(Run::vaddr));
+        List<Run> merged = new ArrayList<>(sorted.size());
+        for (Run r : sorted) {
+            Run last = merged.isEmpty() ? null : merged.getLast();
+            if (last != null && last.pid() == r.pid() && r.vaddr() <= last.end()) {
+                long end = Math.max(last.end(), r.end());
+                merged.set(merged.size() - 1, new Run(r.pid(), last.vaddr(),
+                        Math.toIntExact((end - last.vaddr()) / Userfaultfd.PAGE_SIZE)));
+            } else {
+                merged.add(r);
+            }
+        }
+        return new WorkingSet(merged);
+    }
+
     /** @return a compact binary form, read back by {@link #decode(byte[])} */
     public byte[] encode() {
         ByteBuffer out = ByteBuffer.allocate(8 + runs.size() * RUN_BYTES);

@@ -50,4 +50,16 @@ class WorkingSetTest {
         assertThat(r.snapshot().runs()).containsExactly(new WorkingSet.Run(1, 0x1000, 3), new WorkingSet.Run(2, 0x4000, 1),
                 new WorkingSet.Run(1, 0x4000, 1), new WorkingSet.Run(1, 0x9000, 1));
     }
+
+    @Test
+    void inAddressOrderSortsPerTaskAndMergesAdjacentAndOverlappingRuns() {
+        WorkingSet faultOrder = new WorkingSet(List.of(new WorkingSet.Run(1, 0x5000, 1), new WorkingSet.Run(2, 0x1000, 1),
+                new WorkingSet.Run(1, 0x1000, 2), new WorkingSet.Run(1, 0x3000, 1), new WorkingSet.Run(1, 0x4000, 2),
+                new WorkingSet.Run(1, 0x9000, 1), new WorkingSet.Run(2, 0x2000, 1), new WorkingSet.Run(1, 0x2000, 1)));
+        WorkingSet sorted = faultOrder.inAddressOrder();
+        assertThat(sorted.runs()).containsExactly(new WorkingSet.Run(1, 0x1000, 5), new WorkingSet.Run(1, 0x9000, 1),
+                new WorkingSet.Run(2, 0x1000, 2));
+        assertThat(sorted.pages()).as("pages recorded twice (0x2000, 0x5000) count once").isEqualTo(8);
+        assertThat(WorkingSet.empty().inAddressOrder().runs()).isEmpty();
+    }
 }

@@ -20,8 +20,9 @@ import java.util.function.Consumer;
  * The page source is the local working copy when the node has one, else the snapshot store. In
  * `lazy` mode every page of anonymous memory is served on its first fault, one page per fault: the
  * baseline REAP compares against. In `reap` mode the first restore of a snapshot records the pages
- * its first invocation faults on; the node stores them next to the snapshot, laid out in fault order
- * as one object (so fetching them is a few sequential chunk reads); later restores fetch that working
+ * its first invocation faults on; the node stores them next to the snapshot, laid out in address
+ * order as one object (so fetching them is a few sequential chunk reads, and installing them a
+ * few thousand long copies rather than one per page); later restores fetch that working
  * set from the moment they begin (prepare(), before the image CRIU reads is materialized and while
  * CRIU restores the rest of the process) and install it before the tasks run, and only the
  * pages outside it fault. When a later invocation faults on many pages outside the recorded set (the
@@ -166,6 +167,9 @@ final class LazyRestore implements AutoCloseable {
                 report.workingSetBytes = recorded.bytes();
                 if (recorded.pages() > 0) {
                     saving = repository.saveWorkingSet(deployment, recorded, index, source, log, "recorded");
+                } else {
+                    log.append("WORKING_SET not recorded: the first invocation faulted on no lazy page (the image has "
+                            + index.lazyBytes() / ImageIndex.PAGE_SIZE + " lazy pages); the next restore records again");
                 }
             } else {
                 report.workingSetBytes = prefetched.get().bytes();

@@ -293,12 +293,14 @@ final class SnapshotRepository implements AutoCloseable {
     }
 
     /**
-     * Keeps a recorded working set: its runs and its pages, in fault order, as one stored object
-     * next to the snapshot, written in the background. Later restores use it once it is stored.
+     * Keeps a recorded working set: its runs and its pages, in address order
+     * ({@link WorkingSet#inAddressOrder()}), as one stored object next to the snapshot, written in
+     * the background. Later restores use it once it is stored.
      */
-    java.util.concurrent.CompletableFuture<Void> saveWorkingSet(Deployment d, WorkingSet ws, ImageIndex index,
+    java.util.concurrent.CompletableFuture<Void> saveWorkingSet(Deployment d, WorkingSet recorded, ImageIndex index,
                                                                 PageSource source, FunctionLog log, String what) {
         return java.util.concurrent.CompletableFuture.runAsync(() -> {
+            WorkingSet ws = recorded.inAddressOrder();
             Path dir = hotDir(d).resolve("ws-staging-" + System.nanoTime());
             try (Arena arena = Arena.ofConfined()) {
                 if (store.isPresent()) {
