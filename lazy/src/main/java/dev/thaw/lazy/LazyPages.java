@@ -54,11 +54,61 @@ public final class LazyPages {
      *     CRIU restores; the segment must stay alive until the server is closed. If it fails, the
      *     pages are served on demand instead.
      */
-    public record Prefetch(WorkingSet workingSet, Future<MemorySegment> bytes) {
+    public record Prefetch(WorkingSet workingSet, Future<MemorySegment> bytes, Optional<Arrival> arrival) {
         /** Checks the arguments. */
         public Prefetch {
             Objects.requireNonNull(workingSet, "workingSet");
             Objects.requireNonNull(bytes, "bytes");
+            Objects.requireNonNull(arrival, "arrival");
+        }
+
+        /** A prefetch whose bytes are only used once all of them are there. */
+        public Prefetch(WorkingSet workingSet, Future<MemorySegment> bytes) {
+            this(workingSet, bytes, Optional.empty());
+        }
+    }
+
+    /**
+     * The bytes of a prefetch as they arrive, front to back, so the server installs the working set
+     * while the rest of it is still being fetched: the fetcher writes into {@link #segment()} in order
+     * and calls {@link #arrived(long)} once the first bytes are final. {@link Prefetch#bytes()} completes
+     * with the same segment when all have arrived, or fails (the pages not arrived are then served on demand).
+     */
+    public static final class Arrival {
+        private final MemorySegment segment;
+        private volatile long arrived;
+        private volatile Runnable listener;
+
+        /** @param segment where the working set's bytes are written, in working-set order */
+        public Arrival(MemorySegment segment) {
+            this.segment = Objects.requireNonNull(segment, "segment");
+        }
+
+        /** @return where the bytes are written */
+        public MemorySegment segment() {
+            return segment;
+        }
+
+        /** Called by the (one) fetching thread: the first {@code bytes} bytes of the segment are final. */
+        public void arrived(long bytes) {
+            if (bytes > arrived) {
+                arrived = Math.min(bytes, segment.byteSize());
+                Runnable l = listener;
+                if (l != null) {
+                    l.run();
+                }
+            }
+        }
+
+        /** @return how many bytes at the start of the segment are final */
+        long arrivedBytes() {
+            return arrived;
+        }
+
+        /** The server's wake-up: run on each arrival from now on, and once now. */
+        void listen(Runnable wake) {
+            listener = wake;
+            wake.run();
         }
     }
 

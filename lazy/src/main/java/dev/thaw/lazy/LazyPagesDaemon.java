@@ -86,8 +86,11 @@ import java.util.concurrent.atomic.AtomicBoolean;
  * working-set page not installed yet is answered from the prefetched bytes (64 pages at once),
  * anything else from the page source. So the tasks run while the rest of their working set is going
  * in, instead of waiting for all of it. If the bytes are not there yet, faults are served from the
- * source until they arrive; if fetching them failed, everything is served on demand. Installed pages
- * are marked done and never fetched again.
+ * source until they arrive; if fetching them failed, everything is served on demand. Bytes that
+ * arrive front to back (LazyPages.Arrival, the store's readInto) are installed as they arrive, the
+ * fetcher waking the loop for each chunk; a piece is only handed out once all its bytes are there, and
+ * a fault is only answered from prefetched bytes that are. Installed pages are marked done and never
+ * fetched again.
  *
  * Recording. Every page installed on demand from the source (the faulting page and its fault-around)
  * is appended, at its image address (so mremap does not matter), to the Recorder's runs.
@@ -163,10 +166,15 @@ final class LazyPagesDaemon implements LazyPagesServer {
     private boolean prefetchPending;
     private boolean prefetchHooked;
     private Prefetched prefetched;
+    /** The prefetch's bytes as they arrive, when the fetcher reports them; else null. */
+    private final LazyPages.Arrival arrival;
+    /** All of the prefetch's bytes are there: every offset of {@link #prefetched} may be read. */
+    private boolean prefetchComplete;
     private boolean prefetchInstalling;
     /** The prefetch is done with: installed, or its bytes failed and its pages are served on demand. */
     private boolean prefetchSettled;
-    private long prefetchStartNanos;
+    /** Time spent installing the prefetch so far; published as prefetchInstallNanos once it is all in. */
+    private long prefetchInstallWorkNanos;
     private boolean tasksExited;
     private boolean freed;
 
@@ -224,6 +232,7 @@ final class LazyPagesDaemon implements LazyPagesServer {
         this.eventBuffer = arena.allocate((long) EVENTS_PER_READ * Userfaultfd.MSG_SIZE, 8);
         this.pollFds = arena.allocate(16L * POLLFD_SIZE, 8);
         this.prefetchPending = options.prefetch().isPresent();
+        this.arrival = options.prefetch().flatMap(LazyPages.Prefetch::arrival).orElse(null);
         this.startNanos = options.nanoTime().getAsLong();
         this.published = new Stats(0, 0, 0, 0, 0, 0, 0, 0, 0, Duration.ZERO, Duration.ZERO, Optional.empty(), Optional.empty(),
                 0, false, Optional.empty(), 0, false, Optional.empty(), Duration.ZERO);
@@ -532,7 +541,7 @@ final class LazyPagesDaemon implements LazyPagesServer {
     }
 
     private int pollTimeoutMillis() {
-        if (prefetchInstalling || streaming()) {
+        if ((prefetchInstalling && prefetched.nextAvailable(prefetchAvailable())) || streaming()) {
             return 0; // installing in batches: just look for faults between them
         }
         boolean deferred = false;
@@ -901,6 +910,10 @@ final class LazyPagesDaemon implements LazyPagesServer {
             return;
         }
         LazyPages.Prefetch prefetch = options.prefetch().orElseThrow();
+        if (prefetched == null && arrival != null && arrival.segment().byteSize() >= prefetch.workingSet().bytes()) {
+            prefetched = new Prefetched(prefetch.workingSet(), arrival.segment()); // installed as it arrives
+            arrival.listen(this::wake);
+        }
         Future<MemorySegment> future = prefetch.bytes();
         if (!future.isDone()) {
             hookPrefetchCompletion(future);
@@ -909,10 +922,20 @@ final class LazyPagesDaemon implements LazyPagesServer {
         prefetchPending = false;
         Optional<MemorySegment> bytes = prefetchedBytes(prefetch);
         if (bytes.isPresent()) {
-            prefetched = new Prefetched(prefetch.workingSet(), bytes.get());
+            if (prefetched == null) {
+                prefetched = new Prefetched(prefetch.workingSet(), bytes.get());
+            }
+            prefetchComplete = true;
         } else {
+            // what arrived before the failure stays usable; the rest is served on demand
+            prefetchInstalling = false;
             prefetchSettled = true;
         }
+    }
+
+    /** @return how many bytes at the start of the prefetched segment may be read */
+    private long prefetchAvailable() {
+        return prefetchComplete || arrival == null ? Long.MAX_VALUE : arrival.arrivedBytes();
     }
 
     /** Once a task's mappings are registered and the prefetched bytes are there, starts installing them. */
@@ -921,7 +944,6 @@ final class LazyPagesDaemon implements LazyPagesServer {
             return;
         }
         prefetchInstalling = true;
-        prefetchStartNanos = now();
     }
 
     private boolean anyRegistered() {
@@ -965,14 +987,19 @@ final class LazyPagesDaemon implements LazyPagesServer {
      * a batch rather than a run, because most runs are a page or two and a loop turn costs a poll.
      */
     private void installPrefetchChunk() {
+        long start = now();
         int budget = BATCH_PAGES;
+        long available = prefetchAvailable();
         while (budget > 0) {
-            Prefetched.Piece piece = prefetched.next(budget);
-            if (piece == null) {
-                prefetchInstallNanos = Math.max(1, now() - prefetchStartNanos); // non-zero: "installed"
+            if (prefetched.done()) {
+                prefetchInstallNanos = Math.max(1, prefetchInstallWorkNanos + now() - start); // non-zero: "installed"
                 prefetchInstalling = false;
                 prefetchSettled = true;
                 break;
+            }
+            Prefetched.Piece piece = prefetched.next(budget, available);
+            if (piece == null) {
+                break; // its bytes have not arrived: the fetcher wakes the loop when they do
             }
             budget -= piece.pages();
             for (Task t : tasks) {
@@ -981,6 +1008,7 @@ final class LazyPagesDaemon implements LazyPagesServer {
                 }
             }
         }
+        prefetchInstallWorkNanos += now() - start;
         removeExitedTasks();
     }
 
@@ -1013,10 +1041,12 @@ final class LazyPagesDaemon implements LazyPagesServer {
     private boolean serveFromPrefetch(Task t, LazyRanges.Range r, long page) {
         long imageAddress = r.imageAddress(page);
         long offset = prefetched == null ? -1 : prefetched.offsetOf(t.imagePid, imageAddress);
-        if (offset < 0) {
-            return false;
+        long available = prefetchAvailable();
+        if (offset < 0 || offset + PAGE > available) {
+            return false; // not prefetched, or not arrived yet: from the source
         }
-        int pages = r.pendingRun(page, Math.min(PREFETCH_FAULT_PAGES, prefetched.pagesFrom(t.imagePid, imageAddress)));
+        long arrivedPages = Math.min(PREFETCH_FAULT_PAGES, (available - offset) / PAGE);
+        int pages = r.pendingRun(page, (int) Math.min(arrivedPages, prefetched.pagesFrom(t.imagePid, imageAddress)));
         install(t, page, prefetched.bytes, offset, pages);
         if (lastAgain && !lastFirstCopied) {
             t.deferredFaults.add(page);

@@ -97,8 +97,9 @@ public interface LazyPagesServer extends AutoCloseable {
      *     with it, they count as {@code pagesStreamed})
      * @param bytesFromSource bytes read from the page source by the daemon itself
      * @param sourceReadTime time spent in {@link PageSource#read}
-     * @param prefetchInstallTime time from the start of installing the prefetched working set to its end;
-     *     zero until it is all installed (and when there is none, or its bytes could not be fetched)
+     * @param prefetchInstallTime time spent installing the prefetched working set (with bytes that arrive
+     *     in order, spread over the fetch); zero until it is all installed (and when there is none, or
+     *     its bytes could not be fetched)
      * @param restoredAfter time from start to CRIU's "restore finished", if it came
      * @param firstFaultAfter time from start to the first page fault, if any
      * @param lazyPagesRemaining lazy pages of live tasks not installed yet

@@ -58,19 +58,39 @@ final class Prefetched {
         return new long[] {e.getValue()[0], e.getValue()[1], e.getValue()[1] + (imageAddress - e.getKey())};
     }
 
-    /** @return the next piece of at most {@code maxPages} pages to install, in working-set order, or null when done */
-    Piece next(int maxPages) {
-        if (nextRun >= runs.size()) {
+    /** @return whether every piece has been handed out */
+    boolean done() {
+        return nextRun >= runs.size();
+    }
+
+    /** @return whether the next piece's first page lies within the first {@code availableBytes} bytes */
+    boolean nextAvailable(long availableBytes) {
+        return !done() && nextOffset() + PAGE <= availableBytes;
+    }
+
+    /**
+     * @param availableBytes how many bytes at the start of {@link #bytes} have arrived
+     * @return the next piece of at most {@code maxPages} pages to install, in working-set order, all
+     *     of whose bytes have arrived; null when done or when the next page's bytes have not arrived
+     */
+    Piece next(int maxPages, long availableBytes) {
+        if (!nextAvailable(availableBytes)) {
             return null;
         }
         WorkingSet.Run run = runs.get(nextRun);
-        int pages = (int) Math.min(maxPages, (run.end() - nextAddress) / PAGE);
-        Piece piece = new Piece(run.pid(), nextAddress, pages, runOffsets[nextRun] + (nextAddress - run.vaddr()));
+        long offset = nextOffset();
+        long arrivedPages = (availableBytes - offset) / PAGE;
+        int pages = (int) Math.min(Math.min(maxPages, (run.end() - nextAddress) / PAGE), arrivedPages);
+        Piece piece = new Piece(run.pid(), nextAddress, pages, offset);
         nextAddress += (long) pages * PAGE;
         if (nextAddress >= run.end() && ++nextRun < runs.size()) {
             nextAddress = runs.get(nextRun).vaddr();
         }
         return piece;
+    }
+
+    private long nextOffset() {
+        return runOffsets[nextRun] + (nextAddress - runs.get(nextRun).vaddr());
     }
 
     /** Pages {@code [imageAddress, +pages)} of {@code pid}, at {@code offset} of the bytes. */

@@ -292,6 +292,65 @@ class LazyRestoreTest {
         }
     }
 
+    /**
+     * Bytes that arrive front to back (as the store's readInto delivers them) are installed as they
+     * arrive; when the fetch fails half-way, what arrived stays installed and the rest is served on demand.
+     */
+    @Test
+    @Order(4)
+    void aWorkingSetArrivingInPiecesIsInstalledAsItArrivesAndSurvivesAFetchFailingHalfWay() throws Exception {
+        WorkingSet ws = recordWorkingSet().workingSet().inAddressOrder();
+        for (boolean failHalfWay : new boolean[] {false, true}) {
+            Path work = newWorkDir();
+            try (Arena arena = Arena.ofShared()) {
+                MemorySegment all = index.read(ws, files, arena);
+                LazyPages.Arrival arrival = new LazyPages.Arrival(arena.allocate(all.byteSize(), PAGE));
+                CompletableFuture<MemorySegment> bytes = new CompletableFuture<>();
+                LazyPages.Options options = LazyPages.Options.of(work, index, files)
+                        .withPrefetch(new LazyPages.Prefetch(ws, bytes, java.util.Optional.of(arrival)));
+                try (LazyPagesServer server = LazyPages.start(options); CriuFixture.Restore restore = fixture.restore(work, true)) {
+                    Thread fetcher = Thread.ofPlatform().start(() -> deliverInSteps(all, arrival, bytes, failHalfWay));
+                    assertThat(server.awaitInstalled(WAIT)).as("settled, installed or not").isTrue();
+                    fetcher.join();
+                    assertThat(restore.command("sum", WAIT)).isEqualTo(expectedSum);
+                    LazyPagesServer.Stats stats = server.stats();
+                    System.out.println("arriving prefetch (fail half-way: " + failHalfWay + "): " + stats);
+                    assertThat(stats.failure()).isEmpty();
+                    if (failHalfWay) {
+                        assertThat(stats.pagesInstalledUpFront()).as("what arrived went in")
+                                .isBetween(ws.pages() / 4, ws.pages() * 3 / 4);
+                        assertThat(stats.faultsServed()).as("the rest faulted").isPositive();
+                    } else {
+                        // the target runs meanwhile: pages it faults on before their bytes arrive come from the source
+                        assertThat(stats.pagesInstalledUpFront()).isGreaterThan(ws.pages() * 9 / 10);
+                        assertThat(stats.prefetchInstallTime()).isPositive();
+                    }
+                }
+            }
+        }
+    }
+
+    /** Copies the bytes over in eight steps, 5 ms apart, telling the arrival; fails after four when asked. */
+    private static void deliverInSteps(MemorySegment all, LazyPages.Arrival arrival, CompletableFuture<MemorySegment> done,
+                                       boolean failHalfWay) {
+        long step = (all.byteSize() / 8 + PAGE - 1) / PAGE * PAGE;
+        for (long at = 0; at < all.byteSize(); at += step) {
+            if (failHalfWay && at >= 4 * step) {
+                done.completeExceptionally(new IllegalStateException("the store went away"));
+                return;
+            }
+            long n = Math.min(step, all.byteSize() - at);
+            MemorySegment.copy(all, at, arrival.segment(), at, n);
+            arrival.arrived(at + n);
+            try {
+                Thread.sleep(5);
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+            }
+        }
+        done.complete(arrival.segment());
+    }
+
     private record Recorded(WorkingSet workingSet, LazyPagesServer.Stats stats) {
     }
 

@@ -49,6 +49,8 @@ final class LazyRestore implements AutoCloseable {
     private final Optional<WorkingSet> prefetched;
     /** The stored working set's bytes, fetched from the moment the restore begins. */
     private volatile CompletableFuture<MemorySegment> prefetchBytes;
+    /** Those bytes as they arrive in order, installed by the page server while the rest is fetched. */
+    private volatile Optional<LazyPages.Arrival> arrival = Optional.empty();
     // set by start(), on the thread that starts the restore; read by the invocation and exit threads
     private volatile ImageIndex index;
     private volatile PageSource source;
@@ -67,7 +69,11 @@ final class LazyRestore implements AutoCloseable {
         this.prefetched = mode.equals("reap") ? repository.workingSet(d) : Optional.empty();
         if (prefetched.isPresent() && repository.isWorkingSetStored(d)) {
             // Before the image is even materialized: by the time CRIU's tasks fault, the set is here.
-            prefetchBytes = fetch(() -> repository.storedWorkingSetBytes(d, prefetched.get(), arena, report.tally));
+            LazyPages.Arrival bytes = new LazyPages.Arrival(
+                    arena.allocate(Math.max(ImageIndex.PAGE_SIZE, prefetched.get().bytes()), ImageIndex.PAGE_SIZE)
+                            .asSlice(0, prefetched.get().bytes()));
+            arrival = Optional.of(bytes);
+            prefetchBytes = fetch(() -> repository.readStoredWorkingSet(d, bytes, report.tally));
         }
     }
 
@@ -115,7 +121,7 @@ final class LazyRestore implements AutoCloseable {
             if (prefetchBytes == null) { // known to this node only: read from the image, page range by range
                 prefetchBytes = fetch(() -> index.read(prefetched.get(), source, arena));
             }
-            options = options.withPrefetch(new LazyPages.Prefetch(prefetched.get(), prefetchBytes));
+            options = options.withPrefetch(new LazyPages.Prefetch(prefetched.get(), prefetchBytes, arrival));
         }
         report.imageBytes = index.totalPresentBytes();
         this.server = LazyPages.start(options);

@@ -64,12 +64,19 @@ final class RuntimeApi {
     }
 
 
-    private void next(ServerRequest req, ServerResponse res) throws InterruptedException {
+    private void next(ServerRequest req, ServerResponse res) {
         Instance instance = instance(req, res);
         if (instance == null) {
             return;
         }
-        Invocation inv = instance.awaitNext();
+        Invocation inv;
+        try {
+            inv = instance.awaitNext();
+        } catch (InterruptedException e) {
+            // the node is shutting down: the instance goes with it (no stack trace in the node's log)
+            Thread.currentThread().interrupt();
+            inv = null;
+        }
         if (inv == null) {
             gone(res);
             return;

@@ -284,12 +284,15 @@ final class SnapshotRepository implements AutoCloseable {
         return store.isPresent() && storedWorkingSets.contains(snapshotId(d));
     }
 
-    /** @return the stored working set's pages in working-set order: one sequential read */
-    MemorySegment storedWorkingSetBytes(Deployment d, WorkingSet ws, Arena arena, dev.thaw.store.FetchTally tally) {
-        byte[] bytes = store.orElseThrow().read(workingSetId(d), WS_PAGES, 0, (int) ws.bytes(), tally);
-        MemorySegment out = arena.allocate(Math.max(ImageIndex.PAGE_SIZE, bytes.length), ImageIndex.PAGE_SIZE);
-        MemorySegment.copy(bytes, 0, out, java.lang.foreign.ValueLayout.JAVA_BYTE, 0, bytes.length);
-        return out.asSlice(0, bytes.length);
+    /**
+     * Reads the stored working set's pages, in working-set order, into the arrival's segment, telling
+     * it as they arrive (one sequential read, chunks fetched in parallel).
+     *
+     * @return the filled segment
+     */
+    MemorySegment readStoredWorkingSet(Deployment d, dev.thaw.lazy.LazyPages.Arrival into, dev.thaw.store.FetchTally tally) {
+        store.orElseThrow().readInto(workingSetId(d), WS_PAGES, 0, into.segment(), tally, into::arrived);
+        return into.segment();
     }
 
     /**

@@ -137,6 +137,13 @@ final class DefaultSnapshotStore implements SnapshotStore {
     }
 
     @Override
+    public void readInto(String snapshotId, String fileName, long offset, java.lang.foreign.MemorySegment dest,
+                         FetchTally tally, java.util.function.LongConsumer arrived) {
+        checkOpen();
+        reader.readInto(manifest(snapshotId), fileName, offset, dest, tally, arrived);
+    }
+
+    @Override
     public SnapshotManifest manifest(String snapshotId) {
         checkOpen();
         Names.checkSnapshotId(snapshotId);

@@ -2,6 +2,8 @@ package dev.thaw.store;
 
 import dev.thaw.core.ErrorType;
 import java.io.IOException;
+import java.lang.foreign.MemorySegment;
+import java.lang.foreign.ValueLayout;
 import java.nio.ByteBuffer;
 import java.nio.channels.FileChannel;
 import java.nio.file.Files;
@@ -16,6 +18,7 @@ import java.util.Map;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Future;
+import java.util.function.LongConsumer;
 
 /*
  * Reads for restores. materialize() writes each image file whole: chunks are fetched in parallel,
@@ -85,15 +88,23 @@ final class SnapshotReader {
     }
 
     byte[] read(SnapshotManifest m, String fileName, long offset, int length, FetchTally tally) {
+        byte[] out = new byte[length];
+        readInto(m, fileName, offset, MemorySegment.ofArray(out), tally, arrived -> { });
+        return out;
+    }
+
+    /** Fetches the chunks covering the range in parallel, and copies each into {@code dest} in file order. */
+    void readInto(SnapshotManifest m, String fileName, long offset, MemorySegment dest, FetchTally tally, LongConsumer arrived) {
         ImageFile f = m.file(fileName).orElseThrow(() -> new StoreException.NotFound("snapshot '" + m.snapshotId()
                 + "' has no file '" + fileName + "'"));
-        if (offset < 0 || length < 0 || offset + length > f.size()) {
+        long length = dest.byteSize();
+        if (offset < 0 || offset + length > f.size()) {
             throw new StoreException(ErrorType.InvalidRequest, "range [" + offset + ", " + offset + " + " + length
                     + ") is outside file '" + fileName + "' of snapshot '" + m.snapshotId() + "' (" + f.size() + " bytes)", null);
         }
-        byte[] out = new byte[length];
         if (length == 0) {
-            return out;
+            arrived.accept(0);
+            return;
         }
         int first = (int) (offset / m.chunkSize());
         int last = (int) ((offset + length - 1) / m.chunkSize());
@@ -102,18 +113,17 @@ final class SnapshotReader {
             fetches.add(fetch(m, f, i, tally));
         }
         for (int i = first; i <= last; i++) {
+            ChunkRef ref = f.chunks().get(i);
+            long from = Math.max(offset, ref.offset());
+            long to = Math.min(offset + length, ref.offset() + ref.length());
             byte[] plain = SnapshotWriter.take(fetches.get(i - first), m.snapshotId(), fileName);
             if (plain != null) {
-                copyOverlap(f.chunks().get(i), plain, offset, out);
+                MemorySegment.copy(plain, (int) (from - ref.offset()), dest, ValueLayout.JAVA_BYTE, from - offset, (int) (to - from));
+            } else {
+                dest.asSlice(from - offset, to - from).fill((byte) 0); // a zero chunk
             }
+            arrived.accept(to - offset);
         }
-        return out;
-    }
-
-    private static void copyOverlap(ChunkRef ref, byte[] plain, long offset, byte[] out) {
-        long from = Math.max(offset, ref.offset());
-        long to = Math.min(offset + out.length, ref.offset() + ref.length());
-        System.arraycopy(plain, (int) (from - ref.offset()), out, (int) (from - offset), (int) (to - from));
     }
 
     private Future<byte[]> fetch(SnapshotManifest m, ImageFile f, int index, FetchTally tally) {

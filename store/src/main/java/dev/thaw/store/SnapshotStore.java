@@ -58,6 +58,17 @@ public interface SnapshotStore extends AutoCloseable {
     byte[] read(String snapshotId, String fileName, long offset, int length, FetchTally tally);
 
     /**
+     * Reads {@code dest.byteSize()} bytes of {@code fileName} from {@code offset} into {@code dest},
+     * front to back: each time a chunk's bytes are in place, {@code arrived} is told how many bytes at
+     * the start of {@code dest} are final (so a consumer can use them while the rest is fetched).
+     * Chunks are fetched in parallel as for {@link #read}; the copy into {@code dest} is the only one.
+     *
+     * @param arrived called on the calling thread with increasing counts, the last one {@code dest.byteSize()}
+     */
+    void readInto(String snapshotId, String fileName, long offset, java.lang.foreign.MemorySegment dest, FetchTally tally,
+                  java.util.function.LongConsumer arrived);
+
+    /**
      * Drops the snapshot's chunks from local tiers, as a cache would once they went cold: the next
      * read fetches them from a lower tier. Chunks leave the disk tier only once the snapshot is
      * durable (the disk holds the only copy before that). Chunks other snapshots share leave too.

@@ -77,6 +77,30 @@ class RoundTripTest {
     }
 
     @Test
+    void readIntoFillsASegmentFrontToBackAndSaysHowFarItGot() throws Exception {
+        Path images = TestSupport.images(tmp.resolve("images"), 13);
+        byte[] pages = Files.readAllBytes(images.resolve("pages-1.img"));
+        int cs = 64 * 1024;
+        try (SnapshotStore store = TestSupport.store(tmp.resolve("root"), TestSupport.freshBucket(), cs).build();
+             java.lang.foreign.Arena arena = java.lang.foreign.Arena.ofConfined()) {
+            store.put("into", images);
+            // from inside one chunk, across the zero chunks (2 MiB of zeros), to the end of the file
+            long offset = cs / 2;
+            java.lang.foreign.MemorySegment dest = arena.allocate(pages.length - offset);
+            dest.fill((byte) 0x5a); // a zero chunk must be written as zeros, not left alone
+            java.util.List<Long> arrived = new java.util.ArrayList<>();
+            store.readInto("into", "pages-1.img", offset, dest, new FetchTally(), arrived::add);
+
+            assertThat(dest.toArray(java.lang.foreign.ValueLayout.JAVA_BYTE))
+                    .isEqualTo(java.util.Arrays.copyOfRange(pages, (int) offset, pages.length));
+            assertThat(arrived).as("one report per chunk, increasing, ending at the whole range").isSorted()
+                    .doesNotHaveDuplicates().hasSize((int) ((pages.length - 1) / cs + 1))
+                    .first().isEqualTo((long) cs / 2);
+            assertThat(arrived.getLast()).isEqualTo(dest.byteSize());
+        }
+    }
+
+    @Test
     void defaultStoreRunsItsOwnEmbeddedS3AndResumesAfterReopen() throws Exception {
         Path images = TestSupport.images(tmp.resolve("images"), 3);
         Path root = tmp.resolve("root");
