@@ -270,7 +270,8 @@ public final class ImageIndex {
         out.add(r);
     }
 
-    private static List<Integer> pids(Path dir) throws IOException {
+    /** @return the pids of the image's processes, from its pstree */
+    static List<Integer> pids(Path dir) throws IOException {
         List<Integer> pids = new ArrayList<>();
         for (ImageFile.Message m : ImageFile.records(dir.resolve("pstree.img"), ImageFile.PSTREE_MAGIC)) {
             while (m.next()) {

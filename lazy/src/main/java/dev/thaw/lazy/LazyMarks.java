@@ -65,7 +65,7 @@ public final class LazyMarks {
         int tasks = 0;
         long pages = 0;
         try {
-            for (int pid : pids(imagesDir)) {
+            for (int pid : ImageIndex.pids(imagesDir)) {
                 long marked = repairTask(imagesDir, pid);
                 if (marked > 0) {
                     tasks++;
@@ -83,18 +83,6 @@ public final class LazyMarks {
             return (flags & MAP_ANONYMOUS) != 0 && (flags & MAP_PRIVATE) != 0 && (flags & MAP_LOCKED) == 0
                     && (status & (VMA_AREA_VSYSCALL | VMA_AREA_VDSO | VMA_AREA_VVAR)) == 0;
         }
-    }
-
-    private static List<Integer> pids(Path dir) throws IOException {
-        List<Integer> pids = new ArrayList<>();
-        for (ImageFile.Message m : ImageFile.records(dir.resolve("pstree.img"), ImageFile.PSTREE_MAGIC)) {
-            while (m.next()) {
-                if (m.field() == 1) {
-                    pids.add((int) m.value());
-                }
-            }
-        }
-        return pids;
     }
 
     /** @return how many pages of the task were marked lazy (0 when its marks were right) */
