@@ -75,9 +75,11 @@ final class S3Tier implements ObjectTier {
                 if (length == null || length < 0 || length > Integer.MAX_VALUE - 16) {
                     return in.readAllBytes();
                 }
-                byte[] data = in.readNBytes(length.intValue());
-                if (data.length != length) {
-                    throw new java.io.EOFException("object " + key + " ended after " + data.length + " of " + length + " bytes");
+                // readNBytes(int) reads 16 KiB buffers and joins them: read straight into the result instead
+                byte[] data = new byte[length.intValue()];
+                int read = in.readNBytes(data, 0, data.length);
+                if (read != length) {
+                    throw new java.io.EOFException("object " + key + " ended after " + read + " of " + length + " bytes");
                 }
                 return data;
             } catch (NoSuchKeyException e) {
