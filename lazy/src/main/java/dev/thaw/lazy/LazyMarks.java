@@ -92,6 +92,9 @@ public final class LazyMarks {
             return 0; // a zombie
         }
         List<ImageFile.Message> records = ImageFile.records(pagemap, ImageFile.PAGEMAP_MAGIC);
+        if (records.isEmpty()) {
+            throw new LazyPagesException(pagemap + " has no head record");
+        }
         List<PagemapEntry> entries = new ArrayList<>();
         for (ImageFile.Message m : records.subList(1, records.size())) {
             entries.add(PagemapEntry.decode(m, pagemap));

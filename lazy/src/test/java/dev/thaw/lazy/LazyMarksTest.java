@@ -80,6 +80,8 @@ class LazyMarksTest {
 
         Files.write(pagemap, new byte[] {1, 2, 3});
         assertThatThrownBy(() -> LazyMarks.repair(dir)).isInstanceOf(LazyPagesException.class);
+        Files.write(pagemap, file(ImageFile.PAGEMAP_MAGIC, new byte[0]));
+        assertThatThrownBy(() -> LazyMarks.repair(dir)).isInstanceOf(LazyPagesException.class).hasMessageContaining("no head record");
     }
 
     // ---------------------------------------------------------------- hand-written images
