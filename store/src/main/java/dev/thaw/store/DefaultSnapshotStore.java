@@ -73,7 +73,8 @@ final class DefaultSnapshotStore implements SnapshotStore {
         int window = 2 * config.fetchThreads();
         this.writer = new SnapshotWriter(keys, codec, disk, memory, ioPool, config.chunkSize(), window, !config.encryption());
         this.fillPool = new java.util.concurrent.ThreadPoolExecutor(1, 1, 0, java.util.concurrent.TimeUnit.SECONDS,
-                new java.util.concurrent.ArrayBlockingQueue<>(1024), daemonThreads("thaw-store-fill-"),
+                // bounded in bytes by ChunkReader; discards only after shutdown
+                new java.util.concurrent.LinkedBlockingQueue<>(), daemonThreads("thaw-store-fill-"),
                 new java.util.concurrent.ThreadPoolExecutor.DiscardPolicy());
         this.reader = new SnapshotReader(new ChunkReader(tiers, keys, codec, fillPool), ioPool, window);
         this.uploader = new Uploader(s3, tiers.subList(0, tiers.size() - 1), keys, codec, uploadPool,
@@ -295,6 +296,11 @@ final class DefaultSnapshotStore implements SnapshotStore {
 
     StoreKeys keys() {
         return keys;
+    }
+
+    /** The disk tier's background filler (tests hold it up to see what queues behind it). */
+    java.util.concurrent.Executor filler() {
+        return fillPool;
     }
 
     /** Waits until background fills of the disk tier are done (tests look at the disk right after a read). */

@@ -76,6 +76,37 @@ class RoundTripTest {
         }
     }
 
+    /** A whole image read from S3 alone is cached on disk again, even one of more chunks than the filler queued before. */
+    @Test
+    void anImageReadFromS3AloneIsRefilledIntoTheDiskTierWhole() throws Exception {
+        Path images = tmp.resolve("big");
+        Files.createDirectories(images);
+        int chunks = 1500; // more than the 1,024 fills the filler used to queue
+        Files.write(images.resolve("pages-1.img"), TestSupport.bytes(new java.util.SplittableRandom(17), chunks * 64 * 1024));
+        try (SnapshotStore store = TestSupport.store(tmp.resolve("root"), TestSupport.freshBucket(), 64 * 1024)
+                .memoryBytes(0).build()) {
+            store.put("big", images);
+            assertThat(store.awaitDurable("big", Duration.ofSeconds(60))).isTrue();
+            TestSupport.dropChunks(store, "disk");
+            ((DefaultSnapshotStore) store).dropManifestCache();
+
+            // the filler held up (as a slow disk would): every fill of the read queues behind it
+            java.util.concurrent.CountDownLatch slowDisk = new java.util.concurrent.CountDownLatch(1);
+            ((DefaultSnapshotStore) store).filler().execute(() -> {
+                try {
+                    slowDisk.await();
+                } catch (InterruptedException e) {
+                    Thread.currentThread().interrupt();
+                }
+            });
+            store.materialize("big", tmp.resolve("from-s3"));
+            TestSupport.assertSameFiles(images, tmp.resolve("from-s3"));
+            slowDisk.countDown();
+            assertThat(store.awaitBackgroundFills(Duration.ofMinutes(2))).isTrue();
+            assertThat(TestSupport.chunkObjects(store, "disk")).isEqualTo(chunks);
+        }
+    }
+
     @Test
     void readIntoFillsASegmentFrontToBackAndSaysHowFarItGot() throws Exception {
         Path images = TestSupport.images(tmp.resolve("images"), 13);
