@@ -1,5 +1,6 @@
 package dev.thaw.lazy;
 
+import java.io.ByteArrayOutputStream;
 import java.io.IOException;
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
@@ -140,5 +141,102 @@ final class ImageFile {
             }
             throw new LazyPagesException(file + ": malformed varint");
         }
+    }
+
+    /**
+     * One pagemap entry ({@code PagemapEntry}: vaddr 1, nr_pages 2, in_parent 3, flags 4, nr_pages
+     * 5). {@code wideCount}: CRIU 4.2 writes the page count as u64 field 5 (and 0 in the old u32 field
+     * 2); older images have only field 2. A re-encoded entry keeps the form it came in. Fields this
+     * class does not know are skipped (a rewrite would drop them: see LazyMarks).
+     */
+    record PagemapEntry(long vaddr, long pages, long flags, boolean wideCount) {
+        /** @throws LazyPagesException when the entry's pages are in a parent image */
+        static PagemapEntry decode(Message m, Path file) {
+            long vaddr = 0;
+            long pages = 0;
+            long flags = 0;
+            boolean wide = false;
+            boolean inParent = false;
+            while (m.next()) {
+                switch (m.field()) {
+                    case 1 -> vaddr = m.value();
+                    case 2 -> pages = Math.max(pages, m.value());
+                    case 3 -> inParent = m.value() != 0;
+                    case 4 -> flags = m.value();
+                    case 5 -> {
+                        pages = m.value();
+                        wide = true;
+                    }
+                    default -> { }
+                }
+            }
+            if (inParent || (flags & ImageIndex.PE_PARENT) != 0) {
+                throw new LazyPagesException(file + " has pages in a parent image (0x" + Long.toHexString(vaddr)
+                        + "): incremental images are not supported");
+            }
+            return new PagemapEntry(vaddr, pages, flags, wide);
+        }
+
+        byte[] encode() {
+            ByteArrayOutputStream out = new ByteArrayOutputStream(32);
+            varintField(out, 1, vaddr);
+            varintField(out, 2, wideCount ? 0 : pages);
+            varintField(out, 4, flags);
+            if (wideCount) {
+                varintField(out, 5, pages);
+            }
+            return out.toByteArray();
+        }
+
+        private static void varintField(ByteArrayOutputStream out, int number, long value) {
+            varint(out, (long) number << 3); // wire type 0: varint
+            varint(out, value);
+        }
+
+        private static void varint(ByteArrayOutputStream out, long value) {
+            while ((value & ~0x7fL) != 0) {
+                out.write((int) (value & 0x7f) | 0x80);
+                value >>>= 7;
+            }
+            out.write((int) value);
+        }
+    }
+
+    /** One mapping of a task ({@code VmaEntry}: start 1, end 2, flags 6, status 7). */
+    record VmaEntry(long start, long end, long flags, long status) {
+    }
+
+    /** @return the task's mappings in file order (sorted by CRIU); empty when the image has no mm file */
+    static List<VmaEntry> vmas(Path dir, int pid) throws IOException {
+        Path mm = dir.resolve("mm-" + pid + ".img");
+        List<VmaEntry> vmas = new ArrayList<>();
+        if (!Files.exists(mm)) {
+            return vmas;
+        }
+        for (Message m : records(mm, MM_MAGIC)) {
+            while (m.next()) {
+                if (m.field() == 14) {
+                    vmas.add(vma(m.message()));
+                }
+            }
+        }
+        return vmas;
+    }
+
+    private static VmaEntry vma(Message m) {
+        long start = 0;
+        long end = 0;
+        long flags = 0;
+        long status = 0;
+        while (m.next()) {
+            switch (m.field()) {
+                case 1 -> start = m.value();
+                case 2 -> end = m.value();
+                case 6 -> flags = m.value();
+                case 7 -> status = m.value();
+                default -> { }
+            }
+        }
+        return new VmaEntry(start, end, flags, status);
     }
 }

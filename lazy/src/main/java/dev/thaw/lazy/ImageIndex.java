@@ -318,54 +318,16 @@ public final class ImageIndex {
     }
 
     private static Entry entry(ImageFile.Message m, long offset, long pagesId, Path file) {
-        long vaddr = 0;
-        long pages = 0;
-        int flags = 0;
-        boolean inParent = false;
-        while (m.next()) {
-            switch (m.field()) {
-                case 1 -> vaddr = m.value();
-                case 2 -> pages = Math.max(pages, m.value()); // u32 nr_pages, 0 in images of CRIU >= 4.2
-                case 3 -> inParent = m.value() != 0;
-                case 4 -> flags = (int) m.value();
-                case 5 -> pages = m.value(); // u64 nr_pages since CRIU 4.2
-                default -> { }
-            }
-        }
-        if (inParent || (flags & PE_PARENT) != 0) {
-            throw new LazyPagesException(file + " has pages in a parent image (0x" + Long.toHexString(vaddr)
-                    + "): incremental images are not supported");
-        }
-        return new Entry(vaddr, pages, flags, offset, pagesId);
+        ImageFile.PagemapEntry e = ImageFile.PagemapEntry.decode(m, file);
+        return new Entry(e.vaddr(), e.pages(), (int) e.flags(), offset, pagesId);
     }
 
     /** @return {@code [starts, ends]} of the task's VMAs; empty when the image has no mm file */
     private static long[][] vmas(Path dir, int pid) throws IOException {
-        Path mm = dir.resolve("mm-" + pid + ".img");
-        List<long[]> vmas = new ArrayList<>();
-        if (mm.toFile().exists()) {
-            for (ImageFile.Message m : ImageFile.records(mm, ImageFile.MM_MAGIC)) {
-                while (m.next()) {
-                    if (m.field() == 14) {
-                        vmas.add(vma(m.message()));
-                    }
-                }
-            }
-        }
-        vmas.sort((a, b) -> Long.compare(a[0], b[0]));
-        return new long[][] {vmas.stream().mapToLong(v -> v[0]).toArray(), vmas.stream().mapToLong(v -> v[1]).toArray()};
-    }
-
-    private static long[] vma(ImageFile.Message m) {
-        long[] startEnd = new long[2];
-        while (m.next()) {
-            if (m.field() == 1) {
-                startEnd[0] = m.value();
-            } else if (m.field() == 2) {
-                startEnd[1] = m.value();
-            }
-        }
-        return startEnd;
+        List<ImageFile.VmaEntry> vmas = new ArrayList<>(ImageFile.vmas(dir, pid));
+        vmas.sort((a, b) -> Long.compare(a.start(), b.start()));
+        return new long[][] {vmas.stream().mapToLong(ImageFile.VmaEntry::start).toArray(),
+                vmas.stream().mapToLong(ImageFile.VmaEntry::end).toArray()};
     }
 
     @Override

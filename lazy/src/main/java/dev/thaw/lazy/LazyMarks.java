@@ -78,11 +78,10 @@ public final class LazyMarks {
         return new Repair(tasks, pages);
     }
 
-    private record Vma(long start, long end, long flags, long status) {
-        boolean canBeLazy() {
-            return (flags & MAP_ANONYMOUS) != 0 && (flags & MAP_PRIVATE) != 0 && (flags & MAP_LOCKED) == 0
-                    && (status & (VMA_AREA_VSYSCALL | VMA_AREA_VDSO | VMA_AREA_VVAR)) == 0;
-        }
+    /** What CRIU's vma_entry_can_be_lazy() says, and not vvar either. */
+    private static boolean canBeLazy(ImageFile.VmaEntry v) {
+        return (v.flags() & MAP_ANONYMOUS) != 0 && (v.flags() & MAP_PRIVATE) != 0 && (v.flags() & MAP_LOCKED) == 0
+                && (v.status() & (VMA_AREA_VSYSCALL | VMA_AREA_VDSO | VMA_AREA_VVAR)) == 0;
     }
 
     /** @return how many pages of the task were marked lazy (0 when its marks were right) */
@@ -95,22 +94,22 @@ public final class LazyMarks {
         if (records.isEmpty()) {
             throw new LazyPagesException(pagemap + " has no head record");
         }
-        List<PagemapEntry> entries = new ArrayList<>();
+        List<ImageFile.PagemapEntry> entries = new ArrayList<>();
         for (ImageFile.Message m : records.subList(1, records.size())) {
-            entries.add(PagemapEntry.decode(m, pagemap));
+            entries.add(ImageFile.PagemapEntry.decode(m, pagemap));
         }
-        if (entries.stream().anyMatch(e -> (e.flags & ImageIndex.PE_LAZY) != 0)) {
+        if (entries.stream().anyMatch(e -> (e.flags() & ImageIndex.PE_LAZY) != 0)) {
             return 0; // CRIU marked this task: nothing to repair
         }
         checkKnownFields(ImageFile.records(pagemap, ImageFile.PAGEMAP_MAGIC), pagemap);
-        List<Vma> vmas = vmas(dir, pid);
-        List<PagemapEntry> repaired = new ArrayList<>();
+        List<ImageFile.VmaEntry> vmas = ImageFile.vmas(dir, pid);
+        List<ImageFile.PagemapEntry> repaired = new ArrayList<>();
         long marked = 0;
-        for (PagemapEntry e : entries) {
-            for (PagemapEntry part : split(e, vmas)) {
+        for (ImageFile.PagemapEntry e : entries) {
+            for (ImageFile.PagemapEntry part : split(e, vmas)) {
                 repaired.add(part);
-                if ((part.flags & ImageIndex.PE_LAZY) != 0) {
-                    marked += part.pages;
+                if ((part.flags() & ImageIndex.PE_LAZY) != 0) {
+                    marked += part.pages();
                 }
             }
         }
@@ -136,19 +135,19 @@ public final class LazyMarks {
     }
 
     /** Splits a present, non-lazy entry into runs of pages that can and cannot be lazy. */
-    private static List<PagemapEntry> split(PagemapEntry e, List<Vma> vmas) {
-        if ((e.flags & ImageIndex.PE_PRESENT) == 0 || e.pages == 0) {
+    private static List<ImageFile.PagemapEntry> split(ImageFile.PagemapEntry e, List<ImageFile.VmaEntry> vmas) {
+        if ((e.flags() & ImageIndex.PE_PRESENT) == 0 || e.pages() == 0) {
             return List.of(e);
         }
-        List<PagemapEntry> parts = new ArrayList<>();
-        long runStart = e.vaddr;
-        boolean runLazy = canBeLazy(e.vaddr, vmas);
-        long end = e.vaddr + e.pages * PAGE;
-        for (long page = e.vaddr + PAGE; page <= end; page += PAGE) {
+        List<ImageFile.PagemapEntry> parts = new ArrayList<>();
+        long runStart = e.vaddr();
+        boolean runLazy = canBeLazy(e.vaddr(), vmas);
+        long end = e.vaddr() + e.pages() * PAGE;
+        for (long page = e.vaddr() + PAGE; page <= end; page += PAGE) {
             boolean lazy = page < end && canBeLazy(page, vmas);
             if (page == end || lazy != runLazy) {
-                long flags = runLazy ? e.flags | ImageIndex.PE_LAZY : e.flags;
-                parts.add(new PagemapEntry(runStart, (page - runStart) / PAGE, flags, e.wideCount));
+                long flags = runLazy ? e.flags() | ImageIndex.PE_LAZY : e.flags();
+                parts.add(new ImageFile.PagemapEntry(runStart, (page - runStart) / PAGE, flags, e.wideCount()));
                 runStart = page;
                 runLazy = lazy;
             }
@@ -156,107 +155,23 @@ public final class LazyMarks {
         return parts;
     }
 
-    private static boolean canBeLazy(long page, List<Vma> vmas) {
-        for (Vma v : vmas) {
+    private static boolean canBeLazy(long page, List<ImageFile.VmaEntry> vmas) {
+        for (ImageFile.VmaEntry v : vmas) {
             if (page >= v.start() && page < v.end()) {
-                return v.canBeLazy();
+                return canBeLazy(v);
             }
         }
         return false;
     }
 
-    private static List<Vma> vmas(Path dir, int pid) throws IOException {
-        List<Vma> vmas = new ArrayList<>();
-        for (ImageFile.Message m : ImageFile.records(dir.resolve("mm-" + pid + ".img"), ImageFile.MM_MAGIC)) {
-            while (m.next()) {
-                if (m.field() == 14) {
-                    vmas.add(vma(m.message()));
-                }
-            }
-        }
-        return vmas;
-    }
-
-    private static Vma vma(ImageFile.Message m) {
-        long start = 0;
-        long end = 0;
-        long flags = 0;
-        long status = 0;
-        while (m.next()) {
-            switch (m.field()) {
-                case 1 -> start = m.value();
-                case 2 -> end = m.value();
-                case 6 -> flags = m.value();
-                case 7 -> status = m.value();
-                default -> { }
-            }
-        }
-        return new Vma(start, end, flags, status);
-    }
-
-    /**
-     * One pagemap entry. {@code wideCount}: CRIU 4.2 writes the page count as u64 field 5 (and 0 in
-     * the old u32 field 2); older images have only field 2. Rewritten entries keep the form they came in.
-     */
-    record PagemapEntry(long vaddr, long pages, long flags, boolean wideCount) {
-        static PagemapEntry decode(ImageFile.Message m, Path file) {
-            long vaddr = 0;
-            long pages = 0;
-            long flags = 0;
-            boolean wide = false;
-            while (m.next()) {
-                switch (m.field()) {
-                    case 1 -> vaddr = m.value();
-                    case 2 -> pages = Math.max(pages, m.value());
-                    case 3 -> {
-                        if (m.value() != 0) {
-                            throw new LazyPagesException(file + " has pages in a parent image: not repaired");
-                        }
-                    }
-                    case 4 -> flags = m.value();
-                    case 5 -> {
-                        pages = m.value();
-                        wide = true;
-                    }
-                    default -> { } // refused by checkKnownFields before anything is rewritten
-                }
-            }
-            return new PagemapEntry(vaddr, pages, flags, wide);
-        }
-
-        byte[] encode() {
-            ByteArrayOutputStream out = new ByteArrayOutputStream(32);
-            field(out, 1, vaddr);
-            field(out, 2, wideCount ? 0 : pages);
-            field(out, 4, flags);
-            if (wideCount) {
-                field(out, 5, pages);
-            }
-            return out.toByteArray();
-        }
-
-        private static void field(ByteArrayOutputStream out, int number, long value) {
-            varint(out, (long) number << 3); // wire type 0: varint
-            varint(out, value);
-        }
-
-        private static void varint(ByteArrayOutputStream out, long value) {
-            while ((value & ~0x7fL) != 0) {
-                out.write((int) (value & 0x7f) | 0x80);
-                value >>>= 7;
-            }
-            out.write((int) value);
-        }
-    }
-
     /** Replaces {@code pagemap} atomically by one with the same head record and {@code entries}. */
-    static void write(Path pagemap, ImageFile.Message head, List<PagemapEntry> entries) throws IOException {
+    static void write(Path pagemap, ImageFile.Message head, List<ImageFile.PagemapEntry> entries) throws IOException {
         ByteArrayOutputStream out = new ByteArrayOutputStream();
         ByteBuffer header = ByteBuffer.allocate(8).order(ByteOrder.LITTLE_ENDIAN)
                 .putInt(ImageFile.IMG_COMMON_MAGIC).putInt(ImageFile.PAGEMAP_MAGIC);
         out.write(header.array());
         record(out, head.rawBytes());
-        for (PagemapEntry e : entries) {
+        for (ImageFile.PagemapEntry e : entries) {
             record(out, e.encode());
         }
         Path temp = pagemap.resolveSibling("." + pagemap.getFileName() + ".repair");

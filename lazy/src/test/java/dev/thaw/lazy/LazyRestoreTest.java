@@ -189,9 +189,9 @@ class LazyRestoreTest {
         }
         Path pagemap = unmarked.resolve("pagemap-1.img");
         List<ImageFile.Message> records = ImageFile.records(pagemap, ImageFile.PAGEMAP_MAGIC);
-        List<LazyMarks.PagemapEntry> withoutLazy = records.subList(1, records.size()).stream()
-                .map(m -> LazyMarks.PagemapEntry.decode(m, pagemap))
-                .map(e -> new LazyMarks.PagemapEntry(e.vaddr(), e.pages(), e.flags() & ~ImageIndex.PE_LAZY, e.wideCount()))
+        List<ImageFile.PagemapEntry> withoutLazy = records.subList(1, records.size()).stream()
+                .map(m -> ImageFile.PagemapEntry.decode(m, pagemap))
+                .map(e -> new ImageFile.PagemapEntry(e.vaddr(), e.pages(), e.flags() & ~ImageIndex.PE_LAZY, e.wideCount()))
                 .toList();
         LazyMarks.write(pagemap, records.getFirst(), withoutLazy);
         assertThat(ImageIndex.load(unmarked).lazyBytes()).as("what the bug leaves").isZero();
