@@ -55,6 +55,11 @@ class RestoreModesIT extends WithSnapshotNode {
             assertThat(count(second, "Pages-Up-Front")).as("second restore installs the recorded working set").isPositive();
             assertThat(count(second, "Faults-On-Demand")).isLessThan(count(first, "Faults-On-Demand") / 4);
             assertThat(node.client.logs(name, 50)).contains("WORKING_SET recorded");
+            JsonNode ws = node.client.snapshot(name).path("workingSet");
+            assertThat(ws.path("chunkSize").asInt()).as("read whole, so stored in large chunks").isEqualTo(4 << 20);
+            assertThat(ws.path("logicalBytes").asLong()).isPositive();
+        } else {
+            assertThat(node.client.snapshot(name).path("workingSet").isNull()).as("no working set in mode " + mode).isTrue();
         }
         node.client.delete(name);
     }

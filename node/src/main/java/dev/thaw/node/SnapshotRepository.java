@@ -53,6 +53,14 @@ final class SnapshotRepository implements AutoCloseable {
             Thread.ofPlatform().daemon().name("thaw-image-ranges-", 1).factory());
     private static final String WS_RUNS = "ws.runs";
     private static final String WS_PAGES = "ws.pages";
+    static final int WORKING_SET_CHUNK_BYTES = 4 << 20;
+    /**
+     * How far ahead of a page server streaming a whole image the store is read: far enough that the
+     * decryption started when the restore starts runs through CRIU's own part of the restore instead
+     * of waiting for the stream. In alternating runs from the disk tier, the stream's install took
+     * 95-115 ms for hello with 3 MB read ahead and 67-77 ms with 16 MB (docs/BENCHMARKS.md).
+     */
+    private static final long STREAM_READ_AHEAD_BYTES = 16L << 20;
     /** Working sets by snapshot id, once recorded (and stored, when there is a store). */
     private final Map<String, WorkingSet> workingSets = new java.util.concurrent.ConcurrentHashMap<>();
     private final Set<String> storedWorkingSets = java.util.concurrent.ConcurrentHashMap.newKeySet();
@@ -249,7 +257,7 @@ final class SnapshotRepository implements AutoCloseable {
      * @return a page source reading the deployment's stored snapshot, counting bytes per tier in {@code tally}
      */
     StorePageSource pageSource(Deployment d, dev.thaw.store.FetchTally tally, boolean sequential) {
-        return new StorePageSource(store.orElseThrow(), snapshotId(d), tally, sequential ? 6 : 0, readAhead);
+        return new StorePageSource(store.orElseThrow(), snapshotId(d), tally, sequential ? STREAM_READ_AHEAD_BYTES : 0, readAhead);
     }
 
     // ---- REAP working sets -----------------------------------------------------------------------
@@ -277,6 +285,18 @@ final class SnapshotRepository implements AutoCloseable {
             LOG.log(System.Logger.Level.WARNING, d.name() + ": stored working set unusable, recording again: " + e.getMessage());
             return Optional.empty();
         }
+    }
+
+    /**
+     * A working set is always read whole and front to back, so it is cut into chunks of at least 4 MiB
+     * whatever the snapshot's chunk size: from the S3 tier each request costs about a millisecond of
+     * CPU on both ends before its first byte, and a 45 MB set in 512 KiB chunks is ~90 requests.
+     * Measured on 45 MB read into a segment (docs/BENCHMARKS.md): 512 KiB / 2 MiB / 4 MiB chunks
+     * took 243 / 121 / 93 ms from S3 and 47 / 33 / 24 ms from memory. The first chunk still arrives
+     * early enough for the rest to be installed while it is fetched.
+     */
+    private int workingSetChunkSize(Deployment d) {
+        return Math.max(WORKING_SET_CHUNK_BYTES, store.orElseThrow().manifest(snapshotId(d)).chunkSize());
     }
 
     /** @return whether the deployment's working set is in the store (else it is known to this node only) */
@@ -317,7 +337,7 @@ final class SnapshotRepository implements AutoCloseable {
                             ch.write(buf);
                         }
                     }
-                    store.get().put(workingSetId(d), dir);
+                    store.get().put(workingSetId(d), dir, workingSetChunkSize(d));
                     storedWorkingSets.add(snapshotId(d));
                 }
                 workingSets.put(snapshotId(d), ws);
@@ -376,6 +396,11 @@ final class SnapshotRepository implements AutoCloseable {
 
     Optional<SnapshotStats> stats(Deployment d) {
         return isStored(d) ? Optional.of(store.get().stats(snapshotId(d))) : Optional.empty();
+    }
+
+    /** @return the store's figures for the deployment's REAP working set, if one is stored */
+    Optional<SnapshotStats> workingSetStats(Deployment d) {
+        return isWorkingSetStored(d) ? Optional.of(store.get().stats(workingSetId(d))) : Optional.empty();
     }
 
     List<TierStats> tierStats() {

@@ -42,16 +42,18 @@ final class StorePageSource implements PageSource {
     private final Map<String, CompletableFuture<byte[]>> recent;
 
     /**
-     * @param readAhead chunks to fetch ahead of the one read (0 for random access)
+     * @param readAheadBytes how many bytes past the chunk read to fetch ahead, in whole chunks (at
+     *                       least one, at most half the chunks kept); 0 for random access
      * @param fetcher where read-ahead fetches run
      */
-    StorePageSource(SnapshotStore store, String snapshotId, FetchTally tally, int readAhead, Executor fetcher) {
+    StorePageSource(SnapshotStore store, String snapshotId, FetchTally tally, long readAheadBytes, Executor fetcher) {
         this.store = store;
         this.snapshotId = snapshotId;
         this.manifest = store.manifest(snapshotId);
         this.tally = tally;
         this.cachedChunks = (int) Math.max(MIN_CACHED_CHUNKS, CACHED_BYTES / manifest.chunkSize());
-        this.readAhead = Math.min(readAhead, cachedChunks / 2);
+        this.readAhead = readAheadBytes == 0 ? 0
+                : (int) Math.min(Math.max(1, readAheadBytes / manifest.chunkSize()), cachedChunks / 2);
         this.fetcher = fetcher;
         this.recent = new LinkedHashMap<>(64, 0.75f, true) {
             @Override

@@ -233,6 +233,7 @@ final class ThawNode implements Node {
         r.put("snapshot", p.snapshot.info());
         r.put("workingCopy", p.snapshot.imagesDir().toString());
         r.put("store", repository.stats(p.deployment).orElse(null));
+        r.put("workingSet", repository.workingSetStats(p.deployment).orElse(null));
         return r;
     }
 

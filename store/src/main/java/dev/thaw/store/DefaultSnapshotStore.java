@@ -71,7 +71,7 @@ final class DefaultSnapshotStore implements SnapshotStore {
         this.ioPool = Executors.newFixedThreadPool(config.fetchThreads(), daemonThreads("thaw-store-io-"));
         this.uploadPool = Executors.newFixedThreadPool(config.uploadThreads(), daemonThreads("thaw-store-put-"));
         int window = 2 * config.fetchThreads();
-        this.writer = new SnapshotWriter(keys, codec, disk, memory, ioPool, config.chunkSize(), window, !config.encryption());
+        this.writer = new SnapshotWriter(keys, codec, disk, memory, ioPool, window, !config.encryption());
         this.fillPool = new java.util.concurrent.ThreadPoolExecutor(1, 1, 0, java.util.concurrent.TimeUnit.SECONDS,
                 // bounded in bytes by ChunkReader; discards only after shutdown
                 new java.util.concurrent.LinkedBlockingQueue<>(), daemonThreads("thaw-store-fill-"),
@@ -102,17 +102,26 @@ final class DefaultSnapshotStore implements SnapshotStore {
 
     @Override
     public SnapshotManifest put(String snapshotId, Path imagesDir) {
+        return put(snapshotId, imagesDir, config.chunkSize());
+    }
+
+    @Override
+    public SnapshotManifest put(String snapshotId, Path imagesDir, int chunkSize) {
         checkOpen();
         Names.checkSnapshotId(snapshotId);
+        if (!StoreConfig.validChunkSize(chunkSize)) {
+            throw new StoreException(dev.thaw.core.ErrorType.InvalidRequest, "cannot store snapshot '" + snapshotId
+                    + "': " + StoreConfig.chunkSizeRule(chunkSize), null);
+        }
         List<Path> files = SnapshotWriter.imageFiles(snapshotId, imagesDir);
         Pins.Lease lease = pins.open();
         try {
             List<ImageFile> images = new ArrayList<>();
             for (Path f : files) {
-                images.add(writer.write(snapshotId, f, lease));
+                images.add(writer.write(snapshotId, f, chunkSize, lease));
             }
             SnapshotManifest m = new SnapshotManifest(SnapshotManifest.FORMAT, snapshotId, System.currentTimeMillis(),
-                    config.chunkSize(), !config.encryption(), images);
+                    chunkSize, !config.encryption(), images);
             String key = keys.manifestObject(snapshotId);
             byte[] sealed = manifests.seal(m, key);
             disk.put(key, sealed);
@@ -200,7 +209,7 @@ final class DefaultSnapshotStore implements SnapshotStore {
         long stored = sum(distinct);
         long shared = distinct.entrySet().stream().filter(e -> elsewhere.contains(e.getKey()))
                 .mapToLong(e -> e.getValue().longValue()).sum();
-        return new SnapshotStats(snapshotId, m.files().size(), m.totalBytes(), chunks, zero, distinct.size(), stored,
+        return new SnapshotStats(snapshotId, m.files().size(), m.totalBytes(), m.chunkSize(), chunks, zero, distinct.size(), stored,
                 stored - shared, shared, tiersHolding(snapshotId, distinct.keySet()), isDurable(snapshotId));
     }
 

@@ -32,22 +32,21 @@ final class SnapshotWriter {
     private final ObjectTier disk;
     private final ObjectTier memory;
     private final ExecutorService pool;
-    private final int chunkSize;
+    /** Compared against a chunk slice by slice, so that one buffer serves every chunk size. */
+    private static final byte[] ZEROS = new byte[64 * 1024];
+
     private final int window;
     private final boolean plain;
-    private final byte[] zeros;
 
     SnapshotWriter(StoreKeys keys, ChunkCodec codec, ObjectTier disk, ObjectTier memory, ExecutorService pool,
-                   int chunkSize, int window, boolean plain) {
+                   int window, boolean plain) {
         this.plain = plain;
         this.keys = keys;
         this.codec = codec;
         this.disk = disk;
         this.memory = memory;
         this.pool = pool;
-        this.chunkSize = chunkSize;
         this.window = window;
-        this.zeros = new byte[chunkSize];
     }
 
     /** @return the directory's regular files, sorted by name */
@@ -69,7 +68,7 @@ final class SnapshotWriter {
         }
     }
 
-    ImageFile write(String snapshotId, Path file, Pins.Lease lease) {
+    ImageFile write(String snapshotId, Path file, int chunkSize, Pins.Lease lease) {
         String name = file.getFileName().toString();
         try (FileChannel ch = FileChannel.open(file, StandardOpenOption.READ)) {
             long size = ch.size();
@@ -116,7 +115,7 @@ final class SnapshotWriter {
     }
 
     private ChunkRef storeChunk(byte[] data, long offset, Pins.Lease lease) {
-        if (Arrays.mismatch(data, 0, data.length, zeros, 0, data.length) == -1) {
+        if (allZero(data)) {
             return new ChunkRef(null, offset, data.length, true);
         }
         byte[] hash = ChunkCodec.sha256(data, 0, data.length);
@@ -130,6 +129,16 @@ final class SnapshotWriter {
             }
         }
         return new ChunkRef(ChunkCodec.hex(hash), offset, data.length, false);
+    }
+
+    private static boolean allZero(byte[] data) {
+        for (int from = 0; from < data.length; from += ZEROS.length) {
+            int to = Math.min(data.length, from + ZEROS.length);
+            if (Arrays.mismatch(data, from, to, ZEROS, 0, to - from) != -1) {
+                return false;
+            }
+        }
+        return true;
     }
 
     private static byte[] readFully(FileChannel ch, long offset, int length, Path file) throws IOException {

@@ -51,6 +51,44 @@ class RoundTripTest {
         }
     }
 
+    /** A put may choose its own chunk size (REAP working sets use larger chunks than the store's). */
+    @Test
+    void aSnapshotPutWithItsOwnChunkSizeIsCutInThatSizeAndReadBackFromEveryTier() throws Exception {
+        Path images = TestSupport.images(tmp.resolve("images"), 5);
+        byte[] late = new byte[4 * MIB];
+        late[3 * MIB + 17] = 1; // zero for far more than one comparison slice, then not
+        Files.write(images.resolve("late.img"), late);
+        Files.write(images.resolve("zeros.img"), new byte[4 * MIB + 4096]);
+        int big = 4 * MIB;
+        try (SnapshotStore store = TestSupport.store(tmp.resolve("root"), TestSupport.freshBucket(), 64 * 1024).build()) {
+            SnapshotManifest m = store.put("ws", images, big);
+            assertThat(m.chunkSize()).isEqualTo(big);
+            assertThat(m.file("pages-1.img").orElseThrow().chunks()).extracting(ChunkRef::offset)
+                    .containsExactly(0L, (long) big, 2L * big);
+            assertThat(m.file("late.img").orElseThrow().chunks()).singleElement().matches(c -> !c.zero());
+            assertThat(m.file("zeros.img").orElseThrow().chunks()).allMatch(ChunkRef::zero).hasSize(2);
+            assertThat(store.manifest("ws").chunkSize()).isEqualTo(big);
+            assertThat(store.stats("ws").chunkSize()).isEqualTo(big);
+
+            assertThat(store.awaitDurable("ws", Duration.ofSeconds(30))).isTrue();
+            TestSupport.clearMemory(store);
+            TestSupport.dropChunks(store, "disk");
+            ((DefaultSnapshotStore) store).dropManifestCache();
+            byte[] pages = Files.readAllBytes(images.resolve("pages-1.img"));
+            long gets = TestSupport.tier(store, "s3").stats().hits();
+            byte[] got = store.read("ws", "pages-1.img", big - 4096, big + 8192);
+            assertThat(got).isEqualTo(java.util.Arrays.copyOfRange(pages, big - 4096, 2 * big + 4096));
+            assertThat(TestSupport.tier(store, "s3").stats().hits() - gets).as("one GET per 4 MiB chunk it touches").isEqualTo(3);
+            store.materialize("ws", tmp.resolve("out"));
+            TestSupport.assertSameFiles(images, tmp.resolve("out"));
+
+            org.assertj.core.api.Assertions.assertThatThrownBy(() -> store.put("odd", images, 5000))
+                    .isInstanceOf(StoreException.class).hasMessageContaining("cannot store snapshot 'odd'")
+                    .hasMessageContaining("multiple of the 4096-byte page");
+            assertThat(store.list()).doesNotContain("odd");
+        }
+    }
+
     @Test
     void pageRangeReadsAcrossChunkBoundaries() throws Exception {
         Path images = TestSupport.images(tmp.resolve("images"), 11);
