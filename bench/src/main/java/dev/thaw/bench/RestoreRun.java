@@ -8,6 +8,8 @@ import dev.thaw.core.FunctionManifest;
 import java.io.IOException;
 import java.io.PrintWriter;
 import java.io.UncheckedIOException;
+import java.lang.management.CompilationMXBean;
+import java.lang.management.ManagementFactory;
 import java.net.URI;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.FileSystem;
@@ -45,6 +47,8 @@ final class RestoreRun implements RestoreBenchmark {
     private static final Duration SNAPSHOT_WAIT = Duration.ofMinutes(3);
     private static final Duration COLD_WAIT = Duration.ofSeconds(60);
     private static final Duration SETTLE = Duration.ofMillis(250);
+    private static final Duration COMPILER_QUIET = Duration.ofMillis(100);
+    private static final Duration COMPILER_WAIT = Duration.ofSeconds(3);
     static final String SAMPLES_HEADER = "variant,function,mode,source,iteration,client_ms,restore_ms,fetch_ms,"
             + "bytes_memory,bytes_disk,bytes_s3,start_kind,restore_mode,restore_source,pages_up_front,faults_on_demand,"
             + "working_set_bytes,install_ms,as_expected";
@@ -188,7 +192,33 @@ final class RestoreRun implements RestoreBenchmark {
         }
         // Lets the evicted instance's teardown (CRIU, page server) finish: it is not this restore's cost.
         LockSupport.parkNanos(SETTLE.toNanos());
+        awaitQuietCompiler();
         return invoke(client, name, f);
+    }
+
+    /**
+     * The nodes run in this JVM, with the embedded S3 server, and their code is still being compiled
+     * long after the warm-up pass: measured per working-copy restore in a run of this benchmark, the
+     * JIT spent 50-540 ms of CPU and the JVM 150-570 ms in all, during restores of 65-100 ms, on 2
+     * cores that CRIU needs too. That is not what a node that has been up a while costs a restore,
+     * so each restore waits (at most {@link #COMPILER_WAIT}) until no compilation time was added for
+     * {@link #COMPILER_QUIET}. Compilations the restore itself triggers still count.
+     */
+    private static void awaitQuietCompiler() {
+        CompilationMXBean jit = ManagementFactory.getCompilationMXBean();
+        if (jit == null || !jit.isCompilationTimeMonitoringSupported()) {
+            return;
+        }
+        long deadline = System.nanoTime() + COMPILER_WAIT.toNanos();
+        long last = jit.getTotalCompilationTime();
+        while (System.nanoTime() < deadline) {
+            LockSupport.parkNanos(COMPILER_QUIET.toNanos());
+            long now = jit.getTotalCompilationTime();
+            if (now == last) {
+                return;
+            }
+            last = now;
+        }
     }
 
     private static InvocationResult invoke(ThawClient client, String name, ExampleFunction f) {
