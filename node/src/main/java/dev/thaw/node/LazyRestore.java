@@ -148,6 +148,9 @@ final class LazyRestore implements AutoCloseable {
         server.awaitInstalled(timeout);
         if (report.streamed) {
             report.installNanos = System.nanoTime() - start;
+            if (server.stats().finished() && source != null) {
+                source.close(); // the daemon installed everything and ended: its plaintext can go now
+            }
         }
     }
 
