@@ -37,7 +37,7 @@ final class MemoryTier implements ObjectTier {
         this.capacity = capacityBytes;
         this.cache = Caffeine.newBuilder()
                 .maximumWeight(capacityBytes)
-                .weigher((String k, Entry v) -> (int) Math.min(Integer.MAX_VALUE, v.size() + ENTRY_OVERHEAD))
+                .weigher((String k, Entry v) -> (int) v.size() + ENTRY_OVERHEAD) // objects are at most 64 MiB
                 .removalListener((String k, Entry v, com.github.benmanes.caffeine.cache.RemovalCause cause) -> {
                     if (v != null) {
                         v.release();
@@ -59,7 +59,7 @@ final class MemoryTier implements ObjectTier {
 
     @Override
     public void put(String key, byte[] data) {
-        cache.put(key, Entry.of(data, nativeBytes));
+        cache.put(key, new Entry(data));
     }
 
     @Override
@@ -115,25 +115,16 @@ final class MemoryTier implements ObjectTier {
     }
 
     /** One object in native memory, freed when the cache and every reader have let go of it. */
-    private static final class Entry {
-        private final Arena arena;
+    private final class Entry {
+        private final Arena arena = Arena.ofShared();
         private final MemorySegment bytes;
-        private final AtomicLong tierBytes;
         /** The cache's reference plus one per reader copying; 0 once freed. */
         private final AtomicInteger users = new AtomicInteger(1);
 
-        private Entry(Arena arena, MemorySegment bytes, AtomicLong tierBytes) {
-            this.arena = arena;
-            this.bytes = bytes;
-            this.tierBytes = tierBytes;
-        }
-
-        static Entry of(byte[] data, AtomicLong tierBytes) {
-            Arena arena = Arena.ofShared();
-            MemorySegment segment = arena.allocate(Math.max(1, data.length), 64).asSlice(0, data.length);
-            MemorySegment.copy(data, 0, segment, ValueLayout.JAVA_BYTE, 0, data.length);
-            tierBytes.addAndGet(data.length);
-            return new Entry(arena, segment, tierBytes);
+        Entry(byte[] data) {
+            bytes = arena.allocate(Math.max(1, data.length), 64).asSlice(0, data.length);
+            MemorySegment.copy(data, 0, bytes, ValueLayout.JAVA_BYTE, 0, data.length);
+            nativeBytes.addAndGet(data.length);
         }
 
         long size() {
@@ -158,7 +149,7 @@ final class MemoryTier implements ObjectTier {
 
         void release() {
             if (users.decrementAndGet() == 0) {
-                tierBytes.addAndGet(-bytes.byteSize());
+                nativeBytes.addAndGet(-bytes.byteSize());
                 arena.close();
             }
         }
