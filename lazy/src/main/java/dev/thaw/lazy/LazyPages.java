@@ -46,6 +46,37 @@ public final class LazyPages {
     }
 
     /**
+     * Page-aligned memory for a working set's bytes, which the kernel zero-fills page by page as the
+     * fetcher first writes it. An arena's own allocation zeroes all of it up front, on the thread
+     * that allocates: for the 50 MB of a Spring Boot working set that took ~20 ms at the start of
+     * every restore, before the first byte was fetched.
+     *
+     * @param bytes the size (a page at least is mapped)
+     * @param arena the memory is unmapped when it closes
+     * @throws LazyPagesException when the kernel refuses the mapping
+     */
+    @SuppressWarnings("restricted") // the node runs with --enable-native-access; the mapping is ours and sized here
+    public static MemorySegment pageMemory(long bytes, java.lang.foreign.Arena arena) {
+        long size = Math.max(ImageIndex.PAGE_SIZE, (bytes + ImageIndex.PAGE_SIZE - 1) & -ImageIndex.PAGE_SIZE);
+        long address;
+        try (java.lang.foreign.Arena call = java.lang.foreign.Arena.ofConfined()) {
+            address = new Libc(call).mmapAnonymous(size);
+        }
+        if (address < 0) {
+            throw new LazyPagesException("cannot map " + size + " bytes for a working set: " + Libc.errnoName((int) -address));
+        }
+        return MemorySegment.ofAddress(address)
+                .reinterpret(size, arena, unused -> unmap(address, size))
+                .asSlice(0, bytes);
+    }
+
+    private static void unmap(long address, long size) {
+        try (java.lang.foreign.Arena call = java.lang.foreign.Arena.ofConfined()) {
+            new Libc(call).munmap(address, size);
+        }
+    }
+
+    /**
      * A working set to install before the restored tasks run, and its bytes.
      *
      * @param workingSet what a recording restore of the same image returned

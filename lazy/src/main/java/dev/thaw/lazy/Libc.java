@@ -39,6 +39,12 @@ final class Libc {
     static final int EFD_NONBLOCK = 0x800;
     static final int EFD_CLOEXEC = 0x80000;
 
+    static final int PROT_READ = 0x1;
+    static final int PROT_WRITE = 0x2;
+    static final int MAP_PRIVATE = 0x02;
+    static final int MAP_ANONYMOUS = 0x20;
+    private static final long MAP_FAILED = -1L;
+
     static final short POLLIN = 0x1;
     static final short POLLERR = 0x8;
     static final short POLLHUP = 0x10;
@@ -67,6 +73,8 @@ final class Libc {
     private static final MethodHandle CLOSE = bind("close", FunctionDescriptor.of(INT, INT));
     private static final MethodHandle POLL = bind("poll", FunctionDescriptor.of(INT, PTR, LONG, INT));
     private static final MethodHandle EVENTFD = bind("eventfd", FunctionDescriptor.of(INT, INT, INT));
+    private static final MethodHandle MMAP = bind("mmap", FunctionDescriptor.of(PTR, PTR, LONG, INT, INT, INT, LONG));
+    private static final MethodHandle MUNMAP = bind("munmap", FunctionDescriptor.of(INT, PTR, LONG));
     private static final MethodHandle SCHED_YIELD = bind("sched_yield", FunctionDescriptor.of(INT));
     // ioctl(int fd, unsigned long request, ...): the argument pointer is variadic, which matters to the x86_64 ABI
     private static final MethodHandle IOCTL = bind("ioctl", FunctionDescriptor.of(INT, INT, LONG, PTR),
@@ -154,6 +162,30 @@ final class Libc {
     int schedYield() {
         try {
             return check((int) SCHED_YIELD.invokeExact(errnoState));
+        } catch (Throwable t) {
+            throw rethrow(t);
+        }
+    }
+
+    /**
+     * Maps {@code bytes} of private anonymous memory, which the kernel zero-fills page by page on
+     * first touch (not up front, as an arena's allocation does).
+     *
+     * @return the mapping's address, or a negative errno
+     */
+    long mmapAnonymous(long bytes) {
+        try {
+            MemorySegment address = (MemorySegment) MMAP.invokeExact(errnoState, MemorySegment.NULL, bytes,
+                    PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0L);
+            return address.address() == MAP_FAILED ? -errno() : address.address();
+        } catch (Throwable t) {
+            throw rethrow(t);
+        }
+    }
+
+    int munmap(long address, long bytes) {
+        try {
+            return check((int) MUNMAP.invokeExact(errnoState, MemorySegment.ofAddress(address), bytes));
         } catch (Throwable t) {
             throw rethrow(t);
         }

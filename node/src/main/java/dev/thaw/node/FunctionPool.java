@@ -324,18 +324,20 @@ final class FunctionPool implements Instance.Listener {
             return;
         }
         Path images = snapshot.imagesDir();
+        boolean fromStore = !java.nio.file.Files.isDirectory(images);
+        if (fromStore) {
+            // The image CRIU reads first, then the working set (prepare): fetched at once, CRIU's base
+            // image waited behind every chunk of the working set in the store's fetch queue.
+            if (!repository.ensureLazyImages(deployment, repository.lazyImagesDir(deployment), report)) {
+                throw noImages();
+            }
+            images = repository.lazyImagesDir(deployment);
+            report.source = "store";
+        }
         LazyRestore lazy = LazyRestore.prepare(restoreMode, deployment, repository, report);
         instance.lazyRestore = lazy; // closed with the instance, also when the restore fails below
-        dev.thaw.lazy.PageSource source;
-        if (java.nio.file.Files.isDirectory(images)) {
-            source = dev.thaw.lazy.PageSource.files(images);
-        } else if (repository.ensureLazyImages(deployment, repository.lazyImagesDir(deployment), report)) {
-            images = repository.lazyImagesDir(deployment);
-            source = repository.pageSource(deployment, report.tally, false);
-            report.source = "store";
-        } else {
-            throw noImages();
-        }
+        dev.thaw.lazy.PageSource source = fromStore ? repository.pageSource(deployment, report.tally, false)
+                : dev.thaw.lazy.PageSource.files(images);
         lazy.start(images, source, launcher.workDir(instance), reason -> pageSourceFailed(instance, reason));
         launcher.restore(instance, snapshot, images, true, false);
         // REAP: the handler starts once the working set is installed, not while it is still arriving

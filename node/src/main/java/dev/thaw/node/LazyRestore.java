@@ -23,9 +23,10 @@ import java.util.function.Consumer;
  * its first invocation faults on; the node stores them next to the snapshot, laid out in address
  * order as one object (so fetching them is a few sequential chunk reads, and installing them a
  * few thousand long copies rather than one per page); later restores fetch that working
- * set from the moment they begin (prepare(), before the image CRIU reads is materialized and while
- * CRIU restores the rest of the process) and install it before the tasks run, and only the
- * pages outside it fault. When a later invocation faults on many pages outside the recorded set (the
+ * set as soon as the image CRIU reads is on tmpfs (prepare(), while CRIU restores the rest of the
+ * process; fetched together, the image waited behind every chunk of the set in the store's fetch
+ * queue and CRIU started last) and install it before the tasks run, and only the pages outside it
+ * fault. When a later invocation faults on many pages outside the recorded set (the
  * working set depends on the input), the set is recorded again, extended by those pages.
  *
  * After the first invocation has answered, the daemon copies whatever memory is still lazy in the
@@ -47,7 +48,7 @@ final class LazyRestore implements AutoCloseable {
     private final RestoreReport report;
     private final Arena arena = Arena.ofShared();
     private final Optional<WorkingSet> prefetched;
-    /** The stored working set's bytes, fetched from the moment the restore begins. */
+    /** The stored working set's bytes, fetched from the moment this restore is prepared. */
     private volatile CompletableFuture<MemorySegment> prefetchBytes;
     /** Those bytes as they arrive in order, installed by the page server while the rest is fetched. */
     private volatile Optional<LazyPages.Arrival> arrival = Optional.empty();
@@ -68,10 +69,8 @@ final class LazyRestore implements AutoCloseable {
         this.report = report;
         this.prefetched = mode.equals("reap") ? repository.workingSet(d) : Optional.empty();
         if (prefetched.isPresent() && repository.isWorkingSetStored(d)) {
-            // Before the image is even materialized: by the time CRIU's tasks fault, the set is here.
-            LazyPages.Arrival bytes = new LazyPages.Arrival(
-                    arena.allocate(Math.max(ImageIndex.PAGE_SIZE, prefetched.get().bytes()), ImageIndex.PAGE_SIZE)
-                            .asSlice(0, prefetched.get().bytes()));
+            // Fetched while CRIU starts: by the time its tasks fault, most of the set is here.
+            LazyPages.Arrival bytes = new LazyPages.Arrival(LazyPages.pageMemory(prefetched.get().bytes(), arena));
             arrival = Optional.of(bytes);
             prefetchBytes = fetch(() -> repository.readStoredWorkingSet(d, bytes, report.tally));
         }
@@ -79,7 +78,9 @@ final class LazyRestore implements AutoCloseable {
 
     /**
      * Begins a lazy or REAP restore: picks the working set to prefetch, and starts fetching it from
-     * the store at once, while the caller materializes the image and starts CRIU.
+     * the store at once, while the caller starts CRIU (call it once the image CRIU reads is there).
+     * The set is written into memory the kernel zero-fills as it is written
+     * ({@link LazyPages#pageMemory}), not zeroed up front.
      */
     static LazyRestore prepare(String mode, Deployment d, SnapshotRepository repository, RestoreReport report) {
         return new LazyRestore(mode, d, repository, report);
