@@ -87,6 +87,43 @@ class RestoreModesIT extends WithSnapshotNode {
     }
 
     @Test
+    void aRestoredInstanceLetsGoOfItsPageMemoryOnceEveryPageIsInAndRunsOn() throws Exception {
+        String name = "touch-frees";
+        node.deploy(name, TOUCHER, "reap", 512);
+        InvocationResult booted = node.primeSnapshot(name, "{\"mb\":8}");
+        node.invoke(name, "{\"mb\":8}");
+        node.awaitLog(name, "WORKING_SET recorded");
+        node.awaitDurable(name);
+        node.client.evict(name);
+        node.client.evictSnapshot(name, Set.of("working")); // from the store: decrypted chunks, prefetched set
+
+        InvocationResult restored = node.invoke(name, "{\"mb\":8}");
+        assertThat(restored.thawHeader("Restore-Source")).contains("store");
+        assertThat(count(restored, "Pages-Up-Front")).isPositive();
+
+        // The daemon copies the rest of the image in the background, then the node frees what it held
+        // for serving pages while the instance lives on.
+        String held = "thaw_restore_held_bytes{function_name=\"" + name + "\"} ";
+        assertThat(awaitMetrics(m -> m.contains(held + "0.0"))).contains(held + "0.0");
+        InvocationResult warm = node.invoke(name, "{\"mb\":8}");
+        assertThat(warm.startKind()).as("the same instance, still running").isEqualTo(StartKind.WARM);
+        assertThat(json(warm)).isEqualTo(json(booted));
+        node.client.delete(name);
+        assertThat(awaitMetrics(m -> !m.contains(held))).as("gone with its instance").doesNotContain(held);
+    }
+
+    /** @return the node's metrics once {@code until} holds for them, or after 30 s */
+    private String awaitMetrics(java.util.function.Predicate<String> until) throws InterruptedException {
+        long deadline = System.nanoTime() + 30_000_000_000L;
+        String metrics = node.client.metrics();
+        while (System.nanoTime() < deadline && !until.test(metrics)) {
+            Thread.sleep(100);
+            metrics = node.client.metrics();
+        }
+        return metrics;
+    }
+
+    @Test
     void severalLazyClonesAtOnceServedFromTheStore() throws Exception {
         String name = "touch-many";
         node.deploy(name, TOUCHER, "lazy", 256);

@@ -183,6 +183,8 @@ final class LazyPagesDaemon implements LazyPagesServer {
     private volatile boolean restored;
     /** Everything to install up front is installed: what {@link #awaitInstalled} reports. */
     private volatile boolean installed;
+    /** Completed as the serving thread ends, whatever the reason. */
+    private final CompletableFuture<Void> ended = new CompletableFuture<>();
     /** Set by {@link #closeAfterExit()}: the caller says the tasks are dead. */
     private volatile boolean closedAfterExit;
     private volatile String failure;
@@ -305,6 +307,11 @@ final class LazyPagesDaemon implements LazyPagesServer {
     public void finishInBackground() {
         finishing = true;
         wake();
+    }
+
+    @Override
+    public java.util.concurrent.CompletionStage<Void> whenEnded() {
+        return ended.minimalCompletionStage();
     }
 
     @Override
@@ -453,6 +460,7 @@ final class LazyPagesDaemon implements LazyPagesServer {
             publishStats();
             restoredOrEnded.countDown();
             installedOrEnded.countDown();
+            ended.complete(null);
         }
     }
 

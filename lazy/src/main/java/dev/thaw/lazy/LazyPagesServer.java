@@ -65,6 +65,15 @@ public interface LazyPagesServer extends AutoCloseable {
     void finishInBackground();
 
     /**
+     * @return a stage that completes once the serving thread has ended: after {@link #finishInBackground()}
+     *     installed every lazy page and let go of the tasks ({@link Stats#finished()}), or when the
+     *     daemon failed or was closed. From then on it reads neither the page source nor the prefetched
+     *     bytes, so whoever owns them may free them while the instance runs on. Dependent actions run on
+     *     the serving thread as it ends (or at once, if it already has): keep them short.
+     */
+    java.util.concurrent.CompletionStage<Void> whenEnded();
+
+    /**
      * Stops serving and frees the userfaultfds, the socket and its file, and the thread. If a task
      * that is still alive lacks lazy pages at that point, closing its userfaultfd would let it read
      * zeros where its memory was: the failure handler is called first (unless it already was), so the

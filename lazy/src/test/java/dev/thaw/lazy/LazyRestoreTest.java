@@ -145,9 +145,11 @@ class LazyRestoreTest {
             assertThat(stats.bytesFromSource()).isGreaterThanOrEqualTo(stats.pagesServedOnDemand() * PAGE);
             assertThat(stats.failure()).isEmpty();
             System.out.println("lazy restore: " + stats);
+            assertThat(server.whenEnded().toCompletableFuture()).as("serving until every page is in").isNotDone();
 
             server.finishInBackground();
-            awaitTrue(() -> server.stats().finished(), "background copy finished");
+            server.whenEnded().toCompletableFuture().get(WAIT.toSeconds(), TimeUnit.SECONDS);
+            assertThat(server.stats().finished()).as("ended because it installed everything").isTrue();
             assertThat(server.stats().lazyPagesRemaining()).isZero();
             assertThat(server.stats().pagesCopiedInBackground()).isPositive();
             assertThat(restore.command("sum", WAIT)).as("still right without the daemon").isEqualTo(expectedSum);
@@ -502,6 +504,8 @@ class LazyRestoreTest {
         }
         CompletableFuture<Void> closing = CompletableFuture.runAsync(server::close);
         closing.get(10, TimeUnit.SECONDS);
+        assertThat(server.whenEnded().toCompletableFuture()).as("a failed daemon has ended too").isDone();
+        assertThat(server.stats().finished()).as("without installing everything").isFalse();
         assertThat(server.stats().failure()).hasValue(reason.get());
         assertThat(calls).hasValue(1);
         assertThat(work.resolve("lazy-pages.socket")).doesNotExist();

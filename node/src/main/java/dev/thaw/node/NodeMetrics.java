@@ -81,6 +81,15 @@ final class NodeMetrics {
                 })).register(registry);
     }
 
+    /** Exposes, per function, the memory restores hold to serve pages, read at scrape time. */
+    void restoreHeldBytes(java.util.function.Supplier<java.util.Map<String, Long>> held) {
+        io.prometheus.metrics.core.metrics.GaugeWithCallback.builder().name("thaw_restore_held_bytes")
+                .help("Memory the node holds for restores still serving pages: prefetched working sets and decrypted"
+                        + " chunks, freed once every page is installed")
+                .labelNames("function_name")
+                .callback(cb -> held.get().forEach((function, bytes) -> cb.call(bytes, function))).register(registry);
+    }
+
     private void counter(String name, String help, java.util.function.Supplier<java.util.List<dev.thaw.store.TierStats>> tiers,
                          java.util.function.ToLongFunction<dev.thaw.store.TierStats> value) {
         io.prometheus.metrics.core.metrics.CounterWithCallback.builder().name(name).help(help).labelNames("tier")

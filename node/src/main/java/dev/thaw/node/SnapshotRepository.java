@@ -64,6 +64,8 @@ final class SnapshotRepository implements AutoCloseable {
     /** Working sets by snapshot id, once recorded (and stored, when there is a store). */
     private final Map<String, WorkingSet> workingSets = new java.util.concurrent.ConcurrentHashMap<>();
     private final Set<String> storedWorkingSets = java.util.concurrent.ConcurrentHashMap.newKeySet();
+    /** Lazy, REAP and streamed restores still holding memory to serve pages (see {@link #restoreHeldBytes}). */
+    private final Set<LazyRestore> liveRestores = java.util.concurrent.ConcurrentHashMap.newKeySet();
 
     SnapshotRepository(Path hotRoot, Optional<SnapshotStore> store) throws IOException {
         this.hotRoot = Files.createDirectories(hotRoot);
@@ -267,6 +269,24 @@ final class SnapshotRepository implements AutoCloseable {
     }
 
     /** @return the working set recorded for the deployment's snapshot, if one was */
+    /** The lazy, REAP and streamed restores of live instances: a LazyRestore adds itself when prepared and leaves when its instance exits. */
+    Set<LazyRestore> liveRestores() {
+        return liveRestores;
+    }
+
+    /**
+     * @return per function with live instances restored lazily, by REAP or streamed, the bytes their
+     *     restores hold to serve pages: prefetched working sets and decrypted chunks, 0 once every
+     *     page is installed ({@code thaw_restore_held_bytes})
+     */
+    Map<String, Long> restoreHeldBytes() {
+        Map<String, Long> held = new TreeMap<>();
+        for (LazyRestore r : liveRestores) {
+            held.merge(r.functionName(), r.heldBytes(), Long::sum);
+        }
+        return held;
+    }
+
     Optional<WorkingSet> workingSet(Deployment d) {
         WorkingSet known = workingSets.get(snapshotId(d));
         if (known != null || store.isEmpty()) {

@@ -89,6 +89,7 @@ final class ThawNode implements Node {
         repository = new SnapshotRepository(hotRoot(), criu.isPresent() && config.snapshotStore()
                 ? openSnapshotStoreOrWarn() : Optional.empty());
         metrics.storeTiers(repository::tierStats);
+        metrics.restoreHeldBytes(repository::restoreHeldBytes);
         for (Deployment d : store.list()) {
             pools.put(d.name(), newPool(d));
         }
