@@ -5,9 +5,12 @@ final class Names {
     private Names() {
     }
 
+    /** Checked on every read, so compiled once. */
+    private static final java.util.regex.Pattern SNAPSHOT_ID = java.util.regex.Pattern.compile("[A-Za-z0-9_@:-][A-Za-z0-9._@:-]{0,199}");
+
     /** Snapshot ids: 1-200 characters of letters, digits, {@code . _ - @ :}, not starting with a dot. */
     static String checkSnapshotId(String id) {
-        if (id == null || !id.matches("[A-Za-z0-9_@:-][A-Za-z0-9._@:-]{0,199}")) {
+        if (id == null || !SNAPSHOT_ID.matcher(id).matches()) {
             throw new StoreException(dev.thaw.core.ErrorType.InvalidRequest, "invalid snapshot id '" + id
                     + "': use 1-200 letters, digits or . _ - @ : (not starting with a dot)", null);
         }

@@ -88,6 +88,15 @@ final class SnapshotReader {
     }
 
     byte[] read(SnapshotManifest m, String fileName, long offset, int length, FetchTally tally) {
+        ImageFile f = m.file(fileName).orElse(null);
+        if (f != null && length > 0 && offset % m.chunkSize() == 0 && offset + length <= f.size()) {
+            ChunkRef ref = f.chunks().get((int) (offset / m.chunkSize()));
+            if (ref.length() == length && !ref.zero()) {
+                // one whole chunk (a page server streaming an image reads nothing else): its fetched
+                // plaintext is a fresh array nobody else holds, so it is the answer, not a copy
+                return SnapshotWriter.take(fetch(m, f, (int) (offset / m.chunkSize()), tally), m.snapshotId(), fileName);
+            }
+        }
         byte[] out = new byte[length];
         readInto(m, fileName, offset, MemorySegment.ofArray(out), tally, arrived -> { });
         return out;

@@ -31,6 +31,8 @@ final class StoreKeys {
     private final byte[] plainChunkNameRoot;
     private final byte[] manifestKey;
     private final byte[] manifestNameRoot;
+    /** Manifest object names by snapshot id (as many as the store has manifests cached). */
+    private final java.util.Map<String, String> manifestObjects = new java.util.concurrent.ConcurrentHashMap<>();
 
     StoreKeys(byte[] secret) {
         chunkKeyRoot = hmac(secret, label("chunk-key"));
@@ -62,7 +64,9 @@ final class StoreKeys {
 
     /** @return the object name of the manifest of {@code snapshotId} */
     String manifestObject(String snapshotId) {
-        return "m/" + HEX.formatHex(hmac(manifestNameRoot, snapshotId.getBytes(StandardCharsets.UTF_8)));
+        // every read of a snapshot looks its manifest up by this name: one HMAC per snapshot, not per read
+        return manifestObjects.computeIfAbsent(snapshotId,
+                id -> "m/" + HEX.formatHex(hmac(manifestNameRoot, id.getBytes(StandardCharsets.UTF_8))));
     }
 
     /** @return the AES-256 key of every manifest (each encrypted with a fresh random IV) */

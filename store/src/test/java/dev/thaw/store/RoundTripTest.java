@@ -97,7 +97,8 @@ class RoundTripTest {
         try (SnapshotStore store = TestSupport.store(tmp.resolve("root"), TestSupport.freshBucket(), cs).build()) {
             store.put("ranges", images);
             long[][] ranges = {{0, 4096}, {cs - 100, 200}, {cs - 1, 1}, {3L * cs - 10, 2 * cs + 20},
-                    {2L * MIB - 4096, 8192}, {pages.length - 5000, 5000}, {12345, 0}, {4L * MIB + 7, 3 * cs}};
+                    {2L * MIB - 4096, 8192}, {pages.length - 5000, 5000}, {12345, 0}, {4L * MIB + 7, 3 * cs},
+                    {0, cs}, {5L * cs, cs}, {3L * MIB, cs}, {pages.length - pages.length % cs, pages.length % cs}}; // whole chunks too
             for (long[] r : ranges) {
                 byte[] got = store.read("ranges", "pages-1.img", r[0], (int) r[1]);
                 assertThat(got).as("range %d+%d", r[0], r[1])
@@ -105,6 +106,10 @@ class RoundTripTest {
             }
             long s3Gets = TestSupport.tier(store, "s3").stats().hits();
             assertThat(s3Gets).as("served locally").isZero();
+            byte[] chunk = store.read("ranges", "pages-1.img", cs, cs);
+            chunk[0] ^= 1;
+            assertThat(store.read("ranges", "pages-1.img", cs, cs)).as("each read's array is its caller's own")
+                    .isEqualTo(java.util.Arrays.copyOfRange(pages, cs, 2 * cs));
             assertThat(store.read("ranges", "core-1.img", 10, 20))
                     .isEqualTo(java.util.Arrays.copyOfRange(Files.readAllBytes(images.resolve("core-1.img")), 10, 30));
             org.assertj.core.api.Assertions.assertThatThrownBy(() -> store.read("ranges", "pages-1.img", pages.length - 1, 2))
