@@ -31,8 +31,9 @@ final class StoreKeys {
     private final byte[] plainChunkNameRoot;
     private final byte[] manifestKey;
     private final byte[] manifestNameRoot;
-    /** Manifest object names by snapshot id (as many as the store has manifests cached). */
-    private final java.util.Map<String, String> manifestObjects = new java.util.concurrent.ConcurrentHashMap<>();
+    /** Manifest object names by snapshot id, bounded: ids come from requests too, including unknown ones. */
+    private final com.github.benmanes.caffeine.cache.Cache<String, String> manifestObjects =
+            com.github.benmanes.caffeine.cache.Caffeine.newBuilder().maximumSize(4096).build();
 
     StoreKeys(byte[] secret) {
         chunkKeyRoot = hmac(secret, label("chunk-key"));
@@ -65,7 +66,7 @@ final class StoreKeys {
     /** @return the object name of the manifest of {@code snapshotId} */
     String manifestObject(String snapshotId) {
         // every read of a snapshot looks its manifest up by this name: one HMAC per snapshot, not per read
-        return manifestObjects.computeIfAbsent(snapshotId,
+        return manifestObjects.get(snapshotId,
                 id -> "m/" + HEX.formatHex(hmac(manifestNameRoot, id.getBytes(StandardCharsets.UTF_8))));
     }
 
