@@ -118,6 +118,14 @@ final class LazyPagesDaemon implements LazyPagesServer {
     private static final System.Logger LOG = System.getLogger(LazyPagesDaemon.class.getName());
     static final String SOCKET_NAME = "lazy-pages.socket";
     private static final int PAGE = Userfaultfd.PAGE_SIZE;
+    /** Pages a fault outside the lazy pages zero-fills at most (2 MiB), when its hole cannot be unregistered. */
+    private static final int ZERO_AROUND_PAGES = 512;
+    /** How far from a fault a hole it unregisters may reach either way (the JVM reserves up to a few GB). */
+    private static final long MAX_HOLE_BYTES = 4L << 30;
+    /** The smallest stretch from a fault up worth unregistering; below it, zero pages are mapped instead. */
+    private static final long MIN_HOLE_BYTES = 64L * Userfaultfd.PAGE_SIZE;
+    /** The end of x86_64 user space with 4-level page tables: ranges past it are refused. */
+    private static final long USER_SPACE_END = 0x7ffffffff000L;
     private static final int BATCH_PAGES = LazyPages.MAX_FAULT_AROUND_PAGES;
     private static final int EVENTS_PER_READ = 64;
     /** Reads of one uffd per poll wake-up, at most: see {@link #handleEvents}. */
@@ -755,7 +763,7 @@ final class LazyPagesDaemon implements LazyPagesServer {
         t.registered = true;
         LazyRanges.Range r = t.lazy.find(page);
         if (r == null) {
-            installZeroPage(t, page);
+            serveOutsideLazyPages(t, page);
             return;
         }
         if (r.isDone(page)) {
@@ -785,9 +793,48 @@ final class LazyPagesDaemon implements LazyPagesServer {
         }
     }
 
-    private void installZeroPage(Task t, long page) {
-        int rc = uffd.zeropage(t.uffd, page, PAGE);
+    /**
+     * Answers a fault outside the task's lazy pages: memory the process had not touched when it was
+     * dumped, such as a JVM's eden and fresh TLABs, or a glibc arena that grows a page at a time
+     * (mprotect, so each new page is the end of its VMA). The kernel would zero-fill such a page
+     * itself; only the registration makes it ask this thread, ~100 µs a round trip. One zero page
+     * per fault cost the json workload ~480 round trips per invocation (50-100 ms).
+     *
+     * <p>So the whole hole around the fault, from the end of the lazy range below to the start of
+     * the one above, is unregistered: the kernel handles its faults from then on, and wakes the
+     * threads waiting in it. Holding no lazy page, the hole has nothing this daemon must still
+     * install (a range moved into it by mremap brings its own registration). UFFDIO_UNREGISTER
+     * refuses a span holding a mapping that userfaultfd cannot track (a file mapping: EINVAL; the
+     * ranges do not know where VMAs end at run time), so then the part from the fault up is tried,
+     * halved until it is accepted (a glibc arena ends at its 64 MB boundary, short of the next lazy
+     * range), and failing that the zero page is mapped over the fault and the pages after it.
+     */
+    private void serveOutsideLazyPages(Task t, long page) {
+        long above = Math.min(Math.min(t.lazy.nextStartAfter(page), page + MAX_HOLE_BYTES), USER_SPACE_END);
+        long below = Math.max(t.lazy.previousEndAtOrBelow(page), Math.max(0, page - MAX_HOLE_BYTES));
+        int rc = uffd.unregister(t.uffd, below, above - below);
+        for (long len = above - page; rc == -Libc.EINVAL && len >= MIN_HOLE_BYTES; len = (len / 2) & Userfaultfd.PAGE_MASK) {
+            rc = uffd.unregister(t.uffd, page, len);
+        }
         if (rc == 0) {
+            uffd.wake(t.uffd, page, PAGE); // the kernel woke the hole's waiters already; a second wake is harmless
+            zeroPagesServed++;
+        } else if (rc == -Libc.ESRCH) {
+            taskGone(t);
+        } else {
+            installZeroPages(t, page, above - page);
+        }
+    }
+
+    /** Maps the zero page from {@code page} on, halving the stretch until it fits in one VMA (ENOENT otherwise). */
+    private void installZeroPages(Task t, long page, long bytes) {
+        long len = Math.min(bytes, (long) ZERO_AROUND_PAGES * PAGE);
+        int rc = uffd.zeropage(t.uffd, page, len);
+        while (rc == -Libc.ENOENT && len > PAGE) {
+            len = Math.max(PAGE, (len / 2) & Userfaultfd.PAGE_MASK);
+            rc = uffd.zeropage(t.uffd, page, len);
+        }
+        if (rc == 0 || (rc == -Libc.EEXIST && uffd.lastDone() > 0)) {
             zeroPagesServed++;
         } else if (rc == -Libc.EAGAIN) {
             t.deferredFaults.add(page);

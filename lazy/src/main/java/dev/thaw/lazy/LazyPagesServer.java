@@ -98,7 +98,8 @@ public interface LazyPagesServer extends AutoCloseable {
      * @param tasks userfaultfds received from CRIU plus forked children
      * @param faultsServed page faults answered with bytes from the page source (the on-demand faults)
      * @param pagesServedOnDemand pages those faults installed (with fault-around, more than faults)
-     * @param zeroPagesServed faults outside the image's lazy pages, answered with the zero page
+     * @param zeroPagesServed faults outside the image's lazy pages (memory never touched before the dump),
+     *     answered by handing the hole around them back to the kernel, or else with the zero page
      * @param mappingEvents FORK, REMAP, REMOVE and UNMAP events applied
      * @param pagesInstalledUpFront pages installed from the prefetched working set
      * @param faultsServedFromPrefetch faults on working-set pages not installed yet, answered from the prefetched bytes

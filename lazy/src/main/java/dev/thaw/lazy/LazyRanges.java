@@ -130,6 +130,21 @@ final class LazyRanges {
         return e != null && address < e.getValue().end ? e.getValue() : null;
     }
 
+    /** @return the start of the first range above {@code address}, or {@link Long#MAX_VALUE} if none */
+    long nextStartAfter(long address) {
+        Long next = byStart.higherKey(address);
+        return next == null ? Long.MAX_VALUE : next;
+    }
+
+    /** @return the end of the last range that ends at or below {@code address}, or {@link Long#MIN_VALUE} if none */
+    long previousEndAtOrBelow(long address) {
+        Map.Entry<Long, Range> below = byStart.floorEntry(address);
+        while (below != null && below.getValue().end > address) {
+            below = byStart.lowerEntry(below.getKey());
+        }
+        return below == null ? Long.MIN_VALUE : below.getValue().end;
+    }
+
     /** Marks {@code pages} pages from {@code address} on as installed. */
     void markDone(Range r, long address, int pages) {
         int from = r.index(address);

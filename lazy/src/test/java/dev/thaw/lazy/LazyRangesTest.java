@@ -33,6 +33,20 @@ class LazyRangesTest {
     }
 
     @Test
+    void theHoleAroundAnAddressOutsideEveryRangeEndsAtTheNeighbouringRanges() {
+        LazyRanges ranges = tenPages();
+        ranges.putForTest(new LazyRanges.Range(0x40000, 0x40000 + 2 * P, 0x40000, 0, 3, new BitSet()));
+        long hole = 0x10000 + 12 * P;
+        assertThat(ranges.previousEndAtOrBelow(hole)).isEqualTo(0x10000 + 10 * P);
+        assertThat(ranges.nextStartAfter(hole)).isEqualTo(0x40000);
+        assertThat(ranges.previousEndAtOrBelow(0x10000 + 10 * P)).as("a range ending exactly there").isEqualTo(0x10000 + 10 * P);
+        assertThat(ranges.previousEndAtOrBelow(0x8000)).as("nothing below").isEqualTo(Long.MIN_VALUE);
+        assertThat(ranges.nextStartAfter(0x50000)).as("nothing above").isEqualTo(Long.MAX_VALUE);
+        ranges.markDone(ranges.find(0x40000), 0x40000, 2);
+        assertThat(ranges.nextStartAfter(hole)).as("installed ranges still bound holes: their pages are present").isEqualTo(0x40000);
+    }
+
+    @Test
     void dropSplitsRanges() {
         LazyRanges ranges = tenPages();
         ranges.markDone(ranges.find(0x10000), 0x10000 + 8 * P, 1);

@@ -472,6 +472,24 @@ class LazyRestoreTest {
         }
     }
 
+    @Test
+    @Order(5)
+    void memoryNeverTouchedBeforeTheDumpIsLeftToTheKernelNotServedAPageAFault() throws Exception {
+        Path work = newWorkDir();
+        try (LazyPagesServer server = LazyPages.start(LazyPages.Options.of(work, index, files));
+             CriuFixture.Restore restore = fixture.restore(work, true)) {
+            long freshPages = LazyTarget.FRESH_BYTES / PAGE - LazyTarget.FRESH_WRITTEN_PAGES;
+            assertThat(restore.command("fresh", WAIT)).isEqualTo("fresh=ok pages=" + freshPages);
+            LazyPagesServer.Stats stats = server.stats();
+            System.out.println("fresh memory: " + stats);
+            assertThat(stats.zeroPagesServed())
+                    .as("faults outside the lazy pages reaching the daemon, for %d pages never touched before the dump", freshPages)
+                    .isLessThan(16);
+            assertThat(stats.failure()).isEmpty();
+            assertThat(restore.command("sum", WAIT)).isEqualTo(expectedSum);
+        }
+    }
+
     // ------------------------------------------------------------------ 4: a failing page source
 
     @Test

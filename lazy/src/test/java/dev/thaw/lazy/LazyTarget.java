@@ -61,6 +61,7 @@ public final class LazyTarget {
     private static long[] array;
     private static MemorySegment region;
     private static MemorySegment forkWindow;
+    private static MemorySegment fresh;
     private static List<long[]> ballast = new ArrayList<>();
 
     private LazyTarget() {
@@ -74,6 +75,7 @@ public final class LazyTarget {
         fillArray(array);
         region = mapRegion();
         forkWindow = mapForkWindow();
+        fresh = mapFreshRegion();
         String ready = "sum=" + Long.toHexString(checksum(array, 0, array.length))
                 + " region=" + Long.toHexString(regionChecksum(region, 0, NATIVE_BYTES))
                 + " regionAddress=" + Long.toHexString(region.address());
@@ -151,6 +153,46 @@ public final class LazyTarget {
         return s;
     }
 
+    /** Pages of the fresh region written before the dump; the rest of it never is. */
+    static final int FRESH_WRITTEN_PAGES = 64;
+    /** Size of the fresh region: memory the process has mapped but mostly not touched, as a JVM's eden. */
+    static final long FRESH_BYTES = 16 * MB;
+
+    private static MemorySegment mapFreshRegion() throws Throwable {
+        MemorySegment s = mmap(MemorySegment.NULL, FRESH_BYTES, PROT_RW, MAP_PRIVATE_ANON);
+        for (long page = 0; page < FRESH_WRITTEN_PAGES; page++) {
+            s.set(ValueLayout.JAVA_LONG, page * 4096, regionValue(page));
+        }
+        return s;
+    }
+
+    /**
+     * Touches every page of the fresh region that was never written before the dump, in order (as
+     * an allocator does): each must read zero and keep what is written; then checks that the
+     * written pages, which are lazy and touched only now, still hold their values.
+     */
+    private static String touchFreshRegion() {
+        long pages = FRESH_BYTES / 4096;
+        for (long page = FRESH_WRITTEN_PAGES; page < pages; page++) {
+            long at = page * 4096;
+            if (fresh.get(ValueLayout.JAVA_LONG, at) != 0 || fresh.get(ValueLayout.JAVA_LONG, at + 4088) != 0) {
+                return "fresh page " + page + " is not zero";
+            }
+            fresh.set(ValueLayout.JAVA_LONG, at, page);
+        }
+        for (long page = FRESH_WRITTEN_PAGES; page < pages; page++) {
+            if (fresh.get(ValueLayout.JAVA_LONG, page * 4096) != page) {
+                return "fresh page " + page + " lost its write";
+            }
+        }
+        for (long page = 0; page < FRESH_WRITTEN_PAGES; page++) {
+            if (fresh.get(ValueLayout.JAVA_LONG, page * 4096) != regionValue(page)) {
+                return "written page " + page + " of the fresh region lost its value";
+            }
+        }
+        return "fresh=ok pages=" + (pages - FRESH_WRITTEN_PAGES);
+    }
+
     private static MemorySegment mmap(MemorySegment at, long bytes, int prot, int flags) throws Throwable {
         MemorySegment s = (MemorySegment) MMAP.invokeExact(at, bytes, prot, flags, -1, 0L);
         if (s.address() == -1L) {
@@ -187,6 +229,7 @@ public final class LazyTarget {
                 case "part" -> "part=" + Long.toHexString(checksum(array, 0, array.length / 16));
                 case "churn" -> churn();
                 case "busysum" -> busySum();
+                case "fresh" -> touchFreshRegion();
                 default -> "unknown command " + command;
             };
         } catch (Throwable t) {
