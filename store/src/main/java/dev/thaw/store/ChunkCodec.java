@@ -2,6 +2,9 @@ package dev.thaw.store;
 
 import java.nio.charset.StandardCharsets;
 import java.security.GeneralSecurityException;
+import java.lang.foreign.MemorySegment;
+import java.lang.foreign.ValueLayout;
+import java.nio.ByteBuffer;
 import java.security.MessageDigest;
 import java.security.NoSuchAlgorithmException;
 import java.util.Arrays;
@@ -111,6 +114,39 @@ final class ChunkCodec {
             throw new IntegrityFailure("decrypted length " + plain.length + " differs from the manifest's " + expectedLength);
         }
         return plain;
+    }
+
+    /**
+     * {@link #open}, writing the plaintext into {@code dest} (exactly the chunk's length) instead of
+     * a new array: a reader filling a large segment saves an allocation and a copy per chunk. If the
+     * object fails verification, {@code dest} may hold anything; the caller must not use it.
+     *
+     * @throws IntegrityFailure if the object is not the chunk of that hash and length
+     */
+    void openInto(byte[] hash, String objectName, byte[] sealed, boolean unencrypted, MemorySegment dest)
+            throws IntegrityFailure {
+        int expectedLength = (int) dest.byteSize();
+        if (unencrypted) {
+            MemorySegment.copy(openPlain(hash, sealed, expectedLength), 0, dest, ValueLayout.JAVA_BYTE, 0, expectedLength);
+            return;
+        }
+        if (sealed.length < 1 + TAG_BITS / 8) {
+            throw new IntegrityFailure("object is truncated (" + sealed.length + " bytes)");
+        }
+        if (sealed[0] != FORMAT) {
+            throw new IntegrityFailure("object format " + sealed[0] + " is not an encrypted chunk");
+        }
+        int length = sealed.length - 1 - TAG_BITS / 8;
+        if (length != expectedLength) {
+            throw new IntegrityFailure("decrypted length " + length + " differs from the manifest's " + expectedLength);
+        }
+        try {
+            cipher(Cipher.DECRYPT_MODE, hash, objectName).doFinal(ByteBuffer.wrap(sealed, 1, sealed.length - 1), dest.asByteBuffer());
+        } catch (AEADBadTagException e) {
+            throw new IntegrityFailure("authentication failed (wrong store secret, truncated or modified object)");
+        } catch (GeneralSecurityException e) {
+            throw new IntegrityFailure("cannot decrypt: " + e.getMessage());
+        }
     }
 
     private static byte[] openPlain(byte[] hash, byte[] object, int expectedLength) throws IntegrityFailure {

@@ -39,6 +39,24 @@ final class ChunkReader {
 
     /** @return the verified plaintext of chunk {@code index} of {@code file} in {@code snapshotId} */
     byte[] fetch(SnapshotManifest m, String file, int index, ChunkRef ref, FetchTally tally) {
+        return fetch(m, file, index, ref, tally, (hash, name, sealed) -> codec.open(hash, name, sealed, ref.length(), m.plainChunks()));
+    }
+
+    /** Writes the verified plaintext of the chunk into {@code dest}, exactly its length, without an array of its own. */
+    void fetchInto(SnapshotManifest m, String file, int index, ChunkRef ref, FetchTally tally, java.lang.foreign.MemorySegment dest) {
+        fetch(m, file, index, ref, tally, (hash, name, sealed) -> {
+            codec.openInto(hash, name, sealed, m.plainChunks(), dest);
+            return null;
+        });
+    }
+
+    /** Verifies a sealed copy and returns what the caller wants of it. */
+    @FunctionalInterface
+    private interface Opener<T> {
+        T open(byte[] hash, String objectName, byte[] sealed) throws IntegrityFailure;
+    }
+
+    private <T> T fetch(SnapshotManifest m, String file, int index, ChunkRef ref, FetchTally tally, Opener<T> opener) {
         String snapshotId = m.snapshotId();
         byte[] hash = ChunkCodec.unhex(ref.hash());
         String name = keys.chunkObject(hash, m.plainChunks());
@@ -56,10 +74,10 @@ final class ChunkReader {
                 continue;
             }
             try {
-                byte[] plain = codec.open(hash, name, sealed, ref.length(), m.plainChunks());
+                T opened = opener.open(hash, name, sealed);
                 promote(name, sealed, i);
-                tally.add(tier.name(), plain.length);
-                return plain;
+                tally.add(tier.name(), ref.length());
+                return opened;
             } catch (IntegrityFailure f) {
                 String where = describe(snapshotId, file, index, ref) + " in tier " + tier.name();
                 if (!tier.local()) {

@@ -102,7 +102,17 @@ final class SnapshotReader {
         return out;
     }
 
-    /** Fetches the chunks covering the range in parallel, and copies each into {@code dest} in file order. */
+    /** A thread that never runs: a segment it may access is not confined to its caller's thread. */
+    private static final Thread NOT_THE_CALLER = Thread.ofPlatform().unstarted(() -> { });
+
+    /**
+     * Fetches the chunks covering the range in parallel. The fetch threads decrypt whole chunks
+     * straight into {@code dest} when they may write there; partial chunks (and every chunk, for memory
+     * confined to the caller) are copied in by the caller, in file order. Not giving each chunk a
+     * plaintext array matters beyond the copy: a working set's 4 MiB chunks are humongous objects to
+     * G1, and allocating a dozen per restore slowed a Spring Boot REAP restore's fetch from the disk
+     * tier from ~72 to ~136 ms (median of 10 alternating pairs in one node).
+     */
     void readInto(SnapshotManifest m, String fileName, long offset, MemorySegment dest, FetchTally tally, LongConsumer arrived) {
         ImageFile f = m.file(fileName).orElseThrow(() -> new StoreException.NotFound("snapshot '" + m.snapshotId()
                 + "' has no file '" + fileName + "'"));
@@ -117,19 +127,29 @@ final class SnapshotReader {
         }
         int first = (int) (offset / m.chunkSize());
         int last = (int) ((offset + length - 1) / m.chunkSize());
-        List<Future<byte[]>> fetches = new ArrayList<>();
+        // the fetch threads can write into it unless it is confined to the calling thread
+        boolean sharedWithFetchThreads = dest.isAccessibleBy(NOT_THE_CALLER);
+        List<Future<?>> fetches = new ArrayList<>();
         for (int i = first; i <= last; i++) {
-            fetches.add(fetch(m, f, i, tally));
+            ChunkRef ref = f.chunks().get(i);
+            if (sharedWithFetchThreads && offset <= ref.offset() && ref.offset() + ref.length() <= offset + length && !ref.zero()) {
+                // a whole chunk: decrypted straight into its place (no plaintext array, no copy)
+                MemorySegment place = dest.asSlice(ref.offset() - offset, ref.length());
+                int index = i;
+                fetches.add(pool.submit(() -> chunks.fetchInto(m, f.name(), index, ref, tally, place)));
+            } else {
+                fetches.add(fetch(m, f, i, tally));
+            }
         }
         for (int i = first; i <= last; i++) {
             ChunkRef ref = f.chunks().get(i);
             long from = Math.max(offset, ref.offset());
             long to = Math.min(offset + length, ref.offset() + ref.length());
-            byte[] plain = SnapshotWriter.take(fetches.get(i - first), m.snapshotId(), fileName);
-            if (plain != null) {
+            Object fetched = SnapshotWriter.take(fetches.get(i - first), m.snapshotId(), fileName);
+            if (fetched instanceof byte[] plain) {
                 MemorySegment.copy(plain, (int) (from - ref.offset()), dest, ValueLayout.JAVA_BYTE, from - offset, (int) (to - from));
-            } else {
-                dest.asSlice(from - offset, to - from).fill((byte) 0); // a zero chunk
+            } else if (ref.zero()) {
+                dest.asSlice(from - offset, to - from).fill((byte) 0);
             }
             arrived.accept(to - offset);
         }

@@ -72,7 +72,11 @@ public interface SnapshotStore extends AutoCloseable {
      * Reads {@code dest.byteSize()} bytes of {@code fileName} from {@code offset} into {@code dest},
      * front to back: each time a chunk's bytes are in place, {@code arrived} is told how many bytes at
      * the start of {@code dest} are final (so a consumer can use them while the rest is fetched).
-     * Chunks are fetched in parallel as for {@link #read}; the copy into {@code dest} is the only one.
+     * Chunks are fetched in parallel as for {@link #read}. Unless {@code dest} is confined to the
+     * calling thread, the fetch threads decrypt every chunk the range holds whole straight into its
+     * place, with no plaintext array of its own; otherwise the caller copies each in. If the read
+     * fails, bytes past the last count {@code arrived} was told may be anything (and fetch threads may
+     * still write there for a moment): use only what was reported.
      *
      * @param arrived called on the calling thread with increasing counts, the last one {@code dest.byteSize()}
      */

@@ -127,6 +127,29 @@ class CorruptionTest {
         assertThat(TestSupport.tier(store, "s3").stats().hits()).as("healed copy served from disk").isEqualTo(1);
     }
 
+    /** Whole chunks read into shared memory are decrypted in place: a damaged copy must be caught there too. */
+    @Test
+    void chunksDecryptedStraightIntoSharedMemoryAreVerifiedAndHealedToo() throws Exception {
+        byte[] pages = Files.readAllBytes(images.resolve("pages-1.img"));
+        TestSupport.clearMemory(store);
+        Path file = ((DiskTier) TestSupport.tier(store, "disk").unwrap()).path(chunk0);
+        Files.write(file, flipBit(Files.readAllBytes(file)));
+        try (java.lang.foreign.Arena arena = java.lang.foreign.Arena.ofShared()) {
+            java.lang.foreign.MemorySegment dest = arena.allocate(2L * CS);
+            store.readInto("victim", "pages-1.img", 0, dest, new FetchTally(), arrived -> { });
+            assertThat(dest.toArray(java.lang.foreign.ValueLayout.JAVA_BYTE)).isEqualTo(Arrays.copyOfRange(pages, 0, 2 * CS));
+            assertThat(TestSupport.tier(store, "disk").stats().discarded()).isEqualTo(1);
+
+            damageInS3(CorruptionTest::flipBit);
+            java.util.List<Long> arrived = new java.util.ArrayList<>();
+            assertThatThrownBy(() -> store.readInto("victim", "pages-1.img", 0, dest, new FetchTally(), arrived::add))
+                    .isInstanceOf(StoreException.Corrupted.class)
+                    .hasMessageContaining("chunk 0 (offset 0, 524288 bytes) of file 'pages-1.img' of snapshot 'victim' in tier s3")
+                    .hasMessageContaining("authentication failed");
+            assertThat(arrived).as("nothing reported usable before the damaged first chunk").isEmpty();
+        }
+    }
+
     @Test
     void manifestsAndObjectNamesRevealNoPlaintextHashOrKey() throws Exception {
         SnapshotManifest m = store.manifest("victim");

@@ -150,17 +150,24 @@ class RoundTripTest {
         }
     }
 
-    @Test
-    void readIntoFillsASegmentFrontToBackAndSaysHowFarItGot() throws Exception {
+    /**
+     * Into memory confined to the caller, the caller copies every chunk; into shared or heap memory,
+     * the fetch threads decrypt whole chunks straight into place: both must give the file's bytes.
+     */
+    @ParameterizedTest
+    @ValueSource(strings = {"confined", "shared", "heap"})
+    void readIntoFillsASegmentFrontToBackAndSaysHowFarItGot(String memory) throws Exception {
         Path images = TestSupport.images(tmp.resolve("images"), 13);
         byte[] pages = Files.readAllBytes(images.resolve("pages-1.img"));
         int cs = 64 * 1024;
         try (SnapshotStore store = TestSupport.store(tmp.resolve("root"), TestSupport.freshBucket(), cs).build();
-             java.lang.foreign.Arena arena = java.lang.foreign.Arena.ofConfined()) {
+             java.lang.foreign.Arena arena = memory.equals("shared") ? java.lang.foreign.Arena.ofShared() : java.lang.foreign.Arena.ofConfined()) {
             store.put("into", images);
             // from inside one chunk, across the zero chunks (2 MiB of zeros), to the end of the file
             long offset = cs / 2;
-            java.lang.foreign.MemorySegment dest = arena.allocate(pages.length - offset);
+            java.lang.foreign.MemorySegment dest = memory.equals("heap")
+                    ? java.lang.foreign.MemorySegment.ofArray(new byte[pages.length - (int) offset])
+                    : arena.allocate(pages.length - offset);
             dest.fill((byte) 0x5a); // a zero chunk must be written as zeros, not left alone
             java.util.List<Long> arrived = new java.util.ArrayList<>();
             store.readInto("into", "pages-1.img", offset, dest, new FetchTally(), arrived::add);
