@@ -100,19 +100,17 @@ final class ChunkCodec {
      */
     byte[] open(byte[] hash, String objectName, byte[] sealed, int expectedLength, boolean unencrypted)
             throws IntegrityFailure {
+        return open(hash, objectName, MemorySegment.ofArray(sealed), expectedLength, unencrypted);
+    }
+
+    /** {@link #open(byte[], String, byte[], int, boolean)} of an object lying in a segment (a memory-tier entry, lent). */
+    byte[] open(byte[] hash, String objectName, MemorySegment sealed, int expectedLength, boolean unencrypted)
+            throws IntegrityFailure {
         if (unencrypted) {
-            return openPlain(hash, sealed, expectedLength);
+            return openPlain(hash, sealed.toArray(ValueLayout.JAVA_BYTE), expectedLength);
         }
-        if (sealed.length < 1 + TAG_BITS / 8) {
-            throw new IntegrityFailure("object is truncated (" + sealed.length + " bytes)");
-        }
-        if (sealed[0] != FORMAT) {
-            throw new IntegrityFailure("object format " + sealed[0] + " is not an encrypted chunk");
-        }
-        byte[] plain = decrypt(hash, objectName, sealed);
-        if (plain.length != expectedLength) {
-            throw new IntegrityFailure("decrypted length " + plain.length + " differs from the manifest's " + expectedLength);
-        }
+        byte[] plain = new byte[checkSealed(sealed, expectedLength)];
+        decrypt(hash, objectName, sealed, MemorySegment.ofArray(plain));
         return plain;
     }
 
@@ -123,25 +121,37 @@ final class ChunkCodec {
      *
      * @throws IntegrityFailure if the object is not the chunk of that hash and length
      */
-    void openInto(byte[] hash, String objectName, byte[] sealed, boolean unencrypted, MemorySegment dest)
+    void openInto(byte[] hash, String objectName, MemorySegment sealed, boolean unencrypted, MemorySegment dest)
             throws IntegrityFailure {
         int expectedLength = (int) dest.byteSize();
         if (unencrypted) {
-            MemorySegment.copy(openPlain(hash, sealed, expectedLength), 0, dest, ValueLayout.JAVA_BYTE, 0, expectedLength);
+            byte[] plain = openPlain(hash, sealed.toArray(ValueLayout.JAVA_BYTE), expectedLength);
+            MemorySegment.copy(plain, 0, dest, ValueLayout.JAVA_BYTE, 0, expectedLength);
             return;
         }
-        if (sealed.length < 1 + TAG_BITS / 8) {
-            throw new IntegrityFailure("object is truncated (" + sealed.length + " bytes)");
+        checkSealed(sealed, expectedLength);
+        decrypt(hash, objectName, sealed, dest);
+    }
+
+    /** @return the plaintext length of a well-formed encrypted object, which must be {@code expectedLength} */
+    private static int checkSealed(MemorySegment sealed, int expectedLength) throws IntegrityFailure {
+        if (sealed.byteSize() < 1 + TAG_BITS / 8) {
+            throw new IntegrityFailure("object is truncated (" + sealed.byteSize() + " bytes)");
         }
-        if (sealed[0] != FORMAT) {
-            throw new IntegrityFailure("object format " + sealed[0] + " is not an encrypted chunk");
+        byte format = sealed.get(ValueLayout.JAVA_BYTE, 0);
+        if (format != FORMAT) {
+            throw new IntegrityFailure("object format " + format + " is not an encrypted chunk");
         }
-        int length = sealed.length - 1 - TAG_BITS / 8;
+        long length = sealed.byteSize() - 1 - TAG_BITS / 8;
         if (length != expectedLength) {
             throw new IntegrityFailure("decrypted length " + length + " differs from the manifest's " + expectedLength);
         }
+        return expectedLength;
+    }
+
+    private void decrypt(byte[] hash, String objectName, MemorySegment sealed, MemorySegment dest) throws IntegrityFailure {
         try {
-            cipher(Cipher.DECRYPT_MODE, hash, objectName).doFinal(ByteBuffer.wrap(sealed, 1, sealed.length - 1), dest.asByteBuffer());
+            cipher(Cipher.DECRYPT_MODE, hash, objectName).doFinal(sealed.asSlice(1).asByteBuffer(), dest.asByteBuffer());
         } catch (AEADBadTagException e) {
             throw new IntegrityFailure("authentication failed (wrong store secret, truncated or modified object)");
         } catch (GeneralSecurityException e) {
@@ -161,16 +171,6 @@ final class ChunkCodec {
             throw new IntegrityFailure("plaintext does not hash to the chunk's SHA-256");
         }
         return plain;
-    }
-
-    private byte[] decrypt(byte[] hash, String objectName, byte[] sealed) throws IntegrityFailure {
-        try {
-            return cipher(Cipher.DECRYPT_MODE, hash, objectName).doFinal(sealed, 1, sealed.length - 1);
-        } catch (AEADBadTagException e) {
-            throw new IntegrityFailure("authentication failed (wrong store secret, truncated or modified object)");
-        } catch (GeneralSecurityException e) {
-            throw new IntegrityFailure("cannot decrypt: " + e.getMessage());
-        }
     }
 
     private Cipher cipher(int mode, byte[] hash, String objectName) throws GeneralSecurityException {

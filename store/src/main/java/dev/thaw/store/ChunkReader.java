@@ -46,14 +46,14 @@ final class ChunkReader {
     void fetchInto(SnapshotManifest m, String file, int index, ChunkRef ref, FetchTally tally, java.lang.foreign.MemorySegment dest) {
         fetch(m, file, index, ref, tally, (hash, name, sealed) -> {
             codec.openInto(hash, name, sealed, m.plainChunks(), dest);
-            return null;
+            return Boolean.TRUE;
         });
     }
 
     /** Verifies a sealed copy and returns what the caller wants of it. */
     @FunctionalInterface
     private interface Opener<T> {
-        T open(byte[] hash, String objectName, byte[] sealed) throws IntegrityFailure;
+        T open(byte[] hash, String objectName, java.lang.foreign.MemorySegment sealed) throws IntegrityFailure;
     }
 
     private <T> T fetch(SnapshotManifest m, String file, int index, ChunkRef ref, FetchTally tally, Opener<T> opener) {
@@ -63,21 +63,26 @@ final class ChunkReader {
         StoreException.Unavailable unreachable = null;
         for (int i = 0; i < tiers.size(); i++) {
             MeteredTier tier = tiers.get(i);
-            byte[] sealed;
+            boolean promote = i > 0;
+            byte[][] sealedCopy = new byte[1][];
             try {
-                sealed = tier.get(name);
-            } catch (StoreException.Unavailable e) {
-                unreachable = e;
-                continue;
-            }
-            if (sealed == null) {
-                continue;
-            }
-            try {
-                T opened = opener.open(hash, name, sealed);
-                promote(name, sealed, i);
+                // the object is lent where the tier can (memory: its native bytes, no copy); a copy is
+                // kept only to fill the faster tiers that missed it
+                T opened = tier.read(name, sealed -> {
+                    T result = opener.open(hash, name, sealed);
+                    sealedCopy[0] = promote ? arrayOf(sealed) : null;
+                    return result;
+                });
+                if (opened == null) {
+                    continue;
+                }
+                if (promote) {
+                    promote(name, sealedCopy[0], i);
+                }
                 tally.add(tier.name(), ref.length());
                 return opened;
+            } catch (StoreException.Unavailable e) {
+                unreachable = e;
             } catch (IntegrityFailure f) {
                 String where = describe(snapshotId, file, index, ref) + " in tier " + tier.name();
                 if (!tier.local()) {
@@ -94,6 +99,12 @@ final class ChunkReader {
         }
         throw new StoreException.Corrupted(describe(snapshotId, file, index, ref) + " is missing from every tier ("
                 + String.join(", ", tiers.stream().map(MeteredTier::name).toList()) + ")", null);
+    }
+
+    /** @return the bytes of a heap segment over a whole array (what tiers other than memory lend), or a copy */
+    private static byte[] arrayOf(java.lang.foreign.MemorySegment sealed) {
+        return sealed.heapBase().filter(base -> base instanceof byte[] b && b.length == sealed.byteSize())
+                .map(byte[].class::cast).orElseGet(() -> sealed.toArray(java.lang.foreign.ValueLayout.JAVA_BYTE));
     }
 
     static String describe(String snapshotId, String file, int index, ChunkRef ref) {

@@ -25,6 +25,24 @@ interface ObjectTier extends AutoCloseable {
     /** @return the object's bytes, or {@code null} if the tier does not hold it */
     byte[] get(String key);
 
+    /** Reads an object where it lies, for as long as {@link #read} runs. */
+    @FunctionalInterface
+    interface Reader<T> {
+        /** @return a non-null result; {@code object} must not be used after returning */
+        T read(java.lang.foreign.MemorySegment object) throws IntegrityFailure;
+    }
+
+    /**
+     * Hands the object to {@code reader} without a copy of its own where the tier can (the memory
+     * tier lends its native memory); by default, as {@link #get} returned it.
+     *
+     * @return what {@code reader} returned, or {@code null} if the tier does not hold the object
+     */
+    default <T> T read(String key, Reader<T> reader) throws IntegrityFailure {
+        byte[] data = get(key);
+        return data == null ? null : reader.read(java.lang.foreign.MemorySegment.ofArray(data));
+    }
+
     boolean exists(String key);
 
     /** Deletes the object if present. */
