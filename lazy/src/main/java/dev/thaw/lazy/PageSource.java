@@ -26,6 +26,14 @@ public interface PageSource extends AutoCloseable {
      */
     void read(long pagesId, long offset, MemorySegment dst);
 
+    /**
+     * @return the size of the pieces this source reads and decrypts whole (a store's chunk size), so
+     *     that reading any byte of one costs as much as reading all of it; 0 if reads cost by the byte
+     */
+    default long readUnit() {
+        return 0;
+    }
+
     /** Releases what the source holds (open files, connections); nothing by default. */
     @Override
     default void close() {

@@ -472,6 +472,54 @@ class LazyRestoreTest {
         }
     }
 
+    /**
+     * While every page is being streamed, a fault has its whole piece of the source read anyway (a
+     * store decrypts whole chunks): it installs the rest of that piece too, instead of one page.
+     */
+    @Test
+    @Order(4)
+    void whileStreamingAFaultInstallsTheRestOfItsPieceOfTheSource() throws Exception {
+        Path sparse = fixture.root.resolve("img-stream-faults");
+        materializeNonLazyOnly(fixture.images, sparse);
+        ImageIndex sparseIndex = ImageIndex.load(sparse);
+        long unit = 64 * 1024;
+        List<long[]> reads = new java.util.concurrent.CopyOnWriteArrayList<>(); // {offset, length}
+        PageSource slowChunked = new PageSource() {
+            @Override
+            public void read(long pagesId, long offset, MemorySegment dst) {
+                reads.add(new long[] {offset, dst.byteSize()});
+                if (dst.byteSize() > unit) {
+                    try {
+                        Thread.sleep(20); // a slow stream, so the target faults ahead of it
+                    } catch (InterruptedException e) {
+                        Thread.currentThread().interrupt();
+                    }
+                }
+                files.read(pagesId, offset, dst);
+            }
+
+            @Override
+            public long readUnit() {
+                return unit;
+            }
+        };
+        Path work = newWorkDir();
+        try (LazyPagesServer server = LazyPages.start(LazyPages.Options.of(work, sparseIndex, slowChunked).withStreamAll(true));
+             CriuFixture.Restore restore = fixture.restore(sparse, work, true)) {
+            assertThat(restore.command("sum", WAIT)).isEqualTo(expectedSum);
+            assertThat(server.awaitInstalled(WAIT)).isTrue();
+            LazyPagesServer.Stats stats = server.stats();
+            System.out.println("stream-all with faults: " + stats);
+            assertThat(stats.faultsServed()).as("the target ran ahead of the stream").isPositive();
+            assertThat(stats.pagesServedOnDemand()).as("faults installed more than their own page")
+                    .isGreaterThan(stats.faultsServed());
+            List<long[]> faultReads = reads.stream().filter(r -> r[1] <= unit).toList();
+            assertThat(faultReads).isNotEmpty().allSatisfy(r -> assertThat(r[0] % unit + r[1])
+                    .as("a fault's read stays within its piece").isLessThanOrEqualTo(unit));
+            assertThat(stats.failure()).isEmpty();
+        }
+    }
+
     @Test
     @Order(5)
     void memoryNeverTouchedBeforeTheDumpIsLeftToTheKernelNotServedAPageAFault() throws Exception {

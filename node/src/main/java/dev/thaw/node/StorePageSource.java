@@ -104,6 +104,11 @@ final class StorePageSource implements PageSource {
     }
 
     @Override
+    public long readUnit() {
+        return manifest.chunkSize();
+    }
+
+    @Override
     public void read(long pagesId, long offset, MemorySegment dst) {
         String file = ImageIndex.pagesFileName(pagesId);
         ImageFile image = manifest.file(file).orElseThrow(() -> new IllegalStateException(
