@@ -1168,7 +1168,7 @@ final class LazyPagesDaemon implements LazyPagesServer {
         MemorySegment bytes = pageBuffer.asSlice(0, (long) span.pages() * PAGE);
         long start = now();
         try {
-            options.source().read(span.pagesId(), span.offset(), bytes);
+            options.source().readInOrder(span.pagesId(), span.offset(), bytes);
         } catch (RuntimeException e) {
             throw new ServeFailure(String.format("page source failed for %s, %s: reading %d pages at offset %d of pages-%d.img: %s",
                     first, streamAll ? "streaming every lazy page" : "background copy", span.pages(), span.offset(),

@@ -27,6 +27,15 @@ public interface PageSource extends AutoCloseable {
     void read(long pagesId, long offset, MemorySegment dst);
 
     /**
+     * As {@link #read}, for a reader going through the file in increasing offsets (a stream of a
+     * whole image): a source may start fetching what follows. {@link #read} serves faults, which
+     * land anywhere and must not trigger reading ahead.
+     */
+    default void readInOrder(long pagesId, long offset, MemorySegment dst) {
+        read(pagesId, offset, dst);
+    }
+
+    /**
      * @return the size of the pieces this source reads and decrypts whole (a store's chunk size), so
      *     that reading any byte of one costs as much as reading all of it; 0 if reads cost by the byte
      */

@@ -57,6 +57,40 @@ class StorePageSourceTest {
         }
     }
 
+    /** A stream reads ahead; a fault, which lands anywhere, fetches only its own chunk. */
+    @Test
+    void onlyReadsInOrderFetchAhead() throws Exception {
+        byte[] pages = new byte[16 * CHUNK];
+        new Random(11).nextBytes(pages);
+        Path image = Files.createDirectories(tmp.resolve("image"));
+        Files.write(image.resolve("pages-1.img"), pages);
+        ExecutorService readAhead = Executors.newFixedThreadPool(2);
+        try (SnapshotStore store = SnapshotStore.builder().root(tmp.resolve("store")).secret(new byte[32])
+                .chunkSize(CHUNK).build(); Arena arena = Arena.ofConfined()) {
+            store.put("snap", image);
+            FetchTally tally = new FetchTally();
+            StorePageSource source = new StorePageSource(store, "snap", tally, 4L * CHUNK, readAhead);
+            MemorySegment page = arena.allocate(PAGE);
+
+            source.read(1, 8L * CHUNK, page); // a fault in the middle of the file
+            source.read(1, 2L * CHUNK + PAGE, page);
+            assertThat(page.toArray(ValueLayout.JAVA_BYTE)).isEqualTo(slice(pages, 2 * CHUNK + PAGE, PAGE));
+            Thread.sleep(200); // read-ahead, if any were started, would land meanwhile
+            assertThat(source.cachedBytes()).as("two faults, two chunks").isEqualTo(2L * CHUNK);
+
+            source.readInOrder(1, 0, page);
+            assertThat(page.toArray(ValueLayout.JAVA_BYTE)).isEqualTo(slice(pages, 0, PAGE));
+            long deadline = System.nanoTime() + 10_000_000_000L;
+            while (source.cachedBytes() < 6L * CHUNK && System.nanoTime() < deadline) {
+                Thread.sleep(10);
+            }
+            assertThat(source.cachedBytes()).as("chunk 0, the 4 after it (chunk 2 already there), and the two faulted")
+                    .isEqualTo(6L * CHUNK);
+        } finally {
+            readAhead.shutdownNow();
+        }
+    }
+
     private static byte[] slice(byte[] bytes, int from, int length) {
         return java.util.Arrays.copyOfRange(bytes, from, from + length);
     }
