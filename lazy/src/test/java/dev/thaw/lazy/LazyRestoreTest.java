@@ -160,8 +160,7 @@ class LazyRestoreTest {
     @Test
     @Order(3)
     void anImageWhosePagesFileHoldsOnlyTheNonLazyRangesRestoresFromTheSource() throws Exception {
-        Path sparse = fixture.root.resolve("img-sparse");
-        materializeNonLazyOnly(fixture.images, sparse);
+        Path sparse = sparseImage("img-sparse");
         ImageIndex sparseIndex = ImageIndex.load(sparse);
         assertThat(sparseIndex.entries(1)).isEqualTo(index.entries(1));
 
@@ -235,6 +234,13 @@ class LazyRestoreTest {
     }
 
     /** What the node does before a lazy restore: every image file, but of the page files only what CRIU reads itself. */
+    /** @return a copy of the dumped image whose pages files hold only the non-lazy ranges, as the node keeps it */
+    private Path sparseImage(String name) throws IOException {
+        Path sparse = fixture.root.resolve(name);
+        materializeNonLazyOnly(fixture.images, sparse); // the lazy bytes are only in the source
+        return sparse;
+    }
+
     private void materializeNonLazyOnly(Path from, Path to) throws IOException {
         Files.createDirectories(to);
         try (var files = Files.list(from)) {
@@ -377,8 +383,7 @@ class LazyRestoreTest {
     @Test
     @Order(4)
     void streamAllInstallsEveryLazyPageFromTheSourceBeforeTheTargetNeedsThem() throws Exception {
-        Path sparse = fixture.root.resolve("img-stream");
-        materializeNonLazyOnly(fixture.images, sparse); // as the node does: the lazy bytes are only in the store
+        Path sparse = sparseImage("img-stream");
         ImageIndex sparseIndex = ImageIndex.load(sparse);
         long lazyPages = sparseIndex.lazyBytes() / PAGE;
         List<long[]> reads = new java.util.concurrent.CopyOnWriteArrayList<>(); // {offset, length}
@@ -479,8 +484,7 @@ class LazyRestoreTest {
     @Test
     @Order(4)
     void whileStreamingAFaultInstallsTheRestOfItsPieceOfTheSource() throws Exception {
-        Path sparse = fixture.root.resolve("img-stream-faults");
-        materializeNonLazyOnly(fixture.images, sparse);
+        Path sparse = sparseImage("img-stream-faults");
         ImageIndex sparseIndex = ImageIndex.load(sparse);
         long unit = 64 * 1024;
         List<long[]> reads = new java.util.concurrent.CopyOnWriteArrayList<>(); // {offset, length}

@@ -25,15 +25,9 @@ class StorePageSourceTest {
 
     @Test
     void servesPagesByOffsetAndCountsTheDecryptedChunksItKeepsUntilClosed() throws Exception {
-        byte[] pages = new byte[4 * CHUNK];
-        new Random(7).nextBytes(pages);
-        Path image = Files.createDirectories(tmp.resolve("image"));
-        Files.write(image.resolve("pages-1.img"), pages);
-        Files.write(image.resolve("inventory.img"), new byte[] {1, 2, 3});
+        byte[] pages = randomBytes(4 * CHUNK, 7);
         ExecutorService readAhead = Executors.newFixedThreadPool(2);
-        try (SnapshotStore store = SnapshotStore.builder().root(tmp.resolve("store")).secret(new byte[32])
-                .chunkSize(CHUNK).build(); Arena arena = Arena.ofConfined()) {
-            store.put("snap", image);
+        try (SnapshotStore store = storeHolding(pages); Arena arena = Arena.ofConfined()) {
             StorePageSource source = new StorePageSource(store, "snap", new FetchTally(), 0, readAhead);
             assertThat(source.cachedBytes()).isZero();
 
@@ -60,14 +54,9 @@ class StorePageSourceTest {
     /** A stream reads ahead; a fault, which lands anywhere, fetches only its own chunk. */
     @Test
     void onlyReadsInOrderFetchAhead() throws Exception {
-        byte[] pages = new byte[16 * CHUNK];
-        new Random(11).nextBytes(pages);
-        Path image = Files.createDirectories(tmp.resolve("image"));
-        Files.write(image.resolve("pages-1.img"), pages);
+        byte[] pages = randomBytes(16 * CHUNK, 11);
         ExecutorService readAhead = Executors.newFixedThreadPool(2);
-        try (SnapshotStore store = SnapshotStore.builder().root(tmp.resolve("store")).secret(new byte[32])
-                .chunkSize(CHUNK).build(); Arena arena = Arena.ofConfined()) {
-            store.put("snap", image);
+        try (SnapshotStore store = storeHolding(pages); Arena arena = Arena.ofConfined()) {
             FetchTally tally = new FetchTally();
             StorePageSource source = new StorePageSource(store, "snap", tally, 4L * CHUNK, readAhead);
             MemorySegment page = arena.allocate(PAGE);
@@ -89,6 +78,22 @@ class StorePageSourceTest {
         } finally {
             readAhead.shutdownNow();
         }
+    }
+
+    private static byte[] randomBytes(int length, long seed) {
+        byte[] bytes = new byte[length];
+        new Random(seed).nextBytes(bytes);
+        return bytes;
+    }
+
+    /** @return a store in which snapshot "snap" is an image of {@code pages-1.img} holding {@code pages} */
+    private SnapshotStore storeHolding(byte[] pages) throws java.io.IOException {
+        Path image = Files.createDirectories(tmp.resolve("image"));
+        Files.write(image.resolve("pages-1.img"), pages);
+        Files.write(image.resolve("inventory.img"), new byte[] {1, 2, 3});
+        SnapshotStore store = SnapshotStore.builder().root(tmp.resolve("store")).secret(new byte[32]).chunkSize(CHUNK).build();
+        store.put("snap", image);
+        return store;
     }
 
     private static byte[] slice(byte[] bytes, int from, int length) {
