@@ -87,6 +87,27 @@ class RestoreModesIT extends WithSnapshotNode {
     }
 
     @Test
+    void aFewFaultsOutsideTheRecordedSetExtendIt() throws Exception {
+        String name = "touch-extends";
+        node.deploy(name, TOUCHER, "reap", 512);
+        node.primeSnapshot(name, "{\"mb\":1}");
+        node.invoke(name, "{\"mb\":1}"); // records
+        node.awaitLog(name, "WORKING_SET recorded");
+        node.client.evict(name);
+        InvocationResult wider = node.invoke(name, "{\"mb\":2}"); // 256 pages more: well under half the set
+        assertThat(count(wider, "Faults-On-Demand")).isGreaterThanOrEqualTo(256);
+        node.awaitLog(name, "WORKING_SET extended");
+        assertThat(node.client.logs(name, 50)).doesNotContain("WORKING_SET re-recorded");
+        node.client.evict(name);
+        InvocationResult again = node.invoke(name, "{\"mb\":2}");
+        assertThat(count(again, "Faults-On-Demand")).as("the extension's pages are now installed up front")
+                .isLessThan(count(wider, "Faults-On-Demand") - 200);
+        assertThat(count(again, "Working-Set-Bytes")).isGreaterThan(count(wider, "Working-Set-Bytes"));
+        assertThat(json(again)).isEqualTo(json(wider));
+        node.client.delete(name);
+    }
+
+    @Test
     void aRestoredInstanceLetsGoOfItsPageMemoryOnceEveryPageIsInAndRunsOn() throws Exception {
         String name = "touch-frees";
         node.deploy(name, TOUCHER, "reap", 512);

@@ -64,6 +64,9 @@ final class SnapshotRepository implements AutoCloseable {
     /** Working sets by snapshot id, once recorded (and stored, when there is a store). */
     private final Map<String, WorkingSet> workingSets = new java.util.concurrent.ConcurrentHashMap<>();
     private final Set<String> storedWorkingSets = java.util.concurrent.ConcurrentHashMap.newKeySet();
+    /** Per snapshot, how many times its working set was extended by this node (see LazyRestore). */
+    private final Map<String, java.util.concurrent.atomic.AtomicInteger> workingSetExtensions =
+            new java.util.concurrent.ConcurrentHashMap<>();
     /** Lazy, REAP and streamed restores still holding memory to serve pages (see {@link #restoreHeldBytes}). */
     private final Set<LazyRestore> liveRestores = java.util.concurrent.ConcurrentHashMap.newKeySet();
 
@@ -340,6 +343,13 @@ final class SnapshotRepository implements AutoCloseable {
      * ({@link WorkingSet#inAddressOrder()}), as one stored object next to the snapshot, written in
      * the background. Later restores use it once it is stored.
      */
+    /** @return whether the deployment's working set may be extended once more (at most {@code max} times); counts it if so */
+    boolean claimWorkingSetExtension(Deployment d, int max) {
+        java.util.concurrent.atomic.AtomicInteger n =
+                workingSetExtensions.computeIfAbsent(snapshotId(d), id -> new java.util.concurrent.atomic.AtomicInteger());
+        return n.getAndUpdate(v -> v < max ? v + 1 : v) < max;
+    }
+
     java.util.concurrent.CompletableFuture<Void> saveWorkingSet(Deployment d, WorkingSet recorded, ImageIndex index,
                                                                 PageSource source, FunctionLog log, String what) {
         return java.util.concurrent.CompletableFuture.runAsync(() -> {
@@ -403,6 +413,7 @@ final class SnapshotRepository implements AutoCloseable {
         FunctionStore.deleteTree(hotDir(d));
         workingSets.remove(snapshotId(d));
         storedWorkingSets.remove(snapshotId(d));
+        workingSetExtensions.remove(snapshotId(d));
         store.ifPresent(s -> publisher.execute(() -> {
             try {
                 s.delete(workingSetId(d));
