@@ -1,10 +1,9 @@
 package dev.thaw.store;
 
-import java.nio.charset.StandardCharsets;
-import java.security.GeneralSecurityException;
 import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
-import java.nio.ByteBuffer;
+import java.nio.charset.StandardCharsets;
+import java.security.GeneralSecurityException;
 import java.security.MessageDigest;
 import java.security.NoSuchAlgorithmException;
 import java.util.Arrays;
