@@ -92,7 +92,8 @@ final class RestoreRun implements RestoreBenchmark {
         for (StoreVariant v : options.variants()) {
             Path dataDir = options.output().resolve("nodes").resolve(v.label()).toAbsolutePath();
             deleteTree(dataDir);
-            try (NodeLauncher.RunningNode node = nodes.start(v, dataDir)) {
+            try (NodeLauncher.RunningNode node = nodes.start(v, dataDir);
+                 CleanupOnExit onExit = new CleanupOnExit(node, dataDir)) {
                 runVariant(v, node.client());
             } catch (RuntimeException e) {
                 progress.clear();
@@ -428,6 +429,32 @@ final class RestoreRun implements RestoreBenchmark {
             return String.format(Locale.ROOT, "%.1f", Long.parseLong(bytes) / 1048576.0);
         } catch (NumberFormatException e) {
             return bytes;
+        }
+    }
+
+    /**
+     * Stops the node and deletes its data if the JVM is stopped mid-run (Ctrl-C, SIGTERM), when the
+     * run's own close and finally never come: a benchmark interrupted during a restore left that
+     * restore's CRIU and JVM running, and the node's working copies on tmpfs.
+     */
+    private static final class CleanupOnExit implements AutoCloseable {
+        private final Thread hook;
+
+        CleanupOnExit(NodeLauncher.RunningNode node, Path dataDir) {
+            hook = new Thread(() -> {
+                node.close();
+                deleteTree(dataDir);
+            }, "thaw-bench-cleanup");
+            Runtime.getRuntime().addShutdownHook(hook);
+        }
+
+        @Override
+        public void close() {
+            try {
+                Runtime.getRuntime().removeShutdownHook(hook);
+            } catch (IllegalStateException shuttingDown) {
+                // the hook runs or ran: it does the same as the run's own close and finally
+            }
         }
     }
 

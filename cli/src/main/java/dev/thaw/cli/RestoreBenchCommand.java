@@ -99,13 +99,6 @@ final class RestoreBenchCommand implements Callable<Integer> {
         StoreSettings store = StoreSettings.DEFAULT.withChunkSize(v.chunkKib() * 1024).withEncryption(v.encryption())
                 .withMemoryBytes(3L << 30);
         Node node = Node.start(NodeConfig.builder().port(0).dataDir(dataDir).store(store).build());
-        // Interrupted (Ctrl-C, SIGTERM), the run's finally blocks never run: without this, the node's
-        // instances, a CRIU restore in flight and the snapshots on tmpfs outlived the benchmark.
-        Thread onExit = new Thread(() -> {
-            node.close();
-            deleteTree(dataDir);
-        }, "thaw-bench-node-exit");
-        Runtime.getRuntime().addShutdownHook(onExit);
         ThawClient client = ThawClient.create(node.uri(), Duration.ofMinutes(5));
         return new NodeLauncher.RunningNode() {
             @Override
@@ -117,20 +110,7 @@ final class RestoreBenchCommand implements Callable<Integer> {
             public void close() {
                 client.close();
                 node.close();
-                try {
-                    Runtime.getRuntime().removeShutdownHook(onExit);
-                } catch (IllegalStateException shuttingDown) {
-                    // the hook runs or ran; closing twice is harmless
-                }
             }
         };
-    }
-
-    private static void deleteTree(Path dir) {
-        try (java.util.stream.Stream<Path> paths = java.nio.file.Files.walk(dir)) {
-            paths.sorted(java.util.Comparator.reverseOrder()).forEach(p -> p.toFile().delete());
-        } catch (java.io.IOException | java.io.UncheckedIOException e) {
-            // best effort at exit: nothing left to report to
-        }
     }
 }

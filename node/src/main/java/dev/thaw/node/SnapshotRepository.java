@@ -338,11 +338,6 @@ final class SnapshotRepository implements AutoCloseable {
         return into.segment();
     }
 
-    /**
-     * Keeps a recorded working set: its runs and its pages, in address order
-     * ({@link WorkingSet#inAddressOrder()}), as one stored object next to the snapshot, written in
-     * the background. Later restores use it once it is stored.
-     */
     /** @return whether the deployment's working set may be extended once more (at most {@code max} times); counts it if so */
     boolean claimWorkingSetExtension(Deployment d, int max) {
         java.util.concurrent.atomic.AtomicInteger n =
@@ -350,6 +345,11 @@ final class SnapshotRepository implements AutoCloseable {
         return n.getAndUpdate(v -> v < max ? v + 1 : v) < max;
     }
 
+    /**
+     * Keeps a recorded working set: its runs and its pages, in address order
+     * ({@link WorkingSet#inAddressOrder()}), as one stored object next to the snapshot, written in
+     * the background. Later restores use it once it is stored.
+     */
     java.util.concurrent.CompletableFuture<Void> saveWorkingSet(Deployment d, WorkingSet recorded, ImageIndex index,
                                                                 PageSource source, FunctionLog log, String what) {
         return java.util.concurrent.CompletableFuture.runAsync(() -> {
