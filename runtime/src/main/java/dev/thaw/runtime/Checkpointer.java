@@ -59,6 +59,9 @@ final class Checkpointer {
         }
         Uniqueness uniqueness = new Uniqueness().prepare();
         api.close();
+        // The first trim links its native downcall, which spins method handles the JIT would still be
+        // compiling at the dump; after the wait below, the second one finds everything compiled.
+        NativeMemory.trim();
         awaitQuietCompiler();
         System.gc();
         NativeMemory.trim();
