@@ -233,7 +233,6 @@ class LazyRestoreTest {
         return ranges;
     }
 
-    /** What the node does before a lazy restore: every image file, but of the page files only what CRIU reads itself. */
     /** @return a copy of the dumped image whose pages files hold only the non-lazy ranges, as the node keeps it */
     private Path sparseImage(String name) throws IOException {
         Path sparse = fixture.root.resolve(name);
@@ -241,6 +240,7 @@ class LazyRestoreTest {
         return sparse;
     }
 
+    /** What the node does before a lazy restore: every image file, but of the page files only what CRIU reads itself. */
     private void materializeNonLazyOnly(Path from, Path to) throws IOException {
         Files.createDirectories(to);
         try (var files = Files.list(from)) {
