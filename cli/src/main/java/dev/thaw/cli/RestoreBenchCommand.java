@@ -68,12 +68,16 @@ final class RestoreBenchCommand implements Callable<Integer> {
             description = "Directory of the built examples (default ${DEFAULT-VALUE}).")
     Path examplesDir;
 
+    @Option(names = "--store-no-warm-up", description = "Nodes do not compile the embedded S3 read path at start"
+            + " (as thaw up --store-no-warm-up): measures what the warm-up buys.")
+    boolean noWarmUp;
+
     @Override
     public Integer call() {
         PrintWriter out = spec.commandLine().getOut();
         PrintWriter err = spec.commandLine().getErr();
         try {
-            BenchReport report = RestoreBenchmark.create(RestoreBenchCommand::startNode, options(), out, err).run();
+            BenchReport report = RestoreBenchmark.create((v, dir) -> startNode(v, dir, !noWarmUp), options(), out, err).run();
             report.failures().forEach(f -> err.println("error: " + f));
             return report.ok() ? 0 : ErrorReporter.FAILED;
         } finally {
@@ -95,9 +99,9 @@ final class RestoreBenchCommand implements Callable<Integer> {
      * A node on a free port whose memory tier holds every snapshot of the run, so that the memory
      * source measures the memory tier and not its eviction policy.
      */
-    private static NodeLauncher.RunningNode startNode(StoreVariant v, Path dataDir) {
+    private static NodeLauncher.RunningNode startNode(StoreVariant v, Path dataDir, boolean warmUp) {
         StoreSettings store = StoreSettings.DEFAULT.withChunkSize(v.chunkKib() * 1024).withEncryption(v.encryption())
-                .withMemoryBytes(3L << 30);
+                .withMemoryBytes(3L << 30).withWarmUpReads(warmUp);
         Node node = Node.start(NodeConfig.builder().port(0).dataDir(dataDir).store(store).build());
         ThawClient client = ThawClient.create(node.uri(), Duration.ofMinutes(5));
         return new NodeLauncher.RunningNode() {

@@ -66,6 +66,11 @@ final class UpCommand implements Callable<Integer> {
             + " costs; manifests stay encrypted).")
     boolean noEncryption;
 
+    @Option(names = "--store-no-warm-up", description = "Do not compile the read path of the embedded S3 server at start"
+            + " (by default ~4,000 GETs of throw-away chunks in the background, so that a fresh node's first restores"
+            + " from S3 do not pay for the JIT).")
+    boolean noWarmUp;
+
     @Override
     public Integer call() throws InterruptedException {
         NodeConfig config;
@@ -96,7 +101,8 @@ final class UpCommand implements Callable<Integer> {
 
     private StoreSettings storeSettings() {
         try {
-            return new StoreSettings(Math.multiplyExact(chunkKib, 1024), !noEncryption, memoryMib << 20, diskGib << 30);
+            return new StoreSettings(Math.multiplyExact(chunkKib, 1024), !noEncryption, memoryMib << 20, diskGib << 30,
+                    !noWarmUp);
         } catch (IllegalArgumentException | ArithmeticException e) {
             throw new picocli.CommandLine.ParameterException(spec.commandLine(), e.getMessage());
         }

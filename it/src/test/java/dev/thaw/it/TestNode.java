@@ -68,7 +68,8 @@ final class TestNode implements AutoCloseable {
                 .keepAlive(keepAlive)
                 .queueLimit(queueLimit)
                 .snapshotStore(store)
-                .store(settings)
+                // many nodes start and stop in a test run: none compiles its S3 read path ahead
+                .store(settings.withWarmUpReads(false))
                 .build());
         client = ThawClient.create(node.uri());
     }

@@ -172,10 +172,17 @@ final class ThawNode implements Node {
                 .secret(Files.readAllBytes(secretFile))
                 .chunkSize(config.store().chunkSize())
                 .encryption(config.store().encryption())
+                .warmUpReads(config.store().warmUpReads() ? this::quiet : null)
                 .memoryBytes(config.store().memoryBytes())
                 .diskBytes(config.store().diskBytes());
         config.s3().ifPresent(builder::s3);
         return builder.build();
+    }
+
+    /** @return whether no instance is starting or busy and no invocation waits: the cores are free for background work */
+    private boolean quiet() {
+        return pools.values().stream().map(FunctionPool::counts)
+                .allMatch(c -> c.starting() == 0 && c.busy() == 0 && c.queued() == 0);
     }
 
     /** The working copies of images: tmpfs when the machine has one, so restores read RAM. */

@@ -43,6 +43,8 @@ final class DefaultSnapshotStore implements SnapshotStore {
     private final List<MeteredTier> tiers;
     private final ExecutorService ioPool;
     private final ExecutorService uploadPool;
+    /** Runs the S3 read warm-up ({@link ReadWarmUp}): its own threads, so restores never queue behind it. */
+    private final ExecutorService warmUpPool;
     /** Fills the disk tier with chunks read from S3, off the read path. */
     private final java.util.concurrent.ThreadPoolExecutor fillPool;
     private final SnapshotWriter writer;
@@ -70,6 +72,8 @@ final class DefaultSnapshotStore implements SnapshotStore {
         this.tiers = List.copyOf(all);
         this.ioPool = Executors.newFixedThreadPool(config.fetchThreads(), daemonThreads("thaw-store-io-"));
         this.uploadPool = Executors.newFixedThreadPool(config.uploadThreads(), daemonThreads("thaw-store-put-"));
+        // one thread drives the warm-up and waits while two fetch: a restore keeps a core
+        this.warmUpPool = Executors.newFixedThreadPool(3, daemonThreads("thaw-store-warm-up-"));
         int window = 2 * config.fetchThreads();
         this.writer = new SnapshotWriter(keys, codec, disk, memory, ioPool, window, !config.encryption());
         this.fillPool = new java.util.concurrent.ThreadPoolExecutor(1, 1, 0, java.util.concurrent.TimeUnit.SECONDS,
@@ -97,6 +101,10 @@ final class DefaultSnapshotStore implements SnapshotStore {
         store.resumeUploads();
         store.uploader.start();
         store.ioPool.execute(store::warmUpCrypto);
+        if (config.warmUpQuiet() != null && embedded != null) {
+            store.warmUpPool.execute(new ReadWarmUp(store.s3.unwrap(), config.chunkSize(), store.warmUpPool,
+                    ReadWarmUp.MAX_GETS, config.warmUpQuiet(), () -> store.closed));
+        }
         return store;
     }
 
@@ -286,6 +294,7 @@ final class DefaultSnapshotStore implements SnapshotStore {
         uploader.close();
         ioPool.shutdownNow();
         uploadPool.shutdownNow();
+        warmUpPool.shutdownNow();
         fillPool.shutdown();
         try {
             fillPool.awaitTermination(10, java.util.concurrent.TimeUnit.SECONDS); // fills in flight finish whole

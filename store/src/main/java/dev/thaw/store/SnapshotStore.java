@@ -149,6 +149,7 @@ public interface SnapshotStore extends AutoCloseable {
         private Duration backoffMax = Duration.ofSeconds(30);
         private Duration s3CallTimeout = Duration.ofSeconds(30);
         private boolean encryption = true;
+        private java.util.function.BooleanSupplier warmUpQuiet;
 
         Builder() {
         }
@@ -237,10 +238,26 @@ public interface SnapshotStore extends AutoCloseable {
             return this;
         }
 
+        /**
+         * Compiles the store's read path before the first restores from S3 (off by default; with the
+         * embedded S3 server only): a background thread puts a few throw-away chunks there and reads
+         * them back, about 4,000 GETs, then deletes them, so that a fresh node's first restores from S3
+         * do not pay for the JIT. It reads only while {@code quiet} is true and pauses otherwise: a node
+         * passes "no instance starting or busy", so the warm-up never competes with a boot or a restore.
+         * Tests, which open many short-lived stores, leave it off.
+         *
+         * @param quiet whether the caller has nothing more urgent for the cores now; null turns the warm-up off
+         */
+        public Builder warmUpReads(java.util.function.BooleanSupplier quiet) {
+            this.warmUpQuiet = quiet;
+            return this;
+        }
+
         /** Opens the store, resuming uploads of snapshots not yet durable. */
         public SnapshotStore build() {
             return DefaultSnapshotStore.open(new StoreConfig(root, secret, chunkSize, memoryBytes, diskBytes, s3,
-                    embeddedBucket, fetchThreads, uploadThreads, gcGrace, backoffMin, backoffMax, s3CallTimeout, encryption));
+                    embeddedBucket, fetchThreads, uploadThreads, gcGrace, backoffMin, backoffMax, s3CallTimeout, encryption,
+                    warmUpQuiet));
         }
     }
 }

@@ -6,7 +6,8 @@ import java.time.Duration;
 /** The settings a {@link SnapshotStore.Builder} collected, validated. */
 record StoreConfig(Path root, byte[] secret, int chunkSize, long memoryBytes, long diskBytes, S3Config s3,
                    String embeddedBucket, int fetchThreads, int uploadThreads, Duration gcGrace,
-                   Duration backoffMin, Duration backoffMax, Duration s3CallTimeout, boolean encryption) {
+                   Duration backoffMin, Duration backoffMax, Duration s3CallTimeout, boolean encryption,
+                   java.util.function.BooleanSupplier warmUpQuiet) {
     static final int PAGE = 4096;
     static final int MAX_CHUNK = 64 << 20;
 
@@ -39,6 +40,7 @@ record StoreConfig(Path root, byte[] secret, int chunkSize, long memoryBytes, lo
     @Override
     public String toString() {
         return "StoreConfig[root=" + root + ", secret=***, chunkSize=" + chunkSize + ", memoryBytes=" + memoryBytes
-                + ", diskBytes=" + diskBytes + ", s3=" + s3 + ", encryption=" + encryption + "]";
+                + ", diskBytes=" + diskBytes + ", s3=" + s3 + ", encryption=" + encryption
+                + ", warmUpReads=" + (warmUpQuiet != null) + "]";
     }
 }
