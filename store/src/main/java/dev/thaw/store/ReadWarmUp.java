@@ -35,7 +35,10 @@ final class ReadWarmUp implements Runnable {
     private static final System.Logger LOG = System.getLogger(ReadWarmUp.class.getName());
     /** Chunks per round: as many as the fetch threads of a restore keep busy. */
     static final int CHUNKS = 8;
-    /** Enough for the request path's hot methods to reach C2: about 4,000 GETs, measured (see docs/BENCHMARKS.md). */
+    /**
+     * As many GETs as some 40 restores of a small function make: on a node that had made as many,
+     * json-transform restored from S3 only in half the time of a fresh node (store/README.md).
+     */
     static final int MAX_GETS = 4_000;
     /** Reading stops after this long spent reading... */
     private static final long MAX_READING_NANOS = 30_000_000_000L;
