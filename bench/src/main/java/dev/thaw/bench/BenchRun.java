@@ -4,6 +4,7 @@ import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.thaw.client.ThawClient;
 import dev.thaw.core.ErrorType;
+import dev.thaw.core.FileTrees;
 import dev.thaw.core.FunctionInfo;
 import dev.thaw.core.FunctionManifest;
 import dev.thaw.core.ThawException;
@@ -476,20 +477,12 @@ public final class BenchRun {
     private void close() {
         if (transfers != null) {
             transfers.close();
-            deleteTree(transfersDir);
+            FileTrees.deleteQuietly(transfersDir);
         }
         background.shutdownNow();
         invoker.close();
         if (control != null) {
             control.close();
-        }
-    }
-
-    private static void deleteTree(Path dir) {
-        try (var walk = java.nio.file.Files.walk(dir)) {
-            walk.sorted(java.util.Comparator.reverseOrder()).forEach(p -> p.toFile().delete());
-        } catch (java.io.IOException e) {
-            // a leftover scratch directory in /tmp: nothing to report to
         }
     }
 }

@@ -4,6 +4,7 @@ import com.fasterxml.jackson.databind.JsonNode;
 import dev.thaw.client.InvocationResult;
 import dev.thaw.client.StartKind;
 import dev.thaw.client.ThawClient;
+import dev.thaw.core.FileTrees;
 import dev.thaw.core.FunctionManifest;
 import java.io.IOException;
 import java.io.PrintWriter;
@@ -91,7 +92,7 @@ final class RestoreRun implements RestoreBenchmark {
     public BenchReport run() {
         for (StoreVariant v : options.variants()) {
             Path dataDir = options.output().resolve("nodes").resolve(v.label()).toAbsolutePath();
-            deleteTree(dataDir);
+            FileTrees.delete(dataDir);
             try (NodeLauncher.RunningNode node = nodes.start(v, dataDir);
                  CleanupOnExit onExit = new CleanupOnExit(node, dataDir)) {
                 runVariant(v, node.client());
@@ -100,7 +101,7 @@ final class RestoreRun implements RestoreBenchmark {
                 failures.add(v.label() + ": " + e.getMessage());
                 out.println("error: variant " + v.label() + " failed: " + e.getMessage());
             } finally {
-                deleteTree(dataDir);
+                FileTrees.delete(dataDir);
             }
         }
         progress.clear();
@@ -443,7 +444,7 @@ final class RestoreRun implements RestoreBenchmark {
         CleanupOnExit(NodeLauncher.RunningNode node, Path dataDir) {
             hook = new Thread(() -> {
                 node.close();
-                deleteTree(dataDir);
+                FileTrees.delete(dataDir);
             }, "thaw-bench-cleanup");
             Runtime.getRuntime().addShutdownHook(hook);
         }
@@ -455,19 +456,6 @@ final class RestoreRun implements RestoreBenchmark {
             } catch (IllegalStateException shuttingDown) {
                 // the hook runs or ran: it does the same as the run's own close and finally
             }
-        }
-    }
-
-    private static void deleteTree(Path dir) {
-        if (!Files.exists(dir)) {
-            return;
-        }
-        try (var walk = Files.walk(dir)) {
-            for (Path p : walk.sorted(java.util.Comparator.reverseOrder()).toList()) {
-                Files.deleteIfExists(p);
-            }
-        } catch (IOException e) {
-            throw new UncheckedIOException("cannot delete " + dir + ": " + e.getMessage(), e);
         }
     }
 }

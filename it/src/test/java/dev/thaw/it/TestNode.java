@@ -4,6 +4,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 import dev.thaw.client.InvocationResult;
 import dev.thaw.client.ThawClient;
+import dev.thaw.core.FileTrees;
 import dev.thaw.core.FunctionInfo;
 import dev.thaw.core.FunctionManifest;
 import dev.thaw.node.Node;
@@ -13,7 +14,6 @@ import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
-import java.util.Comparator;
 import java.util.List;
 import java.util.Map;
 import java.util.stream.Stream;
@@ -149,7 +149,7 @@ final class TestNode implements AutoCloseable {
             return;
         }
         List<String> leftovers = processesUnder(dataDir).stream().map(TestNode::describe).toList();
-        deleteTree(dataDir);
+        FileTrees.delete(dataDir);
         assertThat(leftovers).as("instance processes left running after the node closed").isEmpty();
     }
 
@@ -177,17 +177,6 @@ final class TestNode implements AutoCloseable {
                     .filter(l -> l.startsWith("PPid") || l.startsWith("State")).toList() + ")";
         } catch (IOException e) {
             return pid + " (gone)";
-        }
-    }
-
-    static void deleteTree(Path dir) throws IOException {
-        if (!Files.exists(dir)) {
-            return;
-        }
-        try (Stream<Path> walk = Files.walk(dir)) {
-            for (Path p : walk.sorted(Comparator.reverseOrder()).toList()) {
-                Files.deleteIfExists(p);
-            }
         }
     }
 }

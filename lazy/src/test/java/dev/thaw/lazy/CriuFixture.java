@@ -2,14 +2,13 @@ package dev.thaw.lazy;
 
 import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
+import dev.thaw.core.FileTrees;
 import java.io.IOException;
-import java.io.UncheckedIOException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
-import java.util.Comparator;
 import java.util.List;
 import java.util.concurrent.TimeUnit;
 import java.util.stream.Stream;
@@ -133,7 +132,7 @@ final class CriuFixture implements AutoCloseable {
     @Override
     public void close() {
         killStarted();
-        deleteTree(root);
+        FileTrees.delete(root);
     }
 
     private void killStarted() {
@@ -193,17 +192,6 @@ final class CriuFixture implements AutoCloseable {
             return String.join("\n", lines.subList(Math.max(0, lines.size() - 15), lines.size()));
         } catch (IOException e) {
             return "(no log " + log + ")";
-        }
-    }
-
-    static void deleteTree(Path dir) {
-        if (!Files.exists(dir)) {
-            return;
-        }
-        try (Stream<Path> files = Files.walk(dir)) {
-            files.sorted(Comparator.reverseOrder()).forEach(p -> p.toFile().delete());
-        } catch (IOException e) {
-            throw new UncheckedIOException(e);
         }
     }
 

@@ -1,6 +1,7 @@
 package dev.thaw.node;
 
 import dev.thaw.core.ErrorType;
+import dev.thaw.core.FileTrees;
 import dev.thaw.core.FunctionErrorException;
 import dev.thaw.core.FunctionInfo;
 import dev.thaw.core.ThawException;
@@ -543,7 +544,7 @@ final class FunctionPool implements Instance.Listener {
 
     private void cleanUp(Instance instance) {
         if (instance.kind == Instance.Kind.RESTORE) {
-            FunctionStore.deleteTree(launcher.workDir(instance));
+            FileTrees.deleteQuietly(launcher.workDir(instance));
         }
     }
 

@@ -2,6 +2,7 @@ package dev.thaw.node;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
+import dev.thaw.core.FileTrees;
 import dev.thaw.core.FunctionManifest;
 import dev.thaw.core.Json;
 import dev.thaw.core.ThawException;
@@ -69,7 +70,7 @@ final class FunctionStore {
         Path dir = fnDir.resolve("v" + version);
         Path tmp = fnDir.resolve(".incoming-v" + version);
         try {
-            deleteTree(tmp);
+            FileTrees.deleteQuietly(tmp);
             Files.createDirectories(tmp.resolve("code"));
             unpack(code, tmp.resolve("code"));
             if (manifest.runtime().equals("provided")) {
@@ -91,11 +92,11 @@ final class FunctionStore {
             Deployment d = read(dir).orElseThrow();
             Deployment previous = current.put(d.name(), d);
             if (previous != null) {
-                deleteTree(previous.dir());
+                FileTrees.deleteQuietly(previous.dir());
             }
             return d;
         } catch (IOException e) {
-            deleteTree(tmp);
+            FileTrees.deleteQuietly(tmp);
             throw new ThawException(dev.thaw.core.ErrorType.InternalError,
                     "cannot store function '" + manifest.name() + "': " + e.getMessage(), e);
         }
@@ -104,7 +105,7 @@ final class FunctionStore {
     synchronized Optional<Deployment> delete(String name) {
         Deployment d = current.remove(name);
         if (d != null) {
-            deleteTree(d.dir());
+            FileTrees.deleteQuietly(d.dir());
         }
         return Optional.ofNullable(d);
     }
@@ -279,23 +280,6 @@ final class FunctionStore {
             return walk.filter(Files::isRegularFile).mapToLong(p -> p.toFile().length()).sum();
         } catch (IOException | UncheckedIOException e) {
             return 0;
-        }
-    }
-
-    static void deleteTree(Path dir) {
-        if (!Files.exists(dir)) {
-            return;
-        }
-        try (Stream<Path> walk = Files.walk(dir)) {
-            walk.sorted(Comparator.reverseOrder()).forEach(p -> {
-                try {
-                    Files.deleteIfExists(p);
-                } catch (IOException e) {
-                    throw new UncheckedIOException(e);
-                }
-            });
-        } catch (IOException | UncheckedIOException e) {
-            // Leftovers are cleaned on the next deploy of the same name; never fail the caller for them.
         }
     }
 

@@ -2,6 +2,7 @@ package dev.thaw.node;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
+import dev.thaw.core.FileTrees;
 import dev.thaw.core.FunctionInfo;
 import dev.thaw.core.Json;
 import java.io.IOException;
@@ -94,8 +95,8 @@ final class Snapshot {
         }
         state = State.PENDING;
         controlToken = token;
-        FunctionStore.deleteTree(dir);
-        FunctionStore.deleteTree(hotDir);
+        FileTrees.deleteQuietly(dir);
+        FileTrees.deleteQuietly(hotDir);
         try {
             java.nio.file.Files.createDirectories(dir);
         } catch (java.io.IOException e) {
@@ -142,21 +143,21 @@ final class Snapshot {
         refetched = true;
         restoreFailures.incrementAndGet();
         reason = "a restore failed and the working copy was fetched again from the store: " + why;
-        FunctionStore.deleteTree(imagesDir());
+        FileTrees.deleteQuietly(imagesDir());
         return true;
     }
 
     synchronized void failed(String why) {
-        FunctionStore.deleteTree(dir);
-        FunctionStore.deleteTree(hotDir);
+        FileTrees.deleteQuietly(dir);
+        FileTrees.deleteQuietly(hotDir);
         state = State.FAILED;
         reason = why;
     }
 
     /** A restore from this snapshot failed: forget it, so the next boot takes a new one. */
     synchronized void discard(String why) {
-        FunctionStore.deleteTree(dir);
-        FunctionStore.deleteTree(hotDir);
+        FileTrees.deleteQuietly(dir);
+        FileTrees.deleteQuietly(hotDir);
         restoreFailures.incrementAndGet();
         if (state == State.READY) {
             state = State.NONE;
@@ -174,7 +175,7 @@ final class Snapshot {
     private void load() {
         Path metaFile = dir.resolve("snapshot.json");
         if (!Files.exists(metaFile)) {
-            FunctionStore.deleteTree(dir);
+            FileTrees.deleteQuietly(dir);
             return;
         }
         try {
@@ -186,7 +187,7 @@ final class Snapshot {
             createdAt = Instant.parse(meta.get("createdAt").asText());
             state = State.READY;
         } catch (IOException | RuntimeException e) {
-            FunctionStore.deleteTree(dir);
+            FileTrees.deleteQuietly(dir);
         }
     }
 }

@@ -1,5 +1,6 @@
 package dev.thaw.node;
 
+import dev.thaw.core.FileTrees;
 import dev.thaw.core.ThawException;
 import dev.thaw.store.GcResult;
 import dev.thaw.store.SnapshotStats;
@@ -134,7 +135,7 @@ final class SnapshotRepository implements AutoCloseable {
                 LOG.log(System.Logger.Level.WARNING, d.name() + ": base image not stored: " + e.getMessage());
             }
         } finally {
-            FunctionStore.deleteTree(dir);
+            FileTrees.deleteQuietly(dir);
         }
     }
 
@@ -151,7 +152,7 @@ final class SnapshotRepository implements AutoCloseable {
             return false;
         }
         Path staging = imagesDir.resolveSibling("images.materializing-" + Thread.currentThread().threadId());
-        FunctionStore.deleteTree(staging);
+        FileTrees.deleteQuietly(staging);
         report.source = "store";
         store.get().materialize(snapshotId(d), staging, report.tally);
         report.fetched();
@@ -166,7 +167,7 @@ final class SnapshotRepository implements AutoCloseable {
         } catch (IOException e) {
             // rename(2) onto a non-empty directory fails with ENOTEMPTY, which Java reports as a
             // plain FileSystemException: what matters is whether the target is now complete
-            FunctionStore.deleteTree(staging);
+            FileTrees.deleteQuietly(staging);
             if (!Files.isDirectory(target)) {
                 throw e;
             }
@@ -195,7 +196,7 @@ final class SnapshotRepository implements AutoCloseable {
         SnapshotStore s = store.get();
         String id = snapshotId(d);
         Path staging = lazyDir.resolveSibling("lazy-images.materializing-" + Thread.currentThread().threadId());
-        FunctionStore.deleteTree(staging);
+        FileTrees.deleteQuietly(staging);
         report.source = "store";
         if (unpackBaseImage(s, d, staging, report)) {
             report.fetched();
@@ -213,7 +214,7 @@ final class SnapshotRepository implements AutoCloseable {
         try {
             CompletableFuture.allOf(writes.toArray(CompletableFuture[]::new)).join();
         } catch (java.util.concurrent.CompletionException e) {
-            FunctionStore.deleteTree(staging);
+            FileTrees.deleteQuietly(staging);
             if (e.getCause() instanceof UncheckedIOException io) {
                 throw io.getCause();
             }
@@ -239,7 +240,7 @@ final class SnapshotRepository implements AutoCloseable {
         } catch (IOException | RuntimeException e) {
             LOG.log(System.Logger.Level.WARNING, d.name() + ": base image unusable, materializing from the snapshot: "
                     + e.getMessage());
-            FunctionStore.deleteTree(dir);
+            FileTrees.deleteQuietly(dir);
             return false;
         }
     }
@@ -377,7 +378,7 @@ final class SnapshotRepository implements AutoCloseable {
                 log.append("WORKING_SET_NOT_STORED " + e.getMessage() + " (restores stay lazy until one is recorded)");
                 LOG.log(System.Logger.Level.WARNING, d.name() + ": working set not stored: " + e.getMessage());
             } finally {
-                FunctionStore.deleteTree(dir);
+                FileTrees.deleteQuietly(dir);
             }
         }, publisher);
     }
@@ -410,7 +411,7 @@ final class SnapshotRepository implements AutoCloseable {
 
     /** Forgets a deployment's snapshot: the working copy at once, the stored copy in the background. */
     void forget(Deployment d) {
-        FunctionStore.deleteTree(hotDir(d));
+        FileTrees.deleteQuietly(hotDir(d));
         workingSets.remove(snapshotId(d));
         storedWorkingSets.remove(snapshotId(d));
         workingSetExtensions.remove(snapshotId(d));
@@ -460,8 +461,8 @@ final class SnapshotRepository implements AutoCloseable {
         Map<String, Long> dropped = new TreeMap<>();
         if (places.contains("working")) {
             dropped.put("working", FunctionStore.sizeOf(imagesDir) + FunctionStore.sizeOf(lazyImagesDir(d)));
-            FunctionStore.deleteTree(imagesDir);
-            FunctionStore.deleteTree(lazyImagesDir(d));
+            FileTrees.deleteQuietly(imagesDir);
+            FileTrees.deleteQuietly(lazyImagesDir(d));
         }
         Set<String> tiers = new TreeSet<>(places);
         tiers.remove("working");
@@ -531,6 +532,6 @@ final class SnapshotRepository implements AutoCloseable {
             Thread.currentThread().interrupt();
         }
         store.ifPresent(SnapshotStore::close);
-        FunctionStore.deleteTree(hotRoot);
+        FileTrees.deleteQuietly(hotRoot);
     }
 }

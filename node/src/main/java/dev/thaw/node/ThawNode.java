@@ -1,6 +1,7 @@
 package dev.thaw.node;
 
 import dev.thaw.core.ErrorType;
+import dev.thaw.core.FileTrees;
 import dev.thaw.core.FunctionInfo;
 import dev.thaw.core.FunctionManifest;
 import dev.thaw.core.ThawException;
@@ -409,7 +410,7 @@ final class ThawNode implements Node {
         repository.close();
         timers.shutdownNow();
         logs.values().forEach(FunctionLog::close);
-        FunctionStore.deleteTree(launcher.workRoot());
+        FileTrees.deleteQuietly(launcher.workRoot());
         closed.countDown();
     }
 
