@@ -55,7 +55,7 @@ class SnapshotStoreIT {
     void everyTierServesARestoreAndSaysSo(int chunkKib, boolean encryption) throws Exception {
         assumeTrue(TestNode.criuAvailable(), "CRIU is not usable here (run scripts/install-criu.sh as root)");
         try (TestNode node = new TestNode(dev.thaw.node.StoreSettings.DEFAULT.withChunkSize(chunkKib * 1024)
-                .withEncryption(encryption))) {
+                .withEncryption(encryption).withWarmUpReads(false))) {
             node.deploy("tiers", TestNode.TF + "Greeter::handle");
             node.deploy("other", TestNode.TF + "Greeter::handle");
             String input = "{\"name\":\"t\",\"times\":1}";

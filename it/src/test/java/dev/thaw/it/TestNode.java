@@ -50,10 +50,11 @@ final class TestNode implements AutoCloseable {
     }
 
     TestNode(Path dataDir, boolean snapshots, Duration keepAlive, int queueLimit, boolean store) throws IOException {
-        this(dataDir, snapshots, keepAlive, queueLimit, store, dev.thaw.node.StoreSettings.DEFAULT);
+        // many nodes start and stop in a test run: none compiles its S3 read path ahead
+        this(dataDir, snapshots, keepAlive, queueLimit, store, dev.thaw.node.StoreSettings.DEFAULT.withWarmUpReads(false));
     }
 
-    /** A node whose snapshot store cuts and protects chunks as {@code settings} say. */
+    /** A node whose snapshot store cuts, protects and warms up as {@code settings} say. */
     TestNode(dev.thaw.node.StoreSettings settings) throws IOException {
         this(Files.createTempDirectory("thaw-it-"), true, Duration.ofMinutes(5), 100, true, settings);
     }
@@ -68,8 +69,7 @@ final class TestNode implements AutoCloseable {
                 .keepAlive(keepAlive)
                 .queueLimit(queueLimit)
                 .snapshotStore(store)
-                // many nodes start and stop in a test run: none compiles its S3 read path ahead
-                .store(settings.withWarmUpReads(false))
+                .store(settings)
                 .build());
         client = ThawClient.create(node.uri());
     }
