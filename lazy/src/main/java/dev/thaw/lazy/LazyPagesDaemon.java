@@ -831,7 +831,11 @@ final class LazyPagesDaemon implements LazyPagesServer {
         long above = Math.min(Math.min(t.lazy.nextStartAfter(page), page + MAX_HOLE_BYTES), USER_SPACE_END);
         long below = Math.max(t.lazy.previousEndAtOrBelow(page), Math.max(0, page - MAX_HOLE_BYTES));
         int rc = uffd.unregister(t.uffd, below, above - below);
-        for (long len = above - page; rc == -Libc.EINVAL && len >= MIN_HOLE_BYTES; len = (len / 2) & Userfaultfd.PAGE_MASK) {
+        long len = above - page;
+        if (below == page) {
+            len = (len / 2) & Userfaultfd.PAGE_MASK; // the span from the fault up is the one just refused
+        }
+        for (; rc == -Libc.EINVAL && len >= MIN_HOLE_BYTES; len = (len / 2) & Userfaultfd.PAGE_MASK) {
             rc = uffd.unregister(t.uffd, page, len);
         }
         if (rc == 0) {
