@@ -139,10 +139,8 @@ final class ReadWarmUp implements Runnable {
             }
         } catch (RuntimeException e) {
             LOG.log(Level.DEBUG, "S3 read warm-up not started: {0}", e.getMessage());
-            deleteChunks(throwAway, refs);
-            return null;
         }
-        if (refs.size() < CHUNKS) {
+        if (refs.size() < CHUNKS) { // S3 refused one, or the store is closing
             deleteChunks(throwAway, refs);
             return null;
         }
