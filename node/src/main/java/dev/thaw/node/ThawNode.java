@@ -174,6 +174,7 @@ final class ThawNode implements Node {
                 .chunkSize(config.store().chunkSize())
                 .encryption(config.store().encryption())
                 .warmUpReads(config.store().warmUpReads() ? this::quiet : null)
+                .fillsWaitWhile(this::starting)
                 .memoryBytes(config.store().memoryBytes())
                 .diskBytes(config.store().diskBytes());
         config.s3().ifPresent(builder::s3);
@@ -184,6 +185,11 @@ final class ThawNode implements Node {
     private boolean quiet() {
         return pools.values().stream().map(FunctionPool::counts)
                 .allMatch(c -> c.starting() == 0 && c.busy() == 0 && c.queued() == 0);
+    }
+
+    /** @return whether an instance is being restored or booted: the store's disk fills wait for it */
+    private boolean starting() {
+        return pools.values().stream().anyMatch(p -> p.counts().starting() > 0);
     }
 
     /** The working copies of images: tmpfs when the machine has one, so restores read RAM. */

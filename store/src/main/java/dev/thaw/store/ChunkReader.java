@@ -16,25 +16,37 @@ import java.util.List;
  * chunks wait for the filler, so a whole image read from S3 is cached on disk whatever its chunk
  * size (with a bound of 1,024 chunks, a Spring Boot image of ~2,400 64 KiB chunks was only partly
  * refilled, and its next restore went back to S3 for the rest); beyond that, fills are dropped.
+ *
+ * A fill also waits while the node says a restore is under way (at most MAX_FILL_WAIT after it was
+ * queued): an eager restore from S3 alone queues its whole image, and writing it meanwhile took
+ * a fifth of the node's CPU during the restore (ext4 inode allocation, copies, I/O submission) on
+ * two cores that CRIU, the S3 server and the decryption need.
  */
 /** Fetches, verifies and promotes single chunks across the tiers. */
 final class ChunkReader {
     private static final System.Logger LOG = System.getLogger(ChunkReader.class.getName());
     /** At most this many sealed bytes wait for the disk filler; fills beyond are dropped. */
     static final long MAX_PENDING_FILL_BYTES = 256L << 20;
+    /** A fill waits for restores under way at most this long after it was queued. */
+    static final java.time.Duration MAX_FILL_WAIT = java.time.Duration.ofSeconds(2);
+    private static final long FILL_POLL_NANOS = 10_000_000;
 
     private final List<MeteredTier> tiers;
     private final StoreKeys keys;
     private final ChunkCodec codec;
     private final java.util.concurrent.Executor filler;
+    /** Whether a restore is under way (fills wait for it), or null: fills never wait. */
+    private final java.util.function.BooleanSupplier restoring;
     /** Sealed bytes handed to the filler and not yet written. */
     private final java.util.concurrent.atomic.AtomicLong pendingFillBytes = new java.util.concurrent.atomic.AtomicLong();
 
-    ChunkReader(List<MeteredTier> tiers, StoreKeys keys, ChunkCodec codec, java.util.concurrent.Executor filler) {
+    ChunkReader(List<MeteredTier> tiers, StoreKeys keys, ChunkCodec codec, java.util.concurrent.Executor filler,
+                java.util.function.BooleanSupplier restoring) {
         this.tiers = tiers;
         this.keys = keys;
         this.codec = codec;
         this.filler = filler;
+        this.restoring = restoring;
     }
 
     /** @return the verified plaintext of chunk {@code index} of {@code file} in {@code snapshotId} */
@@ -63,21 +75,17 @@ final class ChunkReader {
         StoreException.Unavailable unreachable = null;
         for (int i = 0; i < tiers.size(); i++) {
             MeteredTier tier = tiers.get(i);
-            boolean promote = i > 0;
-            byte[][] sealedCopy = new byte[1][];
+            int foundAt = i;
             try {
-                // the object is lent where the tier can (memory: its native bytes, no copy); a copy is
-                // kept only to fill the faster tiers that missed it
+                // the object is lent where the tier can (memory: its native bytes; disk: the file
+                // mapped), and the faster tiers that missed it are filled while it is lent
                 T opened = tier.read(name, sealed -> {
                     T result = opener.open(hash, name, sealed);
-                    sealedCopy[0] = promote ? arrayOf(sealed) : null;
+                    promote(name, sealed, foundAt);
                     return result;
                 });
                 if (opened == null) {
                     continue;
-                }
-                if (promote) {
-                    promote(name, sealedCopy[0], i);
                 }
                 tally.add(tier.name(), ref.length());
                 return opened;
@@ -107,36 +115,56 @@ final class ChunkReader {
                 .map(byte[].class::cast).orElseGet(() -> sealed.toArray(java.lang.foreign.ValueLayout.JAVA_BYTE));
     }
 
+    /** Parks the filler while a restore is under way, up to {@link #MAX_FILL_WAIT} after {@code queuedAt}. */
+    private void awaitNoRestore(long queuedAt) {
+        if (restoring == null) {
+            return;
+        }
+        long deadline = queuedAt + MAX_FILL_WAIT.toNanos();
+        while (restoring.getAsBoolean() && System.nanoTime() - deadline < 0) {
+            java.util.concurrent.locks.LockSupport.parkNanos(FILL_POLL_NANOS);
+        }
+    }
+
     static String describe(String snapshotId, String file, int index, ChunkRef ref) {
         return "chunk " + index + " (offset " + ref.offset() + ", " + ref.length() + " bytes) of file '" + file
                 + "' of snapshot '" + snapshotId + "'";
     }
 
-    private void promote(String name, byte[] sealed, int foundAt) {
+    /**
+     * Writes a verified object into the tiers faster than the one it was found in: the memory tier
+     * now, from the lent bytes (a copy into its own memory); the disk tier later, from an array (the
+     * S3 tier's own, so no copy there).
+     */
+    private void promote(String name, java.lang.foreign.MemorySegment sealed, int foundAt) {
         for (int j = 0; j < foundAt; j++) {
             MeteredTier tier = tiers.get(j);
-            Runnable fill = () -> {
-                try {
-                    tier.put(name, sealed);
-                } catch (StoreException e) {
-                    // a full or failing cache must not fail a read that succeeded
-                    LOG.log(Level.DEBUG, "not cached in {0}: {1}", tier.name(), e.getMessage());
-                }
-            };
             if (tier.name().equals("memory")) {
-                fill.run();
-            } else if (pendingFillBytes.addAndGet(sealed.length) > MAX_PENDING_FILL_BYTES) {
-                pendingFillBytes.addAndGet(-sealed.length);
+                fill(tier, name, () -> tier.put(name, sealed));
+            } else if (pendingFillBytes.addAndGet(sealed.byteSize()) > MAX_PENDING_FILL_BYTES) {
+                pendingFillBytes.addAndGet(-sealed.byteSize());
                 LOG.log(Level.DEBUG, "not cached in {0}: the filler is {1} MiB behind", tier.name(), MAX_PENDING_FILL_BYTES >> 20);
             } else {
+                byte[] copy = arrayOf(sealed);
+                long queuedAt = System.nanoTime();
                 filler.execute(() -> {
                     try {
-                        fill.run();
+                        awaitNoRestore(queuedAt);
+                        fill(tier, name, () -> tier.put(name, copy));
                     } finally {
-                        pendingFillBytes.addAndGet(-sealed.length);
+                        pendingFillBytes.addAndGet(-copy.length);
                     }
                 });
             }
+        }
+    }
+
+    private static void fill(MeteredTier tier, String name, Runnable put) {
+        try {
+            put.run();
+        } catch (StoreException e) {
+            // a full or failing cache must not fail a read that succeeded
+            LOG.log(Level.DEBUG, "not cached in {0}: {1}", tier.name(), e.getMessage());
         }
     }
 }

@@ -60,6 +60,11 @@ final class MemoryTier implements ObjectTier {
 
     @Override
     public void put(String key, byte[] data) {
+        put(key, MemorySegment.ofArray(data));
+    }
+
+    @Override
+    public void put(String key, MemorySegment data) {
         cache.put(key, new Entry(data));
     }
 
@@ -128,10 +133,10 @@ final class MemoryTier implements ObjectTier {
         /** The cache's reference plus one per reader copying; 0 once freed. */
         private final AtomicInteger users = new AtomicInteger(1);
 
-        Entry(byte[] data) {
-            bytes = arena.allocate(Math.max(1, data.length), 64).asSlice(0, data.length);
-            MemorySegment.copy(data, 0, bytes, ValueLayout.JAVA_BYTE, 0, data.length);
-            nativeBytes.addAndGet(data.length);
+        Entry(MemorySegment data) {
+            bytes = arena.allocate(Math.max(1, data.byteSize()), 64).asSlice(0, data.byteSize());
+            MemorySegment.copy(data, 0, bytes, 0, data.byteSize());
+            nativeBytes.addAndGet(data.byteSize());
         }
 
         long size() {

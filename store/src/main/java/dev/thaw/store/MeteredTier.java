@@ -44,6 +44,13 @@ final class MeteredTier implements ObjectTier {
     }
 
     @Override
+    public void put(String key, java.lang.foreign.MemorySegment data) {
+        counted(() -> tier.put(key, data));
+        puts.increment();
+        bytesWritten.add(data.byteSize());
+    }
+
+    @Override
     public byte[] get(String key) {
         long start = System.nanoTime();
         byte[] data;

@@ -22,6 +22,14 @@ interface ObjectTier extends AutoCloseable {
     /** Stores {@code data} under {@code key}, replacing any object of that key. */
     void put(String key, byte[] data);
 
+    /**
+     * Stores the bytes of {@code data} (which the caller may reuse once this returns); by default
+     * through a copy into an array, which the memory tier avoids.
+     */
+    default void put(String key, java.lang.foreign.MemorySegment data) {
+        put(key, data.toArray(java.lang.foreign.ValueLayout.JAVA_BYTE));
+    }
+
     /** @return the object's bytes, or {@code null} if the tier does not hold it */
     byte[] get(String key);
 

@@ -150,6 +150,7 @@ public interface SnapshotStore extends AutoCloseable {
         private Duration s3CallTimeout = Duration.ofSeconds(30);
         private boolean encryption = true;
         private java.util.function.BooleanSupplier warmUpQuiet;
+        private java.util.function.BooleanSupplier restoring;
 
         Builder() {
         }
@@ -253,11 +254,25 @@ public interface SnapshotStore extends AutoCloseable {
             return this;
         }
 
+        /**
+         * Tells the store when restores are under way, so that its background fills of the disk tier
+         * (a file write and an fsync per chunk read from S3) wait for them instead of taking the cores
+         * a restore needs; never longer than two seconds after a fill was queued, so a node that is
+         * always restoring still fills its disk. A Spring Boot restore from S3 alone fills ~155 MB:
+         * ~20 % faster when the fill waits (5 alternating pairs in one node). Default: fills never wait.
+         *
+         * @param restoring whether a restore (or boot) is under way now; null: fills never wait
+         */
+        public Builder fillsWaitWhile(java.util.function.BooleanSupplier restoring) {
+            this.restoring = restoring;
+            return this;
+        }
+
         /** Opens the store, resuming uploads of snapshots not yet durable. */
         public SnapshotStore build() {
             return DefaultSnapshotStore.open(new StoreConfig(root, secret, chunkSize, memoryBytes, diskBytes, s3,
                     embeddedBucket, fetchThreads, uploadThreads, gcGrace, backoffMin, backoffMax, s3CallTimeout, encryption,
-                    warmUpQuiet));
+                    warmUpQuiet, restoring));
         }
     }
 }

@@ -7,7 +7,7 @@ import java.time.Duration;
 record StoreConfig(Path root, byte[] secret, int chunkSize, long memoryBytes, long diskBytes, S3Config s3,
                    String embeddedBucket, int fetchThreads, int uploadThreads, Duration gcGrace,
                    Duration backoffMin, Duration backoffMax, Duration s3CallTimeout, boolean encryption,
-                   java.util.function.BooleanSupplier warmUpQuiet) {
+                   java.util.function.BooleanSupplier warmUpQuiet, java.util.function.BooleanSupplier restoring) {
     static final int PAGE = 4096;
     static final int MAX_CHUNK = 64 << 20;
 
@@ -41,6 +41,6 @@ record StoreConfig(Path root, byte[] secret, int chunkSize, long memoryBytes, lo
     public String toString() {
         return "StoreConfig[root=" + root + ", secret=***, chunkSize=" + chunkSize + ", memoryBytes=" + memoryBytes
                 + ", diskBytes=" + diskBytes + ", s3=" + s3 + ", encryption=" + encryption
-                + ", warmUpReads=" + (warmUpQuiet != null) + "]";
+                + ", warmUpReads=" + (warmUpQuiet != null) + ", fillsWaitForRestores=" + (restoring != null) + "]";
     }
 }

@@ -151,6 +151,39 @@ class RoundTripTest {
     }
 
     /**
+     * Fills of the disk tier wait while the node says a restore is under way, and go on once it is
+     * over; a node that never stops restoring still gets its disk filled after the longest wait.
+     */
+    @Test
+    void diskFillsWaitForRestoresUnderWayButNotForever() throws Exception {
+        Path images = TestSupport.images(tmp.resolve("images"), 11);
+        java.util.concurrent.atomic.AtomicBoolean restoring = new java.util.concurrent.atomic.AtomicBoolean(true);
+        try (SnapshotStore store = TestSupport.store(tmp.resolve("root"), TestSupport.freshBucket(), 512 * 1024)
+                .memoryBytes(0).fillsWaitWhile(restoring::get).build()) {
+            store.put("fn", images);
+            assertThat(store.awaitDurable("fn", Duration.ofSeconds(30))).isTrue();
+            int stored = TestSupport.chunkObjects(store, "disk");
+
+            TestSupport.dropChunks(store, "disk");
+            store.materialize("fn", tmp.resolve("while-restoring"));
+            assertThat(store.awaitBackgroundFills(ChunkReader.MAX_FILL_WAIT.dividedBy(4))).as("fills wait").isFalse();
+            assertThat(TestSupport.chunkObjects(store, "disk")).isZero();
+            restoring.set(false);
+            assertThat(store.awaitBackgroundFills(Duration.ofSeconds(30))).isTrue();
+            assertThat(TestSupport.chunkObjects(store, "disk")).isEqualTo(stored);
+
+            restoring.set(true);
+            TestSupport.dropChunks(store, "disk");
+            long start = System.nanoTime();
+            store.materialize("fn", tmp.resolve("always-restoring"));
+            assertThat(store.awaitBackgroundFills(Duration.ofSeconds(30))).isTrue();
+            assertThat(Duration.ofNanos(System.nanoTime() - start)).isGreaterThanOrEqualTo(ChunkReader.MAX_FILL_WAIT);
+            assertThat(TestSupport.chunkObjects(store, "disk")).as("filled after the longest wait").isEqualTo(stored);
+            TestSupport.assertSameFiles(images, tmp.resolve("always-restoring"));
+        }
+    }
+
+    /**
      * Into memory confined to the caller, the caller copies every chunk; into shared or heap memory,
      * the fetch threads decrypt whole chunks straight into place: both must give the file's bytes.
      */
