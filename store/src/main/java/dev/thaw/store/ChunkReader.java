@@ -132,38 +132,62 @@ final class ChunkReader {
     }
 
     /**
-     * Writes a verified object into the tiers faster than the one it was found in: the memory tier
-     * now, from the lent bytes (a copy into its own memory); the disk tier later, from an array (the
-     * S3 tier's own, so no copy there).
+     * Writes a verified object into the tiers faster than the one it was found in. An object from S3
+     * goes into the memory tier now, from the lent bytes (a copy into its own memory: a restore often
+     * reads a chunk twice, and the second read must not go to S3 again), and into the disk tier
+     * later, from the S3 tier's own array. An object from the disk tier goes into the memory tier
+     * later, copied from the disk again: meanwhile a second read costs a mapping of a file in the
+     * page cache, while the copy (allocating and zeroing native memory, then copying; ~40 ms of CPU
+     * for a Spring Boot image) would run on the restore's fetch threads. (The bound on pending fills
+     * counts these too, though they hold no bytes: it bounds the queue.)
      */
     private void promote(String name, java.lang.foreign.MemorySegment sealed, int foundAt) {
+        MeteredTier source = tiers.get(foundAt);
         for (int j = 0; j < foundAt; j++) {
             MeteredTier tier = tiers.get(j);
-            if (tier.name().equals("memory")) {
+            if (tier.name().equals("memory") && source.local()) {
+                later(sealed.byteSize(), tier, () -> fill(tier, name, () -> source.unwrap().read(name, copy -> {
+                    tier.put(name, copy);
+                    return Boolean.TRUE;
+                })));
+            } else if (tier.name().equals("memory")) {
                 fill(tier, name, () -> tier.put(name, sealed));
-            } else if (pendingFillBytes.addAndGet(sealed.byteSize()) > MAX_PENDING_FILL_BYTES) {
-                pendingFillBytes.addAndGet(-sealed.byteSize());
-                LOG.log(Level.DEBUG, "not cached in {0}: the filler is {1} MiB behind", tier.name(), MAX_PENDING_FILL_BYTES >> 20);
             } else {
                 byte[] copy = arrayOf(sealed);
-                long queuedAt = System.nanoTime();
-                filler.execute(() -> {
-                    try {
-                        awaitNoRestore(queuedAt);
-                        fill(tier, name, () -> tier.put(name, copy));
-                    } finally {
-                        pendingFillBytes.addAndGet(-copy.length);
-                    }
-                });
+                later(copy.length, tier, () -> fill(tier, name, () -> tier.put(name, copy)));
             }
         }
     }
 
-    private static void fill(MeteredTier tier, String name, Runnable put) {
+    /** Hands a fill of {@code bytes} to the background filler, or drops it when the filler is too far behind. */
+    private void later(long bytes, MeteredTier tier, Runnable fill) {
+        if (pendingFillBytes.addAndGet(bytes) > MAX_PENDING_FILL_BYTES) {
+            pendingFillBytes.addAndGet(-bytes);
+            LOG.log(Level.DEBUG, "not cached in {0}: the filler is {1} MiB behind", tier.name(), MAX_PENDING_FILL_BYTES >> 20);
+            return;
+        }
+        long queuedAt = System.nanoTime();
+        filler.execute(() -> {
+            try {
+                awaitNoRestore(queuedAt);
+                fill.run();
+            } finally {
+                pendingFillBytes.addAndGet(-bytes);
+            }
+        });
+    }
+
+    /** Writing an object into a faster tier. */
+    @FunctionalInterface
+    private interface Fill {
+        void run() throws IntegrityFailure;
+    }
+
+    /** Runs a fill; a full or failing cache, or an object gone meanwhile, must not fail a read that succeeded. */
+    private static void fill(MeteredTier tier, String name, Fill fill) {
         try {
-            put.run();
-        } catch (StoreException e) {
-            // a full or failing cache must not fail a read that succeeded
+            fill.run();
+        } catch (StoreException | IntegrityFailure e) {
             LOG.log(Level.DEBUG, "not cached in {0}: {1}", tier.name(), e.getMessage());
         }
     }

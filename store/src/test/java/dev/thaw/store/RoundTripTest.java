@@ -184,6 +184,39 @@ class RoundTripTest {
     }
 
     /**
+     * A chunk read from the disk tier is copied into the memory tier by the filler, after the
+     * restore under way, not on the read path: until then reads find it on disk.
+     */
+    @Test
+    void chunksReadFromDiskReachTheMemoryTierOnceNoRestoreIsUnderWay() throws Exception {
+        Path images = TestSupport.images(tmp.resolve("images"), 23);
+        java.util.concurrent.atomic.AtomicBoolean restoring = new java.util.concurrent.atomic.AtomicBoolean(false);
+        try (SnapshotStore store = TestSupport.store(tmp.resolve("root"), TestSupport.freshBucket(), 512 * 1024)
+                .fillsWaitWhile(restoring::get).build()) {
+            store.put("fn", images);
+            int stored = TestSupport.chunkObjects(store, "memory");
+            assertThat(stored).isPositive();
+
+            TestSupport.clearMemory(store);
+            restoring.set(true);
+            store.materialize("fn", tmp.resolve("from-disk"));
+            store.materialize("fn", tmp.resolve("from-disk-again"));
+            assertThat(TestSupport.chunkObjects(store, "memory")).as("not copied while restoring").isZero();
+            assertThat(TestSupport.tier(store, "memory").stats().hits()).isZero();
+
+            restoring.set(false);
+            assertThat(store.awaitBackgroundFills(Duration.ofSeconds(30))).isTrue();
+            assertThat(TestSupport.chunkObjects(store, "memory")).isEqualTo(stored);
+            long diskHits = TestSupport.tier(store, "disk").stats().hits();
+            store.materialize("fn", tmp.resolve("from-memory"));
+            assertThat(TestSupport.tier(store, "disk").stats().hits()).as("served from memory").isEqualTo(diskHits);
+            TestSupport.assertSameFiles(images, tmp.resolve("from-disk"));
+            TestSupport.assertSameFiles(images, tmp.resolve("from-disk-again"));
+            TestSupport.assertSameFiles(images, tmp.resolve("from-memory"));
+        }
+    }
+
+    /**
      * Into memory confined to the caller, the caller copies every chunk; into shared or heap memory,
      * the fetch threads decrypt whole chunks straight into place: both must give the file's bytes.
      */
