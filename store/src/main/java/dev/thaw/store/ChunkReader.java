@@ -10,12 +10,14 @@ import java.util.List;
  * and never returned. A verified copy is written back into every faster tier that missed it. When
  * no tier has the chunk, the error says whether S3 was unreachable (try later) or the chunk is gone.
  *
- * Filling the memory tier is a map insert and happens inline; filling the disk tier costs a write
- * and an fsync per chunk, so it is handed to a background filler and a restore reading from S3 never
- * waits for its local copy. Best effort, bounded in bytes rather than chunks: up to 256 MiB of sealed
- * chunks wait for the filler, so a whole image read from S3 is cached on disk whatever its chunk
- * size (with a bound of 1,024 chunks, a Spring Boot image of ~2,400 64 KiB chunks was only partly
- * refilled, and its next restore went back to S3 for the rest); beyond that, fills are dropped.
+ * Fills run on a background filler, never on the read path: filling the disk tier costs a write
+ * and an fsync per chunk, filling the memory tier an allocation (zeroed) and a copy, and a restore
+ * reading from S3 or disk waits for neither. Best effort, bounded in bytes rather than chunks: up to
+ * 256 MiB of sealed chunks wait for the filler, so a whole image read from S3 is cached whatever its
+ * chunk size (with a bound of 1,024 chunks, a Spring Boot image of ~2,400 64 KiB chunks was only
+ * partly refilled, and its next restore went back to S3 for the rest); beyond that, the memory tier
+ * is filled inline and the disk fill dropped. Chunks from S3 that wait for their fill are read from
+ * where they wait, so a chunk read twice is fetched once.
  *
  * A fill also waits while the node says a restore is under way (at most MAX_FILL_WAIT after it was
  * queued): an eager restore from S3 alone queues its whole image, and writing it meanwhile took
@@ -25,7 +27,7 @@ import java.util.List;
 /** Fetches, verifies and promotes single chunks across the tiers. */
 final class ChunkReader {
     private static final System.Logger LOG = System.getLogger(ChunkReader.class.getName());
-    /** At most this many sealed bytes wait for the disk filler; fills beyond are dropped. */
+    /** At most this many sealed bytes wait for the filler; beyond, the memory tier is filled inline and the disk not at all. */
     static final long MAX_PENDING_FILL_BYTES = 256L << 20;
     /** A fill waits for restores under way at most this long after it was queued. */
     static final java.time.Duration MAX_FILL_WAIT = java.time.Duration.ofSeconds(2);
@@ -37,6 +39,11 @@ final class ChunkReader {
     private final java.util.concurrent.Executor filler;
     /** Whether a restore is under way (fills wait for it), or null: fills never wait. */
     private final java.util.function.BooleanSupplier restoring;
+    /**
+     * Objects read from S3 whose fills have not run yet, by name: reads find them here first, as in
+     * the memory tier they are on their way to.
+     */
+    private final java.util.concurrent.ConcurrentHashMap<String, byte[]> awaitingFill = new java.util.concurrent.ConcurrentHashMap<>();
     /** Sealed bytes handed to the filler and not yet written. */
     private final java.util.concurrent.atomic.AtomicLong pendingFillBytes = new java.util.concurrent.atomic.AtomicLong();
 
@@ -72,6 +79,18 @@ final class ChunkReader {
         String snapshotId = m.snapshotId();
         byte[] hash = ChunkCodec.unhex(ref.hash());
         String name = keys.chunkObject(hash, m.plainChunks());
+        byte[] awaiting = awaitingFill.get(name);
+        if (awaiting != null) {
+            try {
+                T opened = opener.open(hash, name, java.lang.foreign.MemorySegment.ofArray(awaiting));
+                tally.add("memory", ref.length());
+                return opened;
+            } catch (IntegrityFailure f) {
+                // verified when it was fetched, so only a bug gets here: read it from the tiers
+                LOG.log(Level.WARNING, "{0} awaiting its fill failed verification ({1})", describe(snapshotId, file, index, ref),
+                        f.getMessage());
+            }
+        }
         StoreException.Unavailable unreachable = null;
         for (int i = 0; i < tiers.size(); i++) {
             MeteredTier tier = tiers.get(i);
@@ -132,40 +151,57 @@ final class ChunkReader {
     }
 
     /**
-     * Writes a verified object into the tiers faster than the one it was found in. An object from S3
-     * goes into the memory tier now, from the lent bytes (a copy into its own memory: a restore often
-     * reads a chunk twice, and the second read must not go to S3 again), and into the disk tier
-     * later, from the S3 tier's own array. An object from the disk tier goes into the memory tier
-     * later, copied from the disk again: meanwhile a second read costs a mapping of a file in the
-     * page cache, while the copy (allocating and zeroing native memory, then copying; ~40 ms of CPU
-     * for a Spring Boot image) would run on the restore's fetch threads. (The bound on pending fills
-     * counts these too, though they hold no bytes: it bounds the queue.)
+     * Writes a verified object into the tiers faster than the one it was found in, on the background
+     * filler, after the restore under way: allocating, zeroing and copying every chunk into the
+     * memory tier's native memory (~40 ms of CPU for a Spring Boot image) and writing it to disk
+     * would otherwise run on the restore's fetch threads and cores.
+     *
+     * An object from S3 waits for its fills in {@link #awaitingFill}, where a second read finds it
+     * (a restore often reads a chunk twice; that read must not go to S3 again). An object from the
+     * disk tier is copied into the memory tier from the disk again; until then a second read maps the
+     * file from the page cache. When the filler is too far behind, the memory tier is filled now and
+     * the disk fill is dropped.
      */
     private void promote(String name, java.lang.foreign.MemorySegment sealed, int foundAt) {
         MeteredTier source = tiers.get(foundAt);
-        for (int j = 0; j < foundAt; j++) {
-            MeteredTier tier = tiers.get(j);
-            if (tier.name().equals("memory") && source.local()) {
-                later(sealed.byteSize(), tier, () -> fill(tier, name, () -> source.unwrap().read(name, copy -> {
-                    tier.put(name, copy);
+        MeteredTier memory = tiers.get(0).name().equals("memory") ? tiers.get(0) : null;
+        if (source.local()) {
+            if (memory != null && foundAt > 0) {
+                // holds no bytes, but counts against the bound all the same: it bounds the queue
+                later(sealed.byteSize(), () -> { }, () -> fill(memory, name, () -> source.unwrap().read(name, copy -> {
+                    memory.put(name, copy);
                     return Boolean.TRUE;
                 })));
-            } else if (tier.name().equals("memory")) {
-                fill(tier, name, () -> tier.put(name, sealed));
-            } else {
-                byte[] copy = arrayOf(sealed);
-                later(copy.length, tier, () -> fill(tier, name, () -> tier.put(name, copy)));
             }
+            return;
+        }
+        byte[] copy = arrayOf(sealed);
+        List<MeteredTier> faster = tiers.subList(0, foundAt);
+        boolean queued = later(copy.length, () -> awaitingFill.put(name, copy), () -> {
+            try {
+                faster.forEach(tier -> fill(tier, name, () -> tier.put(name, copy)));
+            } finally {
+                awaitingFill.remove(name, copy);
+            }
+        });
+        if (!queued && memory != null) {
+            fill(memory, name, () -> memory.put(name, sealed));
         }
     }
 
-    /** Hands a fill of {@code bytes} to the background filler, or drops it when the filler is too far behind. */
-    private void later(long bytes, MeteredTier tier, Runnable fill) {
+    /**
+     * Hands a fill of {@code bytes} to the background filler ({@code before} runs first, here), or
+     * drops it when the filler is too far behind.
+     *
+     * @return whether it was handed over
+     */
+    private boolean later(long bytes, Runnable before, Runnable fill) {
         if (pendingFillBytes.addAndGet(bytes) > MAX_PENDING_FILL_BYTES) {
             pendingFillBytes.addAndGet(-bytes);
-            LOG.log(Level.DEBUG, "not cached in {0}: the filler is {1} MiB behind", tier.name(), MAX_PENDING_FILL_BYTES >> 20);
-            return;
+            LOG.log(Level.DEBUG, "not cached: the filler is {0} MiB behind", MAX_PENDING_FILL_BYTES >> 20);
+            return false;
         }
+        before.run();
         long queuedAt = System.nanoTime();
         filler.execute(() -> {
             try {
@@ -175,6 +211,7 @@ final class ChunkReader {
                 pendingFillBytes.addAndGet(-bytes);
             }
         });
+        return true;
     }
 
     /** Writing an object into a faster tier. */

@@ -217,6 +217,42 @@ class RoundTripTest {
     }
 
     /**
+     * Chunks read from S3 wait for their fills off the read path, and a second read of one of them
+     * meanwhile is served from where it waits, not from S3 again.
+     */
+    @Test
+    void chunksReadFromS3AreFetchedOnceWhileTheirFillsWait() throws Exception {
+        Path images = TestSupport.images(tmp.resolve("images"), 29);
+        java.util.concurrent.atomic.AtomicBoolean restoring = new java.util.concurrent.atomic.AtomicBoolean(false);
+        try (SnapshotStore store = TestSupport.store(tmp.resolve("root"), TestSupport.freshBucket(), 512 * 1024)
+                .fillsWaitWhile(restoring::get).build()) {
+            store.put("fn", images);
+            assertThat(store.awaitDurable("fn", Duration.ofSeconds(30))).isTrue();
+            int stored = TestSupport.chunkObjects(store, "memory");
+
+            TestSupport.clearMemory(store);
+            TestSupport.dropChunks(store, "disk");
+            restoring.set(true);
+            long s3Hits = TestSupport.tier(store, "s3").stats().hits();
+            FetchTally first = new FetchTally();
+            store.materialize("fn", tmp.resolve("first"), java.util.Map.of(), first);
+            FetchTally second = new FetchTally();
+            store.materialize("fn", tmp.resolve("second"), java.util.Map.of(), second);
+            assertThat(TestSupport.tier(store, "s3").stats().hits() - s3Hits).as("each chunk fetched once").isEqualTo(stored);
+            assertThat(second.bytesByTier()).containsOnlyKeys("memory");
+            assertThat(TestSupport.chunkObjects(store, "memory")).as("not filled while restoring").isZero();
+            assertThat(TestSupport.chunkObjects(store, "disk")).isZero();
+
+            restoring.set(false);
+            assertThat(store.awaitBackgroundFills(Duration.ofSeconds(30))).isTrue();
+            assertThat(TestSupport.chunkObjects(store, "memory")).isEqualTo(stored);
+            assertThat(TestSupport.chunkObjects(store, "disk")).isEqualTo(stored);
+            TestSupport.assertSameFiles(images, tmp.resolve("first"));
+            TestSupport.assertSameFiles(images, tmp.resolve("second"));
+        }
+    }
+
+    /**
      * Into memory confined to the caller, the caller copies every chunk; into shared or heap memory,
      * the fetch threads decrypt whole chunks straight into place: both must give the file's bytes.
      */
