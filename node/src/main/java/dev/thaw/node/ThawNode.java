@@ -174,22 +174,20 @@ final class ThawNode implements Node {
                 .chunkSize(config.store().chunkSize())
                 .encryption(config.store().encryption())
                 .warmUpReads(config.store().warmUpReads() ? this::quiet : null)
-                .fillsWaitWhile(this::starting)
+                .fillsWaitWhile(() -> !quiet())
                 .memoryBytes(config.store().memoryBytes())
                 .diskBytes(config.store().diskBytes());
         config.s3().ifPresent(builder::s3);
         return builder.build();
     }
 
-    /** @return whether no instance is starting or busy and no invocation waits: the cores are free for background work */
+    /**
+     * @return whether no instance is starting or busy and no invocation waits: the cores are free for
+     *         background work (the store's read warm-up and its fills of faster tiers wait for it)
+     */
     private boolean quiet() {
         return pools.values().stream().map(FunctionPool::counts)
                 .allMatch(c -> c.starting() == 0 && c.busy() == 0 && c.queued() == 0);
-    }
-
-    /** @return whether an instance is being restored or booted: the store's disk fills wait for it */
-    private boolean starting() {
-        return pools.values().stream().anyMatch(p -> p.counts().starting() > 0);
     }
 
     /** The working copies of images: tmpfs when the machine has one, so restores read RAM. */

@@ -19,26 +19,27 @@ import java.util.List;
  * is filled inline and the disk fill dropped. Chunks from S3 that wait for their fill are read from
  * where they wait, so a chunk read twice is fetched once.
  *
- * A fill also waits while the node says a restore is under way (at most MAX_FILL_WAIT after it was
- * queued): an eager restore from S3 alone queues its whole image, and writing it meanwhile took
- * a fifth of the node's CPU during the restore (ext4 inode allocation, copies, I/O submission) on
- * two cores that CRIU, the S3 server and the decryption need.
+ * A fill also waits while the node says it is busy, starting or serving instances (at most
+ * fillWait after it was queued, 2 s in nodes): an eager restore from S3 alone queues its whole image, and
+ * writing it meanwhile took a fifth of the node's CPU during the restore (ext4 inode allocation,
+ * copies, I/O submission) on two cores that CRIU, the S3 server and the decryption need; and the
+ * first invocation of a restored instance, which its cold start includes, runs right after.
  */
 /** Fetches, verifies and promotes single chunks across the tiers. */
 final class ChunkReader {
     private static final System.Logger LOG = System.getLogger(ChunkReader.class.getName());
     /** At most this many sealed bytes wait for the filler; beyond, the memory tier is filled inline and the disk not at all. */
     static final long MAX_PENDING_FILL_BYTES = 256L << 20;
-    /** A fill waits for restores under way at most this long after it was queued. */
-    static final java.time.Duration MAX_FILL_WAIT = java.time.Duration.ofSeconds(2);
     private static final long FILL_POLL_NANOS = 10_000_000;
 
     private final List<MeteredTier> tiers;
     private final StoreKeys keys;
     private final ChunkCodec codec;
     private final java.util.concurrent.Executor filler;
-    /** Whether a restore is under way (fills wait for it), or null: fills never wait. */
-    private final java.util.function.BooleanSupplier restoring;
+    /** Whether the node is busy starting or serving instances (fills wait for it), or null: fills never wait. */
+    private final java.util.function.BooleanSupplier busy;
+    /** How long after it was queued a fill waits for a busy node at most. */
+    private final java.time.Duration fillWait;
     /**
      * Objects read from S3 whose fills have not run yet, by name: reads find them here first, as in
      * the memory tier they are on their way to.
@@ -48,12 +49,13 @@ final class ChunkReader {
     private final java.util.concurrent.atomic.AtomicLong pendingFillBytes = new java.util.concurrent.atomic.AtomicLong();
 
     ChunkReader(List<MeteredTier> tiers, StoreKeys keys, ChunkCodec codec, java.util.concurrent.Executor filler,
-                java.util.function.BooleanSupplier restoring) {
+                java.util.function.BooleanSupplier busy, java.time.Duration fillWait) {
         this.tiers = tiers;
         this.keys = keys;
         this.codec = codec;
         this.filler = filler;
-        this.restoring = restoring;
+        this.busy = busy;
+        this.fillWait = fillWait;
     }
 
     /** @return the verified plaintext of chunk {@code index} of {@code file} in {@code snapshotId} */
@@ -134,13 +136,13 @@ final class ChunkReader {
                 .map(byte[].class::cast).orElseGet(() -> sealed.toArray(java.lang.foreign.ValueLayout.JAVA_BYTE));
     }
 
-    /** Parks the filler while a restore is under way, up to {@link #MAX_FILL_WAIT} after {@code queuedAt}. */
-    private void awaitNoRestore(long queuedAt) {
-        if (restoring == null) {
+    /** Parks the filler while the node is busy, up to {@link #fillWait} after {@code queuedAt}. */
+    private void awaitNotBusy(long queuedAt) {
+        if (busy == null) {
             return;
         }
-        long deadline = queuedAt + MAX_FILL_WAIT.toNanos();
-        while (restoring.getAsBoolean() && System.nanoTime() - deadline < 0) {
+        long deadline = queuedAt + fillWait.toNanos();
+        while (busy.getAsBoolean() && System.nanoTime() - deadline < 0) {
             java.util.concurrent.locks.LockSupport.parkNanos(FILL_POLL_NANOS);
         }
     }
@@ -152,7 +154,7 @@ final class ChunkReader {
 
     /**
      * Writes a verified object into the tiers faster than the one it was found in, on the background
-     * filler, after the restore under way: allocating, zeroing and copying every chunk into the
+     * filler, once the node is no longer busy: allocating, zeroing and copying every chunk into the
      * memory tier's native memory (~40 ms of CPU for a Spring Boot image) and writing it to disk
      * would otherwise run on the restore's fetch threads and cores.
      *
@@ -205,7 +207,7 @@ final class ChunkReader {
         long queuedAt = System.nanoTime();
         filler.execute(() -> {
             try {
-                awaitNoRestore(queuedAt);
+                awaitNotBusy(queuedAt);
                 fill.run();
             } finally {
                 pendingFillBytes.addAndGet(-bytes);

@@ -80,7 +80,7 @@ final class DefaultSnapshotStore implements SnapshotStore {
                 // bounded in bytes by ChunkReader; discards only after shutdown
                 new java.util.concurrent.LinkedBlockingQueue<>(), daemonThreads("thaw-store-fill-"),
                 new java.util.concurrent.ThreadPoolExecutor.DiscardPolicy());
-        this.reader = new SnapshotReader(new ChunkReader(tiers, keys, codec, fillPool, config.restoring()), ioPool, window);
+        this.reader = new SnapshotReader(new ChunkReader(tiers, keys, codec, fillPool, config.busy(), config.fillWait()), ioPool, window);
         this.uploader = new Uploader(s3, tiers.subList(0, tiers.size() - 1), keys, codec, uploadPool,
                 config.backoffMin(), config.backoffMax());
         this.collector = new GarbageCollector(tiers, pins, keys, this::allManifests, config.gcGrace());

@@ -90,7 +90,7 @@ final class ReadWarmUp implements Runnable {
         try (Arena arena = Arena.ofShared()) {
             MemorySegment dest = arena.allocate((long) CHUNKS * chunkSize, 4096);
             SnapshotReader reader = new SnapshotReader(new ChunkReader(List.of(new MeteredTier(s3)), throwAway, codec,
-                    Runnable::run, null), pool, 2 * CHUNKS);
+                    Runnable::run, null, java.time.Duration.ZERO), pool, 2 * CHUNKS);
             FetchTally tally = new FetchTally();
             for (int round = 0; gets < maxGets && reading < MAX_READING_NANOS && awaitQuiet(start); round++) {
                 long roundStart = System.nanoTime();

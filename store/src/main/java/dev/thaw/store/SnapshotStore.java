@@ -150,7 +150,8 @@ public interface SnapshotStore extends AutoCloseable {
         private Duration s3CallTimeout = Duration.ofSeconds(30);
         private boolean encryption = true;
         private java.util.function.BooleanSupplier warmUpQuiet;
-        private java.util.function.BooleanSupplier restoring;
+        private java.util.function.BooleanSupplier busy;
+        private Duration fillWait = Duration.ofSeconds(2);
 
         Builder() {
         }
@@ -255,16 +256,24 @@ public interface SnapshotStore extends AutoCloseable {
         }
 
         /**
-         * Tells the store when restores are under way, so that its background fills of the disk tier
-         * (a file write and an fsync per chunk read from S3) wait for them instead of taking the cores
-         * a restore needs; never longer than two seconds after a fill was queued, so a node that is
-         * always restoring still fills its disk. A Spring Boot restore from S3 alone fills ~155 MB:
-         * ~20 % faster when the fill waits (5 alternating pairs in one node). Default: fills never wait.
+         * Tells the store when the node is busy (an instance starting or serving, an invocation
+         * waiting), so that its background fills of the faster tiers (allocations and copies into
+         * the memory tier, a file write and an fsync per chunk on disk) wait instead of taking the
+         * cores a restore and the invocation it serves need; never longer than two seconds after a
+         * fill was queued, so a node that is always busy still fills its caches. A Spring Boot
+         * restore from S3 alone fills ~155 MB: ~20 % faster when the disk fill waits (5 alternating
+         * pairs in one node). Default: fills never wait.
          *
-         * @param restoring whether a restore (or boot) is under way now; null: fills never wait
+         * @param busy whether the node is busy now; null: fills never wait
          */
-        public Builder fillsWaitWhile(java.util.function.BooleanSupplier restoring) {
-            this.restoring = restoring;
+        public Builder fillsWaitWhile(java.util.function.BooleanSupplier busy) {
+            this.busy = busy;
+            return this;
+        }
+
+        /** How long a fill waits for a busy node at most (tests shorten or lengthen the 2 s). */
+        Builder fillWaitLimit(Duration value) {
+            this.fillWait = value;
             return this;
         }
 
@@ -272,7 +281,7 @@ public interface SnapshotStore extends AutoCloseable {
         public SnapshotStore build() {
             return DefaultSnapshotStore.open(new StoreConfig(root, secret, chunkSize, memoryBytes, diskBytes, s3,
                     embeddedBucket, fetchThreads, uploadThreads, gcGrace, backoffMin, backoffMax, s3CallTimeout, encryption,
-                    warmUpQuiet, restoring));
+                    warmUpQuiet, busy, fillWait));
         }
     }
 }

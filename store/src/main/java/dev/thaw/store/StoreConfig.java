@@ -7,7 +7,8 @@ import java.time.Duration;
 record StoreConfig(Path root, byte[] secret, int chunkSize, long memoryBytes, long diskBytes, S3Config s3,
                    String embeddedBucket, int fetchThreads, int uploadThreads, Duration gcGrace,
                    Duration backoffMin, Duration backoffMax, Duration s3CallTimeout, boolean encryption,
-                   java.util.function.BooleanSupplier warmUpQuiet, java.util.function.BooleanSupplier restoring) {
+                   java.util.function.BooleanSupplier warmUpQuiet, java.util.function.BooleanSupplier busy,
+                   Duration fillWait) {
     static final int PAGE = 4096;
     static final int MAX_CHUNK = 64 << 20;
 
@@ -19,6 +20,7 @@ record StoreConfig(Path root, byte[] secret, int chunkSize, long memoryBytes, lo
         require(diskBytes > 0, "diskBytes must be > 0");
         require(fetchThreads > 0 && uploadThreads > 0, "thread counts must be > 0");
         require(!gcGrace.isNegative(), "gcGrace must not be negative");
+        require(!fillWait.isNegative(), "fillWait must not be negative");
         require(backoffMin.toMillis() > 0 && backoffMax.compareTo(backoffMin) >= 0, "upload backoff must be 0 < min <= max");
         secret = secret.clone();
     }
@@ -41,6 +43,6 @@ record StoreConfig(Path root, byte[] secret, int chunkSize, long memoryBytes, lo
     public String toString() {
         return "StoreConfig[root=" + root + ", secret=***, chunkSize=" + chunkSize + ", memoryBytes=" + memoryBytes
                 + ", diskBytes=" + diskBytes + ", s3=" + s3 + ", encryption=" + encryption
-                + ", warmUpReads=" + (warmUpQuiet != null) + ", fillsWaitForRestores=" + (restoring != null) + "]";
+                + ", warmUpReads=" + (warmUpQuiet != null) + ", fillsWaitWhileBusy=" + (busy != null) + "]";
     }
 }
