@@ -100,8 +100,12 @@ class RestoreModesIT extends WithSnapshotNode {
         assertThat(node.client.logs(name, 50)).doesNotContain("WORKING_SET re-recorded");
         node.client.evict(name);
         InvocationResult again = node.invoke(name, "{\"mb\":2}");
-        assertThat(count(again, "Faults-On-Demand")).as("the extension's pages are now installed up front")
-                .isLessThan(count(wider, "Faults-On-Demand") - 200);
+        assertThat(count(again, "Pages-Up-Front")).as("the extension's 256 pages are now installed up front")
+                .isGreaterThanOrEqualTo(count(wider, "Pages-Up-Front") + 256);
+        // pages a clone touches for the first time differ from clone to clone (JIT, GC timing): CI saw
+        // 68 of them once, so the bound is half the extension, not all of it
+        assertThat(count(again, "Faults-On-Demand")).as("and no longer fault")
+                .isLessThan(count(wider, "Faults-On-Demand") - 128);
         assertThat(count(again, "Working-Set-Bytes")).isGreaterThan(count(wider, "Working-Set-Bytes"));
         assertThat(json(again)).isEqualTo(json(wider));
         node.client.delete(name);
