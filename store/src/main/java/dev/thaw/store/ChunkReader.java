@@ -10,16 +10,18 @@ import java.util.List;
  * and never returned. A verified copy is written back into every faster tier that missed it. When
  * no tier has the chunk, the error says whether S3 was unreachable (try later) or the chunk is gone.
  *
- * Fills run on a background filler, never on the read path: filling the disk tier costs a write
- * and an fsync per chunk, filling the memory tier an allocation (zeroed) and a copy, and a restore
- * reading from S3 or disk waits for neither. Best effort, bounded in bytes rather than chunks: up to
- * 256 MiB of sealed chunks wait for the filler, so a whole image read from S3 is cached whatever its
+ * Filling the memory tier is an allocation and a copy of the lent bytes, and happens inline: a
+ * restore reads some chunks twice, and the second read must find them. Filling the disk tier costs a
+ * write and an fsync per chunk, so it is handed to a background filler and a restore reading from S3
+ * never waits for its local copy. Best effort, bounded in bytes rather than chunks: up to 256 MiB of
+ * sealed chunks wait for the filler, so a whole image read from S3 is cached on disk whatever its
  * chunk size (with a bound of 1,024 chunks, a Spring Boot image of ~2,400 64 KiB chunks was only
- * partly refilled, and its next restore went back to S3 for the rest); beyond that, the memory tier
- * is filled inline and the disk fill dropped. Chunks from S3 that wait for their fill are read from
- * where they wait, so a chunk read twice is fetched once.
+ * partly refilled, and its next restore went back to S3 for the rest); beyond that, fills are
+ * dropped. (Deferring the memory fills too, holding chunks from S3 until then, was measured and
+ * dropped: REAP restores from the memory tier came out 2-17 ms slower in 6 of 6 cells of alternating
+ * benchmark runs, and the other cells did not gain.)
  *
- * A fill also waits while the node says it is busy, starting or serving instances (at most
+ * A disk fill also waits while the node says it is busy, starting or serving instances (at most
  * fillWait after it was queued, 2 s in nodes): an eager restore from S3 alone queues its whole image, and
  * writing it meanwhile took a fifth of the node's CPU during the restore (ext4 inode allocation,
  * copies, I/O submission) on two cores that CRIU, the S3 server and the decryption need; and the
@@ -28,7 +30,7 @@ import java.util.List;
 /** Fetches, verifies and promotes single chunks across the tiers. */
 final class ChunkReader {
     private static final System.Logger LOG = System.getLogger(ChunkReader.class.getName());
-    /** At most this many sealed bytes wait for the filler; beyond, the memory tier is filled inline and the disk not at all. */
+    /** At most this many sealed bytes wait for the disk filler; fills beyond are dropped. */
     static final long MAX_PENDING_FILL_BYTES = 256L << 20;
     private static final long FILL_POLL_NANOS = 10_000_000;
 
@@ -40,11 +42,6 @@ final class ChunkReader {
     private final java.util.function.BooleanSupplier busy;
     /** How long after it was queued a fill waits for a busy node at most. */
     private final java.time.Duration fillWait;
-    /**
-     * Objects read from S3 whose fills have not run yet, by name: reads find them here first, as in
-     * the memory tier they are on their way to.
-     */
-    private final java.util.concurrent.ConcurrentHashMap<String, byte[]> awaitingFill = new java.util.concurrent.ConcurrentHashMap<>();
     /** Sealed bytes handed to the filler and not yet written. */
     private final java.util.concurrent.atomic.AtomicLong pendingFillBytes = new java.util.concurrent.atomic.AtomicLong();
 
@@ -81,18 +78,6 @@ final class ChunkReader {
         String snapshotId = m.snapshotId();
         byte[] hash = ChunkCodec.unhex(ref.hash());
         String name = keys.chunkObject(hash, m.plainChunks());
-        byte[] awaiting = awaitingFill.get(name);
-        if (awaiting != null) {
-            try {
-                T opened = opener.open(hash, name, java.lang.foreign.MemorySegment.ofArray(awaiting));
-                tally.add("memory", ref.length());
-                return opened;
-            } catch (IntegrityFailure f) {
-                // verified when it was fetched, so only a bug gets here: read it from the tiers
-                LOG.log(Level.WARNING, "{0} awaiting its fill failed verification ({1})", describe(snapshotId, file, index, ref),
-                        f.getMessage());
-            }
-        }
         StoreException.Unavailable unreachable = null;
         for (int i = 0; i < tiers.size(); i++) {
             MeteredTier tier = tiers.get(i);
@@ -153,57 +138,30 @@ final class ChunkReader {
     }
 
     /**
-     * Writes a verified object into the tiers faster than the one it was found in, on the background
-     * filler, once the node is no longer busy: allocating, zeroing and copying every chunk into the
-     * memory tier's native memory (~40 ms of CPU for a Spring Boot image) and writing it to disk
-     * would otherwise run on the restore's fetch threads and cores.
-     *
-     * An object from S3 waits for its fills in {@link #awaitingFill}, where a second read finds it
-     * (a restore often reads a chunk twice; that read must not go to S3 again). An object from the
-     * disk tier is copied into the memory tier from the disk again; until then a second read maps the
-     * file from the page cache. When the filler is too far behind, the memory tier is filled now and
-     * the disk fill is dropped.
+     * Writes a verified object into the tiers faster than the one it was found in: the memory tier
+     * now, copied from the lent bytes (a restore often reads a chunk twice, and the second read must
+     * find it there), the disk tier on the background filler from an array (the S3 tier's own, so no
+     * copy), once the node is no longer busy.
      */
     private void promote(String name, java.lang.foreign.MemorySegment sealed, int foundAt) {
-        MeteredTier source = tiers.get(foundAt);
-        MeteredTier memory = tiers.get(0).name().equals("memory") ? tiers.get(0) : null;
-        if (source.local()) {
-            if (memory != null && foundAt > 0) {
-                // holds no bytes, but counts against the bound all the same: it bounds the queue
-                later(sealed.byteSize(), () -> { }, () -> fill(memory, name, () -> source.unwrap().read(name, copy -> {
-                    memory.put(name, copy);
-                    return Boolean.TRUE;
-                })));
+        for (int j = 0; j < foundAt; j++) {
+            MeteredTier tier = tiers.get(j);
+            if (tier.name().equals("memory")) {
+                fill(tier, name, () -> tier.put(name, sealed));
+            } else {
+                byte[] copy = arrayOf(sealed);
+                later(copy.length, () -> fill(tier, name, () -> tier.put(name, copy)));
             }
-            return;
-        }
-        byte[] copy = arrayOf(sealed);
-        List<MeteredTier> faster = tiers.subList(0, foundAt);
-        boolean queued = later(copy.length, () -> awaitingFill.put(name, copy), () -> {
-            try {
-                faster.forEach(tier -> fill(tier, name, () -> tier.put(name, copy)));
-            } finally {
-                awaitingFill.remove(name, copy);
-            }
-        });
-        if (!queued && memory != null) {
-            fill(memory, name, () -> memory.put(name, sealed));
         }
     }
 
-    /**
-     * Hands a fill of {@code bytes} to the background filler ({@code before} runs first, here), or
-     * drops it when the filler is too far behind.
-     *
-     * @return whether it was handed over
-     */
-    private boolean later(long bytes, Runnable before, Runnable fill) {
+    /** Hands a fill of {@code bytes} to the background filler, or drops it when the filler is too far behind. */
+    private void later(long bytes, Runnable fill) {
         if (pendingFillBytes.addAndGet(bytes) > MAX_PENDING_FILL_BYTES) {
             pendingFillBytes.addAndGet(-bytes);
-            LOG.log(Level.DEBUG, "not cached: the filler is {0} MiB behind", MAX_PENDING_FILL_BYTES >> 20);
-            return false;
+            LOG.log(Level.DEBUG, "not cached on disk: the filler is {0} MiB behind", MAX_PENDING_FILL_BYTES >> 20);
+            return;
         }
-        before.run();
         long queuedAt = System.nanoTime();
         filler.execute(() -> {
             try {
@@ -213,7 +171,6 @@ final class ChunkReader {
                 pendingFillBytes.addAndGet(-bytes);
             }
         });
-        return true;
     }
 
     /** Writing an object into a faster tier. */
