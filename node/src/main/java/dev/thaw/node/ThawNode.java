@@ -183,7 +183,7 @@ final class ThawNode implements Node {
 
     /**
      * @return whether no instance is starting or busy and no invocation waits: the cores are free for
-     *         background work (the store's read warm-up and its fills of faster tiers wait for it)
+     *         background work (the store's read warm-up and its disk fills wait for it)
      */
     private boolean quiet() {
         return pools.values().stream().map(FunctionPool::counts)

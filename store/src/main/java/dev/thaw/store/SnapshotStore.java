@@ -257,12 +257,11 @@ public interface SnapshotStore extends AutoCloseable {
 
         /**
          * Tells the store when the node is busy (an instance starting or serving, an invocation
-         * waiting), so that its background fills of the faster tiers (allocations and copies into
-         * the memory tier, a file write and an fsync per chunk on disk) wait instead of taking the
-         * cores a restore and the invocation it serves need; never longer than two seconds after a
-         * fill was queued, so a node that is always busy still fills its caches. A Spring Boot
-         * restore from S3 alone fills ~155 MB: ~20 % faster when the disk fill waits (5 alternating
-         * pairs in one node). Default: fills never wait.
+         * waiting), so that its background fills of the disk tier (a file write and an fsync per
+         * chunk read from S3) wait instead of taking the cores a restore and the invocation it
+         * serves need; never longer than two seconds after a fill was queued, so a node that is
+         * always busy still fills its disk. A Spring Boot restore from S3 alone fills ~155 MB: ~20 %
+         * faster when the disk fill waits (5 alternating pairs in one node). Default: fills never wait.
          *
          * @param busy whether the node is busy now; null: fills never wait
          */
