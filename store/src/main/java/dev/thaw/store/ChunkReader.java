@@ -173,17 +173,11 @@ final class ChunkReader {
         });
     }
 
-    /** Writing an object into a faster tier. */
-    @FunctionalInterface
-    private interface Fill {
-        void run() throws IntegrityFailure;
-    }
-
-    /** Runs a fill; a full or failing cache, or an object gone meanwhile, must not fail a read that succeeded. */
-    private static void fill(MeteredTier tier, String name, Fill fill) {
+    /** Runs a fill; a full or failing cache must not fail a read that succeeded. */
+    private static void fill(MeteredTier tier, String name, Runnable put) {
         try {
-            fill.run();
-        } catch (StoreException | IntegrityFailure e) {
+            put.run();
+        } catch (StoreException e) {
             LOG.log(Level.DEBUG, "not cached in {0}: {1}", tier.name(), e.getMessage());
         }
     }
