@@ -173,8 +173,8 @@ final class ThawNode implements Node {
                 .secret(Files.readAllBytes(secretFile))
                 .chunkSize(config.store().chunkSize())
                 .encryption(config.store().encryption())
-                .warmUpReads(config.store().warmUpReads() ? this::quiet : null)
-                .fillsWaitWhile(() -> !quiet())
+                .quietWhen(this::quiet)
+                .warmUpReads(config.store().warmUpReads())
                 .memoryBytes(config.store().memoryBytes())
                 .diskBytes(config.store().diskBytes());
         config.s3().ifPresent(builder::s3);

@@ -101,11 +101,11 @@ final class DefaultSnapshotStore implements SnapshotStore {
         store.resumeUploads();
         store.uploader.start();
         store.ioPool.execute(store::warmUpCrypto);
-        if (config.warmUpQuiet() != null && embedded != null) {
+        if (config.warmUpReads() && embedded != null) {
             // chunks of the store's size, but never more than 1 MiB each: it is the code that needs warming
             int chunk = Math.min(config.chunkSize(), 1 << 20);
             store.warmUpPool.execute(new ReadWarmUp(store.s3.unwrap(), chunk, store.warmUpPool, ReadWarmUp.MAX_GETS,
-                    config.warmUpQuiet(), () -> store.closed));
+                    config.quiet() == null ? () -> true : config.quiet(), () -> store.closed));
         }
         return store;
     }

@@ -149,8 +149,8 @@ public interface SnapshotStore extends AutoCloseable {
         private Duration backoffMax = Duration.ofSeconds(30);
         private Duration s3CallTimeout = Duration.ofSeconds(30);
         private boolean encryption = true;
-        private java.util.function.BooleanSupplier warmUpQuiet;
-        private java.util.function.BooleanSupplier busy;
+        private java.util.function.BooleanSupplier quiet;
+        private boolean warmUpReads;
         private Duration fillWait = Duration.ofSeconds(2);
 
         Builder() {
@@ -241,32 +241,30 @@ public interface SnapshotStore extends AutoCloseable {
         }
 
         /**
-         * Compiles the store's read path before the first restores from S3 (off by default; with the
-         * embedded S3 server only): a background thread puts a few throw-away chunks there and reads
-         * them back, about 4,000 GETs, then deletes them, so that a fresh node's first restores from S3
-         * do not pay for the JIT. It reads only while {@code quiet} is true and pauses otherwise: a node
-         * passes "no instance starting or busy", so the warm-up never competes with a boot or a restore.
-         * Tests, which open many short-lived stores, leave it off.
+         * Tells the store when the node is quiet (no instance starting or serving, no invocation
+         * waiting), so that its background work waits for the cores instead of taking them from a
+         * cold start: the disk tier's fills (a file write and an fsync per chunk read from S3), never
+         * longer than two seconds after a fill was queued so that a node never quiet still fills its
+         * disk, and the read warm-up. A Spring Boot restore from S3 alone fills ~155 MB: ~20 % faster
+         * when the disk fill waits (5 alternating pairs in one node). Default: never waits.
          *
-         * @param quiet whether the caller has nothing more urgent for the cores now; null turns the warm-up off
+         * @param quiet whether the node has nothing more urgent for the cores now; null: never wait
          */
-        public Builder warmUpReads(java.util.function.BooleanSupplier quiet) {
-            this.warmUpQuiet = quiet;
+        public Builder quietWhen(java.util.function.BooleanSupplier quiet) {
+            this.quiet = quiet;
             return this;
         }
 
         /**
-         * Tells the store when the node is busy (an instance starting or serving, an invocation
-         * waiting), so that its background fills of the disk tier (a file write and an fsync per
-         * chunk read from S3) wait instead of taking the cores a restore and the invocation it
-         * serves need; never longer than two seconds after a fill was queued, so a node that is
-         * always busy still fills its disk. A Spring Boot restore from S3 alone fills ~155 MB: ~20 %
-         * faster when the disk fill waits (5 alternating pairs in one node). Default: fills never wait.
-         *
-         * @param busy whether the node is busy now; null: fills never wait
+         * Compiles the store's read path before the first restores from S3 (off by default; with the
+         * embedded S3 server only): a background thread puts a few throw-away chunks there and reads
+         * them back, about 4,000 GETs, then deletes them, so that a fresh node's first restores from S3
+         * do not pay for the JIT. It reads only while the node is quiet ({@link #quietWhen}) and pauses
+         * otherwise, so the warm-up never competes with a boot or a restore. Tests, which open many
+         * short-lived stores, leave it off.
          */
-        public Builder fillsWaitWhile(java.util.function.BooleanSupplier busy) {
-            this.busy = busy;
+        public Builder warmUpReads(boolean value) {
+            this.warmUpReads = value;
             return this;
         }
 
@@ -280,7 +278,7 @@ public interface SnapshotStore extends AutoCloseable {
         public SnapshotStore build() {
             return DefaultSnapshotStore.open(new StoreConfig(root, secret, chunkSize, memoryBytes, diskBytes, s3,
                     embeddedBucket, fetchThreads, uploadThreads, gcGrace, backoffMin, backoffMax, s3CallTimeout, encryption,
-                    warmUpQuiet, busy, fillWait));
+                    quiet, warmUpReads, fillWait));
         }
     }
 }

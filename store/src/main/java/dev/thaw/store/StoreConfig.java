@@ -7,9 +7,14 @@ import java.time.Duration;
 record StoreConfig(Path root, byte[] secret, int chunkSize, long memoryBytes, long diskBytes, S3Config s3,
                    String embeddedBucket, int fetchThreads, int uploadThreads, Duration gcGrace,
                    Duration backoffMin, Duration backoffMax, Duration s3CallTimeout, boolean encryption,
-                   java.util.function.BooleanSupplier warmUpQuiet, java.util.function.BooleanSupplier busy,
+                   java.util.function.BooleanSupplier quiet, boolean warmUpReads,
                    Duration fillWait) {
     static final int PAGE = 4096;
+
+    /** @return whether the node is busy now, as the background fills ask it; null when they never wait */
+    java.util.function.BooleanSupplier busy() {
+        return quiet == null ? null : () -> !quiet.getAsBoolean();
+    }
     static final int MAX_CHUNK = 64 << 20;
 
     StoreConfig {
@@ -43,6 +48,6 @@ record StoreConfig(Path root, byte[] secret, int chunkSize, long memoryBytes, lo
     public String toString() {
         return "StoreConfig[root=" + root + ", secret=***, chunkSize=" + chunkSize + ", memoryBytes=" + memoryBytes
                 + ", diskBytes=" + diskBytes + ", s3=" + s3 + ", encryption=" + encryption
-                + ", warmUpReads=" + (warmUpQuiet != null) + ", fillsWaitWhileBusy=" + (busy != null) + "]";
+                + ", warmUpReads=" + warmUpReads + ", waitsForQuiet=" + (quiet != null) + "]";
     }
 }

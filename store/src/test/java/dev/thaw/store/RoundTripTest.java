@@ -235,7 +235,7 @@ class RoundTripTest {
     private SnapshotStore durableWithBusyFlag(Path images, String root, java.util.concurrent.atomic.AtomicBoolean busy,
                                               Duration fillWait, boolean memoryTier) throws InterruptedException {
         SnapshotStore.Builder builder = TestSupport.store(tmp.resolve(root), TestSupport.freshBucket(), 512 * 1024)
-                .fillsWaitWhile(busy::get).fillWaitLimit(fillWait);
+                .quietWhen(() -> !busy.get()).fillWaitLimit(fillWait);
         SnapshotStore store = (memoryTier ? builder : builder.memoryBytes(0)).build();
         try {
             store.put("fn", images);
