@@ -62,6 +62,11 @@ final class SnapshotRepository implements AutoCloseable {
      * 95-115 ms for hello with 3 MB read ahead and 67-77 ms with 16 MB (docs/BENCHMARKS.md).
      */
     private static final long STREAM_READ_AHEAD_BYTES = 16L << 20;
+    /**
+     * Plaintext buffers the page sources reuse: as much as one restore's source keeps (64 MiB), so a
+     * node restoring one instance at a time allocates none once warm (see ChunkBuffers).
+     */
+    private final ChunkBuffers chunkBuffers = new ChunkBuffers(64L << 20);
     /** Working sets by snapshot id, once recorded (and stored, when there is a store). */
     private final Map<String, WorkingSet> workingSets = new java.util.concurrent.ConcurrentHashMap<>();
     private final Set<String> storedWorkingSets = java.util.concurrent.ConcurrentHashMap.newKeySet();
@@ -263,7 +268,8 @@ final class SnapshotRepository implements AutoCloseable {
      * @return a page source reading the deployment's stored snapshot, counting bytes per tier in {@code tally}
      */
     StorePageSource pageSource(Deployment d, dev.thaw.store.FetchTally tally, boolean sequential) {
-        return new StorePageSource(store.orElseThrow(), snapshotId(d), tally, sequential ? STREAM_READ_AHEAD_BYTES : 0, readAhead);
+        return new StorePageSource(store.orElseThrow(), snapshotId(d), tally, sequential ? STREAM_READ_AHEAD_BYTES : 0,
+                StorePageSource.KEPT_BYTES, readAhead, chunkBuffers);
     }
 
     // ---- REAP working sets -----------------------------------------------------------------------

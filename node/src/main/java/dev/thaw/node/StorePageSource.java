@@ -26,11 +26,17 @@ import java.util.concurrent.Executor;
  * in order (readInOrder; a fault's read never reads ahead) also starts fetching the next chunks on
  * other threads, so decryption runs on the other core while the page server installs what it
  * already has. Bytes are counted per tier in the tally.
+ *
+ * The plaintext lives in buffers borrowed from the node's ChunkBuffers, not in an array per chunk
+ * (an eager Spring Boot restore streams ~155 MB through here). A buffer goes back once nobody holds
+ * its chunk: the cache (until the chunk is evicted or the source closed), the fetch filling it, and
+ * each reader copying out of it. Those holds are counted under the cache's lock, so a chunk evicted
+ * while a fault still copies from it is not handed to another chunk under the copy.
  */
 /** Serves a lazy restore's pages from the snapshot store, chunk by chunk. */
 final class StorePageSource implements PageSource {
-    /** Plaintext kept per restore: enough that the faults of a JVM's working set rarely decrypt a chunk twice. */
-    private static final long CACHED_BYTES = 64L << 20;
+    /** Plaintext kept per restore by default: enough that the faults of a JVM's working set rarely decrypt a chunk twice. */
+    static final long KEPT_BYTES = 64L << 20;
     private static final int MIN_CACHED_CHUNKS = 16;
 
     private final SnapshotStore store;
@@ -39,27 +45,37 @@ final class StorePageSource implements PageSource {
     private final FetchTally tally;
     private final int readAhead;
     private final Executor fetcher;
+    private final ChunkBuffers buffers;
     private final int cachedChunks;
-    private final Map<String, CompletableFuture<byte[]>> recent;
+    /** The chunks kept, most recently used last; guards every {@link Chunk#holders}. */
+    private final Map<String, Chunk> recent;
 
     /**
      * @param readAheadBytes how many bytes past the chunk read to fetch ahead, in whole chunks (at
      *                       least one, at most half the chunks kept); 0 for random access
+     * @param keptBytes how much plaintext to keep, in whole chunks (at least 16)
      * @param fetcher where read-ahead fetches run
+     * @param buffers where the plaintext buffers come from and go back to
      */
-    StorePageSource(SnapshotStore store, String snapshotId, FetchTally tally, long readAheadBytes, Executor fetcher) {
+    StorePageSource(SnapshotStore store, String snapshotId, FetchTally tally, long readAheadBytes, long keptBytes,
+            Executor fetcher, ChunkBuffers buffers) {
         this.store = store;
         this.snapshotId = snapshotId;
         this.manifest = store.manifest(snapshotId);
         this.tally = tally;
-        this.cachedChunks = (int) Math.max(MIN_CACHED_CHUNKS, CACHED_BYTES / manifest.chunkSize());
+        this.cachedChunks = (int) Math.max(MIN_CACHED_CHUNKS, keptBytes / manifest.chunkSize());
         this.readAhead = readAheadBytes == 0 ? 0
                 : (int) Math.min(Math.max(1, readAheadBytes / manifest.chunkSize()), cachedChunks / 2);
         this.fetcher = fetcher;
+        this.buffers = buffers;
         this.recent = new LinkedHashMap<>(64, 0.75f, true) {
             @Override
-            protected boolean removeEldestEntry(Map.Entry<String, CompletableFuture<byte[]>> eldest) {
-                return size() > cachedChunks;
+            protected boolean removeEldestEntry(Map.Entry<String, Chunk> eldest) {
+                if (size() <= cachedChunks) {
+                    return false;
+                }
+                release(eldest.getValue());
+                return true;
             }
         };
     }
@@ -83,11 +99,12 @@ final class StorePageSource implements PageSource {
      * more (a streamed image is installed, or the instance is gone): chunks kept for the whole life of
      * an instance survive enough collections to reach the old generation, whose collection then copies
      * and marks them on the cores restores need (they were 187 of the 197 old objects JFR sampled in a
-     * restore benchmark). A read after this fetches again.
+     * restore benchmark). Their buffers go back to the node's pool. A read after this fetches again.
      */
     @Override
     public void close() {
         synchronized (recent) {
+            recent.values().forEach(this::release);
             recent.clear();
         }
     }
@@ -96,9 +113,8 @@ final class StorePageSource implements PageSource {
     long cachedBytes() {
         synchronized (recent) {
             long bytes = 0;
-            for (CompletableFuture<byte[]> chunk : recent.values()) {
-                byte[] plain = chunk.isDone() && !chunk.isCompletedExceptionally() ? chunk.getNow(null) : null;
-                bytes += plain == null ? 0 : plain.length;
+            for (Chunk chunk : recent.values()) {
+                bytes += chunk.loaded.isDone() && !chunk.loaded.isCompletedExceptionally() ? chunk.length : 0;
             }
             return bytes;
         }
@@ -136,48 +152,75 @@ final class StorePageSource implements PageSource {
         while (done < dst.byteSize()) {
             long at = offset + done;
             long chunkStart = at - at % chunkSize;
-            byte[] chunk = chunk(file, image, chunkStart);
-            for (int i = 1; i <= ahead && chunkStart + (long) i * chunkSize < image.size(); i++) {
-                start(file, image, chunkStart + (long) i * chunkSize, true);
+            Chunk chunk = hold(file, image, chunkStart);
+            try {
+                for (int i = 1; i <= ahead && chunkStart + (long) i * chunkSize < image.size(); i++) {
+                    start(file, image, chunkStart + (long) i * chunkSize, true);
+                }
+                int from = (int) (at - chunkStart);
+                int n = (int) Math.min(dst.byteSize() - done, chunk.length - from);
+                if (n <= 0) {
+                    throw new IllegalStateException("bytes [" + offset + ", +" + dst.byteSize() + ") are past the end of "
+                            + file + " of snapshot '" + snapshotId + "' (" + image.size() + " bytes)");
+                }
+                MemorySegment.copy(chunk.bytes, from, dst, ValueLayout.JAVA_BYTE, done, n);
+                done += n;
+            } finally {
+                release(chunk);
             }
-            int from = (int) (at - chunkStart);
-            int n = (int) Math.min(dst.byteSize() - done, chunk.length - from);
-            if (n <= 0) {
-                throw new IllegalStateException("bytes [" + offset + ", +" + dst.byteSize() + ") are past the end of "
-                        + file + " of snapshot '" + snapshotId + "' (" + image.size() + " bytes)");
-            }
-            MemorySegment.copy(chunk, from, dst, ValueLayout.JAVA_BYTE, done, n);
-            done += n;
         }
     }
 
-    private byte[] chunk(String file, ImageFile image, long chunkStart) {
+    /** @return the chunk, fetched (here, unless a read-ahead already is), held for the caller to release */
+    private Chunk hold(String file, ImageFile image, long chunkStart) {
+        Chunk chunk = start(file, image, chunkStart, false);
         try {
-            return start(file, image, chunkStart, false).join();
+            chunk.loaded.join();
+            return chunk;
         } catch (CompletionException e) {
+            release(chunk);
             throw e.getCause() instanceof RuntimeException re ? re : e;
         }
     }
 
-    /** @return the chunk's fetch, started now (here, or on the fetcher for read-ahead) unless it already was */
-    private CompletableFuture<byte[]> start(String file, ImageFile image, long chunkStart, boolean ahead) {
+    /**
+     * Starts the chunk's fetch unless it already was: on the fetcher for read-ahead, else here.
+     *
+     * @return the chunk; for a reader ({@code ahead} false) held once more, for it to release
+     */
+    private Chunk start(String file, ImageFile image, long chunkStart, boolean ahead) {
         String key = file + "@" + chunkStart;
-        CompletableFuture<byte[]> fetch;
+        Chunk chunk;
         synchronized (recent) {
-            fetch = recent.get(key);
-            if (fetch != null && !(fetch.isCompletedExceptionally() && !ahead)) {
-                return fetch;
+            chunk = recent.get(key);
+            if (chunk != null && !(chunk.loaded.isCompletedExceptionally() && !ahead)) {
+                chunk.holders += ahead ? 0 : 1;
+                return chunk;
             }
-            fetch = new CompletableFuture<>();
-            recent.put(key, fetch);
+            int length = (int) Math.max(0, Math.min(manifest.chunkSize(), image.size() - chunkStart));
+            // held by the cache and by the fetch below, and by the reader
+            Chunk fresh = new Chunk(buffers.take(manifest.chunkSize()), length, ahead ? 2 : 3);
+            Chunk failed = recent.put(key, fresh);
+            if (failed != null) {
+                release(failed);
+            }
+            chunk = fresh;
         }
-        CompletableFuture<byte[]> target = fetch;
+        Chunk target = chunk;
         Runnable load = () -> {
+            RuntimeException failure = null;
             try {
-                int length = (int) Math.min(manifest.chunkSize(), image.size() - chunkStart);
-                target.complete(store.read(snapshotId, file, chunkStart, Math.max(0, length), tally));
+                store.readInto(snapshotId, file, chunkStart, MemorySegment.ofArray(target.bytes).asSlice(0, target.length),
+                        tally, arrived -> { });
             } catch (RuntimeException e) {
-                target.completeExceptionally(e);
+                failure = e;
+            }
+            // The fetch lets go before its waiters wake: each of them holds the chunk itself
+            release(target);
+            if (failure == null) {
+                target.loaded.complete(null);
+            } else {
+                target.loaded.completeExceptionally(failure);
             }
         };
         if (ahead) {
@@ -186,5 +229,29 @@ final class StorePageSource implements PageSource {
             load.run();
         }
         return target;
+    }
+
+    /** Lets go of one hold on the chunk; the last one gives its buffer back. */
+    private void release(Chunk chunk) {
+        synchronized (recent) {
+            if (--chunk.holders == 0) {
+                buffers.give(chunk.bytes);
+            }
+        }
+    }
+
+    /** A chunk's plaintext, in a pooled buffer of which the first {@code length} bytes are the chunk's. */
+    private static final class Chunk {
+        final byte[] bytes;
+        final int length;
+        final CompletableFuture<Void> loaded = new CompletableFuture<>();
+        /** Guarded by the source's cache lock. */
+        int holders;
+
+        Chunk(byte[] bytes, int length, int holders) {
+            this.bytes = bytes;
+            this.length = length;
+            this.holders = holders;
+        }
     }
 }

@@ -19,6 +19,10 @@ import org.junit.jupiter.api.io.TempDir;
 class StorePageSourceTest {
     private static final int CHUNK = 64 * 1024;
     private static final int PAGE = 4096;
+    /** A concurrent reader's span: 16 pages, mostly across two chunks, so its copies take a while. */
+    private static final int READ = 16 * PAGE;
+    /** The least plaintext a source keeps: 16 chunks, so that a few dozen chunks' reads evict some. */
+    private static final long KEEP_16 = 16L * CHUNK;
 
     @TempDir
     Path tmp;
@@ -28,7 +32,8 @@ class StorePageSourceTest {
         byte[] pages = randomBytes(4 * CHUNK, 7);
         ExecutorService readAhead = Executors.newFixedThreadPool(2);
         try (SnapshotStore store = storeHolding(pages); Arena arena = Arena.ofConfined()) {
-            StorePageSource source = new StorePageSource(store, "snap", new FetchTally(), 0, readAhead);
+            StorePageSource source = new StorePageSource(store, "snap", new FetchTally(), 0, StorePageSource.KEPT_BYTES,
+                    readAhead, new ChunkBuffers(0));
             assertThat(source.cachedBytes()).isZero();
 
             MemorySegment page = arena.allocate(PAGE);
@@ -58,7 +63,8 @@ class StorePageSourceTest {
         ExecutorService readAhead = Executors.newFixedThreadPool(2);
         try (SnapshotStore store = storeHolding(pages); Arena arena = Arena.ofConfined()) {
             FetchTally tally = new FetchTally();
-            StorePageSource source = new StorePageSource(store, "snap", tally, 4L * CHUNK, readAhead);
+            StorePageSource source = new StorePageSource(store, "snap", tally, 4L * CHUNK, StorePageSource.KEPT_BYTES, readAhead,
+                    new ChunkBuffers(0));
             MemorySegment page = arena.allocate(PAGE);
 
             source.read(1, 8L * CHUNK, page); // a fault in the middle of the file
@@ -77,6 +83,148 @@ class StorePageSourceTest {
                     .isEqualTo(6L * CHUNK);
         } finally {
             readAhead.shutdownNow();
+        }
+    }
+
+    /** A second restore of the image reuses the first one's buffers, and still reads the right bytes. */
+    @Test
+    void aStreamReusesTheBuffersOfTheStreamBefore() throws Exception {
+        byte[] pages = randomBytes(8 * CHUNK, 13);
+        ExecutorService readAhead = Executors.newFixedThreadPool(2);
+        ChunkBuffers buffers = new ChunkBuffers(64L << 20);
+        try (SnapshotStore store = storeHolding(pages); Arena arena = Arena.ofConfined()) {
+            MemorySegment dst = arena.allocate(pages.length);
+            try (StorePageSource first = new StorePageSource(store, "snap", new FetchTally(), 2L * CHUNK,
+                    StorePageSource.KEPT_BYTES, readAhead, buffers)) {
+                streamWhole(first, dst);
+            }
+            assertThat(dst.toArray(ValueLayout.JAVA_BYTE)).isEqualTo(pages);
+            long allocated = buffers.allocated();
+            assertThat(buffers.pooledBytes()).as("every chunk's buffer back once the source is closed")
+                    .isEqualTo(allocated * CHUNK);
+
+            dst.fill((byte) 0);
+            try (StorePageSource second = new StorePageSource(store, "snap", new FetchTally(), 2L * CHUNK,
+                    StorePageSource.KEPT_BYTES, readAhead, buffers)) {
+                streamWhole(second, dst);
+            }
+            assertThat(dst.toArray(ValueLayout.JAVA_BYTE)).isEqualTo(pages);
+            assertThat(buffers.allocated()).as("no new buffer for the second stream").isEqualTo(allocated);
+        } finally {
+            readAhead.shutdownNow();
+        }
+    }
+
+    /**
+     * Faults from several threads, with read-ahead, over a file four times the chunks a source keeps:
+     * chunks are evicted and their buffers reused all the time, and no read may see another chunk's bytes.
+     */
+    @Test
+    void concurrentReadsThroughEvictionsSeeOnlyTheirOwnChunks() throws Exception {
+        int chunks = 64; // four times the chunks the source keeps
+        byte[] pages = randomBytes(chunks * CHUNK, 17);
+        ExecutorService readAhead = Executors.newFixedThreadPool(2);
+        ExecutorService readers = Executors.newFixedThreadPool(4);
+        ChunkBuffers buffers = new ChunkBuffers(64L << 20);
+        try (SnapshotStore store = storeHolding(pages);
+                StorePageSource source = new StorePageSource(store, "snap", new FetchTally(), 4L * CHUNK, KEEP_16,
+                        readAhead, buffers)) {
+            java.util.List<java.util.concurrent.Future<Integer>> results = new java.util.ArrayList<>();
+            for (int r = 0; r < 4; r++) {
+                long seed = r;
+                results.add(readers.submit(() -> readRandomPages(source, pages, seed, 1_500)));
+            }
+            for (var result : results) {
+                assertThat(result.get()).as("reads that saw the wrong bytes").isZero();
+            }
+        } finally {
+            readers.shutdownNow();
+            readAhead.shutdownNow();
+        }
+        assertThat(buffers.allocated()).as("buffers were reused").isLessThan(4L * chunks);
+    }
+
+    /**
+     * A fault waiting for a chunk that read-ahead is still fetching, while enough other faults
+     * evict that chunk from the cache: its buffer must not go back to the pool before the waiting
+     * fault has copied out of it. The pool here poisons what it is given, so a buffer given back
+     * too early shows as wrong bytes.
+     */
+    @Test
+    void aChunkEvictedWhileAFaultWaitsForItKeepsItsBytesForThatFault() throws Exception {
+        byte[] pages = randomBytes(32 * CHUNK, 19);
+        ExecutorService readAhead = Executors.newFixedThreadPool(2);
+        java.util.concurrent.CountDownLatch chunkOneMayArrive = new java.util.concurrent.CountDownLatch(1);
+        ChunkBuffers poisoning = new ChunkBuffers(64L << 20) {
+            @Override
+            void give(byte[] buffer) {
+                java.util.Arrays.fill(buffer, (byte) 0x5A);
+                super.give(buffer);
+            }
+        };
+        try (SnapshotStore real = storeHolding(pages); Arena arena = Arena.ofShared()) {
+            SnapshotStore store = holdingBackReadsAt(real, CHUNK, chunkOneMayArrive);
+            StorePageSource source = new StorePageSource(store, "snap", new FetchTally(), CHUNK, KEEP_16, readAhead,
+                    poisoning);
+            source.readInOrder(1, 0, arena.allocate(PAGE)); // chunk 0 here, chunk 1 ahead (held back)
+
+            MemorySegment waiterPage = arena.allocate(PAGE);
+            Thread waiter = Thread.ofPlatform().start(() -> source.read(1, CHUNK + PAGE, waiterPage));
+            while (waiter.getState() != Thread.State.WAITING) {
+                Thread.sleep(1); // until the fault waits for chunk 1's fetch
+            }
+            MemorySegment page = arena.allocate(PAGE);
+            for (int c = 2; c < 20; c++) {
+                source.read(1, (long) c * CHUNK, page); // 18 more chunks: chunk 1 leaves the cache of 16
+            }
+            chunkOneMayArrive.countDown();
+            waiter.join();
+            assertThat(waiterPage.toArray(ValueLayout.JAVA_BYTE)).isEqualTo(slice(pages, CHUNK + PAGE, PAGE));
+            source.close();
+        } finally {
+            readAhead.shutdownNow();
+        }
+    }
+
+    /** @return {@code store}, except that reads starting at {@code offset} wait for {@code latch} first */
+    private static SnapshotStore holdingBackReadsAt(SnapshotStore store, long offset, java.util.concurrent.CountDownLatch latch) {
+        return (SnapshotStore) java.lang.reflect.Proxy.newProxyInstance(SnapshotStore.class.getClassLoader(),
+                new Class<?>[] {SnapshotStore.class}, (proxy, method, args) -> {
+                    if (method.getName().equals("readInto") && args[2].equals(offset)) {
+                        latch.await();
+                    }
+                    try {
+                        return method.invoke(store, args);
+                    } catch (java.lang.reflect.InvocationTargetException e) {
+                        throw e.getCause();
+                    }
+                });
+    }
+
+    /** @return how many of {@code reads} random pages (some read in order, with read-ahead) differed from {@code pages} */
+    private static int readRandomPages(StorePageSource source, byte[] pages, long seed, int reads) {
+        Random random = new Random(seed);
+        int wrong = 0;
+        try (Arena arena = Arena.ofConfined()) {
+            MemorySegment page = arena.allocate(READ);
+            for (int i = 0; i < reads; i++) {
+                long offset = (long) random.nextInt((pages.length - READ) / PAGE) * PAGE;
+                if (random.nextBoolean()) {
+                    source.readInOrder(1, offset, page);
+                } else {
+                    source.read(1, offset, page);
+                }
+                if (!java.util.Arrays.equals(page.toArray(ValueLayout.JAVA_BYTE), slice(pages, (int) offset, READ))) {
+                    wrong++;
+                }
+            }
+        }
+        return wrong;
+    }
+
+    private static void streamWhole(StorePageSource source, MemorySegment dst) {
+        for (long at = 0; at < dst.byteSize(); at += 4 * PAGE) {
+            source.readInOrder(1, at, dst.asSlice(at, 4 * PAGE));
         }
     }
 
