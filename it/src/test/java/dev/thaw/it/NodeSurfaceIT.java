@@ -12,6 +12,7 @@ import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.time.Duration;
 import java.util.Map;
 import java.util.zip.ZipEntry;
 import java.util.zip.ZipOutputStream;
@@ -124,7 +125,7 @@ class NodeSurfaceIT {
 
     @Test
     void busyInstancesQueueBoundedAndIdleOnesRetireToZero() throws Exception {
-        try (TestNode node = new TestNode(false, java.time.Duration.ofSeconds(1), 1)) {
+        try (TestNode node = new TestNode(false, Duration.ofSeconds(1), 1)) {
             node.client.deploy(new FunctionManifest("one", TestNode.TF + "Sleeper::handle", null, 128, 20_000, Map.of(), 1,
                     false), TestNode.TEST_FUNCTIONS);
             var busy = java.util.concurrent.CompletableFuture.supplyAsync(() -> node.invoke("one", "{\"ms\":3000}"));
@@ -141,25 +142,19 @@ class NodeSurfaceIT {
             assertThat(second.bodyAsString()).isEqualTo("{\"slept\":1}");
             assertThat(second.startKind()).as("the queued call reuses the instance").isEqualTo(StartKind.WARM);
 
-            long deadline = System.nanoTime() + 15_000_000_000L;
-            while (node.client.describe("one").instances().idle() > 0 && System.nanoTime() < deadline) {
-                Thread.sleep(200);
-            }
-            assertThat(node.client.describe("one").instances().idle()).as("retired after the keep-alive").isZero();
+            int idle = Eventually.poll(() -> node.client.describe("one").instances().idle(), n -> n == 0,
+                    Duration.ofSeconds(15), Duration.ofMillis(200));
+            assertThat(idle).as("retired after the keep-alive").isZero();
             assertThat(node.invoke("one", "{\"ms\":1}").startKind()).isEqualTo(StartKind.BOOT);
         }
     }
 
     private static void awaitCount(TestNode node, String what, int n) throws InterruptedException {
-        long deadline = System.nanoTime() + 30_000_000_000L;
-        while (System.nanoTime() < deadline) {
+        int seen = Eventually.poll(() -> {
             var c = node.client.describe("one").instances();
-            if ((what.equals("busy") ? c.busy() : c.queued()) == n) {
-                return;
-            }
-            Thread.sleep(20);
-        }
-        throw new AssertionError("never saw " + n + " " + what);
+            return what.equals("busy") ? c.busy() : c.queued();
+        }, count -> count == n, Duration.ofSeconds(30), Duration.ofMillis(20));
+        assertThat(seen).as(what + " instances").isEqualTo(n);
     }
 
     private static HttpRequest post(TestNode node, String path, String body) {

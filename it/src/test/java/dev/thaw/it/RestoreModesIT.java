@@ -139,13 +139,7 @@ class RestoreModesIT extends WithSnapshotNode {
 
     /** @return the node's metrics once {@code until} holds for them, or after 30 s */
     private String awaitMetrics(java.util.function.Predicate<String> until) throws InterruptedException {
-        long deadline = System.nanoTime() + 30_000_000_000L;
-        String metrics = node.client.metrics();
-        while (System.nanoTime() < deadline && !until.test(metrics)) {
-            Thread.sleep(100);
-            metrics = node.client.metrics();
-        }
-        return metrics;
+        return Eventually.poll(node.client::metrics, until, java.time.Duration.ofSeconds(30), java.time.Duration.ofMillis(100));
     }
 
     @Test

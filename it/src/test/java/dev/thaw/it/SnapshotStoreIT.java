@@ -100,12 +100,8 @@ class SnapshotStoreIT {
     }
 
     private static JsonNode awaitDurable(TestNode node, String name) throws InterruptedException {
-        long deadline = System.nanoTime() + Duration.ofSeconds(90).toNanos();
-        JsonNode report = node.client.snapshot(name);
-        while (System.nanoTime() < deadline && !report.at("/store/durable").asBoolean(false)) {
-            Thread.sleep(200);
-            report = node.client.snapshot(name);
-        }
+        JsonNode report = Eventually.poll(() -> node.client.snapshot(name), r -> r.at("/store/durable").asBoolean(false),
+                Duration.ofSeconds(90), Duration.ofMillis(200));
         assertThat(report.at("/store/durable").asBoolean()).as("snapshot uploaded to the S3 tier: " + report).isTrue();
         return report;
     }

@@ -5,6 +5,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.time.Duration;
 import java.util.stream.Stream;
 import org.junit.jupiter.api.Test;
 
@@ -14,35 +15,21 @@ import org.junit.jupiter.api.Test;
  * the warm-up's.
  */
 class StoreWarmUpIT {
-    private static final long APPEAR_NANOS = 30_000_000_000L;
+    private static final Duration APPEAR = Duration.ofSeconds(30);
     /** 4,000 GETs take ~12 s on a 2-core machine; a loaded CI machine gets ten times that. */
-    private static final long GONE_NANOS = 120_000_000_000L;
+    private static final Duration GONE = Duration.ofSeconds(120);
+    private static final Duration POLL = Duration.ofMillis(20);
 
     @Test
     void aFreshNodePutsReadsAndDeletesThrowAwayChunksInItsEmbeddedS3() throws Exception {
         try (TestNode node = new TestNode(dev.thaw.node.StoreSettings.DEFAULT)) {
             Path chunks = node.dataDir.resolve("store/s3/thaw-snapshots/c");
 
-            assertThat(await(() -> count(chunks) > 0, APPEAR_NANOS))
-                    .as("the warm-up's chunks appear in the embedded S3 bucket").isTrue();
-            assertThat(await(() -> count(chunks) == 0, GONE_NANOS))
-                    .as("the warm-up deletes its chunks once done").isTrue();
+            assertThat(Eventually.poll(() -> count(chunks), n -> n > 0, APPEAR, POLL))
+                    .as("the warm-up's chunks appear in the embedded S3 bucket").isPositive();
+            assertThat(Eventually.poll(() -> count(chunks), n -> n == 0, GONE, POLL))
+                    .as("the warm-up deletes its chunks once done").isZero();
         }
-    }
-
-    private interface Check {
-        boolean holds() throws IOException;
-    }
-
-    private static boolean await(Check check, long timeoutNanos) throws IOException, InterruptedException {
-        long deadline = System.nanoTime() + timeoutNanos;
-        while (System.nanoTime() < deadline) {
-            if (check.holds()) {
-                return true;
-            }
-            Thread.sleep(20);
-        }
-        return check.holds();
     }
 
     private static long count(Path dir) throws IOException {

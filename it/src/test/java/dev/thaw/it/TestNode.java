@@ -24,6 +24,7 @@ import java.util.stream.Stream;
  * process it started is left running.
  */
 final class TestNode implements AutoCloseable {
+    private static final Duration POLL = Duration.ofMillis(100);
     static final Path FUNCTIONS = Path.of(System.getProperty("thaw.it.functions", "target/functions"));
     static final Path TEST_FUNCTIONS = FUNCTIONS.resolve("thaw-testfunctions.jar");
     static final String TF = "dev.thaw.testfunctions.";
@@ -95,29 +96,20 @@ final class TestNode implements AutoCloseable {
 
     /** Waits until the function's log has a line containing {@code text} (things the node does after answering). */
     void awaitLog(String name, String text) throws InterruptedException {
-        long deadline = System.nanoTime() + 30_000_000_000L;
-        while (System.nanoTime() < deadline && !client.logs(name, 100).contains(text)) {
-            Thread.sleep(100);
-        }
-        assertThat(client.logs(name, 100)).contains(text);
+        assertThat(Eventually.poll(() -> client.logs(name, 100), logs -> logs.contains(text), Duration.ofSeconds(30), POLL))
+                .contains(text);
     }
 
     /** Waits until the function's snapshot is uploaded to the store's S3 tier. */
     void awaitDurable(String name) throws InterruptedException {
-        long deadline = System.nanoTime() + 60_000_000_000L;
-        while (System.nanoTime() < deadline && !client.snapshot(name).path("store").path("durable").asBoolean(false)) {
-            Thread.sleep(100);
-        }
-        assertThat(client.snapshot(name).path("store").path("durable").asBoolean(false)).as("snapshot durable").isTrue();
+        assertThat(Eventually.poll(() -> client.snapshot(name).path("store").path("durable").asBoolean(false), durable -> durable,
+                Duration.ofSeconds(60), POLL)).as("snapshot durable").isTrue();
     }
 
     /** Waits until the function's snapshot is in the store (put runs in the background). */
     void awaitStored(String name) throws InterruptedException {
-        long deadline = System.nanoTime() + 60_000_000_000L;
-        while (System.nanoTime() < deadline && client.snapshot(name).path("store").path("chunks").asInt(0) == 0) {
-            Thread.sleep(100);
-        }
-        assertThat(client.snapshot(name).path("store").path("chunks").asInt(0)).as("snapshot stored").isPositive();
+        assertThat(Eventually.poll(() -> client.snapshot(name).path("store").path("chunks").asInt(0), chunks -> chunks > 0,
+                Duration.ofSeconds(60), POLL)).as("snapshot stored").isPositive();
     }
 
     InvocationResult invoke(String name, String json) {
