@@ -44,6 +44,10 @@ final class Libc {
     static final int MAP_PRIVATE = 0x02;
     static final int MAP_ANONYMOUS = 0x20;
     private static final long MAP_FAILED = -1L;
+    /** Back the range with transparent huge pages where the kernel can (THP mode "madvise" or "always"). */
+    static final int MADV_HUGEPAGE = 14;
+    /** Fault the range in for writing now, in the kernel, one call for all of it (Linux 5.14+). */
+    static final int MADV_POPULATE_WRITE = 23;
 
     static final short POLLIN = 0x1;
     static final short POLLERR = 0x8;
@@ -75,6 +79,7 @@ final class Libc {
     private static final MethodHandle EVENTFD = bind("eventfd", FunctionDescriptor.of(INT, INT, INT));
     private static final MethodHandle MMAP = bind("mmap", FunctionDescriptor.of(PTR, PTR, LONG, INT, INT, INT, LONG));
     private static final MethodHandle MUNMAP = bind("munmap", FunctionDescriptor.of(INT, PTR, LONG));
+    private static final MethodHandle MADVISE = bind("madvise", FunctionDescriptor.of(INT, PTR, LONG, INT));
     private static final MethodHandle SCHED_YIELD = bind("sched_yield", FunctionDescriptor.of(INT));
     // ioctl(int fd, unsigned long request, ...): the argument pointer is variadic, which matters to the x86_64 ABI
     private static final MethodHandle IOCTL = bind("ioctl", FunctionDescriptor.of(INT, INT, LONG, PTR),
@@ -186,6 +191,15 @@ final class Libc {
     int munmap(long address, long bytes) {
         try {
             return check((int) MUNMAP.invokeExact(errnoState, MemorySegment.ofAddress(address), bytes));
+        } catch (Throwable t) {
+            throw rethrow(t);
+        }
+    }
+
+    /** @return 0, or a negative errno (a kernel without the advice says {@code EINVAL}) */
+    int madvise(long address, long bytes, int advice) {
+        try {
+            return check((int) MADVISE.invokeExact(errnoState, MemorySegment.ofAddress(address), bytes, advice));
         } catch (Throwable t) {
             throw rethrow(t);
         }

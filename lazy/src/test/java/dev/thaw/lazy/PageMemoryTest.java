@@ -43,11 +43,36 @@ class PageMemoryTest {
         assertThatThrownBy(() -> m.get(ValueLayout.JAVA_BYTE, 0)).isInstanceOf(IllegalStateException.class);
     }
 
+    /** Faulted in by the kernel before anything is written (MADV_POPULATE_WRITE, Linux 5.14+, which CRIU 4.2's kernels have). */
+    @Test
+    void isResidentBeforeItIsWritten() throws IOException {
+        try (Arena arena = Arena.ofConfined()) {
+            MemorySegment m = LazyPages.pageMemory(8L << 20, arena);
+            assertThat(residentKiB(m.address())).as("resident KiB of the 8 MiB mapping").isGreaterThanOrEqualTo(8L << 10);
+        }
+    }
+
     @Test
     void anEmptyWorkingSetStillGetsAValidSegment() {
         try (Arena arena = Arena.ofConfined()) {
             assertThat(LazyPages.pageMemory(0, arena).byteSize()).isZero();
         }
+    }
+
+    /** @return the {@code Rss} of the mapping of this process that starts at {@code address}, in KiB */
+    private static long residentKiB(long address) throws IOException {
+        java.util.List<String> smaps = Files.readAllLines(Path.of("/proc/self/smaps"));
+        for (int i = 0; i < smaps.size(); i++) {
+            String line = smaps.get(i);
+            if (line.matches("^[0-9a-f]+-[0-9a-f]+ .*") && Long.parseUnsignedLong(line.substring(0, line.indexOf('-')), 16) == address) {
+                for (int j = i + 1; j < smaps.size(); j++) {
+                    if (smaps.get(j).startsWith("Rss:")) {
+                        return Long.parseLong(smaps.get(j).replaceAll("[^0-9]", ""));
+                    }
+                }
+            }
+        }
+        throw new AssertionError("no mapping starts at 0x" + Long.toHexString(address));
     }
 
     /** Whether some mapping of this process covers {@code address}. */
