@@ -33,11 +33,11 @@ import java.util.stream.Stream;
  * deleted, each through the store's EvictionGuard, which re-checks under the chunk's lease lock
  * that no writer pinned it meanwhile. If that is not enough the write fails with StoreException.Full.
  *
- * Reads lend the object mapped from the file (read) rather than read into a new array (get): the
- * chunk layer decrypts straight out of the page cache. Arrays of every chunk read were half of what
- * a restore from this tier allocated (~170 MB for the Spring Boot example), and the young
- * collections they caused ran on the cores the restore needed. Objects are never written in place
- * (a write renames a new file over the name), so a mapping never sees its file shrink.
+ * Reads lend the object in a direct buffer of the reading thread's, reused from read to read (read),
+ * rather than a new array (get): arrays of every chunk read were half of what a restore from this
+ * tier allocated (~170 MB for the Spring Boot example), and the young collections they caused ran
+ * on the cores the restore needed. Not mapped from the file either: on a VM where page faults are
+ * dear, a mapping per chunk costs its faults and an munmap (store/README.md).
  */
 /** The bounded, crash-safe local-disk tier. */
 final class DiskTier implements ObjectTier {
@@ -132,19 +132,39 @@ final class DiskTier implements ObjectTier {
         if (entry == null) {
             return null;
         }
-        try (FileChannel channel = FileChannel.open(path(key), StandardOpenOption.READ);
-             java.lang.foreign.Arena mapping = java.lang.foreign.Arena.ofConfined()) {
+        try (FileChannel channel = FileChannel.open(path(key), StandardOpenOption.READ)) {
             long size = channel.size();
-            java.lang.foreign.MemorySegment object = size == 0 ? java.lang.foreign.MemorySegment.ofArray(new byte[0])
-                    : channel.map(FileChannel.MapMode.READ_ONLY, 0, size, mapping);
+            ByteBuffer buffer = readBuffer((int) size);
+            while (buffer.hasRemaining() && channel.read(buffer, buffer.position()) >= 0) {
+                // until the whole object is in (a short read only happens at the end of the file)
+            }
+            if (buffer.hasRemaining()) {
+                throw new IOException("object shrank while being read: " + buffer.position() + " of " + size + " bytes");
+            }
             entry.lastUse = clock.incrementAndGet();
-            return reader.read(object);
+            return reader.read(java.lang.foreign.MemorySegment.ofBuffer(buffer.flip()));
         } catch (NoSuchFileException e) {
             forget(key);
             return null;
         } catch (IOException e) {
             throw StoreException.internal("cannot read object " + key + " from the disk tier: " + e.getMessage(), e);
         }
+    }
+
+    /**
+     * Per reading thread: a direct buffer as large as the largest object it read, reused. So a
+     * reader must not read this tier again from inside its callback: it would get the same buffer.
+     */
+    private static final ThreadLocal<ByteBuffer> READ_BUFFERS = new ThreadLocal<>();
+
+    /** @return the calling thread's read buffer, cleared and limited to {@code size} bytes */
+    private static ByteBuffer readBuffer(int size) {
+        ByteBuffer buffer = READ_BUFFERS.get();
+        if (buffer == null || buffer.capacity() < size) {
+            buffer = ByteBuffer.allocateDirect(Math.max(size, 64 << 10));
+            READ_BUFFERS.set(buffer);
+        }
+        return buffer.clear().limit(size);
     }
 
     @Override
