@@ -68,7 +68,8 @@ public final class LazyPages {
             Libc libc = new Libc(call);
             address = libc.mmapAnonymous(size);
             if (address < 0) {
-                throw new LazyPagesException("cannot map " + size + " bytes for a working set: " + Libc.errnoName((int) -address));
+                throw new LazyPagesException("cannot map " + size + " bytes of page memory (a working set or the page server's"
+                        + " buffer): " + Libc.errnoName((int) -address));
             }
             libc.madvise(address, size, Libc.MADV_HUGEPAGE);
             libc.madvise(address, size, Libc.MADV_POPULATE_WRITE);

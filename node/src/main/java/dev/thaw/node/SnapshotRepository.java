@@ -63,10 +63,10 @@ final class SnapshotRepository implements AutoCloseable {
      */
     private static final long STREAM_READ_AHEAD_BYTES = 16L << 20;
     /**
-     * Plaintext buffers the page sources reuse: as much as one restore's source keeps (64 MiB), so a
-     * node restoring one instance at a time allocates none once warm (see ChunkBuffers).
+     * Plaintext buffers the page sources reuse: as much as one restore's source keeps, so a node
+     * restoring one instance at a time allocates none once warm (see ChunkBuffers).
      */
-    private final ChunkBuffers chunkBuffers = new ChunkBuffers(64L << 20);
+    private final ChunkBuffers chunkBuffers = new ChunkBuffers(StorePageSource.KEPT_BYTES);
     /** Working sets by snapshot id, once recorded (and stored, when there is a store). */
     private final Map<String, WorkingSet> workingSets = new java.util.concurrent.ConcurrentHashMap<>();
     private final Set<String> storedWorkingSets = java.util.concurrent.ConcurrentHashMap.newKeySet();

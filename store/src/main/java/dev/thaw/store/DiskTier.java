@@ -152,13 +152,19 @@ final class DiskTier implements ObjectTier {
     }
 
     /**
-     * Per reading thread: a direct buffer as large as the largest object it read, reused. So a
-     * reader must not read this tier again from inside its callback: it would get the same buffer.
+     * Per reading platform thread (the store's fetch threads): a direct buffer as large as the
+     * largest object it read, reused. So a reader must not read this tier again from inside its
+     * callback: it would get the same buffer.
      */
     private static final ThreadLocal<ByteBuffer> READ_BUFFERS = new ThreadLocal<>();
 
-    /** @return the calling thread's read buffer, cleared and limited to {@code size} bytes */
+    /** @return a buffer for one read, cleared and limited to {@code size} bytes */
     private static ByteBuffer readBuffer(int size) {
+        if (Thread.currentThread().isVirtual()) {
+            // a node's restore or request thread reading a manifest: a buffer kept for the thread
+            // would die with it, leaving native memory to the collector after every such read
+            return ByteBuffer.allocate(size);
+        }
         ByteBuffer buffer = READ_BUFFERS.get();
         if (buffer == null || buffer.capacity() < size) {
             buffer = ByteBuffer.allocateDirect(Math.max(size, 64 << 10));

@@ -3,12 +3,18 @@ package dev.thaw.store;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
+import java.lang.foreign.ValueLayout;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Random;
 import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.ValueSource;
 
 class DiskTierTest {
     @TempDir
@@ -36,6 +42,38 @@ class DiskTierTest {
 
     private static String key(int n) {
         return "c/%064x".formatted(n);
+    }
+
+    /**
+     * Reads lend each object whole and exactly, from a platform thread (whose buffer is reused, here
+     * for a smaller object after a larger one) and from a virtual one (which gets a buffer per read).
+     */
+    @ParameterizedTest
+    @ValueSource(booleans = {false, true})
+    void readsLendExactlyTheObjectWhateverReadBefore(boolean virtualThread) throws Exception {
+        DiskTier tier = open(1 << 20);
+        byte[] large = new byte[200_000];
+        byte[] small = new byte[3_000];
+        new Random(5).nextBytes(large);
+        new Random(6).nextBytes(small);
+        tier.put(key(1), large);
+        tier.put(key(2), small);
+        List<byte[]> seen = new ArrayList<>();
+        Runnable reads = () -> {
+            try {
+                for (String k : List.of(key(1), key(2), key(1))) {
+                    seen.add(tier.read(k, object -> object.toArray(ValueLayout.JAVA_BYTE)));
+                }
+            } catch (IntegrityFailure impossible) {
+                throw new IllegalStateException(impossible);
+            }
+        };
+        Thread reader = virtualThread ? Thread.ofVirtual().start(reads) : Thread.ofPlatform().start(reads);
+        reader.join();
+        assertThat(seen).hasSize(3);
+        assertThat(seen.get(0)).isEqualTo(large);
+        assertThat(seen.get(1)).isEqualTo(small);
+        assertThat(seen.get(2)).isEqualTo(large);
     }
 
     @Test
