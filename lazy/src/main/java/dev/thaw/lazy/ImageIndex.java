@@ -227,7 +227,7 @@ public final class ImageIndex {
      * @return {@code workingSet.bytes()} bytes, page-aligned
      */
     public MemorySegment read(WorkingSet workingSet, PageSource source, Arena arena) {
-        MemorySegment out = LazyPages.pageMemory(workingSet.bytes(), arena);
+        MemorySegment out = LazyPages.populate(LazyPages.pageMemory(workingSet.bytes(), arena));
         long position = 0;
         for (ByteRange r : ranges(workingSet)) {
             source.read(r.pagesId(), r.offset(), out.asSlice(position, r.length()));

@@ -235,7 +235,7 @@ final class LazyPagesDaemon implements LazyPagesServer {
         this.wakeValue = arena.allocate(ValueLayout.JAVA_LONG);
         this.wakeDrain = arena.allocate(ValueLayout.JAVA_LONG);
         this.uffd = new Userfaultfd(libc, arena);
-        this.pageBuffer = LazyPages.pageMemory((long) BATCH_PAGES * PAGE, arena); // 4 MB a restore: not zeroed page by page
+        this.pageBuffer = LazyPages.pageMemory((long) BATCH_PAGES * PAGE, arena); // 4 MB a restore, populated by run()
         this.onePage = pageBuffer.asSlice(0, PAGE);
         this.streamAll = options.streamAll();
         this.spinNanos = options.spinAfterFault().toNanos();
@@ -458,6 +458,7 @@ final class LazyPagesDaemon implements LazyPagesServer {
 
     private void run() {
         try {
+            LazyPages.populate(pageBuffer); // here rather than in start(): CRIU is starting meanwhile
             serve();
         } catch (ServeFailure f) {
             fail(f.getMessage());

@@ -43,12 +43,24 @@ class PageMemoryTest {
         assertThatThrownBy(() -> m.get(ValueLayout.JAVA_BYTE, 0)).isInstanceOf(IllegalStateException.class);
     }
 
-    /** Faulted in by the kernel before anything is written (MADV_POPULATE_WRITE, Linux 5.14+, which CRIU 4.2's kernels have). */
+    /**
+     * Mapped without being faulted in (the restore's thread does not pay for it), then faulted in by
+     * the kernel in one call on the thread that will write it (MADV_POPULATE_WRITE, Linux 5.14+, which
+     * CRIU 4.2's kernels have), a slice's pages only when a slice is populated.
+     */
     @Test
-    void isResidentBeforeItIsWritten() throws IOException {
+    void isResidentOnlyOncePopulated() throws IOException {
         try (Arena arena = Arena.ofConfined()) {
             MemorySegment m = LazyPages.pageMemory(8L << 20, arena);
-            assertThat(residentKiB(m.address())).as("resident KiB of the 8 MiB mapping").isGreaterThanOrEqualTo(8L << 10);
+            assertThat(residentKiB(m.address())).as("resident KiB of the 8 MiB mapping as mapped").isZero();
+
+            LazyPages.populate(m.asSlice(0, 100));
+            assertThat(residentKiB(m.address())).as("resident KiB after populating 100 bytes")
+                    .isBetween(4L, 2L << 10); // one page, or one huge page where THP backs it
+
+            assertThat(LazyPages.populate(m)).isSameAs(m);
+            assertThat(residentKiB(m.address())).as("resident KiB once populated").isGreaterThanOrEqualTo(8L << 10);
+            assertThat(m.get(ValueLayout.JAVA_LONG, (8L << 20) - 8)).isZero();
         }
     }
 

@@ -88,14 +88,17 @@ final class LazyRestore implements AutoCloseable {
             prefetchHeldBytes = prefetched.get().bytes();
             LazyPages.Arrival bytes = new LazyPages.Arrival(LazyPages.pageMemory(prefetched.get().bytes(), arena));
             arrival = Optional.of(bytes);
-            prefetchBytes = fetch(() -> repository.readStoredWorkingSet(d, bytes, report.tally));
+            prefetchBytes = fetch(() -> {
+                LazyPages.populate(bytes.segment()); // on the fetching thread: CRIU starts meanwhile
+                return repository.readStoredWorkingSet(d, bytes, report.tally);
+            });
         }
     }
 
     /**
      * Begins a lazy or REAP restore: picks the working set to prefetch, and starts fetching it from
      * the store at once, while the caller starts CRIU (call it once the image CRIU reads is there).
-     * The set is written into memory the kernel zero-fills as it is written
+     * The set is written into memory the kernel populates on the fetching thread
      * ({@link LazyPages#pageMemory}), not zeroed up front.
      */
     static LazyRestore prepare(String mode, Deployment d, SnapshotRepository repository, RestoreReport report) {
