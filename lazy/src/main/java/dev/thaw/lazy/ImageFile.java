@@ -97,6 +97,11 @@ final class ImageFile {
             return field;
         }
 
+        /** @return the current field as it is encoded, so that a rewrite can keep fields it does not change */
+        Field raw() {
+            return new Field(field, wireType, value, bytes == null ? null : bytesOf(bytes));
+        }
+
         /** @return the whole message as it is in the file, wherever {@link #next()} has got to */
         byte[] rawBytes() {
             byte[] raw = new byte[in.limit()];
@@ -200,6 +205,88 @@ final class ImageFile {
             }
             out.write((int) value);
         }
+    }
+
+    /**
+     * One field of a message as encoded: a scalar's value (varint, fixed32, fixed64), or the bytes of
+     * a length-delimited field. {@link #encode} writes fields back without knowing what they mean.
+     *
+     * @param number the field number
+     * @param wireType the protobuf wire type
+     * @param value the value of a scalar field
+     * @param bytes the payload of a length-delimited field, else null
+     */
+    record Field(int number, int wireType, long value, byte[] bytes) {
+        static final int VARINT = 0;
+        static final int LENGTH_DELIMITED = 2;
+
+        /** @return a varint field */
+        static Field varint(int number, long value) {
+            return new Field(number, VARINT, value, null);
+        }
+
+        /** @return an embedded message */
+        static Field message(int number, byte[] bytes) {
+            return new Field(number, LENGTH_DELIMITED, 0, bytes);
+        }
+
+        /** @return every field of {@code m} from where it is, in order */
+        static List<Field> all(Message m) {
+            List<Field> out = new ArrayList<>();
+            while (m.next()) {
+                out.add(m.raw());
+            }
+            return out;
+        }
+
+        /** @return the fields encoded as one message, in the order given */
+        static byte[] encode(List<Field> fields) {
+            ByteArrayOutputStream out = new ByteArrayOutputStream(64);
+            for (Field f : fields) {
+                writeVarint(out, ((long) f.number() << 3) | f.wireType());
+                switch (f.wireType()) {
+                    case VARINT -> writeVarint(out, f.value());
+                    case 1 -> out.writeBytes(ByteBuffer.allocate(8).order(ByteOrder.LITTLE_ENDIAN).putLong(f.value()).array());
+                    case LENGTH_DELIMITED -> {
+                        writeVarint(out, f.bytes().length);
+                        out.writeBytes(f.bytes());
+                    }
+                    case 5 -> out.writeBytes(ByteBuffer.allocate(4).order(ByteOrder.LITTLE_ENDIAN).putInt((int) f.value()).array());
+                    default -> throw new IllegalArgumentException("wire type " + f.wireType());
+                }
+            }
+            return out.toByteArray();
+        }
+
+        private static void writeVarint(ByteArrayOutputStream out, long value) {
+            while ((value & ~0x7fL) != 0) {
+                out.write((int) (value & 0x7f) | 0x80);
+                value >>>= 7;
+            }
+            out.write((int) value);
+        }
+    }
+
+    /**
+     * Replaces {@code file} atomically by an image of type {@code typeMagic} holding {@code records}
+     * (each message written as {@code [u32 length][message]}).
+     */
+    static void write(Path file, int typeMagic, List<byte[]> records) throws IOException {
+        ByteArrayOutputStream out = new ByteArrayOutputStream();
+        out.writeBytes(ByteBuffer.allocate(8).order(ByteOrder.LITTLE_ENDIAN).putInt(IMG_COMMON_MAGIC).putInt(typeMagic).array());
+        for (byte[] message : records) {
+            out.writeBytes(ByteBuffer.allocate(4).order(ByteOrder.LITTLE_ENDIAN).putInt(message.length).array());
+            out.writeBytes(message);
+        }
+        Path temp = file.resolveSibling("." + file.getFileName() + ".rewrite");
+        Files.write(temp, out.toByteArray());
+        Files.move(temp, file, java.nio.file.StandardCopyOption.REPLACE_EXISTING, java.nio.file.StandardCopyOption.ATOMIC_MOVE);
+    }
+
+    private static byte[] bytesOf(ByteBuffer b) {
+        byte[] out = new byte[b.remaining()];
+        b.get(b.position(), out);
+        return out;
     }
 
     /** One mapping of a task ({@code VmaEntry}: start 1, end 2, flags 6, status 7). */

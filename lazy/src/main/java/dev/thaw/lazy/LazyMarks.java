@@ -1,12 +1,8 @@
 package dev.thaw.lazy;
 
-import java.io.ByteArrayOutputStream;
 import java.io.IOException;
-import java.nio.ByteBuffer;
-import java.nio.ByteOrder;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.nio.file.StandardCopyOption;
 import java.util.ArrayList;
 import java.util.List;
 
@@ -123,7 +119,7 @@ public final class LazyMarks {
     }
 
     /** Refuses to rewrite entries with fields a rewrite would drop (a newer CRIU's). */
-    private static void checkKnownFields(List<ImageFile.Message> records, Path pagemap) {
+    static void checkKnownFields(List<ImageFile.Message> records, Path pagemap) {
         for (ImageFile.Message m : records.subList(1, records.size())) {
             while (m.next()) {
                 if (m.field() > 5) {
@@ -166,22 +162,9 @@ public final class LazyMarks {
 
     /** Replaces {@code pagemap} atomically by one with the same head record and {@code entries}. */
     static void write(Path pagemap, ImageFile.Message head, List<ImageFile.PagemapEntry> entries) throws IOException {
-        ByteArrayOutputStream out = new ByteArrayOutputStream();
-        ByteBuffer header = ByteBuffer.allocate(8).order(ByteOrder.LITTLE_ENDIAN)
-                .putInt(ImageFile.IMG_COMMON_MAGIC).putInt(ImageFile.PAGEMAP_MAGIC);
-        out.write(header.array());
-        record(out, head.rawBytes());
-        for (ImageFile.PagemapEntry e : entries) {
-            record(out, e.encode());
-        }
-        Path temp = pagemap.resolveSibling("." + pagemap.getFileName() + ".repair");
-        Files.write(temp, out.toByteArray());
-        Files.move(temp, pagemap, StandardCopyOption.REPLACE_EXISTING, StandardCopyOption.ATOMIC_MOVE);
-    }
-
-    private static void record(ByteArrayOutputStream out, byte[] message) {
-        ByteBuffer length = ByteBuffer.allocate(4).order(ByteOrder.LITTLE_ENDIAN).putInt(message.length);
-        out.writeBytes(length.array());
-        out.writeBytes(message);
+        List<byte[]> records = new ArrayList<>();
+        records.add(head.rawBytes());
+        entries.forEach(e -> records.add(e.encode()));
+        ImageFile.write(pagemap, ImageFile.PAGEMAP_MAGIC, records);
     }
 }

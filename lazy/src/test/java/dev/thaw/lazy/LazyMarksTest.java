@@ -1,12 +1,19 @@
 package dev.thaw.lazy;
 
+import static dev.thaw.lazy.TestImages.ANON_PRIVATE;
+import static dev.thaw.lazy.TestImages.FILE_PRIVATE;
+import static dev.thaw.lazy.TestImages.LAZY;
+import static dev.thaw.lazy.TestImages.PRESENT;
+import static dev.thaw.lazy.TestImages.REGULAR_ANON;
+import static dev.thaw.lazy.TestImages.concat;
+import static dev.thaw.lazy.TestImages.entry;
+import static dev.thaw.lazy.TestImages.file;
+import static dev.thaw.lazy.TestImages.message;
+import static dev.thaw.lazy.TestImages.record;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
-import java.io.ByteArrayOutputStream;
 import java.io.IOException;
-import java.nio.ByteBuffer;
-import java.nio.ByteOrder;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.List;
@@ -19,12 +26,7 @@ import org.junit.jupiter.api.io.TempDir;
  */
 class LazyMarksTest {
     private static final int PAGE = 4096;
-    private static final long ANON_PRIVATE = 0x22;
-    private static final long FILE_PRIVATE = 0x02;
-    private static final long REGULAR_ANON = 0x201;
     private static final long VDSO = 0x209;
-    private static final int PRESENT = ImageIndex.PE_PRESENT;
-    private static final int LAZY = ImageIndex.PE_LAZY;
 
     @TempDir
     Path dir;
@@ -89,70 +91,12 @@ class LazyMarksTest {
     private record Vma(long start, long end, long flags, long status) {
     }
 
-    private record Entry(long vaddr, long pages, int flags) {
-    }
-
     private static Vma vma(long start, long end, long flags, long status) {
         return new Vma(start, end, flags, status);
     }
 
-    private static Entry entry(long vaddr, long pages, int flags) {
-        return new Entry(vaddr, pages, flags);
-    }
-
-    /** pstree with pid 1, its mm, and its pagemap (page count as u64 field 5 like CRIU 4.2, or u32 field 2). */
-    private void image(List<Vma> vmas, List<Entry> entries, boolean wideCount) throws IOException {
-        Files.write(dir.resolve("pstree.img"), file(ImageFile.PSTREE_MAGIC, record(message(1, 1))));
-        ByteArrayOutputStream mm = new ByteArrayOutputStream();
-        for (Vma v : vmas) {
-            lengthDelimited(mm, 14, message(1, v.start(), 2, v.end(), 5, 3, 6, v.flags(), 7, v.status()));
-        }
-        Files.write(dir.resolve("mm-1.img"), file(ImageFile.MM_MAGIC, record(mm.toByteArray())));
-        ByteArrayOutputStream pagemap = new ByteArrayOutputStream();
-        pagemap.writeBytes(record(message(1, 1)));
-        for (Entry e : entries) {
-            pagemap.writeBytes(record(wideCount ? message(1, e.vaddr(), 2, 0, 4, e.flags(), 5, e.pages())
-                    : message(1, e.vaddr(), 2, e.pages(), 4, e.flags())));
-        }
-        Files.write(dir.resolve("pagemap-1.img"), file(ImageFile.PAGEMAP_MAGIC, pagemap.toByteArray()));
-    }
-
-    private static byte[] file(int magic, byte[] records) {
-        ByteBuffer head = ByteBuffer.allocate(8).order(ByteOrder.LITTLE_ENDIAN).putInt(ImageFile.IMG_COMMON_MAGIC).putInt(magic);
-        return concat(head.array(), records);
-    }
-
-    private static byte[] record(byte[] message) {
-        return concat(ByteBuffer.allocate(4).order(ByteOrder.LITTLE_ENDIAN).putInt(message.length).array(), message);
-    }
-
-    /** @param fieldsAndValues field number, value, field number, value... (all varints) */
-    private static byte[] message(long... fieldsAndValues) {
-        ByteArrayOutputStream out = new ByteArrayOutputStream();
-        for (int i = 0; i < fieldsAndValues.length; i += 2) {
-            varint(out, fieldsAndValues[i] << 3);
-            varint(out, fieldsAndValues[i + 1]);
-        }
-        return out.toByteArray();
-    }
-
-    private static void lengthDelimited(ByteArrayOutputStream out, int field, byte[] bytes) {
-        varint(out, ((long) field << 3) | 2);
-        varint(out, bytes.length);
-        out.writeBytes(bytes);
-    }
-
-    private static void varint(ByteArrayOutputStream out, long value) {
-        while ((value & ~0x7fL) != 0) {
-            out.write((int) (value & 0x7f) | 0x80);
-            value >>>= 7;
-        }
-        out.write((int) value);
-    }
-
-    private static byte[] concat(byte[] a, byte[] b) {
-        byte[] out = java.util.Arrays.copyOf(a, a.length + b.length);
-        System.arraycopy(b, 0, out, a.length, b.length);
-        return out;
+    private void image(List<Vma> vmas, List<TestImages.Entry> entries, boolean wideCount) throws IOException {
+        TestImages.write(dir, vmas.stream().map(v -> TestImages.vma(v.start(), v.end(), v.flags(), v.status())).toList(),
+                entries, wideCount);
     }
 }

@@ -181,13 +181,7 @@ class LazyRestoreTest {
     @Test
     @Order(3)
     void lazyMarksCriuLeftOutArePutBackAndTheImageRestoresLazily() throws Exception {
-        Path unmarked = fixture.root.resolve("img-unmarked");
-        Files.createDirectories(unmarked);
-        try (var all = Files.list(fixture.images)) {
-            for (Path f : all.toList()) {
-                Files.copy(f, unmarked.resolve(f.getFileName()));
-            }
-        }
+        Path unmarked = copyOfImage("img-unmarked");
         Path pagemap = unmarked.resolve("pagemap-1.img");
         List<ImageFile.Message> records = ImageFile.records(pagemap, ImageFile.PAGEMAP_MAGIC);
         List<ImageFile.PagemapEntry> withoutLazy = records.subList(1, records.size()).stream()
@@ -215,6 +209,55 @@ class LazyRestoreTest {
                     .isGreaterThan(CriuFixture.ARRAY_MB * LazyTarget.MB / PAGE);
             assertThat(server.stats().failure()).isEmpty();
         }
+    }
+
+    /**
+     * The target JVM has written pages in private file mappings (its CDS archive, libjvm's data).
+     * Rewritten by PrivateFileCopies, those pages are lazy: the daemon serves the ones the target
+     * touches (they are in the working set it records) and installs the rest; the image also
+     * restores eagerly, CRIU reading every page itself.
+     */
+    @Test
+    @Order(3)
+    void copiedOnWriteFilePagesMadeLazyAreServedByTheDaemonAndTheImageStillRestoresEagerly() throws Exception {
+        Path converted = copyOfImage("img-file-copies");
+        PrivateFileCopies.Conversion conversion = PrivateFileCopies.makeLazy(converted);
+        ImageIndex convertedIndex = ImageIndex.load(converted);
+        System.out.println("private file copies made lazy: " + conversion);
+        assertThat(conversion.pages()).as("the written pages of the CDS archive and libjvm: hundreds").isGreaterThan(256);
+        assertThat(convertedIndex.lazyBytes() - index.lazyBytes()).isEqualTo(conversion.pages() * PAGE);
+        assertThat(convertedIndex.totalPresentBytes()).isEqualTo(index.totalPresentBytes());
+        List<List<Long>> newlyLazy = new ArrayList<>(lazyRanges(convertedIndex));
+        newlyLazy.removeAll(lazyRanges(index));
+
+        Path work = newWorkDir();
+        try (PageSource source = PageSource.files(converted);
+             LazyPagesServer server = LazyPages.start(LazyPages.Options.of(work, convertedIndex, source).withRecord(true));
+             CriuFixture.Restore restore = fixture.restore(converted, work, true)) {
+            assertThat(restore.command("sum", WAIT)).isEqualTo(expectedSum);
+            assertThat(server.recorded().runs()).as("faults served in the converted mappings")
+                    .anyMatch(run -> newlyLazy.stream().anyMatch(r -> run.vaddr() >= r.get(0) && run.vaddr() < r.get(1)));
+            server.finishInBackground();
+            server.whenEnded().toCompletableFuture().get(WAIT.toSeconds(), TimeUnit.SECONDS);
+            assertThat(server.stats().lazyPagesRemaining()).isZero();
+            assertThat(server.stats().failure()).isEmpty();
+            assertThat(restore.command("sum", WAIT)).as("still right without the daemon").isEqualTo(expectedSum);
+        }
+        try (CriuFixture.Restore eager = fixture.restore(converted, newWorkDir(), false)) {
+            assertThat(eager.command("sum", WAIT)).isEqualTo(expectedSum);
+        }
+    }
+
+    /** @return a copy of the dumped image, for a test that rewrites it */
+    private Path copyOfImage(String name) throws IOException {
+        Path copy = fixture.root.resolve(name);
+        Files.createDirectories(copy);
+        try (var all = Files.list(fixture.images)) {
+            for (Path f : all.toList()) {
+                Files.copy(f, copy.resolve(f.getFileName()));
+            }
+        }
+        return copy;
     }
 
     /** @return the task's lazy pages as merged {@code [start, end)} address ranges */

@@ -8,6 +8,7 @@ import dev.thaw.core.ThawException;
 import dev.thaw.criu.Criu;
 import dev.thaw.criu.CriuLogs;
 import dev.thaw.lazy.LazyMarks;
+import dev.thaw.lazy.PrivateFileCopies;
 import java.io.IOException;
 import java.nio.file.Path;
 import java.util.ArrayDeque;
@@ -440,6 +441,7 @@ final class FunctionPool implements Instance.Listener {
             Criu.DumpResult r = criu.orElseThrow().dump(instance.rootPid(), staging,
                     snapshot.metaDir().resolve("dump.log"));
             repairLazyMarks(staging);
+            lazyFileCopies(staging);
             snapshot.ready(pipes, r.imageBytes(), r.duration().toMillis());
             checkpointMs.put(instance, (System.nanoTime() - start) / 1e6);
             metrics.checkpoint(deployment.name(), r.duration().toNanos() / 1e9, r.imageBytes());
@@ -470,6 +472,21 @@ final class FunctionPool implements Instance.Listener {
         } catch (RuntimeException e) {
             LOG.log(System.Logger.Level.WARNING, deployment.name() + ": the image's lazy marks could not be checked ("
                     + e.getMessage() + "); lazy and REAP restores of it may restore every page up front");
+        }
+    }
+
+    /**
+     * Before anything reads the image: the pages the process wrote in private file mappings (a JVM's
+     * CDS archive and libjvm's data, ~6 MB) become lazy ({@link PrivateFileCopies}), so a lazy or REAP
+     * restore installs them with the rest of the memory instead of CRIU reading them before the tasks
+     * run. An image that cannot be rewritten is restored as it was dumped.
+     */
+    private void lazyFileCopies(Path images) {
+        try {
+            PrivateFileCopies.makeLazy(images);
+        } catch (RuntimeException e) {
+            LOG.log(System.Logger.Level.WARNING, deployment.name() + ": the image's private file mappings could not be"
+                    + " rewritten (" + e.getMessage() + "); lazy and REAP restores will read their pages up front");
         }
     }
 
