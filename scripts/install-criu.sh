@@ -65,6 +65,14 @@ P="$PREFIX/root"
 exec "\$P/usr/lib64/ld-linux-x86-64.so.2" --library-path "\$P/usr/lib/x86_64-linux-gnu:\$P/lib/x86_64-linux-gnu" "\$P/usr/sbin/criu" "\$@"
 LAUNCH
   chmod +x "$LAUNCHER"
+  write_argv
+}
+
+# The launcher's command line, one argument a line: the node starts CRIU with it directly, without
+# the shell (an exec and ~3.5 ms of every restore's start on this project's VMs).
+write_argv() {
+  printf '%s\n' "$PREFIX/root/usr/lib64/ld-linux-x86-64.so.2" --library-path \
+    "$PREFIX/root/usr/lib/x86_64-linux-gnu:$PREFIX/root/lib/x86_64-linux-gnu" "$PREFIX/root/usr/sbin/criu" > "$LAUNCHER.argv"
 }
 
 # Derives a private apt source list from the machine's own Debian entry, with the suite changed.
@@ -86,6 +94,7 @@ private_sources() {
 if [ "$FORCE" = 0 ] && [ -x "$LAUNCHER" ] && version_ok; then
   say "CRIU $("$LAUNCHER" --version | sed -n 's/^Version: *//p') already installed in $PREFIX"
   [ -x "$PREFIX/bin/criu-kdat" ] || write_kdat_helper
+  [ -f "$LAUNCHER.argv" ] || write_argv
   echo "$LAUNCHER"
   exit 0
 fi
