@@ -208,6 +208,27 @@ final class ImageFile {
     }
 
     /**
+     * A task's pagemap file: its head record (the {@code pages_id}) and its entries, in file order.
+     *
+     * @param head the head record, as it is in the file
+     * @param entries the entries after it
+     */
+    record Pagemap(Message head, List<PagemapEntry> entries) {
+        /** @throws LazyPagesException when the file has no head record, or an entry is in a parent image */
+        static Pagemap read(Path file) throws IOException {
+            List<Message> records = records(file, PAGEMAP_MAGIC);
+            if (records.isEmpty()) {
+                throw new LazyPagesException(file + " has no head record");
+            }
+            List<PagemapEntry> entries = new ArrayList<>();
+            for (Message m : records.subList(1, records.size())) {
+                entries.add(PagemapEntry.decode(m, file));
+            }
+            return new Pagemap(records.getFirst(), List.copyOf(entries));
+        }
+    }
+
+    /**
      * One field of a message as encoded: a scalar's value (varint, fixed32, fixed64), or the bytes of
      * a length-delimited field. {@link #encode} writes fields back without knowing what they mean.
      *

@@ -289,15 +289,12 @@ public final class ImageIndex {
         if (!pagemap.toFile().exists()) {
             return Optional.empty();
         }
-        List<ImageFile.Message> records = ImageFile.records(pagemap, ImageFile.PAGEMAP_MAGIC);
-        if (records.isEmpty()) {
-            throw new LazyPagesException(pagemap + " has no head record");
-        }
-        long pagesId = pagesId(records.getFirst(), pagemap);
+        ImageFile.Pagemap read = ImageFile.Pagemap.read(pagemap);
+        long pagesId = pagesId(read.head(), pagemap);
         List<Entry> entries = new ArrayList<>();
         long offset = 0;
-        for (ImageFile.Message m : records.subList(1, records.size())) {
-            Entry e = entry(m, offset, pagesId, pagemap);
+        for (ImageFile.PagemapEntry p : read.entries()) {
+            Entry e = new Entry(p.vaddr(), p.pages(), (int) p.flags(), offset, pagesId);
             entries.add(e);
             if (e.present()) {
                 offset += e.bytes();
@@ -315,11 +312,6 @@ public final class ImageIndex {
             }
         }
         throw new LazyPagesException(file + " has no pages_id");
-    }
-
-    private static Entry entry(ImageFile.Message m, long offset, long pagesId, Path file) {
-        ImageFile.PagemapEntry e = ImageFile.PagemapEntry.decode(m, file);
-        return new Entry(e.vaddr(), e.pages(), (int) e.flags(), offset, pagesId);
     }
 
     /** @return {@code [starts, ends]} of the task's VMAs; empty when the image has no mm file */

@@ -86,14 +86,8 @@ public final class LazyMarks {
         if (!Files.exists(pagemap)) {
             return 0; // a zombie
         }
-        List<ImageFile.Message> records = ImageFile.records(pagemap, ImageFile.PAGEMAP_MAGIC);
-        if (records.isEmpty()) {
-            throw new LazyPagesException(pagemap + " has no head record");
-        }
-        List<ImageFile.PagemapEntry> entries = new ArrayList<>();
-        for (ImageFile.Message m : records.subList(1, records.size())) {
-            entries.add(ImageFile.PagemapEntry.decode(m, pagemap));
-        }
+        ImageFile.Pagemap read = ImageFile.Pagemap.read(pagemap);
+        List<ImageFile.PagemapEntry> entries = read.entries();
         if (entries.stream().anyMatch(e -> (e.flags() & ImageIndex.PE_LAZY) != 0)) {
             return 0; // CRIU marked this task: nothing to repair
         }
@@ -112,7 +106,7 @@ public final class LazyMarks {
         if (marked == 0) {
             return 0;
         }
-        write(pagemap, records.getFirst(), repaired);
+        write(pagemap, read.head(), repaired);
         LOG.log(System.Logger.Level.INFO, dir + ": CRIU marked no page of pid " + pid + " lazy (a thread's stack pointer is"
                 + " page-aligned); marked the " + marked + " pages it marks otherwise");
         return marked;

@@ -112,14 +112,8 @@ public final class PrivateFileCopies {
         if (!Files.exists(pagemap) || !Files.exists(mm)) {
             return new Conversion(0, 0); // a zombie
         }
-        List<ImageFile.Message> records = ImageFile.records(pagemap, ImageFile.PAGEMAP_MAGIC);
-        if (records.isEmpty()) {
-            throw new LazyPagesException(pagemap + " has no head record");
-        }
-        List<ImageFile.PagemapEntry> entries = new ArrayList<>();
-        for (ImageFile.Message m : records.subList(1, records.size())) {
-            entries.add(ImageFile.PagemapEntry.decode(m, pagemap));
-        }
+        ImageFile.Pagemap read = ImageFile.Pagemap.read(pagemap);
+        List<ImageFile.PagemapEntry> entries = read.entries();
         List<ImageFile.Message> mmRecords = ImageFile.records(mm, ImageFile.MM_MAGIC);
         if (mmRecords.size() != 1) {
             throw new LazyPagesException(mm + " has " + mmRecords.size() + " records, not one");
@@ -143,15 +137,12 @@ public final class PrivateFileCopies {
             return new Conversion(0, 0);
         }
         LazyMarks.checkKnownFields(ImageFile.records(pagemap, ImageFile.PAGEMAP_MAGIC), pagemap);
-        List<byte[]> pagemapRecords = new ArrayList<>();
-        pagemapRecords.add(records.getFirst().rawBytes());
+        List<ImageFile.PagemapEntry> marked = new ArrayList<>();
         for (ImageFile.PagemapEntry e : entries) {
-            for (ImageFile.PagemapEntry part : markLazy(e, runs)) {
-                pagemapRecords.add(part.encode());
-            }
+            marked.addAll(markLazy(e, runs));
         }
         ImageFile.write(mm, ImageFile.MM_MAGIC, List.of(ImageFile.Field.encode(rewritten)));
-        ImageFile.write(pagemap, ImageFile.PAGEMAP_MAGIC, pagemapRecords);
+        LazyMarks.write(pagemap, read.head(), marked);
         long pages = runs.stream().mapToLong(Run::pages).sum();
         LOG.log(System.Logger.Level.DEBUG, "{0}: pid {1}: {2} runs of {3} copied-on-write file pages made anonymous and lazy",
                 dir, pid, runs.size(), pages);
