@@ -102,6 +102,16 @@ final class ImageFile {
             return new Field(field, wireType, value, bytes == null ? null : bytesOf(bytes));
         }
 
+        /** @return the highest field number in the message, wherever {@link #next()} has got to */
+        int highestField() {
+            Message again = new Message(in.slice(0, in.limit()), file);
+            int highest = 0;
+            while (again.next()) {
+                highest = Math.max(highest, again.field());
+            }
+            return highest;
+        }
+
         /** @return the whole message as it is in the file, wherever {@link #next()} has got to */
         byte[] rawBytes() {
             byte[] raw = new byte[in.limit()];
@@ -155,6 +165,9 @@ final class ImageFile {
      * class does not know are skipped (a rewrite would drop them: see LazyMarks).
      */
     record PagemapEntry(long vaddr, long pages, long flags, boolean wideCount) {
+        /** The highest field number of an entry this class reads and writes. */
+        static final int LAST_FIELD = 5;
+
         /** @throws LazyPagesException when the entry's pages are in a parent image */
         static PagemapEntry decode(Message m, Path file) {
             long vaddr = 0;
@@ -210,10 +223,12 @@ final class ImageFile {
     /**
      * A task's pagemap file: its head record (the {@code pages_id}) and its entries, in file order.
      *
+     * @param file where it was read from
      * @param head the head record, as it is in the file
      * @param entries the entries after it
+     * @param highestEntryField the highest field number any entry has
      */
-    record Pagemap(Message head, List<PagemapEntry> entries) {
+    record Pagemap(Path file, Message head, List<PagemapEntry> entries, int highestEntryField) {
         /** @throws LazyPagesException when the file has no head record, or an entry is in a parent image */
         static Pagemap read(Path file) throws IOException {
             List<Message> records = records(file, PAGEMAP_MAGIC);
@@ -221,10 +236,25 @@ final class ImageFile {
                 throw new LazyPagesException(file + " has no head record");
             }
             List<PagemapEntry> entries = new ArrayList<>();
+            int highest = 0;
             for (Message m : records.subList(1, records.size())) {
+                highest = Math.max(highest, m.highestField());
                 entries.add(PagemapEntry.decode(m, file));
             }
-            return new Pagemap(records.getFirst(), List.copyOf(entries));
+            return new Pagemap(file, records.getFirst(), List.copyOf(entries), highest);
+        }
+
+        /**
+         * Refuses a rewrite of entries that have fields {@link PagemapEntry#encode} would drop (a
+         * newer CRIU's).
+         *
+         * @param consequence what is not done then, for the message
+         */
+        void requireKnownFields(String consequence) {
+            if (highestEntryField > PagemapEntry.LAST_FIELD) {
+                throw new LazyPagesException(file + " has a pagemap field " + highestEntryField
+                        + " this version does not know: " + consequence);
+            }
         }
     }
 
@@ -310,8 +340,21 @@ final class ImageFile {
         return out;
     }
 
-    /** One mapping of a task ({@code VmaEntry}: start 1, end 2, flags 6, status 7). */
+    /**
+     * One mapping of a task ({@code VmaEntry}: start 1, end 2, flags 6, status 7), and the bits of
+     * its flags ({@code mmap}'s) and status (CRIU's) that the image rewrites look at.
+     */
     record VmaEntry(long start, long end, long flags, long status) {
+        static final long MAP_PRIVATE = 0x02;
+        static final long MAP_ANONYMOUS = 0x20;
+        static final long MAP_LOCKED = 0x2000;
+        static final long MAP_HUGETLB = 0x40000;
+        static final long VMA_AREA_REGULAR = 1;
+        static final long VMA_AREA_VSYSCALL = 1 << 2;
+        static final long VMA_AREA_VDSO = 1 << 3;
+        static final long VMA_FILE_PRIVATE = 1 << 6;
+        static final long VMA_ANON_PRIVATE = 1 << 9;
+        static final long VMA_AREA_VVAR = 1 << 12;
     }
 
     /** @return the task's mappings in file order (sorted by CRIU); empty when the image has no mm file */

@@ -1,10 +1,18 @@
 package dev.thaw.lazy;
 
+import static dev.thaw.lazy.ImageFile.VmaEntry.MAP_ANONYMOUS;
+import static dev.thaw.lazy.ImageFile.VmaEntry.MAP_LOCKED;
+import static dev.thaw.lazy.ImageFile.VmaEntry.MAP_PRIVATE;
+import static dev.thaw.lazy.ImageFile.VmaEntry.VMA_AREA_VDSO;
+import static dev.thaw.lazy.ImageFile.VmaEntry.VMA_AREA_VSYSCALL;
+import static dev.thaw.lazy.ImageFile.VmaEntry.VMA_AREA_VVAR;
+
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
+
 
 /**
  * Puts back the lazy marks CRIU 4.2 leaves out of a dump when a thread's stack pointer is
@@ -31,12 +39,6 @@ import java.util.List;
 public final class LazyMarks {
     private static final System.Logger LOG = System.getLogger(LazyMarks.class.getName());
     private static final int PAGE = ImageIndex.PAGE_SIZE;
-    private static final long MAP_PRIVATE = 0x02;
-    private static final long MAP_ANONYMOUS = 0x20;
-    private static final long MAP_LOCKED = 0x2000;
-    private static final long VMA_AREA_VSYSCALL = 1 << 2;
-    private static final long VMA_AREA_VDSO = 1 << 3;
-    private static final long VMA_AREA_VVAR = 1 << 12;
 
     private LazyMarks() {
     }
@@ -91,7 +93,7 @@ public final class LazyMarks {
         if (entries.stream().anyMatch(e -> (e.flags() & ImageIndex.PE_LAZY) != 0)) {
             return 0; // CRIU marked this task: nothing to repair
         }
-        checkKnownFields(ImageFile.records(pagemap, ImageFile.PAGEMAP_MAGIC), pagemap);
+        read.requireKnownFields("its lazy marks are not repaired");
         List<ImageFile.VmaEntry> vmas = ImageFile.vmas(dir, pid);
         List<ImageFile.PagemapEntry> repaired = new ArrayList<>();
         long marked = 0;
@@ -110,18 +112,6 @@ public final class LazyMarks {
         LOG.log(System.Logger.Level.INFO, dir + ": CRIU marked no page of pid " + pid + " lazy (a thread's stack pointer is"
                 + " page-aligned); marked the " + marked + " pages it marks otherwise");
         return marked;
-    }
-
-    /** Refuses to rewrite entries with fields a rewrite would drop (a newer CRIU's). */
-    static void checkKnownFields(List<ImageFile.Message> records, Path pagemap) {
-        for (ImageFile.Message m : records.subList(1, records.size())) {
-            while (m.next()) {
-                if (m.field() > 5) {
-                    throw new LazyPagesException(pagemap + " has a pagemap field " + m.field()
-                            + " this version does not know: its lazy marks are not repaired");
-                }
-            }
-        }
     }
 
     /** Splits a present, non-lazy entry into runs of pages that can and cannot be lazy. */

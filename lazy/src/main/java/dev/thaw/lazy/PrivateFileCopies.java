@@ -1,5 +1,13 @@
 package dev.thaw.lazy;
 
+import static dev.thaw.lazy.ImageFile.VmaEntry.MAP_ANONYMOUS;
+import static dev.thaw.lazy.ImageFile.VmaEntry.MAP_HUGETLB;
+import static dev.thaw.lazy.ImageFile.VmaEntry.MAP_LOCKED;
+import static dev.thaw.lazy.ImageFile.VmaEntry.MAP_PRIVATE;
+import static dev.thaw.lazy.ImageFile.VmaEntry.VMA_ANON_PRIVATE;
+import static dev.thaw.lazy.ImageFile.VmaEntry.VMA_AREA_REGULAR;
+import static dev.thaw.lazy.ImageFile.VmaEntry.VMA_FILE_PRIVATE;
+
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -51,13 +59,6 @@ public final class PrivateFileCopies {
     private static final int VMA_STATUS = 7;
     private static final int VMA_FD = 8;
     private static final int VMA_FDFLAGS = 10;
-    private static final long MAP_PRIVATE = 0x02;
-    private static final long MAP_ANONYMOUS = 0x20;
-    private static final long MAP_LOCKED = 0x2000;
-    private static final long MAP_HUGETLB = 0x40000;
-    private static final long VMA_AREA_REGULAR = 1;
-    private static final long VMA_FILE_PRIVATE = 1 << 6;
-    private static final long VMA_ANON_PRIVATE = 1 << 9;
     /** Any status bit but these marks a special mapping (vDSO, vvar, AIO ring, memfd...), left alone. */
     private static final long PLAIN_FILE_PRIVATE = VMA_AREA_REGULAR | VMA_FILE_PRIVATE;
     /** {@code fd = -1} as CRIU writes it for anonymous memory (a zigzag-encoded sint64). */
@@ -136,7 +137,7 @@ public final class PrivateFileCopies {
         if (runs.isEmpty()) {
             return new Conversion(0, 0);
         }
-        LazyMarks.checkKnownFields(ImageFile.records(pagemap, ImageFile.PAGEMAP_MAGIC), pagemap);
+        read.requireKnownFields("its private file mappings are not made lazy");
         List<ImageFile.PagemapEntry> marked = new ArrayList<>();
         for (ImageFile.PagemapEntry e : entries) {
             marked.addAll(markLazy(e, runs));
