@@ -17,9 +17,12 @@ import java.util.Objects;
  * @param dedup whether to measure deduplication (a second build of each function, and pairs of functions)
  * @param output directory for the CSV files
  * @param examplesDir the {@code examples} directory holding the built example JARs
+ * @param primeRounds each function is deployed primed with this many invocations of its own
+ *     benchmark event before its snapshot ({@code FunctionManifest.Priming}); 0 for unprimed
  */
 public record RestoreBenchOptions(List<String> functions, List<StoreVariant> variants, List<String> modes,
-                                  List<String> sources, int repeats, boolean dedup, Path output, Path examplesDir) {
+                                  List<String> sources, int repeats, boolean dedup, Path output, Path examplesDir,
+                                  int primeRounds) {
     /** The places a restore can read its images from, fastest first. */
     public static final List<String> SOURCES = List.of("local", "memory", "disk", "s3");
     /** The restore modes. */
@@ -43,6 +46,16 @@ public record RestoreBenchOptions(List<String> functions, List<StoreVariant> var
         if (repeats < 1) {
             throw new IllegalArgumentException("repeats must be at least 1, got " + repeats);
         }
+        if (primeRounds < 0 || primeRounds > dev.thaw.core.FunctionManifest.Priming.MAX_PRIME_ROUNDS) {
+            throw new IllegalArgumentException("prime rounds must be between 0 and "
+                    + dev.thaw.core.FunctionManifest.Priming.MAX_PRIME_ROUNDS + ", got " + primeRounds);
+        }
+    }
+
+    /** Options for unprimed functions. */
+    public RestoreBenchOptions(List<String> functions, List<StoreVariant> variants, List<String> modes,
+                               List<String> sources, int repeats, boolean dedup, Path output, Path examplesDir) {
+        this(functions, variants, modes, sources, repeats, dedup, output, examplesDir, 0);
     }
 
     private static void requireKnown(String what, List<String> values, List<String> known) {

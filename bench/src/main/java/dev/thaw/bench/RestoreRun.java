@@ -151,10 +151,23 @@ final class RestoreRun implements RestoreBenchmark {
 
     private void deployAndPrime(ThawClient client, StoreVariant v, ExampleFunction f, String name, Path jar, String mode) {
         progress.show(v.label() + " " + f.name(), "deploy and snapshot " + name, 0, 0);
-        client.deploy(new FunctionManifest(name, f.handler(), null, f.memoryMb(), null, f.environment(), null, true, mode), jar);
+        FunctionManifest manifest = new FunctionManifest(name, f.handler(), null, f.memoryMb(), null, f.environment(), null,
+                true, mode);
+        if (options.primeRounds() > 0) {
+            manifest = manifest.withPriming(new FunctionManifest.Priming(readJson(f.payload()), options.primeRounds()));
+        }
+        client.deploy(manifest, jar);
         ColdSteering.makeCold(client, name, COLD_WAIT);
         invoke(client, name, f);
         awaitDurable(client, name);
+    }
+
+    private static JsonNode readJson(String json) {
+        try {
+            return dev.thaw.core.Json.mapper().readTree(json);
+        } catch (IOException e) {
+            throw new UncheckedIOException("a benchmark event is not JSON: " + json, e);
+        }
     }
 
     /** Waits until the snapshot is taken, in the store, and uploaded to S3: every source can then be measured. */
@@ -308,7 +321,9 @@ final class RestoreRun implements RestoreBenchmark {
                         Double.isNaN(s.faultsMedian) ? "-" : fmt(s.faultsMedian), Long.toString(s.unexpected));
             }
             out.println();
-            out.println("Restore to first response, store " + variant + " (ratios against the working-copy eager restore):");
+            out.println("Restore to first response, store " + variant + " (ratios against the working-copy eager restore)"
+                    + (options.primeRounds() > 0 ? ", functions primed with " + options.primeRounds()
+                    + " calls of their benchmark event:" : ":"));
             out.print(table.render());
         }
         CsvFiles.write(summary, SUMMARY_HEADER, summaryRows);

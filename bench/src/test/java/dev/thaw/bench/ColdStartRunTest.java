@@ -57,7 +57,7 @@ class ColdStartRunTest {
             String state = !snapshots.get(name) ? "disabled" : snapshotReady.get(name) ? "ready" : "none";
             return new FunctionInfo(name, 1, "h", "java", 512, 30000, List.of(), 8, snapshots.get(name), "", 0, "",
                     new FunctionInfo.SnapshotInfo(state, null, null, null, null, 0, 0),
-                    new FunctionInfo.InstanceCounts(0, idle.get(name), 0, 0));
+                    new FunctionInfo.InstanceCounts(0, idle.get(name), 0, 0), "eager", null);
         }
 
         @Override public long delete(String name) {

@@ -47,16 +47,55 @@ final class DeployCommand extends ClientCommand {
                     + " working set recorded once, prefetched after); default: the node's.")
     String restoreMode;
 
+    @picocli.CommandLine.ArgGroup(exclusive = true)
+    PrimingEvent primingEvent;
+
+    @Option(names = "--prime-rounds", paramLabel = "N",
+            description = "How many priming invocations (default 10; needs --prime-data or --prime-file).")
+    Integer primeRounds;
+
+    /** The priming event: at most one of the two. */
+    static final class PrimingEvent {
+        @Option(names = "--prime-data", paramLabel = "JSON", description = {
+                "Prime the function: before its snapshot, call the handler with this event (--prime-rounds times),",
+                "so clones start with its code loaded and compiled. Use an event without outside effects."})
+        String data;
+
+        @Option(names = "--prime-file", paramLabel = "PATH", description = "A file holding the priming event as JSON.")
+        Path file;
+    }
+
     @Override
     int run(ThawClient client) {
         var manifest = new FunctionManifest(name, handler, runtime, memoryMb, timeoutMs, environment, maxInstances,
-                noSnapshots ? Boolean.FALSE : null, restoreMode);
+                noSnapshots ? Boolean.FALSE : null, restoreMode).withPriming(priming());
         // Checked here so a bad flag fails before a large JAR is read and uploaded.
         manifest.validated();
         FunctionInfo info = client.deploy(manifest, jar);
         out().println("deployed " + info.name() + " version " + info.version() + " (handler " + info.handler()
                 + ", code " + size(info.codeSizeBytes()) + ")");
         return 0;
+    }
+
+    private FunctionManifest.Priming priming() {
+        if (primingEvent == null) {
+            if (primeRounds != null) {
+                throw new picocli.CommandLine.ParameterException(spec.commandLine(),
+                        "--prime-rounds needs a priming event: --prime-data or --prime-file");
+            }
+            return null;
+        }
+        byte[] json = primingEvent.data != null ? primingEvent.data.getBytes(java.nio.charset.StandardCharsets.UTF_8)
+                : InvokeCommand.read(primingEvent.file);
+        if (!dev.thaw.core.Json.isValid(json)) {
+            throw new picocli.CommandLine.ParameterException(spec.commandLine(),
+                    (primingEvent.data != null ? "--prime-data" : primingEvent.file.toString()) + " is not valid JSON");
+        }
+        try {
+            return new FunctionManifest.Priming(dev.thaw.core.Json.mapper().readTree(json), primeRounds);
+        } catch (java.io.IOException e) {
+            throw new java.io.UncheckedIOException(e); // cannot happen: checked valid above
+        }
     }
 
     /** @return e.g. {@code 812 B}, {@code 4.6 KiB}, {@code 12.0 MiB} */

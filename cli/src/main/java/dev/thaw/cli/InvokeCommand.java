@@ -62,7 +62,7 @@ final class InvokeCommand extends ClientCommand {
         return bytes;
     }
 
-    private static byte[] read(Path file) {
+    static byte[] read(Path file) {
         try {
             return Files.readAllBytes(file);
         } catch (IOException e) {

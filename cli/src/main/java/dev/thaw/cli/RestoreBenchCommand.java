@@ -68,6 +68,11 @@ final class RestoreBenchCommand implements Callable<Integer> {
             description = "Directory of the built examples (default ${DEFAULT-VALUE}).")
     Path examplesDir;
 
+    @Option(names = "--prime-rounds", defaultValue = "0", paramLabel = "N",
+            description = "Deploy every function primed (thaw deploy --prime-data) with N calls of its own benchmark"
+                    + " event before its snapshot (default ${DEFAULT-VALUE}: unprimed).")
+    int primeRounds;
+
     @Option(names = "--store-no-warm-up", description = "Nodes do not compile the embedded S3 read path at start"
             + " (as thaw up --store-no-warm-up): measures what the warm-up buys.")
     boolean noWarmUp;
@@ -89,7 +94,8 @@ final class RestoreBenchCommand implements Callable<Integer> {
     private RestoreBenchOptions options() {
         try {
             List<StoreVariant> parsed = variants.stream().map(StoreVariant::parse).toList();
-            return new RestoreBenchOptions(functions, parsed, modes, sources, repeats, !noDedup, output, examplesDir);
+            return new RestoreBenchOptions(functions, parsed, modes, sources, repeats, !noDedup, output, examplesDir,
+                    primeRounds);
         } catch (IllegalArgumentException e) {
             throw new ParameterException(spec.commandLine(), e.getMessage());
         }

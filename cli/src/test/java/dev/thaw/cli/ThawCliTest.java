@@ -94,6 +94,33 @@ class ThawCliTest {
     }
 
     @Test
+    void deploySendsThePrimingEventAndRounds(@TempDir Path dir) throws Exception {
+        Path jar = Files.write(dir.resolve("hello.jar"), new byte[] {1});
+        Path event = Files.writeString(dir.resolve("prime.json"), "{\"name\":\"prime\",\"n\":[1,2]}");
+        node.answer("PUT", "/functions/hello", 200, INFO);
+        assertThat(thaw(withUrl("deploy", "hello", "--jar", jar.toString(), "--handler", "a.B::c",
+                "--prime-file", event.toString(), "--prime-rounds", "25"))).isZero();
+        JsonNode priming = Json.mapper().readTree(node.last().body()).get("manifest").get("priming");
+        assertThat(priming.get("event")).isEqualTo(Json.mapper().readTree("{\"name\":\"prime\",\"n\":[1,2]}"));
+        assertThat(priming.get("rounds").asInt()).isEqualTo(25);
+    }
+
+    @Test
+    void badPrimingFlagsFailBeforeUploading(@TempDir Path dir) throws Exception {
+        Path jar = Files.write(dir.resolve("hello.jar"), new byte[] {1});
+        assertThat(thaw(withUrl("deploy", "hello", "--jar", jar.toString(), "--handler", "a.B::c",
+                "--prime-data", "{\"a\":"))).isEqualTo(2);
+        assertThat(err.toString()).contains("--prime-data is not valid JSON");
+        assertThat(thaw(withUrl("deploy", "hello", "--jar", jar.toString(), "--handler", "a.B::c",
+                "--prime-rounds", "3"))).isEqualTo(2);
+        assertThat(err.toString()).contains("--prime-rounds needs a priming event");
+        assertThat(thaw(withUrl("deploy", "hello", "--jar", jar.toString(), "--handler", "a.B::c", "--no-snapshots",
+                "--prime-data", "{}"))).isEqualTo(1);
+        assertThat(err.toString()).contains("snapshots turned off");
+        assertThat(node.requests()).isEmpty();
+    }
+
+    @Test
     void invalidManifestsFailBeforeUploading(@TempDir Path dir) throws Exception {
         Path jar = Files.write(dir.resolve("hello.jar"), new byte[] {1});
         int code = thaw(withUrl("deploy", "hello", "--jar", jar.toString(), "--handler", "a.B::c", "--memory-mb", "1"));

@@ -21,6 +21,10 @@ import java.util.List;
  * @param deployedAt ISO-8601 time of the deploy
  * @param snapshot the state of the function's snapshot
  * @param instances instance counts by state
+ * @param restoreMode how its snapshot is restored ({@code eager}, {@code lazy} or {@code reap}:
+ *     the manifest's, else the node's default)
+ * @param primeRounds how many priming invocations run before its snapshot, or {@code null} when it
+ *     is not primed (the event itself is never shown)
  */
 @JsonInclude(JsonInclude.Include.NON_NULL)
 public record FunctionInfo(
@@ -37,7 +41,9 @@ public record FunctionInfo(
         long codeSizeBytes,
         String deployedAt,
         SnapshotInfo snapshot,
-        InstanceCounts instances) {
+        InstanceCounts instances,
+        String restoreMode,
+        Integer primeRounds) {
 
     /**
      * @param state {@code none} (no cold start yet), {@code ready}, {@code failed} (boots instead),

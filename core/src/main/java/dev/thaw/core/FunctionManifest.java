@@ -23,6 +23,8 @@ import java.util.regex.Pattern;
  * @param restoreMode how a snapshot is restored: {@code eager} (whole image read before the clone
  *     runs), {@code lazy} (memory pages served on fault) or {@code reap} (the working set recorded on
  *     the first restore, prefetched in bulk on later ones); null for the node's default
+ * @param priming synthetic invocations run before the snapshot, so that what the handler's first
+ *     call loads, links and compiles is already in every clone; null for none
  */
 @JsonInclude(JsonInclude.Include.NON_NULL)
 public record FunctionManifest(
@@ -34,7 +36,8 @@ public record FunctionManifest(
         Map<String, String> environment,
         Integer maxInstances,
         Boolean snapshots,
-        String restoreMode) {
+        String restoreMode,
+        Priming priming) {
 
     /** The restore modes. */
     public static final java.util.List<String> RESTORE_MODES = java.util.List.of("eager", "lazy", "reap");
@@ -42,7 +45,41 @@ public record FunctionManifest(
     /** A manifest that leaves the restore mode to the node. */
     public FunctionManifest(String name, String handler, String runtime, Integer memoryMb, Integer timeoutMs,
                             Map<String, String> environment, Integer maxInstances, Boolean snapshots) {
-        this(name, handler, runtime, memoryMb, timeoutMs, environment, maxInstances, snapshots, null);
+        this(name, handler, runtime, memoryMb, timeoutMs, environment, maxInstances, snapshots, null, null);
+    }
+
+    /** A manifest without priming. */
+    public FunctionManifest(String name, String handler, String runtime, Integer memoryMb, Integer timeoutMs,
+                            Map<String, String> environment, Integer maxInstances, Boolean snapshots,
+                            String restoreMode) {
+        this(name, handler, runtime, memoryMb, timeoutMs, environment, maxInstances, snapshots, restoreMode, null);
+    }
+
+    /**
+     * Priming: before its snapshot is taken, the instance calls its own handler {@code rounds} times
+     * with {@code event}, as AWS Lambda SnapStart users do by hand in a {@code beforeCheckpoint} hook.
+     * The classes, call sites and JIT-compiled code of the handler's path are then in the snapshot,
+     * and no clone pays for them on its first invocation. What the handler does with the event is in
+     * the snapshot too, so the event should be one whose handling has no effect outside the instance.
+     *
+     * @param event the event, as the handler would receive it (any JSON value)
+     * @param rounds how many invocations (default {@value #DEFAULT_PRIME_ROUNDS}); fewer when they
+     *     take longer together than the function's timeout
+     */
+    @JsonInclude(JsonInclude.Include.NON_NULL)
+    public record Priming(com.fasterxml.jackson.databind.JsonNode event, Integer rounds) {
+        /** Default number of priming invocations. */
+        public static final int DEFAULT_PRIME_ROUNDS = 10;
+        /** Most priming invocations. */
+        public static final int MAX_PRIME_ROUNDS = 10_000;
+        /** Largest priming event, serialized: an invocation's payload limit. */
+        public static final int MAX_EVENT_BYTES = 6 * 1024 * 1024;
+
+        /** Never prints the event: it may hold data as sensitive as a request's. */
+        @Override
+        public String toString() {
+            return "Priming[rounds=" + rounds + ", event=" + (event == null ? "none" : "(hidden)") + "]";
+        }
     }
 
     /** Default memory limit in MB. */
@@ -107,7 +144,30 @@ public record FunctionManifest(
         if (restoreMode != null && !RESTORE_MODES.contains(restoreMode)) {
             throw ThawException.invalidRequest("restoreMode '%s' is not one of %s", restoreMode, RESTORE_MODES);
         }
-        return new FunctionManifest(name, h, rt, memory, timeout, Map.copyOf(env), max, snap, restoreMode);
+        return new FunctionManifest(name, h, rt, memory, timeout, Map.copyOf(env), max, snap, restoreMode,
+                validatedPriming(rt, snap));
+    }
+
+    private Priming validatedPriming(String rt, boolean snap) {
+        if (priming == null) {
+            return null;
+        }
+        if (priming.event() == null || priming.event().isMissingNode()) {
+            throw ThawException.invalidRequest("priming needs an event: the JSON the handler is called with before the snapshot");
+        }
+        if (!rt.equals("java")) {
+            throw ThawException.invalidRequest("priming is for the java runtime: a '%s' runtime is never snapshotted", rt);
+        }
+        if (!snap) {
+            throw ThawException.invalidRequest("priming runs before the snapshot, and this function has snapshots turned off");
+        }
+        int rounds = inRange("priming.rounds", priming.rounds(), Priming.DEFAULT_PRIME_ROUNDS, 1, Priming.MAX_PRIME_ROUNDS);
+        int bytes = Json.write(priming.event()).length;
+        if (bytes > Priming.MAX_EVENT_BYTES) {
+            throw ThawException.invalidRequest("priming.event is %d bytes; the limit is %d (an invocation's payload limit)",
+                    bytes, Priming.MAX_EVENT_BYTES);
+        }
+        return new Priming(priming.event(), rounds);
     }
 
     private static int inRange(String field, Integer value, int fallback, int min, int max) {
@@ -121,7 +181,13 @@ public record FunctionManifest(
     /** @return a copy with another name */
     public FunctionManifest withName(String newName) {
         return new FunctionManifest(newName, handler, runtime, memoryMb, timeoutMs, environment, maxInstances, snapshots,
-                restoreMode);
+                restoreMode, priming);
+    }
+
+    /** @return a copy primed as given (null: not primed) */
+    public FunctionManifest withPriming(Priming newPriming) {
+        return new FunctionManifest(name, handler, runtime, memoryMb, timeoutMs, environment, maxInstances, snapshots,
+                restoreMode, newPriming);
     }
 
     /** Never shows environment values: they may be secrets. */
@@ -130,6 +196,7 @@ public record FunctionManifest(
         return "FunctionManifest[name=" + name + ", handler=" + handler + ", runtime=" + runtime
                 + ", memoryMb=" + memoryMb + ", timeoutMs=" + timeoutMs
                 + ", environment=" + (environment == null ? "{}" : environment.keySet() + " (values hidden)")
-                + ", maxInstances=" + maxInstances + ", snapshots=" + snapshots + ", restoreMode=" + restoreMode + "]";
+                + ", maxInstances=" + maxInstances + ", snapshots=" + snapshots + ", restoreMode=" + restoreMode
+                + ", priming=" + priming + "]";
     }
 }

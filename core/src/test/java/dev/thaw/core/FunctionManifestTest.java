@@ -97,6 +97,42 @@ class FunctionManifestTest {
         assertThat(Json.isValid(new byte[0])).isFalse();
     }
 
+    @Test
+    void primingDefaultsItsRoundsAndSurvivesTheWire() {
+        var event = Json.mapper().createObjectNode().put("name", "prime");
+        FunctionManifest m = manifest("f", "a.B").withPriming(new FunctionManifest.Priming(event, null)).validated();
+        assertThat(m.priming().rounds()).isEqualTo(FunctionManifest.Priming.DEFAULT_PRIME_ROUNDS);
+        FunctionManifest back = Json.read(Json.write(m), FunctionManifest.class, "manifest");
+        assertThat(back.priming().event()).isEqualTo(event);
+        assertThat(back.priming().rounds()).isEqualTo(m.priming().rounds());
+        assertThat(manifest("f", "a.B").validated().priming()).isNull();
+    }
+
+    @Test
+    void rejectsPrimingThatCannotRunNamingWhy() {
+        var event = Json.mapper().createObjectNode();
+        assertThatThrownBy(() -> manifest("f", "a.B").withPriming(new FunctionManifest.Priming(null, 3)).validated())
+                .hasMessageContaining("priming needs an event");
+        assertThatThrownBy(() -> manifest("f", "a.B").withPriming(new FunctionManifest.Priming(event, 0)).validated())
+                .hasMessageContaining("priming.rounds must be between 1 and 10000, got 0");
+        assertThatThrownBy(() -> new FunctionManifest("f", "a.B", null, null, null, null, null, false)
+                .withPriming(new FunctionManifest.Priming(event, 3)).validated())
+                .hasMessageContaining("snapshots turned off");
+        assertThatThrownBy(() -> new FunctionManifest("f", null, "provided", null, null, null, null, null)
+                .withPriming(new FunctionManifest.Priming(event, 3)).validated())
+                .hasMessageContaining("java runtime");
+        var huge = Json.mapper().createObjectNode().put("blob", "x".repeat(FunctionManifest.Priming.MAX_EVENT_BYTES));
+        assertThatThrownBy(() -> manifest("f", "a.B").withPriming(new FunctionManifest.Priming(huge, 1)).validated())
+                .hasMessageContaining("priming.event is").hasMessageContaining("payload limit");
+    }
+
+    @Test
+    void neverPrintsThePrimingEvent() {
+        var event = Json.mapper().createObjectNode().put("token", "hunter2");
+        String text = manifest("f", "a.B").withPriming(new FunctionManifest.Priming(event, 2)).validated().toString();
+        assertThat(text).contains("rounds=2").doesNotContain("hunter2");
+    }
+
     private static FunctionManifest withEnv(Map<String, String> env) {
         return new FunctionManifest("f", "a.B", null, null, null, env, null, null);
     }

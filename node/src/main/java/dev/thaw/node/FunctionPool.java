@@ -74,6 +74,10 @@ final class FunctionPool implements Instance.Listener {
     private final java.util.Set<Instance> pageSourceFailures = ConcurrentHashMap.newKeySet();
     /** Set after a page-source failure: the next instance boots instead of restoring. */
     private final java.util.concurrent.atomic.AtomicBoolean bootNext = new java.util.concurrent.atomic.AtomicBoolean();
+    /** Instances stopped because a priming invocation overran: their queued invocation is served by a boot. */
+    private final java.util.Set<Instance> primingOverruns = ConcurrentHashMap.newKeySet();
+    /** The function's priming invocations before its checkpoint; null when it is not primed. */
+    private final PrimingRounds priming;
     /** {@code eager}, {@code lazy} or {@code reap}. */
     final String restoreMode;
     private boolean closed;
@@ -96,6 +100,9 @@ final class FunctionPool implements Instance.Listener {
         this.queueLimit = queueLimit;
         String token = snapshot.controlToken();
         this.controlToken = token != null ? token : "THAW-" + UUID.randomUUID();
+        var primed = deployment.manifest().priming();
+        this.priming = primed == null ? null
+                : new PrimingRounds(primed, deployment.manifest().timeoutMs(), timers, this::primingOverran);
     }
 
     // ---- invocations -------------------------------------------------------------------------
@@ -433,6 +440,37 @@ final class FunctionPool implements Instance.Listener {
         }
     }
 
+    /**
+     * The runtime asks for a priming invocation: only an instance booted to be checkpointed gets
+     * one, before it is ready.
+     */
+    Optional<PrimingRounds.Round> primingStarted(Instance instance) {
+        if (priming == null || instance.kind != Instance.Kind.BOOT || instance.wasReady()
+                || snapshot.state() != Snapshot.State.PENDING) {
+            return Optional.empty();
+        }
+        return priming.start(instance);
+    }
+
+    /** @return whether the request id was the instance's priming invocation in progress */
+    boolean primingEnded(Instance instance, String requestId) {
+        return priming != null && priming.end(instance, requestId);
+    }
+
+    /**
+     * A priming invocation hangs: the instance is stopped, the function goes without a snapshot (it
+     * would hang the same way next time), and the invocation that waited for the instance is served
+     * by a plain boot.
+     */
+    private void primingOverran(Instance instance, String why) {
+        LOG.log(System.Logger.Level.WARNING, deployment.name() + ": " + why);
+        snapshot.failed(why);
+        log.append("SNAPSHOT_FAILED " + why + " (the instance is stopped; cold starts boot)");
+        stopReasons.put(instance, why);
+        primingOverruns.add(instance);
+        instance.kill();
+    }
+
     private void checkpoint(Instance instance) {
         long start = System.nanoTime();
         try {
@@ -445,7 +483,8 @@ final class FunctionPool implements Instance.Listener {
             snapshot.ready(pipes, r.imageBytes(), r.duration().toMillis());
             checkpointMs.put(instance, (System.nanoTime() - start) / 1e6);
             metrics.checkpoint(deployment.name(), r.duration().toNanos() / 1e9, r.imageBytes());
-            log.append(String.format("SNAPSHOT taken in %d ms: %.1f MB", r.duration().toMillis(), r.imageBytes() / 1048576.0));
+            log.append(String.format("SNAPSHOT taken in %d ms: %.1f MB%s", r.duration().toMillis(),
+                    r.imageBytes() / 1048576.0, priming == null ? "" : priming.summary(instance)));
             repository.publish(deployment, snapshot.imagesDir(), log);
         } catch (IOException | RuntimeException e) {
             String why = "checkpoint failed: " + e.getMessage();
@@ -499,6 +538,10 @@ final class FunctionPool implements Instance.Listener {
         FunctionErrorException initError = initErrors.remove(instance);
         boolean neverReady = !instance.wasReady();
         boolean pageSourceFailed = pageSourceFailures.remove(instance);
+        boolean primingOverran = primingOverruns.remove(instance);
+        if (priming != null) {
+            priming.forget(instance);
+        }
         LazyRestore lazy = instance.lazyRestore;
         if (lazy != null) {
             lazy.close();
@@ -513,7 +556,7 @@ final class FunctionPool implements Instance.Listener {
                 inv.fail(new ThawException(ErrorType.InstanceCrashed, "the instance of function '" + deployment.name()
                         + "' exited with code " + exitCode + " while running the invocation"
                         + lastLogHint()));
-            } else if (neverReady && !closed) {
+            } else if (neverReady && !closed && !primingOverran) {
                 startFailed(instance, exitCode, failure, initError);
             }
             rebalance();

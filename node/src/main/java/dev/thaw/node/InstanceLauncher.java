@@ -137,6 +137,11 @@ final class InstanceLauncher {
         env.put("THAW_CLASSPATH", d.classpath().stream().map(Path::toString).collect(Collectors.joining(File.pathSeparator)));
         env.put("THAW_CHECKPOINT", checkpoint ? "1" : "0");
         env.put("THAW_CONTROL_TOKEN", token);
+        var priming = d.manifest().priming();
+        if (checkpoint && priming != null) {
+            env.put("THAW_PRIME_ROUNDS", Integer.toString(priming.rounds()));
+            env.put("THAW_PRIME_BUDGET_MS", Integer.toString(d.manifest().timeoutMs()));
+        }
         return env;
     }
 }

@@ -356,7 +356,8 @@ final class ThawNode implements Node {
         FunctionManifest m = d.manifest();
         return new FunctionInfo(d.name(), d.version(), m.handler(), m.runtime(), m.memoryMb(), m.timeoutMs(),
                 List.copyOf(new java.util.TreeSet<>(m.environment().keySet())), m.maxInstances(), m.snapshots(),
-                d.codeSha256(), d.codeSizeBytes(), d.deployedAt().toString(), p.snapshot.info(), p.counts());
+                d.codeSha256(), d.codeSizeBytes(), d.deployedAt().toString(), p.snapshot.info(), p.counts(), p.restoreMode,
+                m.priming() == null ? null : m.priming().rounds());
     }
 
     /**

@@ -53,7 +53,7 @@ final class Checkpointer {
         try {
             Core.globalContext().beforeCheckpoint(null);
         } catch (CheckpointException e) {
-            control.send("checkpoint-abort a beforeCheckpoint hook failed: " + describe(e));
+            abort("a beforeCheckpoint hook failed: " + describe(e));
             resumeHooks(api);
             return api;
         }
@@ -77,6 +77,11 @@ final class Checkpointer {
         RuntimeApiClient fresh = new RuntimeApiClient(now.runtimeApi(), mapper);
         resumeHooks(fresh);
         return fresh;
+    }
+
+    /** Tells the node that no snapshot will be taken of this instance, and why; it carries on serving. */
+    void abort(String why) throws IOException {
+        control.send("checkpoint-abort " + why);
     }
 
     /**

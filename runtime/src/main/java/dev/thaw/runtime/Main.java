@@ -36,9 +36,66 @@ public final class Main {
         if (config.checkpointAfterInit()) {
             Mappers.warmUp(mapper);
             warmUpRuntimeApi(api, config);
-            api = new Checkpointer(config, mapper).checkpoint(api);
+            Checkpointer checkpointer = new Checkpointer(config, mapper);
+            String primingFailure = config.primeRounds() > 0 ? prime(api, invoker, config) : null;
+            if (primingFailure == null) {
+                api = checkpointer.checkpoint(api);
+            } else {
+                checkpointer.abort(primingFailure);
+            }
         }
         serve(config, api, invoker);
+    }
+
+    /**
+     * Calls the handler with the function's priming event, through the invocation loop's own code,
+     * before the checkpoint (FunctionManifest.Priming): what that path loads, links and compiles is
+     * then in the snapshot. Stops early once the rounds took the function's timeout together.
+     *
+     * @return null when every round succeeded, else why priming failed (the snapshot is not taken)
+     */
+    private static String prime(RuntimeApiClient api, FunctionInvoker invoker, RuntimeConfig config)
+            throws InterruptedException {
+        long start = System.nanoTime();
+        long budget = config.primeBudgetMs() * 1_000_000L;
+        int round = 0;
+        try {
+            while (round < config.primeRounds() && (round == 0 || System.nanoTime() - start < budget)) {
+                round++;
+                RuntimeApiClient.Invocation inv = api.primeNext();
+                Outcome outcome = run(invoker, inv, config);
+                if (outcome.failed()) {
+                    api.primeError(inv.requestId(), outcome.errorType(), outcome.message(), outcome.error());
+                    return "priming invocation " + round + " of " + config.primeRounds() + " failed: "
+                            + outcome.errorType() + ": " + outcome.message();
+                }
+                api.primeRespond(inv.requestId(), outcome.result());
+            }
+        } catch (java.io.IOException e) {
+            return "priming invocation " + round + " could not reach the node: " + e.getMessage();
+        }
+        System.err.printf(java.util.Locale.ROOT, "thaw: primed the handler with %d of %d invocations in %d ms%n", round,
+                config.primeRounds(), (System.nanoTime() - start) / 1_000_000);
+        return null;
+    }
+
+    /** What one call of the handler gave: its result, or the error the Runtime API is told. */
+    private record Outcome(byte[] result, String errorType, String message, Throwable error) {
+        boolean failed() {
+            return errorType != null;
+        }
+    }
+
+    private static Outcome run(FunctionInvoker invoker, RuntimeApiClient.Invocation inv, RuntimeConfig config) {
+        RuntimeContext ctx = new RuntimeContext(config, inv.requestId(), inv.invokedArn(), inv.deadlineEpochMs());
+        try {
+            return new Outcome(invoker.invoke(inv.event(), ctx), null, null, null);
+        } catch (HandlerLoader.EventFormatException e) {
+            return new Outcome(null, "Runtime.InvalidEvent", e.getMessage(), null);
+        } catch (Throwable t) {
+            t.printStackTrace();
+            return new Outcome(null, t.getClass().getName(), String.valueOf(t.getMessage()), t);
+        }
     }
 
     /**
@@ -73,19 +130,12 @@ public final class Main {
     private static void serve(RuntimeConfig config, RuntimeApiClient api, FunctionInvoker invoker) throws Exception {
         while (true) {
             RuntimeApiClient.Invocation inv = api.next();
-            RuntimeContext ctx = new RuntimeContext(config, inv.requestId(), inv.invokedArn(), inv.deadlineEpochMs());
-            byte[] result;
-            try {
-                result = invoker.invoke(inv.event(), ctx);
-            } catch (HandlerLoader.EventFormatException e) {
-                api.invocationError(inv.requestId(), "Runtime.InvalidEvent", e.getMessage(), null);
-                continue;
-            } catch (Throwable t) {
-                t.printStackTrace();
-                api.invocationError(inv.requestId(), t.getClass().getName(), String.valueOf(t.getMessage()), t);
-                continue;
+            Outcome outcome = run(invoker, inv, config);
+            if (outcome.failed()) {
+                api.invocationError(inv.requestId(), outcome.errorType(), outcome.message(), outcome.error());
+            } else {
+                api.respond(inv.requestId(), outcome.result());
             }
-            api.respond(inv.requestId(), result);
         }
     }
 

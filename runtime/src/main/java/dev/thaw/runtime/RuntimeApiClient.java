@@ -59,6 +59,20 @@ final class RuntimeApiClient implements AutoCloseable {
         }
     }
 
+    /** The next priming invocation: the function's priming event, from the node's priming route. */
+    Invocation primeNext() throws IOException {
+        return invocation("thaw-prime/next");
+    }
+
+    void primeRespond(String requestId, byte[] result) throws IOException, InterruptedException {
+        post("thaw-prime/" + requestId + "/response", result, null);
+    }
+
+    void primeError(String requestId, String errorType, String message, Throwable t)
+            throws IOException, InterruptedException {
+        post("thaw-prime/" + requestId + "/error", errorBody(errorType, message, t), errorType);
+    }
+
     private Invocation invocation(String path) throws IOException {
         RuntimeHttp.Response r = check(path, http.get(BASE + path));
         String id = r.header("Lambda-Runtime-Aws-Request-Id");

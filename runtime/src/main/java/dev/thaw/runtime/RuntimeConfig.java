@@ -18,9 +18,12 @@ import java.util.Map;
  * @param checkpointAfterInit whether the node will checkpoint this instance after init
  * @param controlToken the token that marks the runtime's control lines on stdout
  * @param restoreHookBudgetMs the time budget of the afterRestore hooks
+ * @param primeRounds how many priming invocations to run before the checkpoint (0: none)
+ * @param primeBudgetMs no priming invocation starts once the earlier ones took this long together
  */
 record RuntimeConfig(String runtimeApi, String handler, String functionName, String functionVersion, int memoryMb,
-                     List<Path> classpath, boolean checkpointAfterInit, String controlToken, long restoreHookBudgetMs) {
+                     List<Path> classpath, boolean checkpointAfterInit, String controlToken, long restoreHookBudgetMs,
+                     int primeRounds, long primeBudgetMs) {
 
     static RuntimeConfig fromEnvironment(Map<String, String> env) {
         return new RuntimeConfig(
@@ -33,13 +36,15 @@ record RuntimeConfig(String runtimeApi, String handler, String functionName, Str
                         .filter(s -> !s.isBlank()).map(Path::of).toList(),
                 "1".equals(env.get("THAW_CHECKPOINT")),
                 env.getOrDefault("THAW_CONTROL_TOKEN", ""),
-                Long.parseLong(env.getOrDefault("THAW_RESTORE_HOOK_BUDGET_MS", "10000")));
+                Long.parseLong(env.getOrDefault("THAW_RESTORE_HOOK_BUDGET_MS", "10000")),
+                Integer.parseInt(env.getOrDefault("THAW_PRIME_ROUNDS", "0")),
+                Long.parseLong(env.getOrDefault("THAW_PRIME_BUDGET_MS", "30000")));
     }
 
     /** @return a copy that talks to another Runtime API address (a restored clone's own) */
     RuntimeConfig withRuntimeApi(String api) {
         return new RuntimeConfig(api, handler, functionName, functionVersion, memoryMb, classpath,
-                checkpointAfterInit, controlToken, restoreHookBudgetMs);
+                checkpointAfterInit, controlToken, restoreHookBudgetMs, primeRounds, primeBudgetMs);
     }
 
     private static String require(Map<String, String> env, String key) {

@@ -21,7 +21,7 @@ import org.junit.jupiter.api.Test;
 class HandlerLoaderTest {
     private final HandlerLoader loader = new HandlerLoader(Mappers.create());
     private final RuntimeContext ctx = new RuntimeContext(
-            new RuntimeConfig("127.0.0.1:1", "x", "fn", "3", 256, List.of(), false, "", 10_000), "req-1", "arn", Long.MAX_VALUE);
+            new RuntimeConfig("127.0.0.1:1", "x", "fn", "3", 256, List.of(), false, "", 10_000, 0, 30_000), "req-1", "arn", Long.MAX_VALUE);
 
     public record Point(int x, int y) {
     }
