@@ -42,7 +42,25 @@ public final class LazyPages {
      *     path is too long for an AF_UNIX address)
      */
     public static LazyPagesServer start(Options options) {
-        return LazyPagesDaemon.start(options);
+        return LazyPagesDaemon.start(options, null);
+    }
+
+    /**
+     * Starts a daemon on a socket bound earlier ({@link #listen}), so that CRIU could be started
+     * before this daemon was set up; CRIU's connection waits in the socket's backlog.
+     *
+     * @param socket bound in {@code options.workDir()}; adopted (closed by the daemon), also when this throws
+     */
+    public static LazyPagesServer start(Options options, LazyPagesSocket socket) {
+        return LazyPagesDaemon.start(options, Objects.requireNonNull(socket, "socket"));
+    }
+
+    /**
+     * Binds the lazy-pages socket of a restore in its work directory ahead of its daemon
+     * ({@link LazyPagesSocket}).
+     */
+    public static LazyPagesSocket listen(Path workDir) {
+        return LazyPagesSocket.listen(workDir);
     }
 
     /**

@@ -256,10 +256,28 @@ final class LazyPagesDaemon implements LazyPagesServer {
         }
     }
 
-    static LazyPagesServer start(LazyPages.Options options) {
-        LazyPagesDaemon d = new LazyPagesDaemon(options);
+    /**
+     * @param bound the socket CRIU connects to, bound by the caller; null to bind it here (it is adopted
+     *     either way: closed and unlinked by this daemon)
+     */
+    static LazyPagesServer start(LazyPages.Options options, LazyPagesSocket bound) {
+        LazyPagesDaemon d;
         try {
-            d.listen();
+            d = new LazyPagesDaemon(options);
+        } catch (RuntimeException e) {
+            if (bound != null) {
+                bound.close();
+            }
+            throw e;
+        }
+        try {
+            LazyPagesSocket socket = bound != null ? bound : LazyPagesSocket.listen(options.workDir());
+            if (!socket.path().equals(d.socket)) {
+                socket.close();
+                throw new IllegalArgumentException("the lazy-pages socket " + socket.path() + " is not in the work directory "
+                        + options.workDir());
+            }
+            d.listenFd = socket.adopt();
         } catch (RuntimeException e) {
             d.freeResources();
             throw e;
@@ -350,27 +368,6 @@ final class LazyPagesDaemon implements LazyPagesServer {
     }
 
     // ---------------------------------------------------------------- setup and teardown
-
-    private void listen() {
-        byte[] path = socket.toString().getBytes(StandardCharsets.UTF_8);
-        if (path.length > Libc.MAX_SOCKET_PATH) {
-            throw new LazyPagesException("the lazy-pages socket path " + socket + " is " + path.length
-                    + " bytes, more than the " + Libc.MAX_SOCKET_PATH + " an AF_UNIX address holds: use a shorter work directory");
-        }
-        try {
-            Files.createDirectories(socket.getParent());
-            Files.deleteIfExists(socket);
-        } catch (IOException e) {
-            throw new LazyPagesException("cannot prepare " + socket + ": " + e, e);
-        }
-        listenFd = libc.socket(Libc.AF_UNIX, Libc.SOCK_STREAM | Libc.SOCK_CLOEXEC | Libc.SOCK_NONBLOCK, 0);
-        check(listenFd, "socket(AF_UNIX)");
-        MemorySegment address = arena.allocate(Libc.SOCKADDR_UN_SIZE, 8);
-        address.set(ValueLayout.JAVA_SHORT, 0, (short) Libc.AF_UNIX);
-        MemorySegment.copy(path, 0, address, ValueLayout.JAVA_BYTE, 2, path.length);
-        check(libc.bind(listenFd, address, 2 + path.length + 1), "bind " + socket);
-        check(libc.listen(listenFd, 4), "listen on " + socket);
-    }
 
     private static void check(long result, String what) {
         if (result < 0) {

@@ -130,6 +130,30 @@ class LazyRestoreTest {
 
     @Test
     @Order(3)
+    void criuStartedBeforeItsDaemonWaitsInTheSocketsBacklog() throws Exception {
+        Path work = newWorkDir();
+        LazyPagesSocket socket = LazyPages.listen(work);
+        LazyPagesServer server = null;
+        try (CriuFixture.Restore restore = fixture.restore(work, true)) {
+            // long enough for CRIU to connect and hand over its userfaultfds with nobody accepting
+            Thread.sleep(500);
+            server = LazyPages.start(LazyPages.Options.of(work, index, files), socket);
+            assertThat(server.awaitRestored(WAIT)).as("RSTF received").isTrue();
+            assertThat(restore.command("sum", WAIT)).isEqualTo(expectedSum);
+            assertThat(server.stats().tasks()).isEqualTo(1);
+            assertThat(server.stats().faultsServed()).isPositive();
+        } finally {
+            if (server != null) {
+                server.close();
+            } else {
+                socket.close();
+            }
+        }
+        assertThat(work.resolve("lazy-pages.socket")).doesNotExist();
+    }
+
+    @Test
+    @Order(3)
     void lazyRestoreServesThePagesFromTheSource() throws Exception {
         Path work = newWorkDir();
         try (LazyPagesServer server = LazyPages.start(LazyPages.Options.of(work, index, files));

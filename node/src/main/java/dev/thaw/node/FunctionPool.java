@@ -308,7 +308,11 @@ final class FunctionPool implements Instance.Listener {
             if (checkpoint) {
                 snapshot.failed("the instance that was to be checkpointed did not start: " + e.getMessage());
             }
-            onExit(instance, -1);
+            if (instance.hasProcess()) {
+                instance.kill(); // CRIU runs already (the daemon failed to start): its exit reports onExit
+            } else {
+                onExit(instance, -1);
+            }
         }
     }
 
@@ -345,10 +349,12 @@ final class FunctionPool implements Instance.Listener {
         }
         LazyRestore lazy = LazyRestore.prepare(restoreMode, deployment, repository, report);
         instance.lazyRestore = lazy; // closed with the instance, also when the restore fails below
+        lazy.listen(launcher.workDir(instance));
+        // CRIU first: it works on its own for tens of ms before it connects to the daemon set up below
+        launcher.restore(instance, snapshot, images, true, false);
         dev.thaw.lazy.PageSource source = fromStore ? repository.pageSource(deployment, report.tally, false)
                 : dev.thaw.lazy.PageSource.files(images);
-        lazy.start(images, source, launcher.workDir(instance), reason -> pageSourceFailed(instance, reason));
-        launcher.restore(instance, snapshot, images, true, false);
+        lazy.start(images, source, reason -> pageSourceFailed(instance, reason));
         // REAP: the handler starts once the working set is installed, not while it is still arriving
         lazy.awaitInstalled(PREFETCH_WAIT);
         instance.resume(true);
@@ -371,8 +377,9 @@ final class FunctionPool implements Instance.Listener {
             throw noImages();
         }
         report.source = "store";
-        lazy.start(images, source, launcher.workDir(instance), reason -> pageSourceFailed(instance, reason));
-        launcher.restore(instance, snapshot, images, true, false);
+        lazy.listen(launcher.workDir(instance));
+        launcher.restore(instance, snapshot, images, true, false); // CRIU first, as in restore()
+        lazy.start(images, source, reason -> pageSourceFailed(instance, reason));
         lazy.awaitInstalled(STREAM_WAIT);
         instance.resume(true);
     }

@@ -98,6 +98,11 @@ final class Instance {
         }
     }
 
+    /** @return whether a process was attached (its exit will be reported to the listener) */
+    boolean hasProcess() {
+        return supervisor != null;
+    }
+
     private void follow(FileInputStream out) {
         try (BufferedReader r = new BufferedReader(new InputStreamReader(out, StandardCharsets.UTF_8))) {
             for (String line; (line = r.readLine()) != null; ) {

@@ -66,6 +66,8 @@ final class LazyRestore implements AutoCloseable {
     private volatile ImageIndex index;
     private volatile PageSource source;
     private volatile LazyPagesServer server;
+    /** Bound by {@link #listen}, adopted by the daemon in {@link #start}. */
+    private volatile dev.thaw.lazy.LazyPagesSocket socket;
     private volatile boolean reported;
     /** Set once the instance's processes are gone: pages it lacked then are nobody's problem. */
     private volatile boolean exited;
@@ -126,10 +128,13 @@ final class LazyRestore implements AutoCloseable {
      * @param imagesDir the image CRIU restores from (whole, or without its lazy pages)
      * @param source where the lazy pages come from (closed with this restore)
      */
-    LazyRestore start(Path imagesDir, PageSource source, Path workDir, Consumer<String> onFailure) {
+    LazyRestore start(Path imagesDir, PageSource source, Consumer<String> onFailure) {
+        if (socket == null) {
+            throw new IllegalStateException("listen() comes first: it binds the socket CRIU connects to");
+        }
         this.source = source;
         this.index = ImageIndex.load(imagesDir);
-        LazyPages.Options options = LazyPages.Options.of(workDir, index, source)
+        LazyPages.Options options = LazyPages.Options.of(socket.path().getParent(), index, source)
                 .withRecord(mode.equals("reap"))
                 .withStreamAll(report.streamed)
                 .withFailureHandler(reason -> {
@@ -145,9 +150,19 @@ final class LazyRestore implements AutoCloseable {
             options = options.withPrefetch(new LazyPages.Prefetch(prefetched.get(), prefetchBytes, arrival));
         }
         report.imageBytes = index.totalPresentBytes();
-        this.server = LazyPages.start(options);
+        this.server = LazyPages.start(options, socket);
         server.whenEnded().thenRun(this::releaseOnceInstalled);
         return this;
+    }
+
+    /**
+     * Binds the socket CRIU connects to in the restore's work directory ({@link LazyPagesSocket}),
+     * so that CRIU can be started right after and {@link #start} sets the daemon up while CRIU works:
+     * CRIU spends tens of milliseconds on its own before it connects, and its connection waits in
+     * the socket's backlog until the daemon accepts it.
+     */
+    void listen(Path workDir) {
+        this.socket = LazyPages.listen(workDir);
     }
 
     /** Fetches the working set's bytes on another thread, while the restore goes on. */
@@ -260,6 +275,8 @@ final class LazyRestore implements AutoCloseable {
         exited = true;
         if (server != null) {
             server.closeAfterExit();
+        } else if (socket != null) {
+            socket.close(); // the restore failed before its daemon started
         }
         release();
         repository.liveRestores().remove(this);
