@@ -93,10 +93,14 @@ final class CriuProcess implements Criu {
         }
         try {
             Files.createDirectories(r.workDir());
+            Path stderr = r.workDir().resolve("criu.stderr");
+            if (NativeSpawn.available()) {
+                return NativeSpawn.spawn(cmd, r.stdin(), r.stdout(), stderr); // on every restore's critical path
+            }
             return new ProcessBuilder(cmd)
                     .redirectInput(r.stdin().toFile())
                     .redirectOutput(r.stdout().toFile())
-                    .redirectError(r.workDir().resolve("criu.stderr").toFile())
+                    .redirectError(stderr.toFile())
                     .start();
         } catch (IOException e) {
             throw new SnapshotException("cannot start criu restore: " + e.getMessage(), e);

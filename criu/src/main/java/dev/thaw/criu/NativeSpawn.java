@@ -1,0 +1,346 @@
+package dev.thaw.criu;
+
+import java.io.IOException;
+import java.io.InputStream;
+import java.io.OutputStream;
+import java.lang.foreign.Arena;
+import java.lang.foreign.FunctionDescriptor;
+import java.lang.foreign.Linker;
+import java.lang.foreign.MemoryLayout;
+import java.lang.foreign.MemorySegment;
+import java.lang.foreign.StructLayout;
+import java.lang.foreign.SymbolLookup;
+import java.lang.foreign.ValueLayout;
+import java.lang.invoke.MethodHandle;
+import java.lang.invoke.VarHandle;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Path;
+import java.util.List;
+import java.util.Optional;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.TimeUnit;
+
+/*
+ * Why CRIU's restore is not started with ProcessBuilder: the JDK launches every process through a
+ * helper, jspawnhelper (posix_spawn of the helper, which reads its instructions from a pipe and
+ * then execs the command), and its start() returns once the command has exec'd. Two execs and a
+ * handshake on every restore's critical path: 4.4 ms median in an idle JVM on this project's 2-core
+ * VMs and 8-17 ms with both cores busy, against 0.7 and 4.4 ms for a direct vfork-style spawn
+ * (measured with /bin/true, 30 starts each, docs/BENCHMARKS.md "Twelfth session"). glibc's
+ * posix_spawn is that direct spawn (clone with CLONE_VM|CLONE_VFORK, then exec), safe in a
+ * multithreaded process. What ProcessBuilder does for a child besides, this does too: the three
+ * standard streams redirected, every other descriptor closed (closefrom, glibc 2.34+), the signal
+ * mask emptied and every signal's disposition reset. The child is reaped by a thread of its own
+ * (waitpid), the way the JDK reaps its children. Where glibc lacks a function this needs, spawn()
+ * says so and the caller uses ProcessBuilder.
+ */
+/** Starts a process with glibc's {@code posix_spawn} directly (see the comment above). */
+final class NativeSpawn {
+    private static final Linker LINKER = Linker.nativeLinker();
+    private static final StructLayout CAPTURE = Linker.Option.captureStateLayout();
+    private static final VarHandle ERRNO = CAPTURE.varHandle(MemoryLayout.PathElement.groupElement("errno"));
+    private static final ValueLayout.OfInt INT = ValueLayout.JAVA_INT;
+    private static final java.lang.foreign.AddressLayout ADDR = ValueLayout.ADDRESS;
+
+    // glibc x86-64: posix_spawn_file_actions_t is 80 bytes, posix_spawnattr_t 336, sigset_t 128
+    private static final long FILE_ACTIONS_SIZE = 256;
+    private static final long ATTR_SIZE = 512;
+    private static final long SIGSET_SIZE = 128;
+    private static final short POSIX_SPAWN_SETSIGDEF = 0x04;
+    private static final short POSIX_SPAWN_SETSIGMASK = 0x08;
+    private static final int O_RDONLY = 0;
+    private static final int O_WRONLY = 1;
+    private static final int O_CREAT = 0100;
+    private static final int O_TRUNC = 01000;
+    private static final int O_CLOEXEC = 02000000;
+    private static final int EINTR = 4;
+    private static final int SIGTERM = 15;
+    private static final int SIGKILL = 9;
+
+    private static final Optional<Functions> FUNCTIONS = Functions.lookUp();
+
+    private NativeSpawn() {
+    }
+
+    /** The glibc functions this needs, all of them or none. */
+    private record Functions(MethodHandle spawn, MethodHandle actionsInit, MethodHandle addDup2,
+                             MethodHandle addCloseFrom, MethodHandle actionsDestroy, MethodHandle attrInit,
+                             MethodHandle attrSetFlags, MethodHandle attrSetSigMask, MethodHandle attrSetSigDefault,
+                             MethodHandle attrDestroy, MethodHandle sigEmptySet, MethodHandle sigFillSet, MethodHandle open,
+                             MethodHandle close, MethodHandle waitpid, MethodHandle kill) {
+        static Optional<Functions> lookUp() {
+            try {
+                SymbolLookup libc = LINKER.defaultLookup();
+                Linker.Option errno = Linker.Option.captureCallState("errno");
+                return Optional.of(new Functions(
+                        handle(libc, "posix_spawn", FunctionDescriptor.of(INT, ADDR, ADDR, ADDR, ADDR, ADDR, ADDR)),
+                        handle(libc, "posix_spawn_file_actions_init", FunctionDescriptor.of(INT, ADDR)),
+                        handle(libc, "posix_spawn_file_actions_adddup2", FunctionDescriptor.of(INT, ADDR, INT, INT)),
+                        handle(libc, "posix_spawn_file_actions_addclosefrom_np", FunctionDescriptor.of(INT, ADDR, INT)),
+                        handle(libc, "posix_spawn_file_actions_destroy", FunctionDescriptor.of(INT, ADDR)),
+                        handle(libc, "posix_spawnattr_init", FunctionDescriptor.of(INT, ADDR)),
+                        handle(libc, "posix_spawnattr_setflags", FunctionDescriptor.of(INT, ADDR, ValueLayout.JAVA_SHORT)),
+                        handle(libc, "posix_spawnattr_setsigmask", FunctionDescriptor.of(INT, ADDR, ADDR)),
+                        handle(libc, "posix_spawnattr_setsigdefault", FunctionDescriptor.of(INT, ADDR, ADDR)),
+                        handle(libc, "posix_spawnattr_destroy", FunctionDescriptor.of(INT, ADDR)),
+                        handle(libc, "sigemptyset", FunctionDescriptor.of(INT, ADDR)),
+                        handle(libc, "sigfillset", FunctionDescriptor.of(INT, ADDR)),
+                        handle(libc, "open", FunctionDescriptor.of(INT, ADDR, INT, INT), Linker.Option.firstVariadicArg(2), errno),
+                        handle(libc, "close", FunctionDescriptor.of(INT, INT)),
+                        handle(libc, "waitpid", FunctionDescriptor.of(INT, INT, ADDR, INT), errno),
+                        handle(libc, "kill", FunctionDescriptor.of(INT, INT, INT))));
+            } catch (RuntimeException | LinkageError e) {
+                return Optional.empty(); // an older glibc (no closefrom), or no native access
+            }
+        }
+
+        private static MethodHandle handle(SymbolLookup lookup, String name, FunctionDescriptor d, Linker.Option... options) {
+            return LINKER.downcallHandle(lookup.find(name).orElseThrow(() -> new IllegalStateException("no " + name)), d,
+                    options);
+        }
+    }
+
+    /** @return whether processes can be started this way here */
+    static boolean available() {
+        return FUNCTIONS.isPresent();
+    }
+
+    /**
+     * Starts {@code command} with the node's environment, its standard input read from
+     * {@code stdin}, its output written to {@code stdout} and its errors to {@code stderr}
+     * (created or truncated), and no other descriptor.
+     *
+     * @throws IOException when a file cannot be opened or the kernel refuses the process
+     * @throws IllegalStateException when {@link #available()} is false
+     */
+    static Process spawn(List<String> command, Path stdin, Path stdout, Path stderr) throws IOException {
+        Functions f = FUNCTIONS.orElseThrow(() -> new IllegalStateException("posix_spawn is not usable here"));
+        try (Arena arena = Arena.ofConfined()) {
+            MemorySegment errno = arena.allocate(CAPTURE);
+            int in = open(f, arena, errno, stdin, O_RDONLY);
+            int out = -1;
+            int err = -1;
+            try {
+                out = open(f, arena, errno, stdout, O_WRONLY | O_CREAT | O_TRUNC);
+                err = open(f, arena, errno, stderr, O_WRONLY | O_CREAT | O_TRUNC);
+                int pid = spawn(f, arena, command, in, out, err);
+                return new Spawned(f, pid);
+            } finally {
+                for (int fd : new int[] {in, out, err}) {
+                    if (fd >= 0) {
+                        call(f.close(), fd);
+                    }
+                }
+            }
+        }
+    }
+
+    private static int spawn(Functions f, Arena arena, List<String> command, int in, int out, int err) throws IOException {
+        MemorySegment actions = arena.allocate(FILE_ACTIONS_SIZE, 16);
+        MemorySegment attr = arena.allocate(ATTR_SIZE, 16);
+        MemorySegment none = arena.allocate(SIGSET_SIZE, 16);
+        MemorySegment all = arena.allocate(SIGSET_SIZE, 16);
+        check("posix_spawn_file_actions_init", call(f.actionsInit(), actions));
+        check("posix_spawnattr_init", call(f.attrInit(), attr));
+        try {
+            check("posix_spawn_file_actions_adddup2", call(f.addDup2(), actions, in, 0));
+            check("posix_spawn_file_actions_adddup2", call(f.addDup2(), actions, out, 1));
+            check("posix_spawn_file_actions_adddup2", call(f.addDup2(), actions, err, 2));
+            check("posix_spawn_file_actions_addclosefrom_np", call(f.addCloseFrom(), actions, 3));
+            call(f.sigEmptySet(), none);
+            call(f.sigFillSet(), all);
+            check("posix_spawnattr_setsigmask", call(f.attrSetSigMask(), attr, none));
+            check("posix_spawnattr_setsigdefault", call(f.attrSetSigDefault(), attr, all));
+            check("posix_spawnattr_setflags", callShort(f.attrSetFlags(), attr,
+                    (short) (POSIX_SPAWN_SETSIGDEF | POSIX_SPAWN_SETSIGMASK)));
+            MemorySegment pid = arena.allocate(INT);
+            int result = (int) invoke(f.spawn(), pid, arena.allocateFrom(command.getFirst()), actions, attr,
+                    strings(arena, command), strings(arena, environment()));
+            if (result != 0) {
+                throw new IOException("cannot start " + command.getFirst() + ": posix_spawn failed with errno " + result);
+            }
+            return pid.get(INT, 0);
+        } finally {
+            call(f.actionsDestroy(), actions);
+            call(f.attrDestroy(), attr);
+        }
+    }
+
+    private static List<String> environment() {
+        return System.getenv().entrySet().stream().map(e -> e.getKey() + "=" + e.getValue()).toList();
+    }
+
+    /** @return a NULL-terminated array of C strings */
+    private static MemorySegment strings(Arena arena, List<String> values) {
+        MemorySegment array = arena.allocate(ADDR, values.size() + 1L);
+        for (int i = 0; i < values.size(); i++) {
+            array.setAtIndex(ADDR, i, arena.allocateFrom(values.get(i), StandardCharsets.UTF_8));
+        }
+        array.setAtIndex(ADDR, values.size(), MemorySegment.NULL);
+        return array;
+    }
+
+    private static int open(Functions f, Arena arena, MemorySegment errno, Path file, int flags) throws IOException {
+        int fd = (int) invoke(f.open(), errno, arena.allocateFrom(file.toString()), flags | O_CLOEXEC, 0644);
+        if (fd < 0) {
+            throw new IOException("cannot open " + file + ": errno " + (int) ERRNO.get(errno, 0L));
+        }
+        return fd;
+    }
+
+    private static void check(String what, int result) throws IOException {
+        if (result != 0) {
+            throw new IOException(what + " failed with errno " + result);
+        }
+    }
+
+    private static int call(MethodHandle h, Object... args) {
+        return (int) invoke(h, args);
+    }
+
+    private static int callShort(MethodHandle h, MemorySegment attr, short flags) {
+        return (int) invoke(h, attr, flags);
+    }
+
+    private static Object invoke(MethodHandle h, Object... args) {
+        try {
+            return h.invokeWithArguments(args);
+        } catch (RuntimeException | Error e) {
+            throw e;
+        } catch (Throwable t) {
+            throw new IllegalStateException(t);
+        }
+    }
+
+    /** A process started by {@link #spawn}: reaped by a thread of its own, its streams redirected. */
+    private static final class Spawned extends Process {
+        private final Functions f;
+        private final int pid;
+        private final ProcessHandle handle;
+        private final CompletableFuture<Integer> exit = new CompletableFuture<>();
+
+        Spawned(Functions f, int pid) {
+            this.f = f;
+            this.pid = pid;
+            this.handle = ProcessHandle.of(pid).orElse(null);
+            Thread.ofPlatform().daemon().name("thaw-reap-" + pid).start(this::reap);
+        }
+
+        /** Blocks in waitpid until the child exits; the exit value is the JDK's: the code, or 128 + signal. */
+        private void reap() {
+            try (Arena arena = Arena.ofConfined()) {
+                MemorySegment errno = arena.allocate(CAPTURE);
+                MemorySegment status = arena.allocate(INT);
+                while (true) {
+                    int r = (int) invoke(f.waitpid(), errno, pid, status, 0);
+                    if (r == pid) {
+                        int s = status.get(INT, 0);
+                        int signal = s & 0x7f;
+                        exit.complete(signal == 0 ? (s >> 8) & 0xff : 128 + signal);
+                        return;
+                    }
+                    if (r < 0 && (int) ERRNO.get(errno, 0L) != EINTR) {
+                        exit.complete(-1); // ECHILD: reaped elsewhere; its status is lost
+                        return;
+                    }
+                }
+            }
+        }
+
+        @Override
+        public OutputStream getOutputStream() {
+            return OutputStream.nullOutputStream();
+        }
+
+        @Override
+        public InputStream getInputStream() {
+            return InputStream.nullInputStream();
+        }
+
+        @Override
+        public InputStream getErrorStream() {
+            return InputStream.nullInputStream();
+        }
+
+        @Override
+        public int waitFor() throws InterruptedException {
+            try {
+                return exit.get();
+            } catch (java.util.concurrent.ExecutionException e) {
+                throw new IllegalStateException(e.getCause());
+            }
+        }
+
+        @Override
+        public boolean waitFor(long timeout, TimeUnit unit) throws InterruptedException {
+            try {
+                exit.get(timeout, unit);
+                return true;
+            } catch (java.util.concurrent.TimeoutException e) {
+                return false;
+            } catch (java.util.concurrent.ExecutionException e) {
+                throw new IllegalStateException(e.getCause());
+            }
+        }
+
+        @Override
+        public int exitValue() {
+            Integer value = exit.getNow(null);
+            if (value == null) {
+                throw new IllegalThreadStateException("process " + pid + " has not exited");
+            }
+            return value;
+        }
+
+        @Override
+        public void destroy() {
+            signal(SIGTERM);
+        }
+
+        @Override
+        public Process destroyForcibly() {
+            signal(SIGKILL);
+            return this;
+        }
+
+        /** Only before the child is reaped: after that its pid may be another process's. */
+        private synchronized void signal(int signal) {
+            if (!exit.isDone()) {
+                call(f.kill(), pid, signal);
+            }
+        }
+
+        @Override
+        public boolean supportsNormalTermination() {
+            return true;
+        }
+
+        @Override
+        public boolean isAlive() {
+            return !exit.isDone();
+        }
+
+        @Override
+        public long pid() {
+            return pid;
+        }
+
+        @Override
+        public ProcessHandle toHandle() {
+            if (handle == null) {
+                throw new IllegalStateException("process " + pid + " exited before its handle was taken");
+            }
+            return handle;
+        }
+
+        @Override
+        public CompletableFuture<Process> onExit() {
+            return exit.thenApply(code -> this);
+        }
+
+        @Override
+        public String toString() {
+            return "Process[pid=" + pid + ", exitValue=" + (exit.isDone() ? exit.getNow(null) : "\"not exited\"") + "]";
+        }
+    }
+}
