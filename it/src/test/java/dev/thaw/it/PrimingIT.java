@@ -53,13 +53,8 @@ class PrimingIT extends WithSnapshotNode {
     void aPrimingEventTheHandlerRejectsLeavesTheFunctionWithoutASnapshot() throws Exception {
         deploy("prime-rejected", "Sleeper::handle", "eager", 30_000, "{\"no\":\"ms\"}", 5);
 
-        InvocationResult first = node.invoke("prime-rejected", "{\"ms\":1}");
-        assertThat(first.startKind()).isEqualTo(StartKind.BOOT);
-        assertThat(first.bodyAsString()).isEqualTo("{\"slept\":1}");
-        FunctionInfo.SnapshotInfo snapshot = node.client.describe("prime-rejected").snapshot();
-        assertThat(snapshot.state()).isEqualTo("failed");
-        assertThat(snapshot.reason()).isEqualTo("priming invocation 1 of 5 failed: java.lang.IllegalArgumentException: "
-                + "expected {\"ms\": <number>}, got {no=ms}");
+        answeredByABootWithoutSnapshot("prime-rejected", "priming invocation 1 of 5 failed: "
+                + "java.lang.IllegalArgumentException: expected {\"ms\": <number>}, got {no=ms}");
         assertThat(node.client.logs("prime-rejected", 50)).contains("SNAPSHOT_FAILED priming invocation 1 of 5 failed");
 
         node.client.evict("prime-rejected");
@@ -72,14 +67,19 @@ class PrimingIT extends WithSnapshotNode {
     void aPrimingInvocationThatHangsIsStoppedAndTheInvocationBoots() throws Exception {
         deploy("prime-hangs", "Sleeper::handle", "eager", 1_000, "{\"ms\":600000}", 2);
 
-        InvocationResult first = node.invoke("prime-hangs", "{\"ms\":1}");
+        answeredByABootWithoutSnapshot("prime-hangs",
+                "priming invocation 1 of 2 did not finish within the function's timeout of 1000 ms");
+        assertThat(node.client.describe("prime-hangs").instances().idle()).as("the hanging instance is gone, the boot that answered stays").isEqualTo(1);
+    }
+
+    /** The first invocation is answered by a boot, and the function's snapshot failed for {@code reason}. */
+    private static void answeredByABootWithoutSnapshot(String name, String reason) {
+        InvocationResult first = node.invoke(name, "{\"ms\":1}");
         assertThat(first.startKind()).isEqualTo(StartKind.BOOT);
         assertThat(first.bodyAsString()).isEqualTo("{\"slept\":1}");
-        FunctionInfo info = node.client.describe("prime-hangs");
-        assertThat(info.snapshot().state()).isEqualTo("failed");
-        assertThat(info.snapshot().reason())
-                .isEqualTo("priming invocation 1 of 2 did not finish within the function's timeout of 1000 ms");
-        assertThat(info.instances().idle()).as("the hanging instance is gone, the boot that answered stays").isEqualTo(1);
+        FunctionInfo.SnapshotInfo snapshot = node.client.describe(name).snapshot();
+        assertThat(snapshot.state()).isEqualTo("failed");
+        assertThat(snapshot.reason()).isEqualTo(reason);
     }
 
     private static void deploy(String name, String handler, String mode, int timeoutMs, String event, Integer rounds)
