@@ -151,7 +151,7 @@ final class NativeSpawn {
             call(f.sigFillSet(), all);
             check("posix_spawnattr_setsigmask", call(f.attrSetSigMask(), attr, none));
             check("posix_spawnattr_setsigdefault", call(f.attrSetSigDefault(), attr, all));
-            check("posix_spawnattr_setflags", callShort(f.attrSetFlags(), attr,
+            check("posix_spawnattr_setflags", call(f.attrSetFlags(), attr,
                     (short) (POSIX_SPAWN_SETSIGDEF | POSIX_SPAWN_SETSIGMASK)));
             MemorySegment pid = arena.allocate(INT);
             int result = (int) invoke(f.spawn(), pid, arena.allocateFrom(command.getFirst()), actions, attr,
@@ -196,10 +196,6 @@ final class NativeSpawn {
 
     private static int call(MethodHandle h, Object... args) {
         return (int) invoke(h, args);
-    }
-
-    private static int callShort(MethodHandle h, MemorySegment attr, short flags) {
-        return (int) invoke(h, attr, flags);
     }
 
     private static Object invoke(MethodHandle h, Object... args) {

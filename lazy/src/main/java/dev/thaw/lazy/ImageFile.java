@@ -341,10 +341,20 @@ final class ImageFile {
     }
 
     /**
-     * One mapping of a task ({@code VmaEntry}: start 1, end 2, flags 6, status 7), and the bits of
-     * its flags ({@code mmap}'s) and status (CRIU's) that the image rewrites look at.
+     * One mapping of a task ({@code VmaEntry}), the numbers of its fields that the image's readers
+     * and rewrites use, and the bits of its flags ({@code mmap}'s) and status (CRIU's) they look at.
      */
     record VmaEntry(long start, long end, long flags, long status) {
+        /** {@code MmEntry.vmas}: one field per mapping, in the mm image. */
+        static final int MM_VMAS = 14;
+        static final int START = 1;
+        static final int END = 2;
+        static final int PGOFF = 3;
+        static final int SHMID = 4;
+        static final int FLAGS = 6;
+        static final int STATUS = 7;
+        static final int FD = 8;
+        static final int FDFLAGS = 10;
         static final long MAP_PRIVATE = 0x02;
         static final long MAP_ANONYMOUS = 0x20;
         static final long MAP_LOCKED = 0x2000;
@@ -366,7 +376,7 @@ final class ImageFile {
         }
         for (Message m : records(mm, MM_MAGIC)) {
             while (m.next()) {
-                if (m.field() == 14) {
+                if (m.field() == VmaEntry.MM_VMAS) {
                     vmas.add(vma(m.message()));
                 }
             }
@@ -381,10 +391,10 @@ final class ImageFile {
         long status = 0;
         while (m.next()) {
             switch (m.field()) {
-                case 1 -> start = m.value();
-                case 2 -> end = m.value();
-                case 6 -> flags = m.value();
-                case 7 -> status = m.value();
+                case VmaEntry.START -> start = m.value();
+                case VmaEntry.END -> end = m.value();
+                case VmaEntry.FLAGS -> flags = m.value();
+                case VmaEntry.STATUS -> status = m.value();
                 default -> { }
             }
         }

@@ -4,7 +4,6 @@ import java.io.IOException;
 import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
-import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
@@ -369,7 +368,8 @@ final class LazyPagesDaemon implements LazyPagesServer {
 
     // ---------------------------------------------------------------- setup and teardown
 
-    private static void check(long result, String what) {
+    /** @throws LazyPagesException naming {@code what} and the errno when {@code result} is one ({@link Libc}'s convention) */
+    static void check(long result, String what) {
         if (result < 0) {
             throw new LazyPagesException(what + " failed: " + Libc.errnoName((int) -result));
         }

@@ -53,15 +53,15 @@ public final class LazyPagesSocket implements AutoCloseable {
         }
         Arena arena = Arena.ofAuto(); // only errno and the address: freed by the collector
         Libc libc = new Libc(arena);
-        int fd = check(libc.socket(Libc.AF_UNIX, Libc.SOCK_STREAM | Libc.SOCK_CLOEXEC | Libc.SOCK_NONBLOCK, 0),
-                "socket(AF_UNIX)");
+        int fd = libc.socket(Libc.AF_UNIX, Libc.SOCK_STREAM | Libc.SOCK_CLOEXEC | Libc.SOCK_NONBLOCK, 0);
+        LazyPagesDaemon.check(fd, "socket(AF_UNIX)");
         MemorySegment address = arena.allocate(Libc.SOCKADDR_UN_SIZE, 8);
         address.set(ValueLayout.JAVA_SHORT, 0, (short) Libc.AF_UNIX);
         MemorySegment.copy(name, 0, address, ValueLayout.JAVA_BYTE, 2, name.length);
         LazyPagesSocket bound = new LazyPagesSocket(socket, libc, fd);
         try {
-            check(libc.bind(fd, address, 2 + name.length + 1), "bind " + socket);
-            check(libc.listen(fd, 4), "listen on " + socket);
+            LazyPagesDaemon.check(libc.bind(fd, address, 2 + name.length + 1), "bind " + socket);
+            LazyPagesDaemon.check(libc.listen(fd, 4), "listen on " + socket);
         } catch (LazyPagesException e) {
             bound.close();
             throw e;
@@ -101,12 +101,5 @@ public final class LazyPagesSocket implements AutoCloseable {
         } catch (IOException e) {
             // a stale socket file in a work directory that is deleted with the instance
         }
-    }
-
-    private static int check(int result, String what) {
-        if (result < 0) {
-            throw new LazyPagesException(what + " failed: " + Libc.errnoName(-result));
-        }
-        return result;
     }
 }

@@ -1,9 +1,18 @@
 package dev.thaw.lazy;
 
+import static dev.thaw.lazy.ImageFile.VmaEntry.END;
+import static dev.thaw.lazy.ImageFile.VmaEntry.FD;
+import static dev.thaw.lazy.ImageFile.VmaEntry.FDFLAGS;
+import static dev.thaw.lazy.ImageFile.VmaEntry.FLAGS;
 import static dev.thaw.lazy.ImageFile.VmaEntry.MAP_ANONYMOUS;
 import static dev.thaw.lazy.ImageFile.VmaEntry.MAP_HUGETLB;
 import static dev.thaw.lazy.ImageFile.VmaEntry.MAP_LOCKED;
 import static dev.thaw.lazy.ImageFile.VmaEntry.MAP_PRIVATE;
+import static dev.thaw.lazy.ImageFile.VmaEntry.MM_VMAS;
+import static dev.thaw.lazy.ImageFile.VmaEntry.PGOFF;
+import static dev.thaw.lazy.ImageFile.VmaEntry.SHMID;
+import static dev.thaw.lazy.ImageFile.VmaEntry.START;
+import static dev.thaw.lazy.ImageFile.VmaEntry.STATUS;
 import static dev.thaw.lazy.ImageFile.VmaEntry.VMA_ANON_PRIVATE;
 import static dev.thaw.lazy.ImageFile.VmaEntry.VMA_AREA_REGULAR;
 import static dev.thaw.lazy.ImageFile.VmaEntry.VMA_FILE_PRIVATE;
@@ -50,15 +59,6 @@ public final class PrivateFileCopies {
     /** Runs of fewer dumped pages stay in their file mapping (see the design note above). */
     static final long MIN_RUN_PAGES = 16;
     private static final int PAGE = ImageIndex.PAGE_SIZE;
-    private static final int MM_VMAS = 14;
-    private static final int VMA_START = 1;
-    private static final int VMA_END = 2;
-    private static final int VMA_PGOFF = 3;
-    private static final int VMA_SHMID = 4;
-    private static final int VMA_FLAGS = 6;
-    private static final int VMA_STATUS = 7;
-    private static final int VMA_FD = 8;
-    private static final int VMA_FDFLAGS = 10;
     /** Any status bit but these marks a special mapping (vDSO, vvar, AIO ring, memfd...), left alone. */
     private static final long PLAIN_FILE_PRIVATE = VMA_AREA_REGULAR | VMA_FILE_PRIVATE;
     /** {@code fd = -1} as CRIU writes it for anonymous memory (a zigzag-encoded sint64). */
@@ -151,15 +151,15 @@ public final class PrivateFileCopies {
     }
 
     private static boolean isPlainFilePrivate(List<ImageFile.Field> vma) {
-        long flags = value(vma, VMA_FLAGS);
-        return value(vma, VMA_STATUS) == PLAIN_FILE_PRIVATE && (flags & MAP_PRIVATE) != 0
+        long flags = value(vma, FLAGS);
+        return value(vma, STATUS) == PLAIN_FILE_PRIVATE && (flags & MAP_PRIVATE) != 0
                 && (flags & (MAP_ANONYMOUS | MAP_LOCKED | MAP_HUGETLB)) == 0;
     }
 
     /** @return the runs of at least {@link #MIN_RUN_PAGES} present, non-lazy pages inside the mapping */
     private static List<Run> dumpedRuns(List<ImageFile.Field> vma, List<ImageFile.PagemapEntry> entries) {
-        long start = value(vma, VMA_START);
-        long end = value(vma, VMA_END);
+        long start = value(vma, START);
+        long end = value(vma, END);
         List<Run> runs = new ArrayList<>();
         long runStart = -1;
         long runEnd = -1;
@@ -194,7 +194,7 @@ public final class PrivateFileCopies {
             return List.of(vma);
         }
         List<List<ImageFile.Field>> parts = new ArrayList<>();
-        long at = value(vma, VMA_START);
+        long at = value(vma, START);
         for (Run copy : copies) {
             if (copy.start() > at) {
                 parts.add(filePart(vma, at, copy.start()));
@@ -202,20 +202,20 @@ public final class PrivateFileCopies {
             parts.add(anonymousPart(vma, copy));
             at = copy.end();
         }
-        if (at < value(vma, VMA_END)) {
-            parts.add(filePart(vma, at, value(vma, VMA_END)));
+        if (at < value(vma, END)) {
+            parts.add(filePart(vma, at, value(vma, END)));
         }
         return parts;
     }
 
     private static List<ImageFile.Field> filePart(List<ImageFile.Field> vma, long start, long end) {
-        long pgoff = value(vma, VMA_PGOFF) + (start - value(vma, VMA_START));
+        long pgoff = value(vma, PGOFF) + (start - value(vma, START));
         List<ImageFile.Field> out = new ArrayList<>();
         for (ImageFile.Field f : vma) {
             out.add(switch (f.number()) {
-                case VMA_START -> ImageFile.Field.varint(VMA_START, start);
-                case VMA_END -> ImageFile.Field.varint(VMA_END, end);
-                case VMA_PGOFF -> ImageFile.Field.varint(VMA_PGOFF, pgoff);
+                case START -> ImageFile.Field.varint(START, start);
+                case END -> ImageFile.Field.varint(END, end);
+                case PGOFF -> ImageFile.Field.varint(PGOFF, pgoff);
                 default -> f;
             });
         }
@@ -227,15 +227,15 @@ public final class PrivateFileCopies {
         List<ImageFile.Field> out = new ArrayList<>();
         for (ImageFile.Field f : vma) {
             switch (f.number()) {
-                case VMA_START -> out.add(ImageFile.Field.varint(VMA_START, copy.start()));
-                case VMA_END -> out.add(ImageFile.Field.varint(VMA_END, copy.end()));
-                case VMA_PGOFF -> out.add(ImageFile.Field.varint(VMA_PGOFF, 0));
-                case VMA_SHMID -> out.add(ImageFile.Field.varint(VMA_SHMID, 0));
-                case VMA_FLAGS -> out.add(ImageFile.Field.varint(VMA_FLAGS, f.value() | MAP_ANONYMOUS));
-                case VMA_STATUS -> out.add(ImageFile.Field.varint(VMA_STATUS,
+                case START -> out.add(ImageFile.Field.varint(START, copy.start()));
+                case END -> out.add(ImageFile.Field.varint(END, copy.end()));
+                case PGOFF -> out.add(ImageFile.Field.varint(PGOFF, 0));
+                case SHMID -> out.add(ImageFile.Field.varint(SHMID, 0));
+                case FLAGS -> out.add(ImageFile.Field.varint(FLAGS, f.value() | MAP_ANONYMOUS));
+                case STATUS -> out.add(ImageFile.Field.varint(STATUS,
                         (f.value() & ~VMA_FILE_PRIVATE) | VMA_ANON_PRIVATE));
-                case VMA_FD -> out.add(ImageFile.Field.varint(VMA_FD, NO_FD));
-                case VMA_FDFLAGS -> { } // the open flags of the file it no longer maps
+                case FD -> out.add(ImageFile.Field.varint(FD, NO_FD));
+                case FDFLAGS -> { } // the open flags of the file it no longer maps
                 default -> out.add(f);
             }
         }
