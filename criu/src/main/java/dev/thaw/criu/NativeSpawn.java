@@ -67,7 +67,7 @@ final class NativeSpawn {
                              MethodHandle addCloseFrom, MethodHandle actionsDestroy, MethodHandle attrInit,
                              MethodHandle attrSetFlags, MethodHandle attrSetSigMask, MethodHandle attrSetSigDefault,
                              MethodHandle attrDestroy, MethodHandle sigEmptySet, MethodHandle sigFillSet, MethodHandle open,
-                             MethodHandle close, MethodHandle waitpid, MethodHandle kill) {
+                             MethodHandle close, MethodHandle waitpid, MethodHandle kill, MethodHandle strerror) {
         static Optional<Functions> lookUp() {
             try {
                 SymbolLookup libc = LINKER.defaultLookup();
@@ -88,7 +88,8 @@ final class NativeSpawn {
                         handle(libc, "open", FunctionDescriptor.of(INT, ADDR, INT, INT), Linker.Option.firstVariadicArg(2), errno),
                         handle(libc, "close", FunctionDescriptor.of(INT, INT)),
                         handle(libc, "waitpid", FunctionDescriptor.of(INT, INT, ADDR, INT), errno),
-                        handle(libc, "kill", FunctionDescriptor.of(INT, INT, INT))));
+                        handle(libc, "kill", FunctionDescriptor.of(INT, INT, INT)),
+                        handle(libc, "strerror", FunctionDescriptor.of(ADDR, INT))));
             } catch (RuntimeException | LinkageError e) {
                 return Optional.empty(); // an older glibc (no closefrom), or no native access
             }
@@ -140,24 +141,24 @@ final class NativeSpawn {
         MemorySegment attr = arena.allocate(ATTR_SIZE, 16);
         MemorySegment none = arena.allocate(SIGSET_SIZE, 16);
         MemorySegment all = arena.allocate(SIGSET_SIZE, 16);
-        check("posix_spawn_file_actions_init", call(f.actionsInit(), actions));
-        check("posix_spawnattr_init", call(f.attrInit(), attr));
+        check(f, "posix_spawn_file_actions_init", call(f.actionsInit(), actions));
+        check(f, "posix_spawnattr_init", call(f.attrInit(), attr));
         try {
-            check("posix_spawn_file_actions_adddup2", call(f.addDup2(), actions, in, 0));
-            check("posix_spawn_file_actions_adddup2", call(f.addDup2(), actions, out, 1));
-            check("posix_spawn_file_actions_adddup2", call(f.addDup2(), actions, err, 2));
-            check("posix_spawn_file_actions_addclosefrom_np", call(f.addCloseFrom(), actions, 3));
+            check(f, "posix_spawn_file_actions_adddup2", call(f.addDup2(), actions, in, 0));
+            check(f, "posix_spawn_file_actions_adddup2", call(f.addDup2(), actions, out, 1));
+            check(f, "posix_spawn_file_actions_adddup2", call(f.addDup2(), actions, err, 2));
+            check(f, "posix_spawn_file_actions_addclosefrom_np", call(f.addCloseFrom(), actions, 3));
             call(f.sigEmptySet(), none);
             call(f.sigFillSet(), all);
-            check("posix_spawnattr_setsigmask", call(f.attrSetSigMask(), attr, none));
-            check("posix_spawnattr_setsigdefault", call(f.attrSetSigDefault(), attr, all));
-            check("posix_spawnattr_setflags", call(f.attrSetFlags(), attr,
+            check(f, "posix_spawnattr_setsigmask", call(f.attrSetSigMask(), attr, none));
+            check(f, "posix_spawnattr_setsigdefault", call(f.attrSetSigDefault(), attr, all));
+            check(f, "posix_spawnattr_setflags", call(f.attrSetFlags(), attr,
                     (short) (POSIX_SPAWN_SETSIGDEF | POSIX_SPAWN_SETSIGMASK)));
             MemorySegment pid = arena.allocate(INT);
             int result = (int) invoke(f.spawn(), pid, arena.allocateFrom(command.getFirst()), actions, attr,
                     strings(arena, command), strings(arena, environment()));
             if (result != 0) {
-                throw new IOException("cannot start " + command.getFirst() + ": posix_spawn failed with errno " + result);
+                throw new IOException("cannot start " + command.getFirst() + ": " + describe(f, result));
             }
             return pid.get(INT, 0);
         } finally {
@@ -183,15 +184,21 @@ final class NativeSpawn {
     private static int open(Functions f, Arena arena, MemorySegment errno, Path file, int flags) throws IOException {
         int fd = (int) invoke(f.open(), errno, arena.allocateFrom(file.toString()), flags | O_CLOEXEC, 0644);
         if (fd < 0) {
-            throw new IOException("cannot open " + file + ": errno " + (int) ERRNO.get(errno, 0L));
+            throw new IOException("cannot open " + file + ": " + describe(f, (int) ERRNO.get(errno, 0L)));
         }
         return fd;
     }
 
-    private static void check(String what, int result) throws IOException {
+    private static void check(Functions f, String what, int result) throws IOException {
         if (result != 0) {
-            throw new IOException(what + " failed with errno " + result);
+            throw new IOException(what + " failed: " + describe(f, result));
         }
+    }
+
+    /** @return e.g. {@code No such file or directory (errno 2)} */
+    private static String describe(Functions f, int errno) {
+        MemorySegment text = (MemorySegment) invoke(f.strerror(), errno);
+        return text.reinterpret(1024).getString(0) + " (errno " + errno + ")";
     }
 
     private static int call(MethodHandle h, Object... args) {

@@ -65,9 +65,9 @@ class NativeSpawnTest {
     void namesWhatCouldNotBeOpenedOrStarted(@TempDir Path dir) {
         org.assertj.core.api.Assertions.assertThatThrownBy(() -> NativeSpawn.spawn(List.of("/bin/true"),
                 dir.resolve("missing"), dir.resolve("out"), dir.resolve("err")))
-                .isInstanceOf(java.io.IOException.class).hasMessageContaining("cannot open " + dir.resolve("missing"));
+                .isInstanceOf(java.io.IOException.class).hasMessageContaining("cannot open " + dir.resolve("missing") + ": No such file or directory (errno 2)");
         org.assertj.core.api.Assertions.assertThatThrownBy(() -> NativeSpawn.spawn(List.of(dir.resolve("nope").toString()),
                 Path.of("/dev/null"), dir.resolve("out"), dir.resolve("err")))
-                .isInstanceOf(java.io.IOException.class).hasMessageContaining("cannot start " + dir.resolve("nope"));
+                .isInstanceOf(java.io.IOException.class).hasMessageContaining("cannot start " + dir.resolve("nope") + ": No such file or directory (errno 2)");
     }
 }
