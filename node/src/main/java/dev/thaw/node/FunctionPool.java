@@ -244,16 +244,18 @@ final class FunctionPool implements Instance.Listener {
 
     private void assign(Instance instance, Invocation inv) {
         idleSince.remove(instance);
-        instance.assign(inv);
-        if (instance.isFirstInvocation()) {
+        // Everything the runtime reads about the invocation is set before the instance can take it:
+        // its `next` returns the moment the invocation is in its inbox, on another thread.
+        int timeout = deployment.manifest().timeoutMs();
+        inv.deadlineEpochMs = System.currentTimeMillis() + timeout;
+        if (instance.servedNone()) {
             inv.start = instance.kind == Instance.Kind.RESTORE ? "restore" : "boot";
             inv.coldStartMs = instance.coldStartMs();
             inv.checkpointMs = checkpointMsOf(instance);
             inv.restore = instance.kind == Instance.Kind.RESTORE ? instance.restoreReport : null;
         }
-        int timeout = deployment.manifest().timeoutMs();
-        inv.deadlineEpochMs = System.currentTimeMillis() + timeout;
         log.append("START RequestId: " + inv.requestId + " Version: " + deployment.version());
+        instance.assign(inv);
         timers.schedule(() -> timeOut(instance, inv), timeout, TimeUnit.MILLISECONDS);
     }
 

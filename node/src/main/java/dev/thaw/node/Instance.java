@@ -173,8 +173,9 @@ final class Instance {
         return current;
     }
 
-    boolean isFirstInvocation() {
-        return served == 1;
+    /** @return whether no invocation was assigned to this instance yet (its next one is its first) */
+    boolean servedNone() {
+        return served == 0;
     }
 
     boolean wasReady() {

@@ -34,6 +34,12 @@ public record NodeConfig(int port, Path dataDir, Path runtimeJar, Path javaHome,
         Objects.requireNonNull(keepAlive, "keepAlive");
         Objects.requireNonNull(s3, "s3");
         Objects.requireNonNull(store, "store");
+        // Every path the node keeps or hands to an instance is absolute: an instance runs in its
+        // function's code directory, where a relative path would name something else.
+        dataDir = dataDir.toAbsolutePath().normalize();
+        runtimeJar = runtimeJar.toAbsolutePath().normalize();
+        javaHome = javaHome.toAbsolutePath().normalize();
+        criu = criu.map(p -> p.toAbsolutePath().normalize());
         if (!dev.thaw.core.FunctionManifest.RESTORE_MODES.contains(restoreMode)) {
             throw new IllegalArgumentException("restore mode must be one of " + dev.thaw.core.FunctionManifest.RESTORE_MODES
                     + ", not '" + restoreMode + "'");
