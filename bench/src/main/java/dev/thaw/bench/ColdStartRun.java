@@ -1,7 +1,7 @@
 package dev.thaw.bench;
 
 import dev.thaw.client.InvocationResult;
-import dev.thaw.client.StartKind;
+import dev.thaw.core.StartKind;
 import dev.thaw.client.ThawClient;
 import dev.thaw.core.ErrorType;
 import dev.thaw.core.FunctionInfo;

@@ -2,7 +2,7 @@ package dev.thaw.bench;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
-import dev.thaw.client.StartKind;
+import dev.thaw.core.StartKind;
 import java.io.IOException;
 import java.net.URI;
 import java.net.http.HttpClient;

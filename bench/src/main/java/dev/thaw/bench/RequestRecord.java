@@ -1,6 +1,6 @@
 package dev.thaw.bench;
 
-import dev.thaw.client.StartKind;
+import dev.thaw.core.StartKind;
 
 /**
  * One request of {@code thaw bench run}. Times are milliseconds from the start of the sub-run; an

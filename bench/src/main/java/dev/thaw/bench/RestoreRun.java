@@ -2,7 +2,7 @@ package dev.thaw.bench;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import dev.thaw.client.InvocationResult;
-import dev.thaw.client.StartKind;
+import dev.thaw.core.StartKind;
 import dev.thaw.client.ThawClient;
 import dev.thaw.core.FileTrees;
 import dev.thaw.core.FunctionManifest;

@@ -1,6 +1,6 @@
 package dev.thaw.bench;
 
-import dev.thaw.client.StartKind;
+import dev.thaw.core.StartKind;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.LinkedHashSet;

@@ -1,7 +1,7 @@
 package dev.thaw.bench;
 
 import dev.thaw.client.InvocationResult;
-import dev.thaw.client.StartKind;
+import dev.thaw.core.StartKind;
 import java.util.OptionalDouble;
 
 /**

@@ -1,6 +1,6 @@
 package dev.thaw.bench;
 
-import dev.thaw.client.StartKind;
+import dev.thaw.core.StartKind;
 import java.util.EnumMap;
 import java.util.List;
 import java.util.Map;

@@ -1,5 +1,7 @@
 package dev.thaw.bench;
 
+import dev.thaw.core.StartKind;
+
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
@@ -98,7 +100,7 @@ class ColdStartRunTest {
             }
             idle.put(name, 1);
             return new InvocationResult(200, "{}".getBytes(StandardCharsets.UTF_8), "r",
-                    dev.thaw.client.StartKind.fromHeader(start),
+                    dev.thaw.core.StartKind.fromHeader(start),
                     start.equals("boot") ? OptionalDouble.of(300) : OptionalDouble.empty(),
                     start.equals("restore") ? OptionalDouble.of(30) : OptionalDouble.empty(),
                     OptionalDouble.of(1), 1_000_000, OptionalLong.of(1));

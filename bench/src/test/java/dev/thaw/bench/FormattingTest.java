@@ -2,7 +2,7 @@ package dev.thaw.bench;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
-import dev.thaw.client.StartKind;
+import dev.thaw.core.StartKind;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.List;

@@ -3,7 +3,7 @@ package dev.thaw.bench;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.within;
 
-import dev.thaw.client.StartKind;
+import dev.thaw.core.StartKind;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.OptionalDouble;

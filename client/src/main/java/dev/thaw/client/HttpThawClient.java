@@ -1,5 +1,7 @@
 package dev.thaw.client;
 
+import dev.thaw.core.StartKind;
+
 import com.fasterxml.jackson.databind.JsonNode;
 import dev.thaw.core.DeployRequest;
 import dev.thaw.core.ErrorType;

@@ -1,5 +1,7 @@
 package dev.thaw.client;
 
+import dev.thaw.core.StartKind;
+
 import java.nio.charset.StandardCharsets;
 import java.util.Objects;
 import java.util.OptionalDouble;

@@ -1,5 +1,7 @@
 package dev.thaw.client;
 
+import dev.thaw.core.StartKind;
+
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 

@@ -21,6 +21,8 @@ public enum ErrorType {
     FunctionInitError(502),
     /** The instance process died while serving the invocation. */
     InstanceCrashed(502),
+    /** The instance passed its memory limit while serving the invocation and was stopped. */
+    OutOfMemory(502),
     /** The invocation ran longer than the function's timeout; its instance was killed. */
     FunctionTimeout(504),
     /** The node is shutting down or cannot start instances. */

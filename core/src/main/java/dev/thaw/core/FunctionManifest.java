@@ -40,7 +40,7 @@ public record FunctionManifest(
         Priming priming) {
 
     /** The restore modes. */
-    public static final java.util.List<String> RESTORE_MODES = java.util.List.of("eager", "lazy", "reap");
+    public static final java.util.List<String> RESTORE_MODES = RestoreMode.WIRE_NAMES;
 
     /** A manifest that leaves the restore mode to the node. */
     public FunctionManifest(String name, String handler, String runtime, Integer memoryMb, Integer timeoutMs,

@@ -1,13 +1,10 @@
 package dev.thaw.criu;
 
-import dev.thaw.core.ErrorType;
-import dev.thaw.core.ThawException;
-
 /**
- * A checkpoint or restore failed. Never reaches a caller as such: the node records the reason and
- * boots the function instead, so its user-visible type is an internal error.
+ * A checkpoint or restore failed. Never reaches a function's caller as such: the node records the
+ * reason and boots the function instead.
  */
-public final class SnapshotException extends ThawException {
+public final class SnapshotException extends RuntimeException {
     private static final long serialVersionUID = 1L;
 
     /**
@@ -15,6 +12,6 @@ public final class SnapshotException extends ThawException {
      * @param cause the underlying failure, or {@code null}
      */
     public SnapshotException(String message, Throwable cause) {
-        super(ErrorType.InternalError, message, cause);
+        super(message, cause);
     }
 }

@@ -4,7 +4,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import dev.thaw.client.InvocationResult;
-import dev.thaw.client.StartKind;
+import dev.thaw.core.StartKind;
 import dev.thaw.core.ErrorType;
 import dev.thaw.core.FunctionErrorException;
 import dev.thaw.core.ThawException;

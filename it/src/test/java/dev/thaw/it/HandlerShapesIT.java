@@ -3,7 +3,7 @@ package dev.thaw.it;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import dev.thaw.client.InvocationResult;
-import dev.thaw.client.StartKind;
+import dev.thaw.core.StartKind;
 import java.util.stream.Stream;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.Arguments;

@@ -1,20 +1,17 @@
 package dev.thaw.lazy;
 
-import dev.thaw.core.ErrorType;
-import dev.thaw.core.ThawException;
-
 /**
  * The lazy-pages daemon could not be set up or an image could not be read: a socket path too long
  * for AF_UNIX, an unreadable or unsupported image, a working set that does not belong to its image.
- * Like every snapshot failure it never reaches a function's caller as such (the node restores
- * eagerly or boots instead), so its user-visible type is an internal error.
+ * Like every snapshot failure it never reaches a function's caller as such: the node restores
+ * eagerly or boots instead.
  */
-public final class LazyPagesException extends ThawException {
+public final class LazyPagesException extends RuntimeException {
     private static final long serialVersionUID = 1L;
 
     /** @param message what went wrong, naming the file, pid or address concerned */
     public LazyPagesException(String message) {
-        super(ErrorType.InternalError, message);
+        super(message);
     }
 
     /**
@@ -22,6 +19,6 @@ public final class LazyPagesException extends ThawException {
      * @param cause the underlying failure
      */
     public LazyPagesException(String message, Throwable cause) {
-        super(ErrorType.InternalError, message, cause);
+        super(message, cause);
     }
 }

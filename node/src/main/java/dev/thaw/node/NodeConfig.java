@@ -24,7 +24,7 @@ import java.util.Optional;
  */
 public record NodeConfig(int port, Path dataDir, Path runtimeJar, Path javaHome, Optional<Path> criu,
                          Duration keepAlive, int queueLimit, Optional<dev.thaw.store.S3Config> s3, boolean snapshotStore,
-                         StoreSettings store, String restoreMode) {
+                         StoreSettings store, dev.thaw.core.RestoreMode restoreMode) {
 
     public NodeConfig {
         Objects.requireNonNull(dataDir, "dataDir");
@@ -40,10 +40,7 @@ public record NodeConfig(int port, Path dataDir, Path runtimeJar, Path javaHome,
         runtimeJar = runtimeJar.toAbsolutePath().normalize();
         javaHome = javaHome.toAbsolutePath().normalize();
         criu = criu.map(p -> p.toAbsolutePath().normalize());
-        if (!dev.thaw.core.FunctionManifest.RESTORE_MODES.contains(restoreMode)) {
-            throw new IllegalArgumentException("restore mode must be one of " + dev.thaw.core.FunctionManifest.RESTORE_MODES
-                    + ", not '" + restoreMode + "'");
-        }
+        Objects.requireNonNull(restoreMode, "restoreMode");
         if (port < 0 || port > 65_535) {
             throw new IllegalArgumentException("port must be 0-65535, got " + port);
         }
@@ -69,7 +66,7 @@ public record NodeConfig(int port, Path dataDir, Path runtimeJar, Path javaHome,
         private Optional<dev.thaw.store.S3Config> s3 = Optional.empty();
         private boolean snapshotStore = true;
         private StoreSettings store = StoreSettings.DEFAULT;
-        private String restoreMode = "eager";
+        private dev.thaw.core.RestoreMode restoreMode = dev.thaw.core.RestoreMode.EAGER;
 
         private Builder() {
         }
@@ -86,8 +83,14 @@ public record NodeConfig(int port, Path dataDir, Path runtimeJar, Path javaHome,
         public Builder s3(dev.thaw.store.S3Config s3) { this.s3 = Optional.ofNullable(s3); return this; }
         public Builder snapshotStore(boolean enabled) { this.snapshotStore = enabled; return this; }
         public Builder store(StoreSettings settings) { this.store = settings; return this; }
-        /** @param mode {@code eager}, {@code lazy} or {@code reap}: the default for functions that do not choose */
-        public Builder restoreMode(String mode) { this.restoreMode = mode; return this; }
+        /** @param mode the default for functions that do not choose */
+        public Builder restoreMode(dev.thaw.core.RestoreMode mode) { this.restoreMode = mode; return this; }
+
+        /**
+         * @param mode {@code eager}, {@code lazy} or {@code reap}: the default for functions that do not choose
+         * @throws IllegalArgumentException naming the bad value
+         */
+        public Builder restoreMode(String mode) { return restoreMode(dev.thaw.core.RestoreMode.parse(mode)); }
 
         public NodeConfig build() {
             return new NodeConfig(port, dataDir, runtimeJar, javaHome, criu, keepAlive, queueLimit, s3, snapshotStore, store, restoreMode);

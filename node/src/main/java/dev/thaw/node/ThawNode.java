@@ -4,9 +4,31 @@ import dev.thaw.core.ErrorType;
 import dev.thaw.core.FileTrees;
 import dev.thaw.core.FunctionInfo;
 import dev.thaw.core.FunctionManifest;
+import dev.thaw.core.RestoreMode;
+import dev.thaw.core.StartKind;
 import dev.thaw.core.ThawException;
 import dev.thaw.criu.Criu;
 import dev.thaw.criu.CriuStatus;
+import dev.thaw.node.api.NodeOperations;
+import dev.thaw.node.api.PublicApi;
+import dev.thaw.node.function.Deployment;
+import dev.thaw.node.function.FunctionLog;
+import dev.thaw.node.function.FunctionStore;
+import dev.thaw.node.instance.FunctionInstances;
+import dev.thaw.node.instance.Instance;
+import dev.thaw.node.instance.InstanceLauncher;
+import dev.thaw.node.instance.RuntimeApi;
+import dev.thaw.node.metrics.NodeMetrics;
+import dev.thaw.node.pool.FunctionPool;
+import dev.thaw.node.pool.Invocation;
+import dev.thaw.node.pool.PoolObserver;
+import dev.thaw.node.pool.Scheduler;
+import dev.thaw.node.pool.Ticker;
+import dev.thaw.node.snapshot.RestoreReport;
+import dev.thaw.node.snapshot.Snapshot;
+import dev.thaw.node.snapshot.SnapshotRepository;
+import dev.thaw.store.DedupStats;
+import dev.thaw.store.GcResult;
 import io.helidon.webserver.WebServer;
 import java.io.IOException;
 import java.io.UncheckedIOException;
@@ -14,38 +36,51 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
+import java.util.Comparator;
+import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
+import java.util.Set;
+import java.util.TreeSet;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.Executors;
 import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.TimeUnit;
 
-/**
- * The node: wires the function store, one {@link FunctionPool} per deployed function, the instance
- * launcher and CRIU, and serves the public API and the Runtime API on two loopback listeners.
+/*
+ * The node: wires the pieces an invocation passes through, front to back. The public API (api/)
+ * hands an invocation to the function's pool (pool/), which schedules it onto an instance or asks
+ * the function's starter (instance/) for a new one; the starter restores a clone from the
+ * function's snapshot (snapshot/) or boots and checkpoints; deployments, code and logs live in the
+ * function store (function/).
  *
- * <p>Start-up probes CRIU once ({@link Criu#probe}); when it is unusable the node still runs and
- * every cold start boots, and {@code /healthz} and {@code thaw up} say why. Instances started by
- * this node are killed and waited for on {@link #close()}, and restores' work directories removed,
- * so a stopped node leaves no processes behind.
+ * Start-up probes CRIU once; when it is unusable the node still runs and every cold start boots, and
+ * /healthz and `thaw up` say why. Instances started by this node are killed and waited for on
+ * close(), and restores' work directories removed, so a stopped node leaves no processes behind.
  */
-final class ThawNode implements Node {
+/** The node (see the comment above). */
+final class ThawNode implements Node, NodeOperations {
     private static final System.Logger LOG = System.getLogger("thaw.node");
+    private static final Duration DRAIN = Duration.ofSeconds(10);
+
+    /** A deployed function: its pool (when instances run) and its starter (how they start). */
+    private record Function(Deployment deployment, FunctionPool pool, FunctionInstances instances) {
+    }
 
     private final NodeConfig config;
     private final FunctionStore store;
-    private final Map<String, FunctionPool> pools = new ConcurrentHashMap<>();
+    private final Map<String, Function> functions = new ConcurrentHashMap<>();
     private final Map<String, FunctionLog> logs = new ConcurrentHashMap<>();
     private final Map<String, Instance> instances = new ConcurrentHashMap<>();
     private final NodeMetrics metrics = new NodeMetrics();
     private final ScheduledExecutorService timers = Executors.newScheduledThreadPool(1,
             Thread.ofPlatform().daemon().name("thaw-timer").factory());
+    private final Scheduler scheduler = Scheduler.of(timers);
+    private final Ticker ticker = Ticker.system();
     private final CriuStatus criuStatus;
     private final Optional<Criu> criu;
-    private static final Duration DRAIN = Duration.ofSeconds(10);
 
     private final CountDownLatch closed = new CountDownLatch(1);
     private volatile boolean closing;
@@ -60,7 +95,7 @@ final class ThawNode implements Node {
         this.config = config;
         if (!Files.isRegularFile(config.runtimeJar())) {
             throw new ThawException(ErrorType.ServiceUnavailable, "the thaw runtime JAR is missing at "
-                    + config.runtimeJar().toAbsolutePath() + ": build it with ./thaw (or mvn -pl runtime package)");
+                    + config.runtimeJar() + ": build it with ./thaw (or mvn -pl runtime package)");
         }
         Files.createDirectories(config.dataDir());
         this.store = new FunctionStore(config.dataDir());
@@ -79,10 +114,10 @@ final class ThawNode implements Node {
     }
 
     private void startServers() throws IOException {
-        RuntimeApi runtimeApi = new RuntimeApi(instances, pools);
+        RuntimeApi runtimeApi = new RuntimeApi(instances);
         runtimeServer = WebServer.builder().host("127.0.0.1").port(0)
                 .routing(runtimeApi::routing)
-                .maxPayloadSize(PublicApi.MAX_PAYLOAD_BYTES + 1024L * 1024)
+                .maxPayloadSize(PublicApi.maxPayloadBytes() + 1024L * 1024)
                 .build().start();
         runtimeApiBase = "127.0.0.1:" + runtimeServer.port();
         Path work = Files.createTempDirectory("thaw-restore-");
@@ -92,21 +127,20 @@ final class ThawNode implements Node {
         metrics.storeTiers(repository::tierStats);
         metrics.restoreHeldBytes(repository::restoreHeldBytes);
         for (Deployment d : store.list()) {
-            pools.put(d.name(), newPool(d));
+            functions.put(d.name(), newFunction(d));
         }
-        PublicApi api = new PublicApi(this);
         try {
             publicServer = WebServer.builder().host("127.0.0.1").port(config.port())
-                    .routing(api::routing)
-                    .maxPayloadSize(PublicApi.MAX_DEPLOY_BYTES + 1024L * 1024)
+                    .routing(r -> PublicApi.routing(r, this))
+                    .maxPayloadSize(PublicApi.maxDeployBytes() + 1024L * 1024)
                     .build().start();
         } catch (RuntimeException e) {
             runtimeServer.stop();
             throw new ThawException(ErrorType.ServiceUnavailable, "cannot listen on 127.0.0.1:" + config.port()
                     + " (" + e.getMessage() + "): is another node running? Use --port", e);
         }
-        long keepAlive = config.keepAlive().toNanos();
-        timers.scheduleWithFixedDelay(() -> pools.values().forEach(p -> p.retireIdle(keepAlive)), 1, 1, TimeUnit.SECONDS);
+        timers.scheduleWithFixedDelay(() -> functions.values().forEach(f -> f.pool().retireIdle(config.keepAlive())),
+                1, 1, TimeUnit.SECONDS);
         LOG.log(System.Logger.Level.INFO, "thaw node on http://127.0.0.1:" + publicServer.port() + "; " + criuStatus.reason());
     }
 
@@ -133,7 +167,7 @@ final class ThawNode implements Node {
             Files.write(tmp, jar);
             Files.move(tmp, pinned, java.nio.file.StandardCopyOption.ATOMIC_MOVE);
         }
-        return pinned.toAbsolutePath();
+        return pinned;
     }
 
     /**
@@ -186,27 +220,56 @@ final class ThawNode implements Node {
      *         background work (the store's read warm-up and its disk fills wait for it)
      */
     private boolean quiet() {
-        return pools.values().stream().map(FunctionPool::counts)
+        return functions.values().stream().map(f -> f.pool().counts())
                 .allMatch(c -> c.starting() == 0 && c.busy() == 0 && c.queued() == 0);
     }
 
     /** The working copies of images: tmpfs when the machine has one, so restores read RAM. */
-    private Path hotRoot() throws IOException {
+    private Path hotRoot() {
         Path shm = Path.of("/dev/shm");
-        String tag = Integer.toHexString(config.dataDir().toAbsolutePath().normalize().toString().hashCode());
-        return Files.isDirectory(shm) && Files.isWritable(shm)
-                ? shm.resolve("thaw-" + tag)
-                : config.dataDir().resolve("images");
+        String tag = Integer.toHexString(config.dataDir().toString().hashCode());
+        return Files.isDirectory(shm) && Files.isWritable(shm) ? shm.resolve("thaw-" + tag) : config.dataDir().resolve("images");
     }
 
-
-    private FunctionPool newPool(Deployment d) {
+    private Function newFunction(Deployment d) {
         Optional<String> disabled = !d.manifest().snapshots()
                 ? Optional.of("snapshots are off in the function's manifest")
                 : criu.isEmpty() ? Optional.of(criuStatus.reason()) : Optional.empty();
-        return new FunctionPool(d, Snapshot.forDeployment(d, repository.hotDir(d), disabled), log(d.name()), metrics,
-                launcher, repository, criu, timers, instances, runtimeApiBase, config.queueLimit(),
-                d.manifest().restoreMode() != null ? d.manifest().restoreMode() : config.restoreMode());
+        Snapshot snapshot = Snapshot.forDeployment(d, repository.hotDir(d), disabled);
+        RestoreMode mode = d.manifest().restoreMode() != null ? RestoreMode.parse(d.manifest().restoreMode())
+                : config.restoreMode();
+        FunctionLog log = log(d.name());
+        FunctionInstances starter = new FunctionInstances(d, snapshot, mode, new FunctionInstances.Context(log, metrics,
+                launcher, repository, criu, scheduler, instances, runtimeApiBase));
+        var m = d.manifest();
+        FunctionPool pool = new FunctionPool(new FunctionPool.Settings(d.name(), d.version(), m.maxInstances(),
+                m.timeoutMs(), m.memoryMb(), config.queueLimit()), starter, ticker, scheduler, observer(d.name(), log));
+        return new Function(d, pool, starter);
+    }
+
+    /** Where a pool's lines and figures go: the function's log and the node's metrics. */
+    private PoolObserver observer(String name, FunctionLog log) {
+        return new PoolObserver() {
+            @Override
+            public void log(String line) {
+                log.append(line);
+            }
+
+            @Override
+            public void invocation(String code, StartKind start, double seconds) {
+                metrics.invocation(name, code, start, seconds);
+            }
+
+            @Override
+            public void coldStart(StartKind kind, double seconds) {
+                metrics.coldStart(name, kind, seconds);
+            }
+
+            @Override
+            public void counts(FunctionInfo.InstanceCounts counts) {
+                metrics.instances(name, counts);
+            }
+        };
     }
 
     private FunctionLog log(String name) {
@@ -219,144 +282,161 @@ final class ThawNode implements Node {
         });
     }
 
-    // ---- operations behind the public API --------------------------------------------------------
-
-    Map<String, FunctionPool> pools() {
-        return pools;
+    private Function function(String name) {
+        Function f = functions.get(name);
+        if (f == null) {
+            throw ThawException.functionNotFound(name);
+        }
+        return f;
     }
 
-    Optional<Criu> criu() {
-        return criu;
+    // ---- NodeOperations ------------------------------------------------------------------------
+
+    @Override
+    public Map<String, Object> health() {
+        Map<String, Object> body = new LinkedHashMap<>();
+        body.put("status", "ok");
+        Map<String, Object> snapshots = new LinkedHashMap<>();
+        snapshots.put("enabled", criu.isPresent());
+        snapshots.put("reason", snapshotStatus());
+        body.put("snapshots", snapshots);
+        body.put("functions", functions.size());
+        body.put("instances", instances.size());
+        return body;
     }
 
-    NodeMetrics metrics() {
-        return metrics;
+    @Override
+    public String metricsContentType() {
+        return metrics.contentType();
     }
 
-    SnapshotRepository repository() {
-        return repository;
+    @Override
+    public byte[] scrapeMetrics() {
+        return metrics.scrape();
     }
 
-    /** @return what the node knows about a function's snapshot, locally and in the store */
-    java.util.Map<String, Object> snapshotReport(String name) {
-        FunctionPool p = pool(name);
-        java.util.Map<String, Object> r = new java.util.LinkedHashMap<>();
+    @Override
+    public Map<String, Object> snapshotReport(String name) {
+        Function f = function(name);
+        Map<String, Object> r = new LinkedHashMap<>();
         r.put("function", name);
-        r.put("version", p.deployment.version());
-        r.put("snapshot", p.snapshot.info());
-        r.put("workingCopy", p.snapshot.imagesDir().toString());
-        r.put("store", repository.stats(p.deployment).orElse(null));
-        r.put("workingSet", repository.workingSetStats(p.deployment).orElse(null));
+        r.put("version", f.deployment().version());
+        r.put("snapshot", f.instances().snapshot().info());
+        r.put("workingCopy", f.instances().snapshot().imagesDir().toString());
+        r.put("store", repository.stats(f.deployment()).orElse(null));
+        r.put("workingSet", repository.workingSetStats(f.deployment()).orElse(null));
         return r;
     }
 
-    /** Drops a function's snapshot from the working copy and/or the store's local tiers; see {@link SnapshotRepository#evict}. */
-    java.util.Map<String, Long> evictSnapshot(String name, java.util.Set<String> places) {
-        FunctionPool p = pool(name);
-        return repository.evict(p.deployment, p.snapshot.imagesDir(), places);
+    @Override
+    public Map<String, Long> evictSnapshot(String name, Set<String> places) {
+        Function f = function(name);
+        return repository.evict(f.deployment(), f.instances().snapshot().imagesDir(), places);
     }
 
-    /**
-     * Brings a function's snapshot into the node's working copy on tmpfs (from the store, if it is
-     * not there), so that the next restores read it locally.
-     *
-     * @return bytes of the working copy and how long loading took
-     */
-    java.util.Map<String, Object> loadSnapshot(String name) throws IOException {
-        FunctionPool p = pool(name);
+    @Override
+    public Map<String, Object> loadSnapshot(String name) throws IOException {
+        Function f = function(name);
         repository.settle();
         long start = System.nanoTime();
-        if (!repository.ensureLocal(p.deployment, p.snapshot.imagesDir(), new RestoreReport())) {
-            throw new ThawException(dev.thaw.core.ErrorType.InvalidRequest, "function '" + name
-                    + "' has no snapshot, neither on this node nor in the snapshot store", null);
+        if (!repository.ensureLocal(f.deployment(), f.instances().snapshot().imagesDir(), new RestoreReport())) {
+            throw ThawException.invalidRequest("function '%s' has no snapshot, neither on this node nor in the snapshot store",
+                    name);
         }
-        java.util.Map<String, Object> r = new java.util.LinkedHashMap<>();
+        Map<String, Object> r = new LinkedHashMap<>();
         r.put("function", name);
-        r.put("workingCopyBytes", FunctionStore.sizeOf(p.snapshot.imagesDir()));
+        r.put("workingCopyBytes", FunctionStore.sizeOf(f.instances().snapshot().imagesDir()));
         r.put("tookMs", (System.nanoTime() - start) / 1_000_000);
         return r;
     }
 
-    /** @return how much two functions' stored snapshots share */
-    dev.thaw.store.DedupStats compareSnapshots(String name, String other) {
-        return repository.compare(pool(name).deployment, pool(other).deployment);
+    @Override
+    public DedupStats compareSnapshots(String name, String other) {
+        return repository.compare(function(name).deployment(), function(other).deployment());
     }
 
-    List<java.util.Map<String, Object>> snapshotReports() {
-        return pools.keySet().stream().sorted().map(this::snapshotReport).toList();
+    @Override
+    public GcResult gc() {
+        return repository.gc().orElseThrow(() -> new ThawException(ErrorType.ServiceUnavailable,
+                "this node has no snapshot store: " + snapshotStatus()));
     }
 
-    int instanceCount() {
-        return instances.size();
+    @Override
+    public List<Map<String, Object>> snapshotReports() {
+        return functions.keySet().stream().sorted().map(this::snapshotReport).toList();
     }
 
-    synchronized FunctionInfo deploy(FunctionManifest manifest, byte[] code) {
-        FunctionPool old = pools.get(manifest.name());
+    @Override
+    public boolean isDeployed(String name) {
+        return functions.containsKey(name);
+    }
+
+    @Override
+    public synchronized FunctionInfo deploy(FunctionManifest manifest, byte[] code) {
+        Function old = functions.get(manifest.name());
         Deployment d = store.deploy(manifest, code);
-        List<Invocation> carried = old == null ? List.of() : old.close();
+        List<Invocation> carried = old == null ? List.of() : old.pool().close();
         if (old != null) {
-            repository.forget(old.deployment);
+            repository.forget(old.deployment());
         }
-        FunctionPool pool = newPool(d);
-        pools.put(d.name(), pool);
-        carried.forEach(pool::submit);
+        Function f = newFunction(d);
+        functions.put(d.name(), f);
+        carried.forEach(f.pool()::submit);
         log(d.name()).append("DEPLOY version " + d.version() + " handler " + d.manifest().handler());
-        return info(pool);
+        return info(f);
     }
 
-    synchronized long delete(String name) {
-        FunctionPool pool = pools.remove(name);
-        if (pool == null) {
+    @Override
+    public synchronized long delete(String name) {
+        Function f = functions.remove(name);
+        if (f == null) {
             throw ThawException.functionNotFound(name);
         }
-        pool.close().forEach(inv -> inv.fail(new ThawException(ErrorType.FunctionNotFound,
+        f.pool().close().forEach(inv -> inv.fail(new ThawException(ErrorType.FunctionNotFound,
                 "function '" + name + "' was deleted while the invocation waited")));
         store.delete(name);
-        repository.forget(pool.deployment);
-        return pool.deployment.version();
+        repository.forget(f.deployment());
+        return f.deployment().version();
     }
 
-    Invocation invoke(String name, byte[] payload) {
+    @Override
+    public Invocation invoke(String name, byte[] payload) {
         if (closing) {
             throw new ThawException(ErrorType.ServiceUnavailable, "the node is shutting down");
         }
-        return pool(name).submit(new Invocation(payload));
+        return function(name).pool().submit(new Invocation(payload));
     }
 
-    int evict(String name) throws InterruptedException {
-        return pool(name).evictIdle();
+    @Override
+    public int evict(String name) throws InterruptedException {
+        return function(name).pool().evictIdle();
     }
 
-    List<String> logs(String name, int tail) {
-        pool(name);
+    @Override
+    public List<String> logs(String name, int tail) {
+        function(name);
         return log(name).tail(tail);
     }
 
-    FunctionInfo describe(String name) {
-        return info(pool(name));
+    @Override
+    public FunctionInfo describe(String name) {
+        return info(function(name));
     }
 
-    List<FunctionInfo> describeAll() {
+    @Override
+    public List<FunctionInfo> describeAll() {
         List<FunctionInfo> all = new ArrayList<>();
-        pools.values().stream().sorted(java.util.Comparator.comparing(p -> p.deployment.name()))
-                .forEach(p -> all.add(info(p)));
+        functions.values().stream().sorted(Comparator.comparing(f -> f.deployment().name())).forEach(f -> all.add(info(f)));
         return all;
     }
 
-    private FunctionPool pool(String name) {
-        FunctionPool p = pools.get(name);
-        if (p == null) {
-            throw ThawException.functionNotFound(name);
-        }
-        return p;
-    }
-
-    private static FunctionInfo info(FunctionPool p) {
-        Deployment d = p.deployment;
+    private static FunctionInfo info(Function f) {
+        Deployment d = f.deployment();
         FunctionManifest m = d.manifest();
         return new FunctionInfo(d.name(), d.version(), m.handler(), m.runtime(), m.memoryMb(), m.timeoutMs(),
-                List.copyOf(new java.util.TreeSet<>(m.environment().keySet())), m.maxInstances(), m.snapshots(),
-                d.codeSha256(), d.codeSizeBytes(), d.deployedAt().toString(), p.snapshot.info(), p.counts(), p.restoreMode,
+                List.copyOf(new TreeSet<>(m.environment().keySet())), m.maxInstances(), m.snapshots(),
+                d.codeSha256(), d.codeSizeBytes(), d.deployedAt().toString(), f.instances().snapshot().info(),
+                f.pool().counts(), f.instances().restoreMode().wireName(),
                 m.priming() == null ? null : m.priming().rounds());
     }
 
@@ -366,21 +446,21 @@ final class ThawNode implements Node {
      */
     private void drain() {
         closing = true;
-        long deadline = System.nanoTime() + DRAIN.toNanos();
-        for (FunctionPool p : pools.values()) {
-            p.close().forEach(inv -> inv.fail(new ThawException(ErrorType.ServiceUnavailable,
+        long deadline = ticker.nanos() + DRAIN.toNanos();
+        for (Function f : functions.values()) {
+            f.pool().close().forEach(inv -> inv.fail(new ThawException(ErrorType.ServiceUnavailable,
                     "the node is shutting down; the invocation was not started")));
         }
         try {
-            for (FunctionPool p : pools.values()) {
-                p.awaitNoneBusy(deadline);
+            for (Function f : functions.values()) {
+                f.pool().awaitNoneBusy(deadline);
             }
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
         }
     }
 
-    // ---- Node --------------------------------------------------------------------------------------
+    // ---- Node ----------------------------------------------------------------------------------
 
     @Override
     public int port() {
@@ -404,9 +484,9 @@ final class ThawNode implements Node {
         }
         drain();
         publicServer.stop();
-        for (FunctionPool p : pools.values()) {
+        for (Function f : functions.values()) {
             try {
-                p.shutdown();
+                f.pool().shutdown(new ThawException(ErrorType.ServiceUnavailable, "the node is shutting down"));
             } catch (InterruptedException e) {
                 Thread.currentThread().interrupt();
             }
@@ -418,5 +498,4 @@ final class ThawNode implements Node {
         FileTrees.deleteQuietly(launcher.workRoot());
         closed.countDown();
     }
-
 }

@@ -1,5 +1,7 @@
 package dev.thaw.runtime;
 
+import dev.thaw.protocol.RuntimeProtocol.Control;
+import dev.thaw.protocol.RuntimeProtocol.Resume;
 import dev.thaw.runtime.crac.CheckpointException;
 import dev.thaw.runtime.crac.Core;
 import dev.thaw.runtime.crac.RestoreException;
@@ -65,10 +67,10 @@ final class Checkpointer {
         awaitQuietCompiler();
         System.gc();
         NativeMemory.trim();
-        control.send("checkpoint-ready");
+        control.send(Control.CHECKPOINT_READY);
         JsonNode resume = awaitResume();
-        RuntimeConfig now = config.withRuntimeApi(resume.path("runtimeApi").asText(config.runtimeApi()));
-        if (resume.path("restored").asBoolean(false)) {
+        RuntimeConfig now = config.withRuntimeApi(resume.path(Resume.RUNTIME_API).asText(config.runtimeApi()));
+        if (resume.path(Resume.RESTORED).asBoolean(false)) {
             List<String> skipped = uniqueness.reseedAfterRestore();
             if (!skipped.isEmpty()) {
                 System.err.println("thaw: could not reseed after restore: " + String.join("; ", skipped));
@@ -81,7 +83,7 @@ final class Checkpointer {
 
     /** Tells the node that no snapshot will be taken of this instance, and why; it carries on serving. */
     void abort(String why) throws IOException {
-        control.send("checkpoint-abort " + why);
+        control.send(Control.CHECKPOINT_ABORT + " " + why);
     }
 
     /**

@@ -24,8 +24,8 @@ final class ControlChannel {
         System.out.flush();
         System.err.flush();
         String oneLine = message.replace('\n', ' ');
-        if (oneLine.length() > 400) {
-            oneLine = oneLine.substring(0, 400);
+        if (oneLine.length() > dev.thaw.protocol.RuntimeProtocol.Control.MAX_LENGTH) {
+            oneLine = oneLine.substring(0, dev.thaw.protocol.RuntimeProtocol.Control.MAX_LENGTH);
         }
         out.write(("\n" + token + " " + oneLine + "\n").getBytes(StandardCharsets.UTF_8));
         out.flush();

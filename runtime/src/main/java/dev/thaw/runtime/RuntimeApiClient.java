@@ -1,6 +1,8 @@
 package dev.thaw.runtime;
 
 import com.fasterxml.jackson.databind.ObjectMapper;
+import dev.thaw.protocol.RuntimeProtocol.Headers;
+import dev.thaw.protocol.RuntimeProtocol.Routes;
 import java.io.IOException;
 import java.io.PrintWriter;
 import java.io.StringWriter;
@@ -17,8 +19,6 @@ import java.util.Map;
 final class RuntimeApiClient implements AutoCloseable {
     private static final int MAX_STACK_LINES = 50;
 
-    private static final String BASE = "/2018-06-01/runtime/";
-
     private final RuntimeHttp http;
     private final ObjectMapper mapper;
 
@@ -33,7 +33,7 @@ final class RuntimeApiClient implements AutoCloseable {
 
     /** Blocks until the node hands over the next invocation. */
     Invocation next() throws IOException, InterruptedException {
-        return invocation("invocation/next");
+        return invocation(Routes.NEXT);
     }
 
     /**
@@ -48,12 +48,12 @@ final class RuntimeApiClient implements AutoCloseable {
     void warmUp(int rounds, java.time.Duration budget, RuntimeConfig config) throws IOException, InterruptedException {
         long deadline = System.nanoTime() + budget.toNanos();
         for (int i = 0; i < rounds && System.nanoTime() < deadline; i++) {
-            Invocation inv = invocation("thaw-warmup/next");
+            Invocation inv = invocation(Routes.WARM_UP + "/next");
             RuntimeContext ctx = new RuntimeContext(config, inv.requestId(), inv.invokedArn(), inv.deadlineEpochMs());
             ctx.getRemainingTimeInMillis();
-            post("thaw-warmup/" + inv.requestId() + "/response", mapper.writeValueAsBytes(mapper.readTree(inv.event())), null);
+            post(Routes.WARM_UP + "/" + inv.requestId() + "/response", mapper.writeValueAsBytes(mapper.readTree(inv.event())), null);
             if (i == 0) {
-                post("thaw-warmup/" + inv.requestId() + "/error",
+                post(Routes.WARM_UP + "/" + inv.requestId() + "/error",
                         errorBody("Runtime.WarmUp", "warm-up", new IllegalStateException("warm-up")), "Runtime.WarmUp");
             }
         }
@@ -61,45 +61,45 @@ final class RuntimeApiClient implements AutoCloseable {
 
     /** The next priming invocation: the function's priming event, from the node's priming route. */
     Invocation primeNext() throws IOException {
-        return invocation("thaw-prime/next");
+        return invocation(Routes.PRIME + "/next");
     }
 
     void primeRespond(String requestId, byte[] result) throws IOException, InterruptedException {
-        post("thaw-prime/" + requestId + "/response", result, null);
+        post(Routes.PRIME + "/" + requestId + "/response", result, null);
     }
 
     void primeError(String requestId, String errorType, String message, Throwable t)
             throws IOException, InterruptedException {
-        post("thaw-prime/" + requestId + "/error", errorBody(errorType, message, t), errorType);
+        post(Routes.PRIME + "/" + requestId + "/error", errorBody(errorType, message, t), errorType);
     }
 
     private Invocation invocation(String path) throws IOException {
-        RuntimeHttp.Response r = check(path, http.get(BASE + path));
-        String id = r.header("Lambda-Runtime-Aws-Request-Id");
+        RuntimeHttp.Response r = check(path, http.get(Routes.BASE + path));
+        String id = r.header(Headers.REQUEST_ID);
         if (id == null) {
             throw new IOException("the Runtime API answered next without a request id");
         }
-        String deadline = r.header("Lambda-Runtime-Deadline-Ms");
-        String arn = r.header("Lambda-Runtime-Invoked-Function-Arn");
+        String deadline = r.header(Headers.DEADLINE_MS);
+        String arn = r.header(Headers.FUNCTION_ARN);
         return new Invocation(id, deadline == null ? System.currentTimeMillis() + 900_000 : Long.parseLong(deadline),
                 arn == null ? "" : arn, r.body());
     }
 
     void respond(String requestId, byte[] result) throws IOException, InterruptedException {
-        post("invocation/" + requestId + "/response", result, null);
+        post(Routes.response(requestId), result, null);
     }
 
     void invocationError(String requestId, String errorType, String message, Throwable t)
             throws IOException, InterruptedException {
-        post("invocation/" + requestId + "/error", errorBody(errorType, message, t), errorType);
+        post(Routes.error(requestId), errorBody(errorType, message, t), errorType);
     }
 
     void initError(String errorType, String message, Throwable t) throws IOException, InterruptedException {
-        post("init/error", errorBody(errorType, message, t), errorType);
+        post(Routes.INIT_ERROR, errorBody(errorType, message, t), errorType);
     }
 
     void restoreError(String errorType, String message, Throwable t) throws IOException, InterruptedException {
-        post("restore/error", errorBody(errorType, message, t), errorType);
+        post(Routes.RESTORE_ERROR, errorBody(errorType, message, t), errorType);
     }
 
     @Override
@@ -110,8 +110,8 @@ final class RuntimeApiClient implements AutoCloseable {
     private void post(String path, byte[] body, String errorType) throws IOException, InterruptedException {
         Map<String, String> headers = errorType == null
                 ? Map.of("Content-Type", "application/json")
-                : Map.of("Content-Type", "application/json", "Lambda-Runtime-Function-Error-Type", errorType);
-        check(path, http.post(BASE + path, body, headers));
+                : Map.of("Content-Type", "application/json", Headers.ERROR_TYPE, errorType);
+        check(path, http.post(Routes.BASE + path, body, headers));
     }
 
     private static RuntimeHttp.Response check(String path, RuntimeHttp.Response r) throws IOException {

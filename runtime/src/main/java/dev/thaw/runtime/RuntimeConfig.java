@@ -1,5 +1,6 @@
 package dev.thaw.runtime;
 
+import dev.thaw.protocol.RuntimeProtocol.Env;
 import java.nio.file.Path;
 import java.util.Arrays;
 import java.util.List;
@@ -27,18 +28,18 @@ record RuntimeConfig(String runtimeApi, String handler, String functionName, Str
 
     static RuntimeConfig fromEnvironment(Map<String, String> env) {
         return new RuntimeConfig(
-                require(env, "AWS_LAMBDA_RUNTIME_API"),
-                require(env, "_HANDLER"),
-                env.getOrDefault("AWS_LAMBDA_FUNCTION_NAME", "function"),
-                env.getOrDefault("AWS_LAMBDA_FUNCTION_VERSION", "1"),
-                Integer.parseInt(env.getOrDefault("AWS_LAMBDA_FUNCTION_MEMORY_SIZE", "512")),
-                Arrays.stream(env.getOrDefault("THAW_CLASSPATH", "").split(java.io.File.pathSeparator))
+                require(env, Env.RUNTIME_API),
+                require(env, Env.HANDLER),
+                env.getOrDefault(Env.FUNCTION_NAME, "function"),
+                env.getOrDefault(Env.FUNCTION_VERSION, "1"),
+                Integer.parseInt(env.getOrDefault(Env.FUNCTION_MEMORY_SIZE, "512")),
+                Arrays.stream(env.getOrDefault(Env.CLASSPATH, "").split(java.io.File.pathSeparator))
                         .filter(s -> !s.isBlank()).map(Path::of).toList(),
-                "1".equals(env.get("THAW_CHECKPOINT")),
-                env.getOrDefault("THAW_CONTROL_TOKEN", ""),
-                Long.parseLong(env.getOrDefault("THAW_RESTORE_HOOK_BUDGET_MS", "10000")),
-                Integer.parseInt(env.getOrDefault("THAW_PRIME_ROUNDS", "0")),
-                Long.parseLong(env.getOrDefault("THAW_PRIME_BUDGET_MS", "30000")));
+                "1".equals(env.get(Env.CHECKPOINT)),
+                env.getOrDefault(Env.CONTROL_TOKEN, ""),
+                Long.parseLong(env.getOrDefault(Env.RESTORE_HOOK_BUDGET_MS, "10000")),
+                Integer.parseInt(env.getOrDefault(Env.PRIME_ROUNDS, "0")),
+                Long.parseLong(env.getOrDefault(Env.PRIME_BUDGET_MS, "30000")));
     }
 
     /** @return a copy that talks to another Runtime API address (a restored clone's own) */

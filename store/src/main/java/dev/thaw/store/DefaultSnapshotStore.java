@@ -120,8 +120,8 @@ final class DefaultSnapshotStore implements SnapshotStore {
         checkOpen();
         Names.checkSnapshotId(snapshotId);
         if (!StoreConfig.validChunkSize(chunkSize)) {
-            throw new StoreException(dev.thaw.core.ErrorType.InvalidRequest, "cannot store snapshot '" + snapshotId
-                    + "': " + StoreConfig.chunkSizeRule(chunkSize), null);
+            throw new StoreException.InvalidArgument("cannot store snapshot '" + snapshotId
+                    + "': " + StoreConfig.chunkSizeRule(chunkSize));
         }
         List<Path> files = SnapshotWriter.imageFiles(snapshotId, imagesDir);
         Pins.Lease lease = pins.open();
@@ -230,13 +230,13 @@ final class DefaultSnapshotStore implements SnapshotStore {
         List<MeteredTier> chosen = new ArrayList<>();
         for (String name : new TreeSet<>(tierNames)) {
             MeteredTier tier = tiers.stream().filter(t -> t.local() && t.name().equals(name)).findFirst()
-                    .orElseThrow(() -> new StoreException(dev.thaw.core.ErrorType.InvalidRequest, "cannot evict snapshot '"
+                    .orElseThrow(() -> new StoreException.InvalidArgument("cannot evict snapshot '"
                             + snapshotId + "' from tier '" + name + "': the local tiers are "
-                            + tiers.stream().filter(MeteredTier::local).map(MeteredTier::name).toList(), null));
+                            + tiers.stream().filter(MeteredTier::local).map(MeteredTier::name).toList()));
             if (tier == disk && !isDurable(snapshotId)) {
-                throw new StoreException(dev.thaw.core.ErrorType.InvalidRequest, "cannot evict snapshot '" + snapshotId
+                throw new StoreException.InvalidArgument("cannot evict snapshot '" + snapshotId
                         + "' from the disk tier: it is not durable yet (its upload to S3 has not finished), so the disk"
-                        + " holds its only copy", null);
+                        + " holds its only copy");
             }
             chosen.add(tier);
         }

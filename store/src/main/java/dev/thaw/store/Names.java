@@ -11,8 +11,8 @@ final class Names {
     /** Snapshot ids: 1-200 characters of letters, digits, {@code . _ - @ :}, not starting with a dot. */
     static String checkSnapshotId(String id) {
         if (id == null || !SNAPSHOT_ID.matcher(id).matches()) {
-            throw new StoreException(dev.thaw.core.ErrorType.InvalidRequest, "invalid snapshot id '" + id
-                    + "': use 1-200 letters, digits or . _ - @ : (not starting with a dot)", null);
+            throw new StoreException.InvalidArgument("invalid snapshot id '" + id
+                    + "': use 1-200 letters, digits or . _ - @ : (not starting with a dot)");
         }
         return id;
     }

@@ -1,6 +1,5 @@
 package dev.thaw.store;
 
-import dev.thaw.core.ErrorType;
 import java.io.IOException;
 import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
@@ -118,8 +117,8 @@ final class SnapshotReader {
                 + "' has no file '" + fileName + "'"));
         long length = dest.byteSize();
         if (offset < 0 || offset + length > f.size()) {
-            throw new StoreException(ErrorType.InvalidRequest, "range [" + offset + ", " + offset + " + " + length
-                    + ") is outside file '" + fileName + "' of snapshot '" + m.snapshotId() + "' (" + f.size() + " bytes)", null);
+            throw new StoreException.InvalidArgument("range [" + offset + ", " + offset + " + " + length
+                    + ") is outside file '" + fileName + "' of snapshot '" + m.snapshotId() + "' (" + f.size() + " bytes)");
         }
         if (length == 0) {
             arrived.accept(0);

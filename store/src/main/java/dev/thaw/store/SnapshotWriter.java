@@ -58,8 +58,8 @@ final class SnapshotWriter {
             List<Path> files = entries.sorted().toList();
             for (Path p : files) {
                 if (!Files.isRegularFile(p, LinkOption.NOFOLLOW_LINKS)) {
-                    throw new StoreException(dev.thaw.core.ErrorType.InvalidRequest, "cannot store snapshot '" + snapshotId
-                            + "': " + p + " is not a regular file (an image directory holds regular files only)", null);
+                    throw new StoreException.InvalidArgument("cannot store snapshot '" + snapshotId
+                            + "': " + p + " is not a regular file (an image directory holds regular files only)");
                 }
             }
             return files;

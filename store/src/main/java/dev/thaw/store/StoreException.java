@@ -1,28 +1,36 @@
 package dev.thaw.store;
 
-import dev.thaw.core.ErrorType;
-import dev.thaw.core.ThawException;
-
 /**
  * A failure of the snapshot store. Its message names the snapshot, file and chunk concerned where
  * there is one, and never contains key material. Subclasses tell the cases a caller may want to
- * handle apart: {@link Unavailable}, {@link Corrupted}, {@link NotFound} and {@link Full}.
+ * handle apart: {@link Unavailable}, {@link Corrupted}, {@link NotFound}, {@link Full} and
+ * {@link InvalidArgument}; the base class is an internal failure. What a failure means to a user of
+ * the node (its HTTP status, its error type) is the node's business, decided once at its edge.
  */
-public class StoreException extends ThawException {
+public class StoreException extends RuntimeException {
     private static final long serialVersionUID = 1L;
 
     /**
-     * @param type the user-visible error type
      * @param message what was wrong
      * @param cause the underlying failure, or {@code null}
      */
-    public StoreException(ErrorType type, String message, Throwable cause) {
-        super(type, message, cause);
+    public StoreException(String message, Throwable cause) {
+        super(message, cause);
     }
 
     /** An internal failure (I/O error, bug) with a message saying what the store was doing. */
     public static StoreException internal(String message, Throwable cause) {
-        return new StoreException(ErrorType.InternalError, message, cause);
+        return new StoreException(message, cause);
+    }
+
+    /** The caller asked for something the store cannot do with these arguments (a bad id, range or tier). */
+    public static final class InvalidArgument extends StoreException {
+        private static final long serialVersionUID = 1L;
+
+        /** @param message what was asked and why it cannot be done */
+        public InvalidArgument(String message) {
+            super(message, null);
+        }
     }
 
     /** A tier, or the data a request needs, cannot be reached now: the request may succeed later. */
@@ -31,7 +39,7 @@ public class StoreException extends ThawException {
 
         /** @param message what cannot be reached and what was asked for */
         public Unavailable(String message, Throwable cause) {
-            super(ErrorType.ServiceUnavailable, message, cause);
+            super(message, cause);
         }
     }
 
@@ -44,7 +52,7 @@ public class StoreException extends ThawException {
 
         /** @param message which snapshot, file and chunk, in which tier, and why */
         public Corrupted(String message, Throwable cause) {
-            super(ErrorType.InternalError, message, cause);
+            super(message, cause);
         }
     }
 
@@ -54,7 +62,7 @@ public class StoreException extends ThawException {
 
         /** @param message what was not found */
         public NotFound(String message) {
-            super(ErrorType.InvalidRequest, message, null);
+            super(message, null);
         }
     }
 
@@ -64,7 +72,7 @@ public class StoreException extends ThawException {
 
         /** @param message which tier, how much was needed and why it could not be freed */
         public Full(String message, Throwable cause) {
-            super(ErrorType.ServiceUnavailable, message, cause);
+            super(message, cause);
         }
     }
 }

@@ -1,0 +1,60 @@
+package dev.thaw.node.api;
+
+import dev.thaw.core.ErrorType;
+import dev.thaw.core.FunctionManifest;
+import dev.thaw.core.Json;
+import dev.thaw.core.ThawException;
+import io.helidon.webserver.http.ServerRequest;
+import io.helidon.webserver.http.ServerResponse;
+import java.io.IOException;
+import java.io.InputStream;
+
+/** Request reading and answer writing every route shares. */
+final class Requests {
+    /** Largest invocation payload, as Lambda's synchronous invocations. */
+    static final int MAX_PAYLOAD_BYTES = 6 * 1024 * 1024;
+    /** Largest deployment (code archive plus manifest). */
+    static final long MAX_DEPLOY_BYTES = 256L * 1024 * 1024;
+
+    private Requests() {
+    }
+
+    /** @return the {@code name} path parameter, checked */
+    static String name(ServerRequest req) {
+        return checkedName(req.path().pathParameters().get("name"));
+    }
+
+    static String checkedName(String name) {
+        if (!FunctionManifest.isValidName(name)) {
+            throw ThawException.invalidRequest("'%s' is not a valid function name", name);
+        }
+        return name;
+    }
+
+    /** Reads a body of at most {@code limit} bytes, refusing a larger one with a message naming both. */
+    static byte[] readBounded(ServerRequest req, long limit, String what) {
+        var declared = req.headers().contentLength();
+        if (declared.isPresent() && declared.getAsLong() > limit) {
+            throw tooLarge(what, declared.getAsLong(), limit);
+        }
+        try (InputStream in = req.content().inputStream()) {
+            byte[] body = in.readNBytes((int) Math.min(Integer.MAX_VALUE - 8, limit + 1));
+            if (body.length > limit) {
+                throw tooLarge(what, -1, limit);
+            }
+            return body;
+        } catch (IOException e) {
+            throw ThawException.invalidRequest("cannot read the %s: %s", what, e.getMessage());
+        }
+    }
+
+    private static ThawException tooLarge(String what, long size, long limit) {
+        String sizeText = size >= 0 ? size + " bytes" : "more than " + limit + " bytes";
+        return new ThawException(ErrorType.PayloadTooLarge, String.format(
+                "the %s is %s; the limit is %d bytes (%d MB)", what, sizeText, limit, limit / (1024 * 1024)));
+    }
+
+    static void json(ServerResponse res, int status, Object body) {
+        res.status(status).header("Content-Type", "application/json").send(Json.write(body));
+    }
+}

@@ -1,0 +1,286 @@
+package dev.thaw.node.function;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import dev.thaw.core.FileTrees;
+import dev.thaw.core.FunctionManifest;
+import dev.thaw.core.Json;
+import dev.thaw.core.ThawException;
+import java.io.ByteArrayInputStream;
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.StandardCopyOption;
+import java.security.MessageDigest;
+import java.security.NoSuchAlgorithmException;
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.Comparator;
+import java.util.HexFormat;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.stream.Stream;
+import java.util.zip.ZipEntry;
+import java.util.zip.ZipInputStream;
+
+/**
+ * The node's deployments on disk: {@code dataDir/functions/NAME/vN/{deployment.json, code/}} plus
+ * {@code NAME/last-version}, so versions keep growing across deletes and node restarts.
+ *
+ * <p>A deploy checks the archive before anything is written (a zip with entries; for Java the
+ * handler class present at the root, under {@code BOOT-INF/classes} or in a library JAR under
+ * {@code lib/} or {@code BOOT-INF/lib}; for a custom runtime an executable {@code bootstrap}),
+ * unpacks it into a temporary directory and renames that into place, so a failed deploy leaves
+ * the previous version untouched.
+ */
+public final class FunctionStore {
+    private final Path root;
+    private final Map<String, Deployment> current = new ConcurrentHashMap<>();
+
+    public FunctionStore(Path dataDir) throws IOException {
+        this.root = dataDir.resolve("functions");
+        Files.createDirectories(root);
+        load();
+    }
+
+    public Optional<Deployment> get(String name) {
+        return Optional.ofNullable(current.get(name));
+    }
+
+    public List<Deployment> list() {
+        return current.values().stream().sorted(Comparator.comparing(Deployment::name)).toList();
+    }
+
+    public Path functionDir(String name) {
+        return root.resolve(name);
+    }
+
+    public synchronized Deployment deploy(FunctionManifest requested, byte[] code) {
+        FunctionManifest manifest = requested.validated();
+        if (code == null || code.length == 0) {
+            throw ThawException.invalidDeployment("no code was uploaded for function '%s'", manifest.name());
+        }
+        Layout layout = inspect(manifest, code);
+        Path fnDir = functionDir(manifest.name());
+        long version = lastVersion(fnDir) + 1;
+        Path dir = fnDir.resolve("v" + version);
+        Path tmp = fnDir.resolve(".incoming-v" + version);
+        try {
+            FileTrees.deleteQuietly(tmp);
+            Files.createDirectories(tmp.resolve("code"));
+            unpack(code, tmp.resolve("code"));
+            if (manifest.runtime().equals("provided")) {
+                tmp.resolve("code").resolve(manifest.handler()).toFile().setExecutable(true, true);
+            }
+            Instant now = Instant.now();
+            ObjectNode meta = Json.mapper().createObjectNode();
+            meta.set("manifest", Json.mapper().valueToTree(manifest));
+            meta.put("version", version);
+            meta.put("codeSha256", sha256(code));
+            meta.put("codeSizeBytes", code.length);
+            meta.put("deployedAt", now.toString());
+            meta.put("layout", layout.name());
+            Path metaFile = tmp.resolve("deployment.json");
+            Files.write(metaFile, Json.write(meta));
+            restrictToOwner(metaFile);
+            Files.move(tmp, dir, StandardCopyOption.ATOMIC_MOVE);
+            Files.writeString(fnDir.resolve("last-version"), Long.toString(version));
+            Deployment d = read(dir).orElseThrow();
+            Deployment previous = current.put(d.name(), d);
+            if (previous != null) {
+                FileTrees.deleteQuietly(previous.dir());
+            }
+            return d;
+        } catch (IOException e) {
+            FileTrees.deleteQuietly(tmp);
+            throw new ThawException(dev.thaw.core.ErrorType.InternalError,
+                    "cannot store function '" + manifest.name() + "': " + e.getMessage(), e);
+        }
+    }
+
+    public synchronized Optional<Deployment> delete(String name) {
+        Deployment d = current.remove(name);
+        if (d != null) {
+            FileTrees.deleteQuietly(d.dir());
+        }
+        return Optional.ofNullable(d);
+    }
+
+    /** Where a Java function's classes are, which decides its class path. */
+    enum Layout { PLAIN, LAMBDA_LIB, SPRING_BOOT, PROVIDED }
+
+    private static Layout inspect(FunctionManifest manifest, byte[] code) {
+        List<String> entries = new ArrayList<>();
+        List<byte[]> libraries = new ArrayList<>();
+        try (ZipInputStream zip = new ZipInputStream(new ByteArrayInputStream(code))) {
+            for (ZipEntry e; (e = zip.getNextEntry()) != null; ) {
+                entries.add(e.getName());
+                if (!e.isDirectory() && e.getName().endsWith(".jar")
+                        && (e.getName().startsWith("lib/") || e.getName().startsWith("BOOT-INF/lib/"))) {
+                    libraries.add(zip.readAllBytes());
+                }
+            }
+        } catch (IOException | IllegalArgumentException e) {
+            throw ThawException.invalidDeployment("the code of function '%s' is not a valid JAR or zip archive: %s",
+                    manifest.name(), e.getMessage());
+        }
+        if (entries.isEmpty()) {
+            throw ThawException.invalidDeployment(
+                    "the code of function '%s' is not a JAR or zip archive (no entries could be read)", manifest.name());
+        }
+        if (manifest.runtime().equals("provided")) {
+            if (!entries.contains(manifest.handler())) {
+                throw ThawException.invalidDeployment("a custom runtime needs an executable '%s' at the root of the archive",
+                        manifest.handler());
+            }
+            return Layout.PROVIDED;
+        }
+        String className = manifest.handler().split("::")[0];
+        String classFile = className.replace('.', '/') + ".class";
+        Layout layout = entries.stream().anyMatch(n -> n.startsWith("BOOT-INF/")) ? Layout.SPRING_BOOT
+                : entries.stream().anyMatch(n -> n.startsWith("lib/") && n.endsWith(".jar")) ? Layout.LAMBDA_LIB
+                : Layout.PLAIN;
+        boolean found = entries.contains(classFile) || entries.contains("BOOT-INF/classes/" + classFile)
+                || libraries.stream().anyMatch(lib -> containsEntry(lib, classFile));
+        if (!found) {
+            throw ThawException.invalidDeployment("handler class '%s' is not in the code of function '%s' "
+                    + "(looked for %s at the root, under BOOT-INF/classes and in the JARs under lib/ and BOOT-INF/lib)",
+                    className, manifest.name(), classFile);
+        }
+        return layout;
+    }
+
+    private static boolean containsEntry(byte[] jar, String name) {
+        try (ZipInputStream zip = new ZipInputStream(new ByteArrayInputStream(jar))) {
+            for (ZipEntry e; (e = zip.getNextEntry()) != null; ) {
+                if (e.getName().equals(name)) {
+                    return true;
+                }
+            }
+        } catch (IOException e) {
+            return false;
+        }
+        return false;
+    }
+
+    private static void unpack(byte[] code, Path target) throws IOException {
+        Path base = target.toAbsolutePath().normalize();
+        try (ZipInputStream zip = new ZipInputStream(new ByteArrayInputStream(code))) {
+            for (ZipEntry e; (e = zip.getNextEntry()) != null; ) {
+                Path out = base.resolve(e.getName()).normalize();
+                if (!out.startsWith(base)) {
+                    throw ThawException.invalidDeployment("archive entry '%s' points outside the archive", e.getName());
+                }
+                if (e.isDirectory()) {
+                    Files.createDirectories(out);
+                } else {
+                    Files.createDirectories(out.getParent());
+                    Files.copy(zip, out, StandardCopyOption.REPLACE_EXISTING);
+                }
+            }
+        }
+    }
+
+    private void load() throws IOException {
+        try (Stream<Path> dirs = Files.list(root)) {
+            for (Path fnDir : dirs.filter(Files::isDirectory).toList()) {
+                long v = lastVersion(fnDir);
+                Path dir = fnDir.resolve("v" + v);
+                if (v > 0 && Files.isDirectory(dir)) {
+                    read(dir).ifPresent(d -> current.put(d.name(), d));
+                }
+            }
+        }
+    }
+
+    private static Optional<Deployment> read(Path dir) {
+        try {
+            JsonNode meta = Json.mapper().readTree(dir.resolve("deployment.json").toFile());
+            FunctionManifest m = Json.mapper().treeToValue(meta.get("manifest"), FunctionManifest.class);
+            Path codeDir = dir.resolve("code");
+            Layout layout = Layout.valueOf(meta.path("layout").asText("PLAIN"));
+            return Optional.of(new Deployment(m, meta.get("version").asLong(), dir, codeDir, classpath(layout, codeDir),
+                    meta.get("codeSha256").asText(), meta.get("codeSizeBytes").asLong(),
+                    Instant.parse(meta.get("deployedAt").asText())));
+        } catch (IOException | RuntimeException e) {
+            return Optional.empty();
+        }
+    }
+
+    private static List<Path> classpath(Layout layout, Path codeDir) throws IOException {
+        return switch (layout) {
+            case PROVIDED -> List.of();
+            case PLAIN -> List.of(codeDir);
+            case LAMBDA_LIB -> concat(codeDir, jars(codeDir.resolve("lib")));
+            case SPRING_BOOT -> concat(codeDir.resolve("BOOT-INF/classes"), springBootLibraries(codeDir));
+        };
+    }
+
+    /** Spring Boot lists its libraries in order in classpath.idx; older archives have no index. */
+    private static List<Path> springBootLibraries(Path codeDir) throws IOException {
+        Path index = codeDir.resolve("BOOT-INF/classpath.idx");
+        if (!Files.exists(index)) {
+            return jars(codeDir.resolve("BOOT-INF/lib"));
+        }
+        return Files.readAllLines(index, StandardCharsets.UTF_8).stream()
+                .map(l -> l.replaceFirst("^- ", "").replace("\"", "").strip())
+                .filter(l -> !l.isEmpty())
+                .map(codeDir::resolve)
+                .toList();
+    }
+
+    private static List<Path> jars(Path dir) throws IOException {
+        if (!Files.isDirectory(dir)) {
+            return List.of();
+        }
+        try (Stream<Path> files = Files.list(dir)) {
+            return files.filter(f -> f.toString().endsWith(".jar")).sorted().toList();
+        }
+    }
+
+    private static List<Path> concat(Path first, List<Path> rest) {
+        List<Path> all = new ArrayList<>();
+        all.add(first);
+        all.addAll(rest);
+        return List.copyOf(all);
+    }
+
+    private static long lastVersion(Path fnDir) {
+        try {
+            return Long.parseLong(Files.readString(fnDir.resolve("last-version")).strip());
+        } catch (IOException | NumberFormatException e) {
+            return 0;
+        }
+    }
+
+    private static String sha256(byte[] code) {
+        try {
+            return HexFormat.of().formatHex(MessageDigest.getInstance("SHA-256").digest(code));
+        } catch (NoSuchAlgorithmException e) {
+            throw new IllegalStateException("the JDK has no SHA-256", e);
+        }
+    }
+
+    private static void restrictToOwner(Path file) {
+        // The manifest holds environment values, which may be secrets.
+        file.toFile().setReadable(false, false);
+        file.toFile().setReadable(true, true);
+    }
+
+    /** @return the sizes of the regular files under {@code dir} summed, 0 if it is gone */
+    public static long sizeOf(Path dir) {
+        if (!Files.exists(dir)) {
+            return 0;
+        }
+        try (Stream<Path> walk = Files.walk(dir)) {
+            return walk.filter(Files::isRegularFile).mapToLong(p -> p.toFile().length()).sum();
+        } catch (IOException | UncheckedIOException e) {
+            return 0;
+        }
+    }
+
+}

@@ -1,0 +1,499 @@
+package dev.thaw.node.instance;
+
+import dev.thaw.core.ErrorType;
+import dev.thaw.core.FunctionErrorException;
+import dev.thaw.core.RestoreMode;
+import dev.thaw.core.StartKind;
+import dev.thaw.core.ThawException;
+import dev.thaw.criu.Criu;
+import dev.thaw.criu.CriuLogs;
+import dev.thaw.lazy.LazyMarks;
+import dev.thaw.lazy.PageSource;
+import dev.thaw.lazy.PrivateFileCopies;
+import dev.thaw.node.function.Deployment;
+import dev.thaw.node.function.FunctionLog;
+import dev.thaw.node.metrics.NodeMetrics;
+import dev.thaw.node.pool.Exit;
+import dev.thaw.node.pool.InstanceEvents;
+import dev.thaw.node.pool.InstanceStarter;
+import dev.thaw.node.pool.PoolInstance;
+import dev.thaw.node.pool.Scheduler;
+import dev.thaw.node.snapshot.LazyRestore;
+import dev.thaw.node.snapshot.RestoreReport;
+import dev.thaw.node.snapshot.Snapshot;
+import dev.thaw.node.snapshot.SnapshotRepository;
+import dev.thaw.node.snapshot.StorePageSource;
+import dev.thaw.protocol.RuntimeProtocol.Control;
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+import java.util.Set;
+import java.util.UUID;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.atomic.AtomicBoolean;
+
+/*
+ * How one deployment's instances start: the pool decides when, this decides how.
+ *
+ * With a READY snapshot every start restores a clone (eager, lazy or REAP, from the working copy or
+ * from the store). Without one, the first start boots and asks the runtime to stop for a checkpoint
+ * after its init; the snapshot is PENDING meanwhile and mayStart() holds further starts back until
+ * the dump is done (one boot then restores beats many boots on a small machine). A restore that
+ * fails is recorded and replaced by a boot, which takes a fresh snapshot: a damaged image heals
+ * itself at the cost of one boot. A page source that cannot serve a page kills its clone, whose
+ * invocation is retried by a boot.
+ *
+ * This is also the instance's Lifecycle listener: it reads the function's log lines and the
+ * runtime's control lines (checkpoint-ready, checkpoint-abort), runs the dump, and, when an
+ * instance exits, turns the raw exit into an Exit that tells the pool what became of the
+ * invocation it held or the one that waited for it.
+ */
+/** Starts a deployment's instances by restoring or booting them (see the comment above). */
+public final class FunctionInstances implements InstanceStarter, Instance.Lifecycle {
+    private static final System.Logger LOG = System.getLogger("thaw.node");
+    private static final Duration INIT_TIMEOUT = Duration.ofMinutes(2);
+    private static final Duration RESTORE_TIMEOUT = Duration.ofSeconds(30);
+    /** Longest a restored instance waits for its working set before it runs anyway (faults are then served on demand). */
+    private static final Duration PREFETCH_WAIT = Duration.ofSeconds(3);
+    /** Longest an eager restore streamed from the store waits for the whole image (an S3-only fetch of a large one). */
+    private static final Duration STREAM_WAIT = Duration.ofSeconds(20);
+
+    /** What the starter needs from the node. */
+    public record Context(FunctionLog log, NodeMetrics metrics, InstanceLauncher launcher, SnapshotRepository repository,
+                          Optional<Criu> criu, Scheduler scheduler, Map<String, Instance> registry, String runtimeApiBase) {
+    }
+
+    private final Deployment deployment;
+    private final Snapshot snapshot;
+    private final Context ctx;
+    private final RestoreMode restoreMode;
+    private final String controlToken;
+    /** The function's priming invocations before its checkpoint; null when it is not primed. */
+    private final PrimingRounds priming;
+    /** Why an instance is being stopped, recorded before it is killed and read when it has exited. */
+    private final Map<Instance, String> stopReasons = new ConcurrentHashMap<>();
+    /** The init error a runtime reported ({@code init/error}) before exiting. */
+    private final Map<Instance, FunctionErrorException> initErrors = new ConcurrentHashMap<>();
+    /** Instances killed because their page source failed: their invocation is retried. */
+    private final Set<Instance> pageSourceFailures = ConcurrentHashMap.newKeySet();
+    /** Set after a page-source failure: the next instance boots instead of restoring. */
+    private final AtomicBoolean bootNext = new AtomicBoolean();
+    /** Instances stopped because a priming invocation overran: the invocation that waited is served by a boot. */
+    private final Set<Instance> primingOverruns = ConcurrentHashMap.newKeySet();
+
+    public FunctionInstances(Deployment deployment, Snapshot snapshot, RestoreMode restoreMode, Context ctx) {
+        this.deployment = deployment;
+        this.snapshot = snapshot;
+        this.restoreMode = restoreMode;
+        this.ctx = ctx;
+        String token = snapshot.controlToken();
+        this.controlToken = token != null ? token : "THAW-" + UUID.randomUUID();
+        var primed = deployment.manifest().priming();
+        this.priming = primed == null ? null
+                : new PrimingRounds(primed, deployment.manifest().timeoutMs(), ctx.scheduler(), this::primingOverran);
+    }
+
+    public Snapshot snapshot() {
+        return snapshot;
+    }
+
+    public RestoreMode restoreMode() {
+        return restoreMode;
+    }
+
+    public Deployment deployment() {
+        return deployment;
+    }
+
+    // ---- InstanceStarter -----------------------------------------------------------------------
+
+    @Override
+    public boolean mayStart() {
+        return snapshot.state() != Snapshot.State.PENDING;
+    }
+
+    @Override
+    public PoolInstance start(InstanceEvents events) {
+        String id = UUID.randomUUID().toString().substring(0, 13).replace("-", "");
+        String api = ctx.runtimeApiBase() + "/i/" + id;
+        boolean restore = snapshot.state() == Snapshot.State.READY && !bootNext.getAndSet(false);
+        boolean checkpoint = !restore && deployment.manifest().snapshots() && ctx.criu().isPresent()
+                && snapshot.beginCheckpoint(controlToken);
+        Instance instance = new Instance(id, deployment, restore ? StartKind.RESTORE : StartKind.BOOT, api, events, this);
+        instance.lifecycleFirstAnswer = () -> firstInvocationAnswered(instance);
+        ctx.registry().put(id, instance);
+        Duration limit = restore ? RESTORE_TIMEOUT : INIT_TIMEOUT;
+        ctx.scheduler().schedule(() -> watchdog(instance, limit), limit);
+        Thread.ofPlatform().daemon().name("thaw-start-" + id).start(() -> launch(instance, restore, checkpoint));
+        return instance;
+    }
+
+    private void launch(Instance instance, boolean restore, boolean checkpoint) {
+        try {
+            if (restore) {
+                snapshot.restores.incrementAndGet();
+                restore(instance);
+            } else {
+                ctx.launcher().boot(instance, checkpoint, controlToken);
+            }
+        } catch (IOException | RuntimeException e) {
+            LOG.log(System.Logger.Level.WARNING, "cannot start " + instance + ": " + e.getMessage());
+            stopReasons.put(instance, "cannot start the instance process: " + e.getMessage());
+            if (checkpoint) {
+                snapshot.failed("the instance that was to be checkpointed did not start: " + e.getMessage());
+            }
+            if (instance.hasProcess()) {
+                instance.kill(); // CRIU runs already (the daemon failed to start): its exit reports onExit
+            } else {
+                onExit(instance, -1);
+            }
+        }
+    }
+
+    /**
+     * Eager: CRIU reads the whole image (materialized from the store first when the working copy is
+     * gone). Lazy and REAP: a page server of thaw's answers CRIU's lazy pages, from the working copy
+     * when there is one, else from the store, of which only the image without its lazy pages is
+     * materialized.
+     */
+    private void restore(Instance instance) throws IOException {
+        RestoreReport report = instance.restoreReport;
+        report.mode = restoreMode;
+        SnapshotRepository repository = ctx.repository();
+        if (restoreMode == RestoreMode.EAGER) {
+            if (Files.isDirectory(snapshot.imagesDir()) || !repository.isStored(deployment)) {
+                if (!repository.ensureLocal(deployment, snapshot.imagesDir(), report)) {
+                    throw noImages();
+                }
+                ctx.launcher().restore(instance, snapshot, snapshot.imagesDir(), false, true);
+                return;
+            }
+            streamFromStore(instance, report);
+            return;
+        }
+        Path images = snapshot.imagesDir();
+        boolean fromStore = !Files.isDirectory(images);
+        if (fromStore) {
+            // The image CRIU reads first, then the working set (prepare): fetched at once, CRIU's base
+            // image waited behind every chunk of the working set in the store's fetch queue.
+            if (!repository.ensureLazyImages(deployment, repository.lazyImagesDir(deployment), report)) {
+                throw noImages();
+            }
+            images = repository.lazyImagesDir(deployment);
+            report.source = "store";
+        }
+        LazyRestore lazy = LazyRestore.prepare(restoreMode, deployment, repository, report);
+        instance.lazyRestore = lazy; // closed with the instance, also when the restore fails below
+        lazy.listen(ctx.launcher().workDir(instance));
+        // CRIU first: it works on its own for tens of ms before it connects to the daemon set up below
+        ctx.launcher().restore(instance, snapshot, images, true, false);
+        PageSource source = fromStore ? repository.pageSource(deployment, report.tally, false) : PageSource.files(images);
+        lazy.start(images, source, reason -> pageSourceFailed(instance, reason));
+        // REAP: the handler starts once the working set is installed, not while it is still arriving
+        lazy.awaitInstalled(PREFETCH_WAIT);
+        instance.resume(true);
+    }
+
+    /**
+     * An eager restore of an image that is only in the store: CRIU restores everything but the lazy
+     * pages from a small local image, while the page server streams the lazy pages from the store
+     * straight into the tasks (the store's read-ahead decrypts on the other core); the handler starts
+     * once all of them are installed. One copy of the memory instead of two (tmpfs, then CRIU's read),
+     * and the fetch overlaps CRIU's own work.
+     */
+    private void streamFromStore(Instance instance, RestoreReport report) throws IOException {
+        SnapshotRepository repository = ctx.repository();
+        Path images = repository.lazyImagesDir(deployment);
+        StorePageSource source = repository.pageSource(deployment, report.tally, true);
+        LazyRestore lazy = LazyRestore.prepareStreamAll(deployment, repository, source, report);
+        instance.lazyRestore = lazy;
+        source.readAheadFromStart(); // decrypting while the image CRIU reads is materialized
+        if (!repository.ensureLazyImages(deployment, images, report)) {
+            throw noImages();
+        }
+        report.source = "store";
+        lazy.listen(ctx.launcher().workDir(instance));
+        ctx.launcher().restore(instance, snapshot, images, true, false); // CRIU first, as in restore()
+        lazy.start(images, source, reason -> pageSourceFailed(instance, reason));
+        lazy.awaitInstalled(STREAM_WAIT);
+        instance.resume(true);
+    }
+
+    private static IOException noImages() {
+        return new IOException("the snapshot's images are neither on this node nor in the snapshot store");
+    }
+
+    /**
+     * The page server could not serve a page: the instance would hang on that fault, or run on wrong
+     * memory, so it is killed; its invocation is retried by a boot, and the reason is logged.
+     */
+    private void pageSourceFailed(Instance instance, String reason) {
+        String why = "the page source failed: " + reason;
+        LOG.log(System.Logger.Level.WARNING, deployment.name() + ": " + why);
+        ctx.log().append("RESTORE_FAILED " + why + " (the instance is killed; its invocation is retried by booting)");
+        stopReasons.put(instance, why);
+        pageSourceFailures.add(instance);
+        bootNext.set(true);
+        instance.kill();
+    }
+
+    private void watchdog(Instance instance, Duration limit) {
+        if (!instance.wasReady() && !instance.isDead()) {
+            stopReasons.put(instance, "did not become ready within " + limit.toMillis() + " ms");
+            instance.kill();
+        }
+    }
+
+    /** A lazy restore's figures are final, and its working set known, once the first invocation answered. */
+    private void firstInvocationAnswered(Instance instance) {
+        if (instance.kind == StartKind.BOOT) {
+            return;
+        }
+        LazyRestore lazy = instance.lazyRestore;
+        if (lazy != null) {
+            lazy.firstInvocationDone(ctx.log());
+        }
+        ctx.metrics().restore(deployment.name(), instance.restoreReport);
+    }
+
+    // ---- the runtime's own messages ------------------------------------------------------------
+
+    @Override
+    public void onLog(Instance instance, String line) {
+        int at = line.indexOf(controlToken);
+        if (at < 0) {
+            ctx.log().append(line);
+            instance.printed(line);
+            return;
+        }
+        if (at > 0) {
+            ctx.log().append(line.substring(0, at));
+            instance.printed(line.substring(0, at));
+        }
+        onControl(instance, line.substring(at + controlToken.length()).strip());
+    }
+
+    @Override
+    public void onControl(Instance instance, String message) {
+        if (message.equals(Control.CHECKPOINT_READY)) {
+            Thread.ofPlatform().daemon().name("thaw-checkpoint-" + instance.id).start(() -> checkpoint(instance));
+        } else if (message.startsWith(Control.CHECKPOINT_ABORT)) {
+            String why = message.substring(Control.CHECKPOINT_ABORT.length()).strip();
+            snapshot.failed(why);
+            ctx.log().append("SNAPSHOT_FAILED " + why);
+            kickPool(instance);
+        }
+    }
+
+    @Override
+    public void initFailed(Instance instance, String errorType, String message, List<String> stack) {
+        String why = errorType + ": " + message;
+        ctx.log().append("INIT_ERROR " + why);
+        initErrors.put(instance, new FunctionErrorException(ErrorType.FunctionInitError, errorType,
+                "function '" + deployment.name() + "' failed to initialize: " + why, stack));
+        instance.kill();
+    }
+
+    @Override
+    public void restoreFailed(Instance instance, String errorType, String message) {
+        stopReasons.put(instance, "afterRestore hooks failed: " + errorType + ": " + message);
+        instance.kill();
+    }
+
+    /**
+     * The runtime asks for a priming invocation: only an instance booted to be checkpointed gets
+     * one, before it is ready.
+     */
+    @Override
+    public Optional<PrimingRounds.Round> primingStarted(Instance instance) {
+        if (priming == null || instance.kind != StartKind.BOOT || instance.wasReady()
+                || snapshot.state() != Snapshot.State.PENDING) {
+            return Optional.empty();
+        }
+        return priming.start(instance);
+    }
+
+    @Override
+    public boolean primingEnded(Instance instance, String requestId) {
+        return priming != null && priming.end(instance, requestId);
+    }
+
+    /**
+     * A priming invocation hangs: the instance is stopped, the function goes without a snapshot (it
+     * would hang the same way next time), and the invocation that waited for the instance is served
+     * by a plain boot.
+     */
+    private void primingOverran(Instance instance, String why) {
+        LOG.log(System.Logger.Level.WARNING, deployment.name() + ": " + why);
+        snapshot.failed(why);
+        ctx.log().append("SNAPSHOT_FAILED " + why + " (the instance is stopped; cold starts boot)");
+        stopReasons.put(instance, why);
+        primingOverruns.add(instance);
+        instance.kill();
+    }
+
+    private void checkpoint(Instance instance) {
+        long start = System.nanoTime();
+        try {
+            String[] pipes = instance.pipeNames();
+            Path staging = snapshot.stagingDir();
+            Criu.DumpResult r = ctx.criu().orElseThrow().dump(instance.rootPid(), staging,
+                    snapshot.metaDir().resolve("dump.log"));
+            repairLazyMarks(staging);
+            lazyFileCopies(staging);
+            snapshot.ready(pipes, r.imageBytes(), r.duration().toMillis());
+            instance.checkpointMs = (System.nanoTime() - start) / 1e6;
+            ctx.metrics().checkpoint(deployment.name(), r.duration().toNanos() / 1e9, r.imageBytes());
+            ctx.log().append(String.format("SNAPSHOT taken in %d ms: %.1f MB%s", r.duration().toMillis(),
+                    r.imageBytes() / 1048576.0, priming == null ? "" : priming.summary(instance)));
+            ctx.repository().publish(deployment, snapshot.imagesDir(), ctx.log());
+        } catch (IOException | RuntimeException e) {
+            String why = "checkpoint failed: " + e.getMessage();
+            LOG.log(System.Logger.Level.WARNING, deployment.name() + ": " + why);
+            snapshot.failed(why);
+            ctx.log().append("SNAPSHOT_FAILED " + why);
+        }
+        try {
+            instance.resume(false);
+        } catch (IOException e) {
+            stopReasons.put(instance, "cannot resume after the checkpoint: " + e.getMessage());
+            instance.kill();
+        }
+        kickPool(instance);
+    }
+
+    /**
+     * The snapshot's state changed (taken, or failed): starts that waited for it may begin. The pool
+     * re-examines its queue on any event; an instance's readiness is the next one anyway, so this
+     * only matters when the booted instance is already ready (it was checkpointed after init).
+     */
+    private void kickPool(Instance instance) {
+        instance.events().startsMayBegin();
+    }
+
+    /**
+     * Before anything reads the image: CRIU 4.2 sometimes marks no page lazy ({@link LazyMarks}), and
+     * every lazy or REAP restore of such an image would quietly be an eager one without a working set.
+     */
+    private void repairLazyMarks(Path images) {
+        try {
+            LazyMarks.repair(images);
+        } catch (RuntimeException e) {
+            LOG.log(System.Logger.Level.WARNING, deployment.name() + ": the image's lazy marks could not be checked ("
+                    + e.getMessage() + "); lazy and REAP restores of it may restore every page up front");
+        }
+    }
+
+    /**
+     * Before anything reads the image: the pages the process wrote in private file mappings (a JVM's
+     * CDS archive and libjvm's data, ~6 MB) become lazy ({@link PrivateFileCopies}), so a lazy or REAP
+     * restore installs them with the rest of the memory instead of CRIU reading them before the tasks
+     * run. An image that cannot be rewritten is restored as it was dumped.
+     */
+    private void lazyFileCopies(Path images) {
+        try {
+            PrivateFileCopies.makeLazy(images);
+        } catch (RuntimeException e) {
+            LOG.log(System.Logger.Level.WARNING, deployment.name() + ": the image's private file mappings could not be"
+                    + " rewritten (" + e.getMessage() + "); lazy and REAP restores will read their pages up front");
+        }
+    }
+
+    // ---- exits ---------------------------------------------------------------------------------
+
+    @Override
+    public void onExit(Instance instance, int exitValue) {
+        try {
+            instance.awaitExit(5_000); // the root tears its pid namespace down after the supervisor is gone
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        }
+        ctx.registry().remove(instance.id);
+        String failure = stopReasons.remove(instance);
+        FunctionErrorException initError = initErrors.remove(instance);
+        boolean pageSourceFailed = pageSourceFailures.remove(instance);
+        boolean primingOverran = primingOverruns.remove(instance);
+        if (priming != null) {
+            priming.forget(instance);
+        }
+        LazyRestore lazy = instance.lazyRestore;
+        if (lazy != null) {
+            lazy.close();
+        }
+        Exit exit;
+        String description = failure != null ? failure : describe(exitValue) + lastLogHint(instance);
+        if (pageSourceFailed) {
+            exit = new Exit(description, true, Optional.empty(), false);
+        } else if (!instance.wasReady() && !primingOverran) {
+            exit = startFailed(instance, exitValue, failure, initError);
+        } else {
+            exit = Exit.of(description);
+        }
+        if (instance.kind != StartKind.BOOT) {
+            dev.thaw.core.FileTrees.deleteQuietly(ctx.launcher().workDir(instance));
+        }
+        instance.events().exited(instance, exit);
+    }
+
+    /**
+     * An instance exited before it was ready. A failed restore is replaced by a boot (the pool's next
+     * start); a failed boot fails the oldest queued invocation, the one that asked for this instance,
+     * with the function's init error.
+     */
+    private Exit startFailed(Instance instance, int exitValue, String failure, FunctionErrorException initError) {
+        if (instance.kind != StartKind.BOOT) {
+            String why = failure != null ? failure : "criu restore exited with code " + exitValue + ": "
+                    + CriuLogs.errorSummary(ctx.launcher().workDir(instance).resolve("restore.log"));
+            ctx.metrics().restoreFailure(deployment.name());
+            if (ctx.repository().isStored(deployment) && snapshot.refetchOnce(why)) {
+                // The working copy may be what is damaged: the store's chunks are verified on read.
+                LOG.log(System.Logger.Level.WARNING, deployment.name() + ": restore failed, restoring again from the store: " + why);
+                ctx.log().append("RESTORE_FAILED " + why + " (restoring again from the snapshot store)");
+                return new Exit(why, false, Optional.empty(), false);
+            }
+            LOG.log(System.Logger.Level.WARNING, deployment.name() + ": restore failed, booting instead: " + why);
+            ctx.log().append("RESTORE_FAILED " + why + " (booting instead)");
+            snapshot.discard(why);
+            ctx.repository().forget(deployment);
+            return new Exit(why, false, Optional.empty(), false);
+        }
+        if (snapshot.state() == Snapshot.State.PENDING) {
+            snapshot.failed("the instance exited during init");
+        }
+        String why = failure != null ? failure : "the instance " + describe(exitValue) + " during init" + lastLogHint(instance);
+        ThawException error = initError != null ? initError : new ThawException(ErrorType.FunctionInitError,
+                "function '" + deployment.name() + "' failed to initialize: " + why);
+        return new Exit(why, false, Optional.of(error), false);
+    }
+
+    /** @return "exited with code N" or "was killed by signal N (SIGNAME)", from the JDK's exit value */
+    static String describe(int exitValue) {
+        if (exitValue > 128 && exitValue < 128 + 65) {
+            int signal = exitValue - 128;
+            return "was killed by signal " + signal + signalName(signal);
+        }
+        return "exited with code " + exitValue;
+    }
+
+    private static String signalName(int signal) {
+        return switch (signal) {
+            case 9 -> " (SIGKILL)";
+            case 15 -> " (SIGTERM)";
+            case 6 -> " (SIGABRT)";
+            case 11 -> " (SIGSEGV)";
+            case 7 -> " (SIGBUS)";
+            case 2 -> " (SIGINT)";
+            default -> "";
+        };
+    }
+
+    /** @return the instance's own last output lines (never another instance's or the node's), as a hint */
+    private static String lastLogHint(Instance instance) {
+        List<String> tail = instance.lastPrinted();
+        return tail.isEmpty() ? "" : "; its last output: " + String.join(" | ", tail);
+    }
+}

@@ -1,0 +1,392 @@
+package dev.thaw.node.instance;
+
+import dev.thaw.core.StartKind;
+import dev.thaw.node.function.Deployment;
+import dev.thaw.node.pool.InstanceEvents;
+import dev.thaw.node.pool.Invocation;
+import dev.thaw.node.pool.PoolInstance;
+import dev.thaw.node.pool.StartReport;
+import dev.thaw.node.snapshot.LazyRestore;
+import dev.thaw.node.snapshot.RestoreReport;
+import java.io.BufferedReader;
+import java.io.FileInputStream;
+import java.io.FileOutputStream;
+import java.io.IOException;
+import java.io.InputStreamReader;
+import java.io.OutputStream;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.OptionalLong;
+import java.util.concurrent.LinkedBlockingQueue;
+import java.util.concurrent.TimeUnit;
+
+/*
+ * One function instance: a process tree in its own pid namespace, started by booting or by
+ * restoring a snapshot, serving one invocation at a time over the Runtime API.
+ *
+ * The node knows an instance by its supervisor (the unshare or criu restore process the node
+ * started, which exits when the instance's root exits) and its root (the instance's pid-namespace
+ * init: killing it kills the whole tree). Standard input and output are pipes the node owns (Pipe):
+ * stdin carries the snapshot handshake's resume line, stdout carries the function's log and the
+ * runtime's control lines.
+ *
+ * Scheduling state (idle, busy, which invocation) is the pool's (FunctionPool); this class moves
+ * invocations to the runtime's `next`, and reports its life to two listeners: the pool
+ * (InstanceEvents: ready, exited) and its starter (Lifecycle: log lines, control lines, the raw
+ * exit, which the starter interprets before the pool hears of it).
+ */
+/** One instance process (see the comment above). */
+public final class Instance implements PoolInstance {
+
+    /** What an instance reports to the starter that made it. */
+    interface Lifecycle {
+        void onControl(Instance instance, String message);
+
+        void onLog(Instance instance, String line);
+
+        /** The supervisor exited with this value (the JDK's convention: code, or 128 + signal). */
+        void onExit(Instance instance, int exitValue);
+
+        /** The runtime reported that init failed ({@code init/error}); the process exits next. */
+        void initFailed(Instance instance, String errorType, String message, java.util.List<String> stack);
+
+        /** The runtime's afterRestore hooks failed ({@code restore/error}). */
+        void restoreFailed(Instance instance, String errorType, String message);
+
+        /** @return the instance's next priming invocation, when it is primed and before its checkpoint */
+        java.util.Optional<PrimingRounds.Round> primingStarted(Instance instance);
+
+        /** @return whether the request id was the instance's priming invocation in progress */
+        boolean primingEnded(Instance instance, String requestId);
+    }
+
+    /** Longest {@link #stop()} waits for a booting instance's root process to exist (see awaitBootedRoot). */
+    private static final long ROOT_WAIT_MS = 500;
+
+    final String id;
+    final Deployment deployment;
+    final StartKind kind;
+    final String runtimeApi;
+    /** Figures of the restore that started this instance (unused for a boot). */
+    final RestoreReport restoreReport = new RestoreReport();
+    /** The page server of a lazy or REAP restore, null otherwise; closed once the process is gone. */
+    volatile LazyRestore lazyRestore;
+    /** How long the checkpoint of this (booted) instance took, NaN if it was not checkpointed. */
+    volatile double checkpointMs = Double.NaN;
+    private final InstanceEvents events;
+    private final Lifecycle lifecycle;
+    private final LinkedBlockingQueue<Invocation> inbox = new LinkedBlockingQueue<>(1);
+
+    private volatile Process supervisor;
+    private volatile long rootPid = -1;
+    private volatile Path pidFile;
+    private volatile OutputStream stdin;
+    private volatile boolean dead;
+    private volatile boolean ready;
+    /** The instance's own last output lines, for the message of a crash. Guarded by itself. */
+    private final java.util.ArrayDeque<String> lastPrinted = new java.util.ArrayDeque<>();
+    private static final int LAST_PRINTED = 3;
+
+    Instance(String id, Deployment deployment, StartKind kind, String runtimeApi, InstanceEvents events,
+             Lifecycle lifecycle) {
+        this.id = id;
+        this.deployment = deployment;
+        this.kind = kind;
+        this.runtimeApi = runtimeApi;
+        this.events = events;
+        this.lifecycle = lifecycle;
+    }
+
+    // ---- PoolInstance --------------------------------------------------------------------------
+
+    @Override
+    public String id() {
+        return id;
+    }
+
+    @Override
+    public StartKind kind() {
+        return kind;
+    }
+
+    @Override
+    public void hand(Invocation invocation) {
+        if (!inbox.offer(invocation)) {
+            throw new IllegalStateException("instance " + id + " already has an invocation waiting");
+        }
+    }
+
+    @Override
+    public StartReport startReport() {
+        return kind == StartKind.BOOT ? null : restoreReport;
+    }
+
+    @Override
+    public double checkpointMs() {
+        return checkpointMs;
+    }
+
+    @Override
+    public void firstInvocationAnswered() {
+        lifecycleFirstAnswer.run();
+    }
+
+    /** Set by the starter: what to do once the first invocation was answered (lazy restore figures). */
+    volatile Runnable lifecycleFirstAnswer = () -> { };
+
+    @Override
+    public void resetMemoryPeak() {
+        // measured by the instance's cgroup when it has one (sandboxed instances)
+    }
+
+    @Override
+    public OptionalLong memoryPeakBytes() {
+        return OptionalLong.empty();
+    }
+
+    @Override
+    public void stop() {
+        kill();
+    }
+
+    // ---- process -------------------------------------------------------------------------------
+
+    /**
+     * Wires the instance to a started supervisor: the node's ends of the two pipes are opened as
+     * streams, the raw descriptors closed, and a reader thread follows stdout.
+     */
+    void attach(Process supervisor, Pipe stdinPipe, Pipe stdoutPipe, Path pidFile) throws IOException {
+        this.supervisor = supervisor;
+        this.pidFile = pidFile;
+        this.stdin = new FileOutputStream(stdinPipe.writeEnd().toFile());
+        FileInputStream out = new FileInputStream(stdoutPipe.readEnd().toFile());
+        stdinPipe.close();
+        stdoutPipe.close();
+        // A platform thread: a virtual one blocked in a pipe read would pin one of the few carriers.
+        Thread.ofPlatform().daemon().name("thaw-log-" + id).start(() -> follow(out));
+        supervisor.onExit().thenAccept(p -> {
+            dead = true;
+            inbox.clear();
+            lifecycle.onExit(this, p.exitValue());
+        });
+        if (dead) {
+            // stopped while its process was being started (node shutting down, function deleted)
+            kill();
+        }
+    }
+
+    /** @return whether a process was attached (its exit will be reported) */
+    boolean hasProcess() {
+        return supervisor != null;
+    }
+
+    private void follow(FileInputStream out) {
+        try (BufferedReader r = new BufferedReader(new InputStreamReader(out, StandardCharsets.UTF_8))) {
+            for (String line; (line = r.readLine()) != null; ) {
+                lifecycle.onLog(this, line);
+            }
+        } catch (IOException e) {
+            // the pipe broke: the instance is gone, which the supervisor's exit reports
+        }
+    }
+
+    /** Keeps one of the instance's own output lines among its last few. */
+    void printed(String line) {
+        if (line.isBlank()) {
+            return;
+        }
+        synchronized (lastPrinted) {
+            if (lastPrinted.size() == LAST_PRINTED) {
+                lastPrinted.removeFirst();
+            }
+            lastPrinted.addLast(line.length() > 300 ? line.substring(0, 300) + "…" : line);
+        }
+    }
+
+    /** @return the instance's own last output lines, oldest first */
+    java.util.List<String> lastPrinted() {
+        synchronized (lastPrinted) {
+            return java.util.List.copyOf(lastPrinted);
+        }
+    }
+
+    /** Writes the snapshot handshake's resume line. */
+    void resume(boolean restored) throws IOException {
+        String line = "{\"" + dev.thaw.protocol.RuntimeProtocol.Resume.RESTORED + "\":" + restored + ",\""
+                + dev.thaw.protocol.RuntimeProtocol.Resume.RUNTIME_API + "\":\"" + runtimeApi + "\"}\n";
+        OutputStream s = stdin;
+        s.write(line.getBytes(StandardCharsets.UTF_8));
+        s.flush();
+    }
+
+    /**
+     * Called by the Runtime API's {@code next}: marks the instance ready on its first call, then
+     * waits for work.
+     *
+     * @return the next invocation, or {@code null} once the instance is dead
+     */
+    Invocation awaitNext() throws InterruptedException {
+        if (!ready) {
+            ready = true;
+            events.ready(this);
+        }
+        while (!dead) {
+            Invocation inv = inbox.poll(1, TimeUnit.SECONDS);
+            if (inv != null) {
+                inv.markStarted(System.nanoTime());
+                return inv;
+            }
+        }
+        return null;
+    }
+
+    boolean isDead() {
+        return dead;
+    }
+
+    boolean wasReady() {
+        return ready;
+    }
+
+    InstanceEvents events() {
+        return events;
+    }
+
+    Lifecycle lifecycle() {
+        return lifecycle;
+    }
+
+    /** @return the root pid (the namespace's init), once known */
+    long rootPid() {
+        if (rootPid > 0) {
+            return rootPid;
+        }
+        Process s = supervisor;
+        if (s == null) {
+            return -1;
+        }
+        if (kind == StartKind.BOOT) {
+            rootPid = s.toHandle().children().findFirst().map(ProcessHandle::pid).orElse(-1L);
+        } else {
+            try {
+                rootPid = Long.parseLong(Files.readString(pidFile).strip());
+            } catch (IOException | NumberFormatException e) {
+                return -1;
+            }
+        }
+        return rootPid;
+    }
+
+    /** @return the {@code pipe:[inode]} names of the root's fd 0 and fd 1, for a dump */
+    String[] pipeNames() throws IOException {
+        long pid = rootPid();
+        return new String[] {
+            Files.readSymbolicLink(Path.of("/proc/" + pid + "/fd/0")).toString(),
+            Files.readSymbolicLink(Path.of("/proc/" + pid + "/fd/1")).toString()
+        };
+    }
+
+    /**
+     * Kills the whole tree: SIGKILL to the namespace's init takes every process in it along; the
+     * supervisor then exits and its exit is reported.
+     */
+    void kill() {
+        dead = true;
+        long pid = rootPid();
+        if (pid <= 0 && kind == StartKind.BOOT) {
+            pid = awaitBootedRoot();
+        }
+        if (pid > 0) {
+            ProcessHandle.of(pid).ifPresent(ProcessHandle::destroyForcibly);
+        } else if (supervisor != null) {
+            // a restore still in progress has no pid file yet: its tasks are CRIU's descendants
+            supervisor.toHandle().descendants().forEach(ProcessHandle::destroyForcibly);
+        }
+        Process s = supervisor;
+        if (s != null) {
+            s.destroyForcibly();
+        }
+        try {
+            OutputStream in = stdin;
+            if (in != null) {
+                in.close();
+            }
+        } catch (IOException e) {
+            // already closed
+        }
+    }
+
+    /**
+     * Waits briefly for a booting instance's root process. {@code unshare --kill-child} forks it and
+     * only then does the child ask to die with its parent: killing unshare between the two leaves
+     * the child running, reparented to the host's init, out of the node's reach (seen in CI, as a
+     * custom runtime's bootstrap that outlived its node). Killing the child itself has no such gap.
+     *
+     * @return the root pid, or -1 if none appeared (unshare died or never forked)
+     */
+    private long awaitBootedRoot() {
+        long deadline = System.nanoTime() + TimeUnit.MILLISECONDS.toNanos(ROOT_WAIT_MS);
+        Process s = supervisor;
+        while (s != null && s.isAlive() && System.nanoTime() < deadline) {
+            long pid = rootPid();
+            if (pid > 0) {
+                return pid;
+            }
+            try {
+                Thread.sleep(2);
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+                break;
+            }
+        }
+        return rootPid();
+    }
+
+    /**
+     * Waits until the supervisor has exited and so has the instance's root (after {@link #kill()}).
+     * The supervisor, killed too, can be gone while the root, the init of the instance's pid
+     * namespace, is still tearing the namespace down; once the root has exited (a zombie counts),
+     * every other process of the namespace is gone.
+     */
+    boolean awaitExit(long millis) throws InterruptedException {
+        long deadline = System.nanoTime() + TimeUnit.MILLISECONDS.toNanos(millis);
+        Process s = supervisor;
+        if (s != null && !s.waitFor(millis, TimeUnit.MILLISECONDS)) {
+            return false;
+        }
+        long pid = rootPid;
+        java.util.Optional<ProcessHandle> root = pid > 0 ? ProcessHandle.of(pid) : java.util.Optional.empty();
+        // polled: the JDK's onExit() of a process that is not our child polls far more coarsely
+        while (root.isPresent() && running(root.get())) {
+            if (System.nanoTime() > deadline) {
+                return false;
+            }
+            Thread.sleep(2);
+        }
+        return true;
+    }
+
+    /**
+     * @return whether the process still runs: a zombie does not. The init of a pid namespace turns
+     *     zombie only once every other process of its namespace is gone; as an orphan (its
+     *     supervisor was killed too) it then waits for the host's init to reap it.
+     */
+    private static boolean running(ProcessHandle p) {
+        if (!p.isAlive()) {
+            return false;
+        }
+        try {
+            String stat = Files.readString(Path.of("/proc", Long.toString(p.pid()), "stat"));
+            char state = stat.charAt(stat.lastIndexOf(')') + 2);
+            return state != 'Z' && state != 'X';
+        } catch (IOException | RuntimeException e) {
+            return false; // gone meanwhile
+        }
+    }
+
+    @Override
+    public String toString() {
+        return "instance " + id + " of " + deployment.name() + " v" + deployment.version() + " (" + kind.wireName() + ")";
+    }
+}

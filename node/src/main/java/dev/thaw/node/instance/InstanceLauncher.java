@@ -1,0 +1,151 @@
+package dev.thaw.node.instance;
+
+import dev.thaw.criu.Criu;
+import dev.thaw.node.function.Deployment;
+import dev.thaw.node.snapshot.Snapshot;
+import dev.thaw.protocol.RuntimeProtocol.Env;
+import java.io.File;
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+import java.util.stream.Collectors;
+
+/**
+ * Starts instance processes: by booting ({@code unshare --pid --fork --kill-child setsid java ...})
+ * or by restoring a snapshot ({@code criu restore}).
+ *
+ * <p>Booted instances are the init of a new pid namespace and session leaders, which is what lets
+ * CRIU restore many clones of one image at once (each gets a namespace of its own; see
+ * docs/DESIGN.md). {@code --kill-child} ties the instance's life to its supervisor's.
+ * The instance environment is built from scratch: the node's own environment (which may hold the
+ * operator's secrets) never leaks into functions, and one function's variables never reach another.
+ */
+public final class InstanceLauncher {
+    /** Packages whose JDK-internal generators {@code Uniqueness} reseeds after a restore. */
+    private static final List<String> OPENS = List.of("java.base/java.lang", "java.base/java.util",
+            "java.base/java.util.concurrent", "java.base/java.net");
+
+    private final Path java;
+    private final Path runtimeJar;
+    private final Optional<Criu> criu;
+    private final boolean namespaces;
+    private final Path workRoot;
+
+    public InstanceLauncher(Path javaHome, Path runtimeJar, Optional<Criu> criu, boolean namespaces, Path workRoot) {
+        this.java = javaHome.resolve("bin/java");
+        this.runtimeJar = runtimeJar.toAbsolutePath();
+        this.criu = criu;
+        this.namespaces = namespaces;
+        this.workRoot = workRoot;
+    }
+
+    /**
+     * Boots an instance.
+     *
+     * @param checkpoint whether the runtime should stop for a checkpoint after init
+     * @param controlToken the token of the runtime's control lines
+     */
+    void boot(Instance instance, boolean checkpoint, String controlToken) throws IOException {
+        Deployment d = instance.deployment;
+        List<String> cmd = new ArrayList<>();
+        if (namespaces) {
+            cmd.addAll(List.of("unshare", "--pid", "--fork", "--kill-child", "setsid"));
+        }
+        if (d.manifest().runtime().equals("provided")) {
+            cmd.add(d.codeDir().resolve(d.manifest().handler()).toString());
+        } else {
+            cmd.addAll(javaCommand(d));
+        }
+        ProcessBuilder pb = new ProcessBuilder(cmd).directory(d.codeDir().toFile());
+        Map<String, String> env = pb.environment();
+        env.clear();
+        env.putAll(environment(d, instance.runtimeApi, checkpoint, controlToken));
+        try (Pipe in = Pipe.open(); Pipe out = Pipe.open()) {
+            pb.redirectInput(in.readEnd().toFile());
+            pb.redirectOutput(out.writeEnd().toFile());
+            pb.redirectErrorStream(true);
+            Process p = pb.start();
+            instance.attach(p, in, out, null);
+        }
+    }
+
+    /**
+     * Restores a clone of {@code snapshot} into a new pid namespace.
+     *
+     * @param imagesDir the image: the working copy, or for a lazy restore the image without its lazy pages
+     * @param lazyPages whether a lazy-pages server is listening in the instance's work directory
+     * @param resume whether to send the resume line now; otherwise the caller sends it when ready
+     */
+    void restore(Instance instance, Snapshot snapshot, Path imagesDir, boolean lazyPages, boolean resume)
+            throws IOException {
+        Criu c = criu.orElseThrow(() -> new IllegalStateException("restore without CRIU"));
+        Path work = workDir(instance);
+        Files.createDirectories(work);
+        String[] pipes = snapshot.pipes();
+        try (Pipe in = Pipe.open(); Pipe out = Pipe.open()) {
+            Criu.RestoreRequest req = new Criu.RestoreRequest(imagesDir, work, in.readEnd(), out.writeEnd(),
+                    List.of(pipes[0], pipes[1]), lazyPages);
+            Process p = c.startRestore(req);
+            instance.attach(p, in, out, req.pidFile());
+        }
+        // The resume line waits in the pipe until the clone reads it, right where the original stopped.
+        if (resume) {
+            instance.resume(true);
+        }
+    }
+
+    public Path workRoot() {
+        return workRoot;
+    }
+
+    Path workDir(Instance instance) {
+        return workRoot.resolve(instance.id);
+    }
+
+    private List<String> javaCommand(Deployment d) {
+        int heapMb = Math.max(64, d.manifest().memoryMb() * 3 / 4);
+        List<String> cmd = new ArrayList<>(List.of(java.toString(),
+                // one hsperfdata file per namespace pid 1 would be shared by every clone
+                "-XX:-UsePerfData",
+                // fewer GC threads and a heap that shrinks after the pre-checkpoint GC: smaller images
+                "-XX:+UseSerialGC", "-Xms16m", "-Xmx" + heapMb + "m", "-XX:MinHeapFreeRatio=10", "-XX:MaxHeapFreeRatio=20",
+                "-XX:+ExitOnOutOfMemoryError", "--enable-native-access=ALL-UNNAMED",
+                // map the CDS archive where it was built instead of relocating it: relocation dirties
+                // ~14 MB of shared class data that CRIU would then copy into every image
+                "-XX:+UnlockDiagnosticVMOptions", "-XX:ArchiveRelocationMode=0",
+                "-Dorg.crac.Core.Compat=dev.thaw.runtime.crac"));
+        for (String pkg : OPENS) {
+            cmd.add("--add-opens=" + pkg + "=ALL-UNNAMED");
+        }
+        cmd.addAll(List.of("-cp", runtimeJar.toString(), "dev.thaw.runtime.Main"));
+        return cmd;
+    }
+
+    private static Map<String, String> environment(Deployment d, String runtimeApi, boolean checkpoint, String token) {
+        Map<String, String> env = new java.util.TreeMap<>(d.manifest().environment());
+        env.put("PATH", "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin");
+        env.put("LANG", "C.UTF-8");
+        env.put("TZ", "UTC");
+        env.put("HOME", d.codeDir().toString());
+        env.put(Env.RUNTIME_API, runtimeApi);
+        env.put(Env.HANDLER, d.manifest().handler());
+        env.put(Env.FUNCTION_NAME, d.name());
+        env.put(Env.FUNCTION_VERSION, Long.toString(d.version()));
+        env.put(Env.FUNCTION_MEMORY_SIZE, Integer.toString(d.manifest().memoryMb()));
+        env.put(Env.TASK_ROOT, d.codeDir().toString());
+        env.put(Env.INITIALIZATION_TYPE, checkpoint ? Env.INIT_SNAP_START : Env.INIT_ON_DEMAND);
+        env.put(Env.CLASSPATH, d.classpath().stream().map(Path::toString).collect(Collectors.joining(File.pathSeparator)));
+        env.put(Env.CHECKPOINT, checkpoint ? "1" : "0");
+        env.put(Env.CONTROL_TOKEN, token);
+        var priming = d.manifest().priming();
+        if (checkpoint && priming != null) {
+            env.put(Env.PRIME_ROUNDS, Integer.toString(priming.rounds()));
+            env.put(Env.PRIME_BUDGET_MS, Integer.toString(d.manifest().timeoutMs()));
+        }
+        return env;
+    }
+}

@@ -1,0 +1,476 @@
+package dev.thaw.node.pool;
+
+import dev.thaw.core.ErrorType;
+import dev.thaw.core.FunctionErrorException;
+import dev.thaw.core.FunctionInfo;
+import dev.thaw.core.StartKind;
+import dev.thaw.core.ThawException;
+import java.time.Duration;
+import java.util.ArrayDeque;
+import java.util.ArrayList;
+import java.util.Deque;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+import java.util.Optional;
+import java.util.OptionalDouble;
+import java.util.OptionalLong;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.TimeoutException;
+
+/*
+ * The instances of one deployed function and the policy that schedules invocations onto them.
+ *
+ * Lambda's model: an instance serves one invocation at a time. An invocation goes to an idle
+ * instance if there is one; otherwise it waits in a bounded queue while the pool starts instances,
+ * up to the function's maxInstances. Instances live on idle for the keep-alive period and are then
+ * retired, down to zero.
+ *
+ * How an instance starts is the starter's business (restore a clone, boot and checkpoint, boot);
+ * the pool only asks it whether a start may begin now: while the function's first boot is being
+ * checkpointed, further cold starts wait for its snapshot rather than boot too. When an instance
+ * exits, the starter says what it means (Exit): the invocation it held crashed, or goes back to the
+ * queue; an instance that never became ready fails the oldest waiting invocation with its start
+ * error, or is simply replaced by the next start.
+ *
+ * The pool keeps every instance's scheduling state itself (starting, idle, busy, which invocation
+ * it holds), under one lock; instances only move bytes and report back through InstanceEvents.
+ * Time comes from an injected Ticker and timers from an injected Scheduler, so the whole policy is
+ * unit-tested with a fake clock and fake instances (FunctionPoolTest).
+ */
+/** Schedules a function's invocations onto its instances (see the comment above). */
+public final class FunctionPool implements InstanceEvents {
+    private static final Duration STOP_WAIT = Duration.ofSeconds(5);
+
+    /**
+     * What a pool is configured with.
+     *
+     * @param function the function's name
+     * @param version the deployed version
+     * @param maxInstances at most this many instances at once
+     * @param timeoutMs an invocation's time limit
+     * @param memoryMb the function's memory size (reported, and limited by the sandbox)
+     * @param queueLimit invocations that may wait when every instance is busy
+     */
+    public record Settings(String function, long version, int maxInstances, int timeoutMs, int memoryMb, int queueLimit) {
+        public Settings {
+            if (maxInstances < 1) {
+                throw new IllegalArgumentException("maxInstances must be >= 1, got " + maxInstances);
+            }
+            if (timeoutMs < 1) {
+                throw new IllegalArgumentException("timeoutMs must be >= 1, got " + timeoutMs);
+            }
+            if (queueLimit < 0) {
+                throw new IllegalArgumentException("queueLimit must be >= 0, got " + queueLimit);
+            }
+        }
+    }
+
+    private enum State { STARTING, IDLE, BUSY }
+
+    /** The pool's record of one instance. Guarded by the pool's lock. */
+    private static final class Member {
+        final PoolInstance instance;
+        final long startedNanos;
+        final CompletableFuture<Void> gone = new CompletableFuture<>();
+        State state = State.STARTING;
+        long readyNanos;
+        long idleSinceNanos;
+        Invocation current;
+        Scheduler.Cancellable timeout;
+        int served;
+
+        Member(PoolInstance instance, long startedNanos) {
+            this.instance = instance;
+            this.startedNanos = startedNanos;
+        }
+
+        double coldStartMs() {
+            return (readyNanos - startedNanos) / 1e6;
+        }
+    }
+
+    private final Settings settings;
+    private final InstanceStarter starter;
+    private final Ticker ticker;
+    private final Scheduler scheduler;
+    private final PoolObserver observer;
+    private final Map<PoolInstance, Member> members = new LinkedHashMap<>();
+    private final Deque<Invocation> queue = new ArrayDeque<>();
+    private boolean closed;
+
+    public FunctionPool(Settings settings, InstanceStarter starter, Ticker ticker, Scheduler scheduler, PoolObserver observer) {
+        this.settings = settings;
+        this.starter = starter;
+        this.ticker = ticker;
+        this.scheduler = scheduler;
+        this.observer = observer;
+    }
+
+    public Settings settings() {
+        return settings;
+    }
+
+    // ---- invocations ---------------------------------------------------------------------------
+
+    /**
+     * Accepts an invocation; its future completes when it has been served or has failed.
+     *
+     * @throws ThawException {@link ErrorType#ServiceUnavailable} when the pool was closed (the function
+     *     was redeployed or deleted), {@link ErrorType#TooManyRequests} when the queue is full
+     */
+    public synchronized Invocation submit(Invocation inv) {
+        if (closed) {
+            throw new ThawException(ErrorType.ServiceUnavailable,
+                    "function '" + settings.function() + "' was just redeployed or deleted; retry");
+        }
+        if (queue.size() >= settings.queueLimit() && idle().isEmpty()) {
+            throw new ThawException(ErrorType.TooManyRequests, "function '" + settings.function() + "' has all "
+                    + settings.maxInstances() + " instances busy and " + queue.size()
+                    + " invocations queued (the limit); retry later or raise maxInstances");
+        }
+        queue.addLast(inv);
+        rebalance();
+        return inv;
+    }
+
+    @Override
+    public boolean completed(PoolInstance instance, String requestId, byte[] body) {
+        Member m;
+        Invocation inv;
+        boolean first;
+        synchronized (this) {
+            m = members.get(instance);
+            inv = holding(m, requestId);
+            if (inv == null) {
+                return false;
+            }
+            first = m.served == 1;
+            m.current = null; // claimed: a timeout firing now finds nothing to time out
+            m.timeout.cancel();
+        }
+        double durationMs = (ticker.nanos() - inv.startedNanos()) / 1e6;
+        if (first) {
+            instance.firstInvocationAnswered();
+        }
+        OptionalLong peak = instance.memoryPeakBytes();
+        report(inv, durationMs, "200", peak);
+        // Idle before the caller hears back: a client that evicts or invokes right after its answer
+        // must find this instance idle, not still busy.
+        release(m);
+        inv.result().complete(new InvocationResult(inv.requestId(), body, inv.start(), optional(inv.coldStartMs()),
+                optional(inv.checkpointMs()), durationMs, settings.version(), inv.startReport(), peak));
+        return true;
+    }
+
+    @Override
+    public boolean failed(PoolInstance instance, String requestId, String errorType, String message, List<String> stack) {
+        Member m;
+        Invocation inv;
+        boolean first;
+        synchronized (this) {
+            m = members.get(instance);
+            inv = holding(m, requestId);
+            if (inv == null) {
+                return false;
+            }
+            first = m.served == 1;
+            m.current = null;
+            m.timeout.cancel();
+        }
+        double durationMs = (ticker.nanos() - inv.startedNanos()) / 1e6;
+        if (first) {
+            instance.firstInvocationAnswered();
+        }
+        report(inv, durationMs, "502", instance.memoryPeakBytes());
+        observer.log("ERROR RequestId: " + inv.requestId() + " " + errorType + ": " + message);
+        release(m);
+        inv.fail(new FunctionErrorException(ErrorType.FunctionError, errorType,
+                "function '" + settings.function() + "' failed: " + errorType + ": " + message, stack));
+        return true;
+    }
+
+    /** @return the invocation the member holds if it has this request id and is not answered yet */
+    private static Invocation holding(Member m, String requestId) {
+        if (m == null || m.current == null || m.current.isDone() || !m.current.requestId().equals(requestId)) {
+            return null;
+        }
+        return m.current;
+    }
+
+    private void release(Member m) {
+        synchronized (this) {
+            if (!members.containsKey(m.instance)) {
+                return; // exited meanwhile
+            }
+            if (closed) {
+                m.instance.stop();
+                return;
+            }
+            m.state = State.IDLE;
+            m.idleSinceNanos = ticker.nanos();
+            rebalance();
+        }
+    }
+
+    private void report(Invocation inv, double durationMs, String code, OptionalLong peakBytes) {
+        StringBuilder line = new StringBuilder()
+                .append("REPORT RequestId: ").append(inv.requestId())
+                .append("\tDuration: ").append(String.format(Locale.ROOT, "%.2f ms", durationMs))
+                .append("\tBilled Duration: ").append((long) Math.ceil(durationMs)).append(" ms")
+                .append("\tMemory Size: ").append(settings.memoryMb()).append(" MB");
+        peakBytes.ifPresent(b -> line.append("\tMax Memory Used: ").append((b + (1 << 20) - 1) >> 20).append(" MB"));
+        line.append("\tStart: ").append(inv.start().wireName());
+        if (inv.start() == StartKind.BOOT) {
+            line.append("\tInit Duration: ").append(String.format(Locale.ROOT, "%.2f ms", inv.coldStartMs()));
+            if (!Double.isNaN(inv.checkpointMs())) {
+                line.append("\tCheckpoint Duration: ").append(String.format(Locale.ROOT, "%.2f ms", inv.checkpointMs()));
+            }
+        } else if (inv.start() == StartKind.RESTORE || inv.start() == StartKind.PREWARMED) {
+            line.append("\tRestore Duration: ").append(String.format(Locale.ROOT, "%.2f ms", inv.coldStartMs()));
+            if (inv.startReport() != null) {
+                line.append('\t').append(inv.startReport().reportFields());
+            }
+        }
+        observer.log(line.toString());
+        observer.invocation(code, inv.start(), durationMs / 1000);
+    }
+
+    // ---- scheduling ----------------------------------------------------------------------------
+
+    private synchronized void rebalance() {
+        if (closed) {
+            return;
+        }
+        queue.removeIf(Invocation::isDone);
+        for (Member m : members.values()) {
+            if (queue.isEmpty()) {
+                break;
+            }
+            if (m.state == State.IDLE) {
+                assign(m, queue.pollFirst());
+            }
+        }
+        long starting = members.values().stream().filter(m -> m.state == State.STARTING).count();
+        long needed = queue.size() - starting;
+        while (needed > 0 && members.size() < settings.maxInstances() && starter.mayStart()) {
+            startInstance();
+            needed--;
+        }
+        observer.counts(counts());
+    }
+
+    private void startInstance() {
+        long now = ticker.nanos();
+        PoolInstance instance = starter.start(this);
+        members.put(instance, new Member(instance, now));
+        Exit early = earlyExits.remove(instance);
+        if (early != null) {
+            exited(instance, early); // it could not be started at all: handled as any exit
+        }
+    }
+
+    /** Exits reported before {@link InstanceStarter#start} returned their instance. Guarded by this. */
+    private final Map<PoolInstance, Exit> earlyExits = new java.util.HashMap<>();
+
+    private void assign(Member m, Invocation inv) {
+        m.served++;
+        m.state = State.BUSY;
+        m.current = inv;
+        boolean first = m.served == 1;
+        int timeout = settings.timeoutMs();
+        // Everything the runtime reads about the invocation is set before the instance can take it:
+        // its `next` returns the moment the invocation is handed over, on another thread.
+        inv.assigned(ticker.epochMillis() + timeout, first ? m.instance.kind() : StartKind.WARM,
+                first ? m.coldStartMs() : Double.NaN, first ? m.instance.checkpointMs() : Double.NaN,
+                first ? m.instance.startReport() : null);
+        observer.log("START RequestId: " + inv.requestId() + " Version: " + settings.version());
+        m.timeout = scheduler.schedule(() -> timeOut(m, inv), Duration.ofMillis(timeout));
+        m.instance.resetMemoryPeak();
+        m.instance.hand(inv);
+    }
+
+    private void timeOut(Member m, Invocation inv) {
+        synchronized (this) {
+            if (m.current != inv || inv.isDone()) {
+                return;
+            }
+            m.current = null;
+        }
+        int timeout = settings.timeoutMs();
+        report(inv, timeout, "504", m.instance.memoryPeakBytes());
+        inv.fail(new ThawException(ErrorType.FunctionTimeout, "function '" + settings.function()
+                + "' timed out after " + timeout + " ms; its instance was stopped"));
+        observer.log("TIMEOUT RequestId: " + inv.requestId() + " after " + timeout + " ms");
+        m.instance.stop();
+    }
+
+    private Optional<Member> idle() {
+        return members.values().stream().filter(m -> m.state == State.IDLE).findFirst();
+    }
+
+    // ---- instance events -----------------------------------------------------------------------
+
+    @Override
+    public void ready(PoolInstance instance) {
+        double coldMs;
+        synchronized (this) {
+            Member m = members.get(instance);
+            if (m == null || m.state != State.STARTING) {
+                return;
+            }
+            m.readyNanos = ticker.nanos();
+            m.state = State.IDLE;
+            m.idleSinceNanos = m.readyNanos;
+            coldMs = m.coldStartMs();
+        }
+        observer.coldStart(instance.kind(), coldMs / 1000);
+        synchronized (this) {
+            if (closed) {
+                instance.stop();
+                return;
+            }
+            rebalance();
+        }
+    }
+
+    @Override
+    public void exited(PoolInstance instance, Exit exit) {
+        Invocation crashed = null;
+        Invocation failedStart = null;
+        synchronized (this) {
+            Member m = members.remove(instance);
+            if (m == null) {
+                earlyExits.put(instance, exit); // reported before start() returned it
+                return;
+            }
+            if (m.timeout != null) {
+                m.timeout.cancel();
+            }
+            Invocation inv = m.current;
+            if (inv != null && !inv.isDone() && exit.retryInvocation() && !closed) {
+                queue.addFirst(inv); // retried by the start rebalance() makes
+            } else if (inv != null && !inv.isDone()) {
+                crashed = inv;
+            } else if (m.readyNanos == 0 && !closed && exit.startError().isPresent()) {
+                failedStart = queue.pollFirst();
+            }
+            m.gone.complete(null);
+            rebalance();
+        }
+        if (crashed != null) {
+            report(crashed, (ticker.nanos() - crashed.startedNanos()) / 1e6, "502", instance.memoryPeakBytes());
+            crashed.fail(new ThawException(exit.outOfMemory() ? ErrorType.OutOfMemory : ErrorType.InstanceCrashed,
+                    "the instance of function '" + settings.function() + "' " + exit.description()
+                            + " while running the invocation"));
+        }
+        if (failedStart != null && !failedStart.isDone()) {
+            failedStart.fail(exit.startError().get());
+        }
+    }
+
+    @Override
+    public synchronized void startsMayBegin() {
+        rebalance();
+    }
+
+    // ---- lifecycle -----------------------------------------------------------------------------
+
+    /** Stops idle instances that have been idle longer than {@code keepAlive}. */
+    public void retireIdle(Duration keepAlive) {
+        long now = ticker.nanos();
+        List<PoolInstance> old = new ArrayList<>();
+        synchronized (this) {
+            for (Member m : members.values()) {
+                if (m.state == State.IDLE && now - m.idleSinceNanos > keepAlive.toNanos()) {
+                    old.add(m.instance);
+                }
+            }
+        }
+        old.forEach(PoolInstance::stop);
+    }
+
+    /**
+     * Stops every idle instance and waits (a few seconds at most) until they have exited.
+     *
+     * @return how many were stopped
+     */
+    public int evictIdle() throws InterruptedException {
+        List<Member> idle;
+        synchronized (this) {
+            idle = members.values().stream().filter(m -> m.state == State.IDLE).toList();
+        }
+        idle.forEach(m -> m.instance.stop());
+        awaitGone(idle);
+        return idle.size();
+    }
+
+    /**
+     * Stops the pool: no new invocations; idle and starting instances are stopped at once, busy ones
+     * after their invocation.
+     *
+     * @return the queued invocations, which the caller re-submits (redeploy) or fails (delete)
+     */
+    public List<Invocation> close() {
+        List<PoolInstance> toStop;
+        List<Invocation> pending;
+        synchronized (this) {
+            closed = true;
+            pending = new ArrayList<>(queue);
+            queue.clear();
+            toStop = members.values().stream().filter(m -> m.state != State.BUSY).map(m -> m.instance).toList();
+        }
+        toStop.forEach(PoolInstance::stop);
+        return pending;
+    }
+
+    /** Waits until no instance is serving an invocation, or {@code deadlineNanos} (of the ticker) passes. */
+    public void awaitNoneBusy(long deadlineNanos) throws InterruptedException {
+        while (ticker.nanos() < deadlineNanos && counts().busy() > 0) {
+            Thread.sleep(20);
+        }
+    }
+
+    /** Stops everything, busy instances too, and waits (a few seconds at most) for them to exit. */
+    public void shutdown(ThawException reason) throws InterruptedException {
+        close().forEach(inv -> inv.fail(reason));
+        List<Member> all;
+        synchronized (this) {
+            all = List.copyOf(members.values());
+        }
+        all.forEach(m -> m.instance.stop());
+        awaitGone(all);
+    }
+
+    private static void awaitGone(List<Member> stopped) throws InterruptedException {
+        CompletableFuture<?>[] exits = stopped.stream().map(m -> m.gone).toArray(CompletableFuture[]::new);
+        try {
+            CompletableFuture.allOf(exits).get(STOP_WAIT.toMillis(), TimeUnit.MILLISECONDS);
+        } catch (ExecutionException | TimeoutException e) {
+            // an instance that does not exit within the bound is left to its supervisor's kill
+        }
+    }
+
+    /** @return how many instances are starting, idle and busy, and how many invocations wait */
+    public synchronized FunctionInfo.InstanceCounts counts() {
+        int starting = 0;
+        int idle = 0;
+        int busy = 0;
+        for (Member m : members.values()) {
+            switch (m.state) {
+                case STARTING -> starting++;
+                case IDLE -> idle++;
+                case BUSY -> busy++;
+                default -> { }
+            }
+        }
+        return new FunctionInfo.InstanceCounts(starting, idle, busy, queue.size());
+    }
+
+    private static OptionalDouble optional(double v) {
+        return Double.isNaN(v) ? OptionalDouble.empty() : OptionalDouble.of(v);
+    }
+}

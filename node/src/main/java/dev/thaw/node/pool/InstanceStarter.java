@@ -1,0 +1,20 @@
+package dev.thaw.node.pool;
+
+/**
+ * Starts a function's instances: the pool decides when, the starter decides how (restore a clone,
+ * boot and checkpoint, or boot).
+ */
+public interface InstanceStarter {
+
+    /**
+     * @return false while a start must wait: the function's first boot is being checkpointed, and
+     *     one boot then restores is faster than many boots on a small machine
+     */
+    boolean mayStart();
+
+    /**
+     * Starts an instance in the background; it reports to {@code events}, its exit included, also
+     * when it fails to start at all.
+     */
+    PoolInstance start(InstanceEvents events);
+}

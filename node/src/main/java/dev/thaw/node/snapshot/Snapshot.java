@@ -1,0 +1,194 @@
+package dev.thaw.node.snapshot;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import dev.thaw.core.FileTrees;
+import dev.thaw.core.FunctionInfo;
+import dev.thaw.core.Json;
+import dev.thaw.node.function.Deployment;
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Instant;
+import java.util.Optional;
+import java.util.concurrent.atomic.AtomicLong;
+
+/**
+ * The snapshot of one deployment: its state machine and, once taken, what a restore needs (the
+ * image directory, the pipe names its standard streams had, the control token its runtime uses).
+ *
+ * <pre>
+ *   NONE ──boot with checkpoint──▶ PENDING ──dump ok──▶ READY ──restore failed──▶ NONE (discarded)
+ *                                     └──dump or hook failed──▶ FAILED (cold starts boot)
+ *   DISABLED: the manifest turned snapshots off, or CRIU is unavailable
+ * </pre>
+ * A READY snapshot whose restore fails is discarded, so the boot that replaces the failed restore
+ * takes a fresh one: a damaged image heals itself at the cost of one boot.
+ */
+public final class Snapshot {
+
+    public enum State { NONE, PENDING, READY, FAILED, DISABLED }
+
+    private final Path dir;
+    private final Path hotDir;
+    private State state;
+    private String reason;
+    private String controlToken;
+    private String[] pipes;
+    private long sizeBytes;
+    private long checkpointMs;
+    private Instant createdAt;
+    private boolean refetched;
+    public final AtomicLong restores = new AtomicLong();
+    public final AtomicLong restoreFailures = new AtomicLong();
+
+    private Snapshot(Path dir, Path hotDir, State state, String reason) {
+        this.dir = dir;
+        this.hotDir = hotDir;
+        this.state = state;
+        this.reason = reason;
+    }
+
+    /**
+     * Loads the deployment's snapshot if one was taken before, else starts empty.
+     *
+     * @param hotDir the working copy's directory (tmpfs); its images may be gone after a node
+     *     restart, in which case the restore path materializes them from the store
+     */
+    public static Snapshot forDeployment(Deployment d, Path hotDir, Optional<String> disabledReason) {
+        if (disabledReason.isPresent()) {
+            return new Snapshot(d.snapshotDir(), hotDir, State.DISABLED, disabledReason.get());
+        }
+        Snapshot s = new Snapshot(d.snapshotDir(), hotDir, State.NONE, null);
+        s.load();
+        return s;
+    }
+
+    /** @return the deployment's snapshot directory in the data directory (metadata, dump log) */
+    public Path metaDir() {
+        return dir;
+    }
+
+    public Path imagesDir() {
+        return hotDir.resolve("images");
+    }
+
+    public synchronized State state() {
+        return state;
+    }
+
+    public synchronized String reason() {
+        return reason;
+    }
+
+    public synchronized String controlToken() {
+        return controlToken;
+    }
+
+    public synchronized String[] pipes() {
+        return pipes.clone();
+    }
+
+    /** Moves NONE to PENDING for a boot that will checkpoint; false if a snapshot must not be taken now. */
+    public synchronized boolean beginCheckpoint(String token) {
+        if (state != State.NONE) {
+            return false;
+        }
+        state = State.PENDING;
+        controlToken = token;
+        FileTrees.deleteQuietly(dir);
+        FileTrees.deleteQuietly(hotDir);
+        try {
+            java.nio.file.Files.createDirectories(dir);
+        } catch (java.io.IOException e) {
+            state = State.NONE;
+            return false;
+        }
+        return true;
+    }
+
+    public synchronized Path stagingDir() {
+        return hotDir.resolve("images.incoming");
+    }
+
+    public synchronized void ready(String[] pipeNames, long bytes, long dumpMs) throws IOException {
+        Files.move(stagingDir(), imagesDir());
+        Files.createDirectories(dir);
+        pipes = pipeNames.clone();
+        sizeBytes = bytes;
+        checkpointMs = dumpMs;
+        createdAt = Instant.now();
+        ObjectNode meta = Json.mapper().createObjectNode();
+        meta.put("controlToken", controlToken);
+        meta.put("stdin", pipes[0]);
+        meta.put("stdout", pipes[1]);
+        meta.put("sizeBytes", sizeBytes);
+        meta.put("checkpointMs", checkpointMs);
+        meta.put("createdAt", createdAt.toString());
+        Files.write(dir.resolve("snapshot.json"), Json.write(meta));
+        state = State.READY;
+        reason = null;
+        refetched = false;
+    }
+
+    /**
+     * A restore from the working copy failed while the store holds a verified copy: count it and
+     * allow one refetch of the working copy per snapshot.
+     *
+     * @return true when the caller should drop the working copy and restore again from the store
+     */
+    public synchronized boolean refetchOnce(String why) {
+        if (refetched || state != State.READY) {
+            return false;
+        }
+        refetched = true;
+        restoreFailures.incrementAndGet();
+        reason = "a restore failed and the working copy was fetched again from the store: " + why;
+        FileTrees.deleteQuietly(imagesDir());
+        return true;
+    }
+
+    public synchronized void failed(String why) {
+        FileTrees.deleteQuietly(dir);
+        FileTrees.deleteQuietly(hotDir);
+        state = State.FAILED;
+        reason = why;
+    }
+
+    /** A restore from this snapshot failed: forget it, so the next boot takes a new one. */
+    public synchronized void discard(String why) {
+        FileTrees.deleteQuietly(dir);
+        FileTrees.deleteQuietly(hotDir);
+        restoreFailures.incrementAndGet();
+        if (state == State.READY) {
+            state = State.NONE;
+        }
+        reason = "the last restore failed and the snapshot was discarded: " + why;
+    }
+
+    public synchronized FunctionInfo.SnapshotInfo info() {
+        String s = state.name().toLowerCase(java.util.Locale.ROOT);
+        boolean taken = state == State.READY;
+        return new FunctionInfo.SnapshotInfo(s, reason, taken ? sizeBytes : null, taken ? checkpointMs : null,
+                taken ? createdAt.toString() : null, restores.get(), restoreFailures.get());
+    }
+
+    private void load() {
+        Path metaFile = dir.resolve("snapshot.json");
+        if (!Files.exists(metaFile)) {
+            FileTrees.deleteQuietly(dir);
+            return;
+        }
+        try {
+            JsonNode meta = Json.mapper().readTree(metaFile.toFile());
+            controlToken = meta.get("controlToken").asText();
+            pipes = new String[] {meta.get("stdin").asText(), meta.get("stdout").asText()};
+            sizeBytes = meta.get("sizeBytes").asLong();
+            checkpointMs = meta.get("checkpointMs").asLong();
+            createdAt = Instant.parse(meta.get("createdAt").asText());
+            state = State.READY;
+        } catch (IOException | RuntimeException e) {
+            FileTrees.deleteQuietly(dir);
+        }
+    }
+}

@@ -1,0 +1,546 @@
+package dev.thaw.node.snapshot;
+
+import dev.thaw.core.FileTrees;
+import dev.thaw.core.ThawException;
+import dev.thaw.store.GcResult;
+import dev.thaw.store.SnapshotStats;
+import dev.thaw.store.SnapshotStore;
+import dev.thaw.store.TierStats;
+import dev.thaw.lazy.ImageIndex;
+import dev.thaw.lazy.PageSource;
+import dev.thaw.lazy.WorkingSet;
+import dev.thaw.node.function.Deployment;
+import dev.thaw.node.function.FunctionLog;
+import dev.thaw.node.function.FunctionStore;
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.lang.foreign.Arena;
+import java.lang.foreign.MemorySegment;
+import java.nio.ByteBuffer;
+import java.nio.channels.FileChannel;
+import java.nio.file.StandardOpenOption;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import java.util.TreeMap;
+import java.util.TreeSet;
+import java.util.Optional;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+
+/**
+ * Where snapshot images live: a plaintext working copy on tmpfs, which CRIU dumps into and restores
+ * from, backed by the encrypted, chunked, tiered {@link SnapshotStore}, which is the durable copy.
+ *
+ * <p>Every image the node takes is put in the store in the background, after the instance that was
+ * checkpointed has resumed, so publishing never delays an invocation; until the put is done the
+ * snapshot is usable locally but not durable. A restore uses the working copy when it is there and
+ * otherwise materializes the images from the store first (after a node restart, or once tmpfs was
+ * cleared), fetching chunks from the fastest tier that has them. The working copy is RAM, owned by
+ * root with owner-only permissions, and removed when the node stops.
+ */
+public final class SnapshotRepository implements AutoCloseable {
+    private static final System.Logger LOG = System.getLogger("thaw.node");
+
+    private final Path hotRoot;
+    private final Optional<SnapshotStore> store;
+    private final ExecutorService publisher = Executors.newSingleThreadExecutor(
+            Thread.ofPlatform().daemon().name("thaw-snapshot-publisher").factory());
+    /** Fetches chunks ahead of a page server streaming a whole image: the other core decrypts meanwhile. */
+    private final ExecutorService readAhead = Executors.newFixedThreadPool(2,
+            Thread.ofPlatform().daemon().name("thaw-read-ahead-", 1).factory());
+    /** Reads the ranges of pages CRIU restores itself, all at once, when an image without its lazy pages is materialized. */
+    private final ExecutorService rangeReaders = Executors.newFixedThreadPool(4,
+            Thread.ofPlatform().daemon().name("thaw-image-ranges-", 1).factory());
+    private static final String WS_RUNS = "ws.runs";
+    private static final String WS_PAGES = "ws.pages";
+    static final int WORKING_SET_CHUNK_BYTES = 4 << 20;
+    /**
+     * How far ahead of a page server streaming a whole image the store is read: far enough that the
+     * decryption started when the restore starts runs through CRIU's own part of the restore instead
+     * of waiting for the stream. In alternating runs from the disk tier, the stream's install took
+     * 95-115 ms for hello with 3 MB read ahead and 67-77 ms with 16 MB (docs/BENCHMARKS.md).
+     */
+    private static final long STREAM_READ_AHEAD_BYTES = 16L << 20;
+    /**
+     * Plaintext buffers the page sources reuse: as much as one restore's source keeps, so a node
+     * restoring one instance at a time allocates none once warm (see ChunkBuffers).
+     */
+    private final ChunkBuffers chunkBuffers = new ChunkBuffers(StorePageSource.KEPT_BYTES);
+    /** Working sets by snapshot id, once recorded (and stored, when there is a store). */
+    private final Map<String, WorkingSet> workingSets = new java.util.concurrent.ConcurrentHashMap<>();
+    private final Set<String> storedWorkingSets = java.util.concurrent.ConcurrentHashMap.newKeySet();
+    /** Per snapshot, how many times its working set was extended by this node (see LazyRestore). */
+    private final Map<String, java.util.concurrent.atomic.AtomicInteger> workingSetExtensions =
+            new java.util.concurrent.ConcurrentHashMap<>();
+    /** Lazy, REAP and streamed restores still holding memory to serve pages (see {@link #restoreHeldBytes}). */
+    private final Set<LazyRestore> liveRestores = java.util.concurrent.ConcurrentHashMap.newKeySet();
+
+    public SnapshotRepository(Path hotRoot, Optional<SnapshotStore> store) throws IOException {
+        this.hotRoot = Files.createDirectories(hotRoot);
+        hotRoot.toFile().setReadable(false, false);
+        hotRoot.toFile().setExecutable(false, false);
+        hotRoot.toFile().setReadable(true, true);
+        hotRoot.toFile().setExecutable(true, true);
+        this.store = store;
+    }
+
+    /** @return the working-copy directory of a deployment's snapshot */
+    public Path hotDir(Deployment d) {
+        return hotRoot.resolve(d.name()).resolve("v" + d.version());
+    }
+
+    public static String snapshotId(Deployment d) {
+        return d.name() + "@v" + d.version();
+    }
+
+    public boolean hasStore() {
+        return store.isPresent();
+    }
+
+    /** Puts the images in the store in the background; {@code log} hears how it went. */
+    public void publish(Deployment d, Path imagesDir, FunctionLog log) {
+        store.ifPresent(s -> publisher.execute(() -> {
+            long start = System.nanoTime();
+            try {
+                putBaseImage(s, d, imagesDir); // first: once the snapshot is stored, so is its base image
+                var m = s.put(snapshotId(d), imagesDir);
+                long chunks = m.files().stream().mapToLong(f -> f.chunks().size()).sum();
+                log.append(String.format("SNAPSHOT stored in %d ms: %d files, %d chunks (upload to the remote tier "
+                        + "continues in the background)", (System.nanoTime() - start) / 1_000_000, m.files().size(), chunks));
+            } catch (ThawException | java.io.UncheckedIOException e) {
+                if (!Files.isDirectory(imagesDir)) {
+                    // deleted or redeployed meanwhile: forget() deletes whatever part got stored, after this
+                    LOG.log(System.Logger.Level.DEBUG, d.name() + ": snapshot discarded before it was stored");
+                    return;
+                }
+                log.append("SNAPSHOT_NOT_STORED " + e.getMessage() + " (the local copy still serves restores)");
+                LOG.log(System.Logger.Level.WARNING, d.name() + ": snapshot not stored: " + e.getMessage());
+            }
+        }));
+    }
+
+    static String baseImageId(Deployment d) {
+        return snapshotId(d) + ".base";
+    }
+
+    /** Stores the snapshot's {@link BaseImage}, what lazy restores materialize, as one object. */
+    private void putBaseImage(SnapshotStore s, Deployment d, Path imagesDir) {
+        Path dir = hotDir(d).resolve("base-staging-" + System.nanoTime());
+        try {
+            if (!Files.isDirectory(imagesDir)) {
+                return; // deleted or redeployed meanwhile
+            }
+            Files.createDirectories(dir);
+            BaseImage.write(imagesDir, dir.resolve(BaseImage.FILE));
+            s.put(baseImageId(d), dir);
+        } catch (IOException | RuntimeException e) {
+            if (Files.isDirectory(imagesDir)) {
+                // lazy restores then materialize the same files from the snapshot itself, only slower
+                LOG.log(System.Logger.Level.WARNING, d.name() + ": base image not stored: " + e.getMessage());
+            }
+        } finally {
+            FileTrees.deleteQuietly(dir);
+        }
+    }
+
+    /**
+     * Makes sure the working copy is there, materializing it from the store if need be.
+     *
+     * @return true when {@code imagesDir} holds the images
+     */
+    public boolean ensureLocal(Deployment d, Path imagesDir, RestoreReport report) throws IOException {
+        if (Files.isDirectory(imagesDir)) {
+            return true;
+        }
+        if (!isStored(d)) {
+            return false;
+        }
+        Path staging = imagesDir.resolveSibling("images.materializing-" + Thread.currentThread().threadId());
+        FileTrees.deleteQuietly(staging);
+        report.source = "store";
+        store.get().materialize(snapshotId(d), staging, report.tally);
+        report.fetched();
+        moveIntoPlace(staging, imagesDir);
+        return true;
+    }
+
+    /** Renames a materialized image into place, unless a concurrent restore got there first. */
+    private static void moveIntoPlace(Path staging, Path target) throws IOException {
+        try {
+            Files.move(staging, target, java.nio.file.StandardCopyOption.ATOMIC_MOVE);
+        } catch (IOException e) {
+            // rename(2) onto a non-empty directory fails with ENOTEMPTY, which Java reports as a
+            // plain FileSystemException: what matters is whether the target is now complete
+            FileTrees.deleteQuietly(staging);
+            if (!Files.isDirectory(target)) {
+                throw e;
+            }
+        }
+    }
+
+    /** @return the directory of the image a lazy restore reads: the whole image but its lazy pages */
+    public Path lazyImagesDir(Deployment d) {
+        return hotDir(d).resolve("lazy-images");
+    }
+
+    /**
+     * Makes sure the image of a lazy restore is there: every file but the page files whole, and of
+     * the page files only the pages CRIU restores itself (stacks, vDSO data and other memory that is
+     * not anonymous and private); the lazy pages stay in the store and come through the page source.
+     *
+     * @return true when {@code lazyDir} holds that image
+     */
+    public boolean ensureLazyImages(Deployment d, Path lazyDir, RestoreReport report) throws IOException {
+        if (Files.isDirectory(lazyDir)) {
+            return true;
+        }
+        if (!isStored(d)) {
+            return false;
+        }
+        SnapshotStore s = store.get();
+        String id = snapshotId(d);
+        Path staging = lazyDir.resolveSibling("lazy-images.materializing-" + Thread.currentThread().threadId());
+        FileTrees.deleteQuietly(staging);
+        report.source = "store";
+        if (unpackBaseImage(s, d, staging, report)) {
+            report.fetched();
+            moveIntoPlace(staging, lazyDir);
+            return true;
+        }
+        Map<String, List<dev.thaw.store.ByteRange>> nothing = new TreeMap<>();
+        s.manifest(id).files().stream().filter(f -> ImageIndex.isPagesFile(f.name())).forEach(f -> nothing.put(f.name(), List.of()));
+        s.materialize(id, staging, nothing, report.tally);
+        // all ranges at once: most are a chunk or two, and one after the other they would not overlap
+        List<CompletableFuture<Void>> writes = ImageIndex.load(staging).nonLazyRanges().stream()
+                .map(r -> CompletableFuture.runAsync(() -> writeRange(staging, r,
+                        s.read(id, r.pagesFile(), r.offset(), Math.toIntExact(r.length()), report.tally)), rangeReaders))
+                .toList();
+        try {
+            CompletableFuture.allOf(writes.toArray(CompletableFuture[]::new)).join();
+        } catch (java.util.concurrent.CompletionException e) {
+            FileTrees.deleteQuietly(staging);
+            if (e.getCause() instanceof UncheckedIOException io) {
+                throw io.getCause();
+            }
+            throw e.getCause() instanceof RuntimeException re ? re : e;
+        }
+        report.fetched();
+        moveIntoPlace(staging, lazyDir);
+        return true;
+    }
+
+    /**
+     * @return whether the snapshot's base image was stored and is now unpacked into {@code dir};
+     *     false when it was not stored (by an older node, or storing it failed) or cannot be read,
+     *     and the caller materializes the same files from the snapshot itself
+     */
+    private static boolean unpackBaseImage(SnapshotStore s, Deployment d, Path dir, RestoreReport report) {
+        try {
+            long size = s.manifest(baseImageId(d)).file(BaseImage.FILE).orElseThrow().size();
+            BaseImage.unpack(s.read(baseImageId(d), BaseImage.FILE, 0, Math.toIntExact(size), report.tally), dir);
+            return true;
+        } catch (dev.thaw.store.StoreException.NotFound | java.util.NoSuchElementException e) {
+            return false;
+        } catch (IOException | RuntimeException e) {
+            LOG.log(System.Logger.Level.WARNING, d.name() + ": base image unusable, materializing from the snapshot: "
+                    + e.getMessage());
+            FileTrees.deleteQuietly(dir);
+            return false;
+        }
+    }
+
+    /** Writes one range of pages CRIU installs itself into the materialized image. */
+    private static void writeRange(Path imagesDir, ImageIndex.ByteRange r, byte[] bytes) {
+        try (FileChannel ch = FileChannel.open(imagesDir.resolve(r.pagesFile()), StandardOpenOption.WRITE)) {
+            ByteBuffer buf = ByteBuffer.wrap(bytes);
+            while (buf.hasRemaining()) {
+                ch.write(buf, r.offset() + buf.position());
+            }
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
+        }
+    }
+
+    /**
+     * @param sequential whether the reader goes through the pages in file order (streams the whole
+     *     image), so that fetching ahead pays
+     * @return a page source reading the deployment's stored snapshot, counting bytes per tier in {@code tally}
+     */
+    public StorePageSource pageSource(Deployment d, dev.thaw.store.FetchTally tally, boolean sequential) {
+        return new StorePageSource(store.orElseThrow(), snapshotId(d), tally, sequential ? STREAM_READ_AHEAD_BYTES : 0,
+                StorePageSource.KEPT_BYTES, readAhead, chunkBuffers);
+    }
+
+    // ---- REAP working sets -----------------------------------------------------------------------
+
+    static String workingSetId(Deployment d) {
+        return snapshotId(d) + ".ws";
+    }
+
+    /** @return the working set recorded for the deployment's snapshot, if one was */
+    /** The lazy, REAP and streamed restores of live instances: a LazyRestore adds itself when prepared and leaves when its instance exits. */
+    Set<LazyRestore> liveRestores() {
+        return liveRestores;
+    }
+
+    /**
+     * @return per function with live instances restored lazily, by REAP or streamed, the bytes their
+     *     restores hold to serve pages: prefetched working sets and decrypted chunks, 0 once every
+     *     page is installed ({@code thaw_restore_held_bytes})
+     */
+    public Map<String, Long> restoreHeldBytes() {
+        Map<String, Long> held = new TreeMap<>();
+        for (LazyRestore r : liveRestores) {
+            held.merge(r.functionName(), r.heldBytes(), Long::sum);
+        }
+        return held;
+    }
+
+    Optional<WorkingSet> workingSet(Deployment d) {
+        WorkingSet known = workingSets.get(snapshotId(d));
+        if (known != null || store.isEmpty()) {
+            return Optional.ofNullable(known);
+        }
+        try {
+            SnapshotStore s = store.get();
+            var runs = s.manifest(workingSetId(d)).file(WS_RUNS).orElseThrow();
+            WorkingSet ws = WorkingSet.decode(s.read(workingSetId(d), WS_RUNS, 0, (int) runs.size()));
+            storedWorkingSets.add(snapshotId(d));
+            workingSets.put(snapshotId(d), ws);
+            return Optional.of(ws);
+        } catch (dev.thaw.store.StoreException.NotFound e) {
+            return Optional.empty();
+        } catch (RuntimeException e) {
+            LOG.log(System.Logger.Level.WARNING, d.name() + ": stored working set unusable, recording again: " + e.getMessage());
+            return Optional.empty();
+        }
+    }
+
+    /**
+     * A working set is always read whole and front to back, so it is cut into chunks of at least 4 MiB
+     * whatever the snapshot's chunk size: from the S3 tier each request costs about a millisecond of
+     * CPU on both ends before its first byte, and a 45 MB set in 512 KiB chunks is ~90 requests.
+     * Measured on 45 MB read into a segment (docs/BENCHMARKS.md): 512 KiB / 2 MiB / 4 MiB chunks
+     * took 243 / 121 / 93 ms from S3 and 47 / 33 / 24 ms from memory. The first chunk still arrives
+     * early enough for the rest to be installed while it is fetched.
+     */
+    private int workingSetChunkSize(Deployment d) {
+        return Math.max(WORKING_SET_CHUNK_BYTES, store.orElseThrow().manifest(snapshotId(d)).chunkSize());
+    }
+
+    /** @return whether the deployment's working set is in the store (else it is known to this node only) */
+    boolean isWorkingSetStored(Deployment d) {
+        return store.isPresent() && storedWorkingSets.contains(snapshotId(d));
+    }
+
+    /**
+     * Reads the stored working set's pages, in working-set order, into the arrival's segment, telling
+     * it as they arrive (one sequential read, chunks fetched in parallel).
+     *
+     * @return the filled segment
+     */
+    MemorySegment readStoredWorkingSet(Deployment d, dev.thaw.lazy.LazyPages.Arrival into, dev.thaw.store.FetchTally tally) {
+        store.orElseThrow().readInto(workingSetId(d), WS_PAGES, 0, into.segment(), tally, into::arrived);
+        return into.segment();
+    }
+
+    /** @return whether the deployment's working set may be extended once more (at most {@code max} times); counts it if so */
+    boolean claimWorkingSetExtension(Deployment d, int max) {
+        java.util.concurrent.atomic.AtomicInteger n =
+                workingSetExtensions.computeIfAbsent(snapshotId(d), id -> new java.util.concurrent.atomic.AtomicInteger());
+        return n.getAndUpdate(v -> v < max ? v + 1 : v) < max;
+    }
+
+    /**
+     * Keeps a recorded working set: its runs and its pages, in address order
+     * ({@link WorkingSet#inAddressOrder()}), as one stored object next to the snapshot, written in
+     * the background. Later restores use it once it is stored.
+     */
+    java.util.concurrent.CompletableFuture<Void> saveWorkingSet(Deployment d, WorkingSet recorded, ImageIndex index,
+                                                                PageSource source, FunctionLog log, String what) {
+        return java.util.concurrent.CompletableFuture.runAsync(() -> {
+            WorkingSet ws = recorded.inAddressOrder();
+            Path dir = hotDir(d).resolve("ws-staging-" + System.nanoTime());
+            try (Arena arena = Arena.ofConfined()) {
+                if (store.isPresent()) {
+                    MemorySegment pages = index.read(ws, source, arena);
+                    Files.createDirectories(dir);
+                    Files.write(dir.resolve(WS_RUNS), ws.encode());
+                    try (FileChannel ch = FileChannel.open(dir.resolve(WS_PAGES), StandardOpenOption.CREATE_NEW,
+                            StandardOpenOption.WRITE)) {
+                        ByteBuffer buf = pages.asByteBuffer();
+                        while (buf.hasRemaining()) {
+                            ch.write(buf);
+                        }
+                    }
+                    store.get().put(workingSetId(d), dir, workingSetChunkSize(d));
+                    storedWorkingSets.add(snapshotId(d));
+                }
+                workingSets.put(snapshotId(d), ws);
+                log.append(String.format(java.util.Locale.ROOT, "WORKING_SET %s: %d pages (%.1f MB) in %d runs", what,
+                        ws.pages(), ws.bytes() / 1048576.0, ws.runs().size()));
+            } catch (IOException | RuntimeException e) {
+                log.append("WORKING_SET_NOT_STORED " + e.getMessage() + " (restores stay lazy until one is recorded)");
+                LOG.log(System.Logger.Level.WARNING, d.name() + ": working set not stored: " + e.getMessage());
+            } finally {
+                FileTrees.deleteQuietly(dir);
+            }
+        }, publisher);
+    }
+
+    /**
+     * @return true when the store holds this deployment's snapshot. Asked on every restore, so it
+     *     looks the one manifest up (cached in memory, else on disk, else one S3 read) instead of
+     *     listing every manifest of the store, which costs an S3 listing each time.
+     */
+    public boolean isStored(Deployment d) {
+        if (store.isEmpty()) {
+            return false;
+        }
+        try {
+            store.get().manifest(snapshotId(d));
+            return true;
+        } catch (dev.thaw.store.StoreException.NotFound | dev.thaw.store.StoreException.Unavailable e) {
+            return false; // not stored, or only in an S3 tier that cannot be reached now
+        }
+    }
+
+    private boolean isBaseImageStored(Deployment d) {
+        try {
+            store.orElseThrow().manifest(baseImageId(d));
+            return true;
+        } catch (dev.thaw.store.StoreException.NotFound | dev.thaw.store.StoreException.Unavailable e) {
+            return false;
+        }
+    }
+
+    /** Forgets a deployment's snapshot: the working copy at once, the stored copy in the background. */
+    public void forget(Deployment d) {
+        FileTrees.deleteQuietly(hotDir(d));
+        workingSets.remove(snapshotId(d));
+        storedWorkingSets.remove(snapshotId(d));
+        workingSetExtensions.remove(snapshotId(d));
+        store.ifPresent(s -> publisher.execute(() -> {
+            try {
+                s.delete(workingSetId(d));
+                s.delete(baseImageId(d));
+                s.delete(snapshotId(d));
+            } catch (ThawException e) {
+                LOG.log(System.Logger.Level.WARNING, d.name() + ": stored snapshot not deleted: " + e.getMessage());
+            }
+        }));
+    }
+
+    public Optional<SnapshotStats> stats(Deployment d) {
+        return isStored(d) ? Optional.of(store.get().stats(snapshotId(d))) : Optional.empty();
+    }
+
+    /** @return the store's figures for the deployment's REAP working set, if one is stored */
+    public Optional<SnapshotStats> workingSetStats(Deployment d) {
+        return isWorkingSetStored(d) ? Optional.of(store.get().stats(workingSetId(d))) : Optional.empty();
+    }
+
+    public List<TierStats> tierStats() {
+        return store.map(SnapshotStore::tierStats).orElse(List.of());
+    }
+
+    /**
+     * Drops a snapshot's copies from the fast places, as a node would once they went cold: the
+     * working copy on tmpfs ({@code working}) and the store's local tiers ({@code memory},
+     * {@code disk}). The next restore then materializes it from the fastest tier left.
+     *
+     * @return bytes dropped per place
+     */
+    public Map<String, Long> evict(Deployment d, Path imagesDir, Set<String> places) {
+        Set<String> unknown = new TreeSet<>(places);
+        unknown.removeAll(Set.of("working", "memory", "disk"));
+        if (!unknown.isEmpty() || places.isEmpty()) {
+            throw ThawException.invalidRequest("cannot evict snapshot of '%s' from %s: name one or more of working, memory, disk",
+                    d.name(), places.isEmpty() ? "nowhere" : unknown);
+        }
+        if (!isStored(d)) {
+            throw new ThawException(dev.thaw.core.ErrorType.InvalidRequest, "the snapshot of '" + d.name()
+                    + "' is not in the snapshot store (yet), so its working copy is its only copy and stays", null);
+        }
+        settle();
+        Map<String, Long> dropped = new TreeMap<>();
+        if (places.contains("working")) {
+            dropped.put("working", FunctionStore.sizeOf(imagesDir) + FunctionStore.sizeOf(lazyImagesDir(d)));
+            FileTrees.deleteQuietly(imagesDir);
+            FileTrees.deleteQuietly(lazyImagesDir(d));
+        }
+        Set<String> tiers = new TreeSet<>(places);
+        tiers.remove("working");
+        if (!tiers.isEmpty()) {
+            dropped.putAll(store.orElseThrow().evict(snapshotId(d), tiers));
+            if (isBaseImageStored(d)) {
+                awaitDurable(baseImageId(d), tiers);
+                store.get().evict(baseImageId(d), tiers).forEach((k, v) -> dropped.merge(k, v, Long::sum));
+            }
+            if (storedWorkingSets.contains(snapshotId(d))) {
+                awaitDurable(workingSetId(d), tiers);
+                store.get().evict(workingSetId(d), tiers).forEach((k, v) -> dropped.merge(k, v, Long::sum));
+            }
+        }
+        return dropped;
+    }
+
+    /**
+     * Lets the store finish filling its disk tier from earlier reads, so that an eviction (or a
+     * load) leaves the tiers in the state asked for and the next restore does not compete with them.
+     */
+    public void settle() {
+        store.ifPresent(s -> {
+            try {
+                s.awaitBackgroundFills(java.time.Duration.ofSeconds(30));
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+            }
+        });
+    }
+
+    /** A working set is stored moments after the invocation that recorded it: give its upload a little time. */
+    private void awaitDurable(String id, Set<String> tiers) {
+        if (!tiers.contains("disk")) {
+            return;
+        }
+        try {
+            store.get().awaitDurable(id, java.time.Duration.ofSeconds(30));
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        }
+    }
+
+    /** @return how much the stored snapshots of two deployments share */
+    public dev.thaw.store.DedupStats compare(Deployment a, Deployment b) {
+        for (Deployment d : List.of(a, b)) {
+            if (!isStored(d)) {
+                throw new ThawException(dev.thaw.core.ErrorType.InvalidRequest, "function '" + d.name()
+                        + "' has no snapshot in the snapshot store (yet)", null);
+            }
+        }
+        return store.orElseThrow().compare(snapshotId(a), snapshotId(b));
+    }
+
+    public Optional<GcResult> gc() {
+        return store.map(SnapshotStore::gc);
+    }
+
+    @Override
+    public void close() {
+        readAhead.shutdownNow();
+        rangeReaders.shutdownNow();
+        publisher.shutdown();
+        try {
+            publisher.awaitTermination(30, java.util.concurrent.TimeUnit.SECONDS);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        }
+        store.ifPresent(SnapshotStore::close);
+        FileTrees.deleteQuietly(hotRoot);
+    }
+}

@@ -1,0 +1,446 @@
+package dev.thaw.node.pool;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+import dev.thaw.core.ErrorType;
+import dev.thaw.core.FunctionErrorException;
+import dev.thaw.core.StartKind;
+import dev.thaw.core.ThawException;
+import java.nio.charset.StandardCharsets;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Optional;
+import java.util.OptionalLong;
+import java.util.PriorityQueue;
+import java.util.concurrent.ExecutionException;
+import org.junit.jupiter.api.Test;
+
+/**
+ * The scheduling policy with a fake clock, fake timers and fake instances: no process, no thread,
+ * no sleep. Each test drives the pool the way instances and time would.
+ */
+class FunctionPoolTest {
+
+    /** A clock the test moves by hand, with timers that fire when it passes their time. */
+    static final class FakeTime implements Ticker, Scheduler {
+        private long nanos = 1_000_000_000L;
+        private final PriorityQueue<Timer> timers = new PriorityQueue<>((a, b) -> Long.compare(a.at, b.at));
+
+        private static final class Timer implements Cancellable {
+            final long at;
+            final Runnable task;
+            boolean cancelled;
+
+            Timer(long at, Runnable task) {
+                this.at = at;
+                this.task = task;
+            }
+
+            @Override
+            public void cancel() {
+                cancelled = true;
+            }
+        }
+
+        @Override
+        public long nanos() {
+            return nanos;
+        }
+
+        @Override
+        public long epochMillis() {
+            return 1_800_000_000_000L + nanos / 1_000_000;
+        }
+
+        @Override
+        public Cancellable schedule(Runnable task, Duration delay) {
+            Timer t = new Timer(nanos + delay.toNanos(), task);
+            timers.add(t);
+            return t;
+        }
+
+        void advance(Duration d) {
+            long until = nanos + d.toNanos();
+            while (!timers.isEmpty() && timers.peek().at <= until) {
+                Timer t = timers.poll();
+                nanos = t.at;
+                if (!t.cancelled) {
+                    t.task.run();
+                }
+            }
+            nanos = until;
+        }
+    }
+
+    /** An instance that does what the test tells it to; its runtime is the test. */
+    static final class FakeInstance implements PoolInstance {
+        final String id;
+        final StartKind kind;
+        final List<Invocation> handed = new ArrayList<>();
+        boolean stopped;
+        long memoryPeak = 42L << 20;
+        int firstAnswers;
+
+        FakeInstance(String id, StartKind kind) {
+            this.id = id;
+            this.kind = kind;
+        }
+
+        @Override
+        public String id() {
+            return id;
+        }
+
+        @Override
+        public StartKind kind() {
+            return kind;
+        }
+
+        @Override
+        public void hand(Invocation invocation) {
+            handed.add(invocation);
+        }
+
+        @Override
+        public void stop() {
+            stopped = true;
+        }
+
+        @Override
+        public StartReport startReport() {
+            return null;
+        }
+
+        @Override
+        public double checkpointMs() {
+            return Double.NaN;
+        }
+
+        @Override
+        public void firstInvocationAnswered() {
+            firstAnswers++;
+        }
+
+        @Override
+        public void resetMemoryPeak() {
+        }
+
+        @Override
+        public OptionalLong memoryPeakBytes() {
+            return OptionalLong.of(memoryPeak);
+        }
+
+        Invocation last() {
+            return handed.getLast();
+        }
+    }
+
+    /** Starts fake instances and lets the test hold starts back, as a pending checkpoint does. */
+    static final class FakeStarter implements InstanceStarter {
+        final List<FakeInstance> started = new ArrayList<>();
+        boolean mayStart = true;
+        StartKind kind = StartKind.BOOT;
+
+        @Override
+        public boolean mayStart() {
+            return mayStart;
+        }
+
+        @Override
+        public PoolInstance start(InstanceEvents events) {
+            FakeInstance i = new FakeInstance("i" + started.size(), kind);
+            started.add(i);
+            return i;
+        }
+    }
+
+    /** Collects what the pool logs and counts. */
+    static final class Recorder implements PoolObserver {
+        final List<String> lines = new ArrayList<>();
+        final List<String> codes = new ArrayList<>();
+
+        @Override
+        public void log(String line) {
+            lines.add(line);
+        }
+
+        @Override
+        public void invocation(String code, StartKind start, double seconds) {
+            codes.add(code + "/" + start.wireName());
+        }
+
+        @Override
+        public void coldStart(StartKind kind, double seconds) {
+        }
+
+        @Override
+        public void counts(dev.thaw.core.FunctionInfo.InstanceCounts counts) {
+        }
+    }
+
+    private final FakeTime time = new FakeTime();
+    private final FakeStarter starter = new FakeStarter();
+    private final Recorder recorder = new Recorder();
+
+    private FunctionPool pool(int maxInstances, int timeoutMs, int queueLimit) {
+        return new FunctionPool(new FunctionPool.Settings("fn", 3, maxInstances, timeoutMs, 256, queueLimit),
+                starter, time, time, recorder);
+    }
+
+    private static Invocation invocation(String json) {
+        return new Invocation(json.getBytes(StandardCharsets.UTF_8));
+    }
+
+    private static String body(Invocation inv) throws Exception {
+        return new String(inv.result().get().body(), StandardCharsets.UTF_8);
+    }
+
+    @Test
+    void aColdInvocationStartsAnInstanceAndIsHandedOverWithItsDeadlineWhenTheInstanceIsReady() throws Exception {
+        FunctionPool pool = pool(4, 30_000, 10);
+        Invocation inv = pool.submit(invocation("{}"));
+        assertThat(starter.started).hasSize(1);
+        FakeInstance i = starter.started.get(0);
+        assertThat(i.handed).isEmpty();
+
+        time.advance(Duration.ofMillis(700));
+        pool.ready(i);
+        assertThat(i.handed).containsExactly(inv);
+        assertThat(inv.deadlineEpochMs()).isEqualTo(time.epochMillis() + 30_000);
+        assertThat(inv.start()).isEqualTo(StartKind.BOOT);
+
+        assertThat(pool.completed(i, inv.requestId(), "42".getBytes(StandardCharsets.UTF_8))).isTrue();
+        assertThat(body(inv)).isEqualTo("42");
+        assertThat(inv.result().get().coldStartMs()).hasValue(700.0);
+        assertThat(inv.result().get().maxMemoryBytes()).hasValue(42L << 20);
+        assertThat(i.firstAnswers).isEqualTo(1);
+        assertThat(recorder.lines).anyMatch(l -> l.startsWith("REPORT RequestId: " + inv.requestId())
+                && l.contains("Init Duration: 700.00 ms") && l.contains("Max Memory Used: 42 MB"));
+        assertThat(pool.counts().idle()).isEqualTo(1);
+    }
+
+    @Test
+    void aWarmInvocationReusesTheIdleInstanceWithoutAColdStart() throws Exception {
+        FunctionPool pool = pool(4, 30_000, 10);
+        Invocation first = pool.submit(invocation("1"));
+        FakeInstance i = starter.started.get(0);
+        pool.ready(i);
+        pool.completed(i, first.requestId(), "1".getBytes(StandardCharsets.UTF_8));
+
+        Invocation second = pool.submit(invocation("2"));
+        assertThat(starter.started).hasSize(1);
+        assertThat(i.last()).isSameAs(second);
+        pool.completed(i, second.requestId(), "2".getBytes(StandardCharsets.UTF_8));
+        assertThat(second.result().get().start()).isEqualTo(StartKind.WARM);
+        assertThat(second.result().get().coldStartMs()).isEmpty();
+        assertThat(i.firstAnswers).isEqualTo(1);
+    }
+
+    @Test
+    void noMoreInstancesThanMaxInstancesAndTheRestWaitInOrder() throws Exception {
+        FunctionPool pool = pool(2, 30_000, 10);
+        Invocation a = pool.submit(invocation("\"a\""));
+        Invocation b = pool.submit(invocation("\"b\""));
+        Invocation c = pool.submit(invocation("\"c\""));
+        assertThat(starter.started).hasSize(2);
+        assertThat(pool.counts().queued()).isEqualTo(3);
+        FakeInstance i0 = starter.started.get(0);
+        FakeInstance i1 = starter.started.get(1);
+        pool.ready(i1);
+        pool.ready(i0);
+        assertThat(i1.handed).containsExactly(a);
+        assertThat(i0.handed).containsExactly(b);
+
+        pool.completed(i1, a.requestId(), "1".getBytes(StandardCharsets.UTF_8));
+        assertThat(i1.handed).containsExactly(a, c);
+        assertThat(starter.started).hasSize(2);
+    }
+
+    @Test
+    void aFullQueueRefusesWithTooManyRequestsNamingTheLimit() {
+        FunctionPool pool = pool(1, 30_000, 2);
+        pool.submit(invocation("1"));
+        pool.submit(invocation("2"));
+        assertThatThrownBy(() -> pool.submit(invocation("3")))
+                .isInstanceOfSatisfying(ThawException.class, e -> {
+                    assertThat(e.type()).isEqualTo(ErrorType.TooManyRequests);
+                    assertThat(e.getMessage()).contains("1 instances busy and 2 invocations queued (the limit)");
+                });
+    }
+
+    @Test
+    void startsWaitWhileTheStarterHoldsThemBackAndBeginWhenReleased() {
+        FunctionPool pool = pool(4, 30_000, 10);
+        starter.mayStart = false;
+        pool.submit(invocation("1"));
+        pool.submit(invocation("2"));
+        assertThat(starter.started).isEmpty();
+
+        starter.mayStart = true;
+        pool.startsMayBegin();
+        assertThat(starter.started).hasSize(2);
+    }
+
+    @Test
+    void anInvocationPastItsTimeoutFailsAndItsInstanceIsStopped() throws Exception {
+        FunctionPool pool = pool(1, 1_000, 10);
+        Invocation inv = pool.submit(invocation("{}"));
+        FakeInstance i = starter.started.get(0);
+        pool.ready(i);
+
+        time.advance(Duration.ofMillis(999));
+        assertThat(inv.isDone()).isFalse();
+        time.advance(Duration.ofMillis(2));
+        assertThat(i.stopped).isTrue();
+        assertThatThrownBy(() -> inv.result().get()).isInstanceOf(ExecutionException.class)
+                .cause().isInstanceOfSatisfying(ThawException.class, e -> {
+                    assertThat(e.type()).isEqualTo(ErrorType.FunctionTimeout);
+                    assertThat(e.getMessage()).isEqualTo("function 'fn' timed out after 1000 ms; its instance was stopped");
+                });
+        // a reply after the timeout is refused: it may not reach the caller twice
+        assertThat(pool.completed(i, inv.requestId(), "late".getBytes(StandardCharsets.UTF_8))).isFalse();
+        assertThat(recorder.codes).containsExactly("504/boot");
+    }
+
+    @Test
+    void aReplyForAnotherRequestIdIsRefused() {
+        FunctionPool pool = pool(1, 30_000, 10);
+        Invocation inv = pool.submit(invocation("{}"));
+        FakeInstance i = starter.started.get(0);
+        pool.ready(i);
+        assertThat(pool.completed(i, "not-" + inv.requestId(), "forged".getBytes(StandardCharsets.UTF_8))).isFalse();
+        assertThat(pool.failed(i, "other", "X", "forged", List.of())).isFalse();
+        assertThat(inv.isDone()).isFalse();
+    }
+
+    @Test
+    void aFunctionErrorAnswersWithTheFunctionsErrorTypeAndTheInstanceStaysWarm() throws Exception {
+        FunctionPool pool = pool(1, 30_000, 10);
+        Invocation inv = pool.submit(invocation("{}"));
+        FakeInstance i = starter.started.get(0);
+        pool.ready(i);
+        assertThat(pool.failed(i, inv.requestId(), "java.lang.IllegalStateException", "boom", List.of("at X"))).isTrue();
+        assertThatThrownBy(() -> inv.result().get()).cause().isInstanceOfSatisfying(FunctionErrorException.class, e -> {
+            assertThat(e.functionErrorType()).isEqualTo("java.lang.IllegalStateException");
+            assertThat(e.getMessage()).contains("boom");
+        });
+        assertThat(pool.counts().idle()).isEqualTo(1);
+    }
+
+    @Test
+    void anInstanceThatDiesWhileServingFailsItsInvocationAsCrashedOrOutOfMemory() {
+        FunctionPool pool = pool(2, 30_000, 10);
+        Invocation a = pool.submit(invocation("1"));
+        FakeInstance i = starter.started.get(0);
+        pool.ready(i);
+        pool.exited(i, Exit.of("was killed by signal 9 (SIGKILL)"));
+        assertThatThrownBy(() -> a.result().get()).cause().isInstanceOfSatisfying(ThawException.class, e -> {
+            assertThat(e.type()).isEqualTo(ErrorType.InstanceCrashed);
+            assertThat(e.getMessage()).isEqualTo("the instance of function 'fn' was killed by signal 9 (SIGKILL)"
+                    + " while running the invocation");
+        });
+
+        Invocation b = pool.submit(invocation("2"));
+        FakeInstance j = starter.started.get(1);
+        pool.ready(j);
+        pool.exited(j, new Exit("ran out of memory: it passed its limit of 256 MB", false, Optional.empty(), true));
+        assertThatThrownBy(() -> b.result().get()).cause().isInstanceOfSatisfying(ThawException.class,
+                e -> assertThat(e.type()).isEqualTo(ErrorType.OutOfMemory));
+    }
+
+    @Test
+    void aRetriedInvocationGoesBackToTheHeadOfTheQueueAndAnotherInstanceStarts() throws Exception {
+        FunctionPool pool = pool(1, 30_000, 10);
+        starter.kind = StartKind.RESTORE;
+        Invocation a = pool.submit(invocation("1"));
+        FakeInstance i = starter.started.get(0);
+        pool.ready(i);
+        starter.kind = StartKind.BOOT;
+        pool.exited(i, new Exit("the page source failed", true, Optional.empty(), false));
+        assertThat(a.isDone()).isFalse();
+        assertThat(starter.started).hasSize(2);
+        FakeInstance boot = starter.started.get(1);
+        pool.ready(boot);
+        assertThat(boot.handed).containsExactly(a);
+    }
+
+    @Test
+    void aStartThatFailsWithAnErrorFailsTheOldestWaitingInvocationOnly() throws Exception {
+        FunctionPool pool = pool(1, 30_000, 10);
+        Invocation a = pool.submit(invocation("1"));
+        Invocation b = pool.submit(invocation("2"));
+        FakeInstance i = starter.started.get(0);
+        pool.exited(i, new Exit("init failed", false,
+                Optional.of(new ThawException(ErrorType.FunctionInitError, "function 'fn' failed to initialize")), false));
+        assertThatThrownBy(() -> a.result().get()).cause().isInstanceOfSatisfying(ThawException.class,
+                e -> assertThat(e.type()).isEqualTo(ErrorType.FunctionInitError));
+        assertThat(b.isDone()).isFalse();
+        assertThat(starter.started).hasSize(2); // b gets a start of its own
+    }
+
+    @Test
+    void aRestoreThatFailsWithoutAnErrorIsReplacedByAnotherStart() {
+        FunctionPool pool = pool(1, 30_000, 10);
+        starter.kind = StartKind.RESTORE;
+        Invocation a = pool.submit(invocation("1"));
+        pool.exited(starter.started.get(0), Exit.of("criu restore exited with code 1"));
+        assertThat(a.isDone()).isFalse();
+        assertThat(starter.started).hasSize(2);
+    }
+
+    @Test
+    void idleInstancesRetireAfterTheKeepAliveOnly() {
+        FunctionPool pool = pool(1, 30_000, 10);
+        Invocation a = pool.submit(invocation("1"));
+        FakeInstance i = starter.started.get(0);
+        pool.ready(i);
+        pool.completed(i, a.requestId(), "1".getBytes(StandardCharsets.UTF_8));
+
+        time.advance(Duration.ofMinutes(9));
+        pool.retireIdle(Duration.ofMinutes(10));
+        assertThat(i.stopped).isFalse();
+        time.advance(Duration.ofMinutes(2));
+        pool.retireIdle(Duration.ofMinutes(10));
+        assertThat(i.stopped).isTrue();
+    }
+
+    @Test
+    void closingStopsIdleAndStartingInstancesAndHandsBackWhatWaited() {
+        FunctionPool pool = pool(2, 30_000, 10);
+        Invocation a = pool.submit(invocation("1"));
+        Invocation b = pool.submit(invocation("2"));
+        FakeInstance busy = starter.started.get(0);
+        FakeInstance starting = starter.started.get(1);
+        pool.ready(busy);
+        Invocation c = pool.submit(invocation("3"));
+        List<Invocation> pending = pool.close();
+        assertThat(pending).containsExactly(b, c);
+        assertThat(starting.stopped).isTrue();
+        assertThat(busy.stopped).isFalse(); // finishes its invocation first
+        assertThat(busy.handed).containsExactly(a);
+        assertThatThrownBy(() -> pool.submit(invocation("4"))).isInstanceOfSatisfying(ThawException.class,
+                e -> assertThat(e.type()).isEqualTo(ErrorType.ServiceUnavailable));
+        pool.completed(busy, a.requestId(), "1".getBytes(StandardCharsets.UTF_8));
+        assertThat(busy.stopped).isTrue();
+    }
+
+    @Test
+    void evictStopsIdleInstancesAndWaitsUntilTheyExited() throws Exception {
+        FunctionPool pool = pool(1, 30_000, 10);
+        Invocation a = pool.submit(invocation("1"));
+        FakeInstance i = starter.started.get(0);
+        pool.ready(i);
+        pool.completed(i, a.requestId(), "1".getBytes(StandardCharsets.UTF_8));
+        Thread exiter = Thread.ofVirtual().start(() -> {
+            while (!i.stopped) {
+                Thread.onSpinWait();
+            }
+            pool.exited(i, Exit.of("was killed by signal 9 (SIGKILL)"));
+        });
+        assertThat(pool.evictIdle()).isEqualTo(1);
+        exiter.join();
+        assertThat(pool.counts().idle()).isZero();
+    }
+}

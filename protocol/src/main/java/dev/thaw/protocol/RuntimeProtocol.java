@@ -1,0 +1,119 @@
+package dev.thaw.protocol;
+
+/**
+ * What a node and the runtime inside an instance agree on, in one place both sides compile against.
+ *
+ * <p>The conversation: the node starts an instance with an environment built from scratch
+ * ({@link Env}); the runtime speaks Lambda's Runtime API ({@link Routes}) to the address in
+ * {@link Env#RUNTIME_API}, treated as an opaque {@code host:port[/prefix]}; besides Lambda's routes,
+ * thaw's runtime uses a warm-up loop and a priming loop before its checkpoint. When the node asked
+ * for a checkpoint, the runtime says so on a control line on stdout ({@link Control}), marked with
+ * the instance's control token, blocks on stdin, and after the dump gets one resume line
+ * ({@link Resume}) in the original and in every clone.
+ */
+public final class RuntimeProtocol {
+    private RuntimeProtocol() {
+    }
+
+    /** Environment variables the node sets for every instance. Lambda's names where Lambda has one. */
+    public static final class Env {
+        private Env() {
+        }
+
+        /** {@code host:port[/prefix]} of the instance's Runtime API (Lambda's name). */
+        public static final String RUNTIME_API = "AWS_LAMBDA_RUNTIME_API";
+        /** The handler, {@code Class::method} or {@code Class} (Lambda's name). */
+        public static final String HANDLER = "_HANDLER";
+        public static final String FUNCTION_NAME = "AWS_LAMBDA_FUNCTION_NAME";
+        public static final String FUNCTION_VERSION = "AWS_LAMBDA_FUNCTION_VERSION";
+        public static final String FUNCTION_MEMORY_SIZE = "AWS_LAMBDA_FUNCTION_MEMORY_SIZE";
+        /** Where the function's code is (Lambda's name). */
+        public static final String TASK_ROOT = "LAMBDA_TASK_ROOT";
+        /**
+         * {@code snap-start} when the node will snapshot the instance after init, {@code on-demand}
+         * otherwise (Lambda's name and values): a runtime that speaks SnapStart's {@code restore/next}
+         * is snapshotted when it asks for it.
+         */
+        public static final String INITIALIZATION_TYPE = "AWS_LAMBDA_INITIALIZATION_TYPE";
+        public static final String INIT_SNAP_START = "snap-start";
+        public static final String INIT_ON_DEMAND = "on-demand";
+        /** The function's class path, entries separated by {@code :}. */
+        public static final String CLASSPATH = "THAW_CLASSPATH";
+        /** {@code 1} when the node will checkpoint this instance after init. */
+        public static final String CHECKPOINT = "THAW_CHECKPOINT";
+        /** The token that marks the runtime's control lines on stdout. */
+        public static final String CONTROL_TOKEN = "THAW_CONTROL_TOKEN";
+        /** Milliseconds the afterRestore hooks may take together. */
+        public static final String RESTORE_HOOK_BUDGET_MS = "THAW_RESTORE_HOOK_BUDGET_MS";
+        /** How many priming invocations to run before the checkpoint (absent: none). */
+        public static final String PRIME_ROUNDS = "THAW_PRIME_ROUNDS";
+        /** No priming invocation starts once the earlier ones took this long together. */
+        public static final String PRIME_BUDGET_MS = "THAW_PRIME_BUDGET_MS";
+    }
+
+    /** Control lines, {@code <token> <message>} on stdout, each written whole in one write. */
+    public static final class Control {
+        private Control() {
+        }
+
+        /** The runtime closed its sockets and waits on stdin: dump it now. */
+        public static final String CHECKPOINT_READY = "checkpoint-ready";
+        /** {@code checkpoint-abort <why>}: no snapshot of this instance; it carries on serving. */
+        public static final String CHECKPOINT_ABORT = "checkpoint-abort";
+        /** Longest control line the runtime writes, so it never interleaves with other output. */
+        public static final int MAX_LENGTH = 400;
+    }
+
+    /** The resume line: one JSON object on stdin after the dump, in the original and in every clone. */
+    public static final class Resume {
+        private Resume() {
+        }
+
+        /** {@code true} in a restored clone, {@code false} in the instance that was dumped. */
+        public static final String RESTORED = "restored";
+        /** The Runtime API address the runtime talks to from now on (a clone's own). */
+        public static final String RUNTIME_API = "runtimeApi";
+    }
+
+    /** Routes under {@code <prefix>/2018-06-01/runtime/}. */
+    public static final class Routes {
+        private Routes() {
+        }
+
+        public static final String VERSION = "2018-06-01";
+        public static final String BASE = "/" + VERSION + "/runtime/";
+        public static final String NEXT = "invocation/next";
+        public static final String INIT_ERROR = "init/error";
+        /** SnapStart's: blocks until the instance was snapshotted (and, in a clone, restored). */
+        public static final String RESTORE_NEXT = "restore/next";
+        public static final String RESTORE_ERROR = "restore/error";
+        /** thaw's warm-up loop: answers like {@code invocation/next} and touches no invocation. */
+        public static final String WARM_UP = "thaw-warmup";
+        /** thaw's priming loop: hands out the function's priming event before its checkpoint. */
+        public static final String PRIME = "thaw-prime";
+
+        /** @return {@code invocation/<id>/response} */
+        public static String response(String requestId) {
+            return "invocation/" + requestId + "/response";
+        }
+
+        /** @return {@code invocation/<id>/error} */
+        public static String error(String requestId) {
+            return "invocation/" + requestId + "/error";
+        }
+    }
+
+    /** Headers of {@code next}'s answer and of error reports (Lambda's names). */
+    public static final class Headers {
+        private Headers() {
+        }
+
+        public static final String REQUEST_ID = "Lambda-Runtime-Aws-Request-Id";
+        public static final String DEADLINE_MS = "Lambda-Runtime-Deadline-Ms";
+        public static final String FUNCTION_ARN = "Lambda-Runtime-Invoked-Function-Arn";
+        public static final String TRACE_ID = "Lambda-Runtime-Trace-Id";
+        public static final String CLIENT_CONTEXT = "Lambda-Runtime-Client-Context";
+        public static final String COGNITO_IDENTITY = "Lambda-Runtime-Cognito-Identity";
+        public static final String ERROR_TYPE = "Lambda-Runtime-Function-Error-Type";
+    }
+}
