@@ -4,7 +4,7 @@
 # ("Unexpected rt vDSO area bounds") and 4.1 cannot dump processes holding TCP sockets
 # on kernels >= 6.16, so we fetch criu and its library closure from Debian's newer suite
 # with a private apt configuration, unpack them with dpkg -x, and run criu through the
-# unpacked dynamic loader (see shared/design/CRIU.md). Idempotent; verifies with `criu check`.
+# unpacked dynamic loader (see docs/DESIGN.md, "CRIU on this machine kind"). Idempotent; verifies with `criu check`.
 #
 # Usage: scripts/install-criu.sh [--prefix DIR] [--force]
 # Prints the path of the criu launcher on its last line.
