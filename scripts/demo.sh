@@ -21,6 +21,7 @@ for _ in $(seq 1 600); do
   sleep 0.5
 done
 curl -s "$URL/healthz"; echo
+export THAW_TOKEN="$(cat "$DATA/api-token")"   # the node's API token, created on its first start
 
 "${THAW[@]}" deploy hello --jar "$ROOT/examples/hello/target/thaw-examples-hello.jar" \
   --handler dev.thaw.examples.hello.Hello::handle

@@ -2,6 +2,7 @@
 """Warm-path overhead of a thaw node, measured with a minimal keep-alive HTTP client.
 
 Usage: scripts/warm-overhead.py PORT FUNCTION [REQUESTS]   (a node on 127.0.0.1:PORT, FUNCTION deployed)
+The node's API token comes from THAW_TOKEN, else from .thaw/data/api-token (the default data directory).
 
 Sends REQUESTS sequential invocations over one keep-alive connection after 200 unrecorded warm-up
 calls, and prints percentiles of: the client's round trip; X-Thaw-Duration-Ms (the handler round trip
@@ -10,8 +11,20 @@ difference, which is what the node's front door adds. Python's http.client keeps
 cost small and constant, which the JVM clients (JIT, selector threads) do not on 2 shared cores.
 """
 import http.client
+import os
 import sys
 import time
+
+
+def api_token():
+    token = os.environ.get("THAW_TOKEN")
+    if token:
+        return token.strip()
+    try:
+        with open(".thaw/data/api-token") as f:
+            return f.read().strip()
+    except OSError:
+        sys.exit("no API token: set THAW_TOKEN to the node's DATA_DIR/api-token")
 
 
 def pct(values, q):
@@ -23,11 +36,12 @@ def main():
     port, function = int(sys.argv[1]), sys.argv[2]
     n = int(sys.argv[3]) if len(sys.argv) > 3 else 2000
     conn = http.client.HTTPConnection("127.0.0.1", port)
+    auth = "Bearer " + api_token()
     totals, durations = [], []
     for i in range(n + 200):
         start = time.perf_counter()
         conn.request("POST", "/functions/%s/invoke" % function, body=b"{}",
-                     headers={"Content-Type": "application/json"})
+                     headers={"Content-Type": "application/json", "Authorization": auth})
         response = conn.getresponse()
         response.read()
         elapsed = (time.perf_counter() - start) * 1000

@@ -88,8 +88,25 @@ public final class BenchRun {
         this.out = out;
         this.err = err;
         Duration timeout = Duration.ofSeconds(config.target().timeoutS());
-        this.control = config.target().thaw() ? ThawClient.create(URI.create(config.target().url()), timeout) : null;
-        this.invoker = new Invoker(timeout);
+        String token = config.target().thaw() ? apiToken(repoRoot) : null;
+        this.control = config.target().thaw() ? ThawClient.create(URI.create(config.target().url()), token, timeout) : null;
+        this.invoker = new Invoker(timeout, token);
+    }
+
+    /**
+     * @return the node's API token as the CLI finds it: {@code THAW_TOKEN}, else the default data
+     *     directory's {@code api-token} under the repository root; null when there is none
+     */
+    static String apiToken(Path repoRoot) {
+        String env = System.getenv("THAW_TOKEN");
+        if (env != null && !env.isBlank()) {
+            return env.strip();
+        }
+        try {
+            return java.nio.file.Files.readString(repoRoot.resolve(".thaw/data/api-token")).strip();
+        } catch (java.io.IOException e) {
+            return null;
+        }
     }
 
     /**

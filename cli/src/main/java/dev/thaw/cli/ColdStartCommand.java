@@ -43,7 +43,7 @@ final class ColdStartCommand extends ClientCommand {
     int run(ThawClient client) {
         BenchOptions options = options();
         // A benchmark runs unattended: a node that stops answering must end it, not hang it.
-        try (ThawClient timed = ThawClient.create(client.base(), Duration.ofSeconds(requestTimeoutSeconds))) {
+        try (ThawClient timed = ThawClient.create(client.base(), client.token().orElse(null), Duration.ofSeconds(requestTimeoutSeconds))) {
             return report(ColdStartBenchmark.create(timed, options, out(), err()).run());
         }
     }

@@ -109,7 +109,7 @@ final class RestoreBenchCommand implements Callable<Integer> {
         StoreSettings store = StoreSettings.DEFAULT.withChunkSize(v.chunkKib() * 1024).withEncryption(v.encryption())
                 .withMemoryBytes(3L << 30).withWarmUpReads(warmUp);
         Node node = Node.start(NodeConfig.builder().port(0).dataDir(dataDir).store(store).build());
-        ThawClient client = ThawClient.create(node.uri(), Duration.ofMinutes(5));
+        ThawClient client = ThawClient.create(node.uri(), node.apiToken(), Duration.ofMinutes(5));
         return new NodeLauncher.RunningNode() {
             @Override
             public ThawClient client() {

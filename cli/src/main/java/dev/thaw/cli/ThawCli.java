@@ -24,22 +24,35 @@ public final class ThawCli implements Runnable {
             description = "The node's URL (env THAW_URL, default ${DEFAULT-VALUE}).")
     private URI url;
 
-    private final Function<URI, ThawClient> clients;
+    @Option(names = "--token-file", scope = ScopeType.INHERIT, paramLabel = "FILE",
+            description = "The node's API token (default: env THAW_TOKEN, else .thaw/data/api-token, which `thaw up`"
+                    + " creates in its data directory).")
+    private java.nio.file.Path tokenFile;
 
-    private ThawCli(Function<URI, ThawClient> clients) {
+    private final java.util.function.BiFunction<URI, String, ThawClient> clients;
+
+    private ThawCli(java.util.function.BiFunction<URI, String, ThawClient> clients) {
         this.clients = clients;
     }
 
     /** Runs the command line and exits with its code: 0 ok, 1 failed, 2 usage error. */
     public static void main(String[] args) {
-        System.exit(commandLine(ThawClient::create).execute(args));
+        System.exit(commandLineWithTokens(ThawClient::create).execute(args));
     }
 
     /**
-     * @param clients makes the client of the node at {@code --url}
+     * @param clients makes the client of the node at {@code --url} (tests: a fake)
      * @return the configured command line; call {@link CommandLine#execute(String...)} on it
      */
     public static CommandLine commandLine(Function<URI, ThawClient> clients) {
+        return commandLineWithTokens((url, token) -> clients.apply(url));
+    }
+
+    /**
+     * @param clients makes the client of the node at {@code --url} with the API token found
+     * @return the configured command line; call {@link CommandLine#execute(String...)} on it
+     */
+    public static CommandLine commandLineWithTokens(java.util.function.BiFunction<URI, String, ThawClient> clients) {
         return new CommandLine(new ThawCli(clients))
                 .setExecutionExceptionHandler(new ErrorReporter());
     }
@@ -52,6 +65,27 @@ public final class ThawCli implements Runnable {
 
     /** @return a new client of the node at {@code --url}; the caller closes it */
     ThawClient connect() {
-        return clients.apply(url);
+        return clients.apply(url, token());
+    }
+
+    /**
+     * @return the API token: {@code THAW_TOKEN}, else the {@code --token-file}, else the default data
+     *     directory's {@code api-token}; null when there is none (the node then says what it needs)
+     */
+    String token() {
+        String env = System.getenv("THAW_TOKEN");
+        if (env != null && !env.isBlank()) {
+            return env.strip();
+        }
+        java.nio.file.Path file = tokenFile != null ? tokenFile : java.nio.file.Path.of(".thaw", "data", "api-token");
+        try {
+            return java.nio.file.Files.readString(file).strip();
+        } catch (java.io.IOException e) {
+            if (tokenFile != null) {
+                throw new CommandLine.ParameterException(new CommandLine(this), "cannot read the API token from "
+                        + tokenFile + ": " + e.getMessage());
+            }
+            return null;
+        }
     }
 }

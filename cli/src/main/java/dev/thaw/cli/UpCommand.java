@@ -66,6 +66,10 @@ final class UpCommand implements Callable<Integer> {
             + " costs; manifests stay encrypted).")
     boolean noEncryption;
 
+    @Option(names = "--open-invoke", description = "Let local callers invoke functions without the API token"
+            + " (everything else still needs it). Off by default.")
+    boolean openInvoke;
+
     @Option(names = "--store-no-warm-up", description = "Do not compile the read path of the embedded S3 server at start"
             + " (by default ~4,000 GETs of throw-away chunks in the background, so that a fresh node's first restores"
             + " from S3 do not pay for the JIT).")
@@ -83,6 +87,7 @@ final class UpCommand implements Callable<Integer> {
                 .snapshotStore(!noSnapshotStore)
                 .store(storeSettings())
                 .restoreMode(restoreMode)
+                .openInvoke(openInvoke)
                 .build();
         } catch (IllegalArgumentException e) {
             throw new picocli.CommandLine.ParameterException(spec.commandLine(), e.getMessage());
@@ -93,6 +98,12 @@ final class UpCommand implements Callable<Integer> {
         PrintWriter out = spec.commandLine().getOut();
         out.println("thaw node listening on " + node.uri());
         out.println("snapshots: " + node.snapshotStatus());
+        out.println("API token: " + config.dataDir().resolve("api-token") + " (the thaw CLI reads it from there when run"
+                + " from this directory, or from THAW_TOKEN); AWS CLI and SDK credentials: profile thaw in "
+                + node.awsCredentialsFile());
+        if (openInvoke) {
+            out.println("invocations need no API token (--open-invoke)");
+        }
         out.println("press Ctrl-C to stop");
         out.flush();
         node.awaitClose();

@@ -37,11 +37,16 @@ final class HttpThawClient implements ThawClient {
     private final URI base;
     private final HttpClient http;
     private final Duration requestTimeout;
+    private final String token;
 
-    /** @param requestTimeout per-request limit, or {@code null} for none */
-    HttpThawClient(URI base, Duration requestTimeout) {
+    /**
+     * @param requestTimeout per-request limit, or {@code null} for none
+     * @param token the node's API token, or {@code null} to send none
+     */
+    HttpThawClient(URI base, Duration requestTimeout, String token) {
         this.base = withoutTrailingSlash(Objects.requireNonNull(base, "base"));
         this.requestTimeout = requestTimeout;
+        this.token = token == null || token.isBlank() ? null : token.strip();
         // HTTP/1.1 because the node speaks it and pooled keep-alive connections keep warm-invocation
         // latency free of connection setup; no default request timeout because function timeouts go up to 15 min.
         this.http = HttpClient.newBuilder()
@@ -53,6 +58,11 @@ final class HttpThawClient implements ThawClient {
     @Override
     public URI base() {
         return base;
+    }
+
+    @Override
+    public java.util.Optional<String> token() {
+        return java.util.Optional.ofNullable(token);
     }
 
     @Override
@@ -206,6 +216,9 @@ final class HttpThawClient implements ThawClient {
 
     private HttpRequest.Builder request(String path) {
         var builder = HttpRequest.newBuilder(URI.create(base + path));
+        if (token != null) {
+            builder.header("Authorization", "Bearer " + token);
+        }
         return requestTimeout == null ? builder : builder.timeout(requestTimeout);
     }
 

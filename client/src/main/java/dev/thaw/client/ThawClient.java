@@ -23,7 +23,30 @@ public interface ThawClient extends AutoCloseable {
      * @return a new client; close it to release its connections
      */
     static ThawClient create(URI base) {
-        return new HttpThawClient(base, null);
+        return new HttpThawClient(base, null, null);
+    }
+
+    /**
+     * Creates a client that authenticates with the node's API token ({@code Authorization: Bearer}).
+     *
+     * @param base the node's URL, e.g. {@code http://127.0.0.1:8080}
+     * @param token the node's API token (its {@code DATA_DIR/api-token}), or {@code null} for none
+     * @return a new client; close it to release its connections
+     */
+    static ThawClient create(URI base, String token) {
+        return new HttpThawClient(base, null, token);
+    }
+
+    /**
+     * Creates an authenticated client whose requests give up after {@code requestTimeout}.
+     *
+     * @param base the node's URL
+     * @param token the node's API token, or {@code null} for none
+     * @param requestTimeout how long one request may take, answer included
+     * @return a new client
+     */
+    static ThawClient create(URI base, String token, java.time.Duration requestTimeout) {
+        return new HttpThawClient(base, java.util.Objects.requireNonNull(requestTimeout, "requestTimeout"), token);
     }
 
     /**
@@ -36,7 +59,12 @@ public interface ThawClient extends AutoCloseable {
      *     {@link dev.thaw.core.ErrorType#ServiceUnavailable}
      */
     static ThawClient create(URI base, java.time.Duration requestTimeout) {
-        return new HttpThawClient(base, java.util.Objects.requireNonNull(requestTimeout, "requestTimeout"));
+        return new HttpThawClient(base, java.util.Objects.requireNonNull(requestTimeout, "requestTimeout"), null);
+    }
+
+    /** @return the API token this client sends, if any (for a client made from this one's settings) */
+    default java.util.Optional<String> token() {
+        return java.util.Optional.empty();
     }
 
     /** @return the node URL this client talks to */

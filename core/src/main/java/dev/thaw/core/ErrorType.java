@@ -7,6 +7,10 @@ package dev.thaw.core;
 public enum ErrorType {
     /** The request itself is malformed: bad JSON, a missing field, a value out of range. */
     InvalidRequest(400),
+    /** The request carries no credentials, or wrong ones. */
+    Unauthorized(401),
+    /** The request is refused: addressed to another host, cross-origin, or a signature that does not verify. */
+    Forbidden(403),
     /** The deployment cannot run: not a JAR, no such handler class, a bad manifest. */
     InvalidDeployment(400),
     /** No function of that name is deployed. */

@@ -118,7 +118,8 @@ class BadInputsIT extends WithSnapshotNode {
     void malformedJson() throws Exception {
         expect(() -> node.invoke("healthy", "{\"name\": "), ErrorType.InvalidRequest, "not valid JSON");
         HttpResponse<String> r = HttpClient.newHttpClient().send(HttpRequest.newBuilder(
-                URI.create(node.node.uri() + "/functions/healthy")).PUT(HttpRequest.BodyPublishers.ofString("{oops"))
+                URI.create(node.node.uri() + "/functions/healthy")).header("Authorization", "Bearer " + node.node.apiToken())
+                .PUT(HttpRequest.BodyPublishers.ofString("{oops"))
                 .build(), HttpResponse.BodyHandlers.ofString());
         assertThat(r.statusCode()).isEqualTo(400);
         assertThat(r.body()).contains("InvalidRequest").contains("the deployment request is not valid JSON");

@@ -158,7 +158,8 @@ class NodeSurfaceIT {
     }
 
     private static HttpRequest post(TestNode node, String path, String body) {
-        return HttpRequest.newBuilder(URI.create(node.node.uri() + path)).POST(HttpRequest.BodyPublishers.ofString(body)).build();
+        return HttpRequest.newBuilder(URI.create(node.node.uri() + path)).header("Authorization", "Bearer " + node.node.apiToken())
+                .POST(HttpRequest.BodyPublishers.ofString(body)).build();
     }
 
 }

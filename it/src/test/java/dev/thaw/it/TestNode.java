@@ -72,7 +72,7 @@ final class TestNode implements AutoCloseable {
                 .snapshotStore(store)
                 .store(settings)
                 .build());
-        client = ThawClient.create(node.uri());
+        client = ThawClient.create(node.uri(), node.apiToken());
     }
 
     static boolean criuAvailable() {

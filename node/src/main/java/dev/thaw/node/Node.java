@@ -27,6 +27,12 @@ public interface Node extends AutoCloseable {
         return URI.create("http://127.0.0.1:" + port());
     }
 
+    /** @return the API token callers authenticate with ({@code Authorization: Bearer}); also in {@code DATA_DIR/api-token} */
+    String apiToken();
+
+    /** @return the AWS shared-credentials file whose access keys sign Lambda-path requests */
+    java.nio.file.Path awsCredentialsFile();
+
     /** @return why snapshots are on or off, in one sentence */
     String snapshotStatus();
 

@@ -19,12 +19,13 @@ import java.util.Optional;
  * @param snapshotStore whether snapshots go to the durable store (default true); without it they live
  *     on this node only and are lost when it stops
  * @param store chunk size, encryption and tier bounds of the snapshot store
+ * @param openInvoke whether invocations need no API token (an explicit choice; everything else always needs one)
  * @param restoreMode how functions whose manifest does not say are restored: {@code eager},
  *     {@code lazy} or {@code reap} (default {@code eager})
  */
 public record NodeConfig(int port, Path dataDir, Path runtimeJar, Path javaHome, Optional<Path> criu,
                          Duration keepAlive, int queueLimit, Optional<dev.thaw.store.S3Config> s3, boolean snapshotStore,
-                         StoreSettings store, dev.thaw.core.RestoreMode restoreMode) {
+                         StoreSettings store, dev.thaw.core.RestoreMode restoreMode, boolean openInvoke) {
 
     public NodeConfig {
         Objects.requireNonNull(dataDir, "dataDir");
@@ -67,6 +68,7 @@ public record NodeConfig(int port, Path dataDir, Path runtimeJar, Path javaHome,
         private boolean snapshotStore = true;
         private StoreSettings store = StoreSettings.DEFAULT;
         private dev.thaw.core.RestoreMode restoreMode = dev.thaw.core.RestoreMode.EAGER;
+        private boolean openInvoke;
 
         private Builder() {
         }
@@ -92,8 +94,11 @@ public record NodeConfig(int port, Path dataDir, Path runtimeJar, Path javaHome,
          */
         public Builder restoreMode(String mode) { return restoreMode(dev.thaw.core.RestoreMode.parse(mode)); }
 
+        /** @param open whether local callers may invoke functions without the API token (default false) */
+        public Builder openInvoke(boolean open) { this.openInvoke = open; return this; }
+
         public NodeConfig build() {
-            return new NodeConfig(port, dataDir, runtimeJar, javaHome, criu, keepAlive, queueLimit, s3, snapshotStore, store, restoreMode);
+            return new NodeConfig(port, dataDir, runtimeJar, javaHome, criu, keepAlive, queueLimit, s3, snapshotStore, store, restoreMode, openInvoke);
         }
     }
 }

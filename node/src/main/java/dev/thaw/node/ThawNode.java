@@ -81,6 +81,8 @@ final class ThawNode implements Node, NodeOperations {
     private final Ticker ticker = Ticker.system();
     private final CriuStatus criuStatus;
     private final Optional<Criu> criu;
+    private final String apiToken;
+    private final Path awsCredentials;
 
     private final CountDownLatch closed = new CountDownLatch(1);
     private volatile boolean closing;
@@ -99,6 +101,8 @@ final class ThawNode implements Node, NodeOperations {
         }
         Files.createDirectories(config.dataDir());
         this.store = new FunctionStore(config.dataDir());
+        this.apiToken = Secrets.apiToken(config.dataDir());
+        this.awsCredentials = Secrets.awsCredentials(config.dataDir());
         this.criuStatus = Criu.probe(config.criu());
         this.criu = criuStatus.available() ? Optional.of(Criu.open(criuStatus, config.criu().orElseThrow())) : Optional.empty();
     }
@@ -131,7 +135,8 @@ final class ThawNode implements Node, NodeOperations {
         }
         try {
             publicServer = WebServer.builder().host("127.0.0.1").port(config.port())
-                    .routing(r -> PublicApi.routing(r, this))
+                    .routing(r -> PublicApi.routing(r, this, new PublicApi.Security(this::port, apiToken,
+                            config.openInvoke(), java.util.Set.of(), awsCredentials)))
                     .maxPayloadSize(PublicApi.maxDeployBytes() + 1024L * 1024)
                     .build().start();
         } catch (RuntimeException e) {
@@ -465,6 +470,16 @@ final class ThawNode implements Node, NodeOperations {
     @Override
     public int port() {
         return publicServer.port();
+    }
+
+    @Override
+    public String apiToken() {
+        return apiToken;
+    }
+
+    @Override
+    public Path awsCredentialsFile() {
+        return awsCredentials;
     }
 
     @Override

@@ -58,6 +58,9 @@ final class ErrorMapping {
         if (res.isSent()) {
             return; // the answer had begun: nothing sensible can follow it
         }
+        if (e.type() == ErrorType.Unauthorized) {
+            res.header("WWW-Authenticate", "Bearer realm=\"thaw\"");
+        }
         res.status(e.type().httpStatus())
                 .header("Content-Type", "application/json")
                 .header("X-Thaw-Error-Type", e.type().name())

@@ -19,9 +19,11 @@ import java.util.concurrent.ExecutionException;
 /** Invocation: thaw's {@code POST /functions/{name}/invoke} and Lambda's local-invoke path. */
 final class InvokeRoutes implements HttpService {
     private final NodeOperations node;
+    private final Access access;
 
-    InvokeRoutes(NodeOperations node) {
+    InvokeRoutes(NodeOperations node, Access access) {
         this.node = node;
+        this.access = access;
     }
 
     @Override
@@ -53,6 +55,7 @@ final class InvokeRoutes implements HttpService {
     private InvocationResult run(ServerRequest req) throws InterruptedException {
         String name = Requests.name(req);
         byte[] payload = Requests.readBounded(req, Requests.MAX_PAYLOAD_BYTES, "payload");
+        access.verifyAws(req, payload);
         if (payload.length > 0 && !Json.isValid(payload)) {
             throw ThawException.invalidRequest("the payload for function '%s' is not valid JSON", name);
         }

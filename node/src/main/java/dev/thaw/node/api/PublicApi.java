@@ -12,10 +12,27 @@ public final class PublicApi {
     private PublicApi() {
     }
 
-    /** Sets up {@code routing} to serve the API of {@code node}. */
-    public static void routing(HttpRouting.Builder routing, NodeOperations node) {
+    /**
+     * Who may call the API: see {@link Access}.
+     *
+     * @param port the API's port, once it listens (the Host header must name it)
+     * @param token the node's API token
+     * @param openInvoke whether invocations need no authentication (an explicit operator choice)
+     * @param extraHosts further {@code host:port} values the Host header may carry
+     * @param awsCredentials the AWS shared-credentials file whose keys sign Lambda-path requests
+     */
+    public record Security(java.util.function.IntSupplier port, String token, boolean openInvoke,
+                           java.util.Set<String> extraHosts, java.nio.file.Path awsCredentials) {
+    }
+
+    /** Sets up {@code routing} to serve the API of {@code node} to callers {@code security} lets in. */
+    public static void routing(HttpRouting.Builder routing, NodeOperations node, Security security) {
         ErrorMapping.register(routing);
-        routing.register(new NodeRoutes(node), new FunctionRoutes(node), new InvokeRoutes(node), new SnapshotRoutes(node))
+        Access access = new Access(new Access.Settings(security.port(), security.token(), security.openInvoke(),
+                security.extraHosts(), new AwsSignature.Keys(security.awsCredentials())));
+        routing.addFilter(access);
+        routing.register(new NodeRoutes(node), new FunctionRoutes(node), new InvokeRoutes(node, access),
+                        new SnapshotRoutes(node))
                 .any((req, res) -> {
                     throw ThawException.invalidRequest("no such endpoint: %s %s (see docs/API.md)",
                             req.prologue().method().text(), req.path().path());
