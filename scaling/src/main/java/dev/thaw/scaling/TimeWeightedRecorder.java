@@ -219,6 +219,11 @@ final class TimeWeightedRecorder implements ConcurrencyRecorder {
         return Duration.ofNanos(Math.max(0, now - (everBusy ? lastBusy : created)));
     }
 
+    /** @return whether a request has ever been in flight */
+    synchronized boolean everBusy() {
+        return everBusy;
+    }
+
     @Override
     public Duration longestWindow() {
         return longestWindow;
