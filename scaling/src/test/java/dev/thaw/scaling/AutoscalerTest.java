@@ -153,6 +153,47 @@ class AutoscalerTest {
         assertThat(a.decide(3).desiredInstances()).isEqualTo(8);
     }
 
+    /** Knative starts panic from the panic count alone; here panic never goes below the count decided before it. */
+    @Test
+    void enteringPanicNeverScalesDown() {
+        Autoscaler a = scaler(b -> b.maxInstances(100));
+        hold(a, 6, 60);
+        assertThat(a.decide(6).desiredInstances()).isEqualTo(6);
+        hold(a, 1, 54);
+        hold(a, 4, 6); // stable 1.3 wants 2, panic wants 4; 4 >= 2 x the 2 instances still ready
+        ScaleDecision d = a.decide(2);
+        assertThat(d.panicking()).isTrue();
+        assertThat(d.desiredInstances()).isEqualTo(6);
+        assertThat(d.reason()).endsWith("; no scale-down while panicking");
+    }
+
+    @Test
+    void whilePanickingTheStableWindowStillCounts() {
+        Autoscaler a = scaler(b -> b.maxInstances(100));
+        hold(a, 20, 54);
+        hold(a, 3, 6); // panic 3 >= 2 x 1 ready; stable (1080 + 18) / 60 = 18.3
+        ScaleDecision d = a.decide(1);
+        assertThat(d.panicking()).isTrue();
+        assertThat(d.desiredInstances()).isEqualTo(19);
+    }
+
+    /** Averages are rounded to six decimals, so a request whose trace has all but left the windows rounds to nothing. */
+    @Test
+    void aRequestInFlightAlwaysHasAnInstance() {
+        Autoscaler a = scaler(b -> b);
+        assertThat(a.requestStarted()).isTrue();
+        assertThat(a.decide(0).desiredInstances()).isEqualTo(1);
+        ticker.advance(Duration.ofNanos(10_000));
+        a.requestEnded();
+        ticker.advanceSeconds(40);
+        assertThat(a.decide(1).desiredInstances()).isZero();
+        assertThat(a.requestStarted()).isTrue();
+        ScaleDecision d = a.decide(0);
+        assertThat(d.stableConcurrency()).isZero();
+        assertThat(d.desiredInstances()).isEqualTo(1);
+        assertThat(d.reason()).isEqualTo("first request after zero");
+    }
+
     @Test
     void panicExtendsWhileOverTheThreshold() {
         Autoscaler a = scaler(b -> b.maxInstances(100));
@@ -247,6 +288,8 @@ class AutoscalerTest {
     void theFirstRequestAfterZeroAsksForADecisionAtOnce() {
         Autoscaler a = scaler(b -> b);
         assertThat(a.requestStarted()).as("never decided: at zero").isTrue();
+        assertThat(a.requestStarted()).as("the wake-up was already signalled").isFalse();
+        a.requestEnded();
         ScaleDecision woken = a.decide(0);
         assertThat(woken.desiredInstances()).isEqualTo(1);
         assertThat(woken.reason()).isEqualTo("first request after zero");

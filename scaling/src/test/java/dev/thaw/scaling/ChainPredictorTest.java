@@ -202,6 +202,20 @@ class ChainPredictorTest {
         assertThat(p.support()).isEqualTo(4);
     }
 
+    /** A second A during A's open round joins it: B is measured from the round's start. */
+    @Test
+    void invocationsDuringAnOpenRoundJoinIt() {
+        for (int i = 0; i < 3; i++) {
+            predictor.invoked("A");
+            ticker.advanceMillis(1_900);
+            predictor.invoked("A");
+            ticker.advanceMillis(100);
+            predictor.invoked("B");
+            ticker.advanceSeconds(10);
+        }
+        assertThat(predictor.predict("A")).containsExactly(new Prediction("A", "B", Duration.ofSeconds(2), false, 3, 3));
+    }
+
     @Test
     void invokedPredictsWhatPredictSaidJustBefore() {
         for (int i = 0; i < 3; i++) {

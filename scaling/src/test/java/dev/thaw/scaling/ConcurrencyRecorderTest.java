@@ -64,6 +64,28 @@ class ConcurrencyRecorderTest {
     }
 
     @Test
+    void aBurstAfterAQuietSpellLongerThanTheWindowIsNotDilutedEither() {
+        recorder.sample(5);
+        ticker.advanceSeconds(10);
+        recorder.sample(0);
+        ticker.advanceSeconds(60);
+        recorder.sample(10);
+        ticker.advanceSeconds(2);
+        assertThat(recorder.averageConcurrency(MINUTE)).isEqualTo(10.0);
+    }
+
+    @Test
+    void aSteadyCountIsExactWhereverTheWindowStarts() {
+        recorder.sample(3);
+        ticker.advanceSeconds(70);
+        for (int tenths = 1; tenths < 10; tenths++) {
+            ticker.advanceMillis(100);
+            assertThat(recorder.averageConcurrency(Duration.ofSeconds(10))).as("%d tenths", tenths).isEqualTo(3.0);
+            assertThat(recorder.averageConcurrency(Duration.ofMillis(6_300))).as("%d tenths", tenths).isEqualTo(3.0);
+        }
+    }
+
+    @Test
     void atTheFirstInstantTheAverageIsTheCount() {
         recorder.requestStarted();
         assertThat(recorder.averageConcurrency(MINUTE)).isEqualTo(1.0);
@@ -89,6 +111,14 @@ class ConcurrencyRecorderTest {
         recorder.sample(0);
         ticker.advanceMillis(500); // window [0.5 s, 10.5 s): 9.5 s at 2, 0.5 s at 0
         assertThat(recorder.averageConcurrency(Duration.ofSeconds(10))).isEqualTo(1.9);
+    }
+
+    @Test
+    @org.junit.jupiter.api.Timeout(10)
+    void aGapOfCenturiesCostsNothing() {
+        recorder.sample(2);
+        ticker.advance(Duration.ofDays(365L * 250));
+        assertThat(recorder.averageConcurrency(MINUTE)).isEqualTo(2.0);
     }
 
     @Test

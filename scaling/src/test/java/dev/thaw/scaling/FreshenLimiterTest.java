@@ -131,6 +131,8 @@ class FreshenLimiterTest {
         limiter.tryAcquire("f");
         limiter.recordTime("f", Duration.ofMillis(700)); // over its 500 ms limit: billed, and counted
         assertThat(limiter.usage("f")).isEqualTo(new FreshenUsage(2, 0, Duration.ofMillis(820), 1));
+        limiter.recordTime("f", Duration.ofMillis(500)); // exactly the limit is no overrun
+        assertThat(limiter.usage("f")).isEqualTo(new FreshenUsage(2, 0, Duration.ofMillis(1320), 1));
         assertThat(limiter.usage("never")).isEqualTo(new FreshenUsage(0, 0, Duration.ZERO, 0));
         limiter.forget("f");
         assertThat(limiter.usage("f")).isEqualTo(new FreshenUsage(0, 0, Duration.ZERO, 0));
