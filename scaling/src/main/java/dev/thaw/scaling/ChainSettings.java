@@ -46,17 +46,27 @@ public record ChainSettings(Duration window, int minSupport, int history, Durati
         return DEFAULTS;
     }
 
-    /** @return these settings with another window */
+    /**
+     * @param w the window
+     * @return these settings with another window
+     */
     public ChainSettings withWindow(Duration w) {
         return new ChainSettings(w, minSupport, history, forgetAfter);
     }
 
-    /** @return these settings with another support: {@code minSupport} of the last {@code history} rounds */
+    /**
+     * @param min the minimum support
+     * @param rounds the rounds of history it counts in
+     * @return these settings with another support: {@code min} of the last {@code rounds} rounds
+     */
     public ChainSettings withSupport(int min, int rounds) {
         return new ChainSettings(window, min, rounds, forgetAfter);
     }
 
-    /** @return these settings with another forgetting time */
+    /**
+     * @param d the age at which rounds stop counting
+     * @return these settings with another forgetting time
+     */
     public ChainSettings withForgetAfter(Duration d) {
         return new ChainSettings(window, minSupport, history, d);
     }

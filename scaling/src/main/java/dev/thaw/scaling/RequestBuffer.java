@@ -23,6 +23,7 @@ public interface RequestBuffer<T> {
      * @param function the function's name, for refusal messages
      * @param capacity most requests waiting at once, at least 0 (0 refuses every request)
      * @param ticker the time source
+     * @param <T> what the node queues
      * @return an empty buffer
      */
     static <T> RequestBuffer<T> create(String function, int capacity, Ticker ticker) {
@@ -35,6 +36,7 @@ public interface RequestBuffer<T> {
      * @param capacitySetting what a user raises to raise the capacity, as refusals name it (for
      *     example {@code "the node's --queue-limit"})
      * @param ticker the time source
+     * @param <T> what the node queues
      * @return an empty buffer
      */
     static <T> RequestBuffer<T> create(String function, int capacity, String capacitySetting, Ticker ticker) {

@@ -139,27 +139,60 @@ public record ScalingSettings(
             targetBurstCapacity = s.targetBurstCapacity;
         }
 
-        /** @see ScalingSettings#minInstances() */
+        /**
+         * @param n see {@link ScalingSettings#minInstances()}
+         * @return this builder
+         */
         public Builder minInstances(int n) { minInstances = n; return this; }
-        /** @see ScalingSettings#maxInstances() */
+        /**
+         * @param n see {@link ScalingSettings#maxInstances()}
+         * @return this builder
+         */
         public Builder maxInstances(int n) { maxInstances = n; return this; }
-        /** @see ScalingSettings#targetConcurrency() */
+        /**
+         * @param c see {@link ScalingSettings#targetConcurrency()}
+         * @return this builder
+         */
         public Builder targetConcurrency(double c) { targetConcurrency = c; return this; }
-        /** @see ScalingSettings#stableWindow() */
+        /**
+         * @param d see {@link ScalingSettings#stableWindow()}
+         * @return this builder
+         */
         public Builder stableWindow(Duration d) { stableWindow = d; return this; }
-        /** @see ScalingSettings#panicWindowPercentage() */
+        /**
+         * @param p see {@link ScalingSettings#panicWindowPercentage()}
+         * @return this builder
+         */
         public Builder panicWindowPercentage(double p) { panicWindowPercentage = p; return this; }
-        /** @see ScalingSettings#panicThresholdPercentage() */
+        /**
+         * @param p see {@link ScalingSettings#panicThresholdPercentage()}
+         * @return this builder
+         */
         public Builder panicThresholdPercentage(double p) { panicThresholdPercentage = p; return this; }
-        /** @see ScalingSettings#scaleToZeroGracePeriod() */
+        /**
+         * @param d see {@link ScalingSettings#scaleToZeroGracePeriod()}
+         * @return this builder
+         */
         public Builder scaleToZeroGracePeriod(Duration d) { scaleToZeroGracePeriod = d; return this; }
-        /** @see ScalingSettings#maxScaleUpRate() */
+        /**
+         * @param r see {@link ScalingSettings#maxScaleUpRate()}
+         * @return this builder
+         */
         public Builder maxScaleUpRate(double r) { maxScaleUpRate = r; return this; }
-        /** @see ScalingSettings#maxScaleDownRate() */
+        /**
+         * @param r see {@link ScalingSettings#maxScaleDownRate()}
+         * @return this builder
+         */
         public Builder maxScaleDownRate(double r) { maxScaleDownRate = r; return this; }
-        /** @see ScalingSettings#tickInterval() */
+        /**
+         * @param d see {@link ScalingSettings#tickInterval()}
+         * @return this builder
+         */
         public Builder tickInterval(Duration d) { tickInterval = d; return this; }
-        /** @see ScalingSettings#targetBurstCapacity() */
+        /**
+         * @param c see {@link ScalingSettings#targetBurstCapacity()}
+         * @return this builder
+         */
         public Builder targetBurstCapacity(double c) { targetBurstCapacity = c; return this; }
 
         /**
