@@ -105,10 +105,10 @@ final class KnativeAutoscaler implements Autoscaler {
         ScalingSettings s = settings;
         long now = ticker.read();
         TimeWeightedRecorder r = recorder;
-        double stable = r.average(s.stableWindow().toNanos());
-        double panic = r.average(s.panicWindow().toNanos());
+        double stable = r.average(s.stableWindow().toNanos(), now);
+        double panic = r.average(s.panicWindow().toNanos(), now);
         int inFlight = r.inFlight();
-        Duration idle = r.idleFor();
+        Duration idle = r.idleFor(now);
         int previous = last == null ? 0 : last.desiredInstances();
         double target = s.targetConcurrency();
         int base = Math.max(1, ready);

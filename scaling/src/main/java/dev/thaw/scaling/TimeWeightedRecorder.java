@@ -176,16 +176,15 @@ final class TimeWeightedRecorder implements ConcurrencyRecorder {
     }
 
     @Override
-    public double averageConcurrency(Duration window) {
+    public synchronized double averageConcurrency(Duration window) { // time read under the monitor, after any event
         Checks.positive(window, "window");
         requireArgument(window.compareTo(longestWindow) <= 0,
                 "window %s is longer than the recorder keeps (%s)", seconds(window), seconds(longestWindow));
-        return average(window.toNanos());
+        return average(window.toNanos(), ticker.read());
     }
 
-    /** {@link #averageConcurrency(Duration)} for a validated window in nanoseconds. */
-    synchronized double average(long windowNanos) {
-        long now = ticker.read();
+    /** {@link #averageConcurrency(Duration)} for a validated window in nanoseconds, at {@code now}. */
+    synchronized double average(long windowNanos, long now) {
         if (!recording) {
             return level;
         }
@@ -212,10 +211,14 @@ final class TimeWeightedRecorder implements ConcurrencyRecorder {
 
     @Override
     public synchronized Duration idleFor() {
+        return idleFor(ticker.read());
+    }
+
+    /** {@link #idleFor()} at {@code now}. */
+    synchronized Duration idleFor(long now) {
         if (level > 0) {
             return Duration.ZERO;
         }
-        long now = ticker.read();
         return Duration.ofNanos(Math.max(0, now - (everBusy ? lastBusy : created)));
     }
 
