@@ -1,0 +1,311 @@
+package dev.thaw.scaling;
+
+import static dev.thaw.scaling.Checks.requireArgument;
+
+import java.time.Duration;
+import java.util.ArrayDeque;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.Collection;
+import java.util.Comparator;
+import java.util.HashMap;
+import java.util.LinkedHashMap;
+import java.util.LinkedHashSet;
+import java.util.List;
+import java.util.Map;
+import java.util.Objects;
+import java.util.Set;
+
+/*
+ * Design. Three structures, all advanced lazily to the ticker's now at the start of every call, so
+ * nothing needs a timer:
+ *
+ *  - Per function, an open round (start time and the functions that started since, with their
+ *    delay) and a history of its last `history` closed rounds, oldest first. Rounds close when the
+ *    window after their start has passed; `openRounds` lists open rounds by start time, and since
+ *    every round lasts the same window, closing them is popping that deque's head. Support and the
+ *    median delay are counted from the history at prediction time: at most history x 16 entries,
+ *    and it makes forgetting exact (a round leaves when it is `history` rounds or `forgetAfter`
+ *    old) instead of approximating it with decayed counters.
+ *
+ *  - Pending predictions in the order they were made, which is also the order of their deadlines
+ *    (made + window). Expiring is popping the head; an unsettled one is wasted. A per-target queue
+ *    of the same objects lets an invocation of B settle the oldest pending prediction of B as used
+ *    without a scan; entries already settled (expired, used, forgotten) are skipped there lazily.
+ *
+ *  - Counters per chain (from, to).
+ *
+ * Memory is bounded by the functions the node has (it calls forget on delete) times `history`
+ * rounds of at most 16 followers, plus at most MAX_PENDING predictions. Every method holds the
+ * predictor's monitor; an invocation costs the open rounds (functions started within the window)
+ * plus one prediction (history x 16).
+ */
+final class HistoryChainPredictor implements ChainPredictor {
+    private final ChainSettings settings;
+    private final Ticker ticker;
+    private final long window;
+    private final long forgetAfter;
+
+    private final Map<String, FunctionState> functions = new HashMap<>();
+    private final ArrayDeque<Round> openRounds = new ArrayDeque<>();
+    private final ArrayDeque<Pending> pending = new ArrayDeque<>();
+    private final Map<String, ArrayDeque<Pending>> pendingByTarget = new HashMap<>();
+    private final Map<Chain, Counters> outcomes = new HashMap<>();
+    private int tracked;
+
+    HistoryChainPredictor(ChainSettings settings, Ticker ticker) {
+        this.settings = settings;
+        this.ticker = ticker;
+        this.window = settings.window().toNanos();
+        this.forgetAfter = settings.forgetAfter().toNanos();
+    }
+
+    private record Chain(String from, String to) {
+    }
+
+    private static final class FunctionState {
+        final String name;
+        Round open;
+        final ArrayDeque<Round> history = new ArrayDeque<>();
+        final Set<String> declared = new LinkedHashSet<>();
+
+        FunctionState(String name) {
+            this.name = name;
+        }
+    }
+
+    private static final class Round {
+        final FunctionState owner;
+        final long start;
+        final Map<String, Long> followers = new LinkedHashMap<>();
+
+        Round(FunctionState owner, long start) {
+            this.owner = owner;
+            this.start = start;
+        }
+    }
+
+    private static final class Pending {
+        final Chain chain;
+        final long made;
+        boolean settled;
+
+        Pending(Chain chain, long made) {
+            this.chain = chain;
+            this.made = made;
+        }
+    }
+
+    private static final class Counters {
+        long predicted;
+        long used;
+        long wasted;
+        long pending;
+        long untracked;
+    }
+
+    @Override
+    public synchronized List<Prediction> invoked(String function) {
+        Checks.function(function);
+        long now = ticker.read();
+        advance(now);
+        FunctionState self = functions.computeIfAbsent(function, FunctionState::new);
+
+        for (Round round : openRounds) {
+            if (round.owner != self && current(round.owner) && round.owner.open == round
+                    && !round.followers.containsKey(function) && round.followers.size() < MAX_FOLLOWERS_PER_ROUND) {
+                round.followers.put(function, now - round.start);
+            }
+        }
+
+        ArrayDeque<Pending> waiting = pendingByTarget.get(function);
+        while (waiting != null && !waiting.isEmpty()) {
+            Pending p = waiting.pollFirst();
+            if (!p.settled) {
+                p.settled = true;
+                tracked--;
+                Counters c = outcomes.get(p.chain);
+                c.used++;
+                c.pending--;
+                break;
+            }
+        }
+
+        List<Prediction> predictions = predict(self, now);
+        for (Prediction prediction : predictions) {
+            Chain chain = new Chain(prediction.from(), prediction.to());
+            Counters c = outcomes.computeIfAbsent(chain, k -> new Counters());
+            c.predicted++;
+            if (tracked >= MAX_PENDING) {
+                c.untracked++;
+                continue;
+            }
+            Pending p = new Pending(chain, now);
+            pending.addLast(p);
+            pendingByTarget.computeIfAbsent(chain.to(), k -> new ArrayDeque<>()).addLast(p);
+            tracked++;
+            c.pending++;
+        }
+
+        if (self.open == null) {
+            self.open = new Round(self, now);
+            openRounds.addLast(self.open);
+        }
+        return predictions;
+    }
+
+    @Override
+    public synchronized List<Prediction> predict(String function) {
+        Checks.function(function);
+        long now = ticker.read();
+        advance(now);
+        FunctionState state = functions.get(function);
+        return state == null ? List.of() : predict(state, now);
+    }
+
+    private List<Prediction> predict(FunctionState state, long now) {
+        while (!state.history.isEmpty() && now - state.history.peekFirst().start > forgetAfter) {
+            state.history.pollFirst();
+        }
+        int rounds = state.history.size();
+        Map<String, long[]> delays = new LinkedHashMap<>();
+        Map<String, Integer> support = new HashMap<>();
+        for (Round round : state.history) {
+            round.followers.forEach((to, delay) -> {
+                int n = support.merge(to, 1, Integer::sum);
+                delays.computeIfAbsent(to, k -> new long[rounds])[n - 1] = delay;
+            });
+        }
+        List<Prediction> out = new ArrayList<>();
+        for (String to : state.declared) {
+            int n = support.getOrDefault(to, 0);
+            out.add(new Prediction(state.name, to, median(delays.get(to), n), true, n, rounds));
+        }
+        List<Prediction> learned = new ArrayList<>();
+        support.forEach((to, n) -> {
+            if (n >= settings.minSupport() && !state.declared.contains(to)) {
+                learned.add(new Prediction(state.name, to, median(delays.get(to), n), false, n, rounds));
+            }
+        });
+        learned.sort(Comparator.comparingInt(Prediction::support).reversed()
+                .thenComparing(Prediction::expectedDelay).thenComparing(Prediction::to));
+        out.addAll(learned);
+        return List.copyOf(out);
+    }
+
+    /** The lower median of the first {@code n} delays; zero when there are none. */
+    private static Duration median(long[] delays, int n) {
+        if (delays == null || n == 0) {
+            return Duration.ZERO;
+        }
+        long[] sorted = Arrays.copyOf(delays, n);
+        Arrays.sort(sorted);
+        return Duration.ofNanos(sorted[(n - 1) / 2]);
+    }
+
+    /** Closes rounds whose window has passed and wastes predictions whose window has. */
+    private void advance(long now) {
+        while (!openRounds.isEmpty() && now - openRounds.peekFirst().start > window) {
+            Round round = openRounds.pollFirst();
+            FunctionState owner = round.owner;
+            if (owner.open == round) {
+                owner.open = null;
+                if (current(owner)) {
+                    owner.history.addLast(round);
+                    while (owner.history.size() > settings.history()) {
+                        owner.history.pollFirst();
+                    }
+                }
+            }
+        }
+        while (!pending.isEmpty() && now - pending.peekFirst().made > window) {
+            Pending p = pending.pollFirst();
+            if (!p.settled) {
+                p.settled = true;
+                tracked--;
+                Counters c = outcomes.get(p.chain);
+                c.wasted++;
+                c.pending--;
+            }
+        }
+        pendingByTarget.values().forEach(q -> {
+            while (!q.isEmpty() && q.peekFirst().settled) {
+                q.pollFirst();
+            }
+        });
+        pendingByTarget.values().removeIf(ArrayDeque::isEmpty);
+    }
+
+    private boolean current(FunctionState state) {
+        return functions.get(state.name) == state;
+    }
+
+    @Override
+    public synchronized void declare(String function, Collection<String> next) {
+        Checks.function(function);
+        Objects.requireNonNull(next, "next");
+        Set<String> names = new LinkedHashSet<>();
+        for (String to : next) {
+            Checks.function(to);
+            requireArgument(!to.equals(function), "function '%s' cannot be declared to follow itself", function);
+            names.add(to);
+        }
+        FunctionState state = functions.computeIfAbsent(function, FunctionState::new);
+        state.declared.clear();
+        state.declared.addAll(names);
+    }
+
+    @Override
+    public synchronized void forget(String function) {
+        Checks.function(function);
+        functions.remove(function);
+        for (FunctionState state : functions.values()) {
+            state.declared.remove(function);
+            if (state.open != null) {
+                state.open.followers.remove(function);
+            }
+            state.history.forEach(round -> round.followers.remove(function));
+        }
+        for (Pending p : pending) {
+            if (!p.settled && (p.chain.from().equals(function) || p.chain.to().equals(function))) {
+                p.settled = true;
+                tracked--;
+            }
+        }
+        pendingByTarget.remove(function);
+        outcomes.keySet().removeIf(chain -> chain.from().equals(function) || chain.to().equals(function));
+    }
+
+    @Override
+    public synchronized List<ChainOutcome> outcomes() {
+        advance(ticker.read());
+        List<ChainOutcome> out = new ArrayList<>(outcomes.size());
+        outcomes.forEach((chain, c) ->
+                out.add(new ChainOutcome(chain.from(), chain.to(), c.predicted, c.used, c.wasted, c.pending, c.untracked)));
+        out.sort(Comparator.comparing(ChainOutcome::from).thenComparing(ChainOutcome::to));
+        return List.copyOf(out);
+    }
+
+    @Override
+    public synchronized int pending(String function) {
+        Checks.function(function);
+        advance(ticker.read());
+        long n = 0;
+        for (Map.Entry<Chain, Counters> e : outcomes.entrySet()) {
+            if (e.getKey().to().equals(function)) {
+                n += e.getValue().pending;
+            }
+        }
+        return (int) n;
+    }
+
+    @Override
+    public ChainSettings settings() {
+        return settings;
+    }
+
+    @Override
+    public synchronized String toString() {
+        return "ChainPredictor[" + functions.size() + " functions, " + tracked + " pending]";
+    }
+}
