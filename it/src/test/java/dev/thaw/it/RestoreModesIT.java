@@ -191,6 +191,15 @@ class RestoreModesIT extends WithSnapshotNode {
         assertThat(answered.startKind()).isEqualTo(StartKind.BOOT);
         assertThat(node.client.logs(name, 50)).contains("RESTORE_FAILED the page source failed")
                 .contains("missing from every tier");
+        // marked at once: the boot that answered took a fresh snapshot, and the next cold start restores it
+        var snapshot = node.client.describe(name).snapshot();
+        assertThat(snapshot.state()).isEqualTo("ready");
+        assertThat(snapshot.restoreFailures()).isEqualTo(1);
+        node.client.evict(name);
+        InvocationResult again = node.invoke(name, "{\"mb\":8}");
+        assertThat(again.startKind()).isEqualTo(StartKind.RESTORE);
+        assertThat(json(again)).isEqualTo(json(booted));
+        assertThat(node.client.logs(name, 200).split("RESTORE_FAILED", -1)).as("one failure, not repeated").hasSize(2);
         node.client.delete(name);
     }
 

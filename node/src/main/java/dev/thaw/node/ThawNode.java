@@ -17,7 +17,7 @@ import dev.thaw.node.function.FunctionStore;
 import dev.thaw.node.instance.FunctionInstances;
 import dev.thaw.node.instance.Instance;
 import dev.thaw.node.instance.InstanceLauncher;
-import dev.thaw.node.instance.RuntimeApi;
+import dev.thaw.node.instance.RuntimeListeners;
 import dev.thaw.node.metrics.NodeMetrics;
 import dev.thaw.node.pool.FunctionPool;
 import dev.thaw.node.pool.Invocation;
@@ -88,10 +88,8 @@ final class ThawNode implements Node, NodeOperations {
     private volatile boolean closing;
     private volatile String storeProblem;
     private WebServer publicServer;
-    private WebServer runtimeServer;
     private InstanceLauncher launcher;
     private SnapshotRepository repository;
-    private String runtimeApiBase;
 
     private ThawNode(NodeConfig config) throws IOException {
         this.config = config;
@@ -118,12 +116,6 @@ final class ThawNode implements Node, NodeOperations {
     }
 
     private void startServers() throws IOException {
-        RuntimeApi runtimeApi = new RuntimeApi(instances);
-        runtimeServer = WebServer.builder().host("127.0.0.1").port(0)
-                .routing(runtimeApi::routing)
-                .maxPayloadSize(PublicApi.maxPayloadBytes() + 1024L * 1024)
-                .build().start();
-        runtimeApiBase = "127.0.0.1:" + runtimeServer.port();
         Path work = Files.createTempDirectory("thaw-restore-");
         launcher = new InstanceLauncher(config.javaHome(), pinRuntime(), criu, Criu.runningAsRoot(), work);
         repository = new SnapshotRepository(hotRoot(), criu.isPresent() && config.snapshotStore()
@@ -140,7 +132,6 @@ final class ThawNode implements Node, NodeOperations {
                     .maxPayloadSize(PublicApi.maxDeployBytes() + 1024L * 1024)
                     .build().start();
         } catch (RuntimeException e) {
-            runtimeServer.stop();
             throw new ThawException(ErrorType.ServiceUnavailable, "cannot listen on 127.0.0.1:" + config.port()
                     + " (" + e.getMessage() + "): is another node running? Use --port", e);
         }
@@ -245,7 +236,7 @@ final class ThawNode implements Node, NodeOperations {
                 : config.restoreMode();
         FunctionLog log = log(d.name());
         FunctionInstances starter = new FunctionInstances(d, snapshot, mode, new FunctionInstances.Context(log, metrics,
-                launcher, repository, criu, scheduler, instances, runtimeApiBase));
+                launcher, repository, criu, scheduler, instances, RuntimeListeners.loopback()));
         var m = d.manifest();
         FunctionPool pool = new FunctionPool(new FunctionPool.Settings(d.name(), d.version(), m.maxInstances(),
                 m.timeoutMs(), m.memoryMb(), config.queueLimit()), starter, ticker, scheduler, observer(d.name(), log));
@@ -506,7 +497,6 @@ final class ThawNode implements Node, NodeOperations {
                 Thread.currentThread().interrupt();
             }
         }
-        runtimeServer.stop();
         repository.close();
         timers.shutdownNow();
         logs.values().forEach(FunctionLog::close);

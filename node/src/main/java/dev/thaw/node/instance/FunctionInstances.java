@@ -34,7 +34,6 @@ import java.util.Optional;
 import java.util.Set;
 import java.util.UUID;
 import java.util.concurrent.ConcurrentHashMap;
-import java.util.concurrent.atomic.AtomicBoolean;
 
 /*
  * How one deployment's instances start: the pool decides when, this decides how.
@@ -64,7 +63,8 @@ public final class FunctionInstances implements InstanceStarter, Instance.Lifecy
 
     /** What the starter needs from the node. */
     public record Context(FunctionLog log, NodeMetrics metrics, InstanceLauncher launcher, SnapshotRepository repository,
-                          Optional<Criu> criu, Scheduler scheduler, Map<String, Instance> registry, String runtimeApiBase) {
+                          Optional<Criu> criu, Scheduler scheduler, Map<String, Instance> registry,
+                          RuntimeListeners listeners) {
     }
 
     private final Deployment deployment;
@@ -80,8 +80,6 @@ public final class FunctionInstances implements InstanceStarter, Instance.Lifecy
     private final Map<Instance, FunctionErrorException> initErrors = new ConcurrentHashMap<>();
     /** Instances killed because their page source failed: their invocation is retried. */
     private final Set<Instance> pageSourceFailures = ConcurrentHashMap.newKeySet();
-    /** Set after a page-source failure: the next instance boots instead of restoring. */
-    private final AtomicBoolean bootNext = new AtomicBoolean();
     /** Instances stopped because a priming invocation overran: the invocation that waited is served by a boot. */
     private final Set<Instance> primingOverruns = ConcurrentHashMap.newKeySet();
 
@@ -119,17 +117,52 @@ public final class FunctionInstances implements InstanceStarter, Instance.Lifecy
     @Override
     public PoolInstance start(InstanceEvents events) {
         String id = UUID.randomUUID().toString().substring(0, 13).replace("-", "");
-        String api = ctx.runtimeApiBase() + "/i/" + id;
-        boolean restore = snapshot.state() == Snapshot.State.READY && !bootNext.getAndSet(false);
+        String secret = newSecret();
+        boolean restore = snapshot.state() == Snapshot.State.READY;
         boolean checkpoint = !restore && deployment.manifest().snapshots() && ctx.criu().isPresent()
-                && snapshot.beginCheckpoint(controlToken);
-        Instance instance = new Instance(id, deployment, restore ? StartKind.RESTORE : StartKind.BOOT, api, events, this);
+                && snapshot.beginCheckpoint(controlToken, secret);
+        Instance instance = new Instance(id, deployment, restore ? StartKind.RESTORE : StartKind.BOOT, events, this);
         instance.lifecycleFirstAnswer = () -> firstInvocationAnswered(instance);
         ctx.registry().put(id, instance);
         Duration limit = restore ? RESTORE_TIMEOUT : INIT_TIMEOUT;
         ctx.scheduler().schedule(() -> watchdog(instance, limit), limit);
-        Thread.ofPlatform().daemon().name("thaw-start-" + id).start(() -> launch(instance, restore, checkpoint));
+        Thread.ofPlatform().daemon().name("thaw-start-" + id).start(() -> {
+            try {
+                listen(instance, secret, restore);
+            } catch (IOException | RuntimeException e) {
+                LOG.log(System.Logger.Level.WARNING, "cannot open the Runtime API of " + instance + ": " + e.getMessage());
+                stopReasons.put(instance, "cannot open the instance's Runtime API: " + e.getMessage());
+                if (checkpoint) {
+                    snapshot.failed("the instance that was to be checkpointed did not start: " + e.getMessage());
+                }
+                onExit(instance, -1);
+                return;
+            }
+            launch(instance, restore, checkpoint);
+        });
         return instance;
+    }
+
+    /** Opens the instance's own Runtime API listener; a clone also accepts the secret its snapshot was taken with. */
+    private void listen(Instance instance, String secret, boolean restore) throws IOException {
+        RuntimeListeners.Listener l = ctx.listeners().open(instance.id);
+        RuntimeEndpoint endpoint = new RuntimeEndpoint(l.channel(), l.address(), secret, new RuntimeApi(instance),
+                instance.toString());
+        String snapshotSecret = snapshot.runtimeSecret();
+        if (restore && snapshotSecret != null && !snapshotSecret.isEmpty()) {
+            endpoint.allow(snapshotSecret);
+        }
+        instance.endpoint = endpoint;
+        instance.runtimeApi = endpoint.runtimeApi(secret);
+    }
+
+    private static final java.security.SecureRandom RANDOM = new java.security.SecureRandom();
+
+    /** @return a new Runtime API secret: 144 random bits, URL-safe */
+    private static String newSecret() {
+        byte[] b = new byte[18];
+        RANDOM.nextBytes(b);
+        return java.util.Base64.getUrlEncoder().withoutPadding().encodeToString(b);
     }
 
     private void launch(Instance instance, boolean restore, boolean checkpoint) {
@@ -229,15 +262,21 @@ public final class FunctionInstances implements InstanceStarter, Instance.Lifecy
 
     /**
      * The page server could not serve a page: the instance would hang on that fault, or run on wrong
-     * memory, so it is killed; its invocation is retried by a boot, and the reason is logged.
+     * memory, so it is killed; its invocation is retried by a boot, and the reason is logged. The
+     * snapshot is discarded at once (its stored copy too): the next start boots and takes a fresh
+     * one, instead of every later cold start failing the same way.
      */
     private void pageSourceFailed(Instance instance, String reason) {
         String why = "the page source failed: " + reason;
         LOG.log(System.Logger.Level.WARNING, deployment.name() + ": " + why);
-        ctx.log().append("RESTORE_FAILED " + why + " (the instance is killed; its invocation is retried by booting)");
+        ctx.log().append("RESTORE_FAILED " + why + " (the instance is killed, the snapshot discarded; its invocation"
+                + " is retried by a boot that takes a fresh snapshot)");
         stopReasons.put(instance, why);
         pageSourceFailures.add(instance);
-        bootNext.set(true);
+        if (snapshot.discard(why)) {
+            ctx.metrics().restoreFailure(deployment.name());
+            ctx.repository().forget(deployment);
+        }
         instance.kill();
     }
 
@@ -423,6 +462,10 @@ public final class FunctionInstances implements InstanceStarter, Instance.Lifecy
         LazyRestore lazy = instance.lazyRestore;
         if (lazy != null) {
             lazy.close();
+        }
+        RuntimeEndpoint endpoint = instance.endpoint;
+        if (endpoint != null) {
+            endpoint.close();
         }
         Exit exit;
         String description = failure != null ? failure : describe(exitValue) + lastLogHint(instance);

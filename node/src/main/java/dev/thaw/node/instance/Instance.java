@@ -67,7 +67,10 @@ public final class Instance implements PoolInstance {
     final String id;
     final Deployment deployment;
     final StartKind kind;
-    final String runtimeApi;
+    /** The instance's {@code AWS_LAMBDA_RUNTIME_API}; set once its endpoint listens. */
+    volatile String runtimeApi;
+    /** Its Runtime API listener; closed once the instance is gone. */
+    volatile RuntimeEndpoint endpoint;
     /** Figures of the restore that started this instance (unused for a boot). */
     final RestoreReport restoreReport = new RestoreReport();
     /** The page server of a lazy or REAP restore, null otherwise; closed once the process is gone. */
@@ -88,12 +91,10 @@ public final class Instance implements PoolInstance {
     private final java.util.ArrayDeque<String> lastPrinted = new java.util.ArrayDeque<>();
     private static final int LAST_PRINTED = 3;
 
-    Instance(String id, Deployment deployment, StartKind kind, String runtimeApi, InstanceEvents events,
-             Lifecycle lifecycle) {
+    Instance(String id, Deployment deployment, StartKind kind, InstanceEvents events, Lifecycle lifecycle) {
         this.id = id;
         this.deployment = deployment;
         this.kind = kind;
-        this.runtimeApi = runtimeApi;
         this.events = events;
         this.lifecycle = lifecycle;
     }

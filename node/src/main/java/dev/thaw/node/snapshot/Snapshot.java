@@ -34,6 +34,7 @@ public final class Snapshot {
     private State state;
     private String reason;
     private String controlToken;
+    private String runtimeSecret;
     private String[] pipes;
     private long sizeBytes;
     private long checkpointMs;
@@ -85,17 +86,23 @@ public final class Snapshot {
         return controlToken;
     }
 
+    /** @return the Runtime API secret of the instance that was checkpointed (a clone's environment still names it) */
+    public synchronized String runtimeSecret() {
+        return runtimeSecret;
+    }
+
     public synchronized String[] pipes() {
         return pipes.clone();
     }
 
     /** Moves NONE to PENDING for a boot that will checkpoint; false if a snapshot must not be taken now. */
-    public synchronized boolean beginCheckpoint(String token) {
+    public synchronized boolean beginCheckpoint(String token, String secret) {
         if (state != State.NONE) {
             return false;
         }
         state = State.PENDING;
         controlToken = token;
+        runtimeSecret = secret;
         FileTrees.deleteQuietly(dir);
         FileTrees.deleteQuietly(hotDir);
         try {
@@ -120,6 +127,7 @@ public final class Snapshot {
         createdAt = Instant.now();
         ObjectNode meta = Json.mapper().createObjectNode();
         meta.put("controlToken", controlToken);
+        meta.put("runtimeSecret", runtimeSecret);
         meta.put("stdin", pipes[0]);
         meta.put("stdout", pipes[1]);
         meta.put("sizeBytes", sizeBytes);
@@ -155,15 +163,21 @@ public final class Snapshot {
         reason = why;
     }
 
-    /** A restore from this snapshot failed: forget it, so the next boot takes a new one. */
-    public synchronized void discard(String why) {
+    /**
+     * A restore from this snapshot failed: forget it, so the next boot takes a new one.
+     *
+     * @return whether this call discarded it (false when a concurrent failure of another clone already had)
+     */
+    public synchronized boolean discard(String why) {
+        if (state != State.READY) {
+            return false;
+        }
         FileTrees.deleteQuietly(dir);
         FileTrees.deleteQuietly(hotDir);
         restoreFailures.incrementAndGet();
-        if (state == State.READY) {
-            state = State.NONE;
-        }
+        state = State.NONE;
         reason = "the last restore failed and the snapshot was discarded: " + why;
+        return true;
     }
 
     public synchronized FunctionInfo.SnapshotInfo info() {
@@ -182,6 +196,7 @@ public final class Snapshot {
         try {
             JsonNode meta = Json.mapper().readTree(metaFile.toFile());
             controlToken = meta.get("controlToken").asText();
+            runtimeSecret = meta.path("runtimeSecret").asText("");
             pipes = new String[] {meta.get("stdin").asText(), meta.get("stdout").asText()};
             sizeBytes = meta.get("sizeBytes").asLong();
             checkpointMs = meta.get("checkpointMs").asLong();
