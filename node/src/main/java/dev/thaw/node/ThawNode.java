@@ -230,7 +230,11 @@ final class ThawNode implements Node, NodeOperations {
     private Function newFunction(Deployment d) {
         Optional<String> disabled = !d.manifest().snapshots()
                 ? Optional.of("snapshots are off in the function's manifest")
-                : criu.isEmpty() ? Optional.of(criuStatus.reason()) : Optional.empty();
+                : criu.isEmpty() ? Optional.of(criuStatus.reason())
+                : d.manifest().runtime().equals("provided") && !sandboxed()
+                ? Optional.of("a custom runtime is snapshotted only in a sandbox, where every clone reaches the Runtime"
+                        + " API at the same address of its own (its environment cannot change after a restore)")
+                : Optional.empty();
         Snapshot snapshot = Snapshot.forDeployment(d, repository.hotDir(d), disabled);
         RestoreMode mode = d.manifest().restoreMode() != null ? RestoreMode.parse(d.manifest().restoreMode())
                 : config.restoreMode();
@@ -241,6 +245,11 @@ final class ThawNode implements Node, NodeOperations {
         FunctionPool pool = new FunctionPool(new FunctionPool.Settings(d.name(), d.version(), m.maxInstances(),
                 m.timeoutMs(), m.memoryMb(), config.queueLimit()), starter, ticker, scheduler, observer(d.name(), log));
         return new Function(d, pool, starter);
+    }
+
+    /** @return whether instances run in sandboxes of their own (each with its own network namespace) */
+    private boolean sandboxed() {
+        return false;
     }
 
     /** Where a pool's lines and figures go: the function's log and the node's metrics. */

@@ -38,6 +38,8 @@ import java.util.zip.ZipInputStream;
  * the previous version untouched.
  */
 public final class FunctionStore {
+    /** The executable a custom runtime ({@code runtime: provided}) starts with, as on Lambda. */
+    public static final String BOOTSTRAP = "bootstrap";
     private final Path root;
     private final Map<String, Deployment> current = new ConcurrentHashMap<>();
 
@@ -74,7 +76,7 @@ public final class FunctionStore {
             Files.createDirectories(tmp.resolve("code"));
             unpack(code, tmp.resolve("code"));
             if (manifest.runtime().equals("provided")) {
-                tmp.resolve("code").resolve(manifest.handler()).toFile().setExecutable(true, true);
+                tmp.resolve("code").resolve(BOOTSTRAP).toFile().setExecutable(true, false);
             }
             Instant now = Instant.now();
             ObjectNode meta = Json.mapper().createObjectNode();
@@ -133,9 +135,9 @@ public final class FunctionStore {
                     "the code of function '%s' is not a JAR or zip archive (no entries could be read)", manifest.name());
         }
         if (manifest.runtime().equals("provided")) {
-            if (!entries.contains(manifest.handler())) {
+            if (!entries.contains(BOOTSTRAP)) {
                 throw ThawException.invalidDeployment("a custom runtime needs an executable '%s' at the root of the archive",
-                        manifest.handler());
+                        BOOTSTRAP);
             }
             return Layout.PROVIDED;
         }

@@ -123,6 +123,7 @@ public final class FunctionInstances implements InstanceStarter, Instance.Lifecy
                 && snapshot.beginCheckpoint(controlToken, secret);
         Instance instance = new Instance(id, deployment, restore ? StartKind.RESTORE : StartKind.BOOT, events, this);
         instance.lifecycleFirstAnswer = () -> firstInvocationAnswered(instance);
+        instance.checkpointRequested = checkpoint;
         ctx.registry().put(id, instance);
         Duration limit = restore ? RESTORE_TIMEOUT : INIT_TIMEOUT;
         ctx.scheduler().schedule(() -> watchdog(instance, limit), limit);
@@ -318,8 +319,8 @@ public final class FunctionInstances implements InstanceStarter, Instance.Lifecy
 
     @Override
     public void onControl(Instance instance, String message) {
-        if (message.equals(Control.CHECKPOINT_READY)) {
-            Thread.ofPlatform().daemon().name("thaw-checkpoint-" + instance.id).start(() -> checkpoint(instance));
+        if (message.equals(Control.CHECKPOINT_READY) && instance.claimCheckpoint()) {
+            Thread.ofPlatform().daemon().name("thaw-checkpoint-" + instance.id).start(() -> checkpoint(instance, true));
         } else if (message.startsWith(Control.CHECKPOINT_ABORT)) {
             String why = message.substring(Control.CHECKPOINT_ABORT.length()).strip();
             snapshot.failed(why);
@@ -375,7 +376,31 @@ public final class FunctionInstances implements InstanceStarter, Instance.Lifecy
         instance.kill();
     }
 
-    private void checkpoint(Instance instance) {
+    @Override
+    public void restoreNext(Instance instance) {
+        if (instance.kind == StartKind.BOOT && instance.checkpointRequested && !instance.wasReady()
+                && snapshot.state() == Snapshot.State.PENDING && instance.claimCheckpoint()) {
+            checkpoint(instance, false); // the runtime waits for this answer: no resume line
+        }
+    }
+
+    @Override
+    public void firstNext(Instance instance) {
+        if (instance.kind == StartKind.BOOT && instance.checkpointRequested && snapshot.state() == Snapshot.State.PENDING
+                && instance.claimCheckpoint()) {
+            String why = "the runtime asked for work without asking to be snapshotted first (a custom runtime is"
+                    + " snapshotted when it calls restore/next after its init, as Lambda SnapStart's runtimes do)";
+            snapshot.failed(why);
+            ctx.log().append("SNAPSHOT_FAILED " + why + "; cold starts boot");
+        }
+    }
+
+    /**
+     * Dumps the instance, which waits: for thaw's runtime on its stdin (it gets the resume line
+     * after), for a runtime speaking SnapStart's protocol in its {@code restore/next} request (answered
+     * once this returns).
+     */
+    private void checkpoint(Instance instance, boolean resumeLine) {
         long start = System.nanoTime();
         try {
             String[] pipes = instance.pipeNames();
@@ -396,11 +421,13 @@ public final class FunctionInstances implements InstanceStarter, Instance.Lifecy
             snapshot.failed(why);
             ctx.log().append("SNAPSHOT_FAILED " + why);
         }
-        try {
-            instance.resume(false);
-        } catch (IOException e) {
-            stopReasons.put(instance, "cannot resume after the checkpoint: " + e.getMessage());
-            instance.kill();
+        if (resumeLine) {
+            try {
+                instance.resume(false);
+            } catch (IOException e) {
+                stopReasons.put(instance, "cannot resume after the checkpoint: " + e.getMessage());
+                instance.kill();
+            }
         }
         kickPool(instance);
     }

@@ -59,6 +59,16 @@ public final class Instance implements PoolInstance {
 
         /** @return whether the request id was the instance's priming invocation in progress */
         boolean primingEnded(Instance instance, String requestId);
+
+        /**
+         * The runtime called SnapStart's {@code restore/next}: when the instance is the one the
+         * function's snapshot is to be taken of, it is dumped now, and this returns once the dump is
+         * done (a clone calling it again, after its restore, returns at once).
+         */
+        void restoreNext(Instance instance);
+
+        /** The runtime asks for work for the first time (before the instance is reported ready). */
+        void firstNext(Instance instance);
     }
 
     /** Longest {@link #stop()} waits for a booting instance's root process to exist (see awaitBootedRoot). */
@@ -75,6 +85,9 @@ public final class Instance implements PoolInstance {
     final RestoreReport restoreReport = new RestoreReport();
     /** The page server of a lazy or REAP restore, null otherwise; closed once the process is gone. */
     volatile LazyRestore lazyRestore;
+    /** Whether this booted instance is to be checkpointed after its init. */
+    volatile boolean checkpointRequested;
+    private final java.util.concurrent.atomic.AtomicBoolean checkpointClaimed = new java.util.concurrent.atomic.AtomicBoolean();
     /** How long the checkpoint of this (booted) instance took, NaN if it was not checkpointed. */
     volatile double checkpointMs = Double.NaN;
     private final InstanceEvents events;
@@ -229,6 +242,7 @@ public final class Instance implements PoolInstance {
      */
     Invocation awaitNext() throws InterruptedException {
         if (!ready) {
+            lifecycle.firstNext(this);
             ready = true;
             events.ready(this);
         }
@@ -240,6 +254,11 @@ public final class Instance implements PoolInstance {
             }
         }
         return null;
+    }
+
+    /** @return true for the first caller only: the instance's one checkpoint (or the decision that there is none) */
+    boolean claimCheckpoint() {
+        return checkpointClaimed.compareAndSet(false, true);
     }
 
     boolean isDead() {

@@ -30,6 +30,7 @@ public final class InstanceLauncher {
             "java.base/java.util.concurrent", "java.base/java.net");
 
     private final Path java;
+    private final Path javaHome;
     private final Path runtimeJar;
     private final Optional<Criu> criu;
     private final boolean namespaces;
@@ -37,6 +38,7 @@ public final class InstanceLauncher {
 
     public InstanceLauncher(Path javaHome, Path runtimeJar, Optional<Criu> criu, boolean namespaces, Path workRoot) {
         this.java = javaHome.resolve("bin/java");
+        this.javaHome = javaHome;
         this.runtimeJar = runtimeJar.toAbsolutePath();
         this.criu = criu;
         this.namespaces = namespaces;
@@ -56,7 +58,7 @@ public final class InstanceLauncher {
             cmd.addAll(List.of("unshare", "--pid", "--fork", "--kill-child", "setsid"));
         }
         if (d.manifest().runtime().equals("provided")) {
-            cmd.add(d.codeDir().resolve(d.manifest().handler()).toString());
+            cmd.add(d.codeDir().resolve(dev.thaw.node.function.FunctionStore.BOOTSTRAP).toString());
         } else {
             cmd.addAll(javaCommand(d));
         }
@@ -125,7 +127,7 @@ public final class InstanceLauncher {
         return cmd;
     }
 
-    private static Map<String, String> environment(Deployment d, String runtimeApi, boolean checkpoint, String token) {
+    private Map<String, String> environment(Deployment d, String runtimeApi, boolean checkpoint, String token) {
         Map<String, String> env = new java.util.TreeMap<>(d.manifest().environment());
         env.put("PATH", "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin");
         env.put("LANG", "C.UTF-8");
@@ -133,6 +135,7 @@ public final class InstanceLauncher {
         env.put("HOME", d.codeDir().toString());
         env.put(Env.RUNTIME_API, runtimeApi);
         env.put(Env.HANDLER, d.manifest().handler());
+        env.put("JAVA_HOME", javaHome.toString()); // a custom runtime written in Java finds the node's JDK here
         env.put(Env.FUNCTION_NAME, d.name());
         env.put(Env.FUNCTION_VERSION, Long.toString(d.version()));
         env.put(Env.FUNCTION_MEMORY_SIZE, Integer.toString(d.manifest().memoryMb()));

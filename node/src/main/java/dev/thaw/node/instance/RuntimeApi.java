@@ -63,6 +63,10 @@ final class RuntimeApi implements RuntimeEndpoint.Handler {
             instance.lifecycle().initFailed(instance, e.type, e.message, e.stack);
             return ok202();
         }
+        if (get && path.equals(RUNTIME + Routes.RESTORE_NEXT)) {
+            instance.lifecycle().restoreNext(instance);
+            return instance.isDead() ? gone() : new Response(200, Map.of("Content-Type", "application/json"), new byte[0]);
+        }
         if (post && path.equals(RUNTIME + Routes.RESTORE_ERROR)) {
             ErrorReport e = ErrorReport.parse(req);
             instance.lifecycle().restoreFailed(instance, e.type, e.message);
