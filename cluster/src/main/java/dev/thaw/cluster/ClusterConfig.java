@@ -41,6 +41,10 @@ public final class ClusterConfig {
             throw new IllegalArgumentException("lease TTL must be whole seconds (etcd's unit), got " + leaseTtl.toMillis() + " ms");
         }
         this.callTimeout = Checks.atLeast("call timeout", b.callTimeout, Duration.ofMillis(100));
+        if (callTimeout.multipliedBy(2).compareTo(leaseTtl) > 0) {
+            throw new IllegalArgumentException("call timeout must be at most half the lease TTL (a renewal that waits that long"
+                    + " leaves time for another), got " + callTimeout.toMillis() + " ms with a TTL of " + leaseTtl.toSeconds() + " s");
+        }
         this.memberUpdateInterval = Checks.atLeast("member update interval", b.memberUpdateInterval, Duration.ZERO);
         this.reconnectBackoffMin = Checks.atLeast("reconnect backoff minimum", b.reconnectBackoffMin, Duration.ofMillis(10));
         this.reconnectBackoffMax = Checks.atLeast("reconnect backoff maximum", b.reconnectBackoffMax, reconnectBackoffMin);
@@ -172,7 +176,7 @@ public final class ClusterConfig {
             return this;
         }
 
-        /** Bound on each call to etcd (default 2 s). */
+        /** Bound on each call to etcd, at most half the lease TTL (default 2 s). */
         public Builder callTimeout(Duration value) {
             this.callTimeout = value;
             return this;

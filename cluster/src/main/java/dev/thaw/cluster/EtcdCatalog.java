@@ -86,7 +86,7 @@ final class EtcdCatalog implements SnapshotCatalog {
         String prefix = keys.kind(Keys.SNAPSHOTS);
         try {
             GetResponse r = session.call("list snapshots", c -> c.getKVClient().get(Keys.bytes(prefix),
-                    GetOption.builder().withPrefix(Keys.bytes(prefix)).build()));
+                    GetOption.builder().isPrefix(true).build()));
             List<SnapshotEntry> out = new ArrayList<>();
             for (KeyValue kv : r.getKvs()) {
                 out.add(Codec.snapshot(Keys.string(kv.getKey()), kv.getValue()));

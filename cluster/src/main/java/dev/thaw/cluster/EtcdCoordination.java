@@ -111,12 +111,12 @@ final class EtcdCoordination implements Coordination {
             throw new IllegalStateException("close() must not be called from a cluster listener");
         }
         closed = true;
+        view.close();                      // first: callbacks of the closing client find the view closed
         try {
             session.close();
         } catch (RuntimeException e) {
             LOG.log(Level.DEBUG, "closing the session: {0}", e.getMessage());
         }
-        view.close();
         shutdown(control);
         shutdown(events);
         shutdown(jetcdPool);

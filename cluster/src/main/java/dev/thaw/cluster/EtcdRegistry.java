@@ -116,7 +116,7 @@ final class EtcdRegistry implements FunctionRegistry {
         String prefix = keys.kind(Keys.FUNCTIONS);
         try {
             GetResponse r = session.call("list functions", c -> c.getKVClient().get(Keys.bytes(prefix),
-                    GetOption.builder().withPrefix(Keys.bytes(prefix)).build()));
+                    GetOption.builder().isPrefix(true).build()));
             List<FunctionVersion> out = new ArrayList<>();
             for (KeyValue kv : r.getKvs()) {
                 live(Codec.function(Keys.string(kv.getKey()), kv.getValue())).ifPresent(out::add);
@@ -132,7 +132,7 @@ final class EtcdRegistry implements FunctionRegistry {
         Checks.function(name);
         String prefix = keys.versions(name);
         GetResponse r = session.call("read the history of '" + name + "'", c -> c.getKVClient().get(Keys.bytes(prefix),
-                GetOption.builder().withPrefix(Keys.bytes(prefix)).build()));
+                GetOption.builder().isPrefix(true).build()));
         List<FunctionVersion> out = new ArrayList<>();
         for (KeyValue kv : r.getKvs()) {
             live(Codec.function(Keys.string(kv.getKey()), kv.getValue())).ifPresent(out::add);
@@ -183,7 +183,7 @@ final class EtcdRegistry implements FunctionRegistry {
     }
 
     private static Op deletePrefix(String prefix) {
-        return Op.delete(Keys.bytes(prefix), DeleteOption.builder().withPrefix(Keys.bytes(prefix)).build());
+        return Op.delete(Keys.bytes(prefix), DeleteOption.builder().isPrefix(true).build());
     }
 
     private static Optional<FunctionVersion> live(Codec.StoredFunction f) {

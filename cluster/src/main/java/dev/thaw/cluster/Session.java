@@ -260,7 +260,7 @@ final class Session {
                 throw ex;
             }
         });
-        view.resume(epoch, client);
+        view.resume(epoch, client, 0);
     }
 
     /** Leaves if joined (best effort), stops every timer and closes the client. */
@@ -269,14 +269,15 @@ final class Session {
             if (closed) {
                 return null;
             }
-            if (joined && state.isConnected()) {
+            boolean wasJoined = joined;
+            joined = false;
+            if (wasJoined && state.isConnected()) {
                 try {
                     revokeLease();
                 } catch (RuntimeException ex) {
                     LOG.log(Level.DEBUG, "revoking the lease on close failed: {0}", ex.getMessage());
                 }
             }
-            joined = false;
             closed = true;
             cancel(tickTask);
             cancel(reconnectTask);
@@ -554,6 +555,7 @@ final class Session {
         Client c = newClient();
         int e = ++epoch;
         client = c;
+        long serverRevision;
         try {
             boolean renewed = false;
             if (leaseId != 0) {
@@ -571,6 +573,9 @@ final class Session {
                 grantLease();
             }
             reRegister();
+            // etcd's revision now: the view reloads rather than resumes if etcd came back with less than it saw
+            serverRevision = awaitOnControl("read etcd's revision", c.getKVClient().get(Keys.bytes(keys.prefix()),
+                    io.etcd.jetcd.options.GetOption.builder().withCountOnly(true).build()), e).getHeader().getRevision();
         } catch (RuntimeException ex) {
             client = null;
             c.close();
@@ -583,7 +588,7 @@ final class Session {
                 Long.toHexString(leaseId));
         backoff = config.reconnectBackoffMin();
         scheduleTick();
-        view.resume(e, c);
+        view.resume(e, c, serverRevision);
         onReconnected.run();
     }
 

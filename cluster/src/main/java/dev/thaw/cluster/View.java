@@ -140,8 +140,13 @@ final class View {
 
     // ---------------------------------------------------------------- lifecycle (called from the session)
 
-    /** The session is connected with {@code client} (epoch {@code e}): load if never loaded, else resume the watch. */
-    void resume(int e, Client c) {
+    /**
+     * The session is connected with {@code client} (epoch {@code e}): load if never loaded, else resume
+     * the watch. {@code serverRevision} is a revision etcd reported while reconnecting: one below the
+     * view's means etcd lost data (restored from an older backup, or recreated empty), and a watch
+     * from revision+1 would wait for revisions that are not coming, so the view reloads instead.
+     */
+    void resume(int e, Client c, long serverRevision) {
         execute(() -> {
             if (closed) {
                 return;
@@ -150,6 +155,11 @@ final class View {
             this.client = c;
             this.active = true;
             retryBackoff = config.reconnectBackoffMin();
+            if (serverRevision > 0 && serverRevision < revision) {
+                LOG.log(Level.WARNING, "etcd is at revision {0}, behind the view''s {1}: it lost data; reloading the view",
+                        serverRevision, revision);
+                revision = 0;
+            }
             if (revision == 0) {
                 fullLoad();
             } else {
@@ -198,10 +208,10 @@ final class View {
         TxnResponse r;
         try {
             r = session.await("load the cluster view", client.getKVClient().txn().Then(
-                    Op.get(Keys.bytes(keys.kind(Keys.MEMBERS)), prefixed(Keys.MEMBERS)),
-                    Op.get(Keys.bytes(keys.kind(Keys.FUNCTIONS)), prefixed(Keys.FUNCTIONS)),
-                    Op.get(Keys.bytes(keys.kind(Keys.SNAPSHOTS)), prefixed(Keys.SNAPSHOTS)),
-                    Op.get(Keys.bytes(keys.kind(Keys.CLAIMS)), prefixed(Keys.CLAIMS))).commit(), e);
+                    Op.get(Keys.bytes(keys.kind(Keys.MEMBERS)), prefixed()),
+                    Op.get(Keys.bytes(keys.kind(Keys.FUNCTIONS)), prefixed()),
+                    Op.get(Keys.bytes(keys.kind(Keys.SNAPSHOTS)), prefixed()),
+                    Op.get(Keys.bytes(keys.kind(Keys.CLAIMS)), prefixed())).commit(), e);
         } catch (ClusterException ex) {
             LOG.log(Level.DEBUG, "loading the view failed: {0}", ex.getMessage());
             scheduleRetry(this::fullLoad);
@@ -265,8 +275,8 @@ final class View {
         startWatch();
     }
 
-    private GetOption prefixed(String kind) {
-        return GetOption.builder().withPrefix(Keys.bytes(keys.kind(kind))).build();
+    private static GetOption prefixed() {
+        return GetOption.builder().isPrefix(true).build();
     }
 
     // ---------------------------------------------------------------- watch
@@ -278,7 +288,7 @@ final class View {
         }
         long gen = ++watchGen;
         WatchOption option = WatchOption.builder()
-                .withPrefix(prefix)
+                .isPrefix(true)
                 .withRevision(revision + 1)
                 .withPrevKV(true)
                 .withProgressNotify(true)
@@ -392,11 +402,15 @@ final class View {
             return;
         }
         int e = epoch;
-        retryTask = events.schedule(() -> {
-            if (active && e == epoch) {
-                r.run();
-            }
-        }, retryBackoff.toMillis(), TimeUnit.MILLISECONDS);
+        try {
+            retryTask = events.schedule(() -> {
+                if (active && e == epoch) {
+                    r.run();
+                }
+            }, retryBackoff.toMillis(), TimeUnit.MILLISECONDS);
+        } catch (RejectedExecutionException ex) {
+            return;                        // closing
+        }
         Duration doubled = retryBackoff.multipliedBy(2);
         retryBackoff = doubled.compareTo(config.reconnectBackoffMax()) > 0 ? config.reconnectBackoffMax() : doubled;
     }
@@ -405,6 +419,25 @@ final class View {
         if (retryTask != null) {
             retryTask.cancel(false);
             retryTask = null;
+        }
+    }
+
+    /**
+     * For tests: makes the watch go silent the way a lost stream does, with no error and no
+     * completion: the stream is closed behind the view's back and its callbacks are ignored.
+     */
+    void simulateSilentWatchLoss() {
+        try {
+            events.submit(() -> {
+                Watch.Watcher w = watcher;
+                watchGen++;
+                if (w != null) {
+                    w.close();
+                }
+                watcher = w;
+            }).get();
+        } catch (InterruptedException | java.util.concurrent.ExecutionException e) {
+            throw new IllegalStateException(e);
         }
     }
 
