@@ -68,7 +68,7 @@ public final class LocalEtcd implements AutoCloseable {
 
     /** Starts etcd with the default binary in a new temporary data directory, removed on {@link #close()}. */
     public static LocalEtcd start() {
-        return builder().start();
+        return builder().build();
     }
 
     /** @return a builder; every setting has a default */
@@ -219,6 +219,10 @@ public final class LocalEtcd implements AutoCloseable {
                 "--initial-advertise-peer-urls", peerEndpoint().toString(),
                 "--initial-cluster", name + "=" + peerEndpoint(),
                 "--initial-cluster-state", "new",
+                // one member, no one to compete with: a shorter election lets a restarted member lead
+                // (and answer) in about half a second instead of one to two
+                "--heartbeat-interval", "50",
+                "--election-timeout", "500",
                 "--logger", "zap",
                 "--log-outputs", "stderr"));
         ProcessBuilder pb = new ProcessBuilder(cmd)
@@ -398,7 +402,7 @@ public final class LocalEtcd implements AutoCloseable {
          *
          * @throws ClusterException naming the binary, the endpoint and the end of the log if it does not come up
          */
-        public LocalEtcd start() {
+        public LocalEtcd build() {
             Path bin = binary != null ? binary : defaultBinary();
             if (!Files.isExecutable(bin)) {
                 throw new ClusterException("no etcd binary at " + bin + ": " + INSTALL_HINT, null);
