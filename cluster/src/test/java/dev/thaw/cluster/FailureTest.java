@@ -164,8 +164,12 @@ class FailureTest {
         assertThat(cpuShare).as("reconnection backs off instead of spinning").isLessThan(0.05);
         assertThat(a.session.clientsBuilt()).as("no gRPC client is built while nothing accepts connections").isEqualTo(1);
 
-        etcd.restart();
+        etcd.restart();                                          // returns once etcd answers /health
+        long back = System.nanoTime();
         Fixtures.await("a reconnects", Duration.ofSeconds(5), () -> a.connection().isConnected());
+        long reconnectMs = TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - back);
+        System.out.printf("reconnected %d ms after etcd answered again (backoff at most 500 ms here)%n", reconnectMs);
+        assertThat(reconnectMs).as("within the longest backoff and a call").isLessThan(1500);
         Fixtures.await("b reconnects", Duration.ofSeconds(5), () -> b.connection().isConnected());
         assertThat(a.registry().deploy(Fixtures.deployment("fn", "h2")).version()).isEqualTo(2);
         Fixtures.await("the update made while down reaches b", Duration.ofSeconds(5),
