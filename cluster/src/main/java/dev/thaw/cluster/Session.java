@@ -71,7 +71,7 @@ final class Session {
     private Runnable onLeaseLost = () -> { };
     private Runnable onReconnected = () -> { };
 
-    // written on the control thread only
+    // written on the control thread only (desired also by update() under recordLock)
     private volatile Client client;
     private volatile int epoch;
     private volatile long leaseId;
@@ -309,6 +309,7 @@ final class Session {
         if (!self.id().equals(config.nodeId())) {
             throw new IllegalArgumentException("member id must be this node's id '" + config.nodeId() + "', got '" + self.id() + "'");
         }
+        failFastIfDisconnected("join the cluster as '" + self.id() + "'");
         submitAndWait("join the cluster as '" + self.id() + "'", () -> {
             checkOpen("join");
             if (joined) {
@@ -330,14 +331,14 @@ final class Session {
     }
 
     void updateNow(UnaryOperator<Member> change) {
-        submitAndWait("update the record of node '" + config.nodeId() + "'", () -> {
-            Member next;
-            synchronized (recordLock) {
-                next = applyChange(change);
-                desired = next;
-            }
-            requireConnected("update the record of node '" + config.nodeId() + "'");
-            putMember(next, "update the record of node '" + config.nodeId() + "'");
+        String what = "update the record of node '" + config.nodeId() + "'";
+        synchronized (recordLock) {
+            desired = applyChange(change);    // kept, and written on reconnection, if what follows fails
+        }
+        failFastIfDisconnected(what);
+        submitAndWait(what, () -> {
+            requireConnected(what);
+            putMember(desired, what);
             return null;
         });
     }
@@ -350,8 +351,13 @@ final class Session {
             joined = false;
             cancel(writeTask);
             writeTask = null;
-            requireConnected("leave the cluster (the record of node '" + config.nodeId() + "' expires within "
-                    + ttlSeconds() + " s)");
+            if (!state.isConnected() || client == null) {
+                // the lease is never renewed again: it expires, and the record with it
+                leaseId = 0;
+                onLeaseLost.run();
+                throw unavailable("leave the cluster (the record of node '" + config.nodeId() + "' expires within "
+                        + ttlSeconds() + " s)", state);
+            }
             revokeLease();
             try {
                 grantLease();
@@ -644,6 +650,17 @@ final class Session {
         }
     }
 
+    /** Throws Unavailable at once, without queueing behind a reconnection attempt, while disconnected. */
+    private void failFastIfDisconnected(String what) {
+        ConnectionState s = state;
+        if (s.status() == ConnectionState.Status.CLOSED) {
+            throw closedError(what);
+        }
+        if (!s.isConnected()) {
+            throw unavailable(what, s);
+        }
+    }
+
     private void requireConnected(String what) {
         ConnectionState s = state;
         if (!s.isConnected() || client == null) {
@@ -696,6 +713,7 @@ final class Session {
             }
             throw new ClusterException(what + ": " + ex.getCause(), ex.getCause());
         } catch (TimeoutException ex) {
+            f.cancel(false);                  // not started yet: it never will, so the caller's failure is final
             throw new ClusterException.Unavailable(what + ": the cluster session did not answer in time", ex);
         } catch (InterruptedException ex) {
             Thread.currentThread().interrupt();

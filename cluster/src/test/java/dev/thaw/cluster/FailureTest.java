@@ -300,6 +300,26 @@ class FailureTest {
     }
 
     @Test
+    void aNodeThatLeavesWhileEtcdIsDownIsGoneAfterTheOutage() throws Exception {
+        EtcdCoordination a = f.connect("a");
+        EtcdCoordination b = f.connect("b");
+        a.membership().join(Fixtures.member("a"));
+        Fixtures.await("b sees a", Duration.ofSeconds(5), () -> b.membership().member("a").isPresent());
+        etcd.stop();
+        Fixtures.await("a notices", Duration.ofSeconds(5), () -> !a.connection().isConnected());
+        assertThatThrownBy(() -> a.membership().leave()).isInstanceOf(ClusterException.Unavailable.class)
+                .hasMessageContaining("expires within 2 s");
+        assertThat(a.membership().self()).isEmpty();
+        etcd.restart();
+        Fixtures.await("a reconnects", Duration.ofSeconds(5), () -> a.connection().isConnected());
+        Fixtures.await("a's record goes with its abandoned lease", Fixtures.TTL.plusSeconds(3),
+                () -> b.connection().isConnected() && b.membership().member("a").isEmpty());
+        Thread.sleep(500);
+        assertThat(b.membership().member("a")).as("and is not written again").isEmpty();
+        assertThat(a.catalog().claim("fn", 1)).as("a still has a lease for claims").isInstanceOf(Claim.Won.class);
+    }
+
+    @Test
     void connectFailsFastWhenNoEtcdAnswers() {
         etcd.stop();
         long t0 = System.nanoTime();
