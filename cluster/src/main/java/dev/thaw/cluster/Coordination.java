@@ -25,7 +25,8 @@ public interface Coordination extends AutoCloseable {
     /**
      * Connects to etcd: grants the handle's lease and loads the cluster's view.
      *
-     * @throws ClusterException.Unavailable if no endpoint answers within {@link ClusterConfig#callTimeout()}
+     * @throws ClusterException.Unavailable at once if no endpoint accepts connections, or if etcd does not answer
+     *     within three {@link ClusterConfig#callTimeout() call timeouts} (the first call also sets the connection up)
      */
     static Coordination connect(ClusterConfig config) {
         return EtcdCoordination.connect(config);

@@ -53,12 +53,12 @@ final class EtcdCoordination implements Coordination {
         EtcdCoordination c = new EtcdCoordination(config);
         try {
             c.session.connect();
-            c.view.firstLoad().get(config.callTimeout().toMillis() * 3, TimeUnit.MILLISECONDS);
+            c.view.firstLoad().get(config.callTimeout().toMillis() * 4, TimeUnit.MILLISECONDS);
             return c;
         } catch (TimeoutException e) {
             c.close();
             throw new ClusterException.Unavailable("connect to etcd at " + config.endpoints()
-                    + ": the cluster view did not load within " + config.callTimeout().toMillis() * 3 + " ms", e);
+                    + ": the cluster view did not load within " + config.callTimeout().toMillis() * 4 + " ms", e);
         } catch (ExecutionException e) {
             c.close();
             throw new ClusterException.Unavailable("connect to etcd at " + config.endpoints() + ": " + e.getCause().getMessage(), e);

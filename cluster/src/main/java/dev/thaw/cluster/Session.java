@@ -245,7 +245,7 @@ final class Session {
             Client c = newClient();
             int e = ++epoch;
             try {
-                long lease = awaitOnControl("grant a lease", c.getLeaseClient().grant(ttlSeconds()), e).getID();
+                long lease = awaitOnControl("grant a lease", c.getLeaseClient().grant(ttlSeconds()), e, establishTimeout()).getID();
                 leaseGrants.incrementAndGet();
                 leaseId = lease;
                 lastRenewalNanos = System.nanoTime();
@@ -563,6 +563,11 @@ final class Session {
         client = c;
         long serverRevision;
         try {
+            // the first call sets the connection up: bounded by establishTimeout; etcd's revision now tells
+            // the view to reload rather than resume if etcd came back with less than it saw
+            serverRevision = awaitOnControl("reach etcd", c.getKVClient().get(Keys.bytes(keys.prefix()),
+                    io.etcd.jetcd.options.GetOption.builder().withCountOnly(true).build()), e, establishTimeout())
+                    .getHeader().getRevision();
             boolean renewed = false;
             if (leaseId != 0) {
                 try {
@@ -579,9 +584,6 @@ final class Session {
                 grantLease();
             }
             reRegister();
-            // etcd's revision now: the view reloads rather than resumes if etcd came back with less than it saw
-            serverRevision = awaitOnControl("read etcd's revision", c.getKVClient().get(Keys.bytes(keys.prefix()),
-                    io.etcd.jetcd.options.GetOption.builder().withCountOnly(true).build()), e).getHeader().getRevision();
         } catch (RuntimeException ex) {
             client = null;
             c.close();
@@ -629,14 +631,26 @@ final class Session {
 
     // ---------------------------------------------------------------- helpers
 
+    /**
+     * The bound on the first call of a new client, which also sets up its connection (a Vert.x event
+     * loop, TCP, the HTTP/2 handshake, on a loaded machine cold code): three call timeouts.
+     */
+    private Duration establishTimeout() {
+        return config.callTimeout().multipliedBy(3);
+    }
+
     /** Awaits a future on the control thread, bounded by callTimeout; failures classified as for call(). */
     private <T> T awaitOnControl(String what, CompletableFuture<T> f, int e) {
+        return awaitOnControl(what, f, e, config.callTimeout());
+    }
+
+    private <T> T awaitOnControl(String what, CompletableFuture<T> f, int e, Duration timeout) {
         try {
-            return f.get(config.callTimeout().toNanos(), TimeUnit.NANOSECONDS);
+            return f.get(timeout.toNanos(), TimeUnit.NANOSECONDS);
         } catch (TimeoutException ex) {
             f.cancel(true);
             throw new ClusterException.Unavailable(what + ": etcd at " + config.endpoints() + " did not answer within "
-                    + config.callTimeout().toMillis() + " ms", ex);
+                    + timeout.toMillis() + " ms", ex);
         } catch (ExecutionException ex) {
             Throwable t = ex.getCause();
             EtcdException ee = EtcdExceptionFactory.toEtcdException(t);
@@ -706,7 +720,7 @@ final class Session {
         }
         try {
             // the task's own etcd calls are bounded; this bound only guards against a wedged thread
-            return f.get(config.callTimeout().toMillis() * 4 + 1000, TimeUnit.MILLISECONDS);
+            return f.get(config.callTimeout().toMillis() * 5 + 1000, TimeUnit.MILLISECONDS);
         } catch (ExecutionException ex) {
             if (ex.getCause() instanceof RuntimeException re) {
                 throw re;
