@@ -61,8 +61,9 @@ public final class LocalEtcd implements AutoCloseable {
         this.startTimeout = b.startTimeout;
         this.clientPort = clientPort;
         this.peerPort = peerPort;
-        // a JVM that exits without close() (a test run cut short) still takes its etcd with it
-        this.reaper = new Thread(this::destroyNow, "thaw-local-etcd-reaper");
+        // a JVM that exits without close() (a test run cut short, a SIGTERM) still takes its etcd, and the
+        // temporary directory it made, with it
+        this.reaper = new Thread(this::reap, "thaw-local-etcd-reaper");
         Runtime.getRuntime().addShutdownHook(reaper);
     }
 
@@ -299,6 +300,17 @@ public final class LocalEtcd implements AutoCloseable {
                 p.waitFor(5, TimeUnit.SECONDS);
             } catch (InterruptedException e) {
                 Thread.currentThread().interrupt();
+            }
+        }
+    }
+
+    private void reap() {
+        destroyNow();
+        if (ownsDataDir) {
+            try {
+                deleteTree(dataDir);
+            } catch (UncheckedIOException e) {
+                // exiting anyway
             }
         }
     }

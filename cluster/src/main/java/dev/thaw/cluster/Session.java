@@ -11,7 +11,6 @@ import java.net.InetSocketAddress;
 import java.net.Socket;
 import java.net.URI;
 import java.time.Duration;
-import java.util.List;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ExecutionException;
 import java.util.concurrent.ExecutorService;
@@ -90,7 +89,6 @@ final class Session {
     private final Object recordLock = new Object();
 
     // counters, for tests and diagnostics
-    private final AtomicLong leaseGrants = new AtomicLong();
     private final AtomicLong reconnects = new AtomicLong();
     private final AtomicLong clientsBuilt = new AtomicLong();
 
@@ -130,10 +128,6 @@ final class Session {
 
     boolean onControlThread() {
         return Thread.currentThread() == controlThread;
-    }
-
-    long leaseGrants() {
-        return leaseGrants.get();
     }
 
     long reconnects() {
@@ -246,8 +240,7 @@ final class Session {
             int e = ++epoch;
             try {
                 long lease = awaitOnControl("grant a lease", c.getLeaseClient().grant(ttlSeconds()), e, establishTimeout()).getID();
-                leaseGrants.incrementAndGet();
-                leaseId = lease;
+                        leaseId = lease;
                 lastRenewalNanos = System.nanoTime();
                 client = c;
                 setState(ConnectionState.Status.CONNECTED, "");
@@ -498,7 +491,6 @@ final class Session {
     private void grantLease() {
         long old = leaseId;
         leaseId = awaitOnControl("grant a lease", client.getLeaseClient().grant(ttlSeconds()), epoch).getID();
-        leaseGrants.incrementAndGet();
         lastRenewalNanos = System.nanoTime();
         if (old != 0 && old != leaseId) {
             onLeaseLost.run();
@@ -741,12 +733,4 @@ final class Session {
         }
     }
 
-    List<URI> endpoints() {
-        return config.endpoints();
-    }
-
-    /** For tests: the current client's epoch (incremented by each reconnection). */
-    int epoch() {
-        return epoch;
-    }
 }

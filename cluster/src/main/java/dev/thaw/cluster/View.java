@@ -98,7 +98,6 @@ final class View {
     private final CompletableFuture<Void> firstLoad = new CompletableFuture<>();
 
     private final AtomicLong fullLoads = new AtomicLong();
-    private final AtomicLong watchesCreated = new AtomicLong();
     private final AtomicLong watchdogRestarts = new AtomicLong();
 
     View(ClusterConfig config, Keys keys, ScheduledExecutorService events, Session session) {
@@ -123,10 +122,6 @@ final class View {
 
     long fullLoads() {
         return fullLoads.get();
-    }
-
-    long watchesCreated() {
-        return watchesCreated.get();
     }
 
     long watchdogRestarts() {
@@ -305,7 +300,6 @@ final class View {
             scheduleRetry(this::startWatch);
             return;
         }
-        watchesCreated.incrementAndGet();
         lastHeardNanos = System.nanoTime();
         progressRequestedNanos = 0;
     }

@@ -59,6 +59,26 @@ class LocalEtcdTest {
     }
 
     @Test
+    void aJvmTerminatedWithoutCloseTakesItsEtcdAndTemporaryDirectoryWithIt() throws Exception {
+        Process owner = new ProcessBuilder(ProcessHandle.current().info().command().orElse("java"),
+                "-cp", System.getProperty("java.class.path"), "-XX:TieredStopAtLevel=1", EtcdOwner.class.getName())
+                .redirectErrorStream(true).start();
+        try {
+            String line = new java.io.BufferedReader(new java.io.InputStreamReader(owner.getInputStream())).readLine();
+            assertThat(line).as("the owner JVM started etcd").matches("\\d+ /.*");
+            long pid = Long.parseLong(line.split(" ")[0]);
+            Path dir = Path.of(line.split(" ", 2)[1]);
+            assertThat(dir).isDirectory();
+            owner.destroy();                                     // SIGTERM: shutdown hooks run, close() never does
+            assertThat(owner.waitFor(10, java.util.concurrent.TimeUnit.SECONDS)).isTrue();
+            assertThat(ProcessHandle.of(pid).map(ProcessHandle::isAlive).orElse(false)).as("etcd killed").isFalse();
+            assertThat(dir).as("temporary directory removed").doesNotExist();
+        } finally {
+            owner.destroyForcibly();
+        }
+    }
+
+    @Test
     void aMissingBinaryIsReportedWithTheInstallCommand(@TempDir Path tmp) {
         assertThatThrownBy(() -> LocalEtcd.builder().binary(tmp.resolve("no-etcd")).build())
                 .isInstanceOf(ClusterException.class)
