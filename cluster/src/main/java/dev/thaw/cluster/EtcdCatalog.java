@@ -1,0 +1,288 @@
+package dev.thaw.cluster;
+
+import io.etcd.jetcd.ByteSequence;
+import io.etcd.jetcd.KeyValue;
+import io.etcd.jetcd.kv.GetResponse;
+import io.etcd.jetcd.kv.TxnResponse;
+import io.etcd.jetcd.op.Cmp;
+import io.etcd.jetcd.op.CmpTarget;
+import io.etcd.jetcd.op.Op;
+import io.etcd.jetcd.options.DeleteOption;
+import io.etcd.jetcd.options.GetOption;
+import io.etcd.jetcd.options.PutOption;
+import java.lang.System.Logger.Level;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.TimeoutException;
+import java.util.function.Consumer;
+
+/*
+ * Claims and entries, per function version (name, version):
+ *
+ *   claim    If    snapshots/<v> absent and claims/<v> absent
+ *            Then  put claims/<v> = {node, time, lease} under this handle's lease
+ *            Else  get snapshots/<v>, get claims/<v>          (one revision: Published or Busy)
+ *   publish  If    snapshots/<v> absent
+ *            Then  put snapshots/<v>; and, if this handle holds the claim, a nested transaction that
+ *                  deletes claims/<v> if its value is still the one this handle wrote
+ *            Else  get snapshots/<v>
+ *   release  If    claims/<v> == the value this handle wrote   Then delete claims/<v>
+ *   remove   If    snapshots/<v> mod revision == the one read (naming the broken snapshot id)
+ *            Then  delete snapshots/<v>
+ *
+ * A claim's value carries the lease id, so "the value this handle wrote" is unique: a release never
+ * deletes a claim another node (or a later lease of this node) took since. Held claims are tracked
+ * here; when the lease is lost they are gone from etcd too and are forgotten. A release that fails
+ * because etcd is unreachable is retried on reconnection.
+ *
+ * awaitSnapshot is served by the view. A Busy answer records the claim's mod revision; the wait
+ * treats "no claim in the view" as "free" only once the view has reached that revision, so a view
+ * that lags behind the claim() call does not report a claim it has not seen yet as released.
+ */
+/** The {@link SnapshotCatalog} implementation. */
+final class EtcdCatalog implements SnapshotCatalog {
+    private static final System.Logger LOG = System.getLogger(EtcdCatalog.class.getName());
+
+    private final ClusterConfig config;
+    private final Keys keys;
+    private final Session session;
+    private final View view;
+    /** Claim key -> the value this handle wrote there. */
+    private final Map<String, ByteSequence> held = new ConcurrentHashMap<>();
+    /** Claim key -> value, of releases that failed for etcd's sake; retried on reconnection. */
+    private final Map<String, ByteSequence> pendingReleases = new ConcurrentHashMap<>();
+    /** Claim key -> mod revision of the other node's claim a Busy answer saw. */
+    private final Map<String, Long> busyRevisions = new ConcurrentHashMap<>();
+
+    EtcdCatalog(ClusterConfig config, Keys keys, Session session, View view) {
+        this.config = config;
+        this.keys = keys;
+        this.session = session;
+        this.view = view;
+    }
+
+    @Override
+    public Optional<SnapshotEntry> find(String function, long version) {
+        check(function, version);
+        String key = keys.snapshot(function, version);
+        try {
+            KeyValue kv = EtcdRegistry.first(session.call("find the snapshot of " + function + "@" + version,
+                    c -> c.getKVClient().get(Keys.bytes(key))));
+            return kv == null ? Optional.empty() : Optional.of(Codec.snapshot(key, kv.getValue()));
+        } catch (ClusterException.Unavailable e) {
+            return Optional.ofNullable(view.snapshots.get(View.slot(function, version)));
+        }
+    }
+
+    @Override
+    public List<SnapshotEntry> list() {
+        String prefix = keys.kind(Keys.SNAPSHOTS);
+        try {
+            GetResponse r = session.call("list snapshots", c -> c.getKVClient().get(Keys.bytes(prefix),
+                    GetOption.builder().isPrefix(true).build()));
+            List<SnapshotEntry> out = new ArrayList<>();
+            for (KeyValue kv : r.getKvs()) {
+                out.add(Codec.snapshot(Keys.string(kv.getKey()), kv.getValue()));
+            }
+            return List.copyOf(out);              // key order: function, then zero-padded version
+        } catch (ClusterException.Unavailable e) {
+            return List.copyOf(view.snapshots.values());
+        }
+    }
+
+    @Override
+    public Claim claim(String function, long version) {
+        check(function, version);
+        String what = "claim the boot of " + function + "@" + version;
+        String sKey = keys.snapshot(function, version);
+        String cKey = keys.claim(function, version);
+        ByteSequence s = Keys.bytes(sKey);
+        ByteSequence c = Keys.bytes(cKey);
+        long lease = session.leaseId();
+        if (lease == 0) {
+            throw session.unavailable(what, session.state());
+        }
+        BootClaim mine = new BootClaim(function, version, config.nodeId(), config.clock().instant());
+        ByteSequence value = Codec.claim(mine, lease);
+        TxnResponse r = session.call(what, cl -> cl.getKVClient().txn()
+                .If(new Cmp(s, Cmp.Op.EQUAL, CmpTarget.createRevision(0)), new Cmp(c, Cmp.Op.EQUAL, CmpTarget.createRevision(0)))
+                .Then(Op.put(c, value, PutOption.builder().withLeaseId(lease).build()))
+                .Else(Op.get(s, GetOption.DEFAULT), Op.get(c, GetOption.DEFAULT))
+                .commit());
+        if (r.isSucceeded()) {
+            held.put(cKey, value);
+            return new Claim.Won(mine);
+        }
+        KeyValue entry = EtcdRegistry.first(r.getGetResponses().get(0));
+        if (entry != null) {
+            return new Claim.Published(Codec.snapshot(sKey, entry.getValue()));
+        }
+        KeyValue holder = EtcdRegistry.first(r.getGetResponses().get(1));
+        if (holder == null) {
+            // cannot happen: the Else branch reads at the revision the comparison failed at
+            throw new ClusterException(what + ": etcd reported neither a snapshot nor a claim", null);
+        }
+        busyRevisions.put(cKey, holder.getModRevision());
+        return new Claim.Busy(Codec.claim(cKey, holder.getValue()));
+    }
+
+    @Override
+    public Optional<SnapshotEntry> awaitSnapshot(String function, long version, Duration timeout) throws InterruptedException {
+        check(function, version);
+        Checks.notNull("timeout", timeout);
+        if (view.onEventsThread()) {
+            throw new IllegalStateException("awaitSnapshot must not be called from a cluster listener");
+        }
+        String cKey = keys.claim(function, version);
+        CompletableFuture<Optional<SnapshotEntry>> f = view.awaitSnapshot(View.slot(function, version),
+                busyRevisions.getOrDefault(cKey, 0L));
+        try {
+            return f.get(Math.max(0, timeout.toNanos()), TimeUnit.NANOSECONDS);
+        } catch (TimeoutException e) {
+            f.cancel(false);
+            return Optional.empty();
+        } catch (ExecutionException e) {
+            throw new ClusterException("wait for the snapshot of " + function + "@" + version + ": " + e.getCause(), e.getCause());
+        } finally {
+            busyRevisions.remove(cKey);
+        }
+    }
+
+    @Override
+    public SnapshotEntry publish(SnapshotEntry entry) {
+        Checks.notNull("snapshot entry", entry);
+        String what = "publish snapshot '" + entry.snapshotId() + "' of " + entry.function() + "@" + entry.version();
+        String sKey = keys.snapshot(entry.function(), entry.version());
+        String cKey = keys.claim(entry.function(), entry.version());
+        ByteSequence s = Keys.bytes(sKey);
+        ByteSequence c = Keys.bytes(cKey);
+        ByteSequence mine = held.get(cKey);
+        List<Op> then = new ArrayList<>();
+        then.add(Op.put(s, Codec.snapshot(entry), PutOption.DEFAULT));
+        if (mine != null) {
+            then.add(Op.txn(new Cmp[] {new Cmp(c, Cmp.Op.EQUAL, CmpTarget.value(mine))},
+                    new Op[] {Op.delete(c, DeleteOption.DEFAULT)}, new Op[0]));
+        }
+        TxnResponse r = session.call(what, cl -> cl.getKVClient().txn()
+                .If(new Cmp(s, Cmp.Op.EQUAL, CmpTarget.createRevision(0)))
+                .Then(then.toArray(Op[]::new))
+                .Else(Op.get(s, GetOption.DEFAULT))
+                .commit());
+        if (r.isSucceeded()) {
+            if (mine != null) {
+                held.remove(cKey, mine);
+            }
+            return entry;
+        }
+        KeyValue existing = EtcdRegistry.first(r.getGetResponses().get(0));
+        if (mine != null) {
+            try {
+                releaseKey(cKey, mine, what);
+            } catch (ClusterException.Unavailable e) {
+                LOG.log(Level.DEBUG, "releasing the claim after a lost publish failed: {0}", e.getMessage());
+            }
+        }
+        return existing == null ? entry : Codec.snapshot(sKey, existing.getValue());
+    }
+
+    @Override
+    public void release(BootClaim claim) {
+        Checks.notNull("claim", claim);
+        String cKey = keys.claim(claim.function(), claim.version());
+        ByteSequence mine = held.get(cKey);
+        if (mine == null) {
+            return;
+        }
+        releaseKey(cKey, mine, "release the claim on " + claim.function() + "@" + claim.version());
+    }
+
+    private void releaseKey(String cKey, ByteSequence mine, String what) {
+        ByteSequence c = Keys.bytes(cKey);
+        try {
+            session.call(what, cl -> cl.getKVClient().txn()
+                    .If(new Cmp(c, Cmp.Op.EQUAL, CmpTarget.value(mine)))
+                    .Then(Op.delete(c, DeleteOption.DEFAULT))
+                    .commit());
+            held.remove(cKey, mine);
+            pendingReleases.remove(cKey, mine);
+        } catch (ClusterException.Unavailable e) {
+            held.remove(cKey, mine);
+            pendingReleases.put(cKey, mine);
+            throw e;
+        }
+    }
+
+    @Override
+    public boolean remove(String function, long version, String snapshotId) {
+        check(function, version);
+        Checks.text("snapshot id", snapshotId);
+        String what = "remove snapshot '" + snapshotId + "' of " + function + "@" + version;
+        String sKey = keys.snapshot(function, version);
+        ByteSequence s = Keys.bytes(sKey);
+        KeyValue kv = EtcdRegistry.first(session.call(what, c -> c.getKVClient().get(s)));
+        for (int attempt = 1; attempt <= EtcdRegistry.MAX_ATTEMPTS; attempt++) {
+            if (kv == null || !Codec.snapshot(sKey, kv.getValue()).snapshotId().equals(snapshotId)) {
+                return false;
+            }
+            long mod = kv.getModRevision();
+            TxnResponse r = session.call(what, c -> c.getKVClient().txn()
+                    .If(new Cmp(s, Cmp.Op.EQUAL, CmpTarget.modRevision(mod)))
+                    .Then(Op.delete(s, DeleteOption.DEFAULT))
+                    .Else(Op.get(s, GetOption.DEFAULT))
+                    .commit());
+            if (r.isSucceeded()) {
+                return true;
+            }
+            kv = EtcdRegistry.first(r.getGetResponses().get(0));
+        }
+        throw new ClusterException.Conflict(what + ": the entry kept changing for " + EtcdRegistry.MAX_ATTEMPTS + " attempts");
+    }
+
+    @Override
+    public List<Member> cachedBy(String snapshotId) {
+        Checks.text("snapshot id", snapshotId);
+        return view.members.values().stream().filter(m -> m.caches(snapshotId)).toList();
+    }
+
+    @Override
+    public Subscription subscribe(Consumer<CatalogEvent> listener) {
+        return view.subscribe(view.catalogListeners, listener, () -> {
+            List<CatalogEvent> replay = new ArrayList<>();
+            view.snapshots.values().forEach(e -> replay.add(new CatalogEvent.Published(e)));
+            return replay;
+        });
+    }
+
+    /** The session's lease is gone (expired, revoked, or replaced): so are the claims under it. */
+    void leaseLost() {
+        held.clear();
+        pendingReleases.clear();
+    }
+
+    /** The session reconnected with its old lease: retry the releases that failed meanwhile (off the control thread). */
+    void reconnected() {
+        if (pendingReleases.isEmpty()) {
+            return;
+        }
+        Map<String, ByteSequence> todo = Map.copyOf(pendingReleases);
+        Thread.ofVirtual().name("thaw-cluster-release-" + config.nodeId()).start(() -> todo.forEach((k, v) -> {
+            try {
+                releaseKey(k, v, "release the claim at " + k);
+            } catch (RuntimeException e) {
+                LOG.log(Level.DEBUG, "retrying a claim release failed: {0}", e.getMessage());
+            }
+        }));
+    }
+
+    private static void check(String function, long version) {
+        Checks.function(function);
+        Checks.version(version);
+    }
+}

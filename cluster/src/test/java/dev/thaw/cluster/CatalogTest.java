@@ -1,0 +1,142 @@
+package dev.thaw.cluster;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import java.time.Duration;
+import java.time.Instant;
+import java.util.List;
+import java.util.Optional;
+import java.util.Set;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CopyOnWriteArrayList;
+import java.util.concurrent.TimeUnit;
+import org.junit.jupiter.api.Test;
+
+class CatalogTest extends SharedEtcd {
+
+    private static SnapshotEntry entry(String fn, long v, String id, String by) {
+        return new SnapshotEntry(fn, v, id, "m/" + id, 4096, "reap", by, Instant.parse("2026-12-05T00:00:00Z"));
+    }
+
+    @Test
+    void theBootClaimIsExclusiveAndPublishingServesTheWaiters() throws Exception {
+        EtcdCoordination a = f.connect("a");
+        EtcdCoordination b = f.connect("b");
+        EtcdCoordination c = f.connect("c");
+
+        Claim first = a.catalog().claim("hello", 1);
+        assertThat(first).isInstanceOfSatisfying(Claim.Won.class, w -> assertThat(w.claim().nodeId()).isEqualTo("a"));
+        assertThat(b.catalog().claim("hello", 1)).isInstanceOfSatisfying(Claim.Busy.class,
+                busy -> assertThat(busy.heldBy().nodeId()).isEqualTo("a"));
+        assertThat(c.catalog().claim("hello", 1)).isInstanceOf(Claim.Busy.class);
+        assertThat(b.catalog().claim("hello", 2)).as("claims are per version").isInstanceOf(Claim.Won.class);
+
+        CompletableFuture<Optional<SnapshotEntry>> waitB = CompletableFuture.supplyAsync(() -> await(b, "hello", 1));
+        CompletableFuture<Optional<SnapshotEntry>> waitC = CompletableFuture.supplyAsync(() -> await(c, "hello", 1));
+        Thread.sleep(200);
+        assertThat(waitB).as("still waiting while a boots").isNotDone();
+
+        SnapshotEntry published = a.catalog().publish(entry("hello", 1, "hello@1", "a"));
+        assertThat(waitB.get(5, TimeUnit.SECONDS)).contains(published);
+        assertThat(waitC.get(5, TimeUnit.SECONDS)).contains(published);
+        assertThat(b.catalog().claim("hello", 1)).isEqualTo(new Claim.Published(published));
+        assertThat(a.view.claims).as("publishing released a's claim").doesNotContainKey(View.slot("hello", 1));
+    }
+
+    @Test
+    void publishIsCreateIfAbsentAndFindAndListSeeTheWinner() {
+        EtcdCoordination a = f.connect("a");
+        EtcdCoordination b = f.connect("b");
+        SnapshotEntry first = a.catalog().publish(entry("fn", 3, "fn@3-a", "a"));
+        SnapshotEntry second = b.catalog().publish(entry("fn", 3, "fn@3-b", "b"));
+        assertThat(first.snapshotId()).isEqualTo("fn@3-a");
+        assertThat(second).as("the earlier entry stays").isEqualTo(first);
+        assertThat(b.catalog().find("fn", 3)).contains(first);
+        assertThat(b.catalog().find("fn", 4)).isEmpty();
+        b.catalog().publish(entry("fn", 10, "fn@10", "b"));
+        b.catalog().publish(entry("aa", 1, "aa@1", "b"));
+        assertThat(a.catalog().list()).extracting(SnapshotEntry::snapshotId).containsExactly("aa@1", "fn@3-a", "fn@10");
+    }
+
+    @Test
+    void removeTakesOnlyTheNamedSnapshotAndFreesTheVersionForANewBoot() {
+        EtcdCoordination a = f.connect("a");
+        EtcdCoordination b = f.connect("b");
+        List<CatalogEvent> seen = new CopyOnWriteArrayList<>();
+        b.catalog().subscribe(seen::add);
+        a.catalog().publish(entry("fn", 1, "fn@1-old", "a"));
+        assertThat(b.catalog().remove("fn", 1, "fn@1-other")).as("not the snapshot found broken").isFalse();
+        assertThat(b.catalog().remove("fn", 1, "fn@1-old")).isTrue();
+        assertThat(b.catalog().remove("fn", 1, "fn@1-old")).isFalse();
+        assertThat(a.catalog().find("fn", 1)).isEmpty();
+        assertThat(b.catalog().claim("fn", 1)).as("the next cold start boots again").isInstanceOf(Claim.Won.class);
+        Fixtures.await("b hears of publish and removal", Duration.ofSeconds(5), () -> seen.size() == 2);
+        assertThat(seen.get(0)).isInstanceOf(CatalogEvent.Published.class);
+        assertThat(seen.get(1)).isInstanceOf(CatalogEvent.Removed.class);
+    }
+
+    @Test
+    void releaseFreesTheClaimAtOnceAndTheWaiterIsTold() throws Exception {
+        EtcdCoordination a = f.connect("a");
+        EtcdCoordination b = f.connect("b");
+        Claim.Won won = (Claim.Won) a.catalog().claim("fn", 7);
+        assertThat(b.catalog().claim("fn", 7)).isInstanceOf(Claim.Busy.class);
+        CompletableFuture<Optional<SnapshotEntry>> wait = CompletableFuture.supplyAsync(() -> await(b, "fn", 7));
+        Thread.sleep(100);
+        a.catalog().release(won.claim());
+        assertThat(wait.get(5, TimeUnit.SECONDS)).as("free: claim again").isEmpty();
+        assertThat(b.catalog().claim("fn", 7)).isInstanceOf(Claim.Won.class);
+        a.catalog().release(won.claim());                    // no longer a's: a no-op
+        assertThat(a.catalog().claim("fn", 7)).isInstanceOf(Claim.Busy.class);
+    }
+
+    @Test
+    void aClaimantThatDiesFreesItsClaimWithinTheTtl() throws Exception {
+        EtcdCoordination b = f.connect("b");
+        Process child = MemberProcess.start(etcd.clientEndpoint(), f.cluster, "claimant", "fn", "1");
+        try {
+            assertThat(b.catalog().claim("fn", 1)).isInstanceOfSatisfying(Claim.Busy.class,
+                    busy -> assertThat(busy.heldBy().nodeId()).isEqualTo("claimant"));
+            long t0 = System.nanoTime();
+            child.destroyForcibly();
+            Optional<SnapshotEntry> waited = b.catalog().awaitSnapshot("fn", 1, Fixtures.TTL.plusSeconds(3));
+            long ms = TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - t0);
+            assertThat(waited).isEmpty();
+            assertThat(ms).as("freed by the lease's expiry, not by the wait's timeout").isLessThan(Fixtures.TTL.toMillis() + 1500);
+            assertThat(b.catalog().claim("fn", 1)).isInstanceOf(Claim.Won.class);
+        } finally {
+            child.destroyForcibly();
+        }
+    }
+
+    @Test
+    void awaitTimesOutWhileTheClaimIsHeld() throws Exception {
+        EtcdCoordination a = f.connect("a");
+        EtcdCoordination b = f.connect("b");
+        a.catalog().claim("slow", 1);
+        assertThat(b.catalog().claim("slow", 1)).isInstanceOf(Claim.Busy.class);
+        long t0 = System.nanoTime();
+        assertThat(b.catalog().awaitSnapshot("slow", 1, Duration.ofMillis(300))).isEmpty();
+        assertThat(TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - t0)).isBetween(250L, 2000L);
+    }
+
+    @Test
+    void cachedByComesFromTheMembersRecords() {
+        EtcdCoordination a = f.connect("a");
+        EtcdCoordination b = f.connect("b");
+        a.membership().join(Fixtures.member("a").withSnapshots(Set.of("hello@1"), Set.of()));
+        b.membership().join(Fixtures.member("b").withSnapshots(Set.of(), Set.of("hello@1", "other@2")));
+        Fixtures.await("both joined", Duration.ofSeconds(5), () -> a.membership().members().size() == 2);
+        assertThat(a.catalog().cachedBy("hello@1")).extracting(Member::id).containsExactly("a", "b");
+        assertThat(a.catalog().cachedBy("other@2")).extracting(Member::id).containsExactly("b");
+        assertThat(a.catalog().cachedBy("none@1")).isEmpty();
+    }
+
+    private static Optional<SnapshotEntry> await(Coordination c, String fn, long v) {
+        try {
+            return c.catalog().awaitSnapshot(fn, v, Duration.ofSeconds(5));
+        } catch (InterruptedException e) {
+            throw new AssertionError(e);
+        }
+    }
+}
