@@ -57,6 +57,8 @@ final class Codec {
         m.diskSnapshots().forEach(disk::add);
         n.put("state", m.state().wireName());
         n.put("startedAt", m.startedAt().toString());
+        ObjectNode idle = n.putObject("idle");
+        m.idle().forEach(idle::put);
         return write(n);
     }
 
@@ -65,10 +67,16 @@ final class Codec {
         try {
             return new Member(text(n, "id"), URI.create(text(n, "address")), n.path("capacity").asInt(),
                     n.path("load").asInt(), strings(n.path("memorySnapshots")), strings(n.path("diskSnapshots")),
-                    MemberState.fromWire(text(n, "state")), Instant.parse(text(n, "startedAt")));
+                    MemberState.fromWire(text(n, "state")), Instant.parse(text(n, "startedAt")), idle(n.path("idle")));
         } catch (RuntimeException e) {
             throw bad(key, e);
         }
+    }
+
+    private static java.util.Map<String, Integer> idle(JsonNode n) {
+        java.util.Map<String, Integer> idle = new java.util.TreeMap<>();
+        n.fields().forEachRemaining(e -> idle.put(e.getKey(), e.getValue().asInt()));
+        return idle;
     }
 
     static ByteSequence function(FunctionVersion f) {

@@ -17,9 +17,11 @@ import java.util.TreeSet;
  * @param diskSnapshots ids of the snapshots its store's disk tier holds
  * @param state active or draining
  * @param startedAt when the node started (its own clock: informative only)
+ * @param idle per function (its name, or {@code name@version}), how many idle warm instances the
+ *     node has: where an invocation is answered without a cold start
  */
 public record Member(String id, URI address, int capacity, int load, Set<String> memorySnapshots,
-                     Set<String> diskSnapshots, MemberState state, Instant startedAt) {
+                     Set<String> diskSnapshots, MemberState state, Instant startedAt, java.util.Map<String, Integer> idle) {
 
     /** Validates and copies the sets (sorted, unmodifiable). */
     public Member {
@@ -31,6 +33,24 @@ public record Member(String id, URI address, int capacity, int load, Set<String>
         diskSnapshots = sorted("disk snapshot id", diskSnapshots);
         Checks.notNull("member state", state);
         Checks.notNull("member start time", startedAt);
+        Checks.notNull("member idle instances", idle);
+        idle = java.util.Collections.unmodifiableSortedMap(new java.util.TreeMap<>(idle));
+    }
+
+    /** A record without idle-instance counts. */
+    public Member(String id, URI address, int capacity, int load, Set<String> memorySnapshots, Set<String> diskSnapshots,
+                  MemberState state, Instant startedAt) {
+        this(id, address, capacity, load, memorySnapshots, diskSnapshots, state, startedAt, java.util.Map.of());
+    }
+
+    /** @return this record with its idle warm instances per function */
+    public Member withIdle(java.util.Map<String, Integer> value) {
+        return new Member(id, address, capacity, load, memorySnapshots, diskSnapshots, state, startedAt, value);
+    }
+
+    /** @return how many idle warm instances of {@code function} the node has */
+    public int idleOf(String function) {
+        return idle.getOrDefault(function, 0);
     }
 
     /** @return an active member with no load and no cached snapshot */
@@ -40,22 +60,22 @@ public record Member(String id, URI address, int capacity, int load, Set<String>
 
     /** @return this record with {@code load} */
     public Member withLoad(int value) {
-        return new Member(id, address, capacity, value, memorySnapshots, diskSnapshots, state, startedAt);
+        return new Member(id, address, capacity, value, memorySnapshots, diskSnapshots, state, startedAt, idle);
     }
 
     /** @return this record with {@code capacity} */
     public Member withCapacity(int value) {
-        return new Member(id, address, value, load, memorySnapshots, diskSnapshots, state, startedAt);
+        return new Member(id, address, value, load, memorySnapshots, diskSnapshots, state, startedAt, idle);
     }
 
     /** @return this record with {@code state} */
     public Member withState(MemberState value) {
-        return new Member(id, address, capacity, load, memorySnapshots, diskSnapshots, value, startedAt);
+        return new Member(id, address, capacity, load, memorySnapshots, diskSnapshots, value, startedAt, idle);
     }
 
     /** @return this record with the snapshot ids of its memory and disk tiers */
     public Member withSnapshots(Set<String> memory, Set<String> disk) {
-        return new Member(id, address, capacity, load, memory, disk, state, startedAt);
+        return new Member(id, address, capacity, load, memory, disk, state, startedAt, idle);
     }
 
     /** @return whether either tier of this node holds the snapshot */
