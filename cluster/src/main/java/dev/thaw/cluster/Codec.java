@@ -128,6 +128,7 @@ final class Codec {
         n.put("restoreMode", s.restoreMode());
         n.put("takenBy", s.takenBy());
         n.put("takenAt", s.takenAt().toString());
+        n.put("meta", s.meta());
         return write(n);
     }
 
@@ -136,7 +137,7 @@ final class Codec {
         try {
             return new SnapshotEntry(text(n, "function"), n.path("version").asLong(), text(n, "snapshotId"),
                     text(n, "manifestKey"), n.path("sizeBytes").asLong(), text(n, "restoreMode"), text(n, "takenBy"),
-                    Instant.parse(text(n, "takenAt")));
+                    Instant.parse(text(n, "takenAt")), n.path("meta").asText("{}"));
         } catch (RuntimeException e) {
             throw bad(key, e);
         }

@@ -14,9 +14,11 @@ import java.time.Instant;
  * @param restoreMode the restore mode it was taken for ({@code eager}, {@code lazy}, {@code reap})
  * @param takenBy id of the node that took it
  * @param takenAt when, by that node's clock (informative only)
+ * @param meta what a node needs besides the store's objects to restore the snapshot (the runtime's
+ *     handshake tokens, the pipes its standard streams had), as JSON text; opaque to the catalog
  */
 public record SnapshotEntry(String function, long version, String snapshotId, String manifestKey, long sizeBytes,
-                            String restoreMode, String takenBy, Instant takenAt) {
+                            String restoreMode, String takenBy, Instant takenAt, String meta) {
 
     /** Validates every field. */
     public SnapshotEntry {
@@ -28,5 +30,12 @@ public record SnapshotEntry(String function, long version, String snapshotId, St
         Checks.text("restore mode", restoreMode);
         Checks.id("snapshotting node id", takenBy);
         Checks.notNull("snapshot time", takenAt);
+        Checks.notNull("snapshot meta", meta);
+    }
+
+    /** An entry with no meta ({@code {}}). */
+    public SnapshotEntry(String function, long version, String snapshotId, String manifestKey, long sizeBytes,
+                         String restoreMode, String takenBy, Instant takenAt) {
+        this(function, version, snapshotId, manifestKey, sizeBytes, restoreMode, takenBy, takenAt, "{}");
     }
 }

@@ -33,9 +33,13 @@ public final class EmbeddedS3 implements AutoCloseable {
     private final boolean authenticated;
 
     private EmbeddedS3(Path dir, boolean authenticated) {
+        this(dir, authenticated, randomHex(10), randomHex(20));
+    }
+
+    private EmbeddedS3(Path dir, boolean authenticated, String identity, String credential) {
         this.authenticated = authenticated;
-        this.identity = randomHex(10);
-        this.credential = randomHex(20);
+        this.identity = identity;
+        this.credential = credential;
         Properties props = new Properties();
         props.setProperty("jclouds.filesystem.basedir", dir.toAbsolutePath().toString());
         this.context = ContextBuilder.newBuilder("filesystem").credentials(identity, credential).overrides(props)
@@ -68,6 +72,24 @@ public final class EmbeddedS3 implements AutoCloseable {
         }
         EmbeddedS3 s3 = new EmbeddedS3(dir, authenticated);
         s3.launch(0);
+        return s3;
+    }
+
+    /**
+     * Starts a server with given credentials on a given port: the S3 server a cluster's nodes share,
+     * run as a process of its own that outlives any node.
+     *
+     * @param port the port on 127.0.0.1 (0: a free one)
+     * @throws StoreException if it cannot start
+     */
+    public static EmbeddedS3 start(Path dir, int port, String accessKey, String secretKey) {
+        try {
+            Files.createDirectories(dir);
+        } catch (java.io.IOException e) {
+            throw StoreException.internal("cannot create the S3 server's directory " + dir + ": " + e.getMessage(), e);
+        }
+        EmbeddedS3 s3 = new EmbeddedS3(dir, true, accessKey, secretKey);
+        s3.launch(port);
         return s3;
     }
 
