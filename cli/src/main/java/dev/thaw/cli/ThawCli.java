@@ -25,9 +25,11 @@ public final class ThawCli implements Runnable {
     private URI url;
 
     private final Function<URI, ThawClient> clients;
+    private final Progress.Settings progress;
 
-    private ThawCli(Function<URI, ThawClient> clients) {
+    private ThawCli(Function<URI, ThawClient> clients, Progress.Settings progress) {
         this.clients = clients;
+        this.progress = progress;
     }
 
     /** Runs the command line and exits with its code: 0 ok, 1 failed, 2 usage error. */
@@ -40,7 +42,12 @@ public final class ThawCli implements Runnable {
      * @return the configured command line; call {@link CommandLine#execute(String...)} on it
      */
     public static CommandLine commandLine(Function<URI, ThawClient> clients) {
-        return new CommandLine(new ThawCli(clients))
+        return commandLine(clients, Progress.Settings.detect());
+    }
+
+    /** @param progress how long-running commands report progress on stderr (tests choose) */
+    static CommandLine commandLine(Function<URI, ThawClient> clients, Progress.Settings progress) {
+        return new CommandLine(new ThawCli(clients, progress))
                 .setExecutionExceptionHandler(new ErrorReporter());
     }
 
@@ -53,5 +60,20 @@ public final class ThawCli implements Runnable {
     /** @return a new client of the node at {@code --url}; the caller closes it */
     ThawClient connect() {
         return clients.apply(url);
+    }
+
+    /** @return a progress report on {@code err}, starting now */
+    Progress progress(java.io.PrintWriter err) {
+        return new Progress(err, progress, System::nanoTime);
+    }
+
+    /** @return how often a command asks the node what it is doing */
+    java.time.Duration pollEvery() {
+        return progress.pollEvery();
+    }
+
+    /** @return how long-running commands report progress */
+    Progress.Settings progressSettings() {
+        return progress;
     }
 }
