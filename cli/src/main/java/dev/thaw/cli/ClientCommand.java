@@ -14,7 +14,7 @@ abstract class ClientCommand implements Callable<Integer> {
 
     @Override
     public final Integer call() throws Exception {
-        try (ThawClient client = ((ThawCli) spec.root().userObject()).connect()) {
+        try (ThawClient client = cli().connect()) {
             return run(client);
         } finally {
             // print() does not flush picocli's writers and main() ends with System.exit.
@@ -32,5 +32,10 @@ abstract class ClientCommand implements Callable<Integer> {
 
     PrintWriter err() {
         return spec.commandLine().getErr();
+    }
+
+    /** @return the root command line's settings and factories */
+    ThawCli cli() {
+        return (ThawCli) spec.root().userObject();
     }
 }

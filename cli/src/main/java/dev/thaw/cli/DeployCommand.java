@@ -71,7 +71,20 @@ final class DeployCommand extends ClientCommand {
                 noSnapshots ? Boolean.FALSE : null, restoreMode).withPriming(priming());
         // Checked here so a bad flag fails before a large JAR is read and uploaded.
         manifest.validated();
-        FunctionInfo info = client.deploy(manifest, jar);
+        FunctionInfo info;
+        try (Progress progress = cli().progress(err())) {
+            // the rate counts from the first byte sent, not from reading and encoding the JAR before it
+            java.util.concurrent.atomic.AtomicLong firstSent = new java.util.concurrent.atomic.AtomicLong(-1);
+            info = client.deploy(manifest, jar, (sent, total) -> {
+                firstSent.compareAndSet(-1, System.nanoTime());
+                java.time.Duration uploading = java.time.Duration.ofNanos(System.nanoTime() - firstSent.get());
+                if (sent < total) {
+                    progress.show(upload(sent, total, uploading));
+                } else {
+                    progress.showNow(upload(sent, total, uploading));
+                }
+            });
+        }
         out().println("deployed " + info.name() + " version " + info.version() + " (handler " + info.handler()
                 + ", code " + size(info.codeSizeBytes()) + ")");
         return 0;
@@ -96,6 +109,21 @@ final class DeployCommand extends ClientCommand {
         } catch (java.io.IOException e) {
             throw new java.io.UncheckedIOException(e); // cannot happen: checked valid above
         }
+    }
+
+    /**
+     * @param elapsed time since the upload's first byte
+     * @return e.g. {@code uploading hello.jar: 12.0 MiB of 64.0 MiB (19 %), 8.5 MiB/s}, then, once all
+     *     is sent, what the node does before it answers
+     */
+    private String upload(long sent, long total, java.time.Duration elapsed) {
+        double seconds = Math.max(elapsed.toNanos() / 1e9, 1e-3);
+        if (sent >= total) {
+            return String.format(Locale.ROOT, "uploaded %s in %.1f s; the node is checking and unpacking %s…", size(total),
+                    seconds, jar.getFileName());
+        }
+        return String.format(Locale.ROOT, "uploading %s: %s of %s (%d %%), %s/s", jar.getFileName(), size(sent), size(total),
+                total == 0 ? 100 : sent * 100 / total, size((long) (sent / seconds)));
     }
 
     /** @return e.g. {@code 812 B}, {@code 4.6 KiB}, {@code 12.0 MiB} */

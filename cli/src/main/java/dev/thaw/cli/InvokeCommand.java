@@ -42,7 +42,13 @@ final class InvokeCommand extends ClientCommand {
 
     @Override
     int run(ThawClient client) {
-        InvocationResult result = client.invoke(name, event());
+        byte[] event = event();
+        InvocationResult result;
+        // stderr says what the node is doing while the answer takes long (a first boot, a restore, a queue)
+        try (Progress progress = cli().progress(err());
+             NodeWatch watch = NodeWatch.start(client, name, progress, cli().progressSettings().quietFor(), cli().pollEvery())) {
+            result = client.invoke(name, event);
+        }
         out().println(result.bodyAsString());
         if (verbose) {
             printTimings(result, err());

@@ -30,9 +30,11 @@ public final class ThawCli implements Runnable {
     private java.nio.file.Path tokenFile;
 
     private final java.util.function.BiFunction<URI, String, ThawClient> clients;
+    private final Progress.Settings progress;
 
-    private ThawCli(java.util.function.BiFunction<URI, String, ThawClient> clients) {
+    private ThawCli(java.util.function.BiFunction<URI, String, ThawClient> clients, Progress.Settings progress) {
         this.clients = clients;
+        this.progress = progress;
     }
 
     /** Runs the command line and exits with its code: 0 ok, 1 failed, 2 usage error. */
@@ -45,7 +47,12 @@ public final class ThawCli implements Runnable {
      * @return the configured command line; call {@link CommandLine#execute(String...)} on it
      */
     public static CommandLine commandLine(Function<URI, ThawClient> clients) {
-        return commandLineWithTokens((url, token) -> clients.apply(url));
+        return commandLine(clients, Progress.Settings.detect());
+    }
+
+    /** @param progress how long-running commands report progress on stderr (tests choose) */
+    static CommandLine commandLine(Function<URI, ThawClient> clients, Progress.Settings progress) {
+        return commandLineWithTokens((url, token) -> clients.apply(url), progress);
     }
 
     /**
@@ -53,7 +60,12 @@ public final class ThawCli implements Runnable {
      * @return the configured command line; call {@link CommandLine#execute(String...)} on it
      */
     public static CommandLine commandLineWithTokens(java.util.function.BiFunction<URI, String, ThawClient> clients) {
-        return new CommandLine(new ThawCli(clients))
+        return commandLineWithTokens(clients, Progress.Settings.detect());
+    }
+
+    private static CommandLine commandLineWithTokens(java.util.function.BiFunction<URI, String, ThawClient> clients,
+                                                     Progress.Settings progress) {
+        return new CommandLine(new ThawCli(clients, progress))
                 .setExecutionExceptionHandler(new ErrorReporter());
     }
 
@@ -87,5 +99,20 @@ public final class ThawCli implements Runnable {
             }
             return null;
         }
+    }
+
+    /** @return a progress report on {@code err}, starting now */
+    Progress progress(java.io.PrintWriter err) {
+        return new Progress(err, progress, System::nanoTime);
+    }
+
+    /** @return how often a command asks the node what it is doing */
+    java.time.Duration pollEvery() {
+        return progress.pollEvery();
+    }
+
+    /** @return how long-running commands report progress */
+    Progress.Settings progressSettings() {
+        return progress;
     }
 }

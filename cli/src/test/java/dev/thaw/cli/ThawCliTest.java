@@ -14,6 +14,7 @@ import java.net.ServerSocket;
 import java.net.URI;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
@@ -46,11 +47,14 @@ class ThawCliTest {
         node.close();
     }
 
+    /** Progress as a test sets it; by default never shown (its tests set their own). */
+    Progress.Settings progress = new Progress.Settings(false, Duration.ofHours(1), Duration.ofHours(1), Duration.ofHours(1));
+
     int thaw(String... args) {
         CommandLine cmd = ThawCli.commandLine(url -> {
             urls.add(url);
             return ThawClient.create(url);
-        });
+        }, progress);
         // Buffered and never flushed here, as System.out would be at System.exit: output must be flushed by the CLI.
         cmd.setOut(new PrintWriter(new BufferedWriter(out)));
         cmd.setErr(new PrintWriter(new BufferedWriter(err)));
@@ -142,6 +146,98 @@ class ThawCliTest {
         assertThat(out.toString()).isEqualTo("{\"greeting\":\"hi bench\"}" + System.lineSeparator());
         assertThat(err.toString()).contains("start:          restore", "restore:        12.50 ms",
                 "duration:       0.75 ms", "client latency: ", "request id:     req-7").doesNotContain("init:");
+    }
+
+    /** A function's state as GET /functions/hello tells it while an invocation waits. */
+    private static String info(String snapshotState, int starting, int busy, int queued) {
+        return INFO.replace("\"state\":\"ready\"", "\"state\":\"" + snapshotState + "\"")
+                .replace("\"instances\":{\"starting\":0,\"idle\":1,\"busy\":2,\"queued\":0}",
+                        "\"instances\":{\"starting\":" + starting + ",\"idle\":0,\"busy\":" + busy + ",\"queued\":" + queued + "}");
+    }
+
+    @Test
+    void aSlowInvocationSaysWhatTheNodeIsDoingInPlainLinesWhenStderrIsNoTerminal() {
+        progress = new Progress.Settings(false, Duration.ofMillis(300), Duration.ofMillis(200), Duration.ofMillis(50));
+        node.answer("GET", "/functions/hello", 200, info("none", 1, 0, 0));
+        node.answer("POST", "/functions/hello/invoke", 200, "{\"message\":\"Hello, Ada!\"}", Map.of("X-Thaw-Start", "boot"),
+                Duration.ofMillis(1500));
+
+        assertThat(thaw(withUrl("invoke", "hello", "--data", "{\"name\":\"Ada\"}"))).isZero();
+
+        assertThat(out.toString()).as("stdout holds the answer alone").isEqualTo("{\"message\":\"Hello, Ada!\"}\n");
+        List<String> lines = err.toString().lines().toList();
+        assertThat(lines).hasSizeBetween(2, 6).allSatisfy(l -> assertThat(l)
+                .matches("thaw: booting hello \\(no snapshot yet; the first start boots and takes the snapshot\\)… \\d+ s"));
+        assertThat(err.toString()).doesNotContain("\r");
+        assertThat(node.requests()).anySatisfy(r -> assertThat(r.method() + " " + r.path()).isEqualTo("GET /functions/hello"));
+    }
+
+    @Test
+    void aSlowInvocationRedrawsOneLineOnATerminalAndErasesIt() {
+        progress = new Progress.Settings(true, Duration.ofHours(1), Duration.ofMillis(200), Duration.ofMillis(50));
+        node.answer("GET", "/functions/hello", 200, info("ready", 1, 0, 0));
+        node.answer("POST", "/functions/hello/invoke", 200, "{}", Map.of(), Duration.ofMillis(800));
+
+        assertThat(thaw(withUrl("invoke", "hello"))).isZero();
+
+        assertThat(out.toString()).isEqualTo("{}\n");
+        assertThat(err.toString()).contains("\r\033[Krestoring hello from its snapshot… 0 s").endsWith("\r\033[K")
+                .doesNotContain("\n");
+    }
+
+    @Test
+    void aQuickInvocationShowsNoProgressAndAsksNothingMore() {
+        progress = new Progress.Settings(true, Duration.ofHours(1), Duration.ofMillis(500), Duration.ofMillis(50));
+        node.answer("POST", "/functions/hello/invoke", 200, "{}");
+
+        assertThat(thaw(withUrl("invoke", "hello"))).isZero();
+
+        assertThat(err.toString()).isEmpty();
+        assertThat(node.requests()).extracting(FakeNode.Request::path).containsExactly("/functions/hello/invoke");
+    }
+
+    @Test
+    void whatAWaitingInvocationIsToldFromTheFunctionsState() {
+        var f = dev.thaw.core.Json.read(info("none", 1, 0, 0).getBytes(), dev.thaw.core.FunctionInfo.class, "info");
+        assertThat(NodeWatch.status(f)).isEqualTo("booting hello (no snapshot yet; the first start boots and takes the snapshot)…");
+        f = dev.thaw.core.Json.read(info("ready", 1, 0, 0).getBytes(), dev.thaw.core.FunctionInfo.class, "info");
+        assertThat(NodeWatch.status(f)).isEqualTo("restoring hello from its snapshot…");
+        f = dev.thaw.core.Json.read(info("ready", 0, 8, 3).getBytes(), dev.thaw.core.FunctionInfo.class, "info");
+        assertThat(NodeWatch.status(f)).isEqualTo("waiting for an instance of hello (8 busy of at most 8, 3 queued)…");
+        f = dev.thaw.core.Json.read(info("ready", 0, 1, 0).getBytes(), dev.thaw.core.FunctionInfo.class, "info");
+        assertThat(NodeWatch.status(f)).isEqualTo("running hello…");
+        f = dev.thaw.core.Json.read(INFO.replace("\"state\":\"ready\"", "\"state\":\"disabled\",\"reason\":\"no CRIU\"")
+                .replace("\"starting\":0", "\"starting\":1").getBytes(), dev.thaw.core.FunctionInfo.class, "info");
+        assertThat(NodeWatch.status(f)).isEqualTo("booting hello (snapshots are off: no CRIU)…");
+    }
+
+    @Test
+    void aDeployShowsItsUploadOnATerminal(@TempDir Path dir) throws Exception {
+        progress = new Progress.Settings(true, Duration.ofHours(1), Duration.ZERO, Duration.ofMillis(50));
+        byte[] code = new byte[4 << 20];
+        new java.util.Random(3).nextBytes(code);
+        Path jar = Files.write(dir.resolve("big.jar"), code);
+        node.answer("PUT", "/functions/hello", 201, INFO, Map.of(), Duration.ofMillis(300));
+
+        assertThat(thaw(withUrl("deploy", "hello", "--jar", jar.toString(), "--handler", "a.B::c"))).isZero();
+
+        assertThat(out.toString()).startsWith("deployed hello version 3");
+        assertThat(err.toString()).matches("(?s)\r\033\\[Kuploading big\\.jar: .* of 5\\.3 MiB \\(\\d+ %\\), .*/s.*")
+                .contains("\r\033[Kuploaded 5.3 MiB in ")
+                .contains(" s; the node is checking and unpacking big.jar…")
+                .endsWith("\r\033[K");
+    }
+
+    @Test
+    void aDeployShowsItsUploadInPlainLinesWhenStderrIsNoTerminal(@TempDir Path dir) throws Exception {
+        progress = new Progress.Settings(false, Duration.ofHours(1), Duration.ZERO, Duration.ofMillis(50));
+        Path jar = Files.write(dir.resolve("big.jar"), new byte[1 << 20]);
+        node.answer("PUT", "/functions/hello", 201, INFO);
+
+        assertThat(thaw(withUrl("deploy", "hello", "--jar", jar.toString(), "--handler", "a.B::c"))).isZero();
+
+        assertThat(err.toString().lines().toList()).singleElement().asString().startsWith("thaw: uploading big.jar: ");
+        assertThat(out.toString()).startsWith("deployed hello version 3");
     }
 
     @Test

@@ -67,10 +67,16 @@ final class HttpThawClient implements ThawClient {
 
     @Override
     public FunctionInfo deploy(FunctionManifest manifest, Path jar) {
+        return deploy(manifest, jar, UploadProgress.NONE);
+    }
+
+    @Override
+    public FunctionInfo deploy(FunctionManifest manifest, Path jar, UploadProgress progress) {
+        Objects.requireNonNull(progress, "progress");
         byte[] body = Json.write(new DeployRequest(manifest, readCode(jar)));
         var request = request("/functions/" + segment(manifest.name()))
                 .header("Content-Type", JSON)
-                .PUT(BodyPublishers.ofByteArray(body));
+                .PUT(progress == UploadProgress.NONE ? BodyPublishers.ofByteArray(body) : new CountingPublisher(body, progress));
         return parse(send(request).body(), FunctionInfo.class);
     }
 

@@ -79,6 +79,17 @@ public interface ThawClient extends AutoCloseable {
      */
     FunctionInfo deploy(FunctionManifest manifest, Path jar);
 
+    /**
+     * Deploys as {@link #deploy(FunctionManifest, Path)} does, reporting the upload's progress.
+     *
+     * @param progress told how many bytes of the request have been sent, as they are; the answer
+     *     (the node unpacking and checking the code) comes after the last report
+     * @return what the node says about the deployed function
+     */
+    default FunctionInfo deploy(FunctionManifest manifest, Path jar, UploadProgress progress) {
+        return deploy(manifest, jar);
+    }
+
     /** @return every deployed function, sorted by name */
     List<FunctionInfo> list();
 

@@ -21,16 +21,20 @@ public final class FakeNode implements AutoCloseable {
         }
     }
 
-    private record Answer(int status, String body, Map<String, String> headers) {
+    private record Answer(int status, String body, Map<String, String> headers, long delayMillis) {
     }
 
     private final HttpServer server;
+    private final java.util.concurrent.ExecutorService executor =
+            java.util.concurrent.Executors.newCachedThreadPool(r -> Thread.ofPlatform().daemon().unstarted(r));
     private final Map<String, Answer> answers = new ConcurrentHashMap<>();
     private final List<Request> requests = new CopyOnWriteArrayList<>();
 
     public FakeNode() throws IOException {
         server = HttpServer.create(new InetSocketAddress("127.0.0.1", 0), 0);
         server.createContext("/", this::handle);
+        // answers may be delayed: others are served meanwhile, as a node does (a CLI polls while it invokes)
+        server.setExecutor(executor);
         server.start();
     }
 
@@ -43,7 +47,13 @@ public final class FakeNode implements AutoCloseable {
     }
 
     public FakeNode answer(String method, String path, int status, String body, Map<String, String> headers) {
-        answers.put(method + " " + path, new Answer(status, body, headers));
+        return answer(method, path, status, body, headers, java.time.Duration.ZERO);
+    }
+
+    /** Answers only after {@code delay}, as a slow invocation (a cold start) would. */
+    public FakeNode answer(String method, String path, int status, String body, Map<String, String> headers,
+                           java.time.Duration delay) {
+        answers.put(method + " " + path, new Answer(status, body, headers, delay.toMillis()));
         return this;
     }
 
@@ -61,7 +71,14 @@ public final class FakeNode implements AutoCloseable {
             requests.add(new Request(exchange.getRequestMethod(), uri.getRawPath(), uri.getRawQuery(),
                     exchange.getRequestHeaders().getFirst("Content-Type"), exchange.getRequestBody().readAllBytes()));
             Answer answer = answers.getOrDefault(exchange.getRequestMethod() + " " + uri.getRawPath(),
-                    new Answer(404, "{\"errorType\":\"FunctionNotFound\",\"errorMessage\":\"no route in fake\"}", Map.of()));
+                    new Answer(404, "{\"errorType\":\"FunctionNotFound\",\"errorMessage\":\"no route in fake\"}", Map.of(), 0));
+            if (answer.delayMillis() > 0) {
+                try {
+                    Thread.sleep(answer.delayMillis());
+                } catch (InterruptedException e) {
+                    Thread.currentThread().interrupt();
+                }
+            }
             answer.headers().forEach((k, v) -> exchange.getResponseHeaders().add(k, v));
             byte[] body = answer.body().getBytes(StandardCharsets.UTF_8);
             exchange.sendResponseHeaders(answer.status(), body.length == 0 ? -1 : body.length);
@@ -72,5 +89,6 @@ public final class FakeNode implements AutoCloseable {
     @Override
     public void close() {
         server.stop(0);
+        executor.shutdownNow();
     }
 }

@@ -49,6 +49,27 @@ class ThawClientTest {
     }
 
     @Test
+    void deployReportsTheUploadAsItGoes(@TempDir Path dir) throws Exception {
+        byte[] code = new byte[3 << 20];
+        new java.util.Random(5).nextBytes(code);
+        Path jar = Files.write(dir.resolve("big.jar"), code);
+        node.answer("PUT", "/functions/hello", 201, INFO);
+        java.util.List<long[]> reports = new java.util.concurrent.CopyOnWriteArrayList<>();
+
+        client.deploy(new FunctionManifest("hello", "a.B::c", null, null, null, null, null, null), jar,
+                (sent, total) -> reports.add(new long[] {sent, total}));
+
+        long body = node.last().body().length;
+        assertThat(body).as("base64 and the manifest").isGreaterThan(4L << 20);
+        assertThat(reports).as("reported while it went, not once at the end").hasSizeGreaterThan(10);
+        assertThat(reports).allSatisfy(r -> assertThat(r[1]).isEqualTo(body));
+        assertThat(reports.getLast()[0]).isEqualTo(body);
+        for (int i = 1; i < reports.size(); i++) {
+            assertThat(reports.get(i)[0]).isGreaterThan(reports.get(i - 1)[0]);
+        }
+    }
+
+    @Test
     void deploySendsTheManifestAndBase64Code(@TempDir Path dir) throws Exception {
         Path jar = Files.write(dir.resolve("f.jar"), new byte[] {1, 2, 3, 4});
         node.answer("PUT", "/functions/hello", 201, INFO);

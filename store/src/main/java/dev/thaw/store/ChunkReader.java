@@ -7,7 +7,9 @@ import java.util.List;
  * Reading one chunk: ask each tier, fastest first. The first copy found is opened (GCM tag, length,
  * plaintext hash). A copy that fails in a local tier is discarded there and the next tier is asked:
  * a damaged cache heals itself from S3. A copy that fails in the last tier is reported as corrupted
- * and never returned. A verified copy is written back into every faster tier that missed it. When
+ * and never returned. Every copy that fails is counted against its tier (an integrity failure and
+ * an error, by MeteredTier) and logged as one line naming the snapshot, file, chunk and tier, without
+ * a stack trace: a bad chunk is a fact about stored data, not a bug in the code that found it. A verified copy is written back into every faster tier that missed it. When
  * no tier has the chunk, the error says whether S3 was unreachable (try later) or the chunk is gone.
  *
  * Filling the memory tier is an allocation and a copy of the lent bytes, and happens inline: a
@@ -98,11 +100,13 @@ final class ChunkReader {
             } catch (StoreException.Unavailable e) {
                 unreachable = e;
             } catch (IntegrityFailure f) {
+                // counted by the tier (MeteredTier.read); logged here, where the snapshot, file and chunk are known
                 String where = describe(snapshotId, file, index, ref) + " in tier " + tier.name();
                 if (!tier.local()) {
+                    LOG.log(Level.ERROR, "integrity failure: {0}: {1}; not returned", where, f.getMessage());
                     throw new StoreException.Corrupted(where + " is corrupted: " + f.getMessage() + "; it was not returned", null);
                 }
-                LOG.log(Level.WARNING, "{0} failed verification ({1}): discarded, fetching it from the next tier",
+                LOG.log(Level.WARNING, "integrity failure: {0}: {1}; discarded, fetching it from the next tier",
                         where, f.getMessage());
                 tier.discard(name);
             }

@@ -402,7 +402,8 @@ final class DefaultSnapshotStore implements SnapshotStore {
             try {
                 return cache(key, manifests.open(local, key, snapshotId));
             } catch (IntegrityFailure f) {
-                LOG.log(Level.WARNING, "{0} on disk failed verification ({1}): discarded, fetching it from S3", what,
+                disk.failedVerification();
+                LOG.log(Level.WARNING, "integrity failure: {0} in tier disk: {1}; discarded, fetching it from S3", what,
                         f.getMessage());
                 disk.discard(key);
             }
@@ -425,6 +426,8 @@ final class DefaultSnapshotStore implements SnapshotStore {
             disk.put(key, remote);
             return cache(key, m);
         } catch (IntegrityFailure f) {
+            s3.failedVerification();
+            LOG.log(Level.ERROR, "integrity failure: {0} in tier s3: {1}; not returned", what, f.getMessage());
             throw new StoreException.Corrupted(what + " in tier s3 cannot be opened: " + f.getMessage(), null);
         }
     }
@@ -477,6 +480,9 @@ final class DefaultSnapshotStore implements SnapshotStore {
             try {
                 m = manifests.open(sealed, info.key(), null);
             } catch (IntegrityFailure | RuntimeException e) {
+                if (e instanceof IntegrityFailure) {
+                    disk.failedVerification();
+                }
                 LOG.log(Level.WARNING, "manifest {0} on disk cannot be opened ({1}); not resumed", info.key(), e.getMessage());
                 continue;
             }

@@ -46,7 +46,7 @@ final class Uploader implements AutoCloseable {
     }
 
     private final ObjectTier s3;
-    private final List<? extends ObjectTier> localTiers;
+    private final List<MeteredTier> localTiers;
     private final StoreKeys keys;
     private final ChunkCodec codec;
     private final ExecutorService pool;
@@ -58,7 +58,7 @@ final class Uploader implements AutoCloseable {
     private final Thread worker;
     private volatile boolean closed;
 
-    Uploader(ObjectTier s3, List<? extends ObjectTier> localTiers, StoreKeys keys, ChunkCodec codec, ExecutorService pool,
+    Uploader(ObjectTier s3, List<MeteredTier> localTiers, StoreKeys keys, ChunkCodec codec, ExecutorService pool,
              Duration backoffMin, Duration backoffMax) {
         this.s3 = s3;
         this.localTiers = localTiers;
@@ -174,7 +174,7 @@ final class Uploader implements AutoCloseable {
     private void upload(Pending p) throws InterruptedException {
         String id = p.manifest.snapshotId();
         List<Future<?>> uploads = new ArrayList<>();
-        for (Map.Entry<String, ChunkRef> c : distinctChunks(p.manifest).entrySet()) {
+        for (Map.Entry<String, Chunk> c : distinctChunks(p.manifest).entrySet()) {
             uploads.add(pool.submit(() -> {
                 if (!p.cancelled) {
                     uploadChunk(p.manifest, c.getKey(), c.getValue());
@@ -200,19 +200,30 @@ final class Uploader implements AutoCloseable {
         }
     }
 
-    private Map<String, ChunkRef> distinctChunks(SnapshotManifest m) {
-        Map<String, ChunkRef> out = new LinkedHashMap<>();
-        m.files().forEach(f -> f.chunks().stream().filter(c -> !c.zero())
-                .forEach(c -> out.putIfAbsent(keys.chunkObject(m, c), c)));
+    /** A chunk of a snapshot, where it first occurs: what a message about it names. */
+    private record Chunk(String file, int index, ChunkRef ref) {
+    }
+
+    private Map<String, Chunk> distinctChunks(SnapshotManifest m) {
+        Map<String, Chunk> out = new LinkedHashMap<>();
+        for (ImageFile f : m.files()) {
+            for (int i = 0; i < f.chunks().size(); i++) {
+                ChunkRef c = f.chunks().get(i);
+                if (!c.zero()) {
+                    out.putIfAbsent(keys.chunkObject(m, c), new Chunk(f.name(), i, c));
+                }
+            }
+        }
         return out;
     }
 
-    private void uploadChunk(SnapshotManifest m, String name, ChunkRef ref) {
+    private void uploadChunk(SnapshotManifest m, String name, Chunk chunk) {
         if (s3.exists(name)) {
             return;
         }
+        ChunkRef ref = chunk.ref();
         byte[] hash = ChunkCodec.unhex(ref.hash());
-        for (ObjectTier tier : localTiers) {
+        for (MeteredTier tier : localTiers) {
             byte[] sealed = tier.get(name);
             if (sealed == null) {
                 continue;
@@ -222,11 +233,14 @@ final class Uploader implements AutoCloseable {
                 s3.put(name, sealed);
                 return;
             } catch (IntegrityFailure f) {
-                tier.delete(name);
+                tier.failedVerification();
+                LOG.log(Level.WARNING, "integrity failure: {0} in tier {1}: {2}; discarded before its upload",
+                        ChunkReader.describe(m.snapshotId(), chunk.file(), chunk.index(), ref), tier.name(), f.getMessage());
+                tier.discard(name);
             }
         }
-        throw new StoreException.Corrupted("cannot upload a chunk of snapshot '" + m.snapshotId() + "' (offset " + ref.offset()
-                + "): no intact local copy is left", null);
+        throw new StoreException.Corrupted("cannot upload " + ChunkReader.describe(m.snapshotId(), chunk.file(),
+                chunk.index(), ref) + ": no intact local copy is left", null);
     }
 
     private static void awaitAll(List<Future<?>> futures) throws InterruptedException {

@@ -127,6 +127,49 @@ class CorruptionTest {
         assertThat(TestSupport.tier(store, "s3").stats().hits()).as("healed copy served from disk").isEqualTo(1);
     }
 
+    /**
+     * Each chunk that fails verification counts against its tier (as an integrity failure and as an
+     * error) and is logged as one line naming the snapshot, file, chunk and tier, without a stack trace.
+     */
+    @Test
+    void aChunkFailingVerificationOnDiskIsCountedAndLoggedAsOneLine() throws Exception {
+        TestSupport.clearMemory(store);
+        Path file = ((DiskTier) TestSupport.tier(store, "disk").unwrap()).path(chunk0);
+        Files.write(file, flipBit(Files.readAllBytes(file)));
+        try (LogCapture log = LogCapture.of("dev.thaw.store")) {
+            store.read("victim", "pages-1.img", 0, 8192);
+
+            TierStats disk = TestSupport.tier(store, "disk").stats();
+            assertThat(disk.integrityFailures()).isEqualTo(1);
+            assertThat(disk.errors()).isEqualTo(1);
+            assertThat(TestSupport.tier(store, "s3").stats().integrityFailures()).isZero();
+            assertThat(log.atLeast(java.util.logging.Level.WARNING)).singleElement().satisfies(r -> {
+                assertThat(r.getThrown()).as("no stack trace").isNull();
+                assertThat(log.message(r)).doesNotContain("\n")
+                        .contains("chunk 0 (offset 0, 524288 bytes) of file 'pages-1.img' of snapshot 'victim' in tier disk")
+                        .contains("authentication failed");
+            });
+        }
+    }
+
+    @Test
+    void aChunkFailingVerificationInTheLastTierIsCountedAndLoggedAsOneLine() {
+        damageInS3(b -> Arrays.copyOf(b, b.length - 100));
+        try (LogCapture log = LogCapture.of("dev.thaw.store")) {
+            assertThatThrownBy(() -> store.read("victim", "pages-1.img", 0, 4096)).isInstanceOf(StoreException.Corrupted.class);
+
+            TierStats s3 = TestSupport.tier(store, "s3").stats();
+            assertThat(s3.integrityFailures()).isEqualTo(1);
+            assertThat(s3.errors()).isEqualTo(1);
+            assertThat(log.atLeast(java.util.logging.Level.WARNING)).singleElement().satisfies(r -> {
+                assertThat(r.getLevel()).isEqualTo(java.util.logging.Level.SEVERE);
+                assertThat(r.getThrown()).as("no stack trace").isNull();
+                assertThat(log.message(r)).doesNotContain("\n")
+                        .contains("chunk 0 (offset 0, 524288 bytes) of file 'pages-1.img' of snapshot 'victim' in tier s3");
+            });
+        }
+    }
+
     /** Whole chunks read into shared memory are decrypted in place: a damaged copy must be caught there too. */
     @Test
     void chunksDecryptedStraightIntoSharedMemoryAreVerifiedAndHealedToo() throws Exception {

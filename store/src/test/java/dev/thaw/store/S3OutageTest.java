@@ -61,6 +61,39 @@ class S3OutageTest {
         }
     }
 
+    /** A local copy found damaged when its upload checks it counts against its tier and is logged as one line. */
+    @Test
+    void aChunkFailingVerificationBeforeItsUploadIsCountedAndLoggedAsOneLine() throws Exception {
+        Path images = TestSupport.images(tmp.resolve("images"), 43);
+        s3.stop();
+        try (SnapshotStore store = TestSupport.store(tmp.resolve("root"), s3.config("damaged"), CS).memoryBytes(0).build();
+             LogCapture log = LogCapture.of("dev.thaw.store")) {
+            SnapshotManifest m = store.put("fn", images);
+            ChunkRef first = m.file("pages-1.img").orElseThrow().chunks().get(0);
+            String name = ((DefaultSnapshotStore) store).keys().chunkObject(ChunkCodec.unhex(first.hash()));
+            Path onDisk = ((DiskTier) TestSupport.tier(store, "disk").unwrap()).path(name);
+            byte[] damaged = Files.readAllBytes(onDisk);
+            damaged[damaged.length / 2] ^= 0x10;
+            Files.write(onDisk, damaged);
+            s3.restart();
+
+            long deadline = System.nanoTime() + 30_000_000_000L;
+            while (TestSupport.tier(store, "disk").stats().integrityFailures() == 0 && System.nanoTime() < deadline) {
+                Thread.sleep(20);
+            }
+            TierStats disk = TestSupport.tier(store, "disk").stats();
+            assertThat(disk.integrityFailures()).isEqualTo(1);
+            assertThat(disk.errors()).isGreaterThanOrEqualTo(1);
+            assertThat(store.isDurable("fn")).isFalse();
+            assertThat(log.atLeast(java.util.logging.Level.WARNING)).filteredOn(r -> log.message(r).startsWith("integrity"))
+                    .singleElement().satisfies(r -> {
+                        assertThat(r.getThrown()).as("no stack trace").isNull();
+                        assertThat(log.message(r)).doesNotContain("\n").contains("chunk 0 (offset 0, 524288 bytes) of file"
+                                + " 'pages-1.img' of snapshot 'fn' in tier disk").contains("before its upload");
+                    });
+        }
+    }
+
     @Test
     void uploadInterruptedMidwayResumesInTheSameStore() throws Exception {
         Path images = TestSupport.images(tmp.resolve("images"), 42);

@@ -34,8 +34,9 @@ import java.util.zip.ZipInputStream;
  * <p>A deploy checks the archive before anything is written (a zip with entries; for Java the
  * handler class present at the root, under {@code BOOT-INF/classes} or in a library JAR under
  * {@code lib/} or {@code BOOT-INF/lib}; for a custom runtime an executable {@code bootstrap}),
- * unpacks it into a temporary directory and renames that into place, so a failed deploy leaves
- * the previous version untouched.
+ * unpacks it into a temporary directory, checks a Java handler's method against the unpacked class
+ * files ({@link HandlerCheck}) and renames that directory into place, so a failed deploy leaves the
+ * previous version untouched.
  */
 public final class FunctionStore {
     /** The executable a custom runtime ({@code runtime: provided}) starts with, as on Lambda. */
@@ -77,6 +78,10 @@ public final class FunctionStore {
             unpack(code, tmp.resolve("code"));
             if (manifest.runtime().equals("provided")) {
                 tmp.resolve("code").resolve(BOOTSTRAP).toFile().setExecutable(true, false);
+            } else {
+                try (HandlerCheck.ArchiveClasses classes = new HandlerCheck.ArchiveClasses(tmp.resolve("code"))) {
+                    HandlerCheck.check(manifest.handler(), classes);
+                }
             }
             Instant now = Instant.now();
             ObjectNode meta = Json.mapper().createObjectNode();
@@ -97,6 +102,9 @@ public final class FunctionStore {
                 FileTrees.deleteQuietly(previous.dir());
             }
             return d;
+        } catch (ThawException e) {
+            FileTrees.deleteQuietly(tmp);
+            throw e;
         } catch (IOException e) {
             FileTrees.deleteQuietly(tmp);
             throw new ThawException(dev.thaw.core.ErrorType.InternalError,

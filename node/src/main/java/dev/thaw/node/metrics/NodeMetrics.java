@@ -65,23 +65,30 @@ public final class NodeMetrics {
 
     /**
      * Exposes the snapshot store's per-tier counters, read at scrape time: hits, misses, bytes read
-     * and written, stored bytes, and read latency percentiles.
+     * and written, errors, integrity failures (objects that failed verification, also counted as
+     * errors), stored bytes, and the read latency as a summary (median and 99th percentile since
+     * the store opened, with the count and sum of the reads it covers).
      */
     public void storeTiers(java.util.function.Supplier<java.util.List<dev.thaw.store.TierStats>> tiers) {
         counter("thaw_store_tier_hits_total", "Chunk reads a tier answered", tiers, dev.thaw.store.TierStats::hits);
         counter("thaw_store_tier_misses_total", "Chunk reads a tier did not have", tiers, dev.thaw.store.TierStats::misses);
         counter("thaw_store_tier_read_bytes_total", "Bytes read from a tier", tiers, dev.thaw.store.TierStats::bytesRead);
         counter("thaw_store_tier_written_bytes_total", "Bytes written to a tier", tiers, dev.thaw.store.TierStats::bytesWritten);
-        counter("thaw_store_tier_errors_total", "Failed tier operations", tiers, dev.thaw.store.TierStats::errors);
+        counter("thaw_store_tier_errors_total", "Failed tier operations, objects that failed verification included", tiers,
+                dev.thaw.store.TierStats::errors);
+        counter("thaw_store_integrity_failures_total", "Objects (chunks, manifests) of a tier that failed verification:"
+                + " authentication tag, plaintext hash or length", tiers, dev.thaw.store.TierStats::integrityFailures);
         io.prometheus.metrics.core.metrics.GaugeWithCallback.builder().name("thaw_store_tier_stored_bytes")
                 .help("Bytes a tier holds").labelNames("tier")
                 .callback(cb -> tiers.get().forEach(t -> cb.call(t.storedBytes(), t.tier()))).register(registry);
-        io.prometheus.metrics.core.metrics.GaugeWithCallback.builder().name("thaw_store_tier_read_latency_seconds")
-                .help("Chunk read latency of a tier, by quantile").labelNames("tier", "quantile")
-                .callback(cb -> tiers.get().forEach(t -> {
-                    cb.call(t.getP50Micros() / 1e6, t.tier(), "0.5");
-                    cb.call(t.getP99Micros() / 1e6, t.tier(), "0.99");
-                })).register(registry);
+        io.prometheus.metrics.core.metrics.SummaryWithCallback.builder().name("thaw_store_tier_read_latency_seconds")
+                .help("Chunk read latency of a tier (the time to find an object, found or not), since the store opened")
+                .labelNames("tier")
+                .callback(cb -> tiers.get().forEach(t -> cb.call(t.getCount(), t.getSumMicros() / 1e6,
+                        io.prometheus.metrics.model.snapshots.Quantiles.of(
+                                new io.prometheus.metrics.model.snapshots.Quantile(0.5, t.getP50Micros() / 1e6),
+                                new io.prometheus.metrics.model.snapshots.Quantile(0.99, t.getP99Micros() / 1e6)),
+                        t.tier()))).register(registry);
     }
 
     /** Exposes, per function, the memory restores hold to serve pages, read at scrape time. */
