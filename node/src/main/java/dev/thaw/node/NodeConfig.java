@@ -21,10 +21,17 @@ import java.util.Optional;
  * @param store chunk size, encryption and tier bounds of the snapshot store
  * @param restoreMode how functions whose manifest does not say are restored: {@code eager},
  *     {@code lazy} or {@code reap} (default {@code eager})
+ * @param drainGrace on shutdown, how long invocations already accepted may take to finish before what
+ *     is left is answered with an error (default 30 s)
+ * @param eventRetryDelay how long a failed asynchronous ({@code Event}) invocation waits before its
+ *     first retry; the second waits twice as long (default 1 minute, Lambda's)
+ * @param versionsKept how many of a function's latest versions stay invocable, besides those an
+ *     alias points to (default 5)
  */
 public record NodeConfig(int port, Path dataDir, Path runtimeJar, Path javaHome, Optional<Path> criu,
                          Duration keepAlive, int queueLimit, Optional<dev.thaw.store.S3Config> s3, boolean snapshotStore,
-                         StoreSettings store, dev.thaw.core.RestoreMode restoreMode) {
+                         StoreSettings store, dev.thaw.core.RestoreMode restoreMode, Duration drainGrace,
+                         Duration eventRetryDelay, int versionsKept) {
 
     public NodeConfig {
         Objects.requireNonNull(dataDir, "dataDir");
@@ -47,6 +54,17 @@ public record NodeConfig(int port, Path dataDir, Path runtimeJar, Path javaHome,
         if (queueLimit < 0) {
             throw new IllegalArgumentException("queueLimit must be >= 0, got " + queueLimit);
         }
+        Objects.requireNonNull(drainGrace, "drainGrace");
+        Objects.requireNonNull(eventRetryDelay, "eventRetryDelay");
+        if (drainGrace.isNegative()) {
+            throw new IllegalArgumentException("drainGrace must not be negative, got " + drainGrace);
+        }
+        if (eventRetryDelay.isNegative()) {
+            throw new IllegalArgumentException("eventRetryDelay must not be negative, got " + eventRetryDelay);
+        }
+        if (versionsKept < 1) {
+            throw new IllegalArgumentException("versionsKept must be >= 1, got " + versionsKept);
+        }
     }
 
     /** @return a builder with the defaults */
@@ -67,6 +85,9 @@ public record NodeConfig(int port, Path dataDir, Path runtimeJar, Path javaHome,
         private boolean snapshotStore = true;
         private StoreSettings store = StoreSettings.DEFAULT;
         private dev.thaw.core.RestoreMode restoreMode = dev.thaw.core.RestoreMode.EAGER;
+        private Duration drainGrace = Duration.ofSeconds(30);
+        private Duration eventRetryDelay = Duration.ofMinutes(1);
+        private int versionsKept = 5;
 
         private Builder() {
         }
@@ -91,9 +112,16 @@ public record NodeConfig(int port, Path dataDir, Path runtimeJar, Path javaHome,
          * @throws IllegalArgumentException naming the bad value
          */
         public Builder restoreMode(String mode) { return restoreMode(dev.thaw.core.RestoreMode.parse(mode)); }
+        /** @param grace how long accepted invocations may take to finish on shutdown */
+        public Builder drainGrace(Duration grace) { this.drainGrace = grace; return this; }
+        /** @param delay the wait before a failed Event invocation's first retry (the second waits twice as long) */
+        public Builder eventRetryDelay(Duration delay) { this.eventRetryDelay = delay; return this; }
+        /** @param kept how many latest versions of a function stay invocable, besides aliased ones */
+        public Builder versionsKept(int kept) { this.versionsKept = kept; return this; }
 
         public NodeConfig build() {
-            return new NodeConfig(port, dataDir, runtimeJar, javaHome, criu, keepAlive, queueLimit, s3, snapshotStore, store, restoreMode);
+            return new NodeConfig(port, dataDir, runtimeJar, javaHome, criu, keepAlive, queueLimit, s3, snapshotStore, store,
+                    restoreMode, drainGrace, eventRetryDelay, versionsKept);
         }
     }
 }
