@@ -264,4 +264,42 @@ class LambdaApiIT {
                 });
         assertThat(invoke(request("echo", big)).statusCode()).as("a synchronous one may be 6 MB").isEqualTo(200);
     }
+
+    @Test
+    void aCrashIsA200WithRuntimeExitError() throws Exception {
+        node.deploy("crasher", TestNode.TF + "Crasher::handle");
+        InvokeResponse r = invoke(request("crasher", "{}"));
+        assertThat(r.statusCode()).isEqualTo(200);
+        assertThat(r.functionError()).isEqualTo("Unhandled");
+        JsonNode body = Json.mapper().readTree(r.payload().asUtf8String());
+        assertThat(body.path("errorType").asText()).isEqualTo("Runtime.ExitError");
+        assertThat(body.path("errorMessage").asText()).startsWith("RequestId: ").contains("exited with code 3");
+        assertThat(starts("crasher")).as("not retried").isEqualTo(1);
+    }
+
+    @Test
+    void anOlderVersionKeepsItsSnapshotAndOnlyTheLastFiveAndAliasedVersionsAreKept() throws Exception {
+        node.deploy("kept", TestNode.TF + "EchoFunction::apply");
+        node.primeSnapshot("kept", "{}"); // version 1 booted, its snapshot taken
+        node.deploy("kept", TestNode.TF + "EchoRequestHandler::handleRequest");
+        InvokeResponse old = invoke(request("kept", "{}").qualifier("1"));
+        assertThat(old.executedVersion()).isEqualTo("1");
+        assertThat(old.sdkHttpResponse().firstMatchingHeader("X-Thaw-Start")).as("restored from version 1's snapshot")
+                .hasValue("restore");
+
+        node.client.setAlias("kept", "pinned", 1);
+        for (int i = 0; i < 5; i++) {
+            node.deploy("kept", TestNode.TF + "EchoRequestHandler::handleRequest"); // versions 3 to 7
+        }
+        var versions = Eventually.poll(() -> node.client.versions("kept").path("versions"), v -> v.size() == 6,
+                java.time.Duration.ofSeconds(30), java.time.Duration.ofMillis(100));
+        assertThat(versions.findValues("version")).extracting(JsonNode::asLong).containsExactly(1L, 3L, 4L, 5L, 6L, 7L);
+        assertThatThrownBy(() -> invoke(request("kept", "{}").qualifier("2")))
+                .isInstanceOfSatisfying(ResourceNotFoundException.class,
+                        e -> assertThat(e.awsErrorDetails().errorMessage()).contains("has no version 2"));
+        assertThat(Eventually.poll(() -> Files.exists(node.dataDir.resolve("functions/kept/v2")), exists -> !exists,
+                java.time.Duration.ofSeconds(30), java.time.Duration.ofMillis(100))).as("version 2's files are deleted").isFalse();
+        assertThat(invoke(request("kept:pinned", "{}")).executedVersion()).as("the aliased version stays").isEqualTo("1");
+        assertThat(node.client.logs("kept", 200)).contains("RETIRE version 2");
+    }
 }

@@ -791,6 +791,8 @@ final class ThawNode implements Node, NodeOperations {
             closing = true;
         }
         events.stop(); // no new attempts; those running finish or stay queued for the next start
+        LOG.log(System.Logger.Level.INFO, "shutting down: new work is refused; accepted invocations have up to "
+                + config.drainGrace().toSeconds() + " s to finish");
         long deadline = ticker.nanos() + config.drainGrace().toNanos();
         boolean drained = all().allMatch(f -> {
             try {
