@@ -368,6 +368,11 @@ final class ThawNode implements Node, NodeOperations {
             return f;
         }
         synchronized (versions) {
+            if (retiring.contains(key(d))) {
+                // resolved just before its retirement began: its pool is gone for good
+                throw new ThawException(ErrorType.FunctionNotFound, "version " + d.version() + " of function '" + d.name()
+                        + "' was just retired");
+            }
             return versions.computeIfAbsent(d.version(), v -> newFunction(d));
         }
     }
@@ -428,8 +433,11 @@ final class ThawNode implements Node, NodeOperations {
             if (!retiring.add(key(d))) {
                 continue;
             }
-            Map<Long, Function> versions = functions.getOrDefault(name, Map.of());
-            Function f = versions.remove(d.version());
+            Map<Long, Function> versions = functions.getOrDefault(name, new ConcurrentHashMap<>());
+            Function f;
+            synchronized (versions) {
+                f = versions.remove(d.version());
+            }
             log(name).append("RETIRE version " + d.version() + " (only the last " + config.versionsKept()
                     + " versions and aliased ones are kept)");
             Thread.ofVirtual().name("thaw-retire-" + key(d)).start(() -> retire(d, f));
