@@ -87,6 +87,17 @@ class ColdStartRunTest {
         @Override public JsonNode evictSnapshot(String name, java.util.Set<String> places) { throw new UnsupportedOperationException(); }
         @Override public JsonNode compareSnapshots(String name, String other) { throw new UnsupportedOperationException(); }
         @Override public JsonNode loadSnapshot(String name) { throw new UnsupportedOperationException(); }
+        @Override public InvocationResult invoke(String name, byte[] payload, dev.thaw.client.InvokeOptions options) {
+            throw new UnsupportedOperationException();
+        }
+        @Override public java.util.SortedMap<String, Long> aliases(String name) { throw new UnsupportedOperationException(); }
+        @Override public OptionalLong setAlias(String name, String alias, long version) {
+            throw new UnsupportedOperationException();
+        }
+        @Override public long deleteAlias(String name, String alias) { throw new UnsupportedOperationException(); }
+        @Override public JsonNode versions(String name) { throw new UnsupportedOperationException(); }
+        @Override public JsonNode deadLetters(String name) { throw new UnsupportedOperationException(); }
+        @Override public int clearDeadLetters(String name) { throw new UnsupportedOperationException(); }
 
         @Override public InvocationResult invoke(String name, byte[] payload) {
             String start;

@@ -1,6 +1,7 @@
 package dev.thaw.cli;
 
 import dev.thaw.client.InvocationResult;
+import dev.thaw.client.InvokeOptions;
 import dev.thaw.client.ThawClient;
 import dev.thaw.core.Json;
 import dev.thaw.core.ThawException;
@@ -17,13 +18,32 @@ import picocli.CommandLine.Option;
 import picocli.CommandLine.ParameterException;
 import picocli.CommandLine.Parameters;
 
-/** {@code thaw invoke}: runs a function once and prints its result. */
+/**
+ * {@code thaw invoke}: runs a function once and prints its result, through Lambda's Invoke (so a
+ * version or alias, an asynchronous or dry-run invocation and the log tail are one flag away).
+ */
 @Command(name = "invoke", description = {"Invokes a function and prints its result.",
-        "A function error prints the error body to stderr and exits with 1."})
+        "A function error (the handler threw, init failed, a timeout, a crash) prints Lambda's error body to stderr"
+                + " and exits with 1.",
+        "--invocation-type Event queues the event durably and prints its request id; DryRun checks without running."})
 final class InvokeCommand extends ClientCommand {
 
-    @Parameters(index = "0", paramLabel = "NAME", description = "Function name.")
+    @Parameters(index = "0", paramLabel = "NAME", description = "Function name (also NAME:QUALIFIER or a Lambda ARN).")
     String name;
+
+    @Option(names = {"-q", "--qualifier"}, paramLabel = "Q", description = "$LATEST, a version number or an alias.")
+    String qualifier;
+
+    @Option(names = "--invocation-type", paramLabel = "TYPE", defaultValue = "RequestResponse",
+            description = "RequestResponse (default), Event (asynchronous, retried, 202) or DryRun (nothing runs, 204).")
+    String invocationType;
+
+    @Option(names = "--log-type", paramLabel = "None|Tail", defaultValue = "None",
+            description = "Tail: the answer carries the last 4 KB of the invocation's log (printed with --log or --verbose).")
+    String logType;
+
+    @Option(names = "--log", description = "Print the invocation's log tail to stderr (implies --log-type Tail).")
+    boolean log;
 
     @ArgGroup(exclusive = true)
     Payload payload;
@@ -42,18 +62,62 @@ final class InvokeCommand extends ClientCommand {
 
     @Override
     int run(ThawClient client) {
-        byte[] event = event();
         InvocationResult result;
         // stderr says what the node is doing while the answer takes long (a first boot, a restore, a queue)
         try (Progress progress = cli().progress(err());
              NodeWatch watch = NodeWatch.start(client, name, progress, cli().progressSettings().quietFor(), cli().pollEvery())) {
-            result = client.invoke(name, event);
+            result = client.invoke(name, event(), options());
+        }
+        if (result.status() == 202) {
+            out().println("queued: request id " + result.requestId());
+            return 0;
+        }
+        if (result.status() == 204) {
+            out().println("dry run: function " + name + " version " + result.executedVersion().orElse(0)
+                    + " would run; nothing ran");
+            return 0;
+        }
+        if ((log || verbose) && result.logResult().isPresent()) {
+            err().println("---- log tail ----");
+            err().print(result.logResult().get());
+            err().println("------------------");
+        }
+        if (result.functionError().isPresent()) {
+            printFunctionError(result, err());
+            return ErrorReporter.FAILED;
         }
         out().println(result.bodyAsString());
         if (verbose) {
             printTimings(result, err());
         }
         return 0;
+    }
+
+    private InvokeOptions options() {
+        InvokeOptions.Type type;
+        try {
+            type = InvokeOptions.Type.fromWireName(invocationType);
+        } catch (IllegalArgumentException e) {
+            throw new ParameterException(spec.commandLine(), "--invocation-type " + e.getMessage());
+        }
+        if (!logType.equals("None") && !logType.equals("Tail")) {
+            throw new ParameterException(spec.commandLine(), "--log-type must be None or Tail, got '" + logType + "'");
+        }
+        return InvokeOptions.defaults().withQualifier(qualifier).withType(type)
+                .withTailLog(log || logType.equals("Tail"));
+    }
+
+    /** A function's failure: {@code error: FunctionError: TYPE: MESSAGE} and Lambda's body. */
+    private static void printFunctionError(InvocationResult r, PrintWriter err) {
+        String summary;
+        try {
+            var body = Json.mapper().readTree(r.body());
+            summary = body.path("errorType").asText("") + ": " + body.path("errorMessage").asText("");
+            err.println("error: FunctionError: " + summary);
+            err.println(ErrorReporter.prettyJson(body));
+        } catch (IOException e) {
+            err.println("error: FunctionError: " + r.bodyAsString());
+        }
     }
 
     private byte[] event() {
@@ -87,6 +151,7 @@ final class InvokeCommand extends ClientCommand {
         ms(err, "duration:       ", r.durationMs());
         err.println("client latency: " + String.format(Locale.ROOT, "%.2f ms", r.clientLatencyMillis()));
         err.println("request id:     " + (r.requestId() == null ? "-" : r.requestId()));
+        r.executedVersion().ifPresent(v -> err.println("version:        " + v));
         for (String figure : RESTORE_FIGURES) {
             r.thawHeader(figure).ifPresent(v -> err.println(String.format(Locale.ROOT, "%-19s%s",
                     figure.toLowerCase(Locale.ROOT).replace('-', ' ') + ":", v)));

@@ -15,7 +15,8 @@ import picocli.CommandLine.ScopeType;
 @Command(name = "thaw", mixinStandardHelpOptions = true, scope = ScopeType.INHERIT, version = "thaw 0.1.0-SNAPSHOT",
         description = "A serverless platform for JVM functions whose cold starts restore CRIU snapshots.",
         subcommands = {UpCommand.class, DeployCommand.class, InvokeCommand.class, ListCommand.class,
-                DescribeCommand.class, LogsCommand.class, DeleteCommand.class, EvictCommand.class,
+                DescribeCommand.class, LogsCommand.class, DeleteCommand.class, EvictCommand.class, AliasCommand.class,
+                EventsCommand.class,
                 SnapshotCommand.class, StoreCommand.class, BenchCommand.class, CommandLine.HelpCommand.class})
 public final class ThawCli implements Runnable {
 

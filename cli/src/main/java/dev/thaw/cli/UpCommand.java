@@ -75,6 +75,16 @@ final class UpCommand implements Callable<Integer> {
             + " from S3 do not pay for the JIT).")
     boolean noWarmUp;
 
+    @Option(names = "--drain-grace-s", defaultValue = "30", paramLabel = "S",
+            description = "On shutdown (Ctrl-C, SIGTERM), seconds accepted invocations may take to finish before what is"
+                    + " left is answered with an error (default ${DEFAULT-VALUE}).")
+    long drainGraceSeconds;
+
+    @Option(names = "--event-retry-delay-ms", defaultValue = "60000", paramLabel = "MS",
+            description = "Wait before the first retry of a failed Event invocation; the second waits twice as long"
+                    + " (default ${DEFAULT-VALUE}: Lambda's 1 then 2 minutes).")
+    long eventRetryDelayMs;
+
     @Override
     public Integer call() throws InterruptedException {
         NodeConfig config;
@@ -88,12 +98,16 @@ final class UpCommand implements Callable<Integer> {
                 .store(storeSettings())
                 .restoreMode(restoreMode)
                 .openInvoke(openInvoke)
+                .drainGrace(Duration.ofSeconds(drainGraceSeconds))
+                .eventRetryDelay(Duration.ofMillis(eventRetryDelayMs))
                 .build();
         } catch (IllegalArgumentException e) {
             throw new picocli.CommandLine.ParameterException(spec.commandLine(), e.getMessage());
         }
         Node node = Node.start(config);
-        // Ctrl-C runs shutdown hooks, not finally blocks: the hook is what stops the instances.
+        // Ctrl-C and SIGTERM run shutdown hooks, not finally blocks: the hook drains the node (accepted
+        // invocations finish, within --drain-grace-s) and stops the instances. The node's web servers
+        // have no hook of their own, which would stop them under the drain.
         Runtime.getRuntime().addShutdownHook(new Thread(node::close, "thaw-shutdown"));
         PrintWriter out = spec.commandLine().getOut();
         out.println("thaw node listening on " + node.uri());

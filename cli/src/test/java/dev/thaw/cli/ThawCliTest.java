@@ -25,6 +25,7 @@ import org.junit.jupiter.api.io.TempDir;
 import picocli.CommandLine;
 
 class ThawCliTest {
+    static final String LAMBDA_INVOKE = "/2015-03-31/functions/hello/invocations";
     static final String INFO = """
             {"name":"hello","version":3,"handler":"dev.thaw.examples.hello.Hello::handle","runtime":"java",
              "memoryMb":512,"timeoutMs":30000,"environmentKeys":["GREETING"],"maxInstances":8,"snapshotsEnabled":true,
@@ -135,7 +136,7 @@ class ThawCliTest {
 
     @Test
     void invokePrintsTheBodyAndVerboseTimings() {
-        node.answer("POST", "/functions/hello/invoke", 200, "{\"greeting\":\"hi bench\"}", Map.of(
+        node.answer("POST", LAMBDA_INVOKE, 200, "{\"greeting\":\"hi bench\"}", Map.of(
                 "X-Thaw-Request-Id", "req-7", "X-Thaw-Start", "restore", "X-Thaw-Restore-Ms", "12.5",
                 "X-Thaw-Duration-Ms", "0.75", "X-Thaw-Function-Version", "3"));
 
@@ -243,7 +244,7 @@ class ThawCliTest {
     @Test
     void invokeReadsTheEventFromAFile(@TempDir Path dir) throws Exception {
         Path event = Files.writeString(dir.resolve("event.json"), "[1,2]");
-        node.answer("POST", "/functions/hello/invoke", 200, "3");
+        node.answer("POST", LAMBDA_INVOKE, 200, "3");
         assertThat(thaw(withUrl("invoke", "hello", "--data-file", event.toString()))).isZero();
         assertThat(node.last().bodyText()).isEqualTo("[1,2]");
         assertThat(err.toString()).isEmpty();
@@ -251,7 +252,7 @@ class ThawCliTest {
 
     @Test
     void invokeWithoutDataSendsAnEmptyBody() {
-        node.answer("POST", "/functions/hello/invoke", 200, "null");
+        node.answer("POST", LAMBDA_INVOKE, 200, "null");
         assertThat(thaw(withUrl("invoke", "hello"))).isZero();
         assertThat(node.last().body()).isEmpty();
         assertThat(out.toString().strip()).isEqualTo("null");
@@ -259,16 +260,102 @@ class ThawCliTest {
 
     @Test
     void functionErrorsPrintTheErrorBodyAndExitOne() {
-        node.answer("POST", "/functions/hello/invoke", 502, """
-                {"errorType":"FunctionError","errorMessage":"boom","functionErrorType":"java.lang.IllegalStateException",
-                 "stackTrace":["at a.B.c(B.java:1)","at a.B.d(B.java:2)"]}""");
+        node.answer("POST", LAMBDA_INVOKE, 200, """
+                {"errorMessage":"boom","errorType":"java.lang.IllegalStateException",
+                 "stackTrace":["at a.B.c(B.java:1)","at a.B.d(B.java:2)"]}""", Map.of("X-Amz-Function-Error", "Unhandled"));
 
         int code = thaw(withUrl("invoke", "hello", "--data", "{}"));
 
         assertThat(code).isEqualTo(1);
         assertThat(out.toString()).isEmpty();
-        assertThat(err.toString()).startsWith("error: FunctionError: boom" + System.lineSeparator())
-                .contains("\"functionErrorType\" : \"java.lang.IllegalStateException\"", "\"at a.B.d(B.java:2)\"");
+        assertThat(err.toString()).startsWith("error: FunctionError: java.lang.IllegalStateException: boom"
+                        + System.lineSeparator())
+                .contains("\"errorType\" : \"java.lang.IllegalStateException\"", "\"at a.B.d(B.java:2)\"");
+    }
+
+    @Test
+    void invokeSendsTheQualifierTheInvocationTypeAndAsksForTheLogTail() {
+        String tail = java.util.Base64.getEncoder().encodeToString("START RequestId: r\nhello\nEND RequestId: r\n".getBytes());
+        node.answer("POST", LAMBDA_INVOKE, 200, "1", Map.of("X-Amz-Log-Result", tail, "X-Amz-Executed-Version", "2"));
+
+        assertThat(thaw(withUrl("invoke", "hello", "--qualifier", "live", "--log"))).isZero();
+
+        assertThat(node.last().query()).isEqualTo("Qualifier=live");
+        assertThat(node.last().header("X-Amz-Invocation-Type")).isEqualTo("RequestResponse");
+        assertThat(node.last().header("X-Amz-Log-Type")).isEqualTo("Tail");
+        assertThat(out.toString().strip()).isEqualTo("1");
+        assertThat(err.toString()).contains("hello" + System.lineSeparator()).contains("END RequestId: r");
+    }
+
+    @Test
+    void theLogTailIsAskedForButPrintedOnlyWithLogOrVerbose() {
+        String tail = java.util.Base64.getEncoder().encodeToString("the tail\n".getBytes());
+        node.answer("POST", LAMBDA_INVOKE, 200, "1", Map.of("X-Amz-Log-Result", tail));
+        assertThat(thaw(withUrl("invoke", "hello", "--log-type", "Tail"))).isZero();
+        assertThat(node.last().header("X-Amz-Log-Type")).isEqualTo("Tail");
+        assertThat(err.toString()).doesNotContain("the tail");
+        assertThat(thaw(withUrl("invoke", "hello", "--log-type", "Tail", "--verbose"))).isZero();
+        assertThat(err.toString()).contains("the tail");
+    }
+
+    @Test
+    void anEventPrintsItsRequestIdAndADryRunSaysNothingRan() {
+        node.answer("POST", LAMBDA_INVOKE, 202, "", Map.of("X-Amz-Request-Id", "req-9", "X-Thaw-Request-Id", "req-9"));
+        assertThat(thaw(withUrl("invoke", "hello", "--invocation-type", "Event", "--data", "{}"))).isZero();
+        assertThat(node.last().header("X-Amz-Invocation-Type")).isEqualTo("Event");
+        assertThat(out.toString().strip()).isEqualTo("queued: request id req-9");
+        out.getBuffer().setLength(0);
+
+        node.answer("POST", "/2015-03-31/functions/hello%3Alive/invocations", 204, "", Map.of("X-Amz-Executed-Version", "4"));
+        assertThat(thaw(withUrl("invoke", "hello:live", "--invocation-type", "DryRun"))).isZero();
+        assertThat(node.last().path()).isEqualTo("/2015-03-31/functions/hello%3Alive/invocations");
+        assertThat(out.toString().strip()).isEqualTo("dry run: function hello:live version 4 would run; nothing ran");
+
+        assertThat(thaw(withUrl("invoke", "hello", "--invocation-type", "Later"))).isEqualTo(2);
+        assertThat(err.toString()).contains("invocation type 'Later' is not one of RequestResponse, Event, DryRun");
+    }
+
+    @Test
+    void lambdaShapedPlatformErrorsPrintTheirThawTypeAndMessage() {
+        node.answer("POST", LAMBDA_INVOKE, 404, "{\"Type\":\"User\",\"message\":\"no function named 'hello' is deployed\"}",
+                Map.of("x-amzn-ErrorType", "ResourceNotFoundException", "X-Thaw-Error-Type", "FunctionNotFound"));
+        assertThat(thaw(withUrl("invoke", "hello"))).isEqualTo(1);
+        assertThat(err.toString().strip()).isEqualTo("error: FunctionNotFound: no function named 'hello' is deployed");
+    }
+
+    @Test
+    void aliasCommandsSetListAndDelete() {
+        node.answer("PUT", "/functions/hello/aliases/live", 201, "{\"function\":\"hello\",\"alias\":\"live\",\"version\":2}")
+                .answer("GET", "/functions/hello/versions", 200, """
+                        {"function":"hello","versions":[
+                          {"version":2,"latest":false,"aliases":["live"],"deployedAt":"2026-12-01T00:00:00Z","snapshot":"ready"},
+                          {"version":3,"latest":true,"aliases":[],"deployedAt":"2026-12-02T00:00:00Z","snapshot":null}]}""")
+                .answer("DELETE", "/functions/hello/aliases/live", 200, "{\"function\":\"hello\",\"deleted\":\"live\",\"version\":2}");
+
+        assertThat(thaw(withUrl("alias", "set", "hello", "live", "2"))).isZero();
+        assertThat(node.last().bodyText()).isEqualTo("{\"version\":2}");
+        assertThat(thaw(withUrl("alias", "list", "hello"))).isZero();
+        assertThat(thaw(withUrl("alias", "delete", "hello", "live"))).isZero();
+        List<String> lines = out.toString().lines().toList();
+        assertThat(lines.getFirst()).isEqualTo("created alias live of hello -> version 2");
+        assertThat(lines.get(1)).startsWith("VERSION").contains("ALIASES");
+        assertThat(lines.get(2)).contains("2", "live", "ready");
+        assertThat(lines.get(3)).contains("3", "-", "latest");
+        assertThat(lines.getLast()).isEqualTo("deleted alias live of hello (it pointed to version 2)");
+    }
+
+    @Test
+    void eventsDeadListsTheDeadLettersAndClearsThem() {
+        node.answer("GET", "/functions/hello/events/dead", 200, """
+                {"function":"hello","deadLetters":[{"requestId":"req-1","enqueuedAt":"2026-12-01T00:00:00Z",
+                 "failedAt":"2026-12-01T00:03:00Z","attempts":3,"lastError":"java.lang.IllegalStateException: no",
+                 "payloadBytes":17}]}""")
+                .answer("DELETE", "/functions/hello/events/dead", 200, "{\"function\":\"hello\",\"cleared\":1}");
+        assertThat(thaw(withUrl("events", "dead", "hello", "--clear"))).isZero();
+        List<String> lines = out.toString().lines().toList();
+        assertThat(lines.get(0)).startsWith("REQUEST ID").contains("FAILED AT", "ATTEMPTS", "PAYLOAD", "LAST ERROR");
+        assertThat(lines.get(1)).contains("req-1", "2026-12-01T00:03:00Z", "3", "17 B", "java.lang.IllegalStateException: no");
+        assertThat(lines.get(2)).isEqualTo("cleared 1 dead letters of hello");
     }
 
     @Test

@@ -158,6 +158,64 @@ final class HttpThawClient implements ThawClient {
         return toResult(response, latency);
     }
 
+    /**
+     * Lambda's path, so that a function's failure is an answer ({@code X-Amz-Function-Error}) that carries
+     * its log tail, not an exception; the node's errors carry {@code X-Thaw-Error-Type}, which names the
+     * exception's type.
+     */
+    @Override
+    public InvocationResult invoke(String name, byte[] payload, InvokeOptions options) {
+        String query = options.qualifier().map(q -> "?Qualifier=" + segment(q)).orElse("");
+        var request = request("/2015-03-31/functions/" + segment(name) + "/invocations" + query)
+                .header("Content-Type", JSON)
+                .header("X-Amz-Invocation-Type", options.type().wireName())
+                .POST(BodyPublishers.ofByteArray(payload == null ? new byte[0] : payload));
+        if (options.tailLog()) {
+            request.header("X-Amz-Log-Type", "Tail");
+        }
+        long start = System.nanoTime();
+        HttpResponse<byte[]> response = send(request);
+        return toResult(response, System.nanoTime() - start);
+    }
+
+    @Override
+    public java.util.SortedMap<String, Long> aliases(String name) {
+        java.util.SortedMap<String, Long> out = new java.util.TreeMap<>();
+        tree(send(request(functionPath(name) + "/aliases").GET()).body()).path("aliases")
+                .forEach(a -> out.put(a.path("alias").asText(), a.path("version").asLong()));
+        return out;
+    }
+
+    @Override
+    public OptionalLong setAlias(String name, String alias, long version) {
+        var request = request(functionPath(name) + "/aliases/" + segment(alias))
+                .header("Content-Type", JSON)
+                .PUT(BodyPublishers.ofByteArray(Json.write(java.util.Map.of("version", version))));
+        JsonNode answer = tree(send(request).body());
+        return answer.has("previousVersion") ? OptionalLong.of(answer.get("previousVersion").asLong()) : OptionalLong.empty();
+    }
+
+    @Override
+    public long deleteAlias(String name, String alias) {
+        return tree(send(request(functionPath(name) + "/aliases/" + segment(alias)).DELETE()).body())
+                .path("version").asLong();
+    }
+
+    @Override
+    public JsonNode versions(String name) {
+        return tree(send(request(functionPath(name) + "/versions").GET()).body());
+    }
+
+    @Override
+    public JsonNode deadLetters(String name) {
+        return tree(send(request(functionPath(name) + "/events/dead").GET()).body());
+    }
+
+    @Override
+    public int clearDeadLetters(String name) {
+        return tree(send(request(functionPath(name) + "/events/dead").DELETE()).body()).path("cleared").asInt();
+    }
+
     @Override
     public void close() {
         http.close();
@@ -165,15 +223,27 @@ final class HttpThawClient implements ThawClient {
 
     static InvocationResult toResult(HttpResponse<byte[]> response, long latencyNanos) {
         var headers = response.headers();
+        OptionalLong version = integer(headers.firstValue("X-Thaw-Function-Version").orElse(null));
         return new InvocationResult(response.statusCode(), response.body(),
-                headers.firstValue("X-Thaw-Request-Id").orElse(null),
+                headers.firstValue("X-Thaw-Request-Id").or(() -> headers.firstValue("X-Amz-Request-Id")).orElse(null),
                 StartKind.fromHeader(headers.firstValue("X-Thaw-Start").orElse(null)),
                 decimal(headers.firstValue("X-Thaw-Init-Ms").orElse(null)),
                 decimal(headers.firstValue("X-Thaw-Restore-Ms").orElse(null)),
                 decimal(headers.firstValue("X-Thaw-Duration-Ms").orElse(null)),
                 latencyNanos,
-                integer(headers.firstValue("X-Thaw-Function-Version").orElse(null)),
-                thawHeaders(headers));
+                version.isPresent() ? version : integer(headers.firstValue("X-Amz-Executed-Version").orElse(null)),
+                thawHeaders(headers),
+                headers.firstValue("X-Amz-Function-Error"),
+                headers.firstValue("X-Amz-Log-Result").map(HttpThawClient::base64Text));
+    }
+
+    /** A log tail is informative: one that does not decode is shown as it came. */
+    private static String base64Text(String value) {
+        try {
+            return new String(java.util.Base64.getDecoder().decode(value.trim()), StandardCharsets.UTF_8);
+        } catch (IllegalArgumentException e) {
+            return value;
+        }
     }
 
     private static java.util.Map<String, String> thawHeaders(java.net.http.HttpHeaders headers) {
@@ -244,7 +314,8 @@ final class HttpThawClient implements ThawClient {
             throw new ThawException(ErrorType.ServiceUnavailable, "interrupted while waiting for the thaw node at " + base, e);
         }
         if (response.statusCode() >= 400) {
-            throw ErrorAnswers.toException(response.statusCode(), response.body());
+            throw ErrorAnswers.toException(response.statusCode(),
+                    response.headers().firstValue("X-Thaw-Error-Type").orElse(null), response.body());
         }
         return response;
     }

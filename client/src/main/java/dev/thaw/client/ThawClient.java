@@ -154,6 +154,44 @@ public interface ThawClient extends AutoCloseable {
      */
     InvocationResult invoke(String name, byte[] payload);
 
+    /**
+     * Invokes a function as Lambda's Invoke does: a version or alias, an invocation type, the log tail.
+     * A function's own failure (its handler threw, its init failed, it timed out, its instance died) is
+     * an answer, not an exception: {@link InvocationResult#functionError()} is present and the body is
+     * Lambda's error body. Errors of the node (no such function or qualifier, too many requests, a node
+     * shutting down) throw.
+     *
+     * @param name the function's name, or {@code name:qualifier}, or a Lambda ARN
+     * @param payload the event as JSON bytes; empty means {@code null}
+     * @return the answer: 200 with the result, 202 for an accepted {@code Event}, 204 for a {@code DryRun}
+     */
+    InvocationResult invoke(String name, byte[] payload, InvokeOptions options);
+
+    /** @return the function's aliases, alias to version, sorted by alias */
+    java.util.SortedMap<String, Long> aliases(String name);
+
+    /**
+     * Creates or moves an alias to one of the function's versions.
+     *
+     * @return the version the alias pointed to before, empty when it is new
+     */
+    java.util.OptionalLong setAlias(String name, String alias, long version);
+
+    /** Deletes an alias. @return the version it pointed to */
+    long deleteAlias(String name, String alias);
+
+    /** @return the function's invocable versions: number, aliases, deploy time, snapshot state ({@code GET …/versions}) */
+    JsonNode versions(String name);
+
+    /**
+     * @return the function's dead letters: its asynchronous invocations whose every attempt failed
+     *     ({@code {"function", "deadLetters": [{"requestId","enqueuedAt","failedAt","attempts","lastError","payloadBytes"}]}})
+     */
+    JsonNode deadLetters(String name);
+
+    /** Deletes the function's dead letters. @return how many there were */
+    int clearDeadLetters(String name);
+
     /** Releases the client's connections. */
     @Override
     void close();

@@ -15,9 +15,15 @@ import java.util.concurrent.CopyOnWriteArrayList;
 public final class FakeNode implements AutoCloseable {
 
     /** A request as the fake saw it. */
-    public record Request(String method, String path, String query, String contentType, byte[] body) {
+    public record Request(String method, String path, String query, String contentType, byte[] body,
+                          Map<String, String> headers) {
         public String bodyText() {
             return new String(body, StandardCharsets.UTF_8);
+        }
+
+        /** @return the request's header of that name (any case), or null */
+        public String header(String name) {
+            return headers.get(name.toLowerCase(java.util.Locale.ROOT));
         }
     }
 
@@ -68,8 +74,11 @@ public final class FakeNode implements AutoCloseable {
     private void handle(HttpExchange exchange) throws IOException {
         try (exchange) {
             URI uri = exchange.getRequestURI();
+            Map<String, String> headers = new java.util.HashMap<>();
+            exchange.getRequestHeaders().forEach((k, v) -> headers.put(k.toLowerCase(java.util.Locale.ROOT), v.getFirst()));
             requests.add(new Request(exchange.getRequestMethod(), uri.getRawPath(), uri.getRawQuery(),
-                    exchange.getRequestHeaders().getFirst("Content-Type"), exchange.getRequestBody().readAllBytes()));
+                    exchange.getRequestHeaders().getFirst("Content-Type"), exchange.getRequestBody().readAllBytes(),
+                    Map.copyOf(headers)));
             Answer answer = answers.getOrDefault(exchange.getRequestMethod() + " " + uri.getRawPath(),
                     new Answer(404, "{\"errorType\":\"FunctionNotFound\",\"errorMessage\":\"no route in fake\"}", Map.of(), 0));
             if (answer.delayMillis() > 0) {

@@ -224,4 +224,64 @@ class ThawClientTest {
         assertThatThrownBy(() -> client.describe("a/b"));
         assertThat(node.last().path()).isEqualTo("/functions/a%2Fb");
     }
+
+    @Test
+    void invokeWithOptionsCallsLambdasPathAndAnswersFunctionErrorsWithTheirLogTail() {
+        String tail = java.util.Base64.getEncoder().encodeToString("START RequestId: r\nboom\n".getBytes(StandardCharsets.UTF_8));
+        node.answer("POST", "/2015-03-31/functions/hello/invocations", 200,
+                "{\"errorMessage\":\"no\",\"errorType\":\"java.lang.IllegalStateException\",\"stackTrace\":[]}",
+                Map.of("X-Amz-Function-Error", "Unhandled", "X-Amz-Log-Result", tail, "X-Amz-Executed-Version", "4",
+                        "X-Amz-Request-Id", "req-2"));
+
+        InvocationResult r = client.invoke("hello", "{}".getBytes(StandardCharsets.UTF_8),
+                InvokeOptions.defaults().withQualifier("live").withTailLog(true));
+
+        assertThat(node.last().query()).isEqualTo("Qualifier=live");
+        assertThat(node.last().header("X-Amz-Invocation-Type")).isEqualTo("RequestResponse");
+        assertThat(node.last().header("X-Amz-Log-Type")).isEqualTo("Tail");
+        assertThat(r.functionError()).hasValue("Unhandled");
+        assertThat(r.logResult()).hasValue("START RequestId: r\nboom\n");
+        assertThat(r.executedVersion()).hasValue(4);
+        assertThat(r.requestId()).isEqualTo("req-2");
+        assertThat(r.bodyAsString()).contains("java.lang.IllegalStateException");
+    }
+
+    @Test
+    void anEventIsAcceptedWithoutABodyAndWithoutTheLogHeader() {
+        node.answer("POST", "/2015-03-31/functions/hello/invocations", 202, "", Map.of("X-Amz-Request-Id", "req-3"));
+        InvocationResult r = client.invoke("hello", new byte[0], InvokeOptions.defaults().withType(InvokeOptions.Type.EVENT));
+        assertThat(r.status()).isEqualTo(202);
+        assertThat(r.requestId()).isEqualTo("req-3");
+        assertThat(r.functionError()).isEmpty();
+        assertThat(node.last().header("X-Amz-Log-Type")).isNull();
+        assertThat(node.last().header("X-Amz-Invocation-Type")).isEqualTo("Event");
+    }
+
+    @Test
+    void awsShapedErrorsBecomeExceptionsOfTheThawTypeTheNodeNames() {
+        node.answer("POST", "/2015-03-31/functions/hello/invocations", 503,
+                "{\"Type\":\"Service\",\"message\":\"the node is shutting down\",\"Message\":\"the node is shutting down\"}",
+                Map.of("x-amzn-ErrorType", "ResourceNotReadyException", "X-Thaw-Error-Type", "ServiceUnavailable"));
+        assertThatThrownBy(() -> client.invoke("hello", new byte[0], InvokeOptions.defaults()))
+                .isInstanceOfSatisfying(ThawException.class, e -> assertThat(e.type()).isEqualTo(ErrorType.ServiceUnavailable))
+                .hasMessage("the node is shutting down");
+    }
+
+    @Test
+    void aliasesVersionsAndDeadLettersUseTheirPaths() {
+        node.answer("GET", "/functions/hello/aliases", 200,
+                        "{\"function\":\"hello\",\"aliases\":[{\"alias\":\"b\",\"version\":2},{\"alias\":\"a\",\"version\":1}]}")
+                .answer("PUT", "/functions/hello/aliases/a", 200, "{\"alias\":\"a\",\"version\":3,\"previousVersion\":1}")
+                .answer("DELETE", "/functions/hello/aliases/a", 200, "{\"deleted\":\"a\",\"version\":3}")
+                .answer("GET", "/functions/hello/versions", 200, "{\"versions\":[{\"version\":3}]}")
+                .answer("GET", "/functions/hello/events/dead", 200, "{\"deadLetters\":[{\"requestId\":\"r\"}]}")
+                .answer("DELETE", "/functions/hello/events/dead", 200, "{\"cleared\":5}");
+        assertThat(client.aliases("hello")).containsExactly(Map.entry("a", 1L), Map.entry("b", 2L));
+        assertThat(client.setAlias("hello", "a", 3)).hasValue(1);
+        assertThat(node.last().bodyText()).isEqualTo("{\"version\":3}");
+        assertThat(client.deleteAlias("hello", "a")).isEqualTo(3);
+        assertThat(client.versions("hello").at("/versions/0/version").asLong()).isEqualTo(3);
+        assertThat(client.deadLetters("hello").at("/deadLetters/0/requestId").asText()).isEqualTo("r");
+        assertThat(client.clearDeadLetters("hello")).isEqualTo(5);
+    }
 }

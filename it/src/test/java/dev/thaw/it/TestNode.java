@@ -62,16 +62,23 @@ final class TestNode implements AutoCloseable {
 
     TestNode(Path dataDir, boolean snapshots, Duration keepAlive, int queueLimit, boolean store,
              dev.thaw.node.StoreSettings settings) throws IOException {
+        this(dataDir, snapshots, b -> b.keepAlive(keepAlive).queueLimit(queueLimit).snapshotStore(store).store(settings));
+    }
+
+    /**
+     * A node with the defaults of the tests (keep-alive 5 min, no store warm-up) and further settings.
+     *
+     * @param settings changes to the node's configuration (event retry delay, drain grace …)
+     */
+    TestNode(Path dataDir, boolean snapshots, java.util.function.UnaryOperator<NodeConfig.Builder> settings)
+            throws IOException {
         this.dataDir = dataDir;
         Path criu = Path.of(System.getProperty("thaw.criu", ".thaw/criu/bin/criu"));
-        node = Node.start(NodeConfig.builder().port(0).dataDir(dataDir)
+        node = Node.start(settings.apply(NodeConfig.builder().port(0).dataDir(dataDir)
                 .runtimeJar(FUNCTIONS.resolve("thaw-runtime.jar"))
                 .criu(snapshots ? criu : null)
-                .keepAlive(keepAlive)
-                .queueLimit(queueLimit)
-                .snapshotStore(store)
-                .store(settings)
-                .build());
+                .keepAlive(Duration.ofMinutes(5))
+                .store(dev.thaw.node.StoreSettings.DEFAULT.withWarmUpReads(false))).build());
         client = ThawClient.create(node.uri(), node.apiToken());
     }
 

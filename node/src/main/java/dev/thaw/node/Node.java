@@ -39,7 +39,12 @@ public interface Node extends AutoCloseable {
     /** Blocks until the node has been closed (by {@link #close()} or a shutdown hook). */
     void awaitClose() throws InterruptedException;
 
-    /** Stops every instance, waits for them to exit, closes the listeners. Idempotent. */
+    /**
+     * Drains, then stops: refuses new work, lets accepted invocations finish within
+     * {@link NodeConfig#drainGrace()} and answers what is left with an error, keeps unfinished
+     * asynchronous invocations queued for the next start, then stops every instance, waits for them
+     * to exit and closes the listeners. Idempotent.
+     */
     @Override
     void close();
 }

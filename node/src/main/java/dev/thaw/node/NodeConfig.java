@@ -22,10 +22,17 @@ import java.util.Optional;
  * @param openInvoke whether invocations need no API token (an explicit choice; everything else always needs one)
  * @param restoreMode how functions whose manifest does not say are restored: {@code eager},
  *     {@code lazy} or {@code reap} (default {@code eager})
+ * @param drainGrace on shutdown, how long invocations already accepted may take to finish before what
+ *     is left is answered with an error (default 30 s)
+ * @param eventRetryDelay how long a failed asynchronous ({@code Event}) invocation waits before its
+ *     first retry; the second waits twice as long (default 1 minute, Lambda's)
+ * @param versionsKept how many of a function's latest versions stay invocable, besides those an
+ *     alias points to (default 5)
  */
 public record NodeConfig(int port, Path dataDir, Path runtimeJar, Path javaHome, Optional<Path> criu,
                          Duration keepAlive, int queueLimit, Optional<dev.thaw.store.S3Config> s3, boolean snapshotStore,
-                         StoreSettings store, dev.thaw.core.RestoreMode restoreMode, boolean openInvoke) {
+                         StoreSettings store, dev.thaw.core.RestoreMode restoreMode, Duration drainGrace,
+                         Duration eventRetryDelay, int versionsKept, boolean openInvoke) {
 
     public NodeConfig {
         Objects.requireNonNull(dataDir, "dataDir");
@@ -48,6 +55,17 @@ public record NodeConfig(int port, Path dataDir, Path runtimeJar, Path javaHome,
         if (queueLimit < 0) {
             throw new IllegalArgumentException("queueLimit must be >= 0, got " + queueLimit);
         }
+        Objects.requireNonNull(drainGrace, "drainGrace");
+        Objects.requireNonNull(eventRetryDelay, "eventRetryDelay");
+        if (drainGrace.isNegative()) {
+            throw new IllegalArgumentException("drainGrace must not be negative, got " + drainGrace);
+        }
+        if (eventRetryDelay.isNegative()) {
+            throw new IllegalArgumentException("eventRetryDelay must not be negative, got " + eventRetryDelay);
+        }
+        if (versionsKept < 1) {
+            throw new IllegalArgumentException("versionsKept must be >= 1, got " + versionsKept);
+        }
     }
 
     /** @return a builder with the defaults */
@@ -69,6 +87,9 @@ public record NodeConfig(int port, Path dataDir, Path runtimeJar, Path javaHome,
         private StoreSettings store = StoreSettings.DEFAULT;
         private dev.thaw.core.RestoreMode restoreMode = dev.thaw.core.RestoreMode.EAGER;
         private boolean openInvoke;
+        private Duration drainGrace = Duration.ofSeconds(30);
+        private Duration eventRetryDelay = Duration.ofMinutes(1);
+        private int versionsKept = 5;
 
         private Builder() {
         }
@@ -93,12 +114,19 @@ public record NodeConfig(int port, Path dataDir, Path runtimeJar, Path javaHome,
          * @throws IllegalArgumentException naming the bad value
          */
         public Builder restoreMode(String mode) { return restoreMode(dev.thaw.core.RestoreMode.parse(mode)); }
+        /** @param grace how long accepted invocations may take to finish on shutdown */
+        public Builder drainGrace(Duration grace) { this.drainGrace = grace; return this; }
+        /** @param delay the wait before a failed Event invocation's first retry (the second waits twice as long) */
+        public Builder eventRetryDelay(Duration delay) { this.eventRetryDelay = delay; return this; }
+        /** @param kept how many latest versions of a function stay invocable, besides aliased ones */
+        public Builder versionsKept(int kept) { this.versionsKept = kept; return this; }
 
         /** @param open whether local callers may invoke functions without the API token (default false) */
         public Builder openInvoke(boolean open) { this.openInvoke = open; return this; }
 
         public NodeConfig build() {
-            return new NodeConfig(port, dataDir, runtimeJar, javaHome, criu, keepAlive, queueLimit, s3, snapshotStore, store, restoreMode, openInvoke);
+            return new NodeConfig(port, dataDir, runtimeJar, javaHome, criu, keepAlive, queueLimit, s3, snapshotStore, store,
+                    restoreMode, drainGrace, eventRetryDelay, versionsKept, openInvoke);
         }
     }
 }

@@ -9,10 +9,16 @@ import dev.thaw.core.StartKind;
 import dev.thaw.core.ThawException;
 import dev.thaw.criu.Criu;
 import dev.thaw.criu.CriuStatus;
+import dev.thaw.node.api.LambdaErrors;
 import dev.thaw.node.api.NodeOperations;
 import dev.thaw.node.api.PublicApi;
+import dev.thaw.node.event.DeadLetter;
+import dev.thaw.node.event.EventQueue;
+import dev.thaw.node.event.EventWorker;
+import dev.thaw.node.event.QueuedEvent;
 import dev.thaw.node.function.Deployment;
 import dev.thaw.node.function.FunctionLog;
+import dev.thaw.node.function.FunctionRef;
 import dev.thaw.node.function.FunctionStore;
 import dev.thaw.node.instance.FunctionInstances;
 import dev.thaw.node.instance.Instance;
@@ -36,47 +42,76 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
-import java.util.Comparator;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
 import java.util.Set;
 import java.util.TreeSet;
+import java.util.UUID;
+import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.TimeUnit;
 
 /*
  * The node: wires the pieces an invocation passes through, front to back. The public API (api/)
- * hands an invocation to the function's pool (pool/), which schedules it onto an instance or asks
- * the function's starter (instance/) for a new one; the starter restores a clone from the
- * function's snapshot (snapshot/) or boots and checkpoints; deployments, code and logs live in the
- * function store (function/).
+ * hands an invocation to the pool (pool/) of the function version it names, which schedules it onto
+ * an instance or asks the version's starter (instance/) for a new one; the starter restores a clone
+ * from the version's snapshot (snapshot/) or boots and checkpoints; deployments, versions, aliases,
+ * code and logs live in the function store (function/). Asynchronous invocations wait in a durable
+ * queue (event/) whose worker submits them to the same pools, with Lambda's retries.
+ *
+ * Every deploy is a new version and the older ones stay invocable: each version that is invoked gets
+ * its own pool and its own snapshot. The latest version's pool exists from the deploy (or the node's
+ * start); an older one's is made when it is first invoked. A deploy moves the invocations waiting on
+ * the previous latest version that named no version to the new one, and stops the previous version's
+ * idle instances (its snapshot stays). Versions beyond the last few (NodeConfig.versionsKept) that no
+ * alias points to are retired: their pool closes, their instances finish what they run, then their
+ * code and snapshot are deleted.
  *
  * Start-up probes CRIU once; when it is unusable the node still runs and every cold start boots, and
  * /healthz and `thaw up` say why. Instances started by this node are killed and waited for on
  * close(), and restores' work directories removed, so a stopped node leaves no processes behind.
+ *
+ * close() drains first: new work is refused (503) while the invocations already accepted, queued
+ * ones included, run to their end, up to NodeConfig.drainGrace; what is left then is answered with
+ * an error saying so, and asynchronous invocations not yet finished stay in the queue for the next
+ * start. The web servers do not stop themselves on the JVM's shutdown: Helidon's own shutdown hook
+ * would stop them concurrently with `thaw up`'s, interrupting the threads of requests in flight
+ * (whose callers then got "500 InternalError: InterruptedException: null"), so shutdownHook(false)
+ * leaves their stop to close().
  */
 /** The node (see the comment above). */
 final class ThawNode implements Node, NodeOperations {
     private static final System.Logger LOG = System.getLogger("thaw.node");
-    private static final Duration DRAIN = Duration.ofSeconds(10);
+    /** After the drain, how long answers to what was left may take to be sent before the listener stops. */
+    private static final Duration ANSWER_WAIT = Duration.ofSeconds(3);
+    /** A retired version's invocations in progress get this long beyond its timeout before its instances are killed. */
+    private static final Duration RETIRE_MARGIN = Duration.ofSeconds(5);
 
-    /** A deployed function: its pool (when instances run) and its starter (how they start). */
+    /** One version of a function that runs: its pool and its starter (how its instances start). */
     private record Function(Deployment deployment, FunctionPool pool, FunctionInstances instances) {
     }
 
     private final NodeConfig config;
     private final FunctionStore store;
-    private final Map<String, Function> functions = new ConcurrentHashMap<>();
+    /** The versions that have a pool, by function name then version. */
+    private final Map<String, Map<Long, Function>> functions = new ConcurrentHashMap<>();
+    /** Each version's instance counts as its pool last reported them, summed per function for metrics. */
+    private final Map<String, Map<Long, FunctionInfo.InstanceCounts>> counts = new ConcurrentHashMap<>();
+    /** Versions being retired: no longer invocable, their pool draining. */
+    private final Set<String> retiring = ConcurrentHashMap.newKeySet();
     private final Map<String, FunctionLog> logs = new ConcurrentHashMap<>();
     private final Map<String, Instance> instances = new ConcurrentHashMap<>();
     private final NodeMetrics metrics = new NodeMetrics();
     private final ScheduledExecutorService timers = Executors.newScheduledThreadPool(1,
             Thread.ofPlatform().daemon().name("thaw-timer").factory());
+    private final ExecutorService eventThread = Executors.newSingleThreadExecutor(
+            Thread.ofPlatform().daemon().name("thaw-events").factory());
     private final Scheduler scheduler = Scheduler.of(timers);
     private final Ticker ticker = Ticker.system();
     private final CriuStatus criuStatus;
@@ -86,10 +121,14 @@ final class ThawNode implements Node, NodeOperations {
 
     private final CountDownLatch closed = new CountDownLatch(1);
     private volatile boolean closing;
+    /** Requests admitted (invocations of every type) whose answer is not sent yet. Guarded by itself. */
+    private final int[] admitted = new int[1];
     private volatile String storeProblem;
     private WebServer publicServer;
     private InstanceLauncher launcher;
     private SnapshotRepository repository;
+    private EventQueue eventQueue;
+    private EventWorker events;
 
     private ThawNode(NodeConfig config) throws IOException {
         this.config = config;
@@ -123,10 +162,16 @@ final class ThawNode implements Node, NodeOperations {
         metrics.storeTiers(repository::tierStats);
         metrics.restoreHeldBytes(repository::restoreHeldBytes);
         for (Deployment d : store.list()) {
-            functions.put(d.name(), newFunction(d));
+            runtime(d);
+            prune(d.name()); // versions a crash left behind before they were deleted
         }
+        eventQueue = EventQueue.files(config.dataDir().resolve("events"));
+        events = new EventWorker(eventQueue, this::dispatch,
+                EventWorker.Policy.withRetryDelay(config.eventRetryDelay()), ticker, scheduler, eventThread, metrics.events());
+        metrics.eventsPending(events::pending);
+        events.start();
         try {
-            publicServer = WebServer.builder().host("127.0.0.1").port(config.port())
+            publicServer = WebServer.builder().host("127.0.0.1").port(config.port()).shutdownHook(false)
                     .routing(r -> PublicApi.routing(r, this, new PublicApi.Security(this::port, apiToken,
                             config.openInvoke(), java.util.Set.of(), awsCredentials)))
                     .maxPayloadSize(PublicApi.maxDeployBytes() + 1024L * 1024)
@@ -135,7 +180,12 @@ final class ThawNode implements Node, NodeOperations {
             throw new ThawException(ErrorType.ServiceUnavailable, "cannot listen on 127.0.0.1:" + config.port()
                     + " (" + e.getMessage() + "): is another node running? Use --port", e);
         }
-        timers.scheduleWithFixedDelay(() -> functions.values().forEach(f -> f.pool().retireIdle(config.keepAlive())),
+        if (!publicServer.isRunning() || publicServer.port() < 0) {
+            // Helidon logs a listener that cannot bind and returns a stopped server instead of throwing
+            throw new ThawException(ErrorType.ServiceUnavailable, "cannot listen on 127.0.0.1:" + config.port()
+                    + ": is another node running? Use --port");
+        }
+        timers.scheduleWithFixedDelay(() -> all().forEach(f -> f.pool().retireIdle(config.keepAlive())),
                 1, 1, TimeUnit.SECONDS);
         LOG.log(System.Logger.Level.INFO, "thaw node on http://127.0.0.1:" + publicServer.port() + "; " + criuStatus.reason());
     }
@@ -216,8 +266,13 @@ final class ThawNode implements Node, NodeOperations {
      *         background work (the store's read warm-up and its disk fills wait for it)
      */
     private boolean quiet() {
-        return functions.values().stream().map(f -> f.pool().counts())
+        return all().map(f -> f.pool().counts())
                 .allMatch(c -> c.starting() == 0 && c.busy() == 0 && c.queued() == 0);
+    }
+
+    /** @return every version that has a pool */
+    private java.util.stream.Stream<Function> all() {
+        return functions.values().stream().flatMap(v -> v.values().stream());
     }
 
     /** The working copies of images: tmpfs when the machine has one, so restores read RAM. */
@@ -243,7 +298,8 @@ final class ThawNode implements Node, NodeOperations {
                 launcher, repository, criu, scheduler, instances, RuntimeListeners.loopback()));
         var m = d.manifest();
         FunctionPool pool = new FunctionPool(new FunctionPool.Settings(d.name(), d.version(), m.maxInstances(),
-                m.timeoutMs(), m.memoryMb(), config.queueLimit()), starter, ticker, scheduler, observer(d.name(), log));
+                m.timeoutMs(), m.memoryMb(), config.queueLimit()), starter, ticker, scheduler,
+                observer(d.name(), d.version(), log));
         return new Function(d, pool, starter);
     }
 
@@ -253,7 +309,7 @@ final class ThawNode implements Node, NodeOperations {
     }
 
     /** Where a pool's lines and figures go: the function's log and the node's metrics. */
-    private PoolObserver observer(String name, FunctionLog log) {
+    private PoolObserver observer(String name, long version, FunctionLog log) {
         return new PoolObserver() {
             @Override
             public void log(String line) {
@@ -271,10 +327,26 @@ final class ThawNode implements Node, NodeOperations {
             }
 
             @Override
-            public void counts(FunctionInfo.InstanceCounts counts) {
-                metrics.instances(name, counts);
+            public void counts(FunctionInfo.InstanceCounts c) {
+                counts.computeIfAbsent(name, n -> new ConcurrentHashMap<>()).put(version, c);
+                metrics.instances(name, countsOf(name));
             }
         };
+    }
+
+    /** @return the instance counts of every version of the function, summed (from what the pools last reported) */
+    private FunctionInfo.InstanceCounts countsOf(String name) {
+        int starting = 0;
+        int idle = 0;
+        int busy = 0;
+        int queued = 0;
+        for (FunctionInfo.InstanceCounts c : counts.getOrDefault(name, Map.of()).values()) {
+            starting += c.starting();
+            idle += c.idle();
+            busy += c.busy();
+            queued += c.queued();
+        }
+        return new FunctionInfo.InstanceCounts(starting, idle, busy, queued);
     }
 
     private FunctionLog log(String name) {
@@ -287,12 +359,114 @@ final class ThawNode implements Node, NodeOperations {
         });
     }
 
+    /** @return the latest version's runtime */
     private Function function(String name) {
-        Function f = functions.get(name);
-        if (f == null) {
-            throw ThawException.functionNotFound(name);
+        return runtime(store.get(name).orElseThrow(() -> ThawException.functionNotFound(name)));
+    }
+
+    /** @return the version's runtime, made when it is first asked for */
+    private Function runtime(Deployment d) {
+        Map<Long, Function> versions = functions.computeIfAbsent(d.name(), n -> new ConcurrentHashMap<>());
+        Function f = versions.get(d.version());
+        if (f != null) {
+            return f;
         }
-        return f;
+        synchronized (versions) {
+            if (retiring.contains(key(d))) {
+                // resolved just before its retirement began: its pool is gone for good
+                throw new ThawException(ErrorType.FunctionNotFound, "version " + d.version() + " of function '" + d.name()
+                        + "' was just retired");
+            }
+            return versions.computeIfAbsent(d.version(), v -> newFunction(d));
+        }
+    }
+
+    /**
+     * @return the version {@code ref} names now: the latest for none or {@code $LATEST}, else the version
+     *     number or the alias's target
+     * @throws ThawException {@code FunctionNotFound} naming the function and the qualifier
+     */
+    private Deployment resolve(FunctionRef ref) {
+        Deployment latest = store.get(ref.name()).orElseThrow(() -> ThawException.functionNotFound(ref.name()));
+        if (ref.isLatest()) {
+            return latest;
+        }
+        String q = ref.qualifier().orElseThrow();
+        Optional<Long> number = ref.versionNumber();
+        Optional<Long> version = number.isPresent() ? number : store.alias(ref.name(), q);
+        if (version.isEmpty()) {
+            throw new ThawException(ErrorType.FunctionNotFound, "function '" + ref.name() + "' has no version or alias '"
+                    + q + "'" + aliasHint(ref.name()));
+        }
+        Optional<Deployment> d = store.version(ref.name(), version.get())
+                .filter(v -> !retiring.contains(key(v)));
+        if (d.isEmpty()) {
+            throw new ThawException(ErrorType.FunctionNotFound, "function '" + ref.name() + "' has no version " + version.get()
+                    + (number.isPresent() ? "" : " (alias '" + q + "' points to it)") + "; versions kept: "
+                    + store.versions(ref.name()).stream().map(Deployment::version).toList());
+        }
+        return d.get();
+    }
+
+    private String aliasHint(String name) {
+        var aliases = store.aliases(name);
+        return aliases.isEmpty() ? " (it has no aliases)" : " (aliases: " + String.join(", ", aliases.keySet()) + ")";
+    }
+
+    private static String key(Deployment d) {
+        return d.name() + "@" + d.version();
+    }
+
+    private void checkOpen() {
+        if (closing) {
+            throw shuttingDown();
+        }
+    }
+
+    private static ThawException shuttingDown() {
+        return new ThawException(ErrorType.ServiceUnavailable, "the node is shutting down and accepts no new work");
+    }
+
+    /**
+     * Retires the versions beyond the last {@link NodeConfig#versionsKept()} that no alias points to:
+     * they stop being invocable now; their pool closes, what it runs finishes (or is stopped once its
+     * timeout has passed), then their code and snapshot are deleted.
+     */
+    private void prune(String name) {
+        for (Deployment d : store.prunable(name, config.versionsKept())) {
+            if (!retiring.add(key(d))) {
+                continue;
+            }
+            Map<Long, Function> versions = functions.getOrDefault(name, new ConcurrentHashMap<>());
+            Function f;
+            synchronized (versions) {
+                f = versions.remove(d.version());
+            }
+            log(name).append("RETIRE version " + d.version() + " (only the last " + config.versionsKept()
+                    + " versions and aliased ones are kept)");
+            Thread.ofVirtual().name("thaw-retire-" + key(d)).start(() -> retire(d, f));
+        }
+    }
+
+    private void retire(Deployment d, Function f) {
+        try {
+            if (f != null) {
+                ThawException gone = new ThawException(ErrorType.FunctionNotFound, "version " + d.version()
+                        + " of function '" + d.name() + "' was retired while the invocation waited");
+                f.pool().close().forEach(inv -> inv.fail(gone));
+                f.pool().awaitDrained(ticker.nanos() + Duration.ofMillis(d.manifest().timeoutMs()).plus(RETIRE_MARGIN).toNanos());
+                f.pool().shutdown(gone);
+                counts.getOrDefault(d.name(), new ConcurrentHashMap<>()).remove(d.version());
+            }
+            store.forget(d);
+            repository.forget(d);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        } catch (RuntimeException e) {
+            LOG.log(System.Logger.Level.WARNING, "version " + d.version() + " of '" + d.name() + "' not retired: " + e.getMessage());
+        } finally {
+            retiring.remove(key(d));
+        }
     }
 
     // ---- NodeOperations ------------------------------------------------------------------------
@@ -300,7 +474,7 @@ final class ThawNode implements Node, NodeOperations {
     @Override
     public Map<String, Object> health() {
         Map<String, Object> body = new LinkedHashMap<>();
-        body.put("status", "ok");
+        body.put("status", closing ? "shutting down" : "ok");
         Map<String, Object> snapshots = new LinkedHashMap<>();
         snapshots.put("enabled", criu.isPresent());
         snapshots.put("reason", snapshotStatus());
@@ -368,53 +542,223 @@ final class ThawNode implements Node, NodeOperations {
 
     @Override
     public List<Map<String, Object>> snapshotReports() {
-        return functions.keySet().stream().sorted().map(this::snapshotReport).toList();
+        return store.list().stream().map(d -> snapshotReport(d.name())).toList();
     }
 
     @Override
     public boolean isDeployed(String name) {
-        return functions.containsKey(name);
+        return store.get(name).isPresent();
     }
 
     @Override
     public synchronized FunctionInfo deploy(FunctionManifest manifest, byte[] code) {
-        Function old = functions.get(manifest.name());
+        checkOpen();
+        Optional<Function> previous = store.get(manifest.name()).map(p -> functions.getOrDefault(p.name(), Map.of())
+                .get(p.version()));
         Deployment d = store.deploy(manifest, code);
-        List<Invocation> carried = old == null ? List.of() : old.pool().close();
-        if (old != null) {
-            repository.forget(old.deployment());
-        }
-        Function f = newFunction(d);
-        functions.put(d.name(), f);
-        carried.forEach(f.pool()::submit);
+        Function f = runtime(d);
+        previous.ifPresent(old -> {
+            // what named no version moves to the new latest; what named the old one stays on it
+            for (Invocation inv : old.pool().takeQueued(Invocation::followsLatest)) {
+                try {
+                    f.pool().submit(inv);
+                } catch (ThawException e) {
+                    inv.fail(e);
+                }
+            }
+            old.pool().retireIdle(Duration.ZERO);
+        });
         log(d.name()).append("DEPLOY version " + d.version() + " handler " + d.manifest().handler());
+        prune(d.name());
         return info(f);
     }
 
     @Override
     public synchronized long delete(String name) {
-        Function f = functions.remove(name);
-        if (f == null) {
-            throw ThawException.functionNotFound(name);
+        checkOpen();
+        Deployment latest = store.get(name).orElseThrow(() -> ThawException.functionNotFound(name));
+        Map<Long, Function> versions = functions.remove(name);
+        counts.remove(name);
+        List<Deployment> all = store.versions(name);
+        if (versions != null) {
+            for (Function f : versions.values()) {
+                f.pool().close().forEach(inv -> inv.fail(new ThawException(ErrorType.FunctionNotFound,
+                        "function '" + name + "' was deleted while the invocation waited")));
+            }
         }
-        f.pool().close().forEach(inv -> inv.fail(new ThawException(ErrorType.FunctionNotFound,
-                "function '" + name + "' was deleted while the invocation waited")));
         store.delete(name);
-        repository.forget(f.deployment());
-        return f.deployment().version();
+        all.forEach(repository::forget);
+        return latest.version();
     }
 
     @Override
-    public Invocation invoke(String name, byte[] payload) {
-        if (closing) {
-            throw new ThawException(ErrorType.ServiceUnavailable, "the node is shutting down");
+    public Admission admit() {
+        synchronized (admitted) {
+            if (closing) {
+                throw shuttingDown();
+            }
+            admitted[0]++;
         }
-        return function(name).pool().submit(new Invocation(payload));
+        return () -> {
+            synchronized (admitted) {
+                admitted[0]--;
+                admitted.notifyAll();
+            }
+        };
+    }
+
+    @Override
+    public long resolveVersion(FunctionRef ref) {
+        return resolve(ref).version();
+    }
+
+    @Override
+    public Invocation invoke(FunctionRef ref, byte[] payload, boolean captureLog) {
+        checkOpen();
+        Deployment d = resolve(ref);
+        return runtime(d).pool().submit(new Invocation(UUID.randomUUID().toString(), payload, ref.isLatest(), captureLog));
+    }
+
+    @Override
+    public String enqueue(FunctionRef ref, byte[] payload) {
+        checkOpen();
+        resolve(ref); // a function or qualifier that does not exist is refused now, not dead-lettered later
+        try {
+            return events.enqueue(ref.name(), ref.qualifier(), payload).requestId();
+        } catch (IllegalStateException e) {
+            throw shuttingDown();
+        } catch (IOException e) {
+            throw new ThawException(ErrorType.InternalError, "the event for function '" + ref.name()
+                    + "' could not be stored: " + e.getMessage(), e);
+        }
+    }
+
+    /** One attempt of a queued event: submitted to the pool of the version its qualifier names now. */
+    private java.util.concurrent.CompletionStage<EventWorker.Outcome> dispatch(QueuedEvent e) {
+        if (closing) {
+            return CompletableFuture.completedFuture(new EventWorker.Outcome.Abandoned("the node is shutting down"));
+        }
+        FunctionRef ref = new FunctionRef(e.function(), e.qualifier());
+        Invocation inv;
+        try {
+            Deployment d = resolve(ref);
+            inv = runtime(d).pool().submit(new Invocation(e.requestId(), e.payload(), ref.isLatest(), false));
+        } catch (ThawException t) {
+            return CompletableFuture.completedFuture(outcome(t, e, 0));
+        }
+        return inv.result().handle((r, t) -> t == null ? new EventWorker.Outcome.Success()
+                : outcome(t instanceof java.util.concurrent.CompletionException && t.getCause() != null ? t.getCause() : t,
+                        e, inv.timeoutMs()));
+    }
+
+    private EventWorker.Outcome outcome(Throwable t, QueuedEvent e, int timeoutMs) {
+        if (!(t instanceof ThawException te)) {
+            return new EventWorker.Outcome.Failure(t.getClass().getSimpleName() + ": " + t.getMessage());
+        }
+        Optional<LambdaErrors.FunctionFailure> failure = LambdaErrors.functionFailure(te, e.requestId(), timeoutMs);
+        if (failure.isPresent()) {
+            return new EventWorker.Outcome.Failure(failure.get().errorType() + ": " + failure.get().errorMessage());
+        }
+        return switch (te.type()) {
+            case FunctionNotFound -> new EventWorker.Outcome.Gone(te.getMessage());
+            case TooManyRequests -> new EventWorker.Outcome.Refused(te.getMessage());
+            case ServiceUnavailable -> closing ? new EventWorker.Outcome.Abandoned(te.getMessage())
+                    : new EventWorker.Outcome.Refused(te.getMessage());
+            default -> new EventWorker.Outcome.Failure(te.type() + ": " + te.getMessage());
+        };
+    }
+
+    /** Dead letters outlive their function (a deleted function's are still there to read), but a name never seen is not found. */
+    @Override
+    public List<DeadLetter> deadLetters(String name) {
+        try {
+            List<DeadLetter> letters = eventQueue.deadLetters(name);
+            if (letters.isEmpty() && store.get(name).isEmpty()) {
+                throw ThawException.functionNotFound(name);
+            }
+            return letters;
+        } catch (IOException e) {
+            throw new ThawException(ErrorType.InternalError, "cannot read the dead letters of '" + name + "': "
+                    + e.getMessage(), e);
+        }
+    }
+
+    @Override
+    public int clearDeadLetters(String name) {
+        try {
+            int cleared = eventQueue.clearDeadLetters(name);
+            if (cleared == 0 && store.get(name).isEmpty()) {
+                throw ThawException.functionNotFound(name);
+            }
+            return cleared;
+        } catch (IOException e) {
+            throw new ThawException(ErrorType.InternalError, "cannot clear the dead letters of '" + name + "': "
+                    + e.getMessage(), e);
+        }
+    }
+
+    @Override
+    public java.util.SortedMap<String, Long> aliases(String name) {
+        store.get(name).orElseThrow(() -> ThawException.functionNotFound(name));
+        return store.aliases(name);
+    }
+
+    @Override
+    public synchronized Optional<Long> setAlias(String name, String alias, long version) {
+        checkOpen();
+        if (retiring.contains(name + "@" + version)) {
+            throw new ThawException(ErrorType.FunctionNotFound, "version " + version + " of function '" + name
+                    + "' is being retired");
+        }
+        Optional<Long> before = store.setAlias(name, alias, version);
+        log(name).append("ALIAS " + alias + " -> version " + version + before.map(b -> " (was " + b + ")").orElse(""));
+        prune(name); // the version it pointed to may be one too many now
+        return before;
+    }
+
+    @Override
+    public synchronized Optional<Long> deleteAlias(String name, String alias) {
+        checkOpen();
+        store.get(name).orElseThrow(() -> ThawException.functionNotFound(name));
+        Optional<Long> before = store.deleteAlias(name, alias);
+        before.ifPresent(v -> {
+            log(name).append("ALIAS " + alias + " deleted (pointed to version " + v + ")");
+            prune(name);
+        });
+        return before;
+    }
+
+    @Override
+    public List<Map<String, Object>> versions(String name) {
+        Deployment latest = store.get(name).orElseThrow(() -> ThawException.functionNotFound(name));
+        var aliases = store.aliases(name);
+        List<Map<String, Object>> out = new ArrayList<>();
+        for (Deployment d : store.versions(name)) {
+            if (retiring.contains(key(d))) {
+                continue;
+            }
+            Map<String, Object> v = new LinkedHashMap<>();
+            v.put("version", d.version());
+            v.put("latest", d.version() == latest.version());
+            v.put("aliases", aliases.entrySet().stream().filter(a -> a.getValue() == d.version()).map(Map.Entry::getKey).toList());
+            v.put("deployedAt", d.deployedAt().toString());
+            v.put("handler", d.manifest().handler());
+            v.put("codeSha256", d.codeSha256());
+            Function f = functions.getOrDefault(name, Map.of()).get(d.version());
+            v.put("snapshot", f == null ? null : f.instances().snapshot().info().state());
+            out.add(v);
+        }
+        return out;
     }
 
     @Override
     public int evict(String name) throws InterruptedException {
-        return function(name).pool().evictIdle();
+        function(name);
+        int evicted = 0;
+        for (Function f : List.copyOf(functions.getOrDefault(name, Map.of()).values())) {
+            evicted += f.pool().evictIdle();
+        }
+        return evicted;
     }
 
     @Override
@@ -430,38 +774,72 @@ final class ThawNode implements Node, NodeOperations {
 
     @Override
     public List<FunctionInfo> describeAll() {
-        List<FunctionInfo> all = new ArrayList<>();
-        functions.values().stream().sorted(Comparator.comparing(f -> f.deployment().name())).forEach(f -> all.add(info(f)));
-        return all;
+        return store.list().stream().map(d -> info(runtime(d))).toList();
     }
 
-    private static FunctionInfo info(Function f) {
+    /** What the node says about a function: its latest version, with the instances of all its versions. */
+    private FunctionInfo info(Function f) {
         Deployment d = f.deployment();
         FunctionManifest m = d.manifest();
         return new FunctionInfo(d.name(), d.version(), m.handler(), m.runtime(), m.memoryMb(), m.timeoutMs(),
                 List.copyOf(new TreeSet<>(m.environment().keySet())), m.maxInstances(), m.snapshots(),
                 d.codeSha256(), d.codeSizeBytes(), d.deployedAt().toString(), f.instances().snapshot().info(),
-                f.pool().counts(), f.instances().restoreMode().wireName(),
+                countsOrPool(f), f.instances().restoreMode().wireName(),
                 m.priming() == null ? null : m.priming().rounds());
     }
 
+    private FunctionInfo.InstanceCounts countsOrPool(Function f) {
+        Map<Long, FunctionInfo.InstanceCounts> reported = counts.get(f.deployment().name());
+        return reported == null || reported.isEmpty() ? f.pool().counts() : countsOf(f.deployment().name());
+    }
+
     /**
-     * Lets invocations that instances are running finish (up to {@link #DRAIN}) while the public
-     * listener still answers them; invocations still queued are answered 503 at once.
+     * Drains the node (see the comment at the top): refuses new work, lets what was accepted finish
+     * within the grace period while the public listener still answers, then answers what is left with
+     * an error and waits (briefly) until those answers are sent.
      */
-    private void drain() {
-        closing = true;
-        long deadline = ticker.nanos() + DRAIN.toNanos();
-        for (Function f : functions.values()) {
-            f.pool().close().forEach(inv -> inv.fail(new ThawException(ErrorType.ServiceUnavailable,
-                    "the node is shutting down; the invocation was not started")));
+    private void drain() throws InterruptedException {
+        synchronized (admitted) {
+            closing = true;
         }
-        try {
-            for (Function f : functions.values()) {
-                f.pool().awaitNoneBusy(deadline);
+        events.stop(); // no new attempts; those running finish or stay queued for the next start
+        LOG.log(System.Logger.Level.INFO, "shutting down: new work is refused; accepted invocations have up to "
+                + config.drainGrace().toSeconds() + " s to finish");
+        long deadline = ticker.nanos() + config.drainGrace().toNanos();
+        boolean drained = all().allMatch(f -> {
+            try {
+                return f.pool().awaitDrained(deadline);
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+                return false;
             }
-        } catch (InterruptedException e) {
-            Thread.currentThread().interrupt();
+        }) && awaitAdmitted(deadline);
+        if (!drained) {
+            LOG.log(System.Logger.Level.WARNING, "the drain grace of " + config.drainGrace().toSeconds()
+                    + " s ended with invocations still running; they are answered with an error");
+        }
+        String why = "the node shut down before the invocation finished (it had " + config.drainGrace().toSeconds()
+                + " s to drain)";
+        ThawException notStarted = new ThawException(ErrorType.ServiceUnavailable,
+                "the node shut down before the invocation started (it had " + config.drainGrace().toSeconds() + " s to drain)");
+        all().forEach(f -> {
+            f.pool().close().forEach(inv -> inv.fail(notStarted));
+            f.pool().failRunning(new ThawException(ErrorType.ServiceUnavailable, why));
+        });
+        awaitAdmitted(ticker.nanos() + ANSWER_WAIT.toNanos());
+    }
+
+    /** @return whether every admitted request was answered before {@code deadlineNanos} */
+    private boolean awaitAdmitted(long deadlineNanos) throws InterruptedException {
+        synchronized (admitted) {
+            while (admitted[0] > 0) {
+                long left = deadlineNanos - ticker.nanos();
+                if (left <= 0) {
+                    return false;
+                }
+                admitted.wait(Math.max(1, left / 1_000_000));
+            }
+            return true;
         }
     }
 
@@ -497,17 +875,22 @@ final class ThawNode implements Node, NodeOperations {
         if (closed.getCount() == 0) {
             return;
         }
-        drain();
+        try {
+            drain();
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        }
         publicServer.stop();
-        for (Function f : functions.values()) {
+        all().forEach(f -> {
             try {
                 f.pool().shutdown(new ThawException(ErrorType.ServiceUnavailable, "the node is shutting down"));
             } catch (InterruptedException e) {
                 Thread.currentThread().interrupt();
             }
-        }
+        });
         repository.close();
         timers.shutdownNow();
+        eventThread.shutdown();
         logs.values().forEach(FunctionLog::close);
         FileTrees.deleteQuietly(launcher.workRoot());
         closed.countDown();

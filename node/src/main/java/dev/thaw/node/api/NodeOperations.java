@@ -2,13 +2,17 @@ package dev.thaw.node.api;
 
 import dev.thaw.core.FunctionInfo;
 import dev.thaw.core.FunctionManifest;
+import dev.thaw.node.event.DeadLetter;
+import dev.thaw.node.function.FunctionRef;
 import dev.thaw.node.pool.Invocation;
 import dev.thaw.store.DedupStats;
 import dev.thaw.store.GcResult;
 import java.io.IOException;
 import java.util.List;
 import java.util.Map;
+import java.util.Optional;
 import java.util.Set;
+import java.util.SortedMap;
 
 /**
  * What the HTTP API asks of the node behind it. The routes parse and check requests and shape
@@ -42,8 +46,59 @@ public interface NodeOperations {
     /** @return how many idle instances were stopped */
     int evict(String name) throws InterruptedException;
 
-    /** Accepts an invocation; the returned invocation's future completes with its answer. */
-    Invocation invoke(String name, byte[] payload);
+    /**
+     * Admits a request that accepts work (an invocation of any type), so that a node shutting down
+     * waits for its answer to be sent; close the admission once the answer is sent.
+     *
+     * @throws dev.thaw.core.ThawException {@code ServiceUnavailable} when the node is shutting down
+     */
+    Admission admit();
+
+    /** A request the node counts as in flight until it is closed. */
+    interface Admission extends AutoCloseable {
+        @Override
+        void close();
+    }
+
+    /**
+     * @return the version {@code ref} names now
+     * @throws dev.thaw.core.ThawException {@code FunctionNotFound} naming the function and qualifier
+     */
+    long resolveVersion(FunctionRef ref);
+
+    /**
+     * Accepts a synchronous invocation of the version {@code ref} names; the returned invocation's future
+     * completes with its answer.
+     *
+     * @param captureLog whether the invocation collects its own log (Lambda's {@code LogType: Tail})
+     */
+    Invocation invoke(FunctionRef ref, byte[] payload, boolean captureLog);
+
+    /**
+     * Accepts an asynchronous invocation: it is durable in the node's event queue when this returns, and
+     * runs at least once, with retries (docs/API.md).
+     *
+     * @return its request id
+     */
+    String enqueue(FunctionRef ref, byte[] payload);
+
+    /** @return the function's dead letters: events whose every attempt failed, oldest first */
+    List<DeadLetter> deadLetters(String name);
+
+    /** @return how many dead letters were deleted */
+    int clearDeadLetters(String name);
+
+    /** @return the function's aliases, alias to version */
+    SortedMap<String, Long> aliases(String name);
+
+    /** Creates or moves an alias. @return the version it pointed to before, when it existed */
+    Optional<Long> setAlias(String name, String alias, long version);
+
+    /** @return the version the deleted alias pointed to; empty when there was no such alias */
+    Optional<Long> deleteAlias(String name, String alias);
+
+    /** @return the function's invocable versions, oldest first: number, aliases, deploy time, snapshot state */
+    List<Map<String, Object>> versions(String name);
 
     List<Map<String, Object>> snapshotReports();
 

@@ -15,7 +15,10 @@ final class NodeRoutes implements HttpService {
 
     @Override
     public void routing(HttpRules rules) {
-        rules.get("/healthz", (req, res) -> Requests.json(res, 200, node.health()))
+        rules.get("/healthz", (req, res) -> {
+                    var health = node.health();
+                    Requests.json(res, "ok".equals(health.get("status")) ? 200 : 503, health);
+                })
                 .get("/metrics", this::metrics);
     }
 

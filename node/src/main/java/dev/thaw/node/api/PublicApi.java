@@ -5,8 +5,8 @@ import io.helidon.webserver.http.HttpRouting;
 
 /**
  * The node's public HTTP API (docs/API.md), the front door of every invocation: the routes by
- * concern ({@link FunctionRoutes}, {@link InvokeRoutes}, {@link SnapshotRoutes},
- * {@link NodeRoutes}) over {@link NodeOperations}, and one {@link ErrorMapping} for all of them.
+ * concern ({@link FunctionRoutes}, {@link InvokeRoutes}, {@link AliasRoutes}, {@link EventRoutes},
+ * {@link SnapshotRoutes}, {@link NodeRoutes}) over {@link NodeOperations}, and one {@link ErrorMapping} for all of them.
  */
 public final class PublicApi {
     private PublicApi() {
@@ -31,11 +31,19 @@ public final class PublicApi {
         Access access = new Access(new Access.Settings(security.port(), security.token(), security.openInvoke(),
                 security.extraHosts(), new AwsSignature.Keys(security.awsCredentials())));
         routing.addFilter(access);
-        routing.register(new NodeRoutes(node), new FunctionRoutes(node), new InvokeRoutes(node, access),
-                        new SnapshotRoutes(node))
+        routing.register(new NodeRoutes(node), new FunctionRoutes(node), new InvokeRoutes(node, access), new AliasRoutes(node),
+                        new EventRoutes(node), new SnapshotRoutes(node))
                 .any((req, res) -> {
-                    throw ThawException.invalidRequest("no such endpoint: %s %s (see docs/API.md)",
+                    ThawException e = ThawException.invalidRequest("no such endpoint: %s %s (see docs/API.md)",
                             req.prologue().method().text(), req.path().path());
+                    if (req.path().path().startsWith("/2015-03-31/")) {
+                        // an AWS client calling a Lambda operation thaw does not serve: say so in AWS's shape
+                        LambdaErrors.send(res, new LambdaErrors.Coded(e.type(), "UnsupportedOperationException", 400,
+                                e.getMessage() + ": thaw serves Invoke and the alias operations of Lambda's API"),
+                                java.util.UUID.randomUUID().toString());
+                        return;
+                    }
+                    throw e;
                 });
     }
 

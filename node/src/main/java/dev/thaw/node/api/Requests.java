@@ -50,8 +50,9 @@ final class Requests {
 
     private static ThawException tooLarge(String what, long size, long limit) {
         String sizeText = size >= 0 ? size + " bytes" : "more than " + limit + " bytes";
+        String readable = limit >= 1024 * 1024 ? limit / (1024 * 1024) + " MB" : limit / 1024 + " KB";
         return new ThawException(ErrorType.PayloadTooLarge, String.format(
-                "the %s is %s; the limit is %d bytes (%d MB)", what, sizeText, limit, limit / (1024 * 1024)));
+                "the %s is %s; the limit is %d bytes (%s)", what, sizeText, limit, readable));
     }
 
     static void json(ServerResponse res, int status, Object body) {

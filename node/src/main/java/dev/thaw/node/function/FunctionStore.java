@@ -17,19 +17,26 @@ import java.security.MessageDigest;
 import java.security.NoSuchAlgorithmException;
 import java.time.Instant;
 import java.util.ArrayList;
-import java.util.Comparator;
 import java.util.HexFormat;
 import java.util.List;
 import java.util.Map;
+import java.util.NavigableMap;
 import java.util.Optional;
+import java.util.TreeMap;
 import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.ConcurrentSkipListMap;
 import java.util.stream.Stream;
 import java.util.zip.ZipEntry;
 import java.util.zip.ZipInputStream;
 
 /**
  * The node's deployments on disk: {@code dataDir/functions/NAME/vN/{deployment.json, code/}} plus
- * {@code NAME/last-version}, so versions keep growing across deletes and node restarts.
+ * {@code NAME/last-version}, so versions keep growing across deletes and node restarts, and
+ * {@code NAME/aliases.json}, the function's aliases (name to version).
+ *
+ * <p>Every deploy is a new version and older versions stay invocable: the store keeps each
+ * version's directory until the node retires it ({@link #prunable}, {@link #forget}), which it does
+ * for versions that are neither among the last few nor the target of an alias.
  *
  * <p>A deploy checks the archive before anything is written (a zip with entries; for Java the
  * handler class present at the root, under {@code BOOT-INF/classes} or in a library JAR under
@@ -41,8 +48,13 @@ import java.util.zip.ZipInputStream;
 public final class FunctionStore {
     /** The executable a custom runtime ({@code runtime: provided}) starts with, as on Lambda. */
     public static final String BOOTSTRAP = "bootstrap";
+    private static final String ALIASES = "aliases.json";
+
     private final Path root;
-    private final Map<String, Deployment> current = new ConcurrentHashMap<>();
+    /** Every stored version of every function, by name then version. */
+    private final Map<String, NavigableMap<Long, Deployment>> versions = new ConcurrentHashMap<>();
+    /** Each function's aliases, alias name to version. Guarded by this. */
+    private final Map<String, Map<String, Long>> aliases = new ConcurrentHashMap<>();
 
     public FunctionStore(Path dataDir) throws IOException {
         this.root = dataDir.resolve("functions");
@@ -50,12 +62,136 @@ public final class FunctionStore {
         load();
     }
 
+    /** @return the function's latest version */
     public Optional<Deployment> get(String name) {
-        return Optional.ofNullable(current.get(name));
+        NavigableMap<Long, Deployment> all = versions.get(name);
+        return all == null || all.isEmpty() ? Optional.empty() : Optional.of(all.lastEntry().getValue());
     }
 
+    /** @return one version of the function, if it is stored */
+    public Optional<Deployment> version(String name, long version) {
+        NavigableMap<Long, Deployment> all = versions.get(name);
+        return all == null ? Optional.empty() : Optional.ofNullable(all.get(version));
+    }
+
+    /** @return every stored version of the function, oldest first */
+    public List<Deployment> versions(String name) {
+        NavigableMap<Long, Deployment> all = versions.get(name);
+        return all == null ? List.of() : List.copyOf(all.values());
+    }
+
+    /** @return the latest version of every function, sorted by name */
     public List<Deployment> list() {
-        return current.values().stream().sorted(Comparator.comparing(Deployment::name)).toList();
+        return versions.keySet().stream().sorted().map(this::get).flatMap(Optional::stream).toList();
+    }
+
+    /** @return the function's aliases, alias name to version, sorted by alias */
+    public synchronized java.util.SortedMap<String, Long> aliases(String name) {
+        return new TreeMap<>(aliases.getOrDefault(name, Map.of()));
+    }
+
+    /** @return the version {@code alias} points to, if the function has that alias */
+    public synchronized Optional<Long> alias(String name, String alias) {
+        return Optional.ofNullable(aliases.getOrDefault(name, Map.of()).get(alias));
+    }
+
+    /**
+     * Creates or moves an alias, durably.
+     *
+     * @return the version the alias pointed to before, if it existed
+     * @throws ThawException {@code FunctionNotFound} when the function or that version is not stored,
+     *     {@code InvalidRequest} for an invalid alias name
+     */
+    public synchronized Optional<Long> setAlias(String name, String alias, long version) {
+        if (!FunctionRef.isValidAlias(alias)) {
+            throw ThawException.invalidRequest("'%s' is not a valid alias name: use 1-128 letters, digits, '-' or '_',"
+                    + " not all digits", alias);
+        }
+        if (get(name).isEmpty()) {
+            throw ThawException.functionNotFound(name);
+        }
+        if (version(name, version).isEmpty()) {
+            throw new ThawException(dev.thaw.core.ErrorType.FunctionNotFound, "function '" + name + "' has no version "
+                    + version + " (stored: " + versions.get(name).keySet() + ")");
+        }
+        Map<String, Long> next = new TreeMap<>(aliases.getOrDefault(name, Map.of()));
+        Long before = next.put(alias, version);
+        writeAliases(name, next);
+        return Optional.ofNullable(before);
+    }
+
+    /** Deletes an alias, durably. @return the version it pointed to, empty when there was no such alias */
+    public synchronized Optional<Long> deleteAlias(String name, String alias) {
+        Map<String, Long> next = new TreeMap<>(aliases.getOrDefault(name, Map.of()));
+        Long before = next.remove(alias);
+        if (before != null) {
+            writeAliases(name, next);
+        }
+        return Optional.ofNullable(before);
+    }
+
+    private void writeAliases(String name, Map<String, Long> next) {
+        Path file = functionDir(name).resolve(ALIASES);
+        try {
+            Path tmp = file.resolveSibling("." + ALIASES + ".tmp");
+            Files.write(tmp, Json.write(next));
+            Files.move(tmp, file, StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);
+        } catch (IOException e) {
+            throw new ThawException(dev.thaw.core.ErrorType.InternalError,
+                    "cannot store the aliases of function '" + name + "': " + e.getMessage(), e);
+        }
+        aliases.put(name, Map.copyOf(next));
+    }
+
+    /**
+     * Which of the function's versions the node may retire: all but the newest {@code keepLast} and
+     * every version an alias points to.
+     *
+     * @return those versions' deployments, oldest first
+     */
+    public synchronized List<Deployment> prunable(String name, int keepLast) {
+        NavigableMap<Long, Deployment> all = versions.get(name);
+        if (all == null) {
+            return List.of();
+        }
+        java.util.Set<Long> keep = retained(all.navigableKeySet(), aliases.getOrDefault(name, Map.of()).values(), keepLast);
+        return all.values().stream().filter(d -> !keep.contains(d.version())).toList();
+    }
+
+    /**
+     * The retention rule on its own: the newest {@code keepLast} versions and every aliased one.
+     *
+     * @return the versions kept
+     */
+    static java.util.Set<Long> retained(java.util.SortedSet<Long> stored, java.util.Collection<Long> aliased, int keepLast) {
+        if (keepLast < 1) {
+            throw new IllegalArgumentException("keepLast must be >= 1, got " + keepLast);
+        }
+        java.util.Set<Long> keep = new java.util.TreeSet<>(aliased);
+        keep.retainAll(stored);
+        stored.reversed().stream().limit(keepLast).forEach(keep::add);
+        return keep;
+    }
+
+    /**
+     * Forgets one version that is not the latest and deletes its files (code, metadata, snapshot
+     * metadata). The node calls this once the version's instances are gone.
+     *
+     * @throws IllegalStateException for the latest version, or one an alias points to
+     */
+    public synchronized void forget(Deployment d) {
+        NavigableMap<Long, Deployment> all = versions.get(d.name());
+        if (all == null || !all.containsKey(d.version())) {
+            return;
+        }
+        if (all.lastKey() == d.version()) {
+            throw new IllegalStateException("version " + d.version() + " of '" + d.name() + "' is the latest");
+        }
+        if (aliases.getOrDefault(d.name(), Map.of()).containsValue(d.version())) {
+            throw new IllegalStateException("version " + d.version() + " of '" + d.name() + "' has an alias");
+        }
+        all.remove(d.version());
+        FileTrees.deleteQuietly(d.dir());
     }
 
     public Path functionDir(String name) {
@@ -97,10 +233,7 @@ public final class FunctionStore {
             Files.move(tmp, dir, StandardCopyOption.ATOMIC_MOVE);
             Files.writeString(fnDir.resolve("last-version"), Long.toString(version));
             Deployment d = read(dir).orElseThrow();
-            Deployment previous = current.put(d.name(), d);
-            if (previous != null) {
-                FileTrees.deleteQuietly(previous.dir());
-            }
+            versions.computeIfAbsent(d.name(), n -> new ConcurrentSkipListMap<>()).put(d.version(), d);
             return d;
         } catch (ThawException e) {
             FileTrees.deleteQuietly(tmp);
@@ -112,12 +245,24 @@ public final class FunctionStore {
         }
     }
 
+    /**
+     * Deletes every version of the function and its aliases; its log and version counter stay.
+     *
+     * @return the latest version that was deleted
+     */
     public synchronized Optional<Deployment> delete(String name) {
-        Deployment d = current.remove(name);
-        if (d != null) {
-            FileTrees.deleteQuietly(d.dir());
+        Optional<Deployment> latest = get(name);
+        NavigableMap<Long, Deployment> all = versions.remove(name);
+        if (all != null) {
+            all.values().forEach(d -> FileTrees.deleteQuietly(d.dir()));
         }
-        return Optional.ofNullable(d);
+        aliases.remove(name);
+        try {
+            Files.deleteIfExists(functionDir(name).resolve(ALIASES));
+        } catch (IOException e) {
+            // an alias file left behind names versions that no longer exist: load() ignores those
+        }
+        return latest;
     }
 
     /** Where a Java function's classes are, which decides its class path. */
@@ -198,10 +343,26 @@ public final class FunctionStore {
     private void load() throws IOException {
         try (Stream<Path> dirs = Files.list(root)) {
             for (Path fnDir : dirs.filter(Files::isDirectory).toList()) {
-                long v = lastVersion(fnDir);
-                Path dir = fnDir.resolve("v" + v);
-                if (v > 0 && Files.isDirectory(dir)) {
-                    read(dir).ifPresent(d -> current.put(d.name(), d));
+                NavigableMap<Long, Deployment> all = new ConcurrentSkipListMap<>();
+                try (Stream<Path> vs = Files.list(fnDir)) {
+                    vs.filter(v -> v.getFileName().toString().matches("v[0-9]+") && Files.isDirectory(v))
+                            .map(FunctionStore::read).flatMap(Optional::stream)
+                            .forEach(d -> all.put(d.version(), d));
+                }
+                if (all.isEmpty()) {
+                    continue;
+                }
+                String name = all.firstEntry().getValue().name();
+                versions.put(name, all);
+                Path aliasFile = fnDir.resolve(ALIASES);
+                if (Files.exists(aliasFile)) {
+                    Map<String, Long> stored = new TreeMap<>();
+                    Json.mapper().readTree(aliasFile.toFile()).properties().forEach(e -> {
+                        if (e.getValue().canConvertToLong() && all.containsKey(e.getValue().asLong())) {
+                            stored.put(e.getKey(), e.getValue().asLong());
+                        }
+                    });
+                    aliases.put(name, Map.copyOf(stored));
                 }
             }
         }

@@ -31,6 +31,15 @@ import java.util.concurrent.TimeUnit;
  * stdin carries the snapshot handshake's resume line, stdout carries the function's log and the
  * runtime's control lines.
  *
+ * An invocation that captures its log (Lambda's LogType Tail) gets the lines the instance printed
+ * while serving it. Which lines those are is decided in the pipe itself, not by the clock: the node
+ * keeps a write end of the instance's stdout and writes a mark line (a token only the node knows,
+ * "begin ID" or "end ID") into it when it hands the invocation over and when the invocation was
+ * answered. Everything the handler printed before answering is in the pipe before the end mark, so
+ * once the reader meets that mark every such line has been read; lines between the two marks are
+ * the invocation's. The node's write end is closed when the instance exits, so the reader still
+ * sees the end of the pipe.
+ *
  * Scheduling state (idle, busy, which invocation) is the pool's (FunctionPool); this class moves
  * invocations to the runtime's `next`, and reports its life to two listeners: the pool
  * (InstanceEvents: ready, exited) and its starter (Lifecycle: log lines, control lines, the raw
@@ -98,6 +107,14 @@ public final class Instance implements PoolInstance {
     private volatile long rootPid = -1;
     private volatile Path pidFile;
     private volatile OutputStream stdin;
+    /** The node's own write end of the instance's stdout: log marks go there (see the comment above). */
+    private volatile OutputStream marks;
+    private final String markToken = "THAW-LOG-" + java.util.UUID.randomUUID();
+    /** Invocations whose marks were written and not yet read, by request id. */
+    private final java.util.Map<String, Invocation> capturing = new java.util.concurrent.ConcurrentHashMap<>();
+    /** The invocation whose lines the reader is reading now; the reader's thread only. */
+    private volatile Invocation capture;
+    private volatile boolean outputEnded;
     private volatile boolean dead;
     private volatile boolean ready;
     /** The instance's own last output lines, for the message of a crash. Guarded by itself. */
@@ -174,6 +191,7 @@ public final class Instance implements PoolInstance {
         this.supervisor = supervisor;
         this.pidFile = pidFile;
         this.stdin = new FileOutputStream(stdinPipe.writeEnd().toFile());
+        this.marks = new FileOutputStream(stdoutPipe.writeEnd().toFile());
         FileInputStream out = new FileInputStream(stdoutPipe.readEnd().toFile());
         stdinPipe.close();
         stdoutPipe.close();
@@ -182,6 +200,7 @@ public final class Instance implements PoolInstance {
         supervisor.onExit().thenAccept(p -> {
             dead = true;
             inbox.clear();
+            closeMarks(); // the reader sees the pipe's end once the instance's own ends are closed too
             lifecycle.onExit(this, p.exitValue());
         });
         if (dead) {
@@ -198,15 +217,95 @@ public final class Instance implements PoolInstance {
     private void follow(FileInputStream out) {
         try (BufferedReader r = new BufferedReader(new InputStreamReader(out, StandardCharsets.UTF_8))) {
             for (String line; (line = r.readLine()) != null; ) {
-                lifecycle.onLog(this, line);
+                int at = line.indexOf(markToken);
+                if (at < 0) {
+                    lifecycle.onLog(this, line);
+                    continue;
+                }
+                if (at > 0) {
+                    lifecycle.onLog(this, line.substring(0, at)); // printed without a newline before the mark
+                }
+                readMark(line.substring(at + markToken.length()).strip());
             }
         } catch (IOException e) {
             // the pipe broke: the instance is gone, which the supervisor's exit reports
+        } finally {
+            outputEnded = true;
+            capture = null;
+            capturing.values().forEach(Invocation::logCaptureDone);
+            capturing.clear();
         }
     }
 
-    /** Keeps one of the instance's own output lines among its last few. */
+    /** A mark the node wrote into the pipe: "begin ID" or "end ID". */
+    private void readMark(String mark) {
+        int space = mark.indexOf(' ');
+        String what = space < 0 ? mark : mark.substring(0, space);
+        Invocation inv = space < 0 ? null : capturing.get(mark.substring(space + 1));
+        if (inv == null) {
+            return;
+        }
+        if (what.equals("begin")) {
+            capture = inv;
+        } else {
+            capturing.remove(inv.requestId());
+            if (capture == inv) {
+                capture = null;
+            }
+            inv.logCaptureDone();
+        }
+    }
+
+    /** Writes a mark into the instance's stdout; false when the pipe cannot take it (the instance is gone). */
+    private boolean writeMark(String what, Invocation inv) {
+        OutputStream m = marks;
+        if (m == null) {
+            return false;
+        }
+        byte[] line = (markToken + " " + what + " " + inv.requestId() + "\n").getBytes(StandardCharsets.UTF_8);
+        try {
+            synchronized (m) {
+                m.write(line); // one write of less than PIPE_BUF bytes: never interleaved with the instance's
+            }
+            return true;
+        } catch (IOException e) {
+            return false;
+        }
+    }
+
+    private void closeMarks() {
+        OutputStream m = marks;
+        marks = null;
+        if (m != null) {
+            try {
+                m.close();
+            } catch (IOException e) {
+                // already closed
+            }
+        }
+    }
+
+    @Override
+    public void endLogCapture(Invocation invocation) {
+        if (!invocation.capturesLog()) {
+            return;
+        }
+        if (capturing.get(invocation.requestId()) != invocation || !writeMark("end", invocation)) {
+            // never begun, or the node's write end is closed: the pipe's end (when the reader gets
+            // there) stands for the mark, unless the reader is past it already
+            if (outputEnded || capturing.get(invocation.requestId()) != invocation) {
+                capturing.remove(invocation.requestId());
+                invocation.logCaptureDone();
+            }
+        }
+    }
+
+    /** Keeps one of the instance's own output lines among its last few, and gives it to the invocation it belongs to. */
     void printed(String line) {
+        Invocation c = capture;
+        if (c != null) {
+            c.logLine(line);
+        }
         if (line.isBlank()) {
             return;
         }
@@ -249,6 +348,10 @@ public final class Instance implements PoolInstance {
         while (!dead) {
             Invocation inv = inbox.poll(1, TimeUnit.SECONDS);
             if (inv != null) {
+                if (inv.capturesLog()) {
+                    capturing.put(inv.requestId(), inv);
+                    writeMark("begin", inv);
+                }
                 inv.markStarted(System.nanoTime());
                 return inv;
             }

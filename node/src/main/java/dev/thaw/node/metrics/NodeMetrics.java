@@ -146,6 +146,58 @@ public final class NodeMetrics {
         queued.labelValues(function).set(counts.queued());
     }
 
+    // ---- asynchronous invocations ----------------------------------------------------------------
+
+    private final Counter eventsQueued = Counter.builder().name("thaw_events_queued_total")
+            .help("Asynchronous (Event) invocations accepted").labelNames("function_name").register(registry);
+    private final Counter eventsRetried = Counter.builder().name("thaw_events_retried_total")
+            .help("Event attempts that failed and were scheduled again").labelNames("function_name").register(registry);
+    private final Counter eventsRefused = Counter.builder().name("thaw_events_refused_total")
+            .help("Event attempts a full pool refused (tried again, not counted as attempts)")
+            .labelNames("function_name").register(registry);
+    private final Counter eventsSucceeded = Counter.builder().name("thaw_events_succeeded_total")
+            .help("Events whose function answered").labelNames("function_name").register(registry);
+    private final Counter eventsDead = Counter.builder().name("thaw_events_dead_lettered_total")
+            .help("Events that failed for good and went to their function's dead letters").labelNames("function_name")
+            .register(registry);
+
+    /** @return what the event worker reports, as counters */
+    public dev.thaw.node.event.EventWorker.Observer events() {
+        return new dev.thaw.node.event.EventWorker.Observer() {
+            @Override
+            public void queued(String function) {
+                eventsQueued.labelValues(function).inc();
+            }
+
+            @Override
+            public void retried(String function) {
+                eventsRetried.labelValues(function).inc();
+            }
+
+            @Override
+            public void refused(String function) {
+                eventsRefused.labelValues(function).inc();
+            }
+
+            @Override
+            public void succeeded(String function) {
+                eventsSucceeded.labelValues(function).inc();
+            }
+
+            @Override
+            public void deadLettered(String function) {
+                eventsDead.labelValues(function).inc();
+            }
+        };
+    }
+
+    /** Exposes how many events wait or run, read at scrape time. */
+    public void eventsPending(java.util.function.IntSupplier pending) {
+        io.prometheus.metrics.core.metrics.GaugeWithCallback.builder().name("thaw_events_pending")
+                .help("Asynchronous invocations waiting for an attempt or running")
+                .callback(cb -> cb.call(pending.getAsInt())).register(registry);
+    }
+
     public String contentType() {
         return PrometheusTextFormatWriter.CONTENT_TYPE;
     }

@@ -132,9 +132,29 @@ public final class FunctionPool implements InstanceEvents {
                     + settings.maxInstances() + " instances busy and " + queue.size()
                     + " invocations queued (the limit); retry later or raise maxInstances");
         }
+        inv.accepted(settings.version(), settings.timeoutMs());
         queue.addLast(inv);
         rebalance();
         return inv;
+    }
+
+    /**
+     * Takes the waiting invocations that match out of the queue, for the caller to submit elsewhere
+     * (a redeploy moves those that follow the latest version to the new one).
+     *
+     * @return them, oldest first
+     */
+    public synchronized List<Invocation> takeQueued(java.util.function.Predicate<Invocation> which) {
+        List<Invocation> taken = new ArrayList<>();
+        queue.removeIf(inv -> {
+            if (!inv.isDone() && which.test(inv)) {
+                taken.add(inv);
+                return true;
+            }
+            return false;
+        });
+        observer.counts(counts());
+        return taken;
     }
 
     @Override
@@ -157,6 +177,7 @@ public final class FunctionPool implements InstanceEvents {
             instance.firstInvocationAnswered();
         }
         OptionalLong peak = instance.memoryPeakBytes();
+        end(inv, instance);
         report(inv, durationMs, "200", peak);
         // Idle before the caller hears back: a client that evicts or invokes right after its answer
         // must find this instance idle, not still busy.
@@ -185,11 +206,12 @@ public final class FunctionPool implements InstanceEvents {
         if (first) {
             instance.firstInvocationAnswered();
         }
+        closing(inv, "ERROR RequestId: " + inv.requestId() + " " + errorType + ": " + message);
+        end(inv, instance);
         report(inv, durationMs, "502", instance.memoryPeakBytes());
-        observer.log("ERROR RequestId: " + inv.requestId() + " " + errorType + ": " + message);
         release(m);
         inv.fail(new FunctionErrorException(ErrorType.FunctionError, errorType,
-                "function '" + settings.function() + "' failed: " + errorType + ": " + message, stack));
+                "function '" + settings.function() + "' failed: " + errorType + ": " + message, message, stack));
         return true;
     }
 
@@ -235,8 +257,23 @@ public final class FunctionPool implements InstanceEvents {
                 line.append('\t').append(inv.startReport().reportFields());
             }
         }
-        observer.log(line.toString());
+        closing(inv, line.toString());
         observer.invocation(code, inv.start(), durationMs / 1000);
+    }
+
+    /**
+     * Closes the invocation's log: its {@code END} line, and the instance is told that every line it
+     * printed for the invocation has been written (its log capture ends once they are read).
+     */
+    private void end(Invocation inv, PoolInstance instance) {
+        closing(inv, "END RequestId: " + inv.requestId());
+        instance.endLogCapture(inv);
+    }
+
+    /** A line of the function's log that also closes the invocation's own. */
+    private void closing(Invocation inv, String line) {
+        observer.log(line);
+        inv.logClosing(line);
     }
 
     // ---- scheduling ----------------------------------------------------------------------------
@@ -287,7 +324,9 @@ public final class FunctionPool implements InstanceEvents {
         inv.assigned(ticker.epochMillis() + timeout, first ? m.instance.kind() : StartKind.WARM,
                 first ? m.coldStartMs() : Double.NaN, first ? m.instance.checkpointMs() : Double.NaN,
                 first ? m.instance.startReport() : null);
-        observer.log("START RequestId: " + inv.requestId() + " Version: " + settings.version());
+        String start = "START RequestId: " + inv.requestId() + " Version: " + settings.version();
+        observer.log(start);
+        inv.logOpening(start);
         m.timeout = scheduler.schedule(() -> timeOut(m, inv), Duration.ofMillis(timeout));
         m.instance.resetMemoryPeak();
         m.instance.hand(inv);
@@ -301,10 +340,11 @@ public final class FunctionPool implements InstanceEvents {
             m.current = null;
         }
         int timeout = settings.timeoutMs();
+        closing(inv, "TIMEOUT RequestId: " + inv.requestId() + " after " + timeout + " ms");
+        end(inv, m.instance);
         report(inv, timeout, "504", m.instance.memoryPeakBytes());
         inv.fail(new ThawException(ErrorType.FunctionTimeout, "function '" + settings.function()
                 + "' timed out after " + timeout + " ms; its instance was stopped"));
-        observer.log("TIMEOUT RequestId: " + inv.requestId() + " after " + timeout + " ms");
         m.instance.stop();
     }
 
@@ -362,6 +402,7 @@ public final class FunctionPool implements InstanceEvents {
             rebalance();
         }
         if (crashed != null) {
+            end(crashed, instance);
             report(crashed, (ticker.nanos() - crashed.startedNanos()) / 1e6, "502", instance.memoryPeakBytes());
             crashed.fail(new ThawException(exit.outOfMemory() ? ErrorType.OutOfMemory : ErrorType.InstanceCrashed,
                     "the instance of function '" + settings.function() + "' " + exit.description()
@@ -427,10 +468,40 @@ public final class FunctionPool implements InstanceEvents {
         return pending;
     }
 
-    /** Waits until no instance is serving an invocation, or {@code deadlineNanos} (of the ticker) passes. */
-    public void awaitNoneBusy(long deadlineNanos) throws InterruptedException {
-        while (ticker.nanos() < deadlineNanos && counts().busy() > 0) {
+    /**
+     * Waits until no instance is serving an invocation and none waits, or {@code deadlineNanos} (of the
+     * ticker) passes.
+     *
+     * @return whether the pool is drained
+     */
+    public boolean awaitDrained(long deadlineNanos) throws InterruptedException {
+        while (true) {
+            FunctionInfo.InstanceCounts c = counts();
+            if (c.busy() == 0 && c.queued() == 0) {
+                return true;
+            }
+            if (ticker.nanos() >= deadlineNanos) {
+                return false;
+            }
             Thread.sleep(20);
+        }
+    }
+
+    /**
+     * Answers the invocations instances are running now with {@code reason}, without waiting for them
+     * (a node whose drain grace ran out); their instances' late answers are ignored.
+     */
+    public void failRunning(ThawException reason) {
+        List<Member> busy;
+        synchronized (this) {
+            busy = members.values().stream().filter(m -> m.current != null && !m.current.isDone()).toList();
+        }
+        for (Member m : busy) {
+            Invocation inv = m.current;
+            if (inv != null && !inv.isDone()) {
+                m.instance.endLogCapture(inv);
+                inv.fail(reason);
+            }
         }
     }
 

@@ -10,10 +10,20 @@ import java.util.concurrent.CompletableFuture;
  * One request to run a function, from the moment the node accepted it until it is answered. Its
  * future completes exactly once: with a result, or with a {@link ThawException} saying what went
  * wrong. The pool fills in how it was started and its deadline before an instance can take it.
+ *
+ * <p>An invocation that {@linkplain #capturesLog() captures its log} (Lambda's {@code LogType: Tail})
+ * collects its own log: the pool's {@code START} line, the lines its instance printed while serving
+ * it (and no other invocation's), then {@code END} and {@code REPORT}. The instance says when every
+ * line it printed before answering has been read ({@link #logCaptureDone()}).
  */
 public final class Invocation {
+    /** Bytes of instance output an invocation keeps for its log tail: Lambda's tail is 4 KB. */
+    static final int CAPTURE_BYTES = 8 * 1024;
+
     private final String requestId;
     private final byte[] payload;
+    private final boolean followsLatest;
+    private final boolean capturesLog;
     private final CompletableFuture<InvocationResult> result = new CompletableFuture<>();
     private volatile long startedNanos;
     private volatile long deadlineEpochMs;
@@ -21,6 +31,14 @@ public final class Invocation {
     private volatile double coldStartMs = Double.NaN;
     private volatile double checkpointMs = Double.NaN;
     private volatile StartReport startReport;
+    private volatile long version;
+    private volatile int timeoutMs;
+    /** The captured log: the pool's opening line, the instance's lines, the pool's closing lines. Guarded by itself. */
+    private final java.util.ArrayDeque<String> printed = new java.util.ArrayDeque<>();
+    private int printedBytes;
+    private String opening;
+    private final java.util.List<String> closing = new java.util.ArrayList<>();
+    private final java.util.concurrent.CountDownLatch captured = new java.util.concurrent.CountDownLatch(1);
 
     /** @param payload the event, as the runtime receives it */
     public Invocation(byte[] payload) {
@@ -32,8 +50,118 @@ public final class Invocation {
      * @param payload the event, as the runtime receives it
      */
     public Invocation(String requestId, byte[] payload) {
+        this(requestId, payload, false, false);
+    }
+
+    /**
+     * @param requestId the request id the runtime and the caller see
+     * @param payload the event, as the runtime receives it
+     * @param followsLatest whether it names the function's latest version rather than a fixed one: while
+     *     it waits, a redeploy moves it to the new version
+     * @param capturesLog whether it collects its own log ({@link #logTail(int)})
+     */
+    public Invocation(String requestId, byte[] payload, boolean followsLatest, boolean capturesLog) {
         this.requestId = Objects.requireNonNull(requestId, "requestId");
         this.payload = Objects.requireNonNull(payload, "payload");
+        this.followsLatest = followsLatest;
+        this.capturesLog = capturesLog;
+    }
+
+    /** @return whether a redeploy moves it, while it waits, to the function's new latest version */
+    public boolean followsLatest() {
+        return followsLatest;
+    }
+
+    /** @return whether it collects its own log */
+    public boolean capturesLog() {
+        return capturesLog;
+    }
+
+    /** @return the version of the pool that accepted it last (0 before any did) */
+    public long version() {
+        return version;
+    }
+
+    /** @return the timeout of the version that ran it, in ms (0 before a pool accepted it) */
+    public int timeoutMs() {
+        return timeoutMs;
+    }
+
+    void accepted(long acceptingVersion, int acceptingTimeoutMs) {
+        version = acceptingVersion;
+        timeoutMs = acceptingTimeoutMs;
+    }
+
+    // ---- its own log -------------------------------------------------------------------------
+
+    /** A line its instance printed while serving it. */
+    public void logLine(String line) {
+        if (!capturesLog) {
+            return;
+        }
+        synchronized (printed) {
+            printed.addLast(line);
+            printedBytes += line.length() + 1;
+            while (printedBytes > CAPTURE_BYTES && printed.size() > 1) {
+                printedBytes -= printed.removeFirst().length() + 1;
+            }
+        }
+    }
+
+    /** Every line its instance printed before it answered has been passed to {@link #logLine}. */
+    public void logCaptureDone() {
+        captured.countDown();
+    }
+
+    /**
+     * Waits until its instance's lines have all been read, or {@code max} passes.
+     *
+     * @return whether they have
+     */
+    public boolean awaitLogCapture(java.time.Duration max) throws InterruptedException {
+        if (!capturesLog) {
+            return true;
+        }
+        synchronized (printed) {
+            if (opening == null) {
+                return true; // never handed to an instance: there is nothing to read
+            }
+        }
+        return captured.await(max.toNanos(), java.util.concurrent.TimeUnit.NANOSECONDS);
+    }
+
+    void logOpening(String line) {
+        synchronized (printed) {
+            opening = line;
+        }
+    }
+
+    void logClosing(String line) {
+        synchronized (printed) {
+            closing.add(line);
+        }
+    }
+
+    /**
+     * @param maxBytes how much of its end to keep
+     * @return the last {@code maxBytes} bytes (UTF-8) of its log: {@code START}, what its instance printed,
+     *     {@code END} and {@code REPORT}, one line each, cut at a character boundary
+     */
+    public byte[] logTail(int maxBytes) {
+        StringBuilder all = new StringBuilder();
+        synchronized (printed) {
+            if (opening != null) {
+                all.append(opening).append('\n');
+            }
+            printed.forEach(l -> all.append(l).append('\n'));
+            closing.forEach(l -> all.append(l).append('\n'));
+        }
+        byte[] bytes = all.toString().getBytes(java.nio.charset.StandardCharsets.UTF_8);
+        int from = Math.max(0, bytes.length - maxBytes);
+        while (from < bytes.length && (bytes[from] & 0xC0) == 0x80) {
+            from++; // not in the middle of a character
+        }
+        return java.util.Arrays.copyOfRange(bytes, from, bytes.length);
     }
 
     public String requestId() {

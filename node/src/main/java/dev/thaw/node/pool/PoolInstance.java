@@ -38,4 +38,14 @@ public interface PoolInstance {
 
     /** @return the most memory the instance used since {@link #resetMemoryPeak()}, when it is measured */
     OptionalLong memoryPeakBytes();
+
+    /**
+     * The invocation has been answered (or timed out, or its instance died): once every line the
+     * instance printed up to now has been read, the instance calls {@link Invocation#logCaptureDone()}
+     * for an invocation that {@linkplain Invocation#capturesLog() captures its log}. An instance
+     * whose output is read synchronously does it at once.
+     */
+    default void endLogCapture(Invocation invocation) {
+        invocation.logCaptureDone();
+    }
 }

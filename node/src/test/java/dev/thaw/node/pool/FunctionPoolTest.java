@@ -443,4 +443,106 @@ class FunctionPoolTest {
         exiter.join();
         assertThat(pool.counts().idle()).isZero();
     }
+
+    @Test
+    void anInvocationThatCapturesItsLogGetsStartItsInstancesLinesEndAndReportInThatOrder() throws Exception {
+        FunctionPool pool = pool(2, 30_000, 10);
+        Invocation inv = pool.submit(new Invocation("req-1", "{}".getBytes(StandardCharsets.UTF_8), true, true));
+        assertThat(inv.version()).isEqualTo(3);
+        assertThat(inv.timeoutMs()).isEqualTo(30_000);
+        FakeInstance i = starter.started.get(0);
+        pool.ready(i);
+        inv.logLine("hello from the handler");
+        pool.completed(i, "req-1", "1".getBytes(StandardCharsets.UTF_8));
+        assertThat(inv.awaitLogCapture(Duration.ZERO)).as("the fake instance's output is read at once").isTrue();
+        String tail = new String(inv.logTail(4096), StandardCharsets.UTF_8);
+        assertThat(tail.lines().toList()).satisfiesExactly(
+                l -> assertThat(l).isEqualTo("START RequestId: req-1 Version: 3"),
+                l -> assertThat(l).isEqualTo("hello from the handler"),
+                l -> assertThat(l).isEqualTo("END RequestId: req-1"),
+                l -> assertThat(l).startsWith("REPORT RequestId: req-1\tDuration: "));
+        assertThat(recorder.lines).containsSubsequence("START RequestId: req-1 Version: 3", "END RequestId: req-1");
+    }
+
+    @Test
+    void aLogTailKeepsTheLastBytesAndNeverCutsACharacter() {
+        Invocation inv = new Invocation("r", new byte[0], false, true);
+        for (int i = 0; i < 2000; i++) {
+            inv.logLine("line " + i + " é");
+        }
+        byte[] tail = inv.logTail(4096);
+        assertThat(tail.length).isLessThanOrEqualTo(4096).isGreaterThan(4090);
+        String text = new String(tail, StandardCharsets.UTF_8);
+        assertThat(text).endsWith("line 1999 é\n").doesNotContain("\uFFFD");
+        assertThat(new Invocation("r", new byte[0], false, false).capturesLog()).isFalse();
+    }
+
+    @Test
+    void aTimeoutAndAFunctionErrorCloseTheCapturedLogToo() throws Exception {
+        FunctionPool pool = pool(2, 1_000, 10);
+        Invocation slow = pool.submit(new Invocation("slow", new byte[0], false, true));
+        FakeInstance i = starter.started.get(0);
+        pool.ready(i);
+        time.advance(Duration.ofMillis(1_000));
+        assertThat(slow.result()).isCompletedExceptionally();
+        assertThat(new String(slow.logTail(4096), StandardCharsets.UTF_8))
+                .contains("TIMEOUT RequestId: slow after 1000 ms\nEND RequestId: slow\nREPORT RequestId: slow");
+
+        Invocation failing = pool.submit(new Invocation("bad", new byte[0], false, true));
+        FakeInstance j = starter.started.get(1);
+        pool.ready(j);
+        pool.failed(j, "bad", "java.lang.IllegalStateException", "no", List.of("at X"));
+        assertThat(new String(failing.logTail(4096), StandardCharsets.UTF_8))
+                .contains("ERROR RequestId: bad java.lang.IllegalStateException: no\nEND RequestId: bad\nREPORT");
+        assertThatThrownBy(() -> failing.result().get()).cause().isInstanceOfSatisfying(FunctionErrorException.class, e -> {
+            assertThat(e.functionErrorMessage()).isEqualTo("no");
+            assertThat(e.getMessage()).isEqualTo("function 'fn' failed: java.lang.IllegalStateException: no");
+        });
+    }
+
+    @Test
+    void anInvocationThatWasNeverHandedOverHasNoLogToWaitFor() throws Exception {
+        FunctionPool pool = pool(1, 30_000, 10);
+        Invocation inv = pool.submit(new Invocation("q", new byte[0], false, true));
+        inv.fail(new ThawException(ErrorType.ServiceUnavailable, "gone"));
+        assertThat(inv.awaitLogCapture(Duration.ZERO)).isTrue();
+        assertThat(inv.logTail(4096)).isEmpty();
+    }
+
+    @Test
+    void takeQueuedMovesOnlyTheMatchingWaitingInvocations() {
+        FunctionPool pool = pool(1, 30_000, 10);
+        Invocation running = pool.submit(new Invocation("a", new byte[0], true, false));
+        pool.ready(starter.started.get(0));
+        Invocation latest = pool.submit(new Invocation("b", new byte[0], true, false));
+        Invocation pinned = pool.submit(new Invocation("c", new byte[0], false, false));
+        assertThat(pool.takeQueued(Invocation::followsLatest)).containsExactly(latest);
+        assertThat(pool.counts().queued()).isEqualTo(1);
+        assertThat(running.isDone()).isFalse();
+        assertThat(pinned.isDone()).isFalse();
+    }
+
+    @Test
+    void failRunningAnswersWhatInstancesRunAndIgnoresTheirLateAnswers() {
+        FunctionPool pool = pool(1, 30_000, 10);
+        Invocation inv = pool.submit(invocation("{}"));
+        FakeInstance i = starter.started.get(0);
+        pool.ready(i);
+        pool.failRunning(new ThawException(ErrorType.ServiceUnavailable, "the node shut down"));
+        assertThatThrownBy(() -> inv.result().get()).cause().hasMessage("the node shut down");
+        assertThat(pool.completed(i, inv.requestId(), "1".getBytes(StandardCharsets.UTF_8))).isFalse();
+    }
+
+    @Test
+    void awaitDrainedWaitsForRunningAndQueuedInvocationsUntilItsDeadline() throws Exception {
+        FunctionPool pool = pool(1, 30_000, 10);
+        assertThat(pool.awaitDrained(time.nanos())).isTrue();
+        Invocation inv = pool.submit(invocation("{}"));
+        assertThat(pool.awaitDrained(time.nanos())).as("queued, deadline passed").isFalse();
+        FakeInstance i = starter.started.get(0);
+        pool.ready(i);
+        assertThat(pool.awaitDrained(time.nanos())).as("running").isFalse();
+        pool.completed(i, inv.requestId(), "1".getBytes(StandardCharsets.UTF_8));
+        assertThat(pool.awaitDrained(time.nanos())).isTrue();
+    }
 }
