@@ -95,7 +95,9 @@ class RestoreModesIT extends WithSnapshotNode {
         node.awaitLog(name, "WORKING_SET recorded");
         node.client.evict(name);
         InvocationResult wider = node.invoke(name, "{\"mb\":2}"); // 256 pages more: well under half the set
-        assertThat(count(wider, "Faults-On-Demand")).isGreaterThanOrEqualTo(256);
+        // about 256 faults: where the new megabyte lands in the heap differs from clone to clone, and a
+        // few of its pages may already be in the recorded set (CI under load: 251 and 253 seen)
+        assertThat(count(wider, "Faults-On-Demand")).isGreaterThanOrEqualTo(200);
         node.awaitLog(name, "WORKING_SET extended");
         assertThat(node.client.logs(name, 50)).doesNotContain("WORKING_SET re-recorded");
         node.client.evict(name);
