@@ -96,6 +96,11 @@ final class Layout {
         for (Path extra : config.readOnly()) {
             binds.add(new Bind(extra, extra.toString(), "ro" + extra.toString().replace('/', '-'), true));
         }
+        for (Bind b : binds) {
+            if (!Files.isDirectory(b.source())) {
+                throw new SandboxException("cannot bind " + b.source() + " into instances at " + b.inside() + ": no such directory");
+            }
+        }
         return new Layout(List.copyOf(binds), links, hostMounts);
     }
 

@@ -149,6 +149,7 @@ final class NodeSandboxes implements Sandboxes {
         try {
             Files.createDirectories(home);
             Files.setPosixFilePermissions(home, PosixFilePermissions.fromString("rwx------"));
+            Files.createDirectories(config.runtimeDir());
             Cgroups cgroups = Cgroups.detect();
             String parent = config.cgroupParent() + "/" + key(config.dataDir());
             SweepReport swept = sweep(home, cgroups, parent);

@@ -70,6 +70,9 @@ final class SandboxedInstance implements InstanceSandbox {
     }
 
     static SandboxedInstance create(NodeSandboxes node, InstanceSpec spec, FunctionIdentity identity) {
+        if (!Files.isDirectory(spec.code())) {
+            throw new SandboxException("cannot sandbox instance " + spec.id() + ": its code directory " + spec.code() + " does not exist");
+        }
         InstanceCgroup cgroup = InstanceCgroup.create(node.cgroups, node.cgroupParent, spec.id(), spec.memoryMb(),
                 node.config.pidsMax());
         NetworkNamespace netns = null;

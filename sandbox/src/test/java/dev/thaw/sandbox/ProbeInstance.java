@@ -25,14 +25,17 @@ import java.util.concurrent.TimeUnit;
  * long-lived spawner thread.
  */
 final class ProbeInstance implements AutoCloseable {
-    final InstanceSandbox box;
+    private final String name;
+    private final java.util.Optional<InstanceSandbox> box;
     final Process supervisor;
     private final OutputStream stdin;
     private final BlockingQueue<String> answers = new LinkedBlockingQueue<>();
     private final List<String> output = Collections.synchronizedList(new ArrayList<>());
     private final Path pidFile;
 
-    private ProbeInstance(InstanceSandbox box, Process supervisor, int stdinWrite, int stdoutRead, Path pidFile) throws IOException {
+    private ProbeInstance(String name, java.util.Optional<InstanceSandbox> box, Process supervisor, int stdinWrite, int stdoutRead,
+                          Path pidFile) throws IOException {
+        this.name = name;
         this.box = box;
         this.supervisor = supervisor;
         this.pidFile = pidFile;
@@ -40,7 +43,7 @@ final class ProbeInstance implements AutoCloseable {
         FileInputStream out = new FileInputStream(fd(stdoutRead).toFile());
         Libc.close(stdinWrite);
         Libc.close(stdoutRead);
-        Thread.ofPlatform().daemon().name("probe-out-" + box.id()).start(() -> {
+        Thread.ofPlatform().daemon().name("probe-out-" + name).start(() -> {
             try (BufferedReader r = new BufferedReader(new InputStreamReader(out, StandardCharsets.UTF_8))) {
                 String line;
                 while ((line = r.readLine()) != null) {
@@ -66,7 +69,7 @@ final class ProbeInstance implements AutoCloseable {
         try {
             Process p = NativeSpawn.spawner().spawn(box.boot(program, SandboxConfig.CODE_INSIDE).spawnRequest()
                     .environment(SandboxFixture.ENV).stdin(fd(in[0])).stdout(fd(out[1])).stderr(fd(out[1])).build());
-            return new ProbeInstance(box, p, in[1], out[0], null);
+            return new ProbeInstance(box.id(), java.util.Optional.of(box), p, in[1], out[0], null);
         } finally {
             Libc.close(in[0]);
             Libc.close(out[1]);
@@ -74,16 +77,27 @@ final class ProbeInstance implements AutoCloseable {
     }
 
     static ProbeInstance restore(Criu criu, InstanceSandbox box, Path images, Path work, List<String> pipes) throws IOException {
+        return restore(criu, box.id(), java.util.Optional.of(box), box.restoreWrapper(), images, work, pipes);
+    }
+
+    /** A restore through {@code wrapper}: {@link Criu.Wrapper#none()} restores the way the node does without a sandbox. */
+    static ProbeInstance restore(Criu criu, String name, java.util.Optional<InstanceSandbox> box, Criu.Wrapper wrapper, Path images,
+                                 Path work, List<String> pipes) throws IOException {
         int[] in = Libc.pipe2(Libc.O_CLOEXEC);
         int[] out = Libc.pipe2(Libc.O_CLOEXEC);
         try {
             Criu.RestoreRequest request = new Criu.RestoreRequest(images, work, fd(in[0]), fd(out[1]), pipes);
-            Process p = criu.startRestore(request, box.restoreWrapper());
-            return new ProbeInstance(box, p, in[1], out[0], request.pidFile());
+            Process p = criu.startRestore(request, wrapper);
+            return new ProbeInstance(name, box, p, in[1], out[0], request.pidFile());
         } finally {
             Libc.close(in[0]);
             Libc.close(out[1]);
         }
+    }
+
+    /** Wraps a process started elsewhere, whose stdin and stdout are the other ends of these pipe ends. */
+    static ProbeInstance attach(String name, Process supervisor, int stdinWrite, int stdoutRead) throws IOException {
+        return new ProbeInstance(name, java.util.Optional.empty(), supervisor, stdinWrite, stdoutRead, null);
     }
 
     void awaitReady() {
@@ -123,7 +137,15 @@ final class ProbeInstance implements AutoCloseable {
 
     private String next(int seconds) {
         try {
-            String answer = answers.poll(seconds, TimeUnit.SECONDS);
+            long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(seconds);
+            String answer = null;
+            int afterExit = 0;
+            while (answer == null && System.nanoTime() < deadline && afterExit < 20) {
+                answer = answers.poll(50, TimeUnit.MILLISECONDS);
+                if (!supervisor.isAlive()) {
+                    afterExit++; // a last answer may still be in the pipe
+                }
+            }
             if (answer == null) {
                 throw new AssertionError("no answer from the probe within " + seconds + " s; supervisor "
                         + (supervisor.isAlive() ? "alive" : "exited " + supervisor.exitValue()) + "; output: " + output());
@@ -137,6 +159,7 @@ final class ProbeInstance implements AutoCloseable {
 
     /** @return the instance's pid 1 (host pid) */
     long pid() {
+        InstanceSandbox box = this.box.orElseThrow();
         long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(10);
         while (System.nanoTime() < deadline) {
             var pid = box.initPid();
