@@ -134,6 +134,7 @@ static struct {
     const char *stage;
     struct bind staged[MAX_LIST];
     int nstaged;
+    const char *hide;
     char **argv;
 } opt = {.lifeline_fd = -1, .netns_fd = -1, .uid = 1000, .gid = 1000, .seccomp = 1};
 
@@ -289,6 +290,8 @@ static void parse(int argc, char **argv) {
             opt.hostname = v;
         } else if (!strcmp(a, "--stage")) {
             opt.stage = v;
+        } else if (!strcmp(a, "--hide")) {
+            opt.hide = v;
         } else if (!strcmp(a, "--stage-bind")) {
             char *colon = strrchr(v, ':');
             if (!colon || colon == v || !colon[1] || strchr(colon + 1, '/') || opt.nstaged == MAX_LIST) {
@@ -668,12 +671,64 @@ static void stage(void) {
     }
 }
 
+/* Undoes mountinfo's octal escapes (\040 for a space and so on) in place. */
+static void unescape(char *s) {
+    char *out = s;
+    for (; *s; s++) {
+        if (s[0] == '\\' && s[1] >= '0' && s[1] <= '7' && s[2] >= '0' && s[2] <= '7' && s[3] >= '0' && s[3] <= '7') {
+            *out++ = (char) ((s[1] - '0') * 64 + (s[2] - '0') * 8 + (s[3] - '0'));
+            s += 3;
+        } else {
+            *out++ = *s;
+        }
+    }
+    *out = 0;
+}
+
+/*
+ * CRIU stays, as the clone's parent, in this restore's mount namespace for as long as the clone
+ * runs. That namespace began as a copy of the node's, with every other instance's scratch in it:
+ * kept there, a scratch the node unmounts would live on (and keep its memory) until this restore's
+ * clone exits. Once this clone's own scratch is staged, every mount below --hide is detached.
+ */
+static void hide(void) {
+    if (!opt.hide) {
+        return;
+    }
+    FILE *f = fopen("/proc/self/mountinfo", "re");
+    if (!f) {
+        fail(S_STAGE, "open", "/proc/self/mountinfo", errno);
+    }
+    size_t prefix = strlen(opt.hide);
+    char *line = NULL, *targets[1024];
+    size_t cap = 0;
+    int n = 0;
+    while (getline(&line, &cap, f) > 0 && n < 1024) {
+        char point[PATH_MAX];
+        if (sscanf(line, "%*s %*s %*s %*s %4095s", point) != 1) {
+            continue;
+        }
+        unescape(point);
+        if (!strncmp(point, opt.hide, prefix) && point[prefix] == '/') {
+            targets[n++] = strdup(point);
+        }
+    }
+    free(line);
+    fclose(f);
+    for (int i = n - 1; i >= 0; i--) { /* mountinfo lists parents first: detach children first */
+        if (umount2(targets[i], MNT_DETACH) && errno != EINVAL && errno != ENOENT) {
+            fail(S_STAGE, "detach", targets[i], errno);
+        }
+        free(targets[i]);
+    }
+}
+
 static void restore(void) {
     if (!opt.argv[0]) {
         usage("restore needs a CRIU command line");
     }
-    if (opt.stage && !opt.root) {
-        usage("--stage needs --root (a mount namespace of the restore's own)");
+    if ((opt.stage || opt.hide) && !opt.root) {
+        usage("--stage and --hide need --root (a mount namespace of the restore's own)");
     }
     tie_to_parent();
     join_netns();
@@ -690,6 +745,7 @@ static void restore(void) {
             fail(S_ROOT_BIND, "bind the root onto itself", opt.root, errno);
         }
         stage();
+        hide();
     }
     execvp(opt.argv[0], opt.argv);
     fail(S_EXEC, "exec", opt.argv[0], errno);

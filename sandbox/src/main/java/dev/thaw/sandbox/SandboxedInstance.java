@@ -247,7 +247,8 @@ final class SandboxedInstance implements InstanceSandbox {
         for (Path dir : cgroup.dirs()) {
             command.addAll(List.of("--cgroup", dir.toString()));
         }
-        command.addAll(List.of("--root", node.skeleton.toString(), "--stage", node.stage.toString()));
+        command.addAll(List.of("--root", node.skeleton.toString(), "--stage", node.stage.toString(),
+                "--hide", node.home.resolve("scratch").toString()));
         List<String> options = new ArrayList<>(List.of("--root", node.skeleton.toString()));
         for (Layout.Bind b : externals) {
             if (Layout.DEVICES.contains(b.inside())) {

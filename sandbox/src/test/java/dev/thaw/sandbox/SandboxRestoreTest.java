@@ -76,6 +76,9 @@ class SandboxRestoreTest {
                 assertThat(clone.ask("connect 9001")).as("its own listener, in its own namespace").isEqualTo("reply pong");
                 assertThat(answered.get(10, TimeUnit.SECONDS)).isEqualTo("ping");
                 assertThat(clone.ask("text /tmp/only-here.txt clone " + (i + 1))).isEqualTo("ok");
+                // CRIU stays in a mount namespace of its own while the clone runs: without any instance's scratch in it
+                assertThat(Files.readAllLines(Path.of("/proc/" + clone.supervisor.pid() + "/mountinfo")))
+                        .noneMatch(l -> l.contains(((NodeSandboxes) f.sandboxes).home.resolve("scratch").toString()));
             }
             assertThat(namespaces).as("three network namespaces").hasSize(3);
             // the original runs on, with its own scratch
