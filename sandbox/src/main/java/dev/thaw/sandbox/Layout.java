@@ -189,6 +189,24 @@ final class Layout {
         }
     }
 
+    /**
+     * @return whether every user may walk to {@code path}: every directory above it (and it, when
+     *     it is one) grants search to others. CRIU makes a restored instance's bind mounts as the
+     *     instance's root, a host uid of the function's: sources it cannot walk to are staged.
+     */
+    static boolean walkableByAll(Path path) {
+        try {
+            for (Path p = Files.isDirectory(path) ? path : path.getParent(); p != null; p = p.getParent()) {
+                if (!Files.getPosixFilePermissions(p).contains(java.nio.file.attribute.PosixFilePermission.OTHERS_EXECUTE)) {
+                    return false;
+                }
+            }
+            return true;
+        } catch (IOException e) {
+            return false;
+        }
+    }
+
     private static Path inside(Path root, String path) {
         return root.resolve(path.substring(1));
     }

@@ -251,7 +251,7 @@ final class SandboxedInstance implements InstanceSandbox {
                 "--hide", node.home.resolve("scratch").toString()));
         List<String> options = new ArrayList<>(List.of("--root", node.skeleton.toString()));
         for (Layout.Bind b : externals) {
-            if (Layout.DEVICES.contains(b.inside())) {
+            if (Layout.walkableByAll(b.source())) {
                 options.addAll(List.of("--external", "mnt[" + b.key() + "]:" + b.source()));
             } else {
                 // CRIU binds it from inside the user namespace: from where the launcher staged it
