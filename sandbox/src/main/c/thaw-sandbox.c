@@ -11,6 +11,8 @@
  *            execs the given CRIU command line, in a private mount namespace where the skeleton is
  *            a mount point (CRIU's --root must be one) and the sources of the instance's bind
  *            mounts are staged where CRIU can reach them from inside the user namespace.
+ *            Parked (--park-fd), it does all that ahead of the restore and waits for the command
+ *            line, taking the cgroup joins' cost off the restore's path.
  *   exec     joins a network namespace and execs a command (criu dump runs inside the instance's
  *            network namespace, so that CRIU does not see it as a namespace to dump).
  *   check    proves that this machine lets root make the namespaces boot needs; prints "ok".
@@ -95,6 +97,7 @@ enum step {
     S_WAIT = 228,
     S_UNSHARE = 229,
     S_STAGE = 230,
+    S_PARK = 231,
 };
 
 #define MAX_LIST 64
@@ -135,8 +138,9 @@ static struct {
     struct bind staged[MAX_LIST];
     int nstaged;
     const char *hide;
+    int park_fd;
     char **argv;
-} opt = {.lifeline_fd = -1, .netns_fd = -1, .uid = 1000, .gid = 1000, .seccomp = 1};
+} opt = {.lifeline_fd = -1, .netns_fd = -1, .uid = 1000, .gid = 1000, .seccomp = 1, .park_fd = -1};
 
 /* The boot child reports the step it failed at to its supervisor through this pipe (-1 elsewhere). */
 static int report_fd = -1;
@@ -290,6 +294,8 @@ static void parse(int argc, char **argv) {
             opt.hostname = v;
         } else if (!strcmp(a, "--stage")) {
             opt.stage = v;
+        } else if (!strcmp(a, "--park-fd")) {
+            opt.park_fd = parse_int(v, a);
         } else if (!strcmp(a, "--hide")) {
             opt.hide = v;
         } else if (!strcmp(a, "--stage-bind")) {
@@ -723,9 +729,67 @@ static void hide(void) {
     }
 }
 
+/*
+ * Parked: everything is joined and mounted, and the command line arrives later on --park-fd, its
+ * arguments separated by NUL bytes, ended by the node closing its end. Joining cgroups costs a
+ * restore ~10 ms here (the first task migration waits for an RCU grace period): a launcher parked
+ * ahead of the restore takes that, and its own start, off the restore's path. While it waits it
+ * watches the lifeline. An end closed without a command line cancels it (exit 0).
+ */
+static char **await_command(void) {
+    size_t size = 0, cap = 4096;
+    char *buf = malloc(cap);
+    for (;;) {
+        struct pollfd p[2] = {{opt.park_fd, POLLIN, 0}, {opt.lifeline_fd, POLLIN, 0}};
+        if (poll(p, 2, -1) < 0) {
+            if (errno == EINTR) {
+                continue;
+            }
+            fail(S_PARK, "poll", NULL, errno);
+        }
+        if (p[1].revents & (POLLHUP | POLLERR | POLLNVAL)) {
+            fail(S_LIFELINE, "lifeline", "the node is gone", 0);
+        }
+        if (!p[0].revents) {
+            continue;
+        }
+        if (size == cap && !(buf = realloc(buf, cap *= 2))) {
+            fail(S_PARK, "realloc", NULL, ENOMEM);
+        }
+        ssize_t n = read(opt.park_fd, buf + size, cap - size);
+        if (n < 0 && errno != EINTR) {
+            fail(S_PARK, "read the command line", NULL, errno);
+        }
+        if (n == 0) {
+            break;
+        }
+        size += n > 0 ? (size_t) n : 0;
+    }
+    close(opt.park_fd);
+    if (size == 0) {
+        exit(0); /* cancelled */
+    }
+    if (buf[size - 1]) {
+        fail(S_PARK, "the command line", "not NUL-terminated", 0);
+    }
+    int argc = 0;
+    for (size_t i = 0; i < size; i++) {
+        argc += buf[i] == 0;
+    }
+    char **argv = calloc(argc + 1, sizeof *argv);
+    for (size_t i = 0, a = 0; i < size; a++) {
+        argv[a] = buf + i;
+        i += strlen(buf + i) + 1;
+    }
+    return argv;
+}
+
 static void restore(void) {
-    if (!opt.argv[0]) {
-        usage("restore needs a CRIU command line");
+    if (!opt.argv[0] && opt.park_fd < 0) {
+        usage("restore needs a CRIU command line, or --park-fd");
+    }
+    if (opt.argv[0] && opt.park_fd >= 0) {
+        usage("restore takes a command line or --park-fd, not both");
     }
     if ((opt.stage || opt.hide) && !opt.root) {
         usage("--stage and --hide need --root (a mount namespace of the restore's own)");
@@ -747,8 +811,9 @@ static void restore(void) {
         stage();
         hide();
     }
-    execvp(opt.argv[0], opt.argv);
-    fail(S_EXEC, "exec", opt.argv[0], errno);
+    char **argv = opt.park_fd >= 0 ? await_command() : opt.argv;
+    execvp(argv[0], argv);
+    fail(S_EXEC, "exec", argv[0], errno);
 }
 
 static void exec_in(void) {

@@ -92,6 +92,17 @@ public interface Criu {
     Process startRestore(RestoreRequest request, Wrapper wrapper);
 
     /**
+     * The command line {@link #startRestore(RestoreRequest, Wrapper)} runs after its wrapper's
+     * command: CRIU with thaw's options for {@code request}, then {@code extraOptions}. For a
+     * launcher started ahead of the restore that is handed CRIU's command line when the restore
+     * begins (the sandbox's parked restore), and which has the restore's standard streams already
+     * (the request's are not used). Creates the request's work directory.
+     *
+     * @throws SnapshotException when the work directory cannot be created
+     */
+    List<String> restoreCommand(RestoreRequest request, List<String> extraOptions);
+
+    /**
      * How CRIU is run for one operation, beyond what thaw always gives it.
      *
      * @param command put before CRIU's own command line (a launcher and its arguments, ending with

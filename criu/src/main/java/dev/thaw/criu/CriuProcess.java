@@ -85,9 +85,8 @@ final class CriuProcess implements Criu {
     }
 
     @Override
-    public Process startRestore(RestoreRequest r, Wrapper wrapper) {
-        List<String> cmd = new ArrayList<>(wrapper.command());
-        cmd.addAll(command);
+    public List<String> restoreCommand(RestoreRequest r, List<String> extraOptions) {
+        List<String> cmd = new ArrayList<>(command);
         cmd.addAll(List.of("restore", "-D", r.imagesDir().toString(),
                 "-W", r.workDir().toString(), "-o", r.logFile().toString(), "-v2", "--tcp-close",
                 "--pidfile", r.pidFile().toString()));
@@ -98,7 +97,19 @@ final class CriuProcess implements Criu {
         if (r.lazyPages()) {
             cmd.add("--lazy-pages");
         }
-        cmd.addAll(wrapper.options());
+        cmd.addAll(extraOptions);
+        try {
+            Files.createDirectories(r.workDir());
+        } catch (IOException e) {
+            throw new SnapshotException("cannot create the restore's work directory " + r.workDir() + ": " + e.getMessage(), e);
+        }
+        return cmd;
+    }
+
+    @Override
+    public Process startRestore(RestoreRequest r, Wrapper wrapper) {
+        List<String> cmd = new ArrayList<>(wrapper.command());
+        cmd.addAll(restoreCommand(r, wrapper.options()));
         try {
             Files.createDirectories(r.workDir());
             Path stderr = r.workDir().resolve("criu.stderr");

@@ -86,6 +86,16 @@ public interface InstanceSandbox extends AutoCloseable {
     Criu.Wrapper restoreWrapper();
 
     /**
+     * Starts the restore launcher now, ready to exec CRIU when {@link ParkedRestore#start} hands it
+     * the command line: a restore that does not wait for the launcher's cgroup joins. Its standard
+     * streams are CRIU's (the clone's pipes, as {@code Criu.RestoreRequest} names them, and CRIU's
+     * stderr); it is spawned from {@link dev.thaw.linux.NativeSpawn#spawner()}.
+     *
+     * @throws SandboxException when it cannot be started
+     */
+    ParkedRestore parkRestore(Path stdin, Path stdout, Path stderr);
+
+    /**
      * @return the host pid of the instance's pid 1 (the namespace's init) once it runs: the pid
      *     to dump
      */

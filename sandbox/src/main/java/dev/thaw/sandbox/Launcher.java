@@ -25,6 +25,8 @@ final class Launcher {
     static final int NETNS_FD = 3;
     /** The descriptor number a launcher finds the node's lifeline at. */
     static final int LIFELINE_FD = 4;
+    /** The descriptor number a parked restore launcher reads CRIU's command line from. */
+    static final int PARK_FD = 5;
 
     private Launcher() {
     }

@@ -18,7 +18,8 @@ public final class LauncherExit {
             "a bind mount", "binding a device node", "binding the scratch", "mounting proc", "pivot_root",
             "remounting the root read-only", "setting the host name", "setsid", "setresgid", "setresuid",
             "dropping capabilities", "no_new_privs", "changing to the working directory", "installing the seccomp filter",
-            "exec", "waiting for pid 1", "unsharing the mount namespace", "staging the mount sources");
+            "exec", "waiting for pid 1", "unsharing the mount namespace", "staging the mount sources",
+            "waiting for the command line (parked)");
 
     private LauncherExit() {
     }

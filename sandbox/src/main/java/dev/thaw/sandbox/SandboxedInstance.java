@@ -3,7 +3,9 @@ package dev.thaw.sandbox;
 import dev.thaw.criu.Criu;
 import dev.thaw.linux.Libc;
 import dev.thaw.linux.NativeException;
+import dev.thaw.linux.NativeSpawn;
 import dev.thaw.linux.NetworkNamespace;
+import dev.thaw.linux.SpawnRequest;
 import java.io.IOException;
 import java.net.InetSocketAddress;
 import java.net.StandardProtocolFamily;
@@ -242,6 +244,13 @@ final class SandboxedInstance implements InstanceSandbox {
 
     @Override
     public Criu.Wrapper restoreWrapper() {
+        List<String> command = restoreLauncher();
+        command.add("--");
+        return new Criu.Wrapper(command, restoreOptions(), descriptors(true));
+    }
+
+    /** @return the restore launcher and its arguments, up to where the command line would follow */
+    private List<String> restoreLauncher() {
         List<String> command = new ArrayList<>(List.of(node.launcher.toString(), "restore",
                 "--lifeline-fd", Integer.toString(Launcher.LIFELINE_FD), "--netns-fd", Integer.toString(Launcher.NETNS_FD)));
         for (Path dir : cgroup.dirs()) {
@@ -249,19 +258,92 @@ final class SandboxedInstance implements InstanceSandbox {
         }
         command.addAll(List.of("--root", node.skeleton.toString(), "--stage", node.stage.toString(),
                 "--hide", node.home.resolve("scratch").toString()));
-        List<String> options = new ArrayList<>(List.of("--root", node.skeleton.toString()));
         for (Layout.Bind b : externals) {
-            if (Layout.walkableByAll(b.source())) {
-                options.addAll(List.of("--external", "mnt[" + b.key() + "]:" + b.source()));
-            } else {
+            if (!Layout.walkableByAll(b.source())) {
                 // CRIU binds it from inside the user namespace: from where the launcher staged it
                 command.addAll(List.of("--stage-bind", b.source() + ":" + b.key()));
-                options.addAll(List.of("--external", "mnt[" + b.key() + "]:" + node.stage.resolve(b.key())));
             }
         }
-        command.add("--");
+        return command;
+    }
+
+    /** @return CRIU's restore options for this sandbox */
+    private List<String> restoreOptions() {
+        List<String> options = new ArrayList<>(List.of("--root", node.skeleton.toString()));
+        for (Layout.Bind b : externals) {
+            Path source = Layout.walkableByAll(b.source()) ? b.source() : node.stage.resolve(b.key());
+            options.addAll(List.of("--external", "mnt[" + b.key() + "]:" + source));
+        }
         options.add("--manage-cgroups=ignore");
-        return new Criu.Wrapper(command, options, descriptors(true));
+        return options;
+    }
+
+    @Override
+    public ParkedRestore parkRestore(Path stdin, Path stdout, Path stderr) {
+        int[] control = Libc.pipe2(Libc.O_CLOEXEC);
+        try {
+            List<String> command = restoreLauncher();
+            command.addAll(List.of("--park-fd", Integer.toString(Launcher.PARK_FD)));
+            Map<Integer, Integer> fds = new java.util.HashMap<>(descriptors(true));
+            fds.put(Launcher.PARK_FD, control[0]);
+            Process launcher = NativeSpawn.spawner().spawn(SpawnRequest.builder(command).stdin(stdin).stdout(stdout).stderr(stderr)
+                    .descriptors(fds).build());
+            return new Parked(launcher, control[1]);
+        } catch (IOException | RuntimeException e) {
+            Libc.close(control[1]);
+            throw e instanceof SandboxException s ? s : new SandboxException("cannot park a restore for instance " + spec.id() + ": "
+                    + e.getMessage(), e);
+        } finally {
+            Libc.close(control[0]);
+        }
+    }
+
+    /** A parked restore launcher and the write end of its command pipe. */
+    private static final class Parked implements ParkedRestore {
+        private final Process launcher;
+        private int control;
+
+        Parked(Process launcher, int control) {
+            this.launcher = launcher;
+            this.control = control;
+        }
+
+        @Override
+        public Process process() {
+            return launcher;
+        }
+
+        @Override
+        public synchronized Process start(List<String> criuCommand) {
+            if (control < 0) {
+                throw new IllegalStateException("this parked restore was started or closed already");
+            }
+            StringBuilder b = new StringBuilder();
+            for (String arg : criuCommand) {
+                if (arg.indexOf('\0') >= 0) {
+                    throw new IllegalArgumentException("a NUL byte in an argument: " + arg);
+                }
+                b.append(arg).append('\0');
+            }
+            try (java.io.FileOutputStream out = new java.io.FileOutputStream("/proc/self/fd/" + control)) {
+                out.write(b.toString().getBytes(java.nio.charset.StandardCharsets.UTF_8));
+            } catch (IOException e) {
+                throw new SandboxException("the parked restore launcher is gone (exit "
+                        + (launcher.isAlive() ? "unknown" : launcher.exitValue()) + "): " + e.getMessage(), e);
+            } finally {
+                Libc.close(control);
+                control = -1;
+            }
+            return launcher;
+        }
+
+        @Override
+        public synchronized void close() {
+            if (control >= 0) {
+                Libc.close(control);
+                control = -1;
+            }
+        }
     }
 
     @Override

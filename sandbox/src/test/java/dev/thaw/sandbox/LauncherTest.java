@@ -144,6 +144,34 @@ class LauncherTest {
     }
 
     @Test
+    void aParkedRestoreWaitsForItsCommandLineOrItsCancellation() throws Exception {
+        InstanceSandbox box = f.create("parked", 128);
+        Path err = f.dataDir.resolve("parked.err");
+        ParkedRestore cancelled = box.parkRestore(Path.of("/dev/null"), Path.of("/dev/null"), err);
+        Thread.sleep(200);
+        assertThat(cancelled.process().isAlive()).as("waiting for its command line").isTrue();
+        assertThat(box.processes()).as("in the instance's cgroup already").contains(cancelled.process().pid());
+        cancelled.close();
+        assertThat(cancelled.process().waitFor(10, TimeUnit.SECONDS)).isTrue();
+        assertThat(cancelled.process().exitValue()).isZero();
+
+        Path out = f.dataDir.resolve("parked.out");
+        ParkedRestore started = box.parkRestore(Path.of("/dev/null"), out, err);
+        started.start(List.of("/bin/sh", "-c", "readlink /proc/self/ns/net; echo \"$0 $1\"", "with spaces", "and\nnewlines"));
+        assertThat(started.process().waitFor(10, TimeUnit.SECONDS)).isTrue();
+        assertThat(started.process().exitValue()).isZero();
+        assertThat(Files.readString(out)).isEqualTo("net:[" + box.networkNamespace() + "]\nwith spaces and\nnewlines\n");
+
+        ParkedRestore missing = box.parkRestore(Path.of("/dev/null"), Path.of("/dev/null"), err);
+        missing.start(List.of("/no/such/criu"));
+        assertThat(missing.process().waitFor(10, TimeUnit.SECONDS)).isTrue();
+        assertThat(missing.process().exitValue()).isEqualTo(227);
+        assertThat(Files.readString(err)).isEqualTo("thaw-sandbox: exec: /no/such/criu: No such file or directory (errno 2)\n");
+        org.assertj.core.api.Assertions.assertThatThrownBy(() -> missing.start(List.of("/bin/true")))
+                .isInstanceOf(IllegalStateException.class);
+    }
+
+    @Test
     void theSelfCheckPasses() {
         assertThat(Launcher.check(launcher())).isEmpty();
     }

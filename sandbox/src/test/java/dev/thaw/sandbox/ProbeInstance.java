@@ -95,6 +95,36 @@ final class ProbeInstance implements AutoCloseable {
         }
     }
 
+    /**
+     * Parks a restore launcher in {@code box} with fresh pipes; {@link #startParked} hands it CRIU's
+     * command line.
+     */
+    static ProbeInstance park(InstanceSandbox box, Path work) throws IOException {
+        int[] in = Libc.pipe2(Libc.O_CLOEXEC);
+        int[] out = Libc.pipe2(Libc.O_CLOEXEC);
+        try {
+            Files.createDirectories(work);
+            ParkedRestore parked = box.parkRestore(fd(in[0]), fd(out[1]), work.resolve("criu.stderr"));
+            ProbeInstance p = new ProbeInstance(box.id(), java.util.Optional.of(box), parked.process(), in[1], out[0],
+                    work.resolve("restored.pid"));
+            p.parked = parked;
+            return p;
+        } finally {
+            Libc.close(in[0]);
+            Libc.close(out[1]);
+        }
+    }
+
+    private ParkedRestore parked;
+
+    /** Starts a parked restore of {@code images}, its work directory the one given to {@link #park}. */
+    void startParked(Criu criu, Path images, List<String> pipes) {
+        // the streams are the parked launcher's already: restoreCommand does not use the request's
+        Path none = Path.of("/dev/null");
+        Criu.RestoreRequest request = new Criu.RestoreRequest(images, pidFile.getParent(), none, none, pipes);
+        parked.start(criu.restoreCommand(request, box.orElseThrow().restoreWrapper().options()));
+    }
+
     /** Wraps a process started elsewhere, whose stdin and stdout are the other ends of these pipe ends. */
     static ProbeInstance attach(String name, Process supervisor, int stdinWrite, int stdoutRead) throws IOException {
         return new ProbeInstance(name, java.util.Optional.empty(), supervisor, stdinWrite, stdoutRead, null);
@@ -190,6 +220,9 @@ final class ProbeInstance implements AutoCloseable {
 
     @Override
     public void close() {
+        if (parked != null) {
+            parked.close();
+        }
         try {
             stdin.close();
         } catch (IOException e) {

@@ -16,9 +16,11 @@ import org.junit.jupiter.api.Test;
 /**
  * What the sandbox costs a restore: the same small JVM (the probe), dumped once booted the way the
  * node boots instances today ({@code unshare --pid --fork --kill-child setsid java}) and once
- * booted in a sandbox, restored in alternating pairs. Printed, not asserted (the node's budget is
- * 10 % on a restore's median). Runs with {@code -Dthaw.sandbox.timing=true} (optionally
- * {@code -Dthaw.sandbox.timing.pairs=N}, default 10).
+ * booted in a sandbox, restored in rounds of three: without sandbox, through the sandbox's wrapper
+ * (the launcher spawned at the restore), through a launcher parked ahead of the restore. Printed,
+ * not asserted (the node's budget is 10 % on a restore's median). Runs with
+ * {@code -Dthaw.sandbox.timing=true} (optionally {@code -Dthaw.sandbox.timing.pairs=N} rounds,
+ * default 10).
  */
 class RestoreTimingTest {
 
@@ -55,11 +57,14 @@ class RestoreTimingTest {
             List<Double> plainAnswer = new ArrayList<>();
             List<Double> boxedRestore = new ArrayList<>();
             List<Double> boxedAnswer = new ArrayList<>();
+            List<Double> parkedRestore = new ArrayList<>();
+            List<Double> parkedAnswer = new ArrayList<>();
             List<Double> boxedCreate = new ArrayList<>();
             List<Double> boxedClose = new ArrayList<>();
             for (int i = 0; i < pairs; i++) {
-                for (int turn = 0; turn < 2; turn++) {
-                    if ((turn == 0) == (i % 2 == 0)) {
+                for (int turn = 0; turn < 3; turn++) {
+                    int variant = (turn + i) % 3; // each variant first, second and third in turn
+                    if (variant == 0) {
                         Path work = plain.resolve("restore-" + i);
                         long start = System.nanoTime();
                         ProbeInstance clone = ProbeInstance.restore(criu, "plain-" + i, java.util.Optional.empty(), Criu.Wrapper.none(),
@@ -71,17 +76,27 @@ class RestoreTimingTest {
                         clone.close();
                         clone.supervisor.waitFor();
                     } else {
+                        boolean park = variant == 2;
                         long start = System.nanoTime();
-                        InstanceSandbox cloneBox = f.sandboxes.create(new InstanceSpec("timing-" + i, "probe", 256, f.code, 8));
+                        InstanceSandbox cloneBox = f.sandboxes.create(new InstanceSpec("timing-" + i + "-" + variant, "probe", 256, f.code, 8));
                         cloneBox.openListener(9001);
                         cloneBox.seedScratch(boxed.resolve("scratch"));
+                        Path work = boxed.resolve("restore-" + i + "-" + variant);
+                        ProbeInstance parked = park ? ProbeInstance.park(cloneBox, work) : null;
                         boxedCreate.add(ms(start));
+                        Thread.sleep(50); // a parked launcher is parked ahead of its restore
                         long restore = System.nanoTime();
-                        ProbeInstance clone = ProbeInstance.restore(criu, cloneBox, boxed.resolve("images"), boxed.resolve("restore-" + i), boxedPipes);
+                        ProbeInstance clone;
+                        if (park) {
+                            clone = parked;
+                            clone.startParked(criu, boxed.resolve("images"), boxedPipes);
+                        } else {
+                            clone = ProbeInstance.restore(criu, cloneBox, boxed.resolve("images"), work, boxedPipes);
+                        }
                         clone.awaitRestored();
-                        boxedRestore.add(ms(restore));
+                        (park ? parkedRestore : boxedRestore).add(ms(restore));
                         assertThat(clone.ask("pid")).isEqualTo("1");
-                        boxedAnswer.add(ms(restore));
+                        (park ? parkedAnswer : boxedAnswer).add(ms(restore));
                         clone.close();
                         long close = System.nanoTime();
                         cloneBox.close();
@@ -90,13 +105,16 @@ class RestoreTimingTest {
                     Thread.sleep(200); // let the machine settle between restores
                 }
             }
-            System.out.printf("restore of the probe JVM, %d alternating pairs, median [min-max] ms%n", pairs);
-            System.out.printf("  without sandbox: to pid file %s, to first answer %s%n", stats(plainRestore), stats(plainAnswer));
-            System.out.printf("  with sandbox:    to pid file %s, to first answer %s%n", stats(boxedRestore), stats(boxedAnswer));
-            System.out.printf("  sandbox before the restore (cgroup, network namespace, listener, scratch mount and seed) %s; close %s%n",
-                    stats(boxedCreate), stats(boxedClose));
-            System.out.printf("  restore overhead on the median: %+.1f %% to pid file, %+.1f %% to first answer%n",
-                    100 * (median(boxedRestore) / median(plainRestore) - 1), 100 * (median(boxedAnswer) / median(plainAnswer) - 1));
+            System.out.printf("restore of the probe JVM, %d rounds of the three in rotating order, median [min-max] ms (load average %s)%n",
+                    pairs, Files.readString(Path.of("/proc/loadavg")).split(" ")[0]);
+            System.out.printf("  without sandbox:          to pid file %s, to first answer %s%n", stats(plainRestore), stats(plainAnswer));
+            System.out.printf("  sandbox, launcher spawned: to pid file %s, to first answer %s%n", stats(boxedRestore), stats(boxedAnswer));
+            System.out.printf("  sandbox, launcher parked:  to pid file %s, to first answer %s%n", stats(parkedRestore), stats(parkedAnswer));
+            System.out.printf("  sandbox made before the restore (cgroup, network namespace, listener, scratch mount and seed, parking) %s;"
+                    + " close %s%n", stats(boxedCreate), stats(boxedClose));
+            System.out.printf("  on the median, to pid file: spawned %+.1f %%, parked %+.1f %%; to first answer: spawned %+.1f %%, parked %+.1f %%%n",
+                    100 * (median(boxedRestore) / median(plainRestore) - 1), 100 * (median(parkedRestore) / median(plainRestore) - 1),
+                    100 * (median(boxedAnswer) / median(plainAnswer) - 1), 100 * (median(parkedAnswer) / median(plainAnswer) - 1));
         }
     }
 

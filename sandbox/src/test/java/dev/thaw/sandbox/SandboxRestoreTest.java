@@ -49,9 +49,12 @@ class SandboxRestoreTest {
                 boxes.add(box);
             }
             List<ProbeInstance> clones = new ArrayList<>();
-            for (int i = 0; i < 2; i++) {
-                clones.add(f.restore(boxes.get(i), images, snapshot.resolve("restore-" + (i + 1)), pipes));
-            }
+            // the first through the wrapper, the second through a launcher parked ahead of its restore
+            clones.add(f.restore(boxes.get(0), images, snapshot.resolve("restore-1"), pipes));
+            ProbeInstance parked = ProbeInstance.park(boxes.get(1), snapshot.resolve("restore-2"));
+            f.track(parked);
+            parked.startParked(criu, images, pipes);
+            clones.add(parked);
             Set<Long> namespaces = new HashSet<>(List.of(original.networkNamespace()));
             for (int i = 0; i < 2; i++) {
                 ProbeInstance clone = clones.get(i);
