@@ -34,7 +34,7 @@
  *
  * Failures before the program (or CRIU) runs print one line to stderr,
  *   thaw-sandbox: <step>: <detail>: <strerror> (errno N)
- * and exit with the step's own code (200 and up, table below); otherwise boot exits with the
+ * and exit with the step's own code (200 and up: enum step below); otherwise boot exits with the
  * program's status, 128 + the signal when it was killed.
  */
 #define _GNU_SOURCE
