@@ -20,7 +20,7 @@ import org.junit.jupiter.api.Test;
  * (the launcher spawned at the restore), through a launcher parked ahead of the restore. Printed,
  * not asserted (the node's budget is 10 % on a restore's median). Runs with
  * {@code -Dthaw.sandbox.timing=true} (optionally {@code -Dthaw.sandbox.timing.pairs=N} rounds,
- * default 10).
+ * default 10, and {@code -Dthaw.sandbox.timing.allocMb=M}: the JVM holds M MB more in its image).
  */
 class RestoreTimingTest {
 
@@ -29,13 +29,17 @@ class RestoreTimingTest {
         assumeTrue(Boolean.getBoolean("thaw.sandbox.timing"), "timing runs with -Dthaw.sandbox.timing=true");
         Criu criu = SandboxFixture.assumeCriu();
         int pairs = Integer.getInteger("thaw.sandbox.timing.pairs", 10);
+        int allocMb = Integer.getInteger("thaw.sandbox.timing.allocMb", 0); // a bigger image: arrays held by the JVM
         try (SandboxFixture f = SandboxFixture.open()) {
             // the image of a plain instance
             Path plain = f.dataDir.resolve("plain");
             List<String> command = new ArrayList<>(List.of("/usr/bin/unshare", "--pid", "--fork", "--kill-child", "/usr/bin/setsid"));
-            command.addAll(SandboxFixture.probeCommand(96));
+            command.addAll(SandboxFixture.probeCommand(96 + allocMb));
             command.set(command.indexOf(SandboxConfig.CODE_INSIDE), f.code.toString());
             ProbeInstance original = plainBoot(f, command);
+            if (allocMb > 0) {
+                assertThat(original.ask("alloc " + allocMb)).isEqualTo("ok " + allocMb);
+            }
             long plainPid = original.supervisor.toHandle().children().findFirst().orElseThrow().pid(); // unshare's child: java
             Criu.DumpResult plainDump = criu.dump(plainPid, plain.resolve("images"), plain.resolve("dump.log"));
             List<String> plainPipes = pipeNames(plainPid);
@@ -43,9 +47,12 @@ class RestoreTimingTest {
 
             // the image of a sandboxed instance
             Path boxed = f.dataDir.resolve("sandboxed");
-            InstanceSandbox box = f.create("timing-original", 256);
+            InstanceSandbox box = f.create("timing-original", 256 + allocMb);
             box.openListener(9001);
-            ProbeInstance p = f.boot(box, 96);
+            ProbeInstance p = f.boot(box, 96 + allocMb);
+            if (allocMb > 0) {
+                assertThat(p.ask("alloc " + allocMb)).isEqualTo("ok " + allocMb);
+            }
             Criu.DumpResult boxedDump = criu.dump(p.pid(), boxed.resolve("images"), boxed.resolve("dump.log"), box.dumpWrapper());
             box.saveScratch(boxed.resolve("scratch"));
             List<String> boxedPipes = p.pipeNames();
@@ -78,7 +85,7 @@ class RestoreTimingTest {
                     } else {
                         boolean park = variant == 2;
                         long start = System.nanoTime();
-                        InstanceSandbox cloneBox = f.sandboxes.create(new InstanceSpec("timing-" + i + "-" + variant, "probe", 256, f.code, 8));
+                        InstanceSandbox cloneBox = f.sandboxes.create(new InstanceSpec("timing-" + i + "-" + variant, "probe", 256 + allocMb, f.code, 8));
                         cloneBox.openListener(9001);
                         cloneBox.seedScratch(boxed.resolve("scratch"));
                         Path work = boxed.resolve("restore-" + i + "-" + variant);
