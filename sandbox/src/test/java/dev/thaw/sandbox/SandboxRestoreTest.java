@@ -61,6 +61,9 @@ class SandboxRestoreTest {
                 InstanceSandbox box = boxes.get(i);
                 long pid = clone.awaitRestored();
                 assertThat(box.initPid()).contains(pid);
+                System.out.printf("clone %d: its cgroup peaked at %.1f MB during the restore; CRIU, the clone's parent, holds %s%n",
+                        i + 1, box.memoryPeakBytes() / 1e6, Files.readAllLines(Path.of("/proc/" + clone.supervisor.pid() + "/status"))
+                                .stream().filter(l -> l.startsWith("VmRSS")).findFirst().orElse("?").replaceAll("\\s+", " "));
                 assertThat(clone.ask("status")).contains("Uid=1000,1000,1000,1000", "Gid=1000,1000,1000,1000", "Groups= ",
                         "CapPrm=0000000000000000", "CapEff=0000000000000000", "CapBnd=0000000000000000", "CapAmb=0000000000000000",
                         "NoNewPrivs=1", "Seccomp=2", "cwd=/var/task");
