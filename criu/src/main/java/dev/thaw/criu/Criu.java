@@ -51,7 +51,20 @@ public interface Criu {
      * @return how long the dump took and how large the image is
      * @throws SnapshotException with the tail of CRIU's log when the dump fails
      */
-    DumpResult dump(long pid, Path imagesDir, Path logFile);
+    default DumpResult dump(long pid, Path imagesDir, Path logFile) {
+        return dump(pid, imagesDir, logFile, Wrapper.none());
+    }
+
+    /**
+     * Dumps as {@link #dump(long, Path, Path)} does, with CRIU run through {@code wrapper}'s
+     * command (e.g. a launcher that enters the instance's network namespace first), given
+     * {@code wrapper}'s extra options and descriptors. A wrapped dump is started from
+     * {@link dev.thaw.linux.NativeSpawn#spawner()}'s thread, so a wrapper that arms a parent-death
+     * signal is tied to the JVM's life, not to the calling thread's.
+     *
+     * @throws SnapshotException with the tail of CRIU's log when the dump fails
+     */
+    DumpResult dump(long pid, Path imagesDir, Path logFile, Wrapper wrapper);
 
     /**
      * Starts restoring a clone. The returned process is CRIU itself, which stays the parent of the
@@ -62,7 +75,61 @@ public interface Criu {
      * @return the running CRIU process
      * @throws SnapshotException when CRIU cannot be started
      */
-    Process startRestore(RestoreRequest request);
+    default Process startRestore(RestoreRequest request) {
+        return startRestore(request, Wrapper.none());
+    }
+
+    /**
+     * Starts a restore as {@link #startRestore(RestoreRequest)} does, with CRIU run through
+     * {@code wrapper}'s command (e.g. the sandbox launcher, which joins the clone's network
+     * namespace and cgroups and then execs CRIU), given {@code wrapper}'s extra options and
+     * descriptors. Started from {@link dev.thaw.linux.NativeSpawn#spawner()}'s thread: the
+     * parent-death signal a wrapper arms survives the exec of CRIU and fires when the spawning
+     * thread ends, so that thread lives as long as the JVM.
+     *
+     * @throws SnapshotException when CRIU (or the wrapper) cannot be started
+     */
+    Process startRestore(RestoreRequest request, Wrapper wrapper);
+
+    /**
+     * The command line {@link #startRestore(RestoreRequest, Wrapper)} runs after its wrapper's
+     * command: CRIU with thaw's options for {@code request}, then {@code extraOptions}. For a
+     * launcher started ahead of the restore that is handed CRIU's command line when the restore
+     * begins (the sandbox's parked restore), and which has the restore's standard streams already
+     * (the request's are not used). Creates the request's work directory.
+     *
+     * @throws SnapshotException when the work directory cannot be created
+     */
+    List<String> restoreCommand(RestoreRequest request, List<String> extraOptions);
+
+    /**
+     * How CRIU is run for one operation, beyond what thaw always gives it.
+     *
+     * @param command put before CRIU's own command line (a launcher and its arguments, ending with
+     *     its {@code --}); empty: CRIU is started directly
+     * @param options added after thaw's own options for the operation
+     * @param descriptors child fd (3 or more) to the fd of this process it is a duplicate of, for
+     *     the wrapper or CRIU
+     */
+    record Wrapper(List<String> command, List<String> options, java.util.Map<Integer, Integer> descriptors) {
+
+        /** Copies the arguments. */
+        public Wrapper {
+            command = List.copyOf(command);
+            options = List.copyOf(options);
+            descriptors = java.util.Map.copyOf(descriptors);
+        }
+
+        /** @return CRIU started directly with thaw's own options only: what the one-argument methods do */
+        public static Wrapper none() {
+            return new Wrapper(List.of(), List.of(), java.util.Map.of());
+        }
+
+        /** @return whether this changes nothing */
+        public boolean isNone() {
+            return command.isEmpty() && options.isEmpty() && descriptors.isEmpty();
+        }
+    }
 
     /**
      * Result of a dump.

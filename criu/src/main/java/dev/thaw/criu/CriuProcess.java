@@ -1,5 +1,7 @@
 package dev.thaw.criu;
 
+import dev.thaw.linux.NativeSpawn;
+import dev.thaw.linux.SpawnRequest;
 import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.nio.charset.StandardCharsets;
@@ -51,23 +53,27 @@ final class CriuProcess implements Criu {
     }
 
     @Override
-    public DumpResult dump(long pid, Path imagesDir, Path logFile) {
-        List<String> cmd = new ArrayList<>(command);
+    public DumpResult dump(long pid, Path imagesDir, Path logFile, Wrapper wrapper) {
+        List<String> cmd = new ArrayList<>(wrapper.command());
+        cmd.addAll(command);
         cmd.addAll(List.of("dump", "-t", Long.toString(pid), "-D", imagesDir.toString(),
                 "-o", logFile.toString(), "-v2", "--tcp-close", "--leave-running"));
+        cmd.addAll(wrapper.options());
         long start = System.nanoTime();
         try {
             Files.createDirectories(imagesDir);
-            Process p = new ProcessBuilder(cmd).redirectErrorStream(true)
-                    .redirectOutput(ProcessBuilder.Redirect.appendTo(logFile.resolveSibling(logFile.getFileName() + ".out").toFile()))
-                    .start();
+            Path out = logFile.resolveSibling(logFile.getFileName() + ".out");
+            Process p = wrapper.isNone()
+                    ? new ProcessBuilder(cmd).redirectErrorStream(true).redirectOutput(ProcessBuilder.Redirect.appendTo(out.toFile())).start()
+                    : NativeSpawn.spawner().spawn(SpawnRequest.builder(cmd).stderr(out) // CRIU itself writes to its log
+                            .descriptors(wrapper.descriptors()).build());
             if (!p.waitFor(DUMP_TIMEOUT.toMillis(), TimeUnit.MILLISECONDS)) {
                 p.destroyForcibly();
                 throw new SnapshotException("criu dump of pid " + pid + " did not finish within " + DUMP_TIMEOUT, null);
             }
             if (p.exitValue() != 0) {
                 throw new SnapshotException("criu dump of pid " + pid + " failed (exit " + p.exitValue() + "): "
-                        + errorLines(logFile), null);
+                        + (Files.exists(logFile) ? errorLines(logFile) : wrapperOutput(out)), null);
             }
         } catch (IOException e) {
             throw new SnapshotException("cannot run criu dump: " + e.getMessage(), e);
@@ -79,7 +85,7 @@ final class CriuProcess implements Criu {
     }
 
     @Override
-    public Process startRestore(RestoreRequest r) {
+    public List<String> restoreCommand(RestoreRequest r, List<String> extraOptions) {
         List<String> cmd = new ArrayList<>(command);
         cmd.addAll(List.of("restore", "-D", r.imagesDir().toString(),
                 "-W", r.workDir().toString(), "-o", r.logFile().toString(), "-v2", "--tcp-close",
@@ -91,9 +97,26 @@ final class CriuProcess implements Criu {
         if (r.lazyPages()) {
             cmd.add("--lazy-pages");
         }
+        cmd.addAll(extraOptions);
+        try {
+            Files.createDirectories(r.workDir());
+        } catch (IOException e) {
+            throw new SnapshotException("cannot create the restore's work directory " + r.workDir() + ": " + e.getMessage(), e);
+        }
+        return cmd;
+    }
+
+    @Override
+    public Process startRestore(RestoreRequest r, Wrapper wrapper) {
+        List<String> cmd = new ArrayList<>(wrapper.command());
+        cmd.addAll(restoreCommand(r, wrapper.options()));
         try {
             Files.createDirectories(r.workDir());
             Path stderr = r.workDir().resolve("criu.stderr");
+            if (!wrapper.isNone()) {
+                return NativeSpawn.spawner().spawn(SpawnRequest.builder(cmd).stdin(r.stdin()).stdout(r.stdout())
+                        .stderr(stderr).descriptors(wrapper.descriptors()).build());
+            }
             if (NativeSpawn.available()) {
                 return NativeSpawn.spawn(cmd, r.stdin(), r.stdout(), stderr); // on every restore's critical path
             }
@@ -121,6 +144,16 @@ final class CriuProcess implements Criu {
             return String.join(" | ", pick.subList(Math.max(0, pick.size() - 4), pick.size())).strip();
         } catch (IOException | UncheckedIOException e) {
             return "(no CRIU log at " + logFile + ")";
+        }
+    }
+
+    /** @return what a wrapper that failed before CRIU ran printed (its one line), or that there was nothing */
+    private static String wrapperOutput(Path out) {
+        try {
+            String text = Files.readString(out, StandardCharsets.UTF_8).strip();
+            return text.isEmpty() ? "no CRIU log and no output" : CriuProbe.lastLines(text, 3);
+        } catch (IOException e) {
+            return "no CRIU log and no output";
         }
     }
 

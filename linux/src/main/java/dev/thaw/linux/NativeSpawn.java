@@ -1,4 +1,4 @@
-package dev.thaw.criu;
+package dev.thaw.linux;
 
 import java.io.IOException;
 import java.io.InputStream;
@@ -15,8 +15,11 @@ import java.lang.invoke.MethodHandle;
 import java.lang.invoke.VarHandle;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
+import java.util.Collections;
 import java.util.List;
+import java.util.Map;
 import java.util.Optional;
+import java.util.TreeMap;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.TimeUnit;
 
@@ -33,9 +36,27 @@ import java.util.concurrent.TimeUnit;
  * mask emptied and every signal's disposition reset. The child is reaped by a thread of its own
  * (waitpid), the way the JDK reaps its children. Where glibc lacks a function this needs, spawn()
  * says so and the caller uses ProcessBuilder.
+ *
+ * Descriptors passed on (SpawnRequest.descriptors) are moved in two steps when a source number is
+ * also a target number: every source is first duplicated above all numbers involved, then onto its
+ * target, so that no dup2 overwrites a source a later one still needs. The numbers between 3 and
+ * the highest target that are not targets are closed, and closefrom closes everything above.
+ *
+ * The parent-death signal: a process that arms PR_SET_PDEATHSIG is signalled when the thread that
+ * spawned it exits. spawn() runs posix_spawn on the calling thread; Spawner runs it on a thread of
+ * its own that lives as long as the spawner, and spawner() is one that lives as long as the JVM.
  */
-/** Starts a process with glibc's {@code posix_spawn} directly (see the comment above). */
-final class NativeSpawn {
+/**
+ * Starts processes with glibc's {@code posix_spawn} directly: the standard streams redirected to
+ * files, chosen descriptors passed on, every other descriptor closed, an empty signal mask and
+ * default signal dispositions, the given environment and working directory; each child reaped by a
+ * thread of its own. About twice as fast as {@link ProcessBuilder} (no helper process in between).
+ *
+ * <p>{@link #spawn(SpawnRequest)} starts the process from the calling thread. A process that arms
+ * {@code PR_SET_PDEATHSIG} (thaw's sandbox launcher does) dies when that thread exits: start those
+ * through {@link #spawner()}, whose thread lives as long as the JVM.
+ */
+public final class NativeSpawn {
     private static final Linker LINKER = Linker.nativeLinker();
     private static final StructLayout CAPTURE = Linker.Option.captureStateLayout();
     private static final VarHandle ERRNO = CAPTURE.varHandle(MemoryLayout.PathElement.groupElement("errno"));
@@ -58,13 +79,16 @@ final class NativeSpawn {
     private static final int SIGKILL = 9;
 
     private static final Optional<Functions> FUNCTIONS = Functions.lookUp();
+    /** glibc 2.29+; looked up on its own, so that a glibc without it can still spawn without a directory. */
+    private static final Optional<MethodHandle> ADD_CHDIR = optional("posix_spawn_file_actions_addchdir_np",
+            FunctionDescriptor.of(INT, ADDR, ADDR));
 
     private NativeSpawn() {
     }
 
     /** The glibc functions this needs, all of them or none. */
     private record Functions(MethodHandle spawn, MethodHandle actionsInit, MethodHandle addDup2,
-                             MethodHandle addCloseFrom, MethodHandle actionsDestroy, MethodHandle attrInit,
+                             MethodHandle addCloseFrom, MethodHandle addClose, MethodHandle actionsDestroy, MethodHandle attrInit,
                              MethodHandle attrSetFlags, MethodHandle attrSetSigMask, MethodHandle attrSetSigDefault,
                              MethodHandle attrDestroy, MethodHandle sigEmptySet, MethodHandle sigFillSet, MethodHandle open,
                              MethodHandle close, MethodHandle waitpid, MethodHandle kill, MethodHandle strerror) {
@@ -77,6 +101,7 @@ final class NativeSpawn {
                         handle(libc, "posix_spawn_file_actions_init", FunctionDescriptor.of(INT, ADDR)),
                         handle(libc, "posix_spawn_file_actions_adddup2", FunctionDescriptor.of(INT, ADDR, INT, INT)),
                         handle(libc, "posix_spawn_file_actions_addclosefrom_np", FunctionDescriptor.of(INT, ADDR, INT)),
+                        handle(libc, "posix_spawn_file_actions_addclose", FunctionDescriptor.of(INT, ADDR, INT)),
                         handle(libc, "posix_spawn_file_actions_destroy", FunctionDescriptor.of(INT, ADDR)),
                         handle(libc, "posix_spawnattr_init", FunctionDescriptor.of(INT, ADDR)),
                         handle(libc, "posix_spawnattr_setflags", FunctionDescriptor.of(INT, ADDR, ValueLayout.JAVA_SHORT)),
@@ -101,30 +126,68 @@ final class NativeSpawn {
         }
     }
 
-    /** @return whether processes can be started this way here */
-    static boolean available() {
+    private static Optional<MethodHandle> optional(String name, FunctionDescriptor d) {
+        try {
+            return LINKER.defaultLookup().find(name).map(address -> LINKER.downcallHandle(address, d));
+        } catch (RuntimeException | LinkageError e) {
+            return Optional.empty();
+        }
+    }
+
+    /** @return whether processes can be started this way here (glibc 2.34+, native access granted) */
+    public static boolean available() {
         return FUNCTIONS.isPresent();
     }
 
     /**
-     * Starts {@code command} with the node's environment, its standard input read from
-     * {@code stdin}, its output written to {@code stdout} and its errors to {@code stderr}
-     * (created or truncated), and no other descriptor.
+     * @return a spawner whose thread lives as long as this JVM: what processes that must die with
+     *     the JVM, and only with it, are started from (see {@link Spawner})
+     */
+    public static Spawner spawner() {
+        return SharedSpawner.INSTANCE;
+    }
+
+    private static final class SharedSpawner {
+        static final Spawner INSTANCE = Spawner.create("thaw-spawner");
+    }
+
+    /**
+     * Starts {@code command} from the calling thread with this process's environment, its standard
+     * input read from {@code stdin}, its output written to {@code stdout} and its errors to
+     * {@code stderr} (created or truncated), and no other descriptor.
      *
      * @throws IOException when a file cannot be opened or the kernel refuses the process
      * @throws IllegalStateException when {@link #available()} is false
      */
-    static Process spawn(List<String> command, Path stdin, Path stdout, Path stderr) throws IOException {
+    public static Process spawn(List<String> command, Path stdin, Path stdout, Path stderr) throws IOException {
+        return spawn(SpawnRequest.builder(command).stdin(stdin).stdout(stdout).stderr(stderr).build());
+    }
+
+    /**
+     * Starts {@code request} from the calling thread.
+     *
+     * @throws IOException when a file or the working directory cannot be opened, or the kernel
+     *     refuses the process
+     * @throws IllegalStateException when {@link #available()} is false
+     */
+    public static Process spawn(SpawnRequest request) throws IOException {
         Functions f = FUNCTIONS.orElseThrow(() -> new IllegalStateException("posix_spawn is not usable here"));
+        if (request.directory().isPresent() && ADD_CHDIR.isEmpty()) {
+            throw new IllegalStateException("this glibc cannot start a process in another directory (no posix_spawn_file_actions_addchdir_np)");
+        }
         try (Arena arena = Arena.ofConfined()) {
             MemorySegment errno = arena.allocate(CAPTURE);
-            int in = open(f, arena, errno, stdin, O_RDONLY);
+            int in = open(f, arena, errno, request.stdin(), O_RDONLY);
             int out = -1;
             int err = -1;
             try {
-                out = open(f, arena, errno, stdout, O_WRONLY | O_CREAT | O_TRUNC);
-                err = open(f, arena, errno, stderr, O_WRONLY | O_CREAT | O_TRUNC);
-                int pid = spawn(f, arena, command, in, out, err);
+                out = open(f, arena, errno, request.stdout(), O_WRONLY | O_CREAT | O_TRUNC);
+                err = open(f, arena, errno, request.stderr(), O_WRONLY | O_CREAT | O_TRUNC);
+                Map<Integer, Integer> moves = new TreeMap<>(request.descriptors());
+                moves.put(0, in);
+                moves.put(1, out);
+                moves.put(2, err);
+                int pid = spawn(f, arena, request, moves);
                 return new Spawned(f, pid);
             } finally {
                 for (int fd : new int[] {in, out, err}) {
@@ -136,7 +199,12 @@ final class NativeSpawn {
         }
     }
 
-    private static int spawn(Functions f, Arena arena, List<String> command, int in, int out, int err) throws IOException {
+    /**
+     * @param moves child fd to this process's fd, the three standard streams included
+     */
+    private static int spawn(Functions f, Arena arena, SpawnRequest request, Map<Integer, Integer> moves)
+            throws IOException {
+        List<String> command = request.command();
         MemorySegment actions = arena.allocate(FILE_ACTIONS_SIZE, 16);
         MemorySegment attr = arena.allocate(ATTR_SIZE, 16);
         MemorySegment none = arena.allocate(SIGSET_SIZE, 16);
@@ -144,10 +212,31 @@ final class NativeSpawn {
         check(f, "posix_spawn_file_actions_init", call(f.actionsInit(), actions));
         check(f, "posix_spawnattr_init", call(f.attrInit(), attr));
         try {
-            check(f, "posix_spawn_file_actions_adddup2", call(f.addDup2(), actions, in, 0));
-            check(f, "posix_spawn_file_actions_adddup2", call(f.addDup2(), actions, out, 1));
-            check(f, "posix_spawn_file_actions_adddup2", call(f.addDup2(), actions, err, 2));
-            check(f, "posix_spawn_file_actions_addclosefrom_np", call(f.addCloseFrom(), actions, 3));
+            int highestTarget = Collections.max(moves.keySet());
+            boolean overlap = moves.values().stream().anyMatch(moves::containsKey);
+            if (overlap) {
+                // first every source above all numbers involved, then each onto its target
+                int spare = Math.max(highestTarget, Collections.max(moves.values())) + 1;
+                Map<Integer, Integer> staged = new TreeMap<>();
+                for (var move : moves.entrySet()) {
+                    check(f, "posix_spawn_file_actions_adddup2", call(f.addDup2(), actions, move.getValue(), spare));
+                    staged.put(move.getKey(), spare++);
+                }
+                moves = staged;
+            }
+            for (var move : moves.entrySet()) {
+                check(f, "posix_spawn_file_actions_adddup2", call(f.addDup2(), actions, move.getValue(), move.getKey()));
+            }
+            for (int fd = 3; fd < highestTarget; fd++) {
+                if (!moves.containsKey(fd)) {
+                    check(f, "posix_spawn_file_actions_addclose", call(f.addClose(), actions, fd));
+                }
+            }
+            check(f, "posix_spawn_file_actions_addclosefrom_np", call(f.addCloseFrom(), actions, highestTarget + 1));
+            if (request.directory().isPresent()) {
+                check(f, "posix_spawn_file_actions_addchdir_np", call(ADD_CHDIR.orElseThrow(), actions,
+                        arena.allocateFrom(request.directory().get().toString(), StandardCharsets.UTF_8)));
+            }
             call(f.sigEmptySet(), none);
             call(f.sigFillSet(), all);
             check(f, "posix_spawnattr_setsigmask", call(f.attrSetSigMask(), attr, none));
@@ -156,9 +245,10 @@ final class NativeSpawn {
                     (short) (POSIX_SPAWN_SETSIGDEF | POSIX_SPAWN_SETSIGMASK)));
             MemorySegment pid = arena.allocate(INT);
             int result = (int) invoke(f.spawn(), pid, arena.allocateFrom(command.getFirst()), actions, attr,
-                    strings(arena, command), strings(arena, environment()));
+                    strings(arena, command), strings(arena, environment(request.environment())));
             if (result != 0) {
-                throw new IOException("cannot start " + command.getFirst() + ": " + describe(f, result));
+                throw new IOException("cannot start " + command.getFirst()
+                        + request.directory().map(d -> " in " + d).orElse("") + ": " + describe(f, result));
             }
             return pid.get(INT, 0);
         } finally {
@@ -167,8 +257,8 @@ final class NativeSpawn {
         }
     }
 
-    private static List<String> environment() {
-        return System.getenv().entrySet().stream().map(e -> e.getKey() + "=" + e.getValue()).toList();
+    private static List<String> environment(Map<String, String> environment) {
+        return environment.entrySet().stream().map(e -> e.getKey() + "=" + e.getValue()).toList();
     }
 
     /** @return a NULL-terminated array of C strings */

@@ -1,0 +1,194 @@
+package dev.thaw.sandbox;
+
+import dev.thaw.sandbox.Cgroups.Controller;
+import dev.thaw.sandbox.Cgroups.Hierarchy;
+import java.io.IOException;
+import java.nio.ByteBuffer;
+import java.nio.channels.FileChannel;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.StandardOpenOption;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+import java.util.Set;
+
+/*
+ * One instance's cgroup, in every hierarchy thaw uses, and its limits:
+ *
+ *  - memory: the function's memoryMb for the whole instance (heap, native memory, threads, the
+ *    page cache it dirties, its tmpfs /tmp, the launcher or CRIU that supervises it). v1:
+ *    memory.limit_in_bytes, and memory.memsw.limit_in_bytes set to the same value where swap
+ *    accounting exists (no swapping beyond the limit); v2: memory.max and memory.swap.max = 0.
+ *    When the instance needs more, the kernel's OOM killer kills one of its processes (the
+ *    JVM, the biggest) inside the cgroup: counted by oom_kill in memory.oom_control (v1) or
+ *    memory.events (v2).
+ *  - cpu: a share proportional to memory, as Lambda gives one vCPU to 1,769 MB: v1 cpu.shares
+ *    (1024 = one CPU's weight), v2 cpu.weight (100 = one). A weight, not a cap: an idle machine
+ *    lets a small function use every core, a busy one divides the cores by memory.
+ *  - pids: pids.max, threads included (a fork bomb stops there).
+ *
+ * The peak: v1 memory.max_usage_in_bytes (reset by writing 0); v2 memory.peak, whose reset
+ * (Linux 6.12+) holds for the descriptor that wrote it, so one descriptor is kept open for both.
+ */
+/** One instance's cgroup and its limits. */
+final class InstanceCgroup {
+    /** Lambda's ratio: one vCPU per 1,769 MB. */
+    static final int MB_PER_CPU = 1769;
+
+    private final Map<Hierarchy, Path> dirs;
+    private final Optional<Path> memory;
+    private final boolean memoryV2;
+    private final Optional<FileChannel> v2Peak;
+
+    private InstanceCgroup(Map<Hierarchy, Path> dirs, Optional<Path> memory, boolean memoryV2, Optional<FileChannel> v2Peak) {
+        this.dirs = dirs;
+        this.memory = memory;
+        this.memoryV2 = memoryV2;
+        this.v2Peak = v2Peak;
+    }
+
+    /**
+     * Makes {@code parent/id} in every hierarchy and sets its limits.
+     *
+     * @throws SandboxException when it exists already or cannot be made
+     */
+    static InstanceCgroup create(Cgroups cgroups, String parent, String id, int memoryMb, int pidsMax) {
+        Map<Hierarchy, Path> dirs = new LinkedHashMap<>();
+        try {
+            for (Hierarchy h : cgroups.hierarchies()) {
+                Path dir = h.mount().resolve(parent).resolve(id);
+                Files.createDirectory(dir);
+                dirs.put(h, dir);
+            }
+            long bytes = (long) memoryMb << 20;
+            Optional<Path> memory = Optional.empty();
+            boolean memoryV2 = false;
+            Optional<FileChannel> peak = Optional.empty();
+            Optional<Hierarchy> m = cgroups.of(Controller.MEMORY);
+            if (m.isPresent()) {
+                Path dir = dirs.get(m.get());
+                memory = Optional.of(dir);
+                memoryV2 = m.get().v2();
+                if (memoryV2) {
+                    Cgroups.write(dir.resolve("memory.max"), Long.toString(bytes));
+                    if (Files.exists(dir.resolve("memory.swap.max"))) {
+                        Cgroups.write(dir.resolve("memory.swap.max"), "0");
+                    }
+                    if (Files.exists(dir.resolve("memory.peak"))) {
+                        peak = Optional.of(FileChannel.open(dir.resolve("memory.peak"), StandardOpenOption.READ,
+                                StandardOpenOption.WRITE));
+                    }
+                } else {
+                    Cgroups.write(dir.resolve("memory.limit_in_bytes"), Long.toString(bytes));
+                    if (Files.exists(dir.resolve("memory.memsw.limit_in_bytes"))) {
+                        Cgroups.write(dir.resolve("memory.memsw.limit_in_bytes"), Long.toString(bytes));
+                    }
+                }
+            }
+            cgroups.of(Controller.CPU).ifPresent(h -> {
+                if (h.v2()) {
+                    Cgroups.write(dirs.get(h).resolve("cpu.weight"), Long.toString(cpuWeight(memoryMb)));
+                } else {
+                    Cgroups.write(dirs.get(h).resolve("cpu.shares"), Long.toString(cpuShares(memoryMb)));
+                }
+            });
+            cgroups.of(Controller.PIDS).ifPresent(h -> Cgroups.write(dirs.get(h).resolve("pids.max"), Integer.toString(pidsMax)));
+            return new InstanceCgroup(dirs, memory, memoryV2, peak);
+        } catch (IOException | RuntimeException e) {
+            Cgroups.remove(dirs.values());
+            if (e instanceof java.nio.file.FileAlreadyExistsException) {
+                throw new SandboxException("instance " + id + " has a cgroup already: " + e.getMessage(), e);
+            }
+            throw e instanceof SandboxException s ? s : new SandboxException("cannot make the cgroup of instance " + id + ": " + e, e);
+        }
+    }
+
+    /** @return v1 {@code cpu.shares} for {@code memoryMb}: 1024 per 1,769 MB, at least 2 */
+    static long cpuShares(int memoryMb) {
+        return Math.max(2, Math.round(memoryMb * 1024.0 / MB_PER_CPU));
+    }
+
+    /** @return v2 {@code cpu.weight} for {@code memoryMb}: 100 per 1,769 MB, between 1 and 10000 */
+    static long cpuWeight(int memoryMb) {
+        return Math.clamp(Math.round(memoryMb * 100.0 / MB_PER_CPU), 1, 10_000);
+    }
+
+    /** @return the cgroup directories, one per hierarchy: what the launcher joins */
+    List<Path> dirs() {
+        return new ArrayList<>(dirs.values());
+    }
+
+    Set<Long> processes() {
+        return Cgroups.processes(dirs.values());
+    }
+
+    long memoryPeakBytes() {
+        if (memory.isEmpty()) {
+            return 0;
+        }
+        if (!memoryV2) {
+            return number(Cgroups.readOrEmpty(memory.get().resolve("memory.max_usage_in_bytes")));
+        }
+        if (v2Peak.isPresent()) {
+            try {
+                ByteBuffer b = ByteBuffer.allocate(64);
+                v2Peak.get().read(b, 0);
+                return number(new String(b.array(), 0, b.position(), StandardCharsets.US_ASCII));
+            } catch (IOException e) {
+                return 0;
+            }
+        }
+        return 0;
+    }
+
+    void resetMemoryPeak() {
+        if (memory.isEmpty()) {
+            return;
+        }
+        if (!memoryV2) {
+            Cgroups.tryWrite(memory.get().resolve("memory.max_usage_in_bytes"), "0");
+        } else if (v2Peak.isPresent()) {
+            try {
+                v2Peak.get().write(ByteBuffer.wrap("reset\n".getBytes(StandardCharsets.US_ASCII)), 0);
+            } catch (IOException e) {
+                // before Linux 6.12 memory.peak cannot be reset: the peak is the cgroup's lifetime's
+            }
+        }
+    }
+
+    long oomKills() {
+        if (memory.isEmpty()) {
+            return 0;
+        }
+        String file = memoryV2 ? "memory.events" : "memory.oom_control";
+        return Cgroups.readOrEmpty(memory.get().resolve(file)).lines().filter(l -> l.startsWith("oom_kill "))
+                .mapToLong(l -> number(l.substring("oom_kill ".length()))).findFirst().orElse(0);
+    }
+
+    /** Kills what runs in it and removes it. */
+    int killAndRemove(Duration timeout) {
+        int killed = Cgroups.killAll(dirs.values(), timeout);
+        v2Peak.ifPresent(c -> {
+            try {
+                c.close();
+            } catch (IOException e) {
+                // nothing was written through it that could be lost
+            }
+        });
+        Cgroups.remove(dirs.values());
+        return killed;
+    }
+
+    private static long number(String s) {
+        try {
+            return Long.parseLong(s.strip());
+        } catch (NumberFormatException e) {
+            return 0;
+        }
+    }
+}

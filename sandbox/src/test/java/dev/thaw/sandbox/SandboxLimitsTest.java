@@ -1,0 +1,66 @@
+package dev.thaw.sandbox;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.junit.jupiter.api.Assumptions.assumeTrue;
+
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.concurrent.TimeUnit;
+import org.junit.jupiter.api.Test;
+
+/** The cgroup limits: memory for the whole instance, processes; the node's own JVM is not touched. */
+class SandboxLimitsTest {
+
+    @Test
+    void aFunctionThatOutgrowsItsMemoryIsKilledInsideItsOwnCgroup() throws Exception {
+        try (SandboxFixture f = SandboxFixture.open()) {
+            assumeTrue(Cgroups.detect().of(Cgroups.Controller.MEMORY).isPresent(), "no memory cgroup controller here");
+            InstanceSandbox box = f.create("oom", 128);
+            ProbeInstance p = f.boot(box, 512); // a heap bound above the instance's memory: the cgroup stops it first
+            assertThat(box.oomKills()).isZero();
+            box.resetMemoryPeak();
+            assertThat(p.ask("alloc 16")).isEqualTo("ok 16");
+            assertThat(box.memoryPeakBytes()).as("the JVM and 16 MB of arrays").isBetween(20L << 20, 128L << 20);
+            byte[] nodeSide = new byte[256 << 20]; // this JVM allocates more than the instance may, unhindered
+            nodeSide[nodeSide.length - 1] = 1;
+            Thread.ofPlatform().daemon().start(() -> {
+                try {
+                    p.ask("alloc 400");
+                } catch (AssertionError e) {
+                    // the answer never comes
+                }
+            });
+            assertThat(p.supervisor.waitFor(60, TimeUnit.SECONDS)).isTrue();
+            assertThat(p.supervisor.exitValue()).as("pid 1 killed by SIGKILL").isEqualTo(128 + 9);
+            assertThat(box.oomKills()).isGreaterThanOrEqualTo(1);
+            assertThat(box.memoryPeakBytes()).isBetween(100L << 20, 129L << 20);
+            assertThat(box.processes()).isEmpty();
+            assertThat(nodeSide[nodeSide.length - 1]).isEqualTo((byte) 1);
+        }
+    }
+
+    @Test
+    void aForkBombStopsAtPidsMax() throws Exception {
+        try (SandboxFixture f = SandboxFixture.open(b -> b.pidsMax(64))) {
+            assumeTrue(Cgroups.detect().of(Cgroups.Controller.PIDS).isPresent(), "no pids cgroup controller here");
+            InstanceSandbox box = f.create("forks", 256);
+            ProbeInstance p = f.boot(box, 96);
+            long pid = p.pid();
+            String answer = p.ask("sh i=0; while [ $i -lt 200 ]; do sleep 60 & i=$((i+1)); done");
+            // the shell's fork fails before the 200th, or the JVM cannot start the thread that waits for the shell
+            assertThat(answer).containsAnyOf("Cannot fork", "unable to create native thread");
+            Path pids = Path.of("/sys/fs/cgroup/pids").resolve(Files.readAllLines(Path.of("/proc/" + pid + "/cgroup")).stream()
+                    .filter(l -> l.contains(":pids:")).findFirst().orElseThrow().split(":", 3)[2].substring(1));
+            assertThat(Long.parseLong(Files.readString(pids.resolve("pids.current")).strip())).isLessThanOrEqualTo(64);
+            assertThat(Files.readString(pids.resolve("pids.events"))).matches("(?s)max [1-9]\\d*\\s*");
+            assertThat(box.processes().size()).isLessThanOrEqualTo(64);
+            // the node still starts processes
+            Process p2 = new ProcessBuilder("/bin/true").start();
+            assertThat(p2.waitFor(10, TimeUnit.SECONDS)).isTrue();
+            assertThat(p2.exitValue()).isZero();
+            box.close();
+            assertThat(box.processes()).isEmpty();
+            assertThat(pids).doesNotExist();
+        }
+    }
+}
