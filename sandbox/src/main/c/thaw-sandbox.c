@@ -139,6 +139,7 @@ static struct {
     int nstaged;
     const char *hide;
     int park_fd;
+    int supervise;
     char **argv;
 } opt = {.lifeline_fd = -1, .netns_fd = -1, .uid = 1000, .gid = 1000, .seccomp = 1, .park_fd = -1};
 
@@ -296,6 +297,8 @@ static void parse(int argc, char **argv) {
             opt.stage = v;
         } else if (!strcmp(a, "--park-fd")) {
             opt.park_fd = parse_int(v, a);
+        } else if (!strcmp(a, "--supervise")) {
+            opt.supervise = parse_int(v, a);
         } else if (!strcmp(a, "--hide")) {
             opt.hide = v;
         } else if (!strcmp(a, "--stage-bind")) {
@@ -784,6 +787,68 @@ static char **await_command(void) {
     return argv;
 }
 
+/*
+ * Supervised (--supervise 1): CRIU restores with --restore-detached --restore-sibling, so the clone's
+ * root is born this launcher's child (CLONE_PARENT) and CRIU exits once it runs. The launcher then
+ * supervises the root as boot does: it exits with the root's own status (128 + the signal that
+ * killed it), which CRIU in the foreground would swallow (it reaps the tree and exits 0), and the
+ * root's parent-death signal, restored from the image, ties it to this launcher.
+ */
+static void supervise_restore(char **argv) __attribute__((noreturn));
+
+static void supervise_restore(char **argv) {
+    const char *pidfile = NULL;
+    for (int i = 0; argv[i]; i++) {
+        if (!strcmp(argv[i], "--pidfile") && argv[i + 1]) {
+            pidfile = argv[i + 1];
+        }
+    }
+    if (!pidfile) {
+        /* not a CRIU restore of ours (nothing names the root to supervise): the command replaces this launcher */
+        execvp(argv[0], argv);
+        fail(S_EXEC, "exec", argv[0], errno);
+    }
+    fflush(stderr);
+    pid_t criu = fork();
+    if (criu < 0) {
+        fail(S_CLONE, "fork", "criu", errno);
+    }
+    if (criu == 0) {
+        execvp(argv[0], argv);
+        fail(S_EXEC, "exec", argv[0], errno);
+    }
+    child_pid = criu;
+    int status;
+    while (waitpid(criu, &status, 0) < 0) {
+        if (errno != EINTR) {
+            fail(S_WAIT, "waitpid", "criu", errno);
+        }
+    }
+    if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) {
+        /* the restore failed: CRIU's own log says why; its status is this launcher's */
+        exit(WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status));
+    }
+    char buf[32] = {0};
+    int fd = open(pidfile, O_RDONLY | O_CLOEXEC);
+    if (fd < 0 || read(fd, buf, sizeof buf - 1) <= 0) {
+        fail(S_WAIT, "read the restored root's pid", pidfile, errno);
+    }
+    close(fd);
+    pid_t root = (pid_t) strtol(buf, NULL, 10);
+    if (root <= 0) {
+        fail(S_WAIT, "read the restored root's pid", pidfile, 0);
+    }
+    child_pid = root;
+    struct sigaction sa;
+    memset(&sa, 0, sizeof sa);
+    sa.sa_handler = forward;
+    int forwarded[] = {SIGTERM, SIGINT, SIGHUP, SIGQUIT, SIGUSR1, SIGUSR2};
+    for (size_t i = 0; i < sizeof forwarded / sizeof forwarded[0]; i++) {
+        sigaction(forwarded[i], &sa, NULL);
+    }
+    supervise(root, -1);
+}
+
 static void restore(void) {
     if (!opt.argv[0] && opt.park_fd < 0) {
         usage("restore needs a CRIU command line, or --park-fd");
@@ -812,6 +877,9 @@ static void restore(void) {
         hide();
     }
     char **argv = opt.park_fd >= 0 ? await_command() : opt.argv;
+    if (opt.supervise) {
+        supervise_restore(argv);
+    }
     execvp(argv[0], argv);
     fail(S_EXEC, "exec", argv[0], errno);
 }

@@ -257,7 +257,9 @@ final class SandboxedInstance implements InstanceSandbox {
             command.addAll(List.of("--cgroup", dir.toString()));
         }
         command.addAll(List.of("--root", node.skeleton.toString(), "--stage", node.stage.toString(),
-                "--hide", node.home.resolve("scratch").toString()));
+                "--hide", node.home.resolve("scratch").toString(),
+                // the launcher stays the clone's parent and exits with its status (CRIU in the foreground exits 0)
+                "--supervise", "1"));
         for (Layout.Bind b : externals) {
             if (!Layout.walkableByAll(b.source())) {
                 // CRIU binds it from inside the user namespace: from where the launcher staged it
@@ -275,6 +277,8 @@ final class SandboxedInstance implements InstanceSandbox {
             options.addAll(List.of("--external", "mnt[" + b.key() + "]:" + source));
         }
         options.add("--manage-cgroups=ignore");
+        // the root is born the launcher's child (CLONE_PARENT) and CRIU exits once it runs: see --supervise
+        options.addAll(List.of("--restore-detached", "--restore-sibling"));
         return options;
     }
 

@@ -91,6 +91,14 @@ class SandboxRestoreTest {
             assertThat(p.ask("read /tmp/before-dump.txt")).isEqualTo("ok 23 written before the dump");
             assertThat(p.ask("list /tmp")).isEqualTo("before-dump.txt,held.bin");
             assertThat(clones.get(0).ask("list /tmp")).isEqualTo("before-dump.txt,held.bin,only-here.txt");
+            // the restore launcher is the clone's parent (CRIU restored it as a sibling and left): it
+            // exits with the clone's own status, 128 + SIGKILL here, where CRIU would have said 0
+            ProbeInstance first = clones.get(0);
+            long root = first.awaitRestored();
+            assertThat(Files.readString(Path.of("/proc/" + root + "/status"))).contains("PPid:\t" + first.supervisor.pid());
+            ProcessHandle.of(root).orElseThrow().destroyForcibly();
+            assertThat(first.supervisor.waitFor(10, TimeUnit.SECONDS)).isTrue();
+            assertThat(first.supervisor.exitValue()).isEqualTo(137);
         }
     }
 }
