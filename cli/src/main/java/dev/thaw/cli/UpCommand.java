@@ -66,6 +66,10 @@ final class UpCommand implements Callable<Integer> {
             + " costs; manifests stay encrypted).")
     boolean noEncryption;
 
+    @Option(names = "--no-sandbox", description = "Run instances without a sandbox (as root, in the node's namespaces,"
+            + " without limits): only for a node whose functions are all trusted.")
+    boolean noSandbox;
+
     @Option(names = "--open-invoke", description = "Let local callers invoke functions without the API token"
             + " (everything else still needs it). Off by default.")
     boolean openInvoke;
@@ -98,6 +102,7 @@ final class UpCommand implements Callable<Integer> {
                 .store(storeSettings())
                 .restoreMode(restoreMode)
                 .openInvoke(openInvoke)
+                .sandbox(!noSandbox)
                 .drainGrace(Duration.ofSeconds(drainGraceSeconds))
                 .eventRetryDelay(Duration.ofMillis(eventRetryDelayMs))
                 .build();
@@ -112,6 +117,10 @@ final class UpCommand implements Callable<Integer> {
         PrintWriter out = spec.commandLine().getOut();
         out.println("thaw node listening on " + node.uri());
         out.println("snapshots: " + node.snapshotStatus());
+        out.println("sandbox: " + node.sandboxStatus());
+        if (!node.cleanedAtStart().isEmpty()) {
+            out.println("cleaned what a node killed on this data directory left: " + node.cleanedAtStart());
+        }
         out.println("API token: " + config.dataDir().resolve("api-token") + " (the thaw CLI reads it from there when run"
                 + " from this directory, or from THAW_TOKEN); AWS CLI and SDK credentials: profile thaw in "
                 + node.awsCredentialsFile());

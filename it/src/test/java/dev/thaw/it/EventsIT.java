@@ -102,7 +102,8 @@ class EventsIT {
                     "thaw_events_dead_lettered_total{function_name=\"fails\"} 1.0");
             assertThat(pending(node.dataDir)).isZero();
 
-            var cli = CliJar.run("--url", node.node.uri().toString(), "events", "dead", "fails", "--clear");
+            var cli = CliJar.run("--url", node.node.uri().toString(),
+                    "--token-file", node.dataDir.resolve("api-token").toString(), "events", "dead", "fails", "--clear");
             assertThat(cli.exitCode()).as(cli.stderr()).isZero();
             assertThat(cli.stdout()).contains(id, "java.lang.IllegalArgumentException: bad input: {n=1}", "7 B")
                     .contains("cleared 1 dead letters of fails");

@@ -83,7 +83,7 @@ class NodeSurfaceIT {
                     API="http://${AWS_LAMBDA_RUNTIME_API}/2018-06-01/runtime"
                     # in the function's own directory, which goes with the node's data: an instance killed
                     # while it waits for work must not leave a file in /tmp behind
-                    HEADERS="$LAMBDA_TASK_ROOT/.next-headers"
+                    HEADERS="${TMPDIR:-/tmp}/.next-headers"
                     while true; do
                       EVENT=$(curl -sS -D "$HEADERS" "$API/invocation/next")
                       ID=$(grep -i '^Lambda-Runtime-Aws-Request-Id:' "$HEADERS" | cut -d' ' -f2 | tr -d '\\r')

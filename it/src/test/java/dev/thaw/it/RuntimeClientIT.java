@@ -8,7 +8,6 @@ import dev.thaw.core.FunctionManifest;
 import dev.thaw.core.Json;
 import dev.thaw.core.StartKind;
 import java.io.IOException;
-import java.io.OutputStream;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -96,9 +95,31 @@ class RuntimeClientIT {
         }
     }
 
-    /** Unused: keeps the writer import honest for future streaming checks. */
-    @SuppressWarnings("unused")
-    private static void write(OutputStream out, String s) throws IOException {
-        out.write(s.getBytes(StandardCharsets.UTF_8));
+    /**
+     * In a sandbox the client is snapshotted as Lambda SnapStart snapshots it: told its init is
+     * {@code snap-start}, it runs its init, calls {@code restore/next}, and the node checkpoints it
+     * there. Every restored clone then resumes in that call and serves as the original would.
+     */
+    @Test
+    void snapshottedAtRestoreNextAndRestoredClonesServeHundredsOfInvocations() throws Exception {
+        org.junit.jupiter.api.Assumptions.assumeTrue(TestNode.criuAvailable(), "CRIU is not usable here");
+        try (TestNode node = new TestNode(true)) {
+            org.junit.jupiter.api.Assumptions.assumeTrue(node.node.sandboxStatus().startsWith("on"),
+                    "no sandbox here: " + node.node.sandboxStatus());
+            node.client.deploy(new FunctionManifest("ric", HANDLER, "provided", 256, 30_000, Map.of(), 2, true), zip);
+            node.primeSnapshot("ric", "{\"i\":-1}");
+            List<Long> remaining = new ArrayList<>();
+            for (int i = 0; i < 200; i++) {
+                InvocationResult r = node.invoke("ric", "{\"i\":" + i + "}");
+                assertThat(r.status()).as("invocation %d: %s", i, r.bodyAsString()).isEqualTo(200);
+                assertThat(r.startKind()).isEqualTo(i % 50 == 0 ? StartKind.RESTORE : StartKind.WARM);
+                remaining.add(Json.mapper().readTree(r.body()).path("remainingMs").asLong());
+                if (i % 50 == 49) {
+                    node.client.evict("ric"); // the next one is a fresh clone of the snapshot
+                }
+            }
+            assertThat(remaining).allSatisfy(ms -> assertThat(ms).isPositive().isLessThanOrEqualTo(30_000));
+            assertThat(node.client.logs("ric", 10_000)).doesNotContain("Assertion").doesNotContain("RESTORE_FAILED");
+        }
     }
 }

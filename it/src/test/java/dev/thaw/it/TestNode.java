@@ -155,11 +155,14 @@ final class TestNode implements AutoCloseable {
     /** @return processes whose working directory is inside {@code dir} (instances run in their code dir) */
     static List<Long> processesUnder(Path dir) throws IOException {
         String prefix = dir.toRealPath().toString();
+        // a sandboxed instance's cwd is its own /var/task: it is found by its cgroup, named after the node
+        String cgroup = "/thaw/" + dev.thaw.sandbox.Sandboxes.nodeKey(dir) + "/";
         try (Stream<Path> procs = Files.list(Path.of("/proc"))) {
             return procs.filter(p -> p.getFileName().toString().chars().allMatch(Character::isDigit))
                     .filter(p -> {
                         try {
-                            return Files.readSymbolicLink(p.resolve("cwd")).toString().startsWith(prefix);
+                            return Files.readSymbolicLink(p.resolve("cwd")).toString().startsWith(prefix)
+                                    || Files.readString(p.resolve("cgroup")).contains(cgroup);
                         } catch (IOException | RuntimeException e) {
                             return false;
                         }

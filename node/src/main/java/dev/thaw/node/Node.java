@@ -33,6 +33,12 @@ public interface Node extends AutoCloseable {
     /** @return the AWS shared-credentials file whose access keys sign Lambda-path requests */
     java.nio.file.Path awsCredentialsFile();
 
+    /** @return whether instances run in sandboxes, and what the sandbox enforces (or why it is off), in one sentence */
+    String sandboxStatus();
+
+    /** @return what the node cleaned at start of what a node killed on its data directory had left, or "" */
+    String cleanedAtStart();
+
     /** @return why snapshots are on or off, in one sentence */
     String snapshotStatus();
 

@@ -19,6 +19,8 @@ import java.util.Optional;
  * @param snapshotStore whether snapshots go to the durable store (default true); without it they live
  *     on this node only and are lost when it stops
  * @param store chunk size, encryption and tier bounds of the snapshot store
+ * @param sandbox whether instances run in sandboxes of their own (default true; without root or kernel support the
+ *     node runs them without one and says why)
  * @param openInvoke whether invocations need no API token (an explicit choice; everything else always needs one)
  * @param restoreMode how functions whose manifest does not say are restored: {@code eager},
  *     {@code lazy} or {@code reap} (default {@code eager})
@@ -32,7 +34,7 @@ import java.util.Optional;
 public record NodeConfig(int port, Path dataDir, Path runtimeJar, Path javaHome, Optional<Path> criu,
                          Duration keepAlive, int queueLimit, Optional<dev.thaw.store.S3Config> s3, boolean snapshotStore,
                          StoreSettings store, dev.thaw.core.RestoreMode restoreMode, Duration drainGrace,
-                         Duration eventRetryDelay, int versionsKept, boolean openInvoke) {
+                         Duration eventRetryDelay, int versionsKept, boolean openInvoke, boolean sandbox) {
 
     public NodeConfig {
         Objects.requireNonNull(dataDir, "dataDir");
@@ -87,6 +89,7 @@ public record NodeConfig(int port, Path dataDir, Path runtimeJar, Path javaHome,
         private StoreSettings store = StoreSettings.DEFAULT;
         private dev.thaw.core.RestoreMode restoreMode = dev.thaw.core.RestoreMode.EAGER;
         private boolean openInvoke;
+        private boolean sandbox = true;
         private Duration drainGrace = Duration.ofSeconds(30);
         private Duration eventRetryDelay = Duration.ofMinutes(1);
         private int versionsKept = 5;
@@ -124,9 +127,12 @@ public record NodeConfig(int port, Path dataDir, Path runtimeJar, Path javaHome,
         /** @param open whether local callers may invoke functions without the API token (default false) */
         public Builder openInvoke(boolean open) { this.openInvoke = open; return this; }
 
+        /** @param on whether instances run in sandboxes of their own (default true) */
+        public Builder sandbox(boolean on) { this.sandbox = on; return this; }
+
         public NodeConfig build() {
             return new NodeConfig(port, dataDir, runtimeJar, javaHome, criu, keepAlive, queueLimit, s3, snapshotStore, store,
-                    restoreMode, drainGrace, eventRetryDelay, versionsKept, openInvoke);
+                    restoreMode, drainGrace, eventRetryDelay, versionsKept, openInvoke, sandbox);
         }
     }
 }

@@ -33,6 +33,9 @@ import dev.thaw.node.pool.Ticker;
 import dev.thaw.node.snapshot.RestoreReport;
 import dev.thaw.node.snapshot.Snapshot;
 import dev.thaw.node.snapshot.SnapshotRepository;
+import dev.thaw.sandbox.SandboxConfig;
+import dev.thaw.sandbox.SandboxStatus;
+import dev.thaw.sandbox.Sandboxes;
 import dev.thaw.store.DedupStats;
 import dev.thaw.store.GcResult;
 import io.helidon.webserver.WebServer;
@@ -116,6 +119,10 @@ final class ThawNode implements Node, NodeOperations {
     private final Ticker ticker = Ticker.system();
     private final CriuStatus criuStatus;
     private final Optional<Criu> criu;
+    /** The instances' sandboxes; empty when the node runs them without one (and says why in sandboxStatus). */
+    private Optional<Sandboxes> sandboxes = Optional.empty();
+    private String sandboxStatus = "off";
+    private String cleanedAtStart = "";
     private final String apiToken;
     private final Path awsCredentials;
 
@@ -142,6 +149,7 @@ final class ThawNode implements Node, NodeOperations {
         this.awsCredentials = Secrets.awsCredentials(config.dataDir());
         this.criuStatus = Criu.probe(config.criu());
         this.criu = criuStatus.available() ? Optional.of(Criu.open(criuStatus, config.criu().orElseThrow())) : Optional.empty();
+        openSandboxes();
     }
 
     static Node start(NodeConfig config) {
@@ -213,6 +221,9 @@ final class ThawNode implements Node, NodeOperations {
             Files.write(tmp, jar);
             Files.move(tmp, pinned, java.nio.file.StandardCopyOption.ATOMIC_MOVE);
         }
+        // a sandboxed instance reads it as a user of its own: readable by all, as any installed JAR is
+        Files.setPosixFilePermissions(dir, java.nio.file.attribute.PosixFilePermissions.fromString("rwxr-xr-x"));
+        Files.setPosixFilePermissions(pinned, java.nio.file.attribute.PosixFilePermissions.fromString("rw-r--r--"));
         return pinned;
     }
 
@@ -295,7 +306,7 @@ final class ThawNode implements Node, NodeOperations {
                 : config.restoreMode();
         FunctionLog log = log(d.name());
         FunctionInstances starter = new FunctionInstances(d, snapshot, mode, new FunctionInstances.Context(log, metrics,
-                launcher, repository, criu, scheduler, instances, RuntimeListeners.loopback()));
+                launcher, repository, criu, scheduler, instances, RuntimeListeners.loopback(), sandboxes));
         var m = d.manifest();
         FunctionPool pool = new FunctionPool(new FunctionPool.Settings(d.name(), d.version(), m.maxInstances(),
                 m.timeoutMs(), m.memoryMb(), config.queueLimit()), starter, ticker, scheduler,
@@ -305,7 +316,54 @@ final class ThawNode implements Node, NodeOperations {
 
     /** @return whether instances run in sandboxes of their own (each with its own network namespace) */
     private boolean sandboxed() {
-        return false;
+        return sandboxes.isPresent();
+    }
+
+    /**
+     * Opens the instances' sandboxes (docs/DESIGN.md, "Instances are tenants"): sweeps what a node
+     * killed on this data directory left behind and says so, and makes sure lazy and REAP restores
+     * can work in a sandbox (a restored task in a user namespace opens its userfaultfd as an
+     * unprivileged user; the sandbox's seccomp filter keeps functions themselves from it). Without
+     * root or the kernel's support, instances run without a sandbox and the node says why.
+     */
+    private void openSandboxes() {
+        if (!config.sandbox()) {
+            sandboxStatus = "off (thaw up --no-sandbox): instances run as root in the node's namespaces";
+            LOG.log(System.Logger.Level.WARNING, "instances run without a sandbox: " + sandboxStatus);
+            return;
+        }
+        SandboxConfig sc = SandboxConfig.builder(config.dataDir()).runtimeDir(config.dataDir().resolve("runtime"))
+                .javaHome(config.javaHome()).build();
+        SandboxStatus status = Sandboxes.probe(sc);
+        if (!status.available()) {
+            sandboxStatus = "unavailable (" + status.reason() + "): instances run without a sandbox";
+            LOG.log(System.Logger.Level.WARNING, sandboxStatus);
+            return;
+        }
+        Sandboxes opened = Sandboxes.open(sc);
+        sandboxes = Optional.of(opened);
+        sandboxStatus = "on: " + opened.status().enforcement();
+        if (!opened.swept().isEmpty()) {
+            cleanedAtStart = opened.swept().toString();
+            LOG.log(System.Logger.Level.INFO, "cleaned what a node that stopped without closing left on this data"
+                    + " directory: " + cleanedAtStart);
+        }
+        allowUnprivilegedUserfaultfd();
+    }
+
+    private void allowUnprivilegedUserfaultfd() {
+        Path sysctl = Path.of("/proc/sys/vm/unprivileged_userfaultfd");
+        try {
+            if (Files.exists(sysctl) && Files.readString(sysctl).strip().equals("0")) {
+                Files.writeString(sysctl, "1");
+                LOG.log(System.Logger.Level.INFO, "set vm.unprivileged_userfaultfd=1: lazy and REAP restores of"
+                        + " sandboxed instances need it (functions cannot use userfaultfd: the sandbox denies it)");
+            }
+        } catch (IOException e) {
+            sandboxStatus += "; vm.unprivileged_userfaultfd could not be set (" + e.getMessage()
+                    + "): lazy and REAP restores of sandboxed instances will fail and boot instead";
+            LOG.log(System.Logger.Level.WARNING, sandboxStatus);
+        }
     }
 
     /** Where a pool's lines and figures go: the function's log and the node's metrics. */
@@ -478,6 +536,10 @@ final class ThawNode implements Node, NodeOperations {
         Map<String, Object> snapshots = new LinkedHashMap<>();
         snapshots.put("enabled", criu.isPresent());
         snapshots.put("reason", snapshotStatus());
+        Map<String, Object> sandbox = new LinkedHashMap<>();
+        sandbox.put("enabled", sandboxes.isPresent());
+        sandbox.put("status", sandboxStatus);
+        body.put("sandbox", sandbox);
         body.put("snapshots", snapshots);
         body.put("functions", functions.size());
         body.put("instances", instances.size());
@@ -851,6 +913,16 @@ final class ThawNode implements Node, NodeOperations {
     }
 
     @Override
+    public String cleanedAtStart() {
+        return cleanedAtStart;
+    }
+
+    @Override
+    public String sandboxStatus() {
+        return sandboxStatus;
+    }
+
+    @Override
     public String apiToken() {
         return apiToken;
     }
@@ -889,6 +961,7 @@ final class ThawNode implements Node, NodeOperations {
             }
         });
         repository.close();
+        sandboxes.ifPresent(Sandboxes::close);
         timers.shutdownNow();
         eventThread.shutdown();
         logs.values().forEach(FunctionLog::close);

@@ -43,6 +43,15 @@ public interface Sandboxes extends AutoCloseable {
     SandboxStatus status();
 
     /**
+     * @return the key every host-side artifact of the node with this data directory is named after
+     *     (its cgroups are {@code /thaw/<key>/…} in each hierarchy): what a test or an operator looks
+     *     for to find what a node left
+     */
+    static String nodeKey(java.nio.file.Path dataDir) {
+        return NodeSandboxes.key(dataDir);
+    }
+
+    /**
      * @return what opening cleaned up after an earlier node on the same data directory: instance
      *     cgroups (and processes still in them), scratch mounts, work directories
      */

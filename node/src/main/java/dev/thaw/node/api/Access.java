@@ -145,7 +145,7 @@ final class Access implements Filter {
         try {
             AwsSignature.verify(req, body, settings.keys());
         } catch (AwsSignature.Invalid e) {
-            throw new Refused(ErrorType.Forbidden, e.getMessage());
+            throw new LambdaErrors.Coded(ErrorType.Forbidden, e.awsCode, 403, e.getMessage());
         }
     }
 

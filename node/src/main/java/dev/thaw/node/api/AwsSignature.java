@@ -45,12 +45,21 @@ final class AwsSignature {
     private AwsSignature() {
     }
 
-    /** A signature that does not verify; the message says why without revealing any secret. */
+    /**
+     * A signature that does not verify; the message says why without revealing any secret, and the
+     * code is the one AWS answers for the same fault, which AWS clients print.
+     */
     static final class Invalid extends Exception {
         private static final long serialVersionUID = 1L;
+        final String awsCode;
 
         Invalid(String message) {
+            this("InvalidSignatureException", message);
+        }
+
+        Invalid(String awsCode, String message) {
             super(message);
+            this.awsCode = awsCode;
         }
     }
 
@@ -118,7 +127,7 @@ final class AwsSignature {
                          String signature) {
         static Authorization parse(String header) throws Invalid {
             if (!header.startsWith(ALGORITHM + " ")) {
-                throw new Invalid("the Authorization header is not an AWS4-HMAC-SHA256 signature");
+                throw new Invalid("IncompleteSignatureException", "the Authorization header is not an AWS4-HMAC-SHA256 signature");
             }
             Map<String, String> parts = new TreeMap<>();
             for (String part : header.substring(ALGORITHM.length() + 1).split(",")) {
@@ -131,11 +140,11 @@ final class AwsSignature {
             String signed = parts.get("SignedHeaders");
             String signature = parts.get("Signature");
             if (credential == null || signed == null || signature == null) {
-                throw new Invalid("the AWS signature lacks Credential, SignedHeaders or Signature");
+                throw new Invalid("IncompleteSignatureException", "the AWS signature lacks Credential, SignedHeaders or Signature");
             }
             String[] scope = credential.split("/");
             if (scope.length != 5 || !scope[4].equals("aws4_request")) {
-                throw new Invalid("the AWS signature's credential scope is malformed: expected KEY/DATE/REGION/SERVICE/aws4_request");
+                throw new Invalid("IncompleteSignatureException", "the AWS signature's credential scope is malformed: expected KEY/DATE/REGION/SERVICE/aws4_request");
             }
             return new Authorization(scope[0], scope[1], scope[2], scope[3], List.of(signed.split(";")), signature);
         }
@@ -153,7 +162,7 @@ final class AwsSignature {
      */
     static void verify(ServerRequest req, byte[] body, Keys keys) throws Invalid {
         Authorization auth = Authorization.parse(req.headers().first(HeaderNames.AUTHORIZATION).orElse(""));
-        String secret = keys.secret(auth.accessKeyId()).orElseThrow(() -> new Invalid(
+        String secret = keys.secret(auth.accessKeyId()).orElseThrow(() -> new Invalid("UnrecognizedClientException",
                 "the access key '" + auth.accessKeyId() + "' is not one of this node's (DATA_DIR/aws-credentials)"));
         String amzDate = req.headers().first(HeaderNames.create("X-Amz-Date"))
                 .orElseThrow(() -> new Invalid("the signed request has no X-Amz-Date header"));

@@ -30,6 +30,10 @@ import java.util.Optional;
  * {@code TooManyRequestsException} 429, {@code ServiceException} 500), except that a node shutting down
  * answers {@code ResourceNotReadyException} with {@code 503} rather than the model's 502: AWS clients
  * pick the exception by its code, and 503 is what HTTP clients and load balancers take for "not now".
+ * Refused access uses AWS's codes too: {@code InvalidSignatureException}, {@code UnrecognizedClientException}
+ * and {@code IncompleteSignatureException} (403) for a signature that does not verify, and
+ * {@code MissingAuthenticationTokenException} for a request without credentials, answered 401 as every
+ * other route of the node answers it.
  */
 public final class LambdaErrors {
 
@@ -121,6 +125,8 @@ public final class LambdaErrors {
             case PayloadTooLarge -> new Code("RequestTooLargeException", 413);
             case TooManyRequests -> new Code("TooManyRequestsException", 429);
             case ServiceUnavailable -> new Code("ResourceNotReadyException", 503);
+            case Unauthorized -> new Code("MissingAuthenticationTokenException", 401);
+            case Forbidden -> new Code("AccessDeniedException", 403);
             default -> new Code("ServiceException", 500);
         };
     }

@@ -24,6 +24,9 @@ import dev.thaw.node.snapshot.Snapshot;
 import dev.thaw.node.snapshot.SnapshotRepository;
 import dev.thaw.node.snapshot.StorePageSource;
 import dev.thaw.protocol.RuntimeProtocol.Control;
+import dev.thaw.sandbox.InstanceSandbox;
+import dev.thaw.sandbox.InstanceSpec;
+import dev.thaw.sandbox.Sandboxes;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -64,8 +67,11 @@ public final class FunctionInstances implements InstanceStarter, Instance.Lifecy
     /** What the starter needs from the node. */
     public record Context(FunctionLog log, NodeMetrics metrics, InstanceLauncher launcher, SnapshotRepository repository,
                           Optional<Criu> criu, Scheduler scheduler, Map<String, Instance> registry,
-                          RuntimeListeners listeners) {
+                          RuntimeListeners listeners, Optional<Sandboxes> sandboxes) {
     }
+
+    /** The port an instance's Runtime API listens on inside its own network namespace. */
+    static final int RUNTIME_API_PORT = 9001;
 
     private final Deployment deployment;
     private final Snapshot snapshot;
@@ -118,6 +124,15 @@ public final class FunctionInstances implements InstanceStarter, Instance.Lifecy
     public PoolInstance start(InstanceEvents events) {
         String id = UUID.randomUUID().toString().substring(0, 13).replace("-", "");
         String secret = newSecret();
+        if (snapshot.state() == Snapshot.State.READY && snapshot.sandboxed() != ctx.sandboxes().isPresent()) {
+            // a clone lands where its original ran: a sandboxed image needs a sandbox, a plain one the host
+            String why = snapshot.sandboxed() ? "it was taken in a sandbox and this node runs instances without one"
+                    : "it was taken without a sandbox and this node runs instances in one";
+            if (snapshot.discard(why)) {
+                ctx.log().append("SNAPSHOT_DISCARDED " + why + "; the next start boots and takes a new one");
+                ctx.repository().forget(deployment);
+            }
+        }
         boolean restore = snapshot.state() == Snapshot.State.READY;
         boolean checkpoint = !restore && deployment.manifest().snapshots() && ctx.criu().isPresent()
                 && snapshot.beginCheckpoint(controlToken, secret);
@@ -144,9 +159,24 @@ public final class FunctionInstances implements InstanceStarter, Instance.Lifecy
         return instance;
     }
 
-    /** Opens the instance's own Runtime API listener; a clone also accepts the secret its snapshot was taken with. */
+    /**
+     * Makes the instance's sandbox, when the node runs instances in sandboxes, and opens the
+     * instance's own Runtime API listener (inside the sandbox's network namespace); a clone also
+     * accepts the secret its snapshot was taken with.
+     */
     private void listen(Instance instance, String secret, boolean restore) throws IOException {
-        RuntimeListeners.Listener l = ctx.listeners().open(instance.id);
+        RuntimeListeners.Listener l;
+        if (ctx.sandboxes().isPresent()) {
+            InstanceSandbox box = ctx.sandboxes().get().create(new InstanceSpec(instance.id, deployment.name(),
+                    deployment.manifest().memoryMb(), deployment.codeDir()));
+            instance.sandbox = box;
+            l = new RuntimeListeners.Listener(box.openListener(RUNTIME_API_PORT), "127.0.0.1:" + RUNTIME_API_PORT);
+            if (restore && Files.isDirectory(snapshot.scratchDir())) {
+                box.seedScratch(snapshot.scratchDir());
+            }
+        } else {
+            l = ctx.listeners().open(instance.id);
+        }
         RuntimeEndpoint endpoint = new RuntimeEndpoint(l.channel(), l.address(), secret, new RuntimeApi(instance),
                 instance.toString());
         String snapshotSecret = snapshot.runtimeSecret();
@@ -405,11 +435,15 @@ public final class FunctionInstances implements InstanceStarter, Instance.Lifecy
         try {
             String[] pipes = instance.pipeNames();
             Path staging = snapshot.stagingDir();
+            InstanceSandbox box = instance.sandbox;
             Criu.DumpResult r = ctx.criu().orElseThrow().dump(instance.rootPid(), staging,
-                    snapshot.metaDir().resolve("dump.log"));
+                    snapshot.metaDir().resolve("dump.log"), box == null ? Criu.Wrapper.none() : box.dumpWrapper());
+            if (box != null) {
+                box.saveScratch(snapshot.scratchDir());
+            }
             repairLazyMarks(staging);
             lazyFileCopies(staging);
-            snapshot.ready(pipes, r.imageBytes(), r.duration().toMillis());
+            snapshot.ready(pipes, r.imageBytes(), r.duration().toMillis(), box != null);
             instance.checkpointMs = (System.nanoTime() - start) / 1e6;
             ctx.metrics().checkpoint(deployment.name(), r.duration().toNanos() / 1e9, r.imageBytes());
             ctx.log().append(String.format("SNAPSHOT taken in %d ms: %.1f MB%s", r.duration().toMillis(),
@@ -494,14 +528,24 @@ public final class FunctionInstances implements InstanceStarter, Instance.Lifecy
         if (endpoint != null) {
             endpoint.close();
         }
+        InstanceSandbox box = instance.sandbox;
+        boolean outOfMemory = box != null && box.oomKills() > 0 || exitValue == JVM_OUT_OF_MEMORY
+                && instance.lastPrinted().stream().anyMatch(l -> l.contains("OutOfMemoryError"));
+        if (box != null) {
+            box.close(); // whatever of it is left: processes, scratch, cgroup
+        }
         Exit exit;
-        String description = failure != null ? failure : describe(exitValue) + lastLogHint(instance);
+        String description = failure != null ? failure : outOfMemory ? outOfMemory(box != null) + lastLogHint(instance)
+                : describe(exitValue) + lastLogHint(instance);
+        if (outOfMemory) {
+            ctx.log().append("OUT_OF_MEMORY the instance " + instance.id + " " + description);
+        }
         if (pageSourceFailed) {
             exit = new Exit(description, true, Optional.empty(), false);
         } else if (!instance.wasReady() && !primingOverran) {
             exit = startFailed(instance, exitValue, failure, initError);
         } else {
-            exit = Exit.of(description);
+            exit = new Exit(description, false, Optional.empty(), outOfMemory);
         }
         if (instance.kind != StartKind.BOOT) {
             dev.thaw.core.FileTrees.deleteQuietly(ctx.launcher().workDir(instance));
@@ -538,6 +582,15 @@ public final class FunctionInstances implements InstanceStarter, Instance.Lifecy
         ThawException error = initError != null ? initError : new ThawException(ErrorType.FunctionInitError,
                 "function '" + deployment.name() + "' failed to initialize: " + why);
         return new Exit(why, false, Optional.of(error), false);
+    }
+
+    /** The exit code of a JVM that ran out of heap ({@code -XX:+ExitOnOutOfMemoryError}). */
+    private static final int JVM_OUT_OF_MEMORY = 3;
+
+    private String outOfMemory(boolean killedByKernel) {
+        int mb = deployment.manifest().memoryMb();
+        return killedByKernel ? "ran out of memory: it passed its limit of " + mb + " MB (heap, native memory, threads,"
+                + " its /tmp) and was stopped" : "ran out of Java heap (its memory size is " + mb + " MB)";
     }
 
     /** @return "exited with code N" or "was killed by signal N (SIGNAME)", from the JDK's exit value */

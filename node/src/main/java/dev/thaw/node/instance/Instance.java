@@ -88,6 +88,8 @@ public final class Instance implements PoolInstance {
     final StartKind kind;
     /** The instance's {@code AWS_LAMBDA_RUNTIME_API}; set once its endpoint listens. */
     volatile String runtimeApi;
+    /** Its sandbox (namespaces, cgroup, scratch), null when the node runs instances without one. */
+    volatile dev.thaw.sandbox.InstanceSandbox sandbox;
     /** Its Runtime API listener; closed once the instance is gone. */
     volatile RuntimeEndpoint endpoint;
     /** Figures of the restore that started this instance (unused for a boot). */
@@ -168,12 +170,20 @@ public final class Instance implements PoolInstance {
 
     @Override
     public void resetMemoryPeak() {
-        // measured by the instance's cgroup when it has one (sandboxed instances)
+        var box = sandbox;
+        if (box != null) {
+            box.resetMemoryPeak(); // the instance's own cgroup: heap, native memory, threads, page cache, /tmp
+        }
     }
 
     @Override
     public OptionalLong memoryPeakBytes() {
-        return OptionalLong.empty();
+        var box = sandbox;
+        if (box == null) {
+            return OptionalLong.empty();
+        }
+        long peak = box.memoryPeakBytes();
+        return peak > 0 ? OptionalLong.of(peak) : OptionalLong.empty();
     }
 
     @Override

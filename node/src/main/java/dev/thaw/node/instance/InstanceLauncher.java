@@ -1,6 +1,9 @@
 package dev.thaw.node.instance;
 
 import dev.thaw.criu.Criu;
+import dev.thaw.linux.NativeSpawn;
+import dev.thaw.sandbox.InstanceSandbox;
+import dev.thaw.sandbox.SandboxConfig;
 import dev.thaw.node.function.Deployment;
 import dev.thaw.node.snapshot.Snapshot;
 import dev.thaw.protocol.RuntimeProtocol.Env;
@@ -53,19 +56,28 @@ public final class InstanceLauncher {
      */
     void boot(Instance instance, boolean checkpoint, String controlToken) throws IOException {
         Deployment d = instance.deployment;
+        InstanceSandbox box = instance.sandbox;
+        Paths where = box == null ? Paths.host(d, runtimeJar) : Paths.sandboxed(d, runtimeJar);
+        List<String> program = d.manifest().runtime().equals("provided")
+                ? List.of(where.code() + "/" + dev.thaw.node.function.FunctionStore.BOOTSTRAP)
+                : javaCommand(d, where);
+        Map<String, String> env = environment(d, where, instance.runtimeApi, checkpoint, controlToken);
+        if (box != null) {
+            try (Pipe in = Pipe.open(); Pipe out = Pipe.open()) {
+                Process p = NativeSpawn.spawner().spawn(box.boot(program, SandboxConfig.CODE_INSIDE).spawnRequest()
+                        .environment(env).stdin(in.readEnd()).stdout(out.writeEnd()).stderr(out.writeEnd()).build());
+                instance.attach(p, in, out, null);
+            }
+            return;
+        }
         List<String> cmd = new ArrayList<>();
         if (namespaces) {
             cmd.addAll(List.of("unshare", "--pid", "--fork", "--kill-child", "setsid"));
         }
-        if (d.manifest().runtime().equals("provided")) {
-            cmd.add(d.codeDir().resolve(dev.thaw.node.function.FunctionStore.BOOTSTRAP).toString());
-        } else {
-            cmd.addAll(javaCommand(d));
-        }
+        cmd.addAll(program);
         ProcessBuilder pb = new ProcessBuilder(cmd).directory(d.codeDir().toFile());
-        Map<String, String> env = pb.environment();
-        env.clear();
-        env.putAll(environment(d, instance.runtimeApi, checkpoint, controlToken));
+        pb.environment().clear();
+        pb.environment().putAll(env);
         try (Pipe in = Pipe.open(); Pipe out = Pipe.open()) {
             pb.redirectInput(in.readEnd().toFile());
             pb.redirectOutput(out.writeEnd().toFile());
@@ -91,7 +103,8 @@ public final class InstanceLauncher {
         try (Pipe in = Pipe.open(); Pipe out = Pipe.open()) {
             Criu.RestoreRequest req = new Criu.RestoreRequest(imagesDir, work, in.readEnd(), out.writeEnd(),
                     List.of(pipes[0], pipes[1]), lazyPages);
-            Process p = c.startRestore(req);
+            InstanceSandbox box = instance.sandbox;
+            Process p = box == null ? c.startRestore(req) : c.startRestore(req, box.restoreWrapper());
             instance.attach(p, in, out, req.pidFile());
         }
         // The resume line waits in the pipe until the clone reads it, right where the original stopped.
@@ -108,7 +121,27 @@ public final class InstanceLauncher {
         return workRoot.resolve(instance.id);
     }
 
-    private List<String> javaCommand(Deployment d) {
+    /**
+     * Where an instance finds things: the host's paths for an instance without a sandbox, its own
+     * view inside one (code at /var/task, the runtime under /opt/thaw/runtime, /tmp its scratch).
+     */
+    record Paths(String code, String runtimeJar, String home, java.util.function.Function<Path, String> inside) {
+        static Paths host(Deployment d, Path runtimeJar) {
+            return new Paths(d.codeDir().toString(), runtimeJar.toString(), d.codeDir().toString(), Path::toString);
+        }
+
+        static Paths sandboxed(Deployment d, Path runtimeJar) {
+            Path code = d.codeDir().toAbsolutePath().normalize();
+            return new Paths(SandboxConfig.CODE_INSIDE, SandboxConfig.RUNTIME_INSIDE + "/" + runtimeJar.getFileName(),
+                    SandboxConfig.SCRATCH_INSIDE, p -> {
+                        Path abs = p.toAbsolutePath().normalize();
+                        return abs.startsWith(code) ? SandboxConfig.CODE_INSIDE + (abs.equals(code) ? ""
+                                : "/" + code.relativize(abs)) : abs.toString();
+                    });
+        }
+    }
+
+    private List<String> javaCommand(Deployment d, Paths where) {
         int heapMb = Math.max(64, d.manifest().memoryMb() * 3 / 4);
         List<String> cmd = new ArrayList<>(List.of(java.toString(),
                 // one hsperfdata file per namespace pid 1 would be shared by every clone
@@ -119,29 +152,32 @@ public final class InstanceLauncher {
                 // map the CDS archive where it was built instead of relocating it: relocation dirties
                 // ~14 MB of shared class data that CRIU would then copy into every image
                 "-XX:+UnlockDiagnosticVMOptions", "-XX:ArchiveRelocationMode=0",
-                "-Dorg.crac.Core.Compat=dev.thaw.runtime.crac"));
+                "-Dorg.crac.Core.Compat=dev.thaw.runtime.crac",
+                // the code's directory is read-only: a crash report goes to the instance's own /tmp
+                "-XX:ErrorFile=/tmp/hs_err_pid%p.log"));
         for (String pkg : OPENS) {
             cmd.add("--add-opens=" + pkg + "=ALL-UNNAMED");
         }
-        cmd.addAll(List.of("-cp", runtimeJar.toString(), "dev.thaw.runtime.Main"));
+        cmd.addAll(List.of("-cp", where.runtimeJar(), "dev.thaw.runtime.Main"));
         return cmd;
     }
 
-    private Map<String, String> environment(Deployment d, String runtimeApi, boolean checkpoint, String token) {
+    private Map<String, String> environment(Deployment d, Paths where, String runtimeApi, boolean checkpoint, String token) {
         Map<String, String> env = new java.util.TreeMap<>(d.manifest().environment());
         env.put("PATH", "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin");
         env.put("LANG", "C.UTF-8");
         env.put("TZ", "UTC");
-        env.put("HOME", d.codeDir().toString());
+        env.put("HOME", where.home());
+        env.put("TMPDIR", "/tmp");
         env.put(Env.RUNTIME_API, runtimeApi);
         env.put(Env.HANDLER, d.manifest().handler());
         env.put("JAVA_HOME", javaHome.toString()); // a custom runtime written in Java finds the node's JDK here
         env.put(Env.FUNCTION_NAME, d.name());
         env.put(Env.FUNCTION_VERSION, Long.toString(d.version()));
         env.put(Env.FUNCTION_MEMORY_SIZE, Integer.toString(d.manifest().memoryMb()));
-        env.put(Env.TASK_ROOT, d.codeDir().toString());
+        env.put(Env.TASK_ROOT, where.code());
         env.put(Env.INITIALIZATION_TYPE, checkpoint ? Env.INIT_SNAP_START : Env.INIT_ON_DEMAND);
-        env.put(Env.CLASSPATH, d.classpath().stream().map(Path::toString).collect(Collectors.joining(File.pathSeparator)));
+        env.put(Env.CLASSPATH, d.classpath().stream().map(where.inside()).collect(Collectors.joining(File.pathSeparator)));
         env.put(Env.CHECKPOINT, checkpoint ? "1" : "0");
         env.put(Env.CONTROL_TOKEN, token);
         var priming = d.manifest().priming();

@@ -35,6 +35,7 @@ public final class Snapshot {
     private String reason;
     private String controlToken;
     private String runtimeSecret;
+    private boolean sandboxed;
     private String[] pipes;
     private long sizeBytes;
     private long checkpointMs;
@@ -68,6 +69,16 @@ public final class Snapshot {
     /** @return the deployment's snapshot directory in the data directory (metadata, dump log) */
     public Path metaDir() {
         return dir;
+    }
+
+    /** @return whether the snapshot was taken of a sandboxed instance (its clones must be restored into one) */
+    public synchronized boolean sandboxed() {
+        return sandboxed;
+    }
+
+    /** @return where the instance's scratch ({@code /tmp}), as the dump froze it, is kept for its clones */
+    public Path scratchDir() {
+        return dir.resolve("scratch");
     }
 
     public Path imagesDir() {
@@ -118,7 +129,7 @@ public final class Snapshot {
         return hotDir.resolve("images.incoming");
     }
 
-    public synchronized void ready(String[] pipeNames, long bytes, long dumpMs) throws IOException {
+    public synchronized void ready(String[] pipeNames, long bytes, long dumpMs, boolean inSandbox) throws IOException {
         Files.move(stagingDir(), imagesDir());
         Files.createDirectories(dir);
         pipes = pipeNames.clone();
@@ -133,6 +144,8 @@ public final class Snapshot {
         meta.put("sizeBytes", sizeBytes);
         meta.put("checkpointMs", checkpointMs);
         meta.put("createdAt", createdAt.toString());
+        meta.put("sandboxed", inSandbox);
+        sandboxed = inSandbox;
         Files.write(dir.resolve("snapshot.json"), Json.write(meta));
         state = State.READY;
         reason = null;
@@ -197,6 +210,7 @@ public final class Snapshot {
             JsonNode meta = Json.mapper().readTree(metaFile.toFile());
             controlToken = meta.get("controlToken").asText();
             runtimeSecret = meta.path("runtimeSecret").asText("");
+            sandboxed = meta.path("sandboxed").asBoolean(false);
             pipes = new String[] {meta.get("stdin").asText(), meta.get("stdout").asText()};
             sizeBytes = meta.get("sizeBytes").asLong();
             checkpointMs = meta.get("checkpointMs").asLong();

@@ -111,7 +111,7 @@ public final class SnapshotRepository implements AutoCloseable {
                 long chunks = m.files().stream().mapToLong(f -> f.chunks().size()).sum();
                 log.append(String.format("SNAPSHOT stored in %d ms: %d files, %d chunks (upload to the remote tier "
                         + "continues in the background)", (System.nanoTime() - start) / 1_000_000, m.files().size(), chunks));
-            } catch (ThawException | java.io.UncheckedIOException e) {
+            } catch (RuntimeException e) { // StoreException, or an UncheckedIOException from reading the images
                 if (!Files.isDirectory(imagesDir)) {
                     // deleted or redeployed meanwhile: forget() deletes whatever part got stored, after this
                     LOG.log(System.Logger.Level.DEBUG, d.name() + ": snapshot discarded before it was stored");
@@ -384,6 +384,10 @@ public final class SnapshotRepository implements AutoCloseable {
                 log.append(String.format(java.util.Locale.ROOT, "WORKING_SET %s: %d pages (%.1f MB) in %d runs", what,
                         ws.pages(), ws.bytes() / 1048576.0, ws.runs().size()));
             } catch (IOException | RuntimeException e) {
+                if (!Files.isDirectory(hotDir(d))) {
+                    LOG.log(System.Logger.Level.DEBUG, d.name() + ": working set discarded with its snapshot");
+                    return;
+                }
                 log.append("WORKING_SET_NOT_STORED " + e.getMessage() + " (restores stay lazy until one is recorded)");
                 LOG.log(System.Logger.Level.WARNING, d.name() + ": working set not stored: " + e.getMessage());
             } finally {
@@ -429,7 +433,7 @@ public final class SnapshotRepository implements AutoCloseable {
                 s.delete(workingSetId(d));
                 s.delete(baseImageId(d));
                 s.delete(snapshotId(d));
-            } catch (ThawException e) {
+            } catch (RuntimeException e) {
                 LOG.log(System.Logger.Level.WARNING, d.name() + ": stored snapshot not deleted: " + e.getMessage());
             }
         }));
