@@ -160,10 +160,10 @@ class ThawCliTest {
     void aSlowInvocationSaysWhatTheNodeIsDoingInPlainLinesWhenStderrIsNoTerminal() {
         progress = new Progress.Settings(false, Duration.ofMillis(300), Duration.ofMillis(200), Duration.ofMillis(50));
         node.answer("GET", "/functions/hello", 200, info("none", 1, 0, 0));
-        node.answer("POST", "/functions/hello/invoke", 200, "{\"message\":\"Hello, Ada!\"}", Map.of("X-Thaw-Start", "boot"),
+        node.answer("POST", "/2015-03-31/functions/hello/invocations", 200, "{\"message\":\"Hello, Ada!\"}", Map.of("X-Thaw-Start", "boot"),
                 Duration.ofMillis(1500));
 
-        assertThat(thaw(withUrl("invoke", "hello", "--data", "{\"name\":\"Ada\"}"))).isZero();
+        assertThat(thaw(withUrl("invoke", "hello", "--data", "{\"name\":\"Ada\"}"))).as(err::toString).isZero();
 
         assertThat(out.toString()).as("stdout holds the answer alone").isEqualTo("{\"message\":\"Hello, Ada!\"}\n");
         List<String> lines = err.toString().lines().toList();
@@ -177,9 +177,9 @@ class ThawCliTest {
     void aSlowInvocationRedrawsOneLineOnATerminalAndErasesIt() {
         progress = new Progress.Settings(true, Duration.ofHours(1), Duration.ofMillis(200), Duration.ofMillis(50));
         node.answer("GET", "/functions/hello", 200, info("ready", 1, 0, 0));
-        node.answer("POST", "/functions/hello/invoke", 200, "{}", Map.of(), Duration.ofMillis(800));
+        node.answer("POST", "/2015-03-31/functions/hello/invocations", 200, "{}", Map.of(), Duration.ofMillis(800));
 
-        assertThat(thaw(withUrl("invoke", "hello"))).isZero();
+        assertThat(thaw(withUrl("invoke", "hello"))).as(err::toString).isZero();
 
         assertThat(out.toString()).isEqualTo("{}\n");
         assertThat(err.toString()).contains("\r\033[Krestoring hello from its snapshot… 0 s").endsWith("\r\033[K")
@@ -189,12 +189,12 @@ class ThawCliTest {
     @Test
     void aQuickInvocationShowsNoProgressAndAsksNothingMore() {
         progress = new Progress.Settings(true, Duration.ofHours(1), Duration.ofMillis(500), Duration.ofMillis(50));
-        node.answer("POST", "/functions/hello/invoke", 200, "{}");
+        node.answer("POST", "/2015-03-31/functions/hello/invocations", 200, "{}");
 
-        assertThat(thaw(withUrl("invoke", "hello"))).isZero();
+        assertThat(thaw(withUrl("invoke", "hello"))).as(err::toString).isZero();
 
         assertThat(err.toString()).isEmpty();
-        assertThat(node.requests()).extracting(FakeNode.Request::path).containsExactly("/functions/hello/invoke");
+        assertThat(node.requests()).extracting(FakeNode.Request::path).containsExactly("/2015-03-31/functions/hello/invocations");
     }
 
     @Test
@@ -253,7 +253,7 @@ class ThawCliTest {
     @Test
     void invokeWithoutDataSendsAnEmptyBody() {
         node.answer("POST", LAMBDA_INVOKE, 200, "null");
-        assertThat(thaw(withUrl("invoke", "hello"))).isZero();
+        assertThat(thaw(withUrl("invoke", "hello"))).as(err::toString).isZero();
         assertThat(node.last().body()).isEmpty();
         assertThat(out.toString().strip()).isEqualTo("null");
     }
