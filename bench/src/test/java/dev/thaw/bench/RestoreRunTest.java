@@ -21,6 +21,10 @@ class RestoreRunTest {
         assertThat(StoreVariant.parse("PLAIN-2M")).isEqualTo(new StoreVariant(2048, false));
         assertThat(StoreVariant.parse("enc-64k").label()).isEqualTo("enc-64k");
         assertThat(new StoreVariant(2048, true).label()).isEqualTo("enc-2m");
+        assertThat(StoreVariant.parse("enc-512k-nosandbox")).isEqualTo(new StoreVariant(512, true, false));
+        assertThat(StoreVariant.parse("enc-512k-nosandbox").label()).isEqualTo("enc-512k-nosandbox");
+        assertThat(StoreVariant.parse("enc-512k").sandbox()).isTrue();
+        assertThatThrownBy(() -> StoreVariant.parse("enc-512k-sandbox")).hasMessageContaining("-nosandbox");
         assertThatThrownBy(() -> StoreVariant.parse("gzip-1k")).hasMessageContaining("enc-512k");
         assertThatThrownBy(() -> StoreVariant.parse("enc-6k")).hasMessageContaining("multiple of 4 KiB");
     }

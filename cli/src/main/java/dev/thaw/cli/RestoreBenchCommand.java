@@ -43,7 +43,8 @@ final class RestoreBenchCommand implements Callable<Integer> {
 
     @Option(names = "--variants", split = ",", paramLabel = "VARIANTS",
             defaultValue = "enc-512k,plain-512k,enc-64k,plain-64k,enc-2m,plain-2m",
-            description = "Store variants: enc|plain - chunk size (default ${DEFAULT-VALUE}).")
+            description = "Node variants: enc|plain - chunk size, optionally -nosandbox for instances without sandboxes"
+                    + " (default ${DEFAULT-VALUE}).")
     List<String> variants;
 
     @Option(names = "--modes", split = ",", paramLabel = "MODES", defaultValue = "eager",
@@ -108,7 +109,8 @@ final class RestoreBenchCommand implements Callable<Integer> {
     private static NodeLauncher.RunningNode startNode(StoreVariant v, Path dataDir, boolean warmUp) {
         StoreSettings store = StoreSettings.DEFAULT.withChunkSize(v.chunkKib() * 1024).withEncryption(v.encryption())
                 .withMemoryBytes(3L << 30).withWarmUpReads(warmUp);
-        Node node = Node.start(NodeConfig.builder().port(0).dataDir(dataDir).store(store).build());
+        Node node = Node.start(NodeConfig.builder().port(0).dataDir(dataDir).store(store).sandbox(v.sandbox())
+                .build());
         ThawClient client = ThawClient.create(node.uri(), node.apiToken(), Duration.ofMinutes(5));
         return new NodeLauncher.RunningNode() {
             @Override

@@ -22,6 +22,19 @@ public record ErrorBody(String errorType, String errorMessage, String functionEr
         return new ErrorBody(e.type().name(), e.getMessage(), null, List.of());
     }
 
+    /**
+     * @return the exception an error answer of a node describes: its body parsed, or, for a body
+     *     that is not one, an {@code InternalError} naming the status
+     */
+    public static ThawException parse(int status, byte[] body) {
+        try {
+            return Json.mapper().readValue(body, ErrorBody.class).toException();
+        } catch (java.io.IOException | RuntimeException e) {
+            return new ThawException(ErrorType.InternalError, "the node answered HTTP " + status + " with a body that is"
+                    + " not an error body");
+        }
+    }
+
     /** @return the exception this body describes, for clients */
     public ThawException toException() {
         ErrorType type;

@@ -27,6 +27,11 @@ public enum ErrorType {
     InstanceCrashed(502),
     /** The instance passed its memory limit while serving the invocation and was stopped. */
     OutOfMemory(502),
+    /**
+     * The cluster node the invocation was forwarded to was lost (killed, or unreachable) before it
+     * answered; the invocation may have run there.
+     */
+    NodeLost(502),
     /** The invocation ran longer than the function's timeout; its instance was killed. */
     FunctionTimeout(504),
     /** The node is shutting down or cannot start instances. */

@@ -30,11 +30,35 @@ import java.util.Optional;
  *     first retry; the second waits twice as long (default 1 minute, Lambda's)
  * @param versionsKept how many of a function's latest versions stay invocable, besides those an
  *     alias points to (default 5)
+ * @param cluster the cluster this node joins; empty for a node on its own (no etcd)
+ * @param secrets files holding the node's secrets when they are given rather than made (the nodes of a
+ *     cluster share them)
  */
 public record NodeConfig(int port, Path dataDir, Path runtimeJar, Path javaHome, Optional<Path> criu,
                          Duration keepAlive, int queueLimit, Optional<dev.thaw.store.S3Config> s3, boolean snapshotStore,
                          StoreSettings store, dev.thaw.core.RestoreMode restoreMode, Duration drainGrace,
-                         Duration eventRetryDelay, int versionsKept, boolean openInvoke, boolean sandbox) {
+                         Duration eventRetryDelay, int versionsKept, boolean openInvoke, boolean sandbox,
+                         Optional<ClusterSettings> cluster, SecretFiles secrets) {
+
+    /**
+     * Secrets given as files (each readable by the owner only) instead of created in the data
+     * directory: the nodes of a cluster share the API token, the AWS access keys and the store's
+     * secret, and receive them this way, never through etcd.
+     *
+     * @param apiToken the API token
+     * @param awsCredentials the AWS shared-credentials file (profile {@code thaw})
+     * @param storeSecret the snapshot store's encryption secret (32 bytes or more)
+     */
+    public record SecretFiles(Optional<Path> apiToken, Optional<Path> awsCredentials, Optional<Path> storeSecret) {
+        /** None given: the node makes its own in its data directory. */
+        public static final SecretFiles NONE = new SecretFiles(Optional.empty(), Optional.empty(), Optional.empty());
+
+        public SecretFiles {
+            apiToken = Objects.requireNonNull(apiToken, "apiToken").map(p -> p.toAbsolutePath().normalize());
+            awsCredentials = Objects.requireNonNull(awsCredentials, "awsCredentials").map(p -> p.toAbsolutePath().normalize());
+            storeSecret = Objects.requireNonNull(storeSecret, "storeSecret").map(p -> p.toAbsolutePath().normalize());
+        }
+    }
 
     public NodeConfig {
         Objects.requireNonNull(dataDir, "dataDir");
@@ -68,6 +92,8 @@ public record NodeConfig(int port, Path dataDir, Path runtimeJar, Path javaHome,
         if (versionsKept < 1) {
             throw new IllegalArgumentException("versionsKept must be >= 1, got " + versionsKept);
         }
+        Objects.requireNonNull(cluster, "cluster");
+        Objects.requireNonNull(secrets, "secrets");
     }
 
     /** @return a builder with the defaults */
@@ -93,6 +119,8 @@ public record NodeConfig(int port, Path dataDir, Path runtimeJar, Path javaHome,
         private Duration drainGrace = Duration.ofSeconds(30);
         private Duration eventRetryDelay = Duration.ofMinutes(1);
         private int versionsKept = 5;
+        private Optional<ClusterSettings> cluster = Optional.empty();
+        private SecretFiles secrets = SecretFiles.NONE;
 
         private Builder() {
         }
@@ -130,9 +158,15 @@ public record NodeConfig(int port, Path dataDir, Path runtimeJar, Path javaHome,
         /** @param on whether instances run in sandboxes of their own (default true) */
         public Builder sandbox(boolean on) { this.sandbox = on; return this; }
 
+        /** @param settings the cluster to join, or {@code null} for a node on its own */
+        public Builder cluster(ClusterSettings settings) { this.cluster = Optional.ofNullable(settings); return this; }
+
+        /** @param files secrets given as files (a cluster's shared ones) */
+        public Builder secrets(SecretFiles files) { this.secrets = files; return this; }
+
         public NodeConfig build() {
             return new NodeConfig(port, dataDir, runtimeJar, javaHome, criu, keepAlive, queueLimit, s3, snapshotStore, store,
-                    restoreMode, drainGrace, eventRetryDelay, versionsKept, openInvoke, sandbox);
+                    restoreMode, drainGrace, eventRetryDelay, versionsKept, openInvoke, sandbox, cluster, secrets);
         }
     }
 }

@@ -23,6 +23,45 @@ final class Secrets {
     private Secrets() {
     }
 
+    /**
+     * @return the secret file the operator gave, checked: it exists, is a regular file and only its
+     *     owner may read it (a secret others can read is refused, naming the file)
+     * @throws IllegalArgumentException naming the file and what is wrong
+     */
+    static Path given(Path file, String what) {
+        if (!Files.isRegularFile(file)) {
+            throw new IllegalArgumentException(what + " file " + file + " does not exist or is not a regular file");
+        }
+        try {
+            var perms = Files.getPosixFilePermissions(file);
+            if (perms.contains(java.nio.file.attribute.PosixFilePermission.GROUP_READ)
+                    || perms.contains(java.nio.file.attribute.PosixFilePermission.OTHERS_READ)) {
+                throw new IllegalArgumentException(what + " file " + file + " is readable by others ("
+                        + PosixFilePermissions.toString(perms) + "): chmod 600 it");
+            }
+        } catch (IOException e) {
+            throw new UncheckedIOException("cannot check " + file + ": " + e.getMessage(), e);
+        }
+        return file;
+    }
+
+    /** @return the API token: from the given file, else the data directory's, created on first call */
+    static String apiToken(Path dataDir, java.util.Optional<Path> given) {
+        if (given.isPresent()) {
+            String token = read(given(given.get(), "API token")).strip();
+            if (token.length() < 16) {
+                throw new IllegalArgumentException("API token file " + given.get() + " holds fewer than 16 characters");
+            }
+            return token;
+        }
+        return apiToken(dataDir);
+    }
+
+    /** @return the AWS credentials file: the given one, else the data directory's, created on first call */
+    static Path awsCredentials(Path dataDir, java.util.Optional<Path> given) {
+        return given.isPresent() ? given(given.get(), "AWS credentials") : awsCredentials(dataDir);
+    }
+
     /** @return the API token, created on first call */
     static String apiToken(Path dataDir) {
         Path file = dataDir.resolve("api-token");

@@ -4,6 +4,7 @@ import dev.thaw.core.ErrorType;
 import dev.thaw.core.FileTrees;
 import dev.thaw.core.FunctionInfo;
 import dev.thaw.core.FunctionManifest;
+import dev.thaw.core.Json;
 import dev.thaw.core.RestoreMode;
 import dev.thaw.core.StartKind;
 import dev.thaw.core.ThawException;
@@ -115,6 +116,9 @@ final class ThawNode implements Node, NodeOperations {
             Thread.ofPlatform().daemon().name("thaw-timer").factory());
     private final ExecutorService eventThread = Executors.newSingleThreadExecutor(
             Thread.ofPlatform().daemon().name("thaw-events").factory());
+    /** Event attempts another node of the cluster runs: each waits for that node's answer on a virtual thread. */
+    private final ExecutorService eventForwards = Executors.newThreadPerTaskExecutor(
+            Thread.ofVirtual().name("thaw-event-forward-", 1).factory());
     private final Scheduler scheduler = Scheduler.of(timers);
     private final Ticker ticker = Ticker.system();
     private final CriuStatus criuStatus;
@@ -136,6 +140,16 @@ final class ThawNode implements Node, NodeOperations {
     private SnapshotRepository repository;
     private EventQueue eventQueue;
     private EventWorker events;
+    /** The cluster this node is part of; empty for a node on its own. */
+    private volatile Optional<dev.thaw.node.cluster.ClusterNode> cluster = Optional.empty();
+    /** The shared store's code and snapshot metadata, in a cluster whose store secret this node shares. */
+    private Optional<dev.thaw.node.snapshot.SharedObjects> sharedObjects = Optional.empty();
+    /** Why this node serves no snapshot although it could (a store secret that is not the cluster's). */
+    private volatile String snapshotsRefused;
+    /** The instances' view of the cluster's snapshot sharing: nothing until the node has joined. */
+    private final LateShared shared = new LateShared();
+    private final dev.thaw.node.placement.Forwarder forwarder = new dev.thaw.node.placement.Forwarder(
+            (int) Duration.ofMinutes(16).toMillis());
 
     private ThawNode(NodeConfig config) throws IOException {
         this.config = config;
@@ -145,8 +159,8 @@ final class ThawNode implements Node, NodeOperations {
         }
         Files.createDirectories(config.dataDir());
         this.store = new FunctionStore(config.dataDir());
-        this.apiToken = Secrets.apiToken(config.dataDir());
-        this.awsCredentials = Secrets.awsCredentials(config.dataDir());
+        this.apiToken = Secrets.apiToken(config.dataDir(), config.secrets().apiToken());
+        this.awsCredentials = Secrets.awsCredentials(config.dataDir(), config.secrets().awsCredentials());
         this.criuStatus = Criu.probe(config.criu());
         this.criu = criuStatus.available() ? Optional.of(Criu.open(criuStatus, config.criu().orElseThrow())) : Optional.empty();
         openSandboxes();
@@ -195,7 +209,147 @@ final class ThawNode implements Node, NodeOperations {
         }
         timers.scheduleWithFixedDelay(() -> all().forEach(f -> f.pool().retireIdle(config.keepAlive())),
                 1, 1, TimeUnit.SECONDS);
+        config.cluster().ifPresent(this::joinCluster);
         LOG.log(System.Logger.Level.INFO, "thaw node on http://127.0.0.1:" + publicServer.port() + "; " + criuStatus.reason());
+    }
+
+    /**
+     * Joins the cluster once the API listens (its address is what the others forward to): checks
+     * that this node's store secret is the cluster's, then registers, installs every function the
+     * registry holds and forgets those it no longer holds.
+     */
+    private void joinCluster(ClusterSettings settings) {
+        repository.store().ifPresent(s -> {
+            try {
+                var objects = new dev.thaw.node.snapshot.SharedObjects(s, config.dataDir().resolve("cluster-staging"));
+                Optional<String> wrong = objects.checkSecret(settings.name());
+                if (wrong.isPresent()) {
+                    snapshotsRefused = "this node's store secret is not the cluster's: " + wrong.get()
+                            + "; it serves no snapshot until it is started with the cluster's (--store-secret-file)";
+                    LOG.log(System.Logger.Level.ERROR, snapshotsRefused);
+                } else {
+                    sharedObjects = Optional.of(objects);
+                }
+            } catch (IOException | RuntimeException e) {
+                snapshotsRefused = "the shared store's key check failed (" + e.getMessage()
+                        + "): this node serves no snapshot until the store answers";
+                LOG.log(System.Logger.Level.ERROR, snapshotsRefused);
+            }
+        });
+        if (snapshotsRefused != null) {
+            all().forEach(f -> f.instances().snapshot().disable(snapshotsRefused));
+        }
+        java.net.URI advertise = settings.advertise().orElse(java.net.URI.create("http://127.0.0.1:" + port()));
+        var node = dev.thaw.node.cluster.ClusterNode.join(settings, advertise, new ClusterHooks(), sharedObjects,
+                sandboxes.isPresent(), Duration.ofSeconds(30));
+        cluster = Optional.of(node);
+        shared.target = node;
+        Set<String> registered = node.functions();
+        if (node.connection().isConnected()) {
+            for (Deployment d : store.list()) {
+                if (!registered.contains(d.name())) {
+                    LOG.log(System.Logger.Level.INFO, "cluster: '" + d.name() + "' was deleted while this node was away");
+                    deleteHere(d.name());
+                }
+            }
+        }
+    }
+
+    /** What the cluster asks of this node, and tells it. */
+    private final class ClusterHooks implements dev.thaw.node.cluster.ClusterNode.Hooks {
+        @Override
+        public void deployed(dev.thaw.cluster.FunctionVersion v) {
+            installFromCluster(v);
+        }
+
+        @Override
+        public void deleted(String name) {
+            if (store.get(name).isPresent()) {
+                deleteHere(name);
+            }
+        }
+
+        @Override
+        public dev.thaw.node.cluster.ClusterNode.Load load() {
+            return clusterLoad();
+        }
+    }
+
+    /** Installs a version another node deployed (its code from the shared store), unless it is here. */
+    private Deployment installFromCluster(dev.thaw.cluster.FunctionVersion v) {
+        Optional<Deployment> here = store.version(v.name(), v.version());
+        if (here.isPresent()) {
+            return here.get();
+        }
+        if (sharedObjects.isEmpty()) {
+            throw new ThawException(ErrorType.ServiceUnavailable, "version " + v.version() + " of '" + v.name()
+                    + "' was deployed through node " + v.deployedBy() + " but this node cannot read the shared store"
+                    + (snapshotsRefused == null ? "" : ": " + snapshotsRefused));
+        }
+        try {
+            String sha = v.codeHash().startsWith("sha256:") ? v.codeHash().substring("sha256:".length()) : v.codeHash();
+            byte[] code = sharedObjects.get().code(v.codeKey(), sha);
+            FunctionManifest manifest = Json.mapper().readValue(v.manifest(), FunctionManifest.class);
+            synchronized (this) {
+                Deployment d = store.install(manifest, code, v.version(), v.deployedAt());
+                activate(d, "DEPLOY version " + d.version() + " handler " + d.manifest().handler() + " (through node "
+                        + v.deployedBy() + ")");
+                return d;
+            }
+        } catch (IOException e) {
+            throw new ThawException(ErrorType.ServiceUnavailable, "version " + v.version() + " of '" + v.name()
+                    + "' cannot be installed here: " + e.getMessage(), e);
+        }
+    }
+
+    /** What this node tells the cluster of itself, for placement. */
+    private dev.thaw.node.cluster.ClusterNode.Load clusterLoad() {
+        int busy = 0;
+        Map<String, Integer> idle = new java.util.TreeMap<>();
+        Set<String> memory = new TreeSet<>();
+        Set<String> disk = new TreeSet<>();
+        for (Function f : all().toList()) {
+            FunctionInfo.InstanceCounts c = f.pool().counts();
+            busy += c.busy() + c.starting();
+            if (c.idle() > 0) {
+                idle.put(key(f.deployment()), c.idle());
+            }
+            if (f.instances().snapshot().state() == Snapshot.State.READY) {
+                Set<String> tiers = repository.localTiers(f.deployment());
+                String id = SnapshotRepository.snapshotId(f.deployment());
+                if (tiers.contains("memory")) {
+                    memory.add(id);
+                } else if (tiers.contains("disk")) {
+                    disk.add(id);
+                }
+            }
+        }
+        return new dev.thaw.node.cluster.ClusterNode.Load(busy, idle, memory, disk);
+    }
+
+    /** Defers to the cluster once the node joined one; shares nothing before (and on a node on its own). */
+    private static final class LateShared implements dev.thaw.node.instance.SharedSnapshots {
+        volatile dev.thaw.node.instance.SharedSnapshots target = NONE;
+
+        @Override
+        public Decision beforeCheckpoint(Deployment d, Snapshot s) {
+            return target.beforeCheckpoint(d, s);
+        }
+
+        @Override
+        public void taken(Deployment d, Snapshot s) {
+            target.taken(d, s);
+        }
+
+        @Override
+        public void notTaken(Deployment d, String why) {
+            target.notTaken(d, why);
+        }
+
+        @Override
+        public void discarded(Deployment d, String why) {
+            target.discarded(d, why);
+        }
     }
 
     /**
@@ -249,7 +403,8 @@ final class ThawNode implements Node, NodeOperations {
      * configured, an embedded S3 server on a directory of the data dir.
      */
     private dev.thaw.store.SnapshotStore openSnapshotStore() throws IOException {
-        Path secretFile = config.dataDir().resolve("store.secret");
+        Path secretFile = config.secrets().storeSecret().map(f -> Secrets.given(f, "store secret"))
+                .orElse(config.dataDir().resolve("store.secret"));
         if (!Files.exists(secretFile)) {
             byte[] secret = new byte[32];
             new java.security.SecureRandom().nextBytes(secret);
@@ -297,6 +452,7 @@ final class ThawNode implements Node, NodeOperations {
         Optional<String> disabled = !d.manifest().snapshots()
                 ? Optional.of("snapshots are off in the function's manifest")
                 : criu.isEmpty() ? Optional.of(criuStatus.reason())
+                : snapshotsRefused != null ? Optional.of(snapshotsRefused)
                 : d.manifest().runtime().equals("provided") && !sandboxed()
                 ? Optional.of("a custom runtime is snapshotted only in a sandbox, where every clone reaches the Runtime"
                         + " API at the same address of its own (its environment cannot change after a restore)")
@@ -306,7 +462,7 @@ final class ThawNode implements Node, NodeOperations {
                 : config.restoreMode();
         FunctionLog log = log(d.name());
         FunctionInstances starter = new FunctionInstances(d, snapshot, mode, new FunctionInstances.Context(log, metrics,
-                launcher, repository, criu, scheduler, instances, RuntimeListeners.loopback(), sandboxes));
+                launcher, repository, criu, scheduler, instances, RuntimeListeners.loopback(), sandboxes, shared));
         var m = d.manifest();
         FunctionPool pool = new FunctionPool(new FunctionPool.Settings(d.name(), d.version(), m.maxInstances(),
                 m.timeoutMs(), m.memoryMb(), config.queueLimit()), starter, ticker, scheduler,
@@ -445,7 +601,8 @@ final class ThawNode implements Node, NodeOperations {
      * @throws ThawException {@code FunctionNotFound} naming the function and the qualifier
      */
     private Deployment resolve(FunctionRef ref) {
-        Deployment latest = store.get(ref.name()).orElseThrow(() -> ThawException.functionNotFound(ref.name()));
+        Deployment latest = store.get(ref.name()).or(() -> fromCluster(ref.name(), Optional.empty()))
+                .orElseThrow(() -> ThawException.functionNotFound(ref.name()));
         if (ref.isLatest()) {
             return latest;
         }
@@ -456,7 +613,7 @@ final class ThawNode implements Node, NodeOperations {
             throw new ThawException(ErrorType.FunctionNotFound, "function '" + ref.name() + "' has no version or alias '"
                     + q + "'" + aliasHint(ref.name()));
         }
-        Optional<Deployment> d = store.version(ref.name(), version.get())
+        Optional<Deployment> d = store.version(ref.name(), version.get()).or(() -> fromCluster(ref.name(), version))
                 .filter(v -> !retiring.contains(key(v)));
         if (d.isEmpty()) {
             throw new ThawException(ErrorType.FunctionNotFound, "function '" + ref.name() + "' has no version " + version.get()
@@ -464,6 +621,21 @@ final class ThawNode implements Node, NodeOperations {
                     + store.versions(ref.name()).stream().map(Deployment::version).toList());
         }
         return d.get();
+    }
+
+    /**
+     * In a cluster, a version this node has not installed yet (it was deployed through another node a
+     * moment ago): installed now from the registry. Empty on a node on its own, or when the registry
+     * has no such version.
+     */
+    private Optional<Deployment> fromCluster(String name, Optional<Long> version) {
+        if (cluster.isEmpty()) {
+            return Optional.empty();
+        }
+        var c = cluster.get();
+        Optional<dev.thaw.cluster.FunctionVersion> v = version.isPresent() ? c.version(name, version.get())
+                : c.current(name);
+        return v.map(this::installFromCluster);
     }
 
     private String aliasHint(String name) {
@@ -543,6 +715,13 @@ final class ThawNode implements Node, NodeOperations {
         body.put("snapshots", snapshots);
         body.put("functions", functions.size());
         body.put("instances", instances.size());
+        cluster.ifPresent(c -> {
+            Map<String, Object> m = new LinkedHashMap<>();
+            m.put("node", c.nodeId());
+            m.put("etcd", c.connection().toString());
+            m.put("members", c.memberRecords().size());
+            body.put("cluster", m);
+        });
         return body;
     }
 
@@ -613,11 +792,56 @@ final class ThawNode implements Node, NodeOperations {
     }
 
     @Override
-    public synchronized FunctionInfo deploy(FunctionManifest manifest, byte[] code) {
+    public FunctionInfo deploy(FunctionManifest manifest, byte[] code) {
         checkOpen();
-        Optional<Function> previous = store.get(manifest.name()).map(p -> functions.getOrDefault(p.name(), Map.of())
-                .get(p.version()));
-        Deployment d = store.deploy(manifest, code);
+        if (cluster.isPresent()) {
+            return deployToCluster(manifest, code);
+        }
+        synchronized (this) {
+            Deployment d = store.deploy(manifest, code);
+            return info(activate(d, "DEPLOY version " + d.version() + " handler " + d.manifest().handler()));
+        }
+    }
+
+    /**
+     * A deploy through this node of a cluster: the code is checked here, stored in the shared store
+     * under its hash, then etcd numbers the version; this node installs it at once, the others when
+     * they hear of it.
+     */
+    private FunctionInfo deployToCluster(FunctionManifest manifest, byte[] code) {
+        dev.thaw.node.cluster.ClusterNode node = cluster.get();
+        FunctionManifest checked = store.check(manifest, code);
+        String sha = FunctionStore.sha256(code);
+        String codeKey;
+        try {
+            codeKey = sharedObjects.orElseThrow(() -> new ThawException(ErrorType.ServiceUnavailable,
+                    "this node cannot deploy to the cluster: it cannot write the shared store"
+                            + (snapshotsRefused == null ? "" : " (" + snapshotsRefused + ")"))).putCode(sha, code);
+        } catch (IOException | RuntimeException e) {
+            if (e instanceof ThawException t) {
+                throw t;
+            }
+            throw new ThawException(ErrorType.ServiceUnavailable, "the code of '" + manifest.name()
+                    + "' could not be stored in the cluster's store: " + e.getMessage(), e);
+        }
+        dev.thaw.cluster.FunctionVersion v = node.deploy(checked.name(), new String(Json.write(checked),
+                java.nio.charset.StandardCharsets.UTF_8), sha, code.length, codeKey);
+        synchronized (this) {
+            Deployment d = store.install(checked, code, v.version(), v.deployedAt());
+            Function f = functions.getOrDefault(d.name(), Map.of()).get(d.version());
+            return info(f != null ? f : activate(d, "DEPLOY version " + d.version() + " handler " + d.manifest().handler()
+                    + " (cluster-wide)"));
+        }
+    }
+
+    /**
+     * Makes a newly stored version the function's latest: its pool takes over the invocations waiting
+     * on the previous latest that named no version, the previous one's idle instances stop, and
+     * versions beyond those kept retire.
+     */
+    private Function activate(Deployment d, String logLine) {
+        Optional<Function> previous = store.versions(d.name()).stream().filter(p -> p.version() < d.version())
+                .reduce((a, b) -> b).map(p -> functions.getOrDefault(p.name(), Map.of()).get(p.version()));
         Function f = runtime(d);
         previous.ifPresent(old -> {
             // what named no version moves to the new latest; what named the old one stays on it
@@ -630,15 +854,25 @@ final class ThawNode implements Node, NodeOperations {
             }
             old.pool().retireIdle(Duration.ZERO);
         });
-        log(d.name()).append("DEPLOY version " + d.version() + " handler " + d.manifest().handler());
+        log(d.name()).append(logLine);
         prune(d.name());
-        return info(f);
+        return f;
     }
 
     @Override
-    public synchronized long delete(String name) {
+    public long delete(String name) {
         checkOpen();
         Deployment latest = store.get(name).orElseThrow(() -> ThawException.functionNotFound(name));
+        cluster.ifPresent(c -> c.delete(name));
+        deleteHere(name);
+        return latest.version();
+    }
+
+    /** Deletes the function on this node: its pools, versions, code and snapshots. */
+    private synchronized void deleteHere(String name) {
+        if (store.get(name).isEmpty()) {
+            return;
+        }
         Map<Long, Function> versions = functions.remove(name);
         counts.remove(name);
         List<Deployment> all = store.versions(name);
@@ -650,7 +884,7 @@ final class ThawNode implements Node, NodeOperations {
         }
         store.delete(name);
         all.forEach(repository::forget);
-        return latest.version();
+        sharedObjects.ifPresent(o -> all.forEach(o::deleteMeta));
     }
 
     @Override
@@ -682,6 +916,90 @@ final class ThawNode implements Node, NodeOperations {
     }
 
     @Override
+    public Optional<dev.thaw.node.placement.Forwarder.Answer> forwardInvocation(FunctionRef ref, String target,
+            List<Map.Entry<String, String>> headers, byte[] payload) {
+        if (cluster.isEmpty() || dev.thaw.node.api.Forwarded.isForwarded()) {
+            return Optional.empty();
+        }
+        checkOpen();
+        Deployment d = resolve(ref);
+        Set<String> unreachable = new java.util.HashSet<>();
+        while (true) {
+            Optional<dev.thaw.node.placement.Placement.Remote> remote = place(d, unreachable);
+            if (remote.isEmpty()) {
+                return Optional.empty();
+            }
+            List<Map.Entry<String, String>> h = new ArrayList<>(headers);
+            h.add(Map.entry(dev.thaw.node.api.Forwarded.HEADER, cluster.get().nodeId()));
+            h.add(Map.entry(dev.thaw.node.api.Forwarded.VERSION_HEADER, Long.toString(d.version())));
+            h.add(Map.entry("Authorization", "Bearer " + apiToken));
+            dev.thaw.node.placement.Placement.Remote r = remote.get();
+            try {
+                var answer = forwarder.send(r.address(), "POST", target, h, payload);
+                metrics.forwarded(d.name(), r.nodeId());
+                return Optional.of(answer);
+            } catch (dev.thaw.node.placement.Forwarder.NodeUnreachable e) {
+                if (e.requestSent()) {
+                    throw new ThawException(ErrorType.NodeLost, "node " + r.nodeId() + " (" + r.address() + "), where the"
+                            + " invocation of '" + d.name() + "' was placed, was lost before it answered; the invocation"
+                            + " may have run there: " + e.getMessage(), e);
+                }
+                LOG.log(System.Logger.Level.INFO, "cluster: node " + r.nodeId() + " cannot be reached, placing '"
+                        + d.name() + "' elsewhere: " + e.getMessage());
+                unreachable.add(r.nodeId());
+            }
+        }
+    }
+
+    /** @return where placement runs the version: empty for here, else the node, passing over {@code excluded} */
+    private Optional<dev.thaw.node.placement.Placement.Remote> place(Deployment d, Set<String> excluded) {
+        var c = cluster.get();
+        dev.thaw.node.placement.ClusterView view = new dev.thaw.node.placement.ClusterView() {
+            @Override
+            public String selfId() {
+                return c.selfId();
+            }
+
+            @Override
+            public List<dev.thaw.node.placement.NodeState> members() {
+                return c.members().stream().filter(n -> !excluded.contains(n.id())).toList();
+            }
+        };
+        var target = new dev.thaw.node.placement.Placement(view).place(key(d), SnapshotRepository.snapshotId(d));
+        return target instanceof dev.thaw.node.placement.Placement.Remote r ? Optional.of(r) : Optional.empty();
+    }
+
+    @Override
+    public Optional<String> nodeId() {
+        return cluster.map(dev.thaw.node.cluster.ClusterNode::nodeId);
+    }
+
+    @Override
+    public Map<String, Object> clusterNodes() {
+        var c = cluster.orElseThrow(() -> ThawException.invalidRequest(
+                "this node is not part of a cluster (start it with thaw up --cluster ETCD_ENDPOINTS)"));
+        Map<String, Object> body = new LinkedHashMap<>();
+        body.put("self", c.nodeId());
+        body.put("etcd", c.connection().toString());
+        List<Map<String, Object>> nodes = new ArrayList<>();
+        for (dev.thaw.cluster.Member m : c.memberRecords()) {
+            Map<String, Object> n = new LinkedHashMap<>();
+            n.put("id", m.id());
+            n.put("address", m.address().toString());
+            n.put("state", m.state().name().toLowerCase(java.util.Locale.ROOT));
+            n.put("load", m.load());
+            n.put("capacity", m.capacity());
+            n.put("memorySnapshots", m.memorySnapshots());
+            n.put("diskSnapshots", m.diskSnapshots());
+            n.put("idle", m.idle());
+            n.put("startedAt", m.startedAt().toString());
+            nodes.add(n);
+        }
+        body.put("nodes", nodes);
+        return body;
+    }
+
+    @Override
     public String enqueue(FunctionRef ref, byte[] payload) {
         checkOpen();
         resolve(ref); // a function or qualifier that does not exist is refused now, not dead-lettered later
@@ -704,6 +1022,12 @@ final class ThawNode implements Node, NodeOperations {
         Invocation inv;
         try {
             Deployment d = resolve(ref);
+            if (cluster.isPresent()) {
+                Optional<dev.thaw.node.placement.Placement.Remote> remote = place(d, Set.of());
+                if (remote.isPresent()) {
+                    return CompletableFuture.supplyAsync(() -> dispatchTo(remote.get(), d, e), eventForwards);
+                }
+            }
             inv = runtime(d).pool().submit(new Invocation(e.requestId(), e.payload(), ref.isLatest(), false));
         } catch (ThawException t) {
             return CompletableFuture.completedFuture(outcome(t, e, 0));
@@ -711,6 +1035,29 @@ final class ThawNode implements Node, NodeOperations {
         return inv.result().handle((r, t) -> t == null ? new EventWorker.Outcome.Success()
                 : outcome(t instanceof java.util.concurrent.CompletionException && t.getCause() != null ? t.getCause() : t,
                         e, inv.timeoutMs()));
+    }
+
+    /**
+     * One attempt of a queued event, run on the node placement chose. The event stays in this node's
+     * queue until that node answers: if it is lost meanwhile the attempt is retried (on whichever
+     * node placement picks then), so an accepted event is not lost with another node.
+     */
+    private EventWorker.Outcome dispatchTo(dev.thaw.node.placement.Placement.Remote r, Deployment d, QueuedEvent e) {
+        List<Map.Entry<String, String>> h = List.of(Map.entry("Content-Type", "application/json"),
+                Map.entry(dev.thaw.node.api.Forwarded.HEADER, cluster.get().nodeId()),
+                Map.entry(dev.thaw.node.api.Forwarded.VERSION_HEADER, Long.toString(d.version())),
+                Map.entry("Authorization", "Bearer " + apiToken));
+        try {
+            var a = forwarder.send(r.address(), "POST", "/functions/" + d.name() + "/invoke", h, e.payload());
+            metrics.forwarded(d.name(), r.nodeId());
+            if (a.status() == 200) {
+                return new EventWorker.Outcome.Success();
+            }
+            return outcome(dev.thaw.core.ErrorBody.parse(a.status(), a.body()), e, d.manifest().timeoutMs());
+        } catch (dev.thaw.node.placement.Forwarder.NodeUnreachable ex) {
+            return new EventWorker.Outcome.Refused("node " + r.nodeId() + " was lost while it had the event: "
+                    + ex.getMessage());
+        }
     }
 
     private EventWorker.Outcome outcome(Throwable t, QueuedEvent e, int timeoutMs) {
@@ -723,7 +1070,7 @@ final class ThawNode implements Node, NodeOperations {
         }
         return switch (te.type()) {
             case FunctionNotFound -> new EventWorker.Outcome.Gone(te.getMessage());
-            case TooManyRequests -> new EventWorker.Outcome.Refused(te.getMessage());
+            case TooManyRequests, NodeLost -> new EventWorker.Outcome.Refused(te.getMessage());
             case ServiceUnavailable -> closing ? new EventWorker.Outcome.Abandoned(te.getMessage())
                     : new EventWorker.Outcome.Refused(te.getMessage());
             default -> new EventWorker.Outcome.Failure(te.type() + ": " + te.getMessage());
@@ -865,6 +1212,7 @@ final class ThawNode implements Node, NodeOperations {
             closing = true;
         }
         events.stop(); // no new attempts; those running finish or stay queued for the next start
+        cluster.ifPresent(dev.thaw.node.cluster.ClusterNode::drain); // placement stops sending work here
         LOG.log(System.Logger.Level.INFO, "shutting down: new work is refused; accepted invocations have up to "
                 + config.drainGrace().toSeconds() + " s to finish");
         long deadline = ticker.nanos() + config.drainGrace().toNanos();
@@ -934,7 +1282,8 @@ final class ThawNode implements Node, NodeOperations {
 
     @Override
     public String snapshotStatus() {
-        return storeProblem == null ? criuStatus.reason() : criuStatus.reason() + "; " + storeProblem;
+        String status = storeProblem == null ? criuStatus.reason() : criuStatus.reason() + "; " + storeProblem;
+        return snapshotsRefused == null ? status : "snapshots are refused: " + snapshotsRefused;
     }
 
     @Override
@@ -960,6 +1309,9 @@ final class ThawNode implements Node, NodeOperations {
                 Thread.currentThread().interrupt();
             }
         });
+        cluster.ifPresent(dev.thaw.node.cluster.ClusterNode::close); // leaves: the others see this node go at once
+        forwarder.close();
+        eventForwards.shutdown();
         repository.close();
         sandboxes.ifPresent(Sandboxes::close);
         timers.shutdownNow();

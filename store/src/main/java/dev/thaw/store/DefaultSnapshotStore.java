@@ -224,6 +224,19 @@ final class DefaultSnapshotStore implements SnapshotStore {
     }
 
     @Override
+    public List<String> localTiersHolding(String snapshotId) {
+        checkOpen();
+        Set<String> chunks = distinctChunks(manifest(snapshotId)).keySet();
+        List<String> out = new ArrayList<>();
+        for (MeteredTier t : tiers) {
+            if (t.local() && chunks.stream().allMatch(t.unwrap()::exists)) {
+                out.add(t.name());
+            }
+        }
+        return out;
+    }
+
+    @Override
     public Map<String, Long> evict(String snapshotId, Set<String> tierNames) {
         checkOpen();
         SnapshotManifest m = manifest(snapshotId);

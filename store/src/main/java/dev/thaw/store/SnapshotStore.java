@@ -123,6 +123,13 @@ public interface SnapshotStore extends AutoCloseable {
     /** @return size, chunk, dedup and placement figures of the snapshot */
     SnapshotStats stats(String snapshotId);
 
+    /**
+     * @return the names of the local tiers ({@code memory}, {@code disk}) that hold every chunk of the
+     *     snapshot: where a restore on this machine reads without the network. Cheaper than
+     *     {@link #stats}, which compares the snapshot with every other.
+     */
+    List<String> localTiersHolding(String snapshotId);
+
     /** @return counters of each tier, fastest first */
     List<TierStats> tierStats();
 

@@ -75,6 +75,12 @@ final class Access implements Filter {
             if (!tokenMatches(auth.substring(BEARER.length()).strip())) {
                 throw unauthenticated(path, "the API token is wrong");
             }
+            var from = req.headers().first(HeaderNames.create(Forwarded.HEADER));
+            if (from.isPresent()) {
+                // a node of the cluster placed it here: it runs here (only the cluster's token gets this far)
+                ScopedValue.where(Forwarded.FROM, from.get()).run(chain::proceed);
+                return;
+            }
         } else if (auth != null && auth.startsWith(AWS4) && isLambdaPath(path)) {
             req.context().register(PENDING_AWS_SIGNATURE, Boolean.TRUE);
         } else if (!(settings.openInvoke() && isInvocation(req, path))) {

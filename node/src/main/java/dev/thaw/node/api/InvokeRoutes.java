@@ -16,6 +16,9 @@ import io.helidon.webserver.http.ServerResponse;
 import java.time.Duration;
 import java.util.Arrays;
 import java.util.Base64;
+import java.util.List;
+import java.util.Map;
+import dev.thaw.node.placement.Forwarder;
 import java.util.Locale;
 import java.util.Optional;
 import java.util.UUID;
@@ -70,6 +73,13 @@ final class InvokeRoutes implements HttpService {
             Type type = type(req);
             boolean tail = tail(req);
             FunctionRef ref = FunctionRef.parse(req.path().pathParameters().get("name"), qualifier(req));
+            if (Forwarded.isForwarded()) {
+                // the front door resolved the qualifier: run that version, whatever an alias here says
+                Optional<String> v = req.headers().first(HeaderNames.create(Forwarded.VERSION_HEADER));
+                if (v.isPresent()) {
+                    ref = new FunctionRef(ref.name(), Optional.of(v.get()));
+                }
+            }
             int limit = type == Type.Event ? MAX_EVENT_BYTES : Requests.MAX_PAYLOAD_BYTES;
             byte[] payload = Requests.readBounded(req, limit,
                     type == Type.Event ? "payload of an Event invocation" : "payload");
@@ -86,7 +96,15 @@ final class InvokeRoutes implements HttpService {
                     res.status(202).header("X-Amz-Request-Id", id).header("x-amzn-RequestId", id)
                             .header("X-Thaw-Request-Id", id).send();
                 }
-                case RequestResponse -> run(res, node.invoke(ref, payload, tail), lambda);
+                case RequestResponse -> {
+                    Optional<Forwarder.Answer> remote = node.forwardInvocation(ref, target(req), forwardedHeaders(req),
+                            payload);
+                    if (remote.isPresent()) {
+                        relay(res, remote.get());
+                    } else {
+                        run(res, node.invoke(ref, payload, tail), lambda);
+                    }
+                }
             }
         } catch (ThawException e) {
             if (!lambda) {
@@ -101,6 +119,37 @@ final class InvokeRoutes implements HttpService {
             LambdaErrors.send(res, new ThawException(ErrorType.InternalError, "the node failed unexpectedly: "
                     + e.getClass().getSimpleName() + ": " + e.getMessage()), errorId);
         }
+    }
+
+    /** Headers of an invocation request that go with it to the node that runs it. */
+    private static final List<HeaderName> FORWARDED = List.of(HeaderNames.CONTENT_TYPE, INVOCATION_TYPE, LOG_TYPE,
+            HeaderNames.create("X-Amz-Client-Context"));
+    /** Headers of the remote node's answer that belong to its connection, not to the answer. */
+    private static final java.util.Set<String> HOP_BY_HOP = java.util.Set.of("connection", "keep-alive", "date",
+            "content-length", "transfer-encoding");
+
+    private static String target(ServerRequest req) {
+        String query = req.query().rawValue();
+        return req.path().rawPath() + (query == null || query.isEmpty() ? "" : "?" + query);
+    }
+
+    private static List<Map.Entry<String, String>> forwardedHeaders(ServerRequest req) {
+        List<Map.Entry<String, String>> out = new java.util.ArrayList<>();
+        for (HeaderName h : FORWARDED) {
+            req.headers().first(h).ifPresent(v -> out.add(Map.entry(h.defaultCase(), v)));
+        }
+        return out;
+    }
+
+    /** Answers with what the node that ran the invocation answered: status, headers, body. */
+    private static void relay(ServerResponse res, Forwarder.Answer a) {
+        res.status(a.status());
+        for (Map.Entry<String, String> h : a.headers()) {
+            if (!HOP_BY_HOP.contains(h.getKey().toLowerCase(Locale.ROOT))) {
+                res.header(h.getKey(), h.getValue());
+            }
+        }
+        res.send(a.body());
     }
 
     /** Waits for a synchronous invocation and answers it. */
@@ -132,7 +181,8 @@ final class InvokeRoutes implements HttpService {
     }
 
     /** Headers every answer of an invocation that ran carries, failed or not. */
-    private static void invocationHeaders(ServerResponse res, Invocation inv, long version) {
+    private void invocationHeaders(ServerResponse res, Invocation inv, long version) {
+        node.nodeId().ifPresent(id -> res.header("X-Thaw-Node", id));
         res.header("X-Amz-Executed-Version", Long.toString(version))
                 .header("X-Amz-Request-Id", inv.requestId())
                 .header("x-amzn-RequestId", inv.requestId())

@@ -21,6 +21,30 @@ import java.util.SortedMap;
  */
 public interface NodeOperations {
 
+    /**
+     * In a cluster, runs the invocation on the node placement picks when that is another node: sends
+     * it there and returns that node's answer, verbatim. Empty when it runs here (a node on its own,
+     * a request another node forwarded, or placement chose this node).
+     *
+     * @param target the request's path and query, as received
+     * @param headers the request headers that go with it (the invocation's own, no credentials)
+     * @throws dev.thaw.core.ThawException {@code NodeLost} when the chosen node was lost after it had the request
+     */
+    default Optional<dev.thaw.node.placement.Forwarder.Answer> forwardInvocation(
+            FunctionRef ref, String target, List<Map.Entry<String, String>> headers, byte[] payload) {
+        return Optional.empty();
+    }
+
+    /** @return this node's id in its cluster; empty for a node on its own */
+    default Optional<String> nodeId() {
+        return Optional.empty();
+    }
+
+    /** @return the cluster's live nodes, this one included, as {@code thaw cluster nodes} shows them */
+    default Map<String, Object> clusterNodes() {
+        throw dev.thaw.core.ThawException.invalidRequest("this node is not part of a cluster (thaw up --cluster)");
+    }
+
     /** @return whether snapshots are on, why (or why not), and counts, for {@code /healthz} */
     Map<String, Object> health();
 

@@ -198,14 +198,62 @@ public final class FunctionStore {
         return root.resolve(name);
     }
 
+    /**
+     * Checks a deploy as {@link #deploy} would, without storing anything: a cluster checks the code
+     * before etcd gives it a version, so that no node is told of a version that cannot run.
+     *
+     * @return the validated manifest
+     * @throws ThawException {@code InvalidDeployment} or {@code InvalidRequest} naming what is wrong
+     */
+    public FunctionManifest check(FunctionManifest requested, byte[] code) {
+        FunctionManifest manifest = requested.validated();
+        if (code == null || code.length == 0) {
+            throw ThawException.invalidDeployment("no code was uploaded for function '%s'", manifest.name());
+        }
+        inspect(manifest, code);
+        if (manifest.runtime().equals("provided")) {
+            return manifest;
+        }
+        Path tmp = null;
+        try {
+            tmp = Files.createTempDirectory(root, ".check-");
+            unpack(code, tmp);
+            try (HandlerCheck.ArchiveClasses classes = new HandlerCheck.ArchiveClasses(tmp)) {
+                HandlerCheck.check(manifest.handler(), classes);
+            }
+            return manifest;
+        } catch (IOException e) {
+            throw new ThawException(dev.thaw.core.ErrorType.InternalError,
+                    "cannot check function '" + manifest.name() + "': " + e.getMessage(), e);
+        } finally {
+            if (tmp != null) {
+                FileTrees.deleteQuietly(tmp);
+            }
+        }
+    }
+
     public synchronized Deployment deploy(FunctionManifest requested, byte[] code) {
+        return install(requested, code, lastVersion(functionDir(requested.name())) + 1, Instant.now());
+    }
+
+    /**
+     * Installs a version numbered elsewhere (a cluster's registry orders versions, not this node):
+     * the same checks and layout as {@link #deploy}, under the given number. Installing a version
+     * already here returns it unchanged, so a node that hears of its own deploy does nothing twice.
+     *
+     * @throws ThawException {@code InvalidDeployment} for code that cannot run
+     */
+    public synchronized Deployment install(FunctionManifest requested, byte[] code, long version, Instant deployedAt) {
+        Optional<Deployment> present = version(requested.name(), version);
+        if (present.isPresent()) {
+            return present.get();
+        }
         FunctionManifest manifest = requested.validated();
         if (code == null || code.length == 0) {
             throw ThawException.invalidDeployment("no code was uploaded for function '%s'", manifest.name());
         }
         Layout layout = inspect(manifest, code);
         Path fnDir = functionDir(manifest.name());
-        long version = lastVersion(fnDir) + 1;
         Path dir = fnDir.resolve("v" + version);
         Path tmp = fnDir.resolve(".incoming-v" + version);
         try {
@@ -219,7 +267,7 @@ public final class FunctionStore {
                     HandlerCheck.check(manifest.handler(), classes);
                 }
             }
-            Instant now = Instant.now();
+            Instant now = deployedAt;
             ObjectNode meta = Json.mapper().createObjectNode();
             meta.set("manifest", Json.mapper().valueToTree(manifest));
             meta.put("version", version);
@@ -231,7 +279,7 @@ public final class FunctionStore {
             Files.write(metaFile, Json.write(meta));
             restrictToOwner(metaFile);
             Files.move(tmp, dir, StandardCopyOption.ATOMIC_MOVE);
-            Files.writeString(fnDir.resolve("last-version"), Long.toString(version));
+            Files.writeString(fnDir.resolve("last-version"), Long.toString(Math.max(version, lastVersion(fnDir))));
             Deployment d = read(dir).orElseThrow();
             versions.computeIfAbsent(d.name(), n -> new ConcurrentSkipListMap<>()).put(d.version(), d);
             return d;
@@ -428,7 +476,8 @@ public final class FunctionStore {
         }
     }
 
-    private static String sha256(byte[] code) {
+    /** @return the lowercase hex SHA-256 of {@code code}, as deployments record it */
+    public static String sha256(byte[] code) {
         try {
             return HexFormat.of().formatHex(MessageDigest.getInstance("SHA-256").digest(code));
         } catch (NoSuchAlgorithmException e) {

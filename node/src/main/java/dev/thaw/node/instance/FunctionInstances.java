@@ -67,7 +67,7 @@ public final class FunctionInstances implements InstanceStarter, Instance.Lifecy
     /** What the starter needs from the node. */
     public record Context(FunctionLog log, NodeMetrics metrics, InstanceLauncher launcher, SnapshotRepository repository,
                           Optional<Criu> criu, Scheduler scheduler, Map<String, Instance> registry,
-                          RuntimeListeners listeners, Optional<Sandboxes> sandboxes) {
+                          RuntimeListeners listeners, Optional<Sandboxes> sandboxes, SharedSnapshots shared) {
     }
 
     /** The port an instance's Runtime API listens on inside its own network namespace. */
@@ -143,20 +143,85 @@ public final class FunctionInstances implements InstanceStarter, Instance.Lifecy
         Duration limit = restore ? RESTORE_TIMEOUT : INIT_TIMEOUT;
         ctx.scheduler().schedule(() -> watchdog(instance, limit), limit);
         Thread.ofPlatform().daemon().name("thaw-start-" + id).start(() -> {
+            boolean restoring = restore;
+            boolean checkpointing = checkpoint;
+            if (checkpoint) {
+                switch (shareDecision()) {
+                    case RESTORE -> {
+                        restoring = true;
+                        checkpointing = false;
+                        instance.kind = StartKind.RESTORE;
+                        instance.checkpointRequested = false;
+                    }
+                    case BOOT -> {
+                        checkpointing = false;
+                        instance.checkpointRequested = false;
+                    }
+                    case CHECKPOINT -> {
+                    }
+                }
+            }
+            start(instance, secret, restoring, checkpointing);
+        });
+        return instance;
+    }
+
+    /**
+     * Asks the cluster (when there is one) whether this node takes the snapshot its boot was to take,
+     * restores the one another node published, or boots without one; single nodes always take it.
+     */
+    private SharedSnapshots.Decision shareDecision() {
+        try {
+            SharedSnapshots.Decision d = ctx.shared().beforeCheckpoint(deployment, snapshot);
+            switch (d) {
+                case RESTORE -> ctx.log().append("SNAPSHOT shared: restoring the one another node of the cluster took");
+                case BOOT -> {
+                    snapshot.abandonCheckpoint();
+                    ctx.log().append("SNAPSHOT left to another node of the cluster, which is taking it; this start boots");
+                }
+                case CHECKPOINT -> {
+                }
+            }
+            return d;
+        } catch (RuntimeException e) {
+            LOG.log(System.Logger.Level.WARNING, deployment.name() + ": the cluster's snapshot catalog did not answer ("
+                    + e.getMessage() + "); taking the snapshot here");
+            return SharedSnapshots.Decision.CHECKPOINT;
+        }
+    }
+
+    private void start(Instance instance, String secret, boolean restore, boolean checkpoint) {
+        // a clone speaks with the token of the instance its snapshot was taken of (maybe on another node)
+        instance.controlToken = restore ? snapshot.controlToken() : controlToken;
+        {
             try {
                 listen(instance, secret, restore);
             } catch (IOException | RuntimeException e) {
                 LOG.log(System.Logger.Level.WARNING, "cannot open the Runtime API of " + instance + ": " + e.getMessage());
                 stopReasons.put(instance, "cannot open the instance's Runtime API: " + e.getMessage());
                 if (checkpoint) {
-                    snapshot.failed("the instance that was to be checkpointed did not start: " + e.getMessage());
+                    checkpointFailed("the instance that was to be checkpointed did not start: " + e.getMessage());
                 }
                 onExit(instance, -1);
                 return;
             }
             launch(instance, restore, checkpoint);
-        });
-        return instance;
+        }
+    }
+
+    /** A checkpoint this node was to take failed: the snapshot records why, and the cluster may let another node try. */
+    private void checkpointFailed(String why) {
+        snapshot.failed(why);
+        ctx.shared().notTaken(deployment, why);
+    }
+
+    /** A restore failed: the snapshot is discarded here, and from the cluster's catalog, so a boot takes a new one. */
+    private boolean discard(String why) {
+        if (!snapshot.discard(why)) {
+            return false;
+        }
+        ctx.shared().discarded(deployment, why);
+        return true;
     }
 
     /**
@@ -208,7 +273,7 @@ public final class FunctionInstances implements InstanceStarter, Instance.Lifecy
             LOG.log(System.Logger.Level.WARNING, "cannot start " + instance + ": " + e.getMessage());
             stopReasons.put(instance, "cannot start the instance process: " + e.getMessage());
             if (checkpoint) {
-                snapshot.failed("the instance that was to be checkpointed did not start: " + e.getMessage());
+                checkpointFailed("the instance that was to be checkpointed did not start: " + e.getMessage());
             }
             if (instance.hasProcess()) {
                 instance.kill(); // CRIU runs already (the daemon failed to start): its exit reports onExit
@@ -304,7 +369,7 @@ public final class FunctionInstances implements InstanceStarter, Instance.Lifecy
                 + " is retried by a boot that takes a fresh snapshot)");
         stopReasons.put(instance, why);
         pageSourceFailures.add(instance);
-        if (snapshot.discard(why)) {
+        if (discard(why)) {
             ctx.metrics().restoreFailure(deployment.name());
             ctx.repository().forget(deployment);
         }
@@ -334,7 +399,8 @@ public final class FunctionInstances implements InstanceStarter, Instance.Lifecy
 
     @Override
     public void onLog(Instance instance, String line) {
-        int at = line.indexOf(controlToken);
+        String token = instance.controlToken != null ? instance.controlToken : controlToken;
+        int at = line.indexOf(token);
         if (at < 0) {
             ctx.log().append(line);
             instance.printed(line);
@@ -344,7 +410,7 @@ public final class FunctionInstances implements InstanceStarter, Instance.Lifecy
             ctx.log().append(line.substring(0, at));
             instance.printed(line.substring(0, at));
         }
-        onControl(instance, line.substring(at + controlToken.length()).strip());
+        onControl(instance, line.substring(at + token.length()).strip());
     }
 
     @Override
@@ -353,7 +419,7 @@ public final class FunctionInstances implements InstanceStarter, Instance.Lifecy
             Thread.ofPlatform().daemon().name("thaw-checkpoint-" + instance.id).start(() -> checkpoint(instance, true));
         } else if (message.startsWith(Control.CHECKPOINT_ABORT)) {
             String why = message.substring(Control.CHECKPOINT_ABORT.length()).strip();
-            snapshot.failed(why);
+            checkpointFailed(why);
             ctx.log().append("SNAPSHOT_FAILED " + why);
             kickPool(instance);
         }
@@ -399,7 +465,7 @@ public final class FunctionInstances implements InstanceStarter, Instance.Lifecy
      */
     private void primingOverran(Instance instance, String why) {
         LOG.log(System.Logger.Level.WARNING, deployment.name() + ": " + why);
-        snapshot.failed(why);
+        checkpointFailed(why);
         ctx.log().append("SNAPSHOT_FAILED " + why + " (the instance is stopped; cold starts boot)");
         stopReasons.put(instance, why);
         primingOverruns.add(instance);
@@ -420,7 +486,7 @@ public final class FunctionInstances implements InstanceStarter, Instance.Lifecy
                 && instance.claimCheckpoint()) {
             String why = "the runtime asked for work without asking to be snapshotted first (a custom runtime is"
                     + " snapshotted when it calls restore/next after its init, as Lambda SnapStart's runtimes do)";
-            snapshot.failed(why);
+            checkpointFailed(why);
             ctx.log().append("SNAPSHOT_FAILED " + why + "; cold starts boot");
         }
     }
@@ -448,11 +514,17 @@ public final class FunctionInstances implements InstanceStarter, Instance.Lifecy
             ctx.metrics().checkpoint(deployment.name(), r.duration().toNanos() / 1e9, r.imageBytes());
             ctx.log().append(String.format("SNAPSHOT taken in %d ms: %.1f MB%s", r.duration().toMillis(),
                     r.imageBytes() / 1048576.0, priming == null ? "" : priming.summary(instance)));
-            ctx.repository().publish(deployment, snapshot.imagesDir(), ctx.log());
+            ctx.repository().publish(deployment, snapshot.imagesDir(), ctx.log()).thenAccept(stored -> {
+                if (stored) {
+                    ctx.shared().taken(deployment, snapshot);
+                } else {
+                    ctx.shared().notTaken(deployment, "the snapshot could not be stored");
+                }
+            });
         } catch (IOException | RuntimeException e) {
             String why = "checkpoint failed: " + e.getMessage();
             LOG.log(System.Logger.Level.WARNING, deployment.name() + ": " + why);
-            snapshot.failed(why);
+            checkpointFailed(why);
             ctx.log().append("SNAPSHOT_FAILED " + why);
         }
         if (resumeLine) {
@@ -571,12 +643,12 @@ public final class FunctionInstances implements InstanceStarter, Instance.Lifecy
             }
             LOG.log(System.Logger.Level.WARNING, deployment.name() + ": restore failed, booting instead: " + why);
             ctx.log().append("RESTORE_FAILED " + why + " (booting instead)");
-            snapshot.discard(why);
+            discard(why);
             ctx.repository().forget(deployment);
             return new Exit(why, false, Optional.empty(), false);
         }
         if (snapshot.state() == Snapshot.State.PENDING) {
-            snapshot.failed("the instance exited during init");
+            checkpointFailed("the instance exited during init");
         }
         String why = failure != null ? failure : "the instance " + describe(exitValue) + " during init" + lastLogHint(instance);
         ThawException error = initError != null ? initError : new ThawException(ErrorType.FunctionInitError,

@@ -85,7 +85,10 @@ public final class Instance implements PoolInstance {
 
     final String id;
     final Deployment deployment;
-    final StartKind kind;
+    /** BOOT or RESTORE; a boot that was to checkpoint becomes a RESTORE when the cluster has the snapshot already. */
+    volatile StartKind kind;
+    /** The token of its runtime's control lines: the node's for a boot, its snapshot's for a clone. */
+    volatile String controlToken;
     /** The instance's {@code AWS_LAMBDA_RUNTIME_API}; set once its endpoint listens. */
     volatile String runtimeApi;
     /** Its sandbox (namespaces, cgroup, scratch), null when the node runs instances without one. */

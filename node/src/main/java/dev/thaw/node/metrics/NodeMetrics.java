@@ -106,6 +106,15 @@ public final class NodeMetrics {
                 .callback(cb -> tiers.get().forEach(t -> cb.call(value.applyAsLong(t), t.tier()))).register(registry);
     }
 
+    private final Counter forwarded = Counter.builder().name("thaw_cluster_forwarded_total")
+            .help("Invocations this node received and placement ran on another node of the cluster, by that node")
+            .labelNames("function_name", "node").register(registry);
+
+    /** An invocation this node received ran on {@code node}. */
+    public void forwarded(String function, String node) {
+        forwarded.labelValues(function, node).inc();
+    }
+
     public void invocation(String function, String code, StartKind start, double seconds) {
         invocations.labelValues(function, code, start.wireName()).inc();
         duration.labelValues(function).observe(seconds);

@@ -125,6 +125,39 @@ public final class Snapshot {
         return true;
     }
 
+    /** Turns snapshots off for this deployment, saying why (a node that must not serve any). */
+    public synchronized void disable(String why) {
+        state = State.DISABLED;
+        reason = why;
+    }
+
+    /**
+     * A checkpoint begun here is not taken after all (another node of the cluster takes it): back
+     * to NONE, with the metadata directory as it was.
+     */
+    public synchronized void abandonCheckpoint() {
+        if (state == State.PENDING) {
+            state = State.NONE;
+            controlToken = null;
+            runtimeSecret = null;
+        }
+    }
+
+    /**
+     * Makes the snapshot another node took this one's: its metadata (fetched into
+     * {@link #metaDir()}) is loaded, and restores read its images from the shared store.
+     *
+     * @return whether it is READY now (false when the metadata is missing or unreadable)
+     */
+    public synchronized boolean adopt() {
+        if (state != State.PENDING && state != State.NONE) {
+            return state == State.READY;
+        }
+        FileTrees.deleteQuietly(hotDir);
+        load();
+        return state == State.READY;
+    }
+
     public synchronized Path stagingDir() {
         return hotDir.resolve("images.incoming");
     }

@@ -101,9 +101,17 @@ public final class SnapshotRepository implements AutoCloseable {
         return store.isPresent();
     }
 
-    /** Puts the images in the store in the background; {@code log} hears how it went. */
-    public void publish(Deployment d, Path imagesDir, FunctionLog log) {
-        store.ifPresent(s -> publisher.execute(() -> {
+    /**
+     * Puts the images in the store in the background; {@code log} hears how it went.
+     *
+     * @return completes with whether they were stored (false without a store, or when the put failed)
+     */
+    public CompletableFuture<Boolean> publish(Deployment d, Path imagesDir, FunctionLog log) {
+        if (store.isEmpty()) {
+            return CompletableFuture.completedFuture(false);
+        }
+        SnapshotStore s = store.get();
+        return CompletableFuture.supplyAsync(() -> {
             long start = System.nanoTime();
             try {
                 putBaseImage(s, d, imagesDir); // first: once the snapshot is stored, so is its base image
@@ -111,16 +119,43 @@ public final class SnapshotRepository implements AutoCloseable {
                 long chunks = m.files().stream().mapToLong(f -> f.chunks().size()).sum();
                 log.append(String.format("SNAPSHOT stored in %d ms: %d files, %d chunks (upload to the remote tier "
                         + "continues in the background)", (System.nanoTime() - start) / 1_000_000, m.files().size(), chunks));
+                return true;
             } catch (RuntimeException e) { // StoreException, or an UncheckedIOException from reading the images
                 if (!Files.isDirectory(imagesDir)) {
                     // deleted or redeployed meanwhile: forget() deletes whatever part got stored, after this
                     LOG.log(System.Logger.Level.DEBUG, d.name() + ": snapshot discarded before it was stored");
-                    return;
+                    return false;
                 }
                 log.append("SNAPSHOT_NOT_STORED " + e.getMessage() + " (the local copy still serves restores)");
                 LOG.log(System.Logger.Level.WARNING, d.name() + ": snapshot not stored: " + e.getMessage());
+                return false;
             }
-        }));
+        }, publisher);
+    }
+
+    /** @return the store, when the node has one */
+    public Optional<SnapshotStore> store() {
+        return store;
+    }
+
+    /**
+     * @return the local tiers ({@code memory}, {@code disk}) holding every chunk of the deployment's
+     *     stored snapshot, and {@code memory} also when the working copy (tmpfs) is there; empty when
+     *     neither
+     */
+    public Set<String> localTiers(Deployment d) {
+        Set<String> tiers = new TreeSet<>();
+        if (Files.isDirectory(hotDir(d).resolve("images"))) {
+            tiers.add("memory");
+        }
+        store.ifPresent(s -> {
+            try {
+                tiers.addAll(s.localTiersHolding(snapshotId(d)));
+            } catch (RuntimeException e) {
+                // not stored (yet), or deleted meanwhile
+            }
+        });
+        return tiers;
     }
 
     static String baseImageId(Deployment d) {

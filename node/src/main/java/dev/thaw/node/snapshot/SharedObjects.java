@@ -1,0 +1,223 @@
+package dev.thaw.node.snapshot;
+
+import dev.thaw.core.FileTrees;
+import dev.thaw.node.function.Deployment;
+import dev.thaw.store.SnapshotStore;
+import dev.thaw.store.StoreException;
+import java.io.IOException;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.security.MessageDigest;
+import java.security.NoSuchAlgorithmException;
+import java.util.HexFormat;
+import java.util.List;
+import java.util.Optional;
+import java.util.concurrent.TimeUnit;
+
+/*
+ * What the nodes of a cluster share through the snapshot store besides images: a function's code,
+ * and what a restore needs besides the images (the snapshot's metadata and the scratch directory the
+ * dump froze). Both go through the store like an image, so they are chunked, encrypted with the
+ * cluster's store secret and deduplicated, and never pass through etcd, which holds only their keys.
+ *
+ * The metadata object holds the runtime handshake's tokens: kept in the encrypted store it is as
+ * private as the image it belongs to. Its scratch directory is packed with tar, which keeps the
+ * owners (the function's uid), modes and times a clone's CRIU restore checks.
+ *
+ * A cluster's nodes must share one store secret. The first node puts a small key-check object; every
+ * later node reads it, and one that cannot decrypt it has a wrong secret: it then serves no snapshot,
+ * rather than fail every restore with an integrity error.
+ */
+/** Code, snapshot metadata and the key check in the shared store (see the comment above). */
+public final class SharedObjects {
+    private static final String CODE_FILE = "code.zip";
+    private static final String META_FILE = "meta.tar";
+    private static final String KEY_CHECK_FILE = "key-check";
+
+    private final SnapshotStore store;
+    private final Path staging;
+
+    /** @param staging a directory of the node's own where objects are packed and unpacked */
+    public SharedObjects(SnapshotStore store, Path staging) throws IOException {
+        this.store = store;
+        this.staging = Files.createDirectories(staging);
+    }
+
+    /** @return the store key of code with this SHA-256 */
+    public static String codeKey(String sha256) {
+        return "code-" + sha256;
+    }
+
+    /**
+     * Stores a function's code under its content hash, once: a second deploy of the same bytes
+     * (through any node) finds it there.
+     *
+     * @return its key
+     */
+    public String putCode(String sha256, byte[] code) throws IOException {
+        String key = codeKey(sha256);
+        if (exists(key)) {
+            return key;
+        }
+        Path dir = Files.createTempDirectory(staging, "code-");
+        try {
+            Files.write(dir.resolve(CODE_FILE), code);
+            store.put(key, dir);
+            return key;
+        } finally {
+            FileTrees.deleteQuietly(dir);
+        }
+    }
+
+    /**
+     * @return the code stored under {@code key}, checked against {@code sha256}
+     * @throws IOException when it is missing, unreadable, or not the bytes its hash names
+     */
+    public byte[] code(String key, String sha256) throws IOException {
+        Path dir = Files.createTempDirectory(staging, "code-");
+        try {
+            store.materialize(key, dir);
+            byte[] code = Files.readAllBytes(dir.resolve(CODE_FILE));
+            String actual = sha256(code);
+            if (!actual.equals(sha256)) {
+                throw new IOException("the stored code " + key + " has SHA-256 " + actual + ", not " + sha256);
+            }
+            return code;
+        } catch (StoreException e) {
+            throw new IOException("cannot read the code " + key + " from the shared store: " + e.getMessage(), e);
+        } finally {
+            FileTrees.deleteQuietly(dir);
+        }
+    }
+
+    static String metaKey(Deployment d) {
+        return SnapshotRepository.snapshotId(d) + ".meta";
+    }
+
+    /** Stores a snapshot's metadata directory ({@code snapshot.json}, {@code scratch/}) for other nodes. */
+    public void putMeta(Deployment d, Path metaDir) throws IOException {
+        Path dir = Files.createTempDirectory(staging, "meta-");
+        try {
+            List<String> entries = new java.util.ArrayList<>(List.of("snapshot.json"));
+            if (Files.isDirectory(metaDir.resolve("scratch"))) {
+                entries.add("scratch");
+            }
+            tar(metaDir, List.of("-cpf", dir.resolve(META_FILE).toString(), "--numeric-owner"), entries);
+            store.put(metaKey(d), dir);
+        } finally {
+            FileTrees.deleteQuietly(dir);
+        }
+    }
+
+    /**
+     * Fetches a snapshot's metadata directory that another node stored, into {@code metaDir}
+     * (replaced).
+     *
+     * @return false when the store has none
+     */
+    public boolean fetchMeta(Deployment d, Path metaDir) throws IOException {
+        if (!exists(metaKey(d))) {
+            return false;
+        }
+        Path dir = Files.createTempDirectory(staging, "meta-");
+        try {
+            store.materialize(metaKey(d), dir);
+            FileTrees.deleteQuietly(metaDir);
+            Files.createDirectories(metaDir);
+            tar(metaDir, List.of("-xpf", dir.resolve(META_FILE).toString(), "--numeric-owner", "--same-owner"), List.of());
+            return true;
+        } catch (StoreException e) {
+            throw new IOException("cannot read the snapshot metadata " + metaKey(d) + " from the shared store: "
+                    + e.getMessage(), e);
+        } finally {
+            FileTrees.deleteQuietly(dir);
+        }
+    }
+
+    /** Deletes what {@link #putMeta} stored for a version. */
+    public void deleteMeta(Deployment d) {
+        try {
+            store.delete(metaKey(d));
+        } catch (StoreException e) {
+            // deleted with its snapshot; a leftover costs a few KB until the next gc
+        }
+    }
+
+    /**
+     * Checks that this node's store secret is the cluster's: puts the key-check object when the
+     * store has none, else reads it back.
+     *
+     * @return empty when the secret is right, else why not
+     */
+    public Optional<String> checkSecret(String clusterName) throws IOException {
+        String key = "thaw-key-check";
+        byte[] expected = ("thaw cluster " + clusterName + " store key check\n").getBytes(StandardCharsets.UTF_8);
+        boolean present;
+        try {
+            store.manifest(key);
+            present = true;
+        } catch (StoreException.NotFound e) {
+            present = false;
+        } catch (StoreException e) {
+            return Optional.of("the shared store's key check cannot be read with this node's store secret ("
+                    + e.getMessage() + ")");
+        }
+        if (!present) {
+            Path dir = Files.createTempDirectory(staging, "key-check-");
+            try {
+                Files.write(dir.resolve(KEY_CHECK_FILE), expected);
+                store.put(key, dir);
+            } finally {
+                FileTrees.deleteQuietly(dir);
+            }
+            return Optional.empty();
+        }
+        try {
+            byte[] read = store.read(key, KEY_CHECK_FILE, 0, expected.length);
+            return java.util.Arrays.equals(read, expected) ? Optional.empty()
+                    : Optional.of("the shared store's key check holds other bytes: it belongs to another cluster");
+        } catch (StoreException e) {
+            return Optional.of("the shared store's key check does not decrypt with this node's store secret ("
+                    + e.getMessage() + ")");
+        }
+    }
+
+    private boolean exists(String key) {
+        try {
+            store.manifest(key);
+            return true;
+        } catch (StoreException.NotFound e) {
+            return false;
+        }
+    }
+
+    private static void tar(Path dir, List<String> args, List<String> entries) throws IOException {
+        List<String> cmd = new java.util.ArrayList<>(List.of("tar", "-C", dir.toString()));
+        cmd.addAll(args);
+        cmd.addAll(entries);
+        Process p = new ProcessBuilder(cmd).redirectErrorStream(true).start();
+        try {
+            String out = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8).strip();
+            if (!p.waitFor(60, TimeUnit.SECONDS)) {
+                p.destroyForcibly();
+                throw new IOException("tar did not finish in 60 s");
+            }
+            if (p.exitValue() != 0) {
+                throw new IOException("tar " + String.join(" ", args) + " failed (" + p.exitValue() + "): " + out);
+            }
+        } catch (InterruptedException e) {
+            p.destroyForcibly();
+            Thread.currentThread().interrupt();
+            throw new IOException("interrupted while running tar", e);
+        }
+    }
+
+    static String sha256(byte[] bytes) {
+        try {
+            return HexFormat.of().formatHex(MessageDigest.getInstance("SHA-256").digest(bytes));
+        } catch (NoSuchAlgorithmException e) {
+            throw new IllegalStateException("the JDK has no SHA-256", e);
+        }
+    }
+}
