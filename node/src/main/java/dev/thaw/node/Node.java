@@ -33,6 +33,12 @@ public interface Node extends AutoCloseable {
     /** @return the AWS shared-credentials file whose access keys sign Lambda-path requests */
     java.nio.file.Path awsCredentialsFile();
 
+    /** @return this node's id, as references to the data it holds name it */
+    String nodeId();
+
+    /** @return {@code host:port} where other nodes pull transfer data from this one */
+    String transferAddress();
+
     /** @return why snapshots are on or off, in one sentence */
     String snapshotStatus();
 

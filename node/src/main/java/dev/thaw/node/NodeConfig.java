@@ -22,10 +22,12 @@ import java.util.Optional;
  * @param openInvoke whether invocations need no API token (an explicit choice; everything else always needs one)
  * @param restoreMode how functions whose manifest does not say are restored: {@code eager},
  *     {@code lazy} or {@code reap} (default {@code eager})
+ * @param xdt expedited data transfers between functions: buffers, listener, identity
  */
 public record NodeConfig(int port, Path dataDir, Path runtimeJar, Path javaHome, Optional<Path> criu,
                          Duration keepAlive, int queueLimit, Optional<dev.thaw.store.S3Config> s3, boolean snapshotStore,
-                         StoreSettings store, dev.thaw.core.RestoreMode restoreMode, boolean openInvoke) {
+                         StoreSettings store, dev.thaw.core.RestoreMode restoreMode, boolean openInvoke,
+                         XdtSettings xdt) {
 
     public NodeConfig {
         Objects.requireNonNull(dataDir, "dataDir");
@@ -42,6 +44,7 @@ public record NodeConfig(int port, Path dataDir, Path runtimeJar, Path javaHome,
         javaHome = javaHome.toAbsolutePath().normalize();
         criu = criu.map(p -> p.toAbsolutePath().normalize());
         Objects.requireNonNull(restoreMode, "restoreMode");
+        Objects.requireNonNull(xdt, "xdt");
         if (port < 0 || port > 65_535) {
             throw new IllegalArgumentException("port must be 0-65535, got " + port);
         }
@@ -69,6 +72,7 @@ public record NodeConfig(int port, Path dataDir, Path runtimeJar, Path javaHome,
         private StoreSettings store = StoreSettings.DEFAULT;
         private dev.thaw.core.RestoreMode restoreMode = dev.thaw.core.RestoreMode.EAGER;
         private boolean openInvoke;
+        private XdtSettings xdt = XdtSettings.DEFAULT;
 
         private Builder() {
         }
@@ -97,8 +101,11 @@ public record NodeConfig(int port, Path dataDir, Path runtimeJar, Path javaHome,
         /** @param open whether local callers may invoke functions without the API token (default false) */
         public Builder openInvoke(boolean open) { this.openInvoke = open; return this; }
 
+        /** @param settings how the node runs expedited data transfers */
+        public Builder xdt(XdtSettings settings) { this.xdt = settings; return this; }
+
         public NodeConfig build() {
-            return new NodeConfig(port, dataDir, runtimeJar, javaHome, criu, keepAlive, queueLimit, s3, snapshotStore, store, restoreMode, openInvoke);
+            return new NodeConfig(port, dataDir, runtimeJar, javaHome, criu, keepAlive, queueLimit, s3, snapshotStore, store, restoreMode, openInvoke, xdt);
         }
     }
 }

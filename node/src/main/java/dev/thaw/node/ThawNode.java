@@ -90,6 +90,7 @@ final class ThawNode implements Node, NodeOperations {
     private WebServer publicServer;
     private InstanceLauncher launcher;
     private SnapshotRepository repository;
+    private dev.thaw.node.xdt.XdtService xdt;
 
     private ThawNode(NodeConfig config) throws IOException {
         this.config = config;
@@ -118,10 +119,12 @@ final class ThawNode implements Node, NodeOperations {
     private void startServers() throws IOException {
         Path work = Files.createTempDirectory("thaw-restore-");
         launcher = new InstanceLauncher(config.javaHome(), pinRuntime(), criu, Criu.runningAsRoot(), work);
-        repository = new SnapshotRepository(hotRoot(), criu.isPresent() && config.snapshotStore()
-                ? openSnapshotStoreOrWarn() : Optional.empty());
+        Optional<dev.thaw.store.SnapshotStore> snapshotStore = criu.isPresent() && config.snapshotStore()
+                ? openSnapshotStoreOrWarn() : Optional.empty();
+        repository = new SnapshotRepository(hotRoot(), snapshotStore);
         metrics.storeTiers(repository::tierStats);
         metrics.restoreHeldBytes(repository::restoreHeldBytes);
+        xdt = startTransfers(snapshotStore);
         for (Deployment d : store.list()) {
             functions.put(d.name(), newFunction(d));
         }
@@ -138,6 +141,46 @@ final class ThawNode implements Node, NodeOperations {
         timers.scheduleWithFixedDelay(() -> functions.values().forEach(f -> f.pool().retireIdle(config.keepAlive())),
                 1, 1, TimeUnit.SECONDS);
         LOG.log(System.Logger.Level.INFO, "thaw node on http://127.0.0.1:" + publicServer.port() + "; " + criuStatus.reason());
+    }
+
+    /**
+     * Expedited data transfers: the cluster's transfer key (created on first start unless a key file
+     * is configured), this node's id, its buffers and transfer listener. Durable puts go to the
+     * snapshot store's S3 tier, so they need the store.
+     */
+    private dev.thaw.node.xdt.XdtService startTransfers(Optional<dev.thaw.store.SnapshotStore> snapshotStore)
+            throws IOException {
+        XdtSettings s = config.xdt();
+        var key = dev.thaw.node.xdt.TransferKey.load(s.keyFile().orElse(config.dataDir().resolve("xdt.key")),
+                s.keyFile().isEmpty());
+        String noDurable = storeProblem != null ? storeProblem
+                : !config.snapshotStore() ? "the node runs with --no-snapshot-store"
+                : criu.isEmpty() ? "the node has no snapshot store without CRIU (" + criuStatus.reason() + ")"
+                : "";
+        var settings = new dev.thaw.node.xdt.XdtService.Settings(s.nodeId().orElseGet(this::storedNodeId), s.listenHost(),
+                s.listenPort(), s.advertise(), s.memoryBytes(), s.diskBytes(),
+                config.dataDir().resolve("xdt").resolve("buffers"), s.maxTtl(), 1 << 20, Duration.ofSeconds(1));
+        var xdtMetrics = new dev.thaw.node.xdt.XdtMetrics(metrics.registry());
+        var service = dev.thaw.node.xdt.XdtService.start(settings, key, dev.thaw.node.xdt.NodeDirectory.of(s.peers()),
+                snapshotStore.map(st -> st.scratch("xdt")), noDurable, xdtMetrics, ticker, scheduler);
+        xdtMetrics.buffers(metrics.registry(), service::stats);
+        return service;
+    }
+
+    /** @return the node id kept in the data directory, created on first start */
+    private String storedNodeId() {
+        Path file = config.dataDir().resolve("node-id");
+        try {
+            if (!Files.exists(file)) {
+                String id = "node-" + java.util.UUID.randomUUID().toString().substring(0, 8);
+                Path tmp = Files.createTempFile(config.dataDir(), ".node-id", ".tmp");
+                Files.writeString(tmp, id + "\n");
+                Files.move(tmp, file, java.nio.file.StandardCopyOption.ATOMIC_MOVE);
+            }
+            return Files.readString(file).strip();
+        } catch (IOException e) {
+            throw new UncheckedIOException("cannot read or create " + file + ": " + e.getMessage(), e);
+        }
     }
 
     /**
@@ -236,7 +279,7 @@ final class ThawNode implements Node, NodeOperations {
                 : config.restoreMode();
         FunctionLog log = log(d.name());
         FunctionInstances starter = new FunctionInstances(d, snapshot, mode, new FunctionInstances.Context(log, metrics,
-                launcher, repository, criu, scheduler, instances, RuntimeListeners.loopback()));
+                launcher, repository, criu, scheduler, instances, RuntimeListeners.loopback(), xdt));
         var m = d.manifest();
         FunctionPool pool = new FunctionPool(new FunctionPool.Settings(d.name(), d.version(), m.maxInstances(),
                 m.timeoutMs(), m.memoryMb(), config.queueLimit()), starter, ticker, scheduler, observer(d.name(), log));
@@ -298,6 +341,13 @@ final class ThawNode implements Node, NodeOperations {
         body.put("snapshots", snapshots);
         body.put("functions", functions.size());
         body.put("instances", instances.size());
+        var x = xdt.stats();
+        Map<String, Object> transfers = new LinkedHashMap<>();
+        transfers.put("nodeId", xdt.nodeId());
+        transfers.put("objects", x.objects());
+        transfers.put("memoryBytes", x.memoryBytes());
+        transfers.put("diskBytes", x.diskBytes());
+        body.put("transfers", transfers);
         return body;
     }
 
@@ -474,6 +524,16 @@ final class ThawNode implements Node, NodeOperations {
     }
 
     @Override
+    public String nodeId() {
+        return xdt.nodeId();
+    }
+
+    @Override
+    public String transferAddress() {
+        return xdt.address();
+    }
+
+    @Override
     public String snapshotStatus() {
         return storeProblem == null ? criuStatus.reason() : criuStatus.reason() + "; " + storeProblem;
     }
@@ -497,6 +557,7 @@ final class ThawNode implements Node, NodeOperations {
                 Thread.currentThread().interrupt();
             }
         }
+        xdt.close();
         repository.close();
         timers.shutdownNow();
         logs.values().forEach(FunctionLog::close);

@@ -64,7 +64,7 @@ public final class FunctionInstances implements InstanceStarter, Instance.Lifecy
     /** What the starter needs from the node. */
     public record Context(FunctionLog log, NodeMetrics metrics, InstanceLauncher launcher, SnapshotRepository repository,
                           Optional<Criu> criu, Scheduler scheduler, Map<String, Instance> registry,
-                          RuntimeListeners listeners) {
+                          RuntimeListeners listeners, dev.thaw.node.xdt.XdtService xdt) {
     }
 
     private final Deployment deployment;
@@ -146,7 +146,7 @@ public final class FunctionInstances implements InstanceStarter, Instance.Lifecy
     /** Opens the instance's own Runtime API listener; a clone also accepts the secret its snapshot was taken with. */
     private void listen(Instance instance, String secret, boolean restore) throws IOException {
         RuntimeListeners.Listener l = ctx.listeners().open(instance.id);
-        RuntimeEndpoint endpoint = new RuntimeEndpoint(l.channel(), l.address(), secret, new RuntimeApi(instance),
+        RuntimeEndpoint endpoint = new RuntimeEndpoint(l.channel(), l.address(), secret, new RuntimeApi(instance, ctx.xdt()),
                 instance.toString());
         String snapshotSecret = snapshot.runtimeSecret();
         if (restore && snapshotSecret != null && !snapshotSecret.isEmpty()) {

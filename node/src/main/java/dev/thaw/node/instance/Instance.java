@@ -77,6 +77,8 @@ public final class Instance implements PoolInstance {
     volatile LazyRestore lazyRestore;
     /** How long the checkpoint of this (booted) instance took, NaN if it was not checkpointed. */
     volatile double checkpointMs = Double.NaN;
+    /** The invocation the runtime took last, until it answered it: its transfers are tallied there. */
+    volatile Invocation current;
     private final InstanceEvents events;
     private final Lifecycle lifecycle;
     private final LinkedBlockingQueue<Invocation> inbox = new LinkedBlockingQueue<>(1);
@@ -236,6 +238,7 @@ public final class Instance implements PoolInstance {
             Invocation inv = inbox.poll(1, TimeUnit.SECONDS);
             if (inv != null) {
                 inv.markStarted(System.nanoTime());
+                current = inv;
                 return inv;
             }
         }

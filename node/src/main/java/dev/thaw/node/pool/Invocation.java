@@ -21,6 +21,7 @@ public final class Invocation {
     private volatile double coldStartMs = Double.NaN;
     private volatile double checkpointMs = Double.NaN;
     private volatile StartReport startReport;
+    private final dev.thaw.node.xdt.TransferTally transfers = new dev.thaw.node.xdt.TransferTally();
 
     /** @param payload the event, as the runtime receives it */
     public Invocation(byte[] payload) {
@@ -42,6 +43,11 @@ public final class Invocation {
 
     public byte[] payload() {
         return payload;
+    }
+
+    /** @return the data transfers (XDT) the invocation's handler made, for its REPORT line */
+    public dev.thaw.node.xdt.TransferTally transfers() {
+        return transfers;
     }
 
     /** @return the future the caller waits on */
