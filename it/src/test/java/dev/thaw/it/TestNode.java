@@ -62,15 +62,27 @@ final class TestNode implements AutoCloseable {
 
     TestNode(Path dataDir, boolean snapshots, Duration keepAlive, int queueLimit, boolean store,
              dev.thaw.node.StoreSettings settings) throws IOException {
+        this(dataDir, snapshots, keepAlive, queueLimit, store, settings, b -> b);
+    }
+
+    /** A node configured further by {@code custom} (transfers' settings, an S3 tier). */
+    TestNode(java.util.function.UnaryOperator<NodeConfig.Builder> custom) throws IOException {
+        this(Files.createTempDirectory("thaw-it-"), true, Duration.ofMinutes(5), 100, true,
+                dev.thaw.node.StoreSettings.DEFAULT.withWarmUpReads(false), custom);
+    }
+
+    private TestNode(Path dataDir, boolean snapshots, Duration keepAlive, int queueLimit, boolean store,
+                     dev.thaw.node.StoreSettings settings, java.util.function.UnaryOperator<NodeConfig.Builder> custom)
+            throws IOException {
         this.dataDir = dataDir;
         Path criu = Path.of(System.getProperty("thaw.criu", ".thaw/criu/bin/criu"));
-        node = Node.start(NodeConfig.builder().port(0).dataDir(dataDir)
+        node = Node.start(custom.apply(NodeConfig.builder().port(0).dataDir(dataDir)
                 .runtimeJar(FUNCTIONS.resolve("thaw-runtime.jar"))
                 .criu(snapshots ? criu : null)
                 .keepAlive(keepAlive)
                 .queueLimit(queueLimit)
                 .snapshotStore(store)
-                .store(settings)
+                .store(settings))
                 .build());
         client = ThawClient.create(node.uri(), node.apiToken());
     }
