@@ -1,6 +1,5 @@
 package dev.thaw.node.instance;
 
-import java.io.BufferedInputStream;
 import java.io.ByteArrayOutputStream;
 import java.io.IOException;
 import java.io.InputStream;
@@ -91,6 +90,8 @@ final class RuntimeEndpoint implements AutoCloseable {
     private final Handler handler;
     private final String owner;
     private volatile boolean closed;
+    /** Its accept loop: a channel closed while a thread is blocked in accept is released only when that thread returns. */
+    private final Thread acceptor;
 
     /**
      * @param listener a bound, listening channel (in the instance's network namespace, or the node's)
@@ -104,7 +105,7 @@ final class RuntimeEndpoint implements AutoCloseable {
         this.handler = handler;
         this.owner = owner;
         this.secrets.add(secret);
-        Thread.ofVirtual().name("thaw-runtime-api-" + owner).start(this::acceptLoop);
+        this.acceptor = Thread.ofVirtual().name("thaw-runtime-api-" + owner).start(this::acceptLoop);
     }
 
     /** @return {@code host:port/secret}: the instance's {@code AWS_LAMBDA_RUNTIME_API} */
@@ -136,7 +137,7 @@ final class RuntimeEndpoint implements AutoCloseable {
     }
 
     private void serve(SocketChannel c) {
-        try (c; InputStream in = new BufferedInputStream(Channels.newInputStream(c), 16 * 1024);
+        try (c; InputStream in = new dev.thaw.node.xdt.ChannelInput(c, 16 * 1024);
              OutputStream out = Channels.newOutputStream(c)) {
             c.socket().setTcpNoDelay(true);
             while (!closed) {
@@ -331,6 +332,13 @@ final class RuntimeEndpoint implements AutoCloseable {
             listener.close();
         } catch (IOException e) {
             // closing
+        }
+        if (Thread.currentThread() != acceptor) {
+            try {
+                acceptor.join(2_000); // the listening socket is gone once its accept returned
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+            }
         }
         for (SocketChannel c : connections) {
             try {

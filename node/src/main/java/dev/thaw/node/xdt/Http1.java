@@ -172,8 +172,34 @@ public final class Http1 {
         }
     }
 
+    /** A body that can also be read straight into a buffer (a native one, with no copy on the way). */
+    public interface DirectBody {
+        /** @return bytes read into {@code dst}, or -1 at the body's end */
+        int read(ByteBuffer dst) throws IOException;
+    }
+
+    /** Reads from {@code in} into {@code dst}, directly when {@code in} is a {@link ChannelInput}. */
+    static int readInto(InputStream in, ByteBuffer dst) throws IOException {
+        if (in instanceof ChannelInput c) {
+            return c.read(dst);
+        }
+        if (dst.hasArray()) {
+            int n = in.read(dst.array(), dst.arrayOffset() + dst.position(), dst.remaining());
+            if (n > 0) {
+                dst.position(dst.position() + n);
+            }
+            return n;
+        }
+        byte[] b = new byte[Math.min(dst.remaining(), 64 * 1024)];
+        int n = in.read(b);
+        if (n > 0) {
+            dst.put(b, 0, n);
+        }
+        return n;
+    }
+
     /** A body of a known length: reads end there; a connection that ends sooner is an error. */
-    public static final class BoundedInputStream extends InputStream {
+    public static final class BoundedInputStream extends InputStream implements DirectBody {
         private final InputStream in;
         private long remaining;
 
@@ -217,6 +243,26 @@ public final class Http1 {
         }
 
         @Override
+        public int read(ByteBuffer dst) throws IOException {
+            if (remaining == 0) {
+                return -1;
+            }
+            if (!dst.hasRemaining()) {
+                return 0;
+            }
+            ByteBuffer view = dst.remaining() > remaining ? dst.slice(dst.position(), (int) remaining) : dst;
+            int n = readInto(in, view);
+            if (n < 0) {
+                throw new EOFException("the connection closed with " + remaining + " body bytes still to come");
+            }
+            if (view != dst) {
+                dst.position(dst.position() + n);
+            }
+            remaining -= n;
+            return n;
+        }
+
+        @Override
         public int available() throws IOException {
             return (int) Math.min(in.available(), remaining);
         }
@@ -228,7 +274,7 @@ public final class Http1 {
     }
 
     /** A chunked body, decoded; its trailers are available once it has been read to its end. */
-    public static final class ChunkedInputStream extends InputStream {
+    public static final class ChunkedInputStream extends InputStream implements DirectBody {
         private final InputStream in;
         private long chunkLeft;
         private boolean done;
@@ -306,6 +352,27 @@ public final class Http1 {
             int n = in.read(b, off, (int) Math.min(len, chunkLeft));
             if (n < 0) {
                 throw new EOFException("the connection closed in the middle of a chunk");
+            }
+            chunkLeft -= n;
+            endOfChunk();
+            return n;
+        }
+
+        @Override
+        public int read(ByteBuffer dst) throws IOException {
+            if (!dst.hasRemaining()) {
+                return 0;
+            }
+            if (!next()) {
+                return -1;
+            }
+            ByteBuffer view = dst.remaining() > chunkLeft ? dst.slice(dst.position(), (int) chunkLeft) : dst;
+            int n = readInto(in, view);
+            if (n < 0) {
+                throw new EOFException("the connection closed in the middle of a chunk");
+            }
+            if (view != dst) {
+                dst.position(dst.position() + n);
             }
             chunkLeft -= n;
             endOfChunk();

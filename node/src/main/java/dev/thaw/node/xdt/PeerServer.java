@@ -1,11 +1,9 @@
 package dev.thaw.node.xdt;
 
-import java.io.BufferedInputStream;
 import java.io.IOException;
 import java.io.InputStream;
 import java.net.InetSocketAddress;
 import java.net.SocketException;
-import java.nio.channels.Channels;
 import java.nio.channels.ClosedChannelException;
 import java.nio.channels.ServerSocketChannel;
 import java.nio.channels.SocketChannel;
@@ -68,7 +66,7 @@ final class PeerServer implements AutoCloseable {
     }
 
     private void serve(SocketChannel c) {
-        try (c; InputStream in = new BufferedInputStream(Channels.newInputStream(c), 16 * 1024)) {
+        try (c; InputStream in = new ChannelInput(c, 16 * 1024)) {
             c.socket().setTcpNoDelay(true);
             while (!closed) {
                 Http1.Head head = Http1.readHead(in);

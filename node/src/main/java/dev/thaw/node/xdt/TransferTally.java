@@ -7,7 +7,9 @@ import java.util.TreeMap;
 /**
  * The transfers one invocation made, for its {@code REPORT} line: how many puts and gets, their
  * bytes and time, and where gets were served from ({@code local}, {@code remote}, {@code s3}).
- * Thread-safe: a handler may transfer from several threads.
+ * Thread-safe: a handler may transfer from several threads. The node records a transfer before
+ * the last bytes of its answer go out, so a handler that answers once it has its data finds the
+ * transfer in its own REPORT line.
  */
 public final class TransferTally {
     private int puts;
@@ -17,22 +19,6 @@ public final class TransferTally {
     private long getBytes;
     private long getNanos;
     private final Map<String, Integer> sources = new TreeMap<>();
-    /** Transfers begun and not ended: a REPORT line waits briefly for them (a read's last byte may reach
-     * the handler, and the handler answer, before the node that sent it has counted it). */
-    private int inFlight;
-    private static final long SETTLE_MS = 250;
-
-    /** A transfer begins; {@link #end()} must follow, whatever becomes of it. */
-    public synchronized void begin() {
-        inFlight++;
-    }
-
-    /** A transfer ended (recorded with {@link #put} or {@link #get} before, or failed). */
-    public synchronized void end() {
-        inFlight--;
-        notifyAll();
-    }
-
     /** Records a put. */
     public synchronized void put(long bytes, long nanos) {
         puts++;
@@ -50,7 +36,7 @@ public final class TransferTally {
 
     /** @return whether nothing was transferred */
     public synchronized boolean isEmpty() {
-        return puts == 0 && gets == 0 && inFlight == 0;
+        return puts == 0 && gets == 0;
     }
 
     /**
@@ -58,15 +44,6 @@ public final class TransferTally {
      *     {@code XDT Get: 1 (10.0 MB, 8.1 ms, local)}; sizes in Lambda's units (1 MB = 1,048,576 bytes)
      */
     public synchronized String reportFields() {
-        long deadline = System.nanoTime() + SETTLE_MS * 1_000_000;
-        while (inFlight > 0 && deadline - System.nanoTime() > 0) {
-            try {
-                wait(Math.max(1, (deadline - System.nanoTime()) / 1_000_000));
-            } catch (InterruptedException e) {
-                Thread.currentThread().interrupt();
-                break;
-            }
-        }
         StringBuilder s = new StringBuilder();
         if (puts > 0) {
             s.append(String.format(Locale.ROOT, "XDT Put: %d (%s, %.1f ms)", puts, size(putBytes), putNanos / 1e6));

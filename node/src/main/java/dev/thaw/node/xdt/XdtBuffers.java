@@ -279,6 +279,32 @@ public final class XdtBuffers implements AutoCloseable {
             }
         }
 
+        /**
+         * @return the free part of the current memory chunk (a new chunk when it is full), for a
+         *     caller that reads straight into it and then calls {@link #advance}; null once memory
+         *     is full (go on with {@link #write}, which goes to the file)
+         */
+        public ByteBuffer writable() {
+            if (e.file != null || done) {
+                return null;
+            }
+            if (current == null || currentUsed == current.capacity()) {
+                current = nextChunk();
+                currentUsed = 0;
+                if (current == null) {
+                    return null;
+                }
+            }
+            return current.segment().asSlice(currentUsed).asByteBuffer();
+        }
+
+        /** {@code n} bytes were put into the buffer {@link #writable()} returned. */
+        public void advance(int n) {
+            currentUsed += n;
+            e.memoryData += n;
+            e.size += n;
+        }
+
         /** @return the next memory chunk, or null to go on in the file */
         private Chunk nextChunk() {
             long expectedLeft = lengthHint >= 0 ? lengthHint - e.size : -1;
@@ -415,19 +441,41 @@ public final class XdtBuffers implements AutoCloseable {
 
         /** Writes every byte of the object to {@code ch}: native memory straight to the channel, the file by sendfile. */
         public void transferTo(WritableByteChannel ch) throws IOException {
-            long left = e.memoryData;
+            transferTo(ch, () -> { });
+        }
+
+        /**
+         * As {@link #transferTo(WritableByteChannel)}, running {@code beforeLastBytes} before the
+         * last bytes go out: whatever the reader does once it has them (answer its invocation) comes
+         * after what the node records of the transfer.
+         */
+        public void transferTo(WritableByteChannel ch, Runnable beforeLastBytes) throws IOException {
+            long tail = Math.min(e.size, 64 * 1024);
+            range(ch, 0, e.size - tail);
+            beforeLastBytes.run();
+            range(ch, e.size - tail, e.size);
+        }
+
+        /** Writes bytes {@code [from, to)} of the object. */
+        private void range(WritableByteChannel ch, long from, long to) throws IOException {
+            long chunkStart = 0;
             for (Chunk c : e.chunks) {
-                long n = Math.min(left, c.capacity());
-                if (n <= 0) {
+                long chunkEnd = Math.min(chunkStart + c.capacity(), e.memoryData);
+                long a = Math.max(from, chunkStart);
+                long b = Math.min(to, chunkEnd);
+                if (a < b) {
+                    Http1.writeFully(ch, c.segment().asSlice(a - chunkStart, b - a).asByteBuffer());
+                }
+                chunkStart += c.capacity();
+                if (chunkStart >= e.memoryData || chunkStart >= to) {
                     break;
                 }
-                Http1.writeFully(ch, c.segment().asSlice(0, n).asByteBuffer());
-                left -= n;
             }
-            if (e.file != null) {
-                long pos = 0;
-                while (pos < e.fileBytes) {
-                    long n = e.file.transferTo(pos, e.fileBytes - pos, ch);
+            if (e.file != null && to > e.memoryData) {
+                long pos = Math.max(from, e.memoryData) - e.memoryData;
+                long end = to - e.memoryData;
+                while (pos < end) {
+                    long n = e.file.transferTo(pos, end - pos, ch);
                     if (n <= 0 && !ch.isOpen()) {
                         throw new IOException("the connection closed during the transfer");
                     }

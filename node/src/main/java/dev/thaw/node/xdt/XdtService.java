@@ -8,6 +8,7 @@ import dev.thaw.store.StoreException;
 import java.io.IOException;
 import java.io.InputStream;
 import java.net.InetSocketAddress;
+import java.nio.ByteBuffer;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
 import java.security.MessageDigest;
@@ -19,7 +20,9 @@ import java.util.List;
 import java.util.Map;
 import java.util.Optional;
 import java.util.TreeSet;
+import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.Executor;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.regex.Pattern;
@@ -89,6 +92,8 @@ public final class XdtService implements AutoCloseable {
     private final XdtMetrics metrics;
     private final Ticker ticker;
     private final ExecutorService background;
+    /** Hash put data beside the transfers (CPU-bound: platform threads, one per core at most two). */
+    private final ExecutorService hashers;
     private final PeerServer server;
     /** Reads served from S3 copies by this node, per object: id → {served, expiry}. */
     private final Map<String, long[]> fallbackReads = new ConcurrentHashMap<>();
@@ -121,9 +126,12 @@ public final class XdtService implements AutoCloseable {
         this.ticker = ticker;
         this.noDurable = noDurable;
         this.background = Executors.newFixedThreadPool(2, Thread.ofPlatform().daemon().name("thaw-xdt-bg-", 0).factory());
+        this.hashers = Executors.newFixedThreadPool(Math.max(1, Math.min(2, Runtime.getRuntime().availableProcessors())),
+                Thread.ofPlatform().daemon().name("thaw-xdt-hash-", 0).factory());
         this.durable = durableStore.map(s -> new DurableCopies(s, key, background,
                 u -> metrics.uploaded(Boolean.TRUE.equals(u.uploaded), u.size))).orElse(null);
-        long pool = Math.min(settings.memoryBytes(), 64L << 20);
+        // freed standard chunks kept for the next puts: no fresh pages to fault in and zero each time
+        long pool = Math.min(settings.memoryBytes() / 4, 128L << 20);
         this.buffers = new XdtBuffers(new XdtBuffers.Settings(settings.memoryBytes(), settings.diskBytes(),
                 settings.bufferDir(), settings.chunkBytes(), pool), ticker, this::freed);
         this.server = new PeerServer(new InetSocketAddress(settings.listenHost(), settings.listenPort()), this::servePeer);
@@ -218,20 +226,6 @@ public final class XdtService implements AutoCloseable {
 
     /** Buffers the exchange's body and answers 201 with its reference. */
     public void put(Caller caller, HttpExchange ex) throws IOException {
-        TransferTally tally = caller.tally();
-        if (tally != null) {
-            tally.begin();
-        }
-        try {
-            buffer(caller, ex);
-        } finally {
-            if (tally != null) {
-                tally.end();
-            }
-        }
-    }
-
-    private void buffer(Caller caller, HttpExchange ex) throws IOException {
         long start = System.nanoTime();
         PutOptions o;
         XdtBuffers.Writer w;
@@ -243,37 +237,115 @@ public final class XdtService implements AutoCloseable {
             refuse(ex, r);
             return;
         }
-        MessageDigest sha = sha256();
-        byte[] buf = new byte[PUT_BUFFER];
+        Hasher sha = new Hasher(hashers);
         InputStream body = ex.body();
+        byte[] digest;
         try {
-            for (int n; (n = body.read(buf)) >= 0; ) {
-                sha.update(buf, 0, n);
-                w.write(buf, 0, n);
-            }
+            receive(body, w, sha);
+            digest = sha.digest();
         } catch (Refusal r) {
-            refuse(ex, r); // the writer aborted itself; the rest of the body is drained
+            sha.cancel(); // the writer aborted itself; the rest of the body is drained
+            refuse(ex, r);
             return;
-        } catch (IOException e) {
+        } catch (IOException | RuntimeException e) {
+            sha.cancel();
             w.abort();
             ex.abandon();
             return;
         }
         long expires = ticker.epochMillis() + o.ttlMs();
         long size = w.written();
-        Reference ref = new Reference(settings.nodeId(), address, id, caller.function(), size, sha.digest(), expires,
+        Reference ref = new Reference(settings.nodeId(), address, id, caller.function(), size, digest, expires,
                 o.reads(), o.readers(), o.durable());
         DurableCopies.Upload upload = o.durable() ? durable.prepare(id, expires, size) : null;
         w.commit(expires, o.reads(), upload);
         if (upload != null) {
             durable.start(upload, buffers);
         }
-        ex.respond(201, Map.of("Content-Type", "text/plain; charset=us-ascii"),
-                codec.seal(ref).getBytes(StandardCharsets.US_ASCII));
+        byte[] token = codec.seal(ref).getBytes(StandardCharsets.US_ASCII);
         long nanos = System.nanoTime() - start;
         metrics.put(caller.function(), size, nanos);
         if (caller.tally() != null) {
-            caller.tally().put(size, nanos);
+            caller.tally().put(size, nanos); // before the answer, after which the producer carries on
+        }
+        ex.respond(201, Map.of("Content-Type", "text/plain; charset=us-ascii"), token);
+    }
+
+    /**
+     * Reads a put's body into the buffer: straight from the socket into native memory while it
+     * lasts (each full chunk handed to the hashing threads, so hashing runs beside the transfer
+     * instead of after it), then through a heap buffer to the object's file.
+     */
+    private static void receive(InputStream body, XdtBuffers.Writer w, Hasher sha) throws IOException {
+        Http1.DirectBody direct = body instanceof Http1.DirectBody d ? d : null;
+        byte[] heap = null;
+        while (true) {
+            ByteBuffer into = direct == null ? null : w.writable();
+            if (into != null) {
+                boolean end = false;
+                while (into.hasRemaining()) {
+                    if (direct.read(into) < 0) {
+                        end = true;
+                        break;
+                    }
+                }
+                if (into.position() > 0) {
+                    w.advance(into.position());
+                    sha.update(into.flip());
+                }
+                if (end) {
+                    return;
+                }
+            } else {
+                if (heap == null) {
+                    heap = new byte[PUT_BUFFER];
+                }
+                int n = body.read(heap);
+                if (n < 0) {
+                    return;
+                }
+                sha.updateNow(heap, 0, n);
+                w.write(heap, 0, n);
+            }
+        }
+    }
+
+    /**
+     * SHA-256 of a put, computed in order on the hashing threads while the next chunk arrives;
+     * different puts hash in parallel.
+     */
+    private static final class Hasher {
+        private final MessageDigest md = sha256();
+        private final Executor pool;
+        private CompletableFuture<Void> tail = CompletableFuture.completedFuture(null);
+
+        Hasher(Executor pool) {
+            this.pool = pool;
+        }
+
+        /** Hashes a filled chunk (which stays untouched until the put commits or aborts) after the ones before it. */
+        void update(ByteBuffer chunk) {
+            tail = tail.thenRunAsync(() -> md.update(chunk), pool);
+        }
+
+        /** Hashes bytes now, after every chunk queued before them. */
+        void updateNow(byte[] b, int off, int len) {
+            tail.join();
+            md.update(b, off, len);
+        }
+
+        byte[] digest() {
+            tail.join();
+            return md.digest();
+        }
+
+        /** Waits for queued hashing to end, so no hashing thread reads a chunk that is being freed. */
+        void cancel() {
+            try {
+                tail.join();
+            } catch (RuntimeException e) {
+                // nothing to hash any more
+            }
         }
     }
 
@@ -281,20 +353,6 @@ public final class XdtService implements AutoCloseable {
 
     /** Answers the exchange with the data of {@code token}, or with why not. */
     public void get(Caller caller, String token, HttpExchange ex) throws IOException {
-        TransferTally tally = caller.tally();
-        if (tally != null) {
-            tally.begin();
-        }
-        try {
-            read(caller, token, ex);
-        } finally {
-            if (tally != null) {
-                tally.end();
-            }
-        }
-    }
-
-    private void read(Caller caller, String token, HttpExchange ex) throws IOException {
         long start = System.nanoTime();
         Reference ref;
         try {
@@ -329,13 +387,11 @@ public final class XdtService implements AutoCloseable {
         }
         try (lease) {
             ex.sendHead(200, Map.of("Content-Type", "application/octet-stream"), lease.size());
-            lease.transferTo(ex.channel());
+            lease.transferTo(ex.channel(), () -> served(caller, "local", ref.size(), start));
             lease.completed();
         } catch (IOException | RuntimeException e) {
             ex.abandon(); // the reader went away: the read is given back
-            return;
         }
-        served(caller, "local", ref.size(), start);
     }
 
     private void remote(Caller caller, Reference ref, String token, HttpExchange ex, long start) throws IOException {
@@ -448,15 +504,15 @@ public final class XdtService implements AutoCloseable {
             ex.abandon();
             return false;
         }
-        out.finish(Map.of(Headers.XDT_STATUS, o.ok() ? Headers.XDT_STATUS_OK
-                : o.failure().reason().name() + " " + o.failure().getMessage()));
-        if (!o.ok()) {
+        if (o.ok()) {
+            served(caller, kind, ref.size(), start); // before the trailer, after which the reader carries on
+        } else {
             metrics.refused(o.failure().reason());
             LOG.log(System.Logger.Level.WARNING, "XDT: " + o.failure().getMessage());
-            return false;
         }
-        served(caller, kind, ref.size(), start);
-        return true;
+        out.finish(Map.of(Headers.XDT_STATUS, o.ok() ? Headers.XDT_STATUS_OK
+                : o.failure().reason().name() + " " + o.failure().getMessage()));
+        return o.ok();
     }
 
     private void served(Caller caller, String source, long bytes, long start) {
@@ -520,6 +576,7 @@ public final class XdtService implements AutoCloseable {
         closed = true;
         server.close();
         background.shutdownNow();
+        hashers.shutdownNow();
         buffers.close();
     }
 
