@@ -159,7 +159,10 @@ class XdtClusterIT {
             assertThat(pulled.path("refused").isMissingNode()).as(pulled.toString()).isTrue();
             assertThat(pulled.path("sha256").asText()).isEqualTo(XdtIT.sha256(big, 11));
             b.awaitLog("xdt-consumer", "XDT Get: 1 (100.0 MB");
-            assertThat(b.client.logs("xdt-consumer", 20)).contains("remote)");
+            String report = b.client.logs("xdt-consumer", 20).lines().filter(l -> l.contains("XDT Get: 1 (100.0 MB"))
+                    .findFirst().orElseThrow();
+            assertThat(report).contains("remote)");
+            System.out.println("node B's consumer, pulling 100 MiB from node A: " + report.substring(report.indexOf("Duration")));
             assertThat(a.client.metrics()).contains("thaw_xdt_served_bytes_total " + (double) big);
             assertThat(a.client.health().path("transfers").path("objects").asInt()).as("freed on A once read").isZero();
 

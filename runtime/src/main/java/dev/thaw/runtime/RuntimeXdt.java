@@ -155,8 +155,12 @@ public final class RuntimeXdt implements Xdt {
             boolean reused = c.reused;
             try {
                 c.send("POST", path, headers);
-                body.write(c.out);
-                c.out.flush();
+                try {
+                    body.write(c.out);
+                    c.out.flush();
+                } catch (IOException e) {
+                    throw c.refusalInstead(e); // the node may have refused (full) and stopped reading
+                }
                 Response r = c.readHead();
                 if (r.status != 201) {
                     throw c.refusal(r);
@@ -320,6 +324,23 @@ public final class RuntimeXdt implements Xdt {
                 why = XdtException.Reason.UNAVAILABLE;
             }
             return new XdtException(why, message.isEmpty() ? "the node answered " + r.status : message);
+        }
+
+        /**
+         * A write failed: if the node answered before it stopped reading (a refusal), that answer
+         * is the failure to report; otherwise the write's.
+         */
+        IOException refusalInstead(IOException writeFailure) {
+            try {
+                socket.setSoTimeout(2_000);
+                Response r = readHead();
+                if (r.status != 201) {
+                    throw refusal(r);
+                }
+            } catch (IOException e) {
+                // no answer: the write's failure stands
+            }
+            return writeFailure;
         }
 
         /** Back to the pool, if the answer was read whole and the node keeps the connection. */

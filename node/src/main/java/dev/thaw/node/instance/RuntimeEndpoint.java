@@ -148,7 +148,14 @@ final class RuntimeEndpoint implements AutoCloseable {
                 Streamed streamed = streamed(head);
                 if (streamed != null) {
                     SocketExchange exchange = new SocketExchange(c, in, head);
-                    streamed.handle(exchange);
+                    try {
+                        streamed.handle(exchange);
+                    } catch (RuntimeException e) {
+                        // the path is not logged: a read's path holds its reference, a capability
+                        LOG.log(System.Logger.Level.WARNING, "Runtime API of " + owner + ": a streamed " + head.first()
+                                + " failed: " + e);
+                        return; // the answer may be half written: the connection ends
+                    }
                     if (!exchange.finish()) {
                         return;
                     }

@@ -66,7 +66,6 @@ final class PeerClient {
         Socket s = new Socket();
         try {
             s.setTcpNoDelay(true);
-            s.setReceiveBufferSize(1 << 20);
             s.connect(new InetSocketAddress(hostPort.substring(0, colon), Integer.parseInt(hostPort.substring(colon + 1))),
                     connectTimeoutMs);
             s.setSoTimeout(readTimeoutMs);
@@ -101,10 +100,14 @@ final class PeerClient {
         }
     }
 
+    /** @return what went wrong, without the exception's message (which may name the host: functions read this) */
     private static String describe(Throwable e) {
         return e instanceof java.net.ConnectException ? "connection refused"
                 : e instanceof java.net.SocketTimeoutException ? "no answer in time"
-                : e.getClass().getSimpleName() + (e.getMessage() == null ? "" : ": " + e.getMessage());
+                : e instanceof java.net.NoRouteToHostException ? "no route to it"
+                : e instanceof java.net.UnknownHostException ? "its host name does not resolve"
+                : e instanceof java.io.EOFException ? "the connection closed"
+                : e.getClass().getSimpleName();
     }
 
     private static void close(Socket s) {
