@@ -164,6 +164,13 @@ class XdtClusterIT {
             assertThat(report).contains("remote)");
             System.out.println("node B's consumer, pulling 100 MiB from node A: " + report.substring(report.indexOf("Duration")));
             assertThat(a.client.metrics()).contains("thaw_xdt_served_bytes_total " + (double) big);
+            // once more, both nodes' code compiled: what a pull between two warm nodes takes on this machine
+            JsonNode again = XdtIT.consume(b, "xdt-consumer",
+                    call(a.client, "xdt-producer", "{\"bytes\":" + big + ",\"seed\":14}").path("reference").asText());
+            assertThat(again.path("sha256").asText()).isEqualTo(XdtIT.sha256(big, 14));
+            b.awaitLog("xdt-consumer", "XDT Get: 1 (100.0 MB");
+            System.out.println("and warm: " + b.client.logs("xdt-consumer", 20).lines()
+                    .filter(l -> l.contains("XDT Get: 1 (100.0 MB")).reduce((x, y) -> y).orElseThrow());
             assertThat(a.client.health().path("transfers").path("objects").asInt()).as("freed on A once read").isZero();
 
             // two more references, then A dies before they are read

@@ -499,7 +499,7 @@ public final class XdtService implements AutoCloseable {
         Http1.ChunkedOutput out = new Http1.ChunkedOutput(ex.channel());
         VerifyingRelay.Outcome o;
         try {
-            o = VerifyingRelay.relay(source, ref, from, out::write);
+            o = VerifyingRelay.relay(source, ref, from, out::write, hashers);
         } catch (IOException e) {
             ex.abandon();
             return false;

@@ -14,6 +14,9 @@ import org.junit.jupiter.api.Test;
 /** The pull's integrity check: what arrives must be the reference's bytes, all of them, no more. */
 class VerifyingRelayTest {
     private static final byte[] DATA = new byte[3 * VerifyingRelay.BUFFER + 17];
+    /** Hashing on another thread, as the node does. */
+    private static final java.util.concurrent.Executor HASHERS = java.util.concurrent.Executors.newSingleThreadExecutor(
+            Thread.ofPlatform().daemon().factory());
 
     static {
         new Random(5).nextBytes(DATA);
@@ -30,7 +33,7 @@ class VerifyingRelayTest {
             byte[] copy = new byte[b.remaining()];
             b.get(copy);
             sink.writeBytes(copy);
-        });
+        }, HASHERS);
     }
 
     @Test
