@@ -194,6 +194,7 @@ public final class BenchRun {
                 Map<String, String> env = new HashMap<>(fn.spec.env() == null ? Map.of() : fn.spec.env());
                 if (fn.spec.chain() != null) {
                     env.put("NODE_URL", base);
+                    env.put("TRANSFER", fn.spec.chain().transferOrDefault());
                     if (fn.spec.chain().viaStore()) {
                         env.put("TRANSFER_URL", transferBucket());
                     }
@@ -286,7 +287,7 @@ public final class BenchRun {
         long[] offsets = ArrivalSchedule.offsets(load.arrival(), count, duration, scheduleRng);
         int[] choice = new int[offsets.length];
         for (int i = 0; i < choice.length; i++) {
-            choice[i] = pick(cumulative, mixRng);
+            choice[i] = load.rotate() ? i % mix.size() : pick(cumulative, mixRng);
         }
         RequestRecord[] results = new RequestRecord[offsets.length];
         Semaphore slots = new Semaphore(load.concurrencyOrDefault());
@@ -341,7 +342,7 @@ public final class BenchRun {
                         if (n >= count) {
                             return;
                         }
-                        Fn fn = mix.get(pick(cumulative, r));
+                        Fn fn = mix.get(load.rotate() ? n % mix.size() : pick(cumulative, r));
                         if (think != null) {
                             double ms = "exponential".equals(think.type())
                                     ? ArrivalSchedule.exponential(r, think.iatMs()) : think.iatMs();

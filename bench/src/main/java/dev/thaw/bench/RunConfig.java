@@ -123,14 +123,30 @@ public record RunConfig(String name, String description, Target target, Long see
     /**
      * @param length functions in the chain (the client calls the first)
      * @param payloadBytes payload per hop
-     * @param via {@code inline} (default: the payload is in the invocation) or {@code store} (the
-     *     payload goes through an object store and only a reference is invoked with, as STeLLAR's
-     *     storage-based transfers do; the benchmark runs that store itself, an embedded S3 on loopback)
+     * @param via the older name of {@code transfer} ({@code inline} or {@code store})
+     * @param transfer how the payload travels: {@code inline} (default: in the invocation),
+     *     {@code store} (through an object store, only a reference is invoked with, as STeLLAR's
+     *     storage-based transfers do; the benchmark runs that store itself, an embedded S3 on
+     *     loopback) or {@code xdt} (thaw's expedited data transfers: the data stays in the node's
+     *     buffers and the next function pulls it by reference)
      */
-    public record Chain(Integer length, Integer payloadBytes, String via) {
+    public record Chain(Integer length, Integer payloadBytes, String via, String transfer) {
+        /** The transfers a chain can use. */
+        static final List<String> TRANSFERS = List.of("inline", "store", "xdt");
+
+        /** A chain with the older field only. */
+        public Chain(Integer length, Integer payloadBytes, String via) {
+            this(length, payloadBytes, via, null);
+        }
+
+        /** @return inline, store or xdt */
+        public String transferOrDefault() {
+            return transfer != null ? transfer : via != null ? via : "inline";
+        }
+
         /** @return true when payloads go through the object store */
         public boolean viaStore() {
-            return "store".equals(via);
+            return "store".equals(transferOrDefault());
         }
     }
 
@@ -140,10 +156,23 @@ public record RunConfig(String name, String description, Target target, Long see
      * @param concurrency closed loop: number of clients; open loop: requests in flight at most (default 64)
      * @param requests measured requests per sub-run (or durationS)
      * @param durationS length of a sub-run in seconds, instead of requests
+     * @param mix {@code weighted} (default: each request picks a function at random by weight) or
+     *     {@code rotate} (requests take the functions in turn: equal shares, interleaved, so that
+     *     the functions compared see the same conditions over the run)
      */
-    public record Load(String mode, Arrival arrival, Integer concurrency, Integer requests, Double durationS) {
+    public record Load(String mode, Arrival arrival, Integer concurrency, Integer requests, Double durationS, String mix) {
+        /** A load that mixes functions by weight. */
+        public Load(String mode, Arrival arrival, Integer concurrency, Integer requests, Double durationS) {
+            this(mode, arrival, concurrency, requests, durationS, null);
+        }
+
         boolean open() {
             return mode == null || "open".equals(mode);
+        }
+
+        /** @return whether requests take the functions in turn (an equal share each) rather than by weight */
+        boolean rotate() {
+            return "rotate".equals(mix);
         }
 
         int concurrencyOrDefault() {
@@ -327,6 +356,12 @@ public record RunConfig(String name, String description, Target target, Long see
             if (f.chain().via() != null && !f.chain().via().equals("inline") && !f.chain().via().equals("store")) {
                 e.add(at + ".chain.via must be inline or store, got " + f.chain().via());
             }
+            if (f.chain().transfer() != null && !Chain.TRANSFERS.contains(f.chain().transfer())) {
+                e.add(at + ".chain.transfer must be inline, store or xdt, got " + f.chain().transfer());
+            }
+            if (f.chain().via() != null && f.chain().transfer() != null && !f.chain().via().equals(f.chain().transfer())) {
+                e.add(at + ".chain: give transfer or via (its older name), not both");
+            }
             if (!thaw) {
                 e.add(at + ".chain needs a thaw target");
             }
@@ -351,6 +386,9 @@ public record RunConfig(String name, String description, Target target, Long see
             e.add("load.durationS must be > 0, got " + load.durationS());
         }
         positive(e, "load.concurrency", load.concurrency());
+        if (load.mix() != null && !List.of("weighted", "rotate").contains(load.mix())) {
+            e.add("load.mix must be weighted or rotate, got '" + load.mix() + "'");
+        }
         Arrival a = load.arrival();
         if (load.open() && a == null) {
             e.add("load.arrival is required in open loop (type: fixed | exponential | bursty)");

@@ -7,7 +7,7 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.List;
 
-/** Writes a run's files: requests.csv, stats.csv, stats.txt, config.json and report.html. */
+/** Writes a run's files: requests.csv, stats.csv, stats.txt, config.json, report.html, and transfers.csv for chains. */
 final class RunOutputs {
     static final String REQUESTS_HEADER = "seq,sweep_value,function,deployment,warmup,intended_ms,sent_ms,end_ms,"
             + "latency_ms,service_ms,send_delay_ms,status,start_kind,init_ms,restore_ms,duration_ms,overhead_ms,error";
@@ -28,10 +28,24 @@ final class RunOutputs {
             Files.writeString(dir.resolve("stats.txt"), table + String.join("", failures.stream()
                     .map(f -> "FAILED: " + f + System.lineSeparator()).toList()));
             Files.writeString(dir.resolve("config.json"), config.toJson());
+            List<RunStats.Transfer> transfers = RunStats.transfers(config, records);
+            if (!transfers.isEmpty()) {
+                Files.write(dir.resolve("transfers.csv"), (TRANSFERS_HEADER + "\n" + String.join("", transfers.stream()
+                        .map(t -> transferRow(t) + "\n").toList())).getBytes(StandardCharsets.UTF_8));
+            }
             Files.writeString(dir.resolve("report.html"), HtmlReport.render(config, records, rows, table, failures));
         } catch (IOException e) {
             throw new UncheckedIOException("cannot write results to " + dir + ": " + e.getMessage(), e);
         }
+    }
+
+    static final String TRANSFERS_HEADER = "payload_bytes,function,transfer,n,errors,p50_ms,mean_ms,p99_ms,"
+            + "bandwidth_mib_s,bandwidth_over_store";
+
+    static String transferRow(RunStats.Transfer t) {
+        return CsvFiles.row(Long.toString(t.bytes()), t.function(), t.transfer(), Long.toString(t.n()),
+                Long.toString(t.errors()), CsvFiles.number(t.p50()), CsvFiles.number(t.mean()), CsvFiles.number(t.p99()),
+                CsvFiles.number(t.mibPerSecond()), CsvFiles.number(t.vsStore()));
     }
 
     static String requestRow(RequestRecord r) {

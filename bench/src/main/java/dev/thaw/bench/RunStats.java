@@ -36,7 +36,64 @@ final class RunStats {
                  double latencyMs) {
     }
 
+    /**
+     * A chain's transfer at one payload size: its end-to-end latency, and the effective bandwidth as
+     * the XDT study defines it, payload bytes over end-to-end latency (median latency here).
+     *
+     * @param vsStore this transfer's bandwidth over the {@code store} transfer's at the same size (NaN without one)
+     */
+    record Transfer(String sweep, String function, String transfer, long bytes, long n, long errors, double p50,
+                    double mean, double p99, double mibPerSecond, double vsStore) {
+    }
+
     private RunStats() {
+    }
+
+    /** @return one row per sweep value and chain function, the store's row of a size giving the ratio */
+    static List<Transfer> transfers(RunConfig config, List<RequestRecord> all) {
+        List<RequestRecord> records = measured(all);
+        Map<String, RunConfig.FunctionSpec> chains = new LinkedHashMap<>();
+        config.functions().stream().filter(f -> f.chain() != null).forEach(f -> chains.put(f.name(), f));
+        List<Transfer> out = new ArrayList<>();
+        if (chains.isEmpty()) {
+            return out;
+        }
+        boolean bySweep = config.sweep() != null && "payloadBytes".equals(config.sweep().parameter());
+        for (String sweep : sweeps(records)) {
+            List<Transfer> rows = new ArrayList<>();
+            for (RunConfig.FunctionSpec f : chains.values()) {
+                List<RequestRecord> mine = records.stream()
+                        .filter(r -> Objects.equals(r.sweepValue(), sweep) && r.function().equals(f.name())).toList();
+                if (mine.isEmpty()) {
+                    continue;
+                }
+                long bytes = bySweep ? Math.round(Double.parseDouble(sweep)) : f.chain().payloadBytes();
+                List<RequestRecord> ok = mine.stream().filter(RequestRecord::ok).toList();
+                LatencyStats st = stats(ok, RequestRecord::latencyMs);
+                double p50 = ok.isEmpty() ? Double.NaN : st.median();
+                rows.add(new Transfer(sweep, f.name(), f.chain().transferOrDefault(), bytes, ok.size(),
+                        mine.size() - ok.size(), p50, ok.isEmpty() ? Double.NaN : st.mean(),
+                        ok.isEmpty() ? Double.NaN : st.p99(), bytes / 1048576.0 / (p50 / 1000), Double.NaN));
+            }
+            double storeP50 = rows.stream().filter(t -> t.transfer().equals("store") && t.n() > 0)
+                    .mapToDouble(Transfer::p50).findFirst().orElse(Double.NaN);
+            for (Transfer t : rows) {
+                out.add(new Transfer(t.sweep(), t.function(), t.transfer(), t.bytes(), t.n(), t.errors(), t.p50(), t.mean(),
+                        t.p99(), t.mibPerSecond(), storeP50 / t.p50()));
+            }
+        }
+        return out;
+    }
+
+    /** @return a size in B, KiB or MiB */
+    static String size(long bytes) {
+        if (bytes >= 1 << 20 && bytes % (1 << 20) == 0) {
+            return (bytes >> 20) + " MiB";
+        }
+        if (bytes >= 1024 && bytes % 1024 == 0) {
+            return (bytes >> 10) + " KiB";
+        }
+        return bytes + " B";
     }
 
     static List<RequestRecord> measured(List<RequestRecord> records) {
@@ -182,6 +239,18 @@ final class RunStats {
                 String[] total = {"(all)", Long.toString((long) all[2]), f(all[0]), f(all[1])};
                 o.row(sweep ? prepend("", total) : total);
                 b.append(o.render());
+            }
+            List<Transfer> transfers = transfers(config, records);
+            if (!transfers.isEmpty()) {
+                b.append(nl).append("chain transfers: end-to-end latency of the chain in ms, effective bandwidth ="
+                        + " payload / median latency (MiB/s), and that bandwidth over the store transfer's").append(nl);
+                TextTable x = TextTable.numeric("payload", "function", "transfer", "n", "errors", "p50", "mean", "p99",
+                        "MiB/s", "x store");
+                for (Transfer tr : transfers) {
+                    x.row(size(tr.bytes()), tr.function(), tr.transfer(), Long.toString(tr.n()), Long.toString(tr.errors()),
+                            f(tr.p50()), f(tr.mean()), f(tr.p99()), f(tr.mibPerSecond()), f2(tr.vsStore()));
+                }
+                b.append(x.render());
             }
             List<Phase> phases = phases(records);
             if (!phases.isEmpty()) {

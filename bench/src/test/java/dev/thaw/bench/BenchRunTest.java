@@ -59,6 +59,31 @@ class BenchRunTest {
     }
 
     @Test
+    void chainTransfersTakenInTurnGetTheirBandwidthAndTheirRatioToTheStore() throws Exception {
+        try (FakeNode node = new FakeNode(0, 0)) {
+            StringWriter out = new StringWriter();
+            BenchRun.Result result = run("""
+                    name: transfers
+                    target: {url: "%s"}
+                    functions:
+                      - {name: s, jar: JAR, handler: "A::h", chain: {length: 2, payloadBytes: 1, transfer: store}, warmup: 0}
+                      - {name: x, jar: JAR, handler: "A::h", chain: {length: 2, payloadBytes: 1, transfer: xdt}, warmup: 0}
+                    load: {mode: closed, concurrency: 1, requests: 6, mix: rotate}
+                    sweep: {parameter: payloadBytes, values: [1024, 1048576]}
+                    """.formatted(node.url()), out);
+            assertThat(result.ok()).as(result.failures().toString()).isTrue();
+            assertThat(node.calls).contains("PUT /functions/s-1", "PUT /functions/x-2");
+            String table = Files.readString(dir.resolve("out/stats.txt"));
+            assertThat(table).contains("chain transfers", "MiB/s", "x store", "1 MiB", "1 KiB");
+            List<String> csv = Files.readAllLines(dir.resolve("out/transfers.csv"));
+            assertThat(csv.getFirst()).isEqualTo(RunOutputs.TRANSFERS_HEADER);
+            assertThat(csv).hasSize(5);
+            assertThat(csv.get(1)).startsWith("1024,s,store,3,0,").endsWith(",1.000");
+            assertThat(csv.get(4)).startsWith("1048576,x,xdt,3,0,");
+        }
+    }
+
+    @Test
     void closedLoopWithEvictionBeforeEveryCall() throws Exception {
         try (FakeNode node = new FakeNode(0, 0)) {
             BenchRun.Result result = run("""

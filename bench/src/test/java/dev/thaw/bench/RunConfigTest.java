@@ -47,6 +47,38 @@ class RunConfigTest {
     }
 
     @Test
+    void chainsNameTheirTransferInlineStoreOrXdt() {
+        RunConfig xdt = RunConfig.parse(VALID.replace("payloadBytes: 5}", "payloadBytes: 5, transfer: xdt}"), false, "t.yaml");
+        assertThat(xdt.functions().get(1).chain().transferOrDefault()).isEqualTo("xdt");
+        assertThat(xdt.functions().get(1).chain().viaStore()).isFalse();
+        RunConfig store = RunConfig.parse(VALID.replace("payloadBytes: 5}", "payloadBytes: 5, transfer: store}"), false, "t.yaml");
+        assertThat(store.functions().get(1).chain().viaStore()).isTrue();
+        assertThat(RunConfig.parse(VALID, false, "t.yaml").functions().get(1).chain().transferOrDefault()).isEqualTo("inline");
+        assertThatThrownBy(() -> RunConfig.parse(VALID.replace("payloadBytes: 5}", "payloadBytes: 5, transfer: pigeon}"),
+                false, "t.yaml")).hasMessageContaining("functions[1].chain.transfer must be inline, store or xdt, got pigeon");
+        assertThatThrownBy(() -> RunConfig.parse(VALID.replace("payloadBytes: 5}", "payloadBytes: 5, via: store, transfer: xdt}"),
+                false, "t.yaml")).hasMessageContaining("give transfer or via (its older name), not both");
+    }
+
+    @Test
+    void functionsMayBeTakenInTurn() {
+        RunConfig rotate = RunConfig.parse(VALID.replace("requests: 10}", "requests: 10, mix: rotate}"), false, "t.yaml");
+        assertThat(rotate.load().rotate()).isTrue();
+        assertThat(RunConfig.parse(VALID, false, "t.yaml").load().rotate()).isFalse();
+        assertThatThrownBy(() -> RunConfig.parse(VALID.replace("requests: 10}", "requests: 10, mix: shuffle}"), false,
+                "t.yaml")).hasMessageContaining("load.mix must be weighted or rotate, got 'shuffle'");
+    }
+
+    @Test
+    void theShippedTransferScenarioIsValid() {
+        RunConfig c = RunConfig.read(java.nio.file.Path.of("scenarios/chain-transfer-xdt.yaml"));
+        assertThat(c.functions()).extracting(f -> f.chain().transferOrDefault()).containsExactly("inline", "store", "xdt");
+        assertThat(c.sweep().values()).first().isEqualTo(1024.0);
+        assertThat(c.sweep().values()).last().isEqualTo(104857600.0);
+        assertThat(c.load().rotate()).isTrue();
+    }
+
+    @Test
     void sweepValueRewritesTheParameter() {
         RunConfig c = RunConfig.parse(VALID, false, "t.yaml");
         RunConfig sub = c.withSweepValue(1024);

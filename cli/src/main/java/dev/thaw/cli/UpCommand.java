@@ -88,6 +88,39 @@ final class UpCommand implements Callable<Integer> {
             description = "Wait before the first retry of a failed Event invocation; the second waits twice as long"
                     + " (default ${DEFAULT-VALUE}: Lambda's 1 then 2 minutes).")
     long eventRetryDelayMs;
+    @Option(names = "--xdt-memory-mib", defaultValue = "512", paramLabel = "MIB",
+            description = "Memory that data put for other functions (XDT) may hold, in MiB (default ${DEFAULT-VALUE}).")
+    long xdtMemoryMib;
+
+    @Option(names = "--xdt-disk-mib", defaultValue = "8192", paramLabel = "MIB",
+            description = "Disk that XDT data may spill to once its memory is full, in MiB (default ${DEFAULT-VALUE});"
+                    + " a put that fits in neither is refused.")
+    long xdtDiskMib;
+
+    @Option(names = "--xdt-max-ttl-s", defaultValue = "3600", paramLabel = "S",
+            description = "Longest time to live an XDT put may ask for, in seconds (default ${DEFAULT-VALUE}).")
+    long xdtMaxTtlSeconds;
+
+    @Option(names = "--xdt-listen", defaultValue = "127.0.0.1:0", paramLabel = "HOST:PORT",
+            description = "Where other nodes pull XDT data from this one (default ${DEFAULT-VALUE}: this machine only, any port).")
+    String xdtListen;
+
+    @Option(names = "--xdt-advertise", paramLabel = "HOST:PORT",
+            description = "The address other nodes reach --xdt-listen at, when it is not the one bound (behind NAT, 0.0.0.0).")
+    String xdtAdvertise;
+
+    @Option(names = "--xdt-key-file", paramLabel = "FILE",
+            description = "The cluster's transfer key, the same file on every node (default: DATA_DIR/xdt.key, created on"
+                    + " first start); owner-only.")
+    Path xdtKeyFile;
+
+    @Option(names = "--xdt-peer", paramLabel = "ID=HOST:PORT",
+            description = "Another node's XDT listener, by node id (repeatable): a fixed directory of peers.")
+    java.util.Map<String, String> xdtPeers = new java.util.LinkedHashMap<>();
+
+    @Option(names = "--node-id", paramLabel = "ID",
+            description = "This node's id in XDT references (default: generated on first start, kept in DATA_DIR/node-id).")
+    String nodeId;
 
     @Override
     public Integer call() throws InterruptedException {
@@ -105,8 +138,9 @@ final class UpCommand implements Callable<Integer> {
                 .sandbox(!noSandbox)
                 .drainGrace(Duration.ofSeconds(drainGraceSeconds))
                 .eventRetryDelay(Duration.ofMillis(eventRetryDelayMs))
+                .xdt(xdtSettings())
                 .build();
-        } catch (IllegalArgumentException e) {
+        } catch (IllegalArgumentException | ArithmeticException e) {
             throw new picocli.CommandLine.ParameterException(spec.commandLine(), e.getMessage());
         }
         Node node = Node.start(config);
@@ -127,10 +161,32 @@ final class UpCommand implements Callable<Integer> {
         if (openInvoke) {
             out.println("invocations need no API token (--open-invoke)");
         }
+        out.println("transfers (XDT): node " + node.nodeId() + ", other nodes pull from " + node.transferAddress());
         out.println("press Ctrl-C to stop");
         out.flush();
         node.awaitClose();
         return 0;
+    }
+
+    private dev.thaw.node.XdtSettings xdtSettings() {
+        int colon = xdtListen.lastIndexOf(':');
+        if (colon <= 0) {
+            throw new IllegalArgumentException("--xdt-listen must be HOST:PORT, not '" + xdtListen + "'");
+        }
+        int listenPort;
+        try {
+            listenPort = Integer.parseInt(xdtListen.substring(colon + 1));
+        } catch (NumberFormatException e) {
+            throw new IllegalArgumentException("--xdt-listen must be HOST:PORT, not '" + xdtListen + "'");
+        }
+        return dev.thaw.node.XdtSettings.DEFAULT
+                .withBuffers(Math.multiplyExact(xdtMemoryMib, 1L << 20), Math.multiplyExact(xdtDiskMib, 1L << 20))
+                .withMaxTtl(Duration.ofSeconds(xdtMaxTtlSeconds))
+                .withListen(xdtListen.substring(0, colon), listenPort)
+                .withAdvertise(xdtAdvertise)
+                .withKeyFile(xdtKeyFile == null ? null : xdtKeyFile.toAbsolutePath())
+                .withPeers(xdtPeers)
+                .withNodeId(nodeId);
     }
 
     private StoreSettings storeSettings() {

@@ -82,6 +82,11 @@ final class TestNode implements AutoCloseable {
         client = ThawClient.create(node.uri(), node.apiToken());
     }
 
+    /** A node configured further by {@code custom} (transfers' settings, an S3 tier). */
+    TestNode(java.util.function.UnaryOperator<NodeConfig.Builder> custom) throws IOException {
+        this(Files.createTempDirectory("thaw-it-"), true, custom);
+    }
+
     static boolean criuAvailable() {
         return dev.thaw.criu.Criu.probe(java.util.Optional.of(Path.of(System.getProperty("thaw.criu", ".thaw/criu/bin/criu"))))
                 .available();

@@ -39,6 +39,12 @@ public interface Node extends AutoCloseable {
     /** @return what the node cleaned at start of what a node killed on its data directory had left, or "" */
     String cleanedAtStart();
 
+    /** @return this node's id, as references to the data it holds name it */
+    String nodeId();
+
+    /** @return {@code host:port} where other nodes pull transfer data from this one */
+    String transferAddress();
+
     /** @return why snapshots are on or off, in one sentence */
     String snapshotStatus();
 

@@ -33,12 +33,13 @@ import java.util.Optional;
  * @param cluster the cluster this node joins; empty for a node on its own (no etcd)
  * @param secrets files holding the node's secrets when they are given rather than made (the nodes of a
  *     cluster share them)
+ * @param xdt expedited data transfers between functions: buffers, listener, identity
  */
 public record NodeConfig(int port, Path dataDir, Path runtimeJar, Path javaHome, Optional<Path> criu,
                          Duration keepAlive, int queueLimit, Optional<dev.thaw.store.S3Config> s3, boolean snapshotStore,
                          StoreSettings store, dev.thaw.core.RestoreMode restoreMode, Duration drainGrace,
                          Duration eventRetryDelay, int versionsKept, boolean openInvoke, boolean sandbox,
-                         Optional<ClusterSettings> cluster, SecretFiles secrets) {
+                         Optional<ClusterSettings> cluster, SecretFiles secrets, XdtSettings xdt) {
 
     /**
      * Secrets given as files (each readable by the owner only) instead of created in the data
@@ -75,6 +76,7 @@ public record NodeConfig(int port, Path dataDir, Path runtimeJar, Path javaHome,
         javaHome = javaHome.toAbsolutePath().normalize();
         criu = criu.map(p -> p.toAbsolutePath().normalize());
         Objects.requireNonNull(restoreMode, "restoreMode");
+        Objects.requireNonNull(xdt, "xdt");
         if (port < 0 || port > 65_535) {
             throw new IllegalArgumentException("port must be 0-65535, got " + port);
         }
@@ -121,6 +123,7 @@ public record NodeConfig(int port, Path dataDir, Path runtimeJar, Path javaHome,
         private int versionsKept = 5;
         private Optional<ClusterSettings> cluster = Optional.empty();
         private SecretFiles secrets = SecretFiles.NONE;
+        private XdtSettings xdt = XdtSettings.DEFAULT;
 
         private Builder() {
         }
@@ -164,9 +167,12 @@ public record NodeConfig(int port, Path dataDir, Path runtimeJar, Path javaHome,
         /** @param files secrets given as files (a cluster's shared ones) */
         public Builder secrets(SecretFiles files) { this.secrets = files; return this; }
 
+        /** @param settings how the node runs expedited data transfers */
+        public Builder xdt(XdtSettings settings) { this.xdt = settings; return this; }
+
         public NodeConfig build() {
             return new NodeConfig(port, dataDir, runtimeJar, javaHome, criu, keepAlive, queueLimit, s3, snapshotStore, store,
-                    restoreMode, drainGrace, eventRetryDelay, versionsKept, openInvoke, sandbox, cluster, secrets);
+                    restoreMode, drainGrace, eventRetryDelay, versionsKept, openInvoke, sandbox, cluster, secrets, xdt);
         }
     }
 }

@@ -150,6 +150,7 @@ final class ThawNode implements Node, NodeOperations {
     private final LateShared shared = new LateShared();
     private final dev.thaw.node.placement.Forwarder forwarder = new dev.thaw.node.placement.Forwarder(
             (int) Duration.ofMinutes(16).toMillis());
+    private dev.thaw.node.xdt.XdtService xdt;
 
     private ThawNode(NodeConfig config) throws IOException {
         this.config = config;
@@ -179,10 +180,12 @@ final class ThawNode implements Node, NodeOperations {
     private void startServers() throws IOException {
         Path work = Files.createTempDirectory("thaw-restore-");
         launcher = new InstanceLauncher(config.javaHome(), pinRuntime(), criu, Criu.runningAsRoot(), work);
-        repository = new SnapshotRepository(hotRoot(), criu.isPresent() && config.snapshotStore()
-                ? openSnapshotStoreOrWarn() : Optional.empty());
+        Optional<dev.thaw.store.SnapshotStore> snapshotStore = criu.isPresent() && config.snapshotStore()
+                ? openSnapshotStoreOrWarn() : Optional.empty();
+        repository = new SnapshotRepository(hotRoot(), snapshotStore);
         metrics.storeTiers(repository::tierStats);
         metrics.restoreHeldBytes(repository::restoreHeldBytes);
+        xdt = startTransfers(snapshotStore);
         for (Deployment d : store.list()) {
             runtime(d);
             prune(d.name()); // versions a crash left behind before they were deleted
@@ -353,6 +356,47 @@ final class ThawNode implements Node, NodeOperations {
     }
 
     /**
+     * Expedited data transfers: the cluster's transfer key (created on first start unless a key file
+     * is configured), this node's id, its buffers and transfer listener. Durable puts go to the
+     * snapshot store's S3 tier, so they need the store.
+     */
+    private dev.thaw.node.xdt.XdtService startTransfers(Optional<dev.thaw.store.SnapshotStore> snapshotStore)
+            throws IOException {
+        XdtSettings s = config.xdt();
+        var key = dev.thaw.node.xdt.TransferKey.load(s.keyFile().orElse(config.dataDir().resolve("xdt.key")),
+                s.keyFile().isEmpty());
+        String noDurable = storeProblem != null ? storeProblem
+                : !config.snapshotStore() ? "the node runs with --no-snapshot-store"
+                : criu.isEmpty() ? "the node has no snapshot store without CRIU (" + criuStatus.reason() + ")"
+                : "";
+        String nodeId = s.nodeId().or(() -> config.cluster().map(ClusterSettings::nodeId)).orElseGet(this::storedNodeId);
+        var settings = new dev.thaw.node.xdt.XdtService.Settings(nodeId, s.listenHost(),
+                s.listenPort(), s.advertise(), s.memoryBytes(), s.diskBytes(),
+                config.dataDir().resolve("xdt").resolve("buffers"), s.maxTtl(), 1 << 20, Duration.ofSeconds(1));
+        var xdtMetrics = new dev.thaw.node.xdt.XdtMetrics(metrics.registry());
+        var service = dev.thaw.node.xdt.XdtService.start(settings, key, dev.thaw.node.xdt.NodeDirectory.of(s.peers()),
+                snapshotStore.map(st -> st.scratch("xdt")), noDurable, xdtMetrics, ticker, scheduler);
+        xdtMetrics.buffers(metrics.registry(), service::stats);
+        return service;
+    }
+
+    /** @return the node id kept in the data directory, created on first start */
+    private String storedNodeId() {
+        Path file = config.dataDir().resolve("node-id");
+        try {
+            if (!Files.exists(file)) {
+                String id = "node-" + java.util.UUID.randomUUID().toString().substring(0, 8);
+                Path tmp = Files.createTempFile(config.dataDir(), ".node-id", ".tmp");
+                Files.writeString(tmp, id + "\n");
+                Files.move(tmp, file, java.nio.file.StandardCopyOption.ATOMIC_MOVE);
+            }
+            return Files.readString(file).strip();
+        } catch (IOException e) {
+            throw new UncheckedIOException("cannot read or create " + file + ": " + e.getMessage(), e);
+        }
+    }
+
+    /**
      * Copies the runtime JAR into the data directory under a name derived from its content, and
      * runs instances from that copy. A snapshot's image refers to the runtime JAR by path; a rebuild
      * that rewrote the JAR in place would make old snapshots restore onto different bytes (or fail
@@ -462,7 +506,7 @@ final class ThawNode implements Node, NodeOperations {
                 : config.restoreMode();
         FunctionLog log = log(d.name());
         FunctionInstances starter = new FunctionInstances(d, snapshot, mode, new FunctionInstances.Context(log, metrics,
-                launcher, repository, criu, scheduler, instances, RuntimeListeners.loopback(), sandboxes, shared));
+                launcher, repository, criu, scheduler, instances, RuntimeListeners.loopback(), sandboxes, shared, xdt));
         var m = d.manifest();
         FunctionPool pool = new FunctionPool(new FunctionPool.Settings(d.name(), d.version(), m.maxInstances(),
                 m.timeoutMs(), m.memoryMb(), config.queueLimit()), starter, ticker, scheduler,
@@ -722,6 +766,13 @@ final class ThawNode implements Node, NodeOperations {
             m.put("members", c.memberRecords().size());
             body.put("cluster", m);
         });
+        var x = xdt.stats();
+        Map<String, Object> transfers = new LinkedHashMap<>();
+        transfers.put("nodeId", xdt.nodeId());
+        transfers.put("objects", x.objects());
+        transfers.put("memoryBytes", x.memoryBytes());
+        transfers.put("diskBytes", x.diskBytes());
+        body.put("transfers", transfers);
         return body;
     }
 
@@ -970,7 +1021,7 @@ final class ThawNode implements Node, NodeOperations {
     }
 
     @Override
-    public Optional<String> nodeId() {
+    public Optional<String> clusterNodeId() {
         return cluster.map(dev.thaw.node.cluster.ClusterNode::nodeId);
     }
 
@@ -1281,6 +1332,16 @@ final class ThawNode implements Node, NodeOperations {
     }
 
     @Override
+    public String nodeId() {
+        return xdt.nodeId();
+    }
+
+    @Override
+    public String transferAddress() {
+        return xdt.address();
+    }
+
+    @Override
     public String snapshotStatus() {
         String status = storeProblem == null ? criuStatus.reason() : criuStatus.reason() + "; " + storeProblem;
         return snapshotsRefused == null ? status : "snapshots are refused: " + snapshotsRefused;
@@ -1309,6 +1370,7 @@ final class ThawNode implements Node, NodeOperations {
                 Thread.currentThread().interrupt();
             }
         });
+        xdt.close();
         cluster.ifPresent(dev.thaw.node.cluster.ClusterNode::close); // leaves: the others see this node go at once
         forwarder.close();
         eventForwards.shutdown();

@@ -91,6 +91,23 @@ public final class RuntimeProtocol {
         public static final String WARM_UP = "thaw-warmup";
         /** thaw's priming loop: hands out the function's priming event before its checkpoint. */
         public static final String PRIME = "thaw-prime";
+        /**
+         * thaw's expedited data transfers: {@code POST thaw-xdt/objects} puts the request body (with
+         * {@code Content-Length} or chunked) and answers {@code 201} with the reference as a plain-text
+         * body; {@code GET thaw-xdt/objects/<reference>} answers {@code 200} with the data, with a
+         * {@code Content-Length}, or chunked with the {@link Headers#XDT_STATUS} trailer when the node
+         * checks the bytes as they arrive from another node. Refusals answer 4xx or 5xx with
+         * {@link Headers#XDT_REASON} and the message as a plain-text body. The runtime makes these
+         * requests on connections of their own, never on the invocation loop's.
+         */
+        public static final String XDT = "thaw-xdt";
+        /** Where puts go and references are read from, under {@link #BASE}. */
+        public static final String XDT_OBJECTS = XDT + "/objects";
+
+        /** @return {@code thaw-xdt/objects/<reference>} */
+        public static String xdtObject(String reference) {
+            return XDT_OBJECTS + "/" + reference;
+        }
 
         /** @return {@code invocation/<id>/response} */
         public static String response(String requestId) {
@@ -115,5 +132,23 @@ public final class RuntimeProtocol {
         public static final String CLIENT_CONTEXT = "Lambda-Runtime-Client-Context";
         public static final String COGNITO_IDENTITY = "Lambda-Runtime-Cognito-Identity";
         public static final String ERROR_TYPE = "Lambda-Runtime-Function-Error-Type";
+
+        /** A put's read limit (decimal; default 1). */
+        public static final String XDT_READS = "Thaw-Xdt-Reads";
+        /** A put's time to live in milliseconds (decimal; default 300000). */
+        public static final String XDT_TTL_MS = "Thaw-Xdt-Ttl-Ms";
+        /** A put's readers: function names separated by commas (absent: any function). */
+        public static final String XDT_READERS = "Thaw-Xdt-Readers";
+        /** {@code true} for a durable put. */
+        public static final String XDT_DURABLE = "Thaw-Xdt-Durable";
+        /** On a refusal: the {@code XdtException.Reason} name. */
+        public static final String XDT_REASON = "Thaw-Xdt-Reason";
+        /**
+         * Trailer of a chunked read: {@code ok} when every byte arrived and matched the reference's
+         * SHA-256; otherwise {@code <REASON> <message>} (e.g. {@code CORRUPTED the data ...}).
+         */
+        public static final String XDT_STATUS = "Thaw-Xdt-Status";
+        /** Trailer value of a read that arrived whole and verified. */
+        public static final String XDT_STATUS_OK = "ok";
     }
 }

@@ -20,7 +20,7 @@ import java.util.List;
  *
  * <ol>
  *   <li>Run the {@code org.crac} {@code beforeCheckpoint} hooks (reverse registration order).</li>
- *   <li>Close the Runtime API connection, so no socket is open in the image, collect garbage and
+ *   <li>Close the Runtime API connection (and the transfers' pooled ones), so no socket is open in the image, collect garbage and
  *       give freed native memory back ({@link NativeMemory}), so the image holds live data only.</li>
  *   <li>Tell the node "checkpoint-ready" on the control channel and block reading stdin.</li>
  *   <li>The node dumps the process and, in the original and in every clone, writes one JSON line
@@ -61,6 +61,7 @@ final class Checkpointer {
         }
         Uniqueness uniqueness = new Uniqueness().prepare();
         api.close();
+        RuntimeXdt.closeIdle();
         // The first trim links its native downcall, which spins method handles the JIT would still be
         // compiling at the dump; after the wait below, the second one finds everything compiled.
         NativeMemory.trim();
@@ -76,6 +77,7 @@ final class Checkpointer {
                 System.err.println("thaw: could not reseed after restore: " + String.join("; ", skipped));
             }
         }
+        RuntimeXdt.use(now.runtimeApi());
         RuntimeApiClient fresh = new RuntimeApiClient(now.runtimeApi(), mapper);
         resumeHooks(fresh);
         return fresh;

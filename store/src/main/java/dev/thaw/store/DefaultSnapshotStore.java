@@ -194,6 +194,40 @@ final class DefaultSnapshotStore implements SnapshotStore {
     }
 
     @Override
+    public ScratchObjects scratch(String namespace) {
+        checkOpen();
+        if (namespace == null || !namespace.matches("[a-z0-9-]{1,32}") || namespace.equals("c") || namespace.equals("m")) {
+            throw new StoreException.InvalidArgument("invalid scratch namespace '" + namespace
+                    + "': use 1-32 lower-case letters, digits or - (not c or m, the store's own)");
+        }
+        S3Tier tier = (S3Tier) s3.unwrap();
+        String prefix = namespace + "/";
+        return new ScratchObjects() {
+            @Override
+            public void put(String key, java.util.function.Supplier<java.io.InputStream> data, long length) {
+                tier.put(prefix + key, data, length);
+            }
+
+            @Override
+            public java.util.Optional<java.io.InputStream> open(String key) {
+                return java.util.Optional.ofNullable(tier.open(prefix + key));
+            }
+
+            @Override
+            public void delete(String key) {
+                tier.delete(prefix + key);
+            }
+
+            @Override
+            public List<ScratchObjects.Info> list(String keyPrefix) {
+                return tier.listAll(prefix + keyPrefix).stream()
+                        .map(i -> new ScratchObjects.Info(i.key().substring(prefix.length()), i.size(), i.lastModified()))
+                        .toList();
+            }
+        };
+    }
+
+    @Override
     public List<String> list() {
         checkOpen();
         return new ArrayList<>(new TreeSet<>(allManifests(false).stream().map(SnapshotManifest::snapshotId).toList()));

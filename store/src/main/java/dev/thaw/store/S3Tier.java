@@ -90,6 +90,31 @@ final class S3Tier implements ObjectTier {
         });
     }
 
+    /** Stores an object streamed from {@code data}, which is asked again for each attempt. */
+    void put(String key, Supplier<java.io.InputStream> data, long length) {
+        call("write " + key, () -> client.putObject(b -> b.bucket(config.bucket()).key(full(key)).contentLength(length),
+                RequestBody.fromContentProvider(data::get, length, "application/octet-stream")));
+    }
+
+    /** @return the object's bytes as a stream the caller closes, or null if there is none */
+    java.io.InputStream open(String key) {
+        return call("read " + key, () -> {
+            try {
+                return client.getObject(b -> b.bucket(config.bucket()).key(full(key)));
+            } catch (NoSuchKeyException e) {
+                return null;
+            }
+        });
+    }
+
+    /** @return every object whose key starts with {@code prefix}, whatever its name */
+    List<ObjectInfo> listAll(String prefix) {
+        return call("list " + prefix, () -> client.listObjectsV2Paginator(b -> b.bucket(config.bucket()).prefix(full(prefix)))
+                .contents().stream()
+                .map(o -> new ObjectInfo(o.key().substring(config.keyPrefix().length()), o.size(), o.lastModified()))
+                .toList());
+    }
+
     @Override
     public boolean exists(String key) {
         return call("look up " + key, () -> {

@@ -136,6 +136,16 @@ public interface SnapshotStore extends AutoCloseable {
     /** Deletes chunks no manifest references; safe while snapshots are being written. */
     GcResult gc();
 
+    /**
+     * Objects of another kind than snapshots in the store's S3 tier, under {@code namespace/}
+     * (function-to-function transfers written through for durability, for instance).
+     *
+     * @param namespace 1-32 lower-case letters, digits or {@code -}; not {@code c} or {@code m},
+     *     which are the store's own
+     * @throws StoreException.InvalidArgument naming a bad namespace
+     */
+    ScratchObjects scratch(String namespace);
+
     /** Stops background uploads (they resume when a store on the same root opens) and releases every resource. */
     @Override
     void close();

@@ -4,7 +4,9 @@ import com.fasterxml.jackson.databind.DeserializationFeature;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import dev.thaw.api.Handler;
 import dev.thaw.api.InvocationContext;
+import dev.thaw.api.Xdt;
 import java.io.IOException;
+import java.io.InputStream;
 import java.net.URI;
 import java.net.URLEncoder;
 import java.net.http.HttpClient;
@@ -14,22 +16,36 @@ import java.nio.charset.StandardCharsets;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Locale;
+import java.util.function.Supplier;
 import java.util.zip.CRC32;
 
 /**
  * A function that calls the next function through the node's HTTP API, {@code remaining} times
- * deep: the function-to-function case (fan-out and chains of cold starts). Handler:
- * {@code dev.thaw.workloads.Chain::handle}.
+ * deep: the function-to-function case (fan-out and chains of cold starts, and the transfer of a
+ * payload from one function to the next). Handler: {@code dev.thaw.workloads.Chain::handle}.
  *
- * <p>With {@code remaining > 0} it POSTs {@code {remaining: remaining-1, payloadBytes, payload}} to
- * {@code NODE/functions/NEXT_FUNCTION/invoke}, where {@code NODE} is the environment's
- * {@code NODE_URL}, else {@code THAW_NODE_URL}, else {@code http://127.0.0.1:8080} (a deployment
- * can only set {@code NODE_URL}: the node reserves {@code THAW_} names), {@code NEXT_FUNCTION}
- * defaults to this function's own name, and
- * {@code payload} is {@link #payload(int)}, and checks that the callee received exactly that. The
- * last function ({@code remaining == 0}) calls no one. The result describes the whole chain below
- * and including this function: the number of hops, the payload the last function received (its
- * size and CRC32) and the names of the functions in call order.
+ * <p>With {@code remaining > 0} it produces {@code payloadBytes} bytes ({@link #payload(int)}: the
+ * same deterministic ASCII for the same size) and POSTs {@code {remaining: remaining-1,
+ * payloadBytes, ...}} to {@code NODE/functions/NEXT_FUNCTION/invoke}, where {@code NODE} is the
+ * environment's {@code NODE_URL}, else {@code THAW_NODE_URL}, else {@code http://127.0.0.1:8080}
+ * (a deployment can only set {@code NODE_URL}: the node reserves {@code THAW_} names), and
+ * {@code NEXT_FUNCTION} defaults to this function's own name. How the payload travels is
+ * {@code TRANSFER}:
+ * <ul>
+ *   <li>{@code inline} (the default): inside the invocation, as the {@code payload} field (up to 4 MiB);</li>
+ *   <li>{@code store}: streamed to an object store that takes unsigned PUT/GET/DELETE under
+ *       {@code TRANSFER_URL} (the default when that is set); the next function gets its URL in
+ *       {@code payloadRef}, streams it back and deletes it;</li>
+ *   <li>{@code xdt}: streamed into the node's buffers with thaw's expedited data transfers
+ *       ({@link Xdt}); the next function gets the reference in {@code payloadRef} and streams
+ *       the data from the node that holds it.</li>
+ * </ul>
+ * By reference the payload may be up to 128 MiB, and it is never whole in either function's memory.
+ * Each caller checks that the callee received exactly its payload (size and CRC32). The last
+ * function ({@code remaining == 0}) calls no one. The result describes the whole chain below and
+ * including this function: the number of hops, the payload the last function received (its size
+ * and CRC32) and the names of the functions in call order.
  *
  * <p>A chain that calls its own function needs the node to run one instance per level at once.
  */
@@ -62,24 +78,46 @@ public class Chain implements Handler<Chain.Input, Chain.Output> {
     static final String DEFAULT_NODE_URL = "http://127.0.0.1:8080";
     static final String FALLBACK_NAME = "chain";
     static final int MAX_PAYLOAD = 4 << 20;
-    /** Through an object store only a reference crosses the node, so payloads may exceed its 6 MB limit. */
-    static final int MAX_STORED_PAYLOAD = 64 << 20;
+    /** By reference only a reference crosses the node, so payloads may exceed its 6 MB limit. */
+    static final int MAX_STORED_PAYLOAD = 128 << 20;
     private static final String ALPHABET = "abcdefghijklmnopqrstuvwxyz0123456789";
+    /** {@link #payload(int)} repeats every 36 x 36 characters: the stride 7 and the lap shift both vanish mod 36. */
+    static final int PERIOD = ALPHABET.length() * ALPHABET.length();
+    private static final byte[] PATTERN = payload(PERIOD * 64).getBytes(StandardCharsets.US_ASCII);
     private static final Duration DEFAULT_TIMEOUT = Duration.ofSeconds(30);
+
+    /** How a payload travels to the next function. */
+    enum Transfer {
+        INLINE, STORE, XDT;
+
+        static Transfer parse(String value, String transferUrl) {
+            if (value == null || value.isBlank()) {
+                return transferUrl == null ? INLINE : STORE;
+            }
+            try {
+                return valueOf(value.strip().toUpperCase(Locale.ROOT));
+            } catch (IllegalArgumentException e) {
+                throw new IllegalArgumentException("TRANSFER must be inline, store or xdt, not '" + value + "'");
+            }
+        }
+    }
 
     private final String nodeUrl;
     private final String transferUrl;
+    private final Transfer transfer;
+    private final Supplier<Xdt> xdt;
     private final String nextFunction;
     private final HttpClient http;
     private final ObjectMapper json;
 
     /**
      * Creates the handler from the environment: the node's URL from {@code NODE_URL}, else
-     * {@code THAW_NODE_URL}, and the next function from {@code NEXT_FUNCTION}.
+     * {@code THAW_NODE_URL}, the next function from {@code NEXT_FUNCTION}, how payloads travel
+     * from {@code TRANSFER} and {@code TRANSFER_URL}.
      */
     public Chain() {
         this(nodeUrlFromEnvironment(System.getenv("NODE_URL"), System.getenv("THAW_NODE_URL")),
-                System.getenv("NEXT_FUNCTION"), System.getenv("TRANSFER_URL"));
+                System.getenv("NEXT_FUNCTION"), System.getenv("TRANSFER_URL"), System.getenv("TRANSFER"), Xdt::get);
     }
 
     /**
@@ -107,7 +145,21 @@ public class Chain implements Handler<Chain.Input, Chain.Output> {
      *     ({@code TRANSFER_URL}); when set, payloads go through it and only a reference is invoked with
      */
     Chain(String nodeUrl, String nextFunction, String transferUrl) {
+        this(nodeUrl, nextFunction, transferUrl, null, Xdt::get);
+    }
+
+    /**
+     * @param transfer {@code inline}, {@code store} or {@code xdt} ({@code TRANSFER}); null: store
+     *     when there is a transfer URL, else inline
+     * @param xdt the transfers to use when {@code transfer} is xdt (the instance's, in a thaw instance)
+     */
+    Chain(String nodeUrl, String nextFunction, String transferUrl, String transfer, Supplier<Xdt> xdt) {
         this.transferUrl = transferUrl == null || transferUrl.isBlank() ? null : transferUrl.strip().replaceAll("/+$", "");
+        this.transfer = Transfer.parse(transfer, this.transferUrl);
+        if (this.transfer == Transfer.STORE && this.transferUrl == null) {
+            throw new IllegalArgumentException("TRANSFER=store needs TRANSFER_URL, the object store's bucket URL");
+        }
+        this.xdt = xdt;
         String url = nodeUrl == null || nodeUrl.isBlank() ? DEFAULT_NODE_URL : nodeUrl.strip();
         this.nodeUrl = url.endsWith("/") ? url.substring(0, url.length() - 1) : url;
         URI.create(this.nodeUrl); // fail at init, not at the first call, on a malformed URL
@@ -125,22 +177,27 @@ public class Chain implements Handler<Chain.Input, Chain.Output> {
         Inputs.required(input, "{\"remaining\":2,\"payloadBytes\":1024}");
         int remaining = Inputs.inRange("remaining", input.remaining(), 0, 100);
         int payloadBytes = Inputs.inRange("payloadBytes", input.payloadBytes(), 0,
-                transferUrl == null ? MAX_PAYLOAD : MAX_STORED_PAYLOAD);
+                transfer == Transfer.INLINE ? MAX_PAYLOAD : MAX_STORED_PAYLOAD);
         String me = context == null || context.getFunctionName() == null ? FALLBACK_NAME : context.getFunctionName();
 
         if (remaining == 0) {
-            byte[] received = input.payloadRef() != null ? fetch(input.payloadRef())
-                    : input.payload() == null ? new byte[0] : input.payload().getBytes(StandardCharsets.UTF_8);
+            if (input.payloadRef() != null) {
+                long[] received = input.payloadRef().startsWith("http") ? fetch(input.payloadRef())
+                        : measure(xdt.get().open(input.payloadRef()));
+                return new Output(0, (int) received[0], received[1], List.of(me));
+            }
+            byte[] received = input.payload() == null ? new byte[0] : input.payload().getBytes(StandardCharsets.UTF_8);
             return new Output(0, received.length, crc32(received), List.of(me));
         }
 
         String next = nextFunction == null ? me : nextFunction;
-        String payload = payload(payloadBytes);
-        Input event = transferUrl == null
-                ? new Input(remaining - 1, payloadBytes, payload)
-                : new Input(remaining - 1, payloadBytes, null, put(payload.getBytes(StandardCharsets.UTF_8)));
+        Input event = switch (transfer) {
+            case INLINE -> new Input(remaining - 1, payloadBytes, payload(payloadBytes));
+            case STORE -> new Input(remaining - 1, payloadBytes, null, put(payloadBytes));
+            case XDT -> new Input(remaining - 1, payloadBytes, null, xdt.get().put(payloadStream(payloadBytes)));
+        };
         Output downstream = call(next, event, timeout(context));
-        long expected = crc32(payload.getBytes(StandardCharsets.UTF_8));
+        long expected = measure(payloadStream(payloadBytes))[1];
         if (downstream.payloadBytesReceived() != payloadBytes || downstream.checksum() != expected) {
             throw new IllegalStateException("the chain below " + me + " received " + downstream.payloadBytesReceived()
                     + " bytes with CRC32 " + downstream.checksum() + ", but " + payloadBytes + " bytes with CRC32 "
@@ -168,27 +225,83 @@ public class Chain implements Handler<Chain.Input, Chain.Output> {
         return json.readValue(response.body(), Output.class);
     }
 
-    /** Stores {@code bytes} as a new object under the transfer URL. @return the object's URL */
-    String put(byte[] bytes) throws IOException, InterruptedException {
+    /**
+     * Streams {@code bytes} bytes of the payload to a new object under the transfer URL, with a
+     * Content-Length. @return the object's URL
+     */
+    String put(int bytes) throws IOException, InterruptedException {
         URI uri = URI.create(transferUrl + "/" + java.util.UUID.randomUUID());
-        HttpResponse<byte[]> r = http.send(HttpRequest.newBuilder(uri).timeout(DEFAULT_TIMEOUT)
-                .PUT(HttpRequest.BodyPublishers.ofByteArray(bytes)).build(), HttpResponse.BodyHandlers.ofByteArray());
+        HttpRequest.BodyPublisher body = HttpRequest.BodyPublishers.fromPublisher(
+                HttpRequest.BodyPublishers.ofInputStream(() -> payloadStream(bytes)), bytes);
+        HttpResponse<byte[]> r = http.send(HttpRequest.newBuilder(uri).timeout(transferTimeout(bytes)).PUT(body).build(),
+                HttpResponse.BodyHandlers.ofByteArray());
         if (r.statusCode() / 100 != 2) {
             throw new IOException("PUT " + uri + " answered " + r.statusCode() + ": " + new String(r.body(), StandardCharsets.UTF_8));
         }
         return uri.toString();
     }
 
-    /** Reads the object a caller stored, then deletes it: a transfer is read once. */
-    byte[] fetch(String ref) throws IOException, InterruptedException {
+    /** Streams the object a caller stored, then deletes it: a transfer is read once. @return {size, CRC32} */
+    long[] fetch(String ref) throws IOException, InterruptedException {
         URI uri = URI.create(ref);
-        HttpResponse<byte[]> r = http.send(HttpRequest.newBuilder(uri).timeout(DEFAULT_TIMEOUT).GET().build(),
-                HttpResponse.BodyHandlers.ofByteArray());
-        if (r.statusCode() != 200) {
-            throw new IOException("GET " + uri + " answered " + r.statusCode());
+        HttpResponse<InputStream> r = http.send(HttpRequest.newBuilder(uri).timeout(DEFAULT_TIMEOUT).GET().build(),
+                HttpResponse.BodyHandlers.ofInputStream());
+        long[] received;
+        try (InputStream in = r.body()) {
+            if (r.statusCode() != 200) {
+                throw new IOException("GET " + uri + " answered " + r.statusCode());
+            }
+            received = measure(in);
         }
         http.send(HttpRequest.newBuilder(uri).timeout(DEFAULT_TIMEOUT).DELETE().build(), HttpResponse.BodyHandlers.discarding());
-        return r.body();
+        return received;
+    }
+
+    private static Duration transferTimeout(int bytes) {
+        return DEFAULT_TIMEOUT.plusMillis(bytes / 10_000); // and 10 MB/s at the very least
+    }
+
+    /** @return {bytes, CRC32} of a stream read to its end (and closed) */
+    static long[] measure(InputStream in) throws IOException {
+        CRC32 crc = new CRC32();
+        long n = 0;
+        try (in) {
+            byte[] buf = new byte[256 * 1024];
+            for (int r; (r = in.read(buf)) >= 0; ) {
+                crc.update(buf, 0, r);
+                n += r;
+            }
+        }
+        return new long[] {n, crc.getValue()};
+    }
+
+    /** @return {@link #payload(int)}'s bytes as a stream, copied from one period: nothing whole in memory */
+    static InputStream payloadStream(int bytes) {
+        return new InputStream() {
+            private long pos;
+
+            @Override
+            public int read() {
+                return pos < bytes ? PATTERN[(int) (pos++ % PERIOD)] : -1;
+            }
+
+            @Override
+            public int read(byte[] b, int off, int len) {
+                if (pos >= bytes) {
+                    return -1;
+                }
+                int n = (int) Math.min(len, bytes - pos);
+                int done = 0;
+                while (done < n) {
+                    int from = (int) ((pos + done) % PERIOD);
+                    int k = Math.min(n - done, PATTERN.length - from);
+                    System.arraycopy(PATTERN, from, b, off + done, k);
+                    done += k;
+                }
+                pos += n;
+                return n;
+            }
+        };
     }
 
     private static Duration timeout(InvocationContext context) {

@@ -237,4 +237,46 @@ class ChainTest {
         assertThatThrownBy(() -> chain.handle(new Chain.Input(-1, 0, null), null)).hasMessageContaining("remaining");
         assertThatThrownBy(() -> chain.handle(new Chain.Input(0, -5, null), null)).hasMessageContaining("payloadBytes");
     }
+
+    @Test
+    void payloadsCanTravelByXdtReferenceAndTheReferenceIsAllThatCrossesTheNode() throws Exception {
+        dev.thaw.api.Xdt xdt = dev.thaw.api.Xdt.inMemory();
+        String url = start((exchange, function, body) -> {
+            Chain.Input event = JSON.readValue(body, Chain.Input.class);
+            Chain.Output result = new Chain(nodeUrl, "leaf", null, "xdt", () -> xdt).handle(event, new FakeContext(function));
+            send(exchange, 200, JSON.writeValueAsString(result));
+        });
+        int size = 20 << 20;
+        Chain.Output out = new Chain(url, "leaf", null, "xdt", () -> xdt).handle(new Chain.Input(1, size, null),
+                new FakeContext("head"));
+        assertThat(out.payloadBytesReceived()).isEqualTo(size);
+        assertThat(out.checksum()).isEqualTo(crc32(Chain.payload(size)));
+        assertThat(calls).singleElement().satisfies(c -> {
+            assertThat(c.event().path("payload").isNull() || c.event().path("payload").isMissingNode()).isTrue();
+            assertThat(c.event().path("payloadRef").asText()).startsWith("mem.");
+        });
+    }
+
+    @Test
+    void theStreamedPayloadIsTheSameTextAsTheInlineOne() throws Exception {
+        for (int n : new int[] {0, 1, 35, 36, 1295, 1296, 1297, 100_000, Chain.PERIOD * 64 + 5}) {
+            assertThat(Chain.payloadStream(n).readAllBytes()).as("%d bytes", n)
+                    .isEqualTo(Chain.payload(n).getBytes(StandardCharsets.US_ASCII));
+        }
+        java.io.InputStream oneByOne = Chain.payloadStream(3000);
+        byte[] b = new byte[3000];
+        for (int i = 0; i < b.length; i++) {
+            b[i] = (byte) oneByOne.read();
+        }
+        assertThat(oneByOne.read()).isEqualTo(-1);
+        assertThat(b).isEqualTo(Chain.payload(3000).getBytes(StandardCharsets.US_ASCII));
+    }
+
+    @Test
+    void anUnknownTransferIsRefusedAtInit() {
+        assertThatThrownBy(() -> new Chain(null, null, null, "carrier-pigeon", dev.thaw.api.Xdt::inMemory))
+                .hasMessageContaining("TRANSFER must be inline, store or xdt");
+        assertThatThrownBy(() -> new Chain(null, null, null, "store", dev.thaw.api.Xdt::inMemory))
+                .hasMessageContaining("needs TRANSFER_URL");
+    }
 }

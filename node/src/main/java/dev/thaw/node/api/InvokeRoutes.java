@@ -182,7 +182,7 @@ final class InvokeRoutes implements HttpService {
 
     /** Headers every answer of an invocation that ran carries, failed or not. */
     private void invocationHeaders(ServerResponse res, Invocation inv, long version) {
-        node.nodeId().ifPresent(id -> res.header("X-Thaw-Node", id));
+        node.clusterNodeId().ifPresent(id -> res.header("X-Thaw-Node", id));
         res.header("X-Amz-Executed-Version", Long.toString(version))
                 .header("X-Amz-Request-Id", inv.requestId())
                 .header("x-amzn-RequestId", inv.requestId())

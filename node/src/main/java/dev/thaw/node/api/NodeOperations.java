@@ -36,7 +36,7 @@ public interface NodeOperations {
     }
 
     /** @return this node's id in its cluster; empty for a node on its own */
-    default Optional<String> nodeId() {
+    default Optional<String> clusterNodeId() {
         return Optional.empty();
     }
 

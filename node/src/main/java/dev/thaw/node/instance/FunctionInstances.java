@@ -67,7 +67,8 @@ public final class FunctionInstances implements InstanceStarter, Instance.Lifecy
     /** What the starter needs from the node. */
     public record Context(FunctionLog log, NodeMetrics metrics, InstanceLauncher launcher, SnapshotRepository repository,
                           Optional<Criu> criu, Scheduler scheduler, Map<String, Instance> registry,
-                          RuntimeListeners listeners, Optional<Sandboxes> sandboxes, SharedSnapshots shared) {
+                          RuntimeListeners listeners, Optional<Sandboxes> sandboxes, SharedSnapshots shared,
+                          dev.thaw.node.xdt.XdtService xdt) {
     }
 
     /** The port an instance's Runtime API listens on inside its own network namespace. */
@@ -242,7 +243,7 @@ public final class FunctionInstances implements InstanceStarter, Instance.Lifecy
         } else {
             l = ctx.listeners().open(instance.id);
         }
-        RuntimeEndpoint endpoint = new RuntimeEndpoint(l.channel(), l.address(), secret, new RuntimeApi(instance),
+        RuntimeEndpoint endpoint = new RuntimeEndpoint(l.channel(), l.address(), secret, new RuntimeApi(instance, ctx.xdt()),
                 instance.toString());
         String snapshotSecret = snapshot.runtimeSecret();
         if (restore && snapshotSecret != null && !snapshotSecret.isEmpty()) {

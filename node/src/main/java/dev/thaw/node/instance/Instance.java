@@ -104,6 +104,8 @@ public final class Instance implements PoolInstance {
     private final java.util.concurrent.atomic.AtomicBoolean checkpointClaimed = new java.util.concurrent.atomic.AtomicBoolean();
     /** How long the checkpoint of this (booted) instance took, NaN if it was not checkpointed. */
     volatile double checkpointMs = Double.NaN;
+    /** The invocation the runtime took last, until it answered it: its transfers are tallied there. */
+    volatile Invocation current;
     private final InstanceEvents events;
     private final Lifecycle lifecycle;
     private final LinkedBlockingQueue<Invocation> inbox = new LinkedBlockingQueue<>(1);
@@ -366,6 +368,7 @@ public final class Instance implements PoolInstance {
                     writeMark("begin", inv);
                 }
                 inv.markStarted(System.nanoTime());
+                current = inv;
                 return inv;
             }
         }

@@ -5,6 +5,7 @@ import dev.thaw.core.Json;
 import dev.thaw.node.instance.RuntimeEndpoint.Request;
 import dev.thaw.node.instance.RuntimeEndpoint.Response;
 import dev.thaw.node.pool.Invocation;
+import dev.thaw.node.xdt.XdtService;
 import dev.thaw.protocol.RuntimeProtocol.Headers;
 import dev.thaw.protocol.RuntimeProtocol.Routes;
 import java.io.IOException;
@@ -35,9 +36,38 @@ final class RuntimeApi implements RuntimeEndpoint.Handler {
     private static final String INVOCATION = RUNTIME + "invocation/";
 
     private final Instance instance;
+    /** The node's transfers; null on a node without them (tests of the endpoint alone). */
+    private final XdtService xdt;
 
-    RuntimeApi(Instance instance) {
+    RuntimeApi(Instance instance, XdtService xdt) {
         this.instance = instance;
+        this.xdt = xdt;
+    }
+
+    /**
+     * thaw's transfers ({@code thaw-xdt/objects}): puts stream in and reads stream out, on
+     * connections of the runtime's own, never through a byte array of the whole data. The reader
+     * or producer is the function this instance serves.
+     */
+    @Override
+    public RuntimeEndpoint.Streamed streamed(String method, String path) {
+        String objects = RUNTIME + Routes.XDT_OBJECTS;
+        if (!path.startsWith(objects) || xdt == null) {
+            return null;
+        }
+        if (method.equals("POST") && path.equals(objects)) {
+            return ex -> xdt.put(caller(), ex);
+        }
+        if (method.equals("GET") && path.startsWith(objects + "/") && path.length() > objects.length() + 1) {
+            String reference = path.substring(objects.length() + 1);
+            return ex -> xdt.get(caller(), reference, ex);
+        }
+        return null;
+    }
+
+    private XdtService.Caller caller() {
+        Invocation inv = instance.current;
+        return new XdtService.Caller(instance.deployment.name(), inv == null ? null : inv.transfers());
     }
 
     @Override
@@ -51,11 +81,11 @@ final class RuntimeApi implements RuntimeEndpoint.Handler {
             return next();
         }
         if (post && path.startsWith(INVOCATION) && path.endsWith("/response")) {
-            return accepted(instance.events().completed(instance, requestId(path, INVOCATION, "/response"), req.body()));
+            return answered(instance.events().completed(instance, requestId(path, INVOCATION, "/response"), req.body()));
         }
         if (post && path.startsWith(INVOCATION) && path.endsWith("/error")) {
             ErrorReport e = ErrorReport.parse(req);
-            return accepted(instance.events().failed(instance, requestId(path, INVOCATION, "/error"), e.type, e.message,
+            return answered(instance.events().failed(instance, requestId(path, INVOCATION, "/error"), e.type, e.message,
                     e.stack));
         }
         if (post && path.equals(RUNTIME + Routes.INIT_ERROR)) {
@@ -126,6 +156,14 @@ final class RuntimeApi implements RuntimeEndpoint.Handler {
     private static Response accepted(boolean accepted) {
         return accepted ? ok202() : Response.json(400,
                 "{\"errorMessage\":\"no such invocation in progress on this instance\",\"errorType\":\"InvalidRequestID\"}");
+    }
+
+    /** An invocation was answered: transfers from now on are not its own. */
+    private Response answered(boolean accepted) {
+        if (accepted) {
+            instance.current = null;
+        }
+        return accepted(accepted);
     }
 
     private static Response gone() {

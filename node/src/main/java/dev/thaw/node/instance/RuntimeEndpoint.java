@@ -1,6 +1,5 @@
 package dev.thaw.node.instance;
 
-import java.io.BufferedInputStream;
 import java.io.ByteArrayOutputStream;
 import java.io.IOException;
 import java.io.InputStream;
@@ -11,12 +10,13 @@ import java.nio.channels.ClosedChannelException;
 import java.nio.channels.ServerSocketChannel;
 import java.nio.channels.SocketChannel;
 import java.nio.charset.StandardCharsets;
-import java.util.LinkedHashMap;
 import java.util.Locale;
 import java.util.Map;
 import java.util.Optional;
 import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
+import dev.thaw.node.xdt.Http1;
+import dev.thaw.node.xdt.SocketExchange;
 
 /*
  * The Lambda Runtime API of one instance, on a listening socket of its own.
@@ -33,6 +33,9 @@ import java.util.concurrent.ConcurrentHashMap;
  * The protocol is a strict request-response loop with one client, so this is a small HTTP/1.1
  * server of its own rather than a general one: keep-alive connections, Content-Length or chunked
  * bodies, one virtual thread per connection (socket reads unmount it; `next` long-polls on it).
+ * Bodies are read whole, up to a 6 MB response, except on streamed routes (thaw's transfers, of
+ * any size, on connections of their own): their handler reads the body from the socket as it
+ * arrives and writes its answer straight to the socket.
  */
 /** One instance's Runtime API listener (see the comment above). */
 final class RuntimeEndpoint implements AutoCloseable {
@@ -63,6 +66,21 @@ final class RuntimeEndpoint implements AutoCloseable {
          * @return the answer; may block (the {@code next} long poll)
          */
         Response handle(Request request, String path) throws InterruptedException;
+
+        /**
+         * @param path the path after the secret prefix
+         * @return the handler of a route whose body and answer stream (thaw's transfers), or null
+         *     for a route answered by {@link #handle} with the body read whole (bounded by
+         *     {@link #MAX_BODY_BYTES})
+         */
+        default Streamed streamed(String method, String path) {
+            return null;
+        }
+    }
+
+    /** Answers a request whose body it reads itself and whose answer it writes itself. */
+    interface Streamed {
+        void handle(SocketExchange exchange) throws IOException, InterruptedException;
     }
 
     private final ServerSocketChannel listener;
@@ -72,6 +90,8 @@ final class RuntimeEndpoint implements AutoCloseable {
     private final Handler handler;
     private final String owner;
     private volatile boolean closed;
+    /** Its accept loop: a channel closed while a thread is blocked in accept is released only when that thread returns. */
+    private final Thread acceptor;
 
     /**
      * @param listener a bound, listening channel (in the instance's network namespace, or the node's)
@@ -85,7 +105,7 @@ final class RuntimeEndpoint implements AutoCloseable {
         this.handler = handler;
         this.owner = owner;
         this.secrets.add(secret);
-        Thread.ofVirtual().name("thaw-runtime-api-" + owner).start(this::acceptLoop);
+        this.acceptor = Thread.ofVirtual().name("thaw-runtime-api-" + owner).start(this::acceptLoop);
     }
 
     /** @return {@code host:port/secret}: the instance's {@code AWS_LAMBDA_RUNTIME_API} */
@@ -117,13 +137,33 @@ final class RuntimeEndpoint implements AutoCloseable {
     }
 
     private void serve(SocketChannel c) {
-        try (c; InputStream in = new BufferedInputStream(Channels.newInputStream(c), 16 * 1024);
+        try (c; InputStream in = new dev.thaw.node.xdt.ChannelInput(c, 16 * 1024);
              OutputStream out = Channels.newOutputStream(c)) {
             c.socket().setTcpNoDelay(true);
             while (!closed) {
-                Request req = read(in);
-                if (req == null) {
+                Http1.Head head = readHead(in);
+                if (head == null) {
                     return; // the runtime closed its connection
+                }
+                Streamed streamed = streamed(head);
+                if (streamed != null) {
+                    SocketExchange exchange = new SocketExchange(c, in, head);
+                    try {
+                        streamed.handle(exchange);
+                    } catch (RuntimeException e) {
+                        // the path is not logged: a read's path holds its reference, a capability
+                        LOG.log(System.Logger.Level.WARNING, "Runtime API of " + owner + ": a streamed " + head.first()
+                                + " failed: " + e);
+                        return; // the answer may be half written: the connection ends
+                    }
+                    if (!exchange.finish()) {
+                        return;
+                    }
+                    continue;
+                }
+                Request req = withBody(in, head);
+                if (req == null) {
+                    return;
                 }
                 Response res = dispatch(req);
                 write(out, res, keepAlive(req));
@@ -142,6 +182,20 @@ final class RuntimeEndpoint implements AutoCloseable {
         } finally {
             connections.remove(c);
         }
+    }
+
+    /** @return the streamed handler of a request that carries the instance's prefix, or null */
+    private Streamed streamed(Http1.Head head) {
+        String path = head.second();
+        int q = path.indexOf('?');
+        if (q >= 0) {
+            path = path.substring(0, q);
+        }
+        int slash = path.indexOf('/', 1);
+        if (slash < 0 || !secrets.contains(path.substring(1, slash))) {
+            return null; // refused by dispatch, after its body is read
+        }
+        return handler.streamed(head.first(), path.substring(slash));
     }
 
     private Response dispatch(Request req) throws InterruptedException {
@@ -173,26 +227,22 @@ final class RuntimeEndpoint implements AutoCloseable {
 
     /** @return the next request, or null at a clean end of the connection */
     static Request read(InputStream in) throws IOException {
-        String requestLine = line(in, true);
-        if (requestLine == null) {
-            return null;
+        Http1.Head head = readHead(in);
+        return head == null ? null : withBody(in, head);
+    }
+
+    /** @return the next request's head, or null at a clean end of the connection */
+    private static Http1.Head readHead(InputStream in) throws IOException {
+        Http1.Head head = Http1.readHead(in);
+        if (head != null && (head.third().isEmpty() || !head.third().startsWith("HTTP/1.") || head.third().contains(" "))) {
+            throw new IOException("not an HTTP/1.x request line: " + head.first() + " " + head.second() + " " + head.third());
         }
-        String[] parts = requestLine.split(" ");
-        if (parts.length != 3 || !parts[2].startsWith("HTTP/1.")) {
-            throw new IOException("not an HTTP/1.x request line: " + requestLine);
-        }
-        Map<String, String> headers = new LinkedHashMap<>();
-        int headBytes = requestLine.length();
-        for (String h; !(h = line(in, false)).isEmpty(); ) {
-            headBytes += h.length();
-            if (headBytes > MAX_HEAD_BYTES) {
-                throw new IOException("request head over " + MAX_HEAD_BYTES + " bytes");
-            }
-            int colon = h.indexOf(':');
-            if (colon > 0) {
-                headers.put(h.substring(0, colon).strip().toLowerCase(Locale.ROOT), h.substring(colon + 1).strip());
-            }
-        }
+        return head;
+    }
+
+    /** @return the request with its body read whole (bounded), or null when the connection ended in it */
+    private static Request withBody(InputStream in, Http1.Head head) throws IOException {
+        Map<String, String> headers = head.headers();
         byte[] body;
         if ("chunked".equalsIgnoreCase(headers.getOrDefault("transfer-encoding", ""))) {
             body = chunked(in);
@@ -206,7 +256,7 @@ final class RuntimeEndpoint implements AutoCloseable {
                 return null;
             }
         }
-        return new Request(parts[0], parts[1], headers, body);
+        return new Request(head.first(), head.second(), headers, body);
     }
 
     private static byte[] chunked(InputStream in) throws IOException {
@@ -289,6 +339,13 @@ final class RuntimeEndpoint implements AutoCloseable {
             listener.close();
         } catch (IOException e) {
             // closing
+        }
+        if (Thread.currentThread() != acceptor) {
+            try {
+                acceptor.join(2_000); // the listening socket is gone once its accept returned
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+            }
         }
         for (SocketChannel c : connections) {
             try {

@@ -63,6 +63,11 @@ public final class NodeMetrics {
     private final Gauge queued = Gauge.builder().name("thaw_function_queued_invocations")
             .help("Invocations waiting for an instance").labelNames("function_name").register(registry);
 
+    /** @return the node's registry, for the metrics of the node's other parts (transfers) */
+    public PrometheusRegistry registry() {
+        return registry;
+    }
+
     /**
      * Exposes the snapshot store's per-tier counters, read at scrape time: hits, misses, bytes read
      * and written, errors, integrity failures (objects that failed verification, also counted as

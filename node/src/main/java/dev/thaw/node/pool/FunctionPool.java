@@ -257,6 +257,9 @@ public final class FunctionPool implements InstanceEvents {
                 line.append('\t').append(inv.startReport().reportFields());
             }
         }
+        if (!inv.transfers().isEmpty()) {
+            line.append('\t').append(inv.transfers().reportFields());
+        }
         closing(inv, line.toString());
         observer.invocation(code, inv.start(), durationMs / 1000);
     }

@@ -39,6 +39,7 @@ public final class Invocation {
     private String opening;
     private final java.util.List<String> closing = new java.util.ArrayList<>();
     private final java.util.concurrent.CountDownLatch captured = new java.util.concurrent.CountDownLatch(1);
+    private final dev.thaw.node.xdt.TransferTally transfers = new dev.thaw.node.xdt.TransferTally();
 
     /** @param payload the event, as the runtime receives it */
     public Invocation(byte[] payload) {
@@ -170,6 +171,11 @@ public final class Invocation {
 
     public byte[] payload() {
         return payload;
+    }
+
+    /** @return the data transfers (XDT) the invocation's handler made, for its REPORT line */
+    public dev.thaw.node.xdt.TransferTally transfers() {
+        return transfers;
     }
 
     /** @return the future the caller waits on */

@@ -1,0 +1,87 @@
+package dev.thaw.node.xdt;
+
+import java.nio.charset.StandardCharsets;
+import java.security.MessageDigest;
+import java.util.Base64;
+import java.util.HexFormat;
+import java.util.LinkedHashMap;
+import java.util.Map;
+
+/**
+ * Signs and checks the requests nodes make of each other. A pull carries the reference (the
+ * capability: only a node holding the cluster's key made it), the function that reads it, the
+ * asking node and the time, under an HMAC-SHA256 with a key derived from the transfer key for this
+ * one use. A function holds references but never the key: it cannot call another node's transfer
+ * listener in the name of a function of its choice, and a captured request is accepted for
+ * {@link #WINDOW_MS} only (and its reference's reads bound what a replay could take).
+ */
+final class PeerAuth {
+    static final String REFERENCE = "Thaw-Xdt-Reference";
+    static final String READER = "Thaw-Xdt-Reader";
+    static final String NODE = "Thaw-Xdt-Node";
+    static final String TIME = "Thaw-Xdt-Time";
+    static final String SIGNATURE = "Thaw-Xdt-Signature";
+    /** How far a request's time may be from the producer's clock. */
+    static final long WINDOW_MS = 60_000;
+
+    private final byte[] key;
+
+    PeerAuth(TransferKey transferKey) {
+        this.key = transferKey.derive("peer-request");
+    }
+
+    /** @return the headers of a signed pull */
+    Map<String, String> sign(String path, String reference, String reader, String node, long nowMs) {
+        Map<String, String> h = new LinkedHashMap<>();
+        h.put(REFERENCE, reference);
+        h.put(READER, reader);
+        h.put(NODE, node);
+        h.put(TIME, Long.toString(nowMs));
+        h.put(SIGNATURE, signature(path, reference, reader, node, nowMs));
+        return h;
+    }
+
+    /**
+     * @throws Refusal {@code FORGED} when the request is not signed by a node of this cluster, or
+     *     signed too long ago (or ahead)
+     */
+    void verify(String path, Http1.Head head, long nowMs) {
+        String reference = head.header(REFERENCE);
+        String reader = head.header(READER);
+        String node = head.header(NODE);
+        String time = head.header(TIME);
+        String sig = head.header(SIGNATURE);
+        if (reference == null || reader == null || node == null || time == null || sig == null) {
+            throw new Refusal(Refusal.Reason.FORGED, "a pull must be signed by a node of this cluster (headers "
+                    + REFERENCE + ", " + READER + ", " + NODE + ", " + TIME + ", " + SIGNATURE + ")");
+        }
+        long t;
+        try {
+            t = Long.parseLong(time);
+        } catch (NumberFormatException e) {
+            throw new Refusal(Refusal.Reason.FORGED, "the pull's time is not a number");
+        }
+        byte[] expected = signature(path, reference, reader, node, t).getBytes(StandardCharsets.US_ASCII);
+        if (!MessageDigest.isEqual(expected, sig.getBytes(StandardCharsets.US_ASCII))) {
+            throw new Refusal(Refusal.Reason.FORGED, "the pull is not signed by a node of this cluster (its signature"
+                    + " does not verify with the cluster's transfer key)");
+        }
+        if (Math.abs(nowMs - t) > WINDOW_MS) {
+            throw new Refusal(Refusal.Reason.FORGED, "the pull was signed " + (nowMs - t) / 1000 + " s from this node's"
+                    + " clock, more than the " + WINDOW_MS / 1000 + " s allowed (are the nodes' clocks in sync?)");
+        }
+    }
+
+    private String signature(String path, String reference, String reader, String node, long t) {
+        String digest;
+        try {
+            digest = HexFormat.of().formatHex(MessageDigest.getInstance("SHA-256")
+                    .digest(reference.getBytes(StandardCharsets.US_ASCII)));
+        } catch (java.security.NoSuchAlgorithmException e) {
+            throw new IllegalStateException(e);
+        }
+        String text = "GET\n" + path + "\n" + digest + "\n" + reader + "\n" + node + "\n" + t;
+        return Base64.getUrlEncoder().withoutPadding().encodeToString(
+                TransferKey.hmac(key, text.getBytes(StandardCharsets.UTF_8)));
+    }
+}

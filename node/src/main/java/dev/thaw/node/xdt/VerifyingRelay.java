@@ -1,0 +1,114 @@
+package dev.thaw.node.xdt;
+
+import java.io.IOException;
+import java.io.InputStream;
+import java.nio.ByteBuffer;
+import java.security.MessageDigest;
+import java.security.NoSuchAlgorithmException;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.Executor;
+
+/**
+ * Passes data from another node (or from S3) on to a reader as it arrives, hashing it on the way,
+ * and says at the end whether it matched the reference: every byte, no more, and the reference's
+ * SHA-256 (hashed on other threads while the next bytes arrive). Cut-through: nothing is held back but one buffer, so a large transfer neither waits for
+ * its last byte before its first is delivered nor sits whole in the node. The verdict travels as
+ * the trailer of the chunked answer, so the reader's stream fails instead of ending when it is not
+ * {@code ok}.
+ */
+final class VerifyingRelay {
+    /** Bytes read from the source and written on per step. */
+    static final int BUFFER = 1 << 20;
+    /** Buffers in flight: one arriving and going out while the ones before it are hashed. */
+    private static final int BUFFERS = 3;
+
+    private VerifyingRelay() {
+    }
+
+    /**
+     * What came of a relay.
+     *
+     * @param bytes how many bytes were passed on
+     * @param failure why the data cannot be trusted, or null when it matched
+     */
+    record Outcome(long bytes, Refusal failure) {
+        boolean ok() {
+            return failure == null;
+        }
+    }
+
+    /** Where the relay writes; an {@link IOException} from it ends the relay (the reader is gone). */
+    interface Sink {
+        void write(ByteBuffer data) throws IOException;
+    }
+
+    /**
+     * @param source the data, read to its end
+     * @param ref what it must match
+     * @param from names the source in messages ("node 'a'", "S3")
+     * @throws IOException when writing to {@code sink} failed
+     */
+    static Outcome relay(InputStream source, Reference ref, String from, Sink sink) throws IOException {
+        return relay(source, ref, from, sink, Runnable::run);
+    }
+
+    /**
+     * As {@link #relay(InputStream, Reference, String, Sink)}, hashing on {@code hashers} (in order)
+     * while the next buffer arrives and goes out: the relay is not slowed to the hash's pace.
+     */
+    static Outcome relay(InputStream source, Reference ref, String from, Sink sink, Executor hashers) throws IOException {
+        MessageDigest sha;
+        try {
+            sha = MessageDigest.getInstance("SHA-256");
+        } catch (NoSuchAlgorithmException e) {
+            throw new IllegalStateException(e);
+        }
+        int size = (int) Math.min(BUFFER, Math.max(1, ref.size() + 1));
+        byte[][] buffers = new byte[BUFFERS][size];
+        @SuppressWarnings("unchecked")
+        CompletableFuture<Void>[] hashed = new CompletableFuture[BUFFERS];
+        java.util.Arrays.fill(hashed, CompletableFuture.completedFuture(null));
+        CompletableFuture<Void> tail = CompletableFuture.completedFuture(null);
+        long total = 0;
+        try {
+            for (int i = 0; ; i++) {
+                int slot = i % BUFFERS;
+                hashed[slot].join(); // the buffer is free once its bytes are hashed
+                byte[] buf = buffers[slot];
+                int n;
+                try {
+                    n = source.readNBytes(buf, 0, buf.length);
+                } catch (IOException e) {
+                    return new Outcome(total, new Refusal(Refusal.Reason.UNAVAILABLE, "the transfer from " + from
+                            + " broke off after " + total + " of " + ref.size() + " bytes: " + e.getMessage(), e));
+                }
+                if (n == 0) {
+                    break;
+                }
+                if (total + n > ref.size()) {
+                    return new Outcome(total, new Refusal(Refusal.Reason.CORRUPTED, "the data from " + from
+                            + " is longer than the " + ref.size() + " bytes its reference says"));
+                }
+                sink.write(ByteBuffer.wrap(buf, 0, n));
+                total += n;
+                tail = tail.thenRunAsync(() -> sha.update(buf, 0, n), hashers);
+                hashed[slot] = tail;
+            }
+        } finally {
+            try {
+                tail.join();
+            } catch (RuntimeException e) {
+                // a relay that failed does not need its hash
+            }
+        }
+        if (total != ref.size()) {
+            return new Outcome(total, new Refusal(Refusal.Reason.CORRUPTED, "the data from " + from + " ended after "
+                    + total + " of the " + ref.size() + " bytes its reference says"));
+        }
+        if (!MessageDigest.isEqual(sha.digest(), ref.sha256())) {
+            return new Outcome(total, new Refusal(Refusal.Reason.CORRUPTED, "the data from " + from
+                    + " does not match its reference's SHA-256: it was changed or damaged on the way"));
+        }
+        return new Outcome(total, null);
+    }
+}
