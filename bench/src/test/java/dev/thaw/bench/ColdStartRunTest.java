@@ -96,6 +96,7 @@ class ColdStartRunTest {
         }
         @Override public long deleteAlias(String name, String alias) { throw new UnsupportedOperationException(); }
         @Override public JsonNode versions(String name) { throw new UnsupportedOperationException(); }
+        @Override public JsonNode clusterNodes() { throw new UnsupportedOperationException(); }
         @Override public JsonNode deadLetters(String name) { throw new UnsupportedOperationException(); }
         @Override public int clearDeadLetters(String name) { throw new UnsupportedOperationException(); }
 

@@ -152,6 +152,7 @@ final class InvokeCommand extends ClientCommand {
         err.println("client latency: " + String.format(Locale.ROOT, "%.2f ms", r.clientLatencyMillis()));
         err.println("request id:     " + (r.requestId() == null ? "-" : r.requestId()));
         r.executedVersion().ifPresent(v -> err.println("version:        " + v));
+        r.thawHeader("Node").ifPresent(n -> err.println("node:           " + n));
         for (String figure : RESTORE_FIGURES) {
             r.thawHeader(figure).ifPresent(v -> err.println(String.format(Locale.ROOT, "%-19s%s",
                     figure.toLowerCase(Locale.ROOT).replace('-', ' ') + ":", v)));

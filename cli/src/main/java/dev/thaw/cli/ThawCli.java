@@ -16,7 +16,7 @@ import picocli.CommandLine.ScopeType;
         description = "A serverless platform for JVM functions whose cold starts restore CRIU snapshots.",
         subcommands = {UpCommand.class, DeployCommand.class, InvokeCommand.class, ListCommand.class,
                 DescribeCommand.class, LogsCommand.class, DeleteCommand.class, EvictCommand.class, AliasCommand.class,
-                EventsCommand.class,
+                EventsCommand.class, ClusterCommand.class, S3ServerCommand.class,
                 SnapshotCommand.class, StoreCommand.class, BenchCommand.class, CommandLine.HelpCommand.class})
 public final class ThawCli implements Runnable {
 

@@ -119,8 +119,48 @@ final class UpCommand implements Callable<Integer> {
     java.util.Map<String, String> xdtPeers = new java.util.LinkedHashMap<>();
 
     @Option(names = "--node-id", paramLabel = "ID",
-            description = "This node's id in XDT references (default: generated on first start, kept in DATA_DIR/node-id).")
+            description = "This node's id: in its cluster (required with --cluster) and in XDT references (default:"
+                    + " generated on first start, kept in DATA_DIR/node-id).")
     String nodeId;
+
+    @Option(names = "--cluster", paramLabel = "ETCD_ENDPOINTS",
+            description = "Join the cluster coordinated by etcd at these endpoints (comma-separated http://host:port);"
+                    + " deploys, snapshots and invocations are then cluster-wide. Needs --node-id and a shared"
+                    + " --s3-endpoint, and the cluster's --store-secret-file and --api-token-file.")
+    String clusterEndpoints;
+
+    @Option(names = "--cluster-name", defaultValue = "default", paramLabel = "NAME",
+            description = "The cluster's name: its keys in etcd live under /thaw/NAME/ (default ${DEFAULT-VALUE}).")
+    String clusterName;
+
+    @Option(names = "--advertise", paramLabel = "URL",
+            description = "The address other nodes forward invocations to (default: http://127.0.0.1:PORT).")
+    java.net.URI advertise;
+
+    @Option(names = "--capacity", defaultValue = "16", paramLabel = "N",
+            description = "Instances this node runs at once before placement prefers other nodes (default ${DEFAULT-VALUE}).")
+    int capacity;
+
+    @Option(names = "--lease-ttl-s", defaultValue = "5", paramLabel = "S",
+            description = "Seconds until the cluster sees this node gone when it dies (default ${DEFAULT-VALUE}).")
+    int leaseTtlSeconds;
+
+    @Option(names = "--api-token-file", paramLabel = "FILE",
+            description = "The API token (owner-only file), instead of DATA_DIR/api-token: the cluster's, shared by its nodes.")
+    Path apiTokenFile;
+
+    @Option(names = "--aws-credentials-file", paramLabel = "FILE",
+            description = "The AWS access keys (profile thaw) that sign Lambda-path requests, instead of DATA_DIR/aws-credentials.")
+    Path awsCredentialsFile;
+
+    @Option(names = "--store-secret-file", paramLabel = "FILE",
+            description = "The snapshot store's encryption secret, instead of DATA_DIR/store.secret: the cluster's, shared"
+                    + " by its nodes (a node with another refuses to serve snapshots).")
+    Path storeSecretFile;
+
+    @Option(names = "--exit-with-stdin", hidden = true,
+            description = "Shut down when standard input ends (thaw cluster up: its nodes go when it does).")
+    boolean exitWithStdin;
 
     @Override
     public Integer call() throws InterruptedException {
@@ -139,6 +179,9 @@ final class UpCommand implements Callable<Integer> {
                 .drainGrace(Duration.ofSeconds(drainGraceSeconds))
                 .eventRetryDelay(Duration.ofMillis(eventRetryDelayMs))
                 .xdt(xdtSettings())
+                .cluster(clusterSettings())
+                .secrets(new NodeConfig.SecretFiles(java.util.Optional.ofNullable(apiTokenFile),
+                        java.util.Optional.ofNullable(awsCredentialsFile), java.util.Optional.ofNullable(storeSecretFile)))
                 .build();
         } catch (IllegalArgumentException | ArithmeticException e) {
             throw new picocli.CommandLine.ParameterException(spec.commandLine(), e.getMessage());
@@ -155,17 +198,43 @@ final class UpCommand implements Callable<Integer> {
         if (!node.cleanedAtStart().isEmpty()) {
             out.println("cleaned what a node killed on this data directory left: " + node.cleanedAtStart());
         }
-        out.println("API token: " + config.dataDir().resolve("api-token") + " (the thaw CLI reads it from there when run"
+        out.println("API token: " + config.secrets().apiToken().orElse(config.dataDir().resolve("api-token"))
+                + " (the thaw CLI reads it from there when run"
                 + " from this directory, or from THAW_TOKEN); AWS CLI and SDK credentials: profile thaw in "
                 + node.awsCredentialsFile());
         if (openInvoke) {
             out.println("invocations need no API token (--open-invoke)");
         }
         out.println("transfers (XDT): node " + node.nodeId() + ", other nodes pull from " + node.transferAddress());
+        config.cluster().ifPresent(c -> out.println("cluster: " + c.name() + " as node " + c.nodeId() + " (etcd "
+                + c.etcd().stream().map(Object::toString).collect(java.util.stream.Collectors.joining(",")) + ")"));
         out.println("press Ctrl-C to stop");
         out.flush();
+        if (exitWithStdin) {
+            Thread.ofPlatform().daemon().name("thaw-stdin-watch").start(() -> {
+                try {
+                    while (System.in.read() >= 0) {
+                        // the parent holds the other end; it closes when the parent goes
+                    }
+                } catch (java.io.IOException e) {
+                    // gone
+                }
+                System.exit(0); // runs the shutdown hook: the node drains and stops its instances
+            });
+        }
         node.awaitClose();
         return 0;
+    }
+
+    private dev.thaw.node.ClusterSettings clusterSettings() {
+        if (clusterEndpoints == null) {
+            return null;
+        }
+        if (nodeId == null) {
+            throw new IllegalArgumentException("--cluster needs --node-id: the node's id, unique in the cluster");
+        }
+        return dev.thaw.node.ClusterSettings.of(clusterEndpoints, nodeId).withName(clusterName).withAdvertise(advertise)
+                .withCapacity(capacity).withLeaseTtl(Duration.ofSeconds(leaseTtlSeconds));
     }
 
     private dev.thaw.node.XdtSettings xdtSettings() {

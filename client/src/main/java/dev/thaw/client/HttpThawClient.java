@@ -207,6 +207,11 @@ final class HttpThawClient implements ThawClient {
     }
 
     @Override
+    public JsonNode clusterNodes() {
+        return tree(send(request("/cluster/nodes").GET()).body());
+    }
+
+    @Override
     public JsonNode deadLetters(String name) {
         return tree(send(request(functionPath(name) + "/events/dead").GET()).body());
     }

@@ -183,6 +183,9 @@ public interface ThawClient extends AutoCloseable {
     /** @return the function's invocable versions: number, aliases, deploy time, snapshot state ({@code GET …/versions}) */
     JsonNode versions(String name);
 
+    /** @return the cluster's live nodes as the node sees them ({@code GET /cluster/nodes}) */
+    JsonNode clusterNodes();
+
     /**
      * @return the function's dead letters: its asynchronous invocations whose every attempt failed
      *     ({@code {"function", "deadLetters": [{"requestId","enqueuedAt","failedAt","attempts","lastError","payloadBytes"}]}})

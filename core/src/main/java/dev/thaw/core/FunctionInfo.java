@@ -25,6 +25,8 @@ import java.util.List;
  *     the manifest's, else the node's default)
  * @param primeRounds how many priming invocations run before its snapshot, or {@code null} when it
  *     is not primed (the event itself is never shown)
+ * @param nodes in a cluster, the instance counts on each node by node id ({@code instances} is their
+ *     sum); {@code null} on a node on its own
  */
 @JsonInclude(JsonInclude.Include.NON_NULL)
 public record FunctionInfo(
@@ -43,7 +45,34 @@ public record FunctionInfo(
         SnapshotInfo snapshot,
         InstanceCounts instances,
         String restoreMode,
-        Integer primeRounds) {
+        Integer primeRounds,
+        java.util.Map<String, InstanceCounts> nodes) {
+
+    /** A function's information on a node on its own (no per-node counts). */
+    public FunctionInfo(String name, long version, String handler, String runtime, int memoryMb, int timeoutMs,
+                        List<String> environmentKeys, int maxInstances, boolean snapshotsEnabled, String codeSha256,
+                        long codeSizeBytes, String deployedAt, SnapshotInfo snapshot, InstanceCounts instances,
+                        String restoreMode, Integer primeRounds) {
+        this(name, version, handler, runtime, memoryMb, timeoutMs, environmentKeys, maxInstances, snapshotsEnabled,
+                codeSha256, codeSizeBytes, deployedAt, snapshot, instances, restoreMode, primeRounds, null);
+    }
+
+    /** @return this information with the instance counts of every node of the cluster, and their sum */
+    public FunctionInfo withNodes(java.util.Map<String, InstanceCounts> perNode) {
+        int starting = 0;
+        int idle = 0;
+        int busy = 0;
+        int queued = 0;
+        for (InstanceCounts c : perNode.values()) {
+            starting += c.starting();
+            idle += c.idle();
+            busy += c.busy();
+            queued += c.queued();
+        }
+        return new FunctionInfo(name, version, handler, runtime, memoryMb, timeoutMs, environmentKeys, maxInstances,
+                snapshotsEnabled, codeSha256, codeSizeBytes, deployedAt, snapshot, new InstanceCounts(starting, idle, busy,
+                queued), restoreMode, primeRounds, new java.util.TreeMap<>(perNode));
+    }
 
     /**
      * @param state {@code none} (no cold start yet), {@code ready}, {@code failed} (boots instead),

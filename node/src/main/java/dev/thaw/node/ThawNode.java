@@ -225,7 +225,7 @@ final class ThawNode implements Node, NodeOperations {
         repository.store().ifPresent(s -> {
             try {
                 var objects = new dev.thaw.node.snapshot.SharedObjects(s, config.dataDir().resolve("cluster-staging"));
-                Optional<String> wrong = objects.checkSecret(settings.name());
+                Optional<String> wrong = objects.checkSecret(settings.name(), Files.readAllBytes(storeSecretFile()));
                 if (wrong.isPresent()) {
                     snapshotsRefused = "this node's store secret is not the cluster's: " + wrong.get()
                             + "; it serves no snapshot until it is started with the cluster's (--store-secret-file)";
@@ -293,12 +293,7 @@ final class ThawNode implements Node, NodeOperations {
             String sha = v.codeHash().startsWith("sha256:") ? v.codeHash().substring("sha256:".length()) : v.codeHash();
             byte[] code = sharedObjects.get().code(v.codeKey(), sha);
             FunctionManifest manifest = Json.mapper().readValue(v.manifest(), FunctionManifest.class);
-            synchronized (this) {
-                Deployment d = store.install(manifest, code, v.version(), v.deployedAt());
-                activate(d, "DEPLOY version " + d.version() + " handler " + d.manifest().handler() + " (through node "
-                        + v.deployedBy() + ")");
-                return d;
-            }
+            return installVersion(manifest, code, v, " (through node " + v.deployedBy() + ")").deployment();
         } catch (IOException e) {
             throw new ThawException(ErrorType.ServiceUnavailable, "version " + v.version() + " of '" + v.name()
                     + "' cannot be installed here: " + e.getMessage(), e);
@@ -446,9 +441,13 @@ final class ThawNode implements Node, NodeOperations {
      * readable by the owner only), tiered from memory to disk to S3; without an S3 endpoint
      * configured, an embedded S3 server on a directory of the data dir.
      */
-    private dev.thaw.store.SnapshotStore openSnapshotStore() throws IOException {
-        Path secretFile = config.secrets().storeSecret().map(f -> Secrets.given(f, "store secret"))
+    private Path storeSecretFile() {
+        return config.secrets().storeSecret().map(f -> Secrets.given(f, "store secret"))
                 .orElse(config.dataDir().resolve("store.secret"));
+    }
+
+    private dev.thaw.store.SnapshotStore openSnapshotStore() throws IOException {
+        Path secretFile = storeSecretFile();
         if (!Files.exists(secretFile)) {
             byte[] secret = new byte[32];
             new java.security.SecureRandom().nextBytes(secret);
@@ -877,12 +876,21 @@ final class ThawNode implements Node, NodeOperations {
         }
         dev.thaw.cluster.FunctionVersion v = node.deploy(checked.name(), new String(Json.write(checked),
                 java.nio.charset.StandardCharsets.UTF_8), sha, code.length, codeKey);
-        synchronized (this) {
-            Deployment d = store.install(checked, code, v.version(), v.deployedAt());
-            Function f = functions.getOrDefault(d.name(), Map.of()).get(d.version());
-            return info(f != null ? f : activate(d, "DEPLOY version " + d.version() + " handler " + d.manifest().handler()
-                    + " (cluster-wide)"));
+        return info(installVersion(checked, code, v, " (cluster-wide, through this node)"));
+    }
+
+    /**
+     * Installs a version the registry numbered and makes it the latest, once: the node that deploys
+     * it and its own registry event may both get here, and only the first installs and logs it.
+     */
+    private synchronized Function installVersion(FunctionManifest manifest, byte[] code, dev.thaw.cluster.FunctionVersion v,
+                                                 String how) {
+        Optional<Deployment> here = store.version(v.name(), v.version());
+        if (here.isPresent()) {
+            return runtime(here.get());
         }
+        Deployment d = store.install(manifest, code, v.version(), v.deployedAt());
+        return activate(d, "DEPLOY version " + d.version() + " handler " + d.manifest().handler() + how);
     }
 
     /**
@@ -963,7 +971,9 @@ final class ThawNode implements Node, NodeOperations {
     public Invocation invoke(FunctionRef ref, byte[] payload, boolean captureLog) {
         checkOpen();
         Deployment d = resolve(ref);
-        return runtime(d).pool().submit(new Invocation(UUID.randomUUID().toString(), payload, ref.isLatest(), captureLog));
+        // a front door that forwarded an Event's attempt names it: its request id stays the one the caller got
+        String id = dev.thaw.node.api.Forwarded.requestId().orElseGet(() -> UUID.randomUUID().toString());
+        return runtime(d).pool().submit(new Invocation(id, payload, ref.isLatest(), captureLog));
     }
 
     @Override
@@ -1097,6 +1107,7 @@ final class ThawNode implements Node, NodeOperations {
         List<Map.Entry<String, String>> h = List.of(Map.entry("Content-Type", "application/json"),
                 Map.entry(dev.thaw.node.api.Forwarded.HEADER, cluster.get().nodeId()),
                 Map.entry(dev.thaw.node.api.Forwarded.VERSION_HEADER, Long.toString(d.version())),
+                Map.entry(dev.thaw.node.api.Forwarded.REQUEST_ID_HEADER, e.requestId()),
                 Map.entry("Authorization", "Bearer " + apiToken));
         try {
             var a = forwarder.send(r.address(), "POST", "/functions/" + d.name() + "/invoke", h, e.payload());
@@ -1211,25 +1222,119 @@ final class ThawNode implements Node, NodeOperations {
         return out;
     }
 
+    /**
+     * In a cluster, sends every other live node the same request, marked forwarded so that each
+     * answers for itself; an unreachable node is left out. Empty on a node on its own and for a
+     * request that was itself forwarded.
+     *
+     * @return each node's answer, by node id
+     */
+    private Map<String, dev.thaw.node.placement.Forwarder.Answer> askOthers(String method, String target) {
+        if (cluster.isEmpty() || dev.thaw.node.api.Forwarded.isForwarded()) {
+            return Map.of();
+        }
+        var c = cluster.get();
+        List<Map.Entry<String, String>> h = List.of(Map.entry(dev.thaw.node.api.Forwarded.HEADER, c.nodeId()),
+                Map.entry("Authorization", "Bearer " + apiToken));
+        Map<String, dev.thaw.node.placement.Forwarder.Answer> answers = new java.util.TreeMap<>();
+        for (dev.thaw.node.placement.NodeState n : c.members()) {
+            if (n.id().equals(c.nodeId())) {
+                continue;
+            }
+            try {
+                answers.put(n.id(), forwarder.send(n.address(), method, target, h, new byte[0]));
+            } catch (dev.thaw.node.placement.Forwarder.NodeUnreachable e) {
+                LOG.log(System.Logger.Level.INFO, "cluster: node " + n.id() + " did not answer " + method + " " + target
+                        + ": " + e.getMessage());
+            }
+        }
+        return answers;
+    }
+
+    private static String path(String name) {
+        return "/functions/" + java.net.URLEncoder.encode(name, java.nio.charset.StandardCharsets.UTF_8);
+    }
+
     @Override
     public int evict(String name) throws InterruptedException {
         function(name);
         int evicted = 0;
+        for (var a : askOthers("DELETE", path(name) + "/instances").values()) {
+            if (a.status() == 200) {
+                evicted += readJson(a.body()).path("evicted").asInt();
+            }
+        }
         for (Function f : List.copyOf(functions.getOrDefault(name, Map.of()).values())) {
             evicted += f.pool().evictIdle();
         }
         return evicted;
     }
 
+    /**
+     * The function's log; in a cluster, every node's, merged in time order, each line marked with the
+     * node that wrote it.
+     */
     @Override
     public List<String> logs(String name, int tail) {
         function(name);
-        return log(name).tail(tail);
+        List<String> own = log(name).tail(tail);
+        Map<String, dev.thaw.node.placement.Forwarder.Answer> others = askOthers("GET", path(name) + "/logs?tail=" + tail);
+        if (cluster.isEmpty() || dev.thaw.node.api.Forwarded.isForwarded()) {
+            return own;
+        }
+        List<String[]> lines = new ArrayList<>();
+        own.forEach(l -> lines.add(new String[] {l, cluster.get().nodeId()}));
+        others.forEach((id, a) -> {
+            if (a.status() == 200) {
+                new String(a.body(), java.nio.charset.StandardCharsets.UTF_8).lines().forEach(l -> lines.add(new String[] {l, id}));
+            }
+        });
+        lines.sort(java.util.Comparator.comparing(l -> timeOf(l[0])));
+        return lines.stream().skip(Math.max(0, lines.size() - tail)).map(ThawNode::markNode).toList();
+    }
+
+    /** @return the line's leading ISO-8601 time, or the epoch for a line without one (they sort first) */
+    private static java.time.Instant timeOf(String line) {
+        int space = line.indexOf(' ');
+        try {
+            return java.time.Instant.parse(space > 0 ? line.substring(0, space) : line);
+        } catch (java.time.format.DateTimeParseException e) {
+            return java.time.Instant.EPOCH;
+        }
+    }
+
+    /** @return the line with {@code [node]} after its time */
+    private static String markNode(String[] l) {
+        int space = l[0].indexOf(' ');
+        return space > 0 ? l[0].substring(0, space) + " [" + l[1] + "]" + l[0].substring(space) : "[" + l[1] + "] " + l[0];
     }
 
     @Override
     public FunctionInfo describe(String name) {
-        return info(function(name));
+        FunctionInfo own = info(function(name));
+        if (cluster.isEmpty() || dev.thaw.node.api.Forwarded.isForwarded()) {
+            return own;
+        }
+        Map<String, FunctionInfo.InstanceCounts> perNode = new java.util.TreeMap<>();
+        perNode.put(cluster.get().nodeId(), own.instances());
+        askOthers("GET", path(name)).forEach((id, a) -> {
+            if (a.status() == 200) {
+                try {
+                    perNode.put(id, Json.mapper().readValue(a.body(), FunctionInfo.class).instances());
+                } catch (IOException e) {
+                    LOG.log(System.Logger.Level.DEBUG, "cluster: node " + id + " described '" + name + "' unreadably");
+                }
+            }
+        });
+        return own.withNodes(perNode);
+    }
+
+    private static com.fasterxml.jackson.databind.JsonNode readJson(byte[] body) {
+        try {
+            return Json.mapper().readTree(body);
+        } catch (IOException e) {
+            return Json.mapper().createObjectNode();
+        }
     }
 
     @Override

@@ -78,7 +78,12 @@ final class Access implements Filter {
             var from = req.headers().first(HeaderNames.create(Forwarded.HEADER));
             if (from.isPresent()) {
                 // a node of the cluster placed it here: it runs here (only the cluster's token gets this far)
-                ScopedValue.where(Forwarded.FROM, from.get()).run(chain::proceed);
+                var carrier = ScopedValue.where(Forwarded.FROM, from.get());
+                var id = req.headers().first(HeaderNames.create(Forwarded.REQUEST_ID_HEADER));
+                if (id.isPresent() && id.get().matches("[A-Za-z0-9-]{1,64}")) {
+                    carrier = carrier.where(Forwarded.REQUEST_ID, id.get());
+                }
+                carrier.run(chain::proceed);
                 return;
             }
         } else if (auth != null && auth.startsWith(AWS4) && isLambdaPath(path)) {

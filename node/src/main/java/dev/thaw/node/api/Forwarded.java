@@ -11,9 +11,18 @@ public final class Forwarded {
     /** The function version the front door resolved the request's qualifier to. */
     public static final String VERSION_HEADER = "X-Thaw-Version";
 
+    /** The request id of the Event whose attempt a front door forwards: the invocation keeps it. */
+    public static final String REQUEST_ID_HEADER = "X-Thaw-Event-Request-Id";
+
     static final ScopedValue<String> FROM = ScopedValue.newInstance();
+    static final ScopedValue<String> REQUEST_ID = ScopedValue.newInstance();
 
     private Forwarded() {
+    }
+
+    /** @return the request id a forwarding node gave the invocation this thread handles, if any */
+    public static java.util.Optional<String> requestId() {
+        return REQUEST_ID.isBound() ? java.util.Optional.of(REQUEST_ID.get()) : java.util.Optional.empty();
     }
 
     /** @return whether the request this thread handles was forwarded by another node */

@@ -5,7 +5,7 @@ import io.helidon.webserver.http.HttpService;
 import io.helidon.webserver.http.ServerRequest;
 import io.helidon.webserver.http.ServerResponse;
 
-/** {@code GET /healthz} and {@code GET /metrics}. */
+/** {@code GET /healthz}, {@code GET /metrics} and, in a cluster, {@code GET /cluster/nodes}. */
 final class NodeRoutes implements HttpService {
     private final NodeOperations node;
 
@@ -19,7 +19,8 @@ final class NodeRoutes implements HttpService {
                     var health = node.health();
                     Requests.json(res, "ok".equals(health.get("status")) ? 200 : 503, health);
                 })
-                .get("/metrics", this::metrics);
+                .get("/metrics", this::metrics)
+                .get("/cluster/nodes", (req, res) -> Requests.json(res, 200, node.clusterNodes()));
     }
 
     private void metrics(ServerRequest req, ServerResponse res) {

@@ -127,7 +127,9 @@ public final class ClusterNode implements ClusterView, SharedSnapshots, AutoClos
     public static ClusterNode join(ClusterSettings settings, URI advertise, Hooks hooks, Optional<SharedObjects> shared,
                                    boolean sandboxed, Duration wait) {
         ClusterConfig config = ClusterConfig.builder().endpoints(settings.etcd()).clusterName(settings.name())
-                .nodeId(settings.nodeId()).leaseTtl(settings.leaseTtl()).build();
+                .nodeId(settings.nodeId()).leaseTtl(settings.leaseTtl())
+                // a renewal that waits a whole call timeout must leave time for another within the TTL
+                .callTimeout(min(Duration.ofSeconds(2), settings.leaseTtl().dividedBy(2))).build();
         long deadline = System.nanoTime() + wait.toNanos();
         ClusterException last = null;
         do {
@@ -359,6 +361,7 @@ public final class ClusterNode implements ClusterView, SharedSnapshots, AutoClos
         }
         sync.execute(() -> {
             try {
+                shared.get().awaitSnapshotUploaded(d);
                 shared.get().putMeta(d, s.metaDir());
                 ObjectNode meta = Json.mapper().createObjectNode();
                 meta.put("sandboxed", s.sandboxed());
@@ -416,6 +419,10 @@ public final class ClusterNode implements ClusterView, SharedSnapshots, AutoClos
         } catch (IOException e) {
             return false;
         }
+    }
+
+    private static Duration min(Duration a, Duration b) {
+        return a.compareTo(b) <= 0 ? a : b;
     }
 
     private static void sleep(Duration d) {

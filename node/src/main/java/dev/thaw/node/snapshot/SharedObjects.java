@@ -25,15 +25,17 @@ import java.util.concurrent.TimeUnit;
  * private as the image it belongs to. Its scratch directory is packed with tar, which keeps the
  * owners (the function's uid), modes and times a clone's CRIU restore checks.
  *
- * A cluster's nodes must share one store secret. The first node puts a small key-check object; every
- * later node reads it, and one that cannot decrypt it has a wrong secret: it then serves no snapshot,
- * rather than fail every restore with an integrity error.
+ * A cluster's nodes must share one store secret. The first node puts a key check (an HMAC under the
+ * secret) beside the snapshots; every later node compares its own, and one with another secret
+ * serves no snapshot, rather than see an empty store and take every snapshot again.
  */
 /** Code, snapshot metadata and the key check in the shared store (see the comment above). */
 public final class SharedObjects {
     private static final String CODE_FILE = "code.zip";
     private static final String META_FILE = "meta.tar";
     private static final String KEY_CHECK_FILE = "key-check";
+    /** Longest a put waits for its upload to S3, where the other nodes read it. */
+    private static final java.time.Duration UPLOAD_WAIT = java.time.Duration.ofSeconds(120);
 
     private final SnapshotStore store;
     private final Path staging;
@@ -64,6 +66,7 @@ public final class SharedObjects {
         try {
             Files.write(dir.resolve(CODE_FILE), code);
             store.put(key, dir);
+            awaitUploaded(key);
             return key;
         } finally {
             FileTrees.deleteQuietly(dir);
@@ -105,6 +108,7 @@ public final class SharedObjects {
             }
             tar(metaDir, List.of("-cpf", dir.resolve(META_FILE).toString(), "--numeric-owner"), entries);
             store.put(metaKey(d), dir);
+            awaitUploaded(metaKey(d));
         } finally {
             FileTrees.deleteQuietly(dir);
         }
@@ -135,6 +139,33 @@ public final class SharedObjects {
         }
     }
 
+    /**
+     * Waits until the deployment's snapshot (and the base image lazy restores use, when there is
+     * one) is uploaded to S3: only then can other nodes restore it.
+     *
+     * @throws IOException when it is not uploaded within the wait
+     */
+    public void awaitSnapshotUploaded(Deployment d) throws IOException {
+        String id = SnapshotRepository.snapshotId(d);
+        awaitUploaded(id);
+        String base = SnapshotRepository.baseImageId(d);
+        if (exists(base)) {
+            awaitUploaded(base);
+        }
+    }
+
+    private void awaitUploaded(String key) throws IOException {
+        try {
+            if (!store.awaitDurable(key, UPLOAD_WAIT)) {
+                throw new IOException(key + " was not uploaded to the shared store's S3 tier within " + UPLOAD_WAIT.toSeconds()
+                        + " s");
+            }
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new IOException("interrupted while " + key + " was uploaded", e);
+        }
+    }
+
     /** Deletes what {@link #putMeta} stored for a version. */
     public void deleteMeta(Deployment d) {
         try {
@@ -145,41 +176,39 @@ public final class SharedObjects {
     }
 
     /**
-     * Checks that this node's store secret is the cluster's: puts the key-check object when the
-     * store has none, else reads it back.
+     * Checks that this node's store secret is the cluster's. The store names its objects after its
+     * secret, so a node with another secret would simply see an empty store; the check therefore
+     * lives outside the snapshots' names: a scratch object ({@code cluster/key-check}) holding an
+     * HMAC of the cluster's name under the secret. The first node writes it; every later node
+     * compares. The HMAC reveals nothing of the secret.
      *
+     * @param secret this node's store secret
      * @return empty when the secret is right, else why not
      */
-    public Optional<String> checkSecret(String clusterName) throws IOException {
-        String key = "thaw-key-check";
-        byte[] expected = ("thaw cluster " + clusterName + " store key check\n").getBytes(StandardCharsets.UTF_8);
-        boolean present;
-        try {
-            store.manifest(key);
-            present = true;
-        } catch (StoreException.NotFound e) {
-            present = false;
-        } catch (StoreException e) {
-            return Optional.of("the shared store's key check cannot be read with this node's store secret ("
-                    + e.getMessage() + ")");
-        }
-        if (!present) {
-            Path dir = Files.createTempDirectory(staging, "key-check-");
-            try {
-                Files.write(dir.resolve(KEY_CHECK_FILE), expected);
-                store.put(key, dir);
-            } finally {
-                FileTrees.deleteQuietly(dir);
-            }
+    public Optional<String> checkSecret(String clusterName, byte[] secret) throws IOException {
+        byte[] expected = keyCheck(clusterName, secret);
+        var scratch = store.scratch("cluster");
+        Optional<java.io.InputStream> found = scratch.open(KEY_CHECK_FILE);
+        if (found.isEmpty()) {
+            scratch.put(KEY_CHECK_FILE, () -> new java.io.ByteArrayInputStream(expected), expected.length);
             return Optional.empty();
         }
+        byte[] stored;
+        try (java.io.InputStream in = found.get()) {
+            stored = in.readAllBytes();
+        }
+        return MessageDigest.isEqual(stored, expected) ? Optional.empty()
+                : Optional.of("the shared store's key check (written by the cluster's first node) does not match this"
+                        + " node's store secret");
+    }
+
+    private static byte[] keyCheck(String clusterName, byte[] secret) {
         try {
-            byte[] read = store.read(key, KEY_CHECK_FILE, 0, expected.length);
-            return java.util.Arrays.equals(read, expected) ? Optional.empty()
-                    : Optional.of("the shared store's key check holds other bytes: it belongs to another cluster");
-        } catch (StoreException e) {
-            return Optional.of("the shared store's key check does not decrypt with this node's store secret ("
-                    + e.getMessage() + ")");
+            javax.crypto.Mac mac = javax.crypto.Mac.getInstance("HmacSHA256");
+            mac.init(new javax.crypto.spec.SecretKeySpec(secret, "HmacSHA256"));
+            return mac.doFinal(("thaw cluster " + clusterName + " store key check").getBytes(StandardCharsets.UTF_8));
+        } catch (java.security.GeneralSecurityException e) {
+            throw new IllegalStateException("the JDK has no HmacSHA256", e);
         }
     }
 

@@ -1,0 +1,424 @@
+package dev.thaw.it;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+import static org.junit.jupiter.api.Assumptions.assumeTrue;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import dev.thaw.core.ErrorType;
+import dev.thaw.core.FunctionInfo;
+import dev.thaw.core.FunctionManifest;
+import dev.thaw.core.ThawException;
+import java.net.http.HttpClient;
+import java.net.http.HttpRequest;
+import java.net.http.HttpResponse;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.Collections;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import java.util.TreeSet;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.CopyOnWriteArrayList;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.Future;
+import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.MethodOrderer;
+import org.junit.jupiter.api.Order;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.TestMethodOrder;
+
+/**
+ * Three real node processes on one etcd and one S3 server: one boot in the cluster serves every
+ * node's cold starts; any node is a front door; a node killed with SIGKILL under load loses nothing
+ * the others acknowledged and placement stops using it within its lease; etcd restarted under load
+ * and the nodes rejoin; concurrent deploys through two nodes make one history; a node with the wrong
+ * store secret refuses snapshots and says why.
+ */
+@TestMethodOrder(MethodOrderer.OrderAnnotation.class)
+class ClusterIT {
+    private static final Duration WAIT = Duration.ofSeconds(60);
+    private static final Duration POLL = Duration.ofMillis(100);
+    private static LocalCluster cluster;
+    private static final HttpClient HTTP = HttpClient.newHttpClient();
+
+    @BeforeAll
+    static void start() throws Exception {
+        assumeTrue(TestNode.criuAvailable(), "CRIU is not usable here (run scripts/install-criu.sh as root)");
+        cluster = new LocalCluster(3);
+        Eventually.poll(() -> cluster.node(1).client.clusterNodes().path("nodes").size(), n -> n == 3, WAIT, POLL);
+    }
+
+    @AfterAll
+    static void stop() throws Exception {
+        if (cluster != null) {
+            cluster.close();
+        }
+    }
+
+    private static FunctionManifest sleeper(String name) {
+        return new FunctionManifest(name, TestNode.TF + "Sleeper::handle", null, 256, 30_000, Map.of(), 4, true);
+    }
+
+    /** An invocation through a node's front door, with the headers it answered. */
+    private static HttpResponse<String> invoke(LocalCluster.NodeProcess via, String function, String json,
+                                               String... headers) throws Exception {
+        HttpRequest.Builder b = HttpRequest.newBuilder(via.uri.resolve("/functions/" + function + "/invoke"))
+                .header("Authorization", "Bearer " + Files.readString(cluster.token).strip())
+                .header("Content-Type", "application/json").timeout(Duration.ofSeconds(90))
+                .POST(HttpRequest.BodyPublishers.ofString(json));
+        for (int i = 0; i < headers.length; i += 2) {
+            b.header(headers[i], headers[i + 1]);
+        }
+        return HTTP.send(b.build(), HttpResponse.BodyHandlers.ofString());
+    }
+
+    private static String start(HttpResponse<?> r) {
+        return r.headers().firstValue("X-Thaw-Start").orElse("?");
+    }
+
+    private static String ranOn(HttpResponse<?> r) {
+        return r.headers().firstValue("X-Thaw-Node").orElse("?");
+    }
+
+    /** Boots of the function, summed over the live nodes' metrics. */
+    private static int boots(String function) {
+        Pattern p = Pattern.compile("thaw_function_coldstarts_total\\{function_name=\"" + function
+                + "\",start=\"boot\"} (\\d+)");
+        int sum = 0;
+        for (LocalCluster.NodeProcess n : cluster.nodes) {
+            if (!n.process.isAlive()) {
+                continue;
+            }
+            Matcher m = p.matcher(n.client.metrics());
+            if (m.find()) {
+                sum += (int) Double.parseDouble(m.group(1));
+            }
+        }
+        return sum;
+    }
+
+    @Test
+    @Order(1)
+    void deployedThroughOneNodeTheFunctionRunsThroughAnyAndOneBootServesTheCluster() throws Exception {
+        FunctionInfo deployed = cluster.node(1).client.deploy(sleeper("sleeper"), TestNode.TEST_FUNCTIONS);
+        assertThat(deployed.version()).isEqualTo(1);
+        for (int i = 2; i <= 3; i++) {
+            var client = cluster.node(i).client;
+            assertThat(Eventually.poll(() -> client.list().stream().map(FunctionInfo::name).toList(),
+                    l -> l.contains("sleeper"), WAIT, POLL)).contains("sleeper");
+        }
+        HttpResponse<String> first = invoke(cluster.node(3), "sleeper", "{\"ms\":1}");
+        assertThat(first.statusCode()).as(first.body()).isEqualTo(200);
+        assertThat(start(first)).isEqualTo("boot");
+        String booted = ranOn(first);
+        assertThat(booted).startsWith("node-");
+        // the snapshot is in the catalog once it is in S3: then every node restores it, none boots again
+        cluster.node(3).client.evict("sleeper");
+        List<String> starts = new ArrayList<>();
+        Set<String> nodes = new TreeSet<>();
+        for (int i = 1; i <= 3; i++) {
+            // run it right on node i, as a front door that placed it there would
+            HttpResponse<String> r = invokeOn(cluster.node(i), "sleeper");
+            assertThat(r.statusCode()).as(r.body()).isEqualTo(200);
+            starts.add(start(r));
+            nodes.add(ranOn(r));
+        }
+        assertThat(nodes).containsExactly("node-1", "node-2", "node-3");
+        assertThat(boots("sleeper")).as("one boot in the whole cluster; starts %s", starts).isEqualTo(1);
+        assertThat(starts).allMatch(s -> s.equals("restore") || s.equals("warm"));
+
+        // through node 3's front door, placement puts it where a warm instance waits
+        HttpResponse<String> warm = invoke(cluster.node(3), "sleeper", "{\"ms\":1}");
+        assertThat(start(warm)).isEqualTo("warm");
+        assertThat(boots("sleeper")).isEqualTo(1);
+        String logs = cluster.node(2).client.logs("sleeper", 500);
+        assertThat(logs).contains("[node-1]", "[node-2]", "[node-3]").contains("SNAPSHOT shared");
+        FunctionInfo described = cluster.node(2).client.describe("sleeper");
+        assertThat(described.nodes()).containsOnlyKeys("node-1", "node-2", "node-3");
+    }
+
+    /** Runs the invocation on that node itself (the header a front door sets when it forwards). */
+    private static HttpResponse<String> invokeOn(LocalCluster.NodeProcess n, String function) throws Exception {
+        return invoke(n, function, "{\"ms\":1}", "X-Thaw-Forwarded", "it");
+    }
+
+    @Test
+    @Order(2)
+    void placementSpreadsColdStartsOverNodesAsTheFillUpAndEveryOneIsARestore() throws Exception {
+        cluster.node(1).client.deploy(sleeper("spread"), TestNode.TEST_FUNCTIONS);
+        HttpResponse<String> first = invoke(cluster.node(1), "spread", "{\"ms\":1}");
+        assertThat(start(first)).isEqualTo("boot");
+        Eventually.poll(() -> cluster.node(1).client.clusterNodes().toString(), s -> s.contains("spread@v1"), WAIT, POLL);
+        cluster.node(1).client.evict("spread");
+        // capacity 1 each: while one node runs a long invocation, the next cold start goes elsewhere
+        ExecutorService pool = Executors.newVirtualThreadPerTaskExecutor();
+        List<Future<HttpResponse<String>>> running = new ArrayList<>();
+        for (int k = 0; k < 3; k++) {
+            running.add(pool.submit(() -> invoke(cluster.node(2), "spread", "{\"ms\":6000}")));
+            Thread.sleep(2_000); // the busy node's load reaches the others' view (published every second)
+        }
+        Set<String> ranOn = new TreeSet<>();
+        for (Future<HttpResponse<String>> f : running) {
+            HttpResponse<String> r = f.get();
+            assertThat(r.statusCode()).as(r.body()).isEqualTo(200);
+            assertThat(start(r)).isEqualTo("restore");
+            ranOn.add(ranOn(r));
+        }
+        pool.shutdown();
+        assertThat(ranOn).as("cold starts spread over the nodes").hasSizeGreaterThanOrEqualTo(2);
+        assertThat(boots("spread")).isEqualTo(1);
+    }
+
+    @Test
+    @Order(3)
+    void concurrentDeploysThroughTwoNodesMakeOneHistoryEveryNodeAgreesOn() throws Exception {
+        ExecutorService pool = Executors.newVirtualThreadPerTaskExecutor();
+        List<Future<Long>> versions = new ArrayList<>();
+        for (int k = 0; k < 6; k++) {
+            int node = 1 + k % 2;
+            String tag = "k" + k;
+            versions.add(pool.submit(() -> cluster.node(node).client.deploy(new FunctionManifest("raced",
+                    TestNode.TF + "EchoFunction::apply", null, 256, 30_000, Map.of("TAG", tag), 2, true),
+                    TestNode.TEST_FUNCTIONS).version()));
+        }
+        List<Long> got = new ArrayList<>();
+        for (Future<Long> f : versions) {
+            got.add(f.get());
+        }
+        pool.shutdown();
+        Collections.sort(got);
+        assertThat(got).as("one gap-free history").containsExactly(1L, 2L, 3L, 4L, 5L, 6L);
+        for (LocalCluster.NodeProcess n : cluster.nodes) {
+            assertThat(Eventually.poll(() -> n.client.describe("raced").version(), v -> v == 6, WAIT, POLL))
+                    .as("%s's latest", n.id).isEqualTo(6);
+        }
+        String sha = cluster.node(1).client.describe("raced").codeSha256();
+        assertThat(cluster.nodes).allSatisfy(n -> assertThat(n.client.describe("raced").codeSha256()).isEqualTo(sha));
+        cluster.node(3).client.delete("raced");
+        for (LocalCluster.NodeProcess n : cluster.nodes) {
+            assertThat(Eventually.poll(() -> n.client.list().stream().map(FunctionInfo::name).toList(),
+                    l -> !l.contains("raced"), WAIT, POLL)).doesNotContain("raced");
+        }
+    }
+
+    @Test
+    @Order(4)
+    void aNodeWithTheWrongStoreSecretRefusesSnapshotsAndSaysWhy() throws Exception {
+        LocalCluster.NodeProcess wrong = cluster.addNode("node-wrong", List.of("--store-secret-file",
+                cluster.otherSecret().toString()));
+        try {
+            assertThat(wrong.logText()).contains("snapshots: snapshots are refused", "store secret is not the cluster's");
+            JsonNode health = new com.fasterxml.jackson.databind.ObjectMapper().readTree(HTTP.send(HttpRequest.newBuilder(
+                    wrong.uri.resolve("/healthz")).build(), HttpResponse.BodyHandlers.ofString()).body());
+            assertThat(health.path("snapshots").path("reason").asText()).contains("store secret is not the cluster's");
+        } finally {
+            wrong.close();
+            cluster.nodes.remove(wrong);
+        }
+    }
+
+    @Test
+    @Order(5)
+    void etcdRestartedUnderLoadNodesKeepServingRefuseDeploysThenRejoin() throws Exception {
+        AtomicBoolean going = new AtomicBoolean(true);
+        List<String> failures = new CopyOnWriteArrayList<>();
+        ConcurrentHashMap<String, Integer> ok = new ConcurrentHashMap<>();
+        List<Thread> load = new ArrayList<>();
+        for (int k = 1; k <= 3; k++) {
+            LocalCluster.NodeProcess via = cluster.node(k);
+            load.add(Thread.ofVirtual().start(() -> {
+                while (going.get()) {
+                    try {
+                        HttpResponse<String> r = invoke(via, "sleeper", "{\"ms\":20}");
+                        if (r.statusCode() == 200) {
+                            ok.merge(via.id, 1, Integer::sum);
+                        } else {
+                            failures.add(via.id + ": " + r.statusCode() + " " + r.body());
+                        }
+                    } catch (Exception e) {
+                        failures.add(via.id + ": " + e);
+                    }
+                }
+            }));
+        }
+        Thread.sleep(1_000);
+        cluster.etcd.stop();
+        Thread.sleep(500);
+        assertThatThrownBy(() -> cluster.node(2).client.deploy(sleeper("during-outage"), TestNode.TEST_FUNCTIONS))
+                .isInstanceOfSatisfying(ThawException.class, e -> {
+                    assertThat(e.type()).isEqualTo(ErrorType.ServiceUnavailable);
+                    assertThat(e.getMessage()).contains("etcd", "deploys are refused");
+                });
+        Thread.sleep(3_000);
+        cluster.etcd.restart();
+        Thread.sleep(2_000);
+        going.set(false);
+        for (Thread t : load) {
+            t.join();
+        }
+        assertThat(failures).as("invocations while etcd was away").isEmpty();
+        assertThat(ok).containsOnlyKeys("node-1", "node-2", "node-3");
+        for (LocalCluster.NodeProcess n : cluster.nodes) {
+            assertThat(Eventually.poll(() -> n.client.clusterNodes(), b -> b.path("nodes").size() == 3
+                    && b.path("etcd").asText().startsWith("CONNECTED"), WAIT, POLL).path("nodes").size())
+                    .as("%s rejoined", n.id).isEqualTo(3);
+        }
+        assertThat(cluster.node(2).client.deploy(sleeper("after-outage"), TestNode.TEST_FUNCTIONS).version()).isEqualTo(1);
+    }
+
+    @Test
+    @Order(6)
+    void aNodeKilledUnderLoadLosesNothingTheOthersAcknowledgedAndPlacementDropsItWithinItsLease() throws Exception {
+        LocalCluster.NodeProcess victim = cluster.node(3);
+        AtomicBoolean going = new AtomicBoolean(true);
+        List<String> unexpected = new CopyOnWriteArrayList<>();
+        List<String> lost = new CopyOnWriteArrayList<>();
+        ConcurrentHashMap<String, Integer> ranOn = new ConcurrentHashMap<>();
+        List<Thread> load = new ArrayList<>();
+        for (int k = 1; k <= 2; k++) {
+            LocalCluster.NodeProcess via = cluster.node(k);
+            load.add(Thread.ofVirtual().start(() -> {
+                while (going.get()) {
+                    try {
+                        HttpResponse<String> r = invoke(via, "sleeper", "{\"ms\":200}");
+                        if (r.statusCode() == 200) {
+                            ranOn.merge(ranOn(r), 1, Integer::sum);
+                        } else if (r.body().contains("NodeLost") && r.body().contains(victim.id)) {
+                            lost.add(r.body());
+                        } else {
+                            unexpected.add(via.id + ": " + r.statusCode() + " " + r.body());
+                        }
+                    } catch (Exception e) {
+                        unexpected.add(via.id + ": " + e);
+                    }
+                }
+            }));
+        }
+        // Event invocations accepted by node 1: at least once each, wherever they run, node 3's death included
+        List<String> events = new ArrayList<>();
+        for (int k = 0; k < 6; k++) {
+            HttpResponse<String> e = invoke(cluster.node(1), "sleeper", "{\"ms\":300}", "X-Amz-Invocation-Type", "Event");
+            assertThat(e.statusCode()).isEqualTo(202);
+            events.add(e.headers().firstValue("X-Amz-Request-Id").orElseThrow());
+        }
+        Thread.sleep(1_500);
+        long killedAt = System.nanoTime();
+        victim.kill();
+        String gone = Eventually.poll(() -> cluster.node(1).client.clusterNodes().toString(),
+                s -> !s.contains("\"" + victim.id + "\""), Duration.ofSeconds(10), Duration.ofMillis(20));
+        double dropMs = (System.nanoTime() - killedAt) / 1e6;
+        assertThat(gone).doesNotContain("\"" + victim.id + "\"");
+        System.out.printf("ClusterIT: node-3 killed; gone from node-1's view after %.0f ms (lease TTL 2 s)%n", dropMs);
+        assertThat(dropMs).as("placement stops using the dead node within its lease").isLessThan(2_000 + 1_500);
+        ranOn.clear();
+        Thread.sleep(2_000);
+        going.set(false);
+        for (Thread t : load) {
+            t.join();
+        }
+        assertThat(unexpected).as("answers other than 200 or a NodeLost naming node-3").isEmpty();
+        assertThat(ranOn).as("after it left, nothing ran on node-3").doesNotContainKey(victim.id).isNotEmpty();
+        // every node's log file, the dead node's included: an event it ran to the end before it died counts
+        String logs = Eventually.poll(ClusterIT::allLogs, l -> events.stream().allMatch(id -> l.contains("END RequestId: " + id)),
+                WAIT, Duration.ofMillis(500));
+        assertThat(events).allSatisfy(id -> assertThat(logs).contains("END RequestId: " + id));
+        System.out.printf("ClusterIT: %d invocations answered NodeLost naming node-3%n", lost.size());
+    }
+
+    private static String allLogs() throws java.io.IOException {
+        StringBuilder all = new StringBuilder();
+        for (LocalCluster.NodeProcess n : cluster.nodes) {
+            java.nio.file.Path f = n.dataDir.resolve("functions/sleeper/function.log");
+            if (Files.exists(f)) {
+                all.append(Files.readString(f));
+            }
+        }
+        return all.toString();
+    }
+
+    /** Runs {@code thaw cluster up} as a user types it, uses it with the CLI, stops it with SIGTERM: nothing stays. */
+    @Test
+    @Order(7)
+    void clusterUpAsTypedRunsAClusterTheCliUsesAndLeavesNothingBehind() throws Exception {
+        java.nio.file.Path dir = Files.createTempDirectory("thaw-it-cluster-up-");
+        java.nio.file.Path log = dir.resolveSibling(dir.getFileName() + ".log");
+        int port = freePortRange(2);
+        Process up = new ProcessBuilder(CliJar.command("cluster", "up", "--nodes", "2", "--port", Integer.toString(port),
+                "--dir", dir.toString())).redirectErrorStream(true).redirectOutput(log.toFile()).start();
+        try {
+            String out = Eventually.poll(() -> Files.readString(log), s -> s.contains("cluster up:") || !up.isAlive(),
+                    Duration.ofSeconds(120), POLL);
+            assertThat(out).as(out).contains("cluster up: 2 nodes");
+            String url2 = "http://127.0.0.1:" + (port + 1);
+            var deploy = CliJar.run("--url", "http://127.0.0.1:" + port, "deploy", "echo", "--jar",
+                    TestNode.TEST_FUNCTIONS.toString(), "--handler", TestNode.TF + "EchoFunction::apply");
+            assertThat(deploy.exitCode()).as(deploy.stderr()).isZero();
+            var invoke = Eventually.poll(() -> CliJar.run("--url", url2, "invoke", "echo", "--data", "{\"x\":1}", "--verbose"),
+                    r -> r.exitCode() == 0, WAIT, Duration.ofMillis(500));
+            assertThat(invoke.stdout()).contains("\"x\":1");
+            assertThat(invoke.stderr()).contains("node:");
+            var nodes = CliJar.run("--url", url2, "cluster", "nodes");
+            assertThat(nodes.exitCode()).as(nodes.stderr()).isZero();
+            assertThat(nodes.stdout().lines().toList()).first().asString().startsWith("ID").contains("ADDRESS", "STATE", "LOAD");
+            assertThat(nodes.stdout()).contains("node-1", "node-2", "active");
+        } finally {
+            up.destroy(); // SIGTERM, as Ctrl-C
+            boolean exited = up.waitFor(90, java.util.concurrent.TimeUnit.SECONDS);
+            if (!exited) {
+                up.destroyForcibly();
+            }
+            String text = Files.readString(log);
+            List<String> left = leftovers(dir.toString());
+            Files.deleteIfExists(log);
+            dev.thaw.core.FileTrees.deleteQuietly(dir);
+            assertThat(exited).as("cluster up stops on SIGTERM: %s", text).isTrue();
+            assertThat(text).contains("cluster stopped");
+            assertThat(left).as("processes left behind").isEmpty();
+        }
+    }
+
+    /** @return processes whose command line names {@code dir} (etcd, the S3 server, the nodes, their instances) */
+    private static List<String> leftovers(String dir) throws java.io.IOException {
+        List<String> out = new ArrayList<>();
+        try (var procs = Files.list(java.nio.file.Path.of("/proc"))) {
+            for (java.nio.file.Path p : procs.filter(p -> p.getFileName().toString().matches("\\d+")).toList()) {
+                try {
+                    String cmd = new String(Files.readAllBytes(p.resolve("cmdline")), StandardCharsets.UTF_8).replace('\0', ' ');
+                    if (cmd.contains(dir)) {
+                        out.add(p.getFileName() + ": " + cmd);
+                    }
+                } catch (java.io.IOException e) {
+                    // gone meanwhile
+                }
+            }
+        }
+        return out;
+    }
+
+    private static int freePortRange(int n) throws java.io.IOException {
+        for (int attempt = 0; attempt < 50; attempt++) {
+            int base = 20_000 + new java.util.Random().nextInt(20_000);
+            boolean free = true;
+            for (int i = 0; i < n && free; i++) {
+                try (var s = new java.net.ServerSocket(base + i, 1, java.net.InetAddress.getLoopbackAddress())) {
+                    s.setReuseAddress(true);
+                } catch (java.io.IOException e) {
+                    free = false;
+                }
+            }
+            if (free) {
+                return base;
+            }
+        }
+        throw new java.io.IOException("no " + n + " free consecutive ports");
+    }
+}
