@@ -73,8 +73,8 @@ final class UpCommand implements Callable<Integer> {
     @Option(names = "--egress-allow", split = ",", paramLabel = "PATTERN",
             description = "What sandboxed instances may reach outside, through a proxy the node serves in each instance's"
                     + " network namespace: host:port, *.suffix:port, host:*, *:port or * (anything public); comma-separated"
-                    + " or repeated. Loopback, link-local, metadata and this host's own addresses only as an exact ip:port."
-                    + " Default: nothing.")
+                    + " or repeated. Loopback, link-local, metadata and this host's own addresses only as an exact ip:port;"
+                    + " private addresses only through a pattern naming the host or address. Default: nothing.")
     java.util.List<String> egressAllow = new java.util.ArrayList<>();
 
     @Option(names = "--open-invoke", description = "Let local callers invoke functions without the API token"

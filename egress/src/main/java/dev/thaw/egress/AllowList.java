@@ -15,7 +15,9 @@ import java.util.Optional;
  * address that passes is the one the caller connects to. Resolving once and handing that address
  * over leaves no second lookup an attacker's DNS could answer differently (rebinding). An IP literal
  * skips the lookup and is matched by wildcards and equal literals. A refused kind of address passes
- * only when a pattern names exactly that ip:port.
+ * only when a pattern names exactly that ip:port. A private address (10/8 and the like: where an
+ * operator's own services live) passes when a pattern names the host or the address; a host
+ * wildcard (* or *:port) alone reaches public addresses only.
  */
 /** The allow list (see the comment above). */
 final class AllowList implements EgressPolicy {
@@ -58,23 +60,30 @@ final class AllowList implements EgressPolicy {
         String target = Hosts.target(host, port);
         if (literal.isPresent()) {
             InetAddress a = literal.get();
-            if (patterns.stream().noneMatch(p -> p.matchesLiteral(a, port))) {
+            List<AllowPattern> matching = patterns.stream().filter(p -> p.matchesLiteral(a, port)).toList();
+            if (matching.isEmpty()) {
                 return EgressDecision.denied(target, "it matches no pattern of the allow list");
             }
-            Optional<String> refused = refusal(a, port);
+            Optional<String> refused = refusal(a, port, wildcardOnly(matching));
             return refused.isEmpty() ? EgressDecision.allowed(target, new InetSocketAddress(a, port))
                     : EgressDecision.denied(target, a.getHostAddress() + " is " + refused.get());
         }
         if (!Hosts.isName(host)) {
             throw new IllegalArgumentException("'" + rawHost + "' is neither a host name nor an IP address");
         }
-        if (patterns.stream().noneMatch(p -> p.matchesName(host, port))) {
+        List<AllowPattern> matching = patterns.stream().filter(p -> p.matchesName(host, port)).toList();
+        if (matching.isEmpty()) {
             return EgressDecision.denied(target, "it matches no pattern of the allow list");
         }
-        return resolved(host, port, target);
+        return resolved(host, port, target, wildcardOnly(matching));
     }
 
-    private EgressDecision resolved(String host, int port, String target) {
+    /** @return whether only host wildcards ({@code *}, {@code *:port}) allowed the target */
+    private static boolean wildcardOnly(List<AllowPattern> matching) {
+        return matching.stream().allMatch(p -> p.kind() == AllowPattern.Kind.ANY_HOST);
+    }
+
+    private EgressDecision resolved(String host, int port, String target, boolean wildcardOnly) {
         List<InetAddress> addresses;
         try {
             addresses = network.resolve(host);
@@ -86,7 +95,7 @@ final class AllowList implements EgressPolicy {
         }
         String firstRefusal = null;
         for (InetAddress a : addresses) {
-            Optional<String> refused = refusal(a, port);
+            Optional<String> refused = refusal(a, port, wildcardOnly);
             if (refused.isEmpty()) {
                 return EgressDecision.allowed(target, new InetSocketAddress(a, port));
             }
@@ -97,14 +106,22 @@ final class AllowList implements EgressPolicy {
         return EgressDecision.denied(target, firstRefusal);
     }
 
-    /** @return why {@code a} may not be reached on {@code port}, or empty */
-    private Optional<String> refusal(InetAddress a, int port) {
+    /**
+     * @param wildcardOnly whether only host wildcards allowed the target
+     * @return why {@code a} may not be reached on {@code port}, or empty
+     */
+    private Optional<String> refusal(InetAddress a, int port, boolean wildcardOnly) {
+        String exactly = Hosts.target(a.getHostAddress(), port);
         Optional<String> kind = Hosts.refusedKind(a, network);
-        if (kind.isEmpty() || patterns.stream().anyMatch(p -> p.isExactly(a, port))) {
-            return Optional.empty();
+        if (kind.isPresent()) {
+            return patterns.stream().anyMatch(p -> p.isExactly(a, port)) ? Optional.empty()
+                    : Optional.of(kind.get() + " (reached only when the allow list names exactly " + exactly + ")");
         }
-        return Optional.of(kind.get() + " (reached only when the allow list names exactly " + Hosts.target(
-                a.getHostAddress(), port) + ")");
+        if (wildcardOnly && Hosts.isPrivate(a)) {
+            return Optional.of("a private address (a host wildcard reaches public addresses only: name the host in a"
+                    + " pattern, or list " + exactly + ")");
+        }
+        return Optional.empty();
     }
 
     @Override

@@ -15,7 +15,9 @@ import java.util.List;
  * connect to: a name is never resolved twice, so what was checked is what is reached. Whatever the
  * patterns say, an address that is loopback, any-local, link-local (the cloud metadata address
  * among them), multicast, or one of this host's own is refused unless the list holds that exact
- * {@code ip:port} (so a test, or an operator, can allow one host-local service on purpose).
+ * {@code ip:port} (so a test, or an operator, can allow one host-local service on purpose). A private
+ * address (10/8, 172.16/12, 192.168/16, 100.64/10, fc00::/7) is reached only through a pattern that
+ * names the host or the address: a host wildcard ({@code *}, {@code *:port}) reaches public ones.
  *
  * <pre>{@code
  * EgressPolicy policy = EgressPolicy.allow(List.of("*.example.com:443", "127.0.0.1:5432"));

@@ -73,6 +73,21 @@ final class Hosts {
         return network.isOwnAddress(a) ? Optional.of("an address of this host") : Optional.empty();
     }
 
+    /**
+     * @return whether {@code a} is a private address (10/8, 172.16/12, 192.168/16, 100.64/10 shared
+     *     address space, fc00::/7 unique local, fec0::/10 site-local): what a host wildcard does not reach
+     */
+    static boolean isPrivate(InetAddress a) {
+        byte[] b = a.getAddress();
+        int first = b[0] & 0xff;
+        int second = b[1] & 0xff;
+        if (a instanceof Inet4Address) {
+            return first == 10 || first == 172 && (second & 0xf0) == 16 || first == 192 && second == 168
+                    || first == 100 && (second & 0xc0) == 64;
+        }
+        return (first & 0xfe) == 0xfc || a.isSiteLocalAddress();
+    }
+
     private static Optional<String> kind(Inet4Address a) {
         byte[] b = a.getAddress();
         int first = b[0] & 0xff;

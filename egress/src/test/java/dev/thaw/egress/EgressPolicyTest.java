@@ -20,6 +20,7 @@ class EgressPolicyTest {
             .name("mixed.example.com", "127.0.0.1", "93.184.216.37")
             .name("metadata.example.com", "169.254.169.254")
             .name("self.example.com", "192.0.2.2")
+            .name("db.internal.example", "10.1.2.3")
             .own("192.0.2.2");
 
     private EgressPolicy policy(String... patterns) {
@@ -136,6 +137,22 @@ class EgressPolicyTest {
         allowed(byName.decide("rebind.example.com", 80), "127.0.0.1", 80);
         allowed(policy("[::1]:9000").decide("::1", 9000), "::1", 9000);
         allowed(policy("169.254.169.254:80").decide("169.254.169.254", 80), "169.254.169.254", 80);
+    }
+
+    @Test
+    void aHostWildcardReachesPublicAddressesOnlyWhileNamedHostsAndLiteralsReachPrivateOnes() {
+        for (String address : List.of("10.1.2.3", "172.16.0.1", "172.31.255.255", "192.168.1.1", "100.64.0.1", "fd12::1",
+                "fec0::1")) {
+            denied(policy("*").decide(address, 5432), "a private address (a host wildcard reaches public addresses only");
+            denied(policy("*:5432").decide(address, 5432), "a private address");
+        }
+        denied(policy("*").decide("db.internal.example", 5432), "db.internal.example resolves to 10.1.2.3, a private address");
+        allowed(policy("*.internal.example:5432").decide("db.internal.example", 5432), "10.1.2.3", 5432);
+        allowed(policy("*", "db.internal.example:*").decide("db.internal.example", 5432), "10.1.2.3", 5432);
+        allowed(policy("10.1.2.3:*").decide("10.1.2.3", 5432), "10.1.2.3", 5432);
+        for (String publicOne : List.of("172.32.0.1", "172.15.255.255", "100.128.0.1", "11.0.0.1", "192.169.0.1")) {
+            allowed(policy("*").decide(publicOne, 443), publicOne, 443);
+        }
     }
 
     @Test
