@@ -25,7 +25,8 @@ import org.junit.jupiter.api.Test;
  * Egress from sandboxed instances through the node's proxy: a function fetches a URL with the JDK's
  * {@code HttpClient} (default proxy selector) from an HTTP server of the test's on the host's
  * loopback. Without {@code --egress-allow} nothing listens for it; with exactly that
- * {@code ip:port} allowed it gets the answer, booted and restored; with {@code *} the host's
+ * {@code ip:port} allowed it gets the answer, booted and restored; a snapshot taken before egress was
+ * allowed is discarded (a clone's environment cannot learn of the proxy); with {@code *} the host's
  * loopback stays refused, in the function's log and the metrics.
  *
  * <p>The URL names the host's loopback as {@code [::ffff:127.0.0.1]}: inside an instance,
@@ -120,6 +121,26 @@ class EgressIT {
             assertThat(node.client.metrics())
                     .contains("thaw_egress_connections_total{function_name=\"" + FN + "\",verdict=\"allowed\"} 2.0");
             assertThat(node.client.logs(FN, 200)).doesNotContain("EGRESS_DENIED");
+        }
+    }
+
+    @Test
+    void aSnapshotTakenWithoutTheProxyIsDiscardedOnceEgressIsAllowed() throws Exception {
+        TestNode before = node(b -> b);
+        java.nio.file.Path data;
+        try {
+            assertThat(fetch(before, StartKind.BOOT).path("allowed").asBoolean()).isFalse();
+            data = before.stopKeepingData();
+        } catch (IOException | RuntimeException | AssertionError e) {
+            before.close();
+            throw e;
+        }
+        try (TestNode after = new TestNode(data, true, b -> b.egressAllow(List.of("127.0.0.1:" + port)))) {
+            JsonNode booted = fetch(after, StartKind.BOOT);
+            assertThat(booted.path("detail").asText()).as("%s", booted).isEqualTo("hello from the host, /greeting");
+            assertThat(after.client.logs(FN, 200)).contains("SNAPSHOT_DISCARDED it was taken without the egress proxy");
+            after.client.evict(FN);
+            assertThat(fetch(after, StartKind.RESTORE).path("detail").asText()).isEqualTo("hello from the host, /greeting");
         }
     }
 
