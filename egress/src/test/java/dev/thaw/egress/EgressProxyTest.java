@@ -90,7 +90,9 @@ class EgressProxyTest {
         ServerSocketChannel listener = ServerSocketChannel.open(StandardProtocolFamily.INET)
                 .bind(new InetSocketAddress("127.0.0.1", 0));
         int port = ((InetSocketAddress) listener.getLocalAddress()).getPort();
-        EgressProxy p = EgressProxy.serve(listener, EgressPolicy.allow(List.of(patterns)), settings, observer);
+        // names resolve without DNS: localhost is 127.0.0.1, nothing else resolves
+        FakeNetwork network = new FakeNetwork().name("localhost", "127.0.0.1");
+        EgressProxy p = EgressProxy.serve(listener, EgressPolicy.allow(List.of(patterns), network), settings, observer);
         cleanup.add(p);
         ports.put(p, port);
         return p;
