@@ -70,6 +70,13 @@ final class UpCommand implements Callable<Integer> {
             + " without limits): only for a node whose functions are all trusted.")
     boolean noSandbox;
 
+    @Option(names = "--egress-allow", split = ",", paramLabel = "PATTERN",
+            description = "What sandboxed instances may reach outside, through a proxy the node serves in each instance's"
+                    + " network namespace: host:port, *.suffix:port, host:*, *:port or * (anything public); comma-separated"
+                    + " or repeated. Loopback, link-local, metadata and this host's own addresses only as an exact ip:port;"
+                    + " private addresses only through a pattern naming the host or address. Default: nothing.")
+    java.util.List<String> egressAllow = new java.util.ArrayList<>();
+
     @Option(names = "--open-invoke", description = "Let local callers invoke functions without the API token"
             + " (everything else still needs it). Off by default.")
     boolean openInvoke;
@@ -176,6 +183,7 @@ final class UpCommand implements Callable<Integer> {
                 .restoreMode(restoreMode)
                 .openInvoke(openInvoke)
                 .sandbox(!noSandbox)
+                .egressAllow(egressAllow)
                 .drainGrace(Duration.ofSeconds(drainGraceSeconds))
                 .eventRetryDelay(Duration.ofMillis(eventRetryDelayMs))
                 .xdt(xdtSettings())
@@ -195,6 +203,7 @@ final class UpCommand implements Callable<Integer> {
         out.println("thaw node listening on " + node.uri());
         out.println("snapshots: " + node.snapshotStatus());
         out.println("sandbox: " + node.sandboxStatus());
+        out.println("egress: " + node.egressStatus());
         if (!node.cleanedAtStart().isEmpty()) {
             out.println("cleaned what a node killed on this data directory left: " + node.cleanedAtStart());
         }

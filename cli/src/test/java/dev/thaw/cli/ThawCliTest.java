@@ -400,6 +400,13 @@ class ThawCliTest {
     }
 
     @Test
+    void aBadEgressPatternIsAUsageErrorNamingIt() {
+        assertThat(thaw("up", "--port", "0", "--egress-allow", "api.example.com:443,*.:443")).isEqualTo(2);
+        assertThat(err.toString()).contains("bad egress pattern '*.:443'")
+                .contains("host:port, *.suffix:port, host:*, *:port or *");
+    }
+
+    @Test
     void listPrintsATable() {
         node.answer("GET", "/functions", 200, "{\"functions\":[" + INFO + "," + INFO.replace("\"hello\"", "\"json-transform\"")
                 .replace("\"ready\"", "\"none\"").replace("\"busy\":2", "\"busy\":0") + "]}");

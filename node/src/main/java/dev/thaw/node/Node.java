@@ -36,6 +36,13 @@ public interface Node extends AutoCloseable {
     /** @return whether instances run in sandboxes, and what the sandbox enforces (or why it is off), in one sentence */
     String sandboxStatus();
 
+    /**
+     * @return what sandboxed instances may reach outside (the {@code --egress-allow} patterns, through the
+     *     node's egress proxy), or that they reach nothing, or that instances share the host's network
+     *     because they run without a sandbox, in one sentence
+     */
+    String egressStatus();
+
     /** @return what the node cleaned at start of what a node killed on its data directory had left, or "" */
     String cleanedAtStart();
 

@@ -2,6 +2,7 @@ package dev.thaw.node;
 
 import java.nio.file.Path;
 import java.time.Duration;
+import java.util.List;
 import java.util.Objects;
 import java.util.Optional;
 
@@ -34,12 +35,16 @@ import java.util.Optional;
  * @param secrets files holding the node's secrets when they are given rather than made (the nodes of a
  *     cluster share them)
  * @param xdt expedited data transfers between functions: buffers, listener, identity
+ * @param egressAllow what sandboxed instances may reach outside, through the node's egress proxy:
+ *     patterns {@code host:port}, {@code *.suffix:port}, {@code host:*}, {@code *:port}, {@code *}
+ *     (egress/README.md); empty (the default): nothing, and no proxy listens
  */
 public record NodeConfig(int port, Path dataDir, Path runtimeJar, Path javaHome, Optional<Path> criu,
                          Duration keepAlive, int queueLimit, Optional<dev.thaw.store.S3Config> s3, boolean snapshotStore,
                          StoreSettings store, dev.thaw.core.RestoreMode restoreMode, Duration drainGrace,
                          Duration eventRetryDelay, int versionsKept, boolean openInvoke, boolean sandbox,
-                         Optional<ClusterSettings> cluster, SecretFiles secrets, XdtSettings xdt) {
+                         Optional<ClusterSettings> cluster, SecretFiles secrets, XdtSettings xdt,
+                         List<String> egressAllow) {
 
     /**
      * Secrets given as files (each readable by the owner only) instead of created in the data
@@ -96,6 +101,8 @@ public record NodeConfig(int port, Path dataDir, Path runtimeJar, Path javaHome,
         }
         Objects.requireNonNull(cluster, "cluster");
         Objects.requireNonNull(secrets, "secrets");
+        egressAllow = List.copyOf(Objects.requireNonNull(egressAllow, "egressAllow"));
+        dev.thaw.egress.EgressPolicy.allow(egressAllow); // a bad pattern is refused here, naming it
     }
 
     /** @return a builder with the defaults */
@@ -124,6 +131,7 @@ public record NodeConfig(int port, Path dataDir, Path runtimeJar, Path javaHome,
         private Optional<ClusterSettings> cluster = Optional.empty();
         private SecretFiles secrets = SecretFiles.NONE;
         private XdtSettings xdt = XdtSettings.DEFAULT;
+        private List<String> egressAllow = List.of();
 
         private Builder() {
         }
@@ -170,9 +178,16 @@ public record NodeConfig(int port, Path dataDir, Path runtimeJar, Path javaHome,
         /** @param settings how the node runs expedited data transfers */
         public Builder xdt(XdtSettings settings) { this.xdt = settings; return this; }
 
+        /**
+         * @param patterns what sandboxed instances may reach outside ({@code host:port}, {@code *.suffix:port},
+         *     {@code host:*}, {@code *:port}, {@code *}); empty (the default) allows nothing
+         */
+        public Builder egressAllow(List<String> patterns) { this.egressAllow = List.copyOf(patterns); return this; }
+
         public NodeConfig build() {
             return new NodeConfig(port, dataDir, runtimeJar, javaHome, criu, keepAlive, queueLimit, s3, snapshotStore, store,
-                    restoreMode, drainGrace, eventRetryDelay, versionsKept, openInvoke, sandbox, cluster, secrets, xdt);
+                    restoreMode, drainGrace, eventRetryDelay, versionsKept, openInvoke, sandbox, cluster, secrets, xdt,
+                    egressAllow);
         }
     }
 }

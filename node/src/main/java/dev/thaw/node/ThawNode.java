@@ -126,6 +126,9 @@ final class ThawNode implements Node, NodeOperations {
     /** The instances' sandboxes; empty when the node runs them without one (and says why in sandboxStatus). */
     private Optional<Sandboxes> sandboxes = Optional.empty();
     private String sandboxStatus = "off";
+    /** The egress proxy's allow list, for sandboxed instances; empty when egress is off or there is no sandbox. */
+    private Optional<dev.thaw.egress.EgressPolicy> egress = Optional.empty();
+    private String egressStatus = "off";
     private String cleanedAtStart = "";
     private final String apiToken;
     private final Path awsCredentials;
@@ -165,6 +168,7 @@ final class ThawNode implements Node, NodeOperations {
         this.criuStatus = Criu.probe(config.criu());
         this.criu = criuStatus.available() ? Optional.of(Criu.open(criuStatus, config.criu().orElseThrow())) : Optional.empty();
         openSandboxes();
+        configureEgress();
     }
 
     static Node start(NodeConfig config) {
@@ -505,7 +509,8 @@ final class ThawNode implements Node, NodeOperations {
                 : config.restoreMode();
         FunctionLog log = log(d.name());
         FunctionInstances starter = new FunctionInstances(d, snapshot, mode, new FunctionInstances.Context(log, metrics,
-                launcher, repository, criu, scheduler, instances, RuntimeListeners.loopback(), sandboxes, shared, xdt));
+                launcher, repository, criu, scheduler, instances, RuntimeListeners.loopback(), sandboxes, shared, xdt,
+                egress));
         var m = d.manifest();
         FunctionPool pool = new FunctionPool(new FunctionPool.Settings(d.name(), d.version(), m.maxInstances(),
                 m.timeoutMs(), m.memoryMb(), config.queueLimit()), starter, ticker, scheduler,
@@ -548,6 +553,31 @@ final class ThawNode implements Node, NodeOperations {
                     + " directory: " + cleanedAtStart);
         }
         allowUnprivilegedUserfaultfd();
+    }
+
+    /**
+     * Egress (docs/DESIGN.md, "Instances"): with patterns, each sandboxed instance gets a proxy in its
+     * own network namespace that reaches what they allow; without, nothing, and no proxy listens.
+     * Instances without a sandbox share the host's network, where the patterns cannot apply.
+     */
+    private void configureEgress() {
+        List<String> patterns = config.egressAllow();
+        String shared = "instances run without a sandbox and share the host's network; egress rules apply only to"
+                + " sandboxed instances";
+        if (!sandboxed()) {
+            egressStatus = patterns.isEmpty() ? "not enforced: " + shared
+                    : "--egress-allow not applied: " + shared;
+            if (!patterns.isEmpty()) {
+                LOG.log(System.Logger.Level.WARNING, egressStatus);
+            }
+        } else if (patterns.isEmpty()) {
+            egressStatus = "off: sandboxed instances reach nothing outside (thaw up --egress-allow PATTERN allows some)";
+        } else {
+            egress = Optional.of(dev.thaw.egress.EgressPolicy.allow(patterns));
+            egressStatus = "sandboxed instances reach " + String.join(", ", patterns) + " through a proxy at 127.0.0.1:"
+                    + FunctionInstances.EGRESS_PROXY_PORT + " in their own namespace (HTTP_PROXY, -Dhttp.proxyHost);"
+                    + " loopback, link-local, metadata and this host's addresses only when listed as an exact ip:port";
+        }
     }
 
     private void allowUnprivilegedUserfaultfd() {
@@ -754,6 +784,7 @@ final class ThawNode implements Node, NodeOperations {
         Map<String, Object> sandbox = new LinkedHashMap<>();
         sandbox.put("enabled", sandboxes.isPresent());
         sandbox.put("status", sandboxStatus);
+        sandbox.put("egress", egressStatus);
         body.put("sandbox", sandbox);
         body.put("snapshots", snapshots);
         body.put("functions", functions.size());
@@ -1424,6 +1455,11 @@ final class ThawNode implements Node, NodeOperations {
     @Override
     public String sandboxStatus() {
         return sandboxStatus;
+    }
+
+    @Override
+    public String egressStatus() {
+        return egressStatus;
     }
 
     @Override

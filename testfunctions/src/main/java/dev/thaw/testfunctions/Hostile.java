@@ -33,7 +33,10 @@ import java.util.stream.Stream;
  * ({@code /bin/sh -c data}), {@code forkbomb} (start processes until refused), {@code syscall}
  * (mount, unshare, ptrace, keyctl, bpf: returns errno), {@code whoami} (uid, gid, capabilities,
  * seccomp and no_new_privs from {@code /proc/self/status}, and the processes it can see),
- * {@code env} (its own environment's names), {@code scratch} (write M MB to /tmp).
+ * {@code env} (its own environment's names), {@code scratch} (write M MB to /tmp), {@code fetch} (a GET of
+ * the URL {@code data} with the JDK's {@code HttpClient} and its default proxy selector, which honours the
+ * {@code http.proxyHost} system properties: the body when the answer is 200, else a failure naming the
+ * status and body).
  */
 public class Hostile implements Handler<Map<String, Object>, Map<String, Object>> {
     private static final List<byte[]> HELD = new ArrayList<>();
@@ -63,6 +66,7 @@ public class Hostile implements Handler<Map<String, Object>, Map<String, Object>
                 case "whoami" -> whoami();
                 case "env" -> new ArrayList<>(System.getenv().keySet());
                 case "scratch" -> scratch(num(in, "mb"));
+                case "fetch" -> fetch(str(in, "data"));
                 default -> throw new IllegalArgumentException("unknown action '" + action + "'");
             };
             out.put("allowed", true);
@@ -114,6 +118,18 @@ public class Hostile implements Handler<Map<String, Object>, Map<String, Object>
             o.flush();
             String answer = new String(s.getInputStream().readNBytes(300), StandardCharsets.UTF_8);
             return answer.isEmpty() ? "no answer" : answer.lines().findFirst().orElse("");
+        }
+    }
+
+    private static String fetch(String url) throws IOException, InterruptedException {
+        try (java.net.http.HttpClient client = java.net.http.HttpClient.newBuilder()
+                .connectTimeout(java.time.Duration.ofSeconds(5)).build()) {
+            java.net.http.HttpResponse<String> r = client.send(java.net.http.HttpRequest.newBuilder(java.net.URI.create(url))
+                    .timeout(java.time.Duration.ofSeconds(10)).build(), java.net.http.HttpResponse.BodyHandlers.ofString());
+            if (r.statusCode() != 200) {
+                throw new IOException("HTTP " + r.statusCode() + ": " + r.body().strip());
+            }
+            return r.body();
         }
     }
 

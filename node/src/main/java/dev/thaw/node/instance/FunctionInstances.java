@@ -7,6 +7,8 @@ import dev.thaw.core.StartKind;
 import dev.thaw.core.ThawException;
 import dev.thaw.criu.Criu;
 import dev.thaw.criu.CriuLogs;
+import dev.thaw.egress.EgressPolicy;
+import dev.thaw.egress.EgressProxy;
 import dev.thaw.lazy.LazyMarks;
 import dev.thaw.lazy.PageSource;
 import dev.thaw.lazy.PrivateFileCopies;
@@ -64,15 +66,22 @@ public final class FunctionInstances implements InstanceStarter, Instance.Lifecy
     /** Longest an eager restore streamed from the store waits for the whole image (an S3-only fetch of a large one). */
     private static final Duration STREAM_WAIT = Duration.ofSeconds(20);
 
-    /** What the starter needs from the node. */
+    /**
+     * What the starter needs from the node.
+     *
+     * @param egress the allow list of the egress proxy each sandboxed instance gets; empty when egress is off
+     *     (no pattern) or instances run without a sandbox
+     */
     public record Context(FunctionLog log, NodeMetrics metrics, InstanceLauncher launcher, SnapshotRepository repository,
                           Optional<Criu> criu, Scheduler scheduler, Map<String, Instance> registry,
                           RuntimeListeners listeners, Optional<Sandboxes> sandboxes, SharedSnapshots shared,
-                          dev.thaw.node.xdt.XdtService xdt) {
+                          dev.thaw.node.xdt.XdtService xdt, Optional<EgressPolicy> egress) {
     }
 
     /** The port an instance's Runtime API listens on inside its own network namespace. */
     static final int RUNTIME_API_PORT = 9001;
+    /** The port of an instance's egress proxy inside its own network namespace, when egress is allowed. */
+    public static final int EGRESS_PROXY_PORT = 9002;
 
     private final Deployment deployment;
     private final Snapshot snapshot;
@@ -125,14 +134,10 @@ public final class FunctionInstances implements InstanceStarter, Instance.Lifecy
     public PoolInstance start(InstanceEvents events) {
         String id = UUID.randomUUID().toString().substring(0, 13).replace("-", "");
         String secret = newSecret();
-        if (snapshot.state() == Snapshot.State.READY && snapshot.sandboxed() != ctx.sandboxes().isPresent()) {
-            // a clone lands where its original ran: a sandboxed image needs a sandbox, a plain one the host
-            String why = snapshot.sandboxed() ? "it was taken in a sandbox and this node runs instances without one"
-                    : "it was taken without a sandbox and this node runs instances in one";
-            if (snapshot.discard(why)) {
-                ctx.log().append("SNAPSHOT_DISCARDED " + why + "; the next start boots and takes a new one");
-                ctx.repository().forget(deployment);
-            }
+        Optional<String> unfit = snapshot.state() == Snapshot.State.READY ? unfitSnapshot() : Optional.empty();
+        if (unfit.isPresent() && snapshot.discard(unfit.get())) {
+            ctx.log().append("SNAPSHOT_DISCARDED " + unfit.get() + "; the next start boots and takes a new one");
+            ctx.repository().forget(deployment);
         }
         boolean restore = snapshot.state() == Snapshot.State.READY;
         boolean checkpoint = !restore && deployment.manifest().snapshots() && ctx.criu().isPresent()
@@ -174,6 +179,13 @@ public final class FunctionInstances implements InstanceStarter, Instance.Lifecy
     private SharedSnapshots.Decision shareDecision() {
         try {
             SharedSnapshots.Decision d = ctx.shared().beforeCheckpoint(deployment, snapshot);
+            Optional<String> unfit = d == SharedSnapshots.Decision.RESTORE ? unfitSnapshot() : Optional.empty();
+            if (unfit.isPresent()) {
+                // another node runs otherwise (its egress setting): its snapshot stays the cluster's, this node boots
+                snapshot.discard(unfit.get());
+                ctx.log().append("SNAPSHOT of the cluster not used here: " + unfit.get() + "; this start boots");
+                return SharedSnapshots.Decision.BOOT;
+            }
             switch (d) {
                 case RESTORE -> ctx.log().append("SNAPSHOT shared: restoring the one another node of the cluster took");
                 case BOOT -> {
@@ -226,8 +238,30 @@ public final class FunctionInstances implements InstanceStarter, Instance.Lifecy
     }
 
     /**
+     * @return why the READY snapshot cannot be restored on this node as it runs now: a clone lands where
+     *     its original ran (a sandboxed image needs a sandbox, a plain one the host), and its environment,
+     *     which names the egress proxy or not, cannot change
+     */
+    private Optional<String> unfitSnapshot() {
+        boolean sandboxed = ctx.sandboxes().isPresent();
+        if (snapshot.sandboxed() != sandboxed) {
+            return Optional.of(snapshot.sandboxed() ? "it was taken in a sandbox and this node runs instances without one"
+                    : "it was taken without a sandbox and this node runs instances in one");
+        }
+        boolean proxy = sandboxed && ctx.egress().isPresent();
+        if (snapshot.egressProxy() != proxy) {
+            return Optional.of(proxy ? "it was taken without the egress proxy in its environment and this node now allows"
+                    + " egress (thaw up --egress-allow)" : "it was taken with the egress proxy in its environment and this"
+                    + " node allows no egress now");
+        }
+        return Optional.empty();
+    }
+
+    /**
      * Makes the instance's sandbox, when the node runs instances in sandboxes, and opens the
-     * instance's own Runtime API listener (inside the sandbox's network namespace); a clone also
+     * instance's own Runtime API listener (inside the sandbox's network namespace), and its egress
+     * proxy's when egress is allowed; a clone gets both anew on the ports its image expects, in its
+     * own namespace (the listeners are the node's, not part of the image), and its Runtime API also
      * accepts the secret its snapshot was taken with.
      */
     private void listen(Instance instance, String secret, boolean restore) throws IOException {
@@ -237,6 +271,10 @@ public final class FunctionInstances implements InstanceStarter, Instance.Lifecy
                     deployment.manifest().memoryMb(), deployment.codeDir()));
             instance.sandbox = box;
             l = new RuntimeListeners.Listener(box.openListener(RUNTIME_API_PORT), "127.0.0.1:" + RUNTIME_API_PORT);
+            if (ctx.egress().isPresent()) {
+                instance.egress = EgressProxy.serve(box.openListener(EGRESS_PROXY_PORT), ctx.egress().get(),
+                        EgressProxy.Settings.of(deployment.name()), egressObserver());
+            }
             if (restore && Files.isDirectory(snapshot.scratchDir())) {
                 box.seedScratch(snapshot.scratchDir());
             }
@@ -251,6 +289,29 @@ public final class FunctionInstances implements InstanceStarter, Instance.Lifecy
         }
         instance.endpoint = endpoint;
         instance.runtimeApi = endpoint.runtimeApi(secret);
+    }
+
+    /** Egress decisions go to the function's log (refusals only, host and port only) and to the metrics. */
+    private EgressProxy.Observer egressObserver() {
+        String name = deployment.name();
+        return new EgressProxy.Observer() {
+            @Override
+            public void allowed(String target) {
+                ctx.metrics().egress(name, true);
+            }
+
+            @Override
+            public void denied(String target, String message) {
+                ctx.metrics().egress(name, false);
+                ctx.log().append("EGRESS_DENIED " + message);
+            }
+
+            @Override
+            public void overLimit(String message) {
+                ctx.metrics().egress(name, false);
+                ctx.log().append("EGRESS_DENIED " + message);
+            }
+        };
     }
 
     private static final java.security.SecureRandom RANDOM = new java.security.SecureRandom();
@@ -510,7 +571,7 @@ public final class FunctionInstances implements InstanceStarter, Instance.Lifecy
             }
             repairLazyMarks(staging);
             lazyFileCopies(staging);
-            snapshot.ready(pipes, r.imageBytes(), r.duration().toMillis(), box != null);
+            snapshot.ready(pipes, r.imageBytes(), r.duration().toMillis(), box != null, instance.egress != null);
             instance.checkpointMs = (System.nanoTime() - start) / 1e6;
             ctx.metrics().checkpoint(deployment.name(), r.duration().toNanos() / 1e9, r.imageBytes());
             ctx.log().append(String.format("SNAPSHOT taken in %d ms: %.1f MB%s", r.duration().toMillis(),
@@ -600,6 +661,10 @@ public final class FunctionInstances implements InstanceStarter, Instance.Lifecy
         RuntimeEndpoint endpoint = instance.endpoint;
         if (endpoint != null) {
             endpoint.close();
+        }
+        EgressProxy egress = instance.egress;
+        if (egress != null) {
+            egress.close(); // its listener and every relay
         }
         InstanceSandbox box = instance.sandbox;
         boolean outOfMemory = box != null && box.oomKills() > 0 || exitValue == JVM_OUT_OF_MEMORY

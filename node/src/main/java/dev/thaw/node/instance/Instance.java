@@ -95,6 +95,8 @@ public final class Instance implements PoolInstance {
     volatile dev.thaw.sandbox.InstanceSandbox sandbox;
     /** Its Runtime API listener; closed once the instance is gone. */
     volatile RuntimeEndpoint endpoint;
+    /** Its egress proxy, in its sandbox's network namespace; null without one. Closed once the instance is gone. */
+    volatile dev.thaw.egress.EgressProxy egress;
     /** Figures of the restore that started this instance (unused for a boot). */
     final RestoreReport restoreReport = new RestoreReport();
     /** The page server of a lazy or REAP restore, null otherwise; closed once the process is gone. */

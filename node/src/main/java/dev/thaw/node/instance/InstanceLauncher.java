@@ -58,10 +58,11 @@ public final class InstanceLauncher {
         Deployment d = instance.deployment;
         InstanceSandbox box = instance.sandbox;
         Paths where = box == null ? Paths.host(d, runtimeJar) : Paths.sandboxed(d, runtimeJar);
+        boolean proxy = instance.egress != null;
         List<String> program = d.manifest().runtime().equals("provided")
                 ? List.of(where.code() + "/" + dev.thaw.node.function.FunctionStore.BOOTSTRAP)
-                : javaCommand(d, where);
-        Map<String, String> env = environment(d, where, instance.runtimeApi, checkpoint, controlToken);
+                : javaCommand(d, where, proxy);
+        Map<String, String> env = environment(d, where, instance.runtimeApi, checkpoint, controlToken, proxy);
         if (box != null) {
             try (Pipe in = Pipe.open(); Pipe out = Pipe.open()) {
                 Process p = NativeSpawn.spawner().spawn(box.boot(program, SandboxConfig.CODE_INSIDE).spawnRequest()
@@ -141,7 +142,13 @@ public final class InstanceLauncher {
         }
     }
 
-    private List<String> javaCommand(Deployment d, Paths where) {
+    /** The egress proxy as an instance reaches it: inside its own network namespace. */
+    private static final String PROXY_HOST = "127.0.0.1";
+    private static final String PROXY_URL = "http://" + PROXY_HOST + ":" + FunctionInstances.EGRESS_PROXY_PORT;
+    /** What stays direct: the instance's own loopback, where its Runtime API is. */
+    private static final String NO_PROXY = "localhost,127.0.0.1,::1";
+
+    private List<String> javaCommand(Deployment d, Paths where, boolean proxy) {
         int heapMb = Math.max(64, d.manifest().memoryMb() * 3 / 4);
         List<String> cmd = new ArrayList<>(List.of(java.toString(),
                 // one hsperfdata file per namespace pid 1 would be shared by every clone
@@ -158,11 +165,18 @@ public final class InstanceLauncher {
         for (String pkg : OPENS) {
             cmd.add("--add-opens=" + pkg + "=ALL-UNNAMED");
         }
+        if (proxy) {
+            // the JDK's default ProxySelector (HttpClient, URLConnection) reads these; the environment is for the rest
+            String port = Integer.toString(FunctionInstances.EGRESS_PROXY_PORT);
+            cmd.addAll(List.of("-Dhttp.proxyHost=" + PROXY_HOST, "-Dhttp.proxyPort=" + port, "-Dhttps.proxyHost=" + PROXY_HOST,
+                    "-Dhttps.proxyPort=" + port, "-Dhttp.nonProxyHosts=localhost|127.*|[::1]"));
+        }
         cmd.addAll(List.of("-cp", where.runtimeJar(), "dev.thaw.runtime.Main"));
         return cmd;
     }
 
-    private Map<String, String> environment(Deployment d, Paths where, String runtimeApi, boolean checkpoint, String token) {
+    private Map<String, String> environment(Deployment d, Paths where, String runtimeApi, boolean checkpoint, String token,
+                                            boolean proxy) {
         Map<String, String> env = new java.util.TreeMap<>(d.manifest().environment());
         env.put("PATH", "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin");
         env.put("LANG", "C.UTF-8");
@@ -184,6 +198,13 @@ public final class InstanceLauncher {
         if (checkpoint && priming != null) {
             env.put(Env.PRIME_ROUNDS, Integer.toString(priming.rounds()));
             env.put(Env.PRIME_BUDGET_MS, Integer.toString(d.manifest().timeoutMs()));
+        }
+        if (proxy) {
+            for (String name : List.of("HTTP_PROXY", "HTTPS_PROXY", "http_proxy", "https_proxy")) {
+                env.put(name, PROXY_URL);
+            }
+            env.put("NO_PROXY", NO_PROXY);
+            env.put("no_proxy", NO_PROXY);
         }
         return env;
     }

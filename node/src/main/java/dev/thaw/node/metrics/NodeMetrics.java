@@ -160,6 +160,18 @@ public final class NodeMetrics {
         queued.labelValues(function).set(counts.queued());
     }
 
+    // ---- egress ----------------------------------------------------------------------------------
+
+    private final Counter egress = Counter.builder().name("thaw_egress_connections_total")
+            .help("Connections sandboxed instances asked the egress proxy for, by the allow list's verdict (allowed,"
+                    + " denied; connections beyond an instance's limit count as denied)")
+            .labelNames("function_name", "verdict").register(registry);
+
+    /** Counts one connection an instance asked the egress proxy for. */
+    public void egress(String function, boolean allowed) {
+        egress.labelValues(function, allowed ? "allowed" : "denied").inc();
+    }
+
     // ---- asynchronous invocations ----------------------------------------------------------------
 
     private final Counter eventsQueued = Counter.builder().name("thaw_events_queued_total")

@@ -36,6 +36,7 @@ public final class Snapshot {
     private String controlToken;
     private String runtimeSecret;
     private boolean sandboxed;
+    private boolean egressProxy;
     private String[] pipes;
     private long sizeBytes;
     private long checkpointMs;
@@ -74,6 +75,14 @@ public final class Snapshot {
     /** @return whether the snapshot was taken of a sandboxed instance (its clones must be restored into one) */
     public synchronized boolean sandboxed() {
         return sandboxed;
+    }
+
+    /**
+     * @return whether the instance it was taken of was told of an egress proxy (its environment and JVM
+     *     flags name one; so do its clones')
+     */
+    public synchronized boolean egressProxy() {
+        return egressProxy;
     }
 
     /** @return where the instance's scratch ({@code /tmp}), as the dump froze it, is kept for its clones */
@@ -162,7 +171,12 @@ public final class Snapshot {
         return hotDir.resolve("images.incoming");
     }
 
-    public synchronized void ready(String[] pipeNames, long bytes, long dumpMs, boolean inSandbox) throws IOException {
+    /**
+     * @param inSandbox whether the instance ran in a sandbox
+     * @param withEgressProxy whether its environment names an egress proxy
+     */
+    public synchronized void ready(String[] pipeNames, long bytes, long dumpMs, boolean inSandbox, boolean withEgressProxy)
+            throws IOException {
         Files.move(stagingDir(), imagesDir());
         Files.createDirectories(dir);
         pipes = pipeNames.clone();
@@ -178,7 +192,9 @@ public final class Snapshot {
         meta.put("checkpointMs", checkpointMs);
         meta.put("createdAt", createdAt.toString());
         meta.put("sandboxed", inSandbox);
+        meta.put("egressProxy", withEgressProxy);
         sandboxed = inSandbox;
+        egressProxy = withEgressProxy;
         Files.write(dir.resolve("snapshot.json"), Json.write(meta));
         state = State.READY;
         reason = null;
@@ -244,6 +260,7 @@ public final class Snapshot {
             controlToken = meta.get("controlToken").asText();
             runtimeSecret = meta.path("runtimeSecret").asText("");
             sandboxed = meta.path("sandboxed").asBoolean(false);
+            egressProxy = meta.path("egressProxy").asBoolean(false);
             pipes = new String[] {meta.get("stdin").asText(), meta.get("stdout").asText()};
             sizeBytes = meta.get("sizeBytes").asLong();
             checkpointMs = meta.get("checkpointMs").asLong();
