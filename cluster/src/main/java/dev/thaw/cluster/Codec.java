@@ -59,6 +59,7 @@ final class Codec {
         n.put("startedAt", m.startedAt().toString());
         ObjectNode idle = n.putObject("idle");
         m.idle().forEach(idle::put);
+        n.put("transfer", m.transfer());
         return write(n);
     }
 
@@ -67,7 +68,8 @@ final class Codec {
         try {
             return new Member(text(n, "id"), URI.create(text(n, "address")), n.path("capacity").asInt(),
                     n.path("load").asInt(), strings(n.path("memorySnapshots")), strings(n.path("diskSnapshots")),
-                    MemberState.fromWire(text(n, "state")), Instant.parse(text(n, "startedAt")), idle(n.path("idle")));
+                    MemberState.fromWire(text(n, "state")), Instant.parse(text(n, "startedAt")), idle(n.path("idle")),
+                    n.path("transfer").asText(""));
         } catch (RuntimeException e) {
             throw bad(key, e);
         }

@@ -19,9 +19,12 @@ import java.util.TreeSet;
  * @param startedAt when the node started (its own clock: informative only)
  * @param idle per function (its name, or {@code name@version}), how many idle warm instances the
  *     node has: where an invocation is answered without a cold start
+ * @param transfer {@code host:port} where other nodes pull function-to-function transfer data from
+ *     this node, or empty when it takes none
  */
 public record Member(String id, URI address, int capacity, int load, Set<String> memorySnapshots,
-                     Set<String> diskSnapshots, MemberState state, Instant startedAt, java.util.Map<String, Integer> idle) {
+                     Set<String> diskSnapshots, MemberState state, Instant startedAt, java.util.Map<String, Integer> idle,
+                     String transfer) {
 
     /** Validates and copies the sets (sorted, unmodifiable). */
     public Member {
@@ -35,6 +38,18 @@ public record Member(String id, URI address, int capacity, int load, Set<String>
         Checks.notNull("member start time", startedAt);
         Checks.notNull("member idle instances", idle);
         idle = java.util.Collections.unmodifiableSortedMap(new java.util.TreeMap<>(idle));
+        Checks.notNull("member transfer address", transfer);
+    }
+
+    /** A record without a transfer address. */
+    public Member(String id, URI address, int capacity, int load, Set<String> memorySnapshots, Set<String> diskSnapshots,
+                  MemberState state, Instant startedAt, java.util.Map<String, Integer> idle) {
+        this(id, address, capacity, load, memorySnapshots, diskSnapshots, state, startedAt, idle, "");
+    }
+
+    /** @return this record with the address other nodes pull transfer data from */
+    public Member withTransfer(String value) {
+        return new Member(id, address, capacity, load, memorySnapshots, diskSnapshots, state, startedAt, idle, value);
     }
 
     /** A record without idle-instance counts. */
@@ -45,7 +60,7 @@ public record Member(String id, URI address, int capacity, int load, Set<String>
 
     /** @return this record with its idle warm instances per function */
     public Member withIdle(java.util.Map<String, Integer> value) {
-        return new Member(id, address, capacity, load, memorySnapshots, diskSnapshots, state, startedAt, value);
+        return new Member(id, address, capacity, load, memorySnapshots, diskSnapshots, state, startedAt, value, transfer);
     }
 
     /** @return how many idle warm instances of {@code function} the node has */
@@ -60,22 +75,22 @@ public record Member(String id, URI address, int capacity, int load, Set<String>
 
     /** @return this record with {@code load} */
     public Member withLoad(int value) {
-        return new Member(id, address, capacity, value, memorySnapshots, diskSnapshots, state, startedAt, idle);
+        return new Member(id, address, capacity, value, memorySnapshots, diskSnapshots, state, startedAt, idle, transfer);
     }
 
     /** @return this record with {@code capacity} */
     public Member withCapacity(int value) {
-        return new Member(id, address, value, load, memorySnapshots, diskSnapshots, state, startedAt, idle);
+        return new Member(id, address, value, load, memorySnapshots, diskSnapshots, state, startedAt, idle, transfer);
     }
 
     /** @return this record with {@code state} */
     public Member withState(MemberState value) {
-        return new Member(id, address, capacity, load, memorySnapshots, diskSnapshots, value, startedAt, idle);
+        return new Member(id, address, capacity, load, memorySnapshots, diskSnapshots, value, startedAt, idle, transfer);
     }
 
     /** @return this record with the snapshot ids of its memory and disk tiers */
     public Member withSnapshots(Set<String> memory, Set<String> disk) {
-        return new Member(id, address, capacity, load, memory, disk, state, startedAt, idle);
+        return new Member(id, address, capacity, load, memory, disk, state, startedAt, idle, transfer);
     }
 
     /** @return whether either tier of this node holds the snapshot */

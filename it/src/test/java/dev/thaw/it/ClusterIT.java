@@ -148,7 +148,11 @@ class ClusterIT {
 
     /** Runs the invocation on that node itself (the header a front door sets when it forwards). */
     private static HttpResponse<String> invokeOn(LocalCluster.NodeProcess n, String function) throws Exception {
-        return invoke(n, function, "{\"ms\":1}", "X-Thaw-Forwarded", "it");
+        return invokeOn(n, function, "{\"ms\":1}");
+    }
+
+    private static HttpResponse<String> invokeOn(LocalCluster.NodeProcess n, String function, String json) throws Exception {
+        return invoke(n, function, json, "X-Thaw-Forwarded", "it");
     }
 
     @Test
@@ -212,6 +216,27 @@ class ClusterIT {
 
     @Test
     @Order(4)
+    void aConsumerOnAnotherNodePullsStraightFromTheProducersNodeThroughTheMembership() throws Exception {
+        cluster.node(1).client.deploy(new FunctionManifest("xdt-producer", TestNode.TF + "XdtProducer::handle", null, 256,
+                30_000, Map.of(), 2, true), TestNode.TEST_FUNCTIONS);
+        cluster.node(1).client.deploy(new FunctionManifest("xdt-consumer", TestNode.TF + "XdtConsumer::handleRequest", null,
+                256, 30_000, Map.of(), 2, true), TestNode.TEST_FUNCTIONS);
+        long bytes = 10L << 20;
+        HttpResponse<String> p = invokeOn(cluster.node(1), "xdt-producer", "{\"bytes\":" + bytes + ",\"seed\":3}");
+        assertThat(p.statusCode()).as(p.body()).isEqualTo(200);
+        JsonNode produced = dev.thaw.core.Json.mapper().readTree(p.body());
+        HttpResponse<String> c = invokeOn(cluster.node(2), "xdt-consumer",
+                "{\"reference\":\"" + produced.path("reference").asText() + "\"}");
+        assertThat(c.statusCode()).as(c.body()).isEqualTo(200);
+        JsonNode consumed = dev.thaw.core.Json.mapper().readTree(c.body());
+        assertThat(consumed.path("bytes").asLong()).as(c.body()).isEqualTo(bytes);
+        assertThat(consumed.path("sha256").asText()).isEqualTo(XdtIT.sha256(bytes, 3));
+        assertThat(Eventually.poll(() -> cluster.node(2).client.logs("xdt-consumer", 50), l -> l.contains("XDT Get"),
+                WAIT, POLL)).contains("remote)");
+    }
+
+    @Test
+    @Order(5)
     void aNodeWithTheWrongStoreSecretRefusesSnapshotsAndSaysWhy() throws Exception {
         LocalCluster.NodeProcess wrong = cluster.addNode("node-wrong", List.of("--store-secret-file",
                 cluster.otherSecret().toString()));
@@ -227,7 +252,7 @@ class ClusterIT {
     }
 
     @Test
-    @Order(5)
+    @Order(6)
     void etcdRestartedUnderLoadNodesKeepServingRefuseDeploysThenRejoin() throws Exception {
         AtomicBoolean going = new AtomicBoolean(true);
         List<String> failures = new CopyOnWriteArrayList<>();
@@ -276,7 +301,7 @@ class ClusterIT {
     }
 
     @Test
-    @Order(6)
+    @Order(7)
     void aNodeKilledUnderLoadLosesNothingTheOthersAcknowledgedAndPlacementDropsItWithinItsLease() throws Exception {
         LocalCluster.NodeProcess victim = cluster.node(3);
         AtomicBoolean going = new AtomicBoolean(true);
@@ -347,7 +372,7 @@ class ClusterIT {
 
     /** Runs {@code thaw cluster up} as a user types it, uses it with the CLI, stops it with SIGTERM: nothing stays. */
     @Test
-    @Order(7)
+    @Order(8)
     void clusterUpAsTypedRunsAClusterTheCliUsesAndLeavesNothingBehind() throws Exception {
         java.nio.file.Path dir = Files.createTempDirectory("thaw-it-cluster-up-");
         java.nio.file.Path log = dir.resolveSibling(dir.getFileName() + ".log");

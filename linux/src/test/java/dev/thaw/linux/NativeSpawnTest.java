@@ -145,16 +145,25 @@ class NativeSpawnTest {
 
     @Test
     void aSpawnersChildrenOutliveTheThreadsThatAskedForThem(@TempDir Path dir) throws Exception {
-        // a parent-death signal fires when the spawning thread ends, not the spawning process
-        List<String> armed = List.of("/usr/bin/setpriv", "--pdeathsig", "KILL", "/bin/sh", "-c", "sleep 0.5; echo alive");
+        // a parent-death signal fires when the spawning thread ends, not the spawning process; each child
+        // says when it has armed its signal, and the asking thread ends only then (else there is no race to lose)
         Process[] children = new Process[2];
         try (Spawner spawner = Spawner.create("test-spawner")) {
             Thread caller = Thread.ofPlatform().start(() -> {
                 try {
-                    children[0] = spawner.spawn(SpawnRequest.builder(armed).stdout(dir.resolve("through-spawner")).build());
-                    children[1] = NativeSpawn.spawn(SpawnRequest.builder(armed).stdout(dir.resolve("from-caller")).build());
+                    children[0] = spawner.spawn(SpawnRequest.builder(armed(dir, "through-spawner"))
+                            .stdout(dir.resolve("through-spawner")).build());
+                    children[1] = NativeSpawn.spawn(SpawnRequest.builder(armed(dir, "from-caller"))
+                            .stdout(dir.resolve("from-caller")).build());
+                    long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(10);
+                    while (!(Files.exists(dir.resolve("through-spawner.armed")) && Files.exists(dir.resolve("from-caller.armed")))
+                            && System.nanoTime() < deadline) {
+                        Thread.sleep(5);
+                    }
                 } catch (java.io.IOException e) {
                     throw new java.io.UncheckedIOException(e);
+                } catch (InterruptedException e) {
+                    Thread.currentThread().interrupt();
                 }
             });
             caller.join();
@@ -164,6 +173,12 @@ class NativeSpawnTest {
         assertThat(children[0].exitValue()).isZero();
         assertThat(Files.readString(dir.resolve("through-spawner"))).isEqualTo("alive\n");
         assertThat(children[1].exitValue()).as("killed when its spawning thread ended").isEqualTo(128 + 9);
+    }
+
+    /** A child that arms its parent-death signal, says so in NAME.armed, then lives half a second more. */
+    private static List<String> armed(Path dir, String name) {
+        return List.of("/usr/bin/setpriv", "--pdeathsig", "KILL", "/bin/sh", "-c",
+                "touch '" + dir.resolve(name + ".armed") + "'; sleep 0.5; echo alive");
     }
 
     @Test

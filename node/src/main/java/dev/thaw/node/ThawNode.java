@@ -247,8 +247,8 @@ final class ThawNode implements Node, NodeOperations {
             all().forEach(f -> f.instances().snapshot().disable(snapshotsRefused));
         }
         java.net.URI advertise = settings.advertise().orElse(java.net.URI.create("http://127.0.0.1:" + port()));
-        var node = dev.thaw.node.cluster.ClusterNode.join(settings, advertise, new ClusterHooks(), sharedObjects,
-                sandboxes.isPresent(), Duration.ofSeconds(30));
+        var node = dev.thaw.node.cluster.ClusterNode.join(settings, advertise, xdt.address(), new ClusterHooks(),
+                sharedObjects, sandboxes.isPresent(), Duration.ofSeconds(30));
         cluster = Optional.of(node);
         shared.target = node;
         Set<String> registered = node.functions();
@@ -373,7 +373,14 @@ final class ThawNode implements Node, NodeOperations {
                 s.listenPort(), s.advertise(), s.memoryBytes(), s.diskBytes(),
                 config.dataDir().resolve("xdt").resolve("buffers"), s.maxTtl(), 1 << 20, Duration.ofSeconds(1));
         var xdtMetrics = new dev.thaw.node.xdt.XdtMetrics(metrics.registry());
-        var service = dev.thaw.node.xdt.XdtService.start(settings, key, dev.thaw.node.xdt.NodeDirectory.of(s.peers()),
+        var peers = dev.thaw.node.xdt.NodeDirectory.of(s.peers());
+        // in a cluster, where a node pulls from is the membership's answer (a node that left is gone at once)
+        dev.thaw.node.xdt.NodeDirectory directory = id -> {
+            var fixed = peers.locate(id);
+            return cluster.isPresent() && fixed instanceof dev.thaw.node.xdt.NodeDirectory.Location.Unknown
+                    ? cluster.get().locate(id) : fixed;
+        };
+        var service = dev.thaw.node.xdt.XdtService.start(settings, key, directory,
                 snapshotStore.map(st -> st.scratch("xdt")), noDurable, xdtMetrics, ticker, scheduler);
         xdtMetrics.buffers(metrics.registry(), service::stats);
         return service;

@@ -101,7 +101,7 @@ public final class ClusterNode implements ClusterView, SharedSnapshots, AutoClos
             Thread.ofPlatform().daemon().name("thaw-cluster-publish").factory());
     private final Subscription registrySubscription;
 
-    private ClusterNode(ClusterSettings settings, URI advertise, Coordination coordination, Hooks hooks,
+    private ClusterNode(ClusterSettings settings, URI advertise, String transfer, Coordination coordination, Hooks hooks,
                         Optional<SharedObjects> shared, boolean sandboxed) {
         this.settings = settings;
         this.advertise = advertise;
@@ -109,7 +109,8 @@ public final class ClusterNode implements ClusterView, SharedSnapshots, AutoClos
         this.hooks = hooks;
         this.shared = shared;
         this.sandboxed = sandboxed;
-        coordination.membership().join(Member.of(settings.nodeId(), advertise, settings.capacity(), Instant.now()));
+        coordination.membership().join(Member.of(settings.nodeId(), advertise, settings.capacity(), Instant.now())
+                .withTransfer(transfer));
         coordination.onConnectionChange(s -> LOG.log(s.isConnected() ? System.Logger.Level.INFO
                 : System.Logger.Level.WARNING, "etcd: " + s));
         this.registrySubscription = coordination.registry().subscribe(e -> sync.execute(() -> apply(e)));
@@ -124,8 +125,8 @@ public final class ClusterNode implements ClusterView, SharedSnapshots, AutoClos
      *     takes its own snapshots and shares none)
      * @throws ThawException {@code ServiceUnavailable} naming the endpoints when etcd never answered
      */
-    public static ClusterNode join(ClusterSettings settings, URI advertise, Hooks hooks, Optional<SharedObjects> shared,
-                                   boolean sandboxed, Duration wait) {
+    public static ClusterNode join(ClusterSettings settings, URI advertise, String transfer, Hooks hooks,
+                                   Optional<SharedObjects> shared, boolean sandboxed, Duration wait) {
         ClusterConfig config = ClusterConfig.builder().endpoints(settings.etcd()).clusterName(settings.name())
                 .nodeId(settings.nodeId()).leaseTtl(settings.leaseTtl())
                 // a renewal that waits a whole call timeout must leave time for another within the TTL
@@ -134,7 +135,7 @@ public final class ClusterNode implements ClusterView, SharedSnapshots, AutoClos
         ClusterException last = null;
         do {
             try {
-                return new ClusterNode(settings, advertise, Coordination.connect(config), hooks, shared, sandboxed);
+                return new ClusterNode(settings, advertise, transfer, Coordination.connect(config), hooks, shared, sandboxed);
             } catch (ClusterException e) {
                 last = e;
                 LOG.log(System.Logger.Level.INFO, "waiting for etcd at " + settings.etcd() + ": " + e.getMessage());
@@ -272,6 +273,20 @@ public final class ClusterNode implements ClusterView, SharedSnapshots, AutoClos
         return coordination.membership().members().stream().map(m -> new NodeState(m.id(), m.address(),
                 m.state() == MemberState.ACTIVE, m.capacity(), m.load(), m.memorySnapshots(), m.diskSnapshots(), m.idle()))
                 .toList();
+    }
+
+    /**
+     * @return where the node takes transfer pulls: its address when it is a live member, gone when it
+     *     is not (a pull from it fails at once), unknown when it advertises none
+     */
+    public dev.thaw.node.xdt.NodeDirectory.Location locate(String nodeId) {
+        Optional<Member> m = coordination.membership().member(nodeId);
+        if (m.isEmpty()) {
+            return new dev.thaw.node.xdt.NodeDirectory.Location.Gone("node " + nodeId + " is not a live member of cluster '"
+                    + settings.name() + "'");
+        }
+        return m.get().transfer().isEmpty() ? new dev.thaw.node.xdt.NodeDirectory.Location.Unknown()
+                : new dev.thaw.node.xdt.NodeDirectory.Location.At(m.get().transfer());
     }
 
     /** @return the member's address, if it is live */
