@@ -50,6 +50,28 @@ final class DeployCommand extends ClientCommand {
     @picocli.CommandLine.ArgGroup(exclusive = true)
     PrimingEvent primingEvent;
 
+    @Option(names = "--min-instances", paramLabel = "N",
+            description = "Instances kept with no traffic (default 0: scales to zero after the node's keep-alive).")
+    Integer minInstances;
+
+    @Option(names = "--target-concurrency", paramLabel = "C",
+            description = "Invocations in flight per instance the autoscaler aims at (default 1, as Lambda).")
+    Double targetConcurrency;
+
+    @Option(names = "--prewarm", paramLabel = "N",
+            description = "Pre-restored clones kept ready, waiting for work (default 0); refilled after each use.")
+    Integer prewarm;
+
+    @Option(names = "--next", paramLabel = "FUNCTION", split = ",",
+            description = "Functions invoked after this one (a chain): they get a clone and their freshen hook runs"
+                    + " when this one is invoked.")
+    java.util.List<String> next;
+
+    @Option(names = "--freshen", paramLabel = "METHOD",
+            description = "The handler's method the platform calls before a predicted invocation (for handlers that do"
+                    + " not implement dev.thaw.api.Freshen).")
+    String freshen;
+
     @Option(names = "--prime-rounds", paramLabel = "N",
             description = "How many priming invocations (default 10; needs --prime-data or --prime-file).")
     Integer primeRounds;
@@ -68,7 +90,7 @@ final class DeployCommand extends ClientCommand {
     @Override
     int run(ThawClient client) {
         var manifest = new FunctionManifest(name, handler, runtime, memoryMb, timeoutMs, environment, maxInstances,
-                noSnapshots ? Boolean.FALSE : null, restoreMode).withPriming(priming());
+                noSnapshots ? Boolean.FALSE : null, restoreMode).withPriming(priming()).withScaling(scaling());
         // Checked here so a bad flag fails before a large JAR is read and uploaded.
         manifest.validated();
         FunctionInfo info;
@@ -88,6 +110,14 @@ final class DeployCommand extends ClientCommand {
         out().println("deployed " + info.name() + " version " + info.version() + " (handler " + info.handler()
                 + ", code " + size(info.codeSizeBytes()) + ")");
         return 0;
+    }
+
+    /** @return the scaling options given, or null when none was (the node's defaults) */
+    private FunctionManifest.Scaling scaling() {
+        if (minInstances == null && targetConcurrency == null && prewarm == null && next == null && freshen == null) {
+            return null;
+        }
+        return new FunctionManifest.Scaling(minInstances, targetConcurrency, prewarm, next, freshen);
     }
 
     private FunctionManifest.Priming priming() {

@@ -148,6 +148,8 @@ final class InvokeCommand extends ClientCommand {
         err.println("start:          " + r.startKind().wireName());
         ms(err, "init:           ", r.initMs());
         ms(err, "restore:        ", r.restoreMs());
+        r.thawHeader("Prewarmed-Ms").ifPresent(v -> err.println("prewarmed:      restored and ready " + v
+                + " ms before the invocation came"));
         ms(err, "duration:       ", r.durationMs());
         err.println("client latency: " + String.format(Locale.ROOT, "%.2f ms", r.clientLatencyMillis()));
         err.println("request id:     " + (r.requestId() == null ? "-" : r.requestId()));

@@ -27,6 +27,9 @@ import java.util.List;
  *     is not primed (the event itself is never shown)
  * @param nodes in a cluster, the instance counts on each node by node id ({@code instances} is their
  *     sum); {@code null} on a node on its own
+ * @param scaling how the function is scaled ahead of demand: its settings, the autoscaler's last
+ *     decision, its pre-restored clones, the predictions that named it (used, wasted) and its freshen
+ *     calls; {@code null} when the node does not say
  */
 @JsonInclude(JsonInclude.Include.NON_NULL)
 public record FunctionInfo(
@@ -46,7 +49,8 @@ public record FunctionInfo(
         InstanceCounts instances,
         String restoreMode,
         Integer primeRounds,
-        java.util.Map<String, InstanceCounts> nodes) {
+        java.util.Map<String, InstanceCounts> nodes,
+        java.util.Map<String, Object> scaling) {
 
     /** A function's information on a node on its own (no per-node counts). */
     public FunctionInfo(String name, long version, String handler, String runtime, int memoryMb, int timeoutMs,
@@ -54,7 +58,14 @@ public record FunctionInfo(
                         long codeSizeBytes, String deployedAt, SnapshotInfo snapshot, InstanceCounts instances,
                         String restoreMode, Integer primeRounds) {
         this(name, version, handler, runtime, memoryMb, timeoutMs, environmentKeys, maxInstances, snapshotsEnabled,
-                codeSha256, codeSizeBytes, deployedAt, snapshot, instances, restoreMode, primeRounds, null);
+                codeSha256, codeSizeBytes, deployedAt, snapshot, instances, restoreMode, primeRounds, null, null);
+    }
+
+    /** @return this information with what the node says of the function's scaling */
+    public FunctionInfo withScaling(java.util.Map<String, Object> value) {
+        return new FunctionInfo(name, version, handler, runtime, memoryMb, timeoutMs, environmentKeys, maxInstances,
+                snapshotsEnabled, codeSha256, codeSizeBytes, deployedAt, snapshot, instances, restoreMode, primeRounds, nodes,
+                value);
     }
 
     /** @return this information with the instance counts of every node of the cluster, and their sum */
@@ -71,7 +82,7 @@ public record FunctionInfo(
         }
         return new FunctionInfo(name, version, handler, runtime, memoryMb, timeoutMs, environmentKeys, maxInstances,
                 snapshotsEnabled, codeSha256, codeSizeBytes, deployedAt, snapshot, new InstanceCounts(starting, idle, busy,
-                queued), restoreMode, primeRounds, new java.util.TreeMap<>(perNode));
+                queued), restoreMode, primeRounds, new java.util.TreeMap<>(perNode), scaling);
     }
 
     /**

@@ -25,6 +25,7 @@ import java.util.regex.Pattern;
  *     the first restore, prefetched in bulk on later ones); null for the node's default
  * @param priming synthetic invocations run before the snapshot, so that what the handler's first
  *     call loads, links and compiles is already in every clone; null for none
+ * @param scaling how the function is scaled and prepared ahead of demand; null for the defaults
  */
 @JsonInclude(JsonInclude.Include.NON_NULL)
 public record FunctionManifest(
@@ -37,7 +38,33 @@ public record FunctionManifest(
         Integer maxInstances,
         Boolean snapshots,
         String restoreMode,
-        Priming priming) {
+        Priming priming,
+        Scaling scaling) {
+
+    /**
+     * How a function's instances follow demand, and what is prepared before it comes.
+     *
+     * @param minInstances instances kept even with no traffic (default 0: scales to zero)
+     * @param targetConcurrency invocations in flight per instance the autoscaler aims at (default 1, as
+     *     Lambda: one invocation at a time per instance)
+     * @param prewarm pre-restored clones kept ready, waiting for work (default 0)
+     * @param next functions invoked after this one (a declared chain): when it is invoked, they get a
+     *     pre-restored clone and their freshen hook runs
+     * @param freshen the handler's method called as its freshen hook, for handlers that do not implement
+     *     {@code dev.thaw.api.Freshen}; null for none
+     */
+    @JsonInclude(JsonInclude.Include.NON_EMPTY)
+    public record Scaling(Integer minInstances, Double targetConcurrency, Integer prewarm, java.util.List<String> next,
+                          String freshen) {
+        /** The defaults. */
+        public static final Scaling DEFAULT = new Scaling(0, 1.0, 0, java.util.List.of(), null);
+
+        /** @return these settings with the defaults where they say nothing */
+        public Scaling filled() {
+            return new Scaling(minInstances == null ? 0 : minInstances, targetConcurrency == null ? 1.0 : targetConcurrency,
+                    prewarm == null ? 0 : prewarm, next == null ? java.util.List.of() : next, freshen);
+        }
+    }
 
     /** The restore modes. */
     public static final java.util.List<String> RESTORE_MODES = RestoreMode.WIRE_NAMES;
@@ -45,14 +72,21 @@ public record FunctionManifest(
     /** A manifest that leaves the restore mode to the node. */
     public FunctionManifest(String name, String handler, String runtime, Integer memoryMb, Integer timeoutMs,
                             Map<String, String> environment, Integer maxInstances, Boolean snapshots) {
-        this(name, handler, runtime, memoryMb, timeoutMs, environment, maxInstances, snapshots, null, null);
+        this(name, handler, runtime, memoryMb, timeoutMs, environment, maxInstances, snapshots, null, null, null);
     }
 
     /** A manifest without priming. */
     public FunctionManifest(String name, String handler, String runtime, Integer memoryMb, Integer timeoutMs,
                             Map<String, String> environment, Integer maxInstances, Boolean snapshots,
                             String restoreMode) {
-        this(name, handler, runtime, memoryMb, timeoutMs, environment, maxInstances, snapshots, restoreMode, null);
+        this(name, handler, runtime, memoryMb, timeoutMs, environment, maxInstances, snapshots, restoreMode, null, null);
+    }
+
+    /** A manifest with the default scaling. */
+    public FunctionManifest(String name, String handler, String runtime, Integer memoryMb, Integer timeoutMs,
+                            Map<String, String> environment, Integer maxInstances, Boolean snapshots,
+                            String restoreMode, Priming priming) {
+        this(name, handler, runtime, memoryMb, timeoutMs, environment, maxInstances, snapshots, restoreMode, priming, null);
     }
 
     /**
@@ -145,7 +179,44 @@ public record FunctionManifest(
             throw ThawException.invalidRequest("restoreMode '%s' is not one of %s", restoreMode, RESTORE_MODES);
         }
         return new FunctionManifest(name, h, rt, memory, timeout, Map.copyOf(env), max, snap, restoreMode,
-                validatedPriming(rt, snap));
+                validatedPriming(rt, snap), validatedScaling(max, rt));
+    }
+
+    private Scaling validatedScaling(int max, String rt) {
+        if (scaling == null) {
+            return Scaling.DEFAULT;
+        }
+        int min = inRange("scaling.minInstances", scaling.minInstances(), 0, 0, max);
+        double target = scaling.targetConcurrency() == null ? 1.0 : scaling.targetConcurrency();
+        if (!(target > 0) || target > 1000) {
+            throw ThawException.invalidRequest("scaling.targetConcurrency must be above 0 and at most 1000, got %s", target);
+        }
+        int prewarm = inRange("scaling.prewarm", scaling.prewarm(), 0, 0, max);
+        java.util.List<String> next = scaling.next() == null ? java.util.List.of() : java.util.List.copyOf(scaling.next());
+        for (String n : next) {
+            if (!isValidName(n)) {
+                throw ThawException.invalidRequest("scaling.next names '%s', which is not a valid function name", n);
+            }
+            if (n.equals(name)) {
+                throw ThawException.invalidRequest("scaling.next names the function itself ('%s')", n);
+            }
+        }
+        if (next.size() > 16) {
+            throw ThawException.invalidRequest("scaling.next names %d functions; at most 16", next.size());
+        }
+        String freshen = scaling.freshen();
+        if (freshen != null && !freshen.matches("[\\p{L}_$][\\p{L}\\p{N}_$]*")) {
+            throw ThawException.invalidRequest("scaling.freshen '%s' is not a method name", freshen);
+        }
+        if (freshen != null && !rt.equals("java")) {
+            throw ThawException.invalidRequest("scaling.freshen names a handler method: it is for the java runtime");
+        }
+        return new Scaling(min, target, prewarm, next, freshen);
+    }
+
+    /** @return the scaling settings, defaults when none were given */
+    public Scaling scalingOrDefault() {
+        return scaling == null ? Scaling.DEFAULT : scaling.filled();
     }
 
     private Priming validatedPriming(String rt, boolean snap) {
@@ -181,13 +252,19 @@ public record FunctionManifest(
     /** @return a copy with another name */
     public FunctionManifest withName(String newName) {
         return new FunctionManifest(newName, handler, runtime, memoryMb, timeoutMs, environment, maxInstances, snapshots,
-                restoreMode, priming);
+                restoreMode, priming, scaling);
     }
 
     /** @return a copy primed as given (null: not primed) */
     public FunctionManifest withPriming(Priming newPriming) {
         return new FunctionManifest(name, handler, runtime, memoryMb, timeoutMs, environment, maxInstances, snapshots,
-                restoreMode, newPriming);
+                restoreMode, newPriming, scaling);
+    }
+
+    /** @return a copy scaled as given (null: the defaults) */
+    public FunctionManifest withScaling(Scaling newScaling) {
+        return new FunctionManifest(name, handler, runtime, memoryMb, timeoutMs, environment, maxInstances, snapshots,
+                restoreMode, priming, newScaling);
     }
 
     /** Never shows environment values: they may be secrets. */
@@ -197,6 +274,6 @@ public record FunctionManifest(
                 + ", memoryMb=" + memoryMb + ", timeoutMs=" + timeoutMs
                 + ", environment=" + (environment == null ? "{}" : environment.keySet() + " (values hidden)")
                 + ", maxInstances=" + maxInstances + ", snapshots=" + snapshots + ", restoreMode=" + restoreMode
-                + ", priming=" + priming + "]";
+                + ", priming=" + priming + ", scaling=" + scaling + "]";
     }
 }

@@ -143,6 +143,8 @@ final class ThawNode implements Node, NodeOperations {
     private SnapshotRepository repository;
     private EventQueue eventQueue;
     private EventWorker events;
+    /** Autoscaling, pre-restored clones, chain predictions and freshen calls. */
+    private dev.thaw.node.ahead.AheadOfDemand ahead;
     /** The cluster this node is part of; empty for a node on its own. */
     private volatile Optional<dev.thaw.node.cluster.ClusterNode> cluster = Optional.empty();
     /** The shared store's code and snapshot metadata, in a cluster whose store secret this node shares. */
@@ -190,10 +192,27 @@ final class ThawNode implements Node, NodeOperations {
         metrics.storeTiers(repository::tierStats);
         metrics.restoreHeldBytes(repository::restoreHeldBytes);
         xdt = startTransfers(snapshotStore);
+        ahead = new dev.thaw.node.ahead.AheadOfDemand(ticker::nanos, scheduler, config.keepAlive(),
+                new dev.thaw.node.ahead.AheadOfDemand.Observer() {
+                    @Override
+                    public void freshen(String function, String outcome) {
+                        metrics.freshen(function, outcome);
+                    }
+
+                    @Override
+                    public void predicted(String function, String from) {
+                        metrics.predictedClone(function, from);
+                    }
+                });
         for (Deployment d : store.list()) {
-            runtime(d);
+            Function f = runtime(d);
+            if (store.get(d.name()).map(l -> l.version() == d.version()).orElse(false)) {
+                ahead.manage(d.name(), f.pool(), d.manifest());
+            }
             prune(d.name()); // versions a crash left behind before they were deleted
         }
+        ahead.start();
+        metrics.predictions(ahead::outcomes);
         eventQueue = EventQueue.files(config.dataDir().resolve("events"));
         events = new EventWorker(eventQueue, this::dispatch,
                 EventWorker.Policy.withRetryDelay(config.eventRetryDelay()), ticker, scheduler, eventThread, metrics.events());
@@ -613,6 +632,14 @@ final class ThawNode implements Node, NodeOperations {
             @Override
             public void invocation(String code, StartKind start, double seconds) {
                 metrics.invocation(name, code, start, seconds);
+                if (ahead != null) {
+                    ahead.ended(name);
+                }
+            }
+
+            @Override
+            public void freshened(boolean completed, double seconds) {
+                metrics.freshenDuration(name, seconds);
             }
 
             @Override
@@ -949,8 +976,11 @@ final class ThawNode implements Node, NodeOperations {
                     inv.fail(e);
                 }
             }
-            old.pool().retireIdle(Duration.ZERO);
+            old.pool().retireIdle(Duration.ZERO); // its clones and idle instances: the new version restores its own
         });
+        if (store.get(d.name()).map(l -> l.version() == d.version()).orElse(false)) {
+            ahead.manage(d.name(), f.pool(), d.manifest());
+        }
         log(d.name()).append(logLine);
         prune(d.name());
         return f;
@@ -972,6 +1002,7 @@ final class ThawNode implements Node, NodeOperations {
         }
         Map<Long, Function> versions = functions.remove(name);
         counts.remove(name);
+        ahead.forget(name);
         List<Deployment> all = store.versions(name);
         if (versions != null) {
             for (Function f : versions.values()) {
@@ -1011,7 +1042,9 @@ final class ThawNode implements Node, NodeOperations {
         Deployment d = resolve(ref);
         // a front door that forwarded an Event's attempt names it: its request id stays the one the caller got
         String id = dev.thaw.node.api.Forwarded.requestId().orElseGet(() -> UUID.randomUUID().toString());
-        return runtime(d).pool().submit(new Invocation(id, payload, ref.isLatest(), captureLog));
+        Invocation inv = runtime(d).pool().submit(new Invocation(id, payload, ref.isLatest(), captureLog));
+        ahead.invoked(d.name());
+        return inv;
     }
 
     @Override
@@ -1128,6 +1161,7 @@ final class ThawNode implements Node, NodeOperations {
                 }
             }
             inv = runtime(d).pool().submit(new Invocation(e.requestId(), e.payload(), ref.isLatest(), false));
+            ahead.invoked(d.name());
         } catch (ThawException t) {
             return CompletableFuture.completedFuture(outcome(t, e, 0));
         }
@@ -1305,6 +1339,7 @@ final class ThawNode implements Node, NodeOperations {
         for (Function f : List.copyOf(functions.getOrDefault(name, Map.of()).values())) {
             evicted += f.pool().evictIdle();
         }
+        ahead.evicted(name); // its prewarm level is refilled at once
         return evicted;
     }
 
@@ -1388,7 +1423,8 @@ final class ThawNode implements Node, NodeOperations {
                 List.copyOf(new TreeSet<>(m.environment().keySet())), m.maxInstances(), m.snapshots(),
                 d.codeSha256(), d.codeSizeBytes(), d.deployedAt().toString(), f.instances().snapshot().info(),
                 countsOrPool(f), f.instances().restoreMode().wireName(),
-                m.priming() == null ? null : m.priming().rounds());
+                m.priming() == null ? null : m.priming().rounds())
+                .withScaling(ahead == null ? null : ahead.describe(d.name()).orElse(null));
     }
 
     private FunctionInfo.InstanceCounts countsOrPool(Function f) {
@@ -1407,6 +1443,7 @@ final class ThawNode implements Node, NodeOperations {
         }
         events.stop(); // no new attempts; those running finish or stay queued for the next start
         cluster.ifPresent(dev.thaw.node.cluster.ClusterNode::drain); // placement stops sending work here
+        ahead.stop(); // nothing more is started ahead of demand
         LOG.log(System.Logger.Level.INFO, "shutting down: new work is refused; accepted invocations have up to "
                 + config.drainGrace().toSeconds() + " s to finish");
         long deadline = ticker.nanos() + config.drainGrace().toNanos();

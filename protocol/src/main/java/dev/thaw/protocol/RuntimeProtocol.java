@@ -49,6 +49,8 @@ public final class RuntimeProtocol {
         public static final String PRIME_ROUNDS = "THAW_PRIME_ROUNDS";
         /** No priming invocation starts once the earlier ones took this long together. */
         public static final String PRIME_BUDGET_MS = "THAW_PRIME_BUDGET_MS";
+        /** The handler's method the runtime calls as its freshen hook (for handlers that do not implement the API's). */
+        public static final String FRESHEN_METHOD = "THAW_FRESHEN_METHOD";
     }
 
     /** Control lines, {@code <token> <message>} on stdout, each written whole in one write. */
@@ -132,6 +134,12 @@ public final class RuntimeProtocol {
         public static final String CLIENT_CONTEXT = "Lambda-Runtime-Client-Context";
         public static final String COGNITO_IDENTITY = "Lambda-Runtime-Cognito-Identity";
         public static final String ERROR_TYPE = "Lambda-Runtime-Function-Error-Type";
+        /**
+         * On a {@code next} answer: the invocation is a call of the function's freshen hook, not of its
+         * handler, made before an invocation the platform predicts; the value says why. Its deadline
+         * header is the hook's time limit: the runtime cuts the hook off there and answers.
+         */
+        public static final String FRESHEN = "Thaw-Freshen";
 
         /** A put's read limit (decimal; default 1). */
         public static final String XDT_READS = "Thaw-Xdt-Reads";

@@ -10,4 +10,15 @@ interface FunctionInvoker {
      * @throws Throwable whatever the handler threw, unwrapped
      */
     byte[] invoke(byte[] event, RuntimeContext context) throws Throwable;
+
+    /** @return the handler's freshen hook, if it has one */
+    default java.util.Optional<FreshenHook> freshen() {
+        return java.util.Optional.empty();
+    }
+
+    /** A handler's freshen hook, found by {@link HandlerLoader}. */
+    @FunctionalInterface
+    interface FreshenHook {
+        void call(dev.thaw.api.FreshenContext context) throws Throwable;
+    }
 }

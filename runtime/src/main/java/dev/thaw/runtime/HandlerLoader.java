@@ -46,7 +46,62 @@ final class HandlerLoader {
         Method method = methodName == null ? defaultMethod(type) : namedMethod(type, methodName);
         Object target = Modifier.isStatic(method.getModifiers()) ? null : instantiate(type);
         method.setAccessible(true);
-        return adapterFor(target, method);
+        FunctionInvoker invoker = adapterFor(target, method);
+        java.util.Optional<FunctionInvoker.FreshenHook> hook = freshenHook(type, target,
+                System.getenv(dev.thaw.protocol.RuntimeProtocol.Env.FRESHEN_METHOD));
+        if (hook.isEmpty()) {
+            return invoker;
+        }
+        return new FunctionInvoker() {
+            @Override
+            public byte[] invoke(byte[] event, RuntimeContext context) throws Throwable {
+                return invoker.invoke(event, context);
+            }
+
+            @Override
+            public java.util.Optional<FreshenHook> freshen() {
+                return hook;
+            }
+        };
+    }
+
+    /**
+     * The handler's freshen hook: {@link dev.thaw.api.Freshen} when the handler implements it, else the
+     * public method the manifest names (no parameter, or one {@link dev.thaw.api.FreshenContext}).
+     *
+     * @throws InitException naming the method when the manifest names one the class does not have
+     */
+    static java.util.Optional<FunctionInvoker.FreshenHook> freshenHook(Class<?> type, Object target, String methodName)
+            throws InitException {
+        if (target instanceof dev.thaw.api.Freshen f) {
+            return java.util.Optional.of(f::freshen);
+        }
+        if (methodName == null || methodName.isBlank()) {
+            return java.util.Optional.empty();
+        }
+        for (Method m : type.getMethods()) {
+            if (!m.getName().equals(methodName) || m.getParameterCount() > 1 || (m.getParameterCount() == 1
+                    && m.getParameterTypes()[0] != dev.thaw.api.FreshenContext.class)) {
+                continue;
+            }
+            if (target == null && !Modifier.isStatic(m.getModifiers())) {
+                continue;
+            }
+            boolean withContext = m.getParameterCount() == 1;
+            return java.util.Optional.of(ctx -> {
+                try {
+                    if (withContext) {
+                        m.invoke(target, ctx);
+                    } else {
+                        m.invoke(target);
+                    }
+                } catch (InvocationTargetException e) {
+                    throw e.getCause();
+                }
+            });
+        }
+        throw new InitException("Runtime.HandlerNotFound", "the freshen method '" + methodName + "' of handler class '"
+                + type.getName() + "' is not a public method taking nothing or a dev.thaw.api.FreshenContext", null);
     }
 
     private static Class<?> loadClass(String className, ClassLoader loader) throws InitException {

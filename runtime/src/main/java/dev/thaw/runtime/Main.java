@@ -101,6 +101,51 @@ public final class Main {
     }
 
     /**
+     * Calls the handler's freshen hook on a thread of its own and waits for it until the call's
+     * deadline: a hook that overruns is cut off there (the instance takes work again; the hook's thread
+     * runs on as a daemon until it returns), so it can neither hold the instance nor buy compute.
+     */
+    private static Outcome freshen(FunctionInvoker invoker, RuntimeApiClient.Invocation inv) {
+        var hook = invoker.freshen();
+        if (hook.isEmpty()) {
+            return new Outcome(null, "Freshen.NotImplemented", "the handler has no freshen hook", null);
+        }
+        dev.thaw.api.FreshenContext ctx = new dev.thaw.api.FreshenContext() {
+            @Override
+            public long remainingTimeMillis() {
+                return Math.max(0, inv.deadlineEpochMs() - System.currentTimeMillis());
+            }
+
+            @Override
+            public String reason() {
+                return inv.freshen();
+            }
+        };
+        java.util.concurrent.CompletableFuture<Throwable> done = new java.util.concurrent.CompletableFuture<>();
+        Thread.ofPlatform().daemon().name("thaw-freshen").start(() -> {
+            try {
+                hook.get().call(ctx);
+                done.complete(null);
+            } catch (Throwable t) {
+                done.complete(t);
+            }
+        });
+        try {
+            Throwable failure = done.get(Math.max(1, ctx.remainingTimeMillis()), java.util.concurrent.TimeUnit.MILLISECONDS);
+            return failure == null ? new Outcome("{}".getBytes(java.nio.charset.StandardCharsets.UTF_8), null, null, null)
+                    : new Outcome(null, failure.getClass().getName(), String.valueOf(failure.getMessage()), failure);
+        } catch (java.util.concurrent.TimeoutException e) {
+            return new Outcome(null, "Freshen.Timeout", "the freshen hook did not finish within its "
+                    + "time limit and was cut off", null);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            return new Outcome(null, "Freshen.Interrupted", "interrupted", null);
+        } catch (java.util.concurrent.ExecutionException e) {
+            return new Outcome(null, "Freshen.Failed", String.valueOf(e.getCause()), e.getCause());
+        }
+    }
+
+    /**
      * Loads (without initializing) every class of the runtime itself before the checkpoint: one the
      * snapshot lacks is read from the runtime's JAR, defined and verified by every clone that needs it,
      * on its cold-start path (1-2 ms a class on a 2-core VM). Its shaded libraries are left out: they
@@ -159,7 +204,7 @@ public final class Main {
     private static void serve(RuntimeConfig config, RuntimeApiClient api, FunctionInvoker invoker) throws Exception {
         while (true) {
             RuntimeApiClient.Invocation inv = api.next();
-            Outcome outcome = run(invoker, inv, config);
+            Outcome outcome = inv.freshen() != null ? freshen(invoker, inv) : run(invoker, inv, config);
             if (outcome.failed()) {
                 api.invocationError(inv.requestId(), outcome.errorType(), outcome.message(), outcome.error());
             } else {

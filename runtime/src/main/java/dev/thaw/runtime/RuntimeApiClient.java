@@ -22,8 +22,15 @@ final class RuntimeApiClient implements AutoCloseable {
     private final RuntimeHttp http;
     private final ObjectMapper mapper;
 
-    /** One event handed to the runtime by {@code next}. */
-    record Invocation(String requestId, long deadlineEpochMs, String invokedArn, byte[] event) {
+    /**
+     * One event handed to the runtime by {@code next}.
+     *
+     * @param freshen why the platform calls the freshen hook instead of the handler; null for an invocation
+     */
+    record Invocation(String requestId, long deadlineEpochMs, String invokedArn, byte[] event, String freshen) {
+        Invocation(String requestId, long deadlineEpochMs, String invokedArn, byte[] event) {
+            this(requestId, deadlineEpochMs, invokedArn, event, null);
+        }
     }
 
     RuntimeApiClient(String runtimeApi, ObjectMapper mapper) {
@@ -82,7 +89,7 @@ final class RuntimeApiClient implements AutoCloseable {
         String deadline = r.header(Headers.DEADLINE_MS);
         String arn = r.header(Headers.FUNCTION_ARN);
         return new Invocation(id, deadline == null ? System.currentTimeMillis() + 900_000 : Long.parseLong(deadline),
-                arn == null ? "" : arn, r.body());
+                arn == null ? "" : arn, r.body(), r.header(Headers.FRESHEN));
     }
 
     void respond(String requestId, byte[] result) throws IOException, InterruptedException {

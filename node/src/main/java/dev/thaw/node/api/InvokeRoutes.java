@@ -233,6 +233,7 @@ final class InvokeRoutes implements HttpService {
         r.coldStartMs().ifPresent(ms -> res.header(r.start() == StartKind.BOOT ? "X-Thaw-Init-Ms" : "X-Thaw-Restore-Ms",
                 format(ms)));
         r.checkpointMs().ifPresent(ms -> res.header("X-Thaw-Checkpoint-Ms", format(ms)));
+        r.prewarmedAgeMs().ifPresent(ms -> res.header("X-Thaw-Prewarmed-Ms", format(ms)));
         r.maxMemoryBytes().ifPresent(b -> res.header("X-Thaw-Max-Memory-Bytes", Long.toString(b)));
         if (r.startReport() != null) {
             r.startReport().headers().forEach((k, v) -> res.header("X-Thaw-" + k, v));

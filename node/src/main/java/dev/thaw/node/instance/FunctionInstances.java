@@ -130,6 +130,12 @@ public final class FunctionInstances implements InstanceStarter, Instance.Lifecy
         return snapshot.state() != Snapshot.State.PENDING;
     }
 
+    /** Clones are restored ahead of demand only from a snapshot this node can restore now. */
+    @Override
+    public boolean restoresAhead() {
+        return snapshot.state() == Snapshot.State.READY && unfitSnapshot().isEmpty();
+    }
+
     @Override
     public PoolInstance start(InstanceEvents events) {
         String id = UUID.randomUUID().toString().substring(0, 13).replace("-", "");

@@ -194,6 +194,10 @@ public final class InstanceLauncher {
         env.put(Env.CLASSPATH, d.classpath().stream().map(where.inside()).collect(Collectors.joining(File.pathSeparator)));
         env.put(Env.CHECKPOINT, checkpoint ? "1" : "0");
         env.put(Env.CONTROL_TOKEN, token);
+        String freshen = d.manifest().scalingOrDefault().freshen();
+        if (freshen != null) {
+            env.put(Env.FRESHEN_METHOD, freshen);
+        }
         var priming = d.manifest().priming();
         if (checkpoint && priming != null) {
             env.put(Env.PRIME_ROUNDS, Integer.toString(priming.rounds()));

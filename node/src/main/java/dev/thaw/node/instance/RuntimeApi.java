@@ -131,7 +131,9 @@ final class RuntimeApi implements RuntimeEndpoint.Handler {
         if (inv == null) {
             return gone();
         }
-        return invocation(inv.requestId(), inv.deadlineEpochMs(), inv.payload());
+        Response r = invocation(inv.requestId(), inv.deadlineEpochMs(), inv.payload());
+        inv.freshenReason().ifPresent(why -> r.headers().put(Headers.FRESHEN, why.replaceAll("[\\r\\n]", " ")));
+        return r;
     }
 
     /** Answers {@code next} (or a twin) with one invocation, headers as Lambda's Runtime API sends them. */

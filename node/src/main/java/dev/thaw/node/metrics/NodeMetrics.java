@@ -115,6 +115,39 @@ public final class NodeMetrics {
             .help("Invocations this node received and placement ran on another node of the cluster, by that node")
             .labelNames("function_name", "node").register(registry);
 
+    private final Counter freshenCalls = Counter.builder().name("thaw_freshen_calls_total")
+            .help("Freshen hook calls before predicted invocations, by outcome (completed, failed, cut_off, refused, no_hook)")
+            .labelNames("function_name", "outcome").register(registry);
+    private final Histogram freshenSeconds = Histogram.builder().name("thaw_freshen_duration_seconds")
+            .help("Time freshen hooks took (capped per call)").classicUpperBounds(LATENCY_BUCKETS)
+            .labelNames("function_name").register(registry);
+    private final Counter predictedClones = Counter.builder().name("thaw_predicted_clones_total")
+            .help("Clones restored because a chain predicted an invocation, by the function that predicted it")
+            .labelNames("function_name", "after").register(registry);
+
+    public void freshen(String function, String outcome) {
+        freshenCalls.labelValues(function, outcome).inc();
+    }
+
+    public void freshenDuration(String function, double seconds) {
+        freshenSeconds.labelValues(function).observe(seconds);
+    }
+
+    public void predictedClone(String function, String after) {
+        predictedClones.labelValues(function, after).inc();
+    }
+
+    /** Exposes each chain's predictions (made, used, wasted), read at scrape time. */
+    public void predictions(java.util.function.Supplier<java.util.List<dev.thaw.scaling.ChainOutcome>> outcomes) {
+        io.prometheus.metrics.core.metrics.CounterWithCallback.builder().name("thaw_predictions_total")
+                .help("Invocations predicted from function chains, by outcome: used (it came within the window) or wasted")
+                .labelNames("from", "to", "outcome")
+                .callback(cb -> outcomes.get().forEach(o -> {
+                    cb.call(o.used(), o.from(), o.to(), "used");
+                    cb.call(o.wasted(), o.from(), o.to(), "wasted");
+                })).register(registry);
+    }
+
     /** An invocation this node received ran on {@code node}. */
     public void forwarded(String function, String node) {
         forwarded.labelValues(function, node).inc();

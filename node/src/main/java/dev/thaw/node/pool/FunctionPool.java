@@ -82,6 +82,14 @@ public final class FunctionPool implements InstanceEvents {
         Invocation current;
         Scheduler.Cancellable timeout;
         int served;
+        /** Started ahead of demand (a pre-restored clone, or an autoscaler's scale-up), not for a waiting invocation. */
+        boolean ahead;
+        /** A pre-restored clone (prewarm, prediction) rather than an autoscaler's instance. */
+        boolean clone;
+        /** Stopped by a scale-down, its exit not reported yet: not counted, not stopped again. */
+        boolean retiring;
+        /** Its freshen hook ran since its last invocation: the next invocation goes here first. */
+        boolean freshened;
 
         Member(PoolInstance instance, long startedNanos) {
             this.instance = instance;
@@ -132,7 +140,7 @@ public final class FunctionPool implements InstanceEvents {
                     + settings.maxInstances() + " instances busy and " + queue.size()
                     + " invocations queued (the limit); retry later or raise maxInstances");
         }
-        inv.accepted(settings.version(), settings.timeoutMs());
+        inv.accepted(settings.version(), settings.timeoutMs(), ticker.nanos());
         queue.addLast(inv);
         rebalance();
         return inv;
@@ -173,6 +181,10 @@ public final class FunctionPool implements InstanceEvents {
             m.timeout.cancel();
         }
         double durationMs = (ticker.nanos() - inv.startedNanos()) / 1e6;
+        if (inv.isFreshen()) {
+            freshenEnded(m, inv, durationMs, null);
+            return true;
+        }
         if (first) {
             instance.firstInvocationAnswered();
         }
@@ -183,7 +195,8 @@ public final class FunctionPool implements InstanceEvents {
         // must find this instance idle, not still busy.
         release(m);
         inv.result().complete(new InvocationResult(inv.requestId(), body, inv.start(), optional(inv.coldStartMs()),
-                optional(inv.checkpointMs()), durationMs, settings.version(), inv.startReport(), peak));
+                optional(inv.checkpointMs()), durationMs, settings.version(), inv.startReport(), peak,
+                optional(inv.prewarmedAgeMs())));
         return true;
     }
 
@@ -203,6 +216,10 @@ public final class FunctionPool implements InstanceEvents {
             m.timeout.cancel();
         }
         double durationMs = (ticker.nanos() - inv.startedNanos()) / 1e6;
+        if (inv.isFreshen()) {
+            freshenEnded(m, inv, durationMs, errorType + ": " + message);
+            return true;
+        }
         if (first) {
             instance.firstInvocationAnswered();
         }
@@ -253,6 +270,9 @@ public final class FunctionPool implements InstanceEvents {
             }
         } else if (inv.start() == StartKind.RESTORE || inv.start() == StartKind.PREWARMED) {
             line.append("\tRestore Duration: ").append(String.format(Locale.ROOT, "%.2f ms", inv.coldStartMs()));
+            if (inv.start() == StartKind.PREWARMED) {
+                line.append("\tPrewarmed: ").append(String.format(Locale.ROOT, "%.0f ms before", inv.prewarmedAgeMs()));
+            }
             if (inv.startReport() != null) {
                 line.append('\t').append(inv.startReport().reportFields());
             }
@@ -286,13 +306,18 @@ public final class FunctionPool implements InstanceEvents {
             return;
         }
         queue.removeIf(Invocation::isDone);
-        for (Member m : members.values()) {
+        // an instance whose freshen hook just prepared it takes the next invocation: that is what it was for
+        List<Member> idleFirst = members.values().stream().filter(m -> m.state == State.IDLE && !m.retiring)
+                .sorted(java.util.Comparator.comparing(m -> m.freshened ? 0 : 1)).toList();
+        for (Member m : idleFirst) {
             if (queue.isEmpty()) {
                 break;
             }
-            if (m.state == State.IDLE) {
-                assign(m, queue.pollFirst());
+            Invocation next = queue.pollFirst();
+            if (!next.isFreshen()) {
+                m.freshened = false;
             }
+            assign(m, next);
         }
         long starting = members.values().stream().filter(m -> m.state == State.STARTING).count();
         long needed = queue.size() - starting;
@@ -303,7 +328,7 @@ public final class FunctionPool implements InstanceEvents {
         observer.counts(counts());
     }
 
-    private void startInstance() {
+    private PoolInstance startInstance() {
         long now = ticker.nanos();
         PoolInstance instance = starter.start(this);
         members.put(instance, new Member(instance, now));
@@ -311,20 +336,32 @@ public final class FunctionPool implements InstanceEvents {
         if (early != null) {
             exited(instance, early); // it could not be started at all: handled as any exit
         }
+        return instance;
     }
 
     /** Exits reported before {@link InstanceStarter#start} returned their instance. Guarded by this. */
     private final Map<PoolInstance, Exit> earlyExits = new java.util.HashMap<>();
 
     private void assign(Member m, Invocation inv) {
+        if (inv.isFreshen()) {
+            assignFreshen(m, inv);
+            return;
+        }
         m.served++;
         m.state = State.BUSY;
         m.current = inv;
         boolean first = m.served == 1;
         int timeout = settings.timeoutMs();
+        // a clone started ahead of demand and ready before the invocation came: it waited for nothing
+        boolean prewarmed = first && m.ahead && m.readyNanos > 0 && m.readyNanos < inv.acceptedNanos()
+                && m.instance.kind() == StartKind.RESTORE;
+        if (prewarmed) {
+            inv.prewarmed((ticker.nanos() - m.readyNanos) / 1e6);
+        }
         // Everything the runtime reads about the invocation is set before the instance can take it:
         // its `next` returns the moment the invocation is handed over, on another thread.
-        inv.assigned(ticker.epochMillis() + timeout, first ? m.instance.kind() : StartKind.WARM,
+        inv.assigned(ticker.epochMillis() + timeout, prewarmed ? StartKind.PREWARMED : first ? m.instance.kind()
+                        : StartKind.WARM,
                 first ? m.coldStartMs() : Double.NaN, first ? m.instance.checkpointMs() : Double.NaN,
                 first ? m.instance.startReport() : null);
         String start = "START RequestId: " + inv.requestId() + " Version: " + settings.version();
@@ -342,6 +379,15 @@ public final class FunctionPool implements InstanceEvents {
             }
             m.current = null;
         }
+        if (inv.isFreshen()) {
+            // the runtime cuts its hook off at the deadline itself; one that did not answer by now is stuck
+            observer.log("FRESHEN_TIMEOUT RequestId: " + inv.requestId() + " the instance did not answer within "
+                    + inv.timeoutMs() + " ms and was stopped");
+            observer.freshened(false, inv.timeoutMs() / 1000.0);
+            inv.fail(new ThawException(ErrorType.FunctionTimeout, "freshen timed out"));
+            m.instance.stop();
+            return;
+        }
         int timeout = settings.timeoutMs();
         closing(inv, "TIMEOUT RequestId: " + inv.requestId() + " after " + timeout + " ms");
         end(inv, m.instance);
@@ -353,6 +399,161 @@ public final class FunctionPool implements InstanceEvents {
 
     private Optional<Member> idle() {
         return members.values().stream().filter(m -> m.state == State.IDLE).findFirst();
+    }
+
+    // ---- ahead of demand -----------------------------------------------------------------------
+
+    /**
+     * What the scaling policies decide from: the instances (clones that have not served yet apart)
+     * and how long each of those clones has waited ready.
+     *
+     * @param instances starting, idle or busy instances, clones not included
+     * @param idleInstances those of them idle
+     * @param inFlight invocations running or waiting
+     * @param ready instances that are up (idle or busy), clones included
+     * @param cloneWaits how long each pre-restored clone has waited ready, oldest first; those still
+     *     being restored count as 0
+     */
+    public record Ahead(int instances, int idleInstances, int inFlight, int ready, List<Duration> cloneWaits) {
+    }
+
+    /** @return the pool as the scaling policies see it */
+    public synchronized Ahead ahead() {
+        int instances = 0;
+        int idle = 0;
+        int ready = 0;
+        List<Duration> waits = new ArrayList<>();
+        long now = ticker.nanos();
+        for (Member m : members.values()) {
+            if (m.state != State.STARTING) {
+                ready++;
+            }
+            if (isClone(m)) {
+                waits.add(m.readyNanos == 0 ? Duration.ZERO : Duration.ofNanos(now - m.readyNanos));
+                continue;
+            }
+            instances++;
+            if (m.state == State.IDLE) {
+                idle++;
+            }
+        }
+        long busy = members.values().stream().filter(m -> m.state == State.BUSY && m.current != null
+                && !m.current.isFreshen()).count();
+        return new Ahead(instances, idle, (int) busy + queue.size(), ready, waits);
+    }
+
+    /** A pre-restored clone that has not served an invocation yet (freshen calls do not count). */
+    private static boolean isClone(Member m) {
+        return m.clone && m.served == 0 && (m.state != State.BUSY || (m.current != null && m.current.isFreshen()));
+    }
+
+    /**
+     * Restores up to {@code n} instances ahead of demand (pre-restored clones, a scale-up): they wait
+     * ready for invocations. Never beyond the function's maximum, and only once a snapshot is ready.
+     *
+     * @param clones whether they are pre-restored clones (kept to the prewarm target) rather than the
+     *     autoscaler's instances
+     * @return how many started
+     */
+    public synchronized int startAhead(int n, boolean clones) {
+        int started = 0;
+        while (started < n && !closed && members.size() < settings.maxInstances() && starter.mayStart()
+                && starter.restoresAhead()) {
+            PoolInstance instance = startInstance();
+            Member m = members.get(instance);
+            if (m != null) {
+                m.ahead = true;
+                m.clone = clones;
+            }
+            started++;
+        }
+        if (started > 0) {
+            observer.counts(counts());
+        }
+        return started;
+    }
+
+    /**
+     * Scales down: stops idle instances beyond {@code keepInstances} that have been idle for
+     * {@code idleFor} (those idle longest first), pre-restored clones beyond {@code keepClones} (the
+     * oldest first), and clones that have waited longer than {@code maxCloneWait}.
+     *
+     * @return how many were stopped
+     */
+    public int retire(int keepInstances, int keepClones, Duration idleFor, Duration maxCloneWait) {
+        List<PoolInstance> stop = new ArrayList<>();
+        synchronized (this) {
+            long now = ticker.nanos();
+            List<Member> byIdleSince = members.values().stream().filter(m -> m.state == State.IDLE && !m.retiring)
+                    .sorted(java.util.Comparator.comparingLong(m -> m.idleSinceNanos)).toList();
+            int instances = (int) members.values().stream().filter(m -> !m.retiring && !isClone(m)).count();
+            int clones = (int) members.values().stream().filter(m -> !m.retiring && isClone(m)).count();
+            for (Member m : byIdleSince) {
+                if (isClone(m)) {
+                    boolean stale = m.readyNanos > 0 && now - m.readyNanos > maxCloneWait.toNanos();
+                    if (clones > keepClones || stale) {
+                        m.retiring = true;
+                        stop.add(m.instance);
+                        clones--;
+                    }
+                } else if (instances > keepInstances && now - m.idleSinceNanos >= idleFor.toNanos()) {
+                    m.retiring = true;
+                    stop.add(m.instance);
+                    instances--;
+                }
+            }
+        }
+        stop.forEach(PoolInstance::stop);
+        return stop.size();
+    }
+
+    /**
+     * Hands a freshen call to an idle instance (a pre-restored clone first), if one is idle now: the
+     * hook runs where the predicted invocation will. Its time is capped by its own timeout.
+     *
+     * @return whether an instance took it
+     */
+    public synchronized boolean freshen(Invocation f, Duration limit) {
+        if (closed || !f.isFreshen()) {
+            return false;
+        }
+        Optional<Member> target = members.values().stream().filter(m -> m.state == State.IDLE && !m.retiring)
+                .min(java.util.Comparator.comparing(m -> isClone(m) ? 0 : 1));
+        if (target.isEmpty()) {
+            return false;
+        }
+        f.accepted(settings.version(), (int) Math.max(1, limit.toMillis()), ticker.nanos());
+        assign(target.get(), f);
+        observer.counts(counts());
+        return true;
+    }
+
+    private void assignFreshen(Member m, Invocation f) {
+        m.state = State.BUSY;
+        m.current = f;
+        // the runtime cuts the hook off at the deadline; the node stops an instance that still has not
+        // answered a second later
+        f.assigned(ticker.epochMillis() + f.timeoutMs(), StartKind.WARM, Double.NaN, Double.NaN, null);
+        m.timeout = scheduler.schedule(() -> timeOut(m, f), Duration.ofMillis(f.timeoutMs() + 1000L));
+        m.instance.hand(f);
+    }
+
+    private void freshenEnded(Member m, Invocation f, double durationMs, String error) {
+        observer.log((error == null ? "FRESHEN RequestId: " : "FRESHEN_FAILED RequestId: ") + f.requestId()
+                + "\tFreshen Duration: " + String.format(Locale.ROOT, "%.2f ms", durationMs)
+                + "\tReason: " + f.freshenReason().orElse("") + (error == null ? "" : "\tError: " + error));
+        observer.freshened(error == null, durationMs / 1000);
+        synchronized (this) {
+            m.freshened = error == null;
+        }
+        m.instance.endLogCapture(f);
+        release(m);
+        if (error == null) {
+            f.result().complete(new InvocationResult(f.requestId(), new byte[0], StartKind.WARM, OptionalDouble.empty(),
+                    OptionalDouble.empty(), durationMs, settings.version(), null, OptionalLong.empty(), OptionalDouble.empty()));
+        } else {
+            f.fail(new ThawException(ErrorType.FunctionError, "freshen failed: " + error));
+        }
     }
 
     // ---- instance events -----------------------------------------------------------------------
@@ -394,6 +595,12 @@ public final class FunctionPool implements InstanceEvents {
                 m.timeout.cancel();
             }
             Invocation inv = m.current;
+            if (inv != null && inv.isFreshen()) {
+                inv.fail(new ThawException(ErrorType.InstanceCrashed, "the instance " + exit.description()
+                        + " during a freshen call"));
+                observer.log("FRESHEN_FAILED RequestId: " + inv.requestId() + "\tError: the instance " + exit.description());
+                inv = null;
+            }
             if (inv != null && !inv.isDone() && exit.retryInvocation() && !closed) {
                 queue.addFirst(inv); // retried by the start rebalance() makes
             } else if (inv != null && !inv.isDone()) {

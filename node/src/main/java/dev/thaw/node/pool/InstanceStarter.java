@@ -17,4 +17,12 @@ public interface InstanceStarter {
      * when it fails to start at all.
      */
     PoolInstance start(InstanceEvents events);
+
+    /**
+     * @return whether an instance started ahead of demand would be a restore (a snapshot is ready):
+     *     clones are restored ahead, never booted
+     */
+    default boolean restoresAhead() {
+        return true;
+    }
 }

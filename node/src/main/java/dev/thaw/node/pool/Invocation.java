@@ -26,6 +26,10 @@ public final class Invocation {
     private final boolean capturesLog;
     private final CompletableFuture<InvocationResult> result = new CompletableFuture<>();
     private volatile long startedNanos;
+    private volatile long acceptedNanos;
+    private volatile double prewarmedAgeMs = Double.NaN;
+    /** Why the platform calls the function's freshen hook with this invocation; null for a caller's invocation. */
+    private final String freshen;
     private volatile long deadlineEpochMs;
     private volatile StartKind start = StartKind.WARM;
     private volatile double coldStartMs = Double.NaN;
@@ -55,6 +59,16 @@ public final class Invocation {
     }
 
     /**
+     * A call of the function's freshen hook, not of its handler: made by the platform before an
+     * invocation it predicts, answered to no caller.
+     *
+     * @param reason why (the prediction), passed to the hook
+     */
+    public static Invocation freshen(String reason) {
+        return new Invocation("freshen-" + java.util.UUID.randomUUID(), new byte[0], false, false, reason);
+    }
+
+    /**
      * @param requestId the request id the runtime and the caller see
      * @param payload the event, as the runtime receives it
      * @param followsLatest whether it names the function's latest version rather than a fixed one: while
@@ -62,6 +76,29 @@ public final class Invocation {
      * @param capturesLog whether it collects its own log ({@link #logTail(int)})
      */
     public Invocation(String requestId, byte[] payload, boolean followsLatest, boolean capturesLog) {
+        this(requestId, payload, followsLatest, capturesLog, null);
+    }
+
+    /** @return why the platform calls the freshen hook with it; empty for a caller's invocation */
+    public java.util.Optional<String> freshenReason() {
+        return java.util.Optional.ofNullable(freshen);
+    }
+
+    public boolean isFreshen() {
+        return freshen != null;
+    }
+
+    /** @return for the first invocation of a pre-restored clone, how long the clone had waited ready; else NaN */
+    public double prewarmedAgeMs() {
+        return prewarmedAgeMs;
+    }
+
+    long acceptedNanos() {
+        return acceptedNanos;
+    }
+
+    private Invocation(String requestId, byte[] payload, boolean followsLatest, boolean capturesLog, String freshen) {
+        this.freshen = freshen;
         this.requestId = Objects.requireNonNull(requestId, "requestId");
         this.payload = Objects.requireNonNull(payload, "payload");
         this.followsLatest = followsLatest;
@@ -88,9 +125,10 @@ public final class Invocation {
         return timeoutMs;
     }
 
-    void accepted(long acceptingVersion, int acceptingTimeoutMs) {
+    void accepted(long acceptingVersion, int acceptingTimeoutMs, long nanos) {
         version = acceptingVersion;
         timeoutMs = acceptingTimeoutMs;
+        acceptedNanos = nanos;
     }
 
     // ---- its own log -------------------------------------------------------------------------
@@ -209,6 +247,10 @@ public final class Invocation {
 
     long startedNanos() {
         return startedNanos;
+    }
+
+    void prewarmed(double ageMs) {
+        prewarmedAgeMs = ageMs;
     }
 
     void assigned(long deadline, StartKind kind, double coldMs, double checkpoint, StartReport report) {

@@ -16,8 +16,9 @@ import java.util.OptionalLong;
  * @param version the function version that served it
  * @param startReport for the first invocation of a restored instance, the restore's figures; else null
  * @param maxMemoryBytes the instance's peak memory during the invocation, when measured
+ * @param prewarmedAgeMs for the first invocation of a pre-restored clone, how long it had waited ready
  */
 public record InvocationResult(String requestId, byte[] body, StartKind start, OptionalDouble coldStartMs,
                                OptionalDouble checkpointMs, double durationMs, long version, StartReport startReport,
-                               OptionalLong maxMemoryBytes) {
+                               OptionalLong maxMemoryBytes, OptionalDouble prewarmedAgeMs) {
 }

@@ -16,4 +16,8 @@ public interface PoolObserver {
 
     /** The pool's instance and queue counts changed. */
     void counts(FunctionInfo.InstanceCounts counts);
+
+    /** A freshen call ended: whether the hook completed, and how long it took. */
+    default void freshened(boolean completed, double seconds) {
+    }
 }

@@ -141,7 +141,13 @@ class FunctionPoolTest {
     static final class FakeStarter implements InstanceStarter {
         final List<FakeInstance> started = new ArrayList<>();
         boolean mayStart = true;
+        boolean restoresAhead = true;
         StartKind kind = StartKind.BOOT;
+
+        @Override
+        public boolean restoresAhead() {
+            return restoresAhead;
+        }
 
         @Override
         public boolean mayStart() {
@@ -544,5 +550,98 @@ class FunctionPoolTest {
         assertThat(pool.awaitDrained(time.nanos())).as("running").isFalse();
         pool.completed(i, inv.requestId(), "1".getBytes(StandardCharsets.UTF_8));
         assertThat(pool.awaitDrained(time.nanos())).isTrue();
+    }
+
+    @Test
+    void aCloneRestoredAheadAndReadyBeforeTheInvocationAnswersItAsPrewarmed() throws Exception {
+        starter.kind = StartKind.RESTORE;
+        FunctionPool pool = pool(4, 30_000, 10);
+        assertThat(pool.startAhead(2, true)).isEqualTo(2);
+        FakeInstance a = starter.started.get(0);
+        FakeInstance b = starter.started.get(1);
+        time.advance(Duration.ofMillis(80));
+        pool.ready(a);
+        assertThat(pool.ahead().cloneWaits()).hasSize(2);
+        time.advance(Duration.ofMillis(500));
+        Invocation inv = pool.submit(invocation("{}"));
+        assertThat(a.last()).isSameAs(inv);
+        pool.completed(a, inv.requestId(), "1".getBytes(StandardCharsets.UTF_8));
+        assertThat(inv.result().get().start()).isEqualTo(StartKind.PREWARMED);
+        assertThat(inv.result().get().prewarmedAgeMs()).hasValue(500.0);
+        assertThat(recorder.lines).anyMatch(l -> l.contains("Start: prewarmed") && l.contains("Prewarmed: 500 ms before"));
+        // an invocation that came before its clone was ready waited for the restore: a restore, not prewarmed
+        Invocation early = pool.submit(invocation("{}"));
+        Invocation waiting = pool.submit(invocation("{}"));
+        assertThat(early.isDone()).isFalse();
+        time.advance(Duration.ofMillis(10));
+        pool.ready(b);
+        pool.completed(b, b.last().requestId(), "2".getBytes(StandardCharsets.UTF_8));
+        assertThat(b.last().result().get().start()).isEqualTo(StartKind.RESTORE);
+        assertThat(waiting.isDone() || early.isDone()).isTrue();
+    }
+
+    @Test
+    void clonesStartOnlyWhenTheStarterRestoresAheadAndNeverBeyondTheMaximum() {
+        FunctionPool pool = pool(3, 30_000, 10);
+        starter.restoresAhead = false;
+        assertThat(pool.startAhead(2, true)).isZero();
+        starter.restoresAhead = true;
+        assertThat(pool.startAhead(5, true)).isEqualTo(3);
+        assertThat(starter.started).hasSize(3);
+    }
+
+    @Test
+    void retireStopsClonesBeyondTheTargetAndInstancesIdleLongerThanTheWindow() throws Exception {
+        starter.kind = StartKind.RESTORE;
+        FunctionPool pool = pool(8, 30_000, 10);
+        Invocation inv = pool.submit(invocation("{}"));
+        FakeInstance served = starter.started.get(0);
+        pool.ready(served);
+        pool.completed(served, inv.requestId(), "1".getBytes(StandardCharsets.UTF_8));
+        pool.startAhead(3, true);
+        starter.started.subList(1, 4).forEach(pool::ready);
+        assertThat(pool.retire(0, 1, Duration.ofSeconds(60), Duration.ofMinutes(5))).as("two clones beyond one").isEqualTo(2);
+        time.advance(Duration.ofSeconds(61));
+        assertThat(pool.retire(0, 1, Duration.ofSeconds(60), Duration.ofMinutes(5))).as("the idle instance").isEqualTo(1);
+        assertThat(served.stopped).isTrue();
+        time.advance(Duration.ofMinutes(5));
+        assertThat(pool.retire(0, 1, Duration.ofSeconds(60), Duration.ofMinutes(5))).as("the clone that waited too long")
+                .isEqualTo(1);
+    }
+
+    @Test
+    void aFreshenCallRunsOnAnIdleCloneIsReportedApartAndLeavesItAPrewarmedClone() throws Exception {
+        starter.kind = StartKind.RESTORE;
+        FunctionPool pool = pool(4, 30_000, 10);
+        pool.startAhead(1, true);
+        FakeInstance c = starter.started.get(0);
+        pool.ready(c);
+        Invocation f = Invocation.freshen("follows a");
+        assertThat(pool.freshen(f, Duration.ofSeconds(1))).isTrue();
+        assertThat(c.last()).isSameAs(f);
+        time.advance(Duration.ofMillis(40));
+        pool.completed(c, f.requestId(), new byte[0]);
+        assertThat(recorder.lines).anyMatch(l -> l.startsWith("FRESHEN RequestId: " + f.requestId())
+                && l.contains("Reason: follows a"));
+        assertThat(recorder.codes).as("not an invocation").isEmpty();
+        Invocation inv = pool.submit(invocation("{}"));
+        pool.completed(c, inv.requestId(), "1".getBytes(StandardCharsets.UTF_8));
+        assertThat(inv.result().get().start()).isEqualTo(StartKind.PREWARMED);
+    }
+
+    @Test
+    void aFreshenCallThatDoesNotAnswerStopsItsInstanceAndNeverTakesAnInvocationsPlace() {
+        FunctionPool pool = pool(4, 30_000, 10);
+        Invocation first = pool.submit(invocation("{}"));
+        FakeInstance i = starter.started.get(0);
+        pool.ready(i);
+        pool.completed(i, first.requestId(), "1".getBytes(StandardCharsets.UTF_8));
+        Invocation f = Invocation.freshen("predicted");
+        pool.freshen(f, Duration.ofMillis(500));
+        time.advance(Duration.ofMillis(1_600));
+        assertThat(i.stopped).isTrue();
+        assertThat(recorder.lines).anyMatch(l -> l.startsWith("FRESHEN_TIMEOUT"));
+        pool.exited(i, new Exit("was stopped", true, java.util.Optional.empty(), false));
+        assertThat(pool.counts().queued()).as("the freshen call is not retried as an invocation").isZero();
     }
 }

@@ -1,0 +1,303 @@
+package dev.thaw.node.ahead;
+
+import dev.thaw.core.FunctionManifest;
+import dev.thaw.node.pool.FunctionPool;
+import dev.thaw.node.pool.Invocation;
+import dev.thaw.node.pool.Scheduler;
+import dev.thaw.scaling.Autoscaler;
+import dev.thaw.scaling.ChainOutcome;
+import dev.thaw.scaling.ChainPredictor;
+import dev.thaw.scaling.ChainSettings;
+import dev.thaw.scaling.FreshenLimiter;
+import dev.thaw.scaling.FreshenLimits;
+import dev.thaw.scaling.FreshenPermit;
+import dev.thaw.scaling.Prediction;
+import dev.thaw.scaling.PrewarmInputs;
+import dev.thaw.scaling.PrewarmPlan;
+import dev.thaw.scaling.PrewarmPolicy;
+import dev.thaw.scaling.ScaleDecision;
+import dev.thaw.scaling.ScalingSettings;
+import dev.thaw.scaling.Ticker;
+import java.time.Duration;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+import java.util.concurrent.ConcurrentHashMap;
+
+/*
+ * Work started ahead of demand, per function (its latest version's pool): the node's side of the
+ * scaling module's policies, which decide and never act.
+ *
+ * Every tick (2 s) and at once on the first request after zero, each function's autoscaler
+ * (Knative's KPA: stable and panic windows over the observed concurrency) says how many instances it
+ * should have and the prewarm policy how many pre-restored clones to keep; the pool then restores
+ * what is missing ahead of demand, several at once, and retires what is beyond: idle instances once
+ * they have been idle a whole stable window (the same patience as the autoscaler's), clones beyond
+ * the target or that waited too long. Scale-ups are restores, never boots: the pool starts ahead only
+ * once a snapshot is ready.
+ *
+ * Each accepted invocation is also an event for the chain predictor: when A runs and B has followed
+ * A before (or A declares B as next), B gets a pre-restored clone now, and B's freshen hook is called
+ * on it as soon as it is ready, within the freshen limiter's budget. The predictor settles each
+ * prediction as used or wasted, which `thaw describe` and the metrics show.
+ *
+ * Clock and timers are injected (the scaling module's Ticker and the pool's Scheduler), so the
+ * wiring is as testable as the policies.
+ */
+/** Autoscaling, pre-restored clones, chain prediction and freshen calls (see the comment above). */
+public final class AheadOfDemand {
+    private static final System.Logger LOG = System.getLogger("thaw.node");
+    private static final Duration TICK = Duration.ofSeconds(2);
+    /** How long a freshen call waits for its function's pre-restored clone to be ready, checking this often. */
+    private static final Duration FRESHEN_RETRY = Duration.ofMillis(100);
+    private static final int FRESHEN_TRIES = 50;
+
+    /** What a function's state is told to the node's metrics. */
+    public interface Observer {
+        /** A freshen call was made, refused or failed. */
+        void freshen(String function, String outcome);
+
+        /** A prediction started a clone. */
+        void predicted(String function, String from);
+    }
+
+    private record Managed(FunctionPool pool, Autoscaler autoscaler, FunctionManifest.Scaling scaling, int maxInstances) {
+    }
+
+    private final Ticker ticker;
+    private final Scheduler scheduler;
+    private final Duration scaleToZeroGrace;
+    private final Observer observer;
+    private final Map<String, Managed> functions = new ConcurrentHashMap<>();
+    private final ChainPredictor predictor;
+    private final FreshenLimiter freshenLimiter;
+    private final PrewarmPolicy prewarmPolicy = PrewarmPolicy.defaults();
+    /** Functions whose runtime said they have no freshen hook: not asked again until redeployed. */
+    private final java.util.Set<String> noHook = ConcurrentHashMap.newKeySet();
+    private volatile Scheduler.Cancellable ticking;
+
+    /**
+     * @param scaleToZeroGrace how long a function with no traffic keeps its last instance (the node's keep-alive)
+     */
+    public AheadOfDemand(Ticker ticker, Scheduler scheduler, Duration scaleToZeroGrace, Observer observer) {
+        this.ticker = ticker;
+        this.scheduler = scheduler;
+        this.scaleToZeroGrace = scaleToZeroGrace;
+        this.observer = observer;
+        this.predictor = ChainPredictor.create(ChainSettings.defaults(), ticker);
+        this.freshenLimiter = FreshenLimiter.create(FreshenLimits.defaults(), ticker);
+    }
+
+    /** Starts deciding every tick. */
+    public void start() {
+        schedule();
+    }
+
+    private void schedule() {
+        ticking = scheduler.schedule(() -> {
+            try {
+                tick();
+            } catch (RuntimeException e) {
+                LOG.log(System.Logger.Level.WARNING, "scaling tick failed: " + e);
+            } finally {
+                schedule();
+            }
+        }, TICK);
+    }
+
+    public void stop() {
+        Scheduler.Cancellable t = ticking;
+        if (t != null) {
+            t.cancel();
+        }
+    }
+
+    /** The function's latest version is this pool now (a deploy, or the node's start): it is scaled from here on. */
+    public void manage(String function, FunctionPool pool, FunctionManifest manifest) {
+        FunctionManifest.Scaling s = manifest.scalingOrDefault();
+        int max = manifest.maxInstances() == null ? FunctionManifest.DEFAULT_MAX_INSTANCES : manifest.maxInstances();
+        ScalingSettings settings = ScalingSettings.builder().minInstances(Math.min(s.minInstances(), max)).maxInstances(max)
+                .targetConcurrency(s.targetConcurrency()).scaleToZeroGracePeriod(scaleToZeroGrace).tickInterval(TICK)
+                .build();
+        functions.put(function, new Managed(pool, Autoscaler.create(settings, ticker), s, max));
+        predictor.declare(function, s.next());
+        noHook.remove(function);
+        scheduler.schedule(() -> decide(function), Duration.ZERO); // min instances and clones from the start
+    }
+
+    /** The function was deleted: forgotten, its chains and limits with it. */
+    public void forget(String function) {
+        functions.remove(function);
+        predictor.forget(function);
+        freshenLimiter.forget(function);
+        noHook.remove(function);
+    }
+
+    /** An invocation of the function was accepted (any type): demand, and a link in the chains. */
+    public void invoked(String function) {
+        Managed m = functions.get(function);
+        if (m != null && m.autoscaler().sample(m.pool().ahead().inFlight())) {
+            scheduler.schedule(() -> decide(function), Duration.ZERO); // the first request after zero
+        }
+        for (Prediction p : predictor.invoked(function)) {
+            prepare(p);
+        }
+    }
+
+    /**
+     * An invocation of the function ended (answered, failed, timed out). Concurrency is always sampled
+     * from the pool rather than counted from events: an invocation pinned to an older version, or one
+     * accepted before a redeploy replaced the autoscaler, ends in a pool this autoscaler never saw start.
+     */
+    public void ended(String function) {
+        Managed m = functions.get(function);
+        if (m != null) {
+            m.autoscaler().sample(m.pool().ahead().inFlight());
+        }
+    }
+
+    /** {@code thaw evict} stopped the function's idle instances: its clones come back at once. */
+    public void evicted(String function) {
+        scheduler.schedule(() -> decide(function), Duration.ZERO);
+    }
+
+    void tick() {
+        for (String f : List.copyOf(functions.keySet())) {
+            decide(f);
+        }
+    }
+
+    /** One decision for one function, carried out. */
+    void decide(String function) {
+        Managed m = functions.get(function);
+        if (m == null) {
+            return;
+        }
+        FunctionPool.Ahead a = m.pool().ahead();
+        m.autoscaler().sample(a.inFlight());
+        ScaleDecision d = m.autoscaler().decide(a.ready());
+        PrewarmPlan plan = prewarmPolicy.plan(new PrewarmInputs(m.scaling().prewarm(), d.desiredInstances(),
+                a.instances(), a.idleInstances(), predictor.pending(function), m.maxInstances(), a.cloneWaits()));
+        int missing = Math.max(0, d.desiredInstances() - a.instances() - a.cloneWaits().size());
+        if (missing > 0) {
+            m.pool().startAhead(missing, false); // a scale-up: restores, several at once
+        }
+        if (plan.start() > 0) {
+            m.pool().startAhead(plan.start(), true);
+        }
+        m.pool().retire(d.desiredInstances(), plan.target(), m.autoscaler().settings().stableWindow(),
+                prewarmPolicy.maxCloneWait());
+    }
+
+    /** A predicted invocation of {@code p.to()}: a clone for it, then its freshen hook. */
+    private void prepare(Prediction p) {
+        Managed m = functions.get(p.to());
+        if (m == null) {
+            return;
+        }
+        FunctionPool.Ahead a = m.pool().ahead();
+        if (a.idleInstances() + a.cloneWaits().size() == 0) {
+            if (m.pool().startAhead(1, true) > 0) {
+                observer.predicted(p.to(), p.from());
+            }
+        }
+        if (!noHook.contains(p.to())) {
+            String reason = "follows " + p.from() + (p.declared() ? " (declared chain)" : " (learned chain, "
+                    + p.support() + " of " + p.rounds() + " rounds)");
+            freshenWhenReady(p.to(), reason, FRESHEN_TRIES);
+        }
+    }
+
+    private void freshenWhenReady(String function, String reason, int triesLeft) {
+        Managed m = functions.get(function);
+        if (m == null) {
+            return;
+        }
+        FunctionPool.Ahead a = m.pool().ahead();
+        boolean idle = a.idleInstances() + (int) a.cloneWaits().stream().filter(w -> !w.isZero()).count() > 0;
+        if (!idle) {
+            if (triesLeft > 0) {
+                scheduler.schedule(() -> freshenWhenReady(function, reason, triesLeft - 1), FRESHEN_RETRY);
+            }
+            return;
+        }
+        FreshenPermit permit = freshenLimiter.tryAcquire(function);
+        if (!(permit instanceof FreshenPermit.Granted granted)) {
+            observer.freshen(function, "refused");
+            return;
+        }
+        Invocation call = Invocation.freshen(reason);
+        long start = ticker.read();
+        if (!m.pool().freshen(call, granted.timeLimit())) {
+            freshenLimiter.recordTime(function, Duration.ZERO);
+            if (triesLeft > 0) {
+                scheduler.schedule(() -> freshenWhenReady(function, reason, triesLeft - 1), FRESHEN_RETRY);
+            }
+            return;
+        }
+        call.result().whenComplete((r, t) -> {
+            freshenLimiter.recordTime(function, Duration.ofNanos(ticker.read() - start));
+            if (t == null) {
+                observer.freshen(function, "completed");
+            } else if (String.valueOf(t.getMessage()).contains("Freshen.NotImplemented")) {
+                noHook.add(function);
+                observer.freshen(function, "no_hook");
+            } else {
+                observer.freshen(function, String.valueOf(t.getMessage()).contains("Freshen.Timeout") ? "cut_off" : "failed");
+            }
+        });
+    }
+
+    /** @return what {@code thaw describe} shows of the function's scaling: the last decision, clones, chains, freshen */
+    public Optional<Map<String, Object>> describe(String function) {
+        Managed m = functions.get(function);
+        if (m == null) {
+            return Optional.empty();
+        }
+        Map<String, Object> out = new LinkedHashMap<>();
+        FunctionManifest.Scaling s = m.scaling();
+        out.put("minInstances", s.minInstances());
+        out.put("targetConcurrency", s.targetConcurrency());
+        out.put("prewarm", s.prewarm());
+        out.put("next", s.next());
+        m.autoscaler().lastDecision().ifPresent(d -> {
+            Map<String, Object> dm = new LinkedHashMap<>();
+            dm.put("desiredInstances", d.desiredInstances());
+            dm.put("readyInstances", d.readyInstances());
+            dm.put("stableConcurrency", d.stableConcurrency());
+            dm.put("panicConcurrency", d.panicConcurrency());
+            dm.put("panicking", d.panicking());
+            dm.put("reason", d.reason());
+            out.put("autoscaler", dm);
+        });
+        out.put("preRestoredClones", m.pool().ahead().cloneWaits().size());
+        List<Map<String, Object>> chains = new java.util.ArrayList<>();
+        for (ChainOutcome o : predictor.outcomes()) {
+            if (o.from().equals(function) || o.to().equals(function)) {
+                Map<String, Object> c = new LinkedHashMap<>();
+                c.put("from", o.from());
+                c.put("to", o.to());
+                c.put("predicted", o.predicted());
+                c.put("used", o.used());
+                c.put("wasted", o.wasted());
+                c.put("pending", o.pending());
+                chains.add(c);
+            }
+        }
+        out.put("predictions", chains);
+        var usage = freshenLimiter.usage(function);
+        Map<String, Object> fr = new LinkedHashMap<>();
+        fr.put("granted", usage.granted());
+        fr.put("refused", usage.refused());
+        fr.put("timeMs", usage.time().toMillis());
+        fr.put("overruns", usage.overruns());
+        out.put("freshen", fr);
+        return Optional.of(out);
+    }
+
+    /** @return every chain's outcome, for the metrics */
+    public List<ChainOutcome> outcomes() {
+        return predictor.outcomes();
+    }
+}
