@@ -1,0 +1,369 @@
+#!/usr/bin/env python3
+"""Work ahead of demand, measured: bursts, a predicted chain, and the warm path of a fresh node.
+
+Usage: scripts/ahead-bench.py [--port 8190] [--sections overhead,bursts,chain] [--bursts 1,8,32]
+                              [--iats 100,1000] [--rounds 8] [--object-mib 10] [--object-latency-ms 20]
+                              [--overhead-requests 2000] [--quiet-s 60] [--keep]
+
+Starts its own node (./thaw up, sandboxed, data in .thaw/bench-ahead, removed at the end unless --keep)
+and an object server on 127.0.0.1 (the node's egress allows it), then runs, in this order:
+
+overhead  warm node overhead on the node that just started (right after the first deploy's snapshot)
+          and again after the node has been quiet for --quiet-s: sequential invocations of hello over one
+          keep-alive connection; overhead = client round trip - X-Thaw-Duration-Ms (what the node adds).
+bursts    STeLLAR-style bursts of N concurrent invocations of hello, three ways: "zero" (the function
+          scaled to zero before each burst: every request waits for a restore), "ramp" (bursts of 1, 2,
+          4, ... N, 2 s apart, instances kept: the autoscaler scales up from what it saw), "prewarm"
+          (deployed with --prewarm N; before each burst its instances are evicted and the clones
+          refilled). p50, p99, max, tail-to-median, and how many were warm, prewarmed, restored, booted.
+chain     a two-step chain A -> B at each inter-arrival time (A answered, then B invoked IAT ms later;
+          A stays warm, B is evicted before each round). B (testfunctions Prefetcher) needs a
+          --object-mib object from the object server (first byte after --object-latency-ms) and caches
+          it; three ways: "none" (B alone, no prediction), "learned" (the node learned A -> B),
+          "learned+freshen" (and B's freshen hook prefetches the object). The first 3 rounds of each
+          way teach the chain and are not counted. Beside them, B's warm p50 (cache filled).
+
+Prints one table per section, with the commit, date and machine. Needs the project built (./thaw builds it).
+"""
+import argparse
+import base64
+import http.client
+import http.server
+import json
+import os
+import platform
+import shutil
+import signal
+import subprocess
+import sys
+import threading
+import time
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+HELLO_JAR = os.path.join(ROOT, "examples/hello/target/thaw-examples-hello.jar")
+HELLO_HANDLER = "dev.thaw.examples.hello.Hello::handle"
+TEST_JAR = os.path.join(ROOT, "testfunctions/target/thaw-testfunctions.jar")
+LEARNING_ROUNDS = 3
+
+
+def pct(values, q):
+    s = sorted(values)
+    return s[min(len(s) - 1, int(round(q / 100.0 * (len(s) - 1))))] if s else float("nan")
+
+
+class ObjectServer:
+    """An object store's GET: one object of a fixed size, its first byte after a fixed latency."""
+
+    def __init__(self, size, latency_ms):
+        body = os.urandom(size)
+        latency = latency_ms / 1000.0
+
+        class Handler(http.server.BaseHTTPRequestHandler):
+            protocol_version = "HTTP/1.1"
+
+            def do_GET(self):
+                time.sleep(latency)
+                self.send_response(200)
+                self.send_header("Content-Length", str(len(body)))
+                self.end_headers()
+                self.wfile.write(body)
+
+            def log_message(self, *args):
+                pass
+
+        self.server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.port = self.server.server_address[1]
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+
+    def close(self):
+        self.server.shutdown()
+
+
+class Node:
+    def __init__(self, port, data_dir, egress):
+        self.port = port
+        self.data_dir = data_dir
+        shutil.rmtree(data_dir, ignore_errors=True)
+        os.makedirs(os.path.dirname(data_dir), exist_ok=True)
+        self.log = open(data_dir + ".log", "w")
+        self.proc = subprocess.Popen([os.path.join(ROOT, "thaw"), "up", "--port", str(port), "--data-dir", data_dir,
+                                      "--egress-allow", egress], cwd=ROOT, stdout=self.log, stderr=subprocess.STDOUT,
+                                     start_new_session=True)
+        deadline = time.time() + 300
+        while True:
+            if self.proc.poll() is not None:
+                sys.exit("the node exited with %s; its output: %s.log" % (self.proc.returncode, data_dir))
+            try:
+                self.token = open(os.path.join(data_dir, "api-token")).read().strip()
+                if self.request("GET", "/healthz")[0] == 200:
+                    break
+            except (OSError, http.client.HTTPException):
+                pass
+            if time.time() > deadline:
+                sys.exit("the node did not answer within 300 s; its output: %s.log" % data_dir)
+            time.sleep(0.5)
+
+    def request(self, method, path, body=None, conn=None):
+        own = conn is None
+        c = conn or http.client.HTTPConnection("127.0.0.1", self.port, timeout=120)
+        headers = {"Authorization": "Bearer " + self.token, "Content-Type": "application/json"}
+        c.request(method, path, body=body, headers=headers)
+        r = c.getresponse()
+        data = r.read()
+        if own:
+            c.close()
+        return r.status, data, r
+
+    def deploy(self, name, jar, handler, env=None, scaling=None, max_instances=8):
+        with open(jar, "rb") as f:
+            code = base64.b64encode(f.read()).decode()
+        manifest = {"handler": handler, "memoryMb": 256, "environment": env or {}, "maxInstances": max_instances}
+        if scaling:
+            manifest["scaling"] = scaling
+        status, data, _ = self.request("PUT", "/functions/" + name, json.dumps({"manifest": manifest, "code": code}))
+        if status not in (200, 201):
+            sys.exit("deploying %s answered %d: %s" % (name, status, data[:300]))
+        self.invoke(name)
+        deadline = time.time() + 120
+        while self.describe(name)["snapshot"]["state"] != "ready":
+            if time.time() > deadline:
+                sys.exit("%s has no snapshot after 120 s: %s" % (name, self.describe(name)["snapshot"]))
+            time.sleep(0.2)
+
+    def describe(self, name):
+        return json.loads(self.request("GET", "/functions/" + name)[1])
+
+    def invoke(self, name, payload=b"{}", conn=None):
+        t0 = time.perf_counter()
+        status, data, r = self.request("POST", "/functions/%s/invoke" % name, payload, conn)
+        ms = (time.perf_counter() - t0) * 1000
+        if status != 200:
+            raise RuntimeError("invoking %s answered %d: %s" % (name, status, data[:300]))
+        return ms, r.getheader("X-Thaw-Start"), float(r.getheader("X-Thaw-Duration-Ms") or "nan"), data
+
+    def evict(self, name):
+        self.request("DELETE", "/functions/%s/instances" % name)
+        deadline = time.time() + 30
+        while sum(self.describe(name)["instances"].values()) > 0 and time.time() < deadline:
+            time.sleep(0.1)
+
+    def stop(self):
+        os.killpg(self.proc.pid, signal.SIGTERM)
+        try:
+            self.proc.wait(60)
+        except subprocess.TimeoutExpired:
+            os.killpg(self.proc.pid, signal.SIGKILL)
+            self.proc.wait()
+        self.log.close()
+
+
+def overhead(node, requests):
+    conn = http.client.HTTPConnection("127.0.0.1", node.port, timeout=60)
+    for _ in range(200):
+        node.invoke("hello", b'{"name":"Ada"}', conn)
+    rtt, over = [], []
+    for _ in range(requests):
+        ms, _, handler_ms, _ = node.invoke("hello", b'{"name":"Ada"}', conn)
+        rtt.append(ms)
+        over.append(ms - handler_ms)
+    conn.close()
+    return rtt, over
+
+
+def section_overhead(node, a):
+    node.deploy("hello", HELLO_JAR, HELLO_HANDLER)
+    print("\n## warm node overhead (hello, %d sequential calls after 200 unrecorded)" % a.overhead_requests)
+    print("%-24s %9s %9s %11s %11s" % ("node", "rtt p50", "rtt p99", "overhead p50", "overhead p99"))
+    rows = {}
+    for label, wait in (("just started", 0), ("quiet for %d s" % a.quiet_s, a.quiet_s)):
+        time.sleep(wait)
+        rtt, over = overhead(node, a.overhead_requests)
+        rows[label] = over
+        print("%-24s %9.2f %9.2f %11.2f %11.2f" % (label, pct(rtt, 50), pct(rtt, 99), pct(over, 50), pct(over, 99)),
+              flush=True)
+    fresh, quiet = rows.values()
+    print("fresh/quiet overhead p99: %.2fx (the bar: within 3x)" % (pct(fresh, 99) / pct(quiet, 99)))
+
+
+def burst(node, name, size):
+    """size concurrent invocations, released together; returns [(ms, start)]."""
+    conns = [http.client.HTTPConnection("127.0.0.1", node.port, timeout=120) for _ in range(size)]
+    for c in conns:
+        c.connect()
+    gate = threading.Barrier(size)
+    out = [None] * size
+
+    def one(i):
+        gate.wait()
+        try:
+            ms, start, _, _ = node.invoke(name, b'{"name":"Ada"}', conns[i])
+            out[i] = (ms, start)
+        except Exception as e:  # a failed request is reported, not hidden
+            out[i] = (float("nan"), "error: %s" % e)
+
+    threads = [threading.Thread(target=one, args=(i,)) for i in range(size)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    for c in conns:
+        c.close()
+    return out
+
+
+def report_burst(way, size, results):
+    ms = [r[0] for r in results if r[0] == r[0]]
+    kinds = {}
+    for _, k in results:
+        kinds[k] = kinds.get(k, 0) + 1
+    p50, p99 = pct(ms, 50), pct(ms, 99)
+    print("%-8s %5d %9.1f %9.1f %9.1f %7.2f  %s" % (way, size, p50, p99, max(ms) if ms else float("nan"), p99 / p50,
+                                                   " ".join("%s=%d" % kv for kv in sorted(kinds.items()))), flush=True)
+
+
+def wait_clones(node, name, n, timeout=120):
+    deadline = time.time() + timeout
+    while time.time() < deadline:
+        scaling = node.describe(name).get("scaling") or {}
+        if scaling.get("preRestoredClones", 0) >= n and node.describe(name)["instances"]["starting"] == 0:
+            return True
+        time.sleep(0.2)
+    return False
+
+
+def section_bursts(node, a):
+    sizes = [int(s) for s in a.bursts.split(",")]
+    top = max(sizes)
+    node.deploy("burst", HELLO_JAR, HELLO_HANDLER, max_instances=top)
+    node.deploy("burst-pw", HELLO_JAR, HELLO_HANDLER, max_instances=top, scaling={"prewarm": top})
+    print("\n## bursts of hello (client round trip, ms)")
+    print("%-8s %5s %9s %9s %9s %7s  %s" % ("way", "size", "p50", "p99", "max", "p99/p50", "starts"))
+    for size in sizes:
+        node.evict("burst")
+        time.sleep(1)
+        report_burst("zero", size, burst(node, "burst", size))
+    node.evict("burst")
+    time.sleep(1)
+    size = 1
+    while size <= top:
+        results = burst(node, "burst", size)
+        if size in sizes or size == top:
+            report_burst("ramp", size, results)
+        size *= 2
+        time.sleep(2)
+    for size in sizes:
+        node.evict("burst-pw")
+        if not wait_clones(node, "burst-pw", size):
+            print("prewarm  %5d  the clones were not ready within 120 s: %s" % (size, node.describe("burst-pw").get("scaling")))
+            continue
+        report_burst("prewarm", size, burst(node, "burst-pw", size))
+
+
+def chain_round(node, a_name, b_name, iat_ms, invoke_a=True):
+    node.evict(b_name)
+    time.sleep(0.3)
+    if invoke_a:
+        node.invoke(a_name, b'{"name":"Ada"}')
+    time.sleep(iat_ms / 1000.0)
+    ms, start, _, body = node.invoke(b_name)
+    return ms, start, json.loads(body)
+
+
+def section_chain(node, obj, a):
+    env = {"OBJECT_URL": "http://127.0.0.1:%d/object" % obj.port}
+    print("\n## chain A -> B (B fetches a %d MiB object, first byte after %d ms; B's first response, ms)"
+          % (a.object_mib, a.object_latency_ms))
+    print("%-16s %6s %9s %9s %9s %9s  %s" % ("way", "iat ms", "p50", "p99", "max", "fetch p50", "starts / cached"))
+    warm_p50 = None
+    for iat in [int(i) for i in a.iats.split(",")]:
+        for way in ("none", "learned", "learned+freshen"):
+            b = "b-%s-%d" % (way.replace("+", "-"), iat)
+            a_name = "a-%s-%d" % (way.replace("+", "-"), iat)
+            scaling = {"freshen": "prefetch"} if way == "learned+freshen" else None
+            node.deploy(b, TEST_JAR, "dev.thaw.testfunctions.Prefetcher::handle", env=env, scaling=scaling)
+            if way != "none":
+                node.deploy(a_name, HELLO_JAR, HELLO_HANDLER)
+            rows = []
+            for r in range(LEARNING_ROUNDS + a.rounds):
+                row = chain_round(node, a_name, b, iat, invoke_a=way != "none")
+                if r >= LEARNING_ROUNDS:
+                    rows.append(row)
+            ms = [r[0] for r in rows]
+            kinds = {}
+            for _, start, body in rows:
+                k = "%s/%s" % (start, "cached" if body.get("cached") else "fetched")
+                kinds[k] = kinds.get(k, 0) + 1
+            print("%-16s %6d %9.1f %9.1f %9.1f %9.1f  %s" % (way, iat, pct(ms, 50), pct(ms, 99), max(ms),
+                                                             pct([r[2]["fetchMs"] for r in rows], 50),
+                                                             " ".join("%s=%d" % kv for kv in sorted(kinds.items()))),
+                  flush=True)
+            if way == "learned+freshen":
+                predicted = pct(ms, 50)
+                warm = []
+                conn = http.client.HTTPConnection("127.0.0.1", node.port, timeout=60)
+                for i in range(60):
+                    w = node.invoke(b, b"{}", conn)[0]
+                    if i >= 10:
+                        warm.append(w)
+                conn.close()
+                warm_p50 = pct(warm, 50)
+                print("%-16s %6s %9.1f %9s %9s %9s  (cache filled)" % ("warm B", "", warm_p50, "", "", ""))
+                print("predicted cold start p50 / warm p50: %.2fx (the bar: within 2x)" % (predicted / warm_p50),
+                      flush=True)
+                print("describe %s: %s" % (b, json.dumps((node.describe(b).get("scaling") or {}).get("predictions"))))
+
+
+def header():
+    commit = subprocess.run(["git", "-C", ROOT, "rev-parse", "--short", "HEAD"], capture_output=True, text=True).stdout
+    dirty = subprocess.run(["git", "-C", ROOT, "status", "--porcelain", "--untracked-files=no"], capture_output=True,
+                           text=True).stdout
+    cpu = "?"
+    try:
+        cpu = [l.split(":", 1)[1].strip() for l in open("/proc/cpuinfo") if l.startswith("model name")][0]
+    except (OSError, IndexError):
+        pass
+    print("# ahead-bench: commit %s%s, %s, %s, %d cores (%s), kernel %s" % (
+        commit.strip(), " (modified)" if dirty.strip() else "", time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()),
+        platform.node(), os.cpu_count(), cpu, platform.release()))
+
+
+def main():
+    p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    p.add_argument("--port", type=int, default=8190)
+    p.add_argument("--sections", default="overhead,bursts,chain")
+    p.add_argument("--bursts", default="1,8,32")
+    p.add_argument("--iats", default="100,1000")
+    p.add_argument("--rounds", type=int, default=8)
+    p.add_argument("--object-mib", type=int, default=10)
+    p.add_argument("--object-latency-ms", type=int, default=20)
+    p.add_argument("--overhead-requests", type=int, default=2000)
+    p.add_argument("--quiet-s", type=int, default=60)
+    p.add_argument("--keep", action="store_true", help="keep the node's data directory")
+    a = p.parse_args()
+    sections = a.sections.split(",")
+    unknown = set(sections) - {"overhead", "bursts", "chain"}
+    if unknown:
+        sys.exit("unknown section(s): %s (overhead, bursts, chain)" % ", ".join(sorted(unknown)))
+    for jar in (HELLO_JAR, TEST_JAR):
+        if not os.path.exists(jar):
+            sys.exit("%s is missing: build the project first (./thaw builds it)" % jar)
+    header()
+    obj = ObjectServer(a.object_mib << 20, a.object_latency_ms)
+    data_dir = os.path.join(ROOT, ".thaw", "bench-ahead", "data")
+    node = Node(a.port, data_dir, "127.0.0.1:%d" % obj.port)
+    try:
+        if "overhead" in sections:
+            section_overhead(node, a)
+        if "bursts" in sections:
+            section_bursts(node, a)
+        if "chain" in sections:
+            section_chain(node, obj, a)
+    finally:
+        node.stop()
+        obj.close()
+        if not a.keep:
+            shutil.rmtree(os.path.dirname(data_dir), ignore_errors=True)
+
+
+if __name__ == "__main__":
+    main()

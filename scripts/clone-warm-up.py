@@ -1,0 +1,108 @@
+#!/usr/bin/env python3
+"""How fast restored clones reach their steady state under warm traffic.
+
+Usage: scripts/clone-warm-up.py PORT FUNCTION [--burst 8] [--connections 8,32] [--seconds 20] [--rounds 1]
+                                [--body JSON] [--label TEXT]
+(a node on 127.0.0.1:PORT with FUNCTION deployed and its snapshot taken; the API token from THAW_TOKEN, else
+from .thaw/data/api-token)
+
+For each round and each connection count C: evicts the function's instances, sends a burst of BURST
+concurrent invocations (the pool restores a clone per queued invocation, up to the function's
+maxInstances), then runs closed-loop warm traffic with C keep-alive connections for SECONDS ("first":
+the clones' first seconds), then SECONDS more on the same clones ("steady"). The traffic comes from
+scripts/loadgen.c (one thread, epoll, in the manner of wrk), built into .thaw/bin on first use, so the
+client takes little of a 2-core machine's CPU. Prints one line per phase: requests/s, p50, p99, max, and
+the clones the pool held; then the ratio first / steady.
+"""
+import argparse
+import http.client
+import json
+import os
+import re
+import subprocess
+import sys
+import time
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+SOURCE = os.path.join(ROOT, "scripts", "loadgen.c")
+BINARY = os.path.join(ROOT, ".thaw", "bin", "loadgen")
+
+
+def api_token():
+    token = os.environ.get("THAW_TOKEN")
+    if token:
+        return token.strip()
+    try:
+        with open(os.path.join(ROOT, ".thaw/data/api-token")) as f:
+            return f.read().strip()
+    except OSError:
+        sys.exit("no API token: set THAW_TOKEN to the node's DATA_DIR/api-token")
+
+
+def loadgen():
+    if not os.path.exists(BINARY) or os.path.getmtime(BINARY) < os.path.getmtime(SOURCE):
+        os.makedirs(os.path.dirname(BINARY), exist_ok=True)
+        subprocess.run(["cc", "-O2", "-o", BINARY, SOURCE], check=True)
+    return BINARY
+
+
+def call(port, token, method, path):
+    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=60)
+    conn.request(method, path, headers={"Authorization": "Bearer " + token})
+    r = conn.getresponse()
+    body = r.read()
+    conn.close()
+    if r.status // 100 != 2:
+        sys.exit("%s %s answered %d: %s" % (method, path, r.status, body[:200]))
+    return json.loads(body) if body else None
+
+
+def instances(port, token, function):
+    return call(port, token, "GET", "/functions/%s" % function)["instances"]
+
+
+def run(port, token, function, body, args):
+    cmd = [loadgen(), "-p", str(port), "-u", "/functions/%s/invoke" % function, "-t", token, "-b", body] + args
+    out = subprocess.run(cmd, check=True, capture_output=True, text=True).stdout
+    total = [line for line in out.splitlines() if line.startswith("total ")][-1]
+    return {k: v for k, v in re.findall(r"(\S+)=(\S+)", total)}
+
+
+def main():
+    p = argparse.ArgumentParser()
+    p.add_argument("port", type=int)
+    p.add_argument("function")
+    p.add_argument("--burst", type=int, default=8)
+    p.add_argument("--connections", default="8,32")
+    p.add_argument("--seconds", type=float, default=20)
+    p.add_argument("--rounds", type=int, default=1)
+    p.add_argument("--body", default='{"name":"Ada"}')
+    p.add_argument("--label", default="")
+    a = p.parse_args()
+    token = api_token()
+    print("%-8s %5s %5s %-6s %8s %8s %8s %9s %7s" % ("label", "round", "conns", "phase", "req/s", "p50 ms", "p99 ms",
+                                                      "max ms", "clones"))
+    for rnd in range(1, a.rounds + 1):
+        for conns in [int(c) for c in a.connections.split(",")]:
+            call(a.port, token, "DELETE", "/functions/%s/instances" % a.function)
+            deadline = time.time() + 30
+            while sum(instances(a.port, token, a.function).values()) > 0 and time.time() < deadline:
+                time.sleep(0.2)
+            time.sleep(1)
+            burst = run(a.port, token, a.function, a.body, ["-c", str(a.burst), "-n", str(a.burst), "-s", "X-Thaw-Start"])
+            if burst["errors"] != "0":
+                sys.exit("the burst failed: %s" % burst)
+            phases = {}
+            for phase in ("first", "steady"):
+                r = run(a.port, token, a.function, a.body, ["-c", str(conns), "-d", str(a.seconds)])
+                held = instances(a.port, token, a.function)
+                phases[phase] = r
+                print("%-8s %5d %5d %-6s %8s %8s %8s %9s %7d" % (a.label, rnd, conns, phase, r["rps"], r["p50"], r["p99"],
+                                                                   r["max"], held["idle"] + held["busy"]), flush=True)
+            f, s = phases["first"], phases["steady"]
+            print("%-8s %5d %5d ratio  first/steady req/s %.2f  p99 %.2fx" % (
+                a.label, rnd, conns, float(f["rps"]) / float(s["rps"]), float(f["p99"]) / float(s["p99"])), flush=True)
+
+
+if __name__ == "__main__":
+    main()
