@@ -2,11 +2,11 @@
 """Work ahead of demand, measured: bursts, a predicted chain, and the warm path of a fresh node.
 
 Usage: scripts/ahead-bench.py [--port 8190] [--sections overhead,bursts,chain] [--bursts 1,8,32]
-                              [--iats 100,1000] [--rounds 8] [--object-mib 10] [--object-latency-ms 20]
+                              [--iats 100,1000] [--rounds 8] [--round-gap-s 2.5] [--object-mib 10] [--object-latency-ms 20]
                               [--overhead-requests 2000] [--quiet-s 60] [--keep]
 
 Starts its own node (./thaw up, sandboxed, data in .thaw/bench-ahead, removed at the end unless --keep)
-and an object server on 127.0.0.1 (the node's egress allows it), then runs, in this order:
+and an object server on this host's address (the node's egress allows exactly it), then runs, in this order:
 
 overhead  warm node overhead on the node that just started (right after the first deploy's snapshot)
           and again after the node has been quiet for --quiet-s: sequential invocations of hello over one
@@ -17,7 +17,7 @@ bursts    STeLLAR-style bursts of N concurrent invocations of hello, three ways:
           (deployed with --prewarm N; before each burst its instances are evicted and the clones
           refilled). p50, p99, max, tail-to-median, and how many were warm, prewarmed, restored, booted.
 chain     a two-step chain A -> B at each inter-arrival time (A answered, then B invoked IAT ms later;
-          A stays warm, B is evicted before each round). B (testfunctions Prefetcher) needs a
+          A stays warm, B is evicted before each round; a round every --round-gap-s). B (testfunctions Prefetcher) needs a
           --object-mib object from the object server (first byte after --object-latency-ms) and caches
           it; three ways: "none" (B alone, no prediction), "learned" (the node learned A -> B),
           "learned+freshen" (and B's freshen hook prefetches the object). The first 3 rounds of each
@@ -51,6 +51,15 @@ def pct(values, q):
     return s[min(len(s) - 1, int(round(q / 100.0 * (len(s) - 1))))] if s else float("nan")
 
 
+def host_address():
+    """This host's first non-loopback IPv4 address."""
+    out = subprocess.run(["hostname", "-I"], capture_output=True, text=True).stdout.split()
+    v4 = [a for a in out if "." in a and not a.startswith("127.")]
+    if not v4:
+        sys.exit("no non-loopback IPv4 address for the object server (hostname -I: %s)" % out)
+    return v4[0]
+
+
 class ObjectServer:
     """An object store's GET: one object of a fixed size, its first byte after a fixed latency."""
 
@@ -71,7 +80,10 @@ class ObjectServer:
             def log_message(self, *args):
                 pass
 
-        self.server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        # Not on loopback: instances reach the outside through the egress proxy, and their NO_PROXY
+        # keeps loopback direct (to the Runtime API); an object store is another host anyway.
+        self.host = host_address()
+        self.server = http.server.ThreadingHTTPServer((self.host, 0), Handler)
         self.port = self.server.server_address[1]
         threading.Thread(target=self.server.serve_forever, daemon=True).start()
 
@@ -270,7 +282,7 @@ def chain_round(node, a_name, b_name, iat_ms, invoke_a=True):
 
 
 def section_chain(node, obj, a):
-    env = {"OBJECT_URL": "http://127.0.0.1:%d/object" % obj.port}
+    env = {"OBJECT_URL": "http://%s:%d/object" % (obj.host, obj.port)}
     print("\n## chain A -> B (B fetches a %d MiB object, first byte after %d ms; B's first response, ms)"
           % (a.object_mib, a.object_latency_ms))
     print("%-16s %6s %9s %9s %9s %9s  %s" % ("way", "iat ms", "p50", "p99", "max", "fetch p50", "starts / cached"))
@@ -285,7 +297,11 @@ def section_chain(node, obj, a):
                 node.deploy(a_name, HELLO_JAR, HELLO_HANDLER)
             rows = []
             for r in range(LEARNING_ROUNDS + a.rounds):
+                # A's rounds are the predictor's unit: one closes a window (2 s) after it opened, so
+                # the chain runs once per gap, as a chain triggered every few seconds would
+                next_round = time.time() + a.round_gap_s
                 row = chain_round(node, a_name, b, iat, invoke_a=way != "none")
+                time.sleep(max(0.0, next_round - time.time()))
                 if r >= LEARNING_ROUNDS:
                     rows.append(row)
             ms = [r[0] for r in rows]
@@ -310,7 +326,12 @@ def section_chain(node, obj, a):
                 print("%-16s %6s %9.1f %9s %9s %9s  (cache filled)" % ("warm B", "", warm_p50, "", "", ""))
                 print("predicted cold start p50 / warm p50: %.2fx (the bar: within 2x)" % (predicted / warm_p50),
                       flush=True)
-                print("describe %s: %s" % (b, json.dumps((node.describe(b).get("scaling") or {}).get("predictions"))))
+                scaling = node.describe(b).get("scaling") or {}
+                print("describe %s: predictions %s, freshen %s" % (b, json.dumps(scaling.get("predictions")),
+                                                                  json.dumps(scaling.get("freshen"))))
+                log = node.request("GET", "/functions/%s/logs?tail=2000" % b)[1].decode(errors="replace").splitlines()
+                freshen_lines = [l for l in log if "FRESHEN" in l]
+                print("freshen lines in %s's log: %d; %s" % (b, len(freshen_lines), " | ".join(freshen_lines[-2:])))
 
 
 def header():
@@ -334,6 +355,7 @@ def main():
     p.add_argument("--bursts", default="1,8,32")
     p.add_argument("--iats", default="100,1000")
     p.add_argument("--rounds", type=int, default=8)
+    p.add_argument("--round-gap-s", type=float, default=2.5)
     p.add_argument("--object-mib", type=int, default=10)
     p.add_argument("--object-latency-ms", type=int, default=20)
     p.add_argument("--overhead-requests", type=int, default=2000)
@@ -350,7 +372,7 @@ def main():
     header()
     obj = ObjectServer(a.object_mib << 20, a.object_latency_ms)
     data_dir = os.path.join(ROOT, ".thaw", "bench-ahead", "data")
-    node = Node(a.port, data_dir, "127.0.0.1:%d" % obj.port)
+    node = Node(a.port, data_dir, "%s:%d" % (obj.host, obj.port))
     try:
         if "overhead" in sections:
             section_overhead(node, a)

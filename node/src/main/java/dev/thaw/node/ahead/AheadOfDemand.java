@@ -76,6 +76,8 @@ public final class AheadOfDemand {
     /** Functions whose runtime said they have no freshen hook: not asked again until redeployed. */
     private final java.util.Set<String> noHook = ConcurrentHashMap.newKeySet();
     private volatile Scheduler.Cancellable ticking;
+    /** Set when the node drains: decisions and freshen calls already scheduled start nothing. */
+    private volatile boolean stopped;
 
     /**
      * @param scaleToZeroGrace how long a function with no traffic keeps its last instance (the node's keep-alive)
@@ -95,6 +97,9 @@ public final class AheadOfDemand {
     }
 
     private void schedule() {
+        if (stopped) {
+            return;
+        }
         ticking = scheduler.schedule(() -> {
             try {
                 tick();
@@ -107,6 +112,7 @@ public final class AheadOfDemand {
     }
 
     public void stop() {
+        stopped = true;
         Scheduler.Cancellable t = ticking;
         if (t != null) {
             t.cancel();
@@ -157,8 +163,15 @@ public final class AheadOfDemand {
         }
     }
 
-    /** {@code thaw evict} stopped the function's idle instances: its clones come back at once. */
+    /**
+     * {@code thaw evict} stopped the function's idle instances: an operator's scale-down. The
+     * autoscaler forgets the concurrency it observed (else it would restore at once what was just
+     * evicted, and the next invocation could never be a cold start), and the prewarm level comes
+     * back at once.
+     */
     public void evicted(String function) {
+        functions.computeIfPresent(function, (name, m) -> new Managed(m.pool(),
+                Autoscaler.create(m.autoscaler().settings(), ticker), m.scaling(), m.maxInstances()));
         scheduler.schedule(() -> decide(function), Duration.ZERO);
     }
 
@@ -171,7 +184,7 @@ public final class AheadOfDemand {
     /** One decision for one function, carried out. */
     void decide(String function) {
         Managed m = functions.get(function);
-        if (m == null) {
+        if (m == null || stopped) {
             return;
         }
         FunctionPool.Ahead a = m.pool().ahead();
@@ -193,7 +206,7 @@ public final class AheadOfDemand {
     /** A predicted invocation of {@code p.to()}: a clone for it, then its freshen hook. */
     private void prepare(Prediction p) {
         Managed m = functions.get(p.to());
-        if (m == null) {
+        if (m == null || stopped) {
             return;
         }
         FunctionPool.Ahead a = m.pool().ahead();
@@ -211,7 +224,7 @@ public final class AheadOfDemand {
 
     private void freshenWhenReady(String function, String reason, int triesLeft) {
         Managed m = functions.get(function);
-        if (m == null) {
+        if (m == null || stopped) {
             return;
         }
         FunctionPool.Ahead a = m.pool().ahead();

@@ -319,8 +319,12 @@ public final class FunctionPool implements InstanceEvents {
             }
             assign(m, next);
         }
-        long starting = members.values().stream().filter(m -> m.state == State.STARTING).count();
-        long needed = queue.size() - starting;
+        // An instance running a freshen hook counts as one coming: it is being prepared for the
+        // invocation that is now here, and is free within the hook's time cap. A restore beside it
+        // would answer sooner only to answer unprepared.
+        long coming = members.values().stream().filter(m -> m.state == State.STARTING
+                || (m.state == State.BUSY && m.current != null && m.current.isFreshen())).count();
+        long needed = queue.size() - coming;
         while (needed > 0 && members.size() < settings.maxInstances() && starter.mayStart()) {
             startInstance();
             needed--;

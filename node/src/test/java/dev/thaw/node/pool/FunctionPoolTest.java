@@ -630,6 +630,24 @@ class FunctionPoolTest {
     }
 
     @Test
+    void anInvocationThatArrivesDuringAFreshenWaitsForThatCloneRatherThanRestoringAnother() throws Exception {
+        starter.kind = StartKind.RESTORE;
+        FunctionPool pool = pool(4, 30_000, 10);
+        pool.startAhead(1, true);
+        FakeInstance c = starter.started.get(0);
+        pool.ready(c);
+        Invocation f = Invocation.freshen("follows a");
+        pool.freshen(f, Duration.ofSeconds(1));
+        time.advance(Duration.ofMillis(10));
+        Invocation inv = pool.submit(invocation("{}"));
+        assertThat(starter.started).as("no restore beside the clone being prepared").hasSize(1);
+        pool.completed(c, f.requestId(), new byte[0]);
+        assertThat(c.last()).isSameAs(inv);
+        pool.completed(c, inv.requestId(), "1".getBytes(StandardCharsets.UTF_8));
+        assertThat(inv.result().get().start()).isEqualTo(StartKind.PREWARMED);
+    }
+
+    @Test
     void aFreshenCallThatDoesNotAnswerStopsItsInstanceAndNeverTakesAnInvocationsPlace() {
         FunctionPool pool = pool(4, 30_000, 10);
         Invocation first = pool.submit(invocation("{}"));
