@@ -92,14 +92,15 @@ class ObjectServer:
 
 
 class Node:
-    def __init__(self, port, data_dir, egress):
+    def __init__(self, port, data_dir, egress=None, extra=()):
         self.port = port
         self.data_dir = data_dir
         shutil.rmtree(data_dir, ignore_errors=True)
         os.makedirs(os.path.dirname(data_dir), exist_ok=True)
         self.log = open(data_dir + ".log", "w")
-        self.proc = subprocess.Popen([os.path.join(ROOT, "thaw"), "up", "--port", str(port), "--data-dir", data_dir,
-                                      "--egress-allow", egress], cwd=ROOT, stdout=self.log, stderr=subprocess.STDOUT,
+        cmd = [os.path.join(ROOT, "thaw"), "up", "--port", str(port), "--data-dir", data_dir]
+        cmd += ["--egress-allow", egress] if egress else []
+        self.proc = subprocess.Popen(cmd + list(extra), cwd=ROOT, stdout=self.log, stderr=subprocess.STDOUT,
                                      start_new_session=True)
         deadline = time.time() + 300
         while True:

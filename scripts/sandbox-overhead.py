@@ -1,0 +1,60 @@
+#!/usr/bin/env python3
+"""What the sandbox costs on the warm path: two nodes side by side, one sandboxed, one --no-sandbox.
+
+Usage: scripts/sandbox-overhead.py [--port 8390] [--requests 2000] [--rounds 3] [--keep]
+
+Starts both nodes (data in .thaw/bench-sandbox, removed at the end unless --keep), deploys hello on each,
+and measures them in turns (on, off, on, off, ...), so both see the same machine: sequential warm calls
+over one keep-alive connection after 200 unrecorded ones; round trip and node overhead (round trip minus
+X-Thaw-Duration-Ms) at p50 and p99. The restore side is `thaw bench restore --variants
+enc-512k,enc-512k-nosandbox`.
+"""
+import argparse
+import importlib.util
+import os
+import shutil
+import time
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+spec = importlib.util.spec_from_file_location("ahead_bench", os.path.join(HERE, "ahead-bench.py"))
+bench = importlib.util.module_from_spec(spec)
+spec.loader.exec_module(bench)
+
+
+def main():
+    p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    p.add_argument("--port", type=int, default=8390)
+    p.add_argument("--requests", type=int, default=2000)
+    p.add_argument("--rounds", type=int, default=3)
+    p.add_argument("--keep", action="store_true")
+    a = p.parse_args()
+    bench.header()
+    base = os.path.join(bench.ROOT, ".thaw", "bench-sandbox")
+    nodes = {}
+    try:
+        nodes["sandbox"] = bench.Node(a.port, os.path.join(base, "on"))
+        nodes["no sandbox"] = bench.Node(a.port + 1, os.path.join(base, "off"), extra=["--no-sandbox"])
+        for n in nodes.values():
+            n.deploy("hello", bench.HELLO_JAR, bench.HELLO_HANDLER)
+        time.sleep(10)  # both past their start's background work alike
+        print("\n## warm hello, %d sequential calls per turn, ms" % a.requests)
+        print("%-12s %5s %9s %9s %12s %12s" % ("node", "turn", "rtt p50", "rtt p99", "overhead p50", "overhead p99"))
+        sums = {k: [] for k in nodes}
+        for turn in range(1, a.rounds + 1):
+            for label, n in nodes.items():
+                rtt, over = bench.overhead(n, a.requests)
+                sums[label].append((bench.pct(rtt, 50), bench.pct(rtt, 99), bench.pct(over, 50), bench.pct(over, 99)))
+                print("%-12s %5d %9.3f %9.3f %12.3f %12.3f" % ((label, turn) + sums[label][-1]), flush=True)
+        on, off = sums["sandbox"], sums["no sandbox"]
+        med = lambda rows, i: sorted(r[i] for r in rows)[len(rows) // 2]
+        print("median of turns: sandbox - no sandbox: rtt p50 %+.3f ms, rtt p99 %+.3f ms (the bar: +0.2 ms at most)"
+              % (med(on, 0) - med(off, 0), med(on, 1) - med(off, 1)))
+    finally:
+        for n in nodes.values():
+            n.stop()
+        if not a.keep:
+            shutil.rmtree(base, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    main()
