@@ -12,7 +12,7 @@ cold starts  time to first response of an invocation run right on a node (X-Thaw
              front door that placed it there would), the function's instances evicted before each:
              node-1 (took the snapshot: its working copy), node-2 with the snapshot only in its disk tier
              (working copy and memory tier dropped), node-3 that has never seen it or has dropped it
-             from every tier (fetched from S3), and the single node (its working copy).
+             from every tier (fetched from S3), and the single node (its working copy); the four in turns.
 forwarding   warm invocations of hello through node-2's front door, forwarded to the warm instance on
              node-1, against the same calls made to node-1 directly: p50 and p99 of the client's round trip.
 node death   kill -9 of node-3, then node-1's view of the members polled every 20 ms until node-3 is
@@ -142,6 +142,27 @@ def header():
         platform.node(), os.cpu_count(), cpu, platform.release()), flush=True)
 
 
+def thaw_cgroups():
+    """The node cgroups (/sys/fs/cgroup/*/thaw/<node key>) there are now."""
+    import glob
+    return set(glob.glob("/sys/fs/cgroup/*/thaw/*/"))
+
+
+def sweep_killed_node(base, before):
+    """What the node killed with SIGKILL left and no later start of it sweeps: its instances' scratch
+    mounts under base, and its (empty, once the instances died with it) cgroups."""
+    mounts = [line.split()[4] for line in open("/proc/self/mountinfo") if line.split()[4].startswith(base + "/")]
+    for m in sorted(mounts, key=len, reverse=True):
+        subprocess.run(["umount", "-l", m], check=False)
+    time.sleep(1)
+    for parent in thaw_cgroups() - before:
+        for d in sorted((os.path.join(r, x) for r, ds, _ in os.walk(parent) for x in ds), key=len, reverse=True) + [parent]:
+            try:
+                os.rmdir(d)
+            except OSError:
+                pass
+
+
 def listening_pid(port):
     """The pid of the process listening on 127.0.0.1:port (ss -ltnp)."""
     out = subprocess.run(["ss", "-ltnpH", "sport = :%d" % port], capture_output=True, text=True).stdout
@@ -166,8 +187,9 @@ def main():
             sys.exit("%s is missing: build the project first (./thaw builds it)" % EXAMPLES[f][0])
     header()
     base = os.path.join(ROOT, ".thaw", "bench-cluster")
+    cgroups_before = thaw_cgroups()
     shutil.rmtree(base, ignore_errors=True)
-    os.makedirs(base)
+    os.makedirs(base, exist_ok=True)
     log = open(os.path.join(base, "cluster.log"), "w")
     cluster = subprocess.Popen([os.path.join(ROOT, "thaw"), "cluster", "up", "--nodes", "3", "--port", str(a.port),
                                 "--dir", os.path.join(base, "cluster"), "--fresh", "--lease-ttl-s", str(a.lease_ttl_s)],
@@ -176,21 +198,24 @@ def main():
     single_log = open(os.path.join(base, "single.log"), "w")
     single_port = a.port + 10
     single_dir = os.path.join(base, "single")
-    single = subprocess.Popen([os.path.join(ROOT, "thaw"), "up", "--port", str(single_port), "--data-dir", single_dir],
-                              cwd=ROOT, stdout=single_log, stderr=subprocess.STDOUT, start_new_session=True)
+    single = None
     try:
         token_file = os.path.join(ROOT, ".thaw", "data", "api-token")
-        wait_until("the cluster's API token", lambda: os.path.exists(token_file), 300)
+        wait_until("the cluster's API token", lambda: os.path.exists(token_file), 900)
         token = open(token_file).read().strip()
         nodes = [Api(a.port + i, token) for i in range(3)]
-        wait_until("three nodes answering", lambda: all(n.healthy() for n in nodes) and cluster.poll() is None, 300)
+        # ./thaw builds the project first when its sources changed: the single node starts once that is done
+        wait_until("three nodes answering", lambda: all(n.healthy() for n in nodes) and cluster.poll() is None, 900)
         wait_until("three members", lambda: len(nodes[0].ok("GET", "/cluster/nodes")["nodes"]) == 3, 60)
+        single = subprocess.Popen([os.path.join(ROOT, "thaw"), "up", "--port", str(single_port), "--data-dir", single_dir],
+                                  cwd=ROOT, stdout=single_log, stderr=subprocess.STDOUT, start_new_session=True)
         single_token_file = os.path.join(single_dir, "api-token")
         wait_until("the single node", lambda: os.path.exists(single_token_file)
                    and Api(single_port, open(single_token_file).read().strip()).healthy(), 300)
         lone = Api(single_port, open(single_token_file).read().strip())
+        time.sleep(15)  # past the single node's start-up work, which would weigh on every node's figures
 
-        print("\n## cold start to first response, ms (eager restores; %d each, instances evicted before each)" % a.repeat)
+        print("\n## cold start to first response, ms (eager restores; %d each, the cases in turns, instances evicted before each)" % a.repeat)
         print("%-16s %-34s %8s %8s %8s  %s" % ("function", "where", "p50", "p99", "max", "starts / sources"))
         for name in functions:
             _, _, payload = example_payload(name)
@@ -211,8 +236,12 @@ def main():
             ]
             # node-2 needs the snapshot in its disk tier first: one restore there fetches it from S3
             cold(n2, name, payload, True, 1)
+            results = {label: [] for label, _, _ in cases}
+            for _ in range(a.repeat):  # in turns, so every case sees the machine as the others do
+                for label, api, before in cases:
+                    results[label] += cold(api, name, payload, True, 1, before)
             for label, api, before in cases:
-                rows = cold(api, name, payload, True, a.repeat, before)
+                rows = results[label]
                 ms = [r[0] for r in rows]
                 kinds = {}
                 for _, start, node, source in rows:
@@ -254,10 +283,11 @@ def main():
         ms, start, node, _ = nodes[0].invoke("hello", payload)
         print("then hello through node-1: %s on %s, %.1f ms" % (start, node, ms))
     finally:
-        for proc in (cluster, single):
+        procs = [p for p in (cluster, single) if p is not None]
+        for proc in procs:
             if proc.poll() is None:
                 os.killpg(proc.pid, signal.SIGTERM)
-        for proc in (cluster, single):
+        for proc in procs:
             try:
                 proc.wait(90)
             except subprocess.TimeoutExpired:
@@ -265,6 +295,7 @@ def main():
                 proc.wait()
         log.close()
         single_log.close()
+        sweep_killed_node(base, cgroups_before)
         if not a.keep:
             shutil.rmtree(base, ignore_errors=True)
 

@@ -182,6 +182,7 @@ final class LocalCluster implements AutoCloseable {
         List<Long> left = new ArrayList<>();
         for (NodeProcess n : nodes) {
             left.addAll(TestNode.processesUnder(n.dataDir));
+            TestNode.sweepDeadNode(n.dataDir); // a node the test killed left its scratch mounts
         }
         FileTrees.deleteQuietly(root);
         assertThat(left).as("instance processes left running after the cluster stopped").isEmpty();

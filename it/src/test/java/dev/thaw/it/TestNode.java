@@ -157,6 +157,16 @@ final class TestNode implements AutoCloseable {
         assertThat(leftovers).as("instance processes left running after the node closed").isEmpty();
     }
 
+    /**
+     * Unmounts and removes what a node of {@code dataDir} killed with SIGKILL left on the host (its
+     * instances' scratch mounts and cgroups), as the node itself would on its next start: for tests
+     * whose killed node is never started again.
+     */
+    static void sweepDeadNode(Path dataDir) {
+        dev.thaw.sandbox.Sandboxes.sweepAfterDeadNode(dev.thaw.sandbox.SandboxConfig.builder(dataDir)
+                .runtimeDir(dataDir.resolve("runtime")).build());
+    }
+
     /** @return processes whose working directory is inside {@code dir} (instances run in their code dir) */
     static List<Long> processesUnder(Path dir) throws IOException {
         String prefix = dir.toRealPath().toString();

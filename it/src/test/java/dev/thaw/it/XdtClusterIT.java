@@ -196,6 +196,9 @@ class XdtClusterIT {
             assertThat(XdtIT.consume(b, "xdt-consumer", durable).path("refused").asText()).as("still read once only")
                     .isEqualTo("USED_UP");
         } finally {
+            for (String node : List.of("node-a", "node-b")) {
+                TestNode.sweepDeadNode(work.resolve(node)); // node-a was killed: its scratch mounts
+            }
             FileTrees.deleteQuietly(work);
         }
     }

@@ -166,6 +166,25 @@ final class NodeSandboxes implements Sandboxes {
         }
     }
 
+    static SweepReport sweepAfterDeadNode(SandboxConfig config) {
+        Path home = config.dataDir().resolve("sandbox");
+        if (!Files.isDirectory(home)) {
+            return new SweepReport(0, 0, 0, 0);
+        }
+        int lockFd = lock(config.dataDir());
+        try {
+            Cgroups cgroups = Cgroups.detect();
+            String parent = config.cgroupParent() + "/" + key(config.dataDir());
+            SweepReport swept = sweep(home, cgroups, parent);
+            cgroups.removeParent(parent);
+            return swept;
+        } catch (IOException e) {
+            throw new SandboxException("cannot sweep the sandboxes of " + config.dataDir() + ": " + e.getMessage(), e);
+        } finally {
+            Libc.close(lockFd);
+        }
+    }
+
     /** Takes the data directory's lock, or says which process holds it. */
     private static int lock(Path dataDir) {
         Path file = dataDir.resolve("sandbox.lock");

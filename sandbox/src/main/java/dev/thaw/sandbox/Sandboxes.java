@@ -39,6 +39,18 @@ public interface Sandboxes extends AutoCloseable {
         return NodeSandboxes.open(config);
     }
 
+    /**
+     * Cleans up after a node of this data directory that died without stopping (SIGKILL) and will
+     * not be started again: what {@link #open} would sweep (instance cgroups and what still runs in
+     * them, scratch mounts, work directories), without opening anything. A node that starts again on
+     * the directory does this itself.
+     *
+     * @throws SandboxException when a live node holds the data directory
+     */
+    static SweepReport sweepAfterDeadNode(SandboxConfig config) {
+        return NodeSandboxes.sweepAfterDeadNode(config);
+    }
+
     /** @return what is enforced here (as {@link #probe} says) */
     SandboxStatus status();
 

@@ -471,6 +471,7 @@ final class DefaultSnapshotStore implements SnapshotStore {
         try {
             SnapshotManifest m = manifests.open(remote, key, snapshotId);
             disk.put(key, remote);
+            uploader.markDurable(m.snapshotId()); // read from S3: another node's upload, durable already
             return cache(key, m);
         } catch (IntegrityFailure f) {
             s3.failedVerification();

@@ -86,9 +86,12 @@ final class Uploader implements AutoCloseable {
         queue.add(p);
     }
 
-    /** Records a snapshot found already uploaded when the store opened. */
+    /** Records a snapshot found already in S3: when the store opened, or read from there (another node's upload). */
     void markDurable(String snapshotId) {
-        durable.add(snapshotId);
+        synchronized (durable) {
+            durable.add(snapshotId);
+            durable.notifyAll();
+        }
     }
 
     /**

@@ -60,6 +60,27 @@ class EvictCompareAndPlainTest {
         }
     }
 
+    @Test
+    void aSnapshotAnotherStoreUploadedIsDurableHereAndLeavesEveryLocalTier() throws Exception {
+        Path images = TestSupport.images(tmp.resolve("images"), 22);
+        S3Config bucket = TestSupport.freshBucket();
+        try (SnapshotStore first = TestSupport.store(tmp.resolve("first"), bucket, CS).build()) {
+            first.put("shared", images);
+            assertThat(first.awaitDurable("shared", Duration.ofSeconds(30))).isTrue();
+        }
+        // another node of the same cluster: same bucket and secret, its own disk
+        try (SnapshotStore second = TestSupport.store(tmp.resolve("second"), bucket, CS).build()) {
+            second.materialize("shared", tmp.resolve("restored"), new FetchTally());
+            assertThat(second.isDurable("shared")).as("read from S3").isTrue();
+            assertThat(second.evict("shared", Set.of("memory", "disk"))).containsKeys("memory", "disk");
+            assertThat(second.stats("shared").tiers()).containsExactly("s3");
+            FetchTally again = new FetchTally();
+            second.materialize("shared", tmp.resolve("again"), again);
+            assertThat(again.bytesByTier().get("s3")).isPositive();
+            TestSupport.assertSameFiles(images, tmp.resolve("again"));
+        }
+    }
+
     /** S3Proxy lists an object being written as "name-uuid": neither a manifest to open nor garbage to delete. */
     @Test
     void objectsUnderForeignNamesInS3AreNeitherOpenedNorCollected() throws Exception {
