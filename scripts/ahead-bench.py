@@ -335,7 +335,7 @@ def section_chain(node, obj, a):
                 print("freshen lines in %s's log: %d; %s" % (b, len(freshen_lines), " | ".join(freshen_lines[-2:])))
 
 
-def header():
+def header(name="ahead-bench"):
     commit = subprocess.run(["git", "-C", ROOT, "rev-parse", "--short", "HEAD"], capture_output=True, text=True).stdout
     dirty = subprocess.run(["git", "-C", ROOT, "status", "--porcelain", "--untracked-files=no"], capture_output=True,
                            text=True).stdout
@@ -344,7 +344,7 @@ def header():
         cpu = [l.split(":", 1)[1].strip() for l in open("/proc/cpuinfo") if l.startswith("model name")][0]
     except (OSError, IndexError):
         pass
-    print("# ahead-bench: commit %s%s, %s, %s, %d cores (%s), kernel %s" % (
+    print("# %s: commit %s%s, %s, %s, %d cores (%s), kernel %s" % (name,
         commit.strip(), " (modified)" if dirty.strip() else "", time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()),
         platform.node(), os.cpu_count(), cpu, platform.release()))
 

@@ -28,7 +28,7 @@ def main():
     p.add_argument("--rounds", type=int, default=3)
     p.add_argument("--keep", action="store_true")
     a = p.parse_args()
-    bench.header()
+    bench.header("sandbox-overhead")
     base = os.path.join(bench.ROOT, ".thaw", "bench-sandbox")
     nodes = {}
     try:

@@ -109,7 +109,9 @@ final class RestoreBenchCommand implements Callable<Integer> {
     private static NodeLauncher.RunningNode startNode(StoreVariant v, Path dataDir, boolean warmUp) {
         StoreSettings store = StoreSettings.DEFAULT.withChunkSize(v.chunkKib() * 1024).withEncryption(v.encryption())
                 .withMemoryBytes(3L << 30).withWarmUpReads(warmUp);
-        Node node = Node.start(NodeConfig.builder().port(0).dataDir(dataDir).store(store).sandbox(v.sandbox())
+        // no learned predictions: the benchmark invokes its functions in turns, and each would find a clone
+        // predicted for it where a cold start is to be measured
+        Node node = Node.start(NodeConfig.builder().port(0).dataDir(dataDir).store(store).sandbox(v.sandbox()).predictions(false)
                 .build());
         ThawClient client = ThawClient.create(node.uri(), node.apiToken(), Duration.ofMinutes(5));
         return new NodeLauncher.RunningNode() {

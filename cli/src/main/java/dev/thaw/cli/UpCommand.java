@@ -77,6 +77,10 @@ final class UpCommand implements Callable<Integer> {
                     + " private addresses only through a pattern naming the host or address. Default: nothing.")
     java.util.List<String> egressAllow = new java.util.ArrayList<>();
 
+    @Option(names = "--no-predictions", description = {"Chains learned from the invocation history start no clones",
+            "and no freshen calls (declared ones, deploy --next, still do); for cold-start benchmarks."})
+    boolean noPredictions;
+
     @Option(names = "--open-invoke", description = "Let local callers invoke functions without the API token"
             + " (everything else still needs it). Off by default.")
     boolean openInvoke;
@@ -184,6 +188,7 @@ final class UpCommand implements Callable<Integer> {
                 .openInvoke(openInvoke)
                 .sandbox(!noSandbox)
                 .egressAllow(egressAllow)
+                .predictions(!noPredictions)
                 .drainGrace(Duration.ofSeconds(drainGraceSeconds))
                 .eventRetryDelay(Duration.ofMillis(eventRetryDelayMs))
                 .xdt(xdtSettings())

@@ -38,13 +38,17 @@ import java.util.Optional;
  * @param egressAllow what sandboxed instances may reach outside, through the node's egress proxy:
  *     patterns {@code host:port}, {@code *.suffix:port}, {@code host:*}, {@code *:port}, {@code *}
  *     (egress/README.md); empty (the default): nothing, and no proxy listens
+ * @param predictions whether chains learned from the invocation history start clones and freshen calls
+ *     ahead of predicted invocations (default on; declared chains, {@code --next}, always do): a
+ *     benchmark of cold starts turns it off, since a function it invokes right after another would
+ *     otherwise find a clone predicted for it
  */
 public record NodeConfig(int port, Path dataDir, Path runtimeJar, Path javaHome, Optional<Path> criu,
                          Duration keepAlive, int queueLimit, Optional<dev.thaw.store.S3Config> s3, boolean snapshotStore,
                          StoreSettings store, dev.thaw.core.RestoreMode restoreMode, Duration drainGrace,
                          Duration eventRetryDelay, int versionsKept, boolean openInvoke, boolean sandbox,
                          Optional<ClusterSettings> cluster, SecretFiles secrets, XdtSettings xdt,
-                         List<String> egressAllow) {
+                         List<String> egressAllow, boolean predictions) {
 
     /**
      * Secrets given as files (each readable by the owner only) instead of created in the data
@@ -132,6 +136,7 @@ public record NodeConfig(int port, Path dataDir, Path runtimeJar, Path javaHome,
         private SecretFiles secrets = SecretFiles.NONE;
         private XdtSettings xdt = XdtSettings.DEFAULT;
         private List<String> egressAllow = List.of();
+        private boolean predictions = true;
 
         private Builder() {
         }
@@ -183,11 +188,12 @@ public record NodeConfig(int port, Path dataDir, Path runtimeJar, Path javaHome,
          *     {@code host:*}, {@code *:port}, {@code *}); empty (the default) allows nothing
          */
         public Builder egressAllow(List<String> patterns) { this.egressAllow = List.copyOf(patterns); return this; }
+        public Builder predictions(boolean on) { this.predictions = on; return this; }
 
         public NodeConfig build() {
             return new NodeConfig(port, dataDir, runtimeJar, javaHome, criu, keepAlive, queueLimit, s3, snapshotStore, store,
                     restoreMode, drainGrace, eventRetryDelay, versionsKept, openInvoke, sandbox, cluster, secrets, xdt,
-                    egressAllow);
+                    egressAllow, predictions);
         }
     }
 }

@@ -203,7 +203,7 @@ final class ThawNode implements Node, NodeOperations {
                     public void predicted(String function, String from) {
                         metrics.predictedClone(function, from);
                     }
-                });
+                }, config.predictions());
         for (Deployment d : store.list()) {
             Function f = runtime(d);
             if (store.get(d.name()).map(l -> l.version() == d.version()).orElse(false)) {

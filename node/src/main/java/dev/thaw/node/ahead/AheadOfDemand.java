@@ -66,6 +66,7 @@ public final class AheadOfDemand {
     }
 
     private final Ticker ticker;
+    private final boolean actOnLearned;
     private final Scheduler scheduler;
     private final Duration scaleToZeroGrace;
     private final Observer observer;
@@ -83,6 +84,16 @@ public final class AheadOfDemand {
      * @param scaleToZeroGrace how long a function with no traffic keeps its last instance (the node's keep-alive)
      */
     public AheadOfDemand(Ticker ticker, Scheduler scheduler, Duration scaleToZeroGrace, Observer observer) {
+        this(ticker, scheduler, scaleToZeroGrace, observer, true);
+    }
+
+    /**
+     * @param actOnLearned whether chains learned from the history start clones and freshen calls
+     *     (declared ones always do; learned ones are still learned and shown)
+     */
+    public AheadOfDemand(Ticker ticker, Scheduler scheduler, Duration scaleToZeroGrace, Observer observer,
+                         boolean actOnLearned) {
+        this.actOnLearned = actOnLearned;
         this.ticker = ticker;
         this.scheduler = scheduler;
         this.scaleToZeroGrace = scaleToZeroGrace;
@@ -147,7 +158,9 @@ public final class AheadOfDemand {
             scheduler.schedule(() -> decide(function), Duration.ZERO); // the first request after zero
         }
         for (Prediction p : predictor.invoked(function)) {
-            prepare(p);
+            if (actOnLearned || p.declared()) {
+                prepare(p);
+            }
         }
     }
 
@@ -191,7 +204,8 @@ public final class AheadOfDemand {
         m.autoscaler().sample(a.inFlight());
         ScaleDecision d = m.autoscaler().decide(a.ready());
         PrewarmPlan plan = prewarmPolicy.plan(new PrewarmInputs(m.scaling().prewarm(), d.desiredInstances(),
-                a.instances(), a.idleInstances(), predictor.pending(function), m.maxInstances(), a.cloneWaits()));
+                a.instances(), a.idleInstances(), actOnLearned ? predictor.pending(function) : 0, m.maxInstances(),
+                a.cloneWaits()));
         int missing = Math.max(0, d.desiredInstances() - a.instances() - a.cloneWaits().size());
         if (missing > 0) {
             m.pool().startAhead(missing, false); // a scale-up: restores, several at once

@@ -649,14 +649,18 @@ public final class FunctionPool implements InstanceEvents {
     }
 
     /**
-     * Stops every idle instance and waits (a few seconds at most) until they have exited.
+     * Stops every idle instance, pre-restored clones included (and those running a freshen hook), and
+     * waits (a few seconds at most) until they have exited.
      *
      * @return how many were stopped
      */
     public int evictIdle() throws InterruptedException {
         List<Member> idle;
         synchronized (this) {
-            idle = members.values().stream().filter(m -> m.state == State.IDLE).toList();
+            // A clone running a freshen hook is idle as far as the user can tell. A clone still being
+            // restored is left to finish: a restore stopped halfway reads as a failed one.
+            idle = members.values().stream().filter(m -> m.state == State.IDLE
+                    || (m.state == State.BUSY && m.current != null && m.current.isFreshen())).toList();
         }
         idle.forEach(m -> m.instance.stop());
         awaitGone(idle);

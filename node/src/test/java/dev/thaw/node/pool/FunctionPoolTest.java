@@ -648,6 +648,27 @@ class FunctionPoolTest {
     }
 
     @Test
+    void evictStopsAPreRestoredCloneRunningAFreshen() throws Exception {
+        starter.kind = StartKind.RESTORE;
+        FunctionPool pool = pool(4, 30_000, 10);
+        pool.startAhead(1, true);
+        FakeInstance freshening = starter.started.get(0);
+        pool.ready(freshening);
+        pool.freshen(Invocation.freshen("predicted"), Duration.ofSeconds(1));
+        Thread.ofVirtual().start(() -> {
+            try {
+                Thread.sleep(50);
+            } catch (InterruptedException e) {
+                return;
+            }
+            pool.exited(freshening, new Exit("was stopped", true, java.util.Optional.empty(), false));
+        });
+        assertThat(pool.evictIdle()).isEqualTo(1);
+        assertThat(freshening.stopped).isTrue();
+        assertThat(pool.ahead().cloneWaits()).isEmpty();
+    }
+
+    @Test
     void aFreshenCallThatDoesNotAnswerStopsItsInstanceAndNeverTakesAnInvocationsPlace() {
         FunctionPool pool = pool(4, 30_000, 10);
         Invocation first = pool.submit(invocation("{}"));
