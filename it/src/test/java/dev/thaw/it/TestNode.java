@@ -163,8 +163,13 @@ final class TestNode implements AutoCloseable {
      * whose killed node is never started again.
      */
     static void sweepDeadNode(Path dataDir) {
+        if (!Files.isDirectory(dataDir)) {
+            return;
+        }
         dev.thaw.sandbox.Sandboxes.sweepAfterDeadNode(dev.thaw.sandbox.SandboxConfig.builder(dataDir)
                 .runtimeDir(dataDir.resolve("runtime")).build());
+        dev.thaw.core.FileTrees.deleteQuietly(Path.of(System.getProperty("java.io.tmpdir"),
+                "thaw-restore-" + dev.thaw.sandbox.Sandboxes.nodeKey(dataDir))); // its restores' work directory
     }
 
     /** @return processes whose working directory is inside {@code dir} (instances run in their code dir) */

@@ -183,8 +183,21 @@ final class ThawNode implements Node, NodeOperations {
         }
     }
 
+    /**
+     * Where restores keep their logs, pid files and lazy-pages sockets: under the temporary directory
+     * (a socket's path must stay short, a data directory's may not be), named after the data
+     * directory, so a node that starts after one killed with SIGKILL finds and removes what it left.
+     */
+    static Path restoreWorkDir(Path dataDir) throws IOException {
+        Path work = Path.of(System.getProperty("java.io.tmpdir"), "thaw-restore-" + Sandboxes.nodeKey(dataDir));
+        FileTrees.deleteQuietly(work);
+        Files.createDirectories(work, java.nio.file.attribute.PosixFilePermissions.asFileAttribute(
+                java.nio.file.attribute.PosixFilePermissions.fromString("rwx------")));
+        return work;
+    }
+
     private void startServers() throws IOException {
-        Path work = Files.createTempDirectory("thaw-restore-");
+        Path work = restoreWorkDir(config.dataDir());
         launcher = new InstanceLauncher(config.javaHome(), pinRuntime(), criu, Criu.runningAsRoot(), work);
         Optional<dev.thaw.store.SnapshotStore> snapshotStore = criu.isPresent() && config.snapshotStore()
                 ? openSnapshotStoreOrWarn() : Optional.empty();
