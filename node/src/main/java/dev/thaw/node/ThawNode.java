@@ -196,6 +196,11 @@ final class ThawNode implements Node, NodeOperations {
         return work;
     }
 
+    /** @return whether {@code d} is its function's latest version (the one the autoscaler manages) */
+    private boolean isLatestVersion(Deployment d) {
+        return store.get(d.name()).map(l -> l.version() == d.version()).orElse(false);
+    }
+
     private void startServers() throws IOException {
         Path work = restoreWorkDir(config.dataDir());
         launcher = new InstanceLauncher(config.javaHome(), pinRuntime(), criu, Criu.runningAsRoot(), work);
@@ -219,7 +224,7 @@ final class ThawNode implements Node, NodeOperations {
                 }, config.predictions());
         for (Deployment d : store.list()) {
             Function f = runtime(d);
-            if (store.get(d.name()).map(l -> l.version() == d.version()).orElse(false)) {
+            if (isLatestVersion(d)) {
                 ahead.manage(d.name(), f.pool(), d.manifest());
             }
             prune(d.name()); // versions a crash left behind before they were deleted
@@ -991,7 +996,7 @@ final class ThawNode implements Node, NodeOperations {
             }
             old.pool().retireIdle(Duration.ZERO); // its clones and idle instances: the new version restores its own
         });
-        if (store.get(d.name()).map(l -> l.version() == d.version()).orElse(false)) {
+        if (isLatestVersion(d)) {
             ahead.manage(d.name(), f.pool(), d.manifest());
         }
         log(d.name()).append(logLine);

@@ -121,27 +121,27 @@ public final class Main {
                 return inv.freshen();
             }
         };
-        java.util.concurrent.CompletableFuture<Throwable> done = new java.util.concurrent.CompletableFuture<>();
+        java.util.concurrent.CompletableFuture<Void> done = new java.util.concurrent.CompletableFuture<>();
         Thread.ofPlatform().daemon().name("thaw-freshen").start(() -> {
             try {
                 hook.get().call(ctx);
                 done.complete(null);
             } catch (Throwable t) {
-                done.complete(t);
+                done.completeExceptionally(t);
             }
         });
         try {
-            Throwable failure = done.get(Math.max(1, ctx.remainingTimeMillis()), java.util.concurrent.TimeUnit.MILLISECONDS);
-            return failure == null ? new Outcome("{}".getBytes(java.nio.charset.StandardCharsets.UTF_8), null, null, null)
-                    : new Outcome(null, failure.getClass().getName(), String.valueOf(failure.getMessage()), failure);
+            done.get(Math.max(1, ctx.remainingTimeMillis()), java.util.concurrent.TimeUnit.MILLISECONDS);
+            return new Outcome("{}".getBytes(java.nio.charset.StandardCharsets.UTF_8), null, null, null);
+        } catch (java.util.concurrent.ExecutionException e) {
+            Throwable failure = e.getCause();
+            return new Outcome(null, failure.getClass().getName(), String.valueOf(failure.getMessage()), failure);
         } catch (java.util.concurrent.TimeoutException e) {
             return new Outcome(null, "Freshen.Timeout", "the freshen hook did not finish within its "
                     + "time limit and was cut off", null);
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
             return new Outcome(null, "Freshen.Interrupted", "interrupted", null);
-        } catch (java.util.concurrent.ExecutionException e) {
-            return new Outcome(null, "Freshen.Failed", String.valueOf(e.getCause()), e.getCause());
         }
     }
 

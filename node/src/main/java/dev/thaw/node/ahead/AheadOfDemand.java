@@ -154,7 +154,7 @@ public final class AheadOfDemand {
     /** An invocation of the function was accepted (any type): demand, and a link in the chains. */
     public void invoked(String function) {
         Managed m = functions.get(function);
-        if (m != null && m.autoscaler().sample(m.pool().ahead().inFlight())) {
+        if (m != null && m.autoscaler().sample(m.pool().inFlight())) {
             scheduler.schedule(() -> decide(function), Duration.ZERO); // the first request after zero
         }
         for (Prediction p : predictor.invoked(function)) {
@@ -172,7 +172,7 @@ public final class AheadOfDemand {
     public void ended(String function) {
         Managed m = functions.get(function);
         if (m != null) {
-            m.autoscaler().sample(m.pool().ahead().inFlight());
+            m.autoscaler().sample(m.pool().inFlight());
         }
     }
 

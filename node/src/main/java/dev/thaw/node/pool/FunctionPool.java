@@ -322,8 +322,7 @@ public final class FunctionPool implements InstanceEvents {
         // An instance running a freshen hook counts as one coming: it is being prepared for the
         // invocation that is now here, and is free within the hook's time cap. A restore beside it
         // would answer sooner only to answer unprepared.
-        long coming = members.values().stream().filter(m -> m.state == State.STARTING
-                || (m.state == State.BUSY && m.current != null && m.current.isFreshen())).count();
+        long coming = members.values().stream().filter(m -> m.state == State.STARTING || freshening(m)).count();
         long needed = queue.size() - coming;
         while (needed > 0 && members.size() < settings.maxInstances() && starter.mayStart()) {
             startInstance();
@@ -441,14 +440,24 @@ public final class FunctionPool implements InstanceEvents {
                 idle++;
             }
         }
+        return new Ahead(instances, idle, inFlight(), ready, waits);
+    }
+
+    /** @return invocations running or waiting (freshen calls not counted): the concurrency the autoscaler samples */
+    public synchronized int inFlight() {
         long busy = members.values().stream().filter(m -> m.state == State.BUSY && m.current != null
                 && !m.current.isFreshen()).count();
-        return new Ahead(instances, idle, (int) busy + queue.size(), ready, waits);
+        return (int) busy + queue.size();
     }
 
     /** A pre-restored clone that has not served an invocation yet (freshen calls do not count). */
     private static boolean isClone(Member m) {
-        return m.clone && m.served == 0 && (m.state != State.BUSY || (m.current != null && m.current.isFreshen()));
+        return m.clone && m.served == 0 && (m.state != State.BUSY || freshening(m));
+    }
+
+    /** Busy with a freshen call: to a user, idle. */
+    private static boolean freshening(Member m) {
+        return m.state == State.BUSY && m.current != null && m.current.isFreshen();
     }
 
     /**
@@ -659,8 +668,7 @@ public final class FunctionPool implements InstanceEvents {
         synchronized (this) {
             // A clone running a freshen hook is idle as far as the user can tell. A clone still being
             // restored is left to finish: a restore stopped halfway reads as a failed one.
-            idle = members.values().stream().filter(m -> m.state == State.IDLE
-                    || (m.state == State.BUSY && m.current != null && m.current.isFreshen())).toList();
+            idle = members.values().stream().filter(m -> m.state == State.IDLE || freshening(m)).toList();
         }
         idle.forEach(m -> m.instance.stop());
         awaitGone(idle);
