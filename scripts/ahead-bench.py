@@ -31,7 +31,6 @@ import http.client
 import http.server
 import json
 import os
-import platform
 import shutil
 import signal
 import subprocess
@@ -39,16 +38,13 @@ import sys
 import threading
 import time
 
+from benchlib import header, pct
+
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 HELLO_JAR = os.path.join(ROOT, "examples/hello/target/thaw-examples-hello.jar")
 HELLO_HANDLER = "dev.thaw.examples.hello.Hello::handle"
 TEST_JAR = os.path.join(ROOT, "testfunctions/target/thaw-testfunctions.jar")
 LEARNING_ROUNDS = 3
-
-
-def pct(values, q):
-    s = sorted(values)
-    return s[min(len(s) - 1, int(round(q / 100.0 * (len(s) - 1))))] if s else float("nan")
 
 
 def host_address():
@@ -335,20 +331,6 @@ def section_chain(node, obj, a):
                 print("freshen lines in %s's log: %d; %s" % (b, len(freshen_lines), " | ".join(freshen_lines[-2:])))
 
 
-def header(name="ahead-bench"):
-    commit = subprocess.run(["git", "-C", ROOT, "rev-parse", "--short", "HEAD"], capture_output=True, text=True).stdout
-    dirty = subprocess.run(["git", "-C", ROOT, "status", "--porcelain", "--untracked-files=no"], capture_output=True,
-                           text=True).stdout
-    cpu = "?"
-    try:
-        cpu = [l.split(":", 1)[1].strip() for l in open("/proc/cpuinfo") if l.startswith("model name")][0]
-    except (OSError, IndexError):
-        pass
-    print("# %s: commit %s%s, %s, %s, %d cores (%s), kernel %s" % (name,
-        commit.strip(), " (modified)" if dirty.strip() else "", time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()),
-        platform.node(), os.cpu_count(), cpu, platform.release()))
-
-
 def main():
     p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     p.add_argument("--port", type=int, default=8190)
@@ -370,7 +352,7 @@ def main():
     for jar in (HELLO_JAR, TEST_JAR):
         if not os.path.exists(jar):
             sys.exit("%s is missing: build the project first (./thaw builds it)" % jar)
-    header()
+    header("ahead-bench")
     obj = ObjectServer(a.object_mib << 20, a.object_latency_ms)
     data_dir = os.path.join(ROOT, ".thaw", "bench-ahead", "data")
     node = Node(a.port, data_dir, "%s:%d" % (obj.host, obj.port))

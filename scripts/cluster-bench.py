@@ -25,13 +25,14 @@ import base64
 import http.client
 import json
 import os
-import platform
 import re
 import shutil
 import signal
 import subprocess
 import sys
 import time
+
+from benchlib import header, pct
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 EXAMPLES = {
@@ -41,11 +42,6 @@ EXAMPLES = {
                        "dev.thaw.examples.json.OrderSummarizer::apply",
                        '{"id":"o-1","customer":"Ada","currency":"EUR","lines":[{"sku":"pen","quantity":3,"unitPrice":1.50}]}'),
 }
-
-
-def pct(values, q):
-    s = sorted(values)
-    return s[min(len(s) - 1, int(round(q / 100.0 * (len(s) - 1))))] if s else float("nan")
 
 
 class Api:
@@ -128,20 +124,6 @@ def cold(api, name, payload, pinned, repeat, before=None):
     return rows
 
 
-def header():
-    commit = subprocess.run(["git", "-C", ROOT, "rev-parse", "--short", "HEAD"], capture_output=True, text=True).stdout
-    dirty = subprocess.run(["git", "-C", ROOT, "status", "--porcelain", "--untracked-files=no"], capture_output=True,
-                           text=True).stdout
-    cpu = "?"
-    try:
-        cpu = [l.split(":", 1)[1].strip() for l in open("/proc/cpuinfo") if l.startswith("model name")][0]
-    except (OSError, IndexError):
-        pass
-    print("# cluster-bench: commit %s%s, %s, %s, %d cores (%s), kernel %s" % (
-        commit.strip(), " (modified)" if dirty.strip() else "", time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()),
-        platform.node(), os.cpu_count(), cpu, platform.release()), flush=True)
-
-
 def thaw_cgroups():
     """The node cgroups (/sys/fs/cgroup/*/thaw/<node key>) there are now."""
     import glob
@@ -185,7 +167,7 @@ def main():
             sys.exit("unknown function %s (one of %s)" % (f, ", ".join(EXAMPLES)))
         if not os.path.exists(os.path.join(ROOT, EXAMPLES[f][0])):
             sys.exit("%s is missing: build the project first (./thaw builds it)" % EXAMPLES[f][0])
-    header()
+    header("cluster-bench")
     base = os.path.join(ROOT, ".thaw", "bench-cluster")
     cgroups_before = thaw_cgroups()
     shutil.rmtree(base, ignore_errors=True)

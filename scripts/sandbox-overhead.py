@@ -15,6 +15,8 @@ import os
 import shutil
 import time
 
+from benchlib import header, pct
+
 HERE = os.path.dirname(os.path.abspath(__file__))
 spec = importlib.util.spec_from_file_location("ahead_bench", os.path.join(HERE, "ahead-bench.py"))
 bench = importlib.util.module_from_spec(spec)
@@ -28,7 +30,7 @@ def main():
     p.add_argument("--rounds", type=int, default=3)
     p.add_argument("--keep", action="store_true")
     a = p.parse_args()
-    bench.header("sandbox-overhead")
+    header("sandbox-overhead")
     base = os.path.join(bench.ROOT, ".thaw", "bench-sandbox")
     nodes = {}
     try:
@@ -43,7 +45,7 @@ def main():
         for turn in range(1, a.rounds + 1):
             for label, n in nodes.items():
                 rtt, over = bench.overhead(n, a.requests)
-                sums[label].append((bench.pct(rtt, 50), bench.pct(rtt, 99), bench.pct(over, 50), bench.pct(over, 99)))
+                sums[label].append((pct(rtt, 50), pct(rtt, 99), pct(over, 50), pct(over, 99)))
                 print("%-12s %5d %9.3f %9.3f %12.3f %12.3f" % ((label, turn) + sums[label][-1]), flush=True)
         on, off = sums["sandbox"], sums["no sandbox"]
         med = lambda rows, i: sorted(r[i] for r in rows)[len(rows) // 2]

@@ -1,0 +1,28 @@
+"""What the benchmark scripts share: percentiles, and the line that says which commit, when and where."""
+import os
+import platform
+import subprocess
+import time
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+
+
+def pct(values, q):
+    """The q-th percentile of values (nearest rank); nan when there are none."""
+    s = sorted(values)
+    return s[min(len(s) - 1, int(round(q / 100.0 * (len(s) - 1))))] if s else float("nan")
+
+
+def header(name):
+    """Prints the script's name, the commit (marked when the tree is modified), the time and the machine."""
+    commit = subprocess.run(["git", "-C", ROOT, "rev-parse", "--short", "HEAD"], capture_output=True, text=True).stdout
+    dirty = subprocess.run(["git", "-C", ROOT, "status", "--porcelain", "--untracked-files=no"], capture_output=True,
+                           text=True).stdout
+    cpu = "?"
+    try:
+        cpu = [l.split(":", 1)[1].strip() for l in open("/proc/cpuinfo") if l.startswith("model name")][0]
+    except (OSError, IndexError):
+        pass
+    print("# %s: commit %s%s, %s, %s, %d cores (%s), kernel %s" % (
+        name, commit.strip(), " (modified)" if dirty.strip() else "", time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()),
+        platform.node(), os.cpu_count(), cpu, platform.release()), flush=True)
