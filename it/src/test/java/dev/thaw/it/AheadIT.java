@@ -24,7 +24,8 @@ import org.junit.jupiter.api.Test;
 /**
  * Work ahead of demand on a real node: a burst on a function scaled to zero is absorbed by restores,
  * pre-restored clones answer as such and are refilled after an evict, a redeploy retires the old
- * version's clones, a learned chain restores the next function and calls its freshen hook, and a
+ * version's clones, a clone restored ahead rehearses a primed function's priming event, a learned
+ * chain restores the next function and calls its freshen hook, and a
  * freshen hook that throws or overruns is cut off without harm to the invocation after it.
  */
 class AheadIT {
@@ -108,6 +109,29 @@ class AheadIT {
                 .as("the old version's clones and instances retired").isZero();
         assertThat(node.invoke("warm2", "{\"ms\":1}").startKind()).isEqualTo(StartKind.BOOT);
         awaitIdle("warm2", 3);
+    }
+
+    @Test
+    void aPreRestoredCloneOfAPrimedFunctionRehearsesItsPrimingEventBeforeItsFirstInvocation() throws Exception {
+        FunctionManifest primed = manifest("rehearsed", "Counter::handle", 4,
+                new FunctionManifest.Scaling(null, null, 1, null, null), Map.of())
+                .withPriming(new FunctionManifest.Priming(Json.mapper().readTree("{\"priming\":true}"), 3));
+        node.client.deploy(primed, TestNode.TEST_FUNCTIONS);
+        InvocationResult booted = node.invoke("rehearsed", "{}");
+        assertThat(booted.startKind()).isEqualTo(StartKind.BOOT);
+        assertThat(invocations(booted)).as("3 priming calls, then this one").isEqualTo(4);
+        awaitIdle("rehearsed", 2); // the booted instance and its clone
+        node.client.evict("rehearsed");
+        awaitIdle("rehearsed", 1); // a clone restored ahead again
+        InvocationResult first = node.invoke("rehearsed", "{}");
+        assertThat(first.startKind()).isEqualTo(StartKind.PREWARMED);
+        // A clone restored for a waiting invocation answers 4 (PrimingIT): the snapshot's count plus its own.
+        assertThat(invocations(first)).as("the clone called the handler with its priming event again after its restore")
+                .isGreaterThan(4);
+    }
+
+    private static int invocations(InvocationResult r) throws Exception {
+        return Json.mapper().readTree(r.body()).get("invocations").asInt();
     }
 
     private static void awaitIdle(String function, int n) throws Exception {

@@ -75,6 +75,13 @@ public final class RuntimeProtocol {
         public static final String RESTORED = "restored";
         /** The Runtime API address the runtime talks to from now on (a clone's own). */
         public static final String RUNTIME_API = "runtimeApi";
+        /**
+         * {@code true} in a pre-restored clone, which no invocation waits for: before asking for
+         * work, rehearse the invocation loop (the warm-up exchange, and the function's priming event
+         * when it has one), so its first invocation finds that code's memory touched rather than
+         * faulting it in.
+         */
+        public static final String REHEARSE = "rehearse";
     }
 
     /** Routes under {@code <prefix>/2018-06-01/runtime/}. */

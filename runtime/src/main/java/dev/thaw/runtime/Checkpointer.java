@@ -38,6 +38,7 @@ final class Checkpointer {
     private final RuntimeConfig config;
     private final ObjectMapper mapper;
     private final ControlChannel control;
+    private boolean rehearse;
 
     Checkpointer(RuntimeConfig config, ObjectMapper mapper) {
         this.config = config;
@@ -72,6 +73,7 @@ final class Checkpointer {
         JsonNode resume = awaitResume();
         RuntimeConfig now = config.withRuntimeApi(resume.path(Resume.RUNTIME_API).asText(config.runtimeApi()));
         if (resume.path(Resume.RESTORED).asBoolean(false)) {
+            rehearse = resume.path(Resume.REHEARSE).asBoolean(false);
             List<String> skipped = uniqueness.reseedAfterRestore();
             if (!skipped.isEmpty()) {
                 System.err.println("thaw: could not reseed after restore: " + String.join("; ", skipped));
@@ -81,6 +83,11 @@ final class Checkpointer {
         RuntimeApiClient fresh = new RuntimeApiClient(now.runtimeApi(), mapper);
         resumeHooks(fresh);
         return fresh;
+    }
+
+    /** @return whether the node restored this instance ahead of demand and asked it to rehearse (see Main) */
+    boolean rehearseAsked() {
+        return rehearse;
     }
 
     /** Tells the node that no snapshot will be taken of this instance, and why; it carries on serving. */

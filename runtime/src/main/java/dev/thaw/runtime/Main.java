@@ -19,6 +19,13 @@ public final class Main {
     /** Enough exchanges for C1 to compile the HTTP client's byte loops; about 100 ms at most. */
     private static final int WARM_UP_ROUNDS = 300;
     private static final java.time.Duration WARM_UP_BUDGET = java.time.Duration.ofMillis(150);
+    /**
+     * A clone restored ahead of demand rehearses within this: a few exchanges and priming calls
+     * touch the pages of the invocation path; more would only burn the CPU other work needs.
+     */
+    static final java.time.Duration REHEARSAL_BUDGET = java.time.Duration.ofMillis(60);
+    private static final int REHEARSAL_EXCHANGES = 8;
+    private static final int REHEARSAL_PRIMING_CALLS = 3;
 
     private Main() {
     }
@@ -39,9 +46,13 @@ public final class Main {
             Mappers.warmUp(mapper);
             warmUpRuntimeApi(api, config);
             Checkpointer checkpointer = new Checkpointer(config, mapper);
-            String primingFailure = config.primeRounds() > 0 ? prime(api, invoker, config) : null;
+            RuntimeApiClient.Invocation[] primingEvent = new RuntimeApiClient.Invocation[1];
+            String primingFailure = config.primeRounds() > 0 ? prime(api, invoker, config, primingEvent) : null;
             if (primingFailure == null) {
                 api = checkpointer.checkpoint(api);
+                if (checkpointer.rehearseAsked()) {
+                    rehearse(api, invoker, config, primingEvent[0]);
+                }
             } else {
                 checkpointer.abort(primingFailure);
             }
@@ -56,8 +67,8 @@ public final class Main {
      *
      * @return null when every round succeeded, else why priming failed (the snapshot is not taken)
      */
-    private static String prime(RuntimeApiClient api, FunctionInvoker invoker, RuntimeConfig config)
-            throws InterruptedException {
+    private static String prime(RuntimeApiClient api, FunctionInvoker invoker, RuntimeConfig config,
+                                RuntimeApiClient.Invocation[] event) throws InterruptedException {
         long start = System.nanoTime();
         long budget = config.primeBudgetMs() * 1_000_000L;
         int round = 0;
@@ -65,6 +76,7 @@ public final class Main {
             while (round < config.primeRounds() && (round == 0 || System.nanoTime() - start < budget)) {
                 round++;
                 RuntimeApiClient.Invocation inv = api.primeNext();
+                event[0] = inv;
                 Outcome outcome = run(invoker, inv, config);
                 if (outcome.failed()) {
                     api.primeError(inv.requestId(), outcome.errorType(), outcome.message(), outcome.error());
@@ -79,6 +91,34 @@ public final class Main {
         System.err.printf(java.util.Locale.ROOT, "thaw: primed the handler with %d of %d invocations in %d ms%n", round,
                 config.primeRounds(), (System.nanoTime() - start) / 1_000_000);
         return null;
+    }
+
+    /**
+     * Run by a clone restored ahead of demand, before its first {@code next} (runtime/README.md):
+     * warm-up exchanges, then the priming event again when the function is primed (an event the
+     * author declared free of outside effects). Within {@link #REHEARSAL_BUDGET}; only an
+     * optimization, so a failure costs a line on stderr and the clone asks for work as usual.
+     */
+    private static void rehearse(RuntimeApiClient api, FunctionInvoker invoker, RuntimeConfig config,
+                                 RuntimeApiClient.Invocation primingEvent) throws InterruptedException {
+        long deadline = System.nanoTime() + REHEARSAL_BUDGET.toNanos();
+        try {
+            api.warmUp(REHEARSAL_EXCHANGES, REHEARSAL_BUDGET.dividedBy(2), config);
+        } catch (java.io.IOException e) {
+            System.err.println("thaw: the rehearsal after the restore could not reach the node: " + e.getMessage());
+            return;
+        }
+        for (int i = 0; primingEvent != null && i < REHEARSAL_PRIMING_CALLS && System.nanoTime() < deadline; i++) {
+            // the priming round's deadline passed before the snapshot: the handler gets the time it had then
+            RuntimeApiClient.Invocation again = new RuntimeApiClient.Invocation(primingEvent.requestId(),
+                    System.currentTimeMillis() + config.primeBudgetMs(), primingEvent.invokedArn(), primingEvent.event());
+            Outcome outcome = run(invoker, again, config);
+            if (outcome.failed()) {
+                System.err.println("thaw: the priming event failed in the rehearsal after the restore: "
+                        + outcome.errorType() + ": " + outcome.message());
+                return;
+            }
+        }
     }
 
     /** What one call of the handler gave: its result, or the error the Runtime API is told. */

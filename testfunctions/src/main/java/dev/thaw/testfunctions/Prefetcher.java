@@ -18,7 +18,9 @@ import java.util.Map;
  * (default 60 s); its freshen method, {@code prefetch}, fills that cache and so opens the connection
  * the handler's later requests reuse. The class does not implement {@code dev.thaw.api.Freshen}: the
  * hook is named at deploy ({@code --freshen prefetch}), as a Lambda handler's would be, so a deploy
- * without it has no hook at all. The handler answers {@code {"bytes", "cached", "fetchMs"}}.
+ * without it has no hook at all. The handler answers {@code {"bytes", "cached", "fetchMs"}}. Its
+ * priming event, {@code {"priming": true}}, runs the same path without fetching (nothing outside is
+ * touched before the snapshot, and no object is cached in it).
  * Handler {@code Prefetcher::handle}.
  */
 public class Prefetcher implements Handler<Map<String, Object>, Map<String, Object>> {
@@ -41,8 +43,9 @@ public class Prefetcher implements Handler<Map<String, Object>, Map<String, Obje
     public Map<String, Object> handle(Map<String, Object> input, InvocationContext context)
             throws IOException, InterruptedException {
         long start = System.nanoTime();
-        boolean hit = fresh();
-        byte[] object = hit ? cached : fetch();
+        boolean priming = Boolean.TRUE.equals(input.get("priming"));
+        boolean hit = !priming && fresh();
+        byte[] object = priming ? new byte[0] : hit ? cached : fetch();
         Map<String, Object> out = new LinkedHashMap<>();
         out.put("bytes", object.length);
         out.put("cached", hit);

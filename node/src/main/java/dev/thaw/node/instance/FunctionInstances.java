@@ -138,6 +138,11 @@ public final class FunctionInstances implements InstanceStarter, Instance.Lifecy
 
     @Override
     public PoolInstance start(InstanceEvents events) {
+        return start(events, false);
+    }
+
+    @Override
+    public PoolInstance start(InstanceEvents events, boolean clone) {
         String id = UUID.randomUUID().toString().substring(0, 13).replace("-", "");
         String secret = newSecret();
         Optional<String> unfit = snapshot.state() == Snapshot.State.READY ? unfitSnapshot() : Optional.empty();
@@ -151,6 +156,7 @@ public final class FunctionInstances implements InstanceStarter, Instance.Lifecy
         Instance instance = new Instance(id, deployment, restore ? StartKind.RESTORE : StartKind.BOOT, events, this);
         instance.lifecycleFirstAnswer = () -> firstInvocationAnswered(instance);
         instance.checkpointRequested = checkpoint;
+        instance.rehearse = clone;
         ctx.registry().put(id, instance);
         Duration limit = restore ? RESTORE_TIMEOUT : INIT_TIMEOUT;
         ctx.scheduler().schedule(() -> watchdog(instance, limit), limit);

@@ -341,10 +341,14 @@ public final class Instance implements PoolInstance {
         }
     }
 
+    /** A pre-restored clone: once restored, it rehearses its invocation path before it asks for work. */
+    volatile boolean rehearse;
+
     /** Writes the snapshot handshake's resume line. */
     void resume(boolean restored) throws IOException {
         String line = "{\"" + dev.thaw.protocol.RuntimeProtocol.Resume.RESTORED + "\":" + restored + ",\""
-                + dev.thaw.protocol.RuntimeProtocol.Resume.RUNTIME_API + "\":\"" + runtimeApi + "\"}\n";
+                + dev.thaw.protocol.RuntimeProtocol.Resume.RUNTIME_API + "\":\"" + runtimeApi + "\",\""
+                + dev.thaw.protocol.RuntimeProtocol.Resume.REHEARSE + "\":" + (restored && rehearse) + "}\n";
         OutputStream s = stdin;
         s.write(line.getBytes(StandardCharsets.UTF_8));
         s.flush();

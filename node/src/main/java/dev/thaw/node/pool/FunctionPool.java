@@ -332,8 +332,12 @@ public final class FunctionPool implements InstanceEvents {
     }
 
     private PoolInstance startInstance() {
+        return startInstance(false);
+    }
+
+    private PoolInstance startInstance(boolean clone) {
         long now = ticker.nanos();
-        PoolInstance instance = starter.start(this);
+        PoolInstance instance = starter.start(this, clone);
         members.put(instance, new Member(instance, now));
         Exit early = earlyExits.remove(instance);
         if (early != null) {
@@ -472,7 +476,8 @@ public final class FunctionPool implements InstanceEvents {
         int started = 0;
         while (started < n && !closed && members.size() < settings.maxInstances() && starter.mayStart()
                 && starter.restoresAhead()) {
-            PoolInstance instance = startInstance();
+            // only clones rehearse: a scale-up's instance is awaited by the invocations that asked for it
+            PoolInstance instance = startInstance(clones);
             Member m = members.get(instance);
             if (m != null) {
                 m.ahead = true;

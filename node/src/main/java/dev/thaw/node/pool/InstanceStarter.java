@@ -19,6 +19,16 @@ public interface InstanceStarter {
     PoolInstance start(InstanceEvents events);
 
     /**
+     * Starts an instance in the background, as {@link #start(InstanceEvents)} does.
+     *
+     * @param clone whether it is a pre-restored clone (prewarm, prediction), which no invocation
+     *     waits for: it then rehearses its invocation path before it reports ready
+     */
+    default PoolInstance start(InstanceEvents events, boolean clone) {
+        return start(events);
+    }
+
+    /**
      * @return whether an instance started ahead of demand would be a restore (a snapshot is ready):
      *     clones are restored ahead, never booted
      */

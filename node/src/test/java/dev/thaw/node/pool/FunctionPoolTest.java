@@ -140,6 +140,8 @@ class FunctionPoolTest {
     /** Starts fake instances and lets the test hold starts back, as a pending checkpoint does. */
     static final class FakeStarter implements InstanceStarter {
         final List<FakeInstance> started = new ArrayList<>();
+        /** For each start, whether the pool asked for a pre-restored clone (which rehearses). */
+        final List<Boolean> clones = new ArrayList<>();
         boolean mayStart = true;
         boolean restoresAhead = true;
         StartKind kind = StartKind.BOOT;
@@ -156,8 +158,14 @@ class FunctionPoolTest {
 
         @Override
         public PoolInstance start(InstanceEvents events) {
+            return start(events, false);
+        }
+
+        @Override
+        public PoolInstance start(InstanceEvents events, boolean clone) {
             FakeInstance i = new FakeInstance("i" + started.size(), kind);
             started.add(i);
+            clones.add(clone);
             return i;
         }
     }
@@ -578,6 +586,16 @@ class FunctionPoolTest {
         pool.completed(b, b.last().requestId(), "2".getBytes(StandardCharsets.UTF_8));
         assertThat(b.last().result().get().start()).isEqualTo(StartKind.RESTORE);
         assertThat(waiting.isDone() || early.isDone()).isTrue();
+    }
+
+    @Test
+    void onlyPreRestoredClonesAreStartedAsClonesNotScaleUpsNorInstancesAnInvocationWaitsFor() {
+        starter.kind = StartKind.RESTORE;
+        FunctionPool pool = pool(8, 30_000, 10);
+        pool.submit(invocation("{}"));
+        pool.startAhead(2, false);
+        pool.startAhead(1, true);
+        assertThat(starter.clones).as("on demand, two scale-ups, one clone").containsExactly(false, false, false, true);
     }
 
     @Test
