@@ -9,6 +9,8 @@ final class Checks {
     private static final Pattern ID = Pattern.compile("[A-Za-z0-9][A-Za-z0-9._-]{0,63}");
     /** The node's rule for function names (dev.thaw.core.FunctionManifest). */
     private static final Pattern FUNCTION = Pattern.compile("[A-Za-z0-9][A-Za-z0-9_-]{0,63}");
+    /** The node's rule for alias names (Lambda's): not all digits, so never mistaken for a version. */
+    private static final Pattern ALIAS = Pattern.compile("(?!^[0-9]+$)[a-zA-Z0-9_-]{1,128}");
     /** Snapshot ids and object keys are free text within these bounds. */
     private static final int MAX_TEXT = 1024;
 
@@ -27,6 +29,14 @@ final class Checks {
         if (value == null || !FUNCTION.matcher(value).matches()) {
             throw new IllegalArgumentException("function name must be 1-64 letters, digits, '_' or '-' (not starting with"
                     + " '_' or '-'), got " + quote(value));
+        }
+        return value;
+    }
+
+    static String alias(String value) {
+        if (value == null || !ALIAS.matcher(value).matches()) {
+            throw new IllegalArgumentException("alias name must be 1-128 letters, digits, '-' or '_', not all digits,"
+                    + " got " + quote(value));
         }
         return value;
     }

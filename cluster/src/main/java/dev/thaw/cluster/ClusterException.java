@@ -4,8 +4,8 @@ package dev.thaw.cluster;
  * A failure of cluster coordination. Its message says what was being done, which etcd endpoints were
  * concerned and why it failed. It has no HTTP meaning of its own: the node maps it at its edge.
  * Subclasses tell apart the cases a caller handles differently: {@link Unavailable} (etcd cannot be
- * reached now: retry later, or fall back) and {@link Conflict} (others kept winning a
- * compare-and-swap).
+ * reached now: retry later, or fall back), {@link Conflict} (others kept winning a
+ * compare-and-swap) and {@link NotFound} (what the operation names does not exist).
  */
 public class ClusterException extends RuntimeException {
     private static final long serialVersionUID = 1L;
@@ -45,6 +45,16 @@ public class ClusterException extends RuntimeException {
 
         /** @param message what was being done and how many attempts were made */
         public Conflict(String message) {
+            super(message, null);
+        }
+    }
+
+    /** What an operation names (a function, one of its versions) does not exist, or no longer does. */
+    public static final class NotFound extends ClusterException {
+        private static final long serialVersionUID = 1L;
+
+        /** @param message what was looked for */
+        public NotFound(String message) {
             super(message, null);
         }
     }

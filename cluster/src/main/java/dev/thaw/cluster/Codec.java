@@ -145,6 +145,26 @@ final class Codec {
         }
     }
 
+    static ByteSequence alias(AliasEntry a) {
+        ObjectNode n = MAPPER.createObjectNode();
+        n.put("function", a.function());
+        n.put("alias", a.alias());
+        n.put("version", a.version());
+        n.put("setBy", a.setBy());
+        n.put("setAt", a.setAt().toString());
+        return write(n);
+    }
+
+    static AliasEntry alias(String key, ByteSequence value) {
+        JsonNode n = read(key, value);
+        try {
+            return new AliasEntry(text(n, "function"), text(n, "alias"), n.path("version").asLong(), text(n, "setBy"),
+                    Instant.parse(text(n, "setAt")));
+        } catch (RuntimeException e) {
+            throw bad(key, e);
+        }
+    }
+
     /** A claim's value; the lease id makes it unique to the claim that wrote it (a release compares it). */
     static ByteSequence claim(BootClaim c, long leaseId) {
         ObjectNode n = MAPPER.createObjectNode();

@@ -13,6 +13,8 @@ import io.etcd.jetcd.options.PutOption;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Optional;
+import java.util.SortedMap;
+import java.util.TreeMap;
 import java.util.concurrent.ThreadLocalRandom;
 import java.util.concurrent.locks.LockSupport;
 import java.util.function.Consumer;
@@ -162,7 +164,8 @@ final class EtcdRegistry implements FunctionRegistry {
                     .Then(Op.put(current, tomb, PutOption.DEFAULT),
                             deletePrefix(keys.versions(name)),
                             deletePrefix(keys.snapshots(name)),
-                            deletePrefix(keys.claims(name)))
+                            deletePrefix(keys.claims(name)),
+                            deletePrefix(keys.aliases(name)))
                     .Else(Op.get(current, GetOption.DEFAULT))
                     .commit());
             if (r.isSucceeded()) {
@@ -174,10 +177,59 @@ final class EtcdRegistry implements FunctionRegistry {
     }
 
     @Override
+    public Optional<Long> setAlias(String name, String alias, long version) {
+        Checks.function(name);
+        Checks.alias(alias);
+        Checks.version(version);
+        String what = "point alias '" + alias + "' of '" + name + "' to version " + version;
+        String key = keys.alias(name, alias);
+        AliasEntry entry = new AliasEntry(name, alias, version, config.nodeId(), config.clock().instant());
+        ByteSequence versionKey = Keys.bytes(keys.version(name, version));
+        TxnResponse r = session.call(what, c -> c.getKVClient().txn()
+                .If(new Cmp(versionKey, Cmp.Op.GREATER, CmpTarget.createRevision(0)))
+                .Then(Op.put(Keys.bytes(key), Codec.alias(entry), PutOption.builder().withPrevKV().build()))
+                .commit());
+        if (!r.isSucceeded()) {
+            throw new ClusterException.NotFound("function '" + name + "' has no version " + version + " in the cluster");
+        }
+        KeyValue before = r.getPutResponses().get(0).getPrevKv();
+        return before == null || before.getKey().isEmpty() ? Optional.empty()
+                : Optional.of(Codec.alias(key, before.getValue()).version());
+    }
+
+    @Override
+    public Optional<Long> deleteAlias(String name, String alias) {
+        Checks.function(name);
+        Checks.alias(alias);
+        String key = keys.alias(name, alias);
+        var r = session.call("delete alias '" + alias + "' of '" + name + "'", c -> c.getKVClient().delete(Keys.bytes(key),
+                DeleteOption.builder().withPrevKV(true).build()));
+        return r.getPrevKvs().isEmpty() ? Optional.empty() : Optional.of(Codec.alias(key, r.getPrevKvs().get(0).getValue()).version());
+    }
+
+    @Override
+    public SortedMap<String, Long> aliases(String name) {
+        Checks.function(name);
+        SortedMap<String, Long> out = new TreeMap<>();
+        try {
+            GetResponse r = session.call("read the aliases of '" + name + "'", c -> c.getKVClient().get(
+                    Keys.bytes(keys.aliases(name)), GetOption.builder().isPrefix(true).build()));
+            for (KeyValue kv : r.getKvs()) {
+                AliasEntry a = Codec.alias(Keys.string(kv.getKey()), kv.getValue());
+                out.put(a.alias(), a.version());
+            }
+        } catch (ClusterException.Unavailable e) {
+            view.aliases.values().stream().filter(a -> a.function().equals(name)).forEach(a -> out.put(a.alias(), a.version()));
+        }
+        return out;
+    }
+
+    @Override
     public Subscription subscribe(Consumer<FunctionEvent> listener) {
         return view.subscribe(view.functionListeners, listener, () -> {
             List<FunctionEvent> replay = new ArrayList<>();
             view.functions.values().forEach(f -> replay.add(new FunctionEvent.Deployed(f)));
+            view.aliases.values().forEach(a -> replay.add(new FunctionEvent.Aliased(a)));
             return replay;
         });
     }

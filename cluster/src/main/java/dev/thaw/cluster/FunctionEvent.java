@@ -20,4 +20,16 @@ public sealed interface FunctionEvent {
     /** The function was deleted; {@code lastVersion} was its current version. */
     record Deleted(String name, long lastVersion) implements FunctionEvent {
     }
+
+    /** An alias of the function was created or moved (through any node). */
+    record Aliased(AliasEntry entry) implements FunctionEvent {
+        @Override
+        public String name() {
+            return entry.function();
+        }
+    }
+
+    /** An alias of the function was deleted (through any node, or with its function). */
+    record Unaliased(String name, String alias) implements FunctionEvent {
+    }
 }

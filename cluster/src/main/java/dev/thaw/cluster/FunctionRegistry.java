@@ -2,6 +2,7 @@ package dev.thaw.cluster;
 
 import java.util.List;
 import java.util.Optional;
+import java.util.SortedMap;
 import java.util.function.Consumer;
 
 /**
@@ -14,6 +15,10 @@ import java.util.function.Consumer;
  * leaves a tombstone with the last version number, so that a later deploy of the same name continues
  * at the next number and nothing keyed by {@code name@version} (a snapshot, a cached copy) can ever
  * be mistaken for newer code.
+ *
+ * <p>Aliases name versions cluster-wide ({@code aliases/<name>/<alias>}): creating or moving one is
+ * a transaction that holds only while the version it names exists, so an alias never names a
+ * version of a deleted function; deleting the function deletes its aliases.
  *
  * <p>Reads marked so fall back to the handle's last view while etcd cannot be reached: serving the
  * last version a node knew of is what a node does anyway until it hears of a deploy.
@@ -64,8 +69,32 @@ public interface FunctionRegistry {
     boolean delete(String name);
 
     /**
-     * Tells {@code listener} of every current function ({@link FunctionEvent.Deployed}), then of every
-     * deploy and delete made through any node.
+     * Creates or moves an alias of the function.
+     *
+     * @return the version the alias named before, if it existed
+     * @throws ClusterException.NotFound if the function has no such version (or was deleted)
+     * @throws ClusterException.Unavailable if etcd cannot be reached
+     */
+    Optional<Long> setAlias(String name, String alias, long version);
+
+    /**
+     * Deletes an alias of the function.
+     *
+     * @return the version it named, empty if there was no such alias
+     * @throws ClusterException.Unavailable if etcd cannot be reached
+     */
+    Optional<Long> deleteAlias(String name, String alias);
+
+    /**
+     * The function's aliases, alias to version, sorted by alias. Falls back to the last view while
+     * etcd is unreachable.
+     */
+    SortedMap<String, Long> aliases(String name);
+
+    /**
+     * Tells {@code listener} of every current function ({@link FunctionEvent.Deployed}) and alias
+     * ({@link FunctionEvent.Aliased}), then of every deploy, delete and alias change made through any
+     * node.
      */
     Subscription subscribe(Consumer<FunctionEvent> listener);
 }

@@ -12,6 +12,7 @@ import java.util.Optional;
  *   P versions/<name>/<version:10>      every FunctionVersion record, immutable
  *   P snapshots/<name>/<version:10>     SnapshotEntry of that version
  *   P claims/<name>/<version:10>        boot claim of that version, under the claimant's lease
+ *   P aliases/<name>/<alias>            AliasEntry: the version the alias names
  *
  * Versions are zero-padded to 10 digits so that etcd's byte order is numeric order. Per-function
  * prefixes end in '/', so "hello/" never matches "hello-world/".
@@ -23,6 +24,7 @@ final class Keys {
     static final String VERSIONS = "versions/";
     static final String SNAPSHOTS = "snapshots/";
     static final String CLAIMS = "claims/";
+    static final String ALIASES = "aliases/";
 
     private final String prefix;
 
@@ -66,6 +68,14 @@ final class Keys {
         return claims(name) + pad(version);
     }
 
+    String aliases(String name) {
+        return prefix + ALIASES + name + "/";
+    }
+
+    String alias(String name, String alias) {
+        return aliases(name) + alias;
+    }
+
     String kind(String kind) {
         return prefix + kind;
     }
@@ -74,8 +84,14 @@ final class Keys {
         return String.format("%010d", version);
     }
 
-    /** A parsed key: its kind (one of the constants), the node or function name, and a version where there is one. */
-    record Parsed(String kind, String name, long version) {
+    /**
+     * A parsed key: its kind (one of the constants), the node or function name, a version where there
+     * is one, and an alias's name for an alias key (else empty).
+     */
+    record Parsed(String kind, String name, long version, String alias) {
+        Parsed(String kind, String name, long version) {
+            this(kind, name, version, "");
+        }
     }
 
     /** @return the parts of a key of this layout, empty for a key of another layout (ignored by readers) */
@@ -88,6 +104,13 @@ final class Keys {
             if (rest.startsWith(kind) && rest.indexOf('/', kind.length()) < 0 && rest.length() > kind.length()) {
                 return Optional.of(new Parsed(kind, rest.substring(kind.length()), 0));
             }
+        }
+        if (rest.startsWith(ALIASES)) {
+            String tail = rest.substring(ALIASES.length());
+            int slash = tail.indexOf('/');
+            return slash > 0 && slash < tail.length() - 1 && tail.indexOf('/', slash + 1) < 0
+                    ? Optional.of(new Parsed(ALIASES, tail.substring(0, slash), 0, tail.substring(slash + 1)))
+                    : Optional.empty();
         }
         for (String kind : new String[] {VERSIONS, SNAPSHOTS, CLAIMS}) {
             if (rest.startsWith(kind)) {

@@ -43,14 +43,14 @@ import java.util.function.Consumer;
  * The maps are concurrent so that readers on other threads see a recent state without locks.
  *
  * Revisions. `revision` is the etcd revision through which the view is complete. A full load reads
- * members, functions, snapshots and claims in one transaction (one revision R) and the watch starts
+ * members, functions, snapshots, claims and aliases in one transaction (one revision R) and the watch starts
  * at R+1; after any interruption the watch is re-created from revision+1, so no change is missed and
  * none applied twice (events at or below `revision` are skipped: a re-created watch may replay them).
  * Progress notifications are not used to advance `revision`: etcd 3.4 may report a revision ahead of
  * events it has not sent yet to a watcher that is catching up. When etcd has compacted revision+1
  * away, the watch is cancelled with the compaction revision and the view does a full load again,
  * diffing the new state against the old so that listeners still hear of every change (joined, left,
- * deployed, deleted) as one event each.
+ * deployed, deleted, aliased, unaliased) as one event each.
  *
  * Watchdog. A watch can stop delivering without an error: jetcd does not re-create a watch that
  * fails with certain statuses (a leader loss is one), and a stream can hang. Each
@@ -59,7 +59,7 @@ import java.util.function.Consumer;
  * and completions re-create it too (after a backoff), and make the session check the connection: if
  * etcd is gone the session suspends the view, and resumes it on reconnection with the new client.
  */
-/** The local view of members, functions, snapshots and claims, with its watch and listeners. */
+/** The local view of members, functions, snapshots, claims and aliases, with its watch and listeners. */
 final class View {
     private static final System.Logger LOG = System.getLogger(View.class.getName());
 
@@ -76,6 +76,8 @@ final class View {
     /** Keyed by "name/version(padded)", so sorted by function then version. */
     final ConcurrentSkipListMap<String, SnapshotEntry> snapshots = new ConcurrentSkipListMap<>();
     final ConcurrentHashMap<String, BootClaim> claims = new ConcurrentHashMap<>();
+    /** Keyed by "name/alias", so sorted by function then alias. */
+    final ConcurrentSkipListMap<String, AliasEntry> aliases = new ConcurrentSkipListMap<>();
     private volatile long revision;
 
     final Listeners<MemberEvent> memberListeners = new Listeners<>("member");
@@ -206,7 +208,8 @@ final class View {
                     Op.get(Keys.bytes(keys.kind(Keys.MEMBERS)), prefixed()),
                     Op.get(Keys.bytes(keys.kind(Keys.FUNCTIONS)), prefixed()),
                     Op.get(Keys.bytes(keys.kind(Keys.SNAPSHOTS)), prefixed()),
-                    Op.get(Keys.bytes(keys.kind(Keys.CLAIMS)), prefixed())).commit(), e);
+                    Op.get(Keys.bytes(keys.kind(Keys.CLAIMS)), prefixed()),
+                    Op.get(Keys.bytes(keys.kind(Keys.ALIASES)), prefixed())).commit(), e);
         } catch (ClusterException ex) {
             LOG.log(Level.DEBUG, "loading the view failed: {0}", ex.getMessage());
             scheduleRetry(this::fullLoad);
@@ -237,6 +240,10 @@ final class View {
         for (KeyValue kv : gets.get(3).getKvs()) {
             decode(kv, Keys.CLAIMS).ifPresent(p -> decodeClaim(kv).ifPresent(x -> c.put(slot(p.name(), p.version()), x)));
         }
+        Map<String, AliasEntry> a = new HashMap<>();
+        for (KeyValue kv : gets.get(4).getKvs()) {
+            decode(kv, Keys.ALIASES).ifPresent(p -> decodeAlias(kv).ifPresent(x -> a.put(aliasSlot(p.name(), p.alias()), x)));
+        }
         // diff against the previous view, so that listeners hear of what changed while the watch was away
         for (Iterator<Member> it = members.values().iterator(); it.hasNext(); ) {
             Member old = it.next();
@@ -264,6 +271,14 @@ final class View {
         new java.util.TreeMap<>(s).forEach(this::putSnapshot);
         claims.keySet().retainAll(c.keySet());
         claims.putAll(c);
+        for (Iterator<Map.Entry<String, AliasEntry>> it = aliases.entrySet().iterator(); it.hasNext(); ) {
+            Map.Entry<String, AliasEntry> old = it.next();
+            if (!a.containsKey(old.getKey())) {
+                it.remove();
+                functionListeners.emit(new FunctionEvent.Unaliased(old.getValue().function(), old.getValue().alias()));
+            }
+        }
+        new java.util.TreeMap<>(a).forEach(this::putAlias);
         revision = r.getHeader().getRevision();
         firstLoad.complete(null);
         evaluateWaiters();
@@ -493,6 +508,14 @@ final class View {
                     claims.remove(slot(p.name(), p.version()));
                 }
             }
+            case Keys.ALIASES -> {
+                String slot = aliasSlot(p.name(), p.alias());
+                if (put) {
+                    decodeAlias(kv).ifPresent(x -> putAlias(slot, x));
+                } else if (aliases.remove(slot) != null) {
+                    functionListeners.emit(new FunctionEvent.Unaliased(p.name(), p.alias()));
+                }
+            }
             default -> {
                 // versions/: the history is read from etcd, not kept here
             }
@@ -522,6 +545,17 @@ final class View {
         }
     }
 
+    private void putAlias(String slot, AliasEntry a) {
+        AliasEntry old = aliases.put(slot, a);
+        if (!a.equals(old)) {
+            functionListeners.emit(new FunctionEvent.Aliased(a));
+        }
+    }
+
+    static String aliasSlot(String function, String alias) {
+        return function + "/" + alias;
+    }
+
     static String slot(String function, long version) {
         return function + "/" + Keys.pad(version);
     }
@@ -544,6 +578,10 @@ final class View {
 
     private Optional<BootClaim> decodeClaim(KeyValue kv) {
         return decodeWith(kv, Codec::claim);
+    }
+
+    private Optional<AliasEntry> decodeAlias(KeyValue kv) {
+        return decodeWith(kv, Codec::alias);
     }
 
     private <T> Optional<T> decodeWith(KeyValue kv, java.util.function.BiFunction<String, ByteSequence, T> codec) {

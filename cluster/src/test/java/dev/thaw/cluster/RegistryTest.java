@@ -101,6 +101,45 @@ class RegistryTest extends SharedEtcd {
     }
 
     @Test
+    void aliasesAreClusterWideNameOnlyExistingVersionsAndGoWithTheirFunction() {
+        EtcdCoordination a = f.connect("a");
+        EtcdCoordination b = f.connect("b");
+        List<FunctionEvent> seen = new CopyOnWriteArrayList<>();
+        b.registry().subscribe(seen::add);
+        a.registry().deploy(Fixtures.deployment("named", "h1"));
+        a.registry().deploy(Fixtures.deployment("named", "h2"));
+
+        assertThat(a.registry().setAlias("named", "live", 1)).isEmpty();
+        assertThat(b.registry().aliases("named")).containsExactly(java.util.Map.entry("live", 1L));
+        assertThat(b.registry().setAlias("named", "live", 2)).as("moved, from the version it named").contains(1L);
+        assertThatThrownBy(() -> a.registry().setAlias("named", "live", 9)).isInstanceOf(ClusterException.NotFound.class)
+                .hasMessageContaining("no version 9");
+        assertThatThrownBy(() -> a.registry().setAlias("never", "live", 1)).isInstanceOf(ClusterException.NotFound.class);
+        assertThatThrownBy(() -> a.registry().setAlias("named", "123", 1)).hasMessageContaining("'123'");
+        Fixtures.await("b hears of the alias and its move", Duration.ofSeconds(5), () -> seen.stream()
+                .anyMatch(e -> e instanceof FunctionEvent.Aliased x && x.entry().version() == 2));
+        assertThat(seen).filteredOn(e -> e instanceof FunctionEvent.Aliased).extracting(e -> ((FunctionEvent.Aliased) e).entry())
+                .extracting(AliasEntry::alias, AliasEntry::version, AliasEntry::setBy)
+                .containsExactly(org.assertj.core.groups.Tuple.tuple("live", 1L, "a"), org.assertj.core.groups.Tuple.tuple("live", 2L, "b"));
+
+        assertThat(a.registry().setAlias("named", "beta", 1)).isEmpty();
+        assertThat(b.registry().deleteAlias("named", "beta")).contains(1L);
+        assertThat(b.registry().deleteAlias("named", "beta")).isEmpty();
+        Fixtures.await("b hears of the deleted alias", Duration.ofSeconds(5),
+                () -> seen.contains(new FunctionEvent.Unaliased("named", "beta")));
+
+        List<FunctionEvent> replayed = new CopyOnWriteArrayList<>();
+        a.registry().subscribe(replayed::add);
+        Fixtures.await("a new subscriber is told of the current aliases", Duration.ofSeconds(5), () -> replayed.stream()
+                .anyMatch(e -> e instanceof FunctionEvent.Aliased x && x.entry().alias().equals("live")));
+
+        assertThat(a.registry().delete("named")).isTrue();
+        assertThat(a.registry().aliases("named")).as("its aliases go with it").isEmpty();
+        Fixtures.await("b hears the alias go with its function", Duration.ofSeconds(5),
+                () -> seen.contains(new FunctionEvent.Unaliased("named", "live")));
+    }
+
+    @Test
     void badInputIsRefusedNamingTheValue() {
         EtcdCoordination a = f.connect("a");
         assertThatThrownBy(() -> Fixtures.deployment("no/slash", "h")).hasMessageContaining("'no/slash'");

@@ -215,6 +215,38 @@ class ClusterIT {
     }
 
     @Test
+    @Order(3)
+    void anAliasSetThroughOneNodeResolvesAtEveryFrontDoorAndMovesAndGoesEverywhere() throws Exception {
+        for (String tag : List.of("one", "two")) {
+            cluster.node(1).client.deploy(new FunctionManifest("aliased", TestNode.TF + "EchoFunction::apply", null, 256,
+                    30_000, Map.of("TAG", tag), 2, true), TestNode.TEST_FUNCTIONS);
+        }
+        assertThat(cluster.node(2).client.setAlias("aliased", "live", 1)).isEmpty();
+        for (LocalCluster.NodeProcess n : cluster.nodes) {
+            assertThat(Eventually.poll(() -> n.client.aliases("aliased"), a -> Long.valueOf(1).equals(a.get("live")), WAIT,
+                    POLL)).as("%s's aliases", n.id).containsEntry("live", 1L);
+            var r = n.client.invoke("aliased", "{}".getBytes(java.nio.charset.StandardCharsets.UTF_8),
+                    new dev.thaw.client.InvokeOptions(java.util.Optional.of("live"), dev.thaw.client.InvokeOptions.Type.REQUEST_RESPONSE,
+                            false));
+            assertThat(r.status()).as(r.bodyAsString()).isEqualTo(200);
+            assertThat(r.executedVersion()).as("through %s's front door", n.id).hasValue(1);
+        }
+        assertThat(cluster.node(3).client.setAlias("aliased", "live", 2)).hasValue(1);
+        assertThatThrownBy(() -> cluster.node(3).client.setAlias("aliased", "live", 7)).hasMessageContaining("no version 7");
+        for (LocalCluster.NodeProcess n : cluster.nodes) {
+            assertThat(Eventually.poll(() -> n.client.aliases("aliased"), a -> Long.valueOf(2).equals(a.get("live")), WAIT,
+                    POLL)).as("%s sees the move", n.id).containsEntry("live", 2L);
+        }
+        assertThat(cluster.node(1).client.logs("aliased", 200)).contains("ALIAS live -> version 2 (was 1) (cluster-wide");
+        assertThat(cluster.node(1).client.deleteAlias("aliased", "live")).isEqualTo(2);
+        for (LocalCluster.NodeProcess n : cluster.nodes) {
+            assertThat(Eventually.poll(() -> n.client.aliases("aliased"), java.util.Map::isEmpty, WAIT, POLL))
+                    .as("%s sees the delete", n.id).isEmpty();
+        }
+        cluster.node(2).client.delete("aliased");
+    }
+
+    @Test
     @Order(4)
     void aConsumerOnAnotherNodePullsStraightFromTheProducersNodeThroughTheMembership() throws Exception {
         cluster.node(1).client.deploy(new FunctionManifest("xdt-producer", TestNode.TF + "XdtProducer::handle", null, 256,

@@ -314,6 +314,16 @@ final class ThawNode implements Node, NodeOperations {
         }
 
         @Override
+        public void aliased(String name, String alias, long version, String by) {
+            mirrorAlias(name, alias, version, " (cluster-wide, through node " + by + ")");
+        }
+
+        @Override
+        public void unaliased(String name, String alias) {
+            unmirrorAlias(name, alias, " (cluster-wide)");
+        }
+
+        @Override
         public dev.thaw.node.cluster.ClusterNode.Load load() {
             return clusterLoad();
         }
@@ -1265,28 +1275,76 @@ final class ThawNode implements Node, NodeOperations {
     }
 
     @Override
-    public synchronized Optional<Long> setAlias(String name, String alias, long version) {
+    public Optional<Long> setAlias(String name, String alias, long version) {
         checkOpen();
         if (retiring.contains(name + "@" + version)) {
             throw new ThawException(ErrorType.FunctionNotFound, "version " + version + " of function '" + name
                     + "' is being retired");
         }
-        Optional<Long> before = store.setAlias(name, alias, version);
-        log(name).append("ALIAS " + alias + " -> version " + version + before.map(b -> " (was " + b + ")").orElse(""));
-        prune(name); // the version it pointed to may be one too many now
-        return before;
+        if (cluster.isPresent()) {
+            // etcd holds the alias; every node, this one included, mirrors it into its own store
+            if (!FunctionRef.isValidAlias(alias)) {
+                store.setAlias(name, alias, version); // refuses it, with the store's message
+            }
+            store.get(name).or(() -> fromCluster(name, Optional.empty())).orElseThrow(() -> ThawException.functionNotFound(name));
+            Optional<Long> before = cluster.get().setAlias(name, alias, version);
+            mirrorAlias(name, alias, version, " (cluster-wide, through this node)");
+            return before;
+        }
+        synchronized (this) {
+            Optional<Long> before = store.setAlias(name, alias, version);
+            log(name).append("ALIAS " + alias + " -> version " + version + before.map(b -> " (was " + b + ")").orElse(""));
+            prune(name); // the version it pointed to may be one too many now
+            return before;
+        }
     }
 
     @Override
-    public synchronized Optional<Long> deleteAlias(String name, String alias) {
+    public Optional<Long> deleteAlias(String name, String alias) {
         checkOpen();
-        store.get(name).orElseThrow(() -> ThawException.functionNotFound(name));
-        Optional<Long> before = store.deleteAlias(name, alias);
-        before.ifPresent(v -> {
-            log(name).append("ALIAS " + alias + " deleted (pointed to version " + v + ")");
+        if (cluster.isPresent()) {
+            store.get(name).or(() -> fromCluster(name, Optional.empty())).orElseThrow(() -> ThawException.functionNotFound(name));
+            Optional<Long> before = cluster.get().deleteAlias(name, alias);
+            unmirrorAlias(name, alias, " (cluster-wide, through this node)");
+            return before;
+        }
+        synchronized (this) {
+            store.get(name).orElseThrow(() -> ThawException.functionNotFound(name));
+            Optional<Long> before = store.deleteAlias(name, alias);
+            before.ifPresent(v -> {
+                log(name).append("ALIAS " + alias + " deleted (pointed to version " + v + ")");
+                prune(name);
+            });
+            return before;
+        }
+    }
+
+    /**
+     * An alias the cluster's registry holds, mirrored into this node's store so that it resolves here
+     * and keeps its version from being retired; once, since the node that set it and its own registry
+     * event may both get here. The version is installed first when this node does not have it.
+     */
+    private synchronized void mirrorAlias(String name, String alias, long version, String how) {
+        if (store.get(name).isEmpty() || store.alias(name, alias).filter(v -> v == version).isPresent()) {
+            return;
+        }
+        if (store.version(name, version).isEmpty() && fromCluster(name, Optional.of(version)).isEmpty()) {
+            return; // deleted meanwhile: the registry's events say so next
+        }
+        Optional<Long> before = store.setAlias(name, alias, version);
+        log(name).append("ALIAS " + alias + " -> version " + version + before.map(b -> " (was " + b + ")").orElse("") + how);
+        prune(name);
+    }
+
+    /** An alias deleted in the cluster's registry, deleted from this node's store. */
+    private synchronized void unmirrorAlias(String name, String alias, String how) {
+        if (store.get(name).isEmpty()) {
+            return;
+        }
+        store.deleteAlias(name, alias).ifPresent(v -> {
+            log(name).append("ALIAS " + alias + " deleted (pointed to version " + v + ")" + how);
             prune(name);
         });
-        return before;
     }
 
     @Override

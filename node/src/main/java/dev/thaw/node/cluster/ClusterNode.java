@@ -49,7 +49,8 @@ import java.util.concurrent.TimeUnit;
  *   memory and disk hold. It reads the others' records as the ClusterView placement decides on.
  * - Registry: deploys through this node are numbered by etcd and announced to every node; every
  *   node installs every version it hears of (the code comes from the shared store by its hash), on
- *   one thread, in etcd's order, and deletes what is deleted anywhere.
+ *   one thread, in etcd's order, and deletes what is deleted anywhere. Aliases live in etcd too;
+ *   every node mirrors them into its own function store, so an alias resolves at any front door.
  * - Catalog: before a boot that would take a snapshot, the node claims the right to take it. If a
  *   snapshot is already published it restores that one instead (its metadata is fetched from the
  *   shared store); if another node holds the claim it waits for that snapshot for a while, then
@@ -74,6 +75,12 @@ public final class ClusterNode implements ClusterView, SharedSnapshots, AutoClos
 
         /** Deletes a function deleted through any node. */
         void deleted(String name);
+
+        /** Points an alias, created or moved through any node (this one's own included), at a version. */
+        void aliased(String name, String alias, long version, String by);
+
+        /** Deletes an alias deleted through any node (or with its function). */
+        void unaliased(String name, String alias);
 
         /** @return the node's load now */
         Load load();
@@ -196,6 +203,36 @@ public final class ClusterNode implements ClusterView, SharedSnapshots, AutoClos
         }
     }
 
+    /**
+     * Creates or moves an alias cluster-wide; every node hears of it.
+     *
+     * @return the version it named before, if it existed
+     * @throws ThawException {@code FunctionNotFound} when the registry has no such version,
+     *     {@code ServiceUnavailable} when etcd cannot be reached
+     */
+    public Optional<Long> setAlias(String name, String alias, long version) {
+        try {
+            return coordination.registry().setAlias(name, alias, version);
+        } catch (ClusterException.Unavailable e) {
+            throw unavailable("aliases cannot be changed", e);
+        } catch (ClusterException.NotFound e) {
+            throw new ThawException(ErrorType.FunctionNotFound, e.getMessage(), e);
+        }
+    }
+
+    /**
+     * Deletes an alias cluster-wide.
+     *
+     * @return the version it named, empty if there was no such alias
+     */
+    public Optional<Long> deleteAlias(String name, String alias) {
+        try {
+            return coordination.registry().deleteAlias(name, alias);
+        } catch (ClusterException.Unavailable e) {
+            throw unavailable("aliases cannot be changed", e);
+        }
+    }
+
     /** @return the version the registry has, read from etcd (or its last view while etcd is away) */
     public Optional<FunctionVersion> version(String name, long version) {
         try {
@@ -236,6 +273,9 @@ public final class ClusterNode implements ClusterView, SharedSnapshots, AutoClos
             switch (e) {
                 case FunctionEvent.Deployed d -> hooks.deployed(d.function());
                 case FunctionEvent.Deleted d -> hooks.deleted(d.name());
+                case FunctionEvent.Aliased a -> hooks.aliased(a.entry().function(), a.entry().alias(), a.entry().version(),
+                        a.entry().setBy());
+                case FunctionEvent.Unaliased u -> hooks.unaliased(u.name(), u.alias());
             }
         } catch (RuntimeException ex) {
             LOG.log(System.Logger.Level.WARNING, "cluster: " + e + " not applied here: " + ex.getMessage());
