@@ -153,6 +153,10 @@ final class NodeSandboxes implements Sandboxes {
             Cgroups cgroups = Cgroups.detect();
             String parent = config.cgroupParent() + "/" + key(config.dataDir());
             SweepReport swept = sweep(home, cgroups, parent);
+            if (!cgroups.hierarchies().isEmpty()) {
+                status = new SandboxStatus(status.available(), status.reason(), status.enforcement() + "; "
+                        + CgroupMoves.favor(MountInfo.read(), home.resolve("cgroup2-flag")), status.missing());
+            }
             Path launcher = Launcher.extract(home.resolve("bin"));
             NodeSandboxes s = new NodeSandboxes(config, home, launcher, cgroups, parent, lockFd, status, swept);
             LOG.log(System.Logger.Level.INFO, "sandbox: " + status.enforcement() + (swept.isEmpty() ? "" : "; swept: " + swept));
