@@ -93,7 +93,7 @@ class ObjectServer:
 
 
 class Node:
-    def __init__(self, port, data_dir, egress=None, extra=()):
+    def __init__(self, port, data_dir, egress=None, extra=(), env=None):
         self.port = port
         self.data_dir = data_dir
         shutil.rmtree(data_dir, ignore_errors=True)
@@ -102,7 +102,7 @@ class Node:
         cmd = [os.path.join(ROOT, "thaw"), "up", "--port", str(port), "--data-dir", data_dir]
         cmd += ["--egress-allow", egress] if egress else []
         self.proc = subprocess.Popen(cmd + list(extra), cwd=ROOT, stdout=self.log, stderr=subprocess.STDOUT,
-                                     start_new_session=True)
+                                     start_new_session=True, env=dict(os.environ, **(env or {})))
         deadline = time.time() + 300
         while True:
             if self.proc.poll() is not None:
@@ -155,6 +155,7 @@ class Node:
         ms = (time.perf_counter() - t0) * 1000
         if status != 200:
             raise RuntimeError("invoking %s answered %d: %s" % (name, status, data[:300]))
+        self.last_headers = dict(r.getheaders())
         return ms, r.getheader("X-Thaw-Start"), float(r.getheader("X-Thaw-Duration-Ms") or "nan"), data
 
     def evict(self, name):

@@ -22,21 +22,9 @@ import java.util.stream.Stream;
  * because the booted instance goes on to serve the invocation that started it; no
  * {@code --auto-dedup}, because restore would punch holes into an image that clones share; and
  * {@code --inherit-fd} for the standard streams, so every clone writes to a pipe of its own.
- *
- * <p>Restores run with {@code CRIU_FAULT=130} ({@link #NO_BREAKPOINTS}): at the end of a restore
- * CRIU waits for each restored thread to reach its final {@code rt_sigreturn}, by default on a
- * hardware breakpoint it sets with {@code PTRACE_POKEUSER}, else by tracing the thread's last few
- * system calls. 130 is CRIU's own switch to the second way (its fault-injection code
- * {@code FI_NO_BREAKPOINTS}, the path it takes where the machine has no such breakpoints, and one
- * its test suite runs). Setting the breakpoint costs 10-15 ms of every restore on this project's
- * virtual machines (measured under strace: one {@code PTRACE_POKEUSER} of the debug registers),
- * tracing the handful of system calls well under one. {@code -Dthaw.criu.breakpoints=true} keeps
- * CRIU's default.
  */
 final class CriuProcess implements Criu {
     private static final Duration DUMP_TIMEOUT = Duration.ofMinutes(2);
-    /** CRIU's FI_NO_BREAKPOINTS (see the comment above), for restores. */
-    static final String NO_BREAKPOINTS = "130";
 
     /** What runs CRIU: the launcher, or what it execs ({@link #command}). */
     private final List<String> command;
@@ -125,40 +113,21 @@ final class CriuProcess implements Criu {
         try {
             Files.createDirectories(r.workDir());
             Path stderr = r.workDir().resolve("criu.stderr");
-            java.util.Map<String, String> env = restoreEnvironment(System.getenv(), Boolean.getBoolean("thaw.criu.breakpoints"));
             if (!wrapper.isNone()) {
-                return NativeSpawn.spawner().spawn(SpawnRequest.builder(cmd).environment(env).stdin(r.stdin())
-                        .stdout(r.stdout()).stderr(stderr).descriptors(wrapper.descriptors()).build());
+                return NativeSpawn.spawner().spawn(SpawnRequest.builder(cmd).stdin(r.stdin()).stdout(r.stdout())
+                        .stderr(stderr).descriptors(wrapper.descriptors()).build());
             }
             if (NativeSpawn.available()) {
-                // on every restore's critical path
-                return NativeSpawn.spawn(SpawnRequest.builder(cmd).environment(env).stdin(r.stdin()).stdout(r.stdout())
-                        .stderr(stderr).build());
+                return NativeSpawn.spawn(cmd, r.stdin(), r.stdout(), stderr); // on every restore's critical path
             }
-            ProcessBuilder pb = new ProcessBuilder(cmd)
+            return new ProcessBuilder(cmd)
                     .redirectInput(r.stdin().toFile())
                     .redirectOutput(r.stdout().toFile())
-                    .redirectError(stderr.toFile());
-            pb.environment().clear();
-            pb.environment().putAll(env);
-            return pb.start();
+                    .redirectError(stderr.toFile())
+                    .start();
         } catch (IOException e) {
             throw new SnapshotException("cannot start criu restore: " + e.getMessage(), e);
         }
-    }
-
-    /**
-     * @param node the node's environment
-     * @param breakpoints whether CRIU keeps its default of catching restored threads on hardware
-     *     breakpoints
-     * @return a restore's environment: the node's, with {@link #NO_BREAKPOINTS} unless told otherwise
-     */
-    static java.util.Map<String, String> restoreEnvironment(java.util.Map<String, String> node, boolean breakpoints) {
-        java.util.Map<String, String> env = new java.util.HashMap<>(node);
-        if (!breakpoints) {
-            env.put("CRIU_FAULT", NO_BREAKPOINTS);
-        }
-        return env;
     }
 
     /**

@@ -1,0 +1,84 @@
+#!/usr/bin/env python3
+"""Cold starts of a quiet node: restores a second or more apart, sandbox on and off, side by side.
+
+Usage: scripts/quiet-restores.py [--port 8490] [--restores 10] [--quiet-s 1.5] [--busy N] [--keep]
+
+`thaw bench restore` runs its restores back to back. Some costs are paid only by the first of a
+series (moving a process into a cgroup waited for an RCU grace period unless one had passed a
+moment ago, before the node set favordynmods). A user's cold start usually comes after a quiet
+moment, so this script restores hello on two nodes side by side, one sandboxed and one
+--no-sandbox, in turns, each restore --quiet-s after the last one anywhere: evict, wait, invoke.
+It prints the node's restore time (X-Thaw-Restore-Ms) and the client's round trip, median and max.
+--busy N keeps N processes spinning on the CPU during the restores (a node whose cores other work
+also uses). Nodes' data in .thaw/bench-quiet, removed at the end unless --keep. Needs the project
+built (./thaw builds it).
+"""
+import argparse
+import importlib.util
+import os
+import shutil
+import subprocess
+import time
+
+from benchlib import header, pct
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+spec = importlib.util.spec_from_file_location("ahead_bench", os.path.join(HERE, "ahead-bench.py"))
+bench = importlib.util.module_from_spec(spec)
+spec.loader.exec_module(bench)
+
+VARIANTS = [
+    ("sandbox", []),
+    ("no sandbox", ["--no-sandbox"]),
+]
+
+
+def main():
+    p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    p.add_argument("--port", type=int, default=8490)
+    p.add_argument("--restores", type=int, default=10)
+    p.add_argument("--quiet-s", type=float, default=1.5)
+    p.add_argument("--busy", type=int, default=0)
+    p.add_argument("--keep", action="store_true")
+    a = p.parse_args()
+    header("quiet-restores")
+    spinners = []
+    base = os.path.join(bench.ROOT, ".thaw", "bench-quiet")
+    nodes = {}
+    try:
+        for i, (label, extra) in enumerate(VARIANTS):
+            nodes[label] = bench.Node(a.port + i, os.path.join(base, str(i)), extra=["--no-predictions"] + extra)
+        for n in nodes.values():
+            n.deploy("hello", bench.HELLO_JAR, bench.HELLO_HANDLER)
+        time.sleep(10)  # past the first snapshot's background work on every node
+        spinners = [subprocess.Popen(["sh", "-c", "while :; do :; done"]) for _ in range(a.busy)]
+        samples = {k: [] for k in nodes}
+        for r in range(a.restores):
+            for label, n in nodes.items():
+                n.evict("hello")
+                time.sleep(a.quiet_s)
+                ms, start, _, _ = n.invoke("hello", b'{"name":"Ada"}')
+                restore = float(n.last_headers.get("X-Thaw-Restore-Ms") or "nan")
+                if start != "restore":
+                    print("%s: round %d started %s, not counted" % (label, r + 1, start))
+                    continue
+                samples[label].append((restore, ms))
+            print("round %d of %d done" % (r + 1, a.restores), flush=True)
+        print("\n## hello restored after %.1f s of quiet, %d busy process(es) beside (ms)" % (a.quiet_s, a.busy))
+        print("%-24s %3s %13s %12s %13s %12s" % ("node", "n", "restore p50", "restore max", "client p50", "client max"))
+        for label, rows in samples.items():
+            if rows:
+                rs, cs = [x[0] for x in rows], [x[1] for x in rows]
+                print("%-24s %3d %13.1f %12.1f %13.1f %12.1f" % (label, len(rows), pct(rs, 50), max(rs), pct(cs, 50), max(cs)))
+    finally:
+        for s in spinners:
+            s.kill()
+            s.wait()
+        for n in nodes.values():
+            n.stop()
+        if not a.keep:
+            shutil.rmtree(base, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    main()
