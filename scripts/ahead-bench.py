@@ -128,10 +128,11 @@ class Node:
             c.close()
         return r.status, data, r
 
-    def deploy(self, name, jar, handler, env=None, scaling=None, max_instances=8, priming=None):
+    def deploy(self, name, jar, handler, env=None, scaling=None, max_instances=8, priming=None, memory_mb=256,
+               first_payload=b"{}"):
         with open(jar, "rb") as f:
             code = base64.b64encode(f.read()).decode()
-        manifest = {"handler": handler, "memoryMb": 256, "environment": env or {}, "maxInstances": max_instances}
+        manifest = {"handler": handler, "memoryMb": memory_mb, "environment": env or {}, "maxInstances": max_instances}
         if scaling:
             manifest["scaling"] = scaling
         if priming:
@@ -139,7 +140,7 @@ class Node:
         status, data, _ = self.request("PUT", "/functions/" + name, json.dumps({"manifest": manifest, "code": code}))
         if status not in (200, 201):
             sys.exit("deploying %s answered %d: %s" % (name, status, data[:300]))
-        self.invoke(name)
+        self.invoke(name, first_payload)
         deadline = time.time() + 120
         while self.describe(name)["snapshot"]["state"] != "ready":
             if time.time() > deadline:
