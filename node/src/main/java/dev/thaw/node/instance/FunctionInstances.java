@@ -98,6 +98,8 @@ public final class FunctionInstances implements InstanceStarter, Instance.Lifecy
     private final Set<Instance> pageSourceFailures = ConcurrentHashMap.newKeySet();
     /** Instances stopped because a priming invocation overran: the invocation that waited is served by a boot. */
     private final Set<Instance> primingOverruns = ConcurrentHashMap.newKeySet();
+    /** A sandbox made ahead for the next restore; null without sandboxes or CRIU. */
+    private final SpareSandbox<SpareSandbox.Spare> spare;
 
     public FunctionInstances(Deployment deployment, Snapshot snapshot, RestoreMode restoreMode, Context ctx) {
         this.deployment = deployment;
@@ -109,6 +111,33 @@ public final class FunctionInstances implements InstanceStarter, Instance.Lifecy
         var primed = deployment.manifest().priming();
         this.priming = primed == null ? null
                 : new PrimingRounds(primed, deployment.manifest().timeoutMs(), ctx.scheduler(), this::primingOverran);
+        this.spare = ctx.sandboxes().isPresent() && ctx.criu().isPresent() ? new SpareSandbox<>(this::makeSpare,
+                SpareSandbox.Spare::close, ctx.scheduler())
+                : null;
+    }
+
+    private SpareSandbox.Spare makeSpare() {
+        String id = newInstanceId();
+        InstanceSandbox box = ctx.sandboxes().get().create(new InstanceSpec(id, deployment.name(),
+                deployment.manifest().memoryMb(), deployment.codeDir()));
+        try {
+            return new SpareSandbox.Spare(id, box, box.openListener(RUNTIME_API_PORT));
+        } catch (RuntimeException e) {
+            box.close();
+            throw e;
+        }
+    }
+
+    private static String newInstanceId() {
+        return UUID.randomUUID().toString().substring(0, 13).replace("-", "");
+    }
+
+    /** The version's pool closed: its spare sandbox goes (instances close their own). */
+    @Override
+    public void close() {
+        if (spare != null) {
+            spare.close();
+        }
     }
 
     public Snapshot snapshot() {
@@ -143,7 +172,6 @@ public final class FunctionInstances implements InstanceStarter, Instance.Lifecy
 
     @Override
     public PoolInstance start(InstanceEvents events, boolean clone) {
-        String id = UUID.randomUUID().toString().substring(0, 13).replace("-", "");
         String secret = newSecret();
         Optional<String> unfit = snapshot.state() == Snapshot.State.READY ? unfitSnapshot() : Optional.empty();
         if (unfit.isPresent() && snapshot.discard(unfit.get())) {
@@ -153,7 +181,10 @@ public final class FunctionInstances implements InstanceStarter, Instance.Lifecy
         boolean restore = snapshot.state() == Snapshot.State.READY;
         boolean checkpoint = !restore && deployment.manifest().snapshots() && ctx.criu().isPresent()
                 && snapshot.beginCheckpoint(controlToken, secret);
+        Optional<SpareSandbox.Spare> made = restore && spare != null ? spare.take() : Optional.empty();
+        String id = made.map(SpareSandbox.Spare::id).orElseGet(FunctionInstances::newInstanceId);
         Instance instance = new Instance(id, deployment, restore ? StartKind.RESTORE : StartKind.BOOT, events, this);
+        instance.spare = made.orElse(null);
         instance.lifecycleFirstAnswer = () -> firstInvocationAnswered(instance);
         instance.checkpointRequested = checkpoint;
         instance.rehearse = clone;
@@ -279,10 +310,12 @@ public final class FunctionInstances implements InstanceStarter, Instance.Lifecy
     private void listen(Instance instance, String secret, boolean restore) throws IOException {
         RuntimeListeners.Listener l;
         if (ctx.sandboxes().isPresent()) {
-            InstanceSandbox box = ctx.sandboxes().get().create(new InstanceSpec(instance.id, deployment.name(),
-                    deployment.manifest().memoryMb(), deployment.codeDir()));
+            SpareSandbox.Spare made = instance.spare;
+            InstanceSandbox box = made != null ? made.box() : ctx.sandboxes().get().create(new InstanceSpec(instance.id,
+                    deployment.name(), deployment.manifest().memoryMb(), deployment.codeDir()));
             instance.sandbox = box;
-            l = new RuntimeListeners.Listener(box.openListener(RUNTIME_API_PORT), "127.0.0.1:" + RUNTIME_API_PORT);
+            l = new RuntimeListeners.Listener(made != null ? made.listener() : box.openListener(RUNTIME_API_PORT),
+                    "127.0.0.1:" + RUNTIME_API_PORT);
             if (ctx.egress().isPresent()) {
                 instance.egress = EgressProxy.serve(box.openListener(EGRESS_PROXY_PORT), ctx.egress().get(),
                         EgressProxy.Settings.of(deployment.name()), egressObserver());
@@ -556,6 +589,9 @@ public final class FunctionInstances implements InstanceStarter, Instance.Lifecy
 
     @Override
     public void firstNext(Instance instance) {
+        if (spare != null && snapshot.state() == Snapshot.State.READY) {
+            spare.refillSoon(); // the version's first instance is up, or a restore took the spare
+        }
         if (instance.kind == StartKind.BOOT && instance.checkpointRequested && snapshot.state() == Snapshot.State.PENDING
                 && instance.claimCheckpoint()) {
             String why = "the runtime asked for work without asking to be snapshotted first (a custom runtime is"

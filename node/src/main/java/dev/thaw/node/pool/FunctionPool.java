@@ -696,6 +696,7 @@ public final class FunctionPool implements InstanceEvents {
             toStop = members.values().stream().filter(m -> m.state != State.BUSY).map(m -> m.instance).toList();
         }
         toStop.forEach(PoolInstance::stop);
+        starter.close();
         return pending;
     }
 

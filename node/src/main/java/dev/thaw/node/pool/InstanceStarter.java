@@ -35,4 +35,8 @@ public interface InstanceStarter {
     default boolean restoresAhead() {
         return true;
     }
+
+    /** The pool closed: whatever the starter keeps ready for later starts goes. */
+    default void close() {
+    }
 }
