@@ -543,10 +543,19 @@ final class ThawNode implements Node, NodeOperations {
     }
 
     /** The working copies of images: tmpfs when the machine has one, so restores read RAM. */
-    private Path hotRoot() {
+    private Path hotRoot() throws IOException {
         Path shm = Path.of("/dev/shm");
-        String tag = Integer.toHexString(config.dataDir().toString().hashCode());
-        return Files.isDirectory(shm) && Files.isWritable(shm) ? shm.resolve("thaw-" + tag) : config.dataDir().resolve("images");
+        if (!Files.isDirectory(shm) || !Files.isWritable(shm)) {
+            return config.dataDir().resolve("images");
+        }
+        List<Path> swept = dev.thaw.node.snapshot.WorkingCopyRoots.sweepOrphans(shm);
+        if (!swept.isEmpty()) {
+            LOG.log(System.Logger.Level.INFO, "removed the working copies of " + swept.size()
+                    + " data director" + (swept.size() == 1 ? "y" : "ies") + " that no longer exist: " + swept);
+        }
+        Path root = shm.resolve("thaw-" + Integer.toHexString(config.dataDir().toString().hashCode()));
+        dev.thaw.node.snapshot.WorkingCopyRoots.mark(root, config.dataDir());
+        return root;
     }
 
     private Function newFunction(Deployment d) {
