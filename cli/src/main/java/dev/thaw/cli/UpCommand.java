@@ -29,6 +29,19 @@ final class UpCommand implements Callable<Integer> {
     @Option(names = "--keep-alive-s", defaultValue = "600", description = "Seconds an idle instance lives (default ${DEFAULT-VALUE}).")
     long keepAliveSeconds;
 
+    @Option(names = "--default-max-instances", defaultValue = "8", paramLabel = "N",
+            description = "Most instances of a function deployed through this node without --max-instances (default ${DEFAULT-VALUE}).")
+    int defaultMaxInstances;
+
+    @Option(names = "--default-min-instances", defaultValue = "0", paramLabel = "N",
+            description = "Instances kept of a function deployed through this node without --min-instances (default ${DEFAULT-VALUE}).")
+    int defaultMinInstances;
+
+    @Option(names = "--default-target-concurrency", defaultValue = "1", paramLabel = "C",
+            description = "Target concurrency per instance of a function deployed through this node without "
+                    + "--target-concurrency (default ${DEFAULT-VALUE}, as Lambda).")
+    double defaultTargetConcurrency;
+
     @Option(names = "--s3-endpoint", paramLabel = "URL",
             description = "S3-compatible endpoint of the snapshot store's remote tier (default: an embedded S3 server in the data dir).")
     java.net.URI s3Endpoint;
@@ -189,6 +202,8 @@ final class UpCommand implements Callable<Integer> {
                 .sandbox(!noSandbox)
                 .egressAllow(egressAllow)
                 .predictions(!noPredictions)
+                .scalingDefaults(new dev.thaw.core.ScalingDefaults(defaultMaxInstances, defaultMinInstances,
+                        defaultTargetConcurrency))
                 .drainGrace(Duration.ofSeconds(drainGraceSeconds))
                 .eventRetryDelay(Duration.ofMillis(eventRetryDelayMs))
                 .xdt(xdtSettings())

@@ -38,6 +38,8 @@ import java.util.Optional;
  * @param egressAllow what sandboxed instances may reach outside, through the node's egress proxy:
  *     patterns {@code host:port}, {@code *.suffix:port}, {@code host:*}, {@code *:port}, {@code *}
  *     (egress/README.md); empty (the default): nothing, and no proxy listens
+ * @param scalingDefaults what a deploy through this node gets where its manifest says nothing: the
+ *     maximum and minimum of instances and the target concurrency (default thaw's: 8, 0, 1)
  * @param predictions whether chains learned from the invocation history start clones and freshen calls
  *     ahead of predicted invocations (default on; declared chains, {@code --next}, always do): a
  *     benchmark of cold starts turns it off, since a function it invokes right after another would
@@ -48,7 +50,7 @@ public record NodeConfig(int port, Path dataDir, Path runtimeJar, Path javaHome,
                          StoreSettings store, dev.thaw.core.RestoreMode restoreMode, Duration drainGrace,
                          Duration eventRetryDelay, int versionsKept, boolean openInvoke, boolean sandbox,
                          Optional<ClusterSettings> cluster, SecretFiles secrets, XdtSettings xdt,
-                         List<String> egressAllow, boolean predictions) {
+                         List<String> egressAllow, boolean predictions, dev.thaw.core.ScalingDefaults scalingDefaults) {
 
     /**
      * Secrets given as files (each readable by the owner only) instead of created in the data
@@ -76,6 +78,7 @@ public record NodeConfig(int port, Path dataDir, Path runtimeJar, Path javaHome,
         Objects.requireNonNull(javaHome, "javaHome");
         Objects.requireNonNull(criu, "criu");
         Objects.requireNonNull(keepAlive, "keepAlive");
+        Objects.requireNonNull(scalingDefaults, "scalingDefaults");
         Objects.requireNonNull(s3, "s3");
         Objects.requireNonNull(store, "store");
         // Every path the node keeps or hands to an instance is absolute: an instance runs in its
@@ -137,6 +140,7 @@ public record NodeConfig(int port, Path dataDir, Path runtimeJar, Path javaHome,
         private XdtSettings xdt = XdtSettings.DEFAULT;
         private List<String> egressAllow = List.of();
         private boolean predictions = true;
+        private dev.thaw.core.ScalingDefaults scalingDefaults = dev.thaw.core.ScalingDefaults.THAW;
 
         private Builder() {
         }
@@ -189,11 +193,12 @@ public record NodeConfig(int port, Path dataDir, Path runtimeJar, Path javaHome,
          */
         public Builder egressAllow(List<String> patterns) { this.egressAllow = List.copyOf(patterns); return this; }
         public Builder predictions(boolean on) { this.predictions = on; return this; }
+        public Builder scalingDefaults(dev.thaw.core.ScalingDefaults defaults) { this.scalingDefaults = defaults; return this; }
 
         public NodeConfig build() {
             return new NodeConfig(port, dataDir, runtimeJar, javaHome, criu, keepAlive, queueLimit, s3, snapshotStore, store,
                     restoreMode, drainGrace, eventRetryDelay, versionsKept, openInvoke, sandbox, cluster, secrets, xdt,
-                    egressAllow, predictions);
+                    egressAllow, predictions, scalingDefaults);
         }
     }
 }

@@ -944,8 +944,9 @@ final class ThawNode implements Node, NodeOperations {
     }
 
     @Override
-    public FunctionInfo deploy(FunctionManifest manifest, byte[] code) {
+    public FunctionInfo deploy(FunctionManifest requested, byte[] code) {
         checkOpen();
+        FunctionManifest manifest = requested == null ? null : config.scalingDefaults().fill(requested);
         if (cluster.isPresent()) {
             return deployToCluster(manifest, code);
         }
