@@ -106,6 +106,16 @@ public final class SnapshotRepository implements AutoCloseable {
      *
      * @return completes with whether they were stored (false without a store, or when the put failed)
      */
+    /** @return whether {@code e} comes from a file of the images that was there and is gone */
+    private static boolean vanished(Throwable e) {
+        for (Throwable t = e; t != null; t = t.getCause()) {
+            if (t instanceof java.nio.file.NoSuchFileException) {
+                return true;
+            }
+        }
+        return false;
+    }
+
     public CompletableFuture<Boolean> publish(Deployment d, Path imagesDir, FunctionLog log) {
         if (store.isEmpty()) {
             return CompletableFuture.completedFuture(false);
@@ -121,8 +131,9 @@ public final class SnapshotRepository implements AutoCloseable {
                         + "continues in the background)", (System.nanoTime() - start) / 1_000_000, m.files().size(), chunks));
                 return true;
             } catch (RuntimeException e) { // StoreException, or an UncheckedIOException from reading the images
-                if (!Files.isDirectory(imagesDir)) {
-                    // deleted or redeployed meanwhile: forget() deletes whatever part got stored, after this
+                if (!Files.isDirectory(imagesDir) || vanished(e)) {
+                    // deleted or redeployed meanwhile (its files go one by one, then the directory):
+                    // forget() deletes whatever part got stored, after this
                     LOG.log(System.Logger.Level.DEBUG, d.name() + ": snapshot discarded before it was stored");
                     return false;
                 }
