@@ -29,6 +29,7 @@ Prints one table per section, with the commit, date and machine. Needs the proje
 """
 import argparse
 import base64
+import contextlib
 import http.client
 import http.server
 import json
@@ -173,6 +174,26 @@ class Node:
             os.killpg(self.proc.pid, signal.SIGKILL)
             self.proc.wait()
         self.log.close()
+
+
+@contextlib.contextmanager
+def hello_nodes(base, port, variants, keep=False):
+    """Nodes side by side, one per (label, extra `thaw up` arguments), on ports port, port+1, ...; each
+    with hello deployed, yielded once past its first snapshot's background work as a dict label -> Node.
+    Stopped at the end, their data (under base) removed unless keep."""
+    nodes = {}
+    try:
+        for i, (label, extra) in enumerate(variants):
+            nodes[label] = Node(port + i, os.path.join(base, str(i)), extra=extra)
+        for n in nodes.values():
+            n.deploy("hello", HELLO_JAR, HELLO_HANDLER)
+        time.sleep(10)  # every node past its start's background work alike
+        yield nodes
+    finally:
+        for n in nodes.values():
+            n.stop()
+        if not keep:
+            shutil.rmtree(base, ignore_errors=True)
 
 
 def overhead(node, requests):

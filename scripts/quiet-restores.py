@@ -16,7 +16,6 @@ built (./thaw builds it).
 import argparse
 import importlib.util
 import os
-import shutil
 import subprocess
 import time
 
@@ -42,43 +41,39 @@ def main():
     p.add_argument("--keep", action="store_true")
     a = p.parse_args()
     header("quiet-restores")
-    spinners = []
     base = os.path.join(bench.ROOT, ".thaw", "bench-quiet")
-    nodes = {}
-    try:
-        for i, (label, extra) in enumerate(VARIANTS):
-            nodes[label] = bench.Node(a.port + i, os.path.join(base, str(i)), extra=["--no-predictions"] + extra)
-        for n in nodes.values():
-            n.deploy("hello", bench.HELLO_JAR, bench.HELLO_HANDLER)
-        time.sleep(10)  # past the first snapshot's background work on every node
+    variants = [(label, ["--no-predictions"] + extra) for label, extra in VARIANTS]
+    with bench.hello_nodes(base, a.port, variants, a.keep) as nodes:
         spinners = [subprocess.Popen(["sh", "-c", "while :; do :; done"]) for _ in range(a.busy)]
-        samples = {k: [] for k in nodes}
-        for r in range(a.restores):
-            for label, n in nodes.items():
-                n.evict("hello")
-                time.sleep(a.quiet_s)
-                ms, start, _, _ = n.invoke("hello", b'{"name":"Ada"}')
-                restore = float(n.last_headers.get("X-Thaw-Restore-Ms") or "nan")
-                if start != "restore":
-                    print("%s: round %d started %s, not counted" % (label, r + 1, start))
-                    continue
-                samples[label].append((restore, ms))
-            print("round %d of %d done" % (r + 1, a.restores), flush=True)
+        try:
+            samples = restore_in_turns(nodes, a)
+        finally:
+            for s in spinners:
+                s.kill()
+                s.wait()
         print("\n## hello restored after %.1f s of quiet, %d busy process(es) beside (ms)" % (a.quiet_s, a.busy))
         print("%-24s %3s %13s %12s %13s %12s" % ("node", "n", "restore p50", "restore max", "client p50", "client max"))
         for label, rows in samples.items():
             if rows:
                 rs, cs = [x[0] for x in rows], [x[1] for x in rows]
                 print("%-24s %3d %13.1f %12.1f %13.1f %12.1f" % (label, len(rows), pct(rs, 50), max(rs), pct(cs, 50), max(cs)))
-    finally:
-        for s in spinners:
-            s.kill()
-            s.wait()
-        for n in nodes.values():
-            n.stop()
-        if not a.keep:
-            shutil.rmtree(base, ignore_errors=True)
 
+
+def restore_in_turns(nodes, a):
+    """Evict, wait --quiet-s, invoke: on each node in turn, --restores rounds; (restore ms, client ms) per node."""
+    samples = {k: [] for k in nodes}
+    for r in range(a.restores):
+        for label, n in nodes.items():
+            n.evict("hello")
+            time.sleep(a.quiet_s)
+            ms, start, _, _ = n.invoke("hello", b'{"name":"Ada"}')
+            restore = float(n.last_headers.get("X-Thaw-Restore-Ms") or "nan")
+            if start != "restore":
+                print("%s: round %d started %s, not counted" % (label, r + 1, start))
+                continue
+            samples[label].append((restore, ms))
+        print("round %d of %d done" % (r + 1, a.restores), flush=True)
+    return samples
 
 if __name__ == "__main__":
     main()

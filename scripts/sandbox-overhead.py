@@ -12,8 +12,6 @@ enc-512k,enc-512k-nosandbox`.
 import argparse
 import importlib.util
 import os
-import shutil
-import time
 
 from benchlib import header, pct
 
@@ -32,13 +30,7 @@ def main():
     a = p.parse_args()
     header("sandbox-overhead")
     base = os.path.join(bench.ROOT, ".thaw", "bench-sandbox")
-    nodes = {}
-    try:
-        nodes["sandbox"] = bench.Node(a.port, os.path.join(base, "on"))
-        nodes["no sandbox"] = bench.Node(a.port + 1, os.path.join(base, "off"), extra=["--no-sandbox"])
-        for n in nodes.values():
-            n.deploy("hello", bench.HELLO_JAR, bench.HELLO_HANDLER)
-        time.sleep(10)  # both past their start's background work alike
+    with bench.hello_nodes(base, a.port, [("sandbox", []), ("no sandbox", ["--no-sandbox"])], a.keep) as nodes:
         print("\n## warm hello, %d sequential calls per turn, ms" % a.requests)
         print("%-12s %5s %9s %9s %12s %12s" % ("node", "turn", "rtt p50", "rtt p99", "overhead p50", "overhead p99"))
         sums = {k: [] for k in nodes}
@@ -51,11 +43,6 @@ def main():
         med = lambda rows, i: sorted(r[i] for r in rows)[len(rows) // 2]
         print("median of turns: sandbox - no sandbox: rtt p50 %+.3f ms, rtt p99 %+.3f ms (the bar: +0.2 ms at most)"
               % (med(on, 0) - med(off, 0), med(on, 1) - med(off, 1)))
-    finally:
-        for n in nodes.values():
-            n.stop()
-        if not a.keep:
-            shutil.rmtree(base, ignore_errors=True)
 
 
 if __name__ == "__main__":
