@@ -39,12 +39,11 @@ public record ScalingDefaults(int maxInstances, int minInstances, double targetC
         int max = manifest.maxInstances() == null ? maxInstances : manifest.maxInstances();
         FunctionManifest.Scaling filled = new FunctionManifest.Scaling(
                 // a manifest's own lower maximum bounds the default minimum, rather than refusing a minimum it never set
-                s == null || s.minInstances() == null ? Integer.valueOf(Math.min(minInstances, Math.max(max, 0))) : s.minInstances(),
+                s == null || s.minInstances() == null ? Integer.valueOf(Math.min(minInstances, max)) : s.minInstances(),
                 s == null || s.targetConcurrency() == null ? Double.valueOf(targetConcurrency) : s.targetConcurrency(),
                 s == null ? null : s.prewarm(), s == null ? null : s.next(), s == null ? null : s.freshen());
         return new FunctionManifest(manifest.name(), manifest.handler(), manifest.runtime(), manifest.memoryMb(),
-                manifest.timeoutMs(), manifest.environment(),
-                manifest.maxInstances() == null ? Integer.valueOf(maxInstances) : manifest.maxInstances(),
-                manifest.snapshots(), manifest.restoreMode(), manifest.priming(), filled);
+                manifest.timeoutMs(), manifest.environment(), max, manifest.snapshots(), manifest.restoreMode(),
+                manifest.priming(), filled);
     }
 }

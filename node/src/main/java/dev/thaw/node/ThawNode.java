@@ -745,8 +745,7 @@ final class ThawNode implements Node, NodeOperations {
      * @throws ThawException {@code FunctionNotFound} naming the function and the qualifier
      */
     private Deployment resolve(FunctionRef ref) {
-        Deployment latest = store.get(ref.name()).or(() -> fromCluster(ref.name(), Optional.empty()))
-                .orElseThrow(() -> ThawException.functionNotFound(ref.name()));
+        Deployment latest = latest(ref.name());
         if (ref.isLatest()) {
             return latest;
         }
@@ -765,6 +764,12 @@ final class ThawNode implements Node, NodeOperations {
                     + store.versions(ref.name()).stream().map(Deployment::version).toList());
         }
         return d.get();
+    }
+
+    /** @return the function's latest version, installed from the cluster's registry when this node lacks it */
+    private Deployment latest(String name) {
+        return store.get(name).or(() -> fromCluster(name, Optional.empty()))
+                .orElseThrow(() -> ThawException.functionNotFound(name));
     }
 
     /**
@@ -1293,40 +1298,44 @@ final class ThawNode implements Node, NodeOperations {
         }
         if (cluster.isPresent()) {
             // etcd holds the alias; every node, this one included, mirrors it into its own store
-            if (!FunctionRef.isValidAlias(alias)) {
-                store.setAlias(name, alias, version); // refuses it, with the store's message
-            }
-            store.get(name).or(() -> fromCluster(name, Optional.empty())).orElseThrow(() -> ThawException.functionNotFound(name));
+            FunctionStore.checkAlias(alias);
+            latest(name);
             Optional<Long> before = cluster.get().setAlias(name, alias, version);
             mirrorAlias(name, alias, version, " (cluster-wide, through this node)");
             return before;
         }
-        synchronized (this) {
-            Optional<Long> before = store.setAlias(name, alias, version);
-            log(name).append("ALIAS " + alias + " -> version " + version + before.map(b -> " (was " + b + ")").orElse(""));
-            prune(name); // the version it pointed to may be one too many now
-            return before;
-        }
+        return storeAlias(name, alias, version, "");
     }
 
     @Override
     public Optional<Long> deleteAlias(String name, String alias) {
         checkOpen();
         if (cluster.isPresent()) {
-            store.get(name).or(() -> fromCluster(name, Optional.empty())).orElseThrow(() -> ThawException.functionNotFound(name));
+            latest(name);
             Optional<Long> before = cluster.get().deleteAlias(name, alias);
             unmirrorAlias(name, alias, " (cluster-wide, through this node)");
             return before;
         }
-        synchronized (this) {
-            store.get(name).orElseThrow(() -> ThawException.functionNotFound(name));
-            Optional<Long> before = store.deleteAlias(name, alias);
-            before.ifPresent(v -> {
-                log(name).append("ALIAS " + alias + " deleted (pointed to version " + v + ")");
-                prune(name);
-            });
-            return before;
-        }
+        store.get(name).orElseThrow(() -> ThawException.functionNotFound(name));
+        return dropAlias(name, alias, "");
+    }
+
+    /** Sets the alias in this node's store, logs it ({@code how} says where it came from) and retires what it freed. */
+    private synchronized Optional<Long> storeAlias(String name, String alias, long version, String how) {
+        Optional<Long> before = store.setAlias(name, alias, version);
+        log(name).append("ALIAS " + alias + " -> version " + version + before.map(b -> " (was " + b + ")").orElse("") + how);
+        prune(name); // the version it pointed to may be one too many now
+        return before;
+    }
+
+    /** Deletes the alias from this node's store, logs it and retires what it freed. */
+    private synchronized Optional<Long> dropAlias(String name, String alias, String how) {
+        Optional<Long> before = store.deleteAlias(name, alias);
+        before.ifPresent(v -> {
+            log(name).append("ALIAS " + alias + " deleted (pointed to version " + v + ")" + how);
+            prune(name);
+        });
+        return before;
     }
 
     /**
@@ -1341,20 +1350,14 @@ final class ThawNode implements Node, NodeOperations {
         if (store.version(name, version).isEmpty() && fromCluster(name, Optional.of(version)).isEmpty()) {
             return; // deleted meanwhile: the registry's events say so next
         }
-        Optional<Long> before = store.setAlias(name, alias, version);
-        log(name).append("ALIAS " + alias + " -> version " + version + before.map(b -> " (was " + b + ")").orElse("") + how);
-        prune(name);
+        storeAlias(name, alias, version, how);
     }
 
     /** An alias deleted in the cluster's registry, deleted from this node's store. */
     private synchronized void unmirrorAlias(String name, String alias, String how) {
-        if (store.get(name).isEmpty()) {
-            return;
+        if (store.get(name).isPresent()) {
+            dropAlias(name, alias, how);
         }
-        store.deleteAlias(name, alias).ifPresent(v -> {
-            log(name).append("ALIAS " + alias + " deleted (pointed to version " + v + ")" + how);
-            prune(name);
-        });
     }
 
     @Override

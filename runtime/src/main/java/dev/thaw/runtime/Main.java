@@ -46,51 +46,59 @@ public final class Main {
             Mappers.warmUp(mapper);
             warmUpRuntimeApi(api, config);
             Checkpointer checkpointer = new Checkpointer(config, mapper);
-            RuntimeApiClient.Invocation[] primingEvent = new RuntimeApiClient.Invocation[1];
-            String primingFailure = config.primeRounds() > 0 ? prime(api, invoker, config, primingEvent) : null;
-            if (primingFailure == null) {
+            Primed primed = config.primeRounds() > 0 ? prime(api, invoker, config) : Primed.NOT;
+            if (primed.failure() == null) {
                 api = checkpointer.checkpoint(api);
                 if (checkpointer.rehearseAsked()) {
-                    rehearse(api, invoker, config, primingEvent[0]);
+                    rehearse(api, invoker, config, primed.event());
                 }
             } else {
-                checkpointer.abort(primingFailure);
+                checkpointer.abort(primed.failure());
             }
         }
         serve(config, api, invoker);
     }
 
     /**
+     * How priming went.
+     *
+     * @param event the priming event as the node handed it out (a rehearsal after a restore calls the
+     *     handler with it again); null when the function is not primed
+     * @param failure why priming failed (the snapshot is not taken); null when every round succeeded
+     */
+    private record Primed(RuntimeApiClient.Invocation event, String failure) {
+        static final Primed NOT = new Primed(null, null);
+    }
+
+    /**
      * Calls the handler with the function's priming event, through the invocation loop's own code,
      * before the checkpoint (FunctionManifest.Priming): what that path loads, links and compiles is
      * then in the snapshot. Stops early once the rounds took the function's timeout together.
-     *
-     * @return null when every round succeeded, else why priming failed (the snapshot is not taken)
      */
-    private static String prime(RuntimeApiClient api, FunctionInvoker invoker, RuntimeConfig config,
-                                RuntimeApiClient.Invocation[] event) throws InterruptedException {
+    private static Primed prime(RuntimeApiClient api, FunctionInvoker invoker, RuntimeConfig config)
+            throws InterruptedException {
         long start = System.nanoTime();
         long budget = config.primeBudgetMs() * 1_000_000L;
         int round = 0;
+        RuntimeApiClient.Invocation inv = null;
         try {
             while (round < config.primeRounds() && (round == 0 || System.nanoTime() - start < budget)) {
                 round++;
-                RuntimeApiClient.Invocation inv = api.primeNext();
-                event[0] = inv;
+                inv = api.primeNext();
                 Outcome outcome = run(invoker, inv, config);
                 if (outcome.failed()) {
                     api.primeError(inv.requestId(), outcome.errorType(), outcome.message(), outcome.error());
-                    return "priming invocation " + round + " of " + config.primeRounds() + " failed: "
-                            + outcome.errorType() + ": " + outcome.message();
+                    return new Primed(inv, "priming invocation " + round + " of " + config.primeRounds() + " failed: "
+                            + outcome.errorType() + ": " + outcome.message());
                 }
                 api.primeRespond(inv.requestId(), outcome.result());
             }
         } catch (java.io.IOException e) {
-            return "priming invocation " + round + " could not reach the node: " + e.getMessage();
+            return new Primed(inv, "priming invocation " + round + " could not reach the node: " + e.getMessage());
         }
         System.err.printf(java.util.Locale.ROOT, "thaw: primed the handler with %d of %d invocations in %d ms%n", round,
                 config.primeRounds(), (System.nanoTime() - start) / 1_000_000);
-        return null;
+        return new Primed(inv, null);
     }
 
     /**

@@ -150,12 +150,13 @@ final class NodeSandboxes implements Sandboxes {
             Files.createDirectories(home);
             Files.setPosixFilePermissions(home, PosixFilePermissions.fromString("rwx------"));
             Files.createDirectories(config.runtimeDir());
-            Cgroups cgroups = Cgroups.detect();
+            List<MountInfo.Mount> mounts = MountInfo.read();
+            Cgroups cgroups = Cgroups.detect(mounts, Cgroups::readOrEmpty);
             String parent = config.cgroupParent() + "/" + key(config.dataDir());
             SweepReport swept = sweep(home, cgroups, parent);
             if (!cgroups.hierarchies().isEmpty()) {
                 status = new SandboxStatus(status.available(), status.reason(), status.enforcement() + "; "
-                        + CgroupMoves.favor(MountInfo.read(), home.resolve("cgroup2-flag")), status.missing());
+                        + CgroupMoves.favor(mounts, home.resolve("cgroup2-flag")), status.missing());
             }
             Path launcher = Launcher.extract(home.resolve("bin"));
             NodeSandboxes s = new NodeSandboxes(config, home, launcher, cgroups, parent, lockFd, status, swept);

@@ -103,10 +103,7 @@ public final class FunctionStore {
      *     {@code InvalidRequest} for an invalid alias name
      */
     public synchronized Optional<Long> setAlias(String name, String alias, long version) {
-        if (!FunctionRef.isValidAlias(alias)) {
-            throw ThawException.invalidRequest("'%s' is not a valid alias name: use 1-128 letters, digits, '-' or '_',"
-                    + " not all digits", alias);
-        }
+        checkAlias(alias);
         if (get(name).isEmpty()) {
             throw ThawException.functionNotFound(name);
         }
@@ -118,6 +115,14 @@ public final class FunctionStore {
         Long before = next.put(alias, version);
         writeAliases(name, next);
         return Optional.ofNullable(before);
+    }
+
+    /** @throws ThawException {@code InvalidRequest} naming the alias when it is not a valid alias name */
+    public static void checkAlias(String alias) {
+        if (!FunctionRef.isValidAlias(alias)) {
+            throw ThawException.invalidRequest("'%s' is not a valid alias name: use 1-128 letters, digits, '-' or '_',"
+                    + " not all digits", alias);
+        }
     }
 
     /** Deletes an alias, durably. @return the version it pointed to, empty when there was no such alias */

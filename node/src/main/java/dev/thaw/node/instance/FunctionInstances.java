@@ -99,7 +99,7 @@ public final class FunctionInstances implements InstanceStarter, Instance.Lifecy
     /** Instances stopped because a priming invocation overran: the invocation that waited is served by a boot. */
     private final Set<Instance> primingOverruns = ConcurrentHashMap.newKeySet();
     /** A sandbox made ahead for the next restore; null without sandboxes or CRIU. */
-    private final SpareSandbox<SpareSandbox.Spare> spare;
+    private final SpareSandbox<SpareSandbox.Prepared> spare;
 
     public FunctionInstances(Deployment deployment, Snapshot snapshot, RestoreMode restoreMode, Context ctx) {
         this.deployment = deployment;
@@ -111,17 +111,17 @@ public final class FunctionInstances implements InstanceStarter, Instance.Lifecy
         var primed = deployment.manifest().priming();
         this.priming = primed == null ? null
                 : new PrimingRounds(primed, deployment.manifest().timeoutMs(), ctx.scheduler(), this::primingOverran);
-        this.spare = ctx.sandboxes().isPresent() && ctx.criu().isPresent() ? new SpareSandbox<>(this::makeSpare,
-                SpareSandbox.Spare::close, ctx.scheduler())
+        this.spare = ctx.sandboxes().isPresent() && ctx.criu().isPresent() ? new SpareSandbox<>(() -> makeSandbox(newInstanceId()),
+                SpareSandbox.Prepared::close, ctx.scheduler())
                 : null;
     }
 
-    private SpareSandbox.Spare makeSpare() {
-        String id = newInstanceId();
+    /** @return a sandbox for instance {@code id} with the Runtime API's listener open in its namespace */
+    private SpareSandbox.Prepared makeSandbox(String id) {
         InstanceSandbox box = ctx.sandboxes().get().create(new InstanceSpec(id, deployment.name(),
                 deployment.manifest().memoryMb(), deployment.codeDir()));
         try {
-            return new SpareSandbox.Spare(id, box, box.openListener(RUNTIME_API_PORT));
+            return new SpareSandbox.Prepared(id, box, box.openListener(RUNTIME_API_PORT));
         } catch (RuntimeException e) {
             box.close();
             throw e;
@@ -181,8 +181,8 @@ public final class FunctionInstances implements InstanceStarter, Instance.Lifecy
         boolean restore = snapshot.state() == Snapshot.State.READY;
         boolean checkpoint = !restore && deployment.manifest().snapshots() && ctx.criu().isPresent()
                 && snapshot.beginCheckpoint(controlToken, secret);
-        Optional<SpareSandbox.Spare> made = restore && spare != null ? spare.take() : Optional.empty();
-        String id = made.map(SpareSandbox.Spare::id).orElseGet(FunctionInstances::newInstanceId);
+        Optional<SpareSandbox.Prepared> made = restore && spare != null ? spare.take() : Optional.empty();
+        String id = made.map(SpareSandbox.Prepared::id).orElseGet(FunctionInstances::newInstanceId);
         Instance instance = new Instance(id, deployment, restore ? StartKind.RESTORE : StartKind.BOOT, events, this);
         instance.spare = made.orElse(null);
         instance.lifecycleFirstAnswer = () -> firstInvocationAnswered(instance);
@@ -310,12 +310,10 @@ public final class FunctionInstances implements InstanceStarter, Instance.Lifecy
     private void listen(Instance instance, String secret, boolean restore) throws IOException {
         RuntimeListeners.Listener l;
         if (ctx.sandboxes().isPresent()) {
-            SpareSandbox.Spare made = instance.spare;
-            InstanceSandbox box = made != null ? made.box() : ctx.sandboxes().get().create(new InstanceSpec(instance.id,
-                    deployment.name(), deployment.manifest().memoryMb(), deployment.codeDir()));
+            SpareSandbox.Prepared made = instance.spare != null ? instance.spare : makeSandbox(instance.id);
+            InstanceSandbox box = made.box();
             instance.sandbox = box;
-            l = new RuntimeListeners.Listener(made != null ? made.listener() : box.openListener(RUNTIME_API_PORT),
-                    "127.0.0.1:" + RUNTIME_API_PORT);
+            l = new RuntimeListeners.Listener(made.listener(), "127.0.0.1:" + RUNTIME_API_PORT);
             if (ctx.egress().isPresent()) {
                 instance.egress = EgressProxy.serve(box.openListener(EGRESS_PROXY_PORT), ctx.egress().get(),
                         EgressProxy.Settings.of(deployment.name()), egressObserver());

@@ -342,7 +342,7 @@ public final class Instance implements PoolInstance {
     }
 
     /** The spare sandbox this instance was given, when one was ready at its start (else it makes its own). */
-    volatile SpareSandbox.Spare spare;
+    volatile SpareSandbox.Prepared spare;
     /** A pre-restored clone: once restored, it rehearses its invocation path before it asks for work. */
     volatile boolean rehearse;
 

@@ -25,14 +25,14 @@ import java.util.function.Supplier;
  * A version's one spare sandbox (see the comment above); generic over what is kept, so that its
  * timing and closing are tested with fakes.
  *
- * @param <T> what is kept ready ({@link Spare} in the node)
+ * @param <T> what is kept ready ({@link Prepared} in the node)
  */
 final class SpareSandbox<T> implements AutoCloseable {
     private static final System.Logger LOG = System.getLogger("thaw.node");
     static final Duration REFILL_DELAY = Duration.ofMillis(250);
 
-    /** A sandbox made ahead, with its instance id and the Runtime API's listener in its namespace. */
-    record Spare(String id, InstanceSandbox box, ServerSocketChannel listener) {
+    /** A sandbox made for an instance (ahead, or at its start), with its id and the Runtime API's listener inside. */
+    record Prepared(String id, InstanceSandbox box, ServerSocketChannel listener) {
         void close() {
             try {
                 listener.close();

@@ -627,13 +627,19 @@ class FunctionPoolTest {
                 .isEqualTo(1);
     }
 
+    /** @return a pre-restored clone the pool started, now ready */
+    private FakeInstance readyClone(FunctionPool pool) {
+        pool.startAhead(1, true);
+        FakeInstance clone = starter.started.getLast();
+        pool.ready(clone);
+        return clone;
+    }
+
     @Test
     void aFreshenCallRunsOnAnIdleCloneIsReportedApartAndLeavesItAPrewarmedClone() throws Exception {
         starter.kind = StartKind.RESTORE;
         FunctionPool pool = pool(4, 30_000, 10);
-        pool.startAhead(1, true);
-        FakeInstance c = starter.started.get(0);
-        pool.ready(c);
+        FakeInstance c = readyClone(pool);
         Invocation f = Invocation.freshen("follows a");
         assertThat(pool.freshen(f, Duration.ofSeconds(1))).isTrue();
         assertThat(c.last()).isSameAs(f);
@@ -651,9 +657,7 @@ class FunctionPoolTest {
     void anInvocationThatArrivesDuringAFreshenWaitsForThatCloneRatherThanRestoringAnother() throws Exception {
         starter.kind = StartKind.RESTORE;
         FunctionPool pool = pool(4, 30_000, 10);
-        pool.startAhead(1, true);
-        FakeInstance c = starter.started.get(0);
-        pool.ready(c);
+        FakeInstance c = readyClone(pool);
         Invocation f = Invocation.freshen("follows a");
         pool.freshen(f, Duration.ofSeconds(1));
         time.advance(Duration.ofMillis(10));
@@ -669,9 +673,7 @@ class FunctionPoolTest {
     void evictStopsAPreRestoredCloneRunningAFreshen() throws Exception {
         starter.kind = StartKind.RESTORE;
         FunctionPool pool = pool(4, 30_000, 10);
-        pool.startAhead(1, true);
-        FakeInstance freshening = starter.started.get(0);
-        pool.ready(freshening);
+        FakeInstance freshening = readyClone(pool);
         pool.freshen(Invocation.freshen("predicted"), Duration.ofSeconds(1));
         Thread.ofVirtual().start(() -> {
             try {
