@@ -63,6 +63,8 @@ public final class BenchRun {
     /** The object store of chains whose payloads travel through it; started on demand. */
     private dev.thaw.store.EmbeddedS3 transfers;
     private Path transfersDir;
+    /** {@code host:port} the transfer store binds; null: a free loopback port (functions without a sandbox) */
+    private String transferStoreAddress;
 
     /** A configured function and its deployments. */
     private static final class Fn {
@@ -118,7 +120,20 @@ public final class BenchRun {
      * @param err the progress bar and warnings
      */
     public static Result run(RunConfig config, Path repoRoot, Path outputDir, PrintWriter out, PrintWriter err) {
+        return run(config, repoRoot, outputDir, out, err, null);
+    }
+
+    /**
+     * As {@link #run(RunConfig, Path, Path, PrintWriter, PrintWriter)}, with the address chains'
+     * transfer store binds: sandboxed functions reach it through their node's egress proxy, which
+     * the node must allow ({@code thaw up --egress-allow HOST:PORT}).
+     *
+     * @param transferStore {@code host:port} (an IP literal), or null for a free loopback port
+     */
+    public static Result run(RunConfig config, Path repoRoot, Path outputDir, PrintWriter out, PrintWriter err,
+                             String transferStore) {
         BenchRun run = new BenchRun(config.validate(), repoRoot, outputDir, out, err);
+        run.transferStoreAddress = transferStore;
         try {
             return run.execute();
         } finally {
@@ -192,21 +207,24 @@ public final class BenchRun {
             Path jar = jarOf(fn.spec);
             for (int i = 0; i < fn.deployments.size(); i++) {
                 Map<String, String> env = new HashMap<>(fn.spec.env() == null ? Map.of() : fn.spec.env());
+                List<String> mayInvoke = null;
                 if (fn.spec.chain() != null) {
-                    env.put("NODE_URL", base);
+                    // the chain's functions call the node at THAW_NODE_URL, their own way in to its invoke API
                     env.put("TRANSFER", fn.spec.chain().transferOrDefault());
                     if (fn.spec.chain().viaStore()) {
                         env.put("TRANSFER_URL", transferBucket());
                     }
                     if (i + 1 < fn.deployments.size()) {
                         env.put("NEXT_FUNCTION", fn.deployments.get(i + 1));
+                        mayInvoke = List.of(fn.deployments.get(i + 1));
                     }
                 }
                 String name = fn.deployments.get(i);
                 err.println("deploying " + name + (fn.spec.snapshotsOrDefault() ? "" : " (snapshots off)"));
                 err.flush();
                 control.deploy(new FunctionManifest(name, fn.spec.handler(), null, fn.spec.memoryMb(),
-                        fn.spec.timeoutMs(), env, fn.spec.maxInstances(), fn.spec.snapshotsOrDefault()), jar);
+                        fn.spec.timeoutMs(), env, fn.spec.maxInstances(), fn.spec.snapshotsOrDefault())
+                        .withMayInvoke(mayInvoke), jar);
             }
         }
     }
@@ -485,9 +503,16 @@ public final class BenchRun {
             } catch (java.io.IOException e) {
                 throw new java.io.UncheckedIOException("cannot create a directory for the transfer store", e);
             }
-            transfers = dev.thaw.store.EmbeddedS3.startAnonymous(transfersDir);
+            if (transferStoreAddress == null) {
+                transfers = dev.thaw.store.EmbeddedS3.startAnonymous(transfersDir);
+            } else {
+                int colon = transferStoreAddress.lastIndexOf(':');
+                transfers = dev.thaw.store.EmbeddedS3.startAnonymous(transfersDir,
+                        transferStoreAddress.substring(0, colon).replaceAll("^\\[|\\]$", ""),
+                        Integer.parseInt(transferStoreAddress.substring(colon + 1)));
+            }
             transfers.createBucket("transfers");
-            err.println("transfer store (embedded S3, unsigned, loopback) at " + transfers.endpoint());
+            err.println("transfer store (embedded S3, unsigned) at " + transfers.endpoint());
         }
         return transfers.endpoint() + "/transfers";
     }

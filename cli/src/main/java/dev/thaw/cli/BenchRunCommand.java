@@ -42,10 +42,20 @@ final class BenchRunCommand implements Callable<Integer> {
             description = "Relative JAR paths start here (default: the repository holding CONFIG, else the current directory).")
     Path repo;
 
+    @Option(names = "--transfer-store", paramLabel = "IP:PORT",
+            description = {"Where the transfer store of chain scenarios (transfer: store) listens. Sandboxed functions"
+                    + " reach it through the node's egress proxy: give this host's address and a port, and start the"
+                    + " node with --egress-allow IP:PORT. Default: a free port on 127.0.0.1 (nodes with --no-sandbox)."})
+    String transferStore;
+
     @Override
     public Integer call() {
         RunConfig parsed;
         try {
+            if (transferStore != null && !transferStore.matches("(\\[[0-9A-Fa-f:.]+\\]|[0-9.]+):[0-9]{1,5}")) {
+                throw new IllegalArgumentException("--transfer-store takes IP:PORT (an IP literal, [v6] in brackets),"
+                        + " not '" + transferStore + "'");
+            }
             URI url = urlFlag();
             parsed = BenchRunSupport.load(config, url == null ? null : url.toString(), seed, requests, concurrency);
         } catch (IllegalArgumentException e) {
@@ -56,7 +66,7 @@ final class BenchRunCommand implements Callable<Integer> {
         var out = spec.commandLine().getOut();
         var err = spec.commandLine().getErr();
         try {
-            BenchRun.Result result = BenchRun.run(parsed, root, dir, out, err);
+            BenchRun.Result result = BenchRun.run(parsed, root, dir, out, err, transferStore);
             return result.ok() ? 0 : ErrorReporter.FAILED;
         } finally {
             out.flush();

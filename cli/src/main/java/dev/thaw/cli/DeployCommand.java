@@ -67,6 +67,11 @@ final class DeployCommand extends ClientCommand {
                     + " when this one is invoked.")
     java.util.List<String> next;
 
+    @Option(names = "--may-invoke", paramLabel = "FUNCTION", split = ",",
+            description = {"Functions this one may invoke from inside its instances, through THAW_NODE_URL (the node's"
+                    + " invoke API on the instance's own Runtime API listener); '*' for any. Default: none."})
+    java.util.List<String> mayInvoke;
+
     @Option(names = "--freshen", paramLabel = "METHOD",
             description = "The handler's method the platform calls before a predicted invocation (for handlers that do"
                     + " not implement dev.thaw.api.Freshen).")
@@ -90,7 +95,8 @@ final class DeployCommand extends ClientCommand {
     @Override
     int run(ThawClient client) {
         var manifest = new FunctionManifest(name, handler, runtime, memoryMb, timeoutMs, environment, maxInstances,
-                noSnapshots ? Boolean.FALSE : null, restoreMode).withPriming(priming()).withScaling(scaling());
+                noSnapshots ? Boolean.FALSE : null, restoreMode).withPriming(priming()).withScaling(scaling())
+                .withMayInvoke(mayInvoke);
         // Checked here so a bad flag fails before a large JAR is read and uploaded.
         manifest.validated();
         FunctionInfo info;

@@ -26,6 +26,10 @@ import java.util.regex.Pattern;
  * @param priming synthetic invocations run before the snapshot, so that what the handler's first
  *     call loads, links and compiles is already in every clone; null for none
  * @param scaling how the function is scaled and prepared ahead of demand; null for the defaults
+ * @param mayInvoke the functions this one may invoke through its node, from inside its instances
+ *     ({@code THAW_NODE_URL}, the node's invoke API served on the instance's own Runtime API
+ *     listener); {@code "*"} for any; null or empty for none, the default: a sandboxed instance
+ *     reaches no API of the node's unless its deployment says so
  */
 @JsonInclude(JsonInclude.Include.NON_NULL)
 public record FunctionManifest(
@@ -39,7 +43,21 @@ public record FunctionManifest(
         Boolean snapshots,
         String restoreMode,
         Priming priming,
-        Scaling scaling) {
+        Scaling scaling,
+        java.util.List<String> mayInvoke) {
+
+    /** {@code mayInvoke}'s wildcard: any function. */
+    public static final String ANY_FUNCTION = "*";
+    /** Most names {@code mayInvoke} may hold. */
+    public static final int MAX_MAY_INVOKE = 64;
+
+    /** A manifest that lets its function invoke no other. */
+    public FunctionManifest(String name, String handler, String runtime, Integer memoryMb, Integer timeoutMs,
+                            Map<String, String> environment, Integer maxInstances, Boolean snapshots,
+                            String restoreMode, Priming priming, Scaling scaling) {
+        this(name, handler, runtime, memoryMb, timeoutMs, environment, maxInstances, snapshots, restoreMode, priming,
+                scaling, null);
+    }
 
     /**
      * How a function's instances follow demand, and what is prepared before it comes.
@@ -179,7 +197,31 @@ public record FunctionManifest(
             throw ThawException.invalidRequest("restoreMode '%s' is not one of %s", restoreMode, RESTORE_MODES);
         }
         return new FunctionManifest(name, h, rt, memory, timeout, Map.copyOf(env), max, snap, restoreMode,
-                validatedPriming(rt, snap), validatedScaling(max, rt));
+                validatedPriming(rt, snap), validatedScaling(max, rt), validatedMayInvoke());
+    }
+
+    /** @return the names, sorted and without repeats; null for none (as a manifest that never had the field) */
+    private java.util.List<String> validatedMayInvoke() {
+        if (mayInvoke == null || mayInvoke.isEmpty()) {
+            return null;
+        }
+        java.util.TreeSet<String> names = new java.util.TreeSet<>();
+        for (String n : mayInvoke) {
+            if (n == null || !(n.equals(ANY_FUNCTION) || isValidName(n))) {
+                throw ThawException.invalidRequest("mayInvoke names '%s', which is neither a function name nor '*'", n);
+            }
+            names.add(n);
+        }
+        if (names.size() > MAX_MAY_INVOKE) {
+            throw ThawException.invalidRequest("mayInvoke names %d functions; at most %d (or '*' for any)", names.size(),
+                    MAX_MAY_INVOKE);
+        }
+        return java.util.List.copyOf(names);
+    }
+
+    /** @return whether this function may invoke {@code function} through its node (see {@code mayInvoke}) */
+    public boolean mayInvoke(String function) {
+        return mayInvoke != null && (mayInvoke.contains(ANY_FUNCTION) || mayInvoke.contains(function));
     }
 
     private Scaling validatedScaling(int max, String rt) {
@@ -252,19 +294,25 @@ public record FunctionManifest(
     /** @return a copy with another name */
     public FunctionManifest withName(String newName) {
         return new FunctionManifest(newName, handler, runtime, memoryMb, timeoutMs, environment, maxInstances, snapshots,
-                restoreMode, priming, scaling);
+                restoreMode, priming, scaling, mayInvoke);
     }
 
     /** @return a copy primed as given (null: not primed) */
     public FunctionManifest withPriming(Priming newPriming) {
         return new FunctionManifest(name, handler, runtime, memoryMb, timeoutMs, environment, maxInstances, snapshots,
-                restoreMode, newPriming, scaling);
+                restoreMode, newPriming, scaling, mayInvoke);
     }
 
     /** @return a copy scaled as given (null: the defaults) */
     public FunctionManifest withScaling(Scaling newScaling) {
         return new FunctionManifest(name, handler, runtime, memoryMb, timeoutMs, environment, maxInstances, snapshots,
-                restoreMode, priming, newScaling);
+                restoreMode, priming, newScaling, mayInvoke);
+    }
+
+    /** @return a copy that may invoke the functions given (null: none) */
+    public FunctionManifest withMayInvoke(java.util.List<String> functions) {
+        return new FunctionManifest(name, handler, runtime, memoryMb, timeoutMs, environment, maxInstances, snapshots,
+                restoreMode, priming, scaling, functions);
     }
 
     /** Never shows environment values: they may be secrets. */
@@ -274,6 +322,6 @@ public record FunctionManifest(
                 + ", memoryMb=" + memoryMb + ", timeoutMs=" + timeoutMs
                 + ", environment=" + (environment == null ? "{}" : environment.keySet() + " (values hidden)")
                 + ", maxInstances=" + maxInstances + ", snapshots=" + snapshots + ", restoreMode=" + restoreMode
-                + ", priming=" + priming + ", scaling=" + scaling + "]";
+                + ", priming=" + priming + ", scaling=" + scaling + ", mayInvoke=" + mayInvoke + "]";
     }
 }

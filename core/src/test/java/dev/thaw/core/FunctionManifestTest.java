@@ -136,4 +136,21 @@ class FunctionManifestTest {
     private static FunctionManifest withEnv(Map<String, String> env) {
         return new FunctionManifest("f", "a.B", null, null, null, env, null, null);
     }
+
+    @Test
+    void mayInvokeIsSortedCheckedAndSurvivesTheWire() {
+        FunctionManifest m = new FunctionManifest("a", "x.Y", null, null, null, Map.of(), null, null)
+                .withMayInvoke(java.util.List.of("c", "b", "c")).validated();
+        assertThat(m.mayInvoke()).containsExactly("b", "c");
+        assertThat(m.mayInvoke("b")).isTrue();
+        assertThat(m.mayInvoke("d")).isFalse();
+        assertThat(Json.read(Json.write(m), FunctionManifest.class, "manifest").mayInvoke()).containsExactly("b", "c");
+        FunctionManifest any = m.withMayInvoke(java.util.List.of("*")).validated();
+        assertThat(any.mayInvoke("anything")).isTrue();
+        FunctionManifest none = m.withMayInvoke(java.util.List.of()).validated();
+        assertThat(none.mayInvoke()).isNull();
+        assertThat(none.mayInvoke("b")).isFalse();
+        assertThatThrownBy(() -> m.withMayInvoke(java.util.List.of("b/../c")).validated())
+                .hasMessageContaining("mayInvoke names 'b/../c'");
+    }
 }

@@ -28,6 +28,12 @@ class ScalingDefaultsTest {
     }
 
     @Test
+    void whatTheFunctionMayInvokeSurvivesTheDefaults() {
+        FunctionManifest caller = BARE.withMayInvoke(List.of("g"));
+        assertThat(new ScalingDefaults(3, 1, 2.5).fill(caller).validated().mayInvoke()).containsExactly("g");
+    }
+
+    @Test
     void aManifestsLowerMaximumBoundsTheDefaultMinimumInsteadOfRefusingIt() {
         FunctionManifest one = new FunctionManifest("f", "a.B", null, null, null, Map.of(), 1, true);
         assertThat(new ScalingDefaults(8, 2, 1).fill(one).validated().scalingOrDefault().minInstances()).isEqualTo(1);

@@ -156,6 +156,8 @@ final class ThawNode implements Node, NodeOperations {
     private final dev.thaw.node.placement.Forwarder forwarder = new dev.thaw.node.placement.Forwarder(
             (int) Duration.ofMinutes(16).toMillis());
     private dev.thaw.node.xdt.XdtService xdt;
+    /** The node's invoke API for functions' own code (THAW_NODE_URL). */
+    private final NodeCallRelay calls;
 
     private ThawNode(NodeConfig config) throws IOException {
         this.config = config;
@@ -166,6 +168,7 @@ final class ThawNode implements Node, NodeOperations {
         Files.createDirectories(config.dataDir());
         this.store = new FunctionStore(config.dataDir());
         this.apiToken = Secrets.apiToken(config.dataDir(), config.secrets().apiToken());
+        this.calls = new NodeCallRelay(forwarder, this::port, apiToken);
         this.awsCredentials = Secrets.awsCredentials(config.dataDir(), config.secrets().awsCredentials());
         this.criuStatus = Criu.probe(config.criu());
         this.criu = criuStatus.available() ? Optional.of(Criu.open(criuStatus, config.criu().orElseThrow())) : Optional.empty();
@@ -573,7 +576,7 @@ final class ThawNode implements Node, NodeOperations {
         FunctionLog log = log(d.name());
         FunctionInstances starter = new FunctionInstances(d, snapshot, mode, new FunctionInstances.Context(log, metrics,
                 launcher, repository, criu, scheduler, instances, RuntimeListeners.loopback(), sandboxes, shared, xdt,
-                egress));
+                egress, calls));
         var m = d.manifest();
         FunctionPool pool = new FunctionPool(new FunctionPool.Settings(d.name(), d.version(), m.maxInstances(),
                 m.timeoutMs(), m.memoryMb(), config.queueLimit()), starter, ticker, scheduler,

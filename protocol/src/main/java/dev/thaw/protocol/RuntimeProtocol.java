@@ -51,6 +51,12 @@ public final class RuntimeProtocol {
         public static final String PRIME_BUDGET_MS = "THAW_PRIME_BUDGET_MS";
         /** The handler's method the runtime calls as its freshen hook (for handlers that do not implement the API's). */
         public static final String FRESHEN_METHOD = "THAW_FRESHEN_METHOD";
+        /**
+         * {@code http://host:port/prefix/thaw-node}: the node's invoke API as the instance's own code
+         * reaches it ({@link Routes#NODE_API} on the instance's Runtime API listener), for the
+         * functions its deployment may invoke.
+         */
+        public static final String NODE_URL = "THAW_NODE_URL";
     }
 
     /** Control lines, {@code <token> <message>} on stdout, each written whole in one write. */
@@ -90,6 +96,13 @@ public final class RuntimeProtocol {
         }
 
         public static final String VERSION = "2018-06-01";
+        /**
+         * Under the prefix, beside {@link #BASE}: the node's invoke paths for the instance's own code,
+         * {@code POST thaw-node/functions/<name>/invoke} and Lambda's
+         * {@code POST thaw-node/2015-03-31/functions/<name>/invocations}, answered as the node's own
+         * API answers them, for the functions the caller's deployment may invoke.
+         */
+        public static final String NODE_API = "/thaw-node";
         public static final String BASE = "/" + VERSION + "/runtime/";
         public static final String NEXT = "invocation/next";
         public static final String INIT_ERROR = "init/error";

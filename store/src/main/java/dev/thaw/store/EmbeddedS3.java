@@ -29,6 +29,8 @@ public final class EmbeddedS3 implements AutoCloseable {
     private final String credential;
     private S3Proxy proxy;
     private int port;
+    /** The address it binds: 127.0.0.1 unless a benchmark's transfer store must be reached through egress. */
+    private String host = "127.0.0.1";
 
     private final boolean authenticated;
 
@@ -62,6 +64,26 @@ public final class EmbeddedS3 implements AutoCloseable {
      */
     public static EmbeddedS3 startAnonymous(Path dir) {
         return start(dir, false);
+    }
+
+    /**
+     * As {@link #startAnonymous(Path)}, on a given address and port: the transfer store of a
+     * benchmark whose sandboxed functions reach it through their node's egress proxy, which never
+     * connects to loopback unless told so ({@code thaw up --egress-allow HOST:PORT}).
+     *
+     * @param host the address to bind (an IP literal)
+     * @param port the port (0: a free one)
+     */
+    public static EmbeddedS3 startAnonymous(Path dir, String host, int port) {
+        try {
+            Files.createDirectories(dir);
+        } catch (java.io.IOException e) {
+            throw StoreException.internal("cannot create the embedded S3 directory " + dir + ": " + e.getMessage(), e);
+        }
+        EmbeddedS3 s3 = new EmbeddedS3(dir, false);
+        s3.host = host;
+        s3.launch(port);
+        return s3;
     }
 
     private static EmbeddedS3 start(Path dir, boolean authenticated) {
@@ -103,9 +125,9 @@ public final class EmbeddedS3 implements AutoCloseable {
         return new S3Config(endpoint(), REGION, bucket, "", identity, credential);
     }
 
-    /** @return the server's endpoint, {@code http://127.0.0.1:<port>} */
+    /** @return the server's endpoint, {@code http://127.0.0.1:<port>} (or the address it was started on) */
     public URI endpoint() {
-        return URI.create("http://127.0.0.1:" + port);
+        return URI.create("http://" + (host.contains(":") ? "[" + host + "]" : host) + ":" + port);
     }
 
     /** @return whether the server is accepting requests */
@@ -144,7 +166,7 @@ public final class EmbeddedS3 implements AutoCloseable {
     private synchronized void launch(int wantedPort) {
         S3Proxy p = S3Proxy.builder()
                 .blobStore(context.getBlobStore())
-                .endpoint(URI.create("http://127.0.0.1:" + wantedPort))
+                .endpoint(URI.create("http://" + (host.contains(":") ? "[" + host + "]" : host) + ":" + wantedPort))
                 .awsAuthentication(authenticated ? AuthenticationType.AWS_V2_OR_V4 : AuthenticationType.NONE,
                         identity, credential)
                 .build();
@@ -163,7 +185,7 @@ public final class EmbeddedS3 implements AutoCloseable {
             } catch (Exception ignored) {
                 // reported below
             }
-            throw StoreException.internal("cannot start the embedded S3 server on 127.0.0.1:" + wantedPort + ": "
+            throw StoreException.internal("cannot start the embedded S3 server on " + host + ":" + wantedPort + ": "
                     + e.getMessage(), e);
         }
         this.proxy = p;

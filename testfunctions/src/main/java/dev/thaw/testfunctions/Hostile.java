@@ -36,7 +36,9 @@ import java.util.stream.Stream;
  * {@code env} (its own environment's names), {@code scratch} (write M MB to /tmp), {@code fetch} (a GET of
  * the URL {@code data} with the JDK's {@code HttpClient} and its default proxy selector, which honours the
  * {@code http.proxyHost} system properties: the body when the answer is 200, else a failure naming the
- * status and body).
+ * status and body), {@code node} (a request to the node's invoke API at {@code THAW_NODE_URL} plus
+ * {@code path}, method {@code host} (default POST), body {@code data}, {@code headers}: the status line
+ * and the body).
  */
 public class Hostile implements Handler<Map<String, Object>, Map<String, Object>> {
     private static final List<byte[]> HELD = new ArrayList<>();
@@ -67,6 +69,8 @@ public class Hostile implements Handler<Map<String, Object>, Map<String, Object>
                 case "env" -> new ArrayList<>(System.getenv().keySet());
                 case "scratch" -> scratch(num(in, "mb"));
                 case "fetch" -> fetch(str(in, "data"));
+                case "node" -> node(in.get("host") == null ? "POST" : str(in, "host"), str(in, "path"),
+                        in.get("data") == null ? "" : str(in, "data"), headers(in));
                 default -> throw new IllegalArgumentException("unknown action '" + action + "'");
             };
             out.put("allowed", true);
@@ -118,6 +122,28 @@ public class Hostile implements Handler<Map<String, Object>, Map<String, Object>
             o.flush();
             String answer = new String(s.getInputStream().readNBytes(300), StandardCharsets.UTF_8);
             return answer.isEmpty() ? "no answer" : answer.lines().findFirst().orElse("");
+        }
+    }
+
+    /** A request to THAW_NODE_URL plus {@code path} over a plain socket: the status line and the body. */
+    private static String node(String method, String path, String body, Map<String, String> headers) throws IOException {
+        java.net.URI base = java.net.URI.create(System.getenv("THAW_NODE_URL"));
+        try (Socket s = new Socket()) {
+            s.connect(new InetSocketAddress(base.getHost(), base.getPort()), 2_000);
+            s.setSoTimeout(20_000);
+            byte[] b = body.getBytes(StandardCharsets.UTF_8);
+            StringBuilder req = new StringBuilder(method + " " + base.getRawPath() + path + " HTTP/1.1\r\nHost: "
+                    + base.getHost() + ":" + base.getPort() + "\r\nConnection: close\r\nContent-Length: " + b.length
+                    + "\r\n");
+            headers.forEach((k, v) -> req.append(k).append(": ").append(v).append("\r\n"));
+            req.append("\r\n");
+            OutputStream o = s.getOutputStream();
+            o.write(req.toString().getBytes(StandardCharsets.UTF_8));
+            o.write(b);
+            o.flush();
+            String answer = new String(s.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
+            int end = answer.indexOf("\r\n\r\n");
+            return answer.lines().findFirst().orElse("no answer") + (end < 0 ? "" : " " + answer.substring(end + 4));
         }
     }
 

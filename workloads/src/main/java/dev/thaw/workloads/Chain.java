@@ -28,8 +28,9 @@ import java.util.zip.CRC32;
  * <p>With {@code remaining > 0} it produces {@code payloadBytes} bytes ({@link #payload(int)}: the
  * same deterministic ASCII for the same size) and POSTs {@code {remaining: remaining-1,
  * payloadBytes, ...}} to {@code NODE/functions/NEXT_FUNCTION/invoke}, where {@code NODE} is the
- * environment's {@code NODE_URL}, else {@code THAW_NODE_URL}, else {@code http://127.0.0.1:8080}
- * (a deployment can only set {@code NODE_URL}: the node reserves {@code THAW_} names), and
+ * environment's {@code NODE_URL}, else {@code THAW_NODE_URL} (which a thaw node sets: its invoke
+ * API on the instance's own Runtime API listener, for the functions the deployment names with
+ * {@code --may-invoke}), else {@code http://127.0.0.1:8080}, and
  * {@code NEXT_FUNCTION} defaults to this function's own name. How the payload travels is
  * {@code TRANSFER}:
  * <ul>
@@ -85,6 +86,8 @@ public class Chain implements Handler<Chain.Input, Chain.Output> {
     static final int PERIOD = ALPHABET.length() * ALPHABET.length();
     private static final byte[] PATTERN = payload(PERIOD * 64).getBytes(StandardCharsets.US_ASCII);
     private static final Duration DEFAULT_TIMEOUT = Duration.ofSeconds(30);
+    /** {@link #expectedChecksum(int)}'s results by payload size (a chain sweeps a handful of sizes). */
+    private static final java.util.Map<Integer, Long> CHECKSUMS = new java.util.concurrent.ConcurrentHashMap<>();
 
     /** How a payload travels to the next function. */
     enum Transfer {
@@ -121,9 +124,8 @@ public class Chain implements Handler<Chain.Input, Chain.Output> {
     }
 
     /**
-     * A deployment cannot set {@code THAW_NODE_URL}: the node reserves names starting with
-     * {@code THAW_} for what it sets itself, and it does not set this one (yet). So the user-settable
-     * {@code NODE_URL} comes first; {@code THAW_NODE_URL} is honoured for a node that provides it.
+     * The node sets {@code THAW_NODE_URL}, and a deployment cannot (the node reserves names starting
+     * with {@code THAW_}); a user-set {@code NODE_URL} comes first, for calls to another address.
      */
     static String nodeUrlFromEnvironment(String nodeUrl, String thawNodeUrl) {
         if (nodeUrl != null && !nodeUrl.isBlank()) {
@@ -197,7 +199,7 @@ public class Chain implements Handler<Chain.Input, Chain.Output> {
             case XDT -> new Input(remaining - 1, payloadBytes, null, xdt.get().put(payloadStream(payloadBytes)));
         };
         Output downstream = call(next, event, timeout(context));
-        long expected = measure(payloadStream(payloadBytes))[1];
+        long expected = expectedChecksum(payloadBytes);
         if (downstream.payloadBytesReceived() != payloadBytes || downstream.checksum() != expected) {
             throw new IllegalStateException("the chain below " + me + " received " + downstream.payloadBytesReceived()
                     + " bytes with CRC32 " + downstream.checksum() + ", but " + payloadBytes + " bytes with CRC32 "
@@ -259,6 +261,21 @@ public class Chain implements Handler<Chain.Input, Chain.Output> {
 
     private static Duration transferTimeout(int bytes) {
         return DEFAULT_TIMEOUT.plusMillis(bytes / 10_000); // and 10 MB/s at the very least
+    }
+
+    /**
+     * The CRC32 of {@link #payload(int)}'s bytes, computed once per size: the payload is the same
+     * for the same size, so the check a caller makes of its callee costs no pass over 100 MiB on
+     * every call (which would weigh on every transfer alike, and hide their differences).
+     */
+    static long expectedChecksum(int bytes) {
+        return CHECKSUMS.computeIfAbsent(bytes, b -> {
+            try {
+                return measure(payloadStream(b))[1];
+            } catch (IOException e) {
+                throw new java.io.UncheckedIOException(e); // an in-memory stream does not fail
+            }
+        });
     }
 
     /** @return {bytes, CRC32} of a stream read to its end (and closed) */

@@ -36,7 +36,7 @@ public final class Workloads {
             new Workload("busy-spin", BusySpin.class, "{\"serviceMs\":50,\"touchMb\":16}", 256,
                     "synthetic: CPU time and memory-image size (env PADDING_MB)"),
             new Workload("chain", Chain.class, "{\"remaining\":2,\"payloadBytes\":1024}", 256,
-                    "synthetic: function-to-function calls through the node (env NODE_URL, NEXT_FUNCTION)"),
+                    "synthetic: function-to-function calls through the node (THAW_NODE_URL, NEXT_FUNCTION; deploy with --may-invoke NEXT)"),
             new Workload("json", JsonWorkload.class, "{\"size\":1000}", 256, "json_dumps_loads"),
             new Workload("image", ImageWorkload.class, "{\"width\":320,\"height\":240}", 384, "image_processing"),
             new Workload("aes", AesWorkload.class, "{\"messageBytes\":65536,\"rounds\":10}", 256, "pyaes"),

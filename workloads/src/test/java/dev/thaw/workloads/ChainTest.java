@@ -162,6 +162,15 @@ class ChainTest {
     }
 
     @Test
+    void theRememberedChecksumIsThePayloadsOwn() {
+        for (int size : new int[] {0, 1, Chain.PERIOD + 5, 3 << 20}) {
+            assertThat(Chain.expectedChecksum(size)).as("size %d", size)
+                    .isEqualTo(Chain.crc32(Chain.payload(size).getBytes(StandardCharsets.US_ASCII)));
+        }
+        assertThat(Chain.expectedChecksum(7)).isNotEqualTo(Chain.expectedChecksum(8));
+    }
+
+    @Test
     void lastFunctionCallsNoOneAndReportsWhatItReceived() throws Exception {
         // an unreachable node: a call would fail
         Chain chain = new Chain("http://127.0.0.1:1", null);

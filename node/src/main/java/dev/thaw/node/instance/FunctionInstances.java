@@ -71,11 +71,12 @@ public final class FunctionInstances implements InstanceStarter, Instance.Lifecy
      *
      * @param egress the allow list of the egress proxy each sandboxed instance gets; empty when egress is off
      *     (no pattern) or instances run without a sandbox
+     * @param calls the node's invoke API for the functions' own code (THAW_NODE_URL)
      */
     public record Context(FunctionLog log, NodeMetrics metrics, InstanceLauncher launcher, SnapshotRepository repository,
                           Optional<Criu> criu, Scheduler scheduler, Map<String, Instance> registry,
                           RuntimeListeners listeners, Optional<Sandboxes> sandboxes, SharedSnapshots shared,
-                          dev.thaw.node.xdt.XdtService xdt, Optional<EgressPolicy> egress) {
+                          dev.thaw.node.xdt.XdtService xdt, Optional<EgressPolicy> egress, FunctionCalls calls) {
     }
 
     /** The port an instance's Runtime API listens on inside its own network namespace. */
@@ -324,7 +325,7 @@ public final class FunctionInstances implements InstanceStarter, Instance.Lifecy
         } else {
             l = ctx.listeners().open(instance.id);
         }
-        RuntimeEndpoint endpoint = new RuntimeEndpoint(l.channel(), l.address(), secret, new RuntimeApi(instance, ctx.xdt()),
+        RuntimeEndpoint endpoint = new RuntimeEndpoint(l.channel(), l.address(), secret, new RuntimeApi(instance, ctx.xdt(), ctx.calls()),
                 instance.toString());
         String snapshotSecret = snapshot.runtimeSecret();
         if (restore && snapshotSecret != null && !snapshotSecret.isEmpty()) {

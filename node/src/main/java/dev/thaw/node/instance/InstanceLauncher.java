@@ -184,6 +184,7 @@ public final class InstanceLauncher {
         env.put("HOME", where.home());
         env.put("TMPDIR", "/tmp");
         env.put(Env.RUNTIME_API, runtimeApi);
+        env.put(Env.NODE_URL, "http://" + runtimeApi + dev.thaw.protocol.RuntimeProtocol.Routes.NODE_API);
         env.put(Env.HANDLER, d.manifest().handler());
         env.put("JAVA_HOME", javaHome.toString()); // a custom runtime written in Java finds the node's JDK here
         env.put(Env.FUNCTION_NAME, d.name());

@@ -26,6 +26,10 @@ import java.util.Map;
  * first invocation. thaw-prime/next and thaw-prime/{id}/response|error are their twins for a
  * function deployed with priming: they hand over the function's priming event, and the runtime
  * calls the handler with it before its checkpoint.
+ *
+ * thaw-node/... is not the Runtime API: it is the node's invoke API for the function's own code
+ * (THAW_NODE_URL), handed to FunctionCalls with the deployment of the function this endpoint serves
+ * as the caller, whatever the request says.
  */
 /** Answers one instance's Runtime API requests (see the comment above). */
 final class RuntimeApi implements RuntimeEndpoint.Handler {
@@ -38,10 +42,13 @@ final class RuntimeApi implements RuntimeEndpoint.Handler {
     private final Instance instance;
     /** The node's transfers; null on a node without them (tests of the endpoint alone). */
     private final XdtService xdt;
+    /** The node's invoke API for the function's code; null on a node without it (tests of the endpoint alone). */
+    private final FunctionCalls calls;
 
-    RuntimeApi(Instance instance, XdtService xdt) {
+    RuntimeApi(Instance instance, XdtService xdt, FunctionCalls calls) {
         this.instance = instance;
         this.xdt = xdt;
+        this.calls = calls;
     }
 
     /**
@@ -74,6 +81,9 @@ final class RuntimeApi implements RuntimeEndpoint.Handler {
     public Response handle(Request req, String path) throws InterruptedException {
         if (instance.isDead()) {
             return gone();
+        }
+        if (calls != null && (path.equals(Routes.NODE_API) || path.startsWith(Routes.NODE_API + "/"))) {
+            return nodeApi(req);
         }
         boolean get = req.method().equals("GET");
         boolean post = req.method().equals("POST");
@@ -124,6 +134,17 @@ final class RuntimeApi implements RuntimeEndpoint.Handler {
         }
         return Response.json(404, "{\"errorMessage\":\"no such Runtime API route: " + req.method() + " " + path
                 + "\",\"errorType\":\"NotFound\"}");
+    }
+
+    /** Hands a request to the node's invoke API, the query kept, as the function this instance serves. */
+    private Response nodeApi(Request req) {
+        String raw = req.path();
+        String target = raw.substring(raw.indexOf(Routes.NODE_API) + Routes.NODE_API.length());
+        FunctionCalls.Answer a = calls.invoke(instance.deployment.manifest(), req.method(),
+                target.isEmpty() ? "/" : target, req.headers(), req.body());
+        Map<String, String> h = new LinkedHashMap<>();
+        a.headers().forEach(e -> h.merge(e.getKey(), e.getValue(), (x, y) -> x + ", " + y));
+        return new Response(a.status(), h, a.body());
     }
 
     private Response next() throws InterruptedException {
