@@ -83,7 +83,7 @@ class XdtIT {
         String expected = sha256(bytes, bytes);
         assertThat(p.path("sha256").asText()).isEqualTo(expected);
         String ref = p.path("reference").asText();
-        assertThat(ref).startsWith("xdt1.").hasSizeLessThan(400);
+        assertThat(ref).startsWith("xdt2.").hasSizeLessThan(400);
 
         JsonNode c = consume(node, "xdt-consumer", ref);
         assertThat(c.path("refused").isMissingNode()).as(c.toString()).isTrue();
@@ -133,7 +133,7 @@ class XdtIT {
         Path otherKey = Files.createTempDirectory("thaw-xdt-key-").resolve("xdt.key");
         ReferenceCodec forger = new ReferenceCodec(TransferKey.load(otherKey, true));
         String forged = forger.seal(new Reference(node.node.nodeId(), node.node.transferAddress(),
-                "00112233445566778899aabbccddeeff", "xdt-producer", 10, new byte[32], System.currentTimeMillis() + 60_000, 1,
+                "00112233445566778899aabbccddeeff", "xdt-producer", 10, System.currentTimeMillis() + 60_000, 1,
                 List.of(), false));
         JsonNode f = consume(node, "xdt-consumer", forged);
         assertThat(f.path("refused").asText()).isEqualTo("FORGED");
@@ -210,7 +210,7 @@ class XdtIT {
                     .contains("of 2.0 MiB").contains("--xdt-memory-mib");
             assertThat(small.client.health().path("transfers").path("objects").asInt()).isEqualTo(1);
             assertThat(consume(small, "xdt-consumer", first).path("bytes").asLong()).isEqualTo(2 << 20);
-            assertThat(produce(small, "{\"bytes\":" + (2 << 20) + ",\"seed\":3}")).as("room again once read").startsWith("xdt1.");
+            assertThat(produce(small, "{\"bytes\":" + (2 << 20) + ",\"seed\":3}")).as("room again once read").startsWith("xdt2.");
         }
     }
 }

@@ -97,7 +97,7 @@ public final class RuntimeXdt implements Xdt {
         if (reference == null || reference.isEmpty() || reference.length() > 4096
                 || !reference.chars().allMatch(RuntimeXdt::referenceChar)) {
             throw new XdtException(XdtException.Reason.MALFORMED, "not an XDT reference: a reference is the string put()"
-                    + " returned, starting with 'xdt1.'");
+                    + " returned, starting with 'xdt2.'");
         }
         String path = Routes.BASE + Routes.xdtObject(reference);
         for (int attempt = 0; ; attempt++) {

@@ -21,8 +21,12 @@ import javax.crypto.spec.SecretKeySpec;
  *
  * A copy is written in the background once the put is buffered, from the buffer itself (pinned
  * meanwhile, without counting as a read), encrypted with AES-256-CTR under a key derived from the
- * transfer key, the object id as the counter's start (ids are random and never reused). Integrity
- * needs no tag of its own: whoever reads a copy checks it against the reference's SHA-256.
+ * transfer key, the object id as the counter's start (ids are random and never reused). The copy
+ * is the data followed by its SHA-256 (hashed as the upload reads the buffer) and a tag,
+ * HMAC-SHA256 under another derived key over the object id, the size and that digest, all
+ * encrypted: whoever reads a copy hashes the data as it passes and checks the digest and its tag
+ * at the end (VerifyingRelay), so a copy changed in S3, or another object's copy put in its place,
+ * is refused as CORRUPTED.
  *
  * Its key is "<expiry, 13 digits of ms since the epoch>-<object id>", so any node can tell from a
  * listing alone which copies expired. A copy is deleted when its object is freed on the producing
@@ -36,7 +40,11 @@ final class DurableCopies {
     static final long SWEEP_GRACE_MS = 60_000;
 
     private final ScratchObjects objects;
+    /** The digest and its tag after a copy's data. */
+    static final int TRAILER = 64;
+
     private final SecretKeySpec key;
+    private final byte[] tagKey;
     private final Executor uploads;
     private final Consumer<Upload> done;
 
@@ -62,6 +70,7 @@ final class DurableCopies {
     DurableCopies(ScratchObjects objects, TransferKey transferKey, Executor uploads, Consumer<Upload> done) {
         this.objects = objects;
         this.key = new SecretKeySpec(transferKey.derive("durable-copy"), "AES");
+        this.tagKey = transferKey.derive("durable-copy-digest");
         this.uploads = uploads;
         this.done = done;
     }
@@ -83,7 +92,8 @@ final class DurableCopies {
                 return;
             }
             try (XdtBuffers.Lease lease = pinned.get()) {
-                objects.put(u.key, () -> encrypting(lease.stream(), u.objectId), u.size);
+                objects.put(u.key, () -> encrypting(new DigestAppended(lease.stream(), u.objectId, u.size),
+                        u.objectId), u.size + TRAILER);
                 end(u, true, null);
             } catch (StoreException | IllegalStateException e) {
                 LOG.log(System.Logger.Level.WARNING, "XDT: the durable copy of " + u.objectId + " could not be written: "
@@ -119,9 +129,110 @@ final class DurableCopies {
         }
     }
 
-    /** @return the copy's plaintext, or empty when there is none */
-    Optional<InputStream> open(Reference ref) {
-        return objects.open(key(ref.objectId(), ref.expiresAtMs())).map(in -> encrypting(in, ref.objectId()));
+    /** A copy being read: its data (the reference's size at most), then the digest its end vouches for. */
+    record Copy(InputStream data, VerifyingRelay.Expected expected) {
+    }
+
+    /** @return the copy, decrypted, or empty when there is none */
+    Optional<Copy> open(Reference ref) {
+        return objects.open(key(ref.objectId(), ref.expiresAtMs())).map(stored -> {
+            InputStream plain = encrypting(stored, ref.objectId());
+            InputStream data = new java.io.FilterInputStream(plain) {
+                private long left = ref.size();
+
+                @Override
+                public int read() throws IOException {
+                    byte[] one = new byte[1];
+                    return read(one, 0, 1) < 0 ? -1 : one[0] & 0xff;
+                }
+
+                @Override
+                public int read(byte[] b, int off, int len) throws IOException {
+                    if (left == 0) {
+                        return -1;
+                    }
+                    int n = in.read(b, off, (int) Math.min(len, left));
+                    if (n > 0) {
+                        left -= n;
+                    }
+                    return n;
+                }
+            };
+            return new Copy(data, () -> {
+                byte[] trailer;
+                try {
+                    trailer = plain.readNBytes(TRAILER);
+                } catch (IOException e) {
+                    throw new Refusal(Refusal.Reason.UNAVAILABLE, "the durable copy in S3 broke off before its end: "
+                            + e.getMessage(), e);
+                }
+                byte[] sha = java.util.Arrays.copyOf(trailer, 32);
+                if (trailer.length != TRAILER
+                        || !java.security.MessageDigest.isEqual(tag(ref.objectId(), ref.size(), sha),
+                                java.util.Arrays.copyOfRange(trailer, 32, TRAILER))) {
+                    throw new Refusal(Refusal.Reason.CORRUPTED, "the durable copy in S3 does not end with the signed"
+                            + " SHA-256 of its data: it was changed or damaged there");
+                }
+                return sha;
+            });
+        });
+    }
+
+    private byte[] tag(String objectId, long size, byte[] sha) {
+        byte[] text = (objectId + "\n" + size + "\n" + HexFormat.of().formatHex(sha))
+                .getBytes(java.nio.charset.StandardCharsets.US_ASCII);
+        return TransferKey.hmac(tagKey, text);
+    }
+
+    /** The buffer's bytes, hashed as they are read, then the digest and its tag. */
+    private final class DigestAppended extends InputStream {
+        private final InputStream data;
+        private final String objectId;
+        private final long size;
+        private final java.security.MessageDigest md;
+        private java.io.ByteArrayInputStream trailer;
+
+        DigestAppended(InputStream data, String objectId, long size) {
+            this.data = data;
+            this.objectId = objectId;
+            this.size = size;
+            try {
+                this.md = java.security.MessageDigest.getInstance("SHA-256");
+            } catch (java.security.NoSuchAlgorithmException e) {
+                throw new IllegalStateException(e);
+            }
+        }
+
+        @Override
+        public int read() throws IOException {
+            byte[] one = new byte[1];
+            return read(one, 0, 1) < 0 ? -1 : one[0] & 0xff;
+        }
+
+        @Override
+        public int read(byte[] b, int off, int len) throws IOException {
+            if (len == 0) {
+                return 0;
+            }
+            if (trailer == null) {
+                int n = data.read(b, off, len);
+                if (n >= 0) {
+                    md.update(b, off, n);
+                    return n;
+                }
+                byte[] sha = md.digest();
+                byte[] t = new byte[TRAILER];
+                System.arraycopy(sha, 0, t, 0, 32);
+                System.arraycopy(tag(objectId, size, sha), 0, t, 32, 32);
+                trailer = new java.io.ByteArrayInputStream(t);
+            }
+            return trailer.read(b, off, len);
+        }
+
+        @Override
+        public void close() throws IOException {
+            data.close();
+        }
     }
 
     /** Deletes copies that expired more than {@link #SWEEP_GRACE_MS} ago. */

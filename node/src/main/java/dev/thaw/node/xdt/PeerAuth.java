@@ -14,6 +14,11 @@ import java.util.Map;
  * one use. A function holds references but never the key: it cannot call another node's transfer
  * listener in the name of a function of its choice, and a captured request is accepted for
  * {@link #WINDOW_MS} only (and its reference's reads bound what a replay could take).
+ *
+ * The answer vouches for its data the same way: after the last byte, trailers carry the SHA-256
+ * the producer hashed as the bytes went out and an HMAC-SHA256 (its own derived key) over that
+ * digest, the object, its size and the request's signature, so that neither data nor digest can
+ * be changed on the way, and no other answer's digest can be passed off for this one.
  */
 final class PeerAuth {
     static final String REFERENCE = "Thaw-Xdt-Reference";
@@ -21,13 +26,52 @@ final class PeerAuth {
     static final String NODE = "Thaw-Xdt-Node";
     static final String TIME = "Thaw-Xdt-Time";
     static final String SIGNATURE = "Thaw-Xdt-Signature";
+    static final String SHA256 = "Thaw-Xdt-Sha256";
+    static final String DIGEST_SIGNATURE = "Thaw-Xdt-Digest-Signature";
     /** How far a request's time may be from the producer's clock. */
     static final long WINDOW_MS = 60_000;
 
     private final byte[] key;
+    private final byte[] digestKey;
 
     PeerAuth(TransferKey transferKey) {
         this.key = transferKey.derive("peer-request");
+        this.digestKey = transferKey.derive("peer-digest");
+    }
+
+    /** @return the trailers of an answer to the pull signed {@code requestSignature}: its data's digest, signed */
+    Map<String, String> signDigest(String requestSignature, String objectId, long size, byte[] sha256) {
+        String hex = HexFormat.of().formatHex(sha256);
+        Map<String, String> t = new LinkedHashMap<>();
+        t.put(SHA256, hex);
+        t.put(DIGEST_SIGNATURE, digestSignature(requestSignature, objectId, size, hex));
+        return t;
+    }
+
+    /**
+     * @param trailers the answer's trailers, by lower-case name
+     * @return the SHA-256 they vouch for
+     * @throws Refusal {@code CORRUPTED} when there is none, or its signature does not verify
+     */
+    byte[] verifyDigest(Map<String, String> trailers, String requestSignature, String objectId, long size, String from) {
+        String hex = trailers.get(SHA256.toLowerCase(java.util.Locale.ROOT));
+        String sig = trailers.get(DIGEST_SIGNATURE.toLowerCase(java.util.Locale.ROOT));
+        if (hex == null || sig == null || !hex.matches("[0-9a-f]{64}")) {
+            throw new Refusal(Refusal.Reason.CORRUPTED, "the data from " + from + " came without the signed SHA-256"
+                    + " that must follow it");
+        }
+        byte[] expected = digestSignature(requestSignature, objectId, size, hex).getBytes(StandardCharsets.US_ASCII);
+        if (!MessageDigest.isEqual(expected, sig.getBytes(StandardCharsets.US_ASCII))) {
+            throw new Refusal(Refusal.Reason.CORRUPTED, "the SHA-256 that came with the data from " + from + " is not"
+                    + " signed by a node of this cluster: it was changed on the way");
+        }
+        return HexFormat.of().parseHex(hex);
+    }
+
+    private String digestSignature(String requestSignature, String objectId, long size, String hex) {
+        String text = requestSignature + "\n" + objectId + "\n" + size + "\n" + hex;
+        return Base64.getUrlEncoder().withoutPadding().encodeToString(
+                TransferKey.hmac(digestKey, text.getBytes(StandardCharsets.UTF_8)));
     }
 
     /** @return the headers of a signed pull */

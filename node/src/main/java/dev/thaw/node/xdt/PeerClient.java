@@ -39,8 +39,11 @@ final class PeerClient {
         }
     }
 
-    /** A pull under way: the body, its announced length, the connection to close. */
-    record Pull(InputStream body, long length, Socket socket) implements AutoCloseable {
+    /**
+     * A pull under way: the body, its announced length, the connection to close, and the
+     * request's signature (which the answer's signed digest names).
+     */
+    record Pull(InputStream body, long length, Socket socket, String signature) implements AutoCloseable {
         @Override
         public void close() {
             try {
@@ -77,7 +80,8 @@ final class PeerClient {
             String path = PATH + ref.objectId();
             Map<String, String> headers = new LinkedHashMap<>();
             headers.put("Host", hostPort);
-            headers.putAll(auth.sign(path, token, reader, nodeId, nowMs));
+            Map<String, String> signed = auth.sign(path, token, reader, nodeId, nowMs);
+            headers.putAll(signed);
             headers.put("Connection", "close");
             s.getOutputStream().write(Http1.requestHead("GET", path, headers));
             s.getOutputStream().flush();
@@ -93,7 +97,7 @@ final class PeerClient {
                 close(s);
                 throw new Refusal(Refusal.Reason.parse(head.header(Headers.XDT_REASON)), message);
             }
-            return new Pull(body, head.contentLength(), s);
+            return new Pull(body, head.contentLength(), s, signed.get(PeerAuth.SIGNATURE));
         } catch (IOException | NumberFormatException e) {
             close(s);
             throw new Unreachable("it went away before answering (" + describe(e) + ")", e);

@@ -1,7 +1,6 @@
 package dev.thaw.node.xdt;
 
 import java.time.Instant;
-import java.util.HexFormat;
 import java.util.List;
 import java.util.Objects;
 
@@ -14,13 +13,12 @@ import java.util.Objects;
  * @param objectId the data's id on that node, 32 hex digits
  * @param producer the function that put the data
  * @param size the data's length in bytes
- * @param sha256 the SHA-256 of the data
  * @param expiresAtMs when it can no longer be read, in ms since the epoch
  * @param reads how many reads it allows
  * @param readers the functions that may read it, sorted; empty when any may
  * @param durable whether the data is also written through to S3
  */
-public record Reference(String nodeId, String nodeAddress, String objectId, String producer, long size, byte[] sha256,
+public record Reference(String nodeId, String nodeAddress, String objectId, String producer, long size,
                         long expiresAtMs, int reads, List<String> readers, boolean durable) {
 
     public Reference {
@@ -28,7 +26,6 @@ public record Reference(String nodeId, String nodeAddress, String objectId, Stri
         Objects.requireNonNull(nodeAddress, "nodeAddress");
         Objects.requireNonNull(objectId, "objectId");
         Objects.requireNonNull(producer, "producer");
-        Objects.requireNonNull(sha256, "sha256");
         readers = List.copyOf(readers);
     }
 
@@ -51,24 +48,6 @@ public record Reference(String nodeId, String nodeAddress, String objectId, Stri
             throw new Refusal(Refusal.Reason.FOREIGN, "function '" + reader + "' may not read this reference: function '"
                     + producer + "' put it for " + String.join(", ", readers) + " only");
         }
-    }
-
-    /** @return the SHA-256 in hex */
-    public String sha256Hex() {
-        return HexFormat.of().formatHex(sha256);
-    }
-
-    @Override
-    public boolean equals(Object o) {
-        return o instanceof Reference r && r.nodeId.equals(nodeId) && r.nodeAddress.equals(nodeAddress)
-                && r.objectId.equals(objectId) && r.producer.equals(producer) && r.size == size
-                && java.util.Arrays.equals(r.sha256, sha256) && r.expiresAtMs == expiresAtMs && r.reads == reads
-                && r.readers.equals(readers) && r.durable == durable;
-    }
-
-    @Override
-    public int hashCode() {
-        return Objects.hash(nodeId, objectId, expiresAtMs);
     }
 
     @Override

@@ -19,12 +19,11 @@ import javax.crypto.spec.IvParameterSpec;
 import javax.crypto.spec.SecretKeySpec;
 
 /*
- * The reference format: xdt1.<body>.<tag>, both base64url without padding.
+ * The reference format: xdt2.<body>.<tag>, both base64url without padding.
  *
  *   body = nonce (12 bytes) || AES-256-CTR(encKey, nonce || 0^4, fields)
- *   tag  = HMAC-SHA256(macKey, "xdt1." + <body as written>)
- *   fields = objectId (16) || idTag (16) || flags (1: bit 0 durable) || size (8) || sha256 (32)
- *            || expiresAtMs (8) || reads (4) || nodeId, nodeAddress, producer (UTF, each with a
+ *   tag  = HMAC-SHA256(macKey, "xdt2." + <body as written>)
+ *   fields = objectId (16) || idTag (16) || flags (1: bit 0 durable) || size (8) || expiresAtMs (8) || reads (4) || nodeId, nodeAddress, producer (UTF, each with a
  *            2-byte length) || readers count (1) || readers (UTF each)
  *   idTag = HMAC-SHA256(idKey, objectId), first 16 bytes
  *
@@ -39,10 +38,15 @@ import javax.crypto.spec.SecretKeySpec;
  * changed (a raised read count, a later expiry, a reader list removed): ALTERED. Otherwise nothing
  * in it came from a node holding the key: FORGED. Only the verdict is used; nothing of a reference
  * whose tag fails is acted on. Something not of this shape at all is MALFORMED.
+ *
+ * The reference carries no digest of the data: a put is done once its bytes are in the buffer, not
+ * once they are hashed. A digest is made where bytes leave the node that holds them (a pull by
+ * another node, a durable copy) and travels with them, signed (XdtService, DurableCopies). xdt1
+ * references (which carried a SHA-256) are MALFORMED here.
  */
 /** Signs and encrypts references, and verifies and opens them (see the comment above). */
 public final class ReferenceCodec {
-    static final String PREFIX = "xdt1.";
+    static final String PREFIX = "xdt2.";
     /** Longer strings are not references (a reference with 32 long reader names is under 3,000 characters). */
     static final int MAX_LENGTH = 4096;
     private static final int NONCE = 12;
@@ -149,10 +153,6 @@ public final class ReferenceCodec {
             out.write(TransferKey.hmac(idKey, id), 0, ID_TAG);
             out.writeByte(r.durable() ? 1 : 0);
             out.writeLong(r.size());
-            if (r.sha256().length != 32) {
-                throw new IllegalArgumentException("a SHA-256 has 32 bytes");
-            }
-            out.write(r.sha256());
             out.writeLong(r.expiresAtMs());
             out.writeInt(r.reads());
             out.writeUTF(r.nodeId());
@@ -174,7 +174,6 @@ public final class ReferenceCodec {
         in.skipNBytes(ID_TAG);
         boolean durable = (in.readByte() & 1) != 0;
         long size = in.readLong();
-        byte[] sha = in.readNBytes(32);
         long expires = in.readLong();
         int reads = in.readInt();
         String nodeId = in.readUTF();
@@ -185,10 +184,10 @@ public final class ReferenceCodec {
         for (int i = 0; i < n; i++) {
             readers.add(in.readUTF());
         }
-        if (in.available() != 0 || sha.length != 32 || size < 0 || reads < 1) {
+        if (in.available() != 0 || size < 0 || reads < 1) {
             throw new IOException("unexpected field values");
         }
-        return new Reference(nodeId, address, HexFormat.of().formatHex(id), producer, size, sha, expires, reads, readers,
+        return new Reference(nodeId, address, HexFormat.of().formatHex(id), producer, size, expires, reads, readers,
                 durable);
     }
 

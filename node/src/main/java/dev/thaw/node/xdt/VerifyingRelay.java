@@ -10,8 +10,9 @@ import java.util.concurrent.Executor;
 
 /**
  * Passes data from another node (or from S3) on to a reader as it arrives, hashing it on the way,
- * and says at the end whether it matched the reference: every byte, no more, and the reference's
- * SHA-256 (hashed on other threads while the next bytes arrive). Cut-through: nothing is held back but one buffer, so a large transfer neither waits for
+ * and says at the end whether it matched: every byte the reference says, no more, and the SHA-256
+ * that came signed after the data (hashed on other threads while the next bytes arrive).
+ * Cut-through: nothing is held back but one buffer, so a large transfer neither waits for
  * its last byte before its first is delivered nor sits whole in the node. The verdict travels as
  * the trailer of the chunked answer, so the reader's stream fails instead of ending when it is not
  * {@code ok}.
@@ -43,20 +44,30 @@ final class VerifyingRelay {
     }
 
     /**
-     * @param source the data, read to its end
-     * @param ref what it must match
-     * @param from names the source in messages ("node 'a'", "S3")
-     * @throws IOException when writing to {@code sink} failed
+     * The SHA-256 the data must have, as the source vouched for it once the data ended (the signed
+     * trailer of another node's answer, the signed end of a durable copy).
      */
-    static Outcome relay(InputStream source, Reference ref, String from, Sink sink) throws IOException {
-        return relay(source, ref, from, sink, Runnable::run);
+    interface Expected {
+        /**
+         * @return the digest
+         * @throws Refusal {@code CORRUPTED} when the source gave none, or one that is not signed by a
+         *     node of this cluster
+         */
+        byte[] sha256();
     }
 
     /**
-     * As {@link #relay(InputStream, Reference, String, Sink)}, hashing on {@code hashers} (in order)
-     * while the next buffer arrives and goes out: the relay is not slowed to the hash's pace.
+     * Relays, hashing on {@code hashers} (in order) while the next buffer arrives and goes out: the
+     * relay is not slowed to the hash's pace.
+     *
+     * @param source the data, read to its end
+     * @param ref what it must match: its size
+     * @param expected asked for the digest once {@code source} ended
+     * @param from names the source in messages ("node 'a'", "S3")
+     * @throws IOException when writing to {@code sink} failed
      */
-    static Outcome relay(InputStream source, Reference ref, String from, Sink sink, Executor hashers) throws IOException {
+    static Outcome relay(InputStream source, Reference ref, Expected expected, String from, Sink sink, Executor hashers)
+            throws IOException {
         MessageDigest sha;
         try {
             sha = MessageDigest.getInstance("SHA-256");
@@ -105,9 +116,15 @@ final class VerifyingRelay {
             return new Outcome(total, new Refusal(Refusal.Reason.CORRUPTED, "the data from " + from + " ended after "
                     + total + " of the " + ref.size() + " bytes its reference says"));
         }
-        if (!MessageDigest.isEqual(sha.digest(), ref.sha256())) {
+        byte[] vouched;
+        try {
+            vouched = expected.sha256();
+        } catch (Refusal r) {
+            return new Outcome(total, r);
+        }
+        if (!MessageDigest.isEqual(sha.digest(), vouched)) {
             return new Outcome(total, new Refusal(Refusal.Reason.CORRUPTED, "the data from " + from
-                    + " does not match its reference's SHA-256: it was changed or damaged on the way"));
+                    + " does not match the SHA-256 signed with it: it was changed or damaged on the way"));
         }
         return new Outcome(total, null);
     }

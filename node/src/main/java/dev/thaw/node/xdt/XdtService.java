@@ -20,9 +20,7 @@ import java.util.List;
 import java.util.Map;
 import java.util.Optional;
 import java.util.TreeSet;
-import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ConcurrentHashMap;
-import java.util.concurrent.Executor;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.regex.Pattern;
@@ -31,21 +29,26 @@ import java.util.regex.Pattern;
  * Expedited data transfers, the node's side (docs/DESIGN.md, "Expedited data transfers").
  *
  * Put: a function's instance streams bytes to its own Runtime API endpoint; they go into this
- * node's buffers (XdtBuffers: memory, then disk), hashed on the way, and the instance gets a
- * reference (ReferenceCodec) naming this node, the object, its size and SHA-256, its expiry, reads
- * and readers. A durable put is also copied to S3 in the background (DurableCopies).
+ * node's buffers (XdtBuffers: memory, then disk), and the instance gets a reference
+ * (ReferenceCodec) naming this node, the object, its size, its expiry, reads and readers, as soon
+ * as the last byte is in. A durable put is also copied to S3 in the background (DurableCopies).
  *
  * Get: a function's instance hands a reference to its own endpoint; the reader is the function
  * that endpoint serves, never something the function says. The reference is verified (MALFORMED,
  * FORGED, ALTERED), checked (EXPIRED, FOREIGN), then:
  *  - this node's data: one read is claimed (USED_UP), and the bytes go from the buffer straight to
- *    the instance's socket, with a Content-Length, no copy through S3 or the heap;
+ *    the instance's socket, with a Content-Length, no copy through S3 or the heap, and no hash:
+ *    they never left the node;
  *  - another node's: the directory says where it is (NodeDirectory), this node pulls with a signed
  *    request (PeerAuth, PeerClient), the producer checks the reference, the reader and the reads
- *    again and streams; this node passes the bytes on as they arrive (chunked), hashing them, and
- *    ends with a trailer saying whether they matched (VerifyingRelay);
+ *    again and streams, hashing the bytes as they go out, and ends with their SHA-256, signed
+ *    (PeerAuth.signDigest); this node passes the bytes on as they arrive (chunked), hashing them,
+ *    and ends with a trailer saying whether they matched (VerifyingRelay);
  *  - a node that cannot be reached, has left, or lost the data (it restarted): a durable put is
- *    read from its S3 copy the same way; otherwise the reader gets LOST, naming the node.
+ *    read from its S3 copy the same way (the copy ends with its own signed digest); otherwise the
+ *    reader gets LOST, naming the node.
+ * Hashing where bytes leave the node instead of at the put keeps SHA-256 (a core's worth of work
+ * per ~2 GB here) off the producer's path, and off every transfer within one node.
  * A read that fails before its last byte gives its claim back.
  */
 /** The node's transfers (see the comment above). */
@@ -92,7 +95,7 @@ public final class XdtService implements AutoCloseable {
     private final XdtMetrics metrics;
     private final Ticker ticker;
     private final ExecutorService background;
-    /** Hash put data beside the transfers (CPU-bound: platform threads, one per core at most two). */
+    /** Hash relayed data beside the transfers (CPU-bound: platform threads, one per core at most two). */
     private final ExecutorService hashers;
     private final PeerServer server;
     /** Reads served from S3 copies by this node, per object: id → {served, expiry}. */
@@ -237,25 +240,20 @@ public final class XdtService implements AutoCloseable {
             refuse(ex, r);
             return;
         }
-        Hasher sha = new Hasher(hashers);
         InputStream body = ex.body();
-        byte[] digest;
         try {
-            receive(body, w, sha);
-            digest = sha.digest();
+            receive(body, w);
         } catch (Refusal r) {
-            sha.cancel(); // the writer aborted itself; the rest of the body is drained
-            refuse(ex, r);
+            refuse(ex, r); // the writer aborted itself; the rest of the body is drained
             return;
         } catch (IOException | RuntimeException e) {
-            sha.cancel();
             w.abort();
             ex.abandon();
             return;
         }
         long expires = ticker.epochMillis() + o.ttlMs();
         long size = w.written();
-        Reference ref = new Reference(settings.nodeId(), address, id, caller.function(), size, digest, expires,
+        Reference ref = new Reference(settings.nodeId(), address, id, caller.function(), size, expires,
                 o.reads(), o.readers(), o.durable());
         DurableCopies.Upload upload = o.durable() ? durable.prepare(id, expires, size) : null;
         w.commit(expires, o.reads(), upload);
@@ -273,10 +271,9 @@ public final class XdtService implements AutoCloseable {
 
     /**
      * Reads a put's body into the buffer: straight from the socket into native memory while it
-     * lasts (each full chunk handed to the hashing threads, so hashing runs beside the transfer
-     * instead of after it), then through a heap buffer to the object's file.
+     * lasts, then through a heap buffer to the object's file.
      */
-    private static void receive(InputStream body, XdtBuffers.Writer w, Hasher sha) throws IOException {
+    private static void receive(InputStream body, XdtBuffers.Writer w) throws IOException {
         Http1.DirectBody direct = body instanceof Http1.DirectBody d ? d : null;
         byte[] heap = null;
         while (true) {
@@ -291,7 +288,6 @@ public final class XdtService implements AutoCloseable {
                 }
                 if (into.position() > 0) {
                     w.advance(into.position());
-                    sha.update(into.flip());
                 }
                 if (end) {
                     return;
@@ -304,47 +300,7 @@ public final class XdtService implements AutoCloseable {
                 if (n < 0) {
                     return;
                 }
-                sha.updateNow(heap, 0, n);
                 w.write(heap, 0, n);
-            }
-        }
-    }
-
-    /**
-     * SHA-256 of a put, computed in order on the hashing threads while the next chunk arrives;
-     * different puts hash in parallel.
-     */
-    private static final class Hasher {
-        private final MessageDigest md = sha256();
-        private final Executor pool;
-        private CompletableFuture<Void> tail = CompletableFuture.completedFuture(null);
-
-        Hasher(Executor pool) {
-            this.pool = pool;
-        }
-
-        /** Hashes a filled chunk (which stays untouched until the put commits or aborts) after the ones before it. */
-        void update(ByteBuffer chunk) {
-            tail = tail.thenRunAsync(() -> md.update(chunk), pool);
-        }
-
-        /** Hashes bytes now, after every chunk queued before them. */
-        void updateNow(byte[] b, int off, int len) {
-            tail.join();
-            md.update(b, off, len);
-        }
-
-        byte[] digest() {
-            tail.join();
-            return md.digest();
-        }
-
-        /** Waits for queued hashing to end, so no hashing thread reads a chunk that is being freed. */
-        void cancel() {
-            try {
-                tail.join();
-            } catch (RuntimeException e) {
-                // nothing to hash any more
             }
         }
     }
@@ -422,7 +378,14 @@ public final class XdtService implements AutoCloseable {
             return;
         }
         try (pull) {
-            relay(caller, ref, pull.body(), node, "remote", ex, start);
+            VerifyingRelay.Expected signed = () -> {
+                if (!(pull.body() instanceof Http1.ChunkedInputStream chunked)) {
+                    throw new Refusal(Refusal.Reason.CORRUPTED, "the data from " + node + " came without the signed"
+                            + " SHA-256 that must follow it (a node of another version?)");
+                }
+                return auth.verifyDigest(chunked.trailers(), pull.signature(), ref.objectId(), ref.size(), node);
+            };
+            relay(caller, ref, pull.body(), signed, node, "remote", ex, start);
         }
     }
 
@@ -447,7 +410,7 @@ public final class XdtService implements AutoCloseable {
                     + ") was already read as many times as it allows"));
             return;
         }
-        Optional<InputStream> copy;
+        Optional<DurableCopies.Copy> copy;
         try {
             copy = durable.open(ref);
         } catch (StoreException e) {
@@ -464,8 +427,8 @@ public final class XdtService implements AutoCloseable {
             return;
         }
         boolean ok;
-        try (InputStream in = copy.get()) {
-            ok = relay(caller, ref, in, "S3", "s3", ex, start);
+        try (InputStream in = copy.get().data()) {
+            ok = relay(caller, ref, in, copy.get().expected(), "S3", "s3", ex, start);
         }
         if (!ok) {
             giveBackFallback(ref);
@@ -493,13 +456,13 @@ public final class XdtService implements AutoCloseable {
     }
 
     /** Passes data on, chunked, with the verdict in the trailer. @return whether it arrived whole and matched */
-    private boolean relay(Caller caller, Reference ref, InputStream source, String from, String kind, HttpExchange ex,
-                          long start) throws IOException {
+    private boolean relay(Caller caller, Reference ref, InputStream source, VerifyingRelay.Expected expected, String from,
+                          String kind, HttpExchange ex, long start) throws IOException {
         ex.sendHead(200, Map.of("Content-Type", "application/octet-stream", "Trailer", Headers.XDT_STATUS), -1);
         Http1.ChunkedOutput out = new Http1.ChunkedOutput(ex.channel());
         VerifyingRelay.Outcome o;
         try {
-            o = VerifyingRelay.relay(source, ref, from, out::write, hashers);
+            o = VerifyingRelay.relay(source, ref, expected, from, out::write, hashers);
         } catch (IOException e) {
             ex.abandon();
             return false;
@@ -548,12 +511,47 @@ public final class XdtService implements AutoCloseable {
             return;
         }
         try (lease) {
-            ex.sendHead(200, Map.of("Content-Type", "application/octet-stream"), lease.size());
-            lease.transferTo(ex.channel());
+            ex.sendHead(200, Map.of("Content-Type", "application/octet-stream", "Trailer", PeerAuth.SHA256 + ", "
+                    + PeerAuth.DIGEST_SIGNATURE), -1);
+            Http1.ChunkedOutput out = new Http1.ChunkedOutput(ex.channel());
+            HashingChannel hashing = new HashingChannel(out);
+            lease.transferTo(hashing);
+            out.finish(auth.signDigest(ex.head().header(PeerAuth.SIGNATURE), id, lease.size(), hashing.digest()));
             lease.completed();
             metrics.served(lease.size());
         } catch (IOException | RuntimeException e) {
             ex.abandon();
+        }
+    }
+
+    /** Sends each buffer as a chunk and hashes it on the way (a direct buffer is hashed in place). */
+    private static final class HashingChannel implements java.nio.channels.WritableByteChannel {
+        private final Http1.ChunkedOutput out;
+        private final MessageDigest md = sha256();
+
+        HashingChannel(Http1.ChunkedOutput out) {
+            this.out = out;
+        }
+
+        @Override
+        public int write(ByteBuffer src) throws IOException {
+            int n = src.remaining();
+            md.update(src.duplicate());
+            out.write(src);
+            return n;
+        }
+
+        byte[] digest() {
+            return md.digest();
+        }
+
+        @Override
+        public boolean isOpen() {
+            return true;
+        }
+
+        @Override
+        public void close() {
         }
     }
 

@@ -16,9 +16,7 @@ class ReferenceCodecTest {
     private final long now = 1_800_000_000_000L;
 
     private Reference ref(List<String> readers) {
-        byte[] sha = new byte[32];
-        Arrays.fill(sha, (byte) 7);
-        return new Reference("node-a", "10.0.0.1:7070", codec.newObjectId(), "producer", 10_485_760, sha, now + 300_000, 3,
+        return new Reference("node-a", "10.0.0.1:7070", codec.newObjectId(), "producer", 10_485_760, now + 300_000, 3,
                 readers, true);
     }
 
@@ -26,7 +24,7 @@ class ReferenceCodecTest {
     void aSealedReferenceOpensToWhatWasSealedAndFitsInAJsonString() {
         Reference r = ref(List.of("consumer", "indexer"));
         String token = codec.seal(r);
-        assertThat(token).startsWith("xdt1.").matches("[A-Za-z0-9._-]+").hasSizeLessThan(400);
+        assertThat(token).startsWith("xdt2.").matches("[A-Za-z0-9._-]+").hasSizeLessThan(400);
         assertThat(codec.open(token)).isEqualTo(r);
         assertThat(token).doesNotContain("10.0.0.1").doesNotContain("node-a").doesNotContain("producer");
         assertThat(codec.seal(r)).as("a fresh nonce each time").isNotEqualTo(token);
@@ -34,8 +32,8 @@ class ReferenceCodecTest {
 
     @Test
     void notAReferenceIsMalformed() {
-        for (String bad : new String[] {"", "hello", "xdt1.", "xdt1.abc", "xdt1.!!!.???", "xdt2.AAAA.AAAA",
-            "xdt1." + "A".repeat(5000) + ".AAAA", "s3://bucket/key"}) {
+        for (String bad : new String[] {"", "hello", "xdt2.", "xdt2.abc", "xdt2.!!!.???", "xdt2.AAAA.AAAA", "xdt1.AAAA.AAAA",
+            "xdt2." + "A".repeat(5000) + ".AAAA", "s3://bucket/key"}) {
             assertThatThrownBy(() -> codec.open(bad)).as(bad).isInstanceOf(Refusal.class)
                     .satisfies(e -> assertThat(((Refusal) e).reason()).isEqualTo(Refusal.Reason.MALFORMED))
                     .hasMessageContaining("not an XDT reference");
@@ -51,7 +49,7 @@ class ReferenceCodecTest {
                 .hasMessageContaining("not made by a node of this cluster");
         byte[] random = new byte[180];
         new java.util.Random(1).nextBytes(random);
-        String madeUp = "xdt1." + b64(random) + "." + b64(new byte[32]);
+        String madeUp = "xdt2." + b64(random) + "." + b64(new byte[32]);
         assertThatThrownBy(() -> codec.open(madeUp)).satisfies(
                 e -> assertThat(((Refusal) e).reason()).isEqualTo(Refusal.Reason.FORGED));
     }
@@ -61,11 +59,11 @@ class ReferenceCodecTest {
         String token = codec.seal(ref(List.of("consumer")));
         int dot = token.lastIndexOf('.');
         byte[] body = Base64.getUrlDecoder().decode(token.substring(5, dot));
-        // every byte after the nonce and the object id's 32 bytes: flags, size, hash, expiry, reads, names, readers
+        // every byte after the nonce and the object id's 32 bytes: flags, size, expiry, reads, names, readers
         for (int i = 12 + 32; i < body.length; i++) {
             byte[] changed = body.clone();
             changed[i] ^= 0x01;
-            String altered = "xdt1." + b64(changed) + token.substring(dot);
+            String altered = "xdt2." + b64(changed) + token.substring(dot);
             assertThatThrownBy(() -> codec.open(altered)).as("byte %d", i).isInstanceOf(Refusal.class)
                     .satisfies(e -> assertThat(((Refusal) e).reason()).isEqualTo(Refusal.Reason.ALTERED))
                     .hasMessageContaining("changed after a node of this cluster made it");

@@ -22,14 +22,28 @@ class VerifyingRelayTest {
         new Random(5).nextBytes(DATA);
     }
 
-    private static Reference ref(byte[] data) throws Exception {
+    private static Reference ref(byte[] data) {
         return new Reference("node-a", "127.0.0.1:1", "00112233445566778899aabbccddeeff", "p", data.length,
-                MessageDigest.getInstance("SHA-256").digest(data), Long.MAX_VALUE, 1, List.of(), false);
+                Long.MAX_VALUE, 1, List.of(), false);
     }
 
+    private static byte[] sha256(byte[] data) {
+        try {
+            return MessageDigest.getInstance("SHA-256").digest(data);
+        } catch (java.security.NoSuchAlgorithmException e) {
+            throw new IllegalStateException(e);
+        }
+    }
+
+    /** Relays, the source vouching for DATA's digest. */
     private static VerifyingRelay.Outcome relay(InputStream source, Reference ref, ByteArrayOutputStream sink)
             throws IOException {
-        return VerifyingRelay.relay(source, ref, "node 'a'", b -> {
+        return relay(source, ref, () -> sha256(DATA), sink);
+    }
+
+    private static VerifyingRelay.Outcome relay(InputStream source, Reference ref, VerifyingRelay.Expected expected,
+                                                ByteArrayOutputStream sink) throws IOException {
+        return VerifyingRelay.relay(source, ref, expected, "node 'a'", b -> {
             byte[] copy = new byte[b.remaining()];
             b.get(copy);
             sink.writeBytes(copy);
@@ -54,7 +68,7 @@ class VerifyingRelayTest {
             VerifyingRelay.Outcome o = relay(new ByteArrayInputStream(damaged), ref, new ByteArrayOutputStream());
             assertThat(o.ok()).as("flipped at %d", at).isFalse();
             assertThat(o.failure().reason()).isEqualTo(Refusal.Reason.CORRUPTED);
-            assertThat(o.failure()).hasMessageContaining("does not match its reference's SHA-256")
+            assertThat(o.failure()).hasMessageContaining("does not match the SHA-256 signed with it")
                     .hasMessageContaining("node 'a'");
         }
     }
@@ -87,5 +101,18 @@ class VerifyingRelayTest {
         VerifyingRelay.Outcome o = relay(breaking, ref(DATA), new ByteArrayOutputStream());
         assertThat(o.failure().reason()).isEqualTo(Refusal.Reason.UNAVAILABLE);
         assertThat(o.failure()).hasMessageContaining("broke off after").hasMessageContaining("Connection reset");
+    }
+
+    @Test
+    void aSourceThatVouchesForNothingOrForOtherBytesIsRefused() throws Exception {
+        VerifyingRelay.Outcome none = relay(new ByteArrayInputStream(DATA), ref(DATA), () -> {
+            throw new Refusal(Refusal.Reason.CORRUPTED, "came without the signed SHA-256");
+        }, new ByteArrayOutputStream());
+        assertThat(none.failure()).hasMessageContaining("without the signed SHA-256");
+        byte[] other = DATA.clone();
+        other[0] ^= 1;
+        VerifyingRelay.Outcome wrong = relay(new ByteArrayInputStream(DATA), ref(DATA), () -> sha256(other),
+                new ByteArrayOutputStream());
+        assertThat(wrong.failure().reason()).isEqualTo(Refusal.Reason.CORRUPTED);
     }
 }

@@ -211,7 +211,7 @@ class XdtServiceTest {
     }
 
     @Test
-    void aDamagedDurableCopyIsCaughtByTheReferencesHash() throws Exception {
+    void aDamagedDurableCopyIsCaughtByItsSignedHash() throws Exception {
         XdtService a = node("node-a", Map.of(), true);
         XdtService b = node("node-b", Map.of("node-a", a.address()), true);
         byte[] data = data(100_000);
