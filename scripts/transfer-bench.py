@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """Function-to-function transfers, inline, through S3 and by XDT reference, on a node as a user starts it.
 
-Usage: scripts/transfer-bench.py [--port 8590] [--runs 3] [--requests 60] [--no-sandbox] [--keep]
+Usage: scripts/transfer-bench.py [--port 8590] [--runs 3] [--requests 60] [--no-sandbox] [--save] [--keep]
 
 Starts its own node (./thaw up, sandboxed unless --no-sandbox, data in .thaw/bench-transfers, removed at
 the end unless --keep) with egress allowed to exactly one address: this host's, on port+1, where the
@@ -10,7 +10,9 @@ egress proxy, as they would reach S3). Then runs bench/scenarios/chain-transfer-
 (thaw bench run, --requests per payload size, split evenly over the three transfers), each run in
 bench-results/transfers-<n>, and prints the commit, date and machine, each run's median end-to-end
 latency of the 10 MiB and 100 MiB chains through S3 and by XDT, and the ratio of their effective
-bandwidths (payload / median latency), the figure the XDT study reports. Needs the project built
+bandwidths (payload / median latency), the figure the XDT study reports. --save copies each run's
+summary and samples to docs/benchmarks/transfers-<date>-<time>[-nosandbox]-runN-{summary,samples}.csv.
+Needs the project built
 (./thaw builds it) and the workloads JAR (mvn -pl workloads -am package -DskipTests).
 """
 import argparse
@@ -20,6 +22,7 @@ import os
 import shutil
 import subprocess
 import sys
+import time
 
 from benchlib import ROOT, header
 
@@ -50,6 +53,7 @@ def main():
     p.add_argument("--runs", type=int, default=3)
     p.add_argument("--requests", type=int, default=60)
     p.add_argument("--no-sandbox", action="store_true")
+    p.add_argument("--save", action="store_true")
     p.add_argument("--keep", action="store_true")
     a = p.parse_args()
     if not os.path.exists(os.path.join(ROOT, "workloads", "target", "thaw-workloads.jar")):
@@ -60,6 +64,7 @@ def main():
     extra = ["--no-sandbox"] if a.no_sandbox else []
     node = bench.Node(a.port, base, egress=store, extra=extra)
     rows = []
+    stamp = time.strftime("%Y-%m-%d-%H%M", time.gmtime())
     try:
         for run in range(1, a.runs + 1):
             out = os.path.join(ROOT, "bench-results", "transfers-%d" % run)
@@ -72,6 +77,11 @@ def main():
                                stderr=subprocess.PIPE, text=True)
             if r.returncode != 0:
                 sys.exit("thaw bench run failed (%d): %s" % (r.returncode, r.stderr[-2000:]))
+            if a.save:
+                name = "transfers-%s%s-run%d" % (stamp, "-nosandbox" if a.no_sandbox else "", run)
+                docs = os.path.join(ROOT, "docs", "benchmarks")
+                shutil.copy(os.path.join(out, "transfers.csv"), os.path.join(docs, name + "-summary.csv"))
+                shutil.copy(os.path.join(out, "requests.csv"), os.path.join(docs, name + "-samples.csv"))
             m = medians(out)
             for label, size in SIZES.items():
                 s3, xdt = m.get((size, "store")), m.get((size, "xdt"))
