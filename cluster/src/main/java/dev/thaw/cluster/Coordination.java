@@ -44,6 +44,9 @@ public interface Coordination extends AutoCloseable {
     /** @return the snapshot catalog and boot claims */
     SnapshotCatalog catalog();
 
+    /** @return the Event invocations nodes accepted and have not finished */
+    EventLedger events();
+
     /** @return the connection state now */
     ConnectionState connection();
 

@@ -30,6 +30,7 @@ final class EtcdCoordination implements Coordination {
     private final EtcdMembership membership;
     private final EtcdRegistry registry;
     private final EtcdCatalog catalog;
+    private final EtcdEventLedger ledger;
     private volatile boolean closed;
 
     private EtcdCoordination(ClusterConfig config) {
@@ -45,6 +46,7 @@ final class EtcdCoordination implements Coordination {
         this.membership = new EtcdMembership(session, view);
         this.registry = new EtcdRegistry(config, keys, session, view);
         this.catalog = new EtcdCatalog(config, keys, session, view);
+        this.ledger = new EtcdEventLedger(config, keys, session);
         session.wire(view, catalog::leaseLost, catalog::reconnected);
     }
 
@@ -90,6 +92,11 @@ final class EtcdCoordination implements Coordination {
     @Override
     public SnapshotCatalog catalog() {
         return catalog;
+    }
+
+    @Override
+    public EventLedger events() {
+        return ledger;
     }
 
     @Override

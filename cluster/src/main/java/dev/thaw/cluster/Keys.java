@@ -13,7 +13,10 @@ import java.util.Optional;
  *   P snapshots/<name>/<version:10>     SnapshotEntry of that version
  *   P claims/<name>/<version:10>        boot claim of that version, under the claimant's lease
  *   P aliases/<name>/<alias>            AliasEntry: the version the alias names
+ *   E <node>/<request id>               an Event invocation the node accepted and has not finished
  *
+ * where E is P with its last '/' replaced by ".events/" (/thaw/<cluster>.events/): outside P, so
+ * the view's watch (over P) never carries events' payloads to every node.
  * Versions are zero-padded to 10 digits so that etcd's byte order is numeric order. Per-function
  * prefixes end in '/', so "hello/" never matches "hello-world/".
  */
@@ -74,6 +77,19 @@ final class Keys {
 
     String alias(String name, String alias) {
         return aliases(name) + alias;
+    }
+
+    /** @return the root of every node's events, outside the watched prefix */
+    String eventsRoot() {
+        return prefix.substring(0, prefix.length() - 1) + ".events/";
+    }
+
+    String events(String nodeId) {
+        return eventsRoot() + nodeId + "/";
+    }
+
+    String event(String nodeId, String requestId) {
+        return events(nodeId) + requestId;
     }
 
     String kind(String kind) {

@@ -39,7 +39,8 @@ import org.junit.jupiter.api.TestMethodOrder;
 /**
  * Three real node processes on one etcd and one S3 server: one boot in the cluster serves every
  * node's cold starts; any node is a front door; a node killed with SIGKILL under load loses nothing
- * the others acknowledged and placement stops using it within its lease; etcd restarted under load
+ * the others acknowledged and placement stops using it within its lease; the Event invocations a
+ * node accepted run on another when it is killed before they end; etcd restarted under load
  * and the nodes rejoin; concurrent deploys through two nodes make one history; a node with the wrong
  * store secret refuses snapshots and says why.
  */
@@ -391,6 +392,30 @@ class ClusterIT {
         System.out.printf("ClusterIT: %d invocations answered NodeLost naming node-3%n", lost.size());
     }
 
+    @Test
+    @Order(8)
+    void eventsANodeAcceptedRunOnAnotherWhenItIsKilledBeforeTheyEnd() throws Exception {
+        LocalCluster.NodeProcess victim = cluster.node(2);
+        List<String> events = new ArrayList<>();
+        for (int k = 0; k < 4; k++) {
+            HttpResponse<String> e = invoke(victim, "sleeper", "{\"ms\":1500}", "X-Amz-Invocation-Type", "Event");
+            assertThat(e.statusCode()).isEqualTo(202);
+            events.add(e.headers().firstValue("X-Amz-Request-Id").orElseThrow());
+        }
+        Thread.sleep(200); // accepted and begun, none ended
+        victim.kill();
+        // node 1 sees node 2 leave once its lease ends, takes its events over from the ledger and runs them
+        assertThat(Eventually.poll(() -> cluster.node(1).client.metrics(),
+                m -> m.contains("thaw_events_adopted_total{function_name=\"sleeper\"} 4.0"), WAIT, POLL))
+                .contains("thaw_events_adopted_total{function_name=\"sleeper\"} 4.0");
+        java.nio.file.Path log = cluster.node(1).dataDir.resolve("functions/sleeper/function.log");
+        String logs = Eventually.poll(() -> Files.readString(log),
+                l -> events.stream().allMatch(id -> l.contains("END RequestId: " + id)), WAIT, Duration.ofMillis(500));
+        assertThat(events).allSatisfy(id -> assertThat(logs).contains("END RequestId: " + id));
+        assertThat(Eventually.poll(() -> cluster.node(1).client.metrics(),
+                m -> m.contains("thaw_events_pending 0.0"), WAIT, POLL)).contains("thaw_events_pending 0.0");
+    }
+
     private static String allLogs() throws java.io.IOException {
         StringBuilder all = new StringBuilder();
         for (LocalCluster.NodeProcess n : cluster.nodes) {
@@ -404,7 +429,7 @@ class ClusterIT {
 
     /** Runs {@code thaw cluster up} as a user types it, uses it with the CLI, stops it with SIGTERM: nothing stays. */
     @Test
-    @Order(8)
+    @Order(9)
     void clusterUpAsTypedRunsAClusterTheCliUsesAndLeavesNothingBehind() throws Exception {
         java.nio.file.Path dir = Files.createTempDirectory("thaw-it-cluster-up-");
         java.nio.file.Path log = dir.resolveSibling(dir.getFileName() + ".log");

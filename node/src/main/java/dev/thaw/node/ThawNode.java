@@ -142,6 +142,8 @@ final class ThawNode implements Node, NodeOperations {
     private InstanceLauncher launcher;
     private SnapshotRepository repository;
     private EventQueue eventQueue;
+    /** The event queue of a cluster node, which also keeps its events in the cluster's ledger; null alone. */
+    private dev.thaw.node.event.LedgeredEventQueue ledgeredEvents;
     private EventWorker events;
     /** Autoscaling, pre-restored clones, chain predictions and freshen calls. */
     private dev.thaw.node.ahead.AheadOfDemand ahead;
@@ -234,11 +236,19 @@ final class ThawNode implements Node, NodeOperations {
         }
         ahead.start();
         metrics.predictions(ahead::outcomes);
-        eventQueue = EventQueue.files(config.dataDir().resolve("events"));
+        Path eventsDir = config.dataDir().resolve("events");
+        eventQueue = EventQueue.files(eventsDir);
+        if (config.cluster().isPresent()) {
+            // events go to the cluster's ledger too; the worker starts once the node has joined and reconciled
+            ledgeredEvents = new dev.thaw.node.event.LedgeredEventQueue(eventQueue, eventsDir, Duration.ofSeconds(10));
+            eventQueue = ledgeredEvents;
+        }
         events = new EventWorker(eventQueue, this::dispatch,
                 EventWorker.Policy.withRetryDelay(config.eventRetryDelay()), ticker, scheduler, eventThread, metrics.events());
         metrics.eventsPending(events::pending);
-        events.start();
+        if (ledgeredEvents == null) {
+            events.start();
+        }
         try {
             publicServer = WebServer.builder().host("127.0.0.1").port(config.port()).shutdownHook(false)
                     .routing(r -> PublicApi.routing(r, this, new PublicApi.Security(this::port, apiToken,
@@ -291,6 +301,7 @@ final class ThawNode implements Node, NodeOperations {
                 sharedObjects, sandboxes.isPresent(), Duration.ofSeconds(30));
         cluster = Optional.of(node);
         shared.target = node;
+        attachEvents(node, settings.name());
         Set<String> registered = node.functions();
         if (node.connection().isConnected()) {
             for (Deployment d : store.list()) {
@@ -302,8 +313,59 @@ final class ThawNode implements Node, NodeOperations {
         }
     }
 
+    /**
+     * Reconciles this node's events with the cluster's ledger, starts running them, and takes over
+     * the events of nodes that left while none was there to take them; retried in the background
+     * while etcd does not answer (new events wait for it, briefly, then are refused).
+     */
+    private void attachEvents(dev.thaw.node.cluster.ClusterNode node, String clusterName) {
+        try {
+            var r = ledgeredEvents.attach(node.events(), clusterName);
+            if (r.recorded() + r.fromLedger() + r.dropped() > 0) {
+                LOG.log(System.Logger.Level.INFO, "cluster: events reconciled with the ledger: " + r.recorded()
+                        + " recorded, " + r.fromLedger() + " taken from it, " + r.dropped()
+                        + " dropped (taken over or ended by other nodes while this one was away)");
+            }
+            events.start();
+            Set<String> members = node.memberIds();
+            for (String owner : node.events().owners()) {
+                if (!members.contains(owner)) {
+                    adoptEvents(node, owner);
+                }
+            }
+        } catch (IOException | RuntimeException e) {
+            LOG.log(System.Logger.Level.WARNING, "cluster: events not reconciled with the ledger yet ("
+                    + e.getMessage() + "); trying again in 2 s");
+            timers.schedule(() -> attachEvents(node, clusterName), 2, TimeUnit.SECONDS);
+        }
+    }
+
+    /** Runs here the events node {@code owner} accepted and did not finish (it left the cluster). */
+    private void adoptEvents(dev.thaw.node.cluster.ClusterNode node, String owner) {
+        try {
+            var taken = node.events().adopt(owner);
+            for (byte[] bytes : taken.values()) {
+                events.adopt(dev.thaw.node.event.LedgeredEventQueue.event(bytes));
+            }
+            if (!taken.isEmpty()) {
+                LOG.log(System.Logger.Level.INFO, "cluster: node " + owner + " left with " + taken.size()
+                        + " events unfinished; this node runs them");
+            }
+        } catch (IOException | RuntimeException e) {
+            LOG.log(System.Logger.Level.WARNING, "cluster: the events of node " + owner + ", which left, were not taken"
+                    + " over by this node (" + e.getMessage() + "); another node's, or this node's next start, will");
+        }
+    }
+
     /** What the cluster asks of this node, and tells it. */
     private final class ClusterHooks implements dev.thaw.node.cluster.ClusterNode.Hooks {
+        @Override
+        public void left(String nodeId) {
+            if (ledgeredEvents != null && !closing) {
+                Thread.ofVirtual().name("thaw-adopt-" + nodeId).start(() -> cluster.ifPresent(n -> adoptEvents(n, nodeId)));
+            }
+        }
+
         @Override
         public void deployed(dev.thaw.cluster.FunctionVersion v) {
             installFromCluster(v);

@@ -84,6 +84,10 @@ public final class ClusterNode implements ClusterView, SharedSnapshots, AutoClos
 
         /** @return the node's load now */
         Load load();
+
+        /** Another node left the cluster (its lease ended: it stopped, died or lost etcd for longer than the TTL). */
+        default void left(String nodeId) {
+        }
     }
 
     /**
@@ -107,6 +111,7 @@ public final class ClusterNode implements ClusterView, SharedSnapshots, AutoClos
     private final ScheduledExecutorService publisher = Executors.newSingleThreadScheduledExecutor(
             Thread.ofPlatform().daemon().name("thaw-cluster-publish").factory());
     private final Subscription registrySubscription;
+    private final Subscription membershipSubscription;
 
     private ClusterNode(ClusterSettings settings, URI advertise, String transfer, Coordination coordination, Hooks hooks,
                         Optional<SharedObjects> shared, boolean sandboxed) {
@@ -121,6 +126,11 @@ public final class ClusterNode implements ClusterView, SharedSnapshots, AutoClos
         coordination.onConnectionChange(s -> LOG.log(s.isConnected() ? System.Logger.Level.INFO
                 : System.Logger.Level.WARNING, "etcd: " + s));
         this.registrySubscription = coordination.registry().subscribe(e -> sync.execute(() -> apply(e)));
+        this.membershipSubscription = coordination.membership().subscribe(e -> {
+            if (e instanceof dev.thaw.cluster.MemberEvent.Left l && !l.member().id().equals(settings.nodeId())) {
+                sync.execute(() -> hooks.left(l.member().id()));
+            }
+        });
         publisher.scheduleWithFixedDelay(this::publishLoad, 0, PUBLISH_EVERY.toMillis(), TimeUnit.MILLISECONDS);
     }
 
@@ -155,6 +165,18 @@ public final class ClusterNode implements ClusterView, SharedSnapshots, AutoClos
 
     public String nodeId() {
         return settings.nodeId();
+    }
+
+    /** @return the cluster's ledger of Event invocations nodes accepted and have not finished */
+    public dev.thaw.cluster.EventLedger events() {
+        return coordination.events();
+    }
+
+    /** @return the ids of the cluster's members as this node's view has them, this node's included */
+    public Set<String> memberIds() {
+        Set<String> ids = new java.util.TreeSet<>();
+        coordination.membership().members().forEach(m -> ids.add(m.id()));
+        return ids;
     }
 
     public URI advertise() {
@@ -492,6 +514,7 @@ public final class ClusterNode implements ClusterView, SharedSnapshots, AutoClos
     public void close() {
         publisher.shutdownNow();
         registrySubscription.close();
+        membershipSubscription.close();
         sync.shutdown();
         try {
             sync.awaitTermination(5, TimeUnit.SECONDS);

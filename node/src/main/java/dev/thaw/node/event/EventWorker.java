@@ -139,6 +139,9 @@ public final class EventWorker {
         }
 
         /** The event failed for good. */
+        default void adopted(String function) {
+        }
+
         default void deadLettered(String function) {
         }
     }
@@ -200,6 +203,21 @@ public final class EventWorker {
         observer.queued(function);
         executor.execute(() -> track(e));
         return e;
+    }
+
+    /**
+     * Takes over an event another node accepted and did not finish (it left the cluster): it is
+     * durable in this node's queue when this returns, and runs when due, its attempts so far kept.
+     *
+     * @throws IllegalStateException when the worker was stopped
+     */
+    public void adopt(QueuedEvent e) throws IOException {
+        if (stopped) {
+            throw new IllegalStateException("the event worker is stopped");
+        }
+        queue.add(e);
+        observer.adopted(e.function());
+        executor.execute(() -> track(e));
     }
 
     /**

@@ -181,16 +181,29 @@ final class FileEventQueue implements EventQueue {
         return json;
     }
 
+    /** @return the event as the queue's files hold it (JSON, the payload in base64) */
+    static byte[] encode(QueuedEvent e) {
+        return Json.write(toJson(e));
+    }
+
+    /** @return the event {@link #encode} made */
+    static QueuedEvent decode(byte[] bytes) throws IOException {
+        return fromJson(Json.mapper().readTree(bytes));
+    }
+
+    private static QueuedEvent fromJson(JsonNode j) {
+        return new QueuedEvent(j.path("requestId").asText(), j.path("function").asText(),
+                j.hasNonNull("qualifier") ? Optional.of(j.get("qualifier").asText()) : Optional.empty(),
+                Base64.getDecoder().decode(j.path("payload").asText("")),
+                Instant.parse(j.path("enqueuedAt").asText()), j.path("attempts").asInt(),
+                Instant.parse(j.path("nextAttemptAt").asText()),
+                j.hasNonNull("lastError") ? Optional.of(j.get("lastError").asText()) : Optional.empty());
+    }
+
     /** @return the event in {@code file}; empty (and logged) when the file is gone or unreadable */
     private static Optional<QueuedEvent> readEvent(Path file) {
         try {
-            JsonNode j = Json.mapper().readTree(Files.readAllBytes(file));
-            return Optional.of(new QueuedEvent(j.path("requestId").asText(), j.path("function").asText(),
-                    j.hasNonNull("qualifier") ? Optional.of(j.get("qualifier").asText()) : Optional.empty(),
-                    Base64.getDecoder().decode(j.path("payload").asText("")),
-                    Instant.parse(j.path("enqueuedAt").asText()), j.path("attempts").asInt(),
-                    Instant.parse(j.path("nextAttemptAt").asText()),
-                    j.hasNonNull("lastError") ? Optional.of(j.get("lastError").asText()) : Optional.empty()));
+            return Optional.of(fromJson(Json.mapper().readTree(Files.readAllBytes(file))));
         } catch (NoSuchFileException e) {
             return Optional.empty();
         } catch (IOException | RuntimeException e) {

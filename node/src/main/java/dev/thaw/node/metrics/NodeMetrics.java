@@ -220,6 +220,10 @@ public final class NodeMetrics {
             .help("Events that failed for good and went to their function's dead letters").labelNames("function_name")
             .register(registry);
 
+    private final Counter eventsAdopted = Counter.builder().name("thaw_events_adopted_total")
+            .help("Events this node took over from a node that left the cluster before they ended").labelNames("function_name")
+            .register(registry);
+
     /** @return what the event worker reports, as counters */
     public dev.thaw.node.event.EventWorker.Observer events() {
         return new dev.thaw.node.event.EventWorker.Observer() {
@@ -246,6 +250,11 @@ public final class NodeMetrics {
             @Override
             public void deadLettered(String function) {
                 eventsDead.labelValues(function).inc();
+            }
+
+            @Override
+            public void adopted(String function) {
+                eventsAdopted.labelValues(function).inc();
             }
         };
     }
