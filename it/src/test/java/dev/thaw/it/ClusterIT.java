@@ -145,6 +145,18 @@ class ClusterIT {
         assertThat(logs).contains("[node-1]", "[node-2]", "[node-3]").contains("SNAPSHOT shared");
         FunctionInfo described = cluster.node(2).client.describe("sleeper");
         assertThat(described.nodes()).containsOnlyKeys("node-1", "node-2", "node-3");
+
+        // the snapshot verbs act on every node: each holds its own working copy and tiers
+        var report = cluster.node(2).client.snapshot("sleeper");
+        assertThat(report.path("snapshot").path("state").asText()).isEqualTo("ready");
+        assertThat(report.path("nodes").has("node-1")).as("%s", report).isTrue();
+        assertThat(report.path("nodes").has("node-3")).isTrue();
+        assertThat(report.path("nodes").path("node-1").path("function").asText()).isEqualTo("sleeper");
+        var evicted = cluster.node(2).client.evictSnapshot("sleeper", java.util.Set.of("working"));
+        assertThat(evicted.path("dropped").has("working")).as("%s", evicted).isTrue();
+        assertThat(evicted.path("nodes").path("node-3").path("dropped").has("working")).as("%s", evicted).isTrue();
+        HttpResponse<String> afterEvict = invoke(cluster.node(2), "sleeper", "{\"ms\":1}");
+        assertThat(afterEvict.statusCode()).isEqualTo(200);
     }
 
     /** Runs the invocation on that node itself (the header a front door sets when it forwards). */

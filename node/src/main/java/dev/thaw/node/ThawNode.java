@@ -1477,6 +1477,24 @@ final class ThawNode implements Node, NodeOperations {
         return answers;
     }
 
+    @Override
+    public Map<String, Object> onOtherNodes(String method, String target) {
+        Map<String, Object> out = new java.util.TreeMap<>();
+        askOthers(method, target).forEach((id, a) -> {
+            com.fasterxml.jackson.databind.JsonNode body = readJson(a.body());
+            if (a.status() == 200) {
+                out.put(id, body);
+            } else {
+                Map<String, Object> refused = new LinkedHashMap<>();
+                refused.put("status", a.status());
+                refused.put("error", body.isEmpty() && a.body().length > 0
+                        ? new String(a.body(), java.nio.charset.StandardCharsets.UTF_8) : body);
+                out.put(id, refused);
+            }
+        });
+        return out;
+    }
+
     private static String path(String name) {
         return "/functions/" + java.net.URLEncoder.encode(name, java.nio.charset.StandardCharsets.UTF_8);
     }

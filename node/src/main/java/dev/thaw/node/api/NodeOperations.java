@@ -135,4 +135,12 @@ public interface NodeOperations {
     DedupStats compareSnapshots(String name, String other);
 
     GcResult gc();
+
+    /**
+     * In a cluster, the same request on every other node that answers, each for itself (a node's
+     * tiers and working copies are its own): their answers by node id, a JSON value each ({@code
+     * {"status": N, "error": ...}} for one that refused). Empty on a node alone and for a request
+     * another node forwarded.
+     */
+    Map<String, Object> onOtherNodes(String method, String target);
 }

@@ -10,7 +10,12 @@ import java.util.Map;
 import java.util.Set;
 import java.util.TreeSet;
 
-/** Snapshots in the store and the store itself: {@code /snapshots…}, {@code /store/gc} (docs/API.md). */
+/**
+ * Snapshots in the store and the store itself: {@code /snapshots…}, {@code /store/gc} (docs/API.md).
+ * In a cluster, a function's report, eviction, load and the store's collection act on every node
+ * (each holds its own working copies and tiers): this node's answer as on a node alone, and the
+ * others' under {@code nodes}.
+ */
 final class SnapshotRoutes implements HttpService {
     private final NodeOperations node;
 
@@ -21,9 +26,11 @@ final class SnapshotRoutes implements HttpService {
     @Override
     public void routing(HttpRules rules) {
         rules.get("/snapshots", (req, res) -> Requests.json(res, 200, Map.of("snapshots", node.snapshotReports())))
-                .get("/snapshots/{name}", (req, res) -> Requests.json(res, 200, node.snapshotReport(Requests.name(req))))
+                .get("/snapshots/{name}", (req, res) -> Requests.json(res, 200,
+                        withOthers(req, new LinkedHashMap<>(node.snapshotReport(Requests.name(req))))))
                 .post("/snapshots/{name}/evict", this::evict)
-                .post("/snapshots/{name}/load", (req, res) -> Requests.json(res, 200, node.loadSnapshot(Requests.name(req))))
+                .post("/snapshots/{name}/load", (req, res) -> Requests.json(res, 200,
+                        withOthers(req, new LinkedHashMap<>(node.loadSnapshot(Requests.name(req))))))
                 .get("/snapshots/{name}/compare/{other}", this::compare)
                 .post("/store/gc", this::gc);
     }
@@ -35,7 +42,7 @@ final class SnapshotRoutes implements HttpService {
         Map<String, Object> body = new LinkedHashMap<>();
         body.put("function", name);
         body.put("dropped", node.evictSnapshot(name, places));
-        Requests.json(res, 200, body);
+        Requests.json(res, 200, withOthers(req, body));
     }
 
     private void compare(ServerRequest req, ServerResponse res) {
@@ -62,6 +69,17 @@ final class SnapshotRoutes implements HttpService {
         body.put("keptRecent", result.keptRecent());
         body.put("keptLeased", result.keptLeased());
         body.put("tookMs", result.took().toMillis());
-        Requests.json(res, 200, body);
+        Requests.json(res, 200, withOthers(req, body));
+    }
+
+    /** Adds the other nodes' answers to the same request, when there are any. */
+    private Map<String, Object> withOthers(ServerRequest req, Map<String, Object> body) {
+        String query = req.query().rawValue();
+        Map<String, Object> others = node.onOtherNodes(req.prologue().method().text(),
+                req.path().rawPath() + (query == null || query.isEmpty() ? "" : "?" + query));
+        if (!others.isEmpty()) {
+            body.put("nodes", others);
+        }
+        return body;
     }
 }
