@@ -407,6 +407,21 @@ class ClusterIT {
     @Test
     @Order(8)
     void eventsANodeAcceptedRunOnAnotherWhenItIsKilledBeforeTheyEnd() throws Exception {
+        // a dead letter is kept by the node that accepted its event, and seen and cleared through any node
+        cluster.node(1).client.deploy(new FunctionManifest("fails", TestNode.TF + "HandlerThrows::handle", null, 256,
+                30_000, Map.of(), 2, false), TestNode.TEST_FUNCTIONS);
+        Eventually.poll(() -> cluster.node(2).client.list().stream().map(FunctionInfo::name).toList(),
+                l -> l.contains("fails"), WAIT, POLL);
+        HttpResponse<String> failing = invoke(cluster.node(1), "fails", "{\"n\":1}", "X-Amz-Invocation-Type", "Event");
+        assertThat(failing.statusCode()).isEqualTo(202);
+        var letters = Eventually.poll(() -> cluster.node(2).client.deadLetters("fails").path("deadLetters"),
+                l -> l.size() == 1, WAIT, POLL);
+        assertThat(letters.get(0).path("node").asText()).isEqualTo("node-1");
+        assertThat(letters.get(0).path("requestId").asText())
+                .isEqualTo(failing.headers().firstValue("X-Amz-Request-Id").orElseThrow());
+        assertThat(cluster.node(2).client.clearDeadLetters("fails")).isEqualTo(1);
+        assertThat(cluster.node(1).client.deadLetters("fails").path("deadLetters")).isEmpty();
+
         LocalCluster.NodeProcess victim = cluster.node(2);
         List<String> events = new ArrayList<>();
         for (int k = 0; k < 4; k++) {

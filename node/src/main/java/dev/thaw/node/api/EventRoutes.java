@@ -12,7 +12,9 @@ import java.util.Map;
 /**
  * A function's dead letters: {@code GET /functions/{name}/events/dead} lists the asynchronous
  * invocations whose every attempt failed (request id, times, attempts, last error, payload size; with
- * {@code ?payload=true} the payloads too), {@code DELETE} clears them (docs/API.md).
+ * {@code ?payload=true} the payloads too), {@code DELETE} clears them (docs/API.md). In a cluster
+ * each node keeps the dead letters of the events it ran: both act on every node, and each letter
+ * names its node.
  */
 final class EventRoutes implements HttpService {
     private final NodeOperations node;
@@ -30,7 +32,24 @@ final class EventRoutes implements HttpService {
     private void list(ServerRequest req, ServerResponse res) {
         String name = Requests.name(req);
         boolean payloads = req.query().first("payload").map(Boolean::parseBoolean).orElse(false);
-        List<Map<String, Object>> letters = node.deadLetters(name).stream().map(l -> describe(l, payloads)).toList();
+        List<Map<String, Object>> letters = new java.util.ArrayList<>(
+                node.deadLetters(name).stream().map(l -> describe(l, payloads)).toList());
+        Map<String, Object> others = node.onOtherNodes("GET", target(req));
+        if (!others.isEmpty()) {
+            String me = node.clusterNodeId().orElse("");
+            letters.forEach(l -> l.put("node", me));
+            others.forEach((id, answer) -> {
+                if (answer instanceof com.fasterxml.jackson.databind.JsonNode n) {
+                    for (com.fasterxml.jackson.databind.JsonNode l : n.path("deadLetters")) {
+                        @SuppressWarnings("unchecked")
+                        Map<String, Object> letter = dev.thaw.core.Json.mapper().convertValue(l, LinkedHashMap.class);
+                        letter.put("node", id);
+                        letters.add(letter);
+                    }
+                }
+            });
+            letters.sort(java.util.Comparator.comparing(l -> java.time.Instant.parse(String.valueOf(l.get("failedAt")))));
+        }
         Map<String, Object> body = new LinkedHashMap<>();
         body.put("function", name);
         body.put("deadLetters", letters);
@@ -41,8 +60,19 @@ final class EventRoutes implements HttpService {
         String name = Requests.name(req);
         Map<String, Object> body = new LinkedHashMap<>();
         body.put("function", name);
-        body.put("cleared", node.clearDeadLetters(name));
+        int cleared = node.clearDeadLetters(name);
+        for (Object answer : node.onOtherNodes("DELETE", target(req)).values()) {
+            if (answer instanceof com.fasterxml.jackson.databind.JsonNode n) {
+                cleared += n.path("cleared").asInt();
+            }
+        }
+        body.put("cleared", cleared);
         Requests.json(res, 200, body);
+    }
+
+    private static String target(ServerRequest req) {
+        String query = req.query().rawValue();
+        return req.path().rawPath() + (query == null || query.isEmpty() ? "" : "?" + query);
     }
 
     private static Map<String, Object> describe(DeadLetter l, boolean payload) {
