@@ -94,6 +94,11 @@ final class UpCommand implements Callable<Integer> {
             "and no freshen calls (declared ones, deploy --next, still do); for cold-start benchmarks."})
     boolean noPredictions;
 
+    @Option(names = "--max-starting", paramLabel = "N", description = {"At most N instances of one function start at"
+            + " once for invocations that wait; more start as the first come up, if invocations still wait then"
+            + " (default: this machine's cores, at least 2; 0: no bound)."})
+    Integer maxStarting;
+
     @Option(names = "--open-invoke", description = "Let local callers invoke functions without the API token"
             + " (everything else still needs it). Off by default.")
     boolean openInvoke;
@@ -202,6 +207,7 @@ final class UpCommand implements Callable<Integer> {
                 .sandbox(!noSandbox)
                 .egressAllow(egressAllow)
                 .predictions(!noPredictions)
+                .maxStarting(maxStarting == null ? NodeConfig.DEFAULT_MAX_STARTING : maxStarting)
                 .scalingDefaults(new dev.thaw.core.ScalingDefaults(defaultMaxInstances, defaultMinInstances,
                         defaultTargetConcurrency))
                 .drainGrace(Duration.ofSeconds(drainGraceSeconds))

@@ -44,13 +44,20 @@ import java.util.Optional;
  *     ahead of predicted invocations (default on; declared chains, {@code --next}, always do): a
  *     benchmark of cold starts turns it off, since a function it invokes right after another would
  *     otherwise find a clone predicted for it
+ * @param maxStarting at most this many instances of one function start at once for invocations that
+ *     wait (default: the machine's cores, at least 2; 0: no bound); more start as the first come up,
+ *     if invocations still wait then
  */
 public record NodeConfig(int port, Path dataDir, Path runtimeJar, Path javaHome, Optional<Path> criu,
                          Duration keepAlive, int queueLimit, Optional<dev.thaw.store.S3Config> s3, boolean snapshotStore,
                          StoreSettings store, dev.thaw.core.RestoreMode restoreMode, Duration drainGrace,
                          Duration eventRetryDelay, int versionsKept, boolean openInvoke, boolean sandbox,
                          Optional<ClusterSettings> cluster, SecretFiles secrets, XdtSettings xdt,
-                         List<String> egressAllow, boolean predictions, dev.thaw.core.ScalingDefaults scalingDefaults) {
+                         List<String> egressAllow, boolean predictions, dev.thaw.core.ScalingDefaults scalingDefaults,
+                         int maxStarting) {
+
+    /** The default bound on one function's concurrent starts: the machine's cores, at least 2. */
+    public static final int DEFAULT_MAX_STARTING = Math.max(2, Runtime.getRuntime().availableProcessors());
 
     /**
      * Secrets given as files (each readable by the owner only) instead of created in the data
@@ -91,6 +98,9 @@ public record NodeConfig(int port, Path dataDir, Path runtimeJar, Path javaHome,
         Objects.requireNonNull(xdt, "xdt");
         if (port < 0 || port > 65_535) {
             throw new IllegalArgumentException("port must be 0-65535, got " + port);
+        }
+        if (maxStarting < 0) {
+            throw new IllegalArgumentException("maxStarting must be >= 0, got " + maxStarting);
         }
         if (queueLimit < 0) {
             throw new IllegalArgumentException("queueLimit must be >= 0, got " + queueLimit);
@@ -141,6 +151,7 @@ public record NodeConfig(int port, Path dataDir, Path runtimeJar, Path javaHome,
         private List<String> egressAllow = List.of();
         private boolean predictions = true;
         private dev.thaw.core.ScalingDefaults scalingDefaults = dev.thaw.core.ScalingDefaults.THAW;
+        private int maxStarting = DEFAULT_MAX_STARTING;
 
         private Builder() {
         }
@@ -194,11 +205,13 @@ public record NodeConfig(int port, Path dataDir, Path runtimeJar, Path javaHome,
         public Builder egressAllow(List<String> patterns) { this.egressAllow = List.copyOf(patterns); return this; }
         public Builder predictions(boolean on) { this.predictions = on; return this; }
         public Builder scalingDefaults(dev.thaw.core.ScalingDefaults defaults) { this.scalingDefaults = defaults; return this; }
+        /** @param n at most this many instances of one function starting at once for waiting invocations (0: no bound) */
+        public Builder maxStarting(int n) { this.maxStarting = n; return this; }
 
         public NodeConfig build() {
             return new NodeConfig(port, dataDir, runtimeJar, javaHome, criu, keepAlive, queueLimit, s3, snapshotStore, store,
                     restoreMode, drainGrace, eventRetryDelay, versionsKept, openInvoke, sandbox, cluster, secrets, xdt,
-                    egressAllow, predictions, scalingDefaults);
+                    egressAllow, predictions, scalingDefaults, maxStarting);
         }
     }
 }

@@ -641,7 +641,7 @@ final class ThawNode implements Node, NodeOperations {
                 egress, calls));
         var m = d.manifest();
         FunctionPool pool = new FunctionPool(new FunctionPool.Settings(d.name(), d.version(), m.maxInstances(),
-                m.timeoutMs(), m.memoryMb(), config.queueLimit()), starter, ticker, scheduler,
+                m.timeoutMs(), m.memoryMb(), config.queueLimit(), config.maxStarting()), starter, ticker, scheduler,
                 observer(d.name(), d.version(), log));
         return new Function(d, pool, starter);
     }

@@ -54,9 +54,21 @@ public final class FunctionPool implements InstanceEvents {
      * @param timeoutMs an invocation's time limit
      * @param memoryMb the function's memory size (reported, and limited by the sandbox)
      * @param queueLimit invocations that may wait when every instance is busy
+     * @param maxStarting at most this many instances starting at once for invocations that wait (0: no
+     *     bound): a restore is CPU work, and N restores at once on fewer cores all end late, while the
+     *     first ones up serve most of a burst warm when they come one or two at a time
      */
-    public record Settings(String function, long version, int maxInstances, int timeoutMs, int memoryMb, int queueLimit) {
+    public record Settings(String function, long version, int maxInstances, int timeoutMs, int memoryMb, int queueLimit,
+                           int maxStarting) {
+        /** Settings without a bound on concurrent starts. */
+        public Settings(String function, long version, int maxInstances, int timeoutMs, int memoryMb, int queueLimit) {
+            this(function, version, maxInstances, timeoutMs, memoryMb, queueLimit, 0);
+        }
+
         public Settings {
+            if (maxStarting < 0) {
+                throw new IllegalArgumentException("maxStarting must be >= 0, got " + maxStarting);
+            }
             if (maxInstances < 1) {
                 throw new IllegalArgumentException("maxInstances must be >= 1, got " + maxInstances);
             }
@@ -322,11 +334,15 @@ public final class FunctionPool implements InstanceEvents {
         // An instance running a freshen hook counts as one coming: it is being prepared for the
         // invocation that is now here, and is free within the hook's time cap. A restore beside it
         // would answer sooner only to answer unprepared.
-        long coming = members.values().stream().filter(m -> m.state == State.STARTING || freshening(m)).count();
+        long starting = members.values().stream().filter(m -> m.state == State.STARTING).count();
+        long coming = starting + members.values().stream().filter(FunctionPool::freshening).count();
         long needed = queue.size() - coming;
-        while (needed > 0 && members.size() < settings.maxInstances() && starter.mayStart()) {
+        // paced: more start as the first ones come up, if invocations still wait for them then
+        while (needed > 0 && members.size() < settings.maxInstances() && starter.mayStart()
+                && (settings.maxStarting() == 0 || starting < settings.maxStarting())) {
             startInstance();
             needed--;
+            starting++;
         }
         observer.counts(counts());
     }

@@ -253,6 +253,33 @@ class FunctionPoolTest {
     }
 
     @Test
+    void aBurstStartsAtMostMaxStartingAtOnceAndMoreOnlyWhileInvocationsStillWait() throws Exception {
+        FunctionPool pool = new FunctionPool(new FunctionPool.Settings("fn", 3, 8, 30_000, 256, 100, 2),
+                starter, time, time, recorder);
+        List<Invocation> burst = new ArrayList<>();
+        for (int k = 0; k < 6; k++) {
+            burst.add(pool.submit(invocation("{}")));
+        }
+        assertThat(starter.started).as("two starts for six waiting invocations").hasSize(2);
+        FakeInstance first = starter.started.get(0);
+        pool.ready(first);
+        assertThat(first.last()).isSameAs(burst.get(0));
+        assertThat(starter.started).as("five still wait, one start is coming: two at once again").hasSize(3);
+        // the first instance answers fast and takes the rest in turn: no start beyond what still waits
+        for (int k = 0; k < 6; k++) {
+            Invocation done = first.last();
+            pool.completed(first, done.requestId(), "1".getBytes(StandardCharsets.UTF_8));
+        }
+        assertThat(burst).allMatch(inv -> inv.result().isDone());
+        assertThat(starter.started).as("no start once nothing waits").hasSize(3);
+        FunctionPool unbounded = pool(8, 30_000, 100);
+        for (int k = 0; k < 6; k++) {
+            unbounded.submit(invocation("{}"));
+        }
+        assertThat(starter.started).as("without a bound, one start per waiting invocation").hasSize(3 + 6);
+    }
+
+    @Test
     void noMoreInstancesThanMaxInstancesAndTheRestWaitInOrder() throws Exception {
         FunctionPool pool = pool(2, 30_000, 10);
         Invocation a = pool.submit(invocation("\"a\""));

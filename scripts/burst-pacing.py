@@ -1,0 +1,73 @@
+#!/usr/bin/env python3
+"""Bursts from zero with paced and unbounded starts, side by side.
+
+Usage: scripts/burst-pacing.py [--port 8690] [--bursts 4,8,32] [--rounds 5] [--keep]
+
+Starts two sandboxed nodes side by side (./thaw up): one with the default bound on a function's
+concurrent starts (--max-starting: this machine's cores, at least 2), one without (--max-starting 0,
+one restore per waiting invocation, as before the bound). Each gets hello deployed (max 32
+instances) and its snapshot. Then, --rounds times, for each burst size and each node in turns (the
+order alternating from round to round): the function scaled to zero (evicted, 1 s of quiet), N
+concurrent invocations released together. Prints, per node and size, the median over the rounds of
+each burst's p50 and p99 (client round trip) and of its slowest, and how the burst's invocations
+started, summed over the rounds. Data in .thaw/bench-pacing, removed at the end unless --keep.
+"""
+import argparse
+import importlib.util
+import os
+import time
+
+from benchlib import ROOT, header, pct
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+spec = importlib.util.spec_from_file_location("ahead_bench", os.path.join(HERE, "ahead-bench.py"))
+bench = importlib.util.module_from_spec(spec)
+spec.loader.exec_module(bench)
+
+VARIANTS = [
+    ("paced (default)", []),
+    ("unbounded", ["--max-starting", "0"]),
+]
+
+
+def main():
+    p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    p.add_argument("--port", type=int, default=8690)
+    p.add_argument("--bursts", default="4,8,32")
+    p.add_argument("--rounds", type=int, default=5)
+    p.add_argument("--keep", action="store_true")
+    a = p.parse_args()
+    sizes = [int(s) for s in a.bursts.split(",")]
+    header("burst-pacing")
+    results = {}
+    with bench.hello_nodes(os.path.join(ROOT, ".thaw", "bench-pacing"), a.port, VARIANTS, keep=a.keep) as nodes:
+        for node in nodes.values():
+            node.deploy("burst", bench.HELLO_JAR, bench.HELLO_HANDLER, max_instances=max(sizes))
+        order = list(nodes)
+        for r in range(a.rounds):
+            for size in sizes:
+                for label in (order if r % 2 == 0 else list(reversed(order))):
+                    node = nodes[label]
+                    node.evict("burst")
+                    time.sleep(1)
+                    out = bench.burst(node, "burst", size)
+                    results.setdefault((label, size), []).append(out)
+    print()
+    print("| node | burst | p50 ms | p99 ms | slowest ms | started as (%d bursts) |" % a.rounds)
+    print("|---|---|---|---|---|---|")
+    for size in sizes:
+        for label in nodes:
+            bursts = results[(label, size)]
+            p50s = [pct([x[0] for x in b], 50) for b in bursts]
+            p99s = [pct([x[0] for x in b], 99) for b in bursts]
+            maxes = [max(x[0] for x in b) for b in bursts]
+            kinds = {}
+            for b in bursts:
+                for _, k in b:
+                    kinds[k] = kinds.get(k, 0) + 1
+            print("| %s | %d | %.1f | %.1f | %.1f | %s |" % (label, size, pct(p50s, 50), pct(p99s, 50), pct(maxes, 50),
+                                                          ", ".join("%s %d" % kv for kv in sorted(kinds.items()))))
+
+
+if __name__ == "__main__":
+    main()
