@@ -18,7 +18,19 @@ public interface RestoreBenchmark {
      * @param progress where the progress line goes (usually stderr)
      */
     static RestoreBenchmark create(NodeLauncher nodes, RestoreBenchOptions options, PrintWriter out, PrintWriter progress) {
-        return new RestoreRun(nodes, options, out, progress);
+        return new RestoreRun(nodes, options, out, progress, null);
+    }
+
+    /**
+     * As {@link #create(NodeLauncher, RestoreBenchOptions, PrintWriter, PrintWriter)}, with a bare
+     * CRIU restore of the same working copy after each working-copy eager restore of a variant
+     * without sandboxes, reported beside thaw's restore phase and first response.
+     *
+     * @param bare runs the bare restores
+     */
+    static RestoreBenchmark create(NodeLauncher nodes, RestoreBenchOptions options, PrintWriter out, PrintWriter progress,
+                                   BareRestore bare) {
+        return new RestoreRun(nodes, options, out, progress, bare);
     }
 
     /**

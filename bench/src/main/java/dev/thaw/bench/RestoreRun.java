@@ -42,6 +42,11 @@ import java.util.stream.Collectors;
  * Every measured answer is checked: it must be a restore, report the expected source, and (for
  * store sources) fetch its bytes from the expected tier; a cell whose answers were not what they
  * claim is reported as such rather than silently averaged in.
+ *
+ * With a BareRestore, each working-copy eager restore of a variant without sandboxes is followed by
+ * a bare CRIU restore of the same working copy (the function cold again, the working copy loaded,
+ * the same settling), so the report sets CRIU's own cost beside thaw's restore phase and its first
+ * response, measured in turns in the same run.
  */
 /** The {@link RestoreBenchmark} implementation. */
 final class RestoreRun implements RestoreBenchmark {
@@ -55,6 +60,8 @@ final class RestoreRun implements RestoreBenchmark {
             + "working_set_bytes,install_ms,as_expected";
     static final String SUMMARY_HEADER = "variant,function,mode,source,n,median_ms,p99_ms,median_ratio,p99_ratio,"
             + "fetch_median_ms,faults_median,working_set_mb,unexpected";
+    /** The source column of bare CRIU restores in the CSV files. */
+    static final String BARE_SOURCE = "bare-criu";
     static final String DEDUP_HEADER = "variant,kind,snapshot,other,bytes,other_bytes,shared_bytes,dedup_ratio";
 
     private final NodeLauncher nodes;
@@ -64,12 +71,20 @@ final class RestoreRun implements RestoreBenchmark {
     private final List<Row> rows = new ArrayList<>();
     private final List<String> dedupRows = new ArrayList<>();
     private final List<String> failures = new ArrayList<>();
+    /** Bare CRIU restores; null when not measured. */
+    private final BareRestore bare;
+    private final List<BareRow> bareRows = new ArrayList<>();
 
-    RestoreRun(NodeLauncher nodes, RestoreBenchOptions options, PrintWriter out, PrintWriter progress) {
+    RestoreRun(NodeLauncher nodes, RestoreBenchOptions options, PrintWriter out, PrintWriter progress, BareRestore bare) {
         this.nodes = nodes;
         this.options = options;
         this.out = out;
         this.progress = new Progress(progress);
+        this.bare = bare;
+    }
+
+    /** One bare CRIU restore of a function's working copy. */
+    record BareRow(String variant, String function, int iteration, double millis) {
     }
 
     /** One measured cold start. */
@@ -95,7 +110,7 @@ final class RestoreRun implements RestoreBenchmark {
             FileTrees.delete(dataDir);
             try (NodeLauncher.RunningNode node = nodes.start(v, dataDir);
                  CleanupOnExit onExit = new CleanupOnExit(node, dataDir)) {
-                runVariant(v, node.client());
+                runVariant(v, node.client(), dataDir);
             } catch (RuntimeException e) {
                 progress.clear();
                 failures.add(v.label() + ": " + e.getMessage());
@@ -108,7 +123,9 @@ final class RestoreRun implements RestoreBenchmark {
         return writeAndPrint();
     }
 
-    private void runVariant(StoreVariant v, ThawClient client) {
+    private void runVariant(StoreVariant v, ThawClient client, Path dataDir) {
+        boolean bareToo = bare != null && !v.sandbox() && options.modes().contains("eager")
+                && options.sources().contains("local");
         List<ExampleFunction> functions = options.functions().stream()
                 .map(n -> ExampleFunction.named(n, options.examplesDir())).toList();
         for (ExampleFunction f : functions) {
@@ -126,6 +143,9 @@ final class RestoreRun implements RestoreBenchmark {
                     coldStart(client, deployment(f, mode), f, source); // fills the caches and the JIT of the node
                 }
             }
+            if (bareToo) {
+                bareRestore(client, dataDir, deployment(f, "eager"));
+            }
         }
         for (int i = 1; i <= options.repeats(); i++) {
             for (ExampleFunction f : functions) {
@@ -134,6 +154,11 @@ final class RestoreRun implements RestoreBenchmark {
                         progress.show(v.label() + " " + f.name(), mode + " from " + source, i, options.repeats());
                         InvocationResult r = coldStart(client, deployment(f, mode), f, source);
                         rows.add(new Row(v.label(), f.name(), mode, source, i, r, asExpected(r, mode, source)));
+                        if (bareToo && mode.equals("eager") && source.equals("local")) {
+                            progress.show(v.label() + " " + f.name(), "bare criu restore", i, options.repeats());
+                            bareRows.add(new BareRow(v.label(), f.name(), i, bareRestore(client, dataDir,
+                                    deployment(f, mode))));
+                        }
                     }
                 }
             }
@@ -209,6 +234,24 @@ final class RestoreRun implements RestoreBenchmark {
         LockSupport.parkNanos(SETTLE.toNanos());
         awaitQuietCompiler();
         return invoke(client, name, f);
+    }
+
+    /** A bare CRIU restore of the function's working copy, the function cold and settled as before a measured restore. */
+    private double bareRestore(ThawClient client, Path dataDir, String name) {
+        ColdSteering.makeCold(client, name, COLD_WAIT);
+        client.loadSnapshot(name);
+        JsonNode report = client.snapshot(name);
+        Path images = Path.of(report.path("workingCopy").asText());
+        long version = report.path("version").asLong(1);
+        LockSupport.parkNanos(SETTLE.toNanos());
+        awaitQuietCompiler();
+        try {
+            JsonNode meta = dev.thaw.core.Json.mapper().readTree(dataDir.resolve("functions").resolve(name)
+                    .resolve("v" + version).resolve("snapshot").resolve("snapshot.json").toFile());
+            return bare.restoreMillis(images, meta.path("stdin").asText(), meta.path("stdout").asText());
+        } catch (IOException e) {
+            throw new UncheckedIOException("a bare criu restore of " + name + " failed: " + e.getMessage(), e);
+        }
     }
 
     /**
@@ -305,7 +348,11 @@ final class RestoreRun implements RestoreBenchmark {
     private BenchReport writeAndPrint() {
         Path samples = options.output().resolve("restore-samples.csv");
         Path summary = options.output().resolve("restore-summary.csv");
-        CsvFiles.write(samples, SAMPLES_HEADER, rows.stream().map(RestoreRun::sampleRow).toList());
+        List<String> sampleRows = new ArrayList<>(rows.stream().map(RestoreRun::sampleRow).toList());
+        bareRows.forEach(b -> sampleRows.add(CsvFiles.row(b.variant(), b.function(), "eager", BARE_SOURCE,
+                Integer.toString(b.iteration()), CsvFiles.number(b.millis()), "", "", "0", "0", "0", "", "", "", "", "", "",
+                "", "true")));
+        CsvFiles.write(samples, SAMPLES_HEADER, sampleRows);
         List<String> summaryRows = new ArrayList<>();
         for (String variant : rows.stream().map(Row::variant).distinct().toList()) {
             TextTable table = TextTable.numeric("FUNCTION", "MODE", "SOURCE", "N", "MEDIAN MS", "P99 MS", "x MEDIAN",
@@ -326,6 +373,7 @@ final class RestoreRun implements RestoreBenchmark {
                     + " calls of their benchmark event:" : ":"));
             out.print(table.render());
         }
+        printBare(summaryRows);
         CsvFiles.write(summary, SUMMARY_HEADER, summaryRows);
         if (!dedupRows.isEmpty()) {
             Path dedup = options.output().resolve("dedup.csv");
@@ -336,6 +384,43 @@ final class RestoreRun implements RestoreBenchmark {
         out.println("wrote " + samples + " and " + summary);
         out.flush();
         return new BenchReport(samples, summary, failures);
+    }
+
+    /**
+     * What a cold start costs beyond CRIU: per function, the bare restores beside the working-copy
+     * eager restores they alternated with (the node's restore phase and the client's first response).
+     */
+    private void printBare(List<String> summaryRows) {
+        for (String variant : bareRows.stream().map(BareRow::variant).distinct().toList()) {
+            TextTable table = TextTable.numeric("FUNCTION", "N", "BARE CRIU MS", "P99", "THAW RESTORE MS", "P99",
+                    "FIRST RESPONSE MS", "P99", "RESPONSE - CRIU");
+            for (String function : bareRows.stream().filter(b -> b.variant().equals(variant)).map(BareRow::function)
+                    .distinct().toList()) {
+                LatencyStats criu = new LatencyStats();
+                bareRows.stream().filter(b -> b.variant().equals(variant) && b.function().equals(function))
+                        .forEach(b -> criu.record(b.millis()));
+                LatencyStats phase = new LatencyStats();
+                LatencyStats response = new LatencyStats();
+                rows.stream().filter(r -> r.variant.equals(variant) && r.function.equals(function) && r.mode.equals("eager")
+                        && r.source.equals("local")).forEach(r -> {
+                            response.record(r.clientMs());
+                            r.result.restoreMs().ifPresent(phase::record);
+                        });
+                Summary base = baseline(variant, function);
+                summaryRows.add(CsvFiles.row(variant, function, "eager", BARE_SOURCE, Long.toString(criu.count()),
+                        CsvFiles.number(criu.median()), CsvFiles.number(criu.p99()),
+                        CsvFiles.number(base == null ? Double.NaN : criu.median() / base.median),
+                        CsvFiles.number(base == null ? Double.NaN : criu.p99() / base.p99), "", "", "", "0"));
+                table.row(function, Long.toString(criu.count()), fmt(criu.median()), fmt(criu.p99()), fmt(phase.median()),
+                        fmt(phase.p99()), fmt(response.median()), fmt(response.p99()),
+                        fmt(response.median() - criu.median()));
+            }
+            out.println();
+            out.println("What a cold start costs beyond CRIU, store " + variant + ": a bare criu restore -d of the working"
+                    + " copy (the node's options, no thaw code; spawn to CRIU's exit) in turns with thaw's working-copy"
+                    + " eager restores (the node's restore phase, X-Thaw-Restore-Ms, and the client's first response):");
+            out.print(table.render());
+        }
     }
 
     private void printDedup() {

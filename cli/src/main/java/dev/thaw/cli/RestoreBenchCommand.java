@@ -78,12 +78,29 @@ final class RestoreBenchCommand implements Callable<Integer> {
             + " (as thaw up --store-no-warm-up): measures what the warm-up buys.")
     boolean noWarmUp;
 
+    @Option(names = "--bare-criu", description = {"After each working-copy eager restore of a -nosandbox variant, a bare"
+            + " criu restore -d of the same working copy (the node's CRIU and options, no thaw code), reported beside"
+            + " thaw's restore phase and first response: what a cold start costs beyond CRIU."})
+    boolean bareCriu;
+
     @Override
     public Integer call() {
         PrintWriter out = spec.commandLine().getOut();
         PrintWriter err = spec.commandLine().getErr();
         try {
-            BenchReport report = RestoreBenchmark.create((v, dir) -> startNode(v, dir, !noWarmUp), options(), out, err).run();
+            RestoreBenchOptions options = options();
+            BareCriuRestore bare = null;
+            if (bareCriu) {
+                java.util.Optional<Path> criu = NodeConfig.builder().build().criu();
+                if (criu.isEmpty() || options.variants().stream().allMatch(StoreVariant::sandbox)) {
+                    throw new ParameterException(spec.commandLine(), "--bare-criu needs CRIU (thaw.criu; ./thaw sets it)"
+                            + " and a variant without sandboxes (e.g. --variants enc-512k,enc-512k-nosandbox): a"
+                            + " sandboxed image is restored only inside the launcher's namespaces");
+                }
+                bare = new BareCriuRestore(criu.get());
+            }
+            BenchReport report = RestoreBenchmark.create((v, dir) -> startNode(v, dir, !noWarmUp), options, out, err,
+                    bare).run();
             report.failures().forEach(f -> err.println("error: " + f));
             return report.ok() ? 0 : ErrorReporter.FAILED;
         } finally {

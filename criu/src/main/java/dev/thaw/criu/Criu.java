@@ -30,6 +30,16 @@ public interface Criu {
     }
 
     /**
+     * @param launcher thaw's CRIU launcher
+     * @return what a CRIU operation's command line starts with: the launcher's own command line
+     *     when the install left it beside the launcher (started directly, without the launcher's
+     *     shell), else the launcher
+     */
+    static java.util.List<String> commandLine(Path launcher) {
+        return CriuProcess.command(launcher);
+    }
+
+    /**
      * @param status a status from {@link #probe(Optional)} that is available
      * @param launcher the same launcher
      * @return a CRIU driver
