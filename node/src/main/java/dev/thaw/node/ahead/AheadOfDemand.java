@@ -138,6 +138,8 @@ public final class AheadOfDemand {
                 .targetConcurrency(s.targetConcurrency()).scaleToZeroGracePeriod(scaleToZeroGrace).tickInterval(TICK)
                 .build();
         functions.put(function, new Managed(pool, Autoscaler.create(settings, ticker), s, max));
+        // starts ahead of demand are paced like the others: the rest are asked for as the first come up
+        pool.onStartRoom(() -> scheduler.schedule(() -> decide(function), Duration.ZERO));
         predictor.declare(function, s.next());
         noHook.remove(function);
         scheduler.schedule(() -> decide(function), Duration.ZERO); // min instances and clones from the start

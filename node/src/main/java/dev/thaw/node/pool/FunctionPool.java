@@ -334,7 +334,7 @@ public final class FunctionPool implements InstanceEvents {
         // An instance running a freshen hook counts as one coming: it is being prepared for the
         // invocation that is now here, and is free within the hook's time cap. A restore beside it
         // would answer sooner only to answer unprepared.
-        long starting = members.values().stream().filter(m -> m.state == State.STARTING).count();
+        long starting = startingNow();
         long coming = starting + members.values().stream().filter(FunctionPool::freshening).count();
         long needed = queue.size() - coming;
         // paced: more start as the first ones come up, if invocations still wait for them then
@@ -361,6 +361,10 @@ public final class FunctionPool implements InstanceEvents {
         }
         return instance;
     }
+
+    /** Whether starts ahead of demand were held back by the bound on concurrent starts. Guarded by this. */
+    private boolean aheadHeldBack;
+    private volatile Runnable startRoom;
 
     /** Exits reported before {@link InstanceStarter#start} returned their instance. Guarded by this. */
     private final Map<PoolInstance, Exit> earlyExits = new java.util.HashMap<>();
@@ -490,8 +494,13 @@ public final class FunctionPool implements InstanceEvents {
      */
     public synchronized int startAhead(int n, boolean clones) {
         int started = 0;
+        long starting = startingNow();
         while (started < n && !closed && members.size() < settings.maxInstances() && starter.mayStart()
                 && starter.restoresAhead()) {
+            if (settings.maxStarting() > 0 && starting >= settings.maxStarting()) {
+                aheadHeldBack = true; // paced: the rest when a start ends (onStartRoom)
+                break;
+            }
             // only clones rehearse: a scale-up's instance is awaited by the invocations that asked for it
             PoolInstance instance = startInstance(clones);
             Member m = members.get(instance);
@@ -500,11 +509,39 @@ public final class FunctionPool implements InstanceEvents {
                 m.clone = clones;
             }
             started++;
+            starting++;
         }
         if (started > 0) {
             observer.counts(counts());
         }
         return started;
+    }
+
+    /**
+     * @param listener told (outside the pool's lock) when a start ended while starts ahead of demand
+     *     were held back by the bound on concurrent starts: the caller asks again then
+     */
+    public void onStartRoom(Runnable listener) {
+        this.startRoom = listener;
+    }
+
+    private long startingNow() {
+        return members.values().stream().filter(m -> m.state == State.STARTING).count();
+    }
+
+    /** Tells the listener of held-back starts, once per hold-back, when a start has ended. */
+    private void startEnded() {
+        Runnable listener;
+        synchronized (this) {
+            if (!aheadHeldBack || closed) {
+                return;
+            }
+            aheadHeldBack = false;
+            listener = startRoom;
+        }
+        if (listener != null) {
+            listener.run();
+        }
     }
 
     /**
@@ -613,6 +650,7 @@ public final class FunctionPool implements InstanceEvents {
             }
             rebalance();
         }
+        startEnded();
     }
 
     @Override
@@ -655,6 +693,7 @@ public final class FunctionPool implements InstanceEvents {
         if (failedStart != null && !failedStart.isDone()) {
             failedStart.fail(exit.startError().get());
         }
+        startEnded();
     }
 
     @Override

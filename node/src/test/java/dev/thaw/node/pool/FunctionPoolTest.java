@@ -280,6 +280,25 @@ class FunctionPoolTest {
     }
 
     @Test
+    void startsAheadOfDemandArePacedTooAndTheCallerIsToldWhenThereIsRoomAgain() {
+        FunctionPool pool = new FunctionPool(new FunctionPool.Settings("fn", 3, 8, 30_000, 256, 100, 2),
+                starter, time, time, recorder);
+        java.util.concurrent.atomic.AtomicInteger room = new java.util.concurrent.atomic.AtomicInteger();
+        pool.onStartRoom(room::incrementAndGet);
+        assertThat(pool.startAhead(5, true)).as("two at once").isEqualTo(2);
+        assertThat(starter.started).hasSize(2);
+        pool.ready(starter.started.get(0));
+        assertThat(room.get()).as("told once a start ended").isEqualTo(1);
+        assertThat(pool.startAhead(3, true)).as("room for one more").isEqualTo(1);
+        pool.ready(starter.started.get(1));
+        pool.ready(starter.started.get(2));
+        assertThat(room.get()).as("told again only after another hold-back").isEqualTo(2);
+        assertThat(pool.startAhead(1, true)).isEqualTo(1);
+        pool.ready(starter.started.get(3));
+        assertThat(room.get()).as("nothing was held back: not told").isEqualTo(2);
+    }
+
+    @Test
     void noMoreInstancesThanMaxInstancesAndTheRestWaitInOrder() throws Exception {
         FunctionPool pool = pool(2, 30_000, 10);
         Invocation a = pool.submit(invocation("\"a\""));
