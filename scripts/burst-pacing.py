@@ -41,12 +41,13 @@ def main():
     p.add_argument("--prewarm", type=int, default=16)
     p.add_argument("--keep", action="store_true")
     a = p.parse_args()
-    sizes = [int(s) for s in a.bursts.split(",")]
+    sizes = [int(s) for s in a.bursts.split(",") if s.strip()]  # --bursts "": refills only
     header("burst-pacing")
     results = {}
     with bench.hello_nodes(os.path.join(ROOT, ".thaw", "bench-pacing"), a.port, VARIANTS, keep=a.keep) as nodes:
         for node in nodes.values():
-            node.deploy("burst", bench.HELLO_JAR, bench.HELLO_HANDLER, max_instances=max(sizes))
+            if sizes:
+                node.deploy("burst", bench.HELLO_JAR, bench.HELLO_HANDLER, max_instances=max(sizes))
         order = list(nodes)
         for r in range(a.rounds):
             for size in sizes:
@@ -59,8 +60,10 @@ def main():
         refills = {}
         if a.prewarm > 0:
             for node in nodes.values():
-                node.evict("burst")
-                node.deploy("pw", bench.HELLO_JAR, bench.HELLO_HANDLER, max_instances=a.prewarm,
+                if sizes:
+                    node.evict("burst")
+                # one more than the clones: the instance a clone became by serving the call stays beside them
+                node.deploy("pw", bench.HELLO_JAR, bench.HELLO_HANDLER, max_instances=a.prewarm + 1,
                              scaling={"prewarm": a.prewarm})
                 bench.wait_clones(node, "pw", a.prewarm)
             for r in range(a.rounds):

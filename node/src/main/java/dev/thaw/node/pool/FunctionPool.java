@@ -437,7 +437,8 @@ public final class FunctionPool implements InstanceEvents {
      * @param instances starting, idle or busy instances, clones not included
      * @param idleInstances those of them idle
      * @param inFlight invocations running or waiting
-     * @param ready instances that are up (idle or busy), clones included
+     * @param ready instances that are up (idle or busy), clones not included: they are the prewarm
+     *     policy's, and counted as the autoscaler's capacity they held its scale-down up
      * @param cloneWaits how long each pre-restored clone has waited ready, oldest first; those still
      *     being restored count as 0
      */
@@ -452,12 +453,15 @@ public final class FunctionPool implements InstanceEvents {
         List<Duration> waits = new ArrayList<>();
         long now = ticker.nanos();
         for (Member m : members.values()) {
-            if (m.state != State.STARTING) {
-                ready++;
-            }
             if (isClone(m)) {
+                // not ready capacity to the autoscaler: counted there, the idle clones of a --prewarm 16 made
+                // it keep 8 instances ("scale-down limited to 1/2 of the 17 ready"), and the prewarm plan
+                // then promoted and retired clones below their target
                 waits.add(m.readyNanos == 0 ? Duration.ZERO : Duration.ofNanos(now - m.readyNanos));
                 continue;
+            }
+            if (m.state != State.STARTING) {
+                ready++;
             }
             instances++;
             if (m.state == State.IDLE) {

@@ -616,12 +616,14 @@ class FunctionPoolTest {
         time.advance(Duration.ofMillis(80));
         pool.ready(a);
         assertThat(pool.ahead().cloneWaits()).hasSize(2);
+        assertThat(pool.ahead().ready()).as("a ready clone is no capacity of the autoscaler's").isZero();
         time.advance(Duration.ofMillis(500));
         Invocation inv = pool.submit(invocation("{}"));
         assertThat(a.last()).isSameAs(inv);
         pool.completed(a, inv.requestId(), "1".getBytes(StandardCharsets.UTF_8));
         assertThat(inv.result().get().start()).isEqualTo(StartKind.PREWARMED);
         assertThat(inv.result().get().prewarmedAgeMs()).hasValue(500.0);
+        assertThat(pool.ahead().ready()).as("once it served, an instance like any").isEqualTo(1);
         assertThat(recorder.lines).anyMatch(l -> l.contains("Start: prewarmed") && l.contains("Prewarmed: 500 ms before"));
         // an invocation that came before its clone was ready waited for the restore: a restore, not prewarmed
         Invocation early = pool.submit(invocation("{}"));
