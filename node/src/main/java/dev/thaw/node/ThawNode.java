@@ -1247,6 +1247,9 @@ final class ThawNode implements Node, NodeOperations {
             return events.enqueue(ref.name(), ref.qualifier(), payload).requestId();
         } catch (IllegalStateException e) {
             throw shuttingDown();
+        } catch (dev.thaw.node.event.LedgeredEventQueue.NotRecorded e) {
+            throw new ThawException(ErrorType.ServiceUnavailable, "the event for function '" + ref.name()
+                    + "' was not accepted: " + e.getMessage(), e);
         } catch (IOException e) {
             throw new ThawException(ErrorType.InternalError, "the event for function '" + ref.name()
                     + "' could not be stored: " + e.getMessage(), e);

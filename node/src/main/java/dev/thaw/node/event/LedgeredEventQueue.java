@@ -58,6 +58,15 @@ public final class LedgeredEventQueue implements EventQueue {
         this.joinWait = joinWait;
     }
 
+    /** A new event was not accepted because the cluster could not record it: the caller may try again. */
+    public static final class NotRecorded extends IOException {
+        private static final long serialVersionUID = 1L;
+
+        NotRecorded(String message, Throwable cause) {
+            super(message, cause);
+        }
+    }
+
     /** What reconciling with the ledger did. */
     public record Reconciled(int recorded, int fromLedger, int dropped) {
     }
@@ -117,8 +126,8 @@ public final class LedgeredEventQueue implements EventQueue {
         if (l == null && fresh) {
             try {
                 if (!attached.await(joinWait.toMillis(), TimeUnit.MILLISECONDS)) {
-                    throw new IOException("this node has not joined its cluster yet, so the event could not be recorded"
-                            + " where another node would find it; try again");
+                    throw new NotRecorded("this node has not joined its cluster yet, so the event could not be recorded"
+                            + " where another node would find it; try again", null);
                 }
             } catch (InterruptedException e) {
                 Thread.currentThread().interrupt();
@@ -136,7 +145,7 @@ public final class LedgeredEventQueue implements EventQueue {
         } catch (ClusterException e) {
             if (fresh) {
                 files.remove(event);
-                throw new IOException("the cluster's etcd could not record it (" + e.getMessage() + "), so it was not"
+                throw new NotRecorded("the cluster's etcd could not record it (" + e.getMessage() + "), so it was not"
                         + " accepted; try again", e);
             }
             LOG.log(System.Logger.Level.DEBUG, "event " + event.requestId() + ": its new state is not in the cluster's"

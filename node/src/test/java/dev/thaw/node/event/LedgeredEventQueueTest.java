@@ -86,7 +86,7 @@ class LedgeredEventQueueTest {
         assertThat(ledger.entries).containsOnlyKeys("a");
         assertThat(LedgeredEventQueue.event(ledger.entries.get("a")).requestId()).isEqualTo("a");
         ledger.down = true;
-        assertThatThrownBy(() -> q.add(event("b"))).isInstanceOf(IOException.class).hasMessageContaining("not accepted");
+        assertThatThrownBy(() -> q.add(event("b"))).isInstanceOf(LedgeredEventQueue.NotRecorded.class).hasMessageContaining("not accepted");
         assertThat(filed()).containsExactly("a");
         q.add(event("a").failed("boom", Instant.EPOCH)); // a later attempt's state: kept here, the ledger catches up later
         assertThat(filed()).containsExactly("a");
@@ -112,7 +112,7 @@ class LedgeredEventQueueTest {
     @Test
     void beforeTheNodeJoinedANewEventWaitsThenIsRefused() throws Exception {
         LedgeredEventQueue q = queue();
-        assertThatThrownBy(() -> q.add(event("a"))).isInstanceOf(IOException.class)
+        assertThatThrownBy(() -> q.add(event("a"))).isInstanceOf(LedgeredEventQueue.NotRecorded.class)
                 .hasMessageContaining("has not joined its cluster yet");
         assertThat(filed()).isEmpty();
     }
