@@ -167,7 +167,13 @@ class RestoreModesIT extends WithSnapshotNode {
                 assertThat(r.thawHeader("Restore-Source")).contains("store");
             }
         }
-        assertThat(restores).as("clones restored at once; log: %s", node.client.logs(name, 40)).isGreaterThanOrEqualTo(2);
+        assertThat(restores).as("the first answer is a clone's").isPositive();
+        // four waiting calls start two restores at once (the node's bound on concurrent starts); a clone
+        // up first may answer all four warm, so the clones are counted where they run, not by answers
+        var counts = Eventually.poll(() -> node.client.describe(name).instances(), c -> c.starting() == 0 && c.idle() >= 2,
+                java.time.Duration.ofSeconds(30), java.time.Duration.ofMillis(100));
+        assertThat(counts.idle()).as("clones restored at once; log: %s", node.client.logs(name, 40)).isGreaterThanOrEqualTo(2);
+        assertThat(node.client.logs(name, 40)).doesNotContain("RESTORE_FAILED");
         node.client.delete(name);
     }
 
