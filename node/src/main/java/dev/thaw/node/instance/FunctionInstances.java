@@ -65,6 +65,8 @@ public final class FunctionInstances implements InstanceStarter, Instance.Lifecy
     private static final Duration PREFETCH_WAIT = Duration.ofSeconds(3);
     /** Longest an eager restore streamed from the store waits for the whole image (an S3-only fetch of a large one). */
     private static final Duration STREAM_WAIT = Duration.ofSeconds(20);
+    /** Longest the node waits for thaw's runtime's control line to be read once its first next arrived. */
+    private static final Duration CONTROL_LINE_WAIT = Duration.ofSeconds(2);
 
     /**
      * What the starter needs from the node.
@@ -592,12 +594,31 @@ public final class FunctionInstances implements InstanceStarter, Instance.Lifecy
             spare.refillSoon(); // the version's first instance is up, or a restore took the spare
         }
         if (instance.kind == StartKind.BOOT && instance.checkpointRequested && snapshot.state() == Snapshot.State.PENDING
-                && instance.claimCheckpoint()) {
+                && thawRuntimeSaidNothingYet() && instance.claimCheckpoint()) {
             String why = "the runtime asked for work without asking to be snapshotted first (a custom runtime is"
                     + " snapshotted when it calls restore/next after its init, as Lambda SnapStart's runtimes do)";
             checkpointFailed(why);
             ctx.log().append("SNAPSHOT_FAILED " + why + "; cold starts boot");
         }
+    }
+
+    /**
+     * thaw's runtime says on its stdout whether it is to be snapshotted (checkpoint-ready or
+     * checkpoint-abort) before it asks for work, but the node reads stdout on another thread than the
+     * Runtime API's: its {@code next} can arrive first. So for thaw's runtime the verdict waits (on
+     * that {@code next}, briefly) for the line to be read; a custom runtime says nothing on stdout.
+     *
+     * @return whether the snapshot is still pending after that wait
+     */
+    private boolean thawRuntimeSaidNothingYet() {
+        if (!"java".equals(deployment.manifest().runtime())) {
+            return true;
+        }
+        long deadline = System.nanoTime() + CONTROL_LINE_WAIT.toNanos();
+        while (snapshot.state() == Snapshot.State.PENDING && System.nanoTime() < deadline) {
+            java.util.concurrent.locks.LockSupport.parkNanos(1_000_000);
+        }
+        return snapshot.state() == Snapshot.State.PENDING;
     }
 
     /**
