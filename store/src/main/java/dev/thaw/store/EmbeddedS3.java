@@ -127,7 +127,7 @@ public final class EmbeddedS3 implements AutoCloseable {
 
     /** @return the server's endpoint, {@code http://127.0.0.1:<port>} (or the address it was started on) */
     public URI endpoint() {
-        return URI.create("http://" + (host.contains(":") ? "[" + host + "]" : host) + ":" + port);
+        return uri(port);
     }
 
     /** @return whether the server is accepting requests */
@@ -166,7 +166,7 @@ public final class EmbeddedS3 implements AutoCloseable {
     private synchronized void launch(int wantedPort) {
         S3Proxy p = S3Proxy.builder()
                 .blobStore(context.getBlobStore())
-                .endpoint(URI.create("http://" + (host.contains(":") ? "[" + host + "]" : host) + ":" + wantedPort))
+                .endpoint(uri(wantedPort))
                 .awsAuthentication(authenticated ? AuthenticationType.AWS_V2_OR_V4 : AuthenticationType.NONE,
                         identity, credential)
                 .build();
@@ -190,6 +190,11 @@ public final class EmbeddedS3 implements AutoCloseable {
         }
         this.proxy = p;
         this.port = p.getPort();
+    }
+
+    /** @return {@code http://host:port}, an IPv6 host in brackets */
+    private URI uri(int port) {
+        return URI.create("http://" + (host.contains(":") ? "[" + host + "]" : host) + ":" + port);
     }
 
     private static String randomHex(int bytes) {

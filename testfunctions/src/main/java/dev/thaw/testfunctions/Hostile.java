@@ -108,42 +108,35 @@ public class Hostile implements Handler<Map<String, Object>, Map<String, Object>
 
     private static String http(String host, int port, String method, String path, String body, Map<String, String> headers)
             throws IOException {
-        try (Socket s = new Socket()) {
-            s.connect(new InetSocketAddress(host, port), 2_000);
-            s.setSoTimeout(5_000);
-            byte[] b = body == null ? new byte[0] : body.getBytes(StandardCharsets.UTF_8);
-            StringBuilder req = new StringBuilder((method == null ? "GET" : method) + " " + path + " HTTP/1.1\r\nHost: "
-                    + host + ":" + port + "\r\nConnection: close\r\nContent-Length: " + b.length + "\r\n");
-            headers.forEach((k, v) -> req.append(k).append(": ").append(v).append("\r\n"));
-            req.append("\r\n");
-            OutputStream o = s.getOutputStream();
-            o.write(req.toString().getBytes(StandardCharsets.UTF_8));
-            o.write(b);
-            o.flush();
-            String answer = new String(s.getInputStream().readNBytes(300), StandardCharsets.UTF_8);
-            return answer.isEmpty() ? "no answer" : answer.lines().findFirst().orElse("");
-        }
+        String answer = exchange(host, port, method == null ? "GET" : method, path, body, headers, 5_000, 300);
+        return answer.isEmpty() ? "no answer" : answer.lines().findFirst().orElse("");
     }
 
     /** A request to THAW_NODE_URL plus {@code path} over a plain socket: the status line and the body. */
     private static String node(String method, String path, String body, Map<String, String> headers) throws IOException {
         java.net.URI base = java.net.URI.create(System.getenv("THAW_NODE_URL"));
+        String answer = exchange(base.getHost(), base.getPort(), method, base.getRawPath() + path, body, headers, 20_000,
+                Integer.MAX_VALUE);
+        int end = answer.indexOf("\r\n\r\n");
+        return answer.lines().findFirst().orElse("no answer") + (end < 0 ? "" : " " + answer.substring(end + 4));
+    }
+
+    /** One HTTP/1.1 request on a connection of its own: the answer's first {@code maxBytes} bytes, as text. */
+    private static String exchange(String host, int port, String method, String path, String body,
+                                   Map<String, String> headers, int timeoutMs, int maxBytes) throws IOException {
         try (Socket s = new Socket()) {
-            s.connect(new InetSocketAddress(base.getHost(), base.getPort()), 2_000);
-            s.setSoTimeout(20_000);
-            byte[] b = body.getBytes(StandardCharsets.UTF_8);
-            StringBuilder req = new StringBuilder(method + " " + base.getRawPath() + path + " HTTP/1.1\r\nHost: "
-                    + base.getHost() + ":" + base.getPort() + "\r\nConnection: close\r\nContent-Length: " + b.length
-                    + "\r\n");
+            s.connect(new InetSocketAddress(host, port), 2_000);
+            s.setSoTimeout(timeoutMs);
+            byte[] b = body == null ? new byte[0] : body.getBytes(StandardCharsets.UTF_8);
+            StringBuilder req = new StringBuilder(method + " " + path + " HTTP/1.1\r\nHost: " + host + ":" + port
+                    + "\r\nConnection: close\r\nContent-Length: " + b.length + "\r\n");
             headers.forEach((k, v) -> req.append(k).append(": ").append(v).append("\r\n"));
             req.append("\r\n");
             OutputStream o = s.getOutputStream();
             o.write(req.toString().getBytes(StandardCharsets.UTF_8));
             o.write(b);
             o.flush();
-            String answer = new String(s.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
-            int end = answer.indexOf("\r\n\r\n");
-            return answer.lines().findFirst().orElse("no answer") + (end < 0 ? "" : " " + answer.substring(end + 4));
+            return new String(s.getInputStream().readNBytes(maxBytes), StandardCharsets.UTF_8);
         }
     }
 

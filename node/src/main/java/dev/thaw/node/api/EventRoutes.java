@@ -34,7 +34,7 @@ final class EventRoutes implements HttpService {
         boolean payloads = req.query().first("payload").map(Boolean::parseBoolean).orElse(false);
         List<Map<String, Object>> letters = new java.util.ArrayList<>(
                 node.deadLetters(name).stream().map(l -> describe(l, payloads)).toList());
-        Map<String, Object> others = node.onOtherNodes("GET", target(req));
+        Map<String, Object> others = node.onOtherNodes("GET", Requests.target(req));
         if (!others.isEmpty()) {
             String me = node.clusterNodeId().orElse("");
             letters.forEach(l -> l.put("node", me));
@@ -61,18 +61,13 @@ final class EventRoutes implements HttpService {
         Map<String, Object> body = new LinkedHashMap<>();
         body.put("function", name);
         int cleared = node.clearDeadLetters(name);
-        for (Object answer : node.onOtherNodes("DELETE", target(req)).values()) {
+        for (Object answer : node.onOtherNodes("DELETE", Requests.target(req)).values()) {
             if (answer instanceof com.fasterxml.jackson.databind.JsonNode n) {
                 cleared += n.path("cleared").asInt();
             }
         }
         body.put("cleared", cleared);
         Requests.json(res, 200, body);
-    }
-
-    private static String target(ServerRequest req) {
-        String query = req.query().rawValue();
-        return req.path().rawPath() + (query == null || query.isEmpty() ? "" : "?" + query);
     }
 
     private static Map<String, Object> describe(DeadLetter l, boolean payload) {

@@ -97,8 +97,8 @@ final class InvokeRoutes implements HttpService {
                             .header("X-Thaw-Request-Id", id).send();
                 }
                 case RequestResponse -> {
-                    Optional<Forwarder.Answer> remote = node.forwardInvocation(ref, target(req), forwardedHeaders(req),
-                            payload);
+                    Optional<Forwarder.Answer> remote = node.forwardInvocation(ref, Requests.target(req),
+                            forwardedHeaders(req), payload);
                     if (remote.isPresent()) {
                         relay(res, remote.get());
                     } else {
@@ -127,11 +127,6 @@ final class InvokeRoutes implements HttpService {
     /** Headers of the remote node's answer that belong to its connection, not to the answer. */
     private static final java.util.Set<String> HOP_BY_HOP = java.util.Set.of("connection", "keep-alive", "date",
             "content-length", "transfer-encoding");
-
-    private static String target(ServerRequest req) {
-        String query = req.query().rawValue();
-        return req.path().rawPath() + (query == null || query.isEmpty() ? "" : "?" + query);
-    }
 
     private static List<Map.Entry<String, String>> forwardedHeaders(ServerRequest req) {
         List<Map.Entry<String, String>> out = new java.util.ArrayList<>();

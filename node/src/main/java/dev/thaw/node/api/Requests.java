@@ -24,6 +24,12 @@ final class Requests {
         return checkedName(req.path().pathParameters().get("name"));
     }
 
+    /** @return the request's target as it came: its raw path and, when it had one, its raw query */
+    static String target(ServerRequest req) {
+        String query = req.query().rawValue();
+        return req.path().rawPath() + (query == null || query.isEmpty() ? "" : "?" + query);
+    }
+
     static String checkedName(String name) {
         if (!FunctionManifest.isValidName(name)) {
             throw ThawException.invalidRequest("'%s' is not a valid function name", name);

@@ -74,9 +74,7 @@ final class SnapshotRoutes implements HttpService {
 
     /** Adds the other nodes' answers to the same request, when there are any. */
     private Map<String, Object> withOthers(ServerRequest req, Map<String, Object> body) {
-        String query = req.query().rawValue();
-        Map<String, Object> others = node.onOtherNodes(req.prologue().method().text(),
-                req.path().rawPath() + (query == null || query.isEmpty() ? "" : "?" + query));
+        Map<String, Object> others = node.onOtherNodes(req.prologue().method().text(), Requests.target(req));
         if (!others.isEmpty()) {
             body.put("nodes", others);
         }

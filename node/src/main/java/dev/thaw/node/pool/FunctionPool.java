@@ -339,7 +339,7 @@ public final class FunctionPool implements InstanceEvents {
         long needed = queue.size() - coming;
         // paced: more start as the first ones come up, if invocations still wait for them then
         while (needed > 0 && members.size() < settings.maxInstances() && starter.mayStart()
-                && (settings.maxStarting() == 0 || starting < settings.maxStarting())) {
+                && belowStartBound(starting)) {
             startInstance();
             needed--;
             starting++;
@@ -501,7 +501,7 @@ public final class FunctionPool implements InstanceEvents {
         long starting = startingNow();
         while (started < n && !closed && members.size() < settings.maxInstances() && starter.mayStart()
                 && starter.restoresAhead()) {
-            if (settings.maxStarting() > 0 && starting >= settings.maxStarting()) {
+            if (!belowStartBound(starting)) {
                 aheadHeldBack = true; // paced: the rest when a start ends (onStartRoom)
                 break;
             }
@@ -527,6 +527,11 @@ public final class FunctionPool implements InstanceEvents {
      */
     public void onStartRoom(Runnable listener) {
         this.startRoom = listener;
+    }
+
+    /** @return whether one more instance may start while {@code starting} are (the bound on concurrent starts) */
+    private boolean belowStartBound(long starting) {
+        return settings.maxStarting() == 0 || starting < settings.maxStarting();
     }
 
     private long startingNow() {

@@ -196,11 +196,7 @@ final class DurableCopies {
             this.data = data;
             this.objectId = objectId;
             this.size = size;
-            try {
-                this.md = java.security.MessageDigest.getInstance("SHA-256");
-            } catch (java.security.NoSuchAlgorithmException e) {
-                throw new IllegalStateException(e);
-            }
+            this.md = XdtService.sha256();
         }
 
         @Override

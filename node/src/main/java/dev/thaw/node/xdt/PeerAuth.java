@@ -117,13 +117,8 @@ final class PeerAuth {
     }
 
     private String signature(String path, String reference, String reader, String node, long t) {
-        String digest;
-        try {
-            digest = HexFormat.of().formatHex(MessageDigest.getInstance("SHA-256")
-                    .digest(reference.getBytes(StandardCharsets.US_ASCII)));
-        } catch (java.security.NoSuchAlgorithmException e) {
-            throw new IllegalStateException(e);
-        }
+        String digest = HexFormat.of().formatHex(
+                XdtService.sha256().digest(reference.getBytes(StandardCharsets.US_ASCII)));
         String text = "GET\n" + path + "\n" + digest + "\n" + reader + "\n" + node + "\n" + t;
         return Base64.getUrlEncoder().withoutPadding().encodeToString(
                 TransferKey.hmac(key, text.getBytes(StandardCharsets.UTF_8)));

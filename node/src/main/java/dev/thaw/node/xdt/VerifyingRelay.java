@@ -4,7 +4,6 @@ import java.io.IOException;
 import java.io.InputStream;
 import java.nio.ByteBuffer;
 import java.security.MessageDigest;
-import java.security.NoSuchAlgorithmException;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.Executor;
 
@@ -68,12 +67,7 @@ final class VerifyingRelay {
      */
     static Outcome relay(InputStream source, Reference ref, Expected expected, String from, Sink sink, Executor hashers)
             throws IOException {
-        MessageDigest sha;
-        try {
-            sha = MessageDigest.getInstance("SHA-256");
-        } catch (NoSuchAlgorithmException e) {
-            throw new IllegalStateException(e);
-        }
+        MessageDigest sha = XdtService.sha256();
         int size = (int) Math.min(BUFFER, Math.max(1, ref.size() + 1));
         byte[][] buffers = new byte[BUFFERS][size];
         @SuppressWarnings("unchecked")

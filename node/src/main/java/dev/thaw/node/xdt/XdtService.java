@@ -560,7 +560,8 @@ public final class XdtService implements AutoCloseable {
         PeerServer.refuse(ex, r);
     }
 
-    private static MessageDigest sha256() {
+    /** @return a new SHA-256 digest (every JDK has one) */
+    static MessageDigest sha256() {
         try {
             return MessageDigest.getInstance("SHA-256");
         } catch (NoSuchAlgorithmException e) {
