@@ -193,6 +193,10 @@ final class UpCommand implements Callable<Integer> {
 
     @Override
     public Integer call() throws InterruptedException {
+        if (maxStarting != null && maxStarting < 0) {
+            throw new picocli.CommandLine.ParameterException(spec.commandLine(),
+                    "--max-starting must be 0 (no bound) or more, not " + maxStarting);
+        }
         NodeConfig config;
         try {
             config = NodeConfig.builder()

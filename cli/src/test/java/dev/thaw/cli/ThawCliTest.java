@@ -407,6 +407,12 @@ class ThawCliTest {
     }
 
     @Test
+    void aNegativeBoundOnConcurrentStartsIsAUsageErrorNamingTheFlag() {
+        assertThat(thaw("up", "--port", "0", "--max-starting", "-1")).isEqualTo(2);
+        assertThat(err.toString()).contains("--max-starting must be 0 (no bound) or more, not -1");
+    }
+
+    @Test
     void listPrintsATable() {
         node.answer("GET", "/functions", 200, "{\"functions\":[" + INFO + "," + INFO.replace("\"hello\"", "\"json-transform\"")
                 .replace("\"ready\"", "\"none\"").replace("\"busy\":2", "\"busy\":0") + "]}");
