@@ -42,7 +42,8 @@ public interface Xdt {
      * @throws IllegalStateException outside a thaw instance (use {@link #inMemory()} in unit tests)
      */
     static Xdt get() {
-        return XdtProvider.get();
+        return InstanceServices.get(Xdt.class, "no XDT here: Xdt.get() works inside a thaw instance only;"
+                + " unit tests can use Xdt.inMemory()");
     }
 
     /**

@@ -31,8 +31,9 @@ class FunctionCallsIT {
         node = new TestNode();
         node.deploy("callee", TestNode.TF + "EchoRequestHandler::handleRequest");
         node.deploy("bystander", TestNode.TF + "EchoRequestHandler::handleRequest");
+        node.deploy("thrower", TestNode.TF + "HandlerThrows::handle");
         node.client.deploy(new FunctionManifest("caller", TestNode.TF + "Hostile::handle", null, 256, 30_000, Map.of(), 4,
-                true).withMayInvoke(List.of("callee")), TestNode.TEST_FUNCTIONS);
+                true).withMayInvoke(List.of("callee", "thrower")), TestNode.TEST_FUNCTIONS);
     }
 
     @AfterAll
@@ -69,6 +70,46 @@ class FunctionCallsIT {
         assertThat(Json.mapper().readTree(restored.body()).path("detail").asText())
                 .as("a clone reaches the node with the address its snapshot holds").startsWith("HTTP/1.1 200")
                 .contains("\"from\":\"clone\"");
+    }
+
+    /** @return what the caller's {@code Functions} call gave: "result …", "queued …" or "refused …" */
+    private static String callThroughRuntime(String function, String event, boolean queued) throws IOException {
+        Map<String, Object> in = new LinkedHashMap<>();
+        in.put("action", "call");
+        in.put("path", function);
+        in.put("data", event);
+        if (queued) {
+            in.put("event", true);
+        }
+        InvocationResult r = node.invoke("caller", Json.mapper().writeValueAsString(in));
+        assertThat(r.status()).as(r.bodyAsString()).isEqualTo(200);
+        return Json.mapper().readTree(r.body()).path("detail").asText();
+    }
+
+    /** @return what the echoing callee answers to {@code event} */
+    private static String echo(String event) {
+        return "{\"shape\":\"lambda\",\"echo\":" + event + ",\"functionName\":\"callee\"}";
+    }
+
+    @Test
+    void theRuntimesFunctionsApiCallsWhatTheDeploymentNamesAndNamesEveryRefusal() throws Exception {
+        assertThat(callThroughRuntime("callee", "{\"via\":\"api\"}", false)).isEqualTo("result " + echo("{\"via\":\"api\"}"));
+        assertThat(callThroughRuntime("callee:$LATEST", "{\"n\":2}", false)).isEqualTo("result " + echo("{\"n\":2}"));
+        assertThat(callThroughRuntime("callee", "{\"queued\":true}", true)).matches("queued [0-9a-f-]{36}");
+        assertThat(callThroughRuntime("bystander", "{}", false))
+                .startsWith("refused 403 AccessDeniedException: calling bystander: function 'caller' may not invoke"
+                        + " function 'bystander'");
+        assertThat(callThroughRuntime("thrower", "{\"x\":1}", false))
+                .as("the callee's failure, named as the node names it").startsWith("refused 502 FunctionError:")
+                .contains("bad input");
+        assertThat(callThroughRuntime("callee", "{not json", false)).startsWith("refused 400 InvalidRequest:");
+
+        node.client.evict("caller");
+        Map<String, Object> in = Map.of("action", "call", "path", "callee", "data", "{\"from\":\"clone\"}");
+        InvocationResult restored = node.invoke("caller", Json.mapper().writeValueAsString(in));
+        assertThat(restored.startKind().name()).isNotEqualToIgnoringCase("boot");
+        assertThat(Json.mapper().readTree(restored.body()).path("detail").asText())
+                .as("a clone calls through its own endpoint").isEqualTo("result " + echo("{\"from\":\"clone\"}"));
     }
 
     @Test

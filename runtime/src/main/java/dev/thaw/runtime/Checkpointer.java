@@ -62,7 +62,7 @@ final class Checkpointer {
         }
         Uniqueness uniqueness = new Uniqueness().prepare();
         api.close();
-        RuntimeXdt.closeIdle();
+        NodeConnections.closeIdle();
         // The first trim links its native downcall, which spins method handles the JIT would still be
         // compiling at the dump; after the wait below, the second one finds everything compiled.
         NativeMemory.trim();
@@ -79,7 +79,7 @@ final class Checkpointer {
                 System.err.println("thaw: could not reseed after restore: " + String.join("; ", skipped));
             }
         }
-        RuntimeXdt.use(now.runtimeApi());
+        NodeConnections.use(now.runtimeApi());
         RuntimeApiClient fresh = new RuntimeApiClient(now.runtimeApi(), mapper);
         resumeHooks(fresh);
         return fresh;

@@ -37,7 +37,7 @@ public final class Main {
      */
     public static void main(String[] args) throws Exception {
         RuntimeConfig config = RuntimeConfig.fromEnvironment(System.getenv());
-        RuntimeXdt.use(config.runtimeApi());
+        NodeConnections.use(config.runtimeApi());
         ObjectMapper mapper = Mappers.create();
         RuntimeApiClient api = new RuntimeApiClient(config.runtimeApi(), mapper);
         FunctionInvoker invoker = init(config, mapper, api);

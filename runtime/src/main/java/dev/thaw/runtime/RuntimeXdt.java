@@ -5,58 +5,35 @@ import dev.thaw.api.XdtException;
 import dev.thaw.api.XdtOptions;
 import dev.thaw.protocol.RuntimeProtocol.Headers;
 import dev.thaw.protocol.RuntimeProtocol.Routes;
-import java.io.BufferedInputStream;
-import java.io.BufferedOutputStream;
+import dev.thaw.runtime.NodeConnections.Conn;
+import dev.thaw.runtime.NodeConnections.Response;
 import java.io.EOFException;
 import java.io.IOException;
 import java.io.InputStream;
 import java.io.OutputStream;
-import java.net.InetSocketAddress;
-import java.net.Socket;
 import java.nio.charset.StandardCharsets;
 import java.util.LinkedHashMap;
 import java.util.Locale;
 import java.util.Map;
-import java.util.concurrent.ConcurrentLinkedDeque;
 
 /*
  * The instance's side of expedited data transfers: dev.thaw.api.Xdt over the node's Runtime API
  * (thaw-xdt/objects), registered as the service Xdt.get() finds.
  *
- * Every call takes a connection of its own from a small pool (or opens one), never the invocation
- * loop's: a handler may put and read from several threads, and a read may stay open while the
- * handler answers. Puts stream: a byte array goes with a Content-Length in one write, a stream in
- * chunks of up to 1 MiB as it is read, so nothing is buffered whole here. Reads stream: the answer
+ * Every call takes a connection of its own from NodeConnections' pool (or opens one), never the
+ * invocation loop's: a handler may put and read from several threads, and a read may stay open
+ * while the handler answers. Puts stream: a byte array goes with a Content-Length in one write, a
+ * stream in chunks of up to 1 MiB as it is read, so nothing is buffered whole here. Reads stream: the answer
  * has a Content-Length (data this node holds), or is chunked with a trailer that says whether the
  * bytes matched the reference (data pulled from another node or S3); a stream whose trailer is not
  * "ok" throws from its last read instead of ending.
- *
- * The pool talks to the address the runtime was given at start and after each restore (a clone's
- * own); it is emptied before a checkpoint, so no socket of it is in a snapshot.
  */
 /** {@link Xdt} for functions in a thaw instance (see the comment above). */
 public final class RuntimeXdt implements Xdt {
     private static final int CHUNK = 1 << 20;
-    private static final int MAX_IDLE = 4;
-    private static final int MAX_LINE = 16 * 1024;
-    private static final ConcurrentLinkedDeque<Conn> IDLE = new ConcurrentLinkedDeque<>();
-    private static volatile String address;
 
     /** Made by {@link java.util.ServiceLoader} for {@link Xdt#get()}. */
     public RuntimeXdt() {
-    }
-
-    /** Talks to this Runtime API address from now on ({@code host:port/prefix}). */
-    static void use(String runtimeApi) {
-        address = runtimeApi;
-        closeIdle();
-    }
-
-    /** Closes every pooled connection (before a checkpoint, and when the address changes). */
-    static void closeIdle() {
-        for (Conn c; (c = IDLE.pollFirst()) != null; ) {
-            c.close();
-        }
     }
 
     // ---- Xdt -----------------------------------------------------------------------------------
@@ -86,7 +63,7 @@ public final class RuntimeXdt implements Xdt {
                 }
                 out.write((Integer.toHexString(n) + "\r\n").getBytes(StandardCharsets.ISO_8859_1));
                 out.write(buf, 0, n);
-                out.write(CRLF);
+                out.write(NodeConnections.CRLF);
             }
             out.write("0\r\n\r\n".getBytes(StandardCharsets.ISO_8859_1));
         }, false);
@@ -106,8 +83,8 @@ public final class RuntimeXdt implements Xdt {
             try {
                 c.send("GET", path, Map.of());
                 Response r = c.readHead();
-                if (r.status != 200) {
-                    throw c.refusal(r);
+                if (r.status() != 200) {
+                    throw refusal(c, r);
                 }
                 return r.chunked() ? new ChunkedBody(c) : new FixedBody(c, r.contentLength());
             } catch (IOException e) {
@@ -159,14 +136,13 @@ public final class RuntimeXdt implements Xdt {
                     body.write(c.out);
                     c.out.flush();
                 } catch (IOException e) {
-                    throw c.refusalInstead(e); // the node may have refused (full) and stopped reading
+                    throw refusalInstead(c, e); // the node may have refused (full) and stopped reading
                 }
                 Response r = c.readHead();
-                if (r.status != 201) {
-                    throw c.refusal(r);
+                if (r.status() != 201) {
+                    throw refusal(c, r);
                 }
-                byte[] ref = c.readBody(r);
-                c.release(r);
+                byte[] ref = c.readBody(r, NodeConnections.MAX_LINE);
                 return new String(ref, StandardCharsets.US_ASCII);
             } catch (SourceFailed e) {
                 c.close();
@@ -192,174 +168,41 @@ public final class RuntimeXdt implements Xdt {
     }
 
     private static Conn take() {
-        Conn c = IDLE.pollFirst();
-        if (c != null) {
-            c.reused = true;
-            return c;
-        }
-        String at = address;
-        if (at == null) {
-            throw new XdtException(XdtException.Reason.UNAVAILABLE, "the runtime has no Runtime API address yet");
-        }
         try {
-            return new Conn(at);
+            return NodeConnections.take();
         } catch (IOException e) {
             throw unavailable("cannot connect to the node", e);
         }
     }
 
-    private static final byte[] CRLF = {'\r', '\n'};
-
-    /** A response head. */
-    private record Response(int status, Map<String, String> headers) {
-        String header(String name) {
-            return headers.get(name.toLowerCase(Locale.ROOT));
+    /** Reads a refusal's message and reason. */
+    private static XdtException refusal(Conn c, Response r) throws IOException {
+        String message = new String(c.readBody(r, NodeConnections.MAX_LINE), StandardCharsets.UTF_8);
+        String reason = r.header(Headers.XDT_REASON);
+        XdtException.Reason why;
+        try {
+            why = reason == null ? XdtException.Reason.UNAVAILABLE : XdtException.Reason.valueOf(reason.strip());
+        } catch (IllegalArgumentException e) {
+            why = XdtException.Reason.UNAVAILABLE;
         }
-
-        boolean chunked() {
-            return "chunked".equalsIgnoreCase(header("transfer-encoding"));
-        }
-
-        long contentLength() {
-            String v = header("content-length");
-            return v == null ? 0 : Long.parseLong(v.strip());
-        }
-
-        boolean keepAlive() {
-            return !"close".equalsIgnoreCase(header("connection"));
-        }
+        return new XdtException(why, message.isEmpty() ? "the node answered " + r.status() : message);
     }
 
-    /** One keep-alive connection to the node. */
-    private static final class Conn {
-        final String owner;
-        final String prefix;
-        final String host;
-        final Socket socket;
-        final InputStream in;
-        final OutputStream out;
-        boolean reused;
-
-        Conn(String runtimeApi) throws IOException {
-            this.owner = runtimeApi;
-            int slash = runtimeApi.indexOf('/');
-            String hostPort = slash < 0 ? runtimeApi : runtimeApi.substring(0, slash);
-            this.prefix = slash < 0 ? "" : runtimeApi.substring(slash);
-            this.host = hostPort;
-            int colon = hostPort.lastIndexOf(':');
-            Socket s = new Socket();
-            s.setTcpNoDelay(true);
-            s.connect(new InetSocketAddress(hostPort.substring(0, colon), Integer.parseInt(hostPort.substring(colon + 1))),
-                    10_000);
-            this.socket = s;
-            this.in = new BufferedInputStream(s.getInputStream(), 64 * 1024);
-            this.out = new BufferedOutputStream(s.getOutputStream(), 64 * 1024);
-        }
-
-        void send(String method, String path, Map<String, String> headers) throws IOException {
-            StringBuilder h = new StringBuilder(256).append(method).append(' ').append(prefix).append(path)
-                    .append(" HTTP/1.1\r\nHost: ").append(host).append("\r\n");
-            headers.forEach((k, v) -> h.append(k).append(": ").append(v).append("\r\n"));
-            out.write(h.append("\r\n").toString().getBytes(StandardCharsets.ISO_8859_1));
-            out.flush();
-        }
-
-        Response readHead() throws IOException {
-            String status = line();
-            String[] parts = status.split(" ", 3);
-            if (parts.length < 2 || !parts[0].startsWith("HTTP/1.")) {
-                throw new IOException("not an HTTP response: " + status);
+    /**
+     * A write failed: if the node answered before it stopped reading (a refusal), that answer
+     * is the failure to report; otherwise the write's.
+     */
+    private static IOException refusalInstead(Conn c, IOException writeFailure) {
+        try {
+            c.socket.setSoTimeout(2_000);
+            Response r = c.readHead();
+            if (r.status() != 201) {
+                throw refusal(c, r);
             }
-            return new Response(Integer.parseInt(parts[1]), fields());
+        } catch (IOException e) {
+            // no answer: the write's failure stands
         }
-
-        Map<String, String> fields() throws IOException {
-            Map<String, String> h = new LinkedHashMap<>();
-            for (String l; !(l = line()).isEmpty(); ) {
-                int colon = l.indexOf(':');
-                if (colon > 0) {
-                    h.put(l.substring(0, colon).strip().toLowerCase(Locale.ROOT), l.substring(colon + 1).strip());
-                }
-            }
-            return h;
-        }
-
-        String line() throws IOException {
-            StringBuilder s = new StringBuilder(64);
-            for (int c; (c = in.read()) != '\n'; ) {
-                if (c < 0) {
-                    throw new EOFException("the node closed the connection in the middle of an answer");
-                }
-                if (c != '\r') {
-                    s.append((char) c);
-                }
-                if (s.length() > MAX_LINE) {
-                    throw new IOException("an answer's line is longer than " + MAX_LINE + " bytes");
-                }
-            }
-            return s.toString();
-        }
-
-        /** Reads a small whole body (a reference, a refusal's message). */
-        byte[] readBody(Response r) throws IOException {
-            long n = r.contentLength();
-            if (r.chunked() || n > MAX_LINE) {
-                throw new IOException("unexpected answer body");
-            }
-            byte[] b = in.readNBytes((int) n);
-            if (b.length != n) {
-                throw new EOFException("the node closed the connection in the middle of an answer");
-            }
-            return b;
-        }
-
-        XdtException refusal(Response r) throws IOException {
-            String message = new String(readBody(r), StandardCharsets.UTF_8);
-            String reason = r.header(Headers.XDT_REASON);
-            release(r);
-            XdtException.Reason why;
-            try {
-                why = reason == null ? XdtException.Reason.UNAVAILABLE : XdtException.Reason.valueOf(reason.strip());
-            } catch (IllegalArgumentException e) {
-                why = XdtException.Reason.UNAVAILABLE;
-            }
-            return new XdtException(why, message.isEmpty() ? "the node answered " + r.status : message);
-        }
-
-        /**
-         * A write failed: if the node answered before it stopped reading (a refusal), that answer
-         * is the failure to report; otherwise the write's.
-         */
-        IOException refusalInstead(IOException writeFailure) {
-            try {
-                socket.setSoTimeout(2_000);
-                Response r = readHead();
-                if (r.status != 201) {
-                    throw refusal(r);
-                }
-            } catch (IOException e) {
-                // no answer: the write's failure stands
-            }
-            return writeFailure;
-        }
-
-        /** Back to the pool, if the answer was read whole and the node keeps the connection. */
-        void release(Response r) {
-            if (r.keepAlive() && owner.equals(address) && IDLE.size() < MAX_IDLE) {
-                reused = false;
-                IDLE.addFirst(this);
-            } else {
-                close();
-            }
-        }
-
-        void close() {
-            try {
-                socket.close();
-            } catch (IOException e) {
-                // closing
-            }
-        }
+        return writeFailure;
     }
 
     /** Data with a Content-Length. */

@@ -36,8 +36,9 @@ import java.util.stream.Stream;
  * {@code env} (its own environment's names), {@code scratch} (write M MB to /tmp), {@code fetch} (a GET of
  * the URL {@code data} with the JDK's {@code HttpClient} and its default proxy selector, which honours the
  * {@code http.proxyHost} system properties: the body when the answer is 200, else a failure naming the
- * status and body), {@code node} (a request to the node's invoke API at {@code THAW_NODE_URL} plus
- * {@code path}, method {@code host} (default POST), body {@code data}, {@code headers}: the status line
+ * status and body), {@code call} (invokes the function {@code path} with the event {@code data}
+ * through {@link dev.thaw.api.Functions}, queued when {@code event} is set), {@code node} (a
+ * request to the node's invoke API at {@code THAW_NODE_URL} plus {@code path}, method {@code host} (default POST), body {@code data}, {@code headers}: the status line
  * and the body).
  */
 public class Hostile implements Handler<Map<String, Object>, Map<String, Object>> {
@@ -69,6 +70,7 @@ public class Hostile implements Handler<Map<String, Object>, Map<String, Object>
                 case "env" -> new ArrayList<>(System.getenv().keySet());
                 case "scratch" -> scratch(num(in, "mb"));
                 case "fetch" -> fetch(str(in, "data"));
+                case "call" -> call(str(in, "path"), in.get("data") == null ? "" : str(in, "data"), in.get("event") != null);
                 case "node" -> node(in.get("host") == null ? "POST" : str(in, "host"), str(in, "path"),
                         in.get("data") == null ? "" : str(in, "data"), headers(in));
                 default -> throw new IllegalArgumentException("unknown action '" + action + "'");
@@ -113,6 +115,19 @@ public class Hostile implements Handler<Map<String, Object>, Map<String, Object>
     }
 
     /** A request to THAW_NODE_URL plus {@code path} over a plain socket: the status line and the body. */
+    /**
+     * Invokes a function through the runtime's {@link dev.thaw.api.Functions}: its result, the
+     * request id of a queued event, or the refusal's status, error type and message.
+     */
+    private static String call(String function, String event, boolean queued) {
+        try {
+            return queued ? "queued " + dev.thaw.api.Functions.get().invokeEvent(function, event.getBytes(StandardCharsets.UTF_8))
+                    : "result " + dev.thaw.api.Functions.get().invoke(function, event);
+        } catch (dev.thaw.api.FunctionCallException e) {
+            return "refused " + e.status() + " " + e.errorType() + ": " + e.getMessage();
+        }
+    }
+
     private static String node(String method, String path, String body, Map<String, String> headers) throws IOException {
         java.net.URI base = java.net.URI.create(System.getenv("THAW_NODE_URL"));
         String answer = exchange(base.getHost(), base.getPort(), method, base.getRawPath() + path, body, headers, 20_000,

@@ -2,6 +2,7 @@ package dev.thaw.workloads;
 
 import com.fasterxml.jackson.databind.DeserializationFeature;
 import com.fasterxml.jackson.databind.ObjectMapper;
+import dev.thaw.api.Functions;
 import dev.thaw.api.Handler;
 import dev.thaw.api.InvocationContext;
 import dev.thaw.api.Xdt;
@@ -21,9 +22,9 @@ import java.util.function.Supplier;
 import java.util.zip.CRC32;
 
 /**
- * A function that calls the next function through the node's HTTP API, {@code remaining} times
- * deep: the function-to-function case (fan-out and chains of cold starts, and the transfer of a
- * payload from one function to the next). Handler: {@code dev.thaw.workloads.Chain::handle}.
+ * A function that calls the next function through its node, {@code remaining} times deep: the
+ * function-to-function case (fan-out and chains of cold starts, and the transfer of a payload from
+ * one function to the next). Handler: {@code dev.thaw.workloads.Chain::handle}.
  *
  * <p>With {@code remaining > 0} it produces {@code payloadBytes} bytes ({@link #payload(int)}: the
  * same deterministic ASCII for the same size) and POSTs {@code {remaining: remaining-1,
@@ -31,7 +32,9 @@ import java.util.zip.CRC32;
  * environment's {@code NODE_URL}, else {@code THAW_NODE_URL} (which a thaw node sets: its invoke
  * API on the instance's own Runtime API listener, for the functions the deployment names with
  * {@code --may-invoke}), else {@code http://127.0.0.1:8080}, and
- * {@code NEXT_FUNCTION} defaults to this function's own name. How the payload travels is
+ * {@code NEXT_FUNCTION} defaults to this function's own name. In a thaw instance without a
+ * {@code NODE_URL}, the call goes through {@link Functions} instead of an HTTP client of its own:
+ * the same API, on the runtime's kept-alive connections. How the payload travels is
  * {@code TRANSFER}:
  * <ul>
  *   <li>{@code inline} (the default): inside the invocation, as the {@code payload} field (up to 4 MiB);</li>
@@ -112,6 +115,7 @@ public class Chain implements Handler<Chain.Input, Chain.Output> {
     private final String nextFunction;
     private final HttpClient http;
     private final ObjectMapper json;
+    private final Functions functions;
 
     /**
      * Creates the handler from the environment: the node's URL from {@code NODE_URL}, else
@@ -120,7 +124,17 @@ public class Chain implements Handler<Chain.Input, Chain.Output> {
      */
     public Chain() {
         this(nodeUrlFromEnvironment(System.getenv("NODE_URL"), System.getenv("THAW_NODE_URL")),
-                System.getenv("NEXT_FUNCTION"), System.getenv("TRANSFER_URL"), System.getenv("TRANSFER"), Xdt::get);
+                System.getenv("NEXT_FUNCTION"), System.getenv("TRANSFER_URL"), System.getenv("TRANSFER"), Xdt::get,
+                throughNode(System.getenv("NODE_URL"), System.getenv("THAW_NODE_URL")) ? Functions.get() : null);
+    }
+
+    /**
+     * In a thaw instance with no {@code NODE_URL} of the user's, calls go through the runtime's
+     * {@link Functions}, the same API as {@code THAW_NODE_URL} without a general HTTP client's
+     * cost per call.
+     */
+    static boolean throughNode(String nodeUrl, String thawNodeUrl) {
+        return (nodeUrl == null || nodeUrl.isBlank()) && thawNodeUrl != null && !thawNodeUrl.isBlank();
     }
 
     /**
@@ -156,6 +170,16 @@ public class Chain implements Handler<Chain.Input, Chain.Output> {
      * @param xdt the transfers to use when {@code transfer} is xdt (the instance's, in a thaw instance)
      */
     Chain(String nodeUrl, String nextFunction, String transferUrl, String transfer, Supplier<Xdt> xdt) {
+        this(nodeUrl, nextFunction, transferUrl, transfer, xdt, null);
+    }
+
+    /**
+     * @param functions the instance's calls of other functions, or null to POST to {@code nodeUrl}
+     *     with the JDK's HTTP client
+     */
+    Chain(String nodeUrl, String nextFunction, String transferUrl, String transfer, Supplier<Xdt> xdt,
+            Functions functions) {
+        this.functions = functions;
         this.transferUrl = transferUrl == null || transferUrl.isBlank() ? null : transferUrl.strip().replaceAll("/+$", "");
         this.transfer = Transfer.parse(transfer, this.transferUrl);
         if (this.transfer == Transfer.STORE && this.transferUrl == null) {
@@ -210,8 +234,11 @@ public class Chain implements Handler<Chain.Input, Chain.Output> {
         return new Output(downstream.hops() + 1, downstream.payloadBytesReceived(), downstream.checksum(), List.copyOf(path));
     }
 
-    /** POSTs {@code event} to {@code function}'s invoke endpoint and reads its result. */
+    /** Invokes {@code function} with {@code event} (through the runtime, or POSTed to the node's URL) and reads its result. */
     Output call(String function, Input event, Duration timeout) throws IOException, InterruptedException {
+        if (functions != null) {
+            return json.readValue(functions.invoke(function, json.writeValueAsBytes(event)), Output.class);
+        }
         URI uri = URI.create(nodeUrl + "/functions/"
                 + URLEncoder.encode(function, StandardCharsets.UTF_8).replace("+", "%20") + "/invoke");
         HttpRequest request = HttpRequest.newBuilder(uri)

@@ -237,6 +237,35 @@ class ChainTest {
         assertThat(Chain.nodeUrlFromEnvironment("http://a:1", "http://b:2")).isEqualTo("http://a:1");
         assertThat(Chain.nodeUrlFromEnvironment(" ", "http://b:2")).isEqualTo("http://b:2");
         assertThat(Chain.nodeUrlFromEnvironment(null, null)).isNull();
+        assertThat(Chain.throughNode(null, "http://b:2")).as("in a thaw instance: the runtime's Functions").isTrue();
+        assertThat(Chain.throughNode("http://a:1", "http://b:2")).as("the user's own address: HTTP").isFalse();
+        assertThat(Chain.throughNode(null, null)).isFalse();
+    }
+
+    @Test
+    void inAThawInstanceTheCallGoesThroughTheRuntimesFunctions() throws Exception {
+        List<String> called = new java.util.ArrayList<>();
+        dev.thaw.api.Functions functions = new dev.thaw.api.Functions() {
+            @Override
+            public byte[] invoke(String function, byte[] payload) {
+                called.add(function);
+                try {
+                    Chain.Input event = JSON.readValue(payload, Chain.Input.class);
+                    return JSON.writeValueAsBytes(new Chain(null, null).handle(event, new FakeContext(function)));
+                } catch (Exception e) {
+                    throw new IllegalStateException(e);
+                }
+            }
+
+            @Override
+            public String invokeEvent(String function, byte[] payload) {
+                throw new UnsupportedOperationException();
+            }
+        };
+        Chain.Output out = new Chain("http://127.0.0.1:1", "leaf", null, null, dev.thaw.api.Xdt::inMemory, functions)
+                .handle(new Chain.Input(1, 500, null), new FakeContext("head"));
+        assertThat(called).containsExactly("leaf");
+        assertThat(out).isEqualTo(new Chain.Output(1, 500, crc32(Chain.payload(500)), List.of("head", "leaf")));
     }
 
     @Test
