@@ -156,13 +156,18 @@ public final class AheadOfDemand {
     /** An invocation of the function was accepted (any type): demand, and a link in the chains. */
     public void invoked(String function) {
         Managed m = functions.get(function);
-        if (m != null && m.autoscaler().sample(m.pool().inFlight())) {
-            scheduler.schedule(() -> decide(function), Duration.ZERO); // the first request after zero
-        }
-        // The chains' bookkeeping, and the clones and freshen calls it asks for, run on the timer: this
-        // is the invocation's own thread, and nothing here is for the invocation already on its way
-        // (on two cores it slowed a pre-restored clone's first answer by a fraction of a millisecond).
-        scheduler.schedule(() -> predictFrom(function), Duration.ZERO);
+        boolean firstAfterZero = m != null && m.autoscaler().sample(m.pool().inFlight());
+        // The rest runs on the timer: this is the invocation's own thread, and nothing here is for the
+        // invocation already on its way. The predictions this invocation settles are settled before
+        // the decision it may ask for: it is the demand they foresaw, and counted as both (a pending
+        // prediction and the autoscaler's first request) it restored a second clone beside the one
+        // that was predicted for it, while that one ran its freshen hook.
+        scheduler.schedule(() -> {
+            predictFrom(function);
+            if (firstAfterZero) {
+                decide(function); // the first request after zero
+            }
+        }, Duration.ZERO);
     }
 
     private void predictFrom(String function) {

@@ -1,0 +1,80 @@
+package dev.thaw.node.pool;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import dev.thaw.core.FunctionManifest;
+import dev.thaw.core.StartKind;
+import dev.thaw.node.ahead.AheadOfDemand;
+import java.nio.charset.StandardCharsets;
+import java.time.Duration;
+import java.util.List;
+import java.util.Map;
+import org.junit.jupiter.api.Test;
+
+/**
+ * The node's work ahead of demand wired to a real pool, with the pool's fakes: a declared chain
+ * A -> B restores a clone of B when A is invoked and runs B's freshen hook on it; B's invocation
+ * that arrives while the hook runs is the demand the prediction foresaw, and waits for that clone
+ * instead of restoring a second one.
+ */
+class PredictedCloneTest {
+    private final FunctionPoolTest.FakeTime time = new FunctionPoolTest.FakeTime();
+    private final FunctionPoolTest.FakeStarter startsOfA = new FunctionPoolTest.FakeStarter();
+    private final FunctionPoolTest.FakeStarter startsOfB = new FunctionPoolTest.FakeStarter();
+    private final AheadOfDemand ahead = new AheadOfDemand(time::nanos, time, Duration.ofMinutes(5),
+            new AheadOfDemand.Observer() {
+                @Override
+                public void freshen(String function, String outcome) {
+                }
+
+                @Override
+                public void predicted(String function, String from) {
+                }
+            });
+
+    private static FunctionManifest manifest(String name, List<String> next, String freshen) {
+        return new FunctionManifest(name, "x.Handler::handle", null, 256, 30_000, Map.of(), 8, true, null, null,
+                new FunctionManifest.Scaling(0, 1.0, 0, next, freshen));
+    }
+
+    private FunctionPool pool(String name, FunctionPoolTest.FakeStarter starter) {
+        return new FunctionPool(new FunctionPool.Settings(name, 1, 8, 30_000, 256, 100, 2), starter, time, time,
+                new FunctionPoolTest.Recorder());
+    }
+
+    @Test
+    void anInvocationArrivingWhileThePredictedCloneFreshensWaitsForItAndNoSecondCloneIsRestored() throws Exception {
+        startsOfB.kind = StartKind.RESTORE;
+        FunctionPool a = pool("a", startsOfA);
+        FunctionPool b = pool("b", startsOfB);
+        ahead.manage("a", a, manifest("a", List.of("b"), null));
+        ahead.manage("b", b, manifest("b", List.of(), "prefetch"));
+        time.advance(Duration.ZERO);
+
+        a.submit(new Invocation("{}".getBytes(StandardCharsets.UTF_8)));
+        ahead.invoked("a");
+        time.advance(Duration.ZERO);
+        assertThat(startsOfB.clones).as("a clone of B, predicted by A's invocation").containsExactly(true);
+        FunctionPoolTest.FakeInstance clone = startsOfB.started.getFirst();
+
+        time.advance(Duration.ofMillis(40));
+        b.ready(clone);
+        time.advance(Duration.ofMillis(100)); // the freshen call finds the clone ready
+        assertThat(clone.handed).singleElement().satisfies(f -> assertThat(f.isFreshen()).isTrue());
+        Invocation freshen = clone.last();
+
+        time.advance(Duration.ofMillis(30));
+        Invocation call = b.submit(new Invocation("{}".getBytes(StandardCharsets.UTF_8)));
+        ahead.invoked("b");
+        time.advance(Duration.ofMillis(1));
+        assertThat(startsOfB.started).as("the invocation waits for the predicted clone, no second restore").hasSize(1);
+
+        b.completed(clone, freshen.requestId(), new byte[0]);
+        assertThat(clone.last()).isSameAs(call);
+        b.completed(clone, call.requestId(), "{}".getBytes(StandardCharsets.UTF_8));
+        assertThat(call.result().get().start()).isEqualTo(StartKind.PREWARMED);
+        time.advance(Duration.ofSeconds(3)); // a tick: still one instance
+        assertThat(startsOfB.started).hasSize(1);
+        ahead.stop();
+    }
+}
