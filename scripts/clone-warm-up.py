@@ -97,10 +97,10 @@ def main():
                 r = run(a.port, token, a.function, a.body, ["-c", str(conns), "-d", str(a.seconds)])
                 held = instances(a.port, token, a.function)
                 phases[phase] = r
-                print("%-8s %5d %5d %-6s %8s %8s %8s %9s %7d" % (a.label, rnd, conns, phase, r["rps"], r["p50"], r["p99"],
+                print("%-10s %5d %5d %-6s %8s %8s %8s %9s %7d" % (a.label, rnd, conns, phase, r["rps"], r["p50"], r["p99"],
                                                                    r["max"], held["idle"] + held["busy"]), flush=True)
             f, s = phases["first"], phases["steady"]
-            print("%-8s %5d %5d ratio  first/steady req/s %.2f  p99 %.2fx" % (
+            print("%-10s %5d %5d ratio  first/steady req/s %.2f  p99 %.2fx" % (
                 a.label, rnd, conns, float(f["rps"]) / float(s["rps"]), float(f["p99"]) / float(s["p99"])), flush=True)
 
 
