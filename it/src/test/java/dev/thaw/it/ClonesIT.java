@@ -8,6 +8,7 @@ import dev.thaw.core.StartKind;
 import dev.thaw.core.Json;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Map;
 import java.util.concurrent.CyclicBarrier;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
@@ -77,6 +78,36 @@ class ClonesIT extends WithSnapshotNode {
         assertThat(restored.startKind()).isEqualTo(StartKind.RESTORE);
         assertThat(events(booted)).containsExactlyElementsOf(expected);
         assertThat(events(restored)).containsExactlyElementsOf(expected);
+    }
+
+    @Test
+    void aCloneStillRestoringWhenTheNodeStopsIsNoFailedRestore() throws Exception {
+        java.nio.file.Path data = java.nio.file.Files.createTempDirectory("thaw-it-");
+        // C's afterRestore sleeps: the prewarm clone is still being restored when the node stops
+        dev.thaw.core.FunctionManifest slow = new dev.thaw.core.FunctionManifest("slow-restore", TestNode.TF + "Hooks::handle",
+                null, 256, 30_000, Map.of("AFTER_RESTORE_SLEEP_MS", "3000"), 4, true, null, null,
+                new dev.thaw.core.FunctionManifest.Scaling(0, 1.0, 1, List.of(), null));
+        TestNode own = new TestNode(data, true, java.time.Duration.ofMinutes(5), 100);
+        try {
+            own.client.deploy(slow, TestNode.TEST_FUNCTIONS);
+            own.primeSnapshot("slow-restore", "{}"); // the evict is followed by the prewarm level's refill
+            assertThat(Eventually.poll(() -> own.client.describe("slow-restore").instances().starting(), n -> n > 0,
+                    java.time.Duration.ofSeconds(10), java.time.Duration.ofMillis(20))).as("a clone being restored").isPositive();
+            Thread.sleep(300); // CRIU is done; the clone's hooks sleep
+        } finally {
+            own.node.close(); // the pool stops the clone before it is ready
+            own.client.close();
+        }
+        String log = java.nio.file.Files.readString(data.resolve("functions/slow-restore/function.log"));
+        assertThat(log).as("a restore the node stopped is no failed restore").doesNotContain("RESTORE_FAILED");
+        TestNode again = new TestNode(data, true, java.time.Duration.ofMinutes(5), 100);
+        try {
+            InvocationResult restored = again.invoke("slow-restore", "{}");
+            assertThat(restored.startKind()).as("the snapshot is still there after the restart").isIn(StartKind.RESTORE,
+                    StartKind.PREWARMED);
+        } finally {
+            again.close();
+        }
     }
 
     @Test

@@ -14,7 +14,8 @@ import org.crac.Resource;
  * in that order; their hooks add {@code "before:A"} and {@code "after:A"} and so on. CRaC calls
  * {@code beforeCheckpoint} in reverse registration order and {@code afterRestore} in registration order,
  * so a restored instance answers {@code ["init","before:C","before:B","before:A","after:A","after:B","after:C"]}.
- * Handler {@code Hooks::handle}; it returns a copy of {@link #EVENTS}.
+ * Handler {@code Hooks::handle}; it returns a copy of {@link #EVENTS}. With {@code AFTER_RESTORE_SLEEP_MS}
+ * set, C's {@code afterRestore} sleeps that long (a slow restore).
  */
 public class Hooks implements Handler<Object, List<String>> {
 
@@ -57,8 +58,12 @@ public class Hooks implements Handler<Object, List<String>> {
         }
 
         @Override
-        public void afterRestore(Context<? extends Resource> context) {
+        public void afterRestore(Context<? extends Resource> context) throws InterruptedException {
             EVENTS.add("after:" + name);
+            String sleep = System.getenv("AFTER_RESTORE_SLEEP_MS");
+            if (sleep != null && name.equals("C")) {
+                Thread.sleep(Long.parseLong(sleep)); // a slow restore, for tests that act while it runs
+            }
         }
     }
 }

@@ -195,8 +195,15 @@ public final class Instance implements PoolInstance {
 
     @Override
     public void stop() {
+        stoppedByNode = true;
         kill();
     }
+
+    /**
+     * Set when the pool stopped the instance (closed on a redeploy or shutdown, retired, evicted): an
+     * exit before it was ready is then no failed start, and says nothing against its snapshot.
+     */
+    volatile boolean stoppedByNode;
 
     // ---- process -------------------------------------------------------------------------------
 
