@@ -1,5 +1,6 @@
 package dev.thaw.bench;
 
+import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.thaw.client.ThawClient;
@@ -227,6 +228,88 @@ public final class BenchRun {
                         .withMayInvoke(mayInvoke), jar);
             }
         }
+        spreadChains();
+    }
+
+    /** How long the front door may take to see a hop's first instance where it was started. */
+    private static final Duration SPREAD_VISIBLE = Duration.ofSeconds(15);
+
+    /**
+     * Chains with {@code spread}: each hop after the first gets its first instance on another node
+     * than the front door's, by one call of that hop alone ({@code remaining: 0}) through that
+     * node's own front door. Placement prefers a node with an idle warm instance, so the chain's
+     * calls then find each hop where it was started; this waits until the front door's view of the
+     * cluster shows them there.
+     */
+    private void spreadChains() {
+        List<Fn> spread = functions.values().stream()
+                .filter(f -> f.spec.chain() != null && f.spec.chain().spreadOrDefault() && f.deployments.size() > 1).toList();
+        if (spread.isEmpty() || control == null) {
+            return;
+        }
+        JsonNode cluster;
+        try {
+            cluster = control.clusterNodes();
+        } catch (ThawException e) {
+            throw new IllegalArgumentException("chain.spread needs a cluster's front door as the target: " + e.getMessage());
+        }
+        String self = cluster.path("self").asText();
+        List<JsonNode> others = new ArrayList<>();
+        cluster.path("nodes").forEach(n -> {
+            if (!n.path("id").asText().equals(self) && n.path("state").asText().equals("active")) {
+                others.add(n);
+            }
+        });
+        if (others.isEmpty()) {
+            throw new IllegalArgumentException("chain.spread needs a cluster of two nodes or more: " + self
+                    + " sees no other active node");
+        }
+        Map<String, String> placedOn = new java.util.LinkedHashMap<>();
+        byte[] alone = "{\"remaining\":0,\"payloadBytes\":0}".getBytes(StandardCharsets.UTF_8);
+        for (Fn fn : spread) {
+            for (int i = 1; i < fn.deployments.size(); i++) {
+                JsonNode node = others.get((i - 1) % others.size());
+                String hop = fn.deployments.get(i);
+                Invoker.Answer a = invoker.post(invokeUri(node.path("address").asText().replaceAll("/+$", ""), hop), alone);
+                if (a.status() != 200) {
+                    throw new IllegalStateException("chain.spread: starting " + hop + " on " + node.path("id").asText()
+                            + " answered " + a.status() + " " + a.error());
+                }
+                placedOn.put(hop, node.path("id").asText());
+            }
+        }
+        long deadline = System.nanoTime() + SPREAD_VISIBLE.toNanos();
+        while (!placementSees(placedOn)) {
+            if (System.nanoTime() > deadline) {
+                throw new IllegalStateException("chain.spread: the front door did not see " + placedOn + " within "
+                        + SPREAD_VISIBLE.toSeconds() + " s");
+            }
+            sleepUntil(System.nanoTime() + 200_000_000L);
+        }
+        placedOn.forEach((hop, node) -> err.println("spread: " + hop + " runs on " + node));
+        err.flush();
+    }
+
+    /** @return whether the front door's view has an idle instance of each hop on its node */
+    private boolean placementSees(Map<String, String> placedOn) {
+        JsonNode cluster = control.clusterNodes();
+        for (Map.Entry<String, String> e : placedOn.entrySet()) {
+            boolean seen = false;
+            for (JsonNode n : cluster.path("nodes")) {
+                if (!n.path("id").asText().equals(e.getValue())) {
+                    continue;
+                }
+                var idle = n.path("idle").fields();
+                while (idle.hasNext()) {
+                    var f = idle.next();
+                    seen |= f.getKey().startsWith(e.getKey() + "@") && f.getValue().asInt() > 0;
+                }
+            }
+            if (!seen) {
+                return false;
+            }
+        }
+        return true;
     }
 
     private static URI invokeUri(String base, String deployment) {

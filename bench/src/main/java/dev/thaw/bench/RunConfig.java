@@ -129,14 +129,28 @@ public record RunConfig(String name, String description, Target target, Long see
      *     storage-based transfers do; the benchmark runs that store itself, an embedded S3 on
      *     loopback) or {@code xdt} (thaw's expedited data transfers: the data stays in the node's
      *     buffers and the next function pulls it by reference)
+     * @param spread on a cluster, run each hop after the first on another node than the front door's
+     *     (false by default): the benchmark starts each such hop's first instance through another
+     *     node's front door, and placement, which prefers an idle warm instance, keeps it there, so
+     *     each hand-off crosses nodes (an XDT reference is then pulled from the producer's node)
      */
-    public record Chain(Integer length, Integer payloadBytes, String via, String transfer) {
+    public record Chain(Integer length, Integer payloadBytes, String via, String transfer, Boolean spread) {
         /** The transfers a chain can use. */
         static final List<String> TRANSFERS = List.of("inline", "store", "xdt");
 
         /** A chain with the older field only. */
         public Chain(Integer length, Integer payloadBytes, String via) {
-            this(length, payloadBytes, via, null);
+            this(length, payloadBytes, via, null, null);
+        }
+
+        /** A chain on whatever nodes placement picks. */
+        public Chain(Integer length, Integer payloadBytes, String via, String transfer) {
+            this(length, payloadBytes, via, transfer, null);
+        }
+
+        /** @return whether the hops run on different nodes of a cluster */
+        public boolean spreadOrDefault() {
+            return spread != null && spread;
         }
 
         /** @return inline, store or xdt */
@@ -355,6 +369,9 @@ public record RunConfig(String name, String description, Target target, Long see
             }
             if (f.chain().via() != null && !f.chain().via().equals("inline") && !f.chain().via().equals("store")) {
                 e.add(at + ".chain.via must be inline or store, got " + f.chain().via());
+            }
+            if (f.chain().spreadOrDefault() && !thaw) {
+                e.add(at + ".chain.spread needs a thaw target (a cluster's front door)");
             }
             if (f.chain().transfer() != null && !Chain.TRANSFERS.contains(f.chain().transfer())) {
                 e.add(at + ".chain.transfer must be inline, store or xdt, got " + f.chain().transfer());

@@ -84,6 +84,28 @@ class BenchRunTest {
     }
 
     @Test
+    void aSpreadChainStartsItsSecondFunctionThroughAnotherNodeAndNeedsACluster() throws Exception {
+        String scenario = """
+                target: {url: "%s"}
+                functions:
+                  - {name: x, jar: JAR, handler: "A::h", chain: {length: 2, payloadBytes: 1, transfer: xdt, spread: true}, warmup: 0}
+                load: {mode: closed, concurrency: 1, requests: 2}
+                """;
+        try (FakeNode node = new FakeNode(0, 0)) {
+            BenchRun.Result single = run(scenario.formatted(node.url()), new StringWriter());
+            assertThat(single.ok()).isFalse();
+            assertThat(single.failures()).singleElement().asString().contains("chain.spread needs a cluster's front door");
+        }
+        try (FakeNode node = new FakeNode(0, 0)) {
+            node.cluster = true;
+            BenchRun.Result spread = run(scenario.formatted(node.url()), new StringWriter());
+            assertThat(spread.ok()).as(spread.failures().toString()).isTrue();
+            assertThat(node.calls).containsSubsequence("PUT /functions/x-2", "POST /functions/x-2/invoke",
+                    "GET /cluster/nodes", "POST /functions/x-1/invoke");
+        }
+    }
+
+    @Test
     void closedLoopWithEvictionBeforeEveryCall() throws Exception {
         try (FakeNode node = new FakeNode(0, 0)) {
             BenchRun.Result result = run("""

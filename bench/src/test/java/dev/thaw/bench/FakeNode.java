@@ -23,6 +23,8 @@ final class FakeNode implements AutoCloseable {
     final Map<String, Boolean> hot = new ConcurrentHashMap<>();
     final AtomicInteger invocations = new AtomicInteger();
     final long serviceMillis;
+    /** When set, the node is the front door ("n1") of a cluster with one more node, "n2", at the same address. */
+    volatile boolean cluster;
     private final ExecutorService executor;
 
     /** @param serviceMillis how long each invocation sleeps; @param threads 0 for a thread per request */
@@ -48,6 +50,13 @@ final class FakeNode implements AutoCloseable {
         try {
             if (path.equals("/healthz")) {
                 send(x, 200, "{\"status\":\"ok\"}");
+            } else if (cluster && method.equals("GET") && path.equals("/cluster/nodes")) {
+                // every function invoked so far has an idle instance on n2
+                StringBuilder idle = new StringBuilder();
+                hot.keySet().forEach(f -> idle.append(idle.isEmpty() ? "" : ",").append("\"").append(f).append("@1\":1"));
+                send(x, 200, "{\"self\":\"n1\",\"nodes\":[{\"id\":\"n1\",\"address\":\"" + url()
+                        + "\",\"state\":\"active\",\"idle\":{}},{\"id\":\"n2\",\"address\":\"" + url()
+                        + "/\",\"state\":\"active\",\"idle\":{" + idle + "}}]}");
             } else if (method.equals("PUT") && parts.length == 3) {
                 hot.put(parts[2], false);
                 send(x, 201, info(parts[2]));

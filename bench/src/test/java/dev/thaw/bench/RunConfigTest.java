@@ -79,6 +79,19 @@ class RunConfigTest {
     }
 
     @Test
+    void aChainMaySpreadOverAClusterOnAThawTargetOnly() {
+        RunConfig spread = RunConfig.parse(VALID.replace("payloadBytes: 5}", "payloadBytes: 5, spread: true}"), false, "t.yaml");
+        assertThat(spread.functions().get(1).chain().spreadOrDefault()).isTrue();
+        assertThat(spread.withSweepValue(1024).functions().get(1).chain().spreadOrDefault()).as("kept by a sweep").isTrue();
+        assertThat(RunConfig.parse(VALID, false, "t.yaml").functions().get(1).chain().spreadOrDefault()).isFalse();
+        assertThatThrownBy(() -> RunConfig.parse(VALID.replace("payloadBytes: 5}", "payloadBytes: 5, spread: true}")
+                .replace("url: \"http://127.0.0.1:1\"}", "url: \"http://127.0.0.1:1\", kind: http}"), false, "t.yaml"))
+                .hasMessageContaining("functions[1].chain.spread needs a thaw target");
+        RunConfig shipped = RunConfig.read(java.nio.file.Path.of("scenarios/chain-transfer-xdt-cluster.yaml"));
+        assertThat(shipped.functions()).allMatch(f -> f.chain().spreadOrDefault());
+    }
+
+    @Test
     void sweepValueRewritesTheParameter() {
         RunConfig c = RunConfig.parse(VALID, false, "t.yaml");
         RunConfig sub = c.withSweepValue(1024);
