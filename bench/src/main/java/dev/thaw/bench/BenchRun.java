@@ -57,6 +57,10 @@ public final class BenchRun {
     private final PrintWriter out;
     private final PrintWriter err;
     private final ThawClient control;
+    private final String token;
+    private final Duration timeout;
+    /** The nodes spread chains' hops were started on: their snapshots are theirs to report. */
+    private final Map<String, ThawClient> hopNodes = new java.util.concurrent.ConcurrentHashMap<>();
     private final Invoker invoker;
     private final ExecutorService background = Executors.newVirtualThreadPerTaskExecutor();
     private final List<String> failures = Collections.synchronizedList(new ArrayList<>());
@@ -92,6 +96,8 @@ public final class BenchRun {
         this.err = err;
         Duration timeout = Duration.ofSeconds(config.target().timeoutS());
         String token = config.target().thaw() ? apiToken(repoRoot) : null;
+        this.token = token;
+        this.timeout = timeout;
         this.control = config.target().thaw() ? ThawClient.create(URI.create(config.target().url()), token, timeout) : null;
         this.invoker = new Invoker(timeout, token);
     }
@@ -265,51 +271,70 @@ public final class BenchRun {
                     + " sees no other active node");
         }
         Map<String, String> placedOn = new java.util.LinkedHashMap<>();
-        byte[] alone = "{\"remaining\":0,\"payloadBytes\":0}".getBytes(StandardCharsets.UTF_8);
         for (Fn fn : spread) {
             for (int i = 1; i < fn.deployments.size(); i++) {
                 JsonNode node = others.get((i - 1) % others.size());
                 String hop = fn.deployments.get(i);
-                Invoker.Answer a = invoker.post(invokeUri(node.path("address").asText().replaceAll("/+$", ""), hop), alone);
-                if (a.status() != 200) {
-                    throw new IllegalStateException("chain.spread: starting " + hop + " on " + node.path("id").asText()
-                            + " answered " + a.status() + " " + a.error());
-                }
+                startOn(hop, node.path("id").asText(), node.path("address").asText().replaceAll("/+$", ""));
                 placedOn.put(hop, node.path("id").asText());
             }
-        }
-        long deadline = System.nanoTime() + SPREAD_VISIBLE.toNanos();
-        while (!placementSees(placedOn)) {
-            if (System.nanoTime() > deadline) {
-                throw new IllegalStateException("chain.spread: the front door did not see " + placedOn + " within "
-                        + SPREAD_VISIBLE.toSeconds() + " s");
-            }
-            sleepUntil(System.nanoTime() + 200_000_000L);
         }
         placedOn.forEach((hop, node) -> err.println("spread: " + hop + " runs on " + node));
         err.flush();
     }
 
-    /** @return whether the front door's view has an idle instance of each hop on its node */
-    private boolean placementSees(Map<String, String> placedOn) {
-        JsonNode cluster = control.clusterNodes();
-        for (Map.Entry<String, String> e : placedOn.entrySet()) {
-            boolean seen = false;
-            for (JsonNode n : cluster.path("nodes")) {
-                if (!n.path("id").asText().equals(e.getValue())) {
-                    continue;
-                }
-                var idle = n.path("idle").fields();
-                while (idle.hasNext()) {
-                    var f = idle.next();
-                    seen |= f.getKey().startsWith(e.getKey() + "@") && f.getValue().asInt() > 0;
-                }
+    private static final int SPREAD_TRIES = 5;
+
+    /**
+     * Starts {@code hop}'s first instance on {@code nodeId} by a call through that node's front door,
+     * and waits until the front door of the run sees it idle there. That node's placement may still
+     * send the call elsewhere (to a less loaded node while its own instances take their snapshots):
+     * the instance is then evicted and the call made again, once the nodes have settled.
+     */
+    private void startOn(String hop, String nodeId, String address) {
+        byte[] alone = "{\"remaining\":0,\"payloadBytes\":0}".getBytes(StandardCharsets.UTF_8);
+        for (int attempt = 1; ; attempt++) {
+            Invoker.Answer a = invoker.post(invokeUri(address, hop), alone);
+            if (a.status() != 200) {
+                throw new IllegalStateException("chain.spread: starting " + hop + " on " + nodeId + " answered "
+                        + a.status() + " " + a.error());
             }
-            if (!seen) {
-                return false;
+            if (a.node() == null || a.node().equals(nodeId)) {
+                hopNodes.computeIfAbsent(hop, h -> ThawClient.create(URI.create(address), token, timeout));
+                long deadline = System.nanoTime() + SPREAD_VISIBLE.toNanos();
+                while (!placementSees(hop, nodeId)) {
+                    if (System.nanoTime() > deadline) {
+                        throw new IllegalStateException("chain.spread: the front door did not see " + hop + " on " + nodeId
+                                + " within " + SPREAD_VISIBLE.toSeconds() + " s");
+                    }
+                    sleepUntil(System.nanoTime() + 200_000_000L);
+                }
+                return;
+            }
+            if (attempt == SPREAD_TRIES) {
+                throw new IllegalStateException("chain.spread: " + hop + " ran on " + a.node() + ", not " + nodeId + ", "
+                        + SPREAD_TRIES + " times");
+            }
+            control.evict(hop);
+            sleepUntil(System.nanoTime() + 2_000_000_000L); // the nodes' snapshots and load settle
+        }
+    }
+
+    /** @return whether the front door's view of the cluster has an idle instance of {@code hop} on {@code nodeId} */
+    private boolean placementSees(String hop, String nodeId) {
+        for (JsonNode n : control.clusterNodes().path("nodes")) {
+            if (!n.path("id").asText().equals(nodeId)) {
+                continue;
+            }
+            var idle = n.path("idle").fields();
+            while (idle.hasNext()) {
+                var f = idle.next();
+                if (f.getKey().startsWith(hop + "@") && f.getValue().asInt() > 0) {
+                    return true;
+                }
             }
         }
-        return true;
+        return false;
     }
 
     private static URI invokeUri(String base, String deployment) {
@@ -542,7 +567,8 @@ public final class BenchRun {
     private void awaitSnapshotDecided(String name) {
         long deadline = System.nanoTime() + SNAPSHOT_WAIT.toNanos();
         while (System.nanoTime() < deadline) {
-            FunctionInfo.SnapshotInfo s = control.describe(name).snapshot();
+            // a hop started on another node took its snapshot there, and that node reports it
+            FunctionInfo.SnapshotInfo s = hopNodes.getOrDefault(name, control).describe(name).snapshot();
             String state = s == null ? "none" : s.state();
             if (!"none".equals(state)) {
                 if (!"ready".equals(state) && !"disabled".equals(state)) {
@@ -607,6 +633,7 @@ public final class BenchRun {
         }
         background.shutdownNow();
         invoker.close();
+        hopNodes.values().forEach(ThawClient::close);
         if (control != null) {
             control.close();
         }

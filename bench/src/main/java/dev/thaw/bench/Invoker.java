@@ -22,8 +22,9 @@ final class Invoker implements AutoCloseable {
     private static final ObjectMapper JSON = new ObjectMapper();
 
     /** One answer. Times are {@link System#nanoTime()} values. */
+    /** @param node the cluster node that ran it ({@code X-Thaw-Node}), or null */
     record Answer(long sentNanos, long endNanos, int status, StartKind startKind, double initMs, double restoreMs,
-                  double durationMs, String error) {
+                  double durationMs, String error, String node) {
     }
 
     private final ExecutorService executor = Executors.newVirtualThreadPerTaskExecutor();
@@ -56,7 +57,8 @@ final class Invoker implements AutoCloseable {
                 error = "FunctionError";
             }
             return new Answer(sent, end, status, StartKind.fromHeader(h.firstValue("X-Thaw-Start").orElse(null)),
-                    number(h, "X-Thaw-Init-Ms"), number(h, "X-Thaw-Restore-Ms"), number(h, "X-Thaw-Duration-Ms"), error);
+                    number(h, "X-Thaw-Init-Ms"), number(h, "X-Thaw-Restore-Ms"), number(h, "X-Thaw-Duration-Ms"), error,
+                    h.firstValue("X-Thaw-Node").orElse(null));
         } catch (IOException e) {
             return failed(sent, e.getClass().getSimpleName() + ": " + e.getMessage());
         } catch (InterruptedException e) {
@@ -66,7 +68,7 @@ final class Invoker implements AutoCloseable {
     }
 
     private static Answer failed(long sent, String error) {
-        return new Answer(sent, System.nanoTime(), 0, StartKind.UNKNOWN, Double.NaN, Double.NaN, Double.NaN, error);
+        return new Answer(sent, System.nanoTime(), 0, StartKind.UNKNOWN, Double.NaN, Double.NaN, Double.NaN, error, null);
     }
 
     private static double number(HttpHeaders headers, String name) {
