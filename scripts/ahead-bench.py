@@ -36,13 +36,12 @@ import http.server
 import json
 import os
 import shutil
-import signal
 import subprocess
 import sys
 import threading
 import time
 
-from benchlib import header, pct
+from benchlib import header, pct, stop_group
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 HELLO_JAR = os.path.join(ROOT, "examples/hello/target/thaw-examples-hello.jar")
@@ -168,12 +167,7 @@ class Node:
             time.sleep(0.1)
 
     def stop(self):
-        os.killpg(self.proc.pid, signal.SIGTERM)
-        try:
-            self.proc.wait(60)
-        except subprocess.TimeoutExpired:
-            os.killpg(self.proc.pid, signal.SIGKILL)
-            self.proc.wait()
+        stop_group(self.proc, 60)
         self.log.close()
 
 

@@ -26,3 +26,14 @@ def header(name):
     print("# %s: commit %s%s, %s, %s, %d cores (%s), kernel %s" % (
         name, commit.strip(), " (modified)" if dirty.strip() else "", time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()),
         platform.node(), os.cpu_count(), cpu, platform.release()), flush=True)
+
+
+def stop_group(proc, grace_s):
+    """SIGTERM to the process group a benchmark started (start_new_session=True), SIGKILL after grace_s."""
+    import signal
+    os.killpg(proc.pid, signal.SIGTERM)
+    try:
+        proc.wait(grace_s)
+    except subprocess.TimeoutExpired:
+        os.killpg(proc.pid, signal.SIGKILL)
+        proc.wait()

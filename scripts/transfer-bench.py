@@ -27,7 +27,6 @@ import argparse
 import csv
 import http.client
 import re
-import signal
 import importlib.util
 import os
 import shutil
@@ -35,7 +34,7 @@ import subprocess
 import sys
 import time
 
-from benchlib import ROOT, header
+from benchlib import ROOT, header, stop_group
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 spec = importlib.util.spec_from_file_location("ahead_bench", os.path.join(HERE, "ahead-bench.py"))
@@ -114,12 +113,7 @@ class Cluster:
         return counts
 
     def stop(self):
-        os.killpg(self.proc.pid, signal.SIGTERM)
-        try:
-            self.proc.wait(120)
-        except subprocess.TimeoutExpired:
-            os.killpg(self.proc.pid, signal.SIGKILL)
-            self.proc.wait()
+        stop_group(self.proc, 120)
         self.log.close()
 
 

@@ -60,6 +60,28 @@ final class NodeConnections {
         }
     }
 
+    /**
+     * Reads an HTTP line (head, chunk size or trailer) without its CR LF; the runtime's two clients
+     * share it.
+     *
+     * @throws EOFException when the connection ends in the middle of the line
+     */
+    static String readLine(InputStream in, int max) throws IOException {
+        StringBuilder s = new StringBuilder(64);
+        for (int c; (c = in.read()) != '\n'; ) {
+            if (c < 0) {
+                throw new EOFException("the node closed the connection in the middle of an answer");
+            }
+            if (c != '\r') {
+                s.append((char) c);
+            }
+            if (s.length() > max) {
+                throw new IOException("an answer's line is longer than " + max + " bytes");
+            }
+        }
+        return s.toString();
+    }
+
     /** @return a pooled connection ({@link Conn#reused} set), or a new one */
     static Conn take() throws IOException {
         Conn c = IDLE.pollFirst();
@@ -155,19 +177,7 @@ final class NodeConnections {
         }
 
         String line() throws IOException {
-            StringBuilder s = new StringBuilder(64);
-            for (int c; (c = in.read()) != '\n'; ) {
-                if (c < 0) {
-                    throw new EOFException("the node closed the connection in the middle of an answer");
-                }
-                if (c != '\r') {
-                    s.append((char) c);
-                }
-                if (s.length() > MAX_LINE) {
-                    throw new IOException("an answer's line is longer than " + MAX_LINE + " bytes");
-                }
-            }
-            return s.toString();
+            return readLine(in, MAX_LINE);
         }
 
         /**

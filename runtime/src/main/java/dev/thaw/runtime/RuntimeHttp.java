@@ -155,19 +155,7 @@ final class RuntimeHttp implements AutoCloseable {
     }
 
     private String readLine() throws IOException {
-        StringBuilder line = new StringBuilder(64);
-        for (int c; (c = in.read()) != '\n'; ) {
-            if (c < 0) {
-                throw new EOFException("the connection closed in the middle of a response");
-            }
-            if (c != '\r') {
-                line.append((char) c);
-            }
-            if (line.length() > MAX_HEADER_LINE) {
-                throw new IOException("response header line longer than " + MAX_HEADER_LINE + " bytes");
-            }
-        }
-        return line.toString();
+        return NodeConnections.readLine(in, MAX_HEADER_LINE);
     }
 
     @Override
