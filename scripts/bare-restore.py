@@ -22,7 +22,6 @@ with the pipes' names in the snapshot's snapshot.json): a benchmark that reads t
 Data in .thaw/bench-bare, removed at the end unless --keep. Needs root and the project built.
 """
 import argparse
-import importlib.util
 import json
 import os
 import shutil
@@ -30,12 +29,9 @@ import signal
 import tempfile
 import time
 
-from benchlib import header, pct
+from benchlib import ahead_bench, header, pct
 
-HERE = os.path.dirname(os.path.abspath(__file__))
-spec = importlib.util.spec_from_file_location("ahead_bench", os.path.join(HERE, "ahead-bench.py"))
-bench = importlib.util.module_from_spec(spec)
-spec.loader.exec_module(bench)
+bench = ahead_bench()
 
 EXAMPLES = {
     "hello": ("examples/hello/target/thaw-examples-hello.jar", "dev.thaw.examples.hello.Hello::handle", 512,

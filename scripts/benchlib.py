@@ -37,3 +37,12 @@ def stop_group(proc, grace_s):
     except subprocess.TimeoutExpired:
         os.killpg(proc.pid, signal.SIGKILL)
         proc.wait()
+
+
+def ahead_bench():
+    """scripts/ahead-bench.py as a module (its file name is not an importable one): its Node and helpers."""
+    import importlib.util
+    spec = importlib.util.spec_from_file_location("ahead_bench", os.path.join(ROOT, "scripts", "ahead-bench.py"))
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module

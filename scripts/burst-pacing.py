@@ -16,16 +16,12 @@ again, and one invocation sent 150 ms into the refill (its round trip and how it
 nodes in turns, --rounds times. Data in .thaw/bench-pacing, removed at the end unless --keep.
 """
 import argparse
-import importlib.util
 import os
 import time
 
-from benchlib import ROOT, header, pct
+from benchlib import ROOT, ahead_bench, header, pct
 
-HERE = os.path.dirname(os.path.abspath(__file__))
-spec = importlib.util.spec_from_file_location("ahead_bench", os.path.join(HERE, "ahead-bench.py"))
-bench = importlib.util.module_from_spec(spec)
-spec.loader.exec_module(bench)
+bench = ahead_bench()
 
 VARIANTS = [
     ("paced (default)", []),

@@ -14,17 +14,13 @@ also uses). Nodes' data in .thaw/bench-quiet, removed at the end unless --keep. 
 built (./thaw builds it).
 """
 import argparse
-import importlib.util
 import os
 import subprocess
 import time
 
-from benchlib import header, pct
+from benchlib import ahead_bench, header, pct
 
-HERE = os.path.dirname(os.path.abspath(__file__))
-spec = importlib.util.spec_from_file_location("ahead_bench", os.path.join(HERE, "ahead-bench.py"))
-bench = importlib.util.module_from_spec(spec)
-spec.loader.exec_module(bench)
+bench = ahead_bench()
 
 VARIANTS = [
     ("sandbox", []),

@@ -10,15 +10,11 @@ X-Thaw-Duration-Ms) at p50 and p99. The restore side is `thaw bench restore --va
 enc-512k,enc-512k-nosandbox`.
 """
 import argparse
-import importlib.util
 import os
 
-from benchlib import header, pct
+from benchlib import ahead_bench, header, pct
 
-HERE = os.path.dirname(os.path.abspath(__file__))
-spec = importlib.util.spec_from_file_location("ahead_bench", os.path.join(HERE, "ahead-bench.py"))
-bench = importlib.util.module_from_spec(spec)
-spec.loader.exec_module(bench)
+bench = ahead_bench()
 
 
 def main():

@@ -26,20 +26,16 @@ Needs the project built
 import argparse
 import csv
 import http.client
-import re
-import importlib.util
 import os
+import re
 import shutil
 import subprocess
 import sys
 import time
 
-from benchlib import ROOT, header, stop_group
+from benchlib import ROOT, ahead_bench, header, stop_group
 
-HERE = os.path.dirname(os.path.abspath(__file__))
-spec = importlib.util.spec_from_file_location("ahead_bench", os.path.join(HERE, "ahead-bench.py"))
-bench = importlib.util.module_from_spec(spec)
-spec.loader.exec_module(bench)
+bench = ahead_bench()
 
 SCENARIO = os.path.join(ROOT, "bench", "scenarios", "chain-transfer-xdt.yaml")
 CLUSTER_SCENARIO = os.path.join(ROOT, "bench", "scenarios", "chain-transfer-xdt-cluster.yaml")
