@@ -94,10 +94,8 @@ public final class BenchRun {
         this.outputDir = outputDir;
         this.out = out;
         this.err = err;
-        Duration timeout = Duration.ofSeconds(config.target().timeoutS());
-        String token = config.target().thaw() ? apiToken(repoRoot) : null;
-        this.token = token;
-        this.timeout = timeout;
+        this.timeout = Duration.ofSeconds(config.target().timeoutS());
+        this.token = config.target().thaw() ? apiToken(repoRoot) : null;
         this.control = config.target().thaw() ? ThawClient.create(URI.create(config.target().url()), token, timeout) : null;
         this.invoker = new Invoker(timeout, token);
     }

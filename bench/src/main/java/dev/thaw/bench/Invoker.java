@@ -21,8 +21,11 @@ import java.util.concurrent.ExecutorService;
 final class Invoker implements AutoCloseable {
     private static final ObjectMapper JSON = new ObjectMapper();
 
-    /** One answer. Times are {@link System#nanoTime()} values. */
-    /** @param node the cluster node that ran it ({@code X-Thaw-Node}), or null */
+    /**
+     * One answer. Times are {@link System#nanoTime()} values.
+     *
+     * @param node the cluster node that ran it ({@code X-Thaw-Node}), or null
+     */
     record Answer(long sentNanos, long endNanos, int status, StartKind startKind, double initMs, double restoreMs,
                   double durationMs, String error, String node) {
     }

@@ -51,12 +51,22 @@ final class NodeConnections {
         }
     }
 
-    /** The runtime has no address yet (code running outside the invocation loop before it started). */
-    static final class NoAddress extends IOException {
-        private static final long serialVersionUID = 1L;
+    /**
+     * A Runtime API address, {@code host:port} optionally followed by a path prefix, as in
+     * {@code AWS_LAMBDA_RUNTIME_API}: the prefix goes before every path the runtime asks for.
+     */
+    record Address(String host, int port, String prefix) {
+        static Address parse(String runtimeApi) {
+            int slash = runtimeApi.indexOf('/');
+            String hostPort = slash < 0 ? runtimeApi : runtimeApi.substring(0, slash);
+            int colon = hostPort.lastIndexOf(':');
+            return new Address(hostPort.substring(0, colon), Integer.parseInt(hostPort.substring(colon + 1)),
+                    slash < 0 ? "" : runtimeApi.substring(slash));
+        }
 
-        NoAddress() {
-            super("the runtime has no Runtime API address yet");
+        /** @return {@code host:port}, for the {@code Host} header */
+        String authority() {
+            return host + ":" + port;
         }
     }
 
@@ -91,7 +101,7 @@ final class NodeConnections {
         }
         String at = address;
         if (at == null) {
-            throw new NoAddress();
+            throw new IOException("the runtime has no Runtime API address yet");
         }
         return new Conn(at);
     }
@@ -119,8 +129,7 @@ final class NodeConnections {
     /** One keep-alive connection to the node. */
     static final class Conn {
         final String owner;
-        final String prefix;
-        final String host;
+        final Address target;
         final Socket socket;
         final InputStream in;
         final OutputStream out;
@@ -128,15 +137,10 @@ final class NodeConnections {
 
         Conn(String runtimeApi) throws IOException {
             this.owner = runtimeApi;
-            int slash = runtimeApi.indexOf('/');
-            String hostPort = slash < 0 ? runtimeApi : runtimeApi.substring(0, slash);
-            this.prefix = slash < 0 ? "" : runtimeApi.substring(slash);
-            this.host = hostPort;
-            int colon = hostPort.lastIndexOf(':');
+            this.target = Address.parse(runtimeApi);
             Socket s = new Socket();
             s.setTcpNoDelay(true);
-            s.connect(new InetSocketAddress(hostPort.substring(0, colon), Integer.parseInt(hostPort.substring(colon + 1))),
-                    10_000);
+            s.connect(new InetSocketAddress(target.host(), target.port()), 10_000);
             this.socket = s;
             this.in = new BufferedInputStream(s.getInputStream(), 64 * 1024);
             this.out = new BufferedOutputStream(s.getOutputStream(), 64 * 1024);
@@ -150,8 +154,8 @@ final class NodeConnections {
 
         /** Writes a request head into the buffer, for a body to follow in the same packet. */
         void writeHead(String method, String path, Map<String, String> headers) throws IOException {
-            StringBuilder h = new StringBuilder(256).append(method).append(' ').append(prefix).append(path)
-                    .append(" HTTP/1.1\r\nHost: ").append(host).append("\r\n");
+            StringBuilder h = new StringBuilder(256).append(method).append(' ').append(target.prefix()).append(path)
+                    .append(" HTTP/1.1\r\nHost: ").append(target.authority()).append("\r\n");
             headers.forEach((k, v) -> h.append(k).append(": ").append(v).append("\r\n"));
             out.write(h.append("\r\n").toString().getBytes(StandardCharsets.ISO_8859_1));
         }

@@ -28,9 +28,7 @@ import java.util.Map;
 final class RuntimeHttp implements AutoCloseable {
     private static final int MAX_HEADER_LINE = 16 * 1024;
 
-    private final String host;
-    private final int port;
-    private final String pathPrefix;
+    private final NodeConnections.Address address;
     private Socket socket;
     private InputStream in;
     private OutputStream out;
@@ -44,12 +42,7 @@ final class RuntimeHttp implements AutoCloseable {
 
     /** @param address {@code host:port} optionally followed by a path prefix, as in {@code AWS_LAMBDA_RUNTIME_API} */
     RuntimeHttp(String address) {
-        int slash = address.indexOf('/');
-        String hostPort = slash < 0 ? address : address.substring(0, slash);
-        this.pathPrefix = slash < 0 ? "" : address.substring(slash);
-        int colon = hostPort.lastIndexOf(':');
-        this.host = hostPort.substring(0, colon);
-        this.port = Integer.parseInt(hostPort.substring(colon + 1));
+        this.address = NodeConnections.Address.parse(address);
     }
 
     Response get(String path) throws IOException {
@@ -77,8 +70,8 @@ final class RuntimeHttp implements AutoCloseable {
     private Response send(String method, String path, byte[] body, Map<String, String> headers) throws IOException {
         connect();
         StringBuilder head = new StringBuilder(256)
-                .append(method).append(' ').append(pathPrefix).append(path).append(" HTTP/1.1\r\n")
-                .append("Host: ").append(host).append(':').append(port).append("\r\n");
+                .append(method).append(' ').append(address.prefix()).append(path).append(" HTTP/1.1\r\n")
+                .append("Host: ").append(address.authority()).append("\r\n");
         headers.forEach((k, v) -> head.append(k).append(": ").append(v).append("\r\n"));
         if (body != null) {
             head.append("Content-Length: ").append(body.length).append("\r\n");
@@ -98,7 +91,7 @@ final class RuntimeHttp implements AutoCloseable {
         }
         Socket s = new Socket();
         s.setTcpNoDelay(true);
-        s.connect(new InetSocketAddress(host, port), 10_000);
+        s.connect(new InetSocketAddress(address.host(), address.port()), 10_000);
         socket = s;
         in = new BufferedInputStream(s.getInputStream(), 64 * 1024);
         out = new java.io.BufferedOutputStream(s.getOutputStream(), 64 * 1024);

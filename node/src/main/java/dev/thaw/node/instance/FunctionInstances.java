@@ -749,8 +749,8 @@ public final class FunctionInstances implements InstanceStarter, Instance.Lifecy
         if (pageSourceFailed) {
             exit = new Exit(description, true, Optional.empty(), false);
         } else if (!instance.wasReady() && instance.kind != StartKind.BOOT && instance.stoppedByNode && failure == null) {
-            // a restore the pool gave up on (its version replaced, the node stopping): the snapshot and
-            // its working copy are as good as before, so neither is discarded nor fetched again
+            // a restore the pool gave up on (its version retired or deleted, the node stopping): the
+            // snapshot and its working copy are as good as before, so neither is discarded nor fetched again
             exit = new Exit("was stopped by the node while it was being restored", false, Optional.empty(), false);
         } else if (!instance.wasReady() && !primingOverran) {
             exit = startFailed(instance, exitValue, failure, initError);

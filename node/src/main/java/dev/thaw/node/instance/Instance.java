@@ -200,8 +200,9 @@ public final class Instance implements PoolInstance {
     }
 
     /**
-     * Set when the pool stopped the instance (closed on a redeploy or shutdown, retired, evicted): an
-     * exit before it was ready is then no failed start, and says nothing against its snapshot.
+     * Set when the pool stopped the instance (closed at shutdown, a version's retirement or a delete;
+     * an instance retired or evicted): an exit before it was ready is then no failed start, and says
+     * nothing against its snapshot.
      */
     volatile boolean stoppedByNode;
 
