@@ -549,8 +549,7 @@ public final class XdtBuffers implements AutoCloseable {
                     if (e.readsLeft == 0) {
                         usedUp.put(e.id, e.expiresAtMs);
                     }
-                    entries.remove(e.id);
-                    e.free();
+                    freeAndForget(e);
                 }
             }
             if (free) {
@@ -608,6 +607,15 @@ public final class XdtBuffers implements AutoCloseable {
         }
     }
 
+    /**
+     * Releases the object's bytes, then drops it from the objects held (the caller holds its lock):
+     * in this order, {@link #stats()} never counts no object while its bytes are still held.
+     */
+    private void freeAndForget(Entry e) {
+        e.free();
+        entries.remove(e.id);
+    }
+
     /** @return whether the object is still held */
     public boolean holds(String id) {
         return entries.containsKey(id);
@@ -621,8 +629,7 @@ public final class XdtBuffers implements AutoCloseable {
             synchronized (e) {
                 if (!e.freedFlag && e.leases == 0 && now >= e.expiresAtMs) {
                     e.freedFlag = true;
-                    entries.remove(e.id);
-                    e.free();
+                    freeAndForget(e);
                     free = true;
                 }
             }
