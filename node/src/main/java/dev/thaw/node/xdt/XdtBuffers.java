@@ -549,7 +549,8 @@ public final class XdtBuffers implements AutoCloseable {
                     if (e.readsLeft == 0) {
                         usedUp.put(e.id, e.expiresAtMs);
                     }
-                    freeAndForget(e);
+                    entries.remove(e.id);
+                    e.free();
                 }
             }
             if (free) {
@@ -607,15 +608,6 @@ public final class XdtBuffers implements AutoCloseable {
         }
     }
 
-    /**
-     * Releases the object's bytes, then drops it from the objects held (the caller holds its lock):
-     * in this order, {@link #stats()} never counts no object while its bytes are still held.
-     */
-    private void freeAndForget(Entry e) {
-        e.free();
-        entries.remove(e.id);
-    }
-
     /** @return whether the object is still held */
     public boolean holds(String id) {
         return entries.containsKey(id);
@@ -629,7 +621,8 @@ public final class XdtBuffers implements AutoCloseable {
             synchronized (e) {
                 if (!e.freedFlag && e.leases == 0 && now >= e.expiresAtMs) {
                     e.freedFlag = true;
-                    freeAndForget(e);
+                    entries.remove(e.id);
+                    e.free();
                     free = true;
                 }
             }
