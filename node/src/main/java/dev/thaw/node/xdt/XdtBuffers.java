@@ -80,6 +80,8 @@ public final class XdtBuffers implements AutoCloseable {
     /** Objects freed because every read was used: id → expiry (ms since the epoch). */
     private final Map<String, Long> usedUp = new ConcurrentHashMap<>();
     private final ArrayDeque<Chunk> pool = new ArrayDeque<>();
+    /** Held while an object leaves (see {@link #forget}) and while {@link #stats} reads. */
+    private final Object accounting = new Object();
     private final Consumer<Entry> freed;
     private volatile boolean closed;
 
@@ -549,8 +551,7 @@ public final class XdtBuffers implements AutoCloseable {
                     if (e.readsLeft == 0) {
                         usedUp.put(e.id, e.expiresAtMs);
                     }
-                    entries.remove(e.id);
-                    e.free();
+                    forget(e);
                 }
             }
             if (free) {
@@ -621,8 +622,7 @@ public final class XdtBuffers implements AutoCloseable {
             synchronized (e) {
                 if (!e.freedFlag && e.leases == 0 && now >= e.expiresAtMs) {
                     e.freedFlag = true;
-                    entries.remove(e.id);
-                    e.free();
+                    forget(e);
                     free = true;
                 }
             }
@@ -639,8 +639,22 @@ public final class XdtBuffers implements AutoCloseable {
         synchronized (pool) {
             pooled = (long) pool.size() * settings.chunkBytes();
         }
-        return new Stats(memoryUsed.get(), diskUsed.get(), entries.size(), usedUp.size(), pooled, settings.memoryBytes(),
-                settings.diskBytes());
+        synchronized (accounting) {
+            return new Stats(memoryUsed.get(), diskUsed.get(), entries.size(), usedUp.size(), pooled,
+                    settings.memoryBytes(), settings.diskBytes());
+        }
+    }
+
+    /**
+     * Drops a freed object from those held and gives its bytes back, as one step for {@link #stats}:
+     * a reader of the stats never sees the object gone while its bytes are still counted, nor the
+     * other way round. Called with the object's lock held.
+     */
+    private void forget(Entry e) {
+        synchronized (accounting) {
+            entries.remove(e.id);
+            e.free();
+        }
     }
 
     /** Frees everything; reads in progress fail. */

@@ -235,4 +235,39 @@ class XdtBuffersTest {
             assertThat(files.toList()).isEmpty();
         }
     }
+
+    @Test
+    void statsNeverShowAnObjectGoneWhileItsBytesAreStillCounted() throws Exception {
+        int size = 64 * 1024; // one chunk of exactly this size per object: its length is known
+        buffers = new XdtBuffers(new XdtBuffers.Settings(64L * MIB, 0, dir.resolve("buffers"), MIB, 0), clock, e -> { });
+        int objects = 400;
+        for (int i = 0; i < objects; i++) {
+            put("o" + i, data(size, i), size, 1, Duration.ofMinutes(5));
+        }
+        List<String> inconsistent = java.util.Collections.synchronizedList(new ArrayList<>());
+        java.util.concurrent.atomic.AtomicBoolean reading = new java.util.concurrent.atomic.AtomicBoolean(true);
+        Thread reader = Thread.ofPlatform().start(() -> {
+            while (reading.get()) {
+                XdtBuffers.Stats st = buffers.stats();
+                if (st.memoryBytes() != (long) st.objects() * size) {
+                    inconsistent.add(st.objects() + " objects with " + st.memoryBytes() + " bytes");
+                }
+            }
+        });
+        try (var readers = java.util.concurrent.Executors.newFixedThreadPool(2)) {
+            for (int i = 0; i < objects; i++) {
+                String id = "o" + i;
+                readers.submit(() -> {
+                    try (XdtBuffers.Lease lease = buffers.claim(id, "test")) {
+                        lease.completed();
+                    }
+                });
+            }
+        }
+        reading.set(false);
+        reader.join();
+        assertThat(inconsistent).as("objects and their bytes leave together").isEmpty();
+        assertThat(buffers.stats().objects()).isZero();
+        assertThat(buffers.stats().memoryBytes()).isZero();
+    }
 }

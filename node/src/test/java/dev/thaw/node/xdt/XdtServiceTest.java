@@ -166,7 +166,8 @@ class XdtServiceTest {
         assertThat(ex.data()).isEqualTo(data);
         assertThat(ex.trailers).containsEntry(Headers.XDT_STATUS.toLowerCase(java.util.Locale.ROOT), "ok");
         assertThat(tally.reportFields()).endsWith("remote)");
-        assertThat(a.stats().objects()).as("freed on the producer's node").isZero();
+        // the producer's node frees the object once its trailer is out, which the consumer may read first
+        assertThat(awaitObjects(a, 0)).as("freed on the producer's node").isZero();
         assertRefused(get(b, "consumer", token, null), Refusal.Reason.USED_UP, "node 'node-a' refused the read");
     }
 
@@ -258,5 +259,19 @@ class XdtServiceTest {
                     .contains("not signed by a node of this cluster");
         }
         assertThat(a.stats().objects()).as("nothing was read").isEqualTo(1);
+    }
+
+    /** @return the objects {@code service} holds, once they are {@code expected} or 5 s have passed */
+    private static int awaitObjects(XdtService service, int expected) throws IOException {
+        long deadline = System.nanoTime() + Duration.ofSeconds(5).toNanos();
+        while (service.stats().objects() != expected && System.nanoTime() < deadline) {
+            try {
+                Thread.sleep(5);
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+                throw new java.io.InterruptedIOException("interrupted");
+            }
+        }
+        return service.stats().objects();
     }
 }
