@@ -122,6 +122,13 @@ class ClusterIT {
         assertThat(start(first)).isEqualTo("boot");
         String booted = ranOn(first);
         assertThat(booted).startsWith("node-");
+        // a node that never ran it describes the snapshot the other one took, once the catalog names it
+        LocalCluster.NodeProcess other = cluster.node(booted.equals("node-1") ? 2 : 1);
+        FunctionInfo.SnapshotInfo seen = Eventually.poll(() -> other.client.describe("sleeper").snapshot(),
+                sn -> sn.state().equals("ready"), WAIT, POLL);
+        assertThat(seen.state()).as("%s", seen).isEqualTo("ready");
+        assertThat(seen.reason()).contains("taken by node '" + booted + "'");
+        assertThat(seen.sizeBytes()).isPositive();
         // the snapshot is in the catalog once it is in S3: then every node restores it, none boots again
         cluster.node(3).client.evict("sleeper");
         List<String> starts = new ArrayList<>();

@@ -963,7 +963,7 @@ final class ThawNode implements Node, NodeOperations {
         Map<String, Object> r = new LinkedHashMap<>();
         r.put("function", name);
         r.put("version", f.deployment().version());
-        r.put("snapshot", f.instances().snapshot().info());
+        r.put("snapshot", snapshotInfo(f));
         r.put("workingCopy", f.instances().snapshot().imagesDir().toString());
         r.put("store", repository.stats(f.deployment()).orElse(null));
         r.put("workingSet", repository.workingSetStats(f.deployment()).orElse(null));
@@ -1445,7 +1445,7 @@ final class ThawNode implements Node, NodeOperations {
             v.put("handler", d.manifest().handler());
             v.put("codeSha256", d.codeSha256());
             Function f = functions.getOrDefault(name, Map.of()).get(d.version());
-            v.put("snapshot", f == null ? null : f.instances().snapshot().info().state());
+            v.put("snapshot", f == null ? null : snapshotInfo(f).state());
             out.add(v);
         }
         return out;
@@ -1596,10 +1596,29 @@ final class ThawNode implements Node, NodeOperations {
         FunctionManifest m = d.manifest();
         return new FunctionInfo(d.name(), d.version(), m.handler(), m.runtime(), m.memoryMb(), m.timeoutMs(),
                 List.copyOf(new TreeSet<>(m.environment().keySet())), m.maxInstances(), m.snapshots(),
-                d.codeSha256(), d.codeSizeBytes(), d.deployedAt().toString(), f.instances().snapshot().info(),
+                d.codeSha256(), d.codeSizeBytes(), d.deployedAt().toString(), snapshotInfo(f),
                 countsOrPool(f), f.instances().restoreMode().wireName(),
                 m.priming() == null ? null : m.priming().rounds())
                 .withScaling(ahead == null ? null : ahead.describe(d.name()).orElse(null));
+    }
+
+    /**
+     * The version's snapshot as this node knows it; in a cluster, one that another node took and
+     * this node has not restored yet (it adopts it at its first cold start of the version) is
+     * reported ready too, with where it was taken, rather than as none.
+     */
+    private FunctionInfo.SnapshotInfo snapshotInfo(Function f) {
+        FunctionInfo.SnapshotInfo own = f.instances().snapshot().info();
+        var c = cluster;
+        if (c.isEmpty() || !own.state().equals("none") || !f.deployment().manifest().snapshots()) {
+            return own;
+        }
+        Deployment d = f.deployment();
+        return c.get().publishedSnapshot(d.name(), d.version())
+                .map(e -> new FunctionInfo.SnapshotInfo("ready", "taken by node '" + e.takenBy() + "' of the cluster; this"
+                        + " node restores it at its first cold start of this version", e.sizeBytes(), null,
+                        e.takenAt().toString(), own.restores(), own.restoreFailures()))
+                .orElse(own);
     }
 
     private FunctionInfo.InstanceCounts countsOrPool(Function f) {

@@ -423,6 +423,18 @@ public final class ClusterNode implements ClusterView, SharedSnapshots, AutoClos
         }
     }
 
+    /**
+     * @return the snapshot the cluster's catalog names for a function version (taken by any node),
+     *     or empty when there is none or etcd cannot say
+     */
+    public Optional<SnapshotEntry> publishedSnapshot(String function, long version) {
+        try {
+            return coordination.catalog().find(function, version);
+        } catch (ClusterException.Unavailable e) {
+            return Optional.empty();
+        }
+    }
+
     private static JsonNode meta(SnapshotEntry entry) {
         try {
             return Json.mapper().readTree(entry.meta());
