@@ -30,6 +30,7 @@ import dev.thaw.sandbox.InstanceSandbox;
 import dev.thaw.sandbox.InstanceSpec;
 import dev.thaw.sandbox.Sandboxes;
 import java.io.IOException;
+import java.nio.channels.ServerSocketChannel;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
@@ -114,20 +115,38 @@ public final class FunctionInstances implements InstanceStarter, Instance.Lifecy
         var primed = deployment.manifest().priming();
         this.priming = primed == null ? null
                 : new PrimingRounds(primed, deployment.manifest().timeoutMs(), ctx.scheduler(), this::primingOverran);
-        this.spare = ctx.sandboxes().isPresent() && ctx.criu().isPresent() ? new SpareSandbox<>(() -> makeSandbox(newInstanceId()),
+        this.spare = ctx.sandboxes().isPresent() && ctx.criu().isPresent() ? new SpareSandbox<>(() -> makeSandbox(newInstanceId(), true),
                 SpareSandbox.Prepared::close, ctx.scheduler())
                 : null;
     }
 
-    /** @return a sandbox for instance {@code id} with the Runtime API's listener open in its namespace */
-    private SpareSandbox.Prepared makeSandbox(String id) {
+    /**
+     * @param park whether to park a restore launcher in it (a spare, made ahead of the restore that
+     *     takes it; a sandbox made on a start's path spawns its launcher when it needs one)
+     * @return a sandbox for instance {@code id} with the Runtime API's listener open in its namespace
+     */
+    private SpareSandbox.Prepared makeSandbox(String id, boolean park) {
         InstanceSandbox box = ctx.sandboxes().get().create(new InstanceSpec(id, deployment.name(),
                 deployment.manifest().memoryMb(), deployment.codeDir()));
+        ServerSocketChannel listener = null;
         try {
-            return new SpareSandbox.Prepared(id, box, box.openListener(RUNTIME_API_PORT));
-        } catch (RuntimeException e) {
+            listener = box.openListener(RUNTIME_API_PORT);
+            ParkedLaunch parked = park ? ParkedLaunch.park(box, ctx.launcher().workDir(id)) : null;
+            return new SpareSandbox.Prepared(id, box, listener, parked);
+        } catch (IOException | RuntimeException e) {
+            closeQuietly(listener);
             box.close();
-            throw e;
+            throw e instanceof RuntimeException r ? r : new java.io.UncheckedIOException(e.getMessage(), (IOException) e);
+        }
+    }
+
+    private static void closeQuietly(ServerSocketChannel channel) {
+        if (channel != null) {
+            try {
+                channel.close();
+            } catch (IOException e) {
+                // closing
+            }
         }
     }
 
@@ -313,7 +332,7 @@ public final class FunctionInstances implements InstanceStarter, Instance.Lifecy
     private void listen(Instance instance, String secret, boolean restore) throws IOException {
         RuntimeListeners.Listener l;
         if (ctx.sandboxes().isPresent()) {
-            SpareSandbox.Prepared made = instance.spare != null ? instance.spare : makeSandbox(instance.id);
+            SpareSandbox.Prepared made = instance.spare != null ? instance.spare : makeSandbox(instance.id, false);
             InstanceSandbox box = made.box();
             instance.sandbox = box;
             l = new RuntimeListeners.Listener(made.listener(), "127.0.0.1:" + RUNTIME_API_PORT);
@@ -739,6 +758,10 @@ public final class FunctionInstances implements InstanceStarter, Instance.Lifecy
                 && instance.lastPrinted().stream().anyMatch(l -> l.contains("OutOfMemoryError"));
         if (box != null) {
             box.close(); // whatever of it is left: processes, scratch, cgroup
+        }
+        SpareSandbox.Prepared spareTaken = instance.spare;
+        if (spareTaken != null && spareTaken.parked() != null) {
+            spareTaken.parked().close(); // a launcher the start did not use; else only the node's pipe descriptors
         }
         Exit exit;
         String description = failure != null ? failure : outOfMemory ? outOfMemory(box != null) + lastLogHint(instance)

@@ -28,6 +28,7 @@ import java.util.stream.Collectors;
  * operator's secrets) never leaks into functions, and one function's variables never reach another.
  */
 public final class InstanceLauncher {
+    private static final System.Logger LOG = System.getLogger("thaw.node");
     /** Packages whose JDK-internal generators {@code Uniqueness} reseeds after a restore. */
     private static final List<String> OPENS = List.of("java.base/java.lang", "java.base/java.util",
             "java.base/java.util.concurrent", "java.base/java.net");
@@ -101,6 +102,12 @@ public final class InstanceLauncher {
         Path work = workDir(instance);
         Files.createDirectories(work);
         String[] pipes = snapshot.pipes();
+        if (startParked(c, instance, imagesDir, lazyPages, pipes)) {
+            if (resume) {
+                instance.resume(true);
+            }
+            return;
+        }
         try (Pipe in = Pipe.open(); Pipe out = Pipe.open()) {
             Criu.RestoreRequest req = new Criu.RestoreRequest(imagesDir, work, in.readEnd(), out.writeEnd(),
                     List.of(pipes[0], pipes[1]), lazyPages);
@@ -114,12 +121,44 @@ public final class InstanceLauncher {
         }
     }
 
+    /**
+     * Starts the restore through the launcher parked in the instance's spare sandbox, if it has one
+     * that still waits.
+     *
+     * @return whether it did; false: spawn the launcher as usual
+     */
+    private boolean startParked(Criu c, Instance instance, Path imagesDir, boolean lazyPages, String[] pipes)
+            throws IOException {
+        SpareSandbox.Prepared spare = instance.spare;
+        ParkedLaunch parked = spare == null ? null : spare.parked();
+        if (parked == null || instance.sandbox != spare.box() || !parked.claim()) {
+            return false;
+        }
+        Criu.RestoreRequest req = new Criu.RestoreRequest(imagesDir, workDir(instance), parked.stdin().readEnd(),
+                parked.stdout().writeEnd(), List.of(pipes[0], pipes[1]), lazyPages);
+        Process p;
+        try {
+            p = parked.restore().start(c.restoreCommand(req, spare.box().restoreWrapper().options()));
+        } catch (dev.thaw.sandbox.SandboxException e) {
+            LOG.log(System.Logger.Level.WARNING, instance + ": spawning a restore launcher: " + e.getMessage());
+            parked.abandon();
+            return false;
+        }
+        instance.attach(p, parked.stdin(), parked.stdout(), req.pidFile());
+        return true;
+    }
+
     public Path workRoot() {
         return workRoot;
     }
 
     Path workDir(Instance instance) {
-        return workRoot.resolve(instance.id);
+        return workDir(instance.id);
+    }
+
+    /** @return the work directory of the instance with this id (CRIU's log, pid file and stderr for a restore) */
+    Path workDir(String instanceId) {
+        return workRoot.resolve(instanceId);
     }
 
     /**

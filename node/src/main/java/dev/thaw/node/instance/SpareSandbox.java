@@ -12,9 +12,10 @@ import java.util.function.Supplier;
 
 /*
  * A function version's spare sandbox, made ahead so that a restore takes it instead of making one on
- * its critical path: the cgroups and their limits, the network namespace, the scratch mount and the
- * Runtime API's listener inside the namespace (2.3-5.7 ms a restore, measured on this project's
- * 2-core VMs). What depends on the snapshot (the scratch's seed) is still done by the restore.
+ * its critical path: the cgroups and their limits, the network namespace, the scratch mount, the
+ * Runtime API's listener inside the namespace, and the restore launcher, parked in all of them with
+ * its mount namespace made (ParkedLaunch): the restore hands it CRIU's command line instead of
+ * spawning it. What depends on the snapshot (the scratch's seed) is still done by the restore.
  *
  * One spare per version: a burst's further restores make their sandboxes as before. A taken spare is
  * replaced a moment later (REFILL_DELAY), so that making it does not compete for the CPU with the
@@ -31,9 +32,15 @@ final class SpareSandbox<T> implements AutoCloseable {
     private static final System.Logger LOG = System.getLogger("thaw.node");
     static final Duration REFILL_DELAY = Duration.ofMillis(250);
 
-    /** A sandbox made for an instance (ahead, or at its start), with its id and the Runtime API's listener inside. */
-    record Prepared(String id, InstanceSandbox box, ServerSocketChannel listener) {
+    /**
+     * A sandbox made for an instance (ahead, or at its start), with its id, the Runtime API's
+     * listener inside, and for a spare its restore launcher, parked ({@code null} otherwise).
+     */
+    record Prepared(String id, InstanceSandbox box, ServerSocketChannel listener, ParkedLaunch parked) {
         void close() {
+            if (parked != null) {
+                parked.close();
+            }
             try {
                 listener.close();
             } catch (IOException e) {
