@@ -211,6 +211,17 @@ final class SandboxedInstance implements InstanceSandbox {
     }
 
     @Override
+    public void trimDump(Path imagesDir) {
+        // every thread of an instance shares its task's cgroups, so no thread needs CRIU's cgroup helper either
+        try {
+            Files.deleteIfExists(imagesDir.resolve("cgroup.img"));
+        } catch (IOException e) {
+            throw new SandboxException("cannot trim the dump of instance " + spec.id() + " in " + imagesDir + ": "
+                    + e.getMessage(), e);
+        }
+    }
+
+    @Override
     public void saveScratch(Path dir) {
         Path stage = runDir.resolve("scratch-at-dump");
         if (!Files.isDirectory(stage)) {

@@ -33,6 +33,9 @@ class SandboxRestoreTest {
             Path snapshot = f.dataDir.resolve("snapshot");
             Path images = snapshot.resolve("images");
             Criu.DumpResult dump = criu.dump(p.pid(), images, snapshot.resolve("dump.log"), original.dumpWrapper());
+            assertThat(images.resolve("cgroup.img")).as("CRIU records the instance's own cgroups").exists();
+            original.trimDump(images);
+            assertThat(images.resolve("cgroup.img")).as("which no restore here uses").doesNotExist();
             original.saveScratch(snapshot.resolve("scratch"));
             System.out.printf("sandboxed JVM dumped in %d ms, image %.1f MB%n", dump.duration().toMillis(), dump.imageBytes() / 1e6);
             assertThat(Files.readString(snapshot.resolve("scratch/before-dump.txt"))).isEqualTo("written before the dump");

@@ -654,6 +654,7 @@ public final class FunctionInstances implements InstanceStarter, Instance.Lifecy
             Criu.DumpResult r = ctx.criu().orElseThrow().dump(instance.rootPid(), staging,
                     snapshot.metaDir().resolve("dump.log"), box == null ? Criu.Wrapper.none() : box.dumpWrapper());
             if (box != null) {
+                box.trimDump(staging);
                 box.saveScratch(snapshot.scratchDir());
             }
             repairLazyMarks(staging);
