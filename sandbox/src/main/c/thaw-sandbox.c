@@ -3,18 +3,19 @@
  *
  * One small program, run by the node as root, in four modes:
  *
- *   boot     starts a program as pid 1 of new user, pid, mount, ipc and uts namespaces, inside a
- *            network namespace and cgroups the node made, on a read-only root built from a skeleton
+ *   boot     starts a program as pid 1 of new user, pid and mount namespaces, inside a network
+ *            namespace and cgroups the node made and ipc and uts namespaces of its own made first, on a read-only root built from a skeleton
  *            directory and bind mounts, as an unprivileged user with no capabilities, no_new_privs
  *            and a seccomp filter; then stays as its supervisor and exits with its status.
- *   restore  joins the network namespace and cgroups of a clone, arms the parent-death signal and
- *            execs the given CRIU command line, in a private mount namespace where the skeleton is
+ *   restore  joins the network namespace and cgroups of a clone, makes its ipc and uts namespaces,
+ *            arms the parent-death signal and execs the given CRIU command line, in a private mount namespace where the skeleton is
  *            a mount point (CRIU's --root must be one) and the sources of the instance's bind
  *            mounts are staged where CRIU can reach them from inside the user namespace.
  *            Parked (--park-fd), it does all that ahead of the restore and waits for the command
  *            line, taking the cgroup joins' cost off the restore's path.
- *   exec     joins a network namespace and execs a command (criu dump runs inside the instance's
- *            network namespace, so that CRIU does not see it as a namespace to dump).
+ *   exec     joins a network namespace (and with --ns-of, an instance's ipc and uts namespaces) and
+ *            execs a command (criu dump runs inside them, so that CRIU does not see them as
+ *            namespaces to dump).
  *   check    proves that this machine lets root make the namespaces boot needs; prints "ok".
  *
  * Why each piece is there (sandbox/README.md has the long form):
@@ -140,8 +141,9 @@ static struct {
     const char *hide;
     int park_fd;
     int supervise;
+    int ns_of;
     char **argv;
-} opt = {.lifeline_fd = -1, .netns_fd = -1, .uid = 1000, .gid = 1000, .seccomp = 1, .park_fd = -1};
+} opt = {.lifeline_fd = -1, .netns_fd = -1, .uid = 1000, .gid = 1000, .seccomp = 1, .park_fd = -1, .ns_of = -1};
 
 /* The boot child reports the step it failed at to its supervisor through this pipe (-1 elsewhere). */
 static int report_fd = -1;
@@ -299,6 +301,8 @@ static void parse(int argc, char **argv) {
             opt.park_fd = parse_int(v, a);
         } else if (!strcmp(a, "--supervise")) {
             opt.supervise = parse_int(v, a);
+        } else if (!strcmp(a, "--ns-of")) {
+            opt.ns_of = parse_int(v, a);
         } else if (!strcmp(a, "--hide")) {
             opt.hide = v;
         } else if (!strcmp(a, "--stage-bind")) {
@@ -354,6 +358,40 @@ static void join_netns(void) {
         fail(S_NETNS, "setns(CLONE_NEWNET)", opt.netns_path, errno);
     }
     close(fd);
+}
+
+/*
+ * The ipc and uts namespaces of an instance are made here, by root, before the user namespace, so
+ * that they are owned by the initial user namespace: CRIU, which dumps from inside them (exec
+ * --ns-of) and restores from inside fresh ones (restore), then neither dumps nor rebuilds them, as
+ * with the network namespace. The instance still has its own of each; it cannot change either
+ * (it has no capability in their owner), and its hostname is set here.
+ */
+static void new_ipc_uts(void) {
+    if (unshare(CLONE_NEWIPC | CLONE_NEWUTS)) {
+        fail(S_UNSHARE, "unshare(CLONE_NEWIPC|CLONE_NEWUTS)", NULL, errno);
+    }
+    if (opt.hostname && sethostname(opt.hostname, strlen(opt.hostname))) {
+        fail(S_HOSTNAME, "sethostname", opt.hostname, errno);
+    }
+}
+
+/* Joins the ipc and uts namespaces of process --ns-of (an instance's pid 1), for criu dump. */
+static void join_ipc_uts(void) {
+    if (opt.ns_of < 0) {
+        return;
+    }
+    const char *types[] = {"ipc", "uts"};
+    int flags[] = {CLONE_NEWIPC, CLONE_NEWUTS};
+    for (int i = 0; i < 2; i++) {
+        char path[64];
+        snprintf(path, sizeof path, "/proc/%d/ns/%s", opt.ns_of, types[i]);
+        int fd = open(path, O_RDONLY | O_CLOEXEC);
+        if (fd < 0 || setns(fd, flags[i])) {
+            fail(S_NETNS, "join the instance's namespace", path, errno);
+        }
+        close(fd);
+    }
 }
 
 static void join_cgroups(void) {
@@ -510,9 +548,6 @@ static void instance_init(int sync_fd) {
     if (mount(NULL, "/", NULL, MS_REMOUNT | MS_BIND | MS_RDONLY | MS_NOSUID | MS_NODEV | locked_flags("/"), NULL)) {
         fail(S_READ_ONLY_ROOT, "remount / read-only", NULL, errno);
     }
-    if (opt.hostname && sethostname(opt.hostname, strlen(opt.hostname))) {
-        fail(S_HOSTNAME, "sethostname", opt.hostname, errno);
-    }
     if (setsid() < 0) {
         fail(S_SETSID, "setsid", NULL, errno);
     }
@@ -615,13 +650,13 @@ static void boot(void) {
         fail(S_SETGROUPS, "setgroups", NULL, errno);
     }
     set_limits();
+    new_ipc_uts();
     int sync[2], report[2];
     if (pipe2(sync, O_CLOEXEC) || pipe2(report, O_CLOEXEC)) {
         fail(S_PIPE, "pipe2", NULL, errno);
     }
     fflush(stderr);
-    pid_t pid = (pid_t) syscall(SYS_clone, CLONE_NEWUSER | CLONE_NEWPID | CLONE_NEWNS | CLONE_NEWIPC | CLONE_NEWUTS
-            | SIGCHLD, NULL, NULL, NULL, 0);
+    pid_t pid = (pid_t) syscall(SYS_clone, CLONE_NEWUSER | CLONE_NEWPID | CLONE_NEWNS | SIGCHLD, NULL, NULL, NULL, 0);
     if (pid < 0) {
         fail(S_CLONE, "clone", NULL, errno);
     }
@@ -862,6 +897,7 @@ static void restore(void) {
     tie_to_parent();
     join_netns();
     join_cgroups();
+    new_ipc_uts();
     if (opt.root) {
         /* CRIU's --root must be a mount point: a bind onto itself, private to this restore */
         if (unshare(CLONE_NEWNS)) {
@@ -890,6 +926,7 @@ static void exec_in(void) {
     }
     tie_to_parent();
     join_netns();
+    join_ipc_uts();
     join_cgroups();
     execvp(opt.argv[0], opt.argv);
     fail(S_EXEC, "exec", opt.argv[0], errno);

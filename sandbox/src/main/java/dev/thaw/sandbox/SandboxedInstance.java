@@ -206,8 +206,12 @@ final class SandboxedInstance implements InstanceSandbox {
             options.addAll(List.of("--external", "mnt[" + b.inside() + "]:" + b.key()));
         }
         options.addAll(List.of("--manage-cgroups=ignore", "--action-script", runDir.resolve("post-dump").toString()));
-        return new Criu.Wrapper(List.of(node.launcher.toString(), "exec", "--netns-fd", Integer.toString(Launcher.NETNS_FD), "--"),
-                options, descriptors(false));
+        List<String> launcher = new ArrayList<>(List.of(node.launcher.toString(), "exec", "--netns-fd",
+                Integer.toString(Launcher.NETNS_FD)));
+        // CRIU runs in the instance's ipc and uts namespaces too, and so dumps none of them (see the launcher)
+        initPid().ifPresent(pid -> launcher.addAll(List.of("--ns-of", Long.toString(pid))));
+        launcher.add("--");
+        return new Criu.Wrapper(launcher, options, descriptors(false));
     }
 
     @Override
@@ -268,7 +272,7 @@ final class SandboxedInstance implements InstanceSandbox {
             command.addAll(List.of("--cgroup", dir.toString()));
         }
         command.addAll(List.of("--root", node.skeleton.toString(), "--stage", node.stage.toString(),
-                "--hide", node.home.resolve("scratch").toString(),
+                "--hide", node.home.resolve("scratch").toString(), "--hostname", node.config.hostname(),
                 // the launcher stays the clone's parent and exits with its status (CRIU in the foreground exits 0)
                 "--supervise", "1"));
         for (Layout.Bind b : externals) {

@@ -35,6 +35,10 @@ class SandboxRestoreTest {
             Criu.DumpResult dump = criu.dump(p.pid(), images, snapshot.resolve("dump.log"), original.dumpWrapper());
             assertThat(images.resolve("cgroup.img")).as("CRIU records the instance's own cgroups").exists();
             original.trimDump(images);
+            try (var files = Files.list(images)) {
+                assertThat(files.map(x -> x.getFileName().toString())).as("the launcher makes the ipc and uts namespaces,"
+                        + " outside CRIU's view").noneMatch(n -> n.startsWith("utsns") || n.startsWith("ipcns"));
+            }
             assertThat(images.resolve("cgroup.img")).as("which no restore here uses").doesNotExist();
             original.saveScratch(snapshot.resolve("scratch"));
             System.out.printf("sandboxed JVM dumped in %d ms, image %.1f MB%n", dump.duration().toMillis(), dump.imageBytes() / 1e6);
@@ -74,7 +78,15 @@ class SandboxRestoreTest {
                 assertThat(Files.readString(Path.of("/proc/" + pid + "/cgroup"))).contains("memory:/thaw/" + NodeSandboxes.key(f.dataDir)
                         + "/clone-" + (i + 1) + "\n");
                 assertThat(NetworkNamespace.inodeOf(pid)).isEqualTo(box.networkNamespace());
+                for (String ns : List.of("ipc", "uts")) {
+                    String own = Files.readSymbolicLink(Path.of("/proc/" + pid + "/ns/" + ns)).toString();
+                    assertThat(own).as("the clone's %s namespace: the one its launcher made", ns)
+                            .isEqualTo(Files.readSymbolicLink(Path.of("/proc/" + clone.supervisor.pid() + "/ns/" + ns)).toString())
+                            .isNotEqualTo(Files.readSymbolicLink(Path.of("/proc/self/ns/" + ns)).toString())
+                            .isNotEqualTo(Files.readSymbolicLink(Path.of("/proc/" + p.pid() + "/ns/" + ns)).toString());
+                }
                 namespaces.add(box.networkNamespace());
+                assertThat(clone.ask("hostname")).isEqualTo("thaw");
                 assertThat(clone.ask("read /tmp/before-dump.txt")).isEqualTo("ok 23 written before the dump");
                 assertThat(clone.ask("read /tmp/held.bin")).isEqualTo("ok 4 held");
                 assertThat(clone.ask("write /x 1")).contains("Read-only file system");
