@@ -19,10 +19,13 @@ import java.util.Objects;
  * @param examplesDir the {@code examples} directory holding the built example JARs
  * @param primeRounds each function is deployed primed with this many invocations of its own
  *     benchmark event before its snapshot ({@code FunctionManifest.Priming}); 0 for unprimed
+ * @param interleave whether every variant's node runs for the whole run, the variants taking turns
+ *     restore by restore (a ratio between variants then does not depend on when each ran); else
+ *     one variant after the other, each with the machine to itself
  */
 public record RestoreBenchOptions(List<String> functions, List<StoreVariant> variants, List<String> modes,
                                   List<String> sources, int repeats, boolean dedup, Path output, Path examplesDir,
-                                  int primeRounds) {
+                                  int primeRounds, boolean interleave) {
     /** The places a restore can read its images from, fastest first. */
     public static final List<String> SOURCES = List.of("local", "memory", "disk", "s3");
     /** The restore modes. */
@@ -50,6 +53,13 @@ public record RestoreBenchOptions(List<String> functions, List<StoreVariant> var
             throw new IllegalArgumentException("prime rounds must be between 0 and "
                     + dev.thaw.core.FunctionManifest.Priming.MAX_PRIME_ROUNDS + ", got " + primeRounds);
         }
+    }
+
+    /** Options whose variants run one after the other. */
+    public RestoreBenchOptions(List<String> functions, List<StoreVariant> variants, List<String> modes,
+                               List<String> sources, int repeats, boolean dedup, Path output, Path examplesDir,
+                               int primeRounds) {
+        this(functions, variants, modes, sources, repeats, dedup, output, examplesDir, primeRounds, false);
     }
 
     /** Options for unprimed functions. */

@@ -105,6 +105,11 @@ final class RestoreRun implements RestoreBenchmark {
 
     @Override
     public BenchReport run() {
+        if (options.interleave()) {
+            runInterleaved();
+            progress.clear();
+            return writeAndPrint();
+        }
         for (StoreVariant v : options.variants()) {
             Path dataDir = options.output().resolve("nodes").resolve(v.label()).toAbsolutePath();
             FileTrees.delete(dataDir);
@@ -123,11 +128,82 @@ final class RestoreRun implements RestoreBenchmark {
         return writeAndPrint();
     }
 
+    /** A variant's node, running for the whole of an interleaved run. */
+    private record Running(StoreVariant variant, NodeLauncher.RunningNode node, CleanupOnExit onExit, Path dataDir) {
+    }
+
+    /**
+     * Every variant's node started and prepared first; then each cell's restores taken in turns,
+     * one restore per variant, so that drift over the run (the machine's other work, the nodes'
+     * background work) falls on every variant alike.
+     */
+    private void runInterleaved() {
+        List<Running> running = new ArrayList<>();
+        List<ExampleFunction> functions = functions();
+        try {
+            for (StoreVariant v : options.variants()) {
+                Path dataDir = options.output().resolve("nodes").resolve(v.label()).toAbsolutePath();
+                FileTrees.delete(dataDir);
+                NodeLauncher.RunningNode node = nodes.start(v, dataDir);
+                running.add(new Running(v, node, new CleanupOnExit(node, dataDir), dataDir));
+            }
+            for (Running r : running) {
+                prepare(r.variant(), r.node().client(), r.dataDir(), functions);
+            }
+            for (int i = 1; i <= options.repeats(); i++) {
+                for (ExampleFunction f : functions) {
+                    for (String mode : options.modes()) {
+                        for (String source : options.sources()) {
+                            for (Running r : running) {
+                                measure(r.variant(), r.node().client(), r.dataDir(), f, mode, source, i);
+                            }
+                        }
+                    }
+                }
+            }
+            for (Running r : running) {
+                deleteDeployments(r.node().client(), functions);
+            }
+        } catch (RuntimeException e) {
+            progress.clear();
+            failures.add("interleaved run: " + e.getMessage());
+            out.println("error: the interleaved run failed: " + e.getMessage());
+        } finally {
+            for (Running r : running) {
+                r.node().close();
+                r.onExit().close();
+                FileTrees.delete(r.dataDir());
+            }
+        }
+    }
+
+    private List<ExampleFunction> functions() {
+        return options.functions().stream().map(n -> ExampleFunction.named(n, options.examplesDir())).toList();
+    }
+
+    /** @return whether this variant also gets a bare CRIU restore after each working-copy eager restore */
+    private boolean bareToo(StoreVariant v) {
+        return bare != null && !v.sandbox() && options.modes().contains("eager") && options.sources().contains("local");
+    }
+
     private void runVariant(StoreVariant v, ThawClient client, Path dataDir) {
-        boolean bareToo = bare != null && !v.sandbox() && options.modes().contains("eager")
-                && options.sources().contains("local");
-        List<ExampleFunction> functions = options.functions().stream()
-                .map(n -> ExampleFunction.named(n, options.examplesDir())).toList();
+        List<ExampleFunction> functions = functions();
+        prepare(v, client, dataDir, functions);
+        for (int i = 1; i <= options.repeats(); i++) {
+            for (ExampleFunction f : functions) {
+                for (String mode : options.modes()) {
+                    for (String source : options.sources()) {
+                        measure(v, client, dataDir, f, mode, source, i);
+                    }
+                }
+            }
+        }
+        deleteDeployments(client, functions);
+    }
+
+    /** Deploys and primes every function, measures deduplication if asked, and warms each cell up once. */
+    private void prepare(StoreVariant v, ThawClient client, Path dataDir, List<ExampleFunction> functions) {
+        boolean bareToo = bareToo(v);
         for (ExampleFunction f : functions) {
             for (String mode : options.modes()) {
                 deployAndPrime(client, v, f, deployment(f, mode), f.jar(), mode);
@@ -147,22 +223,21 @@ final class RestoreRun implements RestoreBenchmark {
                 bareRestore(client, dataDir, deployment(f, "eager"));
             }
         }
-        for (int i = 1; i <= options.repeats(); i++) {
-            for (ExampleFunction f : functions) {
-                for (String mode : options.modes()) {
-                    for (String source : options.sources()) {
-                        progress.show(v.label() + " " + f.name(), mode + " from " + source, i, options.repeats());
-                        InvocationResult r = coldStart(client, deployment(f, mode), f, source);
-                        rows.add(new Row(v.label(), f.name(), mode, source, i, r, asExpected(r, mode, source)));
-                        if (bareToo && mode.equals("eager") && source.equals("local")) {
-                            progress.show(v.label() + " " + f.name(), "bare criu restore", i, options.repeats());
-                            bareRows.add(new BareRow(v.label(), f.name(), i, bareRestore(client, dataDir,
-                                    deployment(f, mode))));
-                        }
-                    }
-                }
-            }
+    }
+
+    /** The {@code i}th restore of one cell (and its bare CRIU restore, when asked). */
+    private void measure(StoreVariant v, ThawClient client, Path dataDir, ExampleFunction f, String mode, String source,
+                         int i) {
+        progress.show(v.label() + " " + f.name(), mode + " from " + source, i, options.repeats());
+        InvocationResult r = coldStart(client, deployment(f, mode), f, source);
+        rows.add(new Row(v.label(), f.name(), mode, source, i, r, asExpected(r, mode, source)));
+        if (bareToo(v) && mode.equals("eager") && source.equals("local")) {
+            progress.show(v.label() + " " + f.name(), "bare criu restore", i, options.repeats());
+            bareRows.add(new BareRow(v.label(), f.name(), i, bareRestore(client, dataDir, deployment(f, mode))));
         }
+    }
+
+    private void deleteDeployments(ThawClient client, List<ExampleFunction> functions) {
         for (ExampleFunction f : functions) {
             for (String mode : options.modes()) {
                 client.delete(deployment(f, mode));

@@ -58,6 +58,11 @@ final class RestoreBenchCommand implements Callable<Integer> {
     @Option(names = "--repeat", defaultValue = "10", paramLabel = "N", description = "Cold starts per cell (default ${DEFAULT-VALUE}).")
     int repeats;
 
+    @Option(names = "--interleave", description = {"Run every variant's node for the whole run and take each cell's"
+            + " restores in turns, one per variant (ratios between variants then do not depend on when each ran);"
+            + " by default one variant runs after the other, each with the machine to itself."})
+    boolean interleave;
+
     @Option(names = "--no-dedup", description = "Skip the deduplication measurements (they boot a second build of each function).")
     boolean noDedup;
 
@@ -113,7 +118,7 @@ final class RestoreBenchCommand implements Callable<Integer> {
         try {
             List<StoreVariant> parsed = variants.stream().map(StoreVariant::parse).toList();
             return new RestoreBenchOptions(functions, parsed, modes, sources, repeats, !noDedup, output, examplesDir,
-                    primeRounds);
+                    primeRounds, interleave);
         } catch (IllegalArgumentException e) {
             throw new ParameterException(spec.commandLine(), e.getMessage());
         }
