@@ -1,0 +1,75 @@
+#!/usr/bin/env python3
+"""Warm calls after idle gaps: how long a warm invocation takes as the time since the last one grows.
+
+Usage: scripts/idle-gap.py [--port 8490] [--calls 25] [--gaps 0,0.002,0.01,0.03,0.1,0.3,1] [--keep]
+
+A predicted cold start is compared with a warm call, and what a warm call costs depends on how long
+the machine was idle before it: on a VM whose vCPUs halt while idle, every hand-off between threads
+(client, node, runtime) waits for a wake-up, and caches and predictors are cold. This script starts
+one sandboxed node with hello (and a second function, other), and measures sequential warm calls of
+hello after each idle gap (median of --calls). Then, with 1 s of idle before each call, it calls
+either hello or other 50 ms before the measured call ("a touch"), to show how much of the cost a
+call just before removes, and whether it must be the same function. The client is Python's
+http.client on one kept-alive connection (its own wake-ups are part of every figure). Node data in
+.thaw/bench-gap, removed at the end unless --keep. Needs the project built (./thaw builds it).
+"""
+import argparse
+import http.client
+import os
+import shutil
+import time
+
+from benchlib import ahead_bench, header, pct
+
+bench = ahead_bench()
+EVENT = b'{"name":"Ada"}'
+
+
+def main():
+    p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    p.add_argument("--port", type=int, default=8490)
+    p.add_argument("--calls", type=int, default=25)
+    p.add_argument("--gaps", default="0,0.002,0.01,0.03,0.1,0.3,1")
+    p.add_argument("--keep", action="store_true")
+    a = p.parse_args()
+    header("idle-gap")
+    base = os.path.join(bench.ROOT, ".thaw", "bench-gap")
+    node = bench.Node(a.port, base, extra=["--no-predictions"])
+    try:
+        node.deploy("hello", bench.HELLO_JAR, bench.HELLO_HANDLER)
+        node.deploy("other", bench.HELLO_JAR, bench.HELLO_HANDLER)
+        time.sleep(8)  # past the node's first background work
+        conn = http.client.HTTPConnection("127.0.0.1", node.port, timeout=60)
+        node.invoke("other", EVENT, conn)
+        for _ in range(500):
+            node.invoke("hello", EVENT, conn)
+        print("\n## warm hello after an idle gap (client round trip, ms)")
+        print("%10s %5s %8s" % ("gap s", "n", "p50"))
+        for gap in [float(g) for g in a.gaps.split(",")]:
+            xs = []
+            for _ in range(a.calls):
+                time.sleep(gap)
+                xs.append(node.invoke("hello", EVENT, conn)[0])
+            print("%10.3f %5d %8.3f" % (gap, len(xs), pct(xs, 50)))
+        print("\n## warm hello after 1 s of idle, with a call 50 ms before it (ms)")
+        print("%-22s %5s %8s" % ("before it", "n", "p50"))
+        for touch in (None, "hello", "other"):
+            xs = []
+            for _ in range(a.calls):
+                if touch:
+                    time.sleep(0.95)
+                    node.invoke(touch, EVENT, conn)
+                    time.sleep(0.05)
+                else:
+                    time.sleep(1.0)
+                xs.append(node.invoke("hello", EVENT, conn)[0])
+            print("%-22s %5d %8.3f" % ("nothing" if touch is None else "a call of " + touch, len(xs), pct(xs, 50)))
+        conn.close()
+    finally:
+        node.stop()
+        if not a.keep:
+            shutil.rmtree(base, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    main()
