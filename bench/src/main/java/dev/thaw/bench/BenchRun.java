@@ -68,6 +68,8 @@ public final class BenchRun {
     /** The object store of chains whose payloads travel through it; started on demand. */
     private dev.thaw.store.EmbeddedS3 transfers;
     private Path transfersDir;
+    /** Stops the transfer store and removes its directory when the JVM exits before {@link #close}. */
+    private Thread transfersCleanup;
     /** {@code host:port} the transfer store binds; null: a free loopback port (functions without a sandbox) */
     private String transferStoreAddress;
 
@@ -619,6 +621,14 @@ public final class BenchRun {
                         Integer.parseInt(transferStoreAddress.substring(colon + 1)));
             }
             transfers.createBucket("transfers");
+            // a run stopped with Ctrl-C or SIGTERM runs no finally: the store and its payloads go at exit
+            Path dir = transfersDir;
+            dev.thaw.store.EmbeddedS3 server = transfers;
+            transfersCleanup = new Thread(() -> {
+                server.close();
+                FileTrees.deleteQuietly(dir);
+            }, "thaw-bench-transfers-cleanup");
+            Runtime.getRuntime().addShutdownHook(transfersCleanup);
             err.println("transfer store (embedded S3, unsigned) at " + transfers.endpoint());
         }
         return transfers.endpoint() + "/transfers";
@@ -628,6 +638,11 @@ public final class BenchRun {
         if (transfers != null) {
             transfers.close();
             FileTrees.deleteQuietly(transfersDir);
+            try {
+                Runtime.getRuntime().removeShutdownHook(transfersCleanup);
+            } catch (IllegalStateException shuttingDown) {
+                // the hook runs or ran: it does the same
+            }
         }
         background.shutdownNow();
         invoker.close();

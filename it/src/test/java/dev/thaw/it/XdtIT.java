@@ -123,14 +123,14 @@ class XdtIT {
     }
 
     @Test
-    void everyKindOfBadReferenceIsRefusedEndToEndWithItsReason() throws Exception {
+    void everyKindOfBadReferenceIsRefusedEndToEndWithItsReason(@org.junit.jupiter.api.io.TempDir Path keys) throws Exception {
         // malformed
         JsonNode malformed = consume(node, "xdt-consumer", "s3-bucket-key-0001");
         assertThat(malformed.path("refused").asText()).isEqualTo("MALFORMED");
         assertThat(malformed.path("message").asText()).contains("not an XDT reference");
 
         // forged: well formed, but signed with a key that is not the cluster's
-        Path otherKey = Files.createTempDirectory("thaw-xdt-key-").resolve("xdt.key");
+        Path otherKey = keys.resolve("xdt.key");
         ReferenceCodec forger = new ReferenceCodec(TransferKey.load(otherKey, true));
         String forged = forger.seal(new Reference(node.node.nodeId(), node.node.transferAddress(),
                 "00112233445566778899aabbccddeeff", "xdt-producer", 10, System.currentTimeMillis() + 60_000, 1,
