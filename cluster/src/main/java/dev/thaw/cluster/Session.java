@@ -62,6 +62,15 @@ import java.util.function.UnaryOperator;
 final class Session {
     private static final System.Logger LOG = System.getLogger(Session.class.getName());
 
+    static {
+        // jetcd runs on Vert.x, whose file resolver makes a cache directory in java.io.tmpdir for the
+        // class path resources it serves as files. jetcd serves none, and a node killed with SIGKILL
+        // left its directory behind; unless the operator chose otherwise, there is none.
+        if (System.getProperty("vertx.disableFileCPResolving") == null) {
+            System.setProperty("vertx.disableFileCPResolving", "true");
+        }
+    }
+
     private final ClusterConfig config;
     private final Keys keys;
     private final ScheduledExecutorService control;
