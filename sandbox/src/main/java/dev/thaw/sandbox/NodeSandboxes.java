@@ -182,11 +182,25 @@ final class NodeSandboxes implements Sandboxes {
             String parent = config.cgroupParent() + "/" + key(config.dataDir());
             SweepReport swept = sweep(home, cgroups, parent);
             cgroups.removeParent(parent);
+            removeStaging(STAGING_ROOT.resolve(key(config.dataDir())));
             return swept;
         } catch (IOException e) {
             throw new SandboxException("cannot sweep the sandboxes of " + config.dataDir() + ": " + e.getMessage(), e);
         } finally {
             Libc.close(lockFd);
+        }
+    }
+
+    /** Removes a node's (empty) staging directory, and their root when no other node's is in it. */
+    private static void removeStaging(Path stage) {
+        for (Path dir : List.of(stage, STAGING_ROOT)) {
+            try {
+                Files.deleteIfExists(dir);
+            } catch (java.nio.file.DirectoryNotEmptyException othersLeft) {
+                // another node's staging directory
+            } catch (IOException e) {
+                LOG.log(System.Logger.Level.WARNING, "sandbox cleanup: cannot remove " + dir + ": " + e.getMessage());
+            }
         }
     }
 
@@ -337,13 +351,10 @@ final class NodeSandboxes implements Sandboxes {
         }
         try {
             cgroups.removeParent(cgroupParent);
-            Files.deleteIfExists(stage);
-            Files.deleteIfExists(STAGING_ROOT); // only when no other node's is in it
-        } catch (IOException | RuntimeException e) {
-            if (!(e instanceof java.nio.file.DirectoryNotEmptyException)) {
-                LOG.log(System.Logger.Level.WARNING, "sandbox cleanup: " + e.getMessage(), e);
-            }
+        } catch (RuntimeException e) {
+            LOG.log(System.Logger.Level.WARNING, "sandbox cleanup: " + e.getMessage(), e);
         }
+        removeStaging(stage); // whatever became of the cgroups: each node's staging directory is its own
         Libc.close(lifeline[1]);
         Libc.close(lifeline[0]);
         Libc.close(lockFd);

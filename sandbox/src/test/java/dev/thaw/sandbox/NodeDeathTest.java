@@ -63,6 +63,8 @@ class NodeDeathTest {
                     gone / 1_000_000).isEmpty();
             System.out.printf("every instance process was gone %.0f ms after the node's SIGKILL%n", gone / 1e6);
 
+            Path staging = Path.of("/run/thaw-sandbox", Sandboxes.nodeKey(dataDir));
+            assertThat(staging).as("the dead node's restores' staging directory").isDirectory();
             try (Sandboxes next = Sandboxes.open(SandboxConfig.builder(dataDir).build())) {
                 SweepReport swept = next.swept();
                 System.out.println("the next node swept: " + swept);
@@ -75,6 +77,7 @@ class NodeDeathTest {
                 // identities survive the node
                 assertThat(next.identity("probe").uid()).isEqualTo(2_000_000_001L);
             }
+            assertThat(staging).as("removed when the next node closed").doesNotExist();
         } finally {
             if (owner != null) {
                 owner.destroyForcibly();
