@@ -4,13 +4,15 @@
  * One small program, run by the node as root, in four modes:
  *
  *   boot     starts a program as pid 1 of new user, pid and mount namespaces, inside a network
- *            namespace and cgroups the node made and ipc and uts namespaces of its own made first, on a read-only root built from a skeleton
- *            directory and bind mounts, as an unprivileged user with no capabilities, no_new_privs
- *            and a seccomp filter; then stays as its supervisor and exits with its status.
+ *            namespace and cgroups the node made and ipc and uts namespaces made first, on a
+ *            read-only root built from a skeleton directory and bind mounts, as an unprivileged
+ *            user with no capabilities, no_new_privs and a seccomp filter; then stays as its
+ *            supervisor and exits with its status.
  *   restore  joins the network namespace and cgroups of a clone, makes its ipc and uts namespaces,
- *            arms the parent-death signal and execs the given CRIU command line, in a private mount namespace where the skeleton is
- *            a mount point (CRIU's --root must be one) and the sources of the instance's bind
- *            mounts are staged where CRIU can reach them from inside the user namespace.
+ *            arms the parent-death signal and execs the given CRIU command line, in a private
+ *            mount namespace where the skeleton is a mount point (CRIU's --root must be one) and
+ *            the sources of the instance's bind mounts are staged where CRIU can reach them from
+ *            inside the user namespace.
  *            Parked (--park-fd), it does all that ahead of the restore and waits for the command
  *            line, taking the cgroup joins' cost off the restore's path.
  *   exec     joins a network namespace (and with --ns-of, an instance's ipc and uts namespaces) and
@@ -99,6 +101,8 @@ enum step {
     S_UNSHARE = 229,
     S_STAGE = 230,
     S_PARK = 231,
+    S_IPC_UTS = 232,
+    S_JOIN_IPC_UTS = 233,
 };
 
 #define MAX_LIST 64
@@ -369,7 +373,7 @@ static void join_netns(void) {
  */
 static void new_ipc_uts(void) {
     if (unshare(CLONE_NEWIPC | CLONE_NEWUTS)) {
-        fail(S_UNSHARE, "unshare(CLONE_NEWIPC|CLONE_NEWUTS)", NULL, errno);
+        fail(S_IPC_UTS, "unshare(CLONE_NEWIPC|CLONE_NEWUTS)", NULL, errno);
     }
     if (opt.hostname && sethostname(opt.hostname, strlen(opt.hostname))) {
         fail(S_HOSTNAME, "sethostname", opt.hostname, errno);
@@ -388,7 +392,7 @@ static void join_ipc_uts(void) {
         snprintf(path, sizeof path, "/proc/%d/ns/%s", opt.ns_of, types[i]);
         int fd = open(path, O_RDONLY | O_CLOEXEC);
         if (fd < 0 || setns(fd, flags[i])) {
-            fail(S_NETNS, "join the instance's namespace", path, errno);
+            fail(S_JOIN_IPC_UTS, "setns", path, errno);
         }
         close(fd);
     }

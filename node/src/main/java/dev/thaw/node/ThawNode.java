@@ -1610,7 +1610,8 @@ final class ThawNode implements Node, NodeOperations {
     private FunctionInfo.SnapshotInfo snapshotInfo(Function f) {
         FunctionInfo.SnapshotInfo own = f.instances().snapshot().info();
         var c = cluster;
-        if (c.isEmpty() || !own.state().equals("none") || !f.deployment().manifest().snapshots()) {
+        if (c.isEmpty() || f.instances().snapshot().state() != dev.thaw.node.snapshot.Snapshot.State.NONE
+                || !f.deployment().manifest().snapshots()) {
             return own;
         }
         Deployment d = f.deployment();

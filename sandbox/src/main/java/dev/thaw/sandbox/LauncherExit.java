@@ -19,7 +19,8 @@ public final class LauncherExit {
             "remounting the root read-only", "setting the host name", "setsid", "setresgid", "setresuid",
             "dropping capabilities", "no_new_privs", "changing to the working directory", "installing the seccomp filter",
             "exec", "waiting for pid 1", "unsharing the mount namespace", "staging the mount sources",
-            "waiting for the command line (parked)");
+            "waiting for the command line (parked)", "making the ipc and uts namespaces",
+            "joining the instance's ipc and uts namespaces");
 
     private LauncherExit() {
     }

@@ -82,6 +82,8 @@ class LauncherTest {
         assertThat(late.exitValue()).isEqualTo(202);
         assertThat(output("late")).isEqualTo("thaw-sandbox: lifeline: the node is gone\n");
         assertThat(LauncherExit.failedStep(202)).contains("the node's lifeline (the node is gone)");
+        assertThat(LauncherExit.failedStep(232)).contains("making the ipc and uts namespaces");
+        assertThat(LauncherExit.failedStep(233)).contains("joining the instance's ipc and uts namespaces");
     }
 
     @Test

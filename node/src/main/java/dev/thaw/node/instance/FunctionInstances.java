@@ -128,25 +128,17 @@ public final class FunctionInstances implements InstanceStarter, Instance.Lifecy
     private SpareSandbox.Prepared makeSandbox(String id, boolean park) {
         InstanceSandbox box = ctx.sandboxes().get().create(new InstanceSpec(id, deployment.name(),
                 deployment.manifest().memoryMb(), deployment.codeDir()));
-        ServerSocketChannel listener = null;
         try {
-            listener = box.openListener(RUNTIME_API_PORT);
+            ServerSocketChannel listener = box.openListener(RUNTIME_API_PORT);
             ParkedLaunch parked = park ? ParkedLaunch.park(box, ctx.launcher().workDir(id)) : null;
             return new SpareSandbox.Prepared(id, box, listener, parked);
-        } catch (IOException | RuntimeException e) {
-            closeQuietly(listener);
+        } catch (IOException e) {
+            box.close(); // with the listeners it opened
+            throw new java.io.UncheckedIOException("cannot park a restore launcher for instance " + id + ": "
+                    + e.getMessage(), e);
+        } catch (RuntimeException e) {
             box.close();
-            throw e instanceof RuntimeException r ? r : new java.io.UncheckedIOException(e.getMessage(), (IOException) e);
-        }
-    }
-
-    private static void closeQuietly(ServerSocketChannel channel) {
-        if (channel != null) {
-            try {
-                channel.close();
-            } catch (IOException e) {
-                // closing
-            }
+            throw e;
         }
     }
 

@@ -99,25 +99,26 @@ public final class InstanceLauncher {
     void restore(Instance instance, Snapshot snapshot, Path imagesDir, boolean lazyPages, boolean resume)
             throws IOException {
         Criu c = criu.orElseThrow(() -> new IllegalStateException("restore without CRIU"));
-        Path work = workDir(instance);
-        Files.createDirectories(work);
+        Files.createDirectories(workDir(instance));
         String[] pipes = snapshot.pipes();
-        if (startParked(c, instance, imagesDir, lazyPages, pipes)) {
-            if (resume) {
-                instance.resume(true);
-            }
-            return;
+        if (!startParked(c, instance, imagesDir, lazyPages, pipes)) {
+            spawn(c, instance, imagesDir, lazyPages, pipes);
         }
+        // The resume line waits in the pipe until the clone reads it, right where the original stopped.
+        if (resume) {
+            instance.resume(true);
+        }
+    }
+
+    /** Starts the restore through a launcher (or CRIU) spawned now, with pipes of its own. */
+    private void spawn(Criu c, Instance instance, Path imagesDir, boolean lazyPages, String[] pipes) throws IOException {
+        Path work = workDir(instance);
         try (Pipe in = Pipe.open(); Pipe out = Pipe.open()) {
             Criu.RestoreRequest req = new Criu.RestoreRequest(imagesDir, work, in.readEnd(), out.writeEnd(),
                     List.of(pipes[0], pipes[1]), lazyPages);
             InstanceSandbox box = instance.sandbox;
             Process p = box == null ? c.startRestore(req) : c.startRestore(req, box.restoreWrapper());
             instance.attach(p, in, out, req.pidFile());
-        }
-        // The resume line waits in the pipe until the clone reads it, right where the original stopped.
-        if (resume) {
-            instance.resume(true);
         }
     }
 
