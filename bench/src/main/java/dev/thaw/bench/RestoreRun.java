@@ -106,46 +106,37 @@ final class RestoreRun implements RestoreBenchmark {
     @Override
     public BenchReport run() {
         if (options.interleave()) {
-            runInterleaved();
-            progress.clear();
-            return writeAndPrint();
-        }
-        for (StoreVariant v : options.variants()) {
-            Path dataDir = options.output().resolve("nodes").resolve(v.label()).toAbsolutePath();
-            FileTrees.delete(dataDir);
-            try (NodeLauncher.RunningNode node = nodes.start(v, dataDir);
-                 CleanupOnExit onExit = new CleanupOnExit(node, dataDir)) {
-                runVariant(v, node.client(), dataDir);
-            } catch (RuntimeException e) {
-                progress.clear();
-                failures.add(v.label() + ": " + e.getMessage());
-                out.println("error: variant " + v.label() + " failed: " + e.getMessage());
-            } finally {
-                FileTrees.delete(dataDir);
-            }
+            runTogether(options.variants());
+        } else {
+            options.variants().forEach(v -> runTogether(List.of(v)));
         }
         progress.clear();
         return writeAndPrint();
     }
 
-    /** A variant's node, running for the whole of an interleaved run. */
+    /** A variant's node, running while its variant is measured. */
     private record Running(StoreVariant variant, NodeLauncher.RunningNode node, CleanupOnExit onExit, Path dataDir) {
     }
 
     /**
-     * Every variant's node started and prepared first; then each cell's restores taken in turns,
-     * one restore per variant, so that drift over the run (the machine's other work, the nodes'
-     * background work) falls on every variant alike.
+     * Starts a node per variant and prepares each, then takes each cell's restores in turns, one
+     * restore per variant (with several variants, drift over the run, the machine's other work and
+     * the nodes' background work, falls on every variant alike), and stops the nodes.
      */
-    private void runInterleaved() {
+    private void runTogether(List<StoreVariant> variants) {
         List<Running> running = new ArrayList<>();
         List<ExampleFunction> functions = functions();
         try {
-            for (StoreVariant v : options.variants()) {
+            for (StoreVariant v : variants) {
                 Path dataDir = options.output().resolve("nodes").resolve(v.label()).toAbsolutePath();
                 FileTrees.delete(dataDir);
-                NodeLauncher.RunningNode node = nodes.start(v, dataDir);
-                running.add(new Running(v, node, new CleanupOnExit(node, dataDir), dataDir));
+                try {
+                    NodeLauncher.RunningNode node = nodes.start(v, dataDir);
+                    running.add(new Running(v, node, new CleanupOnExit(node, dataDir), dataDir));
+                } catch (RuntimeException e) {
+                    FileTrees.delete(dataDir);
+                    throw e;
+                }
             }
             for (Running r : running) {
                 prepare(r.variant(), r.node().client(), r.dataDir(), functions);
@@ -166,12 +157,14 @@ final class RestoreRun implements RestoreBenchmark {
             }
         } catch (RuntimeException e) {
             progress.clear();
-            failures.add("interleaved run: " + e.getMessage());
-            out.println("error: the interleaved run failed: " + e.getMessage());
+            String label = variants.stream().map(StoreVariant::label).collect(java.util.stream.Collectors.joining(", "));
+            failures.add((variants.size() == 1 ? label : "interleaved run of " + label) + ": " + e.getMessage());
+            out.println("error: " + (variants.size() == 1 ? "variant " + label : "the interleaved run of " + label)
+                    + " failed: " + e.getMessage());
         } finally {
             for (Running r : running) {
-                r.node().close();
                 r.onExit().close();
+                r.node().close();
                 FileTrees.delete(r.dataDir());
             }
         }
@@ -184,21 +177,6 @@ final class RestoreRun implements RestoreBenchmark {
     /** @return whether this variant also gets a bare CRIU restore after each working-copy eager restore */
     private boolean bareToo(StoreVariant v) {
         return bare != null && !v.sandbox() && options.modes().contains("eager") && options.sources().contains("local");
-    }
-
-    private void runVariant(StoreVariant v, ThawClient client, Path dataDir) {
-        List<ExampleFunction> functions = functions();
-        prepare(v, client, dataDir, functions);
-        for (int i = 1; i <= options.repeats(); i++) {
-            for (ExampleFunction f : functions) {
-                for (String mode : options.modes()) {
-                    for (String source : options.sources()) {
-                        measure(v, client, dataDir, f, mode, source, i);
-                    }
-                }
-            }
-        }
-        deleteDeployments(client, functions);
     }
 
     /** Deploys and primes every function, measures deduplication if asked, and warms each cell up once. */
