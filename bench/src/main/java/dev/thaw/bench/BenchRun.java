@@ -69,7 +69,7 @@ public final class BenchRun {
     private dev.thaw.store.EmbeddedS3 transfers;
     private Path transfersDir;
     /** Stops the transfer store and removes its directory when the JVM exits before {@link #close}. */
-    private Thread transfersCleanup;
+    private CleanupOnExit transfersCleanup;
     /** {@code host:port} the transfer store binds; null: a free loopback port (functions without a sandbox) */
     private String transferStoreAddress;
 
@@ -620,15 +620,13 @@ public final class BenchRun {
                         transferStoreAddress.substring(0, colon).replaceAll("^\\[|\\]$", ""),
                         Integer.parseInt(transferStoreAddress.substring(colon + 1)));
             }
-            transfers.createBucket("transfers");
-            // a run stopped with Ctrl-C or SIGTERM runs no finally: the store and its payloads go at exit
             Path dir = transfersDir;
             dev.thaw.store.EmbeddedS3 server = transfers;
-            transfersCleanup = new Thread(() -> {
+            transfersCleanup = new CleanupOnExit("thaw-bench-transfers-cleanup", () -> {
                 server.close();
                 FileTrees.deleteQuietly(dir);
-            }, "thaw-bench-transfers-cleanup");
-            Runtime.getRuntime().addShutdownHook(transfersCleanup);
+            });
+            transfers.createBucket("transfers");
             err.println("transfer store (embedded S3, unsigned) at " + transfers.endpoint());
         }
         return transfers.endpoint() + "/transfers";
@@ -638,11 +636,7 @@ public final class BenchRun {
         if (transfers != null) {
             transfers.close();
             FileTrees.deleteQuietly(transfersDir);
-            try {
-                Runtime.getRuntime().removeShutdownHook(transfersCleanup);
-            } catch (IllegalStateException shuttingDown) {
-                // the hook runs or ran: it does the same
-            }
+            transfersCleanup.close();
         }
         background.shutdownNow();
         invoker.close();

@@ -132,7 +132,11 @@ final class RestoreRun implements RestoreBenchmark {
                 FileTrees.delete(dataDir);
                 try {
                     NodeLauncher.RunningNode node = nodes.start(v, dataDir);
-                    running.add(new Running(v, node, new CleanupOnExit(node, dataDir), dataDir));
+                    CleanupOnExit onExit = new CleanupOnExit("thaw-bench-cleanup", () -> {
+                        node.close();
+                        FileTrees.delete(dataDir);
+                    });
+                    running.add(new Running(v, node, onExit, dataDir));
                 } catch (RuntimeException e) {
                     FileTrees.delete(dataDir);
                     throw e;
@@ -583,32 +587,6 @@ final class RestoreRun implements RestoreBenchmark {
             return String.format(Locale.ROOT, "%.1f", Long.parseLong(bytes) / 1048576.0);
         } catch (NumberFormatException e) {
             return bytes;
-        }
-    }
-
-    /**
-     * Stops the node and deletes its data if the JVM is stopped mid-run (Ctrl-C, SIGTERM), when the
-     * run's own close and finally never come: a benchmark interrupted during a restore left that
-     * restore's CRIU and JVM running, and the node's working copies on tmpfs.
-     */
-    private static final class CleanupOnExit implements AutoCloseable {
-        private final Thread hook;
-
-        CleanupOnExit(NodeLauncher.RunningNode node, Path dataDir) {
-            hook = new Thread(() -> {
-                node.close();
-                FileTrees.delete(dataDir);
-            }, "thaw-bench-cleanup");
-            Runtime.getRuntime().addShutdownHook(hook);
-        }
-
-        @Override
-        public void close() {
-            try {
-                Runtime.getRuntime().removeShutdownHook(hook);
-            } catch (IllegalStateException shuttingDown) {
-                // the hook runs or ran: it does the same as the run's own close and finally
-            }
         }
     }
 }
