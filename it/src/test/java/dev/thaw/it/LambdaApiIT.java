@@ -225,7 +225,9 @@ class LambdaApiIT {
 
     @Test
     void aDryRunChecksEverythingAndRunsNothing() throws Exception {
-        node.deploy("dry", TestNode.TF + "EchoRequestHandler::handleRequest");
+        // snapshots off: a deploy then starts no boot of its own, and any instance would be the dry run's
+        node.deploy("dry", TestNode.TF + "EchoRequestHandler::handleRequest", TestNode.TEST_FUNCTIONS, java.util.Map.of(),
+                false, 30_000);
         InvokeResponse r = invoke(request("dry", "{}").invocationType(InvocationType.DRY_RUN));
         assertThat(r.statusCode()).isEqualTo(204);
         assertThat(r.executedVersion()).isEqualTo("1");

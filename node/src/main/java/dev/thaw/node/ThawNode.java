@@ -1022,7 +1022,7 @@ final class ThawNode implements Node, NodeOperations {
         }
         synchronized (this) {
             Deployment d = store.deploy(manifest, code);
-            return info(activate(d, "DEPLOY version " + d.version() + " handler " + d.manifest().handler()));
+            return info(snapshotAhead(activate(d, "DEPLOY version " + d.version() + " handler " + d.manifest().handler())));
         }
     }
 
@@ -1049,7 +1049,20 @@ final class ThawNode implements Node, NodeOperations {
         }
         dev.thaw.cluster.FunctionVersion v = node.deploy(checked.name(), new String(Json.write(checked),
                 java.nio.charset.StandardCharsets.UTF_8), sha, code.length, codeKey);
-        return info(installVersion(checked, code, v, " (cluster-wide, through this node)"));
+        return info(snapshotAhead(installVersion(checked, code, v, " (cluster-wide, through this node)")));
+    }
+
+    /**
+     * A deploy takes the version's snapshot at once, as SnapStart does when a version is published,
+     * rather than on its first invocation: on the node that took the deploy only (in a cluster the
+     * others restore what it publishes).
+     */
+    private Function snapshotAhead(Function f) {
+        if (f.pool().snapshotAhead()) {
+            log(f.deployment().name()).append("SNAPSHOT ahead of the first invocation: booting version "
+                    + f.deployment().version() + " to take it");
+        }
+        return f;
     }
 
     /**

@@ -101,7 +101,7 @@ final class Checkpointer {
      * clone and compete with its first invocation for the CPU, and their scratch memory would be
      * copied into the image.
      */
-    private static void awaitQuietCompiler() {
+    static void awaitQuietCompiler() {
         var jit = java.lang.management.ManagementFactory.getCompilationMXBean();
         if (jit == null || !jit.isCompilationTimeMonitoringSupported()) {
             return;

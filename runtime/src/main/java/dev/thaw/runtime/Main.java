@@ -16,9 +16,16 @@ import java.util.List;
  * time, as on Lambda.
  */
 public final class Main {
-    /** Enough exchanges for C1 to compile the HTTP client's byte loops; about 100 ms at most. */
-    private static final int WARM_UP_ROUNDS = 300;
-    private static final java.time.Duration WARM_UP_BUDGET = java.time.Duration.ofMillis(150);
+    /**
+     * The most exchanges the warm-up before a checkpoint runs: enough for C2 to compile the invocation
+     * path (about 3 s through the node on a 2-core VM). The node ends it much sooner when an invocation
+     * waits for this instance (RuntimeApi), so only a boot that no one waits for (a deploy's) runs long.
+     */
+    private static final int WARM_UP_ROUNDS = 20_000;
+    private static final java.time.Duration WARM_UP_BUDGET = java.time.Duration.ofSeconds(5);
+    /** HotSpot frees its pooled arena chunks every 5 s; a little more makes sure one round ran. */
+    private static final java.time.Duration ARENA_CLEANER_WAIT = java.time.Duration.ofMillis(5_300);
+    private static final java.time.Duration SETTLE_POLL = java.time.Duration.ofMillis(100);
     /**
      * A clone restored ahead of demand rehearses within this: a few exchanges and priming calls
      * touch the pages of the invocation path; more would only burn the CPU other work needs.
@@ -44,10 +51,13 @@ public final class Main {
         if (config.checkpointAfterInit()) {
             loadOwnClasses();
             Mappers.warmUp(mapper);
-            warmUpRuntimeApi(api, config);
+            boolean unawaited = warmUpRuntimeApi(api, config);
             Checkpointer checkpointer = new Checkpointer(config, mapper);
             Primed primed = config.primeRounds() > 0 ? prime(api, invoker, config) : Primed.NOT;
             if (primed.failure() == null) {
+                if (unawaited) {
+                    settle(api, config);
+                }
                 api = checkpointer.checkpoint(api);
                 if (checkpointer.rehearseAsked()) {
                     rehearse(api, invoker, config, primed.event());
@@ -225,11 +235,35 @@ public final class Main {
      * links and compiles is then in the snapshot, not in every clone's first invocation. Only an
      * optimization: a node that does not answer the warm-up routes costs a line on stderr.
      */
-    private static void warmUpRuntimeApi(RuntimeApiClient api, RuntimeConfig config) throws InterruptedException {
+    private static boolean warmUpRuntimeApi(RuntimeApiClient api, RuntimeConfig config) throws InterruptedException {
         try {
-            api.warmUp(WARM_UP_ROUNDS, WARM_UP_BUDGET, config);
+            return !api.warmUp(WARM_UP_ROUNDS, WARM_UP_BUDGET, config).endedByNode();
         } catch (java.io.IOException e) {
             System.err.println("thaw: the Runtime API warm-up failed, the first invocation of each clone will be slower: "
+                    + e.getMessage());
+            return false;
+        }
+    }
+
+    /**
+     * Before a checkpoint no one waits for: lets the JVM give back what its JIT compilers used. The
+     * compilers' scratch memory (arena chunks) stays pooled until the VM's periodic cleaner frees it,
+     * every few seconds; a dump before that copies it into the image and into every clone (after the
+     * long warm-up, 14 MB of hello's 56 MB). So: wait for the cleaner's next round, asking the node
+     * every {@link #SETTLE_POLL} whether an invocation now waits, and stop at once if one does.
+     */
+    private static void settle(RuntimeApiClient api, RuntimeConfig config) throws InterruptedException {
+        Checkpointer.awaitQuietCompiler();
+        long deadline = System.nanoTime() + ARENA_CLEANER_WAIT.toNanos();
+        try {
+            while (System.nanoTime() < deadline) {
+                Thread.sleep(SETTLE_POLL);
+                if (api.warmUp(1, SETTLE_POLL, config).endedByNode()) {
+                    return;
+                }
+            }
+        } catch (java.io.IOException e) {
+            System.err.println("thaw: could not ask the node whether an invocation waits; checkpointing now: "
                     + e.getMessage());
         }
     }

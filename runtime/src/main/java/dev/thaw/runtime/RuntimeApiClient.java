@@ -42,7 +42,11 @@ final class RuntimeApiClient implements AutoCloseable {
 
     /** Blocks until the node hands over the next invocation. */
     Invocation next() throws IOException, InterruptedException {
-        return invocation(Routes.NEXT);
+        Invocation inv = invocation(Routes.NEXT);
+        if (inv == null) {
+            throw new IOException("the Runtime API answered " + Routes.NEXT + " without an invocation");
+        }
+        return inv;
     }
 
     /**
@@ -53,11 +57,17 @@ final class RuntimeApiClient implements AutoCloseable {
      * @param rounds at most this many exchanges (enough for the JIT to compile the hot parts)
      * @param budget and no more rounds once this much time has passed
      * @param config for the invocation context each exchange builds, as the invocation path does
+     * @return how it ended: the node answers {@code next} with 204, its "enough", once an invocation
+     *     waits for an instance of the function
      */
-    void warmUp(int rounds, java.time.Duration budget, RuntimeConfig config) throws IOException, InterruptedException {
+    WarmUp warmUp(int rounds, java.time.Duration budget, RuntimeConfig config) throws IOException, InterruptedException {
         long deadline = System.nanoTime() + budget.toNanos();
-        for (int i = 0; i < rounds && System.nanoTime() < deadline; i++) {
+        int i = 0;
+        for (; i < rounds && System.nanoTime() < deadline; i++) {
             Invocation inv = invocation(WARM_UP_UNDER + "next");
+            if (inv == null) {
+                return new WarmUp(i, true);
+            }
             RuntimeContext ctx = new RuntimeContext(config, inv.requestId(), inv.invokedArn(), inv.deadlineEpochMs());
             ctx.getRemainingTimeInMillis();
             respond(WARM_UP_UNDER, inv.requestId(), mapper.writeValueAsBytes(mapper.readTree(inv.event())));
@@ -66,6 +76,14 @@ final class RuntimeApiClient implements AutoCloseable {
                         new IllegalStateException("warm-up"));
             }
         }
+        return new WarmUp(i, false);
+    }
+
+    /**
+     * @param exchanges how many exchanges ran
+     * @param endedByNode whether the node ended it (an invocation waits) rather than the rounds or the budget
+     */
+    record WarmUp(int exchanges, boolean endedByNode) {
     }
 
     /** The next priming invocation: the function's priming event, from the node's priming route. */
@@ -82,8 +100,12 @@ final class RuntimeApiClient implements AutoCloseable {
         post(Routes.PRIME + "/" + requestId + "/error", errorBody(errorType, message, t), errorType);
     }
 
+    /** @return the invocation the node handed over; null for a 204, the node's "no more" to a warm-up */
     private Invocation invocation(String path) throws IOException {
         RuntimeHttp.Response r = check(path, http.get(Routes.BASE + path));
+        if (r.status() == 204) {
+            return null;
+        }
         String id = r.header(Headers.REQUEST_ID);
         if (id == null) {
             throw new IOException("the Runtime API answered next without a request id");

@@ -180,6 +180,11 @@ public final class FunctionInstances implements InstanceStarter, Instance.Lifecy
     }
 
     @Override
+    public boolean snapshotsAhead() {
+        return snapshot.state() == Snapshot.State.NONE && deployment.manifest().snapshots() && ctx.criu().isPresent();
+    }
+
+    @Override
     public PoolInstance start(InstanceEvents events) {
         return start(events, false);
     }
@@ -654,8 +659,9 @@ public final class FunctionInstances implements InstanceStarter, Instance.Lifecy
             snapshot.ready(pipes, r.imageBytes(), r.duration().toMillis(), box != null, instance.egress != null);
             instance.checkpointMs = (System.nanoTime() - start) / 1e6;
             ctx.metrics().checkpoint(deployment.name(), r.duration().toNanos() / 1e9, r.imageBytes());
-            ctx.log().append(String.format("SNAPSHOT taken in %d ms: %.1f MB%s", r.duration().toMillis(),
-                    r.imageBytes() / 1048576.0, priming == null ? "" : priming.summary(instance)));
+            ctx.log().append(String.format("SNAPSHOT taken in %d ms: %.1f MB, after %d warm-up exchanges%s",
+                    r.duration().toMillis(), r.imageBytes() / 1048576.0, instance.warmUpExchanges,
+                    priming == null ? "" : priming.summary(instance)));
             ctx.repository().publish(deployment, snapshot.imagesDir(), ctx.log()).thenAccept(stored -> {
                 if (stored) {
                     ctx.shared().taken(deployment, snapshot);

@@ -106,6 +106,8 @@ public final class Instance implements PoolInstance {
     private final java.util.concurrent.atomic.AtomicBoolean checkpointClaimed = new java.util.concurrent.atomic.AtomicBoolean();
     /** How long the checkpoint of this (booted) instance took, NaN if it was not checkpointed. */
     volatile double checkpointMs = Double.NaN;
+    /** The runtime's warm-up exchanges before its checkpoint (only its one thread counts them). */
+    volatile int warmUpExchanges;
     /** The invocation the runtime took last, until it answered it: its transfers are tallied there. */
     volatile Invocation current;
     private final InstanceEvents events;

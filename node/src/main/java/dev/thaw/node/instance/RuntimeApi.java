@@ -23,7 +23,12 @@ import java.util.Map;
  * like invocation/next and its replies, at once and without touching any invocation: thaw's runtime
  * runs its own loop against them a few times before its checkpoint, so the classes, call sites and
  * compiled code of that loop are in the snapshot instead of being loaded and linked on every clone's
- * first invocation. thaw-prime/next and thaw-prime/{id}/response|error are their twins for a
+ * first invocation. How long that loop runs is the node's call: it answers thaw-warmup/next with 204
+ * ("enough") once a baseline is done and an invocation waits for an instance of the function. A boot
+ * that someone waits for so keeps to the baseline, while one that no one waits for (a deploy's, which
+ * takes the snapshot ahead of the first invocation) runs until the runtime's own cap, long enough for
+ * the JIT's second tier to compile the invocation path that every clone then starts from.
+ * thaw-prime/next and thaw-prime/{id}/response|error are their twins for a
  * function deployed with priming: they hand over the function's priming event, and the runtime
  * calls the handler with it before its checkpoint.
  *
@@ -39,7 +44,16 @@ final class RuntimeApi implements RuntimeEndpoint.Handler {
     private static final String RUNTIME = Routes.BASE;
     private static final String INVOCATION = RUNTIME + "invocation/";
 
+    /**
+     * The warm-up every boot runs before its checkpoint, waited for or not: enough exchanges for C1 to
+     * compile the runtime's byte loops, within about the time a boot's dump takes anyway.
+     */
+    static final int BASELINE_WARM_UPS = 300;
+    static final long BASELINE_WARM_UP_NANOS = java.time.Duration.ofMillis(150).toNanos();
+
     private final Instance instance;
+    /** When the runtime first asked for a warm-up exchange; 0 before. Only the runtime's one thread asks. */
+    private volatile long firstWarmUpNanos;
     /** The node's transfers; null on a node without them (tests of the endpoint alone). */
     private final XdtService xdt;
     /** The node's invoke API for the function's code; null on a node without it (tests of the endpoint alone). */
@@ -114,6 +128,10 @@ final class RuntimeApi implements RuntimeEndpoint.Handler {
         }
         String warmUp = RUNTIME + Routes.WARM_UP + "/";
         if (get && path.equals(warmUp + "next")) {
+            if (warmedUpEnough()) {
+                return new Response(204, new LinkedHashMap<>(), new byte[0]);
+            }
+            instance.warmUpExchanges++;
             return invocation("warmup-" + java.util.UUID.randomUUID(), System.currentTimeMillis() + 60_000, WARM_UP_EVENT);
         }
         if (post && path.startsWith(warmUp)) {
@@ -134,6 +152,17 @@ final class RuntimeApi implements RuntimeEndpoint.Handler {
         }
         return Response.json(404, "{\"errorMessage\":\"no such Runtime API route: " + req.method() + " " + path
                 + "\",\"errorType\":\"NotFound\"}");
+    }
+
+    /** @return whether the warm-up has done its baseline while an invocation waits for the function */
+    private boolean warmedUpEnough() {
+        long now = System.nanoTime();
+        if (firstWarmUpNanos == 0) {
+            firstWarmUpNanos = now;
+        }
+        boolean baselineDone = instance.warmUpExchanges >= BASELINE_WARM_UPS
+                || now - firstWarmUpNanos >= BASELINE_WARM_UP_NANOS;
+        return baselineDone && instance.events().awaited();
     }
 
     /** Hands a request to the node's invoke API, the query kept, as the function this instance serves. */

@@ -305,7 +305,9 @@ final class RuntimeEndpoint implements AutoCloseable {
         StringBuilder head = new StringBuilder("HTTP/1.1 ").append(res.status()).append(' ').append(reason(res.status()))
                 .append("\r\n");
         res.headers().forEach((k, v) -> head.append(k).append(": ").append(v).append("\r\n"));
-        head.append("Content-Length: ").append(res.body().length).append("\r\n");
+        if (res.status() != 204) { // a 204 has no body, and says so by having no length
+            head.append("Content-Length: ").append(res.body().length).append("\r\n");
+        }
         if (!keepAlive) {
             head.append("Connection: close\r\n");
         }
@@ -322,6 +324,7 @@ final class RuntimeEndpoint implements AutoCloseable {
         return switch (status) {
             case 200 -> "OK";
             case 202 -> "Accepted";
+            case 204 -> "No Content";
             case 400 -> "Bad Request";
             case 403 -> "Forbidden";
             case 404 -> "Not Found";

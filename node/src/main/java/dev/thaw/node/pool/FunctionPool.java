@@ -111,6 +111,15 @@ public final class FunctionPool implements InstanceEvents {
         double coldStartMs() {
             return (readyNanos - startedNanos) / 1e6;
         }
+
+        /**
+         * @return how long {@code inv} waited for this instance's start: all of it, or for the boot a
+         *     deploy started ahead of demand, the part after {@code inv} arrived
+         */
+        double coldStartMs(Invocation inv) {
+            boolean bootedAhead = ahead && instance.kind() == StartKind.BOOT;
+            return bootedAhead ? (readyNanos - Math.max(startedNanos, inv.acceptedNanos())) / 1e6 : coldStartMs();
+        }
     }
 
     private final Settings settings;
@@ -377,11 +386,12 @@ public final class FunctionPool implements InstanceEvents {
         m.served++;
         m.state = State.BUSY;
         m.current = inv;
-        boolean first = m.served == 1;
         int timeout = settings.timeoutMs();
-        // a clone started ahead of demand and ready before the invocation came: it waited for nothing
-        boolean prewarmed = first && m.ahead && m.readyNanos > 0 && m.readyNanos < inv.acceptedNanos()
-                && m.instance.kind() == StartKind.RESTORE;
+        // started ahead of demand and ready before the invocation came: it waited for nothing
+        boolean waitedForNothing = m.ahead && m.readyNanos > 0 && m.readyNanos < inv.acceptedNanos();
+        boolean prewarmed = m.served == 1 && waitedForNothing && m.instance.kind() == StartKind.RESTORE;
+        // the boot that took a deploy's snapshot, up before anyone asked: its first invocation is a warm one
+        boolean first = m.served == 1 && !(waitedForNothing && m.instance.kind() == StartKind.BOOT);
         if (prewarmed) {
             inv.prewarmed((ticker.nanos() - m.readyNanos) / 1e6);
         }
@@ -389,7 +399,7 @@ public final class FunctionPool implements InstanceEvents {
         // its `next` returns the moment the invocation is handed over, on another thread.
         inv.assigned(ticker.epochMillis() + timeout, prewarmed ? StartKind.PREWARMED : first ? m.instance.kind()
                         : StartKind.WARM,
-                first ? m.coldStartMs() : Double.NaN, first ? m.instance.checkpointMs() : Double.NaN,
+                first ? m.coldStartMs(inv) : Double.NaN, first ? m.instance.checkpointMs() : Double.NaN,
                 first ? m.instance.startReport() : null);
         String start = "START RequestId: " + inv.requestId() + " Version: " + settings.version();
         observer.log(start);
@@ -469,6 +479,33 @@ public final class FunctionPool implements InstanceEvents {
             }
         }
         return new Ahead(instances, idle, inFlight(), ready, waits);
+    }
+
+    /** Whether invocations wait in the queue: a boot's warm-up before its checkpoint ends then. */
+    @Override
+    public synchronized boolean awaited() {
+        return queue.stream().anyMatch(inv -> !inv.isDone() && !inv.isFreshen());
+    }
+
+    /**
+     * Boots the instance that takes the function's snapshot now, ahead of its first invocation (a
+     * deploy), as Lambda's SnapStart does when a version is published: the first invocation then
+     * finds the snapshot ready, or this boot under way. Its warm-up runs long while no one waits
+     * (RuntimeApi), so every clone starts from a compiled invocation path.
+     *
+     * @return whether it started (not when the pool has an instance, or a boot would take no snapshot)
+     */
+    public synchronized boolean snapshotAhead() {
+        if (closed || !members.isEmpty() || !starter.snapshotsAhead()) {
+            return false;
+        }
+        PoolInstance instance = startInstance();
+        Member m = members.get(instance);
+        if (m != null) {
+            m.ahead = true;
+        }
+        observer.counts(counts());
+        return true;
     }
 
     /** @return invocations running or waiting (freshen calls not counted): the concurrency the autoscaler samples */

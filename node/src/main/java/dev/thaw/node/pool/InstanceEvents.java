@@ -24,6 +24,14 @@ public interface InstanceEvents {
     /** The instance's processes are gone. Called once per instance. */
     void exited(PoolInstance instance, Exit exit);
 
+    /**
+     * @return whether invocations wait for an instance of the function: a boot's warm-up before its
+     *     checkpoint then ends as soon as its baseline is done
+     */
+    default boolean awaited() {
+        return true;
+    }
+
     /** Starts that had to wait ({@link InstanceStarter#mayStart()} was false) may begin now. */
     void startsMayBegin();
 }

@@ -36,6 +36,14 @@ public interface InstanceStarter {
         return true;
     }
 
+    /**
+     * @return whether a boot started now would take the function's snapshot (none is taken or being
+     *     taken, and the function has snapshots on a node that can take them)
+     */
+    default boolean snapshotsAhead() {
+        return false;
+    }
+
     /** The pool closed: whatever the starter keeps ready for later starts goes. */
     default void close() {
     }

@@ -144,7 +144,13 @@ class FunctionPoolTest {
         final List<Boolean> clones = new ArrayList<>();
         boolean mayStart = true;
         boolean restoresAhead = true;
+        boolean snapshotsAhead;
         StartKind kind = StartKind.BOOT;
+
+        @Override
+        public boolean snapshotsAhead() {
+            return snapshotsAhead;
+        }
 
         @Override
         public boolean restoresAhead() {
@@ -209,6 +215,55 @@ class FunctionPoolTest {
 
     private static String body(Invocation inv) throws Exception {
         return new String(inv.result().get().body(), StandardCharsets.UTF_8);
+    }
+
+    @Test
+    void aDeploysSnapshotBootIsWarmToAnInvocationThatCameAfterItWasUp() throws Exception {
+        FunctionPool pool = pool(4, 30_000, 10);
+        assertThat(pool.snapshotAhead()).isFalse(); // the starter would take no snapshot
+        starter.snapshotsAhead = true;
+        assertThat(pool.snapshotAhead()).isTrue();
+        assertThat(pool.snapshotAhead()).isFalse(); // one boot, not one per call
+        assertThat(starter.started).hasSize(1);
+        assertThat(starter.clones).containsExactly(false);
+        assertThat(pool.awaited()).isFalse(); // its warm-up may run long
+
+        time.advance(Duration.ofSeconds(9));
+        pool.ready(starter.started.get(0));
+        time.advance(Duration.ofSeconds(1));
+        Invocation inv = pool.submit(invocation("{}"));
+        assertThat(starter.started).hasSize(1);
+        assertThat(inv.start()).isEqualTo(StartKind.WARM);
+        assertThat(pool.completed(starter.started.get(0), inv.requestId(), "1".getBytes(StandardCharsets.UTF_8))).isTrue();
+        assertThat(inv.result().get().coldStartMs()).isEmpty();
+    }
+
+    @Test
+    void anInvocationThatWaitsForADeploysSnapshotBootEndsItsWarmUpAndCountsOnlyItsOwnWait() throws Exception {
+        FunctionPool pool = pool(4, 30_000, 10);
+        starter.snapshotsAhead = true;
+        pool.snapshotAhead();
+        starter.mayStart = false; // the boot's checkpoint is pending: no second start
+        time.advance(Duration.ofSeconds(2));
+        Invocation inv = pool.submit(invocation("{}"));
+        assertThat(starter.started).hasSize(1);
+        assertThat(pool.awaited()).isTrue();
+
+        time.advance(Duration.ofMillis(300));
+        pool.ready(starter.started.get(0));
+        assertThat(pool.awaited()).isFalse();
+        assertThat(inv.start()).isEqualTo(StartKind.BOOT);
+        assertThat(pool.completed(starter.started.get(0), inv.requestId(), "1".getBytes(StandardCharsets.UTF_8))).isTrue();
+        assertThat(inv.result().get().coldStartMs()).hasValue(300.0); // not the 2.3 s the boot took
+    }
+
+    @Test
+    void aPoolWithAnInstanceBootsNoSnapshotAhead() {
+        FunctionPool pool = pool(4, 30_000, 10);
+        pool.submit(invocation("{}"));
+        starter.snapshotsAhead = true;
+        assertThat(pool.snapshotAhead()).isFalse();
+        assertThat(starter.started).hasSize(1);
     }
 
     @Test
