@@ -14,7 +14,8 @@ for" is invoked right after its deploy. Then, in turns:
 2. quiet restores: evict, --quiet-s of quiet, invoke (the node's X-Thaw-Restore-Ms and the client's
    round trip, medians);
 3. clones after a burst (scripts/clone-warm-up.py): a burst of 8 restores clones, then --seconds of
-   closed-loop traffic at 8 connections ("first") and --seconds more ("steady").
+   closed-loop traffic at 8 connections ("first") and --seconds more ("steady"), and the CPU the
+   clones' JIT compiler threads used meanwhile (from /proc: run it as the user the node runs as).
 
 Node data in .thaw/bench-deploy-snapshot, removed at the end unless --keep. Needs the project built
 (./thaw builds it) and a C compiler for the load generator.
@@ -127,6 +128,33 @@ def clones(node, a):
             for line in out.stdout.splitlines():
                 if re.search(r"\b(first|steady|ratio)\b", line):
                     print("round %d  %s" % (r + 1, line), flush=True)
+            print("round %d  %-12s clones' JIT CPU over both phases: C2 %.2f s, C1 %.2f s" % (
+                (r + 1, label) + compiler_cpu(name)), flush=True)
+
+
+def compiler_cpu(function):
+    """CPU seconds of the C2 and C1 compiler threads, summed over the function's running instances."""
+    hz = os.sysconf("SC_CLK_TCK")
+    c2 = c1 = 0.0
+    for pid in filter(str.isdigit, os.listdir("/proc")):
+        try:
+            if b"dev.thaw.runtime.Main" not in open("/proc/%s/cmdline" % pid, "rb").read():
+                continue
+            env = open("/proc/%s/environ" % pid, "rb").read().split(b"\0")
+            if ("AWS_LAMBDA_FUNCTION_NAME=" + function).encode() not in env:
+                continue
+            for t in os.listdir("/proc/%s/task" % pid):
+                stat = open("/proc/%s/task/%s/stat" % (pid, t)).read()
+                name = stat[stat.index("(") + 1:stat.rindex(")")]
+                fields = stat[stat.rindex(")") + 2:].split()
+                cpu = (int(fields[11]) + int(fields[12])) / hz
+                if name.startswith("C2 Compiler"):
+                    c2 += cpu
+                elif name.startswith("C1 Compiler"):
+                    c1 += cpu
+        except (OSError, ValueError):
+            pass  # an instance that ended meanwhile
+    return c2, c1
 
 
 if __name__ == "__main__":
