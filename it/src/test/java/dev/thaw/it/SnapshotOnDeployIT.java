@@ -63,6 +63,24 @@ class SnapshotOnDeployIT {
         }
     }
 
+    @Test
+    void aDeploysWarmUpYieldsToInvocationsTheNodeServes() throws Exception {
+        assumeTrue(TestNode.criuAvailable(), "CRIU is not available");
+        try (TestNode node = new TestNode()) {
+            // snapshots off: its own boot takes none, and its invocation keeps the node busy meanwhile
+            node.deploy("busy", TestNode.TF + "Sleeper::handle", TestNode.TEST_FUNCTIONS, java.util.Map.of(), false, 60_000);
+            var busy = java.util.concurrent.CompletableFuture.supplyAsync(() -> node.invoke("busy", "{\"ms\":12000}"));
+            Eventually.poll(() -> node.client.describe("busy").instances().busy(), b -> b == 1, WAIT, POLL);
+
+            node.deploy("polite", TestNode.TF + "EchoRequestHandler::handleRequest");
+            Eventually.poll(() -> node.client.describe("polite").snapshot().state(), st -> !st.equals("pending"), WAIT, POLL);
+            assertThat(busy).as("the busy invocation outlasted the deploy's boot").isNotDone();
+            assertThat(exchanges(node.client.logs("polite", 50))).as("the warm-up kept to its baseline")
+                    .isLessThanOrEqualTo(300);
+            assertThat(busy.get().status()).isEqualTo(200);
+        }
+    }
+
     private static int exchanges(String logs) {
         Matcher m = TAKEN.matcher(logs);
         assertThat(m.find()).as("a SNAPSHOT taken line in:\n" + logs).isTrue();

@@ -638,7 +638,7 @@ final class ThawNode implements Node, NodeOperations {
         FunctionLog log = log(d.name());
         FunctionInstances starter = new FunctionInstances(d, snapshot, mode, new FunctionInstances.Context(log, metrics,
                 launcher, repository, criu, scheduler, instances, RuntimeListeners.loopback(), sandboxes, shared, xdt,
-                egress, calls));
+                egress, calls, () -> inFlight.get() > 0));
         var m = d.manifest();
         FunctionPool pool = new FunctionPool(new FunctionPool.Settings(d.name(), d.version(), m.maxInstances(),
                 m.timeoutMs(), m.memoryMb(), config.queueLimit(), config.maxStarting()), starter, ticker, scheduler,
@@ -1157,13 +1157,22 @@ final class ThawNode implements Node, NodeOperations {
         return resolve(ref).version();
     }
 
+    /** Invocations accepted and not ended yet, of every function: a deploy's long warm-up yields to them. */
+    private final java.util.concurrent.atomic.AtomicInteger inFlight = new java.util.concurrent.atomic.AtomicInteger();
+
+    private Invocation counted(Invocation inv) {
+        inFlight.incrementAndGet();
+        inv.result().whenComplete((r, t) -> inFlight.decrementAndGet());
+        return inv;
+    }
+
     @Override
     public Invocation invoke(FunctionRef ref, byte[] payload, boolean captureLog) {
         checkOpen();
         Deployment d = resolve(ref);
         // a front door that forwarded an Event's attempt names it: its request id stays the one the caller got
         String id = dev.thaw.node.api.Forwarded.requestId().orElseGet(() -> UUID.randomUUID().toString());
-        Invocation inv = runtime(d).pool().submit(new Invocation(id, payload, ref.isLatest(), captureLog));
+        Invocation inv = counted(runtime(d).pool().submit(new Invocation(id, payload, ref.isLatest(), captureLog)));
         ahead.invoked(d.name());
         return inv;
     }
@@ -1284,7 +1293,7 @@ final class ThawNode implements Node, NodeOperations {
                     return CompletableFuture.supplyAsync(() -> dispatchTo(remote.get(), d, e), eventForwards);
                 }
             }
-            inv = runtime(d).pool().submit(new Invocation(e.requestId(), e.payload(), ref.isLatest(), false));
+            inv = counted(runtime(d).pool().submit(new Invocation(e.requestId(), e.payload(), ref.isLatest(), false)));
             ahead.invoked(d.name());
         } catch (ThawException t) {
             return CompletableFuture.completedFuture(outcome(t, e, 0));

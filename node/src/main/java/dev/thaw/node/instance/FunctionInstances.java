@@ -75,11 +75,13 @@ public final class FunctionInstances implements InstanceStarter, Instance.Lifecy
      * @param egress the allow list of the egress proxy each sandboxed instance gets; empty when egress is off
      *     (no pattern) or instances run without a sandbox
      * @param calls the node's invoke API for the functions' own code (THAW_NODE_URL)
+     * @param nodeBusy whether the node has invocations running or waiting, of any function
      */
     public record Context(FunctionLog log, NodeMetrics metrics, InstanceLauncher launcher, SnapshotRepository repository,
                           Optional<Criu> criu, Scheduler scheduler, Map<String, Instance> registry,
                           RuntimeListeners listeners, Optional<Sandboxes> sandboxes, SharedSnapshots shared,
-                          dev.thaw.node.xdt.XdtService xdt, Optional<EgressPolicy> egress, FunctionCalls calls) {
+                          dev.thaw.node.xdt.XdtService xdt, Optional<EgressPolicy> egress, FunctionCalls calls,
+                          java.util.function.BooleanSupplier nodeBusy) {
     }
 
     /** The port an instance's Runtime API listens on inside its own network namespace. */
@@ -177,6 +179,11 @@ public final class FunctionInstances implements InstanceStarter, Instance.Lifecy
     @Override
     public boolean restoresAhead() {
         return snapshot.state() == Snapshot.State.READY && unfitSnapshot().isEmpty();
+    }
+
+    @Override
+    public boolean warmUpMayRunLong(Instance instance) {
+        return !instance.events().awaited() && !ctx.nodeBusy().getAsBoolean();
     }
 
     @Override

@@ -50,6 +50,14 @@ public final class Instance implements PoolInstance {
 
     /** What an instance reports to the starter that made it. */
     interface Lifecycle {
+        /**
+         * @return whether the runtime's warm-up before its checkpoint may go on past its baseline: no
+         *     invocation waits for the function, and the node serves none (background work yields)
+         */
+        default boolean warmUpMayRunLong(Instance instance) {
+            return false;
+        }
+
         void onControl(Instance instance, String message);
 
         void onLog(Instance instance, String line);

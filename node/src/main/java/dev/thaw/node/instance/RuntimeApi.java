@@ -24,7 +24,8 @@ import java.util.Map;
  * runs its own loop against them a few times before its checkpoint, so the classes, call sites and
  * compiled code of that loop are in the snapshot instead of being loaded and linked on every clone's
  * first invocation. How long that loop runs is the node's call: it answers thaw-warmup/next with 204
- * ("enough") once a baseline is done and an invocation waits for an instance of the function. A boot
+ * ("enough") once a baseline is done and an invocation waits for an instance of the function, or the node
+ * serves any invocation (it yields to them as its other background work does). A boot
  * that someone waits for so keeps to the baseline, while one that no one waits for (a deploy's, which
  * takes the snapshot ahead of the first invocation) runs until the runtime's own cap, long enough for
  * the JIT's second tier to compile the invocation path that every clone then starts from.
@@ -154,7 +155,7 @@ final class RuntimeApi implements RuntimeEndpoint.Handler {
                 + "\",\"errorType\":\"NotFound\"}");
     }
 
-    /** @return whether the warm-up has done its baseline while an invocation waits for the function */
+    /** @return whether the warm-up has done its baseline and may not run longer (see Lifecycle.warmUpMayRunLong) */
     private boolean warmedUpEnough() {
         long now = System.nanoTime();
         if (firstWarmUpNanos == 0) {
@@ -162,7 +163,7 @@ final class RuntimeApi implements RuntimeEndpoint.Handler {
         }
         boolean baselineDone = instance.warmUpExchanges >= BASELINE_WARM_UPS
                 || now - firstWarmUpNanos >= BASELINE_WARM_UP_NANOS;
-        return baselineDone && instance.events().awaited();
+        return baselineDone && !instance.lifecycle().warmUpMayRunLong(instance);
     }
 
     /** Hands a request to the node's invoke API, the query kept, as the function this instance serves. */
