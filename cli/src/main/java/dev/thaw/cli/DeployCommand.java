@@ -115,6 +115,10 @@ final class DeployCommand extends ClientCommand {
         }
         out().println("deployed " + info.name() + " version " + info.version() + " (handler " + info.handler()
                 + ", code " + size(info.codeSizeBytes()) + ")");
+        if (info.snapshot() != null && "pending".equals(info.snapshot().state())) {
+            out().println("its snapshot is being taken: the version boots now, ahead of its first invocation"
+                    + " (thaw describe " + info.name() + " says when it is ready)");
+        }
         return 0;
     }
 

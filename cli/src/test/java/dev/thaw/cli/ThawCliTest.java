@@ -71,6 +71,17 @@ class ThawCliTest {
     }
 
     @Test
+    void deploySaysWhenTheSnapshotIsBeingTaken(@TempDir Path dir) throws Exception {
+        Path jar = Files.write(dir.resolve("hello.jar"), new byte[] {1, 2, 3});
+        node.answer("PUT", "/functions/hello", 201, INFO.replace("\"state\":\"ready\"", "\"state\":\"pending\""));
+
+        assertThat(thaw(withUrl("deploy", "hello", "--jar", jar.toString(), "--handler", "dev.thaw.examples.hello.Hello::handle")))
+                .isZero();
+        assertThat(out.toString()).contains("deployed hello version 3", "its snapshot is being taken",
+                "thaw describe hello");
+    }
+
+    @Test
     void deploySendsTheManifestAndPrintsASummary(@TempDir Path dir) throws Exception {
         Path jar = Files.write(dir.resolve("hello.jar"), new byte[] {1, 2, 3});
         node.answer("PUT", "/functions/hello", 201, INFO);
