@@ -63,29 +63,10 @@ def main():
 
 
 def deploy_both(node):
-    """The first deploy left alone until ready; the second invoked at once, while its boot is under way."""
+    """The first deploy left alone until its snapshot is ready; the second invoked at once, during its boot."""
     for label, name in WAYS:
-        put(node, name)
-        if label == "waited for":
-            ms, start, _, _ = node.invoke(name, b'{"name":"Ada"}')
-            print("%s: first invocation %.1f ms after its deploy, started %s" % (name, ms, start))
-        deadline = time.time() + 120
-        while node.describe(name)["snapshot"]["state"] != "ready":
-            if time.time() > deadline:
-                sys.exit("%s has no snapshot after 120 s" % name)
-            time.sleep(0.2)
+        node.deploy(name, bench.HELLO_JAR, bench.HELLO_HANDLER, max_instances=16, hurried=label == "waited for")
     time.sleep(10)  # past the snapshots' background work (store puts)
-
-
-def put(node, name):
-    import base64
-    import json
-    with open(bench.HELLO_JAR, "rb") as f:
-        code = base64.b64encode(f.read()).decode()
-    manifest = {"handler": bench.HELLO_HANDLER, "memoryMb": 256, "maxInstances": 16}
-    status, data, _ = node.request("PUT", "/functions/" + name, json.dumps({"manifest": manifest, "code": code}))
-    if status not in (200, 201):
-        sys.exit("deploying %s answered %d: %s" % (name, status, data[:300]))
 
 
 def snapshot_line(node, name):
