@@ -47,6 +47,10 @@ class RestoreModesIT extends WithSnapshotNode {
             assertThat(r.thawHeader("Restore-Mode")).contains(mode);
             assertThat(json(r)).isEqualTo(json(booted));
         }
+        if (mode.equals("eager")) {
+            assertThat(first.thawHeader("Restore-Source")).contains("local");
+            assertThat(count(first, "Pages-Up-Front")).as("the working copy's pages streamed in beside CRIU").isPositive();
+        }
         if (!mode.equals("eager")) {
             assertThat(count(first, "Faults-On-Demand")).as("first restore: pages served on fault").isPositive();
             assertThat(count(first, "Zero-Page-Faults")).as("reported (faults on memory the image lacks)").isNotNegative();

@@ -111,11 +111,13 @@ public final class LazyRestore implements AutoCloseable {
     }
 
     /**
-     * Begins an eager restore whose image is only in the store: every lazy page is streamed into the
-     * restored tasks, in file order, as soon as their mappings exist, straight from the store (no
-     * copy of the image on tmpfs for CRIU to read again).
+     * Begins an eager restore whose lazy pages are all streamed into the restored tasks, in file
+     * order, as soon as their mappings exist: straight from the store when the image is only there
+     * (no copy on tmpfs for CRIU to read again), or from the working copy's files, beside CRIU's own
+     * work instead of after it.
      *
-     * @param source the store's pages, read ahead in file order (passed again to {@link #start})
+     * @param source where the pages come from (the store's read ahead in file order, or the working
+     *     copy's files; passed again to {@link #start})
      */
     public static LazyRestore prepareStreamAll(Deployment d, SnapshotRepository repository, PageSource source,
                                         RestoreReport report) {

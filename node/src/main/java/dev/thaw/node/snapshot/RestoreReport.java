@@ -20,7 +20,7 @@ public final class RestoreReport implements StartReport {
     public final FetchTally tally = new FetchTally();
     public volatile RestoreMode mode = RestoreMode.EAGER;
     public volatile String source = "local";
-    /** An eager restore whose pages were streamed from the store by the page server. */
+    /** An eager restore whose pages the page server streamed in (from the working copy or the store). */
     public volatile boolean streamed;
     /** When the restore began: fetches that overlap each other and CRIU count from here. */
     public final long beganNanos = System.nanoTime();
