@@ -129,12 +129,13 @@ final class TestNode implements AutoCloseable {
     }
 
     /**
-     * Invokes once, served by the boot the deploy started to take the snapshot (the invocation waited
-     * for it, or came after it was up: warm), then evicts that instance.
+     * Invokes the function once, which leaves it with its snapshot, then evicts: the invocation is served by the
+     * boot the deploy started to take it (it waited for that boot), or, when it came after that boot
+     * took the snapshot and stopped, by a restored clone.
      */
     InvocationResult primeSnapshot(String name, String json) {
         InvocationResult first = invoke(name, json);
-        assertThat(first.startKind().name()).isIn("BOOT", "WARM");
+        assertThat(first.startKind().name()).isIn("BOOT", "RESTORE");
         assertThat(client.describe(name).snapshot().state()).isEqualTo("ready");
         client.evict(name);
         return first;

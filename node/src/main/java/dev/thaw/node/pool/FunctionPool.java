@@ -98,6 +98,8 @@ public final class FunctionPool implements InstanceEvents {
         boolean ahead;
         /** A pre-restored clone (prewarm, prediction) rather than an autoscaler's instance. */
         boolean clone;
+        /** The boot a deploy started to take the snapshot (see snapshotAhead). */
+        boolean snapshotBoot;
         /** Stopped by a scale-down, its exit not reported yet: not counted, not stopped again. */
         boolean retiring;
         /** Its freshen hook ran since its last invocation: the next invocation goes here first. */
@@ -117,8 +119,7 @@ public final class FunctionPool implements InstanceEvents {
          *     deploy started ahead of demand, the part after {@code inv} arrived
          */
         double coldStartMs(Invocation inv) {
-            boolean bootedAhead = ahead && instance.kind() == StartKind.BOOT;
-            return bootedAhead ? (readyNanos - Math.max(startedNanos, inv.acceptedNanos())) / 1e6 : coldStartMs();
+            return snapshotBoot ? (readyNanos - Math.max(startedNanos, inv.acceptedNanos())) / 1e6 : coldStartMs();
         }
     }
 
@@ -387,11 +388,10 @@ public final class FunctionPool implements InstanceEvents {
         m.state = State.BUSY;
         m.current = inv;
         int timeout = settings.timeoutMs();
-        // started ahead of demand and ready before the invocation came: it waited for nothing
-        boolean waitedForNothing = m.ahead && m.readyNanos > 0 && m.readyNanos < inv.acceptedNanos();
-        boolean prewarmed = m.served == 1 && waitedForNothing && m.instance.kind() == StartKind.RESTORE;
-        // the boot that took a deploy's snapshot, up before anyone asked: its first invocation is a warm one
-        boolean first = m.served == 1 && !(waitedForNothing && m.instance.kind() == StartKind.BOOT);
+        boolean first = m.served == 1;
+        // a clone started ahead of demand and ready before the invocation came: it waited for nothing
+        boolean prewarmed = first && m.ahead && m.readyNanos > 0 && m.readyNanos < inv.acceptedNanos()
+                && m.instance.kind() == StartKind.RESTORE;
         if (prewarmed) {
             inv.prewarmed((ticker.nanos() - m.readyNanos) / 1e6);
         }
@@ -491,7 +491,8 @@ public final class FunctionPool implements InstanceEvents {
      * Boots the instance that takes the function's snapshot now, ahead of its first invocation (a
      * deploy), as Lambda's SnapStart does when a version is published: the first invocation then
      * finds the snapshot ready, or this boot under way. Its warm-up runs long while no one waits
-     * (RuntimeApi), so every clone starts from a compiled invocation path.
+     * (RuntimeApi), so every clone starts from a compiled invocation path. Once up, it serves the
+     * invocations that waited for it, or stops when none did: a deploy leaves no instance running.
      *
      * @return whether it started (not when the pool has an instance, or a boot would take no snapshot)
      */
@@ -503,6 +504,7 @@ public final class FunctionPool implements InstanceEvents {
         Member m = members.get(instance);
         if (m != null) {
             m.ahead = true;
+            m.snapshotBoot = true;
         }
         observer.counts(counts());
         return true;
@@ -695,6 +697,12 @@ public final class FunctionPool implements InstanceEvents {
                 return;
             }
             rebalance();
+            Member m = members.get(instance);
+            if (m != null && m.snapshotBoot && m.state == State.IDLE && m.served == 0) {
+                // it took the deploy's snapshot and no invocation waited for it: clones serve from here on
+                m.retiring = true;
+                instance.stop();
+            }
         }
         startEnded();
     }

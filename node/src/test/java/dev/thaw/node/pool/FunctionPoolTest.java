@@ -218,7 +218,7 @@ class FunctionPoolTest {
     }
 
     @Test
-    void aDeploysSnapshotBootIsWarmToAnInvocationThatCameAfterItWasUp() throws Exception {
+    void aDeploysSnapshotBootThatNoInvocationWaitedForStopsOnceUp() throws Exception {
         FunctionPool pool = pool(4, 30_000, 10);
         assertThat(pool.snapshotAhead()).isFalse(); // the starter would take no snapshot
         starter.snapshotsAhead = true;
@@ -229,13 +229,15 @@ class FunctionPoolTest {
         assertThat(pool.awaited()).isFalse(); // its warm-up may run long
 
         time.advance(Duration.ofSeconds(9));
-        pool.ready(starter.started.get(0));
-        time.advance(Duration.ofSeconds(1));
+        FakeInstance boot = starter.started.get(0);
+        pool.ready(boot);
+        assertThat(boot.stopped).as("the snapshot was its work; a deploy leaves nothing running").isTrue();
+        starter.kind = StartKind.RESTORE;
         Invocation inv = pool.submit(invocation("{}"));
-        assertThat(starter.started).hasSize(1);
-        assertThat(inv.start()).isEqualTo(StartKind.WARM);
-        assertThat(pool.completed(starter.started.get(0), inv.requestId(), "1".getBytes(StandardCharsets.UTF_8))).isTrue();
-        assertThat(inv.result().get().coldStartMs()).isEmpty();
+        assertThat(starter.started).as("a clone for the first invocation").hasSize(2);
+        assertThat(boot.handed).isEmpty();
+        pool.ready(starter.started.get(1));
+        assertThat(inv.start()).isEqualTo(StartKind.RESTORE);
     }
 
     @Test
@@ -252,6 +254,7 @@ class FunctionPoolTest {
         time.advance(Duration.ofMillis(300));
         pool.ready(starter.started.get(0));
         assertThat(pool.awaited()).isFalse();
+        assertThat(starter.started.get(0).stopped).as("it serves the invocation that waited").isFalse();
         assertThat(inv.start()).isEqualTo(StartKind.BOOT);
         assertThat(pool.completed(starter.started.get(0), inv.requestId(), "1".getBytes(StandardCharsets.UTF_8))).isTrue();
         assertThat(inv.result().get().coldStartMs()).hasValue(300.0); // not the 2.3 s the boot took
