@@ -39,6 +39,26 @@ def stop_group(proc, grace_s):
         proc.wait()
 
 
+def restores_in_turns(cells, rounds, quiet_s, payload=b'{"name":"Ada"}', progress=False):
+    """Cold starts in turns: per round, per cell (label, node, function): evict, quiet_s of quiet, invoke.
+
+    Returns label -> [(the node's X-Thaw-Restore-Ms, the client's ms)] of the invocations that restored;
+    one that started otherwise is named and not counted."""
+    samples = {label: [] for label, _, _ in cells}
+    for r in range(rounds):
+        for label, node, function in cells:
+            node.evict(function)
+            time.sleep(quiet_s)
+            ms, start, _, _ = node.invoke(function, payload)
+            if start != "restore":
+                print("%s: round %d started %s, not counted" % (label, r + 1, start))
+                continue
+            samples[label].append((float(node.last_headers.get("X-Thaw-Restore-Ms") or "nan"), ms))
+        if progress:
+            print("round %d of %d done" % (r + 1, rounds), flush=True)
+    return samples
+
+
 def ahead_bench():
     """scripts/ahead-bench.py as a module (its file name is not an importable one): its Node and helpers."""
     import importlib.util

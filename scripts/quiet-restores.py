@@ -16,9 +16,8 @@ built (./thaw builds it).
 import argparse
 import os
 import subprocess
-import time
 
-from benchlib import ahead_bench, header, pct
+from benchlib import ahead_bench, header, pct, restores_in_turns
 
 bench = ahead_bench()
 
@@ -42,7 +41,8 @@ def main():
     with bench.hello_nodes(base, a.port, variants, a.keep) as nodes:
         spinners = [subprocess.Popen(["sh", "-c", "while :; do :; done"]) for _ in range(a.busy)]
         try:
-            samples = restore_in_turns(nodes, a)
+            samples = restores_in_turns([(label, n, "hello") for label, n in nodes.items()], a.restores, a.quiet_s,
+                                        progress=True)
         finally:
             for s in spinners:
                 s.kill()
@@ -54,22 +54,6 @@ def main():
                 rs, cs = [x[0] for x in rows], [x[1] for x in rows]
                 print("%-24s %3d %13.1f %12.1f %13.1f %12.1f" % (label, len(rows), pct(rs, 50), max(rs), pct(cs, 50), max(cs)))
 
-
-def restore_in_turns(nodes, a):
-    """Evict, wait --quiet-s, invoke: on each node in turn, --restores rounds; (restore ms, client ms) per node."""
-    samples = {k: [] for k in nodes}
-    for r in range(a.restores):
-        for label, n in nodes.items():
-            n.evict("hello")
-            time.sleep(a.quiet_s)
-            ms, start, _, _ = n.invoke("hello", b'{"name":"Ada"}')
-            restore = float(n.last_headers.get("X-Thaw-Restore-Ms") or "nan")
-            if start != "restore":
-                print("%s: round %d started %s, not counted" % (label, r + 1, start))
-                continue
-            samples[label].append((restore, ms))
-        print("round %d of %d done" % (r + 1, a.restores), flush=True)
-    return samples
 
 if __name__ == "__main__":
     main()

@@ -27,7 +27,7 @@ import subprocess
 import sys
 import time
 
-from benchlib import ahead_bench, header, pct
+from benchlib import ahead_bench, header, pct, restores_in_turns
 
 bench = ahead_bench()
 WAYS = [("on deploy", "hello-deploy"), ("waited for", "hello-waited")]
@@ -78,14 +78,7 @@ def snapshot_line(node, name):
 
 
 def restores(node, a):
-    samples = {name: [] for _, name in WAYS}
-    for _ in range(a.restores):
-        for _, name in WAYS:
-            node.evict(name)
-            time.sleep(a.quiet_s)
-            ms, start, _, _ = node.invoke(name, b'{"name":"Ada"}')
-            if start == "restore":
-                samples[name].append((float(node.last_headers.get("X-Thaw-Restore-Ms") or "nan"), ms))
+    samples = restores_in_turns([(name, node, name) for _, name in WAYS], a.restores, a.quiet_s)
     print("\n## quiet restores, %.1f s of quiet before each (ms)" % a.quiet_s)
     print("%-12s %3s %13s %13s" % ("way", "n", "restore p50", "client p50"))
     for label, name in WAYS:

@@ -56,7 +56,7 @@ public final class Main {
             Primed primed = config.primeRounds() > 0 ? prime(api, invoker, config) : Primed.NOT;
             if (primed.failure() == null) {
                 if (unawaited) {
-                    settle(api, config);
+                    settle(api);
                 }
                 api = checkpointer.checkpoint(api);
                 if (checkpointer.rehearseAsked()) {
@@ -237,7 +237,7 @@ public final class Main {
      */
     private static boolean warmUpRuntimeApi(RuntimeApiClient api, RuntimeConfig config) throws InterruptedException {
         try {
-            return !api.warmUp(WARM_UP_ROUNDS, WARM_UP_BUDGET, config).endedByNode();
+            return !api.warmUp(WARM_UP_ROUNDS, WARM_UP_BUDGET, config);
         } catch (java.io.IOException e) {
             System.err.println("thaw: the Runtime API warm-up failed, the first invocation of each clone will be slower: "
                     + e.getMessage());
@@ -252,13 +252,13 @@ public final class Main {
      * long warm-up, 14 MB of hello's 56 MB). So: wait for the cleaner's next round, asking the node
      * every {@link #SETTLE_POLL} whether an invocation now waits, and stop at once if one does.
      */
-    private static void settle(RuntimeApiClient api, RuntimeConfig config) throws InterruptedException {
+    private static void settle(RuntimeApiClient api) throws InterruptedException {
         Checkpointer.awaitQuietCompiler();
         long deadline = System.nanoTime() + ARENA_CLEANER_WAIT.toNanos();
         try {
             while (System.nanoTime() < deadline) {
                 Thread.sleep(SETTLE_POLL);
-                if (api.warmUp(1, SETTLE_POLL, config).endedByNode()) {
+                if (api.warmUpEnded()) {
                     return;
                 }
             }

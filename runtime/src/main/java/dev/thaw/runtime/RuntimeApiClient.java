@@ -59,13 +59,12 @@ final class RuntimeApiClient implements AutoCloseable {
      * @param rounds at most this many exchanges (enough for the JIT to compile the hot parts)
      * @param budget and no more rounds once this much time has passed
      * @param config for the invocation context each exchange builds, as the invocation path does
-     * @return how it ended: the node answers {@code next} with 204, its "enough", once an invocation
-     *     waits for an instance of the function
+     * @return whether the node ended it: it answers {@code next} with 204, its "enough", once an
+     *     invocation waits for an instance of the function (else the rounds or the budget did)
      */
-    WarmUp warmUp(int rounds, java.time.Duration budget, RuntimeConfig config) throws IOException, InterruptedException {
+    boolean warmUp(int rounds, java.time.Duration budget, RuntimeConfig config) throws IOException, InterruptedException {
         long deadline = System.nanoTime() + budget.toNanos();
-        int i = 0;
-        for (; i < rounds && System.nanoTime() < deadline; i++) {
+        for (int i = 0; i < rounds && System.nanoTime() < deadline; i++) {
             if (i % RECONNECT_EVERY == RECONNECT_EVERY - 1) {
                 // Every clone opens a new connection after its restore. Compiled by a warm-up that never
                 // reconnected, that branch is an uncommon trap: it threw the whole compiled request path
@@ -74,7 +73,7 @@ final class RuntimeApiClient implements AutoCloseable {
             }
             Invocation inv = invocation(WARM_UP_UNDER + "next");
             if (inv == null) {
-                return new WarmUp(i, true);
+                return true;
             }
             RuntimeContext ctx = new RuntimeContext(config, inv.requestId(), inv.invokedArn(), inv.deadlineEpochMs());
             ctx.getRemainingTimeInMillis();
@@ -84,14 +83,16 @@ final class RuntimeApiClient implements AutoCloseable {
                         new IllegalStateException("warm-up"));
             }
         }
-        return new WarmUp(i, false);
+        return false;
     }
 
     /**
-     * @param exchanges how many exchanges ran
-     * @param endedByNode whether the node ended it (an invocation waits) rather than the rounds or the budget
+     * Asks the warm-up route once, answering nothing: the node touches no invocation for it.
+     *
+     * @return whether the node says "enough" now (an invocation waits for the function)
      */
-    record WarmUp(int exchanges, boolean endedByNode) {
+    boolean warmUpEnded() throws IOException {
+        return invocation(WARM_UP_UNDER + "next") == null;
     }
 
     /** The next priming invocation: the function's priming event, from the node's priming route. */

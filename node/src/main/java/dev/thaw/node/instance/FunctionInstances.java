@@ -476,11 +476,7 @@ public final class FunctionInstances implements InstanceStarter, Instance.Lifecy
             throw noImages();
         }
         report.source = "store";
-        lazy.listen(ctx.launcher().workDir(instance));
-        ctx.launcher().restore(instance, snapshot, images, true, false); // CRIU first, as in restore()
-        lazy.start(images, source, reason -> pageSourceFailed(instance, reason));
-        lazy.awaitInstalled(STREAM_WAIT);
-        instance.resume(true);
+        streamAll(instance, lazy, images, source);
     }
 
     /**
@@ -495,8 +491,13 @@ public final class FunctionInstances implements InstanceStarter, Instance.Lifecy
         PageSource source = PageSource.files(images);
         LazyRestore lazy = LazyRestore.prepareStreamAll(deployment, ctx.repository(), source, report);
         instance.lazyRestore = lazy;
+        streamAll(instance, lazy, images, source);
+    }
+
+    /** Restores from {@code images} while the page server streams every lazy page in from {@code source}. */
+    private void streamAll(Instance instance, LazyRestore lazy, Path images, PageSource source) throws IOException {
         lazy.listen(ctx.launcher().workDir(instance));
-        ctx.launcher().restore(instance, snapshot, images, true, false);
+        ctx.launcher().restore(instance, snapshot, images, true, false); // CRIU first, as in restore()
         lazy.start(images, source, reason -> pageSourceFailed(instance, reason));
         lazy.awaitInstalled(STREAM_WAIT);
         instance.resume(true);

@@ -387,8 +387,8 @@ public final class FunctionPool implements InstanceEvents {
         m.served++;
         m.state = State.BUSY;
         m.current = inv;
-        int timeout = settings.timeoutMs();
         boolean first = m.served == 1;
+        int timeout = settings.timeoutMs();
         // a clone started ahead of demand and ready before the invocation came: it waited for nothing
         boolean prewarmed = first && m.ahead && m.readyNanos > 0 && m.readyNanos < inv.acceptedNanos()
                 && m.instance.kind() == StartKind.RESTORE;
@@ -503,7 +503,6 @@ public final class FunctionPool implements InstanceEvents {
         PoolInstance instance = startInstance();
         Member m = members.get(instance);
         if (m != null) {
-            m.ahead = true;
             m.snapshotBoot = true;
         }
         observer.counts(counts());
