@@ -94,15 +94,15 @@ class ObjectServer:
 
 
 class Node:
-    def __init__(self, port, data_dir, egress=None, extra=(), env=None):
+    def __init__(self, port, data_dir, egress=None, extra=(), env=None, checkout=ROOT):
         self.port = port
         self.data_dir = data_dir
         shutil.rmtree(data_dir, ignore_errors=True)
         os.makedirs(os.path.dirname(data_dir), exist_ok=True)
         self.log = open(data_dir + ".log", "w")
-        cmd = [os.path.join(ROOT, "thaw"), "up", "--port", str(port), "--data-dir", data_dir]
+        cmd = [os.path.join(checkout, "thaw"), "up", "--port", str(port), "--data-dir", data_dir]
         cmd += ["--egress-allow", egress] if egress else []
-        self.proc = subprocess.Popen(cmd + list(extra), cwd=ROOT, stdout=self.log, stderr=subprocess.STDOUT,
+        self.proc = subprocess.Popen(cmd + list(extra), cwd=checkout, stdout=self.log, stderr=subprocess.STDOUT,
                                      start_new_session=True, env=dict(os.environ, **(env or {})))
         deadline = time.time() + 300
         while True:
@@ -181,13 +181,13 @@ class Node:
 
 @contextlib.contextmanager
 def hello_nodes(base, port, variants, keep=False):
-    """Nodes side by side, one per (label, extra `thaw up` arguments), on ports port, port+1, ...; each
-    with hello deployed, yielded once past its first snapshot's background work as a dict label -> Node.
-    Stopped at the end, their data (under base) removed unless keep."""
+    """Nodes side by side, one per (label, extra `thaw up` arguments[, checkout whose ./thaw runs it]), on
+    ports port, port+1, ...; each with hello deployed, yielded once past its first snapshot's background
+    work as a dict label -> Node. Stopped at the end, their data (under base) removed unless keep."""
     nodes = {}
     try:
-        for i, (label, extra) in enumerate(variants):
-            nodes[label] = Node(port + i, os.path.join(base, str(i)), extra=extra)
+        for i, (label, extra, *checkout) in enumerate(variants):
+            nodes[label] = Node(port + i, os.path.join(base, str(i)), extra=extra, checkout=(checkout or [ROOT])[0])
         for n in nodes.values():
             n.deploy("hello", HELLO_JAR, HELLO_HANDLER)
         time.sleep(10)  # every node past its start's background work alike

@@ -139,6 +139,7 @@ static struct {
     const char *chdir_to;
     const char *hostname;
     int seccomp;
+    int root_devices; /* the skeleton holds the device nodes: / is not mounted nodev */
     const char *stage;
     struct bind staged[MAX_LIST];
     int nstaged;
@@ -291,6 +292,8 @@ static void parse(int argc, char **argv) {
                 usage("--dev /dev/NAME");
             }
             opt.devices[opt.ndevices++] = v;
+        } else if (!strcmp(a, "--root-devices")) {
+            opt.root_devices = strcmp(v, "off") != 0;
         } else if (!strcmp(a, "--scratch")) {
             opt.scratch = v;
         } else if (!strcmp(a, "--rlimit")) {
@@ -549,7 +552,7 @@ static void instance_init(int sync_fd) {
     if (chdir("/")) {
         fail(S_PIVOT_ROOT, "chdir", "/", errno);
     }
-    if (mount(NULL, "/", NULL, MS_REMOUNT | MS_BIND | MS_RDONLY | MS_NOSUID | MS_NODEV | locked_flags("/"), NULL)) {
+    if (mount(NULL, "/", NULL, MS_REMOUNT | MS_BIND | MS_RDONLY | MS_NOSUID | (opt.root_devices ? 0 : MS_NODEV) | locked_flags("/"), NULL)) {
         fail(S_READ_ONLY_ROOT, "remount / read-only", NULL, errno);
     }
     if (setsid() < 0) {

@@ -103,6 +103,7 @@ public final class Libc {
     /** Terminate, catchable. */
     public static final int SIGTERM = 15;
 
+    private static final int S_IFCHR = 0020000;
     private static final int AF_INET = 2;
     private static final int SOCK_DGRAM = 2;
     private static final int SOCK_CLOEXEC = O_CLOEXEC;
@@ -126,6 +127,7 @@ public final class Libc {
     private static final MethodHandle MOUNT = bind("mount", FunctionDescriptor.of(INT, ADDR, ADDR, ADDR, LONG, ADDR));
     private static final MethodHandle UMOUNT2 = bind("umount2", FunctionDescriptor.of(INT, ADDR, INT));
     private static final MethodHandle OPEN = bind("open", FunctionDescriptor.of(INT, ADDR, INT, INT), Linker.Option.firstVariadicArg(2));
+    private static final MethodHandle MKNOD = bind("mknod", FunctionDescriptor.of(INT, ADDR, INT, LONG));
     private static final MethodHandle CLOSE = bind("close", FunctionDescriptor.of(INT, INT));
     private static final MethodHandle PIPE2 = bind("pipe2", FunctionDescriptor.of(INT, ADDR, INT));
     private static final MethodHandle FLOCK = bind("flock", FunctionDescriptor.of(INT, INT, INT));
@@ -212,6 +214,22 @@ public final class Libc {
             MemorySegment state = arena.allocate(CAPTURE);
             return check((int) OPEN.invokeExact(state, arena.allocateFrom(path, StandardCharsets.UTF_8), flags, mode), state,
                     () -> "open(" + path + ")");
+        } catch (Throwable t) {
+            throw rethrow(t);
+        }
+    }
+
+    /**
+     * {@code mknod(2)} of a character device (the process's umask applies to {@code mode}).
+     *
+     * @param device the device number, as {@code stat}'s {@code st_rdev} gives it
+     * @throws NativeException when the kernel refuses (no {@code CAP_MKNOD}, the file exists)
+     */
+    public static void mknodCharacter(String path, int mode, long device) {
+        try (Arena arena = Arena.ofConfined()) {
+            MemorySegment state = arena.allocate(CAPTURE);
+            check((int) MKNOD.invokeExact(state, arena.allocateFrom(path, StandardCharsets.UTF_8), S_IFCHR | mode, device), state,
+                    () -> "mknod(" + path + ")");
         } catch (Throwable t) {
             throw rethrow(t);
         }

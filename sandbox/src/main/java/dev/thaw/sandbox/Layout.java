@@ -1,5 +1,7 @@
 package dev.thaw.sandbox;
 
+import dev.thaw.linux.Libc;
+import dev.thaw.linux.NativeException;
 import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.nio.file.Files;
@@ -24,11 +26,22 @@ import java.util.stream.Stream;
  *   /var/task             the function's code
  *   /opt/thaw/runtime     the runtime JARs
  *   JAVA_HOME             the JDK, at its own path, unless it is under /usr
- *   /etc/ssl/certs        the host's CA certificates (links into /usr/share/ca-certificates)
- *   /etc/alternatives     Debian's alternatives links (/usr/bin/awk, which, java... point there)
- *   /dev/null, zero, full, random, urandom   the host's device nodes
  *   /tmp                  the instance's scratch, writable, size-bound
  *   /proc                 a proc of the instance's own pid namespace
+ *
+ * Every mount is work for CRIU on every restore (it makes each one again in the clone's mount
+ * namespace), so what can be a file of the skeleton is one:
+ *
+ *   /dev/null, zero, full, random, urandom   device nodes the node makes in the skeleton with the
+ *                         host's device numbers (mode 0666), so / is mounted without nodev; where
+ *                         the skeleton's file system refuses device nodes (mounted nodev, or a node
+ *                         without CAP_MKNOD) they are bind mounts of the host's, as they once were
+ *   /etc/ssl/certs        a copy of the host's CA certificates (links into /usr/share/ca-certificates
+ *                         and the bundles, under a megabyte), taken when the node opens its sandboxes
+ *   /etc/alternatives     a copy of Debian's alternatives links (/usr/bin/awk, which, java... point there)
+ *
+ * Images dumped when these were bind mounts still restore: a restore names their keys too (CRIU
+ * ignores keys an image does not use), and the skeleton's files are valid mount points for them.
  *
  * Each bind mount is named by a key that CRIU records instead of the host path (dump:
  * --external mnt[/usr]:usr, restore: --external mnt[usr]:/usr), so an image restores on a node whose
@@ -46,6 +59,8 @@ import java.util.stream.Stream;
 final class Layout {
     /** The device nodes an instance gets. */
     static final List<String> DEVICES = List.of("/dev/null", "/dev/zero", "/dev/full", "/dev/random", "/dev/urandom");
+    /** Host directories the skeleton holds copies of (they once were bind mounts; their keys stay known to restores). */
+    static final Map<String, String> COPIED = Map.of("/etc/ssl/certs", "certs", "/etc/alternatives", "alternatives");
     /** Top-level directories a usr-merged system makes symbolic links into /usr. */
     private static final List<String> MERGED = List.of("bin", "sbin", "lib", "lib32", "lib64", "libx32");
 
@@ -87,12 +102,6 @@ final class Layout {
         }
         binds.add(new Bind(config.runtimeDir(), SandboxConfig.RUNTIME_INSIDE, "runtime", true));
         config.javaHome().filter(j -> !j.startsWith("/usr")).ifPresent(j -> binds.add(new Bind(j, j.toString(), "jdk", true)));
-        if (Files.isDirectory(Path.of("/etc/ssl/certs"))) {
-            binds.add(new Bind(Path.of("/etc/ssl/certs"), "/etc/ssl/certs", "certs", true));
-        }
-        if (Files.isDirectory(Path.of("/etc/alternatives"))) {
-            binds.add(new Bind(Path.of("/etc/alternatives"), "/etc/alternatives", "alternatives", true));
-        }
         for (Path extra : config.readOnly()) {
             binds.add(new Bind(extra, extra.toString(), "ro" + extra.toString().replace('/', '-'), true));
         }
@@ -111,10 +120,41 @@ final class Layout {
 
     /**
      * @param more the instance's own binds (its code)
+     * @param devicesInRoot whether the skeleton holds the device nodes ({@link #buildSkeleton})
      * @return every external mount an instance with {@code more} has: the binds, the host's mounts
-     *     below them, the device nodes, its scratch
+     *     below them, the device nodes unless the skeleton holds them, its scratch
      */
-    List<Bind> externals(List<Bind> more, Path scratch) {
+    List<Bind> externals(List<Bind> more, Path scratch, boolean devicesInRoot) {
+        List<Bind> all = boundExternals(more);
+        if (!devicesInRoot) {
+            all.addAll(deviceBinds());
+        }
+        all.add(new Bind(scratch, SandboxConfig.SCRATCH_INSIDE, "scratch", false));
+        return all;
+    }
+
+    /**
+     * @return what a restore names to CRIU: {@link #externals}, plus the device nodes and copied
+     *     directories that images dumped before the skeleton held them have as bind mounts
+     */
+    List<Bind> restoreExternals(List<Bind> more, Path scratch, boolean devicesInRoot) {
+        List<Bind> all = externals(more, scratch, devicesInRoot);
+        if (devicesInRoot) {
+            all.addAll(deviceBinds());
+        }
+        COPIED.forEach((dir, key) -> {
+            if (Files.isDirectory(Path.of(dir))) {
+                all.add(new Bind(Path.of(dir), dir, key, true));
+            }
+        });
+        return all;
+    }
+
+    private static List<Bind> deviceBinds() {
+        return DEVICES.stream().map(d -> new Bind(Path.of(d), d, d.substring(1).replace('/', '-'), false)).toList();
+    }
+
+    private List<Bind> boundExternals(List<Bind> more) {
         List<Bind> all = new ArrayList<>();
         List<Bind> both = new ArrayList<>(binds);
         both.addAll(more);
@@ -125,18 +165,18 @@ final class Layout {
                 all.add(new Bind(below, inside, b.key() + inside.substring(b.inside().length()).replace('/', '-'), b.readOnly()));
             }
         }
-        for (String device : DEVICES) {
-            all.add(new Bind(Path.of(device), device, device.substring(1).replace('/', '-'), false));
-        }
-        all.add(new Bind(scratch, SandboxConfig.SCRATCH_INSIDE, "scratch", false));
         return all;
     }
 
     /**
      * Builds the skeleton root at {@code root} (replacing what is there): root-owned, directories
-     * 0755 and files 0644, with a mount point for every bind of {@code binds()} and {@code more}.
+     * 0755 and files 0644, with a mount point for every bind of {@code binds()} and {@code more},
+     * the device nodes (0666) and copies of {@link #COPIED}.
+     *
+     * @return whether the skeleton holds working device nodes; if not, it holds their mount points
+     *     and instances need the host's bound
      */
-    void buildSkeleton(Path root, List<String> more, String hostname) {
+    boolean buildSkeleton(Path root, List<String> more, String hostname) {
         try {
             deleteTree(root);
             Files.createDirectories(root);
@@ -149,8 +189,11 @@ final class Layout {
             for (String dir : more) {
                 Files.createDirectories(inside(root, dir));
             }
-            for (String device : DEVICES) {
-                Files.writeString(inside(root, device), "");
+            for (var copied : COPIED.keySet()) {
+                if (Files.isDirectory(Path.of(copied))) {
+                    Files.createDirectories(inside(root, copied));
+                    TreeCopy.copy(Path.of(copied), inside(root, copied));
+                }
             }
             for (var link : links.entrySet()) {
                 Files.createSymbolicLink(inside(root, link.getKey()), Path.of(link.getValue()));
@@ -184,8 +227,33 @@ final class Layout {
                     }
                 }
             }
+            return makeDevices(root);
         } catch (IOException e) {
             throw new SandboxException("cannot build the skeleton root " + root + ": " + e.getMessage(), e);
+        }
+    }
+
+    /**
+     * Makes the device nodes in the skeleton, each with its host twin's number, and checks that
+     * one opens there. Where that fails (no CAP_MKNOD, or a file system mounted nodev), it leaves
+     * empty files to bind the host's nodes onto.
+     */
+    private static boolean makeDevices(Path root) throws IOException {
+        try {
+            for (String device : DEVICES) {
+                Path node = inside(root, device);
+                Libc.mknodCharacter(node.toString(), 0666, (Long) Files.getAttribute(Path.of(device), "unix:rdev"));
+                Files.setPosixFilePermissions(node, PosixFilePermissions.fromString("rw-rw-rw-"));
+            }
+            Libc.close(Libc.open(inside(root, "/dev/null").toString(), Libc.O_WRONLY | Libc.O_CLOEXEC, 0));
+            return true;
+        } catch (NativeException | UnsupportedOperationException | ClassCastException e) {
+            for (String device : DEVICES) {
+                Files.deleteIfExists(inside(root, device));
+                Files.writeString(inside(root, device), "");
+                Files.setPosixFilePermissions(inside(root, device), PosixFilePermissions.fromString("rw-r--r--"));
+            }
+            return false;
         }
     }
 

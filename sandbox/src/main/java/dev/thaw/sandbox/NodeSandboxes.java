@@ -58,6 +58,8 @@ final class NodeSandboxes implements Sandboxes {
     final Layout layout;
     final Cgroups cgroups;
     final String cgroupParent;
+    /** Whether the skeleton holds the device nodes, or instances get the host's bound. */
+    final boolean devicesInRoot;
     private final int lockFd;
     private final int[] lifeline;
     private final Identities identities;
@@ -82,7 +84,7 @@ final class NodeSandboxes implements Sandboxes {
         Identities.checkRange(config.uidBase(), config.maxFunctions(), Path.of("/etc/passwd"), Path.of("/etc/group"));
         this.identities = new Identities(home.resolve("identities.properties"), config.uidBase(), config.maxFunctions());
         this.layout = Layout.of(config, MountInfo.read());
-        layout.buildSkeleton(skeleton, List.of(), config.hostname());
+        this.devicesInRoot = layout.buildSkeleton(skeleton, List.of(), config.hostname());
         cgroups.makeParent(cgroupParent);
         this.lifeline = Libc.pipe2(Libc.O_CLOEXEC);
     }

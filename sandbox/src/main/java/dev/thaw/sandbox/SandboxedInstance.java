@@ -51,7 +51,10 @@ final class SandboxedInstance implements InstanceSandbox {
     private final NetworkNamespace netns;
     private final Path scratch;
     private final Path runDir;
+    /** The external mounts of what this instance dumps. */
     private final List<Layout.Bind> externals;
+    /** The external mounts a restore names: those, and those of images dumped by earlier layouts. */
+    private final List<Layout.Bind> restoreExternals;
     private final List<ServerSocketChannel> listeners = new ArrayList<>();
     private boolean closed;
 
@@ -64,7 +67,8 @@ final class SandboxedInstance implements InstanceSandbox {
         this.netns = netns;
         this.scratch = scratch;
         this.runDir = runDir;
-        this.externals = node.layout.externals(List.of(code(spec)), scratch);
+        this.externals = node.layout.externals(List.of(code(spec)), scratch, node.devicesInRoot);
+        this.restoreExternals = node.layout.restoreExternals(List.of(code(spec)), scratch, node.devicesInRoot);
     }
 
     private static Layout.Bind code(InstanceSpec spec) {
@@ -185,8 +189,12 @@ final class SandboxedInstance implements InstanceSandbox {
         for (Layout.Bind b : binds) {
             argv.addAll(List.of("--bind", b.launcherArgument()));
         }
-        for (String device : Layout.DEVICES) {
-            argv.addAll(List.of("--dev", device));
+        if (node.devicesInRoot) {
+            argv.addAll(List.of("--root-devices", "on"));
+        } else {
+            for (String device : Layout.DEVICES) {
+                argv.addAll(List.of("--dev", device));
+            }
         }
         argv.addAll(List.of("--scratch", scratch.toString(), "--rlimit", "nofile=" + c.openFiles(), "--chdir", directory,
                 "--hostname", c.hostname(), "--seccomp", c.seccomp() ? "on" : "off", "--"));
@@ -275,7 +283,7 @@ final class SandboxedInstance implements InstanceSandbox {
                 "--hide", node.home.resolve("scratch").toString(), "--hostname", node.config.hostname(),
                 // the launcher stays the clone's parent and exits with its status (CRIU in the foreground exits 0)
                 "--supervise", "1"));
-        for (Layout.Bind b : externals) {
+        for (Layout.Bind b : restoreExternals) {
             if (!Layout.walkableByAll(b.source())) {
                 // CRIU binds it from inside the user namespace: from where the launcher staged it
                 command.addAll(List.of("--stage-bind", b.source() + ":" + b.key()));
@@ -287,7 +295,7 @@ final class SandboxedInstance implements InstanceSandbox {
     /** @return CRIU's restore options for this sandbox */
     private List<String> restoreOptions() {
         List<String> options = new ArrayList<>(List.of("--root", node.skeleton.toString()));
-        for (Layout.Bind b : externals) {
+        for (Layout.Bind b : restoreExternals) {
             Path source = Layout.walkableByAll(b.source()) ? b.source() : node.stage.resolve(b.key());
             options.addAll(List.of("--external", "mnt[" + b.key() + "]:" + source));
         }

@@ -57,6 +57,13 @@ class SandboxIsolationTest {
             assertThat(p.ask("read /etc/shadow")).startsWith("error NoSuchFileException");
             assertThat(p.ask("list /")).isEqualTo("bin,dev,etc,lib,lib64,opt,proc,sbin,tmp,usr,var");
             assertThat(p.ask("list /etc")).isEqualTo("alternatives,group,hostname,hosts,ld.so.cache,localtime,mtab,nsswitch.conf,passwd,resolv.conf,ssl");
+            assertThat(p.ask("sh echo gone > /dev/null && head -c 16 /dev/urandom | wc -c && head -c 3 /dev/zero | wc -c"))
+                    .as("the device nodes work").isEqualTo("exit 0 16|3");
+            if (((NodeSandboxes) f.sandboxes).devicesInRoot) {
+                assertThat(p.ask("sh cut -d' ' -f5 /proc/self/mountinfo | grep -c '^/dev\\|^/etc'"))
+                        .as("device nodes and /etc are files of the root, not mounts CRIU must make again").isEqualTo("exit 1 0");
+            }
+            assertThat(p.ask("sh cat /etc/ssl/certs/ca-certificates.crt | grep -c BEGIN")).as("the CA certificates").matches("exit 0 [1-9][0-9]*");
             assertThat(p.ask("write /usr/x 1")).contains("Read-only file system");
             assertThat(p.ask("write /var/task/x 1")).contains("Read-only file system");
             assertThat(p.ask("write /x 1")).contains("Read-only file system");

@@ -91,6 +91,10 @@ class SandboxRestoreTest {
                 assertThat(clone.ask("read /tmp/held.bin")).isEqualTo("ok 4 held");
                 assertThat(clone.ask("write /x 1")).contains("Read-only file system");
                 assertThat(clone.ask("write /usr/x 1")).contains("Read-only file system");
+                assertThat(clone.ask("sh echo gone > /dev/null && head -c 16 /dev/urandom | wc -c")).isEqualTo("exit 0 16");
+                if (((NodeSandboxes) f.sandboxes).devicesInRoot) {
+                    assertThat(clone.ask("sh cut -d' ' -f5 /proc/self/mountinfo | grep -c '^/dev\\|^/etc'")).isEqualTo("exit 1 0");
+                }
                 assertThat(clone.ask("list /proc").split(",")).filteredOn(e -> e.matches("\\d+")).containsExactly("1");
                 assertThat(clone.ask("native unshare")).isEqualTo("rc=-1 errno=1");
                 var answered = SandboxIsolationTest.serveOnce(apis.get(i));
