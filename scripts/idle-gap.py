@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """Warm calls after idle gaps: how long a warm invocation takes as the time since the last one grows.
 
-Usage: scripts/idle-gap.py [--port 8490] [--calls 25] [--gaps 0,0.002,0.01,0.03,0.1,0.3,1] [--keep]
+Usage: scripts/idle-gap.py [--port 8490] [--calls 25] [--gaps 0,0.002,0.01,0.03,0.1,0.3,1] [--spinners] [--keep]
 
 A predicted cold start is compared with a warm call, and what a warm call costs depends on how long
 the machine was idle before it: on a VM whose vCPUs halt while idle, every hand-off between threads
@@ -10,13 +10,17 @@ one sandboxed node with hello (and a second function, other), and measures seque
 hello after each idle gap (median of --calls). Then, with 1 s of idle before each call, it calls
 either hello or other 50 ms before the measured call ("a touch"), to show how much of the cost a
 call just before removes, and whether it must be the same function. The client is Python's
-http.client on one kept-alive connection (its own wake-ups are part of every figure). Node data in
+http.client on one kept-alive connection (its own wake-ups are part of every figure). --spinners
+measures the gaps again, in turns with none, while a busy loop at SCHED_IDLE runs on every core:
+vCPUs that never halt, which tells the guest's idle wake-ups from the rest of what idleness costs
+(caches, the host's other work). Node data in
 .thaw/bench-gap, removed at the end unless --keep. Needs the project built (./thaw builds it).
 """
 import argparse
 import http.client
 import os
 import shutil
+import subprocess
 import time
 
 from benchlib import ahead_bench, header, pct
@@ -30,6 +34,7 @@ def main():
     p.add_argument("--port", type=int, default=8490)
     p.add_argument("--calls", type=int, default=25)
     p.add_argument("--gaps", default="0,0.002,0.01,0.03,0.1,0.3,1")
+    p.add_argument("--spinners", action="store_true")
     p.add_argument("--keep", action="store_true")
     a = p.parse_args()
     header("idle-gap")
@@ -51,6 +56,28 @@ def main():
                 time.sleep(gap)
                 xs.append(node.invoke("hello", EVENT, conn)[0])
             print("%10.3f %5d %8.3f" % (gap, len(xs), pct(xs, 50)))
+        if a.spinners:
+            gaps = [float(g) for g in a.gaps.split(",")]
+            print("\n## the same, in turns: cores left idle, and a SCHED_IDLE busy loop on every core (p50, ms)")
+            print("%-10s %s" % ("turn", " ".join("%8s" % ("%gs" % g) for g in gaps)))
+            for turn in range(2):
+                for spin in (False, True):
+                    loops = [subprocess.Popen(["chrt", "--idle", "0", "sh", "-c", "while :; do :; done"])
+                             for _ in range(os.cpu_count() if spin else 0)]
+                    try:
+                        time.sleep(0.5)
+                        row = []
+                        for gap in gaps:
+                            xs = []
+                            for _ in range(a.calls):
+                                time.sleep(gap)
+                                xs.append(node.invoke("hello", EVENT, conn)[0])
+                            row.append(pct(xs, 50))
+                    finally:
+                        for loop in loops:
+                            loop.kill()
+                            loop.wait()
+                    print("%-10s %s" % ("spinning" if spin else "idle", " ".join("%8.3f" % x for x in row)), flush=True)
         print("\n## warm hello after 1 s of idle, with a call 50 ms before it (ms)")
         print("%-22s %5s %8s" % ("before it", "n", "p50"))
         for touch in (None, "hello", "other"):

@@ -60,6 +60,8 @@ final class Codec {
         ObjectNode idle = n.putObject("idle");
         m.idle().forEach(idle::put);
         n.put("transfer", m.transfer());
+        ArrayNode booting = n.putArray("booting");
+        m.booting().forEach(booting::add);
         return write(n);
     }
 
@@ -69,7 +71,7 @@ final class Codec {
             return new Member(text(n, "id"), URI.create(text(n, "address")), n.path("capacity").asInt(),
                     n.path("load").asInt(), strings(n.path("memorySnapshots")), strings(n.path("diskSnapshots")),
                     MemberState.fromWire(text(n, "state")), Instant.parse(text(n, "startedAt")), idle(n.path("idle")),
-                    n.path("transfer").asText(""));
+                    n.path("transfer").asText(""), strings(n.path("booting")));
         } catch (RuntimeException e) {
             throw bad(key, e);
         }

@@ -21,10 +21,13 @@ import java.util.TreeSet;
  *     node has: where an invocation is answered without a cold start
  * @param transfer {@code host:port} where other nodes pull function-to-function transfer data from
  *     this node, or empty when it takes none
+ * @param booting function versions ({@code name@version}) whose snapshot this node's boot is taking
+ *     (it holds their boot claims): an invocation sent there waits for that boot instead of starting
+ *     another one
  */
 public record Member(String id, URI address, int capacity, int load, Set<String> memorySnapshots,
                      Set<String> diskSnapshots, MemberState state, Instant startedAt, java.util.Map<String, Integer> idle,
-                     String transfer) {
+                     String transfer, Set<String> booting) {
 
     /** Validates and copies the sets (sorted, unmodifiable). */
     public Member {
@@ -39,6 +42,13 @@ public record Member(String id, URI address, int capacity, int load, Set<String>
         Checks.notNull("member idle instances", idle);
         idle = java.util.Collections.unmodifiableSortedMap(new java.util.TreeMap<>(idle));
         Checks.notNull("member transfer address", transfer);
+        booting = sorted("booting function version", booting);
+    }
+
+    /** A record that boots nothing. */
+    public Member(String id, URI address, int capacity, int load, Set<String> memorySnapshots, Set<String> diskSnapshots,
+                  MemberState state, Instant startedAt, java.util.Map<String, Integer> idle, String transfer) {
+        this(id, address, capacity, load, memorySnapshots, diskSnapshots, state, startedAt, idle, transfer, Set.of());
     }
 
     /** A record without a transfer address. */
@@ -49,7 +59,7 @@ public record Member(String id, URI address, int capacity, int load, Set<String>
 
     /** @return this record with the address other nodes pull transfer data from */
     public Member withTransfer(String value) {
-        return new Member(id, address, capacity, load, memorySnapshots, diskSnapshots, state, startedAt, idle, value);
+        return new Member(id, address, capacity, load, memorySnapshots, diskSnapshots, state, startedAt, idle, value, booting);
     }
 
     /** A record without idle-instance counts. */
@@ -60,7 +70,7 @@ public record Member(String id, URI address, int capacity, int load, Set<String>
 
     /** @return this record with its idle warm instances per function */
     public Member withIdle(java.util.Map<String, Integer> value) {
-        return new Member(id, address, capacity, load, memorySnapshots, diskSnapshots, state, startedAt, value, transfer);
+        return new Member(id, address, capacity, load, memorySnapshots, diskSnapshots, state, startedAt, value, transfer, booting);
     }
 
     /** @return how many idle warm instances of {@code function} the node has */
@@ -75,22 +85,27 @@ public record Member(String id, URI address, int capacity, int load, Set<String>
 
     /** @return this record with {@code load} */
     public Member withLoad(int value) {
-        return new Member(id, address, capacity, value, memorySnapshots, diskSnapshots, state, startedAt, idle, transfer);
+        return new Member(id, address, capacity, value, memorySnapshots, diskSnapshots, state, startedAt, idle, transfer, booting);
     }
 
     /** @return this record with {@code capacity} */
     public Member withCapacity(int value) {
-        return new Member(id, address, value, load, memorySnapshots, diskSnapshots, state, startedAt, idle, transfer);
+        return new Member(id, address, value, load, memorySnapshots, diskSnapshots, state, startedAt, idle, transfer, booting);
     }
 
     /** @return this record with {@code state} */
     public Member withState(MemberState value) {
-        return new Member(id, address, capacity, load, memorySnapshots, diskSnapshots, value, startedAt, idle, transfer);
+        return new Member(id, address, capacity, load, memorySnapshots, diskSnapshots, value, startedAt, idle, transfer, booting);
     }
 
     /** @return this record with the snapshot ids of its memory and disk tiers */
     public Member withSnapshots(Set<String> memory, Set<String> disk) {
-        return new Member(id, address, capacity, load, memory, disk, state, startedAt, idle, transfer);
+        return new Member(id, address, capacity, load, memory, disk, state, startedAt, idle, transfer, booting);
+    }
+
+    /** @return this record with the function versions whose snapshot its boots are taking */
+    public Member withBooting(Set<String> value) {
+        return new Member(id, address, capacity, load, memorySnapshots, diskSnapshots, state, startedAt, idle, transfer, value);
     }
 
     /** @return whether either tier of this node holds the snapshot */

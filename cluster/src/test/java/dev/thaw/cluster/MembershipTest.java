@@ -23,10 +23,11 @@ class MembershipTest extends SharedEtcd {
         Fixtures.await("b sees a join", Duration.ofSeconds(5), () -> b.membership().member("a").isPresent());
         assertThat(a.membership().self()).contains(Fixtures.member("a"));
 
-        a.membership().updateNow(m -> m.withState(MemberState.DRAINING).withLoad(3));
+        a.membership().updateNow(m -> m.withState(MemberState.DRAINING).withLoad(3).withBooting(Set.of("hello@2")));
         Fixtures.await("b sees a draining", Duration.ofSeconds(5),
                 () -> b.membership().member("a").map(m -> m.state() == MemberState.DRAINING).orElse(false));
         assertThat(b.membership().member("a").orElseThrow().load()).isEqualTo(3);
+        assertThat(b.membership().member("a").orElseThrow().booting()).containsExactly("hello@2");
 
         a.membership().leave();
         Fixtures.await("b sees a leave", Duration.ofSeconds(5), () -> b.membership().member("a").isEmpty());

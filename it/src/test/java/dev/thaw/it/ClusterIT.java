@@ -164,6 +164,35 @@ class ClusterIT {
         assertThat(afterEvict.statusCode()).isEqualTo(200);
     }
 
+    @Test
+    @Order(2)
+    void aFirstInvocationAtAnotherNodeIsServedByTheDeploysOwnBoot() throws Exception {
+        assertThat(cluster.node(1).client.deploy(sleeper("early"), TestNode.TEST_FUNCTIONS).snapshot().state()).isEqualTo("pending");
+        Eventually.poll(() -> cluster.node(2).client.list().stream().map(FunctionInfo::name).toList(), l -> l.contains("early"),
+                WAIT, POLL);
+        // node 1's record names the version its boot is taking the snapshot of, as node 2 sees it
+        assertThat(Eventually.poll(() -> booting(cluster.node(2)), b -> b.contains("node-1 early@1"), WAIT, POLL))
+                .containsExactly("node-1 early@1");
+
+        HttpResponse<String> r = invoke(cluster.node(2), "early", "{\"ms\":1}");
+        assertThat(r.statusCode()).as(r.body()).isEqualTo(200);
+        assertThat(ranOn(r)).as("forwarded to the node whose boot takes the snapshot").isEqualTo("node-1");
+        assertThat(start(r)).as("served by that boot, not a second one").isEqualTo("boot");
+        assertThat(boots("early")).isEqualTo(1);
+        assertThat(Eventually.poll(() -> cluster.node(1).client.logs("early", 200), l -> l.contains("SNAPSHOT taken"), WAIT, POLL))
+                .as("that boot took the snapshot too").contains("SNAPSHOT taken");
+        assertThat(Eventually.poll(() -> booting(cluster.node(2)), List::isEmpty, WAIT, POLL)).as("the claim went with the snapshot")
+                .isEmpty();
+    }
+
+    /** @return "NODE VERSION" for every version a member's record says its boot is taking the snapshot of */
+    private static List<String> booting(LocalCluster.NodeProcess via) {
+        List<String> out = new ArrayList<>();
+        via.client.clusterNodes().path("nodes").forEach(n -> n.path("booting").forEach(b -> out.add(n.path("id").asText() + " "
+                + b.asText())));
+        return out;
+    }
+
     /** Runs the invocation on that node itself (the header a front door sets when it forwards). */
     private static HttpResponse<String> invokeOn(LocalCluster.NodeProcess n, String function) throws Exception {
         return invokeOn(n, function, "{\"ms\":1}");

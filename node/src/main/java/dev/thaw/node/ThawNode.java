@@ -1254,6 +1254,7 @@ final class ThawNode implements Node, NodeOperations {
             n.put("memorySnapshots", m.memorySnapshots());
             n.put("diskSnapshots", m.diskSnapshots());
             n.put("idle", m.idle());
+            n.put("booting", m.booting());
             n.put("startedAt", m.startedAt().toString());
             nodes.add(n);
         }

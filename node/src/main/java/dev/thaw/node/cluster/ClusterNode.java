@@ -309,8 +309,9 @@ public final class ClusterNode implements ClusterView, SharedSnapshots, AutoClos
     private void publishLoad() {
         try {
             Load l = hooks.load();
+            Set<String> booting = Set.copyOf(claims.keySet());
             coordination.membership().update(m -> m.withLoad(Math.min(l.busy(), Integer.MAX_VALUE)).withIdle(l.idle())
-                    .withSnapshots(l.memory(), l.disk()));
+                    .withSnapshots(l.memory(), l.disk()).withBooting(booting));
         } catch (RuntimeException e) {
             LOG.log(System.Logger.Level.DEBUG, "cluster: load not published: " + e.getMessage());
         }
@@ -333,7 +334,8 @@ public final class ClusterNode implements ClusterView, SharedSnapshots, AutoClos
     @Override
     public List<NodeState> members() {
         return coordination.membership().members().stream().map(m -> new NodeState(m.id(), m.address(),
-                m.state() == MemberState.ACTIVE, m.capacity(), m.load(), m.memorySnapshots(), m.diskSnapshots(), m.idle()))
+                m.state() == MemberState.ACTIVE, m.capacity(), m.load(), m.memorySnapshots(), m.diskSnapshots(), m.idle(),
+                m.booting()))
                 .toList();
     }
 

@@ -16,15 +16,23 @@ import java.util.Set;
  * @param memorySnapshots snapshot ids its store's memory tier holds
  * @param diskSnapshots snapshot ids its store's disk tier holds
  * @param idle per function, its idle warm instances
+ * @param booting functions whose snapshot its boot is taking
  */
 public record NodeState(String id, URI address, boolean active, int capacity, int load, Set<String> memorySnapshots,
-                        Set<String> diskSnapshots, Map<String, Integer> idle) {
+                        Set<String> diskSnapshots, Map<String, Integer> idle, Set<String> booting) {
     public NodeState {
         Objects.requireNonNull(id, "id");
         Objects.requireNonNull(address, "address");
         memorySnapshots = Set.copyOf(memorySnapshots);
         diskSnapshots = Set.copyOf(diskSnapshots);
         idle = Map.copyOf(idle);
+        booting = Set.copyOf(booting);
+    }
+
+    /** A node that boots nothing. */
+    public NodeState(String id, URI address, boolean active, int capacity, int load, Set<String> memorySnapshots,
+                     Set<String> diskSnapshots, Map<String, Integer> idle) {
+        this(id, address, active, capacity, load, memorySnapshots, diskSnapshots, idle, Set.of());
     }
 
     /** @return load over capacity; a node of no capacity counts as full */

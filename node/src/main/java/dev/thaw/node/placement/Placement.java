@@ -10,9 +10,13 @@ import java.util.function.Predicate;
  * Where an invocation runs, decided by the node that received it (any node is a front door).
  *
  * In order: a node with an idle warm instance of the function (no cold start at all), this node
- * first; then a node whose store holds the function's snapshot in its memory tier, then in its disk
- * tier (a restore there reads local memory or disk instead of S3: vHive's snapshot-aware
- * scheduling); then the least loaded node. Among equals this node wins, since running here saves the
+ * first; then a node whose boot is taking the function's snapshot (a deploy boots the version on the
+ * node that took it: an invocation there waits for that boot, which cuts its warm-up short and
+ * serves it, where another node would wait for the snapshot or start a JVM of its own; the boot's own
+ * slot counts as free for it, so a node the boot fills still qualifies); then a node
+ * whose store holds the function's snapshot in its memory tier, then in its disk tier (a restore
+ * there reads local memory or disk instead of S3: vHive's snapshot-aware scheduling); then the
+ * least loaded node. Among equals this node wins, since running here saves the
  * forward. Draining and full nodes are passed over while any other can take the work; when every
  * node is full, the least loaded still gets it (its pool queues or refuses with its own answer).
  * The membership behind the view is updated about once a second, so a choice may be stale: the node
@@ -64,6 +68,12 @@ public final class Placement {
                         .thenComparingDouble(NodeState::utilisation).thenComparing(NodeState::id));
         if (warm.isPresent()) {
             return target(warm.get(), self, "an idle warm instance");
+        }
+        // the boot counts in its node's load: a node it fills still takes the invocation the boot will serve
+        Optional<NodeState> booting = best(members.stream().filter(NodeState::active).toList(),
+                n -> n.booting().contains(function) && n.load() <= n.capacity(), preferSelfThenLoad);
+        if (booting.isPresent()) {
+            return target(booting.get(), self, "its boot taking the snapshot");
         }
         Optional<NodeState> inMemory = best(candidates, n -> n.memorySnapshots().contains(snapshotId), preferSelfThenLoad);
         if (inMemory.isPresent()) {

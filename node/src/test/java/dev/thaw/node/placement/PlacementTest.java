@@ -41,6 +41,29 @@ class PlacementTest {
     }
 
     @Test
+    void theNodeTakingTheSnapshotGetsTheInvocationsThatWouldWaitForIt() {
+        members.add(node("a", 0, Set.of(), Set.of(), Map.of()));
+        members.add(new NodeState("b", URI.create("http://b"), true, 10, 6, Set.of("g@v1"), Set.of(), Map.of(), Set.of("f@v1")));
+        members.add(node("c", 3, Set.of(), Set.of(), Map.of()));
+        assertThat(where(placement.place("f@v1", "f@v1"))).as("not the least loaded: the one booting f").isEqualTo("b");
+        assertThat(placement.place("f@v1", "f@v1").why()).isEqualTo("its boot taking the snapshot");
+        assertThat(where(placement.place("f@v2", "f@v2"))).as("another version").isEqualTo("local");
+        members.add(node("d", 9, Set.of(), Set.of(), Map.of("f@v1", 1)));
+        assertThat(where(placement.place("f@v1", "f@v1"))).as("an idle warm instance still wins").isEqualTo("d");
+    }
+
+    @Test
+    void aNodeItsBootFillsStillTakesTheInvocationTheBootServesButNotMore() {
+        members.add(node("a", 0, Set.of(), Set.of(), Map.of()));
+        members.add(new NodeState("b", URI.create("http://b"), true, 1, 1, Set.of(), Set.of(), Map.of(), Set.of("f@v1")));
+        assertThat(where(placement.place("f@v1", "f@v1"))).isEqualTo("b");
+        members.set(1, new NodeState("b", URI.create("http://b"), true, 1, 2, Set.of(), Set.of(), Map.of(), Set.of("f@v1")));
+        assertThat(where(placement.place("f@v1", "f@v1"))).as("over its capacity").isEqualTo("local");
+        members.set(1, new NodeState("b", URI.create("http://b"), false, 4, 1, Set.of(), Set.of(), Map.of(), Set.of("f@v1")));
+        assertThat(where(placement.place("f@v1", "f@v1"))).as("draining").isEqualTo("local");
+    }
+
+    @Test
     void thisNodeWinsAmongEqualsToSaveTheForward() {
         members.add(node("b", 0, Set.of(), Set.of(), Map.of("f", 1)));
         members.add(node("a", 5, Set.of(), Set.of(), Map.of("f", 1)));
