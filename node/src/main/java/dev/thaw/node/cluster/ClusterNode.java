@@ -317,6 +317,20 @@ public final class ClusterNode implements ClusterView, SharedSnapshots, AutoClos
         }
     }
 
+    /**
+     * Publishes at once which versions this node's boots are taking the snapshot of, rather than with
+     * the next second's load: placement elsewhere sends their first invocations here (a deploy's boot
+     * begins a moment before the other nodes have installed the version).
+     */
+    private void publishBooting() {
+        Set<String> booting = Set.copyOf(claims.keySet());
+        try {
+            coordination.membership().updateNow(m -> m.withBooting(booting));
+        } catch (RuntimeException e) {
+            LOG.log(System.Logger.Level.DEBUG, "cluster: booting versions not published: " + e.getMessage());
+        }
+    }
+
     /** Publishes this node's record at once as draining: placement stops sending it work. */
     public void drain() {
         try {
@@ -375,6 +389,7 @@ public final class ClusterNode implements ClusterView, SharedSnapshots, AutoClos
                     }
                     case Claim.Won w -> {
                         claims.put(key(d), w.claim());
+                        publishBooting();
                         return Decision.CHECKPOINT;
                     }
                     case Claim.Busy b -> {
