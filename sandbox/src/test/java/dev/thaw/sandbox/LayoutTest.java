@@ -8,6 +8,7 @@ import java.nio.file.LinkOption;
 import java.nio.file.Path;
 import java.nio.file.attribute.PosixFilePermissions;
 import java.util.List;
+import org.junit.jupiter.api.Assumptions;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
@@ -20,6 +21,8 @@ class LayoutTest {
         Layout layout = layout(dir);
         Path root = dir.resolve("root");
 
+        boolean nodev = mountOptions(dir).contains("nodev");
+        Assumptions.assumeFalse(nodev, "the temporary directory's file system is mounted nodev (the next test covers that)");
         assertThat(layout.buildSkeleton(root, List.of(), "thaw")).as("device nodes work on this file system").isTrue();
 
         for (String device : Layout.DEVICES) {
@@ -85,6 +88,22 @@ class LayoutTest {
             assertThat(restored).contains("certs");
         }
         assertThat(restored).doesNotHaveDuplicates();
+    }
+
+    /** @return the per-mount options of the mount {@code dir} is on, from this process's mountinfo */
+    private static List<String> mountOptions(Path dir) throws Exception {
+        Path real = dir.toRealPath();
+        String best = "";
+        List<String> options = List.of();
+        for (String line : Files.readAllLines(Path.of("/proc/self/mountinfo"))) {
+            String[] f = line.split(" ");
+            String point = MountInfo.unescape(f[4]);
+            if (real.startsWith(point) && point.length() >= best.length()) {
+                best = point;
+                options = List.of(f[5].split(","));
+            }
+        }
+        return options;
     }
 
     private static Layout layout(Path dir) throws Exception {
