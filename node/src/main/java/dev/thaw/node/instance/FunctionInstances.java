@@ -450,7 +450,7 @@ public final class FunctionInstances implements InstanceStarter, Instance.Lifecy
         instance.lazyRestore = lazy; // closed with the instance, also when the restore fails below
         lazy.listen(ctx.launcher().workDir(instance));
         // CRIU first: it works on its own for tens of ms before it connects to the daemon set up below
-        ctx.launcher().restore(instance, snapshot, images, true, false);
+        ctx.launcher().restore(instance, snapshot, images);
         PageSource source = fromStore ? repository.pageSource(deployment, report.tally, false) : PageSource.files(images);
         lazy.start(images, source, reason -> pageSourceFailed(instance, reason));
         // REAP: the handler starts once the working set is installed, not while it is still arriving
@@ -497,7 +497,7 @@ public final class FunctionInstances implements InstanceStarter, Instance.Lifecy
     /** Restores from {@code images} while the page server streams every lazy page in from {@code source}. */
     private void streamAll(Instance instance, LazyRestore lazy, Path images, PageSource source) throws IOException {
         lazy.listen(ctx.launcher().workDir(instance));
-        ctx.launcher().restore(instance, snapshot, images, true, false); // CRIU first, as in restore()
+        ctx.launcher().restore(instance, snapshot, images); // CRIU first, as in restore()
         lazy.start(images, source, reason -> pageSourceFailed(instance, reason));
         lazy.awaitInstalled(STREAM_WAIT);
         instance.resume(true);

@@ -90,32 +90,28 @@ public final class InstanceLauncher {
     }
 
     /**
-     * Restores a clone of {@code snapshot} into a new pid namespace.
+     * Restores a clone of {@code snapshot} into a new pid namespace. Every restore's lazy pages come
+     * from a page server of thaw's listening in the instance's work directory (eager restores have
+     * it stream all of them), and the caller sends the resume line once they are in: it waits in the
+     * pipe until the clone reads it, right where the original stopped.
      *
-     * @param imagesDir the image: the working copy, or for a lazy restore the image without its lazy pages
-     * @param lazyPages whether a lazy-pages server is listening in the instance's work directory
-     * @param resume whether to send the resume line now; otherwise the caller sends it when ready
+     * @param imagesDir the image CRIU reads, without the pages the page server installs
      */
-    void restore(Instance instance, Snapshot snapshot, Path imagesDir, boolean lazyPages, boolean resume)
-            throws IOException {
+    void restore(Instance instance, Snapshot snapshot, Path imagesDir) throws IOException {
         Criu c = criu.orElseThrow(() -> new IllegalStateException("restore without CRIU"));
         Files.createDirectories(workDir(instance));
         String[] pipes = snapshot.pipes();
-        if (!startParked(c, instance, imagesDir, lazyPages, pipes)) {
-            spawn(c, instance, imagesDir, lazyPages, pipes);
-        }
-        // The resume line waits in the pipe until the clone reads it, right where the original stopped.
-        if (resume) {
-            instance.resume(true);
+        if (!startParked(c, instance, imagesDir, pipes)) {
+            spawn(c, instance, imagesDir, pipes);
         }
     }
 
     /** Starts the restore through a launcher (or CRIU) spawned now, with pipes of its own. */
-    private void spawn(Criu c, Instance instance, Path imagesDir, boolean lazyPages, String[] pipes) throws IOException {
+    private void spawn(Criu c, Instance instance, Path imagesDir, String[] pipes) throws IOException {
         Path work = workDir(instance);
         try (Pipe in = Pipe.open(); Pipe out = Pipe.open()) {
             Criu.RestoreRequest req = new Criu.RestoreRequest(imagesDir, work, in.readEnd(), out.writeEnd(),
-                    List.of(pipes[0], pipes[1]), lazyPages);
+                    List.of(pipes[0], pipes[1]), true);
             InstanceSandbox box = instance.sandbox;
             Process p = box == null ? c.startRestore(req) : c.startRestore(req, box.restoreWrapper());
             instance.attach(p, in, out, req.pidFile());
@@ -128,7 +124,7 @@ public final class InstanceLauncher {
      *
      * @return whether it did; false: spawn the launcher as usual
      */
-    private boolean startParked(Criu c, Instance instance, Path imagesDir, boolean lazyPages, String[] pipes)
+    private boolean startParked(Criu c, Instance instance, Path imagesDir, String[] pipes)
             throws IOException {
         SpareSandbox.Prepared spare = instance.spare;
         ParkedLaunch parked = spare == null ? null : spare.parked();
@@ -136,7 +132,7 @@ public final class InstanceLauncher {
             return false;
         }
         Criu.RestoreRequest req = new Criu.RestoreRequest(imagesDir, workDir(instance), parked.stdin().readEnd(),
-                parked.stdout().writeEnd(), List.of(pipes[0], pipes[1]), lazyPages);
+                parked.stdout().writeEnd(), List.of(pipes[0], pipes[1]), true);
         Process p;
         try {
             p = parked.restore().start(c.restoreCommand(req, spare.box().restoreWrapper().options()));
