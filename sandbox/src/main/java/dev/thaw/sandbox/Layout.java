@@ -134,11 +134,12 @@ final class Layout {
     }
 
     /**
-     * @return what a restore names to CRIU: {@link #externals}, plus the device nodes and copied
+     * @param externals the instance's {@link #externals}
+     * @return what a restore names to CRIU: {@code externals}, plus the device nodes and copied
      *     directories that images dumped before the skeleton held them have as bind mounts
      */
-    List<Bind> restoreExternals(List<Bind> more, Path scratch, boolean devicesInRoot) {
-        List<Bind> all = externals(more, scratch, devicesInRoot);
+    static List<Bind> restoreExternals(List<Bind> externals, boolean devicesInRoot) {
+        List<Bind> all = new ArrayList<>(externals);
         if (devicesInRoot) {
             all.addAll(deviceBinds());
         }
@@ -147,7 +148,7 @@ final class Layout {
                 all.add(new Bind(Path.of(dir), dir, key, true));
             }
         });
-        return all;
+        return List.copyOf(all);
     }
 
     private static List<Bind> deviceBinds() {
@@ -247,7 +248,7 @@ final class Layout {
             }
             Libc.close(Libc.open(inside(root, "/dev/null").toString(), Libc.O_WRONLY | Libc.O_CLOEXEC, 0));
             return true;
-        } catch (NativeException | UnsupportedOperationException | ClassCastException e) {
+        } catch (NativeException | UnsupportedOperationException e) {
             for (String device : DEVICES) {
                 Files.deleteIfExists(inside(root, device));
                 Files.writeString(inside(root, device), "");

@@ -68,7 +68,7 @@ final class SandboxedInstance implements InstanceSandbox {
         this.scratch = scratch;
         this.runDir = runDir;
         this.externals = node.layout.externals(List.of(code(spec)), scratch, node.devicesInRoot);
-        this.restoreExternals = node.layout.restoreExternals(List.of(code(spec)), scratch, node.devicesInRoot);
+        this.restoreExternals = Layout.restoreExternals(externals, node.devicesInRoot);
     }
 
     private static Layout.Bind code(InstanceSpec spec) {

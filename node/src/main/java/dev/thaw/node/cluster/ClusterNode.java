@@ -309,7 +309,7 @@ public final class ClusterNode implements ClusterView, SharedSnapshots, AutoClos
     private void publishLoad() {
         try {
             Load l = hooks.load();
-            Set<String> booting = Set.copyOf(claims.keySet());
+            Set<String> booting = booting();
             coordination.membership().update(m -> m.withLoad(Math.min(l.busy(), Integer.MAX_VALUE)).withIdle(l.idle())
                     .withSnapshots(l.memory(), l.disk()).withBooting(booting));
         } catch (RuntimeException e) {
@@ -323,12 +323,17 @@ public final class ClusterNode implements ClusterView, SharedSnapshots, AutoClos
      * begins a moment before the other nodes have installed the version).
      */
     private void publishBooting() {
-        Set<String> booting = Set.copyOf(claims.keySet());
+        Set<String> booting = booting();
         try {
             coordination.membership().updateNow(m -> m.withBooting(booting));
         } catch (RuntimeException e) {
             LOG.log(System.Logger.Level.DEBUG, "cluster: booting versions not published: " + e.getMessage());
         }
+    }
+
+    /** @return the versions whose boot claim this node holds: its boots are taking their snapshots */
+    private Set<String> booting() {
+        return Set.copyOf(claims.keySet());
     }
 
     /** Publishes this node's record at once as draining: placement stops sending it work. */
