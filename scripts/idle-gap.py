@@ -29,6 +29,18 @@ bench = ahead_bench()
 EVENT = b'{"name":"Ada"}'
 
 
+def p50s_after_gaps(node, conn, gaps, calls):
+    """Per idle gap, the median client round trip of calls warm calls of hello, each after that gap."""
+    out = []
+    for gap in gaps:
+        xs = []
+        for _ in range(calls):
+            time.sleep(gap)
+            xs.append(node.invoke("hello", EVENT, conn)[0])
+        out.append(pct(xs, 50))
+    return out
+
+
 def main():
     p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     p.add_argument("--port", type=int, default=8490)
@@ -48,16 +60,12 @@ def main():
         node.invoke("other", EVENT, conn)
         for _ in range(500):
             node.invoke("hello", EVENT, conn)
+        gaps = [float(g) for g in a.gaps.split(",")]
         print("\n## warm hello after an idle gap (client round trip, ms)")
         print("%10s %5s %8s" % ("gap s", "n", "p50"))
-        for gap in [float(g) for g in a.gaps.split(",")]:
-            xs = []
-            for _ in range(a.calls):
-                time.sleep(gap)
-                xs.append(node.invoke("hello", EVENT, conn)[0])
-            print("%10.3f %5d %8.3f" % (gap, len(xs), pct(xs, 50)))
+        for gap, p50 in zip(gaps, p50s_after_gaps(node, conn, gaps, a.calls)):
+            print("%10.3f %5d %8.3f" % (gap, a.calls, p50))
         if a.spinners:
-            gaps = [float(g) for g in a.gaps.split(",")]
             print("\n## the same, in turns: cores left idle, and a SCHED_IDLE busy loop on every core (p50, ms)")
             print("%-10s %s" % ("turn", " ".join("%8s" % ("%gs" % g) for g in gaps)))
             for turn in range(2):
@@ -66,13 +74,7 @@ def main():
                              for _ in range(os.cpu_count() if spin else 0)]
                     try:
                         time.sleep(0.5)
-                        row = []
-                        for gap in gaps:
-                            xs = []
-                            for _ in range(a.calls):
-                                time.sleep(gap)
-                                xs.append(node.invoke("hello", EVENT, conn)[0])
-                            row.append(pct(xs, 50))
+                        row = p50s_after_gaps(node, conn, gaps, a.calls)
                     finally:
                         for loop in loops:
                             loop.kill()
