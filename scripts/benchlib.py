@@ -1,6 +1,7 @@
 """What the benchmark scripts share: percentiles, and the line that says which commit, when and where."""
 import os
 import platform
+import re
 import subprocess
 import time
 
@@ -66,3 +67,47 @@ def ahead_bench():
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
     return module
+
+
+def node_pid(port):
+    """The pid of the process listening on 127.0.0.1:port (the node); None when ss cannot tell."""
+    out = subprocess.run(["ss", "-Hltnp", "sport = :%d" % port], capture_output=True, text=True).stdout
+    pids = [int(p) for p in re.findall(r"pid=(\d+)", out)]
+    return pids[0] if pids else None
+
+
+def _descends_from(pid, ancestor):
+    while pid > 1:
+        if pid == ancestor:
+            return True
+        stat = open("/proc/%d/stat" % pid).read()
+        pid = int(stat[stat.rindex(")") + 2:].split()[1])
+    return False
+
+
+def compiler_cpu(function, under=None):
+    """CPU seconds of the C2 and C1 compiler threads, summed over the function's running instances (those
+    descending from the process `under` when given: a node's own, when several nodes run the same function)."""
+    hz = os.sysconf("SC_CLK_TCK")
+    c2 = c1 = 0.0
+    for pid in filter(str.isdigit, os.listdir("/proc")):
+        try:
+            if b"dev.thaw.runtime.Main" not in open("/proc/%s/cmdline" % pid, "rb").read():
+                continue
+            env = open("/proc/%s/environ" % pid, "rb").read().split(b"\0")
+            if ("AWS_LAMBDA_FUNCTION_NAME=" + function).encode() not in env:
+                continue
+            if under is not None and not _descends_from(int(pid), under):
+                continue
+            for t in os.listdir("/proc/%s/task" % pid):
+                stat = open("/proc/%s/task/%s/stat" % (pid, t)).read()
+                name = stat[stat.index("(") + 1:stat.rindex(")")]
+                fields = stat[stat.rindex(")") + 2:].split()
+                cpu = (int(fields[11]) + int(fields[12])) / hz
+                if name.startswith("C2 Compiler"):
+                    c2 += cpu
+                elif name.startswith("C1 Compiler"):
+                    c1 += cpu
+        except (OSError, ValueError):
+            pass  # an instance that ended meanwhile
+    return c2, c1

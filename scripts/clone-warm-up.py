@@ -11,8 +11,9 @@ concurrent invocations (the pool restores a clone per queued invocation, up to t
 maxInstances), then runs closed-loop warm traffic with C keep-alive connections for SECONDS ("first":
 the clones' first seconds), then SECONDS more on the same clones ("steady"). The traffic comes from
 scripts/loadgen.c (one thread, epoll, in the manner of wrk), built into .thaw/bin on first use, so the
-client takes little of a 2-core machine's CPU. Prints one line per phase: requests/s, p50, p99, max, and
-the clones the pool held; then the ratio first / steady.
+client takes little of a 2-core machine's CPU. Prints one line per phase: requests/s, p50, p99, max, the
+clones the pool held and the CPU seconds their JIT compilers (C2, C1) spent in the phase; then the ratio first /
+steady.
 """
 import argparse
 import http.client
@@ -22,6 +23,9 @@ import re
 import subprocess
 import sys
 import time
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import benchlib  # noqa: E402
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 SOURCE = os.path.join(ROOT, "scripts", "loadgen.c")
@@ -80,8 +84,10 @@ def main():
     p.add_argument("--label", default="")
     a = p.parse_args()
     token = api_token()
-    print("%-8s %5s %5s %-6s %8s %8s %8s %9s %7s" % ("label", "round", "conns", "phase", "req/s", "p50 ms", "p99 ms",
-                                                      "max ms", "clones"))
+    benchlib.header("clone-warm-up")
+    node = benchlib.node_pid(a.port)
+    print("%-8s %5s %5s %-6s %8s %8s %8s %9s %7s %6s %6s" % ("label", "round", "conns", "phase", "req/s", "p50 ms",
+                                                             "p99 ms", "max ms", "clones", "C2 s", "C1 s"))
     for rnd in range(1, a.rounds + 1):
         for conns in [int(c) for c in a.connections.split(",")]:
             call(a.port, token, "DELETE", "/functions/%s/instances" % a.function)
@@ -93,12 +99,15 @@ def main():
             if burst["errors"] != "0":
                 sys.exit("the burst failed: %s" % burst)
             phases = {}
+            jit = benchlib.compiler_cpu(a.function, node)
             for phase in ("first", "steady"):
                 r = run(a.port, token, a.function, a.body, ["-c", str(conns), "-d", str(a.seconds)])
                 held = instances(a.port, token, a.function)
                 phases[phase] = r
-                print("%-10s %5d %5d %-6s %8s %8s %8s %9s %7d" % (a.label, rnd, conns, phase, r["rps"], r["p50"], r["p99"],
-                                                                   r["max"], held["idle"] + held["busy"]), flush=True)
+                before, jit = jit, benchlib.compiler_cpu(a.function, node)
+                print("%-10s %5d %5d %-6s %8s %8s %8s %9s %7d %6.2f %6.2f" % (
+                    a.label, rnd, conns, phase, r["rps"], r["p50"], r["p99"], r["max"], held["idle"] + held["busy"],
+                    jit[0] - before[0], jit[1] - before[1]), flush=True)
             f, s = phases["first"], phases["steady"]
             print("%-10s %5d %5d ratio  first/steady req/s %.2f  p99 %.2fx" % (
                 a.label, rnd, conns, float(f["rps"]) / float(s["rps"]), float(f["p99"]) / float(s["p99"])), flush=True)

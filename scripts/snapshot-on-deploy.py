@@ -27,7 +27,7 @@ import subprocess
 import sys
 import time
 
-from benchlib import ahead_bench, header, pct, restores_in_turns
+from benchlib import ahead_bench, compiler_cpu, header, pct, restores_in_turns
 
 bench = ahead_bench()
 WAYS = [("on deploy", "hello-deploy"), ("waited for", "hello-waited")]
@@ -104,31 +104,6 @@ def clones(node, a):
                     print("round %d  %s" % (r + 1, line), flush=True)
             print("round %d  %-12s clones' JIT CPU over both phases: C2 %.2f s, C1 %.2f s" % (
                 (r + 1, label) + compiler_cpu(name)), flush=True)
-
-
-def compiler_cpu(function):
-    """CPU seconds of the C2 and C1 compiler threads, summed over the function's running instances."""
-    hz = os.sysconf("SC_CLK_TCK")
-    c2 = c1 = 0.0
-    for pid in filter(str.isdigit, os.listdir("/proc")):
-        try:
-            if b"dev.thaw.runtime.Main" not in open("/proc/%s/cmdline" % pid, "rb").read():
-                continue
-            env = open("/proc/%s/environ" % pid, "rb").read().split(b"\0")
-            if ("AWS_LAMBDA_FUNCTION_NAME=" + function).encode() not in env:
-                continue
-            for t in os.listdir("/proc/%s/task" % pid):
-                stat = open("/proc/%s/task/%s/stat" % (pid, t)).read()
-                name = stat[stat.index("(") + 1:stat.rindex(")")]
-                fields = stat[stat.rindex(")") + 2:].split()
-                cpu = (int(fields[11]) + int(fields[12])) / hz
-                if name.startswith("C2 Compiler"):
-                    c2 += cpu
-                elif name.startswith("C1 Compiler"):
-                    c1 += cpu
-        except (OSError, ValueError):
-            pass  # an instance that ended meanwhile
-    return c2, c1
 
 
 if __name__ == "__main__":

@@ -5,6 +5,7 @@ import com.amazonaws.services.lambda.runtime.RequestHandler;
 import com.amazonaws.services.lambda.runtime.RequestStreamHandler;
 import dev.thaw.api.Handler;
 import dev.thaw.api.InvocationContext;
+import com.fasterxml.jackson.databind.JavaType;
 import com.fasterxml.jackson.databind.ObjectReader;
 import com.fasterxml.jackson.databind.ObjectWriter;
 import com.fasterxml.jackson.databind.ObjectMapper;
@@ -46,23 +47,143 @@ final class HandlerLoader {
         Method method = methodName == null ? defaultMethod(type) : namedMethod(type, methodName);
         Object target = Modifier.isStatic(method.getModifiers()) ? null : instantiate(type);
         method.setAccessible(true);
-        FunctionInvoker invoker = adapterFor(target, method);
+        linkReflectiveCall(target, method);
+        // Readers and writers fetch their (de)serializers when created: doing it here, during init,
+        // puts that work into the snapshot instead of into every clone's first invocation.
+        ObjectReader reader = takesStreams(method) || method.getParameterCount() == 0 ? null : readerFor(method);
+        ObjectWriter writer = takesStreams(method) || method.getReturnType() == void.class ? null : writerFor(method);
+        FunctionInvoker call = adapterFor(target, method, reader, writer);
         java.util.Optional<FunctionInvoker.FreshenHook> hook = freshenHook(type, target,
                 System.getenv(dev.thaw.protocol.RuntimeProtocol.Env.FRESHEN_METHOD));
-        if (hook.isEmpty()) {
-            return invoker;
-        }
+        java.util.function.Supplier<java.util.Optional<FunctionInvoker.Conversions>> conversions =
+                memoized(() -> conversionsFor(method, reader, writer));
         return new FunctionInvoker() {
             @Override
             public byte[] invoke(byte[] event, RuntimeContext context) throws Throwable {
-                return invoker.invoke(event, context);
+                return call.invoke(event, context);
             }
 
             @Override
             public java.util.Optional<FreshenHook> freshen() {
                 return hook;
             }
+
+            @Override
+            public java.util.Optional<Conversions> conversions() {
+                return conversions.get();
+            }
         };
+    }
+
+    /**
+     * Makes the JDK build the handler method's reflective accessor now, during init, without calling the
+     * method: an accessor is made on a method's first {@code invoke}, which checks the number of arguments
+     * only after making it, so a call with one argument too many builds it and is refused before the
+     * method could run. Otherwise every clone would spin the accessor's method-handle classes (bytecode
+     * generation, class definition) on its first invocation, after its restore.
+     */
+    private static void linkReflectiveCall(Object target, Method method) {
+        try {
+            method.invoke(target, new Object[method.getParameterCount() + 1]);
+        } catch (IllegalArgumentException expected) {
+            // "wrong number of arguments": the accessor exists now
+        } catch (InvocationTargetException e) {
+            throw new IllegalStateException("the handler ran with a wrong number of arguments", e);
+        } catch (IllegalAccessException | RuntimeException e) {
+            // only an optimization: the first invocation makes the accessor as it always did
+        }
+    }
+
+    private static <T> java.util.function.Supplier<T> memoized(java.util.function.Supplier<T> supplier) {
+        return new java.util.function.Supplier<>() {
+            private T value;
+
+            @Override
+            public synchronized T get() {
+                if (value == null) {
+                    value = supplier.get();
+                }
+                return value;
+            }
+        };
+    }
+
+    /** How many made-up events and results the warm-up cycles through (see EventSamples). */
+    private static final int SAMPLE_VARIANTS = 6;
+
+    /**
+     * The handler's conversions over made-up events and results that its own reader reads and whose
+     * values its writer writes; a sample that does not read back is left out.
+     */
+    private java.util.Optional<FunctionInvoker.Conversions> conversionsFor(Method method, ObjectReader reader,
+                                                                         ObjectWriter writer) {
+        EventSamples samples = new EventSamples(mapper);
+        List<byte[]> events = new java.util.ArrayList<>();
+        if (reader != null) {
+            for (var sample : samples.of(reader.getValueType(), SAMPLE_VARIANTS)) {
+                byte[] bytes = sample.toString().getBytes(java.nio.charset.StandardCharsets.UTF_8);
+                if (readsBack(reader, bytes)) {
+                    events.add(bytes);
+                }
+            }
+        }
+        List<Object> results = new java.util.ArrayList<>();
+        if (writer != null) {
+            JavaType resultType = mapper.constructType(method.getGenericReturnType());
+            for (var sample : samples.of(resultType, SAMPLE_VARIANTS)) {
+                try {
+                    Object value = mapper.readerFor(resultType).readValue(sample);
+                    for (Object shape : EventSamples.containerShapes(value, method.getReturnType())) {
+                        writer.writeValueAsBytes(shape);
+                        results.add(shape);
+                    }
+                } catch (java.io.IOException | RuntimeException e) {
+                    // not a value this type can be made from: left out
+                }
+            }
+        }
+        if (events.isEmpty() && results.isEmpty()) {
+            return java.util.Optional.empty();
+        }
+        String summary = events.size() + " made-up events" + (reader == null ? "" : " of " + reader.getValueType().toCanonical())
+                + " and " + results.size() + " results" + (writer == null ? "" : " of " + method.getGenericReturnType().getTypeName());
+        return java.util.Optional.of(new FunctionInvoker.Conversions() {
+            @Override
+            public byte[] exercise(int round) throws java.io.IOException {
+                if (!events.isEmpty()) {
+                    try {
+                        readEvent(events.get(round % events.size()), reader);
+                    } catch (EventFormatException e) {    // each event read back once already
+                        throw new java.io.IOException(e.getMessage(), e);
+                    }
+                }
+                return results.isEmpty() ? NULL_RESULT : writer.writeValueAsBytes(results.get(round % results.size()));
+            }
+
+            @Override
+            public String summary() {
+                return summary;
+            }
+        });
+    }
+
+    private static boolean readsBack(ObjectReader reader, byte[] event) {
+        try {
+            readEvent(event, reader);
+            return true;
+        } catch (EventFormatException | RuntimeException e) {
+            return false;
+        }
+    }
+
+    private static final byte[] NULL_RESULT = "null".getBytes(java.nio.charset.StandardCharsets.UTF_8);
+
+    private ObjectReader readerFor(Method method) {
+        return mapper.readerFor(mapper.constructType(method.getGenericParameterTypes()[0]));
+    }
+
+    private ObjectWriter writerFor(Method method) {
+        return mapper.writerFor(mapper.constructType(method.getGenericReturnType()));
     }
 
     /**
@@ -193,10 +314,14 @@ final class HandlerLoader {
         }
     }
 
-    private FunctionInvoker adapterFor(Object target, Method method) {
+    private static boolean takesStreams(Method method) {
         Class<?>[] p = method.getParameterTypes();
-        boolean streams = p.length >= 2 && p[0] == InputStream.class && p[1] == OutputStream.class;
-        if (streams) {
+        return p.length >= 2 && p[0] == InputStream.class && p[1] == OutputStream.class;
+    }
+
+    private FunctionInvoker adapterFor(Object target, Method method, ObjectReader reader, ObjectWriter writer) {
+        Class<?>[] p = method.getParameterTypes();
+        if (takesStreams(method)) {
             return (event, ctx) -> {
                 ByteArrayOutputStream out = new ByteArrayOutputStream();
                 Object[] args = p.length == 3
@@ -206,11 +331,7 @@ final class HandlerLoader {
                 return out.toByteArray();
             };
         }
-        // Readers and writers fetch their (de)serializers when created: doing it here, during init,
-        // puts that work into the snapshot instead of into every clone's first invocation.
-        ObjectReader reader = p.length == 0 ? null : mapper.readerFor(mapper.constructType(method.getGenericParameterTypes()[0]));
         boolean isVoid = method.getReturnType() == void.class;
-        ObjectWriter writer = isVoid ? null : mapper.writerFor(mapper.constructType(method.getGenericReturnType()));
         return (event, ctx) -> {
             Object[] args = switch (p.length) {
                 case 0 -> new Object[0];
@@ -219,7 +340,7 @@ final class HandlerLoader {
             };
             Object result = call(target, method, args);
             if (isVoid) {
-                return "null".getBytes(java.nio.charset.StandardCharsets.UTF_8);
+                return NULL_RESULT;
             }
             return writer.writeValueAsBytes(result);
         };

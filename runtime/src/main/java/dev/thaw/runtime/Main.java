@@ -51,7 +51,7 @@ public final class Main {
         if (config.checkpointAfterInit()) {
             loadOwnClasses();
             Mappers.warmUp(mapper);
-            boolean unawaited = warmUpRuntimeApi(api, config);
+            boolean unawaited = warmUpRuntimeApi(api, config, invoker);
             Checkpointer checkpointer = new Checkpointer(config, mapper);
             Primed primed = config.primeRounds() > 0 ? prime(api, invoker, config) : Primed.NOT;
             if (primed.failure() == null) {
@@ -121,7 +121,7 @@ public final class Main {
                                  RuntimeApiClient.Invocation primingEvent) throws InterruptedException {
         long deadline = System.nanoTime() + REHEARSAL_BUDGET.toNanos();
         try {
-            api.warmUp(REHEARSAL_EXCHANGES, REHEARSAL_BUDGET.dividedBy(2), config);
+            api.warmUp(REHEARSAL_EXCHANGES, REHEARSAL_BUDGET.dividedBy(2), config, conversions(invoker));
         } catch (java.io.IOException e) {
             System.err.println("thaw: the rehearsal after the restore could not reach the node: " + e.getMessage());
             return;
@@ -231,17 +231,32 @@ public final class Main {
     }
 
     /**
-     * Runs the invocation loop's own code (not the handler) before the checkpoint: what it loads,
-     * links and compiles is then in the snapshot, not in every clone's first invocation. Only an
+     * Runs the invocation loop's own code before the checkpoint, with the handler's own event reading
+     * and result writing over made-up values but never the handler: what it loads, links and compiles
+     * is then in the snapshot, not in every clone's first invocation or first seconds. Only an
      * optimization: a node that does not answer the warm-up routes costs a line on stderr.
      */
-    private static boolean warmUpRuntimeApi(RuntimeApiClient api, RuntimeConfig config) throws InterruptedException {
+    private static boolean warmUpRuntimeApi(RuntimeApiClient api, RuntimeConfig config, FunctionInvoker invoker)
+            throws InterruptedException {
         try {
-            return !api.warmUp(WARM_UP_ROUNDS, WARM_UP_BUDGET, config);
+            var conversions = conversions(invoker);
+            System.err.println("thaw: the warm-up runs the handler's own JSON reading and writing (never the handler) over "
+                    + conversions.map(FunctionInvoker.Conversions::summary).orElse("nothing: no made-up value fits its types"));
+            return !api.warmUp(WARM_UP_ROUNDS, WARM_UP_BUDGET, config, conversions);
         } catch (java.io.IOException e) {
             System.err.println("thaw: the Runtime API warm-up failed, the first invocation of each clone will be slower: "
                     + e.getMessage());
             return false;
+        }
+    }
+
+    /** The handler's conversions for the warm-up; a failure to make them costs a line on stderr, no more. */
+    private static java.util.Optional<FunctionInvoker.Conversions> conversions(FunctionInvoker invoker) {
+        try {
+            return invoker.conversions();
+        } catch (RuntimeException | LinkageError e) {
+            System.err.println("thaw: no warm-up of the handler's own types: " + e);
+            return java.util.Optional.empty();
         }
     }
 

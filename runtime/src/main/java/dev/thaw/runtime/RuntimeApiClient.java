@@ -59,10 +59,13 @@ final class RuntimeApiClient implements AutoCloseable {
      * @param rounds at most this many exchanges (enough for the JIT to compile the hot parts)
      * @param budget and no more rounds once this much time has passed
      * @param config for the invocation context each exchange builds, as the invocation path does
+     * @param conversions the handler's own reading and writing, run on made-up events and results in
+     *     each exchange (the handler is never called); when empty, the exchange echoes the node's event
      * @return whether the node ended it: it answers {@code next} with 204, its "enough", once an
      *     invocation waits for an instance of the function (else the rounds or the budget did)
      */
-    boolean warmUp(int rounds, java.time.Duration budget, RuntimeConfig config) throws IOException, InterruptedException {
+    boolean warmUp(int rounds, java.time.Duration budget, RuntimeConfig config,
+                   java.util.Optional<FunctionInvoker.Conversions> conversions) throws IOException, InterruptedException {
         long deadline = System.nanoTime() + budget.toNanos();
         for (int i = 0; i < rounds && System.nanoTime() < deadline; i++) {
             if (i % RECONNECT_EVERY == RECONNECT_EVERY - 1) {
@@ -77,7 +80,9 @@ final class RuntimeApiClient implements AutoCloseable {
             }
             RuntimeContext ctx = new RuntimeContext(config, inv.requestId(), inv.invokedArn(), inv.deadlineEpochMs());
             ctx.getRemainingTimeInMillis();
-            respond(WARM_UP_UNDER, inv.requestId(), mapper.writeValueAsBytes(mapper.readTree(inv.event())));
+            byte[] result = conversions.isPresent() ? conversions.get().exercise(i)
+                    : mapper.writeValueAsBytes(mapper.readTree(inv.event()));
+            respond(WARM_UP_UNDER, inv.requestId(), result);
             if (i == 0) {
                 invocationError(WARM_UP_UNDER, inv.requestId(), "Runtime.WarmUp", "warm-up",
                         new IllegalStateException("warm-up"));
