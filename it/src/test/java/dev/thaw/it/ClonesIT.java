@@ -129,7 +129,22 @@ class ClonesIT extends WithSnapshotNode {
         assertThat(restored.startKind()).isEqualTo(StartKind.RESTORE);
         assertThat(Json.mapper().readTree(booted.body()).get("invocations").asInt()).as("the original's first").isEqualTo(1);
         assertThat(Json.mapper().readTree(restored.body()).get("invocations").asInt()).as("the clone's first").isEqualTo(1);
-        assertThat(node.client.logs("counter", 50)).doesNotContain("warm-up failed");
+        assertThat(node.client.logs("counter", 50)).doesNotContain("warm-up failed")
+                .contains("the warm-up runs the handler's own JSON reading and writing (never the handler) over 6 made-up "
+                        + "events of java.lang.Object and 24 results of java.util.Map<java.lang.String, java.lang.Integer>");
+    }
+
+    @Test
+    void theWarmUpReadsAndWritesTheHandlersOwnRecordsAndTheClonesAnswerAsTheOriginal() throws Exception {
+        node.deploy("greeter", TestNode.TF + "Greeter::handle");
+        InvocationResult booted = node.primeSnapshot("greeter", "{\"name\":\"Ada\",\"times\":2}");
+        InvocationResult restored = node.invoke("greeter", "{\"name\":\"Bo\",\"times\":1}");
+
+        assertThat(restored.startKind()).isEqualTo(StartKind.RESTORE);
+        assertThat(booted.bodyAsString()).isEqualTo("{\"message\":\"Hi Ada Hi Ada\"}");
+        assertThat(restored.bodyAsString()).isEqualTo("{\"message\":\"Hi Bo\"}");
+        assertThat(node.client.logs("greeter", 50)).contains("over 6 made-up events of dev.thaw.testfunctions.GreetRequest "
+                + "and 6 results of dev.thaw.testfunctions.GreetResponse");
     }
 
     private static List<String> events(InvocationResult r) throws Exception {
