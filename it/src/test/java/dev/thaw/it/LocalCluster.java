@@ -30,6 +30,8 @@ final class LocalCluster implements AutoCloseable {
     private static final Pattern LISTENING = Pattern.compile("thaw node listening on (http://\\S+)");
     private static final Pattern S3_LISTENING = Pattern.compile("s3 server listening on (http://\\S+)");
     private static final SecureRandom RANDOM = new SecureRandom();
+    /** How long after the nodes stopped their instances may take to die (see instancesLeft). */
+    private static final Duration LEFT_GRACE = Duration.ofSeconds(5);
 
     final Path root;
     final LocalEtcd etcd;
@@ -179,12 +181,31 @@ final class LocalCluster implements AutoCloseable {
             s3.destroyForcibly();
         }
         etcd.close();
-        List<Long> left = new ArrayList<>();
+        List<String> left = instancesLeft();
         for (NodeProcess n : nodes) {
-            left.addAll(TestNode.processesUnder(n.dataDir));
             TestNode.sweepDeadNode(n.dataDir); // a node the test killed left its scratch mounts
         }
         FileTrees.deleteQuietly(root);
         assertThat(left).as("instance processes left running after the cluster stopped").isEmpty();
+    }
+
+    /**
+     * The nodes' instance processes still there a little after the nodes stopped: an instance of a
+     * node that was killed dies with its supervisor once the kernel has closed the node's lifeline,
+     * which takes a moment after the node's own exit; one still running after {@link #LEFT_GRACE} is a
+     * leak.
+     */
+    private List<String> instancesLeft() throws Exception {
+        long deadline = System.nanoTime() + LEFT_GRACE.toNanos();
+        while (true) {
+            List<Long> left = new ArrayList<>();
+            for (NodeProcess n : nodes) {
+                left.addAll(TestNode.processesUnder(n.dataDir));
+            }
+            if (left.isEmpty() || System.nanoTime() > deadline) {
+                return left.stream().map(TestNode::describe).toList();
+            }
+            Thread.sleep(100);
+        }
     }
 }

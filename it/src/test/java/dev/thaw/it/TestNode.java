@@ -196,7 +196,7 @@ final class TestNode implements AutoCloseable {
         }
     }
 
-    private static String describe(long pid) {
+    static String describe(long pid) {
         try {
             return pid + ": " + Files.readString(Path.of("/proc/" + pid + "/cmdline")).replace('\0', ' ')
                     + " (" + Files.readAllLines(Path.of("/proc/" + pid + "/status")).stream()

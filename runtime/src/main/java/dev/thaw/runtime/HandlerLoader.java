@@ -76,22 +76,42 @@ final class HandlerLoader {
     }
 
     /**
-     * Makes the JDK build the handler method's reflective accessor now, during init, without calling the
-     * method: an accessor is made on a method's first {@code invoke}, which checks the number of arguments
-     * only after making it, so a call with one argument too many builds it and is refused before the
-     * method could run. Otherwise every clone would spin the accessor's method-handle classes (bytecode
-     * generation, class definition) on its first invocation, after its restore.
+     * Makes the JDK build and link the handler method's reflective call now, during init, without calling
+     * the method; otherwise every clone would spin its method-handle classes (bytecode generation, class
+     * definition) on its first invocation, after its restore. An accessor is made on a method's first
+     * {@code invoke}, which checks the number of arguments only after making it: a call with one argument
+     * too many builds it and is refused. Its method handle's code is spun on its first run, which casts
+     * every argument to its parameter's type before the method could be entered: a call whose arguments
+     * are all of a class of the runtime's own is refused there, when some parameter is not an
+     * {@code Object} (one that is would take the argument, so that call is not made).
      */
     private static void linkReflectiveCall(Object target, Method method) {
+        int n = method.getParameterCount();
         try {
-            method.invoke(target, new Object[method.getParameterCount() + 1]);
+            method.invoke(target, new Object[n + 1]);
         } catch (IllegalArgumentException expected) {
             // "wrong number of arguments": the accessor exists now
-        } catch (InvocationTargetException e) {
-            throw new IllegalStateException("the handler ran with a wrong number of arguments", e);
-        } catch (IllegalAccessException | RuntimeException e) {
-            // only an optimization: the first invocation makes the accessor as it always did
+        } catch (InvocationTargetException | IllegalAccessException | RuntimeException e) {
+            return; // only an optimization: the first invocation makes the accessor as it always did
         }
+        if (Arrays.stream(method.getParameterTypes()).allMatch(t -> t == Object.class)) {
+            return;
+        }
+        Object[] mismatched = new Object[n];
+        Arrays.fill(mismatched, NOT_AN_ARGUMENT);
+        try {
+            method.invoke(target, mismatched);
+        } catch (IllegalArgumentException expected) {
+            // "argument type mismatch": the call's code is spun and linked
+        } catch (InvocationTargetException | IllegalAccessException | RuntimeException e) {
+            // not reachable: no parameter takes the runtime's own marker
+        }
+    }
+
+    /** An argument no handler parameter but an {@code Object} one accepts (see linkReflectiveCall). */
+    private static final Object NOT_AN_ARGUMENT = new NotAnArgument();
+
+    private static final class NotAnArgument {
     }
 
     private static <T> java.util.function.Supplier<T> memoized(java.util.function.Supplier<T> supplier) {

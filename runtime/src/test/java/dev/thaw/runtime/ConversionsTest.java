@@ -123,6 +123,21 @@ class ConversionsTest {
             CALLS.incrementAndGet();
             return in;
         }
+
+        public Object anything(Object in) {
+            CALLS.incrementAndGet();
+            return in;
+        }
+
+        public Object objectAndContext(Object in, Context context) {
+            CALLS.incrementAndGet();
+            return in;
+        }
+
+        public int primitive(int in) {
+            CALLS.incrementAndGet();
+            return in;
+        }
     }
 
     @Test
@@ -132,17 +147,20 @@ class ConversionsTest {
         FunctionInvoker[] invokers = {
             loader.load(Shapes.class.getName() + "::statically", getClass().getClassLoader()),
             loader.load(Shapes.class.getName() + "::nothing", getClass().getClassLoader()),
-            loader.load(Shapes.class.getName() + "::withContext", getClass().getClassLoader())};
+            loader.load(Shapes.class.getName() + "::withContext", getClass().getClassLoader()),
+            loader.load(Shapes.class.getName() + "::anything", getClass().getClassLoader()),
+            loader.load(Shapes.class.getName() + "::objectAndContext", getClass().getClassLoader()),
+            loader.load(Shapes.class.getName() + "::primitive", getClass().getClassLoader())};
         for (FunctionInvoker invoker : invokers) {
             invoker.conversions().orElseThrow().exercise(0);
         }
         assertThat(Shapes.CALLS).hasValue(0);
 
         for (FunctionInvoker invoker : invokers) {
-            assertThat(new String(invoker.invoke("\"a\"".getBytes(StandardCharsets.UTF_8), ctx), StandardCharsets.UTF_8))
-                    .isIn("\"a\"", "\"x\"");
+            assertThat(new String(invoker.invoke("7".getBytes(StandardCharsets.UTF_8), ctx), StandardCharsets.UTF_8))
+                    .isIn("\"7\"", "7", "\"x\"");
         }
-        assertThat(Shapes.CALLS).hasValue(3);
+        assertThat(Shapes.CALLS).as("one call per invocation").hasValue(invokers.length);
     }
 
     @Test
