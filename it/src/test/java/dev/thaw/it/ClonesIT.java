@@ -130,9 +130,8 @@ class ClonesIT extends WithSnapshotNode {
         assertThat(Json.mapper().readTree(booted.body()).get("invocations").asInt()).as("the original's first").isEqualTo(1);
         assertThat(Json.mapper().readTree(restored.body()).get("invocations").asInt()).as("the clone's first").isEqualTo(1);
         assertThat(node.client.logs("counter", 50)).doesNotContain("warm-up failed")
-                .containsPattern("the warm-up runs the handler's own JSON reading and writing \\(never the handler\\) over 6 "
-                        + "made-up events of java.lang.Object and [1-9][0-9]* results of java.util.Map<java.lang.String, "
-                        + "java.lang.Integer>");
+                .contains("the warm-up runs the handler's own JSON reading and writing (never the handler) over 6 made-up "
+                        + "events of java.lang.Object and 24 results of java.util.Map<java.lang.String, java.lang.Integer>");
     }
 
     @Test

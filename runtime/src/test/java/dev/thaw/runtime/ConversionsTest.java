@@ -165,30 +165,25 @@ class ConversionsTest {
 
     @Test
     void madeUpEventsFillEveryPropertyUnderTheNameJacksonReads() throws Exception {
-        List<JsonNode> samples = new EventSamples(mapper).of(mapper.constructType(Order.class), 5);
+        List<JsonNode> samples = new EventSamples(mapper).of(mapper.constructType(Order.class), 3);
 
-        assertThat(samples).hasSize(5);
+        assertThat(samples).hasSize(3);
         JsonNode first = samples.get(0);
         assertThat(first.fieldNames()).toIterable().containsExactlyInAnyOrder(
                 "id", "customer_name", "status", "placed", "lines", "notes", "flags");
         assertThat(first.get("lines").get(0).get("sku").isTextual()).isTrue();
         assertThat(first.get("lines").get(0).get("quantity").isInt()).isTrue();
         assertThat(first.get("notes").fieldNames().next()).isEqualTo("1");
-        for (JsonNode sample : samples.subList(0, 3)) {
+        for (JsonNode sample : samples) {
             Order order = mapper.readerFor(Order.class).readValue(sample);
             assertThat(order.customer()).isNotBlank();
             assertThat(order.placed()).isNotNull();
             assertThat(order.lines()).isNotEmpty();
         }
         Set<String> texts = new HashSet<>();
-        samples.subList(0, 3).forEach(s -> texts.add(s.get("id").asText()));
+        samples.forEach(s -> texts.add(s.get("id").asText()));
         assertThat(texts).as("variants differ where the parser branches").hasSize(3);
         assertThat(samples.get(1).get("status").asText()).isEqualTo("shipped");
-        assertThat(samples.get(3).toString()).as("a short one, as many events are").isEqualTo("{\"id\":\"Ada\"}");
-        assertThat(samples.get(4).toString()).isEqualTo("{}");
-        for (JsonNode sample : samples.subList(3, 5)) {
-            assertThat(mapper.readerFor(Order.class).<Order>readValue(sample).lines()).isNull();
-        }
     }
 
     @Test
@@ -202,9 +197,7 @@ class ConversionsTest {
         }
 
         assertThat(Counting.CALLS).hasValue(0);
-        assertThat(results).hasSizeGreaterThan(2).allSatisfy(r -> assertThat(mapper.readTree(r).isObject()).isTrue())
-                .anySatisfy(r -> assertThat(r).contains("\"title\":", "\"first\":{\"sku\":"))
-                .contains("{}");
+        assertThat(results).hasSizeGreaterThan(1).allSatisfy(r -> assertThat(mapper.readTree(r).has("title")).isTrue());
     }
 
     @Test
