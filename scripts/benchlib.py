@@ -43,8 +43,8 @@ def stop_group(proc, grace_s):
 def restores_in_turns(cells, rounds, quiet_s, payload=b'{"name":"Ada"}', progress=False):
     """Cold starts in turns: per round, per cell (label, node, function): evict, quiet_s of quiet, invoke.
 
-    Returns label -> [(the node's X-Thaw-Restore-Ms, the client's ms)] of the invocations that restored;
-    one that started otherwise is named and not counted."""
+    Returns label -> [(the node's X-Thaw-Restore-Ms, the client's ms, the handler's run X-Thaw-Duration-Ms)] of
+    the invocations that restored; one that started otherwise is named and not counted."""
     samples = {label: [] for label, _, _ in cells}
     for r in range(rounds):
         for label, node, function in cells:
@@ -54,7 +54,8 @@ def restores_in_turns(cells, rounds, quiet_s, payload=b'{"name":"Ada"}', progres
             if start != "restore":
                 print("%s: round %d started %s, not counted" % (label, r + 1, start))
                 continue
-            samples[label].append((float(node.last_headers.get("X-Thaw-Restore-Ms") or "nan"), ms))
+            samples[label].append((float(node.last_headers.get("X-Thaw-Restore-Ms") or "nan"), ms,
+                                   float(node.last_headers.get("X-Thaw-Duration-Ms") or "nan")))
         if progress:
             print("round %d of %d done" % (r + 1, rounds), flush=True)
     return samples

@@ -9,7 +9,8 @@ series (moving a process into a cgroup waited for an RCU grace period unless one
 moment ago, before the node set favordynmods). A user's cold start usually comes after a quiet
 moment, so this script restores hello on two nodes side by side, one sandboxed and one
 --no-sandbox, in turns, each restore --quiet-s after the last one anywhere: evict, wait, invoke.
-It prints the node's restore time (X-Thaw-Restore-Ms) and the client's round trip, median and max.
+It prints the node's restore time (X-Thaw-Restore-Ms), the handler's first run in the clone
+(X-Thaw-Duration-Ms) and the client's round trip, median and max.
 --busy N keeps N processes spinning on the CPU during the restores (a node whose cores other work
 also uses). --against DIR adds a third node, sandboxed, run by DIR/thaw: another checkout of the
 project (a worktree at an earlier commit, built, its .thaw/lib in place), to compare two commits'
@@ -55,11 +56,13 @@ def main():
                 s.kill()
                 s.wait()
         print("\n## hello restored after %.1f s of quiet, %d busy process(es) beside (ms)" % (a.quiet_s, a.busy))
-        print("%-24s %3s %13s %12s %13s %12s" % ("node", "n", "restore p50", "restore max", "client p50", "client max"))
+        print("%-24s %3s %13s %12s %13s %13s %12s" % ("node", "n", "restore p50", "restore max", "handler p50",
+                                                     "client p50", "client max"))
         for label, rows in samples.items():
             if rows:
-                rs, cs = [x[0] for x in rows], [x[1] for x in rows]
-                print("%-24s %3d %13.1f %12.1f %13.1f %12.1f" % (label, len(rows), pct(rs, 50), max(rs), pct(cs, 50), max(cs)))
+                rs, cs, hs = [x[0] for x in rows], [x[1] for x in rows], [x[2] for x in rows]
+                print("%-24s %3d %13.1f %12.1f %13.1f %13.1f %12.1f" % (label, len(rows), pct(rs, 50), max(rs), pct(hs, 50),
+                                                                      pct(cs, 50), max(cs)))
 
 
 if __name__ == "__main__":
