@@ -191,7 +191,8 @@ final class EventSamples {
         if (raw == byte[].class) {
             return nodes.binaryNode(TEXTS[variant % TEXTS.length].getBytes(java.nio.charset.StandardCharsets.UTF_8));
         }
-        return TIME_AND_IDS.get(raw) == null ? null : nodes.textNode(TIME_AND_IDS.get(raw));
+        String text = TIME_AND_IDS.get(raw);
+        return text == null ? null : nodes.textNode(text);
     }
 
     private String key(JavaType keyType, int variant) {

@@ -150,9 +150,10 @@ final class HandlerLoader {
         List<Object> results = new java.util.ArrayList<>();
         if (writer != null) {
             JavaType resultType = mapper.constructType(method.getGenericReturnType());
+            ObjectReader resultReader = mapper.readerFor(resultType);
             for (var sample : samples.of(resultType, SAMPLE_VARIANTS)) {
                 try {
-                    Object value = mapper.readerFor(resultType).readValue(sample);
+                    Object value = resultReader.readValue(sample);
                     for (Object shape : EventSamples.containerShapes(value, method.getReturnType())) {
                         writer.writeValueAsBytes(shape);
                         results.add(shape);
