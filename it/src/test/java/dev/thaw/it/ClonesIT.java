@@ -131,7 +131,7 @@ class ClonesIT extends WithSnapshotNode {
         assertThat(Json.mapper().readTree(restored.body()).get("invocations").asInt()).as("the clone's first").isEqualTo(1);
         assertThat(node.client.logs("counter", 50)).doesNotContain("warm-up failed")
                 .contains("the warm-up runs the handler's own JSON reading and writing (never the handler) over 6 made-up "
-                        + "events of java.lang.Object and 24 results of java.util.Map<java.lang.String, java.lang.Integer>");
+                        + "events and an empty one of java.lang.Object and 24 results of java.util.Map<java.lang.String, java.lang.Integer>");
     }
 
     @Test
@@ -143,7 +143,7 @@ class ClonesIT extends WithSnapshotNode {
         assertThat(restored.startKind()).isEqualTo(StartKind.RESTORE);
         assertThat(booted.bodyAsString()).isEqualTo("{\"message\":\"Hi Ada Hi Ada\"}");
         assertThat(restored.bodyAsString()).isEqualTo("{\"message\":\"Hi Bo\"}");
-        assertThat(node.client.logs("greeter", 50)).contains("over 6 made-up events of dev.thaw.testfunctions.GreetRequest "
+        assertThat(node.client.logs("greeter", 50)).contains("over 6 made-up events and an empty one of dev.thaw.testfunctions.GreetRequest "
                 + "and 6 results of dev.thaw.testfunctions.GreetResponse");
     }
 

@@ -20,8 +20,11 @@ import java.util.Map;
  *
  * <p>The shape comes from the mapper's own view of the type: a bean's or record's properties under the
  * names Jackson reads (renames included), containers with elements, scalars by kind, nested to a few
- * levels. Variants differ where a parser branches: the lengths of strings and names (Jackson parses
- * names by length), ASCII against non-ASCII text, the number of elements. What the mapper cannot read
+ * levels. Variants differ where a parser or writer branches: the lengths of strings and names (Jackson
+ * parses names by length), ASCII against non-ASCII text, the number of elements, the magnitude and sign
+ * of numbers (Jackson writes an int below a thousand, below a million and above it by different code,
+ * and a branch the warm-up never took is compiled as a trap that a clone's first large number
+ * springs). What the mapper cannot read
  * back as the type (an interface it has no rule for, a polymorphic base, a constructor that rejects
  * the values) is left out by the caller, which tries every variant.
  */
@@ -30,6 +33,10 @@ final class EventSamples {
     private static final int MAX_DEPTH = 4;
     private static final String[] TEXTS = {"Ada", "a somewhat longer text value, as requests carry", "Grüße, Zoë"};
     private static final String[] FREE_NAMES = {"name", "id", "message", "customer_id", "a_considerably_longer_key"};
+    private static final int[] INTS = {7, 1_234, 7_654_321, -42, 1_987_654_321, 0};
+    private static final short[] SHORTS = {7, 1_234, -42};
+    private static final long[] LONGS = {1_700_000_000_000L, 42L, -7L, 123_456_789L, 4_611_686_018_427_387_904L, 0L};
+    private static final double[] DOUBLES = {19.99, 0.5, 1_234_567.25, 3.0, 1.0E-7, 6.02E23};
 
     private static final Map<Class<?>, String> TIME_AND_IDS = Map.ofEntries(
             Map.entry(java.util.UUID.class, "9b2f3c1e-4d5a-4b6c-8d7e-0f1a2b3c4d5e"),
@@ -154,9 +161,9 @@ final class EventSamples {
     private ObjectNode freeForm(int variant, int depth) {
         ObjectNode object = nodes.objectNode();
         object.put(FREE_NAMES[variant % FREE_NAMES.length], TEXTS[variant % TEXTS.length]);
-        object.put(FREE_NAMES[(variant + 1) % FREE_NAMES.length], 42 + variant);
+        object.put(FREE_NAMES[(variant + 1) % FREE_NAMES.length], INTS[variant % INTS.length]);
         object.put(FREE_NAMES[(variant + 2) % FREE_NAMES.length], variant % 2 == 0);
-        object.put(FREE_NAMES[(variant + 3) % FREE_NAMES.length], 1.5 * (variant + 1));
+        object.put(FREE_NAMES[(variant + 3) % FREE_NAMES.length], DOUBLES[variant % DOUBLES.length]);
         if (depth < MAX_DEPTH) {
             ArrayNode list = object.putArray(FREE_NAMES[(variant + 4) % FREE_NAMES.length]);
             list.add(TEXTS[(variant + 1) % TEXTS.length]);
@@ -175,15 +182,23 @@ final class EventSamples {
         if (raw == boolean.class || raw == Boolean.class) {
             return nodes.booleanNode(variant % 2 == 0);
         }
-        if (raw == int.class || raw == Integer.class || raw == short.class || raw == Short.class
-                || raw == byte.class || raw == Byte.class) {
+        if (raw == byte.class || raw == Byte.class) {
             return nodes.numberNode(7 + variant);
         }
-        if (raw == long.class || raw == Long.class || raw == BigInteger.class || raw == Number.class) {
-            return nodes.numberNode(1_700_000_000_000L + variant);
+        if (raw == short.class || raw == Short.class) {
+            return nodes.numberNode(SHORTS[variant % SHORTS.length]);
         }
-        if (raw == double.class || raw == Double.class || raw == float.class || raw == Float.class) {
-            return nodes.numberNode(19.99 + variant);
+        if (raw == int.class || raw == Integer.class) {
+            return nodes.numberNode(INTS[variant % INTS.length]);
+        }
+        if (raw == long.class || raw == Long.class || raw == BigInteger.class || raw == Number.class) {
+            return nodes.numberNode(LONGS[variant % LONGS.length]);
+        }
+        if (raw == float.class || raw == Float.class) {
+            return nodes.numberNode((float) DOUBLES[variant % DOUBLES.length]);
+        }
+        if (raw == double.class || raw == Double.class) {
+            return nodes.numberNode(DOUBLES[variant % DOUBLES.length]);
         }
         if (raw == BigDecimal.class) {
             return nodes.numberNode(new BigDecimal("19.99").add(BigDecimal.valueOf(variant)));

@@ -19,8 +19,10 @@ import java.util.Map;
 final class RuntimeApiClient implements AutoCloseable {
     private static final int MAX_STACK_LINES = 50;
 
+    /** Where invocations are taken and answered. */
+    private static final String INVOKE_UNDER = Routes.BASE;
     /** Where the warm-up's requests go: the node answers them at once and touches no invocation. */
-    private static final String WARM_UP_UNDER = Routes.WARM_UP + "/";
+    private static final String WARM_UP_UNDER = Routes.BASE + Routes.WARM_UP + "/";
     /** A long warm-up reconnects this often, as every clone does once (see warmUp). */
     private static final int RECONNECT_EVERY = 500;
     private final RuntimeHttp http;
@@ -44,7 +46,7 @@ final class RuntimeApiClient implements AutoCloseable {
 
     /** Blocks until the node hands over the next invocation. */
     Invocation next() throws IOException, InterruptedException {
-        Invocation inv = invocation(Routes.NEXT);
+        Invocation inv = invocation(INVOKE_UNDER + Routes.NEXT);
         if (inv == null) {
             throw new IOException("the Runtime API answered " + Routes.NEXT + " without an invocation");
         }
@@ -102,21 +104,21 @@ final class RuntimeApiClient implements AutoCloseable {
 
     /** The next priming invocation: the function's priming event, from the node's priming route. */
     Invocation primeNext() throws IOException {
-        return invocation(Routes.PRIME + "/next");
+        return invocation(Routes.BASE + Routes.PRIME + "/next");
     }
 
     void primeRespond(String requestId, byte[] result) throws IOException, InterruptedException {
-        post(Routes.PRIME + "/" + requestId + "/response", result, null);
+        post(Routes.BASE + Routes.PRIME + "/" + requestId + "/response", result, null);
     }
 
     void primeError(String requestId, String errorType, String message, Throwable t)
             throws IOException, InterruptedException {
-        post(Routes.PRIME + "/" + requestId + "/error", errorBody(errorType, message, t), errorType);
+        post(Routes.BASE + Routes.PRIME + "/" + requestId + "/error", errorBody(errorType, message, t), errorType);
     }
 
     /** @return the invocation the node handed over; null for a 204, the node's "no more" to a warm-up */
     private Invocation invocation(String path) throws IOException {
-        RuntimeHttp.Response r = check(path, http.get(Routes.BASE + path));
+        RuntimeHttp.Response r = check(path, http.get(path));
         if (r.status() == 204) {
             return null;
         }
@@ -131,18 +133,21 @@ final class RuntimeApiClient implements AutoCloseable {
     }
 
     void respond(String requestId, byte[] result) throws IOException, InterruptedException {
-        respond("", requestId, result);
+        respond(INVOKE_UNDER, requestId, result);
     }
 
     void invocationError(String requestId, String errorType, String message, Throwable t)
             throws IOException, InterruptedException {
-        invocationError("", requestId, errorType, message, t);
+        invocationError(INVOKE_UNDER, requestId, errorType, message, t);
     }
 
     /*
      * The warm-up posts through these very methods, under its own route: every call site on the way
      * (the routes' string concatenations link on their first run, a millisecond or more each on a
      * 2-core machine) is then linked in the snapshot rather than in each clone's first invocation.
+     * Both prefixes are non-empty: the JDK's two-string concatenation returns the other string when
+     * one is empty, and a branch the warm-up never took is compiled as an uncommon trap that threw
+     * the compiled concatenation away in every clone's first response.
      */
     private void respond(String under, String requestId, byte[] result) throws IOException, InterruptedException {
         post(under + Routes.response(requestId), result, null);
@@ -154,11 +159,11 @@ final class RuntimeApiClient implements AutoCloseable {
     }
 
     void initError(String errorType, String message, Throwable t) throws IOException, InterruptedException {
-        post(Routes.INIT_ERROR, errorBody(errorType, message, t), errorType);
+        post(Routes.BASE + Routes.INIT_ERROR, errorBody(errorType, message, t), errorType);
     }
 
     void restoreError(String errorType, String message, Throwable t) throws IOException, InterruptedException {
-        post(Routes.RESTORE_ERROR, errorBody(errorType, message, t), errorType);
+        post(Routes.BASE + Routes.RESTORE_ERROR, errorBody(errorType, message, t), errorType);
     }
 
     @Override
@@ -170,7 +175,7 @@ final class RuntimeApiClient implements AutoCloseable {
         Map<String, String> headers = errorType == null
                 ? Map.of("Content-Type", "application/json")
                 : Map.of("Content-Type", "application/json", Headers.ERROR_TYPE, errorType);
-        check(path, http.post(Routes.BASE + path, body, headers));
+        check(path, http.post(path, body, headers));
     }
 
     private static RuntimeHttp.Response check(String path, RuntimeHttp.Response r) throws IOException {

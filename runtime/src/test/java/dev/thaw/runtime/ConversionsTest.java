@@ -200,6 +200,44 @@ class ConversionsTest {
         assertThat(results).hasSizeGreaterThan(1).allSatisfy(r -> assertThat(mapper.readTree(r).has("title")).isTrue());
     }
 
+    public record Numbers(int count, long total, short small, byte tiny, double ratio, float share) {
+    }
+
+    @Test
+    void madeUpNumbersSpanTheMagnitudesAndSignsJacksonWritesByDifferentCode() throws Exception {
+        List<JsonNode> samples = new EventSamples(mapper).of(mapper.constructType(Numbers.class), 6);
+
+        Set<Integer> intDigits = new HashSet<>();
+        Set<Integer> longDigits = new HashSet<>();
+        boolean negativeInt = false;
+        for (JsonNode sample : samples) {
+            Numbers n = mapper.readerFor(Numbers.class).readValue(sample);   // every variant fits its type
+            intDigits.add(Long.toString(Math.abs((long) n.count())).length());
+            longDigits.add(Long.toString(Math.abs(n.total())).length());
+            negativeInt |= n.count() < 0;
+        }
+        assertThat(intDigits).as("below a thousand, below a million, above").contains(1, 4, 7, 10);
+        assertThat(longDigits).hasSizeGreaterThanOrEqualTo(4);
+        assertThat(negativeInt).isTrue();
+        assertThat(samples.stream().map(s -> s.get("ratio").asDouble()).toList()).contains(1.0E-7, 6.02E23);
+    }
+
+    @Test
+    void anEmptyEventIsReadOnceInAWhileWhenTheTypeReadsOne() throws Exception {
+        FunctionInvoker counting = loader.load(Counting.class.getName(), getClass().getClassLoader());
+        FunctionInvoker streams = loader.load(Streams.class.getName(), getClass().getClassLoader());
+        FunctionInvoker refusing = loader.load(Impossible.class.getName() + "::handle", getClass().getClassLoader());
+
+        assertThat(counting.conversions().orElseThrow().summary()).startsWith("6 made-up events and an empty one of ");
+        for (int round = 0; round < 32; round++) {
+            counting.conversions().orElseThrow().exercise(round);
+        }
+        assertThat(Counting.CALLS).hasValue(0);
+        assertThat(streams.conversions()).isEmpty();
+        assertThat(refusing.conversions().map(FunctionInvoker.Conversions::summary).orElse(""))
+                .doesNotContain("empty");
+    }
+
     @Test
     void freeFormEventsAreDocumentsOfEveryKind() throws Exception {
         FunctionInvoker.Conversions conversions = loader.load(Untyped.class.getName(), getClass().getClassLoader())
