@@ -33,23 +33,27 @@ import java.util.Set;
  *  - pids: pids.max, threads included (a fork bomb stops there).
  *
  * The peak: v1 memory.max_usage_in_bytes (reset by writing 0); v2 memory.peak, whose reset
- * (Linux 6.12+) holds for the descriptor that wrote it, so one descriptor is kept open for both.
+ * (Linux 6.12+) holds for the descriptor that wrote it. Either way one descriptor is kept open for
+ * both: the peak is reset before and read after every invocation, on its path, and a cgroup file's
+ * open and close (a path walk in the cgroup filesystem) cost several times the read or write itself.
  */
 /** One instance's cgroup and its limits. */
 final class InstanceCgroup {
     /** Lambda's ratio: one vCPU per 1,769 MB. */
     static final int MB_PER_CPU = 1769;
+    private static final byte[] RESET_V1 = "0".getBytes(StandardCharsets.US_ASCII);
+    private static final byte[] RESET_V2 = "reset\n".getBytes(StandardCharsets.US_ASCII);
 
     private final Map<Hierarchy, Path> dirs;
     private final Optional<Path> memory;
     private final boolean memoryV2;
-    private final Optional<FileChannel> v2Peak;
+    private final Optional<FileChannel> peak;
 
-    private InstanceCgroup(Map<Hierarchy, Path> dirs, Optional<Path> memory, boolean memoryV2, Optional<FileChannel> v2Peak) {
+    private InstanceCgroup(Map<Hierarchy, Path> dirs, Optional<Path> memory, boolean memoryV2, Optional<FileChannel> peak) {
         this.dirs = dirs;
         this.memory = memory;
         this.memoryV2 = memoryV2;
-        this.v2Peak = v2Peak;
+        this.peak = peak;
     }
 
     /**
@@ -59,6 +63,7 @@ final class InstanceCgroup {
      */
     static InstanceCgroup create(Cgroups cgroups, String parent, String id, int memoryMb, int pidsMax) {
         Map<Hierarchy, Path> dirs = new LinkedHashMap<>();
+        Optional<FileChannel> peak = Optional.empty();
         try {
             for (Hierarchy h : cgroups.hierarchies()) {
                 Path dir = h.mount().resolve(parent).resolve(id);
@@ -68,7 +73,6 @@ final class InstanceCgroup {
             long bytes = (long) memoryMb << 20;
             Optional<Path> memory = Optional.empty();
             boolean memoryV2 = false;
-            Optional<FileChannel> peak = Optional.empty();
             Optional<Hierarchy> m = cgroups.of(Controller.MEMORY);
             if (m.isPresent()) {
                 Path dir = dirs.get(m.get());
@@ -79,15 +83,15 @@ final class InstanceCgroup {
                     if (Files.exists(dir.resolve("memory.swap.max"))) {
                         Cgroups.write(dir.resolve("memory.swap.max"), "0");
                     }
-                    if (Files.exists(dir.resolve("memory.peak"))) {
-                        peak = Optional.of(FileChannel.open(dir.resolve("memory.peak"), StandardOpenOption.READ,
-                                StandardOpenOption.WRITE));
-                    }
                 } else {
                     Cgroups.write(dir.resolve("memory.limit_in_bytes"), Long.toString(bytes));
                     if (Files.exists(dir.resolve("memory.memsw.limit_in_bytes"))) {
                         Cgroups.write(dir.resolve("memory.memsw.limit_in_bytes"), Long.toString(bytes));
                     }
+                }
+                Path peakFile = dir.resolve(memoryV2 ? "memory.peak" : "memory.max_usage_in_bytes");
+                if (Files.exists(peakFile)) {
+                    peak = Optional.of(FileChannel.open(peakFile, StandardOpenOption.READ, StandardOpenOption.WRITE));
                 }
             }
             cgroups.of(Controller.CPU).ifPresent(h -> {
@@ -100,6 +104,7 @@ final class InstanceCgroup {
             cgroups.of(Controller.PIDS).ifPresent(h -> Cgroups.write(dirs.get(h).resolve("pids.max"), Integer.toString(pidsMax)));
             return new InstanceCgroup(dirs, memory, memoryV2, peak);
         } catch (IOException | RuntimeException e) {
+            peak.ifPresent(InstanceCgroup::closeQuietly);
             Cgroups.remove(dirs.values());
             if (e instanceof java.nio.file.FileAlreadyExistsException) {
                 throw new SandboxException("instance " + id + " has a cgroup already: " + e.getMessage(), e);
@@ -128,38 +133,29 @@ final class InstanceCgroup {
     }
 
     long memoryPeakBytes() {
-        if (memory.isEmpty()) {
+        if (peak.isEmpty()) {
             return 0;
         }
-        if (!memoryV2) {
-            return number(Cgroups.readOrEmpty(memory.get().resolve("memory.max_usage_in_bytes")));
+        try {
+            ByteBuffer b = ByteBuffer.allocate(64);
+            peak.get().read(b, 0);
+            return number(new String(b.array(), 0, b.position(), StandardCharsets.US_ASCII));
+        } catch (IOException e) {
+            return 0;
         }
-        if (v2Peak.isPresent()) {
-            try {
-                ByteBuffer b = ByteBuffer.allocate(64);
-                v2Peak.get().read(b, 0);
-                return number(new String(b.array(), 0, b.position(), StandardCharsets.US_ASCII));
-            } catch (IOException e) {
-                return 0;
-            }
-        }
-        return 0;
     }
 
     void resetMemoryPeak() {
-        if (memory.isEmpty()) {
+        if (peak.isEmpty()) {
             return;
         }
-        if (!memoryV2) {
-            Cgroups.tryWrite(memory.get().resolve("memory.max_usage_in_bytes"), "0");
-        } else if (v2Peak.isPresent()) {
-            try {
-                v2Peak.get().write(ByteBuffer.wrap("reset\n".getBytes(StandardCharsets.US_ASCII)), 0);
-            } catch (IOException e) {
-                // before Linux 6.12 memory.peak cannot be reset: the peak is the cgroup's lifetime's
-            }
+        try {
+            peak.get().write(ByteBuffer.wrap(memoryV2 ? RESET_V2 : RESET_V1), 0);
+        } catch (IOException e) {
+            // v2 before Linux 6.12: memory.peak cannot be reset, the peak is the cgroup's lifetime's
         }
     }
+
 
     long oomKills() {
         if (memory.isEmpty()) {
@@ -173,15 +169,17 @@ final class InstanceCgroup {
     /** Kills what runs in it and removes it. */
     int killAndRemove(Duration timeout) {
         int killed = Cgroups.killAll(dirs.values(), timeout);
-        v2Peak.ifPresent(c -> {
-            try {
-                c.close();
-            } catch (IOException e) {
-                // nothing was written through it that could be lost
-            }
-        });
+        peak.ifPresent(InstanceCgroup::closeQuietly);
         Cgroups.remove(dirs.values());
         return killed;
+    }
+
+    private static void closeQuietly(FileChannel c) {
+        try {
+            c.close();
+        } catch (IOException e) {
+            // nothing was written through it that could be lost
+        }
     }
 
     private static long number(String s) {
