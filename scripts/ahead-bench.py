@@ -2,7 +2,7 @@
 """Work ahead of demand, measured: bursts, a predicted chain, and the warm path of a fresh node.
 
 Usage: scripts/ahead-bench.py [--port 8190] [--sections overhead,bursts,chain] [--bursts 1,8,32]
-                              [--iats 100,1000] [--rounds 8] [--round-gap-s 2.5] [--object-mib 10] [--object-latency-ms 20]
+                              [--iats 100,1000] [--rounds 8] [--ways none,learned,learned+freshen] [--round-gap-s 2.5] [--object-mib 10] [--object-latency-ms 20]
                               [--overhead-requests 2000] [--quiet-s 60] [--keep]
 
 Starts its own node (./thaw up, sandboxed, data in .thaw/bench-ahead, removed at the end unless --keep)
@@ -24,7 +24,9 @@ chain     a two-step chain A -> B at each inter-arrival time (A answered, then B
           way teach the chain and are not counted. Beside them, B's warm p50 (cache filled), back to
           back and in rounds of the same shape (A, then B IAT ms later, B kept warm). B is
           primed (an event that fetches nothing), and A and B are called over a connection opened
-          before the round, as the warm calls are.
+          before the round, as the warm calls are. Its "handler" column is the median X-Thaw-Duration-Ms
+          (from the node handing B the event to B's result, as the node saw it); the rest of a call's
+          time is the node's and the client's.
 
 Prints one table per section, with the commit, date and machine. Needs the project built (./thaw builds it).
 """
@@ -315,19 +317,19 @@ def chain_round(node, a_name, b_name, iat_ms, invoke_a=True, evict_b=True):
     if invoke_a:
         node.invoke(a_name, b'{"name":"Ada"}', conn)
     time.sleep(iat_ms / 1000.0)
-    ms, start, _, body = node.invoke(b_name, b"{}", conn)
+    ms, start, handler_ms, body = node.invoke(b_name, b"{}", conn)
     conn.close()
-    return ms, start, json.loads(body)
+    return ms, start, json.loads(body), handler_ms
 
 
 def section_chain(node, obj, a):
     env = {"OBJECT_URL": "http://%s:%d/object" % (obj.host, obj.port)}
     print("\n## chain A -> B (B fetches a %d MiB object, first byte after %d ms; B's first response, ms)"
           % (a.object_mib, a.object_latency_ms))
-    print("%-16s %6s %9s %9s %9s %9s  %s" % ("way", "iat ms", "p50", "p99", "max", "fetch p50", "starts / cached"))
+    print("%-16s %6s %9s %9s %9s %9s %9s  %s" % ("way", "iat ms", "p50", "p99", "max", "fetch p50", "handler", "starts / cached"))
     warm_p50 = None
     for iat in [int(i) for i in a.iats.split(",")]:
-        for way in ("none", "learned", "learned+freshen"):
+        for way in a.ways.split(","):
             b = "b-%s-%d" % (way.replace("+", "-"), iat)
             a_name = "a-%s-%d" % (way.replace("+", "-"), iat)
             scaling = {"freshen": "prefetch"} if way == "learned+freshen" else None
@@ -346,25 +348,27 @@ def section_chain(node, obj, a):
                     rows.append(row)
             ms = [r[0] for r in rows]
             kinds = {}
-            for _, start, body in rows:
+            for _, start, body, _ in rows:
                 k = "%s/%s" % (start, "cached" if body.get("cached") else "fetched")
                 kinds[k] = kinds.get(k, 0) + 1
-            print("%-16s %6d %9.1f %9.1f %9.1f %9.1f  %s" % (way, iat, pct(ms, 50), pct(ms, 99), max(ms),
+            print("%-16s %6d %9.1f %9.1f %9.1f %9.1f %9.2f  %s" % (way, iat, pct(ms, 50), pct(ms, 99), max(ms),
                                                              pct([r[2]["fetchMs"] for r in rows], 50),
+                                                             pct([r[3] for r in rows], 50),
                                                              " ".join("%s=%d" % kv for kv in sorted(kinds.items()))),
                   flush=True)
             if way == "learned+freshen":
                 predicted = pct(ms, 50)
-                warm = []
+                warm, warm_handler = [], []
                 conn = http.client.HTTPConnection("127.0.0.1", node.port, timeout=60)
                 for i in range(60):
-                    w = node.invoke(b, b"{}", conn)[0]
+                    w = node.invoke(b, b"{}", conn)
                     if i >= 10:
-                        warm.append(w)
+                        warm.append(w[0])
+                        warm_handler.append(w[2])
                 conn.close()
                 warm_p50 = pct(warm, 50)
-                print("%-16s %6s %9.1f %9s %9s %9s  (cache filled; back to back)" % ("warm B", "", warm_p50, "", "",
-                                                                                   ""))
+                print("%-16s %6s %9.1f %9s %9s %9s %9.2f  (cache filled; back to back)" % ("warm B", "", warm_p50, "", "",
+                                                                                   "", pct(warm_handler, 50)))
                 # the same round as the predicted one (A, then B IAT ms later, over a connection opened
                 # before the round), with B warm: what a warm B costs at this inter-arrival time
                 paced = []
@@ -375,8 +379,10 @@ def section_chain(node, obj, a):
                 paced_ms = [row[0] for row in paced]
                 paced_p50 = pct(paced_ms, 50)
                 paced_starts = sorted(set(row[1] for row in paced))
-                print("%-16s %6d %9.1f %9.1f %9.1f %9s  starts: %s" % ("warm B, rounds", iat, paced_p50, pct(paced_ms, 99),
-                                                                     max(paced_ms), "", ",".join(paced_starts)))
+                print("%-16s %6d %9.1f %9.1f %9.1f %9s %9.2f  starts: %s" % ("warm B, rounds", iat, paced_p50,
+                                                                     pct(paced_ms, 99), max(paced_ms), "",
+                                                                     pct([row[3] for row in paced], 50),
+                                                                     ",".join(paced_starts)))
                 print("predicted cold start p50 / warm p50: %.2fx back to back, %.2fx in the same rounds (the bar:"
                       " within 2x)" % (predicted / warm_p50, predicted / paced_p50), flush=True)
                 scaling = node.describe(b).get("scaling") or {}
@@ -394,6 +400,7 @@ def main():
     p.add_argument("--bursts", default="1,8,32")
     p.add_argument("--iats", default="100,1000")
     p.add_argument("--rounds", type=int, default=8)
+    p.add_argument("--ways", default="none,learned,learned+freshen", help="the chain section's ways, in order")
     p.add_argument("--round-gap-s", type=float, default=2.5)
     p.add_argument("--object-mib", type=int, default=10)
     p.add_argument("--object-latency-ms", type=int, default=20)
@@ -402,6 +409,9 @@ def main():
     p.add_argument("--keep", action="store_true", help="keep the node's data directory")
     a = p.parse_args()
     sections = a.sections.split(",")
+    unknown_ways = set(a.ways.split(",")) - {"none", "learned", "learned+freshen"}
+    if unknown_ways:
+        sys.exit("unknown way(s): %s (none, learned, learned+freshen)" % ", ".join(sorted(unknown_ways)))
     unknown = set(sections) - {"overhead", "bursts", "chain"}
     if unknown:
         sys.exit("unknown section(s): %s (overhead, bursts, chain)" % ", ".join(sorted(unknown)))
