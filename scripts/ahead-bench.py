@@ -3,7 +3,7 @@
 
 Usage: scripts/ahead-bench.py [--port 8190] [--sections overhead,bursts,chain] [--bursts 1,8,32]
                               [--iats 100,1000] [--rounds 8] [--ways none,learned,learned+freshen] [--round-gap-s 2.5] [--object-mib 10] [--object-latency-ms 20]
-                              [--overhead-requests 2000] [--quiet-s 60] [--keep]
+                              [--overhead-requests 2000] [--quiet-s 60] [--freshen-max-calls 60] [--keep]
 
 Starts its own node (./thaw up, sandboxed, data in .thaw/bench-ahead, removed at the end unless --keep)
 and an object server on this host's address (the node's egress allows exactly it), then runs, in this order:
@@ -21,7 +21,9 @@ chain     a two-step chain A -> B at each inter-arrival time (A answered, then B
           --object-mib object from the object server (first byte after --object-latency-ms) and caches
           it; three ways: "none" (B alone, no prediction), "learned" (the node learned A -> B),
           "learned+freshen" (and B's freshen hook prefetches the object). The first 3 rounds of each
-          way teach the chain and are not counted. Beside them, B's warm p50 (cache filled), back to
+          way teach the chain and are not counted (a round every 2.5 s predicts B more often than thaw up's
+          default freshen limit allows, so the node runs with --freshen-max-calls 60 unless told otherwise).
+          Beside them, B's warm p50 (cache filled), back to
           back and in rounds of the same shape (A, then B IAT ms later, B kept warm). B is
           primed (an event that fetches nothing), and A and B are called over a connection opened
           before the round, as the warm calls are. Its "handler" column is the median X-Thaw-Duration-Ms
@@ -406,6 +408,8 @@ def main():
     p.add_argument("--object-latency-ms", type=int, default=20)
     p.add_argument("--overhead-requests", type=int, default=2000)
     p.add_argument("--quiet-s", type=int, default=60)
+    p.add_argument("--freshen-max-calls", type=int, default=60,
+                   help="the node's freshen calls per function per minute (thaw up's default is 10)")
     p.add_argument("--keep", action="store_true", help="keep the node's data directory")
     a = p.parse_args()
     sections = a.sections.split(",")
@@ -421,7 +425,9 @@ def main():
     header("ahead-bench")
     obj = ObjectServer(a.object_mib << 20, a.object_latency_ms)
     data_dir = os.path.join(ROOT, ".thaw", "bench-ahead", "data")
-    node = Node(a.port, data_dir, "%s:%d" % (obj.host, obj.port))
+    # the chain's rounds predict B more often than the default freshen limit (10 a minute) allows
+    print("node: thaw up --freshen-max-calls %d" % a.freshen_max_calls)
+    node = Node(a.port, data_dir, "%s:%d" % (obj.host, obj.port), extra=["--freshen-max-calls", str(a.freshen_max_calls)])
     try:
         if "overhead" in sections:
             section_overhead(node, a)

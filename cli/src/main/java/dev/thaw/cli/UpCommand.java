@@ -99,6 +99,20 @@ final class UpCommand implements Callable<Integer> {
             + " (default: this machine's cores, at least 2; 0: no bound)."})
     Integer maxStarting;
 
+    @Option(names = "--freshen-max-calls", defaultValue = "10", paramLabel = "N",
+            description = {"Freshen calls each function may have in any window of --freshen-window-s (default"
+                    + " ${DEFAULT-VALUE}; 0 turns freshen off; at most 10000). Freshen runs at the platform's initiative,"
+                    + " before predicted invocations: what a function's hook does is compute it gets on every misprediction."})
+    int freshenMaxCalls;
+
+    @Option(names = "--freshen-window-s", defaultValue = "60", paramLabel = "S",
+            description = "The sliding window of --freshen-max-calls, in seconds (default ${DEFAULT-VALUE}; at most 3600).")
+    long freshenWindowSeconds;
+
+    @Option(names = "--freshen-max-ms", defaultValue = "1000", paramLabel = "MS",
+            description = "How long one freshen call may run before it is cut off (default ${DEFAULT-VALUE}).")
+    long freshenMaxMs;
+
     @Option(names = "--open-invoke", description = "Let local callers invoke functions without the API token"
             + " (everything else still needs it). Off by default.")
     boolean openInvoke;
@@ -191,12 +205,23 @@ final class UpCommand implements Callable<Integer> {
             description = "Shut down when standard input ends (thaw cluster up: its nodes go when it does).")
     boolean exitWithStdin;
 
+    private void requireFreshenLimit(boolean valid, String message) {
+        if (!valid) {
+            throw new picocli.CommandLine.ParameterException(spec.commandLine(), message);
+        }
+    }
+
     @Override
     public Integer call() throws InterruptedException {
         if (maxStarting != null && maxStarting < 0) {
             throw new picocli.CommandLine.ParameterException(spec.commandLine(),
                     "--max-starting must be 0 (no bound) or more, not " + maxStarting);
         }
+        requireFreshenLimit(freshenMaxCalls >= 0 && freshenMaxCalls <= dev.thaw.scaling.FreshenLimits.MAX_CALLS,
+                "--freshen-max-calls must be between 0 and " + dev.thaw.scaling.FreshenLimits.MAX_CALLS + ", not " + freshenMaxCalls);
+        requireFreshenLimit(freshenWindowSeconds > 0 && freshenWindowSeconds <= 3600,
+                "--freshen-window-s must be between 1 and 3600, not " + freshenWindowSeconds);
+        requireFreshenLimit(freshenMaxMs > 0, "--freshen-max-ms must be positive, not " + freshenMaxMs);
         NodeConfig config;
         try {
             config = NodeConfig.builder()
@@ -212,6 +237,8 @@ final class UpCommand implements Callable<Integer> {
                 .egressAllow(egressAllow)
                 .predictions(!noPredictions)
                 .maxStarting(maxStarting == null ? NodeConfig.DEFAULT_MAX_STARTING : maxStarting)
+                .freshenLimits(new dev.thaw.scaling.FreshenLimits(freshenMaxCalls, Duration.ofSeconds(freshenWindowSeconds),
+                        Duration.ofMillis(freshenMaxMs)))
                 .scalingDefaults(new dev.thaw.core.ScalingDefaults(defaultMaxInstances, defaultMinInstances,
                         defaultTargetConcurrency))
                 .drainGrace(Duration.ofSeconds(drainGraceSeconds))

@@ -424,6 +424,16 @@ class ThawCliTest {
     }
 
     @Test
+    void freshenLimitsOutOfRangeAreUsageErrorsNamingTheFlag() {
+        assertThat(thaw("up", "--port", "0", "--freshen-max-calls", "-1")).isEqualTo(2);
+        assertThat(err.toString()).contains("--freshen-max-calls must be between 0 and 10000, not -1");
+        assertThat(thaw("up", "--port", "0", "--freshen-window-s", "7200")).isEqualTo(2);
+        assertThat(err.toString()).contains("--freshen-window-s must be between 1 and 3600, not 7200");
+        assertThat(thaw("up", "--port", "0", "--freshen-max-ms", "0")).isEqualTo(2);
+        assertThat(err.toString()).contains("--freshen-max-ms must be positive, not 0");
+    }
+
+    @Test
     void listPrintsATable() {
         node.answer("GET", "/functions", 200, "{\"functions\":[" + INFO + "," + INFO.replace("\"hello\"", "\"json-transform\"")
                 .replace("\"ready\"", "\"none\"").replace("\"busy\":2", "\"busy\":0") + "]}");

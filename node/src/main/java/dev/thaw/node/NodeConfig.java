@@ -47,6 +47,10 @@ import java.util.Optional;
  * @param maxStarting at most this many instances of one function start at once for invocations that
  *     wait (default: the machine's cores, at least 2; 0: no bound); more start as the first come up,
  *     if invocations still wait then
+ * @param freshenLimits how much freshen each function may have: calls per sliding window and the time
+ *     of one call (default 10 per 60 s, 1 s each). The operator's, not the deployer's, since freshen
+ *     runs at the platform's initiative and a higher limit is compute a function gets on every
+ *     misprediction
  */
 public record NodeConfig(int port, Path dataDir, Path runtimeJar, Path javaHome, Optional<Path> criu,
                          Duration keepAlive, int queueLimit, Optional<dev.thaw.store.S3Config> s3, boolean snapshotStore,
@@ -54,7 +58,7 @@ public record NodeConfig(int port, Path dataDir, Path runtimeJar, Path javaHome,
                          Duration eventRetryDelay, int versionsKept, boolean openInvoke, boolean sandbox,
                          Optional<ClusterSettings> cluster, SecretFiles secrets, XdtSettings xdt,
                          List<String> egressAllow, boolean predictions, dev.thaw.core.ScalingDefaults scalingDefaults,
-                         int maxStarting) {
+                         int maxStarting, dev.thaw.scaling.FreshenLimits freshenLimits) {
 
     /** The default bound on one function's concurrent starts: the machine's cores, at least 2. */
     public static final int DEFAULT_MAX_STARTING = Math.max(2, Runtime.getRuntime().availableProcessors());
@@ -152,6 +156,7 @@ public record NodeConfig(int port, Path dataDir, Path runtimeJar, Path javaHome,
         private boolean predictions = true;
         private dev.thaw.core.ScalingDefaults scalingDefaults = dev.thaw.core.ScalingDefaults.THAW;
         private int maxStarting = DEFAULT_MAX_STARTING;
+        private dev.thaw.scaling.FreshenLimits freshenLimits = dev.thaw.scaling.FreshenLimits.defaults();
 
         private Builder() {
         }
@@ -207,11 +212,16 @@ public record NodeConfig(int port, Path dataDir, Path runtimeJar, Path javaHome,
         public Builder scalingDefaults(dev.thaw.core.ScalingDefaults defaults) { this.scalingDefaults = defaults; return this; }
         /** @param n at most this many instances of one function starting at once for waiting invocations (0: no bound) */
         public Builder maxStarting(int n) { this.maxStarting = n; return this; }
+        /** @param limits freshen calls per window and the time of one call, for every function of this node */
+        public Builder freshenLimits(dev.thaw.scaling.FreshenLimits limits) {
+            this.freshenLimits = Objects.requireNonNull(limits, "freshenLimits");
+            return this;
+        }
 
         public NodeConfig build() {
             return new NodeConfig(port, dataDir, runtimeJar, javaHome, criu, keepAlive, queueLimit, s3, snapshotStore, store,
                     restoreMode, drainGrace, eventRetryDelay, versionsKept, openInvoke, sandbox, cluster, secrets, xdt,
-                    egressAllow, predictions, scalingDefaults, maxStarting);
+                    egressAllow, predictions, scalingDefaults, maxStarting, freshenLimits);
         }
     }
 }

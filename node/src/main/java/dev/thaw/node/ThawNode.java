@@ -226,7 +226,7 @@ final class ThawNode implements Node, NodeOperations {
                     public void predicted(String function, String from) {
                         metrics.predictedClone(function, from);
                     }
-                }, config.predictions());
+                }, config.predictions(), config.freshenLimits());
         for (Deployment d : store.list()) {
             Function f = runtime(d);
             if (isLatestVersion(d)) {

@@ -73,6 +73,7 @@ public final class AheadOfDemand {
     private final Map<String, Managed> functions = new ConcurrentHashMap<>();
     private final ChainPredictor predictor;
     private final FreshenLimiter freshenLimiter;
+    private final FreshenLimits freshenLimits;
     private final PrewarmPolicy prewarmPolicy = PrewarmPolicy.defaults();
     /** Functions whose runtime said they have no freshen hook: not asked again until redeployed. */
     private final java.util.Set<String> noHook = ConcurrentHashMap.newKeySet();
@@ -84,22 +85,24 @@ public final class AheadOfDemand {
      * @param scaleToZeroGrace how long a function with no traffic keeps its last instance (the node's keep-alive)
      */
     public AheadOfDemand(Ticker ticker, Scheduler scheduler, Duration scaleToZeroGrace, Observer observer) {
-        this(ticker, scheduler, scaleToZeroGrace, observer, true);
+        this(ticker, scheduler, scaleToZeroGrace, observer, true, FreshenLimits.defaults());
     }
 
     /**
      * @param actOnLearned whether chains learned from the history start clones and freshen calls
      *     (declared ones always do; learned ones are still learned and shown)
+     * @param freshenLimits each function's freshen calls per window and the time of one call
      */
     public AheadOfDemand(Ticker ticker, Scheduler scheduler, Duration scaleToZeroGrace, Observer observer,
-                         boolean actOnLearned) {
+                         boolean actOnLearned, FreshenLimits freshenLimits) {
         this.actOnLearned = actOnLearned;
         this.ticker = ticker;
         this.scheduler = scheduler;
         this.scaleToZeroGrace = scaleToZeroGrace;
         this.observer = observer;
         this.predictor = ChainPredictor.create(ChainSettings.defaults(), ticker);
-        this.freshenLimiter = FreshenLimiter.create(FreshenLimits.defaults(), ticker);
+        this.freshenLimits = freshenLimits;
+        this.freshenLimiter = FreshenLimiter.create(freshenLimits, ticker);
     }
 
     /** Starts deciding every tick. */
@@ -336,6 +339,8 @@ public final class AheadOfDemand {
         fr.put("refused", usage.refused());
         fr.put("timeMs", usage.time().toMillis());
         fr.put("overruns", usage.overruns());
+        fr.put("limit", Map.of("maxCalls", freshenLimits.maxCalls(), "windowS", freshenLimits.window().toSeconds(),
+                "maxMs", freshenLimits.maxTimePerCall().toMillis()));
         out.put("freshen", fr);
         return Optional.of(out);
     }

@@ -77,4 +77,45 @@ class PredictedCloneTest {
         assertThat(startsOfB.started).hasSize(1);
         ahead.stop();
     }
+
+    @Test
+    void theNodesFreshenLimitRefusesCallsBeyondItAndDescribeShowsIt() throws Exception {
+        AheadOfDemand limited = new AheadOfDemand(time::nanos, time, Duration.ofMinutes(5), new AheadOfDemand.Observer() {
+            @Override
+            public void freshen(String function, String outcome) {
+            }
+
+            @Override
+            public void predicted(String function, String from) {
+            }
+        }, true, new dev.thaw.scaling.FreshenLimits(1, Duration.ofMinutes(10), Duration.ofMillis(250)));
+        startsOfB.kind = StartKind.RESTORE;
+        FunctionPool a = pool("a", startsOfA);
+        FunctionPool b = pool("b", startsOfB);
+        limited.manage("a", a, manifest("a", List.of("b"), null));
+        limited.manage("b", b, manifest("b", List.of(), "prefetch"));
+        time.advance(Duration.ZERO);
+
+        java.util.Set<FunctionPoolTest.FakeInstance> readied = new java.util.HashSet<>();
+        for (int round = 0; round < 2; round++) {
+            a.submit(new Invocation("{}".getBytes(StandardCharsets.UTF_8)));
+            limited.invoked("a");
+            time.advance(Duration.ZERO);
+            startsOfB.started.stream().filter(readied::add).forEach(b::ready);
+            time.advance(Duration.ofMillis(100));
+            FunctionPoolTest.FakeInstance clone = startsOfB.started.getFirst();
+            if (clone.last() != null && clone.last().isFreshen() && !clone.last().isDone()) {
+                assertThat(clone.last().deadlineEpochMs() - time.epochMillis()).as("the node's time limit per call")
+                        .isLessThanOrEqualTo(250);
+                b.completed(clone, clone.last().requestId(), new byte[0]);
+            }
+            time.advance(Duration.ofSeconds(5));
+        }
+
+        @SuppressWarnings("unchecked")
+        Map<String, Object> freshen = (Map<String, Object>) limited.describe("b").orElseThrow().get("freshen");
+        assertThat(freshen).containsEntry("granted", 1L).containsEntry("refused", 1L)
+                .containsEntry("limit", Map.of("maxCalls", 1, "windowS", 600L, "maxMs", 250L));
+        limited.stop();
+    }
 }
