@@ -21,16 +21,16 @@ class PredictedCloneTest {
     private final FunctionPoolTest.FakeTime time = new FunctionPoolTest.FakeTime();
     private final FunctionPoolTest.FakeStarter startsOfA = new FunctionPoolTest.FakeStarter();
     private final FunctionPoolTest.FakeStarter startsOfB = new FunctionPoolTest.FakeStarter();
-    private final AheadOfDemand ahead = new AheadOfDemand(time::nanos, time, Duration.ofMinutes(5),
-            new AheadOfDemand.Observer() {
-                @Override
-                public void freshen(String function, String outcome) {
-                }
+    private static final AheadOfDemand.Observer UNOBSERVED = new AheadOfDemand.Observer() {
+        @Override
+        public void freshen(String function, String outcome) {
+        }
 
-                @Override
-                public void predicted(String function, String from) {
-                }
-            });
+        @Override
+        public void predicted(String function, String from) {
+        }
+    };
+    private final AheadOfDemand ahead = new AheadOfDemand(time::nanos, time, Duration.ofMinutes(5), UNOBSERVED);
 
     private static FunctionManifest manifest(String name, List<String> next, String freshen) {
         return new FunctionManifest(name, "x.Handler::handle", null, 256, 30_000, Map.of(), 8, true, null, null,
@@ -42,14 +42,19 @@ class PredictedCloneTest {
                 new FunctionPoolTest.Recorder());
     }
 
+    /** A -> B declared, B restored from a snapshot and with a freshen hook. */
+    private void declareChain(AheadOfDemand on, FunctionPool a, FunctionPool b) {
+        startsOfB.kind = StartKind.RESTORE;
+        on.manage("a", a, manifest("a", List.of("b"), null));
+        on.manage("b", b, manifest("b", List.of(), "prefetch"));
+        time.advance(Duration.ZERO);
+    }
+
     @Test
     void anInvocationArrivingWhileThePredictedCloneFreshensWaitsForItAndNoSecondCloneIsRestored() throws Exception {
-        startsOfB.kind = StartKind.RESTORE;
         FunctionPool a = pool("a", startsOfA);
         FunctionPool b = pool("b", startsOfB);
-        ahead.manage("a", a, manifest("a", List.of("b"), null));
-        ahead.manage("b", b, manifest("b", List.of(), "prefetch"));
-        time.advance(Duration.ZERO);
+        declareChain(ahead, a, b);
 
         a.submit(new Invocation("{}".getBytes(StandardCharsets.UTF_8)));
         ahead.invoked("a");
@@ -80,21 +85,11 @@ class PredictedCloneTest {
 
     @Test
     void theNodesFreshenLimitRefusesCallsBeyondItAndDescribeShowsIt() throws Exception {
-        AheadOfDemand limited = new AheadOfDemand(time::nanos, time, Duration.ofMinutes(5), new AheadOfDemand.Observer() {
-            @Override
-            public void freshen(String function, String outcome) {
-            }
-
-            @Override
-            public void predicted(String function, String from) {
-            }
-        }, true, new dev.thaw.scaling.FreshenLimits(1, Duration.ofMinutes(10), Duration.ofMillis(250)));
-        startsOfB.kind = StartKind.RESTORE;
+        AheadOfDemand limited = new AheadOfDemand(time::nanos, time, Duration.ofMinutes(5), UNOBSERVED, true,
+                new dev.thaw.scaling.FreshenLimits(1, Duration.ofMinutes(10), Duration.ofMillis(250)));
         FunctionPool a = pool("a", startsOfA);
         FunctionPool b = pool("b", startsOfB);
-        limited.manage("a", a, manifest("a", List.of("b"), null));
-        limited.manage("b", b, manifest("b", List.of(), "prefetch"));
-        time.advance(Duration.ZERO);
+        declareChain(limited, a, b);
 
         java.util.Set<FunctionPoolTest.FakeInstance> readied = new java.util.HashSet<>();
         for (int round = 0; round < 2; round++) {
