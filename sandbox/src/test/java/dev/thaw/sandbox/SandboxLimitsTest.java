@@ -40,6 +40,25 @@ class SandboxLimitsTest {
     }
 
     @Test
+    void theMemoryPeakIsResetAndReadAgainThroughTheDescriptorKeptOpen() throws Exception {
+        try (SandboxFixture f = SandboxFixture.open()) {
+            assumeTrue(Cgroups.detect().of(Cgroups.Controller.MEMORY).isPresent(), "no memory cgroup controller here");
+            InstanceSandbox box = f.create("peak", 256);
+            ProbeInstance p = f.boot(box, 64);
+            box.resetMemoryPeak();
+            long before = box.memoryPeakBytes();
+            // 6 MB in the instance's /tmp (8 MB here), charged to its cgroup, then freed: the peak keeps them
+            assertThat(p.ask("sh head -c 6291456 /dev/zero > /tmp/peak && rm /tmp/peak")).startsWith("exit 0");
+            long spiked = box.memoryPeakBytes();
+            assertThat(spiked).as("the peak after 6 MB came and went").isGreaterThan(before + (4L << 20));
+            for (int i = 0; i < 3; i++) {   // every reset and read goes through the same descriptor
+                box.resetMemoryPeak();
+                assertThat(box.memoryPeakBytes()).as("the peak after reset %d", i).isLessThan(spiked - (4L << 20));
+            }
+        }
+    }
+
+    @Test
     void aForkBombStopsAtPidsMax() throws Exception {
         try (SandboxFixture f = SandboxFixture.open(b -> b.pidsMax(64))) {
             assumeTrue(Cgroups.detect().of(Cgroups.Controller.PIDS).isPresent(), "no pids cgroup controller here");
