@@ -205,7 +205,8 @@ final class UpCommand implements Callable<Integer> {
             description = "Shut down when standard input ends (thaw cluster up: its nodes go when it does).")
     boolean exitWithStdin;
 
-    private void requireFreshenLimit(boolean valid, String message) {
+    /** A usage error naming the flag, where the node's own check would name its setting instead. */
+    private void requireOption(boolean valid, String message) {
         if (!valid) {
             throw new picocli.CommandLine.ParameterException(spec.commandLine(), message);
         }
@@ -213,15 +214,15 @@ final class UpCommand implements Callable<Integer> {
 
     @Override
     public Integer call() throws InterruptedException {
-        if (maxStarting != null && maxStarting < 0) {
-            throw new picocli.CommandLine.ParameterException(spec.commandLine(),
-                    "--max-starting must be 0 (no bound) or more, not " + maxStarting);
-        }
-        requireFreshenLimit(freshenMaxCalls >= 0 && freshenMaxCalls <= dev.thaw.scaling.FreshenLimits.MAX_CALLS,
-                "--freshen-max-calls must be between 0 and " + dev.thaw.scaling.FreshenLimits.MAX_CALLS + ", not " + freshenMaxCalls);
-        requireFreshenLimit(freshenWindowSeconds > 0 && freshenWindowSeconds <= 3600,
-                "--freshen-window-s must be between 1 and 3600, not " + freshenWindowSeconds);
-        requireFreshenLimit(freshenMaxMs > 0, "--freshen-max-ms must be positive, not " + freshenMaxMs);
+        requireOption(maxStarting == null || maxStarting >= 0,
+                "--max-starting must be 0 (no bound) or more, not " + maxStarting);
+        int maxCalls = dev.thaw.scaling.FreshenLimits.MAX_CALLS;
+        long maxWindowSeconds = dev.thaw.scaling.FreshenLimits.MAX_WINDOW.toSeconds();
+        requireOption(freshenMaxCalls >= 0 && freshenMaxCalls <= maxCalls,
+                "--freshen-max-calls must be between 0 and " + maxCalls + ", not " + freshenMaxCalls);
+        requireOption(freshenWindowSeconds > 0 && freshenWindowSeconds <= maxWindowSeconds,
+                "--freshen-window-s must be between 1 and " + maxWindowSeconds + ", not " + freshenWindowSeconds);
+        requireOption(freshenMaxMs > 0, "--freshen-max-ms must be positive, not " + freshenMaxMs);
         NodeConfig config;
         try {
             config = NodeConfig.builder()

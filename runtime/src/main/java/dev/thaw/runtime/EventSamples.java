@@ -194,10 +194,7 @@ final class EventSamples {
         if (raw == long.class || raw == Long.class || raw == BigInteger.class || raw == Number.class) {
             return nodes.numberNode(LONGS[variant % LONGS.length]);
         }
-        if (raw == float.class || raw == Float.class) {
-            return nodes.numberNode((float) DOUBLES[variant % DOUBLES.length]);
-        }
-        if (raw == double.class || raw == Double.class) {
+        if (raw == double.class || raw == Double.class || raw == float.class || raw == Float.class) {
             return nodes.numberNode(DOUBLES[variant % DOUBLES.length]);
         }
         if (raw == BigDecimal.class) {

@@ -22,6 +22,9 @@ public record FreshenLimits(int maxCalls, Duration window, Duration maxTimePerCa
     /** Most calls a window may allow (the limiter keeps one timestamp per call). */
     public static final int MAX_CALLS = 10_000;
 
+    /** The longest window: the limiter's log of grants is kept for one window. */
+    public static final Duration MAX_WINDOW = Duration.ofHours(1);
+
     private static final FreshenLimits DEFAULTS = new FreshenLimits(10, Duration.ofSeconds(60), Duration.ofSeconds(1));
 
     /** Validates every field. */
@@ -29,7 +32,7 @@ public record FreshenLimits(int maxCalls, Duration window, Duration maxTimePerCa
         requireArgument(maxCalls >= 0 && maxCalls <= MAX_CALLS,
                 "freshen maxCalls must be between 0 and %d, got %d", MAX_CALLS, maxCalls);
         Checks.positive(window, "freshen window");
-        requireArgument(window.compareTo(Duration.ofHours(1)) <= 0, "freshen window must be at most 1 h, got %s", seconds(window));
+        requireArgument(window.compareTo(MAX_WINDOW) <= 0, "freshen window must be at most 1 h, got %s", seconds(window));
         Checks.positive(maxTimePerCall, "freshen maxTimePerCall");
     }
 
