@@ -829,6 +829,93 @@ static char **await_command(void) {
     return argv;
 }
 
+/* SIGKILLs every other process in this launcher's cgroups until none is left (for at most ~2 s). */
+static void kill_cgroup_members(void) {
+    pid_t self = getpid();
+    for (int round = 0; round < 200; round++) {
+        int others = 0;
+        for (int i = 0; i < opt.ncgroups; i++) {
+            char path[PATH_MAX];
+            snprintf(path, sizeof path, "%s/cgroup.procs", opt.cgroups[i]);
+            FILE *procs = fopen(path, "re");
+            if (!procs) {
+                continue;
+            }
+            long pid;
+            while (fscanf(procs, "%ld", &pid) == 1) {
+                if (pid != self) {
+                    kill((pid_t) pid, SIGKILL);
+                    others++;
+                }
+            }
+            fclose(procs);
+        }
+        while (waitpid(-1, NULL, WNOHANG) > 0) {
+            /* this launcher's own children (CRIU, the root it made) are reaped, not left as zombies */
+        }
+        if (!others) {
+            return;
+        }
+        usleep(10000);
+    }
+}
+
+/*
+ * The node went away while CRIU restored: CRIU and the tasks it made so far (the root is born
+ * this launcher's child, the rest in the root's pid namespace) are killed, and with them anything
+ * else in the instance's cgroups; a launcher without cgroups kills what it knows of.
+ */
+static void end_restore(pid_t criu) __attribute__((noreturn));
+
+static void end_restore(pid_t criu) {
+    kill(criu, SIGKILL);
+    char path[64];
+    snprintf(path, sizeof path, "/proc/%d/task/%d/children", getpid(), getpid());
+    FILE *children = fopen(path, "re");
+    if (children) {
+        long pid;
+        while (fscanf(children, "%ld", &pid) == 1) {
+            kill((pid_t) pid, SIGKILL);
+        }
+        fclose(children);
+    }
+    kill_cgroup_members();
+    fail(S_LIFELINE, "lifeline", "the node is gone: the restore was stopped", 0);
+}
+
+/* Waits for CRIU to exit, watching the node's lifeline meanwhile; returns CRIU's wait status. */
+static int await_criu(pid_t criu) {
+    int pidfd = (int) syscall(SYS_pidfd_open, criu, 0);
+    if (pidfd < 0) {
+        kill(criu, SIGKILL);
+        fail(S_WAIT, "pidfd_open", "criu", errno);
+    }
+    for (;;) {
+        struct pollfd p[2] = {{pidfd, POLLIN, 0}, {opt.lifeline_fd, POLLIN, 0}};
+        if (poll(p, 2, -1) < 0) {
+            if (errno == EINTR) {
+                continue;
+            }
+            kill(criu, SIGKILL);
+            fail(S_WAIT, "poll", "criu", errno);
+        }
+        if (p[1].revents & (POLLHUP | POLLERR | POLLNVAL)) {
+            end_restore(criu);
+        }
+        if (p[0].revents) {
+            break;
+        }
+    }
+    close(pidfd);
+    int status;
+    while (waitpid(criu, &status, 0) < 0) {
+        if (errno != EINTR) {
+            fail(S_WAIT, "waitpid", "criu", errno);
+        }
+    }
+    return status;
+}
+
 /*
  * Supervised (--supervise 1): CRIU restores with --restore-detached --restore-sibling, so the clone's
  * root is born this launcher's child (CLONE_PARENT) and CRIU exits once it runs. The launcher then
@@ -850,22 +937,33 @@ static void supervise_restore(char **argv) {
         execvp(argv[0], argv);
         fail(S_EXEC, "exec", argv[0], errno);
     }
+    pid_t launcher = getpid();
+    /*
+     * From here the node's death must not kill this launcher outright: CRIU's half-restored tasks
+     * (born this launcher's children, not CRIU's) would outlive both. The lifeline, watched while
+     * CRIU runs, says when the node is gone; end_restore then kills everything in the instance.
+     */
+    if (opt.lifeline_fd >= 0 && prctl(PR_SET_PDEATHSIG, 0, 0, 0, 0)) {
+        fail(S_PDEATHSIG, "prctl(PR_SET_PDEATHSIG)", NULL, errno);
+    }
     fflush(stderr);
     pid_t criu = fork();
     if (criu < 0) {
         fail(S_CLONE, "fork", "criu", errno);
     }
     if (criu == 0) {
+        /* CRIU dies with this launcher; armed, then the launcher checked to still be there */
+        if (prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0)) {
+            fail(S_PDEATHSIG, "prctl(PR_SET_PDEATHSIG)", "criu", errno);
+        }
+        if (getppid() != launcher) {
+            fail(S_PDEATHSIG, "criu", "the launcher was gone before CRIU started", 0);
+        }
         execvp(argv[0], argv);
         fail(S_EXEC, "exec", argv[0], errno);
     }
     child_pid = criu;
-    int status;
-    while (waitpid(criu, &status, 0) < 0) {
-        if (errno != EINTR) {
-            fail(S_WAIT, "waitpid", "criu", errno);
-        }
-    }
+    int status = await_criu(criu);
     if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) {
         /* the restore failed: CRIU's own log says why; its status is this launcher's */
         exit(WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status));

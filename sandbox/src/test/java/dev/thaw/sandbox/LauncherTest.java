@@ -173,6 +173,53 @@ class LauncherTest {
                 .isInstanceOf(IllegalStateException.class);
     }
 
+    /**
+     * The node dies while CRIU restores: the thread that started the launcher ends (its parent-death
+     * signal) and the lifeline breaks. A shell stands in for CRIU, with a task that has left it as
+     * the restored root does (born elsewhere than CRIU's children): nothing of the restore may stay.
+     */
+    @Test
+    void aNodeGoneMidRestoreLeavesNothingOfTheRestoreRunning() throws Exception {
+        InstanceSandbox box = f.create("midrestore", 128);
+        int[] lifeline = Libc.pipe2(Libc.O_CLOEXEC);
+        dev.thaw.criu.Criu.Wrapper wrapper = box.restoreWrapper();
+        List<String> command = new ArrayList<>(wrapper.command());
+        command.addAll(List.of("/bin/sh", "-c", "setsid sleep 60 & sleep 60", "--pidfile", "/nonexistent"));
+        Path out = f.dataDir.resolve("midrestore.out");
+        SpawnRequest request = SpawnRequest.builder(command).descriptors(wrapper.descriptors())
+                .descriptor(Launcher.LIFELINE_FD, lifeline[0]).environment(SandboxFixture.ENV).stdout(out).stderr(out).build();
+        java.util.concurrent.CompletableFuture<Process> started = new java.util.concurrent.CompletableFuture<>();
+        java.util.concurrent.CountDownLatch nodeDies = new java.util.concurrent.CountDownLatch(1);
+        Thread node = Thread.ofPlatform().start(() -> {
+            try {
+                started.complete(NativeSpawn.spawn(request));
+                nodeDies.await();
+            } catch (Exception e) {
+                started.completeExceptionally(e);
+            }
+        });
+        Process launcher = started.get(10, TimeUnit.SECONDS);
+        Libc.close(lifeline[0]);
+        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(10);
+        while (box.processes().size() < 4 && System.nanoTime() < deadline) {
+            Thread.sleep(10); // the launcher, the shell and its two sleeps
+        }
+        assertThat(box.processes()).as("the restore runs").hasSize(4);
+
+        nodeDies.countDown();
+        node.join();
+        Libc.close(lifeline[1]);
+        assertThat(launcher.waitFor(10, TimeUnit.SECONDS)).as("the launcher ends the restore").isTrue();
+        assertThat(launcher.exitValue()).isEqualTo(202);
+        assertThat(Files.readString(out)).isEqualTo("thaw-sandbox: lifeline: the node is gone: the restore was stopped\n");
+        deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(5);
+        while (!box.processes().isEmpty() && System.nanoTime() < deadline) {
+            Thread.sleep(10);
+        }
+        assertThat(box.processes()).as("what the restore started").isEmpty();
+        box.close();
+    }
+
     @Test
     void theSelfCheckPasses() {
         assertThat(Launcher.check(launcher())).isEmpty();
