@@ -104,6 +104,8 @@ public final class Libc {
     public static final int SIGTERM = 15;
 
     private static final int S_IFCHR = 0020000;
+    private static final int SCHED_OTHER = 0;
+    private static final int SCHED_IDLE = 5;
     private static final int AF_INET = 2;
     private static final int SOCK_DGRAM = 2;
     private static final int SOCK_CLOEXEC = O_CLOEXEC;
@@ -132,6 +134,7 @@ public final class Libc {
     private static final MethodHandle PIPE2 = bind("pipe2", FunctionDescriptor.of(INT, ADDR, INT));
     private static final MethodHandle FLOCK = bind("flock", FunctionDescriptor.of(INT, INT, INT));
     private static final MethodHandle KILL = bind("kill", FunctionDescriptor.of(INT, INT, INT));
+    private static final MethodHandle SCHED_SETSCHEDULER = bind("sched_setscheduler", FunctionDescriptor.of(INT, INT, INT, ADDR));
     private static final MethodHandle SOCKET = bind("socket", FunctionDescriptor.of(INT, INT, INT, INT));
     private static final MethodHandle IOCTL = bind("ioctl", FunctionDescriptor.of(INT, INT, LONG, ADDR), Linker.Option.firstVariadicArg(2));
     private static final MethodHandle GETEUID = LINKER.downcallHandle(find("geteuid"), FunctionDescriptor.of(INT));
@@ -281,6 +284,24 @@ public final class Libc {
             }
             check(r, state, () -> "flock(" + fd + ")");
             return true;
+        } catch (Throwable t) {
+            throw rethrow(t);
+        }
+    }
+
+    /**
+     * Gives the calling thread the {@code SCHED_IDLE} policy (it runs only when no other thread of
+     * normal policy wants its CPU: background work that must not take the cores from invocations),
+     * or back the normal one ({@code SCHED_OTHER}, nice 0).
+     *
+     * @throws NativeException when the kernel refuses
+     */
+    public static void scheduleIdle(boolean idle) {
+        try (Arena arena = Arena.ofConfined()) {
+            MemorySegment state = arena.allocate(CAPTURE);
+            MemorySegment param = arena.allocate(INT); // struct sched_param: its priority, 0 for both policies
+            check((int) SCHED_SETSCHEDULER.invokeExact(state, 0, idle ? SCHED_IDLE : SCHED_OTHER, param), state,
+                    () -> "sched_setscheduler(" + (idle ? "SCHED_IDLE" : "SCHED_OTHER") + ")");
         } catch (Throwable t) {
             throw rethrow(t);
         }

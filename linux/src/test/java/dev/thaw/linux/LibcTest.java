@@ -32,6 +32,31 @@ class LibcTest {
         assertThat(Libc.namespaces(Libc.CLONE_NEWNS | Libc.CLONE_NEWNET | 1)).isEqualTo("CLONE_NEWNS|CLONE_NEWNET|0x1");
     }
 
+    /** The idle policy is the calling thread's alone, and it can go back to the normal one. */
+    @Test
+    void aThreadSchedulesItselfIdleAndBack() throws Exception {
+        int[] seen = new int[3];
+        Thread t = Thread.ofPlatform().start(() -> {
+            Libc.scheduleIdle(true);
+            seen[0] = policy(Path.of("/proc/thread-self/stat"));
+            Libc.scheduleIdle(false);
+            seen[1] = policy(Path.of("/proc/thread-self/stat"));
+        });
+        t.join();
+        seen[2] = policy(Path.of("/proc/thread-self/stat"));
+        assertThat(seen).as("SCHED_IDLE, then SCHED_OTHER; this thread untouched").containsExactly(5, 0, 0);
+    }
+
+    /** @return the scheduling policy in a {@code /proc/.../stat} file (its 41st field) */
+    static int policy(Path stat) {
+        try {
+            String s = Files.readString(stat);
+            return Integer.parseInt(s.substring(s.lastIndexOf(')') + 2).split(" ")[38]);
+        } catch (IOException e) {
+            throw new java.io.UncheckedIOException(e);
+        }
+    }
+
     @Test
     void pipesAndExclusiveLocks(@TempDir Path dir) throws IOException {
         int[] pipe = Libc.pipe2(Libc.O_CLOEXEC);

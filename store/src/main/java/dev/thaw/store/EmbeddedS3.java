@@ -165,7 +165,7 @@ public final class EmbeddedS3 implements AutoCloseable {
 
     private synchronized void launch(int wantedPort) {
         S3Proxy p = S3Proxy.builder()
-                .blobStore(context.getBlobStore())
+                .blobStore(new ChunkWritesIdle(context.getBlobStore()))
                 .endpoint(uri(wantedPort))
                 .awsAuthentication(authenticated ? AuthenticationType.AWS_V2_OR_V4 : AuthenticationType.NONE,
                         identity, credential)
@@ -201,5 +201,39 @@ public final class EmbeddedS3 implements AutoCloseable {
         byte[] b = new byte[bytes];
         new SecureRandom().nextBytes(b);
         return HexFormat.of().formatHex(b);
+    }
+
+    /**
+     * Writes the snapshot store's chunks at idle priority ({@link Background}): they come from its
+     * uploads, background work, where the server's thread would otherwise take a core from the
+     * node's invocations. Other objects (transfers a function waits for) are written as they come.
+     */
+    private static final class ChunkWritesIdle extends org.jclouds.blobstore.util.ForwardingBlobStore {
+        private static final java.util.regex.Pattern CHUNK = java.util.regex.Pattern.compile("(^|/)c/[0-9a-f]{64}$");
+
+        ChunkWritesIdle(org.jclouds.blobstore.BlobStore delegate) {
+            super(delegate);
+        }
+
+        @Override
+        public String putBlob(String container, org.jclouds.blobstore.domain.Blob blob) {
+            return putBlob(container, blob, org.jclouds.blobstore.options.PutOptions.NONE);
+        }
+
+        @Override
+        public String putBlob(String container, org.jclouds.blobstore.domain.Blob blob,
+                              org.jclouds.blobstore.options.PutOptions options) {
+            boolean chunk = CHUNK.matcher(blob.getMetadata().getName()).find();
+            if (chunk) {
+                Background.schedule(true);
+            }
+            try {
+                return super.putBlob(container, blob, options);
+            } finally {
+                if (chunk) {
+                    Background.schedule(false);
+                }
+            }
+        }
     }
 }

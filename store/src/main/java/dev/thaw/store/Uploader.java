@@ -67,7 +67,7 @@ final class Uploader implements AutoCloseable {
         this.pool = pool;
         this.backoffMin = backoffMin;
         this.backoffMax = backoffMax;
-        this.worker = Thread.ofPlatform().daemon().name("thaw-store-upload").unstarted(this::run);
+        this.worker = Thread.ofPlatform().daemon().name("thaw-store-upload").unstarted(Background.idle(this::run));
     }
 
     void start() {

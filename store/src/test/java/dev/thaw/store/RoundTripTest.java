@@ -184,6 +184,35 @@ class RoundTripTest {
         }
     }
 
+    /** Uploads run on threads of the idle policy; restores' fetches on normal ones. */
+    @Test
+    void backgroundWorkRunsIdleAndFetchesDoNot() throws Exception {
+        Path images = TestSupport.images(tmp.resolve("images"), 19);
+        try (SnapshotStore store = TestSupport.store(tmp.resolve("root"), TestSupport.freshBucket(), 512 * 1024).build()) {
+            store.put("fn", images);
+            assertThat(store.awaitDurable("fn", Duration.ofSeconds(30))).isTrue();
+            TestSupport.clearMemory(store);
+            store.materialize("fn", tmp.resolve("out"));
+            java.util.Map<String, java.util.Set<Integer>> policies = new java.util.TreeMap<>();
+            try (var tasks = Files.list(Path.of("/proc/self/task"))) {
+                for (Path task : tasks.toList()) {
+                    try {
+                        String name = Files.readString(task.resolve("comm")).strip();
+                        if (name.startsWith("thaw-store-")) {
+                            String stat = Files.readString(task.resolve("stat"));
+                            int policy = Integer.parseInt(stat.substring(stat.lastIndexOf(')') + 2).split(" ")[38]);
+                            policies.computeIfAbsent(name.replaceAll("\\d+$", ""), k -> new java.util.TreeSet<>()).add(policy);
+                        }
+                    } catch (java.io.IOException gone) {
+                        // a thread that ended meanwhile
+                    }
+                }
+            }
+            assertThat(policies).as("SCHED_IDLE is 5").containsEntry("thaw-store-put-", java.util.Set.of(5))
+                    .containsEntry("thaw-store-uplo", java.util.Set.of(5)).containsEntry("thaw-store-io-", java.util.Set.of(0));
+        }
+    }
+
     /**
      * Chunks read from the disk tier or from S3 are copied into the memory tier as they are read,
      * where a second read finds them, and chunks from S3 reach the disk tier once the node is no

@@ -1,0 +1,133 @@
+#!/usr/bin/env python3
+"""Warm latency while a snapshot goes up to S3, against the same node once it is durable.
+
+Usage: scripts/upload-yield.py [--port 8690] [--turns 3] [--rate 200] [--against WORKTREE] [--keep]
+
+A node uploads every new snapshot to its S3 tier (the embedded S3 server by default) in the
+background, after storing it locally. Each turn, on each node: paced warm traffic to hello (--rate
+requests per second over one keep-alive connection, as a pooling client sends it) runs while Spring
+Boot is deployed again (a new version, so a new snapshot); the snapshot report is polled to find the
+upload's window, from the snapshot being stored to it being durable in S3. Printed per node: how
+long the upload took, and hello's client round trip, p50 and p99, during the upload and in as many
+seconds after it. With --against, a node of that checkout (built: run its ./thaw once) runs beside
+this one's, in turns: the comparison of two builds in one run.
+
+Node data in .thaw/bench-upload, removed at the end unless --keep. Needs the project built.
+"""
+import argparse
+import base64
+import http.client
+import json
+import os
+import shutil
+import sys
+import threading
+import time
+
+from benchlib import ahead_bench, header, pct
+
+bench = ahead_bench()
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+SPRING_JAR = os.path.join(ROOT, "examples/spring-boot/target/thaw-examples-spring-boot.jar")
+SPRING_HANDLER = "dev.thaw.examples.springboot.QuoteHandler::apply"
+
+
+def paced(node, rate, stop, samples):
+    """hello at `rate` a second until `stop` is set; appends (time, round trip ms)."""
+    conn = http.client.HTTPConnection("127.0.0.1", node.port, timeout=60)
+    gap = 1.0 / rate
+    due = time.perf_counter()
+    while not stop.is_set():
+        ms = node.invoke("hello", b'{"name":"Ada"}', conn)[0]
+        samples.append((time.perf_counter(), ms))
+        due += gap
+        time.sleep(max(0.0, due - time.perf_counter()))
+    conn.close()
+
+
+def report(node, name):
+    status, data, _ = node.request("GET", "/snapshots/" + name)
+    return json.loads(data) if status == 200 else {}
+
+
+def deploy_again(node, turn):
+    with open(SPRING_JAR, "rb") as f:
+        code = base64.b64encode(f.read()).decode()
+    manifest = {"handler": SPRING_HANDLER, "memoryMb": 1024, "environment": {"TURN": str(turn)}}
+    status, data, _ = node.request("PUT", "/functions/spring", json.dumps({"manifest": manifest, "code": code}))
+    if status not in (200, 201):
+        sys.exit("deploying spring answered %d: %s" % (status, data[:300]))
+    return json.loads(data)["version"]
+
+
+def upload_window(node, version, timeout_s=300):
+    """Polls until the new version's snapshot is durable; returns (stored at, durable at) perf_counter times."""
+    stored = None
+    deadline = time.time() + timeout_s
+    while time.time() < deadline:
+        r = report(node, "spring")
+        store = r.get("store")
+        if r.get("version") == version and store:
+            stored = stored or time.perf_counter()
+            if store.get("durable"):
+                return stored, time.perf_counter()
+        time.sleep(0.02)
+    sys.exit("the snapshot of spring v%d was not durable within %d s: %s" % (version, timeout_s, report(node, "spring")))
+
+
+def turn(node, k, rate):
+    samples, stop = [], threading.Event()
+    t = threading.Thread(target=paced, args=(node, rate, stop, samples))
+    t.start()
+    try:
+        version = deploy_again(node, k)
+        stored, durable = upload_window(node, version)
+        time.sleep(max(2.0, durable - stored) + 2.0)
+    finally:
+        stop.set()
+        t.join()
+    during = [ms for at, ms in samples if stored <= at <= durable]
+    # after: as long a window, starting 2 s after the upload ended (its last chunk's fsyncs)
+    after = [ms for at, ms in samples if durable + 2.0 <= at <= durable + 2.0 + max(2.0, durable - stored)]
+    return durable - stored, during, after
+
+
+def main():
+    p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    p.add_argument("--port", type=int, default=8690)
+    p.add_argument("--turns", type=int, default=3)
+    p.add_argument("--rate", type=int, default=200)
+    p.add_argument("--against", help="a second checkout (a worktree, built) whose node runs in turns with this one")
+    p.add_argument("--keep", action="store_true")
+    a = p.parse_args()
+    for jar in (bench.HELLO_JAR, SPRING_JAR):
+        if not os.path.exists(jar):
+            sys.exit("%s is missing: build the project first (./thaw builds it)" % jar)
+    header("upload-yield")
+    base = os.path.join(ROOT, ".thaw", "bench-upload")
+    checkouts = [("this", ROOT)] + ([("against", os.path.abspath(a.against))] if a.against else [])
+    nodes = []
+    try:
+        for i, (label, checkout) in enumerate(checkouts):
+            node = bench.Node(a.port + i, os.path.join(base, label), extra=["--no-predictions"], checkout=checkout)
+            nodes.append((label, checkout, node))
+            node.deploy("hello", bench.HELLO_JAR, bench.HELLO_HANDLER)
+        print("%-8s %4s %9s %7s %9s %9s %7s %9s %9s" % ("node", "turn", "upload s", "during", "p50 ms", "p99 ms",
+                                                        "after", "p50 ms", "p99 ms"))
+        for k in range(1, a.turns + 1):
+            for label, checkout, node in nodes:
+                took, during, after = turn(node, k, a.rate)
+                print("%-8s %4d %9.2f %7d %9.2f %9.2f %7d %9.2f %9.2f" % (
+                    label, k, took, len(during), pct(during, 50), pct(during, 99), len(after), pct(after, 50),
+                    pct(after, 99)), flush=True)
+        for label, checkout, _ in nodes:
+            print("%s: %s" % (label, checkout))
+    finally:
+        for _, _, node in nodes:
+            node.stop()
+        if not a.keep:
+            shutil.rmtree(base, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    main()
