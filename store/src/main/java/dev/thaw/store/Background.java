@@ -3,7 +3,6 @@ package dev.thaw.store;
 import dev.thaw.linux.Libc;
 import java.util.concurrent.ThreadFactory;
 import java.util.concurrent.atomic.AtomicBoolean;
-import java.util.concurrent.atomic.AtomicInteger;
 
 /**
  * The store's background work (uploads to S3, disk fills, the read warm-up) runs on threads of the
@@ -20,10 +19,9 @@ final class Background {
     private Background() {
     }
 
-    /** @return a factory of daemon threads named {@code prefix1, prefix2, ...} that run idle */
-    static ThreadFactory threads(String prefix) {
-        AtomicInteger n = new AtomicInteger();
-        return r -> Thread.ofPlatform().daemon().name(prefix + n.incrementAndGet()).unstarted(idle(r));
+    /** @return a factory of {@code base}'s threads, each of which makes itself idle first */
+    static ThreadFactory threads(ThreadFactory base) {
+        return r -> base.newThread(idle(r));
     }
 
     /** @return {@code work}, run by a thread that first makes itself idle */

@@ -71,14 +71,14 @@ final class DefaultSnapshotStore implements SnapshotStore {
         all.add(s3);
         this.tiers = List.copyOf(all);
         this.ioPool = Executors.newFixedThreadPool(config.fetchThreads(), daemonThreads("thaw-store-io-"));
-        this.uploadPool = Executors.newFixedThreadPool(config.uploadThreads(), Background.threads("thaw-store-put-"));
+        this.uploadPool = Executors.newFixedThreadPool(config.uploadThreads(), Background.threads(daemonThreads("thaw-store-put-")));
         // one thread drives the warm-up and waits while two fetch: a restore keeps a core
-        this.warmUpPool = Executors.newFixedThreadPool(3, Background.threads("thaw-store-warm-up-"));
+        this.warmUpPool = Executors.newFixedThreadPool(3, Background.threads(daemonThreads("thaw-store-warm-up-")));
         int window = 2 * config.fetchThreads();
         this.writer = new SnapshotWriter(keys, codec, disk, memory, ioPool, window, !config.encryption());
         this.fillPool = new java.util.concurrent.ThreadPoolExecutor(1, 1, 0, java.util.concurrent.TimeUnit.SECONDS,
                 // bounded in bytes by ChunkReader; discards only after shutdown
-                new java.util.concurrent.LinkedBlockingQueue<>(), Background.threads("thaw-store-fill-"),
+                new java.util.concurrent.LinkedBlockingQueue<>(), Background.threads(daemonThreads("thaw-store-fill-")),
                 new java.util.concurrent.ThreadPoolExecutor.DiscardPolicy());
         this.reader = new SnapshotReader(new ChunkReader(tiers, keys, codec, fillPool, config.busy(), config.fillWait()), ioPool, window);
         this.uploader = new Uploader(s3, tiers.subList(0, tiers.size() - 1), keys, codec, uploadPool,
