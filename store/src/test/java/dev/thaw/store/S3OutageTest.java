@@ -77,8 +77,11 @@ class S3OutageTest {
             Files.write(onDisk, damaged);
             s3.restart();
 
+            // the upload thread counts the failure, then logs it: wait for its line, the last of its steps
+            // (it runs at idle priority, so this thread may well run between those steps)
             long deadline = System.nanoTime() + 30_000_000_000L;
-            while (TestSupport.tier(store, "disk").stats().integrityFailures() == 0 && System.nanoTime() < deadline) {
+            while (log.atLeast(java.util.logging.Level.WARNING).stream().noneMatch(r -> log.message(r).startsWith("integrity"))
+                    && System.nanoTime() < deadline) {
                 Thread.sleep(20);
             }
             TierStats disk = TestSupport.tier(store, "disk").stats();
