@@ -301,7 +301,8 @@ class EgressProxyTest {
         cleanup.add(server);
         server.setSoTimeout(5_000);
         Socket idle = client(port);
-        await(() -> p.openConnections() == 2, "both connections open");
+        // a connection counts as open from its admission, a moment before its thread is spawned
+        await(() -> p.openConnections() == 2 && started.size() >= 4, "both connections open and served");
 
         p.close();
         assertThat(p.openConnections()).isZero();
