@@ -138,6 +138,7 @@ public final class Libc {
     private static final MethodHandle SOCKET = bind("socket", FunctionDescriptor.of(INT, INT, INT, INT));
     private static final MethodHandle IOCTL = bind("ioctl", FunctionDescriptor.of(INT, INT, LONG, ADDR), Linker.Option.firstVariadicArg(2));
     private static final MethodHandle GETEUID = LINKER.downcallHandle(find("geteuid"), FunctionDescriptor.of(INT));
+    private static final MethodHandle GETTID = LINKER.downcallHandle(find("gettid"), FunctionDescriptor.of(INT));
     private static final MethodHandle STRERROR = LINKER.downcallHandle(find("strerror"), FunctionDescriptor.of(ADDR, INT));
 
     private Libc() {
@@ -297,11 +298,34 @@ public final class Libc {
      * @throws NativeException when the kernel refuses
      */
     public static void scheduleIdle(boolean idle) {
+        scheduleIdle(0, idle);
+    }
+
+    /**
+     * {@link #scheduleIdle(boolean)} for thread {@code tid} of this process (0: the calling thread).
+     *
+     * @return false when there is no such thread (any more)
+     * @throws NativeException when the kernel refuses
+     */
+    public static boolean scheduleIdle(int tid, boolean idle) {
         try (Arena arena = Arena.ofConfined()) {
             MemorySegment state = arena.allocate(CAPTURE);
             MemorySegment param = arena.allocate(INT); // struct sched_param: its priority, 0 for both policies
-            check((int) SCHED_SETSCHEDULER.invokeExact(state, 0, idle ? SCHED_IDLE : SCHED_OTHER, param), state,
-                    () -> "sched_setscheduler(" + (idle ? "SCHED_IDLE" : "SCHED_OTHER") + ")");
+            int r = (int) SCHED_SETSCHEDULER.invokeExact(state, tid, idle ? SCHED_IDLE : SCHED_OTHER, param);
+            if (r < 0 && errno(state) == ESRCH) {
+                return false;
+            }
+            check(r, state, () -> "sched_setscheduler(" + tid + ", " + (idle ? "SCHED_IDLE" : "SCHED_OTHER") + ")");
+            return true;
+        } catch (Throwable t) {
+            throw rethrow(t);
+        }
+    }
+
+    /** @return the calling thread's kernel thread id ({@code gettid(2)}) */
+    public static int gettid() {
+        try {
+            return (int) GETTID.invokeExact();
         } catch (Throwable t) {
             throw rethrow(t);
         }

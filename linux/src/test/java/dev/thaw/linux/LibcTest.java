@@ -47,6 +47,37 @@ class LibcTest {
         assertThat(seen).as("SCHED_IDLE, then SCHED_OTHER; this thread untouched").containsExactly(5, 0, 0);
     }
 
+    /** Another thread's policy is changed by its id, and a thread that is gone is told apart from a refusal. */
+    @Test
+    void anotherThreadIsScheduledByItsId() throws Exception {
+        java.util.concurrent.CountDownLatch changed = new java.util.concurrent.CountDownLatch(1);
+        int[] tid = new int[1];
+        java.util.concurrent.CountDownLatch known = new java.util.concurrent.CountDownLatch(1);
+        Thread t = Thread.ofPlatform().start(() -> {
+            tid[0] = Libc.gettid();
+            known.countDown();
+            try {
+                changed.await();
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+            }
+        });
+        known.await();
+        Path stat = Path.of("/proc/self/task/" + tid[0] + "/stat");
+        assertThat(Libc.scheduleIdle(tid[0], true)).isTrue();
+        assertThat(policy(stat)).isEqualTo(5);
+        assertThat(Libc.scheduleIdle(tid[0], false)).isTrue();
+        assertThat(policy(stat)).isEqualTo(0);
+        assertThat(Libc.gettid()).isNotEqualTo(tid[0]).isEqualTo(Integer.parseInt(
+                Path.of("/proc/thread-self").toRealPath().getFileName().toString()));
+        changed.countDown();
+        t.join();
+        for (long deadline = System.nanoTime() + 10_000_000_000L; Files.exists(stat) && System.nanoTime() < deadline; ) {
+            Thread.sleep(10); // a joined thread's task entry goes a moment after it
+        }
+        assertThat(Libc.scheduleIdle(tid[0], true)).as("the thread is gone").isFalse();
+    }
+
     /** @return the scheduling policy in a {@code /proc/.../stat} file (its 41st field) */
     static int policy(Path stat) {
         try {

@@ -1,6 +1,10 @@
 package dev.thaw.store;
 
 import dev.thaw.linux.Libc;
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.OptionalLong;
 import java.util.concurrent.ThreadFactory;
 import java.util.concurrent.atomic.AtomicBoolean;
 
@@ -9,12 +13,19 @@ import java.util.concurrent.atomic.AtomicBoolean;
  * {@code SCHED_IDLE} policy: the kernel gives them a CPU only when nothing of normal policy wants
  * it, so on a node serving invocations they take the gaps instead of a core (an upload's work,
  * this side's and the embedded S3 server's, otherwise took both cores of a small node for seconds:
- * docs/BENCHMARKS.md, "Uploads at idle priority"). Where the kernel refuses the policy, the work
- * runs as before and says so once.
+ * docs/BENCHMARKS.md, "Uploads at idle priority"). A node that stays busy must not keep its
+ * snapshots from S3 for as long as it does, so a {@link StarvationGuard} gives a thread that has
+ * waited too long the normal policy for a while. Where the kernel refuses the policy, or does not
+ * say how long a thread waited for a CPU (which the guard needs), the work runs at normal priority
+ * and says so once.
  */
 final class Background {
     private static final System.Logger LOG = System.getLogger(Background.class.getName());
     private static final AtomicBoolean REFUSAL_LOGGED = new AtomicBoolean();
+    private static final StarvationGuard GUARD = new StarvationGuard(new KernelThreads(), System::nanoTime,
+            StarvationGuard.Settings.defaults());
+    private static final AtomicBoolean GUARD_STARTED = new AtomicBoolean();
+    private static final boolean WAITS_VISIBLE = KernelThreads.waitsVisible();
 
     private Background() {
     }
@@ -28,18 +39,85 @@ final class Background {
     static Runnable idle(Runnable work) {
         return () -> {
             schedule(true);
-            work.run();
+            try {
+                work.run();
+            } finally {
+                schedule(false);
+            }
         };
     }
 
-    /** Makes the calling thread idle, or normal again: best effort. */
+    /** Makes the calling thread idle (watched by the guard), or normal again: best effort. */
     static void schedule(boolean idle) {
+        if (!WAITS_VISIBLE) {
+            refused("this kernel does not say how long a thread waits for a CPU (/proc/thread-self/schedstat), which"
+                    + " keeps idle work from starving");
+            return;
+        }
         try {
-            Libc.scheduleIdle(idle);
+            int tid = Libc.gettid();
+            if (idle) {
+                Libc.scheduleIdle(true);
+                startGuard();
+                GUARD.enter(tid);
+            } else {
+                GUARD.leave(tid, () -> Libc.scheduleIdle(false));
+            }
         } catch (RuntimeException | LinkageError e) {
-            if (REFUSAL_LOGGED.compareAndSet(false, true)) {
-                LOG.log(System.Logger.Level.INFO, "background work of the snapshot store runs at normal priority: "
-                        + e.getMessage());
+            refused(e.getMessage());
+        }
+    }
+
+    /** @return the guard of every idle thread of this process */
+    static StarvationGuard guard() {
+        return GUARD;
+    }
+
+    private static void refused(String why) {
+        if (REFUSAL_LOGGED.compareAndSet(false, true)) {
+            LOG.log(System.Logger.Level.INFO, "background work of the snapshot store runs at normal priority: " + why);
+        }
+    }
+
+    private static void startGuard() {
+        if (GUARD_STARTED.compareAndSet(false, true)) {
+            long periodMillis = GUARD.settings().period().toMillis();
+            Thread.ofPlatform().daemon().name("thaw-store-idle-guard").start(() -> {
+                while (true) {
+                    try {
+                        Thread.sleep(periodMillis);
+                    } catch (InterruptedException e) {
+                        return;
+                    }
+                    GUARD.tick();
+                }
+            });
+        }
+    }
+
+    /** This process's threads, as {@code /proc} shows them and {@code sched_setscheduler} changes them. */
+    private static final class KernelThreads implements StarvationGuard.Threads {
+        @Override
+        public OptionalLong runQueueWait(int tid) {
+            return read(Path.of("/proc/self/task/" + tid + "/schedstat"));
+        }
+
+        @Override
+        public boolean schedule(int tid, boolean idle) {
+            return Libc.scheduleIdle(tid, idle);
+        }
+
+        static boolean waitsVisible() {
+            return read(Path.of("/proc/thread-self/schedstat")).isPresent();
+        }
+
+        /** {@code schedstat}: the time on a CPU, the time waited on a run queue (ns), the slices run. */
+        private static OptionalLong read(Path schedstat) {
+            try {
+                String[] fields = Files.readString(schedstat).trim().split(" ");
+                return fields.length >= 2 ? OptionalLong.of(Long.parseLong(fields[1])) : OptionalLong.empty();
+            } catch (IOException | NumberFormatException e) {
+                return OptionalLong.empty();
             }
         }
     }

@@ -46,7 +46,7 @@ final class DefaultSnapshotStore implements SnapshotStore {
     /** Runs the S3 read warm-up ({@link ReadWarmUp}): its own threads, so restores never queue behind it. */
     private final ExecutorService warmUpPool;
     /** Fills the disk tier with chunks read from S3, off the read path. */
-    private final java.util.concurrent.ThreadPoolExecutor fillPool;
+    private final FillPool fillPool;
     private final SnapshotWriter writer;
     private final SnapshotReader reader;
     private final Uploader uploader;
@@ -76,10 +76,7 @@ final class DefaultSnapshotStore implements SnapshotStore {
         this.warmUpPool = Executors.newFixedThreadPool(3, Background.threads(daemonThreads("thaw-store-warm-up-")));
         int window = 2 * config.fetchThreads();
         this.writer = new SnapshotWriter(keys, codec, disk, memory, ioPool, window, !config.encryption());
-        this.fillPool = new java.util.concurrent.ThreadPoolExecutor(1, 1, 0, java.util.concurrent.TimeUnit.SECONDS,
-                // bounded in bytes by ChunkReader; discards only after shutdown
-                new java.util.concurrent.LinkedBlockingQueue<>(), Background.threads(daemonThreads("thaw-store-fill-")),
-                new java.util.concurrent.ThreadPoolExecutor.DiscardPolicy());
+        this.fillPool = new FillPool(Background.threads(daemonThreads("thaw-store-fill-")));
         this.reader = new SnapshotReader(new ChunkReader(tiers, keys, codec, fillPool, config.busy(), config.fillWait()), ioPool, window);
         this.uploader = new Uploader(s3, tiers.subList(0, tiers.size() - 1), keys, codec, uploadPool,
                 config.backoffMin(), config.backoffMax());
@@ -378,7 +375,7 @@ final class DefaultSnapshotStore implements SnapshotStore {
     @Override
     public boolean awaitBackgroundFills(Duration timeout) throws InterruptedException {
         long deadline = System.nanoTime() + timeout.toNanos();
-        while (fillPool.getQueue().size() > 0 || fillPool.getActiveCount() > 0) {
+        while (fillPool.unfinished.get() > 0) {
             if (System.nanoTime() > deadline) {
                 return false;
             }
@@ -592,5 +589,35 @@ final class DefaultSnapshotStore implements SnapshotStore {
     private static java.util.concurrent.ThreadFactory daemonThreads(String prefix) {
         AtomicInteger n = new AtomicInteger();
         return r -> Thread.ofPlatform().daemon().name(prefix + n.incrementAndGet()).unstarted(r);
+    }
+
+    /**
+     * The disk tier's filler: one thread, its queue bounded in bytes by ChunkReader, discarding only
+     * after shutdown. It counts the fills handed to it that have not finished: its queue and active
+     * count are both zero for a moment between a worker's taking a fill and its running it.
+     */
+    private static final class FillPool extends java.util.concurrent.ThreadPoolExecutor {
+        final java.util.concurrent.atomic.AtomicLong unfinished;
+
+        FillPool(java.util.concurrent.ThreadFactory threads) {
+            this(threads, new java.util.concurrent.atomic.AtomicLong());
+        }
+
+        private FillPool(java.util.concurrent.ThreadFactory threads, java.util.concurrent.atomic.AtomicLong unfinished) {
+            super(1, 1, 0, java.util.concurrent.TimeUnit.SECONDS, new java.util.concurrent.LinkedBlockingQueue<>(), threads,
+                    (fill, pool) -> unfinished.decrementAndGet());
+            this.unfinished = unfinished;
+        }
+
+        @Override
+        public void execute(Runnable fill) {
+            unfinished.incrementAndGet();
+            super.execute(fill);
+        }
+
+        @Override
+        protected void afterExecute(Runnable fill, Throwable failure) {
+            unfinished.decrementAndGet();
+        }
     }
 }

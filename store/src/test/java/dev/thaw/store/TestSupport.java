@@ -135,4 +135,14 @@ final class TestSupport implements BeforeAllCallback {
     static int chunkObjects(SnapshotStore store, String name) {
         return tier(store, name).list("c/").size();
     }
+
+    /** @return the scheduling policy in a {@code /proc/.../stat} file (its 41st field; SCHED_IDLE is 5) */
+    static int schedulingPolicy(Path stat) {
+        try {
+            String s = Files.readString(stat);
+            return Integer.parseInt(s.substring(s.lastIndexOf(')') + 2).split(" ")[38]);
+        } catch (java.io.IOException e) {
+            throw new java.io.UncheckedIOException(e);
+        }
+    }
 }
