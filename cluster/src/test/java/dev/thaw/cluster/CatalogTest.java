@@ -40,7 +40,9 @@ class CatalogTest extends SharedEtcd {
         assertThat(waitB.get(5, TimeUnit.SECONDS)).contains(published);
         assertThat(waitC.get(5, TimeUnit.SECONDS)).contains(published);
         assertThat(b.catalog().claim("hello", 1)).isEqualTo(new Claim.Published(published));
-        assertThat(a.view.claims).as("publishing released a's claim").doesNotContainKey(View.slot("hello", 1));
+        // a's view hears of the released claim through its own watch, which may come after b's and c's
+        Fixtures.await("publishing released a's claim in a's view", Duration.ofSeconds(5),
+                () -> !a.view.claims.containsKey(View.slot("hello", 1)));
     }
 
     @Test
@@ -102,7 +104,7 @@ class CatalogTest extends SharedEtcd {
             Optional<SnapshotEntry> waited = b.catalog().awaitSnapshot("fn", 1, Fixtures.TTL.plusSeconds(3));
             long ms = TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - t0);
             assertThat(waited).isEmpty();
-            assertThat(ms).as("freed by the lease's expiry, not by the wait's timeout").isLessThan(Fixtures.TTL.toMillis() + 1500);
+            assertThat(ms).as("freed by the lease's expiry, not by the wait's timeout").isLessThan(Fixtures.TTL.toMillis() + 2500);
             assertThat(b.catalog().claim("fn", 1)).isInstanceOf(Claim.Won.class);
         } finally {
             child.destroyForcibly();

@@ -145,7 +145,7 @@ class FailureTest {
         assertThatThrownBy(() -> a.catalog().claim("fn", 2)).isInstanceOf(ClusterException.Unavailable.class);
         assertThatThrownBy(() -> a.registry().history("fn")).isInstanceOf(ClusterException.Unavailable.class);
         assertThatThrownBy(() -> a.membership().updateNow(m -> m.withLoad(1))).isInstanceOf(ClusterException.Unavailable.class);
-        assertThat(TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - t0)).as("four calls fail at once").isLessThan(100);
+        assertThat(TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - t0)).as("four calls fail at once, not after a call's timeout").isLessThan(1000);
         // reads that may fall back to the last view do
         assertThat(b.registry().current("fn")).contains(v1);
         assertThat(b.registry().version("fn", 1)).contains(v1);
@@ -159,7 +159,7 @@ class FailureTest {
         System.out.println("CPU with etcd down, over 3 s: " + cpu);
         assertThat(cpu.clientShare()).as("the handles' and the etcd client's threads back off instead of spinning: " + cpu)
                 .isLessThan(0.02);
-        assertThat(cpu.processShare()).as("the whole test JVM stays low: " + cpu).isLessThan(0.10);
+        assertThat(cpu.processShare()).as("the whole test JVM stays low (a spinning thread would be a core's worth): " + cpu).isLessThan(0.25);
         assertThat(a.session.clientsBuilt()).as("no gRPC client is built while nothing accepts connections").isEqualTo(1);
 
         etcd.restart();                                          // returns once etcd answers /health
@@ -167,7 +167,7 @@ class FailureTest {
         Fixtures.await("a reconnects", Duration.ofSeconds(5), () -> a.connection().isConnected());
         long reconnectMs = TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - back);
         System.out.printf("reconnected %d ms after etcd answered again (backoff at most 500 ms here)%n", reconnectMs);
-        assertThat(reconnectMs).as("within the longest backoff and a call").isLessThan(1500);
+        assertThat(reconnectMs).as("within the longest backoff and a call, with room for a loaded machine").isLessThan(3000);
         Fixtures.await("b reconnects", Duration.ofSeconds(5), () -> b.connection().isConnected());
         assertThat(a.registry().deploy(Fixtures.deployment("fn", "h2")).version()).isEqualTo(2);
         Fixtures.await("the update made while down reaches b", Duration.ofSeconds(5),
@@ -293,6 +293,7 @@ class FailureTest {
         FunctionVersion fresh = a.registry().deploy(Fixtures.deployment("fresh", "h"));
         Fixtures.await("b's view follows the new etcd instead of waiting for revision " + (b.view.revision() + 1),
                 Duration.ofSeconds(5), () -> b.view.functions.containsKey("fresh"));
+        Fixtures.await("b's listener hears of fresh", Duration.ofSeconds(5), () -> seen.contains(new FunctionEvent.Deployed(fresh)));
         assertThat(seen).contains(new FunctionEvent.Deleted("lost", 5), new FunctionEvent.Deployed(fresh));
         assertThat(b.view.fullLoads()).isEqualTo(2);
     }

@@ -103,6 +103,12 @@ class ClientDisconnectIT {
             out.write(payload, 0, Math.min(sendBytes, payload.length));
             out.flush();
             Thread.sleep(closeAfterMs);
+            if (sendBytes >= payload.length) {
+                // the invocation is running before the client leaves, however slow the machine is today
+                String name = path.split("/")[2];
+                Eventually.poll(() -> node.client.describe(name).instances().busy(), busy -> busy >= 1, Duration.ofSeconds(10),
+                        Duration.ofMillis(20));
+            }
             if (reset) {
                 s.setSoLinger(true, 0);
             }

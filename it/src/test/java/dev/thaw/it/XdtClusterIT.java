@@ -163,7 +163,10 @@ class XdtClusterIT {
                     .findFirst().orElseThrow();
             assertThat(report).contains("remote)");
             System.out.println("node B's consumer, pulling 100 MiB from node A: " + report.substring(report.indexOf("Duration")));
-            assertThat(a.client.metrics()).contains("thaw_xdt_served_bytes_total " + (double) big);
+            // A counts what it served after its trailer is out, which B may have read and answered with already
+            String served = "thaw_xdt_served_bytes_total " + (double) big;
+            assertThat(Eventually.poll(() -> a.client.metrics(), m -> m.contains(served), Duration.ofSeconds(15),
+                    Duration.ofMillis(20))).contains(served);
             // once more, both nodes' code compiled: what a pull between two warm nodes takes on this machine
             JsonNode again = XdtIT.consume(b, "xdt-consumer",
                     call(a.client, "xdt-producer", "{\"bytes\":" + big + ",\"seed\":14}").path("reference").asText());

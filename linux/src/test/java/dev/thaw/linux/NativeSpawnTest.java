@@ -151,9 +151,9 @@ class NativeSpawnTest {
         try (Spawner spawner = Spawner.create("test-spawner")) {
             Thread caller = Thread.ofPlatform().start(() -> {
                 try {
-                    children[0] = spawner.spawn(SpawnRequest.builder(armed(dir, "through-spawner"))
+                    children[0] = spawner.spawn(SpawnRequest.builder(armed(dir, "through-spawner", "0.5"))
                             .stdout(dir.resolve("through-spawner")).build());
-                    children[1] = NativeSpawn.spawn(SpawnRequest.builder(armed(dir, "from-caller"))
+                    children[1] = NativeSpawn.spawn(SpawnRequest.builder(armed(dir, "from-caller", "30"))
                             .stdout(dir.resolve("from-caller")).build());
                     long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(10);
                     while (!(Files.exists(dir.resolve("through-spawner.armed")) && Files.exists(dir.resolve("from-caller.armed")))
@@ -175,10 +175,13 @@ class NativeSpawnTest {
         assertThat(children[1].exitValue()).as("killed when its spawning thread ended").isEqualTo(128 + 9);
     }
 
-    /** A child that arms its parent-death signal, says so in NAME.armed, then lives half a second more. */
-    private static List<String> armed(Path dir, String name) {
+    /**
+     * A child that arms its parent-death signal, says so in NAME.armed, then lives {@code seconds}
+     * more (the one expected to be killed long enough for its asking thread to end, however slowly).
+     */
+    private static List<String> armed(Path dir, String name, String seconds) {
         return List.of("/usr/bin/setpriv", "--pdeathsig", "KILL", "/bin/sh", "-c",
-                "touch '" + dir.resolve(name + ".armed") + "'; sleep 0.5; echo alive");
+                "touch '" + dir.resolve(name + ".armed") + "'; sleep " + seconds + "; echo alive");
     }
 
     @Test

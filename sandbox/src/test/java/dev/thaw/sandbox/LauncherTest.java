@@ -150,7 +150,11 @@ class LauncherTest {
         InstanceSandbox box = f.create("parked", 128);
         Path err = f.dataDir.resolve("parked.err");
         ParkedRestore cancelled = box.parkRestore(Path.of("/dev/null"), Path.of("/dev/null"), err);
-        Thread.sleep(200);
+        // the launcher joins the cgroups itself, after its exec
+        for (long end = System.nanoTime() + 10_000_000_000L; !box.processes().contains(cancelled.process().pid())
+                && System.nanoTime() < end; ) {
+            Thread.sleep(10);
+        }
         assertThat(cancelled.process().isAlive()).as("waiting for its command line").isTrue();
         assertThat(box.processes()).as("in the instance's cgroup already").contains(cancelled.process().pid());
         cancelled.close();

@@ -110,9 +110,9 @@ class DedupAndGcTest {
                 AtomicBoolean writing = new AtomicBoolean(true);
                 List<GcResult> results = new ArrayList<>();
                 Thread collector = Thread.ofPlatform().start(() -> {
-                    while (writing.get()) {
+                    do { // at least once, even when the thread first runs after the write
                         results.add(store.gc());
-                    }
+                    } while (writing.get());
                 });
                 store.put("new", v1);
                 writing.set(false);

@@ -79,7 +79,7 @@ class FunctionPoolTest {
         final String id;
         final StartKind kind;
         final List<Invocation> handed = new ArrayList<>();
-        boolean stopped;
+        volatile boolean stopped;
         long memoryPeak = 42L << 20;
         int firstAnswers;
 
@@ -781,15 +781,14 @@ class FunctionPoolTest {
         FunctionPool pool = pool(4, 30_000, 10);
         FakeInstance freshening = readyClone(pool);
         pool.freshen(Invocation.freshen("predicted"), Duration.ofSeconds(1));
-        Thread.ofVirtual().start(() -> {
-            try {
-                Thread.sleep(50);
-            } catch (InterruptedException e) {
-                return;
+        Thread exiter = Thread.ofVirtual().start(() -> {
+            while (!freshening.stopped) { // it exits once evict has stopped it, however long the machine takes
+                Thread.onSpinWait();
             }
             pool.exited(freshening, new Exit("was stopped", true, java.util.Optional.empty(), false));
         });
         assertThat(pool.evictIdle()).isEqualTo(1);
+        exiter.join();
         assertThat(freshening.stopped).isTrue();
         assertThat(pool.ahead().cloneWaits()).isEmpty();
     }
