@@ -1,7 +1,8 @@
 #!/usr/bin/env python3
 """Warm latency while a snapshot goes up to S3, against the same node once it is durable.
 
-Usage: scripts/upload-yield.py [--port 8690] [--turns 3] [--rate 200] [--against WORKTREE] [--keep]
+Usage: scripts/upload-yield.py [--port 8690] [--turns 3] [--rate 200] [--hogs N] [--upload-timeout 300]
+                               [--against WORKTREE] [--keep]
 
 A node uploads every new snapshot to its S3 tier (the embedded S3 server by default) in the
 background, after storing it locally. Each turn, on each node: paced warm traffic to hello (--rate
@@ -10,7 +11,10 @@ Boot is deployed again (a new version, so a new snapshot); the snapshot report i
 upload's window, from the snapshot being stored to it being durable in S3. Printed per node: how
 long the upload took, and hello's client round trip, p50 and p99, during the upload and in as many
 seconds after it. With --against, a node of that checkout (built: run its ./thaw once) runs beside
-this one's, in turns: the comparison of two builds in one run.
+this one's, in turns: the comparison of two builds in one run. With --hogs N, N processes spin at
+normal priority through each turn, as CPU-bound functions on a node that stays busy would: the
+upload then shows whether background work still gets done (a turn whose upload is not durable
+within --upload-timeout seconds prints that and goes on).
 
 Node data in .thaw/bench-upload, removed at the end unless --keep. Needs the project built.
 """
@@ -20,6 +24,7 @@ import http.client
 import json
 import os
 import shutil
+import subprocess
 import sys
 import threading
 import time
@@ -60,8 +65,9 @@ def deploy_again(node, turn):
     return json.loads(data)["version"]
 
 
-def upload_window(node, version, timeout_s=300):
-    """Polls until the new version's snapshot is durable; returns (stored at, durable at) perf_counter times."""
+def upload_window(node, version, timeout_s):
+    """Polls until the new version's snapshot is durable; returns (stored at, durable at) perf_counter times,
+    durable at None when it was not durable within timeout_s."""
     stored = None
     deadline = time.time() + timeout_s
     while time.time() < deadline:
@@ -72,18 +78,26 @@ def upload_window(node, version, timeout_s=300):
             if store.get("durable"):
                 return stored, time.perf_counter()
         time.sleep(0.02)
-    sys.exit("the snapshot of spring v%d was not durable within %d s: %s" % (version, timeout_s, report(node, "spring")))
+    if stored is None:
+        sys.exit("the snapshot of spring v%d was not stored within %d s: %s" % (version, timeout_s, report(node, "spring")))
+    return stored, None
 
 
-def turn(node, k, rate):
+def turn(node, k, rate, hogs, timeout_s):
     samples, stop = [], threading.Event()
     t = threading.Thread(target=paced, args=(node, rate, stop, samples))
     t.start()
+    spinning = [subprocess.Popen([sys.executable, "-c", "while True: pass"]) for _ in range(hogs)]
     try:
         version = deploy_again(node, k)
-        stored, durable = upload_window(node, version)
+        stored, durable = upload_window(node, version, timeout_s)
+        if durable is None:
+            return None, [], []
         time.sleep(max(2.0, durable - stored) + 2.0)
     finally:
+        for h in spinning:
+            h.kill()
+            h.wait()
         stop.set()
         t.join()
     during = [ms for at, ms in samples if stored <= at <= durable]
@@ -97,6 +111,8 @@ def main():
     p.add_argument("--port", type=int, default=8690)
     p.add_argument("--turns", type=int, default=3)
     p.add_argument("--rate", type=int, default=200)
+    p.add_argument("--hogs", type=int, default=0, help="processes spinning at normal priority through each turn")
+    p.add_argument("--upload-timeout", type=int, default=300, help="seconds a turn waits for the upload")
     p.add_argument("--against", help="a second checkout (a worktree, built) whose node runs in turns with this one")
     p.add_argument("--keep", action="store_true")
     a = p.parse_args()
@@ -116,7 +132,10 @@ def main():
                                                         "after", "p50 ms", "p99 ms"))
         for k in range(1, a.turns + 1):
             for label, checkout, node in nodes:
-                took, during, after = turn(node, k, a.rate)
+                took, during, after = turn(node, k, a.rate, a.hogs, a.upload_timeout)
+                if took is None:
+                    print("%-8s %4d  not durable within %d s" % (label, k, a.upload_timeout), flush=True)
+                    continue
                 print("%-8s %4d %9.2f %7d %9.2f %9.2f %7d %9.2f %9.2f" % (
                     label, k, took, len(during), pct(during, 50), pct(during, 99), len(after), pct(after, 50),
                     pct(after, 99)), flush=True)

@@ -4,7 +4,7 @@ import dev.thaw.linux.Libc;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.util.OptionalLong;
+import java.util.Optional;
 import java.util.concurrent.ThreadFactory;
 import java.util.concurrent.atomic.AtomicBoolean;
 
@@ -14,10 +14,10 @@ import java.util.concurrent.atomic.AtomicBoolean;
  * it, so on a node serving invocations they take the gaps instead of a core (an upload's work,
  * this side's and the embedded S3 server's, otherwise took both cores of a small node for seconds:
  * docs/BENCHMARKS.md, "Uploads at idle priority"). A node that stays busy must not keep its
- * snapshots from S3 for as long as it does, so a {@link StarvationGuard} gives a thread that has
- * waited too long the normal policy for a while. Where the kernel refuses the policy, or does not
- * say how long a thread waited for a CPU (which the guard needs), the work runs at normal priority
- * and says so once.
+ * snapshots from S3 for as long as it does, so a {@link StarvationGuard} gives all idle work the
+ * normal policy for a while once a thread of it has waited too long. Where the kernel refuses the
+ * policy, or does not show a thread's state and CPU time (which the guard needs), the work runs at
+ * normal priority and says so once.
  */
 final class Background {
     private static final System.Logger LOG = System.getLogger(Background.class.getName());
@@ -25,7 +25,7 @@ final class Background {
     private static final StarvationGuard GUARD = new StarvationGuard(new KernelThreads(), System::nanoTime,
             StarvationGuard.Settings.defaults());
     private static final AtomicBoolean GUARD_STARTED = new AtomicBoolean();
-    private static final boolean WAITS_VISIBLE = KernelThreads.waitsVisible();
+    private static final boolean THREADS_VISIBLE = KernelThreads.visible();
 
     private Background() {
     }
@@ -49,17 +49,16 @@ final class Background {
 
     /** Makes the calling thread idle (watched by the guard), or normal again: best effort. */
     static void schedule(boolean idle) {
-        if (!WAITS_VISIBLE) {
-            refused("this kernel does not say how long a thread waits for a CPU (/proc/thread-self/schedstat), which"
-                    + " keeps idle work from starving");
+        if (!THREADS_VISIBLE) {
+            refused("this kernel does not show a thread's state and CPU time (/proc/thread-self/stat and schedstat),"
+                    + " which keep idle work from starving");
             return;
         }
         try {
             int tid = Libc.gettid();
             if (idle) {
-                Libc.scheduleIdle(true);
                 startGuard();
-                GUARD.enter(tid);
+                GUARD.enter(tid, () -> Libc.scheduleIdle(true));
             } else {
                 GUARD.leave(tid, () -> Libc.scheduleIdle(false));
             }
@@ -98,8 +97,8 @@ final class Background {
     /** This process's threads, as {@code /proc} shows them and {@code sched_setscheduler} changes them. */
     private static final class KernelThreads implements StarvationGuard.Threads {
         @Override
-        public OptionalLong runQueueWait(int tid) {
-            return read(Path.of("/proc/self/task/" + tid + "/schedstat"));
+        public Optional<StarvationGuard.Sample> sample(int tid) {
+            return read(Path.of("/proc/self/task/" + tid));
         }
 
         @Override
@@ -107,17 +106,19 @@ final class Background {
             return Libc.scheduleIdle(tid, idle);
         }
 
-        static boolean waitsVisible() {
-            return read(Path.of("/proc/thread-self/schedstat")).isPresent();
+        static boolean visible() {
+            return read(Path.of("/proc/thread-self")).isPresent();
         }
 
-        /** {@code schedstat}: the time on a CPU, the time waited on a run queue (ns), the slices run. */
-        private static OptionalLong read(Path schedstat) {
+        /** The state in {@code stat} (R: running or runnable) and the CPU time in {@code schedstat} (ns, first). */
+        private static Optional<StarvationGuard.Sample> read(Path task) {
             try {
-                String[] fields = Files.readString(schedstat).trim().split(" ");
-                return fields.length >= 2 ? OptionalLong.of(Long.parseLong(fields[1])) : OptionalLong.empty();
-            } catch (IOException | NumberFormatException e) {
-                return OptionalLong.empty();
+                String stat = Files.readString(task.resolve("stat"));
+                String schedstat = Files.readString(task.resolve("schedstat")).trim();
+                boolean runnable = stat.charAt(stat.lastIndexOf(')') + 2) == 'R';
+                return Optional.of(new StarvationGuard.Sample(runnable, Long.parseLong(schedstat.split(" ")[0])));
+            } catch (IOException | RuntimeException e) {
+                return Optional.empty();
             }
         }
     }

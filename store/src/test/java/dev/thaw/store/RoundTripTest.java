@@ -194,7 +194,7 @@ class RoundTripTest {
             TestSupport.clearMemory(store);
             store.materialize("fn", tmp.resolve("out"));
             // a thread that starved during the upload runs at normal priority for a moment (StarvationGuard)
-            for (long end = System.nanoTime() + 10_000_000_000L; Background.guard().boosted() > 0 && System.nanoTime() < end; ) {
+            for (long end = System.nanoTime() + 10_000_000_000L; Background.guard().boosted() && System.nanoTime() < end; ) {
                 Thread.sleep(50);
             }
             java.util.Map<String, java.util.Set<Integer>> policies = new java.util.TreeMap<>();
