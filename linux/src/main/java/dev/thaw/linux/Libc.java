@@ -312,11 +312,7 @@ public final class Libc {
             MemorySegment state = arena.allocate(CAPTURE);
             MemorySegment param = arena.allocate(INT); // struct sched_param: its priority, 0 for both policies
             int r = (int) SCHED_SETSCHEDULER.invokeExact(state, tid, idle ? SCHED_IDLE : SCHED_OTHER, param);
-            if (r < 0 && errno(state) == ESRCH) {
-                return false;
-            }
-            check(r, state, () -> "sched_setscheduler(" + tid + ", " + (idle ? "SCHED_IDLE" : "SCHED_OTHER") + ")");
-            return true;
+            return unlessGone(r, state, () -> "sched_setscheduler(" + tid + ", " + (idle ? "SCHED_IDLE" : "SCHED_OTHER") + ")");
         } catch (Throwable t) {
             throw rethrow(t);
         }
@@ -340,14 +336,19 @@ public final class Libc {
         try (Arena arena = Arena.ofConfined()) {
             MemorySegment state = arena.allocate(CAPTURE);
             int r = (int) KILL.invokeExact(state, Math.toIntExact(pid), signal);
-            if (r < 0 && errno(state) == ESRCH) {
-                return false;
-            }
-            check(r, state, () -> "kill(" + pid + ", " + signal + ")");
-            return true;
+            return unlessGone(r, state, () -> "kill(" + pid + ", " + signal + ")");
         } catch (Throwable t) {
             throw rethrow(t);
         }
+    }
+
+    /** @return false when a call on a process or thread failed because it is gone (ESRCH); else checks it */
+    private static boolean unlessGone(int r, MemorySegment state, java.util.function.Supplier<String> what) {
+        if (r < 0 && errno(state) == ESRCH) {
+            return false;
+        }
+        check(r, state, what);
+        return true;
     }
 
     /** @return the effective uid of this process */
