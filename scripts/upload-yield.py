@@ -8,9 +8,10 @@ A node uploads every new snapshot to its S3 tier (the embedded S3 server by defa
 background, after storing it locally. Each turn, on each node: paced warm traffic to hello (--rate
 requests per second over one keep-alive connection, as a pooling client sends it) runs while Spring
 Boot is deployed again (a new version, so a new snapshot); the snapshot report is polled to find the
-upload's window, from the snapshot being stored to it being durable in S3. Printed per node: how
-long the upload took, and hello's client round trip, p50 and p99, during the upload and in as many
-seconds after it. With --against, a node of that checkout (built: run its ./thaw once) runs beside
+upload's window, from the snapshot being stored to it being durable in S3, and the window before it,
+from the snapshot being taken to it being stored (the node cutting the image into chunks, sealing and
+writing them: "publish"). Printed per node: how long each took, and hello's client round trip, p50
+and p99, during the publish, during the upload and in as many seconds after the upload. With --against, a node of that checkout (built: run its ./thaw once) runs beside
 this one's, in turns: the comparison of two builds in one run. With --hogs N, N processes spin at
 normal priority through each turn, as CPU-bound functions on a node that stays busy would: the
 upload then shows whether background work still gets done (a turn whose upload is not durable
@@ -65,22 +66,26 @@ def deploy_again(node, turn):
     return json.loads(data)["version"]
 
 
-def upload_window(node, version, timeout_s):
-    """Polls until the new version's snapshot is durable; returns (stored at, durable at) perf_counter times,
-    durable at None when it was not durable within timeout_s."""
-    stored = None
+def windows(node, version, timeout_s):
+    """Polls until the new version's snapshot is durable; returns (taken at, stored at, durable at) perf_counter
+    times, durable at None when it was not durable within timeout_s."""
+    taken = stored = None
     deadline = time.time() + timeout_s
     while time.time() < deadline:
         r = report(node, "spring")
         store = r.get("store")
-        if r.get("version") == version and store:
-            stored = stored or time.perf_counter()
-            if store.get("durable"):
-                return stored, time.perf_counter()
+        if r.get("version") == version:
+            if (r.get("snapshot") or {}).get("state") == "ready":
+                taken = taken or time.perf_counter()
+            if store:
+                stored = stored or time.perf_counter()
+                taken = taken or stored
+                if store.get("durable"):
+                    return taken, stored, time.perf_counter()
         time.sleep(0.02)
     if stored is None:
         sys.exit("the snapshot of spring v%d was not stored within %d s: %s" % (version, timeout_s, report(node, "spring")))
-    return stored, None
+    return taken, stored, None
 
 
 def turn(node, k, rate, hogs, timeout_s):
@@ -90,9 +95,9 @@ def turn(node, k, rate, hogs, timeout_s):
     spinning = [subprocess.Popen([sys.executable, "-c", "while True: pass"]) for _ in range(hogs)]
     try:
         version = deploy_again(node, k)
-        stored, durable = upload_window(node, version, timeout_s)
+        taken, stored, durable = windows(node, version, timeout_s)
         if durable is None:
-            return None, [], []
+            return None
         time.sleep(max(2.0, durable - stored) + 2.0)
     finally:
         for h in spinning:
@@ -100,10 +105,11 @@ def turn(node, k, rate, hogs, timeout_s):
             h.wait()
         stop.set()
         t.join()
+    publishing = [ms for at, ms in samples if taken <= at <= stored]
     during = [ms for at, ms in samples if stored <= at <= durable]
     # after: as long a window, starting 2 s after the upload ended (its last chunk's fsyncs)
     after = [ms for at, ms in samples if durable + 2.0 <= at <= durable + 2.0 + max(2.0, durable - stored)]
-    return durable - stored, during, after
+    return stored - taken, publishing, durable - stored, during, after
 
 
 def main():
@@ -128,17 +134,19 @@ def main():
             node = bench.Node(a.port + i, os.path.join(base, label), extra=["--no-predictions"], checkout=checkout)
             nodes.append((label, checkout, node))
             node.deploy("hello", bench.HELLO_JAR, bench.HELLO_HANDLER)
-        print("%-8s %4s %9s %7s %9s %9s %7s %9s %9s" % ("node", "turn", "upload s", "during", "p50 ms", "p99 ms",
-                                                        "after", "p50 ms", "p99 ms"))
+        print("%-8s %4s %9s %6s %8s %8s %9s %6s %8s %8s %6s %8s %8s" % (
+            "node", "turn", "publish s", "calls", "p50 ms", "p99 ms", "upload s", "calls", "p50 ms", "p99 ms", "after",
+            "p50 ms", "p99 ms"))
         for k in range(1, a.turns + 1):
             for label, checkout, node in nodes:
-                took, during, after = turn(node, k, a.rate, a.hogs, a.upload_timeout)
-                if took is None:
+                seen = turn(node, k, a.rate, a.hogs, a.upload_timeout)
+                if seen is None:
                     print("%-8s %4d  not durable within %d s" % (label, k, a.upload_timeout), flush=True)
                     continue
-                print("%-8s %4d %9.2f %7d %9.2f %9.2f %7d %9.2f %9.2f" % (
-                    label, k, took, len(during), pct(during, 50), pct(during, 99), len(after), pct(after, 50),
-                    pct(after, 99)), flush=True)
+                published, publishing, uploaded, during, after = seen
+                print("%-8s %4d %9.2f %6d %8.2f %8.2f %9.2f %6d %8.2f %8.2f %6d %8.2f %8.2f" % (
+                    label, k, published, len(publishing), pct(publishing, 50), pct(publishing, 99), uploaded,
+                    len(during), pct(during, 50), pct(during, 99), len(after), pct(after, 50), pct(after, 99)), flush=True)
         for label, checkout, _ in nodes:
             print("%s: %s" % (label, checkout))
     finally:

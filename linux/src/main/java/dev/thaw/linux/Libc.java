@@ -135,6 +135,7 @@ public final class Libc {
     private static final MethodHandle FLOCK = bind("flock", FunctionDescriptor.of(INT, INT, INT));
     private static final MethodHandle KILL = bind("kill", FunctionDescriptor.of(INT, INT, INT));
     private static final MethodHandle SCHED_SETSCHEDULER = bind("sched_setscheduler", FunctionDescriptor.of(INT, INT, INT, ADDR));
+    private static final MethodHandle SCHED_SETAFFINITY = bind("sched_setaffinity", FunctionDescriptor.of(INT, INT, LONG, ADDR));
     private static final MethodHandle SOCKET = bind("socket", FunctionDescriptor.of(INT, INT, INT, INT));
     private static final MethodHandle IOCTL = bind("ioctl", FunctionDescriptor.of(INT, INT, LONG, ADDR), Linker.Option.firstVariadicArg(2));
     private static final MethodHandle GETEUID = LINKER.downcallHandle(find("geteuid"), FunctionDescriptor.of(INT));
@@ -313,6 +314,26 @@ public final class Libc {
             MemorySegment param = arena.allocate(INT); // struct sched_param: its priority, 0 for both policies
             int r = (int) SCHED_SETSCHEDULER.invokeExact(state, tid, idle ? SCHED_IDLE : SCHED_OTHER, param);
             return unlessGone(r, state, () -> "sched_setscheduler(" + tid + ", " + (idle ? "SCHED_IDLE" : "SCHED_OTHER") + ")");
+        } catch (Throwable t) {
+            throw rethrow(t);
+        }
+    }
+
+    /**
+     * Lets the calling thread run on CPU {@code cpu} only ({@code sched_setaffinity}): tests that need
+     * threads to share one CPU, whatever the scheduler's balancing would do.
+     *
+     * @throws NativeException when the kernel refuses (no such CPU)
+     */
+    public static void runOnlyOn(int cpu) {
+        if (cpu < 0 || cpu >= 1024) {
+            throw new IllegalArgumentException("CPU " + cpu + " is outside 0-1023");
+        }
+        try (Arena arena = Arena.ofConfined()) {
+            MemorySegment state = arena.allocate(CAPTURE);
+            MemorySegment mask = arena.allocate(128); // cpu_set_t: 1024 bits
+            mask.set(ValueLayout.JAVA_BYTE, cpu / 8, (byte) (1 << (cpu % 8)));
+            check((int) SCHED_SETAFFINITY.invokeExact(state, 0, 128L, mask), state, () -> "sched_setaffinity(CPU " + cpu + ")");
         } catch (Throwable t) {
             throw rethrow(t);
         }

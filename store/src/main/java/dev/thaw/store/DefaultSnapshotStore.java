@@ -42,6 +42,7 @@ final class DefaultSnapshotStore implements SnapshotStore {
     private final MeteredTier s3;
     private final List<MeteredTier> tiers;
     private final ExecutorService ioPool;
+    private final ExecutorService writePool;
     private final ExecutorService uploadPool;
     /** Runs the S3 read warm-up ({@link ReadWarmUp}): its own threads, so restores never queue behind it. */
     private final ExecutorService warmUpPool;
@@ -75,7 +76,10 @@ final class DefaultSnapshotStore implements SnapshotStore {
         // one thread drives the warm-up and waits while two fetch: a restore keeps a core
         this.warmUpPool = Executors.newFixedThreadPool(3, Background.threads(daemonThreads("thaw-store-warm-up-")));
         int window = 2 * config.fetchThreads();
-        this.writer = new SnapshotWriter(keys, codec, disk, memory, ioPool, window, !config.encryption());
+        // puts are background work (a node publishes its snapshots while it serves): idle, and apart
+        // from the fetches of restores, which would otherwise queue behind a put's chunks
+        this.writePool = Executors.newFixedThreadPool(config.fetchThreads(), Background.threads(daemonThreads("thaw-store-write-")));
+        this.writer = new SnapshotWriter(keys, codec, disk, memory, writePool, window, !config.encryption());
         this.fillPool = new FillPool(Background.threads(daemonThreads("thaw-store-fill-")));
         this.reader = new SnapshotReader(new ChunkReader(tiers, keys, codec, fillPool, config.busy(), config.fillWait()), ioPool, window);
         this.uploader = new Uploader(s3, tiers.subList(0, tiers.size() - 1), keys, codec, uploadPool,
@@ -339,6 +343,7 @@ final class DefaultSnapshotStore implements SnapshotStore {
         closed = true;
         uploader.close();
         ioPool.shutdownNow();
+        writePool.shutdownNow();
         uploadPool.shutdownNow();
         warmUpPool.shutdownNow();
         fillPool.shutdown();

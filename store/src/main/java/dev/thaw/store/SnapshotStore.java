@@ -22,6 +22,16 @@ public interface SnapshotStore extends AutoCloseable {
     }
 
     /**
+     * @return a factory of {@code base}'s threads for work on a store that no one waits for (a node
+     *     publishing the snapshots it takes): they run at the store's background priority, yielding
+     *     the CPU to everything else and never starved for long, as the store's own uploads and
+     *     fills do (store/README.md)
+     */
+    static java.util.concurrent.ThreadFactory backgroundThreads(java.util.concurrent.ThreadFactory base) {
+        return Background.threads(base);
+    }
+
+    /**
      * Stores the regular files of {@code imagesDir} as snapshot {@code snapshotId}, replacing any
      * snapshot of that id. Returns once the snapshot is usable locally; its upload goes on in the
      * background.

@@ -211,8 +211,10 @@ class RoundTripTest {
                     }
                 }
             }
+            // thread names are cut to 15 characters: thaw-store-upload, thaw-store-write-N
             assertThat(policies).as("SCHED_IDLE is 5").containsEntry("thaw-store-put-", java.util.Set.of(5))
-                    .containsEntry("thaw-store-uplo", java.util.Set.of(5)).containsEntry("thaw-store-io-", java.util.Set.of(0));
+                    .containsEntry("thaw-store-uplo", java.util.Set.of(5)).containsEntry("thaw-store-writ", java.util.Set.of(5))
+                    .containsEntry("thaw-store-io-", java.util.Set.of(0));
         }
     }
 

@@ -47,8 +47,9 @@ public final class SnapshotRepository implements AutoCloseable {
 
     private final Path hotRoot;
     private final Optional<SnapshotStore> store;
-    private final ExecutorService publisher = Executors.newSingleThreadExecutor(
-            Thread.ofPlatform().daemon().name("thaw-snapshot-publisher").factory());
+    /** Stores snapshots, working sets and base images, and deletes them: no invocation waits for it. */
+    private final ExecutorService publisher = Executors.newSingleThreadExecutor(SnapshotStore.backgroundThreads(
+            Thread.ofPlatform().daemon().name("thaw-snapshot-publisher").factory()));
     /** Fetches chunks ahead of a page server streaming a whole image: the other core decrypts meanwhile. */
     private final ExecutorService readAhead = Executors.newFixedThreadPool(2,
             Thread.ofPlatform().daemon().name("thaw-read-ahead-", 1).factory());
