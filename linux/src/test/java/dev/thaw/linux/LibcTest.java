@@ -78,14 +78,9 @@ class LibcTest {
         assertThat(Libc.scheduleIdle(tid[0], true)).as("the thread is gone").isFalse();
     }
 
-    /** @return the scheduling policy in a {@code /proc/.../stat} file (its 41st field) */
+    /** @return the scheduling policy in a {@code /proc/.../stat} file */
     static int policy(Path stat) {
-        try {
-            String s = Files.readString(stat);
-            return Integer.parseInt(s.substring(s.lastIndexOf(')') + 2).split(" ")[38]);
-        } catch (IOException e) {
-            throw new java.io.UncheckedIOException(e);
-        }
+        return ProcStat.read(stat).orElseThrow().policy();
     }
 
     @Test

@@ -1,6 +1,7 @@
 package dev.thaw.store;
 
 import dev.thaw.linux.Libc;
+import dev.thaw.linux.ProcStat;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -112,14 +113,14 @@ final class Background {
 
         /** The state in {@code stat} (R: running or runnable) and the CPU time in {@code schedstat} (ns, first). */
         private static Optional<StarvationGuard.Sample> read(Path task) {
-            try {
-                String stat = Files.readString(task.resolve("stat"));
-                String schedstat = Files.readString(task.resolve("schedstat")).trim();
-                boolean runnable = stat.charAt(stat.lastIndexOf(')') + 2) == 'R';
-                return Optional.of(new StarvationGuard.Sample(runnable, Long.parseLong(schedstat.split(" ")[0])));
-            } catch (IOException | RuntimeException e) {
-                return Optional.empty();
-            }
+            return ProcStat.read(task.resolve("stat")).flatMap(stat -> {
+                try {
+                    String schedstat = Files.readString(task.resolve("schedstat")).trim();
+                    return Optional.of(new StarvationGuard.Sample(stat.state() == 'R', Long.parseLong(schedstat.split(" ")[0])));
+                } catch (IOException | RuntimeException e) {
+                    return Optional.empty();
+                }
+            });
         }
     }
 }

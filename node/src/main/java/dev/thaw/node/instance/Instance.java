@@ -541,13 +541,9 @@ public final class Instance implements PoolInstance {
         if (!p.isAlive()) {
             return false;
         }
-        try {
-            String stat = Files.readString(Path.of("/proc", Long.toString(p.pid()), "stat"));
-            char state = stat.charAt(stat.lastIndexOf(')') + 2);
-            return state != 'Z' && state != 'X';
-        } catch (IOException | RuntimeException e) {
-            return false; // gone meanwhile
-        }
+        return dev.thaw.linux.ProcStat.read(Path.of("/proc", Long.toString(p.pid()), "stat"))
+                .map(s -> s.state() != 'Z' && s.state() != 'X')
+                .orElse(false); // gone meanwhile
     }
 
     @Override
