@@ -11,8 +11,9 @@ Boot is deployed again (a new version, so a new snapshot); the snapshot report i
 upload's window, from the snapshot being stored to it being durable in S3, and the window before it,
 from the snapshot being taken to it being stored (the node cutting the image into chunks, sealing and
 writing them: "publish"). Printed per node: how long each took, and hello's client round trip, p50
-and p99, during the publish, during the upload and in as many seconds after the upload. With --against, a node of that checkout (built: run its ./thaw once) runs beside
-this one's, in turns: the comparison of two builds in one run. With --hogs N, N processes spin at
+and p99, during the publish, during the upload and in as many seconds after the upload. With
+--against, a node of that checkout (built: run its ./thaw once) runs beside this one's, in turns:
+the comparison of two builds in one run. With --hogs N, N processes spin at
 normal priority through each turn, as CPU-bound functions on a node that stays busy would: the
 upload then shows whether background work still gets done (a turn whose upload is not durable
 within --upload-timeout seconds prints that and goes on).

@@ -59,10 +59,7 @@ class BackgroundTest {
     /** The factory a node publishes its snapshots with: its threads are idle work while they run, like the store's own. */
     @Test
     void theStoresPublicBackgroundThreadsRunIdle() throws Exception {
-        // a thread that becomes idle work during a boost (another test's) stays normal until it ends
-        for (long end = System.nanoTime() + 10_000_000_000L; Background.guard().boosted() && System.nanoTime() < end; ) {
-            Thread.sleep(20);
-        }
+        TestSupport.awaitNoBoost(); // another test's
         CompletableFuture<Integer> seen = new CompletableFuture<>();
         Thread t = SnapshotStore.backgroundThreads(Thread.ofPlatform().name("publisher").factory())
                 .newThread(() -> seen.complete(TestSupport.schedulingPolicy(Path.of("/proc/thread-self/stat"))));

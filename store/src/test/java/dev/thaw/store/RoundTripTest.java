@@ -193,10 +193,7 @@ class RoundTripTest {
             assertThat(store.awaitDurable("fn", Duration.ofSeconds(30))).isTrue();
             TestSupport.clearMemory(store);
             store.materialize("fn", tmp.resolve("out"));
-            // a thread that starved during the upload runs at normal priority for a moment (StarvationGuard)
-            for (long end = System.nanoTime() + 10_000_000_000L; Background.guard().boosted() && System.nanoTime() < end; ) {
-                Thread.sleep(50);
-            }
+            TestSupport.awaitNoBoost(); // the upload's threads may have starved a moment
             java.util.Map<String, java.util.Set<Integer>> policies = new java.util.TreeMap<>();
             try (var tasks = Files.list(Path.of("/proc/self/task"))) {
                 for (Path task : tasks.toList()) {

@@ -138,11 +138,17 @@ final class TestSupport implements BeforeAllCallback {
 
     /** @return the scheduling policy in a {@code /proc/.../stat} file (its 41st field; SCHED_IDLE is 5) */
     static int schedulingPolicy(Path stat) {
-        try {
-            String s = Files.readString(stat);
-            return Integer.parseInt(s.substring(s.lastIndexOf(')') + 2).split(" ")[38]);
-        } catch (java.io.IOException e) {
-            throw new java.io.UncheckedIOException(e);
+        return dev.thaw.linux.ProcStat.read(stat).orElseThrow(() -> new java.io.UncheckedIOException(
+                new java.io.IOException("no thread at " + stat))).policy();
+    }
+
+    /**
+     * Waits (at most 10 s) until no boost of the process's starvation guard is on: during one, idle
+     * threads run at normal priority and a thread that becomes idle work stays normal until it ends.
+     */
+    static void awaitNoBoost() throws InterruptedException {
+        for (long end = System.nanoTime() + 10_000_000_000L; Background.guard().boosted() && System.nanoTime() < end; ) {
+            Thread.sleep(20);
         }
     }
 }
