@@ -16,10 +16,12 @@
  *
  * CRIU dumps and restores the filter with the process: clones run under it too.
  */
+#include <errno.h>
 #include <linux/audit.h>
 #include <linux/filter.h>
 #include <linux/seccomp.h>
 #include <stddef.h>
+#include <stdlib.h>
 #include <sys/syscall.h>
 
 #define X32_SYSCALL_BIT 0x40000000
@@ -27,10 +29,74 @@
 #define CLONE_NAMESPACE_FLAGS 0x7E020000
 
 #define LOAD_NR BPF_STMT(BPF_LD | BPF_W | BPF_ABS, offsetof(struct seccomp_data, nr))
-#define DENY(nr) BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, (nr), 0, 1), BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ERRNO | EPERM)
 
-static int install_seccomp(void) {
-    struct sock_filter filter[] = {
+/* Denied with EPERM. */
+static const unsigned int denied_calls[] = {
+    /* namespaces: unshare would make a user namespace (and capabilities in it); setns joins others */
+    SYS_unshare, SYS_setns,
+    /* the mount API, old and new: the instance's file system view is fixed by its launcher */
+    SYS_mount, SYS_umount2, SYS_pivot_root, SYS_chroot, SYS_move_mount, SYS_open_tree, SYS_fsopen,
+    SYS_fsmount, SYS_fsconfig, SYS_fspick, SYS_mount_setattr,
+    /* reading or writing other processes, and comparing their kernel objects */
+    SYS_ptrace, SYS_process_vm_readv, SYS_process_vm_writev, SYS_kcmp,
+    /* kernel code and kernel programs */
+    SYS_kexec_load, SYS_kexec_file_load, SYS_init_module, SYS_finit_module, SYS_delete_module, SYS_bpf,
+    SYS_perf_event_open,
+    /* kernel keyrings are not namespaced */
+    SYS_keyctl, SYS_add_key, SYS_request_key,
+    /* userfaultfd stalls kernel code at will (a classic exploit aid); the JVM does not use it */
+    SYS_userfaultfd,
+    /* io_uring: a large attack surface that seccomp cannot see into; the JVM does not use it */
+    SYS_io_uring_setup, SYS_io_uring_enter, SYS_io_uring_register,
+    /* whole-machine state: swap, reboot, the kernel log, process accounting, clocks, quotas */
+    SYS_swapon, SYS_swapoff, SYS_reboot, SYS_syslog, SYS_acct, SYS_settimeofday, SYS_clock_settime,
+    SYS_adjtimex, SYS_clock_adjtime, SYS_quotactl,
+    /* file handles bypass path lookup (a known container escape), I/O ports, obsolete calls */
+    SYS_open_by_handle_at, SYS_name_to_handle_at, SYS_iopl, SYS_ioperm, SYS_uselib, SYS_vhangup,
+    SYS_lookup_dcookie,
+    /* watching the whole file system's events */
+    SYS_fanotify_init,
+};
+#define DENIED_COUNT (sizeof denied_calls / sizeof denied_calls[0])
+/* the head below, then at most two instructions per denied call and one per branch or leaf */
+#define FILTER_MAX (16 + 4 * DENIED_COUNT)
+
+static int compare_numbers(const void *a, const void *b) {
+    unsigned int x = *(const unsigned int *) a, y = *(const unsigned int *) b;
+    return x < y ? -1 : x > y;
+}
+
+/*
+ * A binary search over the sorted denied numbers, from code[at]: a branch per halving, and leaves
+ * of at most three comparisons, each followed by its own denial, then an allow. An allowed call
+ * runs about ten instructions instead of a comparison per denied call. That matters on every cold
+ * start: the kernel runs the filter once per system call number whenever a thread loads it (to
+ * learn which calls it always allows), and CRIU loads it in every thread of every restored clone.
+ * Returns the next free index, or 0 when a branch would jump further than BPF allows.
+ */
+static unsigned int emit_search(struct sock_filter *code, unsigned int at, const unsigned int *denied, unsigned int lo,
+                                unsigned int hi) {
+    if (hi - lo <= 3) {
+        for (unsigned int i = lo; i < hi; i++) {
+            code[at++] = (struct sock_filter) BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, denied[i], 0, 1);
+            code[at++] = (struct sock_filter) BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ERRNO | EPERM);
+        }
+        code[at++] = (struct sock_filter) BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ALLOW);
+        return at;
+    }
+    unsigned int mid = lo + (hi - lo) / 2;
+    unsigned int branch = at;
+    unsigned int right = emit_search(code, at + 1, denied, lo, mid);
+    if (right == 0 || right - branch - 1 > 255) {
+        return 0;
+    }
+    code[branch] = (struct sock_filter) BPF_JUMP(BPF_JMP | BPF_JGE | BPF_K, denied[mid], (unsigned char) (right - branch - 1), 0);
+    return emit_search(code, right, denied, mid, hi);
+}
+
+/* Builds the filter into code (FILTER_MAX entries); returns its length, or 0 when it cannot be built. */
+static unsigned int build_seccomp_filter(struct sock_filter *code) {
+    struct sock_filter head[] = {
         /* x86-64 calls only; anything else kills the process */
         BPF_STMT(BPF_LD | BPF_W | BPF_ABS, offsetof(struct seccomp_data, arch)),
         BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, AUDIT_ARCH_X86_64, 1, 0),
@@ -48,34 +114,27 @@ static int install_seccomp(void) {
         BPF_JUMP(BPF_JMP | BPF_JSET | BPF_K, CLONE_NAMESPACE_FLAGS, 0, 1),
         BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ERRNO | EPERM),
         LOAD_NR,
-        /* namespaces: unshare would make a user namespace (and capabilities in it); setns joins others */
-        DENY(SYS_unshare), DENY(SYS_setns),
-        /* the mount API, old and new: the instance's file system view is fixed by its launcher */
-        DENY(SYS_mount), DENY(SYS_umount2), DENY(SYS_pivot_root), DENY(SYS_chroot),
-        DENY(SYS_move_mount), DENY(SYS_open_tree), DENY(SYS_fsopen), DENY(SYS_fsmount), DENY(SYS_fsconfig),
-        DENY(SYS_fspick), DENY(SYS_mount_setattr),
-        /* reading or writing other processes, and comparing their kernel objects */
-        DENY(SYS_ptrace), DENY(SYS_process_vm_readv), DENY(SYS_process_vm_writev), DENY(SYS_kcmp),
-        /* kernel code and kernel programs */
-        DENY(SYS_kexec_load), DENY(SYS_kexec_file_load), DENY(SYS_init_module), DENY(SYS_finit_module),
-        DENY(SYS_delete_module), DENY(SYS_bpf), DENY(SYS_perf_event_open),
-        /* kernel keyrings are not namespaced */
-        DENY(SYS_keyctl), DENY(SYS_add_key), DENY(SYS_request_key),
-        /* userfaultfd stalls kernel code at will (a classic exploit aid); the JVM does not use it */
-        DENY(SYS_userfaultfd),
-        /* io_uring: a large attack surface that seccomp cannot see into; the JVM does not use it */
-        DENY(SYS_io_uring_setup), DENY(SYS_io_uring_enter), DENY(SYS_io_uring_register),
-        /* whole-machine state: swap, reboot, the kernel log, process accounting, clocks, quotas */
-        DENY(SYS_swapon), DENY(SYS_swapoff), DENY(SYS_reboot), DENY(SYS_syslog), DENY(SYS_acct),
-        DENY(SYS_settimeofday), DENY(SYS_clock_settime), DENY(SYS_adjtimex), DENY(SYS_clock_adjtime),
-        DENY(SYS_quotactl),
-        /* file handles bypass path lookup (a known container escape), I/O ports, obsolete calls */
-        DENY(SYS_open_by_handle_at), DENY(SYS_name_to_handle_at), DENY(SYS_iopl), DENY(SYS_ioperm),
-        DENY(SYS_uselib), DENY(SYS_vhangup), DENY(SYS_lookup_dcookie),
-        /* watching the whole file system's events */
-        DENY(SYS_fanotify_init),
-        BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ALLOW),
     };
-    struct sock_fprog prog = {.len = (unsigned short) (sizeof filter / sizeof filter[0]), .filter = filter};
+    enum { HEAD = sizeof head / sizeof head[0] };
+    unsigned int sorted[DENIED_COUNT];
+    for (unsigned int i = 0; i < DENIED_COUNT; i++) {
+        sorted[i] = denied_calls[i];
+    }
+    qsort(sorted, DENIED_COUNT, sizeof sorted[0], compare_numbers);
+    for (unsigned int i = 0; i < HEAD; i++) {
+        code[i] = head[i];
+    }
+    unsigned int len = emit_search(code, HEAD, sorted, 0, DENIED_COUNT);
+    return len <= FILTER_MAX ? len : 0;
+}
+
+static int install_seccomp(void) {
+    struct sock_filter filter[FILTER_MAX];
+    unsigned int len = build_seccomp_filter(filter);
+    if (len == 0) {
+        errno = E2BIG;
+        return -1;
+    }
+    struct sock_fprog prog = {.len = (unsigned short) len, .filter = filter};
     return (int) syscall(SYS_seccomp, SECCOMP_SET_MODE_FILTER, 0, &prog);
 }
