@@ -227,7 +227,8 @@ class ClusterIT {
         List<Future<HttpResponse<String>>> running = new ArrayList<>();
         for (int k = 0; k < 3; k++) {
             running.add(pool.submit(() -> invoke(cluster.node(2), "spread", "{\"ms\":6000}")));
-            Thread.sleep(2_000); // the busy node's load reaches the others' view (published every second)
+            int busy = k + 1; // the busy nodes' load reaches the entry node's view (published every second)
+            Eventually.poll(() -> clusterLoad(cluster.node(2)), load -> load >= busy, WAIT, POLL);
         }
         Set<String> ranOn = new TreeSet<>();
         for (Future<HttpResponse<String>> f : running) {
@@ -239,6 +240,15 @@ class ClusterIT {
         pool.shutdown();
         assertThat(ranOn).as("cold starts spread over the nodes").hasSizeGreaterThanOrEqualTo(2);
         assertThat(boots("spread")).isEqualTo(1);
+    }
+
+    /** @return the load of every node, summed, as {@code node} sees the cluster */
+    private static int clusterLoad(LocalCluster.NodeProcess node) {
+        int load = 0;
+        for (JsonNode n : node.client.clusterNodes().path("nodes")) {
+            load += n.path("load").asInt();
+        }
+        return load;
     }
 
     @Test
