@@ -213,6 +213,7 @@ final class ThawNode implements Node, NodeOperations {
                 ? openSnapshotStoreOrWarn() : Optional.empty();
         repository = new SnapshotRepository(hotRoot(), snapshotStore);
         metrics.storeTiers(repository::tierStats);
+        metrics.storeBackgroundBoosts(dev.thaw.store.SnapshotStore::backgroundBoosts);
         metrics.restoreHeldBytes(repository::restoreHeldBytes);
         xdt = startTransfers(snapshotStore);
         ahead = new dev.thaw.node.ahead.AheadOfDemand(ticker::nanos, scheduler, config.keepAlive(),

@@ -32,6 +32,16 @@ public interface SnapshotStore extends AutoCloseable {
     }
 
     /**
+     * @return how many times this process's idle background work (the stores' uploads, fills and
+     *     the threads of {@link #backgroundThreads}) was found starving behind busy cores and run at
+     *     the normal priority for a while (store/README.md): a node that counts many has cores that
+     *     stay busy, and its snapshots reach their durable tier only by these boosts
+     */
+    static long backgroundBoosts() {
+        return Background.guard().boosts();
+    }
+
+    /**
      * Stores the regular files of {@code imagesDir} as snapshot {@code snapshotId}, replacing any
      * snapshot of that id. Returns once the snapshot is usable locally; its upload goes on in the
      * background.

@@ -27,7 +27,7 @@ class BackgroundTest {
         assumeTrue(Files.isReadable(Path.of("/proc/thread-self/schedstat")), "the kernel shows no thread CPU times");
         ThreadMXBean cpu = ManagementFactory.getThreadMXBean();
         AtomicBoolean stop = new AtomicBoolean();
-        long boostsBefore = Background.guard().boosts();
+        long boostsBefore = SnapshotStore.backgroundBoosts();
         Thread hog = Thread.ofPlatform().daemon().name("hog").start(() -> {
             Libc.runOnlyOn(0);
             while (!stop.get()) {
@@ -48,7 +48,7 @@ class BackgroundTest {
                 }).run();
             });
             long tookMs = done.get(30, TimeUnit.SECONDS);
-            assertThat(Background.guard().boosts()).as("the guard gave it a normal share (it took %d ms)", tookMs)
+            assertThat(SnapshotStore.backgroundBoosts()).as("the guard gave it a normal share (it took %d ms)", tookMs)
                     .isGreaterThan(boostsBefore);
         } finally {
             stop.set(true);

@@ -96,6 +96,14 @@ public final class NodeMetrics {
                         t.tier()))).register(registry);
     }
 
+    /** Exposes how many times the store's idle background work starved and was run at the normal priority for a while. */
+    public void storeBackgroundBoosts(java.util.function.LongSupplier boosts) {
+        io.prometheus.metrics.core.metrics.CounterWithCallback.builder().name("thaw_store_background_boosts_total")
+                .help("Times the snapshot store's idle background work (uploads, fills, publishing) starved behind busy"
+                        + " cores and ran at normal priority for a while")
+                .callback(cb -> cb.call(boosts.getAsLong())).register(registry);
+    }
+
     /** Exposes, per function, the memory restores hold to serve pages, read at scrape time. */
     public void restoreHeldBytes(java.util.function.Supplier<java.util.Map<String, Long>> held) {
         io.prometheus.metrics.core.metrics.GaugeWithCallback.builder().name("thaw_restore_held_bytes")
