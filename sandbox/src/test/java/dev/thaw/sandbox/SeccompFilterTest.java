@@ -34,23 +34,17 @@ class SeccompFilterTest {
     private static final int CLONE_THREAD_FLAGS = 0x003D0F00; // what glibc's pthread_create passes
 
     /** x86-64 numbers of the calls the sandbox denies (the list in seccomp.h, written out independently). */
-    private static final Map<String, Integer> DENIED = Map.ofEntries(
-            Map.entry("unshare", 272), Map.entry("setns", 308), Map.entry("mount", 165), Map.entry("umount2", 166),
-            Map.entry("pivot_root", 155), Map.entry("chroot", 161), Map.entry("move_mount", 429),
-            Map.entry("open_tree", 428), Map.entry("fsopen", 430), Map.entry("fsmount", 432), Map.entry("fsconfig", 431),
-            Map.entry("fspick", 433), Map.entry("mount_setattr", 442), Map.entry("ptrace", 101),
-            Map.entry("process_vm_readv", 310), Map.entry("process_vm_writev", 311), Map.entry("kcmp", 312),
-            Map.entry("kexec_load", 246), Map.entry("kexec_file_load", 320), Map.entry("init_module", 175),
-            Map.entry("finit_module", 313), Map.entry("delete_module", 176), Map.entry("bpf", 321),
-            Map.entry("perf_event_open", 298), Map.entry("keyctl", 250), Map.entry("add_key", 248),
-            Map.entry("request_key", 249), Map.entry("userfaultfd", 323), Map.entry("io_uring_setup", 425),
-            Map.entry("io_uring_enter", 426), Map.entry("io_uring_register", 427), Map.entry("swapon", 167),
-            Map.entry("swapoff", 168), Map.entry("reboot", 169), Map.entry("syslog", 103), Map.entry("acct", 163),
-            Map.entry("settimeofday", 164), Map.entry("clock_settime", 227), Map.entry("adjtimex", 159),
-            Map.entry("clock_adjtime", 305), Map.entry("quotactl", 179), Map.entry("open_by_handle_at", 304),
-            Map.entry("name_to_handle_at", 303), Map.entry("iopl", 172), Map.entry("ioperm", 173),
-            Map.entry("uselib", 134), Map.entry("vhangup", 153), Map.entry("lookup_dcookie", 212),
-            Map.entry("fanotify_init", 300));
+    private static final Map<String, Integer> DENIED = numbers("""
+            unshare 272  setns 308  mount 165  umount2 166  pivot_root 155  chroot 161  move_mount 429
+            open_tree 428  fsopen 430  fsmount 432  fsconfig 431  fspick 433  mount_setattr 442  ptrace 101
+            process_vm_readv 310  process_vm_writev 311  kcmp 312  kexec_load 246  kexec_file_load 320
+            init_module 175  finit_module 313  delete_module 176  bpf 321  perf_event_open 298  keyctl 250
+            add_key 248  request_key 249  userfaultfd 323  io_uring_setup 425  io_uring_enter 426
+            io_uring_register 427  swapon 167  swapoff 168  reboot 169  syslog 103  acct 163  settimeofday 164
+            clock_settime 227  adjtimex 159  clock_adjtime 305  quotactl 179  open_by_handle_at 304
+            name_to_handle_at 303  iopl 172  ioperm 173  uselib 134  vhangup 153  lookup_dcookie 212
+            fanotify_init 300
+            """);
 
     private static final String PROBE = """
             #define _GNU_SOURCE
@@ -133,6 +127,15 @@ class SeccompFilterTest {
             assertThat(answers.get(String.valueOf(call.getValue()))).as(call.getKey()).isEqualTo("1"); // EPERM
         }
         assertThat(answers).hasSize(DENIED.size() + 1).containsEntry("getpid", "0");
+    }
+
+    private static Map<String, Integer> numbers(String pairs) {
+        String[] words = pairs.trim().split("\\s+");
+        Map<String, Integer> numbers = new HashMap<>();
+        for (int i = 0; i < words.length; i += 2) {
+            numbers.put(words[i], Integer.parseInt(words[i + 1]));
+        }
+        return Map.copyOf(numbers);
     }
 
     private static int[][] dump() throws Exception {
