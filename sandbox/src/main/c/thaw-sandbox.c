@@ -147,6 +147,8 @@ static struct {
     int park_fd;
     int supervise;
     int ns_of;
+    char *ahead[MAX_LIST + 1]; /* CRIU's program (loader, options, binary), started before its command line */
+    int nahead;
     char **argv;
 } opt = {.lifeline_fd = -1, .netns_fd = -1, .uid = 1000, .gid = 1000, .seccomp = 1, .park_fd = -1, .ns_of = -1};
 
@@ -321,6 +323,11 @@ static void parse(int argc, char **argv) {
             opt.staged[opt.nstaged].src = v;
             opt.staged[opt.nstaged].dst = colon + 1;
             opt.nstaged++;
+        } else if (!strcmp(a, "--ahead")) {
+            if (opt.nahead == MAX_LIST) {
+                usage("too many --ahead");
+            }
+            opt.ahead[opt.nahead++] = v;
         } else if (!strcmp(a, "--seccomp")) {
             opt.seccomp = strcmp(v, "off") != 0;
         } else {
@@ -923,6 +930,98 @@ static int await_criu(pid_t criu) {
  * killed it), which CRIU in the foreground would swallow (it reaps the tree and exits 0), and the
  * root's parent-death signal, restored from the image, ties it to this launcher.
  */
+/*
+ * CRIU started ahead (--ahead, parked and supervised): forked and exec'd before the command line
+ * arrives, it loads and relocates its libraries while the launcher waits, then stops before main()
+ * until the launcher writes its command line to it (thaw-criu-preload.c, THAW_CRIU_COMMAND_FD).
+ * That takes CRIU's own start, milliseconds of page faults, off the restore's path. It dies with
+ * this launcher (its parent-death signal), and a cancelled restore's end of the pipe closed
+ * without a command line makes it exit 0.
+ */
+static pid_t ahead_criu = -1;
+static int ahead_command_fd = -1;
+
+static void start_criu_ahead(void) {
+    int command[2];
+    if (pipe2(command, O_CLOEXEC)) {
+        fail(S_PIPE, "pipe2", "criu ahead", errno);
+    }
+    pid_t launcher = getpid();
+    fflush(stderr);
+    pid_t criu = fork();
+    if (criu < 0) {
+        fail(S_CLONE, "fork", "criu ahead", errno);
+    }
+    if (criu == 0) {
+        if (prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0)) {
+            fail(S_PDEATHSIG, "prctl(PR_SET_PDEATHSIG)", "criu", errno);
+        }
+        if (getppid() != launcher) {
+            fail(S_PDEATHSIG, "criu", "the launcher was gone before CRIU started", 0);
+        }
+        close(opt.park_fd); /* the node's command pipe is the launcher's to read */
+        int fd = fcntl(command[0], F_DUPFD, 3); /* without close-on-exec */
+        char number[16];
+        snprintf(number, sizeof number, "%d", fd);
+        if (fd < 0 || setenv("THAW_CRIU_COMMAND_FD", number, 1)) {
+            fail(S_PIPE, "the command pipe", "criu ahead", errno);
+        }
+        execvp(opt.ahead[0], opt.ahead);
+        fail(S_EXEC, "exec", opt.ahead[0], errno);
+    }
+    close(command[0]);
+    ahead_criu = criu;
+    ahead_command_fd = command[1];
+}
+
+/* @return whether argv starts with the program CRIU was started ahead with */
+static int runs_ahead_program(char **argv) {
+    for (int i = 0; i < opt.nahead; i++) {
+        if (!argv[i] || strcmp(argv[i], opt.ahead[i])) {
+            return 0;
+        }
+    }
+    return 1;
+}
+
+/* Ends CRIU started ahead without a command line (it exits 0) and reaps it. */
+static void cancel_criu_ahead(void) {
+    if (ahead_criu < 0) {
+        return;
+    }
+    close(ahead_command_fd);
+    while (waitpid(ahead_criu, NULL, 0) < 0 && errno == EINTR) {
+    }
+    ahead_criu = -1;
+    ahead_command_fd = -1;
+}
+
+/*
+ * Hands CRIU started ahead its command line; returns its pid, or -1 when it is gone (it could not
+ * start: reaped, and the caller starts CRIU as without --ahead, which reports why).
+ */
+static pid_t run_criu_ahead(char **argv) {
+    signal(SIGPIPE, SIG_IGN);
+    for (int i = 0; argv[i]; i++) {
+        size_t len = strlen(argv[i]) + 1;
+        for (size_t done = 0; done < len;) {
+            ssize_t n = write(ahead_command_fd, argv[i] + done, len - done);
+            if (n < 0 && errno == EINTR) {
+                continue;
+            }
+            if (n < 0) {
+                kill(ahead_criu, SIGKILL);
+                cancel_criu_ahead();
+                return -1;
+            }
+            done += (size_t) n;
+        }
+    }
+    close(ahead_command_fd);
+    ahead_command_fd = -1;
+    return ahead_criu;
+}
+
 static void supervise_restore(char **argv) __attribute__((noreturn));
 
 static void supervise_restore(char **argv) {
@@ -931,6 +1030,9 @@ static void supervise_restore(char **argv) {
         if (!strcmp(argv[i], "--pidfile") && argv[i + 1]) {
             pidfile = argv[i + 1];
         }
+    }
+    if (!pidfile || !runs_ahead_program(argv)) {
+        cancel_criu_ahead();
     }
     if (!pidfile) {
         /* not a CRIU restore of ours (nothing names the root to supervise): the command replaces this launcher */
@@ -947,7 +1049,10 @@ static void supervise_restore(char **argv) {
         fail(S_PDEATHSIG, "prctl(PR_SET_PDEATHSIG)", NULL, errno);
     }
     fflush(stderr);
-    pid_t criu = fork();
+    pid_t criu = ahead_criu >= 0 ? run_criu_ahead(argv) : -1;
+    if (criu < 0) {
+        criu = fork();
+    }
     if (criu < 0) {
         fail(S_CLONE, "fork", "criu", errno);
     }
@@ -1016,6 +1121,9 @@ static void restore(void) {
         }
         stage();
         hide();
+    }
+    if (opt.nahead > 0 && opt.park_fd >= 0 && opt.supervise) {
+        start_criu_ahead();
     }
     char **argv = opt.park_fd >= 0 ? await_command() : opt.argv;
     if (opt.supervise) {

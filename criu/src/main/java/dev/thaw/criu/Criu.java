@@ -113,6 +113,16 @@ public interface Criu {
     List<String> restoreCommand(RestoreRequest request, List<String> extraOptions);
 
     /**
+     * @return the start of every {@link #restoreCommand} (the loader, its options, CRIU) when this
+     *     CRIU can be started ahead of its command line and handed it later (install-criu.sh's
+     *     preload library, on the loader's list, waits for it on the descriptor named by
+     *     {@code THAW_CRIU_COMMAND_FD}); empty when it cannot
+     */
+    default List<String> programStartableAhead() {
+        return List.of();
+    }
+
+    /**
      * How CRIU is run for one operation, beyond what thaw always gives it.
      *
      * @param command put before CRIU's own command line (a launcher and its arguments, ending with

@@ -85,6 +85,11 @@ final class CriuProcess implements Criu {
     }
 
     @Override
+    public List<String> programStartableAhead() {
+        return command.contains("--preload") && command.stream().anyMatch(a -> a.contains("thaw-criu-preload")) ? command : List.of();
+    }
+
+    @Override
     public List<String> restoreCommand(RestoreRequest r, List<String> extraOptions) {
         List<String> cmd = new ArrayList<>(command);
         cmd.addAll(List.of("restore", "-D", r.imagesDir().toString(),

@@ -104,7 +104,16 @@ public interface InstanceSandbox extends AutoCloseable {
      *
      * @throws SandboxException when it cannot be started
      */
-    ParkedRestore parkRestore(Path stdin, Path stdout, Path stderr);
+    default ParkedRestore parkRestore(Path stdin, Path stdout, Path stderr) {
+        return parkRestore(stdin, stdout, stderr, List.of());
+    }
+
+    /**
+     * As {@link #parkRestore(Path, Path, Path)}, with CRIU itself started ahead as well when
+     * {@code criuAhead} names its program ({@code Criu.programStartableAhead()}): it loads its
+     * libraries while parked, and a command line that starts with that program is handed to it.
+     */
+    ParkedRestore parkRestore(Path stdin, Path stdout, Path stderr, List<String> criuAhead);
 
     /**
      * @return the host pid of the instance's pid 1 (the namespace's init) once it runs: the pid

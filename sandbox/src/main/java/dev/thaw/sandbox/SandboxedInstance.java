@@ -306,11 +306,14 @@ final class SandboxedInstance implements InstanceSandbox {
     }
 
     @Override
-    public ParkedRestore parkRestore(Path stdin, Path stdout, Path stderr) {
+    public ParkedRestore parkRestore(Path stdin, Path stdout, Path stderr, List<String> criuAhead) {
         int[] control = Libc.pipe2(Libc.O_CLOEXEC);
         try {
             List<String> command = restoreLauncher();
             command.addAll(List.of("--park-fd", Integer.toString(Launcher.PARK_FD)));
+            for (String arg : criuAhead) {
+                command.addAll(List.of("--ahead", arg));
+            }
             Map<Integer, Integer> fds = new java.util.HashMap<>(descriptors(true));
             fds.put(Launcher.PARK_FD, control[0]);
             Process launcher = NativeSpawn.spawner().spawn(SpawnRequest.builder(command).stdin(stdin).stdout(stdout).stderr(stderr)

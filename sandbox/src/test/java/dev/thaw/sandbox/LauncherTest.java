@@ -168,6 +168,14 @@ class LauncherTest {
         assertThat(started.process().exitValue()).isZero();
         assertThat(Files.readString(out)).isEqualTo("net:[" + box.networkNamespace() + "]\nwith spaces and\nnewlines\n");
 
+        // a program started ahead that the command line does not start with is ended, and the command runs as it would have
+        Path aheadOut = f.dataDir.resolve("parked-ahead.out");
+        ParkedRestore other = box.parkRestore(Path.of("/dev/null"), aheadOut, err, List.of("/bin/sh", "-c", "echo ahead"));
+        other.start(List.of("/bin/sh", "-c", "echo \"$0\"", "the command line"));
+        assertThat(other.process().waitFor(10, TimeUnit.SECONDS)).isTrue();
+        assertThat(other.process().exitValue()).isZero();
+        assertThat(Files.readString(aheadOut)).endsWith("the command line\n");
+
         ParkedRestore missing = box.parkRestore(Path.of("/dev/null"), Path.of("/dev/null"), err);
         missing.start(List.of("/no/such/criu"));
         assertThat(missing.process().waitFor(10, TimeUnit.SECONDS)).isTrue();

@@ -100,11 +100,16 @@ final class ProbeInstance implements AutoCloseable {
      * command line.
      */
     static ProbeInstance park(InstanceSandbox box, Path work) throws IOException {
+        return park(box, work, List.of());
+    }
+
+    /** As {@link #park(InstanceSandbox, Path)}, with CRIU started ahead when {@code criuAhead} names its program. */
+    static ProbeInstance park(InstanceSandbox box, Path work, List<String> criuAhead) throws IOException {
         int[] in = Libc.pipe2(Libc.O_CLOEXEC);
         int[] out = Libc.pipe2(Libc.O_CLOEXEC);
         try {
             Files.createDirectories(work);
-            ParkedRestore parked = box.parkRestore(fd(in[0]), fd(out[1]), work.resolve("criu.stderr"));
+            ParkedRestore parked = box.parkRestore(fd(in[0]), fd(out[1]), work.resolve("criu.stderr"), criuAhead);
             ProbeInstance p = new ProbeInstance(box.id(), java.util.Optional.of(box), parked.process(), in[1], out[0],
                     work.resolve("restored.pid"));
             p.parked = parked;

@@ -58,8 +58,12 @@ class SandboxRestoreTest {
             List<ProbeInstance> clones = new ArrayList<>();
             // the first through the wrapper, the second through a launcher parked ahead of its restore
             clones.add(f.restore(boxes.get(0), images, snapshot.resolve("restore-1"), pipes));
-            ProbeInstance parked = ProbeInstance.park(boxes.get(1), snapshot.resolve("restore-2"));
+            List<String> ahead = criu.programStartableAhead();
+            assertThat(ahead).as("install-criu.sh preloads its library into CRIU").isNotEmpty();
+            ProbeInstance parked = ProbeInstance.park(boxes.get(1), snapshot.resolve("restore-2"), ahead);
             f.track(parked);
+            assertThat(awaitChildCommand(parked.supervisor.pid())).as("CRIU started ahead, waiting for its command line")
+                    .contains(ahead.getLast());
             parked.startParked(criu, images, pipes);
             clones.add(parked);
             Set<Long> namespaces = new HashSet<>(List.of(original.networkNamespace()));
@@ -119,5 +123,20 @@ class SandboxRestoreTest {
             assertThat(first.supervisor.waitFor(10, TimeUnit.SECONDS)).isTrue();
             assertThat(first.supervisor.exitValue()).isEqualTo(137);
         }
+    }
+
+    /** @return the command line of {@code pid}'s first child, once it has exec'd (its command is no longer the parent's) */
+    private static String awaitChildCommand(long pid) throws Exception {
+        String parent = Files.readString(Path.of("/proc/" + pid + "/cmdline"));
+        for (long end = System.nanoTime() + 10_000_000_000L; System.nanoTime() < end; Thread.sleep(10)) {
+            String[] children = Files.readString(Path.of("/proc/" + pid + "/task/" + pid + "/children")).trim().split(" ");
+            if (!children[0].isEmpty()) {
+                String command = Files.readString(Path.of("/proc/" + children[0] + "/cmdline")).replace('\0', ' ');
+                if (!command.equals(parent.replace('\0', ' '))) {
+                    return command;
+                }
+            }
+        }
+        return "";
     }
 }

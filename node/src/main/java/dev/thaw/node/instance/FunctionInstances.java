@@ -132,7 +132,8 @@ public final class FunctionInstances implements InstanceStarter, Instance.Lifecy
                 deployment.manifest().memoryMb(), deployment.codeDir()));
         try {
             ServerSocketChannel listener = box.openListener(RUNTIME_API_PORT);
-            ParkedLaunch parked = park ? ParkedLaunch.park(box, ctx.launcher().workDir(id)) : null;
+            ParkedLaunch parked = park ? ParkedLaunch.park(box, ctx.launcher().workDir(id),
+                    ctx.criu().map(Criu::programStartableAhead).orElse(java.util.List.of())) : null;
             return new SpareSandbox.Prepared(id, box, listener, parked);
         } catch (IOException e) {
             box.close(); // with the listeners it opened

@@ -31,15 +31,16 @@ final class ParkedLaunch implements AutoCloseable {
 
     /**
      * Parks a restore launcher in {@code box}'s sandbox, its stderr in {@code workDir} as a spawned
-     * restore's is.
+     * restore's is, and CRIU started ahead in it when {@code criuAhead} names CRIU's program.
      */
-    static ParkedLaunch park(dev.thaw.sandbox.InstanceSandbox box, Path workDir) throws IOException {
+    static ParkedLaunch park(dev.thaw.sandbox.InstanceSandbox box, Path workDir, java.util.List<String> criuAhead)
+            throws IOException {
         java.nio.file.Files.createDirectories(workDir);
         Pipe in = Pipe.open();
         Pipe out = null;
         try {
             out = Pipe.open();
-            return new ParkedLaunch(box.parkRestore(in.readEnd(), out.writeEnd(), workDir.resolve("criu.stderr")), in, out,
+            return new ParkedLaunch(box.parkRestore(in.readEnd(), out.writeEnd(), workDir.resolve("criu.stderr"), criuAhead), in, out,
                     workDir);
         } catch (IOException | RuntimeException e) {
             in.close();
