@@ -38,7 +38,7 @@ class ParkedRestoreIT {
 
             // the next spare's launcher dies before a restore takes it: the restore spawns one
             long next = Eventually.poll(() -> parkedLaunchers(node.dataDir).stream().filter(p -> p != spare)
-                    .filter(p -> children(p).isEmpty()).findFirst(), Optional::isPresent, WAIT, POLL).orElseThrow();
+                    .filter(ParkedRestoreIT::waiting).findFirst(), Optional::isPresent, WAIT, POLL).orElseThrow();
             new ProcessBuilder("kill", "-9", Long.toString(next)).start().waitFor();
             Eventually.poll(() -> ProcessHandle.of(next).map(ProcessHandle::isAlive).orElse(false), alive -> !alive,
                     WAIT, POLL);
@@ -52,8 +52,16 @@ class ParkedRestoreIT {
 
     /** @return a parked restore launcher of the node's spare sandbox, once there is one */
     private static long awaitParkedLauncher(Path dataDir) throws Exception {
-        return Eventually.poll(() -> parkedLaunchers(dataDir).stream().filter(p -> children(p).isEmpty()).findFirst(),
+        return Eventually.poll(() -> parkedLaunchers(dataDir).stream().filter(ParkedRestoreIT::waiting).findFirst(),
                 Optional::isPresent, WAIT, POLL).orElseThrow();
+    }
+
+    /**
+     * @return whether launcher {@code pid} still waits for its restore: it has no child but the CRIU
+     *     it started ahead, which waits for its command line (THAW_CRIU_COMMAND_FD in its environment)
+     */
+    private static boolean waiting(long pid) {
+        return children(pid).stream().allMatch(c -> read(Path.of("/proc/" + c.pid() + "/environ")).contains("THAW_CRIU_COMMAND_FD="));
     }
 
     /** @return the node's restore launchers that were parked (waiting still, or supervising the clone they restored) */
