@@ -788,6 +788,8 @@ static void hide(void) {
  * ahead of the restore takes that, and its own start, off the restore's path. While it waits it
  * watches the lifeline. An end closed without a command line cancels it (exit 0).
  */
+static void cancel_criu_ahead(void);
+
 static char **await_command(void) {
     size_t size = 0, cap = 4096;
     char *buf = malloc(cap);
@@ -819,6 +821,7 @@ static char **await_command(void) {
     }
     close(opt.park_fd);
     if (size == 0) {
+        cancel_criu_ahead();
         exit(0); /* cancelled */
     }
     if (buf[size - 1]) {
@@ -941,16 +944,13 @@ static int await_criu(pid_t criu) {
 static pid_t ahead_criu = -1;
 static int ahead_command_fd = -1;
 
-static void start_criu_ahead(void) {
-    int command[2];
-    if (pipe2(command, O_CLOEXEC)) {
-        fail(S_PIPE, "pipe2", "criu ahead", errno);
-    }
+/* Forks the process that becomes CRIU: it dies with this launcher (armed, then the launcher checked to still be there). */
+static pid_t fork_criu(void) {
     pid_t launcher = getpid();
     fflush(stderr);
     pid_t criu = fork();
     if (criu < 0) {
-        fail(S_CLONE, "fork", "criu ahead", errno);
+        fail(S_CLONE, "fork", "criu", errno);
     }
     if (criu == 0) {
         if (prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0)) {
@@ -959,6 +959,17 @@ static void start_criu_ahead(void) {
         if (getppid() != launcher) {
             fail(S_PDEATHSIG, "criu", "the launcher was gone before CRIU started", 0);
         }
+    }
+    return criu;
+}
+
+static void start_criu_ahead(void) {
+    int command[2];
+    if (pipe2(command, O_CLOEXEC)) {
+        fail(S_PIPE, "pipe2", "criu ahead", errno);
+    }
+    pid_t criu = fork_criu();
+    if (criu == 0) {
         close(opt.park_fd); /* the node's command pipe is the launcher's to read */
         int fd = fcntl(command[0], F_DUPFD, 3); /* without close-on-exec */
         char number[16];
@@ -1039,7 +1050,6 @@ static void supervise_restore(char **argv) {
         execvp(argv[0], argv);
         fail(S_EXEC, "exec", argv[0], errno);
     }
-    pid_t launcher = getpid();
     /*
      * From here the node's death must not kill this launcher outright: CRIU's half-restored tasks
      * (born this launcher's children, not CRIU's) would outlive both. The lifeline, watched while
@@ -1048,22 +1058,11 @@ static void supervise_restore(char **argv) {
     if (opt.lifeline_fd >= 0 && prctl(PR_SET_PDEATHSIG, 0, 0, 0, 0)) {
         fail(S_PDEATHSIG, "prctl(PR_SET_PDEATHSIG)", NULL, errno);
     }
-    fflush(stderr);
     pid_t criu = ahead_criu >= 0 ? run_criu_ahead(argv) : -1;
     if (criu < 0) {
-        criu = fork();
-    }
-    if (criu < 0) {
-        fail(S_CLONE, "fork", "criu", errno);
+        criu = fork_criu();
     }
     if (criu == 0) {
-        /* CRIU dies with this launcher; armed, then the launcher checked to still be there */
-        if (prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0)) {
-            fail(S_PDEATHSIG, "prctl(PR_SET_PDEATHSIG)", "criu", errno);
-        }
-        if (getppid() != launcher) {
-            fail(S_PDEATHSIG, "criu", "the launcher was gone before CRIU started", 0);
-        }
         execvp(argv[0], argv);
         fail(S_EXEC, "exec", argv[0], errno);
     }
