@@ -58,8 +58,9 @@ KDAT
 
 # A small library the loader preloads into CRIU (criu/src/main/c/thaw-criu-preload.c): helpers CRIU
 # forks end without running every library's destructors, which on these VMs made each sandboxed
-# restore wait milliseconds for its user namespace's daemon to exit. Built here, named after its
-# source's hash; without gcc CRIU runs without it (correct, slower).
+# restore wait milliseconds for its user namespace's daemon to exit, and a parked restore launcher
+# can start CRIU ahead of its command line. Built here, named after its source's hash; without gcc
+# CRIU runs without it (correct, slower: nothing is started ahead).
 PRELOAD_SRC="$ROOT/criu/src/main/c/thaw-criu-preload.c"
 PRELOAD=""
 

@@ -927,13 +927,6 @@ static int await_criu(pid_t criu) {
 }
 
 /*
- * Supervised (--supervise 1): CRIU restores with --restore-detached --restore-sibling, so the clone's
- * root is born this launcher's child (CLONE_PARENT) and CRIU exits once it runs. The launcher then
- * supervises the root as boot does: it exits with the root's own status (128 + the signal that
- * killed it), which CRIU in the foreground would swallow (it reaps the tree and exits 0), and the
- * root's parent-death signal, restored from the image, ties it to this launcher.
- */
-/*
  * CRIU started ahead (--ahead, parked and supervised): forked and exec'd before the command line
  * arrives, it loads and relocates its libraries while the launcher waits, then stops before main()
  * until the launcher writes its command line to it (thaw-criu-preload.c, THAW_CRIU_COMMAND_FD).
@@ -1033,6 +1026,13 @@ static pid_t run_criu_ahead(char **argv) {
     return ahead_criu;
 }
 
+/*
+ * Supervised (--supervise 1): CRIU restores with --restore-detached --restore-sibling, so the clone's
+ * root is born this launcher's child (CLONE_PARENT) and CRIU exits once it runs. The launcher then
+ * supervises the root as boot does: it exits with the root's own status (128 + the signal that
+ * killed it), which CRIU in the foreground would swallow (it reaps the tree and exits 0), and the
+ * root's parent-death signal, restored from the image, ties it to this launcher.
+ */
 static void supervise_restore(char **argv) __attribute__((noreturn));
 
 static void supervise_restore(char **argv) {
