@@ -50,6 +50,9 @@ final class Cgroups {
         }
     }
 
+    /** How many busy threads of the node all instances together weigh as, per core. */
+    static final int INSTANCES_PER_CORE = 2;
+
     private final Map<Controller, Hierarchy> controllers;
     private final Optional<Hierarchy> unified;
 
@@ -167,6 +170,41 @@ final class Cgroups {
                 write(dir.resolve("cgroup.subtree_control"), control);
             }
         }
+    }
+
+    /**
+     * Gives {@code top}, the cgroup that holds every node's instances, the cpu weight of
+     * {@link #INSTANCES_PER_CORE} busy threads per core ({@code cores} of them).
+     *
+     * <p>A node's own threads live outside thaw's cgroups, most often in the root one, where each
+     * runnable thread weighs as much as a whole sibling cgroup at the default weight. Left at that
+     * default, all instances together weighed as much as one thread of the node: under load its
+     * request carriers, timers and JIT compilers took most of both cores, and an instance's
+     * stop-the-world GC, a millisecond of work, stretched to tens of milliseconds while every
+     * invocation it held waited. Two threads' worth per core gives the instances two thirds of a
+     * contended core against one busy node thread, and a function that spins every thread it may
+     * start still leaves the node a third of each core for its API. Between nodes on one machine
+     * their own cgroups keep the default weight: they share alike.
+     */
+    void weighInstances(String top, int cores) {
+        of(Controller.CPU).ifPresent(h -> {
+            Path dir = h.mount().resolve(top);
+            if (h.v2()) {
+                write(dir.resolve("cpu.weight"), Long.toString(instancesWeight(cores)));
+            } else {
+                write(dir.resolve("cpu.shares"), Long.toString(instancesShares(cores)));
+            }
+        });
+    }
+
+    /** @return v1 {@code cpu.shares} of the instances' top cgroup: 1024 (one thread) per core and thread */
+    static long instancesShares(int cores) {
+        return 1024L * INSTANCES_PER_CORE * Math.max(1, cores);
+    }
+
+    /** @return v2 {@code cpu.weight} of the instances' top cgroup: 100 (one thread) per core and thread, at most 10000 */
+    static long instancesWeight(int cores) {
+        return Math.min(10_000L, 100L * INSTANCES_PER_CORE * Math.max(1, cores));
     }
 
     /**

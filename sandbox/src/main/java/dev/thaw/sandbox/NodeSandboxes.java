@@ -86,6 +86,7 @@ final class NodeSandboxes implements Sandboxes {
         this.layout = Layout.of(config, MountInfo.read());
         this.devicesInRoot = layout.buildSkeleton(skeleton, List.of(), config.hostname());
         cgroups.makeParent(cgroupParent);
+        cgroups.weighInstances(config.cgroupParent(), Runtime.getRuntime().availableProcessors());
         this.lifeline = Libc.pipe2(Libc.O_CLOEXEC);
     }
 

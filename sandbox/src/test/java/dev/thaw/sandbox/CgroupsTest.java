@@ -78,6 +78,15 @@ class CgroupsTest {
     }
 
     @Test
+    void allInstancesWeighTwoBusyThreadsPerCore() {
+        assertThat(Cgroups.instancesShares(2)).isEqualTo(4096);
+        assertThat(Cgroups.instancesShares(1)).isEqualTo(2048);
+        assertThat(Cgroups.instancesShares(0)).as("a machine that says it has no core").isEqualTo(2048);
+        assertThat(Cgroups.instancesWeight(2)).isEqualTo(400);
+        assertThat(Cgroups.instancesWeight(64)).as("v2's largest weight").isEqualTo(10_000);
+    }
+
+    @Test
     void mountPointsAreUnescapedAndListedDeepestFirst() {
         List<MountInfo.Mount> mounts = MountInfo.parse(List.of(
                 "100 1 0:50 / /data/sandbox/scratch/a\\040b rw - tmpfs thaw-scratch rw",

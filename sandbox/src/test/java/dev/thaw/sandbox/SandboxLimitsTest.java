@@ -59,6 +59,31 @@ class SandboxLimitsTest {
     }
 
     @Test
+    void theInstancesTogetherWeighTwoThreadsPerCoreAgainstTheNodesOwn() throws Exception {
+        try (SandboxFixture f = SandboxFixture.open()) {
+            var cpu = Cgroups.detect().of(Cgroups.Controller.CPU);
+            assumeTrue(cpu.isPresent(), "no cpu cgroup controller here");
+            InstanceSandbox box = f.create("weight", 1769);
+            ProbeInstance p = f.boot(box, 64);
+            String controller = cpu.get().v2() ? "0::" : ":cpu";
+            String own = Files.readAllLines(Path.of("/proc/" + p.pid() + "/cgroup")).stream()
+                    .filter(l -> cpu.get().v2() ? l.startsWith(controller) : l.matches("\\d+:[^:]*\\bcpu\\b[^:]*:.*"))
+                    .findFirst().orElseThrow().split(":", 3)[2].substring(1);
+            Path instance = cpu.get().mount().resolve(own);
+            Path top = instance.getParent().getParent(); // <top>/<node's key>/<instance>
+            String file = cpu.get().v2() ? "cpu.weight" : "cpu.shares";
+            int cores = Runtime.getRuntime().availableProcessors();
+            assertThat(Long.parseLong(Files.readString(top.resolve(file)).strip())).as("all instances, against the node's threads")
+                    .isEqualTo(cpu.get().v2() ? Cgroups.instancesWeight(cores) : Cgroups.instancesShares(cores))
+                    .isEqualTo(cpu.get().v2() ? Math.min(10_000, 200L * cores) : 2048L * cores);
+            assertThat(Long.parseLong(Files.readString(instance.resolve(file)).strip())).as("one CPU's weight at 1,769 MB, as on Lambda")
+                    .isEqualTo(cpu.get().v2() ? 100 : 1024);
+            assertThat(Long.parseLong(Files.readString(instance.getParent().resolve(file)).strip())).as("the node's own, as every node's")
+                    .isEqualTo(cpu.get().v2() ? 100 : 1024);
+        }
+    }
+
+    @Test
     void aForkBombStopsAtPidsMax() throws Exception {
         try (SandboxFixture f = SandboxFixture.open(b -> b.pidsMax(64))) {
             assumeTrue(Cgroups.detect().of(Cgroups.Controller.PIDS).isPresent(), "no pids cgroup controller here");
