@@ -38,7 +38,10 @@ final class CriuProbe {
                     + "support?): " + lastLines(check.output, 3));
         }
         refreshKernelFeatureCache(criu);
-        return new CriuStatus(true, Optional.of(v), "snapshots are on: CRIU " + v + " at " + criu);
+        String ahead = CriuProcess.startsAhead(CriuProcess.command(criu))
+                .map(why -> "; CRIU is not started ahead of restores: " + why)
+                .orElse("; CRIU is started ahead of sandboxed restores");
+        return new CriuStatus(true, Optional.of(v), "snapshots are on: CRIU " + v + " at " + criu + ahead);
     }
 
     /**

@@ -86,7 +86,27 @@ final class CriuProcess implements Criu {
 
     @Override
     public List<String> programStartableAhead() {
-        return command.contains("--preload") && command.stream().anyMatch(a -> a.contains("thaw-criu-preload")) ? command : List.of();
+        return startsAhead(command).isEmpty() ? command : List.of();
+    }
+
+    /**
+     * Whether CRIU run by {@code command} can be started ahead: the loader must preload thaw's
+     * library, and the library must be there (the loader ignores a missing one with a warning, and
+     * CRIU would then run its {@code main()} at once instead of waiting for its command line).
+     *
+     * @return empty when it can, else why not, in words a user can act on
+     */
+    static java.util.Optional<String> startsAhead(List<String> command) {
+        int at = command.indexOf("--preload");
+        if (at < 0 || at + 1 >= command.size() || !command.get(at + 1).contains("thaw-criu-preload")) {
+            return java.util.Optional.of("CRIU's command line preloads no thaw-criu-preload library"
+                    + " (scripts/install-criu.sh builds it with gcc and writes it into criu.argv)");
+        }
+        Path library = Path.of(command.get(at + 1));
+        if (!Files.isReadable(library)) {
+            return java.util.Optional.of("its preload library " + library + " is missing (run scripts/install-criu.sh again)");
+        }
+        return java.util.Optional.empty();
     }
 
     @Override

@@ -31,4 +31,20 @@ class CriuProcessTest {
         Files.writeString(dir.resolve("criu.argv"), "\n");
         assertThat(CriuProcess.command(launcher)).isEqualTo(List.of(launcher.toString()));
     }
+
+    @Test
+    void isStartedAheadOnlyWhenItsPreloadLibraryIsThere(@TempDir Path dir) throws Exception {
+        Path library = dir.resolve("thaw-criu-preload-0123456789ab.so");
+        List<String> preloading = List.of("/bin/true", "--library-path", "/x", "--preload", library.toString(), "/z/criu");
+
+        assertThat(CriuProcess.startsAhead(preloading)).get(org.assertj.core.api.InstanceOfAssertFactories.STRING)
+                .contains("preload library " + library + " is missing").contains("scripts/install-criu.sh");
+        Files.writeString(library, "");
+        assertThat(CriuProcess.startsAhead(preloading)).isEmpty();
+
+        assertThat(CriuProcess.startsAhead(List.of("/bin/true", "--library-path", "/x", "/z/criu")))
+                .get(org.assertj.core.api.InstanceOfAssertFactories.STRING).contains("preloads no thaw-criu-preload library");
+        assertThat(CriuProcess.startsAhead(List.of("/z/criu", "--preload"))).isPresent();
+        assertThat(CriuProcess.startsAhead(List.of("/bin/true", "--preload", "/other.so", "/z/criu"))).isPresent();
+    }
 }

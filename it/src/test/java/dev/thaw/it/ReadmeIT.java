@@ -103,6 +103,11 @@ class ReadmeIT {
         List<Ran> ran = new ArrayList<>();
         try {
             boolean snapshots = awaitHealthy(up, nodeLog);
+            if (snapshots) {
+                assertThat(Files.readString(nodeLog)).as("what the node says of CRIU started ahead (its preload library %s)",
+                        preloadBuilt() ? "built" : "not built").contains(preloadBuilt()
+                        ? "CRIU is started ahead of sandboxed restores" : "CRIU is not started ahead of restores: ");
+            }
             up.descendants().forEach(tree::add);
             for (String line : block.subList(1, block.size())) {
                 Ran r = run(line, noMaven);
@@ -241,6 +246,17 @@ class ReadmeIT {
         } finally {
             Files.deleteIfExists(out);
             Files.deleteIfExists(err);
+        }
+    }
+
+    /** @return whether scripts/install-criu.sh built the library that lets CRIU start ahead (it needs gcc) */
+    private static boolean preloadBuilt() throws IOException {
+        Path lib = REPO.resolve(".thaw/criu/lib");
+        if (!Files.isDirectory(lib)) {
+            return false;
+        }
+        try (Stream<Path> files = Files.list(lib)) {
+            return files.anyMatch(f -> f.getFileName().toString().matches("thaw-criu-preload-[0-9a-f]+\\.so"));
         }
     }
 
