@@ -187,14 +187,16 @@ final class Cgroups {
      * their own cgroups keep the default weight: they share alike.
      */
     void weighInstances(String top, int cores) {
-        of(Controller.CPU).ifPresent(h -> {
-            Path dir = h.mount().resolve(top);
-            if (h.v2()) {
-                write(dir.resolve("cpu.weight"), Long.toString(instancesWeight(cores)));
-            } else {
-                write(dir.resolve("cpu.shares"), Long.toString(instancesShares(cores)));
-            }
-        });
+        of(Controller.CPU).ifPresent(h -> writeCpuWeight(h, h.mount().resolve(top), instancesShares(cores), instancesWeight(cores)));
+    }
+
+    /** Writes cgroup {@code dir}'s cpu weight in {@code h}'s terms: v1 {@code cpu.shares}, v2 {@code cpu.weight}. */
+    static void writeCpuWeight(Hierarchy h, Path dir, long v1Shares, long v2Weight) {
+        if (h.v2()) {
+            write(dir.resolve("cpu.weight"), Long.toString(v2Weight));
+        } else {
+            write(dir.resolve("cpu.shares"), Long.toString(v1Shares));
+        }
     }
 
     /** @return v1 {@code cpu.shares} of the instances' top cgroup: 1024 (one thread) per core and thread */

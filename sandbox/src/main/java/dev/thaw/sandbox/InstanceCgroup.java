@@ -94,13 +94,7 @@ final class InstanceCgroup {
                     peak = Optional.of(FileChannel.open(peakFile, StandardOpenOption.READ, StandardOpenOption.WRITE));
                 }
             }
-            cgroups.of(Controller.CPU).ifPresent(h -> {
-                if (h.v2()) {
-                    Cgroups.write(dirs.get(h).resolve("cpu.weight"), Long.toString(cpuWeight(memoryMb)));
-                } else {
-                    Cgroups.write(dirs.get(h).resolve("cpu.shares"), Long.toString(cpuShares(memoryMb)));
-                }
-            });
+            cgroups.of(Controller.CPU).ifPresent(h -> Cgroups.writeCpuWeight(h, dirs.get(h), cpuShares(memoryMb), cpuWeight(memoryMb)));
             cgroups.of(Controller.PIDS).ifPresent(h -> Cgroups.write(dirs.get(h).resolve("pids.max"), Integer.toString(pidsMax)));
             return new InstanceCgroup(dirs, memory, memoryV2, peak);
         } catch (IOException | RuntimeException e) {
