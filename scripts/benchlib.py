@@ -1,11 +1,33 @@
-"""What the benchmark scripts share: percentiles, and the line that says which commit, when and where."""
+"""What the benchmark scripts share: percentiles, the line that says which commit, when and where, the API token, the instances' cgroup."""
 import os
 import platform
 import re
 import subprocess
+import sys
 import time
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+
+
+def api_token():
+    """The node's API token: THAW_TOKEN, else the default data directory's api-token."""
+    token = os.environ.get("THAW_TOKEN")
+    if token:
+        return token.strip()
+    try:
+        with open(os.path.join(ROOT, ".thaw/data/api-token")) as f:
+            return f.read().strip()
+    except OSError:
+        sys.exit("no API token: set THAW_TOKEN to the node's DATA_DIR/api-token")
+
+
+def instances_weight_file():
+    """The cpu weight file (v1 cpu.shares, v2 cpu.weight) of the cgroup that holds every instance: CGROUP_PARENT, default thaw."""
+    parent = os.environ.get("CGROUP_PARENT", "thaw")
+    for f in ("/sys/fs/cgroup/cpu/%s/cpu.shares" % parent, "/sys/fs/cgroup/%s/cpu.weight" % parent):
+        if os.path.exists(f):
+            return f
+    sys.exit("no cpu weight for the instances' cgroup %s (a sandboxed node on a machine with the cpu controller)" % parent)
 
 
 def pct(values, q):

@@ -39,17 +39,6 @@ SOURCE = os.path.join(ROOT, "scripts", "loadgen.c")
 BINARY = os.path.join(ROOT, ".thaw", "bin", "loadgen")
 
 
-def api_token():
-    token = os.environ.get("THAW_TOKEN")
-    if token:
-        return token.strip()
-    try:
-        with open(os.path.join(ROOT, ".thaw/data/api-token")) as f:
-            return f.read().strip()
-    except OSError:
-        sys.exit("no API token: set THAW_TOKEN to the node's DATA_DIR/api-token")
-
-
 def loadgen():
     if not os.path.exists(BINARY) or os.path.getmtime(BINARY) < os.path.getmtime(SOURCE):
         os.makedirs(os.path.dirname(BINARY), exist_ok=True)
@@ -94,14 +83,6 @@ def gc_columns(pauses):
     return " %5d %8.1f %7.2f %7.2f" % (len(pauses), sum(pauses), benchlib.pct(pauses, 99), max(pauses, default=0.0))
 
 
-def weight_file():
-    parent = os.environ.get("CGROUP_PARENT", "thaw")
-    for f in ("/sys/fs/cgroup/cpu/%s/cpu.shares" % parent, "/sys/fs/cgroup/%s/cpu.weight" % parent):
-        if os.path.exists(f):
-            return f
-    sys.exit("no cpu weight for the instances' cgroup %s (a sandboxed node on a machine with the cpu controller)" % parent)
-
-
 def instances(port, token, function):
     return call(port, token, "GET", "/functions/%s" % function)["instances"]
 
@@ -126,12 +107,12 @@ def main():
     p.add_argument("--gc-log")
     p.add_argument("--weights", default="")
     a = p.parse_args()
-    token = api_token()
+    token = benchlib.api_token()
     benchlib.header("clone-warm-up")
     node = benchlib.node_pid(a.port)
     gc = GcLog(a.gc_log)
     weights = [w for w in a.weights.split(",") if w]
-    wfile = weight_file() if weights else None
+    wfile = benchlib.instances_weight_file() if weights else None
     node_weight = open(wfile).read().strip() if wfile else None
     print("%-8s %5s %5s %-6s %8s %8s %8s %9s %7s %6s %6s%s" % (
         "label", "round", "conns", "phase", "req/s", "p50 ms", "p99 ms", "max ms", "clones", "C2 s", "C1 s",

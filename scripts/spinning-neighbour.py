@@ -25,21 +25,6 @@ import benchlib  # noqa: E402
 SPINNER_SHARES = {"cpu.shares": "148", "cpu.weight": "14"}  # a 256 MB instance's, as InstanceCgroup gives it
 
 
-def token():
-    t = os.environ.get("THAW_TOKEN")
-    if t:
-        return t.strip()
-    with open(".thaw/data/api-token") as f:
-        return f.read().strip()
-
-
-def weight_file(parent):
-    for f in ("/sys/fs/cgroup/cpu/%s/cpu.shares" % parent, "/sys/fs/cgroup/%s/cpu.weight" % parent):
-        if os.path.exists(f):
-            return f
-    sys.exit("no cpu weight for the instances' cgroup %s (a sandboxed node on a machine with the cpu controller)" % parent)
-
-
 def node_cgroup(top):
     nodes = [d for d in os.listdir(top) if os.path.isdir(os.path.join(top, d))]
     if len(nodes) != 1:
@@ -79,9 +64,9 @@ def main():
     p.add_argument("--weights", default="")
     p.add_argument("--rounds", type=int, default=2)
     a = p.parse_args()
-    tok = token()
+    tok = benchlib.api_token()
     benchlib.header("spinning-neighbour")
-    wfile = weight_file(os.environ.get("CGROUP_PARENT", "thaw"))
+    wfile = benchlib.instances_weight_file()
     knob = os.path.basename(wfile)
     node_weight = open(wfile).read().strip()
     spin_dir = os.path.join(node_cgroup(os.path.dirname(wfile)), "spinning-neighbour")
