@@ -104,8 +104,9 @@ class ReadmeIT {
         try {
             boolean snapshots = awaitHealthy(up, nodeLog);
             if (snapshots) {
+                boolean preload = preloadBuilt();
                 assertThat(Files.readString(nodeLog)).as("what the node says of CRIU started ahead (its preload library %s)",
-                        preloadBuilt() ? "built" : "not built").contains(preloadBuilt()
+                        preload ? "built" : "not built").contains(preload
                         ? "CRIU is started ahead of sandboxed restores" : "CRIU is not started ahead of restores: ");
             }
             up.descendants().forEach(tree::add);
