@@ -30,7 +30,8 @@ import org.junit.jupiter.params.provider.ValueSource;
 /**
  * Expedited data transfers on one node, with real instances: a producer (thaw handler, streamed
  * put) and a consumer (an AWS Lambda RequestHandler, streamed read), each bad reference refused end
- * to end with its reason, buffers freed after use and at expiry, a full buffer refusing a put.
+ * to end with its reason, buffers freed after use and at expiry, a full buffer refusing a put and
+ * taking the next one as soon as a read has freed the room.
  */
 class XdtIT {
     private static TestNode node;
@@ -215,8 +216,13 @@ class XdtIT {
             assertThat(refused.path("message").asText()).contains("transfer buffers are full").contains("of 1.0 MiB")
                     .contains("of 2.0 MiB").contains("--xdt-memory-mib");
             assertThat(small.client.health().path("transfers").path("objects").asInt()).isEqualTo(1);
-            assertThat(consume(small, "xdt-consumer", first).path("bytes").asLong()).isEqualTo(2 << 20);
-            assertThat(produce(small, "{\"bytes\":" + (2 << 20) + ",\"seed\":3}")).as("room again once read").startsWith("xdt2.");
+            // a chain's rhythm: each put comes right after the read that frees the room it needs
+            String held = first;
+            for (int step = 0; step < 10; step++) {
+                assertThat(consume(small, "xdt-consumer", held).path("bytes").asLong()).isEqualTo(2 << 20);
+                held = produce(small, "{\"bytes\":" + (2 << 20) + ",\"seed\":" + (3 + step) + "}");
+                assertThat(held).as("room again once read, step " + step).startsWith("xdt2.");
+            }
         }
     }
 }

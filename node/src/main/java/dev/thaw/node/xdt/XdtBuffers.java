@@ -41,12 +41,19 @@ import java.util.function.Consumer;
  * finished, or once it expired and no read holds it. The sweeper (an injected scheduler and clock)
  * frees what expired. An object freed because it was used up leaves a tombstone until its expiry,
  * so a later read is told USED_UP rather than that the data is lost.
+ *
+ * A reader gets an object's last bytes a moment before that object is freed, and in a chain it
+ * may answer, and its next step put, within that moment. So a put that finds no room while an
+ * object's every read is claimed and under way waits for it (at most DRAIN_WAIT per put) before
+ * it goes to disk or is refused: room that is about to be given back is not reported as full.
  */
 /** Memory-then-disk buffers of put data, with read accounting and expiry (see the comment above). */
 public final class XdtBuffers implements AutoCloseable {
     private static final System.Logger LOG = System.getLogger("thaw.xdt");
     /** First chunk of a put of unknown length: small puts should not pin a whole standard chunk. */
     private static final int FIRST_CHUNK = 64 * 1024;
+    /** The longest a put waits, in all, for objects being read for the last time to be freed. */
+    static final Duration DRAIN_WAIT = Duration.ofSeconds(1);
 
     /**
      * @param memoryBytes bound of native memory held by objects
@@ -82,6 +89,9 @@ public final class XdtBuffers implements AutoCloseable {
     private final ArrayDeque<Chunk> pool = new ArrayDeque<>();
     /** Held while an object leaves (see {@link #forget}) and while {@link #stats} reads. */
     private final Object accounting = new Object();
+    /** Counts objects freed; waited on by puts that wait for room (see {@link #awaitDrain}). */
+    private final AtomicLong frees = new AtomicLong();
+    private final Object room = new Object();
     private final Consumer<Entry> freed;
     private volatile boolean closed;
 
@@ -129,15 +139,14 @@ public final class XdtBuffers implements AutoCloseable {
         }
     }
 
-    /** @return a chunk of this size, its bytes reserved against the bound; null when the bound is reached */
-    private Chunk allocate(int size) {
-        long used;
-        do {
-            used = memoryUsed.get();
-            if (used + size > settings.memoryBytes()) {
-                return null;
-            }
-        } while (!memoryUsed.compareAndSet(used, used + size));
+    /**
+     * @param drain when this put stops waiting for objects being read (see {@link #awaitDrain})
+     * @return a chunk of this size, its bytes reserved against the bound; null when the bound is reached
+     */
+    private Chunk allocate(int size, Drain drain) {
+        if (!reserveOrAwait(memoryUsed, size, settings.memoryBytes(), drain)) {
+            return null;
+        }
         if (size == settings.chunkBytes()) {
             synchronized (pool) {
                 Chunk c = pool.pollFirst();
@@ -153,6 +162,95 @@ public final class XdtBuffers implements AutoCloseable {
             memoryUsed.addAndGet(-size);
             throw new Refusal(Refusal.Reason.FULL, "the node could not allocate " + size + " bytes of native memory for"
                     + " transfers: " + e.getMessage());
+        }
+    }
+
+    private static boolean reserve(AtomicLong used, long bytes, long bound) {
+        long now;
+        do {
+            now = used.get();
+            if (now + bytes > bound) {
+                return false;
+            }
+        } while (!used.compareAndSet(now, now + bytes));
+        return true;
+    }
+
+    /** How long one put may still wait for room: {@link #DRAIN_WAIT} in all, from its first wait. */
+    private static final class Drain {
+        private long deadlineNanos;
+        private boolean started;
+
+        long nanosLeft() {
+            if (!started) {
+                started = true;
+                deadlineNanos = System.nanoTime() + DRAIN_WAIT.toNanos();
+            }
+            return deadlineNanos - System.nanoTime();
+        }
+    }
+
+    /** Reserves {@code bytes} under {@code bound}, waiting as {@link #awaitDrain} does while there is no room. */
+    private boolean reserveOrAwait(AtomicLong used, long bytes, long bound, Drain drain) {
+        while (true) {
+            long seen = frees.get(); // before looking: a free in between is then seen, not slept through
+            if (reserve(used, bytes, bound)) {
+                return true;
+            }
+            if (!awaitDrain(drain, seen)) {
+                return false;
+            }
+        }
+    }
+
+    /**
+     * Waits for an object to be freed, while some object is about to give its bytes back (every
+     * read claimed and under way, or its free in progress) and the put's wait is not used up.
+     *
+     * @param seen {@link #frees} when the caller last found no room
+     * @return true when an object was freed since (look for room again), false to go on without
+     */
+    private boolean awaitDrain(Drain drain, long seen) {
+        if (frees.get() != seen) {
+            return true;
+        }
+        if (!anyAboutToBeFreed()) {
+            return frees.get() != seen; // one may have been freed while we looked
+        }
+        synchronized (room) {
+            while (frees.get() == seen) {
+                long left = drain.nanosLeft();
+                if (left <= 0 || closed) {
+                    return false;
+                }
+                try {
+                    room.wait(Math.max(1, left / 1_000_000));
+                } catch (InterruptedException e) {
+                    Thread.currentThread().interrupt();
+                    return false;
+                }
+            }
+        }
+        return true;
+    }
+
+    /** An object freed is still held until its bytes are back (see {@link #forget}): counted here. */
+    private boolean anyAboutToBeFreed() {
+        for (Entry e : entries.values()) {
+            synchronized (e) {
+                if (e.freedFlag || (e.readsLeft == 0 && e.leases > 0)) {
+                    return true;
+                }
+            }
+        }
+        return false;
+    }
+
+    /** Wakes the puts waiting for room; called after bytes were given back. */
+    private void signalFreed() {
+        frees.incrementAndGet();
+        synchronized (room) {
+            room.notifyAll();
         }
     }
 
@@ -229,6 +327,7 @@ public final class XdtBuffers implements AutoCloseable {
                 diskUsed.addAndGet(-fileBytes);
                 file = null;
             }
+            signalFreed();
         }
     }
 
@@ -239,10 +338,12 @@ public final class XdtBuffers implements AutoCloseable {
         private Chunk current;
         private long currentUsed;
         private boolean done;
+        private final Drain drain;
 
-        Writer(Entry e, long lengthHint) {
+        Writer(Entry e, long lengthHint, Drain drain) {
             this.e = e;
             this.lengthHint = lengthHint;
+            this.drain = drain;
         }
 
         /** @return bytes written so far */
@@ -318,7 +419,7 @@ public final class XdtBuffers implements AutoCloseable {
             } else {
                 size = settings.chunkBytes();
             }
-            Chunk c = allocate(size);
+            Chunk c = allocate(size, drain);
             if (c != null) {
                 e.chunks.add(c);
             }
@@ -326,13 +427,9 @@ public final class XdtBuffers implements AutoCloseable {
         }
 
         private void toDisk(byte[] b, int off, int len) {
-            long used;
-            do {
-                used = diskUsed.get();
-                if (used + len > settings.diskBytes()) {
-                    throw full(len);
-                }
-            } while (!diskUsed.compareAndSet(used, used + len));
+            if (!reserveOrAwait(diskUsed, len, settings.diskBytes(), drain)) {
+                throw full(len);
+            }
             e.fileBytes += len; // reserved: freed with the file whatever happens next
             try {
                 if (e.file == null) {
@@ -412,13 +509,18 @@ public final class XdtBuffers implements AutoCloseable {
         if (closed) {
             throw new Refusal(Refusal.Reason.UNAVAILABLE, "the node is shutting down");
         }
-        if (lengthHint > settings.memoryBytes() - memoryUsed.get() + settings.diskBytes() - diskUsed.get()) {
-            // known too large: refuse before a byte is read (the caller still drains the body)
-            Writer w = new Writer(new Entry(id), lengthHint);
-            w.done = true;
-            throw w.full(lengthHint);
+        Drain drain = new Drain();
+        for (long seen = frees.get();
+                lengthHint > settings.memoryBytes() - memoryUsed.get() + settings.diskBytes() - diskUsed.get();
+                seen = frees.get()) {
+            if (!awaitDrain(drain, seen)) {
+                // known too large: refuse before a byte is read (the caller still drains the body)
+                Writer w = new Writer(new Entry(id), lengthHint, drain);
+                w.done = true;
+                throw w.full(lengthHint);
+            }
         }
-        return new Writer(new Entry(id), lengthHint);
+        return new Writer(new Entry(id), lengthHint, drain);
     }
 
     /** A read of an object: its bytes, while the object cannot be freed. */
@@ -652,8 +754,8 @@ public final class XdtBuffers implements AutoCloseable {
      */
     private void forget(Entry e) {
         synchronized (accounting) {
+            e.free(); // then removed: a put looking for room meanwhile sees it held and being freed
             entries.remove(e.id);
-            e.free();
         }
     }
 

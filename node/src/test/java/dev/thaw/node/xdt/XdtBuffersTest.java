@@ -181,6 +181,45 @@ class XdtBuffersTest {
     }
 
     @Test
+    void aPutWaitsForAnObjectBeingReadForTheLastTimeRatherThanSpillOrBeRefused() throws Exception {
+        buffers(2L * MIB, 0);
+        byte[] first = data(2 * MIB, 11);
+        put("first", first, first.length, 1, Duration.ofMinutes(5));
+        XdtBuffers.Lease lastRead = buffers.claim("first", "x");
+        assertThat(readAll(lastRead)).isEqualTo(first); // the reader has every byte; the lease is not closed yet
+        lastRead.completed();
+        byte[] next = data(MIB, 12);
+        var put = java.util.concurrent.CompletableFuture.supplyAsync(() -> put("next", next, -1, 1, Duration.ofMinutes(5)));
+        Thread.sleep(200);
+        assertThat(put).as("waits while the last read is under way").isNotDone();
+        lastRead.close();
+        put.get(10, java.util.concurrent.TimeUnit.SECONDS);
+        // the put of unknown length: a first chunk of 64 KiB, then a standard one (no disk here: it would have been refused)
+        assertThat(buffers.stats().memoryBytes()).isEqualTo(64 * 1024 + MIB);
+        try (XdtBuffers.Lease lease = buffers.claim("next", "x")) {
+            assertThat(readAll(lease)).isEqualTo(next);
+            lease.completed();
+        }
+    }
+
+    @Test
+    void aPutWaitsForAReadInProgressOnlyForALimitedTime() throws Exception {
+        buffers(2L * MIB, 0);
+        put("held", data(2 * MIB, 13), 2L * MIB, 1, Duration.ofMinutes(5));
+        try (XdtBuffers.Lease slowReader = buffers.claim("held", "x")) {
+            long start = System.nanoTime();
+            assertThatThrownBy(() -> put("next", data(MIB, 14), -1, 1, Duration.ofMinutes(5)))
+                    .satisfies(e -> assertThat(((Refusal) e).reason()).isEqualTo(Refusal.Reason.FULL));
+            assertThat(Duration.ofNanos(System.nanoTime() - start)).as("refused after waiting for the read")
+                    .isGreaterThanOrEqualTo(XdtBuffers.DRAIN_WAIT.minusMillis(50));
+            assertThatThrownBy(() -> buffers.writer("known", MIB)).as("a put of known length waits and is refused too")
+                    .satisfies(e -> assertThat(((Refusal) e).reason()).isEqualTo(Refusal.Reason.FULL));
+            slowReader.completed();
+        }
+        assertThat(buffers.stats().memoryBytes()).isZero();
+    }
+
+    @Test
     void aThousandTransfersLeaveNothingBehind() throws IOException {
         buffers(8L * MIB, 16L * MIB);
         Random sizes = new Random(11);
