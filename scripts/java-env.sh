@@ -16,3 +16,9 @@ thaw_select_jdk() {
   return 1
 }
 thaw_select_jdk
+
+# How ./thaw runs the CLI's JAR (the node above all). scripts/node-aot-cache.sh trains with the same
+# options: an AOT cache serves only the JAR and options it was made with.
+THAW_ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+THAW_CLI_JAVA_OPTIONS=(--enable-native-access=ALL-UNNAMED -Dthaw.runtime.jar="$THAW_ROOT/.thaw/lib/thaw-runtime.jar"
+  -Dthaw.criu="$THAW_ROOT/.thaw/criu/bin/criu")

@@ -90,14 +90,14 @@ public final class BenchRun {
         }
     }
 
-    private BenchRun(RunConfig config, Path repoRoot, Path outputDir, PrintWriter out, PrintWriter err) {
+    private BenchRun(RunConfig config, Path repoRoot, Path outputDir, PrintWriter out, PrintWriter err, String token) {
         this.config = config;
         this.repoRoot = repoRoot;
         this.outputDir = outputDir;
         this.out = out;
         this.err = err;
         this.timeout = Duration.ofSeconds(config.target().timeoutS());
-        this.token = config.target().thaw() ? apiToken(repoRoot) : null;
+        this.token = !config.target().thaw() ? null : token != null ? token : apiToken(repoRoot);
         this.control = config.target().thaw() ? ThawClient.create(URI.create(config.target().url()), token, timeout) : null;
         this.invoker = new Invoker(timeout, token);
     }
@@ -127,7 +127,7 @@ public final class BenchRun {
      * @param err the progress bar and warnings
      */
     public static Result run(RunConfig config, Path repoRoot, Path outputDir, PrintWriter out, PrintWriter err) {
-        return run(config, repoRoot, outputDir, out, err, null);
+        return run(config, repoRoot, outputDir, out, err, null, null);
     }
 
     /**
@@ -136,10 +136,12 @@ public final class BenchRun {
      * the node must allow ({@code thaw up --egress-allow HOST:PORT}).
      *
      * @param transferStore {@code host:port} (an IP literal), or null for a free loopback port
+     * @param token the node's API token as the CLI found it (THAW_TOKEN, --token-file, the default data
+     *     directory); null to look for it as {@link #apiToken} does
      */
     public static Result run(RunConfig config, Path repoRoot, Path outputDir, PrintWriter out, PrintWriter err,
-                             String transferStore) {
-        BenchRun run = new BenchRun(config.validate(), repoRoot, outputDir, out, err);
+                             String transferStore, String token) {
+        BenchRun run = new BenchRun(config.validate(), repoRoot, outputDir, out, err, token);
         run.transferStoreAddress = transferStore;
         try {
             return run.execute();

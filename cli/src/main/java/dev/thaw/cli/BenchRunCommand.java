@@ -66,7 +66,8 @@ final class BenchRunCommand implements Callable<Integer> {
         var out = spec.commandLine().getOut();
         var err = spec.commandLine().getErr();
         try {
-            BenchRun.Result result = BenchRun.run(parsed, root, dir, out, err, transferStore);
+            String token = ((ThawCli) spec.root().userObject()).token(); // used for a thaw target only
+            BenchRun.Result result = BenchRun.run(parsed, root, dir, out, err, transferStore, token);
             return result.ok() ? 0 : ErrorReporter.FAILED;
         } finally {
             out.flush();

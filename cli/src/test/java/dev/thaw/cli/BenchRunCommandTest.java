@@ -51,6 +51,36 @@ class BenchRunCommandTest {
     }
 
     @Test
+    void aThawTargetIsCalledWithTheTokenOfTokenFile() throws Exception {
+        java.util.List<String> seen = new java.util.concurrent.CopyOnWriteArrayList<>();
+        HttpServer server = HttpServer.create(new InetSocketAddress("127.0.0.1", 0), 0);
+        server.createContext("/", x -> {
+            x.getRequestBody().readAllBytes();
+            seen.add(String.valueOf(x.getRequestHeaders().getFirst("Authorization")));
+            x.sendResponseHeaders(401, -1); // stops the run at its first request: only the header matters here
+            x.close();
+        });
+        server.start();
+        try {
+            Path jar = Files.write(dir.resolve("f.jar"), new byte[] {1});
+            Path config = Files.writeString(dir.resolve("s.yaml"), """
+                    name: token
+                    target: {url: "http://127.0.0.1:1", kind: thaw}
+                    functions: [{name: f, jar: %s, handler: "a.B::c"}]
+                    load: {mode: closed, concurrency: 1, requests: 1}
+                    """.formatted(jar));
+            Path token = Files.writeString(dir.resolve("api-token"), "token-from-the-file\n");
+            CommandLine cli = ThawCli.commandLine(ThawClient::create);
+            cli.setOut(new PrintWriter(new StringWriter(), true)).setErr(new PrintWriter(new StringWriter(), true));
+            cli.execute("bench", "run", config.toString(), "--token-file", token.toString(), "--url",
+                    "http://127.0.0.1:" + server.getAddress().getPort(), "--output", dir.resolve("o").toString());
+            assertThat(seen).isNotEmpty().allSatisfy(h -> assertThat(h).isEqualTo("Bearer token-from-the-file"));
+        } finally {
+            server.stop(0);
+        }
+    }
+
+    @Test
     void aBadConfigIsAUsageErrorNamingTheField() throws Exception {
         Path config = Files.writeString(dir.resolve("bad.yaml"), "target: {url: ftp://x}\nfunctions: []\n");
         StringWriter err = new StringWriter();

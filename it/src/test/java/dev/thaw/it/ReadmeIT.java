@@ -35,7 +35,9 @@ import org.junit.jupiter.api.Test;
  *
  * <p>{@code ./thaw} builds when sources are newer than {@code .thaw/lib/*.jar}; the reactor has just
  * built the runtime and the CLI, so they are staged there first, as {@code ./thaw} publishes them,
- * and a {@code mvn} on the commands' PATH that fails makes sure no nested build runs. The node
+ * and a {@code mvn} on the commands' PATH that fails makes sure no nested build runs. JARs staged
+ * anew have no AOT cache, so {@code ./thaw up} makes one first (a training run of a node on
+ * another port), as after a newcomer's first build, and starts the node from it. The node
  * ({@code ./thaw up}) runs in the background with its output in {@code target/readme-node.log}; it
  * is stopped with SIGTERM at the end, and must exit leaving no instance behind. The test's own
  * function, hello, leaves {@code .thaw/data} as it was: a hello deployed there already makes the
@@ -110,6 +112,7 @@ class ReadmeIT {
                         ? "CRIU is started ahead of sandboxed restores" : "CRIU is not started ahead of restores: ");
             }
             up.descendants().forEach(tree::add);
+            startedFromItsAotCache(up, nodeLog);
             for (String line : block.subList(1, block.size())) {
                 Ran r = run(line, noMaven);
                 ran.add(r);
@@ -120,6 +123,20 @@ class ReadmeIT {
             stop(up, tree, nodeLog);
             restoreHello(before);
         }
+    }
+
+    /** ./thaw up made the node's AOT cache for the JARs just staged (a training run) and started the node from it. */
+    private static void startedFromItsAotCache(Process up, Path nodeLog) throws IOException {
+        Path aot = LIB.resolve("thaw-cli.aot");
+        String log = Files.readString(nodeLog);
+        assertThat(log).as("what ./thaw up says of the AOT cache it made").contains("node-aot-cache: " + aot + " (");
+        assertThat(Files.getLastModifiedTime(aot)).as("a cache made after the JAR was staged")
+                .isGreaterThan(Files.getLastModifiedTime(LIB.resolve("thaw-cli.jar")));
+        String node = Stream.concat(Stream.of(up.toHandle()), up.descendants())
+                .map(h -> h.info().commandLine().orElse("")).filter(c -> c.contains("thaw-cli.jar")).findFirst()
+                .orElse("(no node process)");
+        assertThat(node).as("the node's command line").contains("-XX:AOTCache=" + aot);
+        assertThat(log).as("the JVM read its cache without complaint").doesNotContain("[error][aot");
     }
 
     /** What each command must have said, beyond exiting with 0. */
