@@ -2,7 +2,7 @@
 """Warm-path overhead of a thaw node, measured with a minimal keep-alive HTTP client.
 
 Usage: scripts/warm-overhead.py PORT FUNCTION [REQUESTS]   (a node on 127.0.0.1:PORT, FUNCTION deployed)
-The node's API token comes from THAW_TOKEN, else from .thaw/data/api-token (the default data directory).
+The node's API token comes from THAW_TOKEN, else from the repository's .thaw/data/api-token (the default data directory).
 
 Sends REQUESTS sequential invocations over one keep-alive connection after 200 unrecorded warm-up
 calls, and prints percentiles of: the client's round trip; X-Thaw-Duration-Ms (the handler round trip
@@ -11,25 +11,10 @@ difference, which is what the node's front door adds. Python's http.client keeps
 cost small and constant, which the JVM clients (JIT, selector threads) do not on 2 shared cores.
 """
 import http.client
-import os
 import sys
 import time
 
-
-def api_token():
-    token = os.environ.get("THAW_TOKEN")
-    if token:
-        return token.strip()
-    try:
-        with open(".thaw/data/api-token") as f:
-            return f.read().strip()
-    except OSError:
-        sys.exit("no API token: set THAW_TOKEN to the node's DATA_DIR/api-token")
-
-
-def pct(values, q):
-    values = sorted(values)
-    return values[min(len(values) - 1, int(len(values) * q))]
+from benchlib import api_token, pct
 
 
 def main():
@@ -52,7 +37,7 @@ def main():
             durations.append(float(response.getheader("X-Thaw-Duration-Ms")))
     overhead = [t - d for t, d in zip(totals, durations)]
     for name, values in (("round trip", totals), ("handler round trip (node)", durations), ("node overhead", overhead)):
-        print("%-26s p50 %7.3f ms  p90 %7.3f ms  p99 %7.3f ms" % (name, pct(values, .5), pct(values, .9), pct(values, .99)))
+        print("%-26s p50 %7.3f ms  p90 %7.3f ms  p99 %7.3f ms" % (name, pct(values, 50), pct(values, 90), pct(values, 99)))
 
 
 if __name__ == "__main__":
