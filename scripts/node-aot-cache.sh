@@ -64,9 +64,11 @@ for _ in $(seq 1 240); do
   sleep 0.5
 done
 [ -n "$answered" ] || fail "the training node did not answer /healthz within 2 minutes" "$WORK/node.log"
+echo "node-aot-cache: a training node is up on port $port after $(( SECONDS - started )) s; deploying hello and calling it 3,000 times..." >&2
 "$JAVA_HOME/bin/java" "${THAW_CLI_JAVA_OPTIONS[@]}" -jar "$JAR" bench run --url "http://127.0.0.1:$port" \
   --token-file "$WORK/data/api-token" --output "$WORK/results" --repo "$ROOT" "$ROOT/scripts/aot/node-training.yaml" \
   > "$WORK/bench.log" 2>&1 || fail "the training calls failed" "$WORK/bench.log"
+echo "node-aot-cache: stopping the training node after $(( SECONDS - started )) s; its JVM writes the cache as it exits..." >&2
 kill -TERM "$node_pid"
 wait "$node_pid" || true # a JVM stopped by SIGTERM exits with 143, after it wrote the cache
 node_pid=""

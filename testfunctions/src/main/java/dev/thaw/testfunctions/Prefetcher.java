@@ -15,8 +15,8 @@ import java.util.Map;
 /**
  * The second step of a chain, as the freshen seed describes it: its handler needs an object from an
  * object store (the URL in {@code OBJECT_URL}) and keeps it in a cache for {@code CACHE_TTL_MS}
- * (default 60 s); its freshen method, {@code prefetch}, fills that cache and so opens the connection
- * the handler's later requests reuse. The class does not implement {@code dev.thaw.api.Freshen}: the
+ * (default 60 s); its freshen method, {@code prefetch}, fills that cache when it is empty or stale
+ * and so opens the connection the handler's later requests reuse. The class does not implement {@code dev.thaw.api.Freshen}: the
  * hook is named at deploy ({@code --freshen prefetch}), as a Lambda handler's would be, so a deploy
  * without it has no hook at all. The handler answers {@code {"bytes", "cached", "fetchMs"}}. Its
  * priming event, {@code {"priming": true}}, runs the same path without fetching (nothing outside is
@@ -34,9 +34,15 @@ public class Prefetcher implements Handler<Map<String, Object>, Map<String, Obje
     public Prefetcher() {
     }
 
-    /** The freshen hook: fetches the object into the cache. */
+    /**
+     * The freshen hook: fetches the object into the cache unless the cache still holds it (the
+     * seed's FrFetch: a prefetch into a cache with a time to live). A warm instance freshened
+     * before each predicted call must not fetch again what it holds, and make the call wait for it.
+     */
     public void prefetch() throws IOException, InterruptedException {
-        fetch();
+        if (!fresh()) {
+            fetch();
+        }
     }
 
     @Override
