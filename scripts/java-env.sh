@@ -1,6 +1,13 @@
 # Sourced by thaw's scripts: selects a JDK >= 25 (the project's target) and exports JAVA_HOME/PATH.
 # The machine's default java may be older; a JAVA_HOME that already points at 25+ is kept.
-thaw_java_version() { "$1/bin/java" -XX:+IgnoreUnrecognizedVMOptions -version 2>&1 | sed -n 's/.*version "\([0-9]*\).*/\1/p' | head -1; }
+# A JDK's feature version: from its release file (no JVM started: every ./thaw command pays this),
+# else from `java -version`.
+thaw_java_version() {
+  local v=""
+  [ -f "$1/release" ] && v="$(sed -n 's/^JAVA_VERSION="\([0-9]*\).*/\1/p' "$1/release" | head -1)"
+  [ -n "$v" ] || v="$("$1/bin/java" -XX:+IgnoreUnrecognizedVMOptions -version 2>&1 | sed -n 's/.*version "\([0-9]*\).*/\1/p' | head -1)"
+  echo "$v"
+}
 thaw_select_jdk() {
   local candidate v
   for candidate in "${JAVA_HOME:-}" /usr/lib/jvm/temurin-25-jdk-amd64 /usr/lib/jvm/*; do
