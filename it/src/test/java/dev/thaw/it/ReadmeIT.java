@@ -132,9 +132,7 @@ class ReadmeIT {
         assertThat(log).as("what ./thaw up says of the AOT cache it made").contains("node-aot-cache: " + aot + " (");
         assertThat(Files.getLastModifiedTime(aot)).as("a cache made after the JAR was staged")
                 .isGreaterThan(Files.getLastModifiedTime(LIB.resolve("thaw-cli.jar")));
-        String node = Stream.concat(Stream.of(up.toHandle()), up.descendants())
-                .map(h -> h.info().commandLine().orElse("")).filter(c -> c.contains("thaw-cli.jar")).findFirst()
-                .orElse("(no node process)");
+        String node = nodeProcess(up).flatMap(h -> h.info().commandLine()).orElse("(no node process)");
         assertThat(node).as("the node's command line").contains("-XX:AOTCache=" + aot);
         assertThat(log).as("the JVM read its cache without complaint").doesNotContain("[error][aot");
     }
@@ -309,9 +307,7 @@ class ReadmeIT {
         Map<Long, String> started = new LinkedHashMap<>();
         up.descendants().forEach(h -> started.put(h.pid(), h.info().commandLine().orElse("?")));
         tree.forEach(h -> started.putIfAbsent(h.pid(), h.info().commandLine().orElse("?")));
-        // ./thaw execs java, and bash -c execs a lone command: the node is the process started, or its child
-        ProcessHandle node = Stream.concat(Stream.of(up.toHandle()), up.descendants())
-                .filter(h -> h.info().commandLine().orElse("").contains("thaw-cli.jar")).findFirst().orElse(up.toHandle());
+        ProcessHandle node = nodeProcess(up).orElse(up.toHandle());
         node.destroy(); // SIGTERM
         boolean exited = node.onExit().completeOnTimeout(null, 60, TimeUnit.SECONDS).get() != null && !node.isAlive();
         boolean shellExited = up.waitFor(10, TimeUnit.SECONDS);
@@ -325,6 +321,12 @@ class ReadmeIT {
         assertThat(left).as("processes the node started, still running: %s", started).isEmpty();
         assertThat(inData).as("instance processes left in %s", DATA).isEmpty();
         assertThat(Files.readString(log)).as("the node's output").contains("thaw node listening on http://127.0.0.1:" + PORT);
+    }
+
+    /** ./thaw execs java, and bash -c execs a lone command: the node is the process started, or its child. */
+    private static java.util.Optional<ProcessHandle> nodeProcess(Process up) {
+        return Stream.concat(Stream.of(up.toHandle()), up.descendants())
+                .filter(h -> h.info().commandLine().orElse("").contains("thaw-cli.jar")).findFirst();
     }
 
     private static String tail(Path log) throws IOException {
