@@ -24,8 +24,12 @@ thaw_select_jdk() {
 }
 thaw_select_jdk
 
-# How ./thaw runs the CLI's JAR (the node above all). scripts/node-aot-cache.sh trains with the same
-# options: an AOT cache serves only the JAR and options it was made with.
+# Where ./thaw runs the CLI's JAR from (the node above all), and how. scripts/node-aot-cache.sh trains
+# with the same JAR and options: an AOT cache serves only the JAR and options it was made with.
 THAW_ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
-THAW_CLI_JAVA_OPTIONS=(--enable-native-access=ALL-UNNAMED -Dthaw.runtime.jar="$THAW_ROOT/.thaw/lib/thaw-runtime.jar"
-  -Dthaw.criu="$THAW_ROOT/.thaw/criu/bin/criu")
+THAW_LIB="$THAW_ROOT/.thaw/lib"
+THAW_CLI_JAR="$THAW_LIB/thaw-cli.jar"
+THAW_RUNTIME_JAR="$THAW_LIB/thaw-runtime.jar"
+THAW_AOT_CACHE="$THAW_LIB/thaw-cli.aot"
+THAW_CRIU="$THAW_ROOT/.thaw/criu/bin/criu"
+THAW_CLI_JAVA_OPTIONS=(--enable-native-access=ALL-UNNAMED -Dthaw.runtime.jar="$THAW_RUNTIME_JAR" -Dthaw.criu="$THAW_CRIU")

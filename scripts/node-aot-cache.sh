@@ -5,18 +5,17 @@
 # its request path compiles sooner (docs/BENCHMARKS.md, "The node's AOT cache").
 #
 # ./thaw up runs this when the JAR in .thaw/lib has no cache yet, that is once per build
-# (THAW_AOT=off skips it). It takes about 40 s: a node on a free port with a data directory of its
+# (THAW_AOT=off skips it). It takes about 50 s: a node on a free port with a data directory of its
 # own under .thaw, hello deployed and called 3,000 times by `thaw bench run`
 # (scripts/aot/node-training.yaml, about one call in a hundred a restore), then stopped. The JVM
 # writes the cache as it exits. Usage: scripts/node-aot-cache.sh
 set -euo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 source "$ROOT/scripts/java-env.sh"
-LIB="$ROOT/.thaw/lib"
-JAR="$LIB/thaw-cli.jar"
-OUT="$LIB/thaw-cli.aot"
+JAR="$THAW_CLI_JAR"
+OUT="$THAW_AOT_CACHE"
 HELLO="$ROOT/examples/hello/target/thaw-examples-hello.jar"
-for needed in "$JAR" "$LIB/thaw-runtime.jar" "$HELLO"; do
+for needed in "$JAR" "$THAW_RUNTIME_JAR" "$HELLO"; do
   [ -f "$needed" ] || { echo "node-aot-cache: $needed is missing: build first (./thaw --help builds)" >&2; exit 1; }
 done
 
