@@ -4,6 +4,7 @@
 # Usage: scripts/demo.sh [--port 18080]
 set -euo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+source "$ROOT/scripts/node-http.sh"
 PORT=18080
 [ "${1:-}" = "--port" ] && PORT="$2"
 DATA="$(mktemp -d /tmp/thaw-demo-XXXXXX)"
@@ -16,11 +17,11 @@ cleanup() { kill "$NODE" 2>/dev/null || true; wait "$NODE" 2>/dev/null || true; 
 trap cleanup EXIT
 echo "demo: starting a node on $URL (building first if needed)..."
 for _ in $(seq 1 600); do
-  curl -sf "$URL/healthz" >/dev/null 2>&1 && break
+  thaw_http GET "$PORT" /healthz > /dev/null && break
   kill -0 "$NODE" 2>/dev/null || { echo "demo: the node did not start:"; cat "$DATA/node.log"; exit 1; }
   sleep 0.5
 done
-curl -s "$URL/healthz"; echo
+thaw_http GET "$PORT" /healthz || true; echo
 export THAW_TOKEN="$(cat "$DATA/api-token")"   # the node's API token, created on its first start
 
 "${THAW[@]}" deploy hello --jar "$ROOT/examples/hello/target/thaw-examples-hello.jar" \

@@ -8,6 +8,7 @@
 # Usage: scripts/kill-mid-restore.sh [ROUNDS] [PORT]        (default 20 rounds on port 8601)
 set -euo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+source "$ROOT/scripts/node-http.sh"
 ROUNDS=${1:-20}
 PORT=${2:-8601}
 DATA=$(mktemp -d /tmp/thaw-kill-mid-restore-XXXXXX)
@@ -15,7 +16,7 @@ cd "$ROOT"
 export THAW_URL=http://127.0.0.1:$PORT
 start_node() {
   (setsid nohup ./thaw up --port "$PORT" --data-dir "$DATA/data" > "$DATA/node.log" 2>&1 < /dev/null &)
-  for _ in $(seq 1 300); do curl -s -o /dev/null "$THAW_URL/healthz" && return 0; sleep 0.2; done
+  for _ in $(seq 1 300); do thaw_http GET "$PORT" /healthz > /dev/null && return 0; sleep 0.2; done
   echo "the node did not start: $DATA/node.log" >&2; exit 1
 }
 cgroup_keys() { # the nodes' cgroup directories (hybrid hierarchy, or v2 alone)
@@ -54,8 +55,7 @@ for i in $(seq 1 "$ROUNDS"); do
   fi
   ./thaw evict sleeper > /dev/null
   for _ in 1 2 3 4; do
-    curl -s -o /dev/null -H "Authorization: Bearer $THAW_TOKEN" -H "X-Amz-Invocation-Type: Event" \
-      -d '{"ms":1500}' "$THAW_URL/functions/sleeper/invoke" &
+    thaw_http POST "$PORT" /functions/sleeper/invoke "$THAW_TOKEN" '{"ms":1500}' "X-Amz-Invocation-Type: Event" > /dev/null &
   done
   delay=0.$((RANDOM % 4))$((RANDOM % 10))
   sleep "$delay"

@@ -12,6 +12,7 @@
 set -euo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 source "$ROOT/scripts/java-env.sh"
+source "$ROOT/scripts/node-http.sh"
 JAR="$THAW_CLI_JAR"
 OUT="$THAW_AOT_CACHE"
 HELLO="$ROOT/examples/hello/target/thaw-examples-hello.jar"
@@ -55,8 +56,7 @@ node_pid=$!
 answered=""
 for _ in $(seq 1 240); do
   kill -0 "$node_pid" 2>/dev/null || fail "the training node exited before it answered" "$WORK/node.log"
-  if [ -f "$WORK/data/api-token" ] && curl -sf -o /dev/null -H "Authorization: Bearer $(cat "$WORK/data/api-token")" \
-      "http://127.0.0.1:$port/healthz"; then
+  if [ -f "$WORK/data/api-token" ] && thaw_http GET "$port" /healthz "$(cat "$WORK/data/api-token")" > /dev/null; then
     answered=yes
     break
   fi
