@@ -121,7 +121,9 @@ def turn(node, k, rate, connections, hogs, timeout_s):
         taken, stored, durable = windows(node, version, timeout_s)
         if durable is None:
             return None
-        time.sleep(max(2.0, durable - stored) + 2.0)
+        # after: as long a window as the upload's (at least 2 s), starting 2 s after it ended (its last chunk's fsyncs)
+        after_s = max(2.0, durable - stored)
+        time.sleep(after_s + 2.0)
     finally:
         for h in spinning:
             h.kill()
@@ -130,9 +132,8 @@ def turn(node, k, rate, connections, hogs, timeout_s):
         t.join()
     publishing = [ms for at, ms in samples if taken <= at <= stored]
     during = [ms for at, ms in samples if stored <= at <= durable]
-    # after: as long a window, starting 2 s after the upload ended (its last chunk's fsyncs)
-    after = [ms for at, ms in samples if durable + 2.0 <= at <= durable + 2.0 + max(2.0, durable - stored)]
-    return stored - taken, publishing, durable - stored, during, after
+    after = [ms for at, ms in samples if durable + 2.0 <= at <= durable + 2.0 + after_s]
+    return stored - taken, publishing, durable - stored, during, after, after_s
 
 
 def main():
@@ -170,12 +171,11 @@ def main():
                 if seen is None:
                     print("%-8s %4d  not durable within %d s" % (label, k, a.upload_timeout), flush=True)
                     continue
-                published, publishing, uploaded, during, after = seen
-                window = max(2.0, uploaded)  # the after window's length (turn())
+                published, publishing, uploaded, during, after, after_s = seen
                 print("%-8s %4d %9.2f %6d %8.2f %8.2f %9.2f %6d %8.2f %8.2f %6d %8.2f %8.2f %8.0f %8.0f" % (
                     label, k, published, len(publishing), pct(publishing, 50), pct(publishing, 99), uploaded,
                     len(during), pct(during, 50), pct(during, 99), len(after), pct(after, 50), pct(after, 99),
-                    len(during) / uploaded if uploaded > 0 else 0, len(after) / window), flush=True)
+                    len(during) / uploaded if uploaded > 0 else 0, len(after) / after_s), flush=True)
         for label, checkout, _ in nodes:
             print("%s: %s" % (label, checkout))
     finally:
