@@ -112,8 +112,7 @@ final class ThawNode implements Node, NodeOperations {
     private final Map<String, FunctionLog> logs = new ConcurrentHashMap<>();
     private final Map<String, Instance> instances = new ConcurrentHashMap<>();
     private final NodeMetrics metrics = new NodeMetrics();
-    private final ScheduledExecutorService timers = Executors.newScheduledThreadPool(1,
-            Thread.ofPlatform().daemon().name("thaw-timer").factory());
+    private final ScheduledExecutorService timers = Scheduler.timer("thaw-timer");
     private final ExecutorService eventThread = Executors.newSingleThreadExecutor(
             Thread.ofPlatform().daemon().name("thaw-events").factory());
     /** Event attempts another node of the cluster runs: each waits for that node's answer on a virtual thread. */
