@@ -23,7 +23,10 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
+import java.util.Queue;
 import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.ConcurrentLinkedQueue;
+import java.util.concurrent.atomic.AtomicBoolean;
 
 /*
  * Work started ahead of demand, per function (its latest version's pool): the node's side of the
@@ -40,7 +43,10 @@ import java.util.concurrent.ConcurrentHashMap;
  * Each accepted invocation is also an event for the chain predictor: when A runs and B has followed
  * A before (or A declares B as next), B gets a pre-restored clone now, and B's freshen hook is called
  * on it as soon as it is ready, within the freshen limiter's budget. The predictor settles each
- * prediction as used or wasted, which `thaw describe` and the metrics show.
+ * prediction as used or wasted, which `thaw describe` and the metrics show. It sees the invocations
+ * on the timer's thread, never on theirs, in passes at most 10 ms apart: one after a quiet spell at
+ * once, those of a busy node together (a wake-up of that thread per invocation took a share of a
+ * core of its own on a node serving thousands a second).
  *
  * Clock and timers are injected (the scaling module's Ticker and the pool's Scheduler), so the
  * wiring is as testable as the policies.
@@ -52,6 +58,11 @@ public final class AheadOfDemand {
     /** How long a freshen call waits for its function's pre-restored clone to be ready, checking this often. */
     private static final Duration FRESHEN_RETRY = Duration.ofMillis(100);
     private static final int FRESHEN_TRIES = 50;
+    /**
+     * At most one pass of the predictor over the invocations accepted meanwhile per this time: on a
+     * busy node, one wake-up of the timer's thread for many invocations instead of one each.
+     */
+    static final Duration SEEN_AT_MOST_EVERY = Duration.ofMillis(10);
 
     /** What a function's state is told to the node's metrics. */
     public interface Observer {
@@ -77,7 +88,13 @@ public final class AheadOfDemand {
     private final PrewarmPolicy prewarmPolicy = PrewarmPolicy.defaults();
     /** Functions whose runtime said they have no freshen hook: not asked again until redeployed. */
     private final java.util.Set<String> noHook = ConcurrentHashMap.newKeySet();
+    /** Functions with a freshen call waiting for an idle instance: a prediction meanwhile starts no other. */
+    private final java.util.Set<String> freshening = ConcurrentHashMap.newKeySet();
     private volatile Scheduler.Cancellable ticking;
+    /** Accepted invocations the predictor has not seen yet, in order (see {@link #invoked}). */
+    private final Queue<String> unseen = new ConcurrentLinkedQueue<>();
+    private final AtomicBoolean seeingArmed = new AtomicBoolean();
+    private volatile long lastSeenNanos = Long.MIN_VALUE;
     /** Set when the node drains: decisions and freshen calls already scheduled start nothing. */
     private volatile boolean stopped;
 
@@ -165,12 +182,28 @@ public final class AheadOfDemand {
         // the decision it may ask for: it is the demand they foresaw, and counted as both (a pending
         // prediction and the autoscaler's first request) it restored a second clone beside the one
         // that was predicted for it, while that one ran its freshen hook.
-        scheduler.schedule(() -> {
-            predictFrom(function);
-            if (firstAfterZero) {
+        unseen.add(function);
+        if (firstAfterZero) {
+            scheduler.schedule(() -> {
+                seeUnseen();
                 decide(function); // the first request after zero
-            }
-        }, Duration.ZERO);
+            }, Duration.ZERO);
+        } else if (seeingArmed.compareAndSet(false, true)) {
+            // An invocation after a quiet spell is seen at once; one on a busy node waits for the next
+            // pass, at most SEEN_AT_MOST_EVERY after the last (a restore it may start takes far longer).
+            long sinceLast = lastSeenNanos == Long.MIN_VALUE ? Long.MAX_VALUE : ticker.read() - lastSeenNanos;
+            long wait = Math.max(0, SEEN_AT_MOST_EVERY.toNanos() - sinceLast);
+            scheduler.schedule(this::seeUnseen, Duration.ofNanos(wait));
+        }
+    }
+
+    /** The predictor's pass over the invocations accepted since the last one, on the timer. */
+    private void seeUnseen() {
+        seeingArmed.set(false); // before taking: an invocation added from now on arms the next pass
+        lastSeenNanos = ticker.read();
+        for (String function; (function = unseen.poll()) != null; ) {
+            predictFrom(function);
+        }
     }
 
     private void predictFrom(String function) {
@@ -249,28 +282,31 @@ public final class AheadOfDemand {
                 observer.predicted(p.to(), p.from());
             }
         }
-        if (!noHook.contains(p.to())) {
+        // One freshen call waiting for a clone per function: every invocation of a busy A predicts B
+        // again, and each would otherwise start its own round of retries.
+        if (!noHook.contains(p.to()) && freshening.add(p.to())) {
             String reason = "follows " + p.from() + (p.declared() ? " (declared chain)" : " (learned chain, "
                     + p.support() + " of " + p.rounds() + " rounds)");
             freshenWhenReady(p.to(), reason, FRESHEN_TRIES);
         }
     }
 
+    /** Tries to call the function's freshen hook, again later while it has no idle instance; ends its entry in {@code freshening}. */
     private void freshenWhenReady(String function, String reason, int triesLeft) {
         Managed m = functions.get(function);
         if (m == null || stopped) {
+            freshening.remove(function);
             return;
         }
         FunctionPool.Ahead a = m.pool().ahead();
         boolean idle = a.idleInstances() + (int) a.cloneWaits().stream().filter(w -> !w.isZero()).count() > 0;
         if (!idle) {
-            if (triesLeft > 0) {
-                scheduler.schedule(() -> freshenWhenReady(function, reason, triesLeft - 1), FRESHEN_RETRY);
-            }
+            retryFreshen(function, reason, triesLeft);
             return;
         }
         FreshenPermit permit = freshenLimiter.tryAcquire(function);
         if (!(permit instanceof FreshenPermit.Granted granted)) {
+            freshening.remove(function);
             observer.freshen(function, "refused");
             return;
         }
@@ -278,11 +314,10 @@ public final class AheadOfDemand {
         long start = ticker.read();
         if (!m.pool().freshen(call, granted.timeLimit())) {
             freshenLimiter.recordTime(function, Duration.ZERO);
-            if (triesLeft > 0) {
-                scheduler.schedule(() -> freshenWhenReady(function, reason, triesLeft - 1), FRESHEN_RETRY);
-            }
+            retryFreshen(function, reason, triesLeft);
             return;
         }
+        freshening.remove(function);
         call.result().whenComplete((r, t) -> {
             freshenLimiter.recordTime(function, Duration.ofNanos(ticker.read() - start));
             if (t == null) {
@@ -294,6 +329,14 @@ public final class AheadOfDemand {
                 observer.freshen(function, String.valueOf(t.getMessage()).contains("Freshen.Timeout") ? "cut_off" : "failed");
             }
         });
+    }
+
+    private void retryFreshen(String function, String reason, int triesLeft) {
+        if (triesLeft > 0) {
+            scheduler.schedule(() -> freshenWhenReady(function, reason, triesLeft - 1), FRESHEN_RETRY);
+        } else {
+            freshening.remove(function);
+        }
     }
 
     /** @return what {@code thaw describe} shows of the function's scaling: the last decision, clones, chains, freshen */

@@ -8,6 +8,7 @@ import dev.thaw.node.ahead.AheadOfDemand;
 import java.nio.charset.StandardCharsets;
 import java.time.Duration;
 import java.util.List;
+import java.util.concurrent.atomic.AtomicInteger;
 import java.util.Map;
 import org.junit.jupiter.api.Test;
 
@@ -81,6 +82,59 @@ class PredictedCloneTest {
         time.advance(Duration.ofSeconds(3)); // a tick: still one instance
         assertThat(startsOfB.started).hasSize(1);
         ahead.stop();
+    }
+
+    /** An AheadOfDemand whose timer tasks are counted. */
+    private AheadOfDemand counted(AtomicInteger timerTasks) {
+        Scheduler counting = (task, delay) -> {
+            timerTasks.incrementAndGet();
+            return time.schedule(task, delay);
+        };
+        return new AheadOfDemand(time::nanos, counting, Duration.ofMinutes(5), UNOBSERVED);
+    }
+
+    @Test
+    void aBusyNodesInvocationsReachThePredictorInFewPassesOfTheTimer() {
+        AtomicInteger timerTasks = new AtomicInteger();
+        AheadOfDemand on = counted(timerTasks);
+        on.manage("x", pool("x", startsOfA), manifest("x", List.of(), null));
+        time.advance(Duration.ZERO);
+
+        timerTasks.set(0);
+        for (int i = 0; i < 500; i++) { // 500 invocations in 10 ms
+            on.invoked("x");
+            time.advance(Duration.ofNanos(20_000));
+        }
+        time.advance(Duration.ofMillis(20));
+        assertThat(timerTasks.get()).as("passes of the predictor for 500 invocations in 10 ms").isBetween(1, 3);
+        on.stop();
+    }
+
+    @Test
+    void aBusyChainStartsOneCloneAndWaitsWithOneFreshenCallForIt() {
+        AtomicInteger timerTasks = new AtomicInteger();
+        AheadOfDemand on = counted(timerTasks);
+        FunctionPool b = pool("b", startsOfB);
+        declareChain(on, pool("a", startsOfA), b);
+
+        on.invoked("a");
+        time.advance(Duration.ZERO);
+        assertThat(startsOfB.clones).as("B's clone, predicted by A's first invocation at once").containsExactly(true);
+
+        timerTasks.set(0);
+        for (int i = 0; i < 200; i++) { // A every 5 ms for a second while B's clone is not ready
+            on.invoked("a");
+            time.advance(Duration.ofMillis(5));
+        }
+        assertThat(startsOfB.clones).as("one clone of B, however often A is invoked").hasSize(1);
+        // 100 passes of the predictor, 10 tries of one freshen call: not one round of tries per invocation
+        assertThat(timerTasks.get()).as("timer tasks in that second").isLessThan(150);
+
+        b.ready(startsOfB.started.getFirst());
+        time.advance(Duration.ofMillis(100));
+        assertThat(startsOfB.started.getFirst().handed).as("one freshen call once the clone is ready")
+                .singleElement().satisfies(f -> assertThat(f.isFreshen()).isTrue());
+        on.stop();
     }
 
     @Test
