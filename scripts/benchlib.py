@@ -9,6 +9,18 @@ import time
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
 
+LOADGEN_SOURCE = os.path.join(ROOT, "scripts", "loadgen.c")
+LOADGEN = os.path.join(ROOT, ".thaw", "bin", "loadgen")
+
+
+def loadgen():
+    """scripts/loadgen.c built into .thaw/bin when missing or older than its source; returns its path."""
+    if not os.path.exists(LOADGEN) or os.path.getmtime(LOADGEN) < os.path.getmtime(LOADGEN_SOURCE):
+        os.makedirs(os.path.dirname(LOADGEN), exist_ok=True)
+        subprocess.run(["cc", "-O2", "-o", LOADGEN, LOADGEN_SOURCE], check=True)
+    return LOADGEN
+
+
 def api_token():
     """The node's API token: THAW_TOKEN, else the default data directory's api-token."""
     token = os.environ.get("THAW_TOKEN")

@@ -34,18 +34,6 @@ import time
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import benchlib  # noqa: E402
 
-ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-SOURCE = os.path.join(ROOT, "scripts", "loadgen.c")
-BINARY = os.path.join(ROOT, ".thaw", "bin", "loadgen")
-
-
-def loadgen():
-    if not os.path.exists(BINARY) or os.path.getmtime(BINARY) < os.path.getmtime(SOURCE):
-        os.makedirs(os.path.dirname(BINARY), exist_ok=True)
-        subprocess.run(["cc", "-O2", "-o", BINARY, SOURCE], check=True)
-    return BINARY
-
-
 def call(port, token, method, path):
     conn = http.client.HTTPConnection("127.0.0.1", port, timeout=60)
     conn.request(method, path, headers={"Authorization": "Bearer " + token})
@@ -88,7 +76,7 @@ def instances(port, token, function):
 
 
 def run(port, token, function, body, args):
-    cmd = [loadgen(), "-p", str(port), "-u", "/functions/%s/invoke" % function, "-t", token, "-b", body] + args
+    cmd = [benchlib.loadgen(), "-p", str(port), "-u", "/functions/%s/invoke" % function, "-t", token, "-b", body] + args
     out = subprocess.run(cmd, check=True, capture_output=True, text=True).stdout
     total = [line for line in out.splitlines() if line.startswith("total ")][-1]
     return {k: v for k, v in re.findall(r"(\S+)=(\S+)", total)}
