@@ -44,6 +44,9 @@ final class Requests {
             throw tooLarge(what, declared.getAsLong(), limit);
         }
         try (InputStream in = req.content().inputStream()) {
+            if (declared.isPresent()) {
+                return readDeclared(in, (int) declared.getAsLong(), what);
+            }
             byte[] body = in.readNBytes((int) Math.min(Integer.MAX_VALUE - 8, limit + 1));
             if (body.length > limit) {
                 throw tooLarge(what, -1, limit);
@@ -52,6 +55,20 @@ final class Requests {
         } catch (IOException e) {
             throw ThawException.invalidRequest("cannot read the %s: %s", what, e.getMessage());
         }
+    }
+
+    /**
+     * Reads into an array of the declared length: reading up to the limit instead took buffers of 16
+     * KiB and a copy for every invocation, most of what a busy node allocated per call.
+     */
+    private static byte[] readDeclared(InputStream in, int length, String what) throws IOException {
+        byte[] body = new byte[length];
+        int read = in.readNBytes(body, 0, length);
+        if (read < length) {
+            throw ThawException.invalidRequest("the %s ended after %d of the %d bytes its Content-Length declared", what,
+                    read, length);
+        }
+        return body;
     }
 
     private static ThawException tooLarge(String what, long size, long limit) {
