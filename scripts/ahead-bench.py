@@ -3,7 +3,8 @@
 
 Usage: scripts/ahead-bench.py [--port 8190] [--sections overhead,bursts,chain] [--bursts 1,8,32]
                               [--iats 100,1000] [--rounds 8] [--ways none,learned,learned+freshen] [--round-gap-s 2.5] [--object-mib 10] [--object-latency-ms 20]
-                              [--overhead-requests 2000] [--quiet-s 60] [--freshen-max-calls 60] [--keep]
+                              [--overhead-requests 2000] [--quiet-s 60] [--freshen-max-calls 60]
+                              [--node-option=ARG]... [--keep]
 
 Starts its own node (./thaw up, sandboxed, data in .thaw/bench-ahead, removed at the end unless --keep)
 and an object server on this host's address (the node's egress allows exactly it), then runs, in this order:
@@ -410,6 +411,8 @@ def main():
     p.add_argument("--quiet-s", type=int, default=60)
     p.add_argument("--freshen-max-calls", type=int, default=60,
                    help="the node's freshen calls per function per minute (thaw up's default is 10)")
+    p.add_argument("--node-option", action="append", default=[],
+                   help="an argument of `thaw up` for the node (repeatable), e.g. --node-option=--store-no-warm-up")
     p.add_argument("--keep", action="store_true", help="keep the node's data directory")
     a = p.parse_args()
     sections = a.sections.split(",")
@@ -426,8 +429,8 @@ def main():
     obj = ObjectServer(a.object_mib << 20, a.object_latency_ms)
     data_dir = os.path.join(ROOT, ".thaw", "bench-ahead", "data")
     # the chain's rounds predict B more often than the default freshen limit (10 a minute) allows
-    print("node: thaw up --freshen-max-calls %d" % a.freshen_max_calls)
-    node = Node(a.port, data_dir, "%s:%d" % (obj.host, obj.port), extra=["--freshen-max-calls", str(a.freshen_max_calls)])
+    print("node: thaw up --freshen-max-calls %d%s" % (a.freshen_max_calls, "".join(" " + o for o in a.node_option)))
+    node = Node(a.port, data_dir, "%s:%d" % (obj.host, obj.port), extra=["--freshen-max-calls", str(a.freshen_max_calls)] + a.node_option)
     try:
         if "overhead" in sections:
             section_overhead(node, a)
