@@ -594,12 +594,11 @@ final class ThawNode implements Node, NodeOperations {
     }
 
     /**
-     * @return whether no invocation came or ended for a second, no instance is starting or busy and no
-     *         invocation waits: the cores are free for background work (the store's read warm-up and its
-     *         disk fills wait for it)
+     * @return whether no instance is starting or busy and no invocation waits: the cores are free for
+     *         background work (the store's read warm-up and its disk fills wait for it)
      */
     private boolean quiet() {
-        return activity.quiet() && all().map(f -> f.pool().counts())
+        return all().map(f -> f.pool().counts())
                 .allMatch(c -> c.starting() == 0 && c.busy() == 0 && c.queued() == 0);
     }
 
@@ -1161,16 +1160,9 @@ final class ThawNode implements Node, NodeOperations {
     /** Invocations accepted and not ended yet, of every function: a deploy's long warm-up yields to them. */
     private final java.util.concurrent.atomic.AtomicInteger inFlight = new java.util.concurrent.atomic.AtomicInteger();
 
-    /** When the node last accepted or ended an invocation: background work waits for a second without one. */
-    private final InvocationActivity activity = new InvocationActivity(System::nanoTime, Duration.ofSeconds(1));
-
     private Invocation counted(Invocation inv) {
         inFlight.incrementAndGet();
-        activity.touch();
-        inv.result().whenComplete((r, t) -> {
-            inFlight.decrementAndGet();
-            activity.touch();
-        });
+        inv.result().whenComplete((r, t) -> inFlight.decrementAndGet());
         return inv;
     }
 
