@@ -62,7 +62,7 @@ public final class AheadOfDemand {
      * At most one pass of the predictor over the invocations accepted meanwhile per this time: on a
      * busy node, one wake-up of the timer's thread for many invocations instead of one each.
      */
-    static final Duration SEEN_AT_MOST_EVERY = Duration.ofMillis(10);
+    private static final Duration SEEN_AT_MOST_EVERY = Duration.ofMillis(10);
 
     /** What a function's state is told to the node's metrics. */
     public interface Observer {
@@ -291,7 +291,10 @@ public final class AheadOfDemand {
         }
     }
 
-    /** Tries to call the function's freshen hook, again later while it has no idle instance; ends its entry in {@code freshening}. */
+    /**
+     * Tries to call the function's freshen hook, again later while it has no idle instance; every way
+     * it ends takes the function out of {@code freshening}.
+     */
     private void freshenWhenReady(String function, String reason, int triesLeft) {
         Managed m = functions.get(function);
         if (m == null || stopped) {

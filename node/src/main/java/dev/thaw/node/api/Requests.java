@@ -58,15 +58,15 @@ final class Requests {
     }
 
     /**
-     * Reads into an array of the declared length: reading up to the limit instead took buffers of 16
-     * KiB and a copy for every invocation, most of what a busy node allocated per call.
+     * Reads into an array of the declared length: reading up to the limit instead took buffers of
+     * 16 KiB and a copy for every invocation, most of what a busy node allocated per call.
      */
     private static byte[] readDeclared(InputStream in, int length, String what) throws IOException {
         byte[] body = new byte[length];
         int read = in.readNBytes(body, 0, length);
         if (read < length) {
-            throw ThawException.invalidRequest("the %s ended after %d of the %d bytes its Content-Length declared", what,
-                    read, length);
+            throw ThawException.invalidRequest("the %s ended after %d of the %d bytes its Content-Length declared",
+                    what, read, length);
         }
         return body;
     }
