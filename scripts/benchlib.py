@@ -120,10 +120,22 @@ def _descends_from(pid, ancestor):
     return False
 
 
+def thread_cpu(pid):
+    """(name, CPU seconds so far) of each thread of process `pid`; a thread that ends meanwhile is left out.
+    Raises OSError when the process itself is gone."""
+    hz = os.sysconf("SC_CLK_TCK")
+    for tid in os.listdir("/proc/%s/task" % pid):
+        try:
+            stat = open("/proc/%s/task/%s/stat" % (pid, tid)).read()
+        except OSError:
+            continue
+        fields = stat[stat.rindex(")") + 2:].split()
+        yield stat[stat.index("(") + 1:stat.rindex(")")], (int(fields[11]) + int(fields[12])) / hz
+
+
 def compiler_cpu(function, under=None):
     """CPU seconds of the C2 and C1 compiler threads, summed over the function's running instances (those
     descending from the process `under` when given: a node's own, when several nodes run the same function)."""
-    hz = os.sysconf("SC_CLK_TCK")
     c2 = c1 = 0.0
     for pid in filter(str.isdigit, os.listdir("/proc")):
         try:
@@ -134,11 +146,7 @@ def compiler_cpu(function, under=None):
                 continue
             if under is not None and not _descends_from(int(pid), under):
                 continue
-            for t in os.listdir("/proc/%s/task" % pid):
-                stat = open("/proc/%s/task/%s/stat" % (pid, t)).read()
-                name = stat[stat.index("(") + 1:stat.rindex(")")]
-                fields = stat[stat.rindex(")") + 2:].split()
-                cpu = (int(fields[11]) + int(fields[12])) / hz
+            for name, cpu in thread_cpu(pid):
                 if name.startswith("C2 Compiler"):
                     c2 += cpu
                 elif name.startswith("C1 Compiler"):

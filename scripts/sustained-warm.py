@@ -29,21 +29,13 @@ import benchlib  # noqa: E402
 
 bench = benchlib.ahead_bench()
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-HZ = os.sysconf("SC_CLK_TCK")
 WINDOW = re.compile(r"window t=(\S+)s requests=(\d+) errors=(\d+) rps=(\d+) p50=(\S+) p90=\S+ p99=(\S+) max=(\S+)")
 
 
-def thread_cpu(pid):
+def node_cpu(pid):
     """CPU seconds of the node's threads so far, by kind: timer, gc, jit, all."""
     cpu = collections.Counter()
-    for tid in os.listdir("/proc/%d/task" % pid):
-        try:
-            stat = open("/proc/%d/task/%s/stat" % (pid, tid)).read()
-        except OSError:
-            continue  # a thread that ended meanwhile
-        name = stat[stat.index("(") + 1:stat.rindex(")")]
-        fields = stat[stat.rindex(")") + 2:].split()
-        seconds = (int(fields[11]) + int(fields[12])) / HZ
+    for name, seconds in benchlib.thread_cpu(pid):
         cpu["all"] += seconds
         if name == "thaw-timer":
             cpu["timer"] += seconds
@@ -83,9 +75,9 @@ def main():
             "node", "turn", "from", "req/s", "p50 ms", "p99 ms", "max ms", "timer s", "gc s", "jit s", "node s"))
         for k in range(1, a.turns + 1):
             for label, node in nodes.items():
-                before = thread_cpu(pids[label])
+                before = node_cpu(pids[label])
                 windows = load(node, a.connections, a.seconds, a.window_s)
-                cpu = thread_cpu(pids[label])
+                cpu = node_cpu(pids[label])
                 cpu.subtract(before)
                 for i, (start, requests, errors, rps, p50, p99, longest) in enumerate(windows):
                     if int(errors):
