@@ -94,7 +94,8 @@ public final class AheadOfDemand {
     /** Accepted invocations the predictor has not seen yet, in order (see {@link #invoked}). */
     private final Queue<String> unseen = new ConcurrentLinkedQueue<>();
     private final AtomicBoolean seeingArmed = new AtomicBoolean();
-    private volatile long lastSeenNanos = Long.MIN_VALUE;
+    /** When the predictor's last pass began; at start, long enough ago that the first invocation is seen at once. */
+    private volatile long lastSeenNanos;
     /** Set when the node drains: decisions and freshen calls already scheduled start nothing. */
     private volatile boolean stopped;
 
@@ -114,6 +115,7 @@ public final class AheadOfDemand {
                          boolean actOnLearned, FreshenLimits freshenLimits) {
         this.actOnLearned = actOnLearned;
         this.ticker = ticker;
+        this.lastSeenNanos = ticker.read() - SEEN_AT_MOST_EVERY.toNanos();
         this.scheduler = scheduler;
         this.scaleToZeroGrace = scaleToZeroGrace;
         this.observer = observer;
@@ -191,8 +193,7 @@ public final class AheadOfDemand {
         } else if (seeingArmed.compareAndSet(false, true)) {
             // An invocation after a quiet spell is seen at once; one on a busy node waits for the next
             // pass, at most SEEN_AT_MOST_EVERY after the last (a restore it may start takes far longer).
-            long sinceLast = lastSeenNanos == Long.MIN_VALUE ? Long.MAX_VALUE : ticker.read() - lastSeenNanos;
-            long wait = Math.max(0, SEEN_AT_MOST_EVERY.toNanos() - sinceLast);
+            long wait = Math.max(0, SEEN_AT_MOST_EVERY.toNanos() - (ticker.read() - lastSeenNanos));
             scheduler.schedule(this::seeUnseen, Duration.ofNanos(wait));
         }
     }
