@@ -1,10 +1,11 @@
 package dev.thaw.node.function;
 
 import java.io.IOException;
-import java.io.Writer;
+import java.io.OutputStream;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.nio.file.StandardCopyOption;
 import java.nio.file.StandardOpenOption;
 import java.time.Instant;
 import java.util.ArrayDeque;
@@ -16,17 +17,42 @@ import java.util.List;
  * One function's log: what its instances write to stdout/stderr plus the node's {@code START},
  * {@code END} and {@code REPORT} lines. The last lines stay in memory for {@code thaw logs}; every
  * line is appended to a file in the function's directory, so logs survive a node restart.
+ *
+ * <p>The file rotates: each invocation adds three lines, at thousands of invocations a second that is
+ * megabytes a second, and a file that only grew would fill the node's disk. Once the next line would
+ * take the file past its limit, the file becomes {@code NAME.1} (replacing the one before) and a new
+ * one starts, so a function's log never takes more than twice the limit on disk.
  */
 public final class FunctionLog implements AutoCloseable {
     public static final int MAX_LINES_IN_MEMORY = 10_000;
+    /** The size at which the file rotates, unless the node says otherwise. */
+    public static final long DEFAULT_MAX_FILE_BYTES = 64L << 20;
 
     private final Deque<String> recent = new ArrayDeque<>();
-    private final Writer file;
+    private final Path path;
+    private final Path previous;
+    private final long maxFileBytes;
+    private OutputStream file;
+    private long fileBytes;
 
-    public FunctionLog(Path file) throws IOException {
-        Files.createDirectories(file.getParent());
-        this.file = Files.newBufferedWriter(file, StandardCharsets.UTF_8, StandardOpenOption.CREATE,
-                StandardOpenOption.APPEND);
+    public FunctionLog(Path path) throws IOException {
+        this(path, DEFAULT_MAX_FILE_BYTES);
+    }
+
+    /**
+     * @param path the log file; created with its directory if missing, appended to if present
+     * @param maxFileBytes the size the file may reach before it rotates to {@code NAME.1}
+     */
+    public FunctionLog(Path path, long maxFileBytes) throws IOException {
+        if (maxFileBytes < 1) {
+            throw new IllegalArgumentException("a log file's size limit must be positive, got " + maxFileBytes);
+        }
+        Files.createDirectories(path.getParent());
+        this.path = path;
+        this.previous = path.resolveSibling(path.getFileName() + ".1");
+        this.maxFileBytes = maxFileBytes;
+        this.file = open();
+        this.fileBytes = Files.size(path);
     }
 
     public synchronized void append(String line) {
@@ -35,10 +61,13 @@ public final class FunctionLog implements AutoCloseable {
         if (recent.size() > MAX_LINES_IN_MEMORY) {
             recent.removeFirst();
         }
+        byte[] bytes = (stamped + '\n').getBytes(StandardCharsets.UTF_8);
         try {
-            file.write(stamped);
-            file.write('\n');
-            file.flush();
+            if (fileBytes > 0 && fileBytes + bytes.length > maxFileBytes) {
+                rotate();
+            }
+            file.write(bytes); // one write(2) a line, so the file holds every line as soon as it is appended
+            fileBytes += bytes.length;
         } catch (IOException e) {
             // The in-memory copy still serves thaw logs; a full disk must not fail invocations.
         }
@@ -47,6 +76,20 @@ public final class FunctionLog implements AutoCloseable {
     public synchronized List<String> tail(int n) {
         List<String> all = new ArrayList<>(recent);
         return List.copyOf(all.subList(Math.max(0, all.size() - n), all.size()));
+    }
+
+    private void rotate() throws IOException {
+        file.close();
+        try {
+            Files.move(path, previous, StandardCopyOption.REPLACE_EXISTING);
+        } finally { // moved or not, the log goes on in a file of this name
+            file = open();
+            fileBytes = Files.size(path);
+        }
+    }
+
+    private OutputStream open() throws IOException {
+        return Files.newOutputStream(path, StandardOpenOption.CREATE, StandardOpenOption.APPEND);
     }
 
     @Override
