@@ -54,14 +54,23 @@ class GcLog:
     def __init__(self, path):
         self.path = path
         self.offset = os.path.getsize(path) if path else 0
+        self.inode = os.stat(path).st_ino if path else None
 
     def pauses(self):
         if not self.path:
             return None
+        text = b""
+        if os.stat(self.path).st_ino != self.inode:
+            # the node rotated the log (FILE becomes FILE.1 at its size limit): the rest of the old one first
+            with open(self.path + ".1", "rb") as f:
+                f.seek(self.offset)
+                text = f.read()
+            self.offset, self.inode = 0, os.stat(self.path).st_ino
         with open(self.path, "rb") as f:
             f.seek(self.offset)
-            text = f.read()
-        self.offset += len(text)
+            new = f.read()
+        self.offset += len(new)
+        text += new
         return [float(m.group(1)) for m in (GC_PAUSE.search(l) for l in text.decode("utf-8", "replace").splitlines()) if m]
 
 
