@@ -25,8 +25,8 @@ import java.util.List;
  */
 public final class FunctionLog implements AutoCloseable {
     public static final int MAX_LINES_IN_MEMORY = 10_000;
-    /** The size at which the file rotates, unless the node says otherwise. */
-    public static final long DEFAULT_MAX_FILE_BYTES = 64L << 20;
+    /** The size at which the file rotates. */
+    private static final long MAX_FILE_BYTES = 64L << 20;
 
     private final Deque<String> recent = new ArrayDeque<>();
     private final Path path;
@@ -34,16 +34,18 @@ public final class FunctionLog implements AutoCloseable {
     private final long maxFileBytes;
     private OutputStream file;
     private long fileBytes;
+    /** Set by {@link #close}: later lines stay in memory, and no rotation opens the file again. */
+    private boolean closed;
 
     public FunctionLog(Path path) throws IOException {
-        this(path, DEFAULT_MAX_FILE_BYTES);
+        this(path, MAX_FILE_BYTES);
     }
 
     /**
      * @param path the log file; created with its directory if missing, appended to if present
-     * @param maxFileBytes the size the file may reach before it rotates to {@code NAME.1}
+     * @param maxFileBytes the size the file may reach before it rotates to {@code NAME.1} (tests use small ones)
      */
-    public FunctionLog(Path path, long maxFileBytes) throws IOException {
+    FunctionLog(Path path, long maxFileBytes) throws IOException {
         if (maxFileBytes < 1) {
             throw new IllegalArgumentException("a log file's size limit must be positive, got " + maxFileBytes);
         }
@@ -60,6 +62,9 @@ public final class FunctionLog implements AutoCloseable {
         recent.addLast(stamped);
         if (recent.size() > MAX_LINES_IN_MEMORY) {
             recent.removeFirst();
+        }
+        if (closed) {
+            return;
         }
         byte[] bytes = (stamped + '\n').getBytes(StandardCharsets.UTF_8);
         try {
@@ -94,6 +99,7 @@ public final class FunctionLog implements AutoCloseable {
 
     @Override
     public synchronized void close() {
+        closed = true;
         try {
             file.close();
         } catch (IOException e) {

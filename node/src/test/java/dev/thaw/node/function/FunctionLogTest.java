@@ -58,6 +58,18 @@ class FunctionLogTest {
     }
 
     @Test
+    void linesAfterTheCloseStayInMemoryAndNoRotationReopensTheFile(@TempDir Path dir) throws Exception {
+        Path file = dir.resolve("function.log");
+        FunctionLog log = new FunctionLog(file, 100);
+        log.append("before the close");
+        log.close();
+        log.append("z".repeat(200)); // past the limit: a rotation, were the file still open
+        assertThat(Files.readAllLines(file)).singleElement().asString().endsWith(" before the close");
+        assertThat(dir.resolve("function.log.1")).doesNotExist();
+        assertThat(log.tail(5)).hasSize(2);
+    }
+
+    @Test
     void aLineLongerThanTheLimitIsStillWritten(@TempDir Path dir) throws Exception {
         Path file = dir.resolve("function.log");
         try (FunctionLog log = new FunctionLog(file, 100)) {
