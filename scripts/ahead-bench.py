@@ -221,7 +221,7 @@ def overhead(node, requests):
 
 
 def section_overhead(node, a, restart):
-    """Returns the node the later sections use: with --overhead-runs N, restart() replaced it N-1 times."""
+    """With --overhead-runs N, restart() replaces the node N-1 times (and main's node with it)."""
     runs = a.overhead_runs
     print("\n## warm node overhead (hello, %d sequential calls after 200 unrecorded%s)" % (
         a.overhead_requests, ", on %d fresh nodes one after another" % runs if runs > 1 else ""))
@@ -248,7 +248,6 @@ def section_overhead(node, a, restart):
         print("all %d runs' calls pooled: overhead p99 %.2f ms fresh, %.2f ms quiet: %.2fx; median of the runs' "
               "ratios %.2fx; runs within 3x: %d of %d" % (runs, fresh, quiet, fresh / quiet, pct(ratios, 50),
                                                         sum(r <= 3 for r in ratios), runs))
-    return node
 
 
 def burst(node, name, size):
@@ -457,7 +456,7 @@ def main():
 
     node = start()
 
-    def restart():
+    def restart():  # the later sections and the final stop use the node it started
         nonlocal node
         node.stop()
         node = start()
@@ -465,7 +464,7 @@ def main():
 
     try:
         if "overhead" in sections:
-            node = section_overhead(node, a, restart)
+            section_overhead(node, a, restart)
         if "bursts" in sections:
             section_bursts(node, a)
         if "chain" in sections:
