@@ -99,6 +99,13 @@ final class UpCommand implements Callable<Integer> {
             + " (default: this machine's cores, at least 2; 0: no bound)."})
     Integer maxStarting;
 
+    @Option(names = "--warm-snapshot-after", paramLabel = "N", description = {"Once an instance of a function has"
+            + " served N invocations, replace the function's snapshot (once per version) with one of that instance,"
+            + " so later clones start with what real invocations run already compiled (default: "
+            + NodeConfig.DEFAULT_WARM_SNAPSHOT_AFTER + "; 0: never). The snapshot then holds what the handler"
+            + " kept in memory from those invocations."})
+    Integer warmSnapshotAfter;
+
     @Option(names = "--freshen-max-calls", defaultValue = "10", paramLabel = "N",
             description = {"Freshen calls each function may have in any window of --freshen-window-s (default"
                     + " ${DEFAULT-VALUE}; 0 turns freshen off; at most 10000). Freshen runs at the platform's initiative,"
@@ -216,6 +223,8 @@ final class UpCommand implements Callable<Integer> {
     public Integer call() throws InterruptedException {
         requireOption(maxStarting == null || maxStarting >= 0,
                 "--max-starting must be 0 (no bound) or more, not " + maxStarting);
+        requireOption(warmSnapshotAfter == null || warmSnapshotAfter >= 0,
+                "--warm-snapshot-after must be 0 (never) or more, not " + warmSnapshotAfter);
         int maxCalls = dev.thaw.scaling.FreshenLimits.MAX_CALLS;
         long maxWindowSeconds = dev.thaw.scaling.FreshenLimits.MAX_WINDOW.toSeconds();
         requireOption(freshenMaxCalls >= 0 && freshenMaxCalls <= maxCalls,
@@ -238,6 +247,7 @@ final class UpCommand implements Callable<Integer> {
                 .egressAllow(egressAllow)
                 .predictions(!noPredictions)
                 .maxStarting(maxStarting == null ? NodeConfig.DEFAULT_MAX_STARTING : maxStarting)
+                .warmSnapshotAfter(warmSnapshotAfter == null ? NodeConfig.DEFAULT_WARM_SNAPSHOT_AFTER : warmSnapshotAfter)
                 .freshenLimits(new dev.thaw.scaling.FreshenLimits(freshenMaxCalls, Duration.ofSeconds(freshenWindowSeconds),
                         Duration.ofMillis(freshenMaxMs)))
                 .scalingDefaults(new dev.thaw.core.ScalingDefaults(defaultMaxInstances, defaultMinInstances,

@@ -94,10 +94,18 @@ public record FunctionInfo(
      * @param createdAt ISO-8601 time the snapshot was taken
      * @param restores how many clones were restored from it
      * @param restoreFailures how many restores failed and fell back to booting
+     * @param warmedAfterInvocations for a snapshot taken of an instance that had served invocations (it
+     *     replaced the one taken after init, so clones start with the invocation path compiled), how
+     *     many that instance had served; {@code null} for a snapshot taken after init
      */
     @JsonInclude(JsonInclude.Include.NON_NULL)
     public record SnapshotInfo(String state, String reason, Long sizeBytes, Long checkpointMs, String createdAt,
-                               long restores, long restoreFailures) {
+                               long restores, long restoreFailures, Long warmedAfterInvocations) {
+        /** A snapshot taken after init. */
+        public SnapshotInfo(String state, String reason, Long sizeBytes, Long checkpointMs, String createdAt,
+                            long restores, long restoreFailures) {
+            this(state, reason, sizeBytes, checkpointMs, createdAt, restores, restoreFailures, null);
+        }
     }
 
     /**

@@ -51,6 +51,9 @@ import java.util.Optional;
  *     of one call (default 10 per 60 s, 1 s each). The operator's, not the deployer's, since freshen
  *     runs at the platform's initiative and a higher limit is compute a function gets on every
  *     misprediction
+ * @param warmSnapshotAfter once an instance of a function has served this many invocations, the
+ *     function's snapshot is replaced, once per version, by one of that instance, so later clones start
+ *     with what real invocations run compiled (default {@value #DEFAULT_WARM_SNAPSHOT_AFTER}; 0: never)
  */
 public record NodeConfig(int port, Path dataDir, Path runtimeJar, Path javaHome, Optional<Path> criu,
                          Duration keepAlive, int queueLimit, Optional<dev.thaw.store.S3Config> s3, boolean snapshotStore,
@@ -58,7 +61,14 @@ public record NodeConfig(int port, Path dataDir, Path runtimeJar, Path javaHome,
                          Duration eventRetryDelay, int versionsKept, boolean openInvoke, boolean sandbox,
                          Optional<ClusterSettings> cluster, SecretFiles secrets, XdtSettings xdt,
                          List<String> egressAllow, boolean predictions, dev.thaw.core.ScalingDefaults scalingDefaults,
-                         int maxStarting, dev.thaw.scaling.FreshenLimits freshenLimits) {
+                         int maxStarting, dev.thaw.scaling.FreshenLimits freshenLimits, int warmSnapshotAfter) {
+
+    /**
+     * Invocations one instance serves before its function's snapshot is replaced by one of it: about
+     * what HotSpot's second tier needs to compile a method called once per invocation (its
+     * threshold is 5,000 calls with a profile from the first tier).
+     */
+    public static final int DEFAULT_WARM_SNAPSHOT_AFTER = 5_000;
 
     /** The default bound on one function's concurrent starts: the machine's cores, at least 2. */
     public static final int DEFAULT_MAX_STARTING = Math.max(2, Runtime.getRuntime().availableProcessors());
@@ -105,6 +115,9 @@ public record NodeConfig(int port, Path dataDir, Path runtimeJar, Path javaHome,
         }
         if (maxStarting < 0) {
             throw new IllegalArgumentException("maxStarting must be >= 0, got " + maxStarting);
+        }
+        if (warmSnapshotAfter < 0) {
+            throw new IllegalArgumentException("warmSnapshotAfter must be >= 0, got " + warmSnapshotAfter);
         }
         if (queueLimit < 0) {
             throw new IllegalArgumentException("queueLimit must be >= 0, got " + queueLimit);
@@ -157,6 +170,7 @@ public record NodeConfig(int port, Path dataDir, Path runtimeJar, Path javaHome,
         private dev.thaw.core.ScalingDefaults scalingDefaults = dev.thaw.core.ScalingDefaults.THAW;
         private int maxStarting = DEFAULT_MAX_STARTING;
         private dev.thaw.scaling.FreshenLimits freshenLimits = dev.thaw.scaling.FreshenLimits.defaults();
+        private int warmSnapshotAfter = DEFAULT_WARM_SNAPSHOT_AFTER;
 
         private Builder() {
         }
@@ -218,10 +232,13 @@ public record NodeConfig(int port, Path dataDir, Path runtimeJar, Path javaHome,
             return this;
         }
 
+        /** @param invocations served by one instance before its function's snapshot is replaced by one of it (0: never) */
+        public Builder warmSnapshotAfter(int invocations) { this.warmSnapshotAfter = invocations; return this; }
+
         public NodeConfig build() {
             return new NodeConfig(port, dataDir, runtimeJar, javaHome, criu, keepAlive, queueLimit, s3, snapshotStore, store,
                     restoreMode, drainGrace, eventRetryDelay, versionsKept, openInvoke, sandbox, cluster, secrets, xdt,
-                    egressAllow, predictions, scalingDefaults, maxStarting, freshenLimits);
+                    egressAllow, predictions, scalingDefaults, maxStarting, freshenLimits, warmSnapshotAfter);
         }
     }
 }

@@ -96,6 +96,8 @@ final class ThawNode implements Node, NodeOperations {
     private static final Duration ANSWER_WAIT = Duration.ofSeconds(3);
     /** A retired version's invocations in progress get this long beyond its timeout before its instances are killed. */
     private static final Duration RETIRE_MARGIN = Duration.ofSeconds(5);
+    /** How often the node looks for an instance to take a function's warmed snapshot of. */
+    private static final Duration WARM_SNAPSHOT_TICK = Duration.ofSeconds(2);
 
     /** One version of a function that runs: its pool and its starter (how its instances start). */
     private record Function(Deployment deployment, FunctionPool pool, FunctionInstances instances) {
@@ -266,8 +268,21 @@ final class ThawNode implements Node, NodeOperations {
         }
         timers.scheduleWithFixedDelay(() -> all().forEach(f -> f.pool().retireIdle(config.keepAlive())),
                 1, 1, TimeUnit.SECONDS);
+        timers.scheduleWithFixedDelay(this::considerWarmSnapshots, WARM_SNAPSHOT_TICK.toMillis(),
+                WARM_SNAPSHOT_TICK.toMillis(), TimeUnit.MILLISECONDS);
         config.cluster().ifPresent(this::joinCluster);
         LOG.log(System.Logger.Level.INFO, "thaw node on http://127.0.0.1:" + publicServer.port() + "; " + criuStatus.reason());
+    }
+
+    /** Every version that has a pool: a warmed snapshot when an instance qualifies (FunctionInstances). */
+    private void considerWarmSnapshots() {
+        all().forEach(f -> {
+            try {
+                f.instances().considerWarmSnapshot(f.pool());
+            } catch (RuntimeException e) {
+                LOG.log(System.Logger.Level.WARNING, "warmed snapshot of " + f.deployment().name() + ": " + e);
+            }
+        });
     }
 
     /**
@@ -444,6 +459,11 @@ final class ThawNode implements Node, NodeOperations {
     /** Defers to the cluster once the node joined one; shares nothing before (and on a node on its own). */
     private static final class LateShared implements dev.thaw.node.instance.SharedSnapshots {
         volatile dev.thaw.node.instance.SharedSnapshots target = NONE;
+
+        @Override
+        public boolean shared() {
+            return target.shared();
+        }
 
         @Override
         public Decision beforeCheckpoint(Deployment d, Snapshot s) {
@@ -638,7 +658,7 @@ final class ThawNode implements Node, NodeOperations {
         FunctionLog log = log(d.name());
         FunctionInstances starter = new FunctionInstances(d, snapshot, mode, new FunctionInstances.Context(log, metrics,
                 launcher, repository, criu, scheduler, instances, RuntimeListeners.loopback(), sandboxes, shared, xdt,
-                egress, calls, () -> inFlight.get() > 0));
+                egress, calls, () -> inFlight.get() > 0, config.warmSnapshotAfter()));
         var m = d.manifest();
         FunctionPool pool = new FunctionPool(new FunctionPool.Settings(d.name(), d.version(), m.maxInstances(),
                 m.timeoutMs(), m.memoryMb(), config.queueLimit(), config.maxStarting()), starter, ticker, scheduler,

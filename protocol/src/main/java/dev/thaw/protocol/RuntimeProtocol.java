@@ -160,6 +160,13 @@ public final class RuntimeProtocol {
          * header is the hook's time limit: the runtime cuts the hook off there and answers.
          */
         public static final String FRESHEN = "Thaw-Freshen";
+        /**
+         * On a {@code next} answer to thaw's own runtime: no invocation; the node asks the instance for
+         * the snapshot handshake again (the one after init), to replace the function's snapshot with
+         * one of this instance, whose JIT has compiled what real invocations run. The value says why.
+         * The runtime answers nothing for the request id; it asks for work again once resumed.
+         */
+        public static final String CHECKPOINT = "Thaw-Checkpoint";
 
         /** A put's read limit (decimal; default 1). */
         public static final String XDT_READS = "Thaw-Xdt-Reads";

@@ -7,9 +7,7 @@ import dev.thaw.runtime.crac.Core;
 import dev.thaw.runtime.crac.RestoreException;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
-import java.io.BufferedReader;
 import java.io.IOException;
-import java.io.InputStreamReader;
 import java.nio.charset.StandardCharsets;
 import java.time.Duration;
 import java.util.Arrays;
@@ -34,6 +32,16 @@ import java.util.List;
  */
 final class Checkpointer {
     private static final long QUIET_MS = 150;
+    /**
+     * Looked up once, when the first handshake loads this class: looking it up runs the JDK's
+     * platform-component streams, and in an instance whose JIT has compiled a handler's own
+     * streams (the node asks for the handshake again mid-life, see Main.serve) those calls sites
+     * would meet new classes and throw compiled code away right before the dump.
+     */
+    private static final java.lang.management.CompilationMXBean JIT = java.lang.management.ManagementFactory
+            .getCompilationMXBean();
+    /** Standard input without the JDK's buffered {@code System.in} (see {@link #awaitResume()}); never closed. */
+    private static final java.io.FileInputStream STDIN = new java.io.FileInputStream(java.io.FileDescriptor.in);
     private static final long MAX_COMPILER_WAIT_MS = 3_000;
     private final RuntimeConfig config;
     private final ObjectMapper mapper;
@@ -102,7 +110,7 @@ final class Checkpointer {
      * copied into the image.
      */
     static void awaitQuietCompiler() {
-        var jit = java.lang.management.ManagementFactory.getCompilationMXBean();
+        var jit = JIT;
         if (jit == null || !jit.isCompilationTimeMonitoringSupported()) {
             return;
         }
@@ -135,14 +143,23 @@ final class Checkpointer {
         }
     }
 
+    /**
+     * Reads the resume line byte by byte from standard input itself: {@code System.in} is a
+     * {@code BufferedInputStream}, whose compiled {@code read} in an instance that has served
+     * invocations knows only the Runtime API's socket stream below it, and would be thrown away in
+     * the snapshot and in every clone at the resume line (a second handshake, mid-life). Nothing else
+     * reads standard input.
+     */
     private JsonNode awaitResume() throws IOException {
-        BufferedReader in = new BufferedReader(new InputStreamReader(System.in, StandardCharsets.UTF_8));
-        String line = in.readLine();
-        if (line == null) {
-            // The node is gone: nothing will ever resume this instance.
-            System.exit(2);
+        java.io.ByteArrayOutputStream line = new java.io.ByteArrayOutputStream(128);
+        for (int b = STDIN.read(); b != '\n'; b = STDIN.read()) {
+            if (b < 0) {
+                // The node is gone: nothing will ever resume this instance.
+                System.exit(2);
+            }
+            line.write(b);
         }
-        return mapper.readTree(line);
+        return mapper.readTree(line.toString(StandardCharsets.UTF_8));
     }
 
     private static String describe(Exception e) {

@@ -51,6 +51,7 @@ public final class Main {
         ObjectMapper mapper = Mappers.create();
         RuntimeApiClient api = new RuntimeApiClient(config.runtimeApi(), mapper);
         FunctionInvoker invoker = init(config, mapper, api);
+        RuntimeApiClient.Invocation primingEvent = null;
         if (config.checkpointAfterInit()) {
             loadOwnClasses();
             Mappers.warmUp(mapper);
@@ -65,11 +66,12 @@ public final class Main {
                 if (checkpointer.rehearseAsked()) {
                     rehearse(api, invoker, config, primed.event());
                 }
+                primingEvent = primed.event();
             } else {
                 checkpointer.abort(primed.failure());
             }
         }
-        serve(config, api, invoker);
+        serve(config, mapper, api, invoker, primingEvent);
     }
 
     /**
@@ -301,9 +303,26 @@ public final class Main {
         throw new AssertionError("unreachable");
     }
 
-    private static void serve(RuntimeConfig config, RuntimeApiClient api, FunctionInvoker invoker) throws Exception {
+    /**
+     * The invocation loop. The node may answer {@code next} with a request for the snapshot handshake
+     * instead of an invocation (a snapshot of this instance, taken once real invocations have had the
+     * JIT compile their path): the handshake runs as after init, and in the clones of that snapshot
+     * it resumes here, in the loop, as a clone of the first snapshot resumes after init.
+     *
+     * @param primingEvent the priming event, for the rehearsal of a clone restored ahead of demand
+     */
+    private static void serve(RuntimeConfig config, ObjectMapper mapper, RuntimeApiClient api, FunctionInvoker invoker,
+                              RuntimeApiClient.Invocation primingEvent) throws Exception {
         while (true) {
             RuntimeApiClient.Invocation inv = api.next();
+            if (inv.checkpoint() != null) {
+                Checkpointer checkpointer = new Checkpointer(config, mapper);
+                api = checkpointer.checkpoint(api);
+                if (checkpointer.rehearseAsked()) {
+                    rehearse(api, invoker, config, primingEvent);
+                }
+                continue;
+            }
             Outcome outcome = inv.freshen() != null ? freshen(invoker, inv) : run(invoker, inv, config);
             if (outcome.failed()) {
                 api.invocationError(inv.requestId(), outcome.errorType(), outcome.message(), outcome.error());

@@ -32,10 +32,12 @@ final class RuntimeApiClient implements AutoCloseable {
      * One event handed to the runtime by {@code next}.
      *
      * @param freshen why the platform calls the freshen hook instead of the handler; null for an invocation
+     * @param checkpoint why the node asks for the snapshot handshake instead of an invocation; null for an invocation
      */
-    record Invocation(String requestId, long deadlineEpochMs, String invokedArn, byte[] event, String freshen) {
+    record Invocation(String requestId, long deadlineEpochMs, String invokedArn, byte[] event, String freshen,
+                      String checkpoint) {
         Invocation(String requestId, long deadlineEpochMs, String invokedArn, byte[] event) {
-            this(requestId, deadlineEpochMs, invokedArn, event, null);
+            this(requestId, deadlineEpochMs, invokedArn, event, null, null);
         }
     }
 
@@ -129,7 +131,7 @@ final class RuntimeApiClient implements AutoCloseable {
         String deadline = r.header(Headers.DEADLINE_MS);
         String arn = r.header(Headers.FUNCTION_ARN);
         return new Invocation(id, deadline == null ? System.currentTimeMillis() + 900_000 : Long.parseLong(deadline),
-                arn == null ? "" : arn, r.body(), r.header(Headers.FRESHEN));
+                arn == null ? "" : arn, r.body(), r.header(Headers.FRESHEN), r.header(Headers.CHECKPOINT));
     }
 
     void respond(String requestId, byte[] result) throws IOException, InterruptedException {

@@ -50,7 +50,8 @@ import java.util.concurrent.ConcurrentHashMap;
  * the dump is done (one boot then restores beats many boots on a small machine). A restore that
  * fails is recorded and replaced by a boot, which takes a fresh snapshot: a damaged image heals
  * itself at the cost of one boot. A page source that cannot serve a page kills its clone, whose
- * invocation is retried by a boot.
+ * invocation is retried by a boot. Once an instance has served enough invocations, WarmSnapshot
+ * replaces the snapshot with one of it; every restore holds the images' read lock meanwhile.
  *
  * This is also the instance's Lifecycle listener: it reads the function's log lines and the
  * runtime's control lines (checkpoint-ready, checkpoint-abort), runs the dump, and, when an
@@ -76,12 +77,14 @@ public final class FunctionInstances implements InstanceStarter, Instance.Lifecy
      *     (no pattern) or instances run without a sandbox
      * @param calls the node's invoke API for the functions' own code (THAW_NODE_URL)
      * @param nodeBusy whether the node has invocations running or waiting, of any function
+     * @param warmSnapshotAfter invocations one instance serves before the snapshot is replaced by one of
+     *     it ({@link WarmSnapshot}); 0: never
      */
     public record Context(FunctionLog log, NodeMetrics metrics, InstanceLauncher launcher, SnapshotRepository repository,
                           Optional<Criu> criu, Scheduler scheduler, Map<String, Instance> registry,
                           RuntimeListeners listeners, Optional<Sandboxes> sandboxes, SharedSnapshots shared,
                           dev.thaw.node.xdt.XdtService xdt, Optional<EgressPolicy> egress, FunctionCalls calls,
-                          java.util.function.BooleanSupplier nodeBusy) {
+                          java.util.function.BooleanSupplier nodeBusy, int warmSnapshotAfter) {
     }
 
     /** The port an instance's Runtime API listens on inside its own network namespace. */
@@ -106,6 +109,11 @@ public final class FunctionInstances implements InstanceStarter, Instance.Lifecy
     private final Set<Instance> primingOverruns = ConcurrentHashMap.newKeySet();
     /** A sandbox made ahead for the next restore; null without sandboxes or CRIU. */
     private final SpareSandbox<SpareSandbox.Prepared> spare;
+    /** The version's instances that have not exited. */
+    private final Set<Instance> live = ConcurrentHashMap.newKeySet();
+    /** Read-held by every restore while it reads the snapshot's images; write-held by the warmed snapshot's swap. */
+    private final java.util.concurrent.locks.ReadWriteLock imagesLock = new java.util.concurrent.locks.ReentrantReadWriteLock();
+    private final WarmSnapshot warm;
 
     public FunctionInstances(Deployment deployment, Snapshot snapshot, RestoreMode restoreMode, Context ctx) {
         this.deployment = deployment;
@@ -120,6 +128,16 @@ public final class FunctionInstances implements InstanceStarter, Instance.Lifecy
         this.spare = ctx.sandboxes().isPresent() && ctx.criu().isPresent() ? new SpareSandbox<>(() -> makeSandbox(newInstanceId(), true),
                 SpareSandbox.Prepared::close, ctx.scheduler())
                 : null;
+        this.warm = new WarmSnapshot(deployment, snapshot, ctx, ctx.warmSnapshotAfter(), restoreMode, live, imagesLock,
+                this::dumpForClones);
+    }
+
+    /**
+     * Replaces the snapshot with one of an instance that has served invocations, when one qualifies
+     * ({@link WarmSnapshot}). Called on the node's periodic tick.
+     */
+    public void considerWarmSnapshot(dev.thaw.node.pool.FunctionPool pool) {
+        warm.consider(pool);
     }
 
     /**
@@ -216,6 +234,7 @@ public final class FunctionInstances implements InstanceStarter, Instance.Lifecy
         instance.checkpointRequested = checkpoint;
         instance.rehearse = clone;
         ctx.registry().put(id, instance);
+        live.add(instance);
         Duration limit = restore ? RESTORE_TIMEOUT : INIT_TIMEOUT;
         ctx.scheduler().schedule(() -> watchdog(instance, limit), limit);
         Thread.ofPlatform().daemon().name("thaw-start-" + id).start(() -> {
@@ -276,7 +295,11 @@ public final class FunctionInstances implements InstanceStarter, Instance.Lifecy
     private void start(Instance instance, String secret, boolean restore, boolean checkpoint) {
         // a clone speaks with the token of the instance its snapshot was taken of (maybe on another node)
         instance.controlToken = restore ? snapshot.controlToken() : controlToken;
-        {
+        if (restore) {
+            // the scratch seeded and the images read are of one snapshot, not replaced halfway (WarmSnapshot)
+            imagesLock.readLock().lock();
+        }
+        try {
             try {
                 listen(instance, secret, restore);
             } catch (IOException | RuntimeException e) {
@@ -289,6 +312,10 @@ public final class FunctionInstances implements InstanceStarter, Instance.Lifecy
                 return;
             }
             launch(instance, restore, checkpoint);
+        } finally {
+            if (restore) {
+                imagesLock.readLock().unlock();
+            }
         }
     }
 
@@ -567,9 +594,18 @@ public final class FunctionInstances implements InstanceStarter, Instance.Lifecy
 
     @Override
     public void onControl(Instance instance, String message) {
+        if (warm.handles(instance)) {
+            warm.onControl(instance, message);
+            return;
+        }
+        if (!instance.checkpointRequested) {
+            // only the boot that takes the snapshot speaks the handshake unasked: a line from any other
+            // (its function's own code printing the control token it can read) changes nothing
+            return;
+        }
         if (message.equals(Control.CHECKPOINT_READY) && instance.claimCheckpoint()) {
             Thread.ofPlatform().daemon().name("thaw-checkpoint-" + instance.id).start(() -> checkpoint(instance, true));
-        } else if (message.startsWith(Control.CHECKPOINT_ABORT)) {
+        } else if (message.startsWith(Control.CHECKPOINT_ABORT) && snapshot.state() == Snapshot.State.PENDING) {
             String why = message.substring(Control.CHECKPOINT_ABORT.length()).strip();
             checkpointFailed(why);
             ctx.log().append("SNAPSHOT_FAILED " + why);
@@ -674,17 +710,9 @@ public final class FunctionInstances implements InstanceStarter, Instance.Lifecy
         long start = System.nanoTime();
         try {
             String[] pipes = instance.pipeNames();
-            Path staging = snapshot.stagingDir();
-            InstanceSandbox box = instance.sandbox;
-            Criu.DumpResult r = ctx.criu().orElseThrow().dump(instance.rootPid(), staging,
-                    snapshot.metaDir().resolve("dump.log"), box == null ? Criu.Wrapper.none() : box.dumpWrapper());
-            if (box != null) {
-                box.trimDump(staging);
-                box.saveScratch(snapshot.scratchDir());
-            }
-            repairLazyMarks(staging);
-            lazyFileCopies(staging);
-            snapshot.ready(pipes, r.imageBytes(), r.duration().toMillis(), box != null, instance.egress != null);
+            Criu.DumpResult r = dumpForClones(instance, snapshot.stagingDir(), snapshot.metaDir().resolve("dump.log"),
+                    snapshot.scratchDir());
+            snapshot.ready(pipes, r.imageBytes(), r.duration().toMillis(), instance.sandbox != null, instance.egress != null);
             instance.checkpointMs = (System.nanoTime() - start) / 1e6;
             ctx.metrics().checkpoint(deployment.name(), r.duration().toNanos() / 1e9, r.imageBytes());
             ctx.log().append(String.format("SNAPSHOT taken in %d ms: %.1f MB, after %d warm-up exchanges%s",
@@ -712,6 +740,24 @@ public final class FunctionInstances implements InstanceStarter, Instance.Lifecy
             }
         }
         kickPool(instance);
+    }
+
+    /**
+     * Dumps the instance, leaving it running, into {@code staging} as clones restore it: in a sandbox
+     * without what the sandbox makes anew and with its scratch saved to {@code scratch}; the lazy
+     * marks checked and the private file mappings made lazy.
+     */
+    private Criu.DumpResult dumpForClones(Instance instance, Path staging, Path dumpLog, Path scratch) throws IOException {
+        InstanceSandbox box = instance.sandbox;
+        Criu.DumpResult r = ctx.criu().orElseThrow().dump(instance.rootPid(), staging, dumpLog,
+                box == null ? Criu.Wrapper.none() : box.dumpWrapper());
+        if (box != null) {
+            box.trimDump(staging);
+            box.saveScratch(scratch);
+        }
+        repairLazyMarks(staging);
+        lazyFileCopies(staging);
+        return r;
     }
 
     /**
@@ -761,6 +807,8 @@ public final class FunctionInstances implements InstanceStarter, Instance.Lifecy
             Thread.currentThread().interrupt();
         }
         ctx.registry().remove(instance.id);
+        live.remove(instance);
+        warm.exited(instance);
         String failure = stopReasons.remove(instance);
         FunctionErrorException initError = initErrors.remove(instance);
         boolean pageSourceFailed = pageSourceFailures.remove(instance);

@@ -42,6 +42,8 @@ final class RuntimeApi implements RuntimeEndpoint.Handler {
     /** A small event of every JSON kind, so that the runtime's parser and writer see them all. */
     private static final byte[] WARM_UP_EVENT = ("{\"thaw\":\"warm-up\",\"n\":1,\"x\":1.5,\"ok\":true,\"none\":null,"
             + "\"list\":[1,\"two\",{\"three\":3}]}").getBytes(StandardCharsets.UTF_8);
+    /** The body of a {@code next} answer that asks for the snapshot handshake (Headers.CHECKPOINT) instead of an invocation. */
+    private static final byte[] CHECKPOINT_BODY = "{\"thaw\":\"checkpoint\"}".getBytes(StandardCharsets.UTF_8);
     private static final String RUNTIME = Routes.BASE;
     private static final String INVOCATION = RUNTIME + "invocation/";
 
@@ -182,7 +184,10 @@ final class RuntimeApi implements RuntimeEndpoint.Handler {
         if (inv == null) {
             return gone();
         }
-        Response r = invocation(inv.requestId(), inv.deadlineEpochMs(), inv.payload());
+        // a body as every invocation has: an empty one takes a branch the runtime's compiled reading never took
+        byte[] payload = inv.checkpointReason().isPresent() ? CHECKPOINT_BODY : inv.payload();
+        Response r = invocation(inv.requestId(), inv.deadlineEpochMs(), payload);
+        inv.checkpointReason().ifPresent(why -> r.headers().put(Headers.CHECKPOINT, why.replaceAll("[\\r\\n]", " ")));
         inv.freshenReason().ifPresent(why -> r.headers().put(Headers.FRESHEN, why.replaceAll("[\\r\\n]", " ")));
         return r;
     }

@@ -35,6 +35,11 @@ public interface SharedSnapshots {
     /** A restore failed and the snapshot was discarded here: the cluster forgets it too, so a boot takes a new one. */
     void discarded(Deployment d, String why);
 
+    /** @return whether other nodes restore the snapshots this node takes (it is one of a cluster) */
+    default boolean shared() {
+        return true;
+    }
+
     /** Nothing shared: every checkpoint is this node's own. */
     SharedSnapshots NONE = new SharedSnapshots() {
         @Override
@@ -52,6 +57,11 @@ public interface SharedSnapshots {
 
         @Override
         public void discarded(Deployment d, String why) {
+        }
+
+        @Override
+        public boolean shared() {
+            return false;
         }
     };
 }

@@ -104,6 +104,10 @@ public final class FunctionPool implements InstanceEvents {
         boolean retiring;
         /** Its freshen hook ran since its last invocation: the next invocation goes here first. */
         boolean freshened;
+        /** Out of rotation (busy with no invocation) until given back: see lend(). */
+        boolean lent;
+        /** To be lent as its invocation ends, and told so: see lend(). */
+        java.util.function.Consumer<PoolInstance> lendTo;
 
         Member(PoolInstance instance, long startedNanos) {
             this.instance = instance;
@@ -263,6 +267,7 @@ public final class FunctionPool implements InstanceEvents {
     }
 
     private void release(Member m) {
+        java.util.function.Consumer<PoolInstance> lendTo;
         synchronized (this) {
             if (!members.containsKey(m.instance)) {
                 return; // exited meanwhile
@@ -271,9 +276,18 @@ public final class FunctionPool implements InstanceEvents {
                 m.instance.stop();
                 return;
             }
-            m.state = State.IDLE;
-            m.idleSinceNanos = ticker.nanos();
-            rebalance();
+            lendTo = m.lendTo;
+            m.lendTo = null;
+            if (lendTo != null) {
+                m.lent = true; // still busy, now with no invocation: see lend()
+            } else {
+                m.state = State.IDLE;
+                m.idleSinceNanos = ticker.nanos();
+                rebalance();
+            }
+        }
+        if (lendTo != null) {
+            lendTo.accept(m.instance);
         }
     }
 
@@ -644,6 +658,70 @@ public final class FunctionPool implements InstanceEvents {
         assign(target.get(), f);
         observer.counts(counts());
         return true;
+    }
+
+    /**
+     * Lends an instance out of rotation (for a snapshot of it): one that has served at least
+     * {@code minServed} invocations and that {@code eligible} accepts, the one that served most. An
+     * idle one is lent at once; else one busy with an invocation is lent as that invocation ends,
+     * before it takes another (an instance under steady load is seldom idle when asked). A lent
+     * instance counts as busy, with no invocation, until {@link #giveBack}; a scale-down or an
+     * eviction leaves it alone meanwhile, and its exit is an exit like any other (then {@code lent}
+     * never hears of it, if it had not yet).
+     *
+     * @param later told the instance once it is lent, when it was busy (outside the pool's lock)
+     * @return the instance lent now, or to be lent as its invocation ends; empty when none qualifies
+     */
+    public synchronized Optional<Loan> lend(int minServed, java.util.function.Predicate<PoolInstance> eligible,
+                                            java.util.function.Consumer<PoolInstance> later) {
+        {
+            if (closed) {
+                return Optional.empty();
+            }
+            java.util.function.Predicate<Member> qualifies = m -> !m.retiring && !m.lent && m.lendTo == null
+                    && m.served >= minServed && eligible.test(m.instance);
+            Optional<Member> idle = members.values().stream().filter(m -> m.state == State.IDLE).filter(qualifies)
+                    .max(java.util.Comparator.comparingInt(m -> m.served));
+            if (idle.isEmpty()) {
+                Optional<Member> busy = members.values().stream()
+                        .filter(m -> m.state == State.BUSY && m.current != null && !m.current.isFreshen()).filter(qualifies)
+                        .max(java.util.Comparator.comparingInt(m -> m.served));
+                busy.ifPresent(m -> m.lendTo = later);
+                return busy.map(m -> new Loan(m.instance, false));
+            }
+            Member now = idle.get();
+            now.state = State.BUSY;
+            now.lent = true;
+            observer.counts(counts());
+            return Optional.of(new Loan(now.instance, true));
+        }
+    }
+
+    /**
+     * An instance {@link #lend} chose.
+     *
+     * @param now whether it is lent already (it was idle); else it will be as its invocation ends
+     */
+    public record Loan(PoolInstance instance, boolean now) {
+    }
+
+    /** An instance lent by {@link #lend} is back: idle again (stopped, when the pool closed meanwhile). */
+    public void giveBack(PoolInstance instance) {
+        Member m;
+        synchronized (this) {
+            m = members.get(instance);
+            if (m == null || !m.lent) {
+                return;
+            }
+            m.lent = false;
+        }
+        release(m);
+    }
+
+    /** @return how many invocations the instance has served here (0 when it is not this pool's) */
+    public synchronized int served(PoolInstance instance) {
+        Member m = members.get(instance);
+        return m == null ? 0 : m.served;
     }
 
     private void assignFreshen(Member m, Invocation f) {

@@ -30,6 +30,8 @@ public final class Invocation {
     private volatile double prewarmedAgeMs = Double.NaN;
     /** Why the platform calls the function's freshen hook with this invocation; null for a caller's invocation. */
     private final String freshen;
+    /** Why the node asks the instance for a snapshot of itself instead of an invocation; null otherwise. */
+    private final String checkpoint;
     private volatile long deadlineEpochMs;
     private volatile StartKind start = StartKind.WARM;
     private volatile double coldStartMs = Double.NaN;
@@ -65,7 +67,17 @@ public final class Invocation {
      * @param reason why (the prediction), passed to the hook
      */
     public static Invocation freshen(String reason) {
-        return new Invocation("freshen-" + java.util.UUID.randomUUID(), new byte[0], false, false, reason);
+        return new Invocation("freshen-" + java.util.UUID.randomUUID(), new byte[0], false, false, reason, null);
+    }
+
+    /**
+     * Not an invocation: the node's request that the instance take the snapshot handshake now (a
+     * warmed snapshot of it), handed to an instance its pool lent out ({@link FunctionPool#lend}).
+     *
+     * @param reason why, told to the runtime
+     */
+    public static Invocation checkpoint(String reason) {
+        return new Invocation("checkpoint-" + java.util.UUID.randomUUID(), new byte[0], false, false, null, reason);
     }
 
     /**
@@ -76,7 +88,7 @@ public final class Invocation {
      * @param capturesLog whether it collects its own log ({@link #logTail(int)})
      */
     public Invocation(String requestId, byte[] payload, boolean followsLatest, boolean capturesLog) {
-        this(requestId, payload, followsLatest, capturesLog, null);
+        this(requestId, payload, followsLatest, capturesLog, null, null);
     }
 
     /** @return why the platform calls the freshen hook with it; empty for a caller's invocation */
@@ -88,6 +100,11 @@ public final class Invocation {
         return freshen != null;
     }
 
+    /** @return why the node asks for the snapshot handshake with it; empty for an invocation */
+    public java.util.Optional<String> checkpointReason() {
+        return java.util.Optional.ofNullable(checkpoint);
+    }
+
     /** @return for the first invocation of a pre-restored clone, how long the clone had waited ready; else NaN */
     public double prewarmedAgeMs() {
         return prewarmedAgeMs;
@@ -97,8 +114,10 @@ public final class Invocation {
         return acceptedNanos;
     }
 
-    private Invocation(String requestId, byte[] payload, boolean followsLatest, boolean capturesLog, String freshen) {
+    private Invocation(String requestId, byte[] payload, boolean followsLatest, boolean capturesLog, String freshen,
+                       String checkpoint) {
         this.freshen = freshen;
+        this.checkpoint = checkpoint;
         this.requestId = Objects.requireNonNull(requestId, "requestId");
         this.payload = Objects.requireNonNull(payload, "payload");
         this.followsLatest = followsLatest;

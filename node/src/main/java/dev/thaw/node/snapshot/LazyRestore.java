@@ -274,6 +274,26 @@ public final class LazyRestore implements AutoCloseable {
         }
     }
 
+    /**
+     * @return whether the instance needs nothing more of the images: its page server installed every
+     *     page and ended, and let go of the page source (after a working set being stored read it)
+     */
+    public boolean settled() {
+        LazyPagesServer s = server;
+        java.util.concurrent.CompletableFuture<Void> pending = saving;
+        return s != null && s.whenEnded().toCompletableFuture().isDone() && s.stats().finished() && sourceReleased.get()
+                && (pending == null || pending.isDone());
+    }
+
+    /**
+     * @return whether the page server will read no more of the images: every lazy page is installed
+     *     (a streamed restore, once its stream is in), or it has {@linkplain #settled() settled}
+     */
+    public boolean readsNoMorePages() {
+        LazyPagesServer s = server;
+        return s != null && (settled() || s.stats().lazyPagesRemaining() == 0 && (saving == null || saving.isDone()));
+    }
+
     /** Called once the instance's processes have exited, or when the restore failed to start. */
     @Override
     public void close() {

@@ -24,6 +24,12 @@ import java.util.concurrent.atomic.AtomicLong;
  * </pre>
  * A READY snapshot whose restore fails is discarded, so the boot that replaces the failed restore
  * takes a fresh one: a damaged image heals itself at the cost of one boot.
+ *
+ * A READY snapshot is replaced once, in place, by a warmed one ({@link #replace}): a dump of an
+ * instance that has served invocations, taken into {@link #warmStagingDir()} while the snapshot stays
+ * READY, and swapped in while no restore reads the images (the caller's business). The control token
+ * and the Runtime API secret stay: a clone speaks with those of the first instance, and so does
+ * every clone of its clones.
  */
 public final class Snapshot {
 
@@ -41,6 +47,8 @@ public final class Snapshot {
     private long sizeBytes;
     private long checkpointMs;
     private Instant createdAt;
+    /** How many invocations the instance had served when this snapshot was taken of it; 0 for one taken after init. */
+    private long warmedAfter;
     private boolean refetched;
     public final AtomicLong restores = new AtomicLong();
     public final AtomicLong restoreFailures = new AtomicLong();
@@ -171,6 +179,52 @@ public final class Snapshot {
         return hotDir.resolve("images.incoming");
     }
 
+    /** @return where the dump of a warmed snapshot is written before {@link #replace} swaps it in */
+    public Path warmStagingDir() {
+        return hotDir.resolve("images.warm");
+    }
+
+    /** @return where the scratch of a warmed snapshot's instance is kept until {@link #replace} */
+    public Path warmScratchDir() {
+        return dir.resolve("scratch.warm");
+    }
+
+    /** @return how many invocations the instance had served when the snapshot was taken of it; 0 after init */
+    public synchronized long warmedAfter() {
+        return warmedAfter;
+    }
+
+    /**
+     * Swaps a warmed snapshot in for the READY one: the images of {@link #warmStagingDir()} and the
+     * scratch of {@link #warmScratchDir()} (when the instance had one) replace the current ones.
+     * The caller makes sure no restore reads the current images meanwhile.
+     *
+     * @param pipeNames the warmed instance's standard streams at the dump
+     * @param servedInvocations how many invocations it had served
+     * @return false, with nothing changed, when the snapshot is no longer READY (discarded, or its
+     *     version retired) or the staged images are missing
+     */
+    public synchronized boolean replace(String[] pipeNames, long bytes, long dumpMs, long servedInvocations)
+            throws IOException {
+        if (state != State.READY || !Files.isDirectory(warmStagingDir())) {
+            return false;
+        }
+        Path old = hotDir.resolve("images.replaced");
+        FileTrees.deleteQuietly(old);
+        if (Files.isDirectory(imagesDir())) {
+            Files.move(imagesDir(), old);
+        }
+        Files.move(warmStagingDir(), imagesDir());
+        FileTrees.deleteQuietly(old);
+        if (Files.isDirectory(warmScratchDir())) {
+            FileTrees.deleteQuietly(scratchDir());
+            Files.move(warmScratchDir(), scratchDir());
+        }
+        warmedAfter = servedInvocations;
+        record(pipeNames, bytes, dumpMs, sandboxed, egressProxy);
+        return true;
+    }
+
     /**
      * @param inSandbox whether the instance ran in a sandbox
      * @param withEgressProxy whether its environment names an egress proxy
@@ -179,6 +233,16 @@ public final class Snapshot {
             throws IOException {
         Files.move(stagingDir(), imagesDir());
         Files.createDirectories(dir);
+        warmedAfter = 0;
+        record(pipeNames, bytes, dumpMs, inSandbox, withEgressProxy);
+        state = State.READY;
+        reason = null;
+        refetched = false;
+    }
+
+    /** Keeps what a restore needs of a dump taken now, in memory and in {@code snapshot.json}. */
+    private void record(String[] pipeNames, long bytes, long dumpMs, boolean inSandbox, boolean withEgressProxy)
+            throws IOException {
         pipes = pipeNames.clone();
         sizeBytes = bytes;
         checkpointMs = dumpMs;
@@ -193,12 +257,13 @@ public final class Snapshot {
         meta.put("createdAt", createdAt.toString());
         meta.put("sandboxed", inSandbox);
         meta.put("egressProxy", withEgressProxy);
+        meta.put("warmedAfterInvocations", warmedAfter);
         sandboxed = inSandbox;
         egressProxy = withEgressProxy;
-        Files.write(dir.resolve("snapshot.json"), Json.write(meta));
-        state = State.READY;
-        reason = null;
-        refetched = false;
+        Path file = dir.resolve("snapshot.json");
+        Path next = dir.resolve("snapshot.json.next");
+        Files.write(next, Json.write(meta));
+        Files.move(next, file, java.nio.file.StandardCopyOption.REPLACE_EXISTING, java.nio.file.StandardCopyOption.ATOMIC_MOVE);
     }
 
     /**
@@ -246,7 +311,8 @@ public final class Snapshot {
         String s = state.name().toLowerCase(java.util.Locale.ROOT);
         boolean taken = state == State.READY;
         return new FunctionInfo.SnapshotInfo(s, reason, taken ? sizeBytes : null, taken ? checkpointMs : null,
-                taken ? createdAt.toString() : null, restores.get(), restoreFailures.get());
+                taken ? createdAt.toString() : null, restores.get(), restoreFailures.get(),
+                taken && warmedAfter > 0 ? warmedAfter : null);
     }
 
     private void load() {
@@ -265,6 +331,7 @@ public final class Snapshot {
             sizeBytes = meta.get("sizeBytes").asLong();
             checkpointMs = meta.get("checkpointMs").asLong();
             createdAt = Instant.parse(meta.get("createdAt").asText());
+            warmedAfter = meta.path("warmedAfterInvocations").asLong(0);
             state = State.READY;
         } catch (IOException | RuntimeException e) {
             FileTrees.deleteQuietly(dir);

@@ -472,6 +472,22 @@ public final class SnapshotRepository implements AutoCloseable {
     /** Forgets a deployment's snapshot: the working copy at once, the stored copy in the background. */
     public void forget(Deployment d) {
         FileTrees.deleteQuietly(hotDir(d));
+        forgetDerived(d);
+    }
+
+    /**
+     * A deployment's snapshot was replaced in its working copy ({@link Snapshot#replace}): the image
+     * lazy restores materialized from the old one goes at once, and so does the stored copy, in the
+     * background, ahead of the new one's {@link #publish}, which the same single thread runs after.
+     * (Only snapshots restored without a REAP working set are replaced: a set recorded on the old
+     * images could still be on its way to the store.)
+     */
+    public void replaced(Deployment d) {
+        FileTrees.deleteQuietly(lazyImagesDir(d));
+        forgetDerived(d);
+    }
+
+    private void forgetDerived(Deployment d) {
         workingSets.remove(snapshotId(d));
         storedWorkingSets.remove(snapshotId(d));
         workingSetExtensions.remove(snapshotId(d));

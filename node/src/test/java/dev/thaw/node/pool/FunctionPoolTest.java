@@ -261,6 +261,73 @@ class FunctionPoolTest {
     }
 
     @Test
+    void anInstanceLentForItsSnapshotTakesNoInvocationIsLeftByEvictionAndServesAgainOnceGivenBack() throws Exception {
+        FunctionPool pool = pool(1, 30_000, 10);
+        List<PoolInstance> later = new ArrayList<>();
+        Invocation first = pool.submit(invocation("1"));
+        FakeInstance i = starter.started.get(0);
+        pool.ready(i);
+        pool.completed(i, first.requestId(), "1".getBytes(StandardCharsets.UTF_8));
+        assertThat(pool.lend(2, p -> true, later::add)).as("it served one invocation, not two").isEmpty();
+        Invocation second = pool.submit(invocation("2"));
+        pool.completed(i, second.requestId(), "2".getBytes(StandardCharsets.UTF_8));
+        assertThat(pool.lend(2, p -> false, later::add)).as("not eligible").isEmpty();
+        assertThat(pool.served(i)).isEqualTo(2);
+
+        assertThat(pool.lend(2, p -> true, later::add)).contains(new FunctionPool.Loan(i, true));
+        assertThat(later).as("lent at once: nothing to tell later").isEmpty();
+        assertThat(pool.counts().busy()).isEqualTo(1);
+        assertThat(pool.lend(2, p -> true, later::add)).as("lent once").isEmpty();
+        Invocation waiting = pool.submit(invocation("3"));
+        assertThat(i.handed).as("no invocation goes to a lent instance").containsExactly(first, second);
+        assertThat(pool.ahead().inFlight()).as("the lent instance is no demand").isEqualTo(1);
+        assertThat(pool.evictIdle()).isZero();
+        pool.retire(0, 0, Duration.ZERO, Duration.ZERO);
+        assertThat(i.stopped).isFalse();
+
+        pool.giveBack(i);
+        assertThat(i.handed).containsExactly(first, second, waiting);
+        pool.completed(i, waiting.requestId(), "3".getBytes(StandardCharsets.UTF_8));
+        assertThat(body(waiting)).isEqualTo("3");
+        pool.giveBack(i); // not lent: nothing happens
+        assertThat(pool.counts().idle()).isEqualTo(1);
+    }
+
+    @Test
+    void aBusyInstanceIsLentAsItsInvocationEndsBeforeItTakesTheNext() throws Exception {
+        FunctionPool pool = pool(1, 30_000, 10);
+        List<PoolInstance> later = new ArrayList<>();
+        Invocation first = pool.submit(invocation("1"));
+        FakeInstance i = starter.started.get(0);
+        pool.ready(i);
+        Invocation queued = pool.submit(invocation("2"));
+        assertThat(pool.lend(1, p -> true, later::add)).contains(new FunctionPool.Loan(i, false));
+        assertThat(later).isEmpty();
+        assertThat(pool.lend(1, p -> true, later::add)).as("asked once").isEmpty();
+
+        pool.completed(i, first.requestId(), "1".getBytes(StandardCharsets.UTF_8));
+        assertThat(body(first)).isEqualTo("1");
+        assertThat(later).containsExactly(i);
+        assertThat(i.handed).as("the queued invocation waits for the loan's end").containsExactly(first);
+        pool.giveBack(i);
+        assertThat(i.handed).containsExactly(first, queued);
+    }
+
+    @Test
+    void anInstanceGivenBackAfterItsPoolClosedIsStopped() {
+        FunctionPool pool = pool(1, 30_000, 10);
+        Invocation first = pool.submit(invocation("1"));
+        FakeInstance i = starter.started.get(0);
+        pool.ready(i);
+        pool.completed(i, first.requestId(), "1".getBytes(StandardCharsets.UTF_8));
+        assertThat(pool.lend(1, p -> true, p -> { })).isPresent();
+        pool.close();
+        assertThat(i.stopped).as("busy with its snapshot: stopped once given back").isFalse();
+        pool.giveBack(i);
+        assertThat(i.stopped).isTrue();
+    }
+
+    @Test
     void aPoolWithAnInstanceBootsNoSnapshotAhead() {
         FunctionPool pool = pool(4, 30_000, 10);
         pool.submit(invocation("{}"));

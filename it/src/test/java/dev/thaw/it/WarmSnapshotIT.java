@@ -1,0 +1,94 @@
+package dev.thaw.it;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.junit.jupiter.api.Assumptions.assumeTrue;
+
+import dev.thaw.client.InvocationResult;
+import dev.thaw.core.FunctionInfo;
+import dev.thaw.core.StartKind;
+import java.time.Duration;
+import org.junit.jupiter.api.Test;
+
+/**
+ * Once an instance has served {@code --warm-snapshot-after} invocations, the function's snapshot is
+ * replaced by one of that instance, and later clones start from it: a counter of invocations kept
+ * in the handler's memory shows which snapshot a clone came from (the deploy's snapshot holds 0,
+ * the warmed one what the instance had counted). An instance that holds a connection of its own is
+ * not snapshotted: its clones would find it closed.
+ */
+class WarmSnapshotIT {
+    private static final Duration WAIT = Duration.ofSeconds(60);
+    private static final Duration POLL = Duration.ofMillis(100);
+    private static final int AFTER = 30;
+
+    @Test
+    void anInstanceThatServedInvocationsReplacesTheSnapshotAndLaterClonesStartFromIt() throws Exception {
+        assumeTrue(TestNode.criuAvailable(), "CRIU is not available");
+        try (TestNode node = new TestNode(b -> b.warmSnapshotAfter(AFTER))) {
+            node.deploy("counter", TestNode.TF + "Counter::handle");
+            awaitFirstSnapshot(node, "counter");
+            for (int n = 1; n <= AFTER; n++) {
+                InvocationResult r = node.invoke("counter", "{}");
+                assertThat(r.bodyAsString()).isEqualTo("{\"invocations\":" + n + "}");
+                assertThat(r.startKind()).isEqualTo(n == 1 ? StartKind.RESTORE : StartKind.WARM);
+            }
+            node.awaitLog("counter", "SNAPSHOT warmed");
+            FunctionInfo.SnapshotInfo warmed = node.client.describe("counter").snapshot();
+            assertThat(warmed.state()).isEqualTo("ready");
+            assertThat(warmed.warmedAfterInvocations()).isEqualTo((long) AFTER);
+            assertThat(node.client.logs("counter", 200)).contains("of instance")
+                    .contains("after " + AFTER + " invocations; it replaces the snapshot taken after init");
+
+            // the instance it was taken of serves on, warm
+            InvocationResult after = Eventually.poll(() -> node.invoke("counter", "{}"), r -> r.status() == 200, WAIT, POLL);
+            assertThat(after.bodyAsString()).isEqualTo("{\"invocations\":" + (AFTER + 1) + "}");
+            assertThat(after.startKind()).isEqualTo(StartKind.WARM);
+
+            // a clone of the warmed snapshot counts on from where that instance was at the dump
+            node.client.evict("counter");
+            InvocationResult clone = node.invoke("counter", "{}");
+            assertThat(clone.startKind()).isEqualTo(StartKind.RESTORE);
+            assertThat(clone.bodyAsString()).isEqualTo("{\"invocations\":" + (AFTER + 1) + "}");
+            assertThat(node.invoke("counter", "{}").bodyAsString()).isEqualTo("{\"invocations\":" + (AFTER + 2) + "}");
+
+            // once per version: the clone serving on is not snapshotted again
+            for (int n = 0; n < AFTER; n++) {
+                node.invoke("counter", "{}");
+            }
+            Thread.sleep(4_500); // two of the node's ticks
+            assertThat(node.client.describe("counter").snapshot().warmedAfterInvocations()).isEqualTo((long) AFTER);
+            String logs = node.client.logs("counter", 500);
+            assertThat(logs.split("SNAPSHOT warmed", -1)).as("one warmed snapshot:\n" + logs).hasSize(2);
+        }
+    }
+
+    @Test
+    void anInstanceHoldingAConnectionOfItsOwnIsNotSnapshottedAndServesOn() throws Exception {
+        assumeTrue(TestNode.criuAvailable(), "CRIU is not available");
+        try (TestNode node = new TestNode(b -> b.warmSnapshotAfter(AFTER))) {
+            node.deploy("holder", TestNode.TF + "HeldConnection::handle");
+            awaitFirstSnapshot(node, "holder");
+            for (int n = 1; n <= AFTER; n++) {
+                assertThat(node.invoke("holder", "{}").bodyAsString()).isEqualTo("{\"invocations\":" + n + "}");
+            }
+            node.awaitLog("holder", "SNAPSHOT_NOT_WARMED not taken: the instance holds 1 connection of its own,"
+                    + " which its clones would find closed");
+            assertThat(node.client.describe("holder").snapshot().warmedAfterInvocations()).isNull();
+            InvocationResult next = Eventually.poll(() -> node.invoke("holder", "{}"), r -> r.status() == 200, WAIT, POLL);
+            assertThat(next.bodyAsString()).isEqualTo("{\"invocations\":" + (AFTER + 1) + "}");
+
+            // clones still come from the snapshot taken after init, which never had the connection
+            node.client.evict("holder");
+            InvocationResult clone = node.invoke("holder", "{}");
+            assertThat(clone.startKind()).isEqualTo(StartKind.RESTORE);
+            assertThat(clone.bodyAsString()).isEqualTo("{\"invocations\":1}");
+        }
+    }
+
+    /** Waits for the deploy's snapshot and for the boot that took it to stop. */
+    private static void awaitFirstSnapshot(TestNode node, String name) throws InterruptedException {
+        Eventually.poll(() -> node.client.describe(name).snapshot().state(), s -> !s.equals("pending"), WAIT, POLL);
+        assertThat(node.client.describe(name).snapshot().state()).isEqualTo("ready");
+        Eventually.poll(() -> node.client.describe(name).instances(), i -> i.starting() + i.idle() + i.busy() == 0, WAIT, POLL);
+    }
+}

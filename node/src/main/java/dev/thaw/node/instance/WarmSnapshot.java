@@ -1,0 +1,374 @@
+package dev.thaw.node.instance;
+
+import dev.thaw.core.RestoreMode;
+import dev.thaw.criu.Criu;
+import dev.thaw.node.function.Deployment;
+import dev.thaw.node.pool.FunctionPool;
+import dev.thaw.node.pool.Invocation;
+import dev.thaw.node.pool.Scheduler;
+import dev.thaw.node.snapshot.LazyRestore;
+import dev.thaw.node.snapshot.Snapshot;
+import dev.thaw.core.FileTrees;
+import dev.thaw.protocol.RuntimeProtocol.Control;
+import java.io.IOException;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.List;
+import java.util.Locale;
+import java.util.Optional;
+import java.util.Set;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.locks.ReadWriteLock;
+
+/*
+ * A function's snapshot is taken after init, before any real invocation: every clone then compiles
+ * for itself what real events run (the handler's own code, the branches its events take), on the
+ * same cores as the others, in its first seconds. This replaces that snapshot, once per version,
+ * with one of an instance that has served real invocations, so later clones start with that code
+ * compiled, without the author's priming.
+ *
+ * When: an instance idle now has served `after` invocations (its JIT has seen the path; the
+ * runtime still waits for its compilers to be quiet before the dump). Which: one whose memory is
+ * whole, i.e. booted, or a clone whose page server has installed every page and let go (a clone
+ * still faulting pages in would be dumped with holes). How: the pool lends the instance out of
+ * rotation; the node answers its next `next` with the snapshot handshake (Headers.CHECKPOINT); the
+ * runtime prepares as after init (beforeCheckpoint hooks, its connections closed, GC) and says
+ * checkpoint-ready; CRIU dumps it into a staging directory, leaving it running; the node swaps the
+ * images in while no restore reads the old ones (every restore takes the images' read lock; clones
+ * whose page server still serves pages count as readers) and then resumes the instance, which goes
+ * back to its invocation loop, as every clone of the new snapshot does on its restore.
+ *
+ * What is kept of the first snapshot: its control token and Runtime API secret (a clone speaks with
+ * the token and secret of the first instance, which are in its memory), so clones of either
+ * snapshot are alike to the node. The stored copy is replaced in the background.
+ *
+ * Not taken, and why, said once in the function's log: a runtime other than thaw's own (it does
+ * not speak the handshake mid-life), a node of a cluster (other nodes restore the stored copy and
+ * hold working copies of their own), REAP restores (a working set recorded on the old images may
+ * still be on its way to the store). Nor of an instance that holds a TCP connection of its own
+ * when it is to be dumped (a database connection its handler opened on a first invocation): CRIU
+ * restores connections closed, so every clone would find it dead, where clones of the snapshot
+ * taken after init never had it. A refusal or a failed dump leaves the first snapshot in place
+ * and the instance serving; after MAX_ATTEMPTS of them the version keeps its first snapshot.
+ */
+/** Replaces a function's snapshot, once, with one of an instance that has served invocations (see the comment above). */
+final class WarmSnapshot {
+    private static final System.Logger LOG = System.getLogger("thaw.node");
+    /** Dumps that failed before the version keeps its first snapshot. */
+    static final int MAX_ATTEMPTS = 3;
+    /** The handshake's longest wait: the runtime waits up to 3 s for its compilers, its hooks have their own limits. */
+    private static final Duration HANDSHAKE_LIMIT = Duration.ofSeconds(30);
+    /** The longest the swap waits for restores that read the old images. */
+    private static final Duration SWAP_WAIT = Duration.ofSeconds(3);
+
+    /** Dumps an instance as a snapshot's dump is taken, for clones: see FunctionInstances. */
+    interface Dumper {
+        Criu.DumpResult dump(Instance instance, Path staging, Path dumpLog, Path scratch) throws IOException;
+    }
+
+    private final Deployment deployment;
+    private final Snapshot snapshot;
+    private final FunctionInstances.Context ctx;
+    private final int after;
+    private final Set<Instance> live;
+    private final ReadWriteLock images;
+    private final Dumper dumper;
+    private final Optional<String> refusal;
+    private boolean refusalLogged;
+    /** The instance being snapshotted, lent by {@link #lender}; null when none is. Guarded by this. */
+    private Instance taking;
+    /** The busy instance the pool lends as its invocation ends; null when none. Guarded by this. */
+    private Instance pending;
+    private FunctionPool lender;
+    private Scheduler.Cancellable handshakeTimer;
+    /** The instance being snapshotted said checkpoint-ready: the dump is under way. Guarded by this. */
+    private boolean dumping;
+    private int failures;
+
+    /**
+     * @param after invocations an instance must have served before it is snapshotted; 0 or less: never
+     * @param mode the version's restore mode
+     * @param live the version's instances that have not exited
+     * @param images held for reading by every restore, for writing by the swap
+     */
+    WarmSnapshot(Deployment deployment, Snapshot snapshot, FunctionInstances.Context ctx, int after, RestoreMode mode,
+                 Set<Instance> live, ReadWriteLock images, Dumper dumper) {
+        this.deployment = deployment;
+        this.snapshot = snapshot;
+        this.ctx = ctx;
+        this.after = after;
+        this.live = live;
+        this.images = images;
+        this.dumper = dumper;
+        this.refusal = refusal(deployment.manifest().runtime(), after, mode);
+    }
+
+    /**
+     * @param runtime the function's runtime ({@code java}, {@code provided})
+     * @return why a version's snapshot is never warmed on this node; empty when it may be
+     */
+    static Optional<String> refusal(String runtime, int after, RestoreMode mode) {
+        if (after <= 0) {
+            return Optional.of("off on this node (thaw up --warm-snapshot-after 0)");
+        }
+        if (!"java".equals(runtime)) {
+            return Optional.of("the function's runtime is not thaw's own, which alone takes the snapshot handshake"
+                    + " between invocations");
+        }
+        if (mode == RestoreMode.REAP) {
+            return Optional.of("REAP restores keep a working set recorded on the snapshot's images");
+        }
+        return Optional.empty();
+    }
+
+    /** @return whether the instance's control lines are this handshake's */
+    synchronized boolean handles(Instance instance) {
+        return instance == taking;
+    }
+
+    /**
+     * Lends an instance that qualifies from {@code pool} and asks it for the handshake, when the
+     * snapshot may be warmed now. Called on the node's periodic tick.
+     */
+    void consider(FunctionPool pool) {
+        synchronized (this) {
+            if (!mayTakeNow()) {
+                return;
+            }
+        }
+        if (!othersSettled(null)) {
+            return; // a clone still faulting its pages in would hold the swap up
+        }
+        Optional<FunctionPool.Loan> loan = pool.lend(after, p -> p instanceof Instance i && memoryWhole(i),
+                p -> lent(pool, (Instance) p));
+        if (loan.isEmpty()) {
+            return;
+        }
+        Instance instance = (Instance) loan.get().instance();
+        if (loan.get().now()) {
+            lent(pool, instance);
+            return;
+        }
+        synchronized (this) {
+            if (taking != instance) {
+                pending = instance; // lent as its invocation ends, unless it exits first
+            }
+        }
+    }
+
+    /** The pool lent the instance: the handshake begins. */
+    private void lent(FunctionPool pool, Instance instance) {
+        int served = pool.served(instance);
+        synchronized (this) {
+            if (pending == instance) {
+                pending = null;
+            }
+            if (taking != null) {
+                pool.giveBack(instance); // cannot happen (one loan at a time), but a loan is never kept
+                return;
+            }
+            taking = instance;
+            lender = pool;
+            dumping = false;
+            handshakeTimer = ctx.scheduler().schedule(() -> handshakeOverran(instance), HANDSHAKE_LIMIT);
+        }
+        instance.hand(Invocation.checkpoint("the instance has served " + served + " invocations"));
+    }
+
+    private boolean mayTakeNow() {
+        if (refusal.isPresent()) {
+            if (!refusalLogged) {
+                refusalLogged = true;
+                LOG.log(System.Logger.Level.DEBUG, deployment.name() + ": no warmed snapshot: " + refusal.get());
+            }
+            return false;
+        }
+        // a node of a cluster: the other nodes restore the snapshot one of them took, from the store
+        return taking == null && pending == null && failures < MAX_ATTEMPTS && !ctx.shared().shared()
+                && snapshot.state() == Snapshot.State.READY && snapshot.warmedAfter() == 0;
+    }
+
+    /** A control line of the instance being snapshotted. */
+    void onControl(Instance instance, String message) {
+        synchronized (this) {
+            if (instance != taking || dumping) {
+                return; // a second line while the dump is under way (the function's own code can print the token)
+            }
+            dumping = message.equals(Control.CHECKPOINT_READY);
+        }
+        if (message.equals(Control.CHECKPOINT_READY)) {
+            Thread.ofPlatform().daemon().name("thaw-warm-snapshot-" + instance.id).start(() -> take(instance));
+        } else if (message.startsWith(Control.CHECKPOINT_ABORT)) {
+            // a beforeCheckpoint hook refused: the runtime resumes its hooks itself and asks for work
+            String why = message.substring(Control.CHECKPOINT_ABORT.length()).strip();
+            failed("a beforeCheckpoint hook refused: " + why);
+            end(instance);
+        }
+    }
+
+    /** The instance has exited: a handshake it was in is over. */
+    void exited(Instance instance) {
+        synchronized (this) {
+            if (instance == pending) {
+                pending = null; // exited before its invocation ended: never lent
+            }
+            if (instance != taking) {
+                return;
+            }
+        }
+        failed("the instance exited during the handshake");
+        end(instance);
+    }
+
+    private void take(Instance instance) {
+        long start = System.nanoTime();
+        int served = lenderServed(instance);
+        try {
+            List<String> held = dev.thaw.linux.HeldConnections.of(instance.rootPid());
+            if (!held.isEmpty()) {
+                throw new IOException("the instance holds " + held.size() + " connection" + (held.size() == 1 ? "" : "s")
+                        + " of its own, which its clones would find closed (" + String.join(", ",
+                        held.subList(0, Math.min(3, held.size()))) + (held.size() > 3 ? ", …" : "") + ")");
+            }
+            FileTrees.deleteQuietly(snapshot.warmStagingDir());
+            FileTrees.deleteQuietly(snapshot.warmScratchDir());
+            String[] pipes = instance.pipeNames();
+            Criu.DumpResult r = dumper.dump(instance, snapshot.warmStagingDir(), snapshot.metaDir().resolve("dump.warm.log"),
+                    snapshot.warmScratchDir());
+            Optional<String> notSwapped = swap(instance, pipes, r, served);
+            if (notSwapped.isPresent()) {
+                failed(notSwapped.get());
+            } else {
+                ctx.metrics().checkpoint(deployment.name(), r.duration().toNanos() / 1e9, r.imageBytes());
+                ctx.log().append(String.format(Locale.ROOT, "SNAPSHOT warmed in %d ms: %.1f MB, of instance %s after %d"
+                                + " invocations; it replaces the snapshot taken after init (%.0f ms with the swap)",
+                        r.duration().toMillis(), r.imageBytes() / 1048576.0, instance.id, served,
+                        (System.nanoTime() - start) / 1e6));
+                ctx.repository().publish(deployment, snapshot.imagesDir(), ctx.log());
+            }
+        } catch (IOException | RuntimeException e) {
+            failed("not taken: " + e.getMessage());
+        } finally {
+            FileTrees.deleteQuietly(snapshot.warmStagingDir());
+            FileTrees.deleteQuietly(snapshot.warmScratchDir());
+        }
+        try {
+            instance.resume(false);
+        } catch (IOException e) {
+            instance.kill(); // its stdin is gone: the instance is too
+        }
+        end(instance);
+    }
+
+    /**
+     * Swaps the dump in once no restore reads the current images: none in progress (the read lock)
+     * and no other clone whose page server still serves pages.
+     *
+     * @return why it was not swapped in; empty when it was
+     */
+    private Optional<String> swap(Instance instance, String[] pipes, Criu.DumpResult r, int served) throws IOException {
+        long deadline = System.nanoTime() + SWAP_WAIT.toNanos();
+        while (true) {
+            boolean locked;
+            try {
+                locked = images.writeLock().tryLock(20, TimeUnit.MILLISECONDS);
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+                return Optional.of("interrupted");
+            }
+            if (locked) {
+                try {
+                    if (othersSettled(instance)) {
+                        if (!snapshot.replace(pipes, r.imageBytes(), r.duration().toMillis(), served)) {
+                            return Optional.of("the snapshot changed meanwhile (" + snapshot.state() + ")");
+                        }
+                        ctx.repository().replaced(deployment);
+                        return Optional.empty();
+                    }
+                } finally {
+                    images.writeLock().unlock();
+                }
+            }
+            if (System.nanoTime() > deadline) {
+                return Optional.of("restores kept reading the snapshot's images for " + SWAP_WAIT.toSeconds() + " s");
+            }
+            try {
+                Thread.sleep(20);
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+                return Optional.of("interrupted");
+            }
+        }
+    }
+
+    /**
+     * @return whether no instance but {@code except} may still read the images: each has exited, was
+     *     booted, or has a page server that has every page in (a restore still in progress holds the
+     *     images' read lock instead)
+     */
+    private boolean othersSettled(Instance except) {
+        for (Instance other : live) {
+            LazyRestore lazy = other.lazyRestore;
+            boolean reads = other.kind != dev.thaw.core.StartKind.BOOT && (lazy == null ? !other.wasReady()
+                    : !lazy.readsNoMorePages());
+            if (other != except && reads && !other.isDead()) {
+                return false;
+            }
+        }
+        return true;
+    }
+
+    /** @return whether every page of the instance is in its memory: booted, or a restore whose page server let go */
+    private static boolean memoryWhole(Instance instance) {
+        if (!instance.wasReady() || instance.isDead()) {
+            return false;
+        }
+        LazyRestore lazy = instance.lazyRestore;
+        return instance.kind == dev.thaw.core.StartKind.BOOT ? lazy == null : lazy != null && lazy.settled();
+    }
+
+    private void failed(String why) {
+        int failed;
+        synchronized (this) {
+            failed = ++failures;
+        }
+        String line = "SNAPSHOT_NOT_WARMED " + why + "; the snapshot taken after init stays" + (failed >= MAX_ATTEMPTS
+                ? " (no more attempts for this version)" : "");
+        ctx.log().append(line);
+        LOG.log(System.Logger.Level.INFO, deployment.name() + ": " + line);
+    }
+
+    private int lenderServed(Instance instance) {
+        synchronized (this) {
+            return lender == null ? 0 : lender.served(instance);
+        }
+    }
+
+    /** The handshake is over: the instance goes back to its pool. */
+    private void end(Instance instance) {
+        FunctionPool pool;
+        synchronized (this) {
+            if (instance != taking) {
+                return;
+            }
+            taking = null;
+            pool = lender;
+            lender = null;
+            if (handshakeTimer != null) {
+                handshakeTimer.cancel();
+            }
+        }
+        pool.giveBack(instance);
+    }
+
+    private void handshakeOverran(Instance instance) {
+        synchronized (this) {
+            if (instance != taking) {
+                return;
+            }
+        }
+        failed("the instance did not take the snapshot handshake within " + HANDSHAKE_LIMIT.toSeconds() + " s");
+        instance.kill(); // stuck before its dump: it would never serve again
+        end(instance);
+    }
+}
