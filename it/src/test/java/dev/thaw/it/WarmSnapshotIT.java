@@ -25,13 +25,7 @@ class WarmSnapshotIT {
     void anInstanceThatServedInvocationsReplacesTheSnapshotAndLaterClonesStartFromIt() throws Exception {
         assumeTrue(TestNode.criuAvailable(), "CRIU is not available");
         try (TestNode node = new TestNode(b -> b.warmSnapshotAfter(AFTER))) {
-            node.deploy("counter", TestNode.TF + "Counter::handle");
-            awaitFirstSnapshot(node, "counter");
-            for (int n = 1; n <= AFTER; n++) {
-                InvocationResult r = node.invoke("counter", "{}");
-                assertThat(r.bodyAsString()).isEqualTo("{\"invocations\":" + n + "}");
-                assertThat(r.startKind()).isEqualTo(n == 1 ? StartKind.RESTORE : StartKind.WARM);
-            }
+            deployAndServe(node, "counter", "Counter::handle");
             node.awaitLog("counter", "SNAPSHOT warmed");
             FunctionInfo.SnapshotInfo warmed = node.client.describe("counter").snapshot();
             assertThat(warmed.state()).isEqualTo("ready");
@@ -66,11 +60,7 @@ class WarmSnapshotIT {
     void anInstanceHoldingAConnectionOfItsOwnIsNotSnapshottedAndServesOn() throws Exception {
         assumeTrue(TestNode.criuAvailable(), "CRIU is not available");
         try (TestNode node = new TestNode(b -> b.warmSnapshotAfter(AFTER))) {
-            node.deploy("holder", TestNode.TF + "HeldConnection::handle");
-            awaitFirstSnapshot(node, "holder");
-            for (int n = 1; n <= AFTER; n++) {
-                assertThat(node.invoke("holder", "{}").bodyAsString()).isEqualTo("{\"invocations\":" + n + "}");
-            }
+            deployAndServe(node, "holder", "HeldConnection::handle");
             node.awaitLog("holder", "SNAPSHOT_NOT_WARMED not taken: the instance holds 1 connection of its own,"
                     + " which its clones would find closed");
             assertThat(node.client.describe("holder").snapshot().warmedAfterInvocations()).isNull();
@@ -85,10 +75,19 @@ class WarmSnapshotIT {
         }
     }
 
-    /** Waits for the deploy's snapshot and for the boot that took it to stop. */
-    private static void awaitFirstSnapshot(TestNode node, String name) throws InterruptedException {
+    /**
+     * Deploys a counting test function, waits for the deploy's snapshot and for the boot that took it
+     * to stop, then invokes it {@link #AFTER} times: one clone serves them all, counting 1 to AFTER.
+     */
+    private static void deployAndServe(TestNode node, String name, String handler) throws InterruptedException {
+        node.deploy(name, TestNode.TF + handler);
         Eventually.poll(() -> node.client.describe(name).snapshot().state(), s -> !s.equals("pending"), WAIT, POLL);
         assertThat(node.client.describe(name).snapshot().state()).isEqualTo("ready");
         Eventually.poll(() -> node.client.describe(name).instances(), i -> i.starting() + i.idle() + i.busy() == 0, WAIT, POLL);
+        for (int n = 1; n <= AFTER; n++) {
+            InvocationResult r = node.invoke(name, "{}");
+            assertThat(r.bodyAsString()).isEqualTo("{\"invocations\":" + n + "}");
+            assertThat(r.startKind()).isEqualTo(n == 1 ? StartKind.RESTORE : StartKind.WARM);
+        }
     }
 }

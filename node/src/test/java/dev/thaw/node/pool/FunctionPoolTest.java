@@ -260,17 +260,25 @@ class FunctionPoolTest {
         assertThat(inv.result().get().coldStartMs()).hasValue(300.0); // not the 2.3 s the boot took
     }
 
+    /** The pool's one instance, ready, once it has served {@code n} invocations. */
+    private FakeInstance oneInstanceThatServed(FunctionPool pool, int n) {
+        for (int k = 1; k <= n; k++) {
+            Invocation inv = pool.submit(invocation(Integer.toString(k)));
+            if (k == 1) {
+                pool.ready(starter.started.get(0));
+            }
+            pool.completed(starter.started.get(0), inv.requestId(), new byte[0]);
+        }
+        return starter.started.get(0);
+    }
+
     @Test
     void anInstanceLentForItsSnapshotTakesNoInvocationIsLeftByEvictionAndServesAgainOnceGivenBack() throws Exception {
         FunctionPool pool = pool(1, 30_000, 10);
         List<PoolInstance> later = new ArrayList<>();
-        Invocation first = pool.submit(invocation("1"));
-        FakeInstance i = starter.started.get(0);
-        pool.ready(i);
-        pool.completed(i, first.requestId(), "1".getBytes(StandardCharsets.UTF_8));
+        FakeInstance i = oneInstanceThatServed(pool, 1);
         assertThat(pool.lend(2, p -> true, later::add)).as("it served one invocation, not two").isEmpty();
-        Invocation second = pool.submit(invocation("2"));
-        pool.completed(i, second.requestId(), "2".getBytes(StandardCharsets.UTF_8));
+        oneInstanceThatServed(pool, 1);
         assertThat(pool.lend(2, p -> false, later::add)).as("not eligible").isEmpty();
         assertThat(pool.served(i)).isEqualTo(2);
 
@@ -279,14 +287,14 @@ class FunctionPoolTest {
         assertThat(pool.counts().busy()).isEqualTo(1);
         assertThat(pool.lend(2, p -> true, later::add)).as("lent once").isEmpty();
         Invocation waiting = pool.submit(invocation("3"));
-        assertThat(i.handed).as("no invocation goes to a lent instance").containsExactly(first, second);
+        assertThat(i.handed).as("no invocation goes to a lent instance").hasSize(2);
         assertThat(pool.ahead().inFlight()).as("the lent instance is no demand").isEqualTo(1);
         assertThat(pool.evictIdle()).isZero();
         pool.retire(0, 0, Duration.ZERO, Duration.ZERO);
         assertThat(i.stopped).isFalse();
 
         pool.giveBack(i);
-        assertThat(i.handed).containsExactly(first, second, waiting);
+        assertThat(i.handed).hasSize(3).endsWith(waiting);
         pool.completed(i, waiting.requestId(), "3".getBytes(StandardCharsets.UTF_8));
         assertThat(body(waiting)).isEqualTo("3");
         pool.giveBack(i); // not lent: nothing happens
@@ -316,10 +324,7 @@ class FunctionPoolTest {
     @Test
     void anInstanceGivenBackAfterItsPoolClosedIsStopped() {
         FunctionPool pool = pool(1, 30_000, 10);
-        Invocation first = pool.submit(invocation("1"));
-        FakeInstance i = starter.started.get(0);
-        pool.ready(i);
-        pool.completed(i, first.requestId(), "1".getBytes(StandardCharsets.UTF_8));
+        FakeInstance i = oneInstanceThatServed(pool, 1);
         assertThat(pool.lend(1, p -> true, p -> { })).isPresent();
         pool.close();
         assertThat(i.stopped).as("busy with its snapshot: stopped once given back").isFalse();
