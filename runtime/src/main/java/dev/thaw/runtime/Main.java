@@ -62,16 +62,28 @@ public final class Main {
                 if (unawaited) {
                     settle(api);
                 }
-                api = checkpointer.checkpoint(api);
-                if (checkpointer.rehearseAsked()) {
-                    rehearse(api, invoker, config, primed.event());
-                }
                 primingEvent = primed.event();
+                api = handshake(checkpointer, api, invoker, config, primingEvent);
             } else {
                 checkpointer.abort(primed.failure());
             }
         }
         serve(config, mapper, api, invoker, primingEvent);
+    }
+
+    /**
+     * The snapshot handshake (Checkpointer), then, in a clone restored ahead of demand, its rehearsal.
+     *
+     * @return the Runtime API connection to use from now on
+     */
+    private static RuntimeApiClient handshake(Checkpointer checkpointer, RuntimeApiClient api, FunctionInvoker invoker,
+                                              RuntimeConfig config, RuntimeApiClient.Invocation primingEvent)
+            throws java.io.IOException, InterruptedException {
+        RuntimeApiClient now = checkpointer.checkpoint(api);
+        if (checkpointer.rehearseAsked()) {
+            rehearse(now, invoker, config, primingEvent);
+        }
+        return now;
     }
 
     /**
@@ -316,11 +328,7 @@ public final class Main {
         while (true) {
             RuntimeApiClient.Invocation inv = api.next();
             if (inv.checkpoint() != null) {
-                Checkpointer checkpointer = new Checkpointer(config, mapper);
-                api = checkpointer.checkpoint(api);
-                if (checkpointer.rehearseAsked()) {
-                    rehearse(api, invoker, config, primingEvent);
-                }
+                api = handshake(new Checkpointer(config, mapper), api, invoker, config, primingEvent);
                 continue;
             }
             Outcome outcome = inv.freshen() != null ? freshen(invoker, inv) : run(invoker, inv, config);

@@ -184,10 +184,11 @@ final class RuntimeApi implements RuntimeEndpoint.Handler {
         if (inv == null) {
             return gone();
         }
+        java.util.Optional<String> checkpoint = inv.checkpointReason();
         // a body as every invocation has: an empty one takes a branch the runtime's compiled reading never took
-        byte[] payload = inv.checkpointReason().isPresent() ? CHECKPOINT_BODY : inv.payload();
-        Response r = invocation(inv.requestId(), inv.deadlineEpochMs(), payload);
-        inv.checkpointReason().ifPresent(why -> r.headers().put(Headers.CHECKPOINT, why.replaceAll("[\\r\\n]", " ")));
+        Response r = invocation(inv.requestId(), inv.deadlineEpochMs(),
+                checkpoint.isPresent() ? CHECKPOINT_BODY : inv.payload());
+        checkpoint.ifPresent(why -> r.headers().put(Headers.CHECKPOINT, why.replaceAll("[\\r\\n]", " ")));
         inv.freshenReason().ifPresent(why -> r.headers().put(Headers.FRESHEN, why.replaceAll("[\\r\\n]", " ")));
         return r;
     }

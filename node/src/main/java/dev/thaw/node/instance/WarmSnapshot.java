@@ -1,6 +1,7 @@
 package dev.thaw.node.instance;
 
 import dev.thaw.core.RestoreMode;
+import dev.thaw.core.StartKind;
 import dev.thaw.criu.Criu;
 import dev.thaw.node.function.Deployment;
 import dev.thaw.node.pool.FunctionPool;
@@ -309,7 +310,7 @@ final class WarmSnapshot {
     private boolean othersSettled(Instance except) {
         for (Instance other : live) {
             LazyRestore lazy = other.lazyRestore;
-            boolean reads = other.kind != dev.thaw.core.StartKind.BOOT && (lazy == null ? !other.wasReady()
+            boolean reads = other.kind != StartKind.BOOT && (lazy == null ? !other.wasReady()
                     : !lazy.readsNoMorePages());
             if (other != except && reads && !other.isDead()) {
                 return false;
@@ -324,7 +325,7 @@ final class WarmSnapshot {
             return false;
         }
         LazyRestore lazy = instance.lazyRestore;
-        return instance.kind == dev.thaw.core.StartKind.BOOT ? lazy == null : lazy != null && lazy.settled();
+        return instance.kind == StartKind.BOOT ? lazy == null : lazy != null && lazy.settled();
     }
 
     private void failed(String why) {

@@ -674,27 +674,27 @@ public final class FunctionPool implements InstanceEvents {
      */
     public synchronized Optional<Loan> lend(int minServed, java.util.function.Predicate<PoolInstance> eligible,
                                             java.util.function.Consumer<PoolInstance> later) {
-        {
-            if (closed) {
-                return Optional.empty();
-            }
-            java.util.function.Predicate<Member> qualifies = m -> !m.retiring && !m.lent && m.lendTo == null
-                    && m.served >= minServed && eligible.test(m.instance);
-            Optional<Member> idle = members.values().stream().filter(m -> m.state == State.IDLE).filter(qualifies)
-                    .max(java.util.Comparator.comparingInt(m -> m.served));
-            if (idle.isEmpty()) {
-                Optional<Member> busy = members.values().stream()
-                        .filter(m -> m.state == State.BUSY && m.current != null && !m.current.isFreshen()).filter(qualifies)
-                        .max(java.util.Comparator.comparingInt(m -> m.served));
-                busy.ifPresent(m -> m.lendTo = later);
-                return busy.map(m -> new Loan(m.instance, false));
-            }
-            Member now = idle.get();
-            now.state = State.BUSY;
-            now.lent = true;
-            observer.counts(counts());
-            return Optional.of(new Loan(now.instance, true));
+        if (closed) {
+            return Optional.empty();
         }
+        java.util.function.Predicate<Member> qualifies = m -> !m.retiring && !m.lent && m.lendTo == null
+                && m.served >= minServed && eligible.test(m.instance);
+        Optional<Member> idle = mostServed(qualifies.and(m -> m.state == State.IDLE));
+        if (idle.isEmpty()) {
+            Optional<Member> busy = mostServed(qualifies.and(m -> m.state == State.BUSY && m.current != null
+                    && !m.current.isFreshen()));
+            busy.ifPresent(m -> m.lendTo = later);
+            return busy.map(m -> new Loan(m.instance, false));
+        }
+        Member now = idle.get();
+        now.state = State.BUSY;
+        now.lent = true;
+        observer.counts(counts());
+        return Optional.of(new Loan(now.instance, true));
+    }
+
+    private Optional<Member> mostServed(java.util.function.Predicate<Member> which) {
+        return members.values().stream().filter(which).max(java.util.Comparator.comparingInt(m -> m.served));
     }
 
     /**

@@ -280,9 +280,8 @@ public final class LazyRestore implements AutoCloseable {
      */
     public boolean settled() {
         LazyPagesServer s = server;
-        java.util.concurrent.CompletableFuture<Void> pending = saving;
         return s != null && s.whenEnded().toCompletableFuture().isDone() && s.stats().finished() && sourceReleased.get()
-                && (pending == null || pending.isDone());
+                && workingSetSaved();
     }
 
     /**
@@ -291,7 +290,13 @@ public final class LazyRestore implements AutoCloseable {
      */
     public boolean readsNoMorePages() {
         LazyPagesServer s = server;
-        return s != null && (settled() || s.stats().lazyPagesRemaining() == 0 && (saving == null || saving.isDone()));
+        return s != null && (settled() || s.stats().lazyPagesRemaining() == 0 && workingSetSaved());
+    }
+
+    /** @return whether no working set is being stored (storing one reads the page source) */
+    private boolean workingSetSaved() {
+        java.util.concurrent.CompletableFuture<Void> pending = saving;
+        return pending == null || pending.isDone();
     }
 
     /** Called once the instance's processes have exited, or when the restore failed to start. */
