@@ -206,6 +206,59 @@ class SandboxIT {
         }
     }
 
+    /**
+     * A node killed while it held its snapshot's publish (an invocation in flight since before the
+     * snapshot) leaves only the working copy: its next start stores it.
+     */
+    @Test
+    void aSnapshotAKilledNodeHadNotStoredYetIsStoredByItsNextStart() throws Exception {
+        Path data = Files.createTempDirectory("thaw-it-held-");
+        Path log = data.resolveSibling(data.getFileName() + ".log");
+        Path nodeDir = data.resolve("node");
+        Process up = new ProcessBuilder(CliJar.command("up", "--port", "0", "--data-dir", nodeDir.toString(),
+                "--store-no-warm-up")).redirectErrorStream(true).redirectOutput(log.toFile()).start();
+        try {
+            String url = Eventually.poll(() -> listening(log), m -> m != null || !up.isAlive(), Duration.ofSeconds(90),
+                    Duration.ofMillis(100));
+            assertThat(url).as("thaw up did not start: %s", Files.readString(log)).isNotNull();
+            try (var client = dev.thaw.client.ThawClient.create(java.net.URI.create(url),
+                    Files.readString(nodeDir.resolve("api-token")).strip())) {
+                client.deploy(new FunctionManifest("held", TestNode.TF + "Sleeper::handle", null, 256, 60_000, Map.of(),
+                        4, true), TestNode.TEST_FUNCTIONS);
+                Thread.ofVirtual().start(() -> { // waits for the deploy's boot, and is in flight at its snapshot
+                    try {
+                        client.invoke("held", "{\"ms\":50000}".getBytes());
+                    } catch (RuntimeException e) {
+                        // the node is killed under it
+                    }
+                });
+                Eventually.poll(() -> client.describe("held").snapshot().state(), "ready"::equals, Duration.ofSeconds(60),
+                        Duration.ofMillis(50));
+                JsonNode report = client.snapshot("held");
+                assertThat(report.path("store").isNull()).as("stored on a busy node: %s", report).isTrue();
+                assertThat(report.path("publish").asText()).startsWith("held until the node has been quiet");
+                // killed before the client closes: closing waits for the invocation in flight
+                new ProcessBuilder("kill", "-9", Long.toString(up.pid())).start().waitFor();
+                up.waitFor(10, TimeUnit.SECONDS);
+            }
+
+            try (TestNode next = new TestNode(nodeDir, true, b -> b)) {
+                next.awaitStored("held");
+                assertThat(next.client.logs("held", 100)).contains("SNAPSHOT found in its working copy only")
+                        .containsPattern("SNAPSHOT stored in \\d+ ms");
+                next.client.evictSnapshot("held", java.util.Set.of("working"));
+                InvocationResult r = next.invoke("held", "{\"ms\":1}");
+                assertThat(r.startKind()).isEqualTo(dev.thaw.core.StartKind.RESTORE);
+                assertThat(r.thawHeader("Restore-Source")).contains("store");
+            }
+        } finally {
+            up.destroyForcibly();
+            up.waitFor(10, TimeUnit.SECONDS);
+            Files.deleteIfExists(log);
+            dev.thaw.core.FileTrees.deleteQuietly(data);
+        }
+    }
+
     private static final Pattern LISTENING = Pattern.compile("thaw node listening on (http://127\\.0\\.0\\.1:\\d+)");
 
     private static String listening(Path log) throws IOException {

@@ -48,6 +48,52 @@ class SnapshotStoreIT {
     }
 
     /**
+     * A single node holds its snapshot's publish while invocations keep coming, and a node stopping
+     * stores what it held: the node restarted on the same data restores from the store.
+     */
+    @Test
+    void aPublishWaitsForAQuietNodeAndAStoppingNodeStoresWhatItHeld() throws Exception {
+        assumeTrue(TestNode.criuAvailable(), "CRIU is not usable here (run scripts/install-criu.sh as root)");
+        try (TestNode first = new TestNode()) {
+            first.deploy("held", TestNode.TF + "Greeter::handle");
+            java.util.concurrent.atomic.AtomicBoolean calling = new java.util.concurrent.atomic.AtomicBoolean(true);
+            java.util.concurrent.atomic.AtomicInteger answered = new java.util.concurrent.atomic.AtomicInteger();
+            Thread caller = Thread.ofPlatform().start(() -> {
+                while (calling.get()) {
+                    try {
+                        first.invoke("held", "{\"name\":\"a\",\"times\":1}");
+                        answered.incrementAndGet();
+                    } catch (RuntimeException e) {
+                        return; // the node stopped under the calls
+                    }
+                }
+            });
+            Eventually.poll(() -> first.client.describe("held").snapshot().state(), "ready"::equals,
+                    Duration.ofSeconds(60), Duration.ofMillis(50));
+            long until = System.nanoTime() + Duration.ofSeconds(2).toNanos();
+            while (System.nanoTime() < until) {
+                assertThat(first.client.snapshot("held").at("/store/chunks").asInt(0))
+                        .as("stored while the node serves calls back to back").isZero();
+                Thread.sleep(100);
+            }
+            assertThat(answered.get()).as("calls answered meanwhile").isPositive();
+            Path data = first.stopKeepingData(); // the calls still coming
+            calling.set(false);
+            caller.join();
+
+            try (TestNode second = new TestNode(data, true, Duration.ofMinutes(5), 100)) {
+                assertThat(second.client.logs("held", 100)).containsPattern("SNAPSHOT stored in \\d+ ms: .*; held \\d{4,} ms"
+                        + " first, for a quiet node");
+                InvocationResult r = second.invoke("held", "{\"name\":\"b\",\"times\":1}");
+                assertThat(r.startKind()).isEqualTo(StartKind.RESTORE);
+                assertThat(r.bodyAsString()).isEqualTo("{\"message\":\"Hi b\"}");
+                assertThat(r.thawHeader("Restore-Source")).contains("store");
+                assertThat(second.client.logs("held", 100)).doesNotContain("RESTORE_FAILED");
+            }
+        }
+    }
+
+    /**
      * Restores from each tier in turn (working copy, memory, disk, S3), each reporting where its
      * bytes came from; dedup figures; and the errors of the evict and compare API.
      */

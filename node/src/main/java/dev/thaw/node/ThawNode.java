@@ -122,6 +122,12 @@ final class ThawNode implements Node, NodeOperations {
             Thread.ofVirtual().name("thaw-event-forward-", 1).factory());
     private final Scheduler scheduler = Scheduler.of(timers);
     private final Ticker ticker = Ticker.system();
+    /**
+     * Invocations accepted and not ended yet, of every function, and instances starting: a deploy's
+     * long warm-up yields to them, and a snapshot's publish waits for a spell without them.
+     */
+    private final dev.thaw.node.snapshot.ForegroundWork foreground =
+            new dev.thaw.node.snapshot.ForegroundWork(ticker::nanos, () -> !quiet());
     private final CriuStatus criuStatus;
     private final Optional<Criu> criu;
     /** The instances' sandboxes; empty when the node runs them without one (and says why in sandboxStatus). */
@@ -212,7 +218,7 @@ final class ThawNode implements Node, NodeOperations {
         launcher = new InstanceLauncher(config.javaHome(), pinRuntime(), criu, Criu.runningAsRoot(), work);
         Optional<dev.thaw.store.SnapshotStore> snapshotStore = criu.isPresent() && config.snapshotStore()
                 ? openSnapshotStoreOrWarn() : Optional.empty();
-        repository = new SnapshotRepository(hotRoot(), snapshotStore);
+        repository = new SnapshotRepository(hotRoot(), snapshotStore, foreground);
         metrics.storeTiers(repository::tierStats);
         metrics.storeBackgroundBoosts(dev.thaw.store.SnapshotStore::backgroundBoosts);
         metrics.restoreHeldBytes(repository::restoreHeldBytes);
@@ -231,6 +237,9 @@ final class ThawNode implements Node, NodeOperations {
                 }, config.predictions(), config.freshenLimits());
         for (Deployment d : store.list()) {
             Function f = runtime(d);
+            if (config.cluster().isEmpty()) { // a cluster's node never holds a publish; its claim lapses for another
+                f.instances().storeWhatAKilledNodeLeft();
+            }
             if (isLatestVersion(d)) {
                 ahead.manage(d.name(), f.pool(), d.manifest());
             }
@@ -658,7 +667,7 @@ final class ThawNode implements Node, NodeOperations {
         FunctionLog log = log(d.name());
         FunctionInstances starter = new FunctionInstances(d, snapshot, mode, new FunctionInstances.Context(log, metrics,
                 launcher, repository, criu, scheduler, instances, RuntimeListeners.loopback(), sandboxes, shared, xdt,
-                egress, calls, () -> inFlight.get() > 0, config.warmSnapshotAfter()));
+                egress, calls, foreground::invocationsInFlight, config.warmSnapshotAfter()));
         var m = d.manifest();
         FunctionPool pool = new FunctionPool(new FunctionPool.Settings(d.name(), d.version(), m.maxInstances(),
                 m.timeoutMs(), m.memoryMb(), config.queueLimit(), config.maxStarting()), starter, ticker, scheduler,
@@ -986,6 +995,7 @@ final class ThawNode implements Node, NodeOperations {
         r.put("snapshot", snapshotInfo(f));
         r.put("workingCopy", f.instances().snapshot().imagesDir().toString());
         r.put("store", repository.stats(f.deployment()).orElse(null));
+        r.put("publish", repository.publishing(f.deployment()).orElse(null));
         r.put("workingSet", repository.workingSetStats(f.deployment()).orElse(null));
         return r;
     }
@@ -1177,12 +1187,9 @@ final class ThawNode implements Node, NodeOperations {
         return resolve(ref).version();
     }
 
-    /** Invocations accepted and not ended yet, of every function: a deploy's long warm-up yields to them. */
-    private final java.util.concurrent.atomic.AtomicInteger inFlight = new java.util.concurrent.atomic.AtomicInteger();
-
     private Invocation counted(Invocation inv) {
-        inFlight.incrementAndGet();
-        inv.result().whenComplete((r, t) -> inFlight.decrementAndGet());
+        foreground.began();
+        inv.result().whenComplete((r, t) -> foreground.ended());
         return inv;
     }
 

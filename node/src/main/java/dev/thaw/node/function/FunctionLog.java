@@ -16,7 +16,8 @@ import java.util.List;
 /**
  * One function's log: what its instances write to stdout/stderr plus the node's {@code START},
  * {@code END} and {@code REPORT} lines. The last lines stay in memory for {@code thaw logs}; every
- * line is appended to a file in the function's directory, so logs survive a node restart.
+ * line is appended to a file in the function's directory, so logs survive a node restart (which
+ * reads the file's last lines back).
  *
  * <p>The file rotates: each invocation adds three lines, at thousands of invocations a second that is
  * megabytes a second, and a file that only grew would fill the node's disk. Once the next line would
@@ -55,6 +56,33 @@ public final class FunctionLog implements AutoCloseable {
         this.maxFileBytes = maxFileBytes;
         this.file = open();
         this.fileBytes = Files.size(path);
+        recallLastLines();
+    }
+
+    /** How much of the file before a restart {@code thaw logs} shows again, at most. */
+    private static final int RECALLED_BYTES = 1 << 20;
+
+    /**
+     * A node restarted on the same data shows the lines logged before its restart, as a log should:
+     * the file's last lines, up to {@link #RECALLED_BYTES} and {@link #MAX_LINES_IN_MEMORY}.
+     */
+    private void recallLastLines() throws IOException {
+        if (fileBytes == 0) {
+            return;
+        }
+        try (var channel = java.nio.channels.FileChannel.open(path, StandardOpenOption.READ)) {
+            long from = Math.max(0, fileBytes - RECALLED_BYTES);
+            java.nio.ByteBuffer buffer = java.nio.ByteBuffer.allocate((int) (fileBytes - from));
+            while (buffer.hasRemaining() && channel.read(buffer, from + buffer.position()) > 0) {
+                // reads to the end
+            }
+            String text = new String(buffer.array(), 0, buffer.position(), StandardCharsets.UTF_8);
+            List<String> lines = text.lines().toList();
+            if (from > 0 && !lines.isEmpty()) {
+                lines = lines.subList(1, lines.size()); // the first is the end of a line cut in two
+            }
+            lines.subList(Math.max(0, lines.size() - MAX_LINES_IN_MEMORY), lines.size()).forEach(recent::addLast);
+        }
     }
 
     public synchronized void append(String line) {

@@ -141,6 +141,21 @@ public final class FunctionInstances implements InstanceStarter, Instance.Lifecy
     }
 
     /**
+     * A node killed before it stored a snapshot it took left the snapshot's working copy, which
+     * outlives the process on tmpfs, and nothing else: without a stored copy it would be lost with
+     * the next clearing of tmpfs. Stores it now, as any publish of a single node (held for a quiet
+     * node). A cheap check when there is nothing to do: a node that stopped cleanly removed its
+     * working copies.
+     */
+    public void storeWhatAKilledNodeLeft() {
+        if (snapshot.state() == Snapshot.State.READY && Files.isDirectory(snapshot.imagesDir())
+                && ctx.repository().hasStore() && !ctx.repository().isStored(deployment)) {
+            ctx.log().append("SNAPSHOT found in its working copy only (the node stopped before it stored it): storing it");
+            ctx.repository().publish(deployment, snapshot.imagesDir(), ctx.log(), true);
+        }
+    }
+
+    /**
      * @param park whether to park a restore launcher in it (a spare, made ahead of the restore that
      *     takes it; a sandbox made on a start's path spawns its launcher when it needs one)
      * @return a sandbox for instance {@code id} with the Runtime API's listener open in its namespace
@@ -718,7 +733,7 @@ public final class FunctionInstances implements InstanceStarter, Instance.Lifecy
             ctx.log().append(String.format("SNAPSHOT taken in %d ms: %.1f MB, after %d warm-up exchanges%s",
                     r.duration().toMillis(), r.imageBytes() / 1048576.0, instance.warmUpExchanges,
                     priming == null ? "" : priming.summary(instance)));
-            ctx.repository().publish(deployment, snapshot.imagesDir(), ctx.log()).thenAccept(stored -> {
+            ctx.repository().publish(deployment, snapshot.imagesDir(), ctx.log(), !ctx.shared().shared()).thenAccept(stored -> {
                 if (stored) {
                     ctx.shared().taken(deployment, snapshot);
                 } else {

@@ -245,7 +245,7 @@ final class WarmSnapshot {
                                 + " invocations; it replaces the snapshot taken after init (%.0f ms with the swap)",
                         r.duration().toMillis(), r.imageBytes() / 1048576.0, instance.id, served,
                         (System.nanoTime() - start) / 1e6));
-                ctx.repository().publish(deployment, snapshot.imagesDir(), ctx.log());
+                ctx.repository().publish(deployment, snapshot.imagesDir(), ctx.log(), true); // single nodes only
             }
         } catch (IOException | RuntimeException e) {
             failed("not taken: " + e.getMessage());

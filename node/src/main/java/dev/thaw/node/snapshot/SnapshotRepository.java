@@ -21,6 +21,7 @@ import java.nio.channels.FileChannel;
 import java.nio.file.StandardOpenOption;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.time.Duration;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
@@ -36,7 +37,8 @@ import java.util.concurrent.Executors;
  * from, backed by the encrypted, chunked, tiered {@link SnapshotStore}, which is the durable copy.
  *
  * <p>Every image the node takes is put in the store in the background, after the instance that was
- * checkpointed has resumed, so publishing never delays an invocation; until the put is done the
+ * checkpointed has resumed and, on a single node, once the node has been quiet for a moment (see
+ * {@link #publish}), so publishing never delays an invocation; until the put is done the
  * snapshot is usable locally but not durable. A restore uses the working copy when it is there and
  * otherwise materializes the images from the store first (after a node restart, or once tmpfs was
  * cleared), fetching chunks from the fastest tier that has them. The working copy is RAM, owned by
@@ -80,7 +82,28 @@ public final class SnapshotRepository implements AutoCloseable {
     /** Lazy, REAP and streamed restores still holding memory to serve pages (see {@link #restoreHeldBytes}). */
     private final Set<LazyRestore> liveRestores = java.util.concurrent.ConcurrentHashMap.newKeySet();
 
-    public SnapshotRepository(Path hotRoot, Optional<SnapshotStore> store) throws IOException {
+    /**
+     * How long the node must have had no foreground work before a held publish begins: far longer
+     * than the gap between the calls of a client calling back to back, so a publish started in a
+     * spell this long rarely runs under a stream of calls.
+     */
+    static final Duration PUBLISH_QUIET_SPELL = Duration.ofMillis(250);
+    /**
+     * How long a publish is held at most: a node that is never quiet still makes its snapshots
+     * durable, this long after they were taken.
+     */
+    static final Duration PUBLISH_HELD_AT_MOST = Duration.ofSeconds(30);
+    private final ForegroundWork foreground;
+    /** Snapshots queued for their publish or being stored, by id: what the snapshot report shows. */
+    private final Map<String, String> publishing = new java.util.concurrent.ConcurrentHashMap<>();
+    /** Set when the node closes: a publish held then goes ahead at once. */
+    private volatile boolean closing;
+
+    /**
+     * @param foreground the node's foreground work, which held publishes wait out ({@link #publish})
+     */
+    public SnapshotRepository(Path hotRoot, Optional<SnapshotStore> store, ForegroundWork foreground) throws IOException {
+        this.foreground = foreground;
         this.hotRoot = Files.createDirectories(hotRoot);
         hotRoot.toFile().setReadable(false, false);
         hotRoot.toFile().setExecutable(false, false);
@@ -102,11 +125,6 @@ public final class SnapshotRepository implements AutoCloseable {
         return store.isPresent();
     }
 
-    /**
-     * Puts the images in the store in the background; {@code log} hears how it went.
-     *
-     * @return completes with whether they were stored (false without a store, or when the put failed)
-     */
     /** @return whether {@code e} comes from a file of the images that was there and is gone */
     private static boolean vanished(Throwable e) {
         for (Throwable t = e; t != null; t = t.getCause()) {
@@ -117,19 +135,42 @@ public final class SnapshotRepository implements AutoCloseable {
         return false;
     }
 
-    public CompletableFuture<Boolean> publish(Deployment d, Path imagesDir, FunctionLog log) {
+    /**
+     * Puts the images in the store in the background; {@code log} hears how it went.
+     *
+     * <p>A held publish first waits for the node to be quiet for {@link #PUBLISH_QUIET_SPELL}, at
+     * most {@link #PUBLISH_HELD_AT_MOST}. Storing and uploading an image takes both cores for a
+     * while, and a node's first snapshot is taken just as its first invocations come; nothing
+     * restores from the store meanwhile on a single node, whose restores read the working copy. A
+     * node of a cluster does not hold: the other nodes restore from the stored copy, and boot until
+     * it is there.
+     *
+     * @param held whether to wait for a quiet node first
+     * @return completes with whether they were stored (false without a store, or when the put failed)
+     */
+    public CompletableFuture<Boolean> publish(Deployment d, Path imagesDir, FunctionLog log, boolean held) {
         if (store.isEmpty()) {
             return CompletableFuture.completedFuture(false);
         }
         SnapshotStore s = store.get();
+        String id = snapshotId(d);
+        publishing.put(id, "queued");
         return CompletableFuture.supplyAsync(() -> {
+            Duration waited = Duration.ZERO;
+            if (held) {
+                publishing.put(id, "held until the node has been quiet for " + PUBLISH_QUIET_SPELL.toMillis() + " ms (at most "
+                        + PUBLISH_HELD_AT_MOST.toSeconds() + " s)");
+                waited = foreground.awaitQuiet(PUBLISH_QUIET_SPELL, PUBLISH_HELD_AT_MOST, () -> closing);
+            }
+            publishing.put(id, "storing");
             long start = System.nanoTime();
             try {
                 putBaseImage(s, d, imagesDir); // first: once the snapshot is stored, so is its base image
                 var m = s.put(snapshotId(d), imagesDir);
                 long chunks = m.files().stream().mapToLong(f -> f.chunks().size()).sum();
                 log.append(String.format("SNAPSHOT stored in %d ms: %d files, %d chunks (upload to the remote tier "
-                        + "continues in the background)", (System.nanoTime() - start) / 1_000_000, m.files().size(), chunks));
+                        + "continues in the background)%s", (System.nanoTime() - start) / 1_000_000, m.files().size(), chunks,
+                        held ? String.format("; held %d ms first, for a quiet node", waited.toMillis()) : ""));
                 return true;
             } catch (RuntimeException e) { // StoreException, or an UncheckedIOException from reading the images
                 if (!Files.isDirectory(imagesDir) || vanished(e)) {
@@ -141,8 +182,15 @@ public final class SnapshotRepository implements AutoCloseable {
                 log.append("SNAPSHOT_NOT_STORED " + e.getMessage() + " (the local copy still serves restores)");
                 LOG.log(System.Logger.Level.WARNING, d.name() + ": snapshot not stored: " + e.getMessage());
                 return false;
+            } finally {
+                publishing.remove(id);
             }
         }, publisher);
+    }
+
+    /** @return where the deployment's snapshot is on its way into the store, while it is */
+    public Optional<String> publishing(Deployment d) {
+        return Optional.ofNullable(publishing.get(snapshotId(d)));
     }
 
     /** @return the store, when the node has one */
@@ -599,6 +647,7 @@ public final class SnapshotRepository implements AutoCloseable {
 
     @Override
     public void close() {
+        closing = true;
         readAhead.shutdownNow();
         rangeReaders.shutdownNow();
         publisher.shutdown();

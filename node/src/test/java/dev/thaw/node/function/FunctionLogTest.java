@@ -46,6 +46,37 @@ class FunctionLogTest {
     }
 
     @Test
+    void aReopenedLogShowsTheLinesLoggedBeforeIt(@TempDir Path dir) throws Exception {
+        Path file = dir.resolve("function.log");
+        try (FunctionLog log = new FunctionLog(file)) {
+            log.append("SNAPSHOT taken in 120 ms");
+            log.append("REPORT RequestId: 1");
+        }
+        try (FunctionLog reopened = new FunctionLog(file)) {
+            reopened.append("START RequestId: 2");
+            assertThat(reopened.tail(10)).hasSize(3);
+            assertThat(reopened.tail(10).get(0)).endsWith(" SNAPSHOT taken in 120 ms");
+            assertThat(reopened.tail(1).get(0)).endsWith(" START RequestId: 2");
+        }
+    }
+
+    @Test
+    void aReopenedLargeLogRecallsWholeLinesOnly(@TempDir Path dir) throws Exception {
+        Path file = dir.resolve("function.log");
+        StringBuilder text = new StringBuilder();
+        for (int i = 0; i < 40_000; i++) {
+            text.append("2026-12-07T00:00:00Z REPORT RequestId: ").append(i).append('\n');
+        }
+        Files.writeString(file, text);
+        try (FunctionLog reopened = new FunctionLog(file)) {
+            List<String> recalled = reopened.tail(FunctionLog.MAX_LINES_IN_MEMORY);
+            assertThat(recalled).hasSize(FunctionLog.MAX_LINES_IN_MEMORY)
+                    .allMatch(l -> l.startsWith("2026-12-07T00:00:00Z REPORT RequestId: "));
+            assertThat(recalled.get(recalled.size() - 1)).endsWith("RequestId: 39999");
+        }
+    }
+
+    @Test
     void aReopenedLogCountsWhatTheFileAlreadyHeld(@TempDir Path dir) throws Exception {
         Path file = dir.resolve("function.log");
         Files.writeString(file, "x".repeat(4090) + "\n");
