@@ -77,6 +77,12 @@ final class DeployCommand extends ClientCommand {
                     + " not implement dev.thaw.api.Freshen).")
     String freshen;
 
+    @Option(names = "--warm-snapshot-after", paramLabel = "N",
+            description = {"Once one instance has served N invocations, replace the snapshot by one of it, so clones",
+                    "start with the invocation path compiled; 0: never (a handler that keeps one caller's data in",
+                    "memory, for example). Default: the node's (thaw up --warm-snapshot-after, 5000)."})
+    Integer warmSnapshotAfter;
+
     @Option(names = "--prime-rounds", paramLabel = "N",
             description = "How many priming invocations (default 10; needs --prime-data or --prime-file).")
     Integer primeRounds;
@@ -96,7 +102,7 @@ final class DeployCommand extends ClientCommand {
     int run(ThawClient client) {
         var manifest = new FunctionManifest(name, handler, runtime, memoryMb, timeoutMs, environment, maxInstances,
                 noSnapshots ? Boolean.FALSE : null, restoreMode).withPriming(priming()).withScaling(scaling())
-                .withMayInvoke(mayInvoke);
+                .withMayInvoke(mayInvoke).withWarmSnapshotAfter(warmSnapshotAfter);
         // Checked here so a bad flag fails before a large JAR is read and uploaded.
         manifest.validated();
         FunctionInfo info;

@@ -122,6 +122,20 @@ class ThawCliTest {
     }
 
     @Test
+    void deploySendsItsOwnWarmSnapshotSettingAndChecksItFirst(@TempDir Path dir) throws Exception {
+        Path jar = Files.write(dir.resolve("hello.jar"), new byte[] {1});
+        node.answer("PUT", "/functions/hello", 200, INFO);
+        assertThat(thaw(withUrl("deploy", "hello", "--jar", jar.toString(), "--handler", "a.B::c",
+                "--warm-snapshot-after", "0"))).isZero();
+        assertThat(Json.mapper().readTree(node.last().body()).get("manifest").get("warmSnapshotAfter").asInt()).isZero();
+        int requests = node.requests().size();
+        assertThat(thaw(withUrl("deploy", "hello", "--jar", jar.toString(), "--handler", "a.B::c",
+                "--warm-snapshot-after", "-5"))).isEqualTo(1);
+        assertThat(err.toString()).contains("warmSnapshotAfter must be between 0 and 100000000, got -5");
+        assertThat(node.requests()).hasSize(requests);
+    }
+
+    @Test
     void badPrimingFlagsFailBeforeUploading(@TempDir Path dir) throws Exception {
         Path jar = Files.write(dir.resolve("hello.jar"), new byte[] {1});
         assertThat(thaw(withUrl("deploy", "hello", "--jar", jar.toString(), "--handler", "a.B::c",

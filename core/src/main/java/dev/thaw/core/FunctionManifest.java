@@ -30,6 +30,11 @@ import java.util.regex.Pattern;
  *     ({@code THAW_NODE_URL}, the node's invoke API served on the instance's own Runtime API
  *     listener); {@code "*"} for any; null or empty for none, the default: a sandboxed instance
  *     reaches no API of the node's unless its deployment says so
+ * @param warmSnapshotAfter once one instance has served this many invocations, the snapshot is
+ *     replaced by one of that instance, so clones start with the invocation path compiled; 0: never
+ *     (a function whose instances keep what one caller's invocation left in memory, for example);
+ *     null for the node's setting ({@code thaw up --warm-snapshot-after}), which also turns it off
+ *     for every function when it is 0
  */
 @JsonInclude(JsonInclude.Include.NON_NULL)
 public record FunctionManifest(
@@ -44,12 +49,24 @@ public record FunctionManifest(
         String restoreMode,
         Priming priming,
         Scaling scaling,
-        java.util.List<String> mayInvoke) {
+        java.util.List<String> mayInvoke,
+        Integer warmSnapshotAfter) {
 
     /** {@code mayInvoke}'s wildcard: any function. */
     public static final String ANY_FUNCTION = "*";
     /** Most names {@code mayInvoke} may hold. */
     public static final int MAX_MAY_INVOKE = 64;
+
+    /** Most invocations {@code warmSnapshotAfter} may name. */
+    public static final int MAX_WARM_SNAPSHOT_AFTER = 100_000_000;
+
+    /** A manifest that leaves the warmed snapshot to the node. */
+    public FunctionManifest(String name, String handler, String runtime, Integer memoryMb, Integer timeoutMs,
+                            Map<String, String> environment, Integer maxInstances, Boolean snapshots,
+                            String restoreMode, Priming priming, Scaling scaling, java.util.List<String> mayInvoke) {
+        this(name, handler, runtime, memoryMb, timeoutMs, environment, maxInstances, snapshots, restoreMode, priming,
+                scaling, mayInvoke, null);
+    }
 
     /** A manifest that lets its function invoke no other. */
     public FunctionManifest(String name, String handler, String runtime, Integer memoryMb, Integer timeoutMs,
@@ -197,7 +214,23 @@ public record FunctionManifest(
             throw ThawException.invalidRequest("restoreMode '%s' is not one of %s", restoreMode, RESTORE_MODES);
         }
         return new FunctionManifest(name, h, rt, memory, timeout, Map.copyOf(env), max, snap, restoreMode,
-                validatedPriming(rt, snap), validatedScaling(max, rt), validatedMayInvoke());
+                validatedPriming(rt, snap), validatedScaling(max, rt), validatedMayInvoke(), validatedWarmSnapshotAfter(rt, snap));
+    }
+
+    private Integer validatedWarmSnapshotAfter(String rt, boolean snap) {
+        if (warmSnapshotAfter == null || warmSnapshotAfter == 0) {
+            return warmSnapshotAfter;
+        }
+        inRange("warmSnapshotAfter", warmSnapshotAfter, 0, 0, MAX_WARM_SNAPSHOT_AFTER);
+        if (!rt.equals("java")) {
+            throw ThawException.invalidRequest("warmSnapshotAfter is for the java runtime: only thaw's own runtime takes a"
+                    + " snapshot between invocations (0 is allowed: never)");
+        }
+        if (!snap) {
+            throw ThawException.invalidRequest("warmSnapshotAfter replaces the function's snapshot, and this function has"
+                    + " snapshots turned off");
+        }
+        return warmSnapshotAfter;
     }
 
     /** @return the names, sorted and without repeats; null for none (as a manifest that never had the field) */
@@ -294,25 +327,31 @@ public record FunctionManifest(
     /** @return a copy with another name */
     public FunctionManifest withName(String newName) {
         return new FunctionManifest(newName, handler, runtime, memoryMb, timeoutMs, environment, maxInstances, snapshots,
-                restoreMode, priming, scaling, mayInvoke);
+                restoreMode, priming, scaling, mayInvoke, warmSnapshotAfter);
     }
 
     /** @return a copy primed as given (null: not primed) */
     public FunctionManifest withPriming(Priming newPriming) {
         return new FunctionManifest(name, handler, runtime, memoryMb, timeoutMs, environment, maxInstances, snapshots,
-                restoreMode, newPriming, scaling, mayInvoke);
+                restoreMode, newPriming, scaling, mayInvoke, warmSnapshotAfter);
     }
 
     /** @return a copy scaled as given (null: the defaults) */
     public FunctionManifest withScaling(Scaling newScaling) {
         return new FunctionManifest(name, handler, runtime, memoryMb, timeoutMs, environment, maxInstances, snapshots,
-                restoreMode, priming, newScaling, mayInvoke);
+                restoreMode, priming, newScaling, mayInvoke, warmSnapshotAfter);
     }
 
     /** @return a copy that may invoke the functions given (null: none) */
     public FunctionManifest withMayInvoke(java.util.List<String> functions) {
         return new FunctionManifest(name, handler, runtime, memoryMb, timeoutMs, environment, maxInstances, snapshots,
-                restoreMode, priming, scaling, functions);
+                restoreMode, priming, scaling, functions, warmSnapshotAfter);
+    }
+
+    /** @return a copy with its own warmed-snapshot setting (null: the node's) */
+    public FunctionManifest withWarmSnapshotAfter(Integer invocations) {
+        return new FunctionManifest(name, handler, runtime, memoryMb, timeoutMs, environment, maxInstances, snapshots,
+                restoreMode, priming, scaling, mayInvoke, invocations);
     }
 
     /** Never shows environment values: they may be secrets. */
@@ -322,6 +361,7 @@ public record FunctionManifest(
                 + ", memoryMb=" + memoryMb + ", timeoutMs=" + timeoutMs
                 + ", environment=" + (environment == null ? "{}" : environment.keySet() + " (values hidden)")
                 + ", maxInstances=" + maxInstances + ", snapshots=" + snapshots + ", restoreMode=" + restoreMode
-                + ", priming=" + priming + ", scaling=" + scaling + ", mayInvoke=" + mayInvoke + "]";
+                + ", priming=" + priming + ", scaling=" + scaling + ", mayInvoke=" + mayInvoke
+                + ", warmSnapshotAfter=" + warmSnapshotAfter + "]";
     }
 }

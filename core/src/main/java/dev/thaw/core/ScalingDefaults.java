@@ -44,6 +44,6 @@ public record ScalingDefaults(int maxInstances, int minInstances, double targetC
                 s == null ? null : s.prewarm(), s == null ? null : s.next(), s == null ? null : s.freshen());
         return new FunctionManifest(manifest.name(), manifest.handler(), manifest.runtime(), manifest.memoryMb(),
                 manifest.timeoutMs(), manifest.environment(), max, manifest.snapshots(), manifest.restoreMode(),
-                manifest.priming(), filled, manifest.mayInvoke());
+                manifest.priming(), filled, manifest.mayInvoke(), manifest.warmSnapshotAfter());
     }
 }

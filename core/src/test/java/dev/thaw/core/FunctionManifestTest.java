@@ -153,4 +153,24 @@ class FunctionManifestTest {
         assertThatThrownBy(() -> m.withMayInvoke(java.util.List.of("b/../c")).validated())
                 .hasMessageContaining("mayInvoke names 'b/../c'");
     }
+
+    @Test
+    void warmSnapshotAfterIsCheckedKeptThroughTheCopiesAndSurvivesTheWire() {
+        FunctionManifest base = new FunctionManifest("a", "x.Y", null, null, null, Map.of(), null, null);
+        assertThat(base.validated().warmSnapshotAfter()).as("the node's setting").isNull();
+        FunctionManifest own = base.withWarmSnapshotAfter(200).withScaling(null).withPriming(null).withMayInvoke(null)
+                .withName("b").validated();
+        assertThat(own.warmSnapshotAfter()).isEqualTo(200);
+        assertThat(Json.read(Json.write(own), FunctionManifest.class, "manifest").warmSnapshotAfter()).isEqualTo(200);
+        assertThat(new ScalingDefaults(8, 0, 1.0).fill(own).warmSnapshotAfter()).isEqualTo(200);
+        assertThat(base.withWarmSnapshotAfter(0).validated().warmSnapshotAfter()).as("never").isZero();
+        assertThatThrownBy(() -> base.withWarmSnapshotAfter(-1).validated())
+                .hasMessageContaining("warmSnapshotAfter must be between 0 and 100000000, got -1");
+        FunctionManifest custom = new FunctionManifest("c", "bootstrap", "provided", null, null, Map.of(), null, null);
+        assertThatThrownBy(() -> custom.withWarmSnapshotAfter(10).validated()).hasMessageContaining("java runtime");
+        assertThat(custom.withWarmSnapshotAfter(0).validated().warmSnapshotAfter()).isZero();
+        FunctionManifest noSnapshots = new FunctionManifest("d", "x.Y", null, null, null, Map.of(), null, false);
+        assertThatThrownBy(() -> noSnapshots.withWarmSnapshotAfter(10).validated())
+                .hasMessageContaining("snapshots turned off");
+    }
 }

@@ -75,16 +75,42 @@ class WarmSnapshotIT {
         }
     }
 
-    /**
-     * Deploys a counting test function, waits for the deploy's snapshot and for the boot that took it
-     * to stop, then invokes it {@link #AFTER} times: one clone serves them all, counting 1 to AFTER.
-     */
+    @Test
+    void aFunctionsOwnSettingComesBeforeTheNodesAndZeroTurnsItOff() throws Exception {
+        assumeTrue(TestNode.criuAvailable(), "CRIU is not available");
+        try (TestNode node = new TestNode(b -> b.warmSnapshotAfter(AFTER))) {
+            int sooner = 5;
+            deployAndServe(node, "sooner", "Counter::handle", sooner, sooner);
+            node.awaitLog("sooner", "SNAPSHOT warmed");
+            assertThat(node.client.describe("sooner").snapshot().warmedAfterInvocations()).isEqualTo((long) sooner);
+
+            deployAndServe(node, "never", "Counter::handle", 0, AFTER);
+            Thread.sleep(4_500); // two of the node's ticks
+            assertThat(node.client.describe("never").snapshot().warmedAfterInvocations()).isNull();
+            node.client.evict("never");
+            InvocationResult clone = node.invoke("never", "{}");
+            assertThat(clone.startKind()).isEqualTo(StartKind.RESTORE);
+            assertThat(clone.bodyAsString()).as("a clone of the deploy's snapshot").isEqualTo("{\"invocations\":1}");
+        }
+    }
+
     private static void deployAndServe(TestNode node, String name, String handler) throws InterruptedException {
-        node.deploy(name, TestNode.TF + handler);
+        deployAndServe(node, name, handler, null, AFTER);
+    }
+
+    /**
+     * Deploys a counting test function (with its own {@code warmSnapshotAfter}, or null for the
+     * node's), waits for the deploy's snapshot and for the boot that took it to stop, then invokes it
+     * {@code times} times: one clone serves them all, counting 1 to times.
+     */
+    private static void deployAndServe(TestNode node, String name, String handler, Integer warmSnapshotAfter, int times)
+            throws InterruptedException {
+        node.client.deploy(new dev.thaw.core.FunctionManifest(name, TestNode.TF + handler, null, 256, 30_000,
+                java.util.Map.of(), 8, true).withWarmSnapshotAfter(warmSnapshotAfter), TestNode.TEST_FUNCTIONS);
         Eventually.poll(() -> node.client.describe(name).snapshot().state(), s -> !s.equals("pending"), WAIT, POLL);
         assertThat(node.client.describe(name).snapshot().state()).isEqualTo("ready");
         Eventually.poll(() -> node.client.describe(name).instances(), i -> i.starting() + i.idle() + i.busy() == 0, WAIT, POLL);
-        for (int n = 1; n <= AFTER; n++) {
+        for (int n = 1; n <= times; n++) {
             InvocationResult r = node.invoke(name, "{}");
             assertThat(r.bodyAsString()).isEqualTo("{\"invocations\":" + n + "}");
             assertThat(r.startKind()).isEqualTo(n == 1 ? StartKind.RESTORE : StartKind.WARM);

@@ -128,7 +128,8 @@ public final class FunctionInstances implements InstanceStarter, Instance.Lifecy
         this.spare = ctx.sandboxes().isPresent() && ctx.criu().isPresent() ? new SpareSandbox<>(() -> makeSandbox(newInstanceId(), true),
                 SpareSandbox.Prepared::close, ctx.scheduler())
                 : null;
-        this.warm = new WarmSnapshot(deployment, snapshot, ctx, ctx.warmSnapshotAfter(), restoreMode, live, imagesLock,
+        this.warm = new WarmSnapshot(deployment, snapshot, ctx,
+                WarmSnapshot.after(ctx.warmSnapshotAfter(), deployment.manifest().warmSnapshotAfter()), restoreMode, live, imagesLock,
                 this::dumpForClones);
     }
 

@@ -101,14 +101,28 @@ final class WarmSnapshot {
         this.live = live;
         this.images = images;
         this.dumper = dumper;
-        this.refusal = refusal(deployment.manifest().runtime(), after, mode);
+        this.refusal = refusal(deployment.manifest().runtime(), deployment.manifest().warmSnapshotAfter(), after, mode);
+    }
+
+    /**
+     * @param nodeAfter the node's setting ({@code thaw up --warm-snapshot-after}); 0: off for every function
+     * @param ownAfter the function's own setting, or null when its manifest leaves it to the node
+     * @return the invocations an instance of the function serves before its snapshot is warmed; 0: never
+     */
+    static int after(int nodeAfter, Integer ownAfter) {
+        return nodeAfter <= 0 ? 0 : ownAfter != null ? ownAfter : nodeAfter;
     }
 
     /**
      * @param runtime the function's runtime ({@code java}, {@code provided})
+     * @param ownAfter the function's own setting, or null
+     * @param after what applies ({@link #after})
      * @return why a version's snapshot is never warmed on this node; empty when it may be
      */
-    static Optional<String> refusal(String runtime, int after, RestoreMode mode) {
+    static Optional<String> refusal(String runtime, Integer ownAfter, int after, RestoreMode mode) {
+        if (ownAfter != null && ownAfter == 0) {
+            return Optional.of("off for this function (deployed with --warm-snapshot-after 0)");
+        }
         if (after <= 0) {
             return Optional.of("off on this node (thaw up --warm-snapshot-after 0)");
         }
