@@ -124,7 +124,8 @@ final class ThawNode implements Node, NodeOperations {
     private final Ticker ticker = Ticker.system();
     /**
      * Invocations accepted and not ended yet, of every function, and instances starting: a deploy's
-     * long warm-up yields to them, and a snapshot's publish waits for a spell without them.
+     * long warm-up yields to them; a snapshot's publish, the store's read warm-up and its disk fills
+     * wait for a spell without them.
      */
     private final dev.thaw.node.snapshot.ForegroundWork foreground =
             new dev.thaw.node.snapshot.ForegroundWork(ticker::nanos, () -> !quiet());
@@ -614,7 +615,7 @@ final class ThawNode implements Node, NodeOperations {
                 .secret(Files.readAllBytes(secretFile))
                 .chunkSize(config.store().chunkSize())
                 .encryption(config.store().encryption())
-                .quietWhen(this::quiet)
+                .quietWhen(() -> foreground.quietFor(dev.thaw.node.snapshot.ForegroundWork.QUIET_SPELL))
                 .warmUpReads(config.store().warmUpReads())
                 .memoryBytes(config.store().memoryBytes())
                 .diskBytes(config.store().diskBytes());
@@ -623,8 +624,8 @@ final class ThawNode implements Node, NodeOperations {
     }
 
     /**
-     * @return whether no instance is starting or busy and no invocation waits: the cores are free for
-     *         background work (the store's read warm-up and its disk fills wait for it)
+     * @return whether no instance is starting or busy and no invocation waits, at this instant
+     *         ({@link #foreground} makes a spell of it for background work)
      */
     private boolean quiet() {
         return all().map(f -> f.pool().counts())

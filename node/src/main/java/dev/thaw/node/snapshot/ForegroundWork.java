@@ -20,6 +20,13 @@ import java.util.function.LongSupplier;
  * <p>The clock is injected, so the policy is tested with a fake one.
  */
 public final class ForegroundWork {
+    /**
+     * The spell background work waits for: far longer than the gap between the calls of a client
+     * calling back to back, so work started in a spell this long rarely runs under a stream of
+     * calls. Waiting only for an instant without work, the store's read warm-up ran in those gaps
+     * and made much of a fresh node's warm tail (docs/BENCHMARKS.md, "Ahead of demand").
+     */
+    public static final Duration QUIET_SPELL = Duration.ofMillis(250);
     /** How often a wait for a quiet spell looks again, at most. */
     private static final long LOOK_EVERY_NANOS = Duration.ofMillis(25).toNanos();
 

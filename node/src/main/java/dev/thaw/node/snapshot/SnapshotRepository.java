@@ -82,12 +82,8 @@ public final class SnapshotRepository implements AutoCloseable {
     /** Lazy, REAP and streamed restores still holding memory to serve pages (see {@link #restoreHeldBytes}). */
     private final Set<LazyRestore> liveRestores = java.util.concurrent.ConcurrentHashMap.newKeySet();
 
-    /**
-     * How long the node must have had no foreground work before a held publish begins: far longer
-     * than the gap between the calls of a client calling back to back, so a publish started in a
-     * spell this long rarely runs under a stream of calls.
-     */
-    static final Duration PUBLISH_QUIET_SPELL = Duration.ofMillis(250);
+    /** How long the node must have had no foreground work before a held publish begins. */
+    static final Duration PUBLISH_QUIET_SPELL = ForegroundWork.QUIET_SPELL;
     /**
      * How long a publish is held at most: a node that is never quiet still makes its snapshots
      * durable, this long after they were taken.
