@@ -160,14 +160,9 @@ class SandboxIT {
         Path data = Files.createTempDirectory("thaw-it-kill-");
         Path log = data.resolveSibling(data.getFileName() + ".log");
         Path nodeDir = data.resolve("node");
-        Process up = new ProcessBuilder(CliJar.command("up", "--port", "0", "--data-dir", nodeDir.toString(),
-                "--store-no-warm-up")).redirectErrorStream(true).redirectOutput(log.toFile()).start();
+        Process up = thawUp(nodeDir, log);
         try {
-            String url = Eventually.poll(() -> listening(log), m -> m != null || !up.isAlive(), Duration.ofSeconds(90),
-                    Duration.ofMillis(100));
-            assertThat(url).as("thaw up did not start: %s", Files.readString(log)).isNotNull();
-            try (var client = dev.thaw.client.ThawClient.create(java.net.URI.create(url),
-                    Files.readString(nodeDir.resolve("api-token")).strip())) {
+            try (var client = clientOf(up, nodeDir, log)) {
                 client.deploy(new FunctionManifest("sleeper", TestNode.TF + "Sleeper::handle", null, 256, 60_000, Map.of(),
                         4, true), TestNode.TEST_FUNCTIONS);
                 client.invoke("sleeper", "{\"ms\":1}".getBytes());
@@ -215,14 +210,9 @@ class SandboxIT {
         Path data = Files.createTempDirectory("thaw-it-held-");
         Path log = data.resolveSibling(data.getFileName() + ".log");
         Path nodeDir = data.resolve("node");
-        Process up = new ProcessBuilder(CliJar.command("up", "--port", "0", "--data-dir", nodeDir.toString(),
-                "--store-no-warm-up")).redirectErrorStream(true).redirectOutput(log.toFile()).start();
+        Process up = thawUp(nodeDir, log);
         try {
-            String url = Eventually.poll(() -> listening(log), m -> m != null || !up.isAlive(), Duration.ofSeconds(90),
-                    Duration.ofMillis(100));
-            assertThat(url).as("thaw up did not start: %s", Files.readString(log)).isNotNull();
-            try (var client = dev.thaw.client.ThawClient.create(java.net.URI.create(url),
-                    Files.readString(nodeDir.resolve("api-token")).strip())) {
+            try (var client = clientOf(up, nodeDir, log)) {
                 client.deploy(new FunctionManifest("held", TestNode.TF + "Sleeper::handle", null, 256, 60_000, Map.of(),
                         4, true), TestNode.TEST_FUNCTIONS);
                 Thread.ofVirtual().start(() -> { // waits for the deploy's boot, and is in flight at its snapshot
@@ -257,6 +247,21 @@ class SandboxIT {
             Files.deleteIfExists(log);
             dev.thaw.core.FileTrees.deleteQuietly(data);
         }
+    }
+
+    /** {@code thaw up} as a user starts it, as a process of its own (the tests kill it), its output in {@code log}. */
+    private static Process thawUp(Path nodeDir, Path log) throws IOException {
+        return new ProcessBuilder(CliJar.command("up", "--port", "0", "--data-dir", nodeDir.toString(),
+                "--store-no-warm-up")).redirectErrorStream(true).redirectOutput(log.toFile()).start();
+    }
+
+    /** @return a client of the node {@code up} started, once it listens */
+    private static dev.thaw.client.ThawClient clientOf(Process up, Path nodeDir, Path log) throws Exception {
+        String url = Eventually.poll(() -> listening(log), m -> m != null || !up.isAlive(), Duration.ofSeconds(90),
+                Duration.ofMillis(100));
+        assertThat(url).as("thaw up did not start: %s", Files.readString(log)).isNotNull();
+        return dev.thaw.client.ThawClient.create(java.net.URI.create(url),
+                Files.readString(nodeDir.resolve("api-token")).strip());
     }
 
     private static final Pattern LISTENING = Pattern.compile("thaw node listening on (http://127\\.0\\.0\\.1:\\d+)");
