@@ -77,8 +77,9 @@ public final class FunctionInstances implements InstanceStarter, Instance.Lifecy
      *     (no pattern) or instances run without a sandbox
      * @param calls the node's invoke API for the functions' own code (THAW_NODE_URL)
      * @param nodeBusy whether the node has invocations running or waiting, of any function
-     * @param warmSnapshotAfter invocations one instance serves before the snapshot is replaced by one of
-     *     it ({@link WarmSnapshot}); 0: never
+     * @param warmSnapshotAfter the node's setting: invocations one instance serves before the snapshot is
+     *     replaced by one of it ({@link WarmSnapshot}), unless the function's manifest sets its own; 0: never,
+     *     for any function
      */
     public record Context(FunctionLog log, NodeMetrics metrics, InstanceLauncher launcher, SnapshotRepository repository,
                           Optional<Criu> criu, Scheduler scheduler, Map<String, Instance> registry,
@@ -128,9 +129,7 @@ public final class FunctionInstances implements InstanceStarter, Instance.Lifecy
         this.spare = ctx.sandboxes().isPresent() && ctx.criu().isPresent() ? new SpareSandbox<>(() -> makeSandbox(newInstanceId(), true),
                 SpareSandbox.Prepared::close, ctx.scheduler())
                 : null;
-        this.warm = new WarmSnapshot(deployment, snapshot, ctx,
-                WarmSnapshot.after(ctx.warmSnapshotAfter(), deployment.manifest().warmSnapshotAfter()), restoreMode, live, imagesLock,
-                this::dumpForClones);
+        this.warm = new WarmSnapshot(deployment, snapshot, ctx, restoreMode, live, imagesLock, this::dumpForClones);
     }
 
     /**

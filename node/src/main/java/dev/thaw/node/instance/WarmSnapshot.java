@@ -87,21 +87,24 @@ final class WarmSnapshot {
     private int failures;
 
     /**
-     * @param after invocations an instance must have served before it is snapshotted; 0 or less: never
+     * Invocations an instance must serve before it is snapshotted: the function's own setting, else
+     * the node's ({@link #after}).
+     *
      * @param mode the version's restore mode
      * @param live the version's instances that have not exited
      * @param images held for reading by every restore, for writing by the swap
      */
-    WarmSnapshot(Deployment deployment, Snapshot snapshot, FunctionInstances.Context ctx, int after, RestoreMode mode,
+    WarmSnapshot(Deployment deployment, Snapshot snapshot, FunctionInstances.Context ctx, RestoreMode mode,
                  Set<Instance> live, ReadWriteLock images, Dumper dumper) {
         this.deployment = deployment;
         this.snapshot = snapshot;
         this.ctx = ctx;
-        this.after = after;
+        Integer own = deployment.manifest().warmSnapshotAfter();
+        this.after = after(ctx.warmSnapshotAfter(), own);
         this.live = live;
         this.images = images;
         this.dumper = dumper;
-        this.refusal = refusal(deployment.manifest().runtime(), deployment.manifest().warmSnapshotAfter(), after, mode);
+        this.refusal = refusal(deployment.manifest().runtime(), own, after, mode);
     }
 
     /**

@@ -82,8 +82,6 @@ public final class SnapshotRepository implements AutoCloseable {
     /** Lazy, REAP and streamed restores still holding memory to serve pages (see {@link #restoreHeldBytes}). */
     private final Set<LazyRestore> liveRestores = java.util.concurrent.ConcurrentHashMap.newKeySet();
 
-    /** How long the node must have had no foreground work before a held publish begins. */
-    static final Duration PUBLISH_QUIET_SPELL = ForegroundWork.QUIET_SPELL;
     /**
      * How long a publish is held at most: a node that is never quiet still makes its snapshots
      * durable, this long after they were taken.
@@ -134,7 +132,7 @@ public final class SnapshotRepository implements AutoCloseable {
     /**
      * Puts the images in the store in the background; {@code log} hears how it went.
      *
-     * <p>A held publish first waits for the node to be quiet for {@link #PUBLISH_QUIET_SPELL}, at
+     * <p>A held publish first waits for the node to be quiet for {@link ForegroundWork#QUIET_SPELL}, at
      * most {@link #PUBLISH_HELD_AT_MOST}. Storing and uploading an image takes both cores for a
      * while, and a node's first snapshot is taken just as its first invocations come; nothing
      * restores from the store meanwhile on a single node, whose restores read the working copy. A
@@ -154,9 +152,9 @@ public final class SnapshotRepository implements AutoCloseable {
         return CompletableFuture.supplyAsync(() -> {
             Duration waited = Duration.ZERO;
             if (held) {
-                publishing.put(id, "held until the node has been quiet for " + PUBLISH_QUIET_SPELL.toMillis() + " ms (at most "
+                publishing.put(id, "held until the node has been quiet for " + ForegroundWork.QUIET_SPELL.toMillis() + " ms (at most "
                         + PUBLISH_HELD_AT_MOST.toSeconds() + " s)");
-                waited = foreground.awaitQuiet(PUBLISH_QUIET_SPELL, PUBLISH_HELD_AT_MOST, () -> closing);
+                waited = foreground.awaitQuiet(ForegroundWork.QUIET_SPELL, PUBLISH_HELD_AT_MOST, () -> closing);
             }
             publishing.put(id, "storing");
             long start = System.nanoTime();
