@@ -1562,6 +1562,7 @@ final class ThawNode implements Node, NodeOperations {
                 evicted += readJson(a.body()).path("evicted").asInt();
             }
         }
+        ahead.evicting(name);
         for (Function f : List.copyOf(functions.getOrDefault(name, Map.of()).values())) {
             evicted += f.pool().evictIdle();
         }

@@ -231,15 +231,29 @@ public final class AheadOfDemand {
     }
 
     /**
-     * {@code thaw evict} stopped the function's idle instances: an operator's scale-down. The
-     * autoscaler forgets the concurrency it observed (else it would restore at once what was just
-     * evicted, and the next invocation could never be a cold start), and the prewarm level comes
-     * back at once.
+     * {@code thaw evict} is about to stop the function's idle instances: an operator's scale-down.
+     * The autoscaler forgets the concurrency it observed before the instances go (else it would
+     * restore at once what was just evicted, and the next invocation could never be a cold start).
+     * Before, not only after: a tick between the eviction and {@link #evicted} would otherwise see
+     * the instances gone and the old concurrency, and restore a scale-up's instance in place of the
+     * pre-restored clones the prewarm level asks for.
+     */
+    public void evicting(String function) {
+        forgetConcurrency(function);
+    }
+
+    /**
+     * {@code thaw evict} stopped the function's idle instances: the autoscaler forgets what it
+     * sampled while they stopped, and the prewarm level comes back at once.
      */
     public void evicted(String function) {
+        forgetConcurrency(function);
+        scheduler.schedule(() -> decide(function), Duration.ZERO);
+    }
+
+    private void forgetConcurrency(String function) {
         functions.computeIfPresent(function, (name, m) -> new Managed(m.pool(),
                 Autoscaler.create(m.autoscaler().settings(), ticker), m.scaling(), m.maxInstances()));
-        scheduler.schedule(() -> decide(function), Duration.ZERO);
     }
 
     void tick() {
