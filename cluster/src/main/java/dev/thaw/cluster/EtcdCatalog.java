@@ -82,6 +82,12 @@ final class EtcdCatalog implements SnapshotCatalog {
     }
 
     @Override
+    public Optional<SnapshotEntry> seen(String function, long version) {
+        check(function, version);
+        return Optional.ofNullable(view.snapshots.get(View.slot(function, version)));
+    }
+
+    @Override
     public List<SnapshotEntry> list() {
         String prefix = keys.kind(Keys.SNAPSHOTS);
         try {
@@ -235,6 +241,40 @@ final class EtcdCatalog implements SnapshotCatalog {
             TxnResponse r = session.call(what, c -> c.getKVClient().txn()
                     .If(new Cmp(s, Cmp.Op.EQUAL, CmpTarget.modRevision(mod)))
                     .Then(Op.delete(s, DeleteOption.DEFAULT))
+                    .Else(Op.get(s, GetOption.DEFAULT))
+                    .commit());
+            if (r.isSucceeded()) {
+                return true;
+            }
+            kv = EtcdRegistry.first(r.getGetResponses().get(0));
+        }
+        throw new ClusterException.Conflict(what + ": the entry kept changing for " + EtcdRegistry.MAX_ATTEMPTS + " attempts");
+    }
+
+    @Override
+    public boolean replace(SnapshotEntry entry, String replacedId) {
+        Checks.notNull("snapshot entry", entry);
+        Checks.text("replaced snapshot id", replacedId);
+        String what = "replace snapshot '" + replacedId + "' of " + entry.function() + "@" + entry.version() + " with '"
+                + entry.snapshotId() + "'";
+        String sKey = keys.snapshot(entry.function(), entry.version());
+        ByteSequence s = Keys.bytes(sKey);
+        KeyValue kv = EtcdRegistry.first(session.call(what, c -> c.getKVClient().get(s)));
+        for (int attempt = 1; attempt <= EtcdRegistry.MAX_ATTEMPTS; attempt++) {
+            if (kv == null) {
+                return false;
+            }
+            String named = Codec.snapshot(sKey, kv.getValue()).snapshotId();
+            if (named.equals(entry.snapshotId())) {
+                return true; // this call's own put, seen again after a retry
+            }
+            if (!named.equals(replacedId)) {
+                return false;
+            }
+            long mod = kv.getModRevision();
+            TxnResponse r = session.call(what, c -> c.getKVClient().txn()
+                    .If(new Cmp(s, Cmp.Op.EQUAL, CmpTarget.modRevision(mod)))
+                    .Then(Op.put(s, Codec.snapshot(entry), PutOption.DEFAULT))
                     .Else(Op.get(s, GetOption.DEFAULT))
                     .commit());
             if (r.isSucceeded()) {

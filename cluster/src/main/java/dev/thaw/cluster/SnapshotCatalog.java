@@ -37,6 +37,12 @@ public interface SnapshotCatalog {
      */
     Optional<SnapshotEntry> find(String function, long version);
 
+    /**
+     * The snapshot of a function version as this node's watch last saw it (the handle's view: no
+     * call to etcd), for what is asked often and may be a moment late.
+     */
+    Optional<SnapshotEntry> seen(String function, long version);
+
     /** Every catalog entry, sorted by function and version. Falls back to the last view while etcd is unreachable. */
     List<SnapshotEntry> list();
 
@@ -67,6 +73,17 @@ public interface SnapshotCatalog {
      * @throws ClusterException.Unavailable if etcd cannot be reached
      */
     SnapshotEntry publish(SnapshotEntry entry);
+
+    /**
+     * Makes {@code entry} the snapshot of its function version in place of the one named
+     * {@code replacedId}, if the catalog still names that one: a snapshot replaced by a better one
+     * of the same version (a warmed snapshot), which the other nodes move to as they see it.
+     *
+     * @return whether the catalog names {@code entry} now (false when the version's entry is gone or
+     *     names another snapshot)
+     * @throws ClusterException.Unavailable if etcd cannot be reached
+     */
+    boolean replace(SnapshotEntry entry, String replacedId);
 
     /**
      * Gives up a claim without publishing (the boot failed or vetoed its snapshot), so another node

@@ -61,6 +61,29 @@ class CatalogTest extends SharedEtcd {
     }
 
     @Test
+    void replaceMovesTheEntryOnlyFromTheNamedSnapshotAndEveryNodeSeesIt() {
+        EtcdCoordination a = f.connect("a");
+        EtcdCoordination b = f.connect("b");
+        List<CatalogEvent> seen = new CopyOnWriteArrayList<>();
+        b.catalog().subscribe(seen::add);
+        assertThat(a.catalog().replace(entry("fn", 2, "fn@2.warmed", "a"), "fn@2")).as("no entry to replace").isFalse();
+        a.catalog().publish(entry("fn", 2, "fn@2", "a"));
+        assertThat(a.catalog().replace(entry("fn", 2, "fn@2.warmed", "a"), "fn@2-other"))
+                .as("the entry names another snapshot").isFalse();
+        assertThat(a.catalog().find("fn", 2)).map(SnapshotEntry::snapshotId).contains("fn@2");
+        assertThat(a.catalog().replace(entry("fn", 2, "fn@2.warmed", "a"), "fn@2")).isTrue();
+        assertThat(a.catalog().replace(entry("fn", 2, "fn@2.warmed", "a"), "fn@2")).as("already named: done").isTrue();
+        assertThat(b.catalog().replace(entry("fn", 2, "fn@2.warmed-b", "b"), "fn@2")).as("moved on meanwhile").isFalse();
+        assertThat(b.catalog().find("fn", 2)).map(SnapshotEntry::snapshotId).contains("fn@2.warmed");
+        assertThat(b.catalog().claim("fn", 2)).as("still published").isInstanceOf(Claim.Published.class);
+        Fixtures.await("b's view moves to the replacement", Duration.ofSeconds(5),
+                () -> b.catalog().seen("fn", 2).map(SnapshotEntry::snapshotId).equals(Optional.of("fn@2.warmed")));
+        assertThat(seen).extracting(e -> e.getClass().getSimpleName() + " " + e.entry().snapshotId())
+                .containsExactly("Published fn@2", "Published fn@2.warmed");
+        assertThat(b.catalog().seen("fn", 3)).isEmpty();
+    }
+
+    @Test
     void removeTakesOnlyTheNamedSnapshotAndFreesTheVersionForANewBoot() {
         EtcdCoordination a = f.connect("a");
         EtcdCoordination b = f.connect("b");

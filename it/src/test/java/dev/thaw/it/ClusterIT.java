@@ -321,6 +321,47 @@ class ClusterIT {
 
     @Test
     @Order(4)
+    void aSnapshotWarmedOnTheNodeThatTookItReplacesTheCatalogsAndEveryNodesClonesRestoreIt() throws Exception {
+        FunctionManifest counter = new FunctionManifest("warmed", TestNode.TF + "Counter::handle", null, 256, 30_000,
+                Map.of(), 4, true).withWarmSnapshotAfter(3);
+        cluster.node(1).client.deploy(counter, TestNode.TEST_FUNCTIONS);
+        Eventually.poll(() -> cluster.node(1).client.logs("warmed", 200), l -> l.contains("SNAPSHOT taken"), WAIT, POLL);
+        HttpResponse<String> first = invokeOn(cluster.node(2), "warmed", "{}");
+        assertThat(start(first)).isEqualTo("restore");
+        assertThat(invocations(first)).as("a clone of the snapshot taken after init").isEqualTo(1);
+
+        for (int i = 0; i < 4; i++) { // node 1's booted instance serves: it took the snapshot, it warms it
+            assertThat(invokeOn(cluster.node(1), "warmed", "{}").statusCode()).isEqualTo(200);
+        }
+        assertThat(Eventually.poll(() -> cluster.node(1).client.logs("warmed", 200),
+                l -> l.contains("SNAPSHOT warmed shared with the cluster") || l.contains("SNAPSHOT_NOT"), WAIT, POLL))
+                .contains("SNAPSHOT warmed shared with the cluster");
+        assertThat(Eventually.poll(() -> cluster.node(2).client.logs("warmed", 200),
+                l -> l.contains("SNAPSHOT warmed on node node-1") || l.contains("SNAPSHOT_NOT"), WAIT, POLL))
+                .as("node 2 moved from the snapshot it had restored").contains("SNAPSHOT warmed on node node-1");
+        Long warmedAfter = cluster.node(2).client.describe("warmed").snapshot().warmedAfterInvocations();
+        assertThat(warmedAfter).isNotNull().isGreaterThanOrEqualTo(3L);
+
+        cluster.node(2).client.evict("warmed");
+        HttpResponse<String> moved = invokeOn(cluster.node(2), "warmed", "{}");
+        assertThat(start(moved)).isEqualTo("restore");
+        assertThat(invocations(moved)).as("a clone of the instance node 1 warmed").isEqualTo(warmedAfter + 1);
+        HttpResponse<String> newcomer = invokeOn(cluster.node(3), "warmed", "{}");
+        assertThat(start(newcomer)).isEqualTo("restore");
+        assertThat(invocations(newcomer)).as("a node's first restore takes the catalog's warmed snapshot")
+                .isEqualTo(warmedAfter + 1);
+        assertThat(cluster.node(3).client.logs("warmed", 200)).contains("(warmed, of an instance that had served "
+                + warmedAfter + " invocations)");
+        cluster.node(1).client.delete("warmed");
+    }
+
+    private static long invocations(HttpResponse<String> r) throws Exception {
+        assertThat(r.statusCode()).as(r.body()).isEqualTo(200);
+        return dev.thaw.core.Json.mapper().readTree(r.body()).path("invocations").asLong();
+    }
+
+    @Test
+    @Order(4)
     void aConsumerOnAnotherNodePullsStraightFromTheProducersNodeThroughTheMembership() throws Exception {
         cluster.node(1).client.deploy(new FunctionManifest("xdt-producer", TestNode.TF + "XdtProducer::handle", null, 256,
                 30_000, Map.of(), 2, true), TestNode.TEST_FUNCTIONS);

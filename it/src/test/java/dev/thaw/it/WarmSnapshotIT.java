@@ -53,6 +53,14 @@ class WarmSnapshotIT {
             assertThat(node.client.describe("counter").snapshot().warmedAfterInvocations()).isEqualTo((long) AFTER);
             String logs = node.client.logs("counter", 500);
             assertThat(logs.split("SNAPSHOT warmed", -1)).as("one warmed snapshot:\n" + logs).hasSize(2);
+
+            // stored under an id of its own once the node is quiet: without the working copy, a clone restores it from the store
+            Eventually.poll(() -> node.client.logs("counter", 500), l -> l.split("SNAPSHOT stored", -1).length == 3, WAIT, POLL);
+            node.client.evict("counter");
+            node.client.evictSnapshot("counter", java.util.Set.of("working"));
+            InvocationResult fromStore = node.invoke("counter", "{}");
+            assertThat(fromStore.startKind()).isEqualTo(StartKind.RESTORE);
+            assertThat(fromStore.bodyAsString()).isEqualTo("{\"invocations\":" + (AFTER + 1) + "}");
         }
     }
 

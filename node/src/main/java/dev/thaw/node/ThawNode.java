@@ -455,7 +455,7 @@ final class ThawNode implements Node, NodeOperations {
             }
             if (f.instances().snapshot().state() == Snapshot.State.READY) {
                 Set<String> tiers = repository.localTiers(f.deployment());
-                String id = SnapshotRepository.snapshotId(f.deployment());
+                String id = repository.snapshotId(f.deployment());
                 if (tiers.contains("memory")) {
                     memory.add(id);
                 } else if (tiers.contains("disk")) {
@@ -491,8 +491,23 @@ final class ThawNode implements Node, NodeOperations {
         }
 
         @Override
-        public void discarded(Deployment d, String why) {
-            target.discarded(d, why);
+        public void discarded(Deployment d, String snapshotId, String why) {
+            target.discarded(d, snapshotId, why);
+        }
+
+        @Override
+        public Optional<Catalogued> catalogued(Deployment d) {
+            return target.catalogued(d);
+        }
+
+        @Override
+        public Optional<String> warmed(Deployment d, Snapshot s, String snapshotId, String baseImageId, String replacedId) {
+            return target.warmed(d, s, snapshotId, baseImageId, replacedId);
+        }
+
+        @Override
+        public boolean fetchMeta(String snapshotId, java.nio.file.Path metaDir) throws IOException {
+            return target.fetchMeta(snapshotId, metaDir);
         }
     }
 
@@ -1255,7 +1270,7 @@ final class ThawNode implements Node, NodeOperations {
                 return c.members().stream().filter(n -> !excluded.contains(n.id())).toList();
             }
         };
-        var target = new dev.thaw.node.placement.Placement(view).place(key(d), SnapshotRepository.snapshotId(d));
+        var target = new dev.thaw.node.placement.Placement(view).place(key(d), repository.snapshotId(d));
         return target instanceof dev.thaw.node.placement.Placement.Remote r ? Optional.of(r) : Optional.empty();
     }
 

@@ -433,7 +433,7 @@ public final class ClusterNode implements ClusterView, SharedSnapshots, AutoClos
             return false;
         }
         try {
-            if (!shared.get().fetchMeta(d, s.metaDir())) {
+            if (!shared.get().fetchMeta(entry.snapshotId(), s.metaDir())) {
                 LOG.log(System.Logger.Level.WARNING, d.name() + ": the catalog names snapshot " + entry.snapshotId()
                         + " but the shared store has no metadata for it: booting");
                 return false;
@@ -472,20 +472,56 @@ public final class ClusterNode implements ClusterView, SharedSnapshots, AutoClos
         }
         sync.execute(() -> {
             try {
-                shared.get().awaitSnapshotUploaded(d);
-                shared.get().putMeta(d, s.metaDir());
-                ObjectNode meta = Json.mapper().createObjectNode();
-                meta.put("sandboxed", s.sandboxed());
-                String id = SnapshotRepository.snapshotId(d);
-                long size = s.info().sizeBytes() == null ? 0 : s.info().sizeBytes();
-                coordination.catalog().publish(new SnapshotEntry(d.name(), d.version(), id, id, size,
-                        "any", settings.nodeId(), Instant.now(), Json.mapper().writeValueAsString(meta)));
+                String id = SnapshotRepository.snapshotId(d, s.warmedAfter());
+                shared.get().awaitSnapshotUploaded(id, SnapshotRepository.baseImageId(id));
+                coordination.catalog().publish(entryOf(d, s, id));
                 claims.remove(key(d));
             } catch (IOException | RuntimeException e) {
                 LOG.log(System.Logger.Level.WARNING, d.name() + ": snapshot not published to the cluster: " + e.getMessage());
                 notTaken(d, e.getMessage());
             }
         });
+    }
+
+    /** @return the catalog's entry of a snapshot this node took, its metadata stored */
+    private SnapshotEntry entryOf(Deployment d, Snapshot s, String id) throws IOException {
+        shared.orElseThrow().putMeta(id, s.metaDir());
+        ObjectNode meta = Json.mapper().createObjectNode();
+        meta.put("sandboxed", s.sandboxed());
+        long size = s.info().sizeBytes() == null ? 0 : s.info().sizeBytes();
+        return new SnapshotEntry(d.name(), d.version(), id, id, size, "any", settings.nodeId(), Instant.now(),
+                Json.mapper().writeValueAsString(meta));
+    }
+
+    @Override
+    public Optional<Catalogued> catalogued(Deployment d) {
+        if (shared.isEmpty()) {
+            return Optional.empty();
+        }
+        return coordination.catalog().seen(d.name(), d.version())
+                .map(e -> new Catalogued(e.snapshotId(), e.takenBy(), e.takenBy().equals(settings.nodeId())));
+    }
+
+    @Override
+    public Optional<String> warmed(Deployment d, Snapshot s, String snapshotId, String baseImageId, String replacedId) {
+        if (shared.isEmpty()) {
+            return Optional.of("the node has no shared snapshot store");
+        }
+        try {
+            shared.get().awaitSnapshotUploaded(snapshotId, baseImageId);
+            if (!coordination.catalog().replace(entryOf(d, s, snapshotId), replacedId)) {
+                shared.get().deleteMeta(snapshotId);
+                return Optional.of("the cluster's catalog no longer names " + replacedId);
+            }
+            return Optional.empty();
+        } catch (IOException | RuntimeException e) {
+            return Optional.of("not published to the cluster: " + e.getMessage());
+        }
+    }
+
+    @Override
+    public boolean fetchMeta(String snapshotId, java.nio.file.Path metaDir) throws IOException {
+        return shared.isPresent() && shared.get().fetchMeta(snapshotId, metaDir);
     }
 
     @Override
@@ -501,14 +537,14 @@ public final class ClusterNode implements ClusterView, SharedSnapshots, AutoClos
     }
 
     @Override
-    public void discarded(Deployment d, String why) {
+    public void discarded(Deployment d, String snapshotId, String why) {
         if (shared.isEmpty()) {
             return;
         }
         sync.execute(() -> {
             try {
-                coordination.catalog().remove(d.name(), d.version(), SnapshotRepository.snapshotId(d));
-                shared.get().deleteMeta(d);
+                coordination.catalog().remove(d.name(), d.version(), snapshotId);
+                shared.get().deleteMeta(snapshotId);
             } catch (RuntimeException e) {
                 LOG.log(System.Logger.Level.DEBUG, d.name() + ": discarded snapshot not removed from the catalog: "
                         + e.getMessage());

@@ -130,6 +130,7 @@ public final class FunctionInstances implements InstanceStarter, Instance.Lifecy
                 SpareSandbox.Prepared::close, ctx.scheduler())
                 : null;
         this.warm = new WarmSnapshot(deployment, snapshot, ctx, restoreMode, live, imagesLock, this::dumpForClones);
+        ctx.repository().generation(deployment, snapshot.warmedAfter()); // a warmed one, when loaded from before
     }
 
     /**
@@ -291,7 +292,11 @@ public final class FunctionInstances implements InstanceStarter, Instance.Lifecy
                 return SharedSnapshots.Decision.BOOT;
             }
             switch (d) {
-                case RESTORE -> ctx.log().append("SNAPSHOT shared: restoring the one another node of the cluster took");
+                case RESTORE -> {
+                    ctx.repository().generation(deployment, snapshot.warmedAfter());
+                    ctx.log().append("SNAPSHOT shared: restoring the one another node of the cluster took" + (snapshot.warmedAfter() > 0
+                            ? " (warmed, of an instance that had served " + snapshot.warmedAfter() + " invocations)" : ""));
+                }
                 case BOOT -> {
                     snapshot.abandonCheckpoint();
                     ctx.log().append("SNAPSHOT left to another node of the cluster, which is taking it; this start boots");
@@ -342,10 +347,11 @@ public final class FunctionInstances implements InstanceStarter, Instance.Lifecy
 
     /** A restore failed: the snapshot is discarded here, and from the cluster's catalog, so a boot takes a new one. */
     private boolean discard(String why) {
+        String id = ctx.repository().snapshotId(deployment);
         if (!snapshot.discard(why)) {
             return false;
         }
-        ctx.shared().discarded(deployment, why);
+        ctx.shared().discarded(deployment, id, why);
         return true;
     }
 
@@ -728,6 +734,7 @@ public final class FunctionInstances implements InstanceStarter, Instance.Lifecy
             Criu.DumpResult r = dumpForClones(instance, snapshot.stagingDir(), snapshot.metaDir().resolve("dump.log"),
                     snapshot.scratchDir());
             snapshot.ready(pipes, r.imageBytes(), r.duration().toMillis(), instance.sandbox != null, instance.egress != null);
+            ctx.repository().generation(deployment, 0);
             instance.checkpointMs = (System.nanoTime() - start) / 1e6;
             ctx.metrics().checkpoint(deployment.name(), r.duration().toNanos() / 1e9, r.imageBytes());
             ctx.log().append(String.format("SNAPSHOT taken in %d ms: %.1f MB, after %d warm-up exchanges%s",

@@ -2,6 +2,9 @@ package dev.thaw.node.instance;
 
 import dev.thaw.node.function.Deployment;
 import dev.thaw.node.snapshot.Snapshot;
+import java.io.IOException;
+import java.nio.file.Path;
+import java.util.Optional;
 
 /**
  * How a node's snapshots are shared with the other nodes of its cluster: one boot in the cluster
@@ -32,8 +35,48 @@ public interface SharedSnapshots {
     /** A checkpoint this node held the right to did not produce a stored snapshot: let another node try. */
     void notTaken(Deployment d, String why);
 
-    /** A restore failed and the snapshot was discarded here: the cluster forgets it too, so a boot takes a new one. */
-    void discarded(Deployment d, String why);
+    /**
+     * A restore failed and the snapshot was discarded here: the cluster forgets it too, so a boot takes a new one.
+     *
+     * @param snapshotId the discarded snapshot's id in the store
+     */
+    void discarded(Deployment d, String snapshotId, String why);
+
+    /**
+     * The snapshot the cluster's catalog names for a function version, as this node last saw it (no
+     * call to etcd): what a warmed snapshot replaces, and what the other nodes move to.
+     *
+     * @param snapshotId its id in the store
+     * @param takenHere whether this node took it
+     */
+    record Catalogued(String snapshotId, String takenBy, boolean takenHere) {
+    }
+
+    /** @return what the catalog names for the deployment; empty when nothing (and on a single node) */
+    default Optional<Catalogued> catalogued(Deployment d) {
+        return Optional.empty();
+    }
+
+    /**
+     * This node replaced the deployment's snapshot with a warmed one, now stored under
+     * {@code snapshotId}: once uploaded, with its metadata, the catalog names it in place of
+     * {@code replacedId}, unless the entry changed meanwhile. Blocks (the upload, etcd).
+     *
+     * @return empty when the catalog names it now; else why not
+     */
+    default Optional<String> warmed(Deployment d, Snapshot s, String snapshotId, String baseImageId, String replacedId) {
+        return Optional.of("this node is not part of a cluster");
+    }
+
+    /**
+     * Fetches the metadata directory of a snapshot another node stored ({@code snapshot.json},
+     * {@code scratch/}) into {@code metaDir}.
+     *
+     * @return false when the shared store has none
+     */
+    default boolean fetchMeta(String snapshotId, Path metaDir) throws IOException {
+        return false;
+    }
 
     /** @return whether other nodes restore the snapshots this node takes (it is one of a cluster) */
     default boolean shared() {
@@ -56,7 +99,7 @@ public interface SharedSnapshots {
         }
 
         @Override
-        public void discarded(Deployment d, String why) {
+        public void discarded(Deployment d, String snapshotId, String why) {
         }
 
         @Override

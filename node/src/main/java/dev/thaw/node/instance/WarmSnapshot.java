@@ -9,6 +9,7 @@ import dev.thaw.node.pool.Invocation;
 import dev.thaw.node.pool.Scheduler;
 import dev.thaw.node.snapshot.LazyRestore;
 import dev.thaw.node.snapshot.Snapshot;
+import dev.thaw.node.snapshot.SnapshotRepository;
 import dev.thaw.core.FileTrees;
 import dev.thaw.protocol.RuntimeProtocol.Control;
 import java.io.IOException;
@@ -18,6 +19,7 @@ import java.util.List;
 import java.util.Locale;
 import java.util.Optional;
 import java.util.Set;
+import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.locks.ReadWriteLock;
 
@@ -43,9 +45,16 @@ import java.util.concurrent.locks.ReadWriteLock;
  * the token and secret of the first instance, which are in its memory), so clones of either
  * snapshot are alike to the node. The stored copy is replaced in the background.
  *
+ * In a cluster, the version's snapshot is the one its catalog names, which every node restores.
+ * The node that took that one warms it, alone (one warmed snapshot per version, under one id of
+ * its own), stores it and makes the catalog name it in its place; the first one stays stored,
+ * since other nodes restore it until they move. Every other node sees the catalog's new entry on
+ * its tick, fetches the warmed snapshot's metadata and swaps it in as the taker did, under the same
+ * lock and with the same wait for clones still reading the old images: its working copy of the
+ * old images goes, and its later clones restore the warmed images from the store.
+ *
  * Not taken, and why, said once in the function's log: a runtime other than thaw's own (it does
- * not speak the handshake mid-life), a node of a cluster (other nodes restore the stored copy and
- * hold working copies of their own), REAP restores (a working set recorded on the old images may
+ * not speak the handshake mid-life), REAP restores (a working set recorded on the old images may
  * still be on its way to the store). Nor of an instance that holds a TCP connection of its own
  * when it is to be dumped (a database connection its handler opened on a first invocation): CRIU
  * restores connections closed, so every clone would find it dead, where clones of the snapshot
@@ -85,6 +94,9 @@ final class WarmSnapshot {
     /** The instance being snapshotted said checkpoint-ready: the dump is under way. Guarded by this. */
     private boolean dumping;
     private int failures;
+    /** Moving to the warmed snapshot another node of the cluster took. Guarded by this. */
+    private boolean following;
+    private int followFailures;
 
     /**
      * Invocations an instance must serve before it is snapshotted: the function's own setting, else
@@ -149,6 +161,9 @@ final class WarmSnapshot {
      * snapshot may be warmed now. Called on the node's periodic tick.
      */
     void consider(FunctionPool pool) {
+        if (ctx.shared().shared() && followWhenWarmedElsewhere()) {
+            return;
+        }
         synchronized (this) {
             if (!mayTakeNow()) {
                 return;
@@ -201,9 +216,89 @@ final class WarmSnapshot {
             }
             return false;
         }
-        // a node of a cluster: the other nodes restore the snapshot one of them took, from the store
-        return taking == null && pending == null && failures < MAX_ATTEMPTS && !ctx.shared().shared()
-                && snapshot.state() == Snapshot.State.READY && snapshot.warmedAfter() == 0;
+        return taking == null && pending == null && !following && failures < MAX_ATTEMPTS
+                && snapshot.state() == Snapshot.State.READY && snapshot.warmedAfter() == 0 && mayTakeHere();
+    }
+
+    /**
+     * A single node warms its own snapshot. In a cluster only the node that took the version's
+     * snapshot does, while the catalog still names that one: one warmed snapshot per version.
+     */
+    private boolean mayTakeHere() {
+        if (!ctx.shared().shared()) {
+            return true;
+        }
+        String first = SnapshotRepository.snapshotId(deployment, 0);
+        return ctx.shared().catalogued(deployment).filter(c -> c.takenHere() && c.snapshotId().equals(first)).isPresent();
+    }
+
+    /**
+     * Starts moving to the warmed snapshot another node took, when the catalog names one and this
+     * node still restores the snapshot taken after init.
+     *
+     * @return whether a move is under way
+     */
+    private boolean followWhenWarmedElsewhere() {
+        Optional<SharedSnapshots.Catalogued> named = ctx.shared().catalogued(deployment);
+        if (named.isEmpty() || !named.get().snapshotId().equals(SnapshotRepository.snapshotId(deployment, 1))) {
+            return false;
+        }
+        synchronized (this) {
+            if (following) {
+                return true;
+            }
+            if (taking != null || followFailures >= MAX_ATTEMPTS || snapshot.state() != Snapshot.State.READY
+                    || snapshot.warmedAfter() > 0) {
+                return false;
+            }
+            following = true;
+        }
+        Thread.ofPlatform().daemon().name("thaw-follow-warmed-" + deployment.name()).start(() -> follow(named.get()));
+        return true;
+    }
+
+    /** Fetches the warmed snapshot's metadata and swaps it in once no restore reads the old images. */
+    private void follow(SharedSnapshots.Catalogued named) {
+        Path incoming = snapshot.followStagingDir();
+        try {
+            FileTrees.deleteQuietly(incoming);
+            if (!ctx.shared().fetchMeta(named.snapshotId(), incoming)) {
+                followFailed(named, "the shared store has no metadata for it");
+                return;
+            }
+            Optional<String> notSwapped = whileNoRestoreReads(null, () -> {
+                if (!snapshot.follow()) {
+                    return Optional.of("the snapshot changed meanwhile (" + snapshot.state() + ")");
+                }
+                ctx.repository().replaced(deployment, snapshot.warmedAfter(), false);
+                return Optional.empty();
+            });
+            if (notSwapped.isPresent()) {
+                followFailed(named, notSwapped.get());
+                return;
+            }
+            ctx.log().append(String.format(Locale.ROOT, "SNAPSHOT warmed on node %s, of an instance that had served %d"
+                    + " invocations: it replaces the snapshot taken after init here too", named.takenBy(), snapshot.warmedAfter()));
+        } catch (IOException | RuntimeException e) {
+            followFailed(named, e.getMessage());
+        } finally {
+            FileTrees.deleteQuietly(incoming);
+            synchronized (this) {
+                following = false;
+            }
+        }
+    }
+
+    private void followFailed(SharedSnapshots.Catalogued named, String why) {
+        int failed;
+        synchronized (this) {
+            failed = ++followFailures;
+        }
+        String line = "SNAPSHOT_NOT_FOLLOWED the warmed snapshot of node " + named.takenBy() + ": " + why
+                + "; this node keeps restoring the snapshot taken after init" + (failed >= MAX_ATTEMPTS
+                ? " (no more attempts for this version)" : "");
+        ctx.log().append(line);
+        LOG.log(System.Logger.Level.INFO, deployment.name() + ": " + line);
     }
 
     /** A control line of the instance being snapshotted. */
@@ -241,6 +336,7 @@ final class WarmSnapshot {
     private void take(Instance instance) {
         long start = System.nanoTime();
         int served = lenderServed(instance);
+        CompletableFuture<Boolean> stored = null; // a cluster's warmed snapshot on its way to the store
         try {
             List<String> held = dev.thaw.linux.HeldConnections.of(instance.rootPid());
             if (!held.isEmpty()) {
@@ -257,12 +353,16 @@ final class WarmSnapshot {
             if (notSwapped.isPresent()) {
                 failed(notSwapped.get());
             } else {
+                boolean cluster = ctx.shared().shared();
                 ctx.metrics().checkpoint(deployment.name(), r.duration().toNanos() / 1e9, r.imageBytes());
                 ctx.log().append(String.format(Locale.ROOT, "SNAPSHOT warmed in %d ms: %.1f MB, of instance %s after %d"
                                 + " invocations; it replaces the snapshot taken after init (%.0f ms with the swap)",
                         r.duration().toMillis(), r.imageBytes() / 1048576.0, instance.id, served,
                         (System.nanoTime() - start) / 1e6));
-                ctx.repository().publish(deployment, snapshot.imagesDir(), ctx.log(), true); // single nodes only
+                // a cluster's other nodes wait for it: not held for a quiet node
+                CompletableFuture<Boolean> publish = ctx.repository().publish(deployment, snapshot.imagesDir(), ctx.log(),
+                        !cluster);
+                stored = cluster ? publish : null;
             }
         } catch (IOException | RuntimeException e) {
             failed("not taken: " + e.getMessage());
@@ -276,15 +376,57 @@ final class WarmSnapshot {
             instance.kill(); // its stdin is gone: the instance is too
         }
         end(instance);
+        if (stored != null) {
+            share(stored);
+        }
+    }
+
+    /** Once the warmed snapshot is stored, the cluster's catalog names it in place of the first one. */
+    private void share(CompletableFuture<Boolean> stored) {
+        String first = SnapshotRepository.snapshotId(deployment, 0);
+        Optional<String> notShared;
+        if (!stored.join()) {
+            notShared = Optional.of("it was not stored");
+        } else {
+            String id = ctx.repository().snapshotId(deployment);
+            notShared = ctx.shared().warmed(deployment, snapshot, id, SnapshotRepository.baseImageId(id), first);
+        }
+        String line = notShared.isEmpty() ? "SNAPSHOT warmed shared with the cluster: the other nodes move to it"
+                : "SNAPSHOT_NOT_SHARED " + notShared.get() + "; this node restores its warmed snapshot, the other nodes"
+                        + " the one taken after init";
+        ctx.log().append(line);
+        LOG.log(notShared.isEmpty() ? System.Logger.Level.DEBUG : System.Logger.Level.WARNING, deployment.name() + ": " + line);
     }
 
     /**
-     * Swaps the dump in once no restore reads the current images: none in progress (the read lock)
-     * and no other clone whose page server still serves pages.
+     * Swaps the dump in once no restore reads the current images.
      *
      * @return why it was not swapped in; empty when it was
      */
     private Optional<String> swap(Instance instance, String[] pipes, Criu.DumpResult r, int served) throws IOException {
+        return whileNoRestoreReads(instance, () -> {
+            if (!snapshot.replace(pipes, r.imageBytes(), r.duration().toMillis(), served)) {
+                return Optional.of("the snapshot changed meanwhile (" + snapshot.state() + ")");
+            }
+            // a cluster's other nodes restore the first one until they move: it stays stored
+            ctx.repository().replaced(deployment, served, !ctx.shared().shared());
+            return Optional.empty();
+        });
+    }
+
+    /** A change of the snapshot's images, made while none is read. */
+    private interface ImagesChange {
+        /** @return why it was not made; empty when it was */
+        Optional<String> make() throws IOException;
+    }
+
+    /**
+     * Makes {@code change} once no restore reads the current images: none in progress (the read
+     * lock) and no clone but {@code except} whose page server still serves pages.
+     *
+     * @return why it was not made; empty when it was
+     */
+    private Optional<String> whileNoRestoreReads(Instance except, ImagesChange change) throws IOException {
         long deadline = System.nanoTime() + SWAP_WAIT.toNanos();
         while (true) {
             boolean locked;
@@ -296,12 +438,8 @@ final class WarmSnapshot {
             }
             if (locked) {
                 try {
-                    if (othersSettled(instance)) {
-                        if (!snapshot.replace(pipes, r.imageBytes(), r.duration().toMillis(), served)) {
-                            return Optional.of("the snapshot changed meanwhile (" + snapshot.state() + ")");
-                        }
-                        ctx.repository().replaced(deployment);
-                        return Optional.empty();
+                    if (othersSettled(except)) {
+                        return change.make();
                     }
                 } finally {
                     images.writeLock().unlock();

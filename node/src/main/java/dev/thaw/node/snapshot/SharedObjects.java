@@ -94,12 +94,17 @@ public final class SharedObjects {
         }
     }
 
-    static String metaKey(Deployment d) {
-        return SnapshotRepository.snapshotId(d) + ".meta";
+    static String metaKey(String snapshotId) {
+        return snapshotId + ".meta";
     }
 
-    /** Stores a snapshot's metadata directory ({@code snapshot.json}, {@code scratch/}) for other nodes. */
-    public void putMeta(Deployment d, Path metaDir) throws IOException {
+    /**
+     * Stores a snapshot's metadata directory ({@code snapshot.json}, {@code scratch/}) for other nodes.
+     *
+     * @param snapshotId the snapshot's id in the store ({@link SnapshotRepository#snapshotId})
+     */
+    public void putMeta(String snapshotId, Path metaDir) throws IOException {
+        String key = metaKey(snapshotId);
         Path dir = Files.createTempDirectory(staging, "meta-");
         try {
             List<String> entries = new java.util.ArrayList<>(List.of("snapshot.json"));
@@ -107,8 +112,8 @@ public final class SharedObjects {
                 entries.add("scratch");
             }
             tar(metaDir, List.of("-cpf", dir.resolve(META_FILE).toString(), "--numeric-owner"), entries);
-            store.put(metaKey(d), dir);
-            awaitUploaded(metaKey(d));
+            store.put(key, dir);
+            awaitUploaded(key);
         } finally {
             FileTrees.deleteQuietly(dir);
         }
@@ -120,19 +125,20 @@ public final class SharedObjects {
      *
      * @return false when the store has none
      */
-    public boolean fetchMeta(Deployment d, Path metaDir) throws IOException {
-        if (!exists(metaKey(d))) {
+    public boolean fetchMeta(String snapshotId, Path metaDir) throws IOException {
+        String key = metaKey(snapshotId);
+        if (!exists(key)) {
             return false;
         }
         Path dir = Files.createTempDirectory(staging, "meta-");
         try {
-            store.materialize(metaKey(d), dir);
+            store.materialize(key, dir);
             FileTrees.deleteQuietly(metaDir);
             Files.createDirectories(metaDir);
             tar(metaDir, List.of("-xpf", dir.resolve(META_FILE).toString(), "--numeric-owner", "--same-owner"), List.of());
             return true;
         } catch (StoreException e) {
-            throw new IOException("cannot read the snapshot metadata " + metaKey(d) + " from the shared store: "
+            throw new IOException("cannot read the snapshot metadata " + key + " from the shared store: "
                     + e.getMessage(), e);
         } finally {
             FileTrees.deleteQuietly(dir);
@@ -145,12 +151,10 @@ public final class SharedObjects {
      *
      * @throws IOException when it is not uploaded within the wait
      */
-    public void awaitSnapshotUploaded(Deployment d) throws IOException {
-        String id = SnapshotRepository.snapshotId(d);
-        awaitUploaded(id);
-        String base = SnapshotRepository.baseImageId(d);
-        if (exists(base)) {
-            awaitUploaded(base);
+    public void awaitSnapshotUploaded(String snapshotId, String baseImageId) throws IOException {
+        awaitUploaded(snapshotId);
+        if (exists(baseImageId)) {
+            awaitUploaded(baseImageId);
         }
     }
 
@@ -166,10 +170,16 @@ public final class SharedObjects {
         }
     }
 
-    /** Deletes what {@link #putMeta} stored for a version. */
+    /** Deletes what {@link #putMeta} stored for a version: for its first snapshot and for a warmed one. */
     public void deleteMeta(Deployment d) {
+        deleteMeta(SnapshotRepository.snapshotId(d, 0));
+        deleteMeta(SnapshotRepository.snapshotId(d, 1));
+    }
+
+    /** Deletes what {@link #putMeta} stored for one snapshot. */
+    public void deleteMeta(String snapshotId) {
         try {
-            store.delete(metaKey(d));
+            store.delete(metaKey(snapshotId));
         } catch (StoreException e) {
             // deleted with its snapshot; a leftover costs a few KB until the next gc
         }

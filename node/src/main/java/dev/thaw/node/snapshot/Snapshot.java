@@ -225,6 +225,43 @@ public final class Snapshot {
         return true;
     }
 
+    /** @return where the metadata of a warmed snapshot another node took is fetched before {@link #follow} */
+    public Path followStagingDir() {
+        return dir.resolveSibling(dir.getFileName() + ".warmed");
+    }
+
+    /**
+     * Moves to the warmed snapshot another node of the cluster took of the same version, in place of
+     * the READY one taken after init: its metadata, fetched into {@link #followStagingDir()} (the
+     * scratch with it), replaces this one's, and the working copy goes, so that restores read the
+     * new images from the store. The caller makes sure no restore reads the current images or
+     * scratch meanwhile. The control token and Runtime API secret come with the metadata: the
+     * warmed snapshot was taken on the node that took the first one, and kept its.
+     *
+     * @return false, with nothing changed, when the snapshot is not READY, is warmed already, or the
+     *     fetched metadata is not a warmed snapshot's
+     */
+    public synchronized boolean follow() throws IOException {
+        Path incoming = followStagingDir();
+        Path metaFile = incoming.resolve("snapshot.json");
+        if (state != State.READY || warmedAfter > 0 || !Files.exists(metaFile)
+                || Json.mapper().readTree(metaFile.toFile()).path("warmedAfterInvocations").asLong(0) <= 0) {
+            return false;
+        }
+        Path old = dir.resolveSibling(dir.getFileName() + ".replaced");
+        FileTrees.deleteQuietly(old);
+        Files.move(dir, old);
+        Files.move(incoming, dir);
+        FileTrees.deleteQuietly(old);
+        FileTrees.deleteQuietly(hotDir);
+        if (!load()) {
+            state = State.NONE;
+            reason = "the warmed snapshot of another node could not be loaded; the next start boots";
+            return false;
+        }
+        return true;
+    }
+
     /**
      * @param inSandbox whether the instance ran in a sandbox
      * @param withEgressProxy whether its environment names an egress proxy
@@ -315,11 +352,12 @@ public final class Snapshot {
                 taken && warmedAfter > 0 ? warmedAfter : null);
     }
 
-    private void load() {
+    /** @return whether a snapshot was loaded (READY now) */
+    private boolean load() {
         Path metaFile = dir.resolve("snapshot.json");
         if (!Files.exists(metaFile)) {
             FileTrees.deleteQuietly(dir);
-            return;
+            return false;
         }
         try {
             JsonNode meta = Json.mapper().readTree(metaFile.toFile());
@@ -333,8 +371,10 @@ public final class Snapshot {
             createdAt = Instant.parse(meta.get("createdAt").asText());
             warmedAfter = meta.path("warmedAfterInvocations").asLong(0);
             state = State.READY;
+            return true;
         } catch (IOException | RuntimeException e) {
             FileTrees.deleteQuietly(dir);
+            return false;
         }
     }
 }

@@ -46,6 +46,10 @@ import java.util.concurrent.Executors;
  */
 public final class SnapshotRepository implements AutoCloseable {
     private static final System.Logger LOG = System.getLogger("thaw.node");
+    /** What a warmed snapshot's id adds to the id of the snapshot it replaced. */
+    static final String WARMED = ".warmed";
+    /** Per deployment (the id of its first snapshot), the id of its current one, when that is not the first. */
+    private final Map<String, String> current = new java.util.concurrent.ConcurrentHashMap<>();
 
     private final Path hotRoot;
     private final Optional<SnapshotStore> store;
@@ -111,8 +115,30 @@ public final class SnapshotRepository implements AutoCloseable {
         return hotRoot.resolve(d.name()).resolve("v" + d.version());
     }
 
-    public static String snapshotId(Deployment d) {
-        return d.name() + "@v" + d.version();
+    /**
+     * @param warmedAfter the invocations the snapshot's instance had served when it was taken: 0 for
+     *     the snapshot taken after init, else the warmed one that replaced it
+     * @return the snapshot's id in the store. A warmed snapshot has an id of its own: in a cluster the
+     *     other nodes keep restoring the first one until they have moved to it, so both are stored
+     *     meanwhile (a version is warmed once, by one node: {@code WarmSnapshot})
+     */
+    public static String snapshotId(Deployment d, long warmedAfter) {
+        String first = d.name() + "@v" + d.version();
+        return warmedAfter > 0 ? first + WARMED : first;
+    }
+
+    /** @return the store id of the deployment's current snapshot (see {@link #generation}) */
+    public String snapshotId(Deployment d) {
+        String first = snapshotId(d, 0);
+        return current.getOrDefault(first, first);
+    }
+
+    /**
+     * Which of the deployment's snapshots is current: the one taken after init ({@code warmedAfter}
+     * 0) or the warmed one. Told whenever a snapshot is loaded, taken, adopted or replaced.
+     */
+    public void generation(Deployment d, long warmedAfter) {
+        current.put(snapshotId(d, 0), snapshotId(d, warmedAfter));
     }
 
     public boolean hasStore() {
@@ -159,8 +185,8 @@ public final class SnapshotRepository implements AutoCloseable {
             publishing.put(id, "storing");
             long start = System.nanoTime();
             try {
-                putBaseImage(s, d, imagesDir); // first: once the snapshot is stored, so is its base image
-                var m = s.put(snapshotId(d), imagesDir);
+                putBaseImage(s, d, id, imagesDir); // first: once the snapshot is stored, so is its base image
+                var m = s.put(id, imagesDir);
                 long chunks = m.files().stream().mapToLong(f -> f.chunks().size()).sum();
                 log.append(String.format("SNAPSHOT stored in %d ms: %d files, %d chunks (upload to the remote tier "
                         + "continues in the background)%s", (System.nanoTime() - start) / 1_000_000, m.files().size(), chunks,
@@ -212,12 +238,18 @@ public final class SnapshotRepository implements AutoCloseable {
         return tiers;
     }
 
-    static String baseImageId(Deployment d) {
-        return snapshotId(d) + ".base";
+    /** @return the store id of the deployment's current snapshot's {@link BaseImage} */
+    public String baseImageId(Deployment d) {
+        return baseImageId(snapshotId(d));
+    }
+
+    /** @return the store id of a snapshot's {@link BaseImage} */
+    public static String baseImageId(String snapshotId) {
+        return snapshotId + ".base";
     }
 
     /** Stores the snapshot's {@link BaseImage}, what lazy restores materialize, as one object. */
-    private void putBaseImage(SnapshotStore s, Deployment d, Path imagesDir) {
+    private void putBaseImage(SnapshotStore s, Deployment d, String id, Path imagesDir) {
         Path dir = hotDir(d).resolve("base-staging-" + System.nanoTime());
         try {
             if (!Files.isDirectory(imagesDir)) {
@@ -225,7 +257,7 @@ public final class SnapshotRepository implements AutoCloseable {
             }
             Files.createDirectories(dir);
             BaseImage.write(imagesDir, dir.resolve(BaseImage.FILE));
-            s.put(baseImageId(d), dir);
+            s.put(baseImageId(id), dir);
         } catch (IOException | RuntimeException e) {
             if (Files.isDirectory(imagesDir)) {
                 // lazy restores then materialize the same files from the snapshot itself, only slower
@@ -327,7 +359,7 @@ public final class SnapshotRepository implements AutoCloseable {
      *     false when it was not stored (by an older node, or storing it failed) or cannot be read,
      *     and the caller materializes the same files from the snapshot itself
      */
-    private static boolean unpackBaseImage(SnapshotStore s, Deployment d, Path dir, RestoreReport report) {
+    private boolean unpackBaseImage(SnapshotStore s, Deployment d, Path dir, RestoreReport report) {
         try {
             long size = s.manifest(baseImageId(d)).file(BaseImage.FILE).orElseThrow().size();
             BaseImage.unpack(s.read(baseImageId(d), BaseImage.FILE, 0, Math.toIntExact(size), report.tally), dir);
@@ -366,8 +398,12 @@ public final class SnapshotRepository implements AutoCloseable {
 
     // ---- REAP working sets -----------------------------------------------------------------------
 
-    static String workingSetId(Deployment d) {
-        return snapshotId(d) + ".ws";
+    String workingSetId(Deployment d) {
+        return workingSetId(snapshotId(d));
+    }
+
+    private static String workingSetId(String snapshotId) {
+        return snapshotId + ".ws";
     }
 
     /** @return the working set recorded for the deployment's snapshot, if one was */
@@ -514,30 +550,48 @@ public final class SnapshotRepository implements AutoCloseable {
     /** Forgets a deployment's snapshot: the working copy at once, the stored copy in the background. */
     public void forget(Deployment d) {
         FileTrees.deleteQuietly(hotDir(d));
-        forgetDerived(d);
+        forgetDerived(d, snapshotId(d, 0));
+        forgetDerived(d, snapshotId(d, 1));
+        current.remove(snapshotId(d, 0));
     }
 
     /**
-     * A deployment's snapshot was replaced in its working copy ({@link Snapshot#replace}): the image
-     * lazy restores materialized from the old one goes at once, and so does the stored copy, in the
-     * background, ahead of the new one's {@link #publish}, which the same single thread runs after.
-     * (Only snapshots restored without a REAP working set are replaced: a set recorded on the old
-     * images could still be on its way to the store.)
+     * A deployment's snapshot was replaced by a warmed one, which is current from now on: in its
+     * working copy here ({@link Snapshot#replace}), or on another node of the cluster ({@link
+     * Snapshot#follow}). The image lazy restores materialized from the old one goes at once, with what
+     * was derived from it. Its stored copy goes too, in the background ahead of the new one's {@link
+     * #publish} (which the same single thread runs after), when {@code deleteStoredCopy}: on a single
+     * node nothing else restores it, while in a cluster other nodes do until they have moved on, so
+     * there it goes with the version. (Only snapshots restored without a REAP working set are
+     * replaced: a set recorded on the old images could still be on its way to the store.)
      */
-    public void replaced(Deployment d) {
+    public void replaced(Deployment d, long warmedAfter, boolean deleteStoredCopy) {
+        String old = snapshotId(d);
         FileTrees.deleteQuietly(lazyImagesDir(d));
-        forgetDerived(d);
+        generation(d, warmedAfter);
+        forgetDerivedState(old);
+        if (deleteStoredCopy) {
+            deleteStored(d, old);
+        }
     }
 
-    private void forgetDerived(Deployment d) {
-        workingSets.remove(snapshotId(d));
-        storedWorkingSets.remove(snapshotId(d));
-        workingSetExtensions.remove(snapshotId(d));
+    private void forgetDerived(Deployment d, String id) {
+        forgetDerivedState(id);
+        deleteStored(d, id);
+    }
+
+    private void forgetDerivedState(String id) {
+        workingSets.remove(id);
+        storedWorkingSets.remove(id);
+        workingSetExtensions.remove(id);
+    }
+
+    private void deleteStored(Deployment d, String id) {
         store.ifPresent(s -> publisher.execute(() -> {
             try {
-                s.delete(workingSetId(d));
-                s.delete(baseImageId(d));
-                s.delete(snapshotId(d));
+                s.delete(workingSetId(id));
+                s.delete(baseImageId(id));
+                s.delete(id);
             } catch (RuntimeException e) {
                 LOG.log(System.Logger.Level.WARNING, d.name() + ": stored snapshot not deleted: " + e.getMessage());
             }
