@@ -342,6 +342,9 @@ class ClusterIT {
         Long warmedAfter = cluster.node(2).client.describe("warmed").snapshot().warmedAfterInvocations();
         assertThat(warmedAfter).isNotNull().isGreaterThanOrEqualTo(3L);
 
+        assertThat(cluster.node(3).client.describe("warmed").snapshot().warmedAfterInvocations())
+                .as("node 3, which has not restored it yet, reads it from the catalog").isEqualTo(warmedAfter);
+
         cluster.node(2).client.evict("warmed");
         HttpResponse<String> moved = invokeOn(cluster.node(2), "warmed", "{}");
         assertThat(start(moved)).isEqualTo("restore");

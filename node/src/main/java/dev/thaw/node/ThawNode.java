@@ -1685,7 +1685,8 @@ final class ThawNode implements Node, NodeOperations {
         return c.get().publishedSnapshot(d.name(), d.version())
                 .map(e -> new FunctionInfo.SnapshotInfo("ready", "taken by node '" + e.takenBy() + "' of the cluster; this"
                         + " node restores it at its first cold start of this version", e.sizeBytes(), null,
-                        e.takenAt().toString(), own.restores(), own.restoreFailures()))
+                        e.takenAt().toString(), own.restores(), own.restoreFailures(),
+                        dev.thaw.node.cluster.ClusterNode.warmedAfter(e)))
                 .orElse(own);
     }
 

@@ -457,6 +457,12 @@ public final class ClusterNode implements ClusterView, SharedSnapshots, AutoClos
         }
     }
 
+    /** @return for a warmed snapshot, the invocations its instance had served when it was taken; else null */
+    public static Long warmedAfter(SnapshotEntry entry) {
+        long n = meta(entry).path("warmedAfterInvocations").asLong(0);
+        return n > 0 ? n : null;
+    }
+
     private static JsonNode meta(SnapshotEntry entry) {
         try {
             return Json.mapper().readTree(entry.meta());
@@ -488,6 +494,9 @@ public final class ClusterNode implements ClusterView, SharedSnapshots, AutoClos
         shared.orElseThrow().putMeta(id, s.metaDir());
         ObjectNode meta = Json.mapper().createObjectNode();
         meta.put("sandboxed", s.sandboxed());
+        if (s.warmedAfter() > 0) {
+            meta.put("warmedAfterInvocations", s.warmedAfter());
+        }
         long size = s.info().sizeBytes() == null ? 0 : s.info().sizeBytes();
         return new SnapshotEntry(d.name(), d.version(), id, id, size, "any", settings.nodeId(), Instant.now(),
                 Json.mapper().writeValueAsString(meta));
