@@ -21,8 +21,8 @@ for _ in $(seq 1 600); do
   kill -0 "$NODE" 2>/dev/null || { echo "demo: the node did not start:"; cat "$DATA/node.log"; exit 1; }
   sleep 0.5
 done
-thaw_http GET "$PORT" /healthz || true; echo
 export THAW_TOKEN="$(cat "$DATA/api-token")"   # the node's API token, created on its first start
+thaw_http GET "$PORT" /healthz "$THAW_TOKEN" || true; echo   # without the token: only {"status":"ok"}
 
 "${THAW[@]}" deploy hello --jar "$ROOT/examples/hello/target/thaw-examples-hello.jar" \
   --handler dev.thaw.examples.hello.Hello::handle

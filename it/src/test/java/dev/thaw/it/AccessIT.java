@@ -98,7 +98,13 @@ class AccessIT {
             String wrong = raw(port, route[0], route[1], Map.of("Host", host(), "Authorization", "Bearer nope"), "{}");
             assertThat(wrong).startsWith("HTTP/1.1 401").contains("the API token is wrong");
         }
-        assertThat(raw(port, "GET", "/healthz", Map.of("Host", host()), "")).startsWith("HTTP/1.1 200");
+        String probe = raw(port, "GET", "/healthz", Map.of("Host", host()), "");
+        assertThat(probe).as("a probe learns that the node serves, nothing of what it runs").startsWith("HTTP/1.1 200")
+                .endsWith("{\"status\":\"ok\"}").doesNotContain("snapshots", "functions", "sandbox", "transfers");
+        assertThat(raw(port, "GET", "/healthz", Map.of("Host", host(), "Authorization", "Bearer nope"), ""))
+                .endsWith("{\"status\":\"ok\"}");
+        assertThat(raw(port, "GET", "/healthz", Map.of("Host", host(), "Authorization", "Bearer " + node.node.apiToken()),
+                "")).as("in full with the token").contains("\"snapshots\":", "\"functions\":1", "\"transfers\":");
         assertThat(node.client.list()).extracting(f -> f.name()).containsExactly("echo"); // nothing was deleted or planted
     }
 

@@ -392,7 +392,8 @@ class ClusterIT {
         try {
             assertThat(wrong.logText()).contains("snapshots: snapshots are refused", "store secret is not the cluster's");
             JsonNode health = new com.fasterxml.jackson.databind.ObjectMapper().readTree(HTTP.send(HttpRequest.newBuilder(
-                    wrong.uri.resolve("/healthz")).build(), HttpResponse.BodyHandlers.ofString()).body());
+                    wrong.uri.resolve("/healthz")).header("Authorization", "Bearer " + Files.readString(cluster.token).strip())
+                    .build(), HttpResponse.BodyHandlers.ofString()).body());
             assertThat(health.path("snapshots").path("reason").asText()).contains("store secret is not the cluster's");
         } finally {
             wrong.close();

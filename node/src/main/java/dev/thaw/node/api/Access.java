@@ -26,7 +26,9 @@ import java.util.Set;
  * invoke path also accepts AWS Signature Version 4 with access keys the operator configured
  * (AwsSignature), so the AWS CLI and SDKs work with credentials as against Lambda; a SigV4 request's
  * signature covers its body, so the route verifies it once it has read the body (verifyAws). Only
- * GET /healthz is open, for load balancers and probes. Invocation may be opened to unauthenticated
+ * GET /healthz is open, for load balancers and probes, and to them it says only whether the node
+ * serves: what it runs, its sandbox and snapshot status, its cluster and transfer ids are for
+ * callers with the token (HEALTH_IN_FULL). Invocation may be opened to unauthenticated
  * local callers by an explicit setting; the Host and Origin checks still hold then.
  */
 /** Authenticates the public API's callers (see the comment above). */
@@ -35,6 +37,8 @@ final class Access implements Filter {
     static final String AWS4 = "AWS4-HMAC-SHA256 ";
     /** Set on a request authenticated by an AWS signature that its route must still verify (it covers the body). */
     static final String PENDING_AWS_SIGNATURE = "thaw.pending-aws-signature";
+    /** Set on a GET /healthz that carries the API token: it is answered in full. */
+    static final String HEALTH_IN_FULL = "thaw.health-in-full";
 
     /**
      * How the node is reached and who may call it.
@@ -67,6 +71,10 @@ final class Access implements Filter {
         checkOrigin(req);
         String path = req.path().path();
         if (path.equals("/healthz") && req.prologue().method().text().equals("GET")) {
+            String presented = req.headers().first(HeaderNames.AUTHORIZATION).orElse("");
+            if (presented.startsWith(BEARER) && tokenMatches(presented.substring(BEARER.length()).strip())) {
+                req.context().register(HEALTH_IN_FULL, Boolean.TRUE);
+            }
             chain.proceed();
             return;
         }

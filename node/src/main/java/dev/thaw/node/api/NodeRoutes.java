@@ -17,7 +17,9 @@ final class NodeRoutes implements HttpService {
     public void routing(HttpRules rules) {
         rules.get("/healthz", (req, res) -> {
                     var health = node.health();
-                    Requests.json(res, "ok".equals(health.get("status")) ? 200 : 503, health);
+                    boolean inFull = req.context().get(Access.HEALTH_IN_FULL, Boolean.class).orElse(false);
+                    Requests.json(res, "ok".equals(health.get("status")) ? 200 : 503,
+                            inFull ? health : java.util.Map.of("status", health.get("status")));
                 })
                 .get("/metrics", this::metrics)
                 .get("/cluster/nodes", (req, res) -> Requests.json(res, 200, node.clusterNodes()));
