@@ -20,8 +20,6 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.TimeUnit;
-import java.util.regex.Matcher;
-import java.util.regex.Pattern;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
@@ -160,9 +158,9 @@ class SandboxIT {
         Path data = Files.createTempDirectory("thaw-it-kill-");
         Path log = data.resolveSibling(data.getFileName() + ".log");
         Path nodeDir = data.resolve("node");
-        Process up = thawUp(nodeDir, log);
+        Process up = UpProcess.start(nodeDir, log);
         try {
-            try (var client = clientOf(up, nodeDir, log)) {
+            try (var client = UpProcess.clientOf(up, nodeDir, log)) {
                 client.deploy(new FunctionManifest("sleeper", TestNode.TF + "Sleeper::handle", null, 256, 60_000, Map.of(),
                         4, true), TestNode.TEST_FUNCTIONS);
                 client.invoke("sleeper", "{\"ms\":1}".getBytes());
@@ -181,8 +179,7 @@ class SandboxIT {
                         Duration.ofSeconds(60), Duration.ofMillis(50))).isEqualTo(2);
             }
             assertThat(TestNode.processesUnder(nodeDir)).as("the clones run").isNotEmpty();
-            new ProcessBuilder("kill", "-9", Long.toString(up.pid())).start().waitFor();
-            up.waitFor(10, TimeUnit.SECONDS);
+            UpProcess.kill(up);
             List<Long> left = Eventually.poll(() -> TestNode.processesUnder(nodeDir), List::isEmpty, Duration.ofSeconds(5),
                     Duration.ofMillis(20));
             assertThat(left).as("every instance died with its node").isEmpty();
@@ -210,9 +207,9 @@ class SandboxIT {
         Path data = Files.createTempDirectory("thaw-it-held-");
         Path log = data.resolveSibling(data.getFileName() + ".log");
         Path nodeDir = data.resolve("node");
-        Process up = thawUp(nodeDir, log);
+        Process up = UpProcess.start(nodeDir, log);
         try {
-            try (var client = clientOf(up, nodeDir, log)) {
+            try (var client = UpProcess.clientOf(up, nodeDir, log)) {
                 client.deploy(new FunctionManifest("held", TestNode.TF + "Sleeper::handle", null, 256, 60_000, Map.of(),
                         4, true), TestNode.TEST_FUNCTIONS);
                 Thread.ofVirtual().start(() -> { // waits for the deploy's boot, and is in flight at its snapshot
@@ -227,9 +224,7 @@ class SandboxIT {
                 JsonNode report = client.snapshot("held");
                 assertThat(report.path("store").isNull()).as("stored on a busy node: %s", report).isTrue();
                 assertThat(report.path("publish").asText()).startsWith("held until the node has been quiet");
-                // killed before the client closes: closing waits for the invocation in flight
-                new ProcessBuilder("kill", "-9", Long.toString(up.pid())).start().waitFor();
-                up.waitFor(10, TimeUnit.SECONDS);
+                UpProcess.kill(up);
             }
 
             try (TestNode next = new TestNode(nodeDir, true, b -> b)) {
@@ -247,27 +242,5 @@ class SandboxIT {
             Files.deleteIfExists(log);
             dev.thaw.core.FileTrees.deleteQuietly(data);
         }
-    }
-
-    /** {@code thaw up} as a user starts it, as a process of its own (the tests kill it), its output in {@code log}. */
-    private static Process thawUp(Path nodeDir, Path log) throws IOException {
-        return new ProcessBuilder(CliJar.command("up", "--port", "0", "--data-dir", nodeDir.toString(),
-                "--store-no-warm-up")).redirectErrorStream(true).redirectOutput(log.toFile()).start();
-    }
-
-    /** @return a client of the node {@code up} started, once it listens */
-    private static dev.thaw.client.ThawClient clientOf(Process up, Path nodeDir, Path log) throws Exception {
-        String url = Eventually.poll(() -> listening(log), m -> m != null || !up.isAlive(), Duration.ofSeconds(90),
-                Duration.ofMillis(100));
-        assertThat(url).as("thaw up did not start: %s", Files.readString(log)).isNotNull();
-        return dev.thaw.client.ThawClient.create(java.net.URI.create(url),
-                Files.readString(nodeDir.resolve("api-token")).strip());
-    }
-
-    private static final Pattern LISTENING = Pattern.compile("thaw node listening on (http://127\\.0\\.0\\.1:\\d+)");
-
-    private static String listening(Path log) throws IOException {
-        Matcher m = LISTENING.matcher(Files.readString(log));
-        return m.find() ? m.group(1) : null;
     }
 }

@@ -3,10 +3,16 @@ package dev.thaw.it;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
+import com.fasterxml.jackson.databind.JsonNode;
 import dev.thaw.client.InvocationResult;
 import dev.thaw.core.FunctionInfo;
+import dev.thaw.core.FunctionManifest;
 import dev.thaw.core.StartKind;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
 import java.time.Duration;
+import java.util.Map;
 import org.junit.jupiter.api.Test;
 
 /**
@@ -61,6 +67,63 @@ class WarmSnapshotIT {
             InvocationResult fromStore = node.invoke("counter", "{}");
             assertThat(fromStore.startKind()).isEqualTo(StartKind.RESTORE);
             assertThat(fromStore.bodyAsString()).isEqualTo("{\"invocations\":" + (AFTER + 1) + "}");
+        }
+    }
+
+    /**
+     * A node killed after it swapped a warmed snapshot in but while it held its publish (another
+     * function's invocation in flight) leaves the warmed images in its working copy and the first
+     * snapshot in the store: its next start stores the warmed one under its own id, and a clone
+     * restored from the store is a clone of the warmed instance, not of the first snapshot.
+     */
+    @Test
+    void aWarmedSnapshotAKilledNodeHadNotStoredYetIsStoredByItsNextStart() throws Exception {
+        assumeTrue(TestNode.criuAvailable(), "CRIU is not available");
+        Path data = Files.createTempDirectory("thaw-it-warm-held-");
+        Path log = data.resolveSibling(data.getFileName() + ".log");
+        Path nodeDir = data.resolve("node");
+        Process up = UpProcess.start(nodeDir, log);
+        long warmedAfter;
+        try {
+            try (var client = UpProcess.clientOf(up, nodeDir, log)) {
+                client.deploy(new FunctionManifest("counted", TestNode.TF + "Counter::handle", null, 256, 30_000, Map.of(),
+                        4, true).withWarmSnapshotAfter(3), TestNode.TEST_FUNCTIONS);
+                client.deploy(new FunctionManifest("busy", TestNode.TF + "Sleeper::handle", null, 256, 60_000, Map.of(),
+                        4, true), TestNode.TEST_FUNCTIONS);
+                Eventually.poll(() -> client.snapshot("counted").path("store").path("chunks").asInt(0), n -> n > 0, WAIT, POLL);
+                for (int i = 0; i < 4; i++) {
+                    client.invoke("counted", "{}".getBytes(StandardCharsets.UTF_8));
+                }
+                Thread.ofVirtual().start(() -> { // the node is busy from now on: a publish is held
+                    try {
+                        client.invoke("busy", "{\"ms\":50000}".getBytes(StandardCharsets.UTF_8));
+                    } catch (RuntimeException e) {
+                        // the node is killed under it
+                    }
+                });
+                Eventually.poll(() -> client.logs("counted", 200), l -> l.contains("SNAPSHOT warmed"), WAIT, POLL);
+                JsonNode report = Eventually.poll(() -> client.snapshot("counted"),
+                        r -> r.path("publish").asText().startsWith("held"), WAIT, POLL);
+                assertThat(report.path("publish").asText()).as("%s", report).startsWith("held until the node has been quiet");
+                warmedAfter = client.describe("counted").snapshot().warmedAfterInvocations();
+                UpProcess.kill(up);
+            }
+
+            try (TestNode next = new TestNode(nodeDir, true, b -> b)) {
+                next.awaitStored("counted");
+                assertThat(next.client.logs("counted", 100)).contains("SNAPSHOT found in its working copy only");
+                next.client.evictSnapshot("counted", java.util.Set.of("working"));
+                InvocationResult r = next.invoke("counted", "{}");
+                assertThat(r.startKind()).isEqualTo(StartKind.RESTORE);
+                assertThat(r.thawHeader("Restore-Source")).contains("store");
+                assertThat(r.bodyAsString()).as("a clone of the warmed instance").isEqualTo("{\"invocations\":"
+                        + (warmedAfter + 1) + "}");
+            }
+        } finally {
+            up.destroyForcibly();
+            up.waitFor(10, java.util.concurrent.TimeUnit.SECONDS);
+            Files.deleteIfExists(log);
+            dev.thaw.core.FileTrees.deleteQuietly(data);
         }
     }
 
