@@ -329,6 +329,12 @@ class ClusterIT {
         HttpResponse<String> first = invokeOn(cluster.node(2), "warmed", "{}");
         assertThat(start(first)).isEqualTo("restore");
         assertThat(invocations(first)).as("a clone of the snapshot taken after init").isEqualTo(1);
+        for (int i = 0; i < 3; i++) { // enough for a warmed snapshot, on a node that did not take the first one
+            assertThat(invokeOn(cluster.node(2), "warmed", "{}").statusCode()).isEqualTo(200);
+        }
+        Thread.sleep(4_500); // two of its ticks
+        assertThat(cluster.node(2).client.logs("warmed", 200)).as("only the node that took the snapshot warms it")
+                .doesNotContain("SNAPSHOT warmed", "SNAPSHOT_NOT_WARMED");
 
         for (int i = 0; i < 4; i++) { // node 1's booted instance serves: it took the snapshot, it warms it
             assertThat(invokeOn(cluster.node(1), "warmed", "{}").statusCode()).isEqualTo(200);
