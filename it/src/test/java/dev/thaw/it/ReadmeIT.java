@@ -279,14 +279,20 @@ class ReadmeIT {
     /** @return whether the node says snapshots are on (then the run after evict is a restore) */
     private static boolean awaitHealthy(Process up, Path log) throws Exception {
         HttpClient http = HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(2)).build();
-        HttpRequest health = HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + PORT + "/healthz"))
-                .timeout(Duration.ofSeconds(5)).build();
         long deadline = System.nanoTime() + Duration.ofMinutes(3).toNanos();
         try (http) {
             while (System.nanoTime() < deadline) {
                 if (!up.isAlive()) {
                     fail("./thaw up exited with " + up.exitValue() + " before answering /healthz:\n" + tail(log));
                 }
+                Path token = DATA.resolve("api-token"); // written at the node's first start: with it, /healthz answers in full
+                if (!Files.exists(token)) {
+                    Thread.sleep(200);
+                    continue;
+                }
+                HttpRequest health = HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + PORT + "/healthz"))
+                        .header("Authorization", "Bearer " + Files.readString(token).strip())
+                        .timeout(Duration.ofSeconds(5)).build();
                 try {
                     HttpResponse<String> r = http.send(health, HttpResponse.BodyHandlers.ofString());
                     if (r.statusCode() == 200) {
