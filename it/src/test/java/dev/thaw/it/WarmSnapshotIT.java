@@ -71,6 +71,46 @@ class WarmSnapshotIT {
     }
 
     /**
+     * With REAP restores, the warmed snapshot starts without a working set (the one recorded on the
+     * first snapshot belongs to it), its first restore records its own, and the next restore
+     * installs that one up front.
+     */
+    @Test
+    void aReapFunctionsWarmedSnapshotRecordsAWorkingSetOfItsOwn() throws Exception {
+        assumeTrue(TestNode.criuAvailable(), "CRIU is not available");
+        try (TestNode node = new TestNode(b -> b.warmSnapshotAfter(AFTER))) {
+            node.client.deploy(new FunctionManifest("reaped", TestNode.TF + "Counter::handle", null, 256, 30_000, Map.of(),
+                    8, true, "reap").withWarmSnapshotAfter(5), TestNode.TEST_FUNCTIONS);
+            Eventually.poll(() -> node.client.describe("reaped").snapshot().state(), s -> !s.equals("pending"), WAIT, POLL);
+            Eventually.poll(() -> node.client.describe("reaped").instances(), i -> i.starting() + i.idle() + i.busy() == 0,
+                    WAIT, POLL);
+            for (int n = 1; n <= 6; n++) {
+                assertThat(node.invoke("reaped", "{}").bodyAsString()).isEqualTo("{\"invocations\":" + n + "}");
+            }
+            assertThat(Eventually.poll(() -> recordedSets(node), n -> n == 1, WAIT, POLL)).as("on the first snapshot")
+                    .isEqualTo(1);
+            node.awaitLog("reaped", "SNAPSHOT warmed");
+            long warmedAfter = node.client.describe("reaped").snapshot().warmedAfterInvocations();
+
+            node.client.evict("reaped");
+            InvocationResult first = node.invoke("reaped", "{}");
+            assertThat(first.thawHeader("Restore-Mode")).contains("reap");
+            assertThat(first.bodyAsString()).isEqualTo("{\"invocations\":" + (warmedAfter + 1) + "}");
+            assertThat(Eventually.poll(() -> recordedSets(node), n -> n == 2, WAIT, POLL)).as("one of its own").isEqualTo(2);
+
+            node.client.evict("reaped");
+            InvocationResult second = node.invoke("reaped", "{}");
+            assertThat(second.bodyAsString()).isEqualTo("{\"invocations\":" + (warmedAfter + 1) + "}");
+            assertThat(Long.parseLong(second.thawHeader("Pages-Up-Front").orElse("0")))
+                    .as("the warmed snapshot's working set installed up front").isPositive();
+        }
+    }
+
+    private static int recordedSets(TestNode node) {
+        return node.client.logs("reaped", 500).split("WORKING_SET recorded", -1).length - 1;
+    }
+
+    /**
      * A node killed after it swapped a warmed snapshot in but while it held its publish (another
      * function's invocation in flight) leaves the warmed images in its working copy and the first
      * snapshot in the store: its next start stores the warmed one under its own id, and a clone

@@ -129,7 +129,7 @@ public final class FunctionInstances implements InstanceStarter, Instance.Lifecy
         this.spare = ctx.sandboxes().isPresent() && ctx.criu().isPresent() ? new SpareSandbox<>(() -> makeSandbox(newInstanceId(), true),
                 SpareSandbox.Prepared::close, ctx.scheduler())
                 : null;
-        this.warm = new WarmSnapshot(deployment, snapshot, ctx, restoreMode, live, imagesLock, this::dumpForClones);
+        this.warm = new WarmSnapshot(deployment, snapshot, ctx, live, imagesLock, this::dumpForClones);
         ctx.repository().generation(deployment, snapshot.warmedAfter()); // a warmed one, when loaded from before
     }
 

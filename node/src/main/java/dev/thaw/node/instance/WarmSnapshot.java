@@ -1,6 +1,5 @@
 package dev.thaw.node.instance;
 
-import dev.thaw.core.RestoreMode;
 import dev.thaw.core.StartKind;
 import dev.thaw.criu.Criu;
 import dev.thaw.node.function.Deployment;
@@ -53,9 +52,12 @@ import java.util.concurrent.locks.ReadWriteLock;
  * lock and with the same wait for clones still reading the old images: its working copy of the
  * old images goes, and its later clones restore the warmed images from the store.
  *
+ * REAP restores: a working set belongs to the snapshot it was recorded on, by the snapshot's id,
+ * and the swap waits for every clone still storing one (it reads the images). The warmed snapshot
+ * starts without one, and its first restore records its own.
+ *
  * Not taken, and why, said once in the function's log: a runtime other than thaw's own (it does
- * not speak the handshake mid-life), REAP restores (a working set recorded on the old images may
- * still be on its way to the store). Nor of an instance that holds a TCP connection of its own
+ * not speak the handshake mid-life). Nor of an instance that holds a TCP connection of its own
  * when it is to be dumped (a database connection its handler opened on a first invocation): CRIU
  * restores connections closed, so every clone would find it dead, where clones of the snapshot
  * taken after init never had it. A refusal or a failed dump leaves the first snapshot in place
@@ -102,11 +104,10 @@ final class WarmSnapshot {
      * Invocations an instance must serve before it is snapshotted: the function's own setting, else
      * the node's ({@link #after}).
      *
-     * @param mode the version's restore mode
      * @param live the version's instances that have not exited
      * @param images held for reading by every restore, for writing by the swap
      */
-    WarmSnapshot(Deployment deployment, Snapshot snapshot, FunctionInstances.Context ctx, RestoreMode mode,
+    WarmSnapshot(Deployment deployment, Snapshot snapshot, FunctionInstances.Context ctx,
                  Set<Instance> live, ReadWriteLock images, Dumper dumper) {
         this.deployment = deployment;
         this.snapshot = snapshot;
@@ -116,7 +117,7 @@ final class WarmSnapshot {
         this.live = live;
         this.images = images;
         this.dumper = dumper;
-        this.refusal = refusal(deployment.manifest().runtime(), own, after, mode);
+        this.refusal = refusal(deployment.manifest().runtime(), own, after);
     }
 
     /**
@@ -134,7 +135,7 @@ final class WarmSnapshot {
      * @param after what applies ({@link #after})
      * @return why a version's snapshot is never warmed on this node; empty when it may be
      */
-    static Optional<String> refusal(String runtime, Integer ownAfter, int after, RestoreMode mode) {
+    static Optional<String> refusal(String runtime, Integer ownAfter, int after) {
         if (ownAfter != null && ownAfter == 0) {
             return Optional.of("off for this function (deployed with --warm-snapshot-after 0)");
         }
@@ -144,9 +145,6 @@ final class WarmSnapshot {
         if (!"java".equals(runtime)) {
             return Optional.of("the function's runtime is not thaw's own, which alone takes the snapshot handshake"
                     + " between invocations");
-        }
-        if (mode == RestoreMode.REAP) {
-            return Optional.of("REAP restores keep a working set recorded on the snapshot's images");
         }
         return Optional.empty();
     }

@@ -453,8 +453,8 @@ public final class SnapshotRepository implements AutoCloseable {
      * took 243 / 121 / 93 ms from S3 and 47 / 33 / 24 ms from memory. The first chunk still arrives
      * early enough for the rest to be installed while it is fetched.
      */
-    private int workingSetChunkSize(Deployment d) {
-        return Math.max(WORKING_SET_CHUNK_BYTES, store.orElseThrow().manifest(snapshotId(d)).chunkSize());
+    private int workingSetChunkSize(String snapshotId) {
+        return Math.max(WORKING_SET_CHUNK_BYTES, store.orElseThrow().manifest(snapshotId).chunkSize());
     }
 
     /** @return whether the deployment's working set is in the store (else it is known to this node only) */
@@ -487,6 +487,7 @@ public final class SnapshotRepository implements AutoCloseable {
      */
     java.util.concurrent.CompletableFuture<Void> saveWorkingSet(Deployment d, WorkingSet recorded, ImageIndex index,
                                                                 PageSource source, FunctionLog log, String what) {
+        String id = snapshotId(d); // the snapshot it was recorded on, whatever replaces it meanwhile
         return java.util.concurrent.CompletableFuture.runAsync(() -> {
             WorkingSet ws = recorded.inAddressOrder();
             Path dir = hotDir(d).resolve("ws-staging-" + System.nanoTime());
@@ -502,10 +503,10 @@ public final class SnapshotRepository implements AutoCloseable {
                             ch.write(buf);
                         }
                     }
-                    store.get().put(workingSetId(d), dir, workingSetChunkSize(d));
-                    storedWorkingSets.add(snapshotId(d));
+                    store.get().put(workingSetId(id), dir, workingSetChunkSize(id));
+                    storedWorkingSets.add(id);
                 }
-                workingSets.put(snapshotId(d), ws);
+                workingSets.put(id, ws);
                 log.append(String.format(java.util.Locale.ROOT, "WORKING_SET %s: %d pages (%.1f MB) in %d runs", what,
                         ws.pages(), ws.bytes() / 1048576.0, ws.runs().size()));
             } catch (IOException | RuntimeException e) {

@@ -2,27 +2,24 @@ package dev.thaw.node.instance;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
-import dev.thaw.core.RestoreMode;
 import org.junit.jupiter.api.Test;
 
 class WarmSnapshotTest {
 
     @Test
-    void aJavaFunctionRestoredEagerlyOrLazilyMayGetAWarmedSnapshot() {
-        assertThat(WarmSnapshot.refusal("java", null, 5_000, RestoreMode.EAGER)).isEmpty();
-        assertThat(WarmSnapshot.refusal("java", 1, 1, RestoreMode.LAZY)).isEmpty();
+    void aJavaFunctionMayGetAWarmedSnapshotWhateverItsRestoreMode() {
+        assertThat(WarmSnapshot.refusal("java", null, 5_000)).isEmpty();
+        assertThat(WarmSnapshot.refusal("java", 1, 1)).isEmpty();
     }
 
     @Test
-    void itIsRefusedWhenOffForACustomRuntimeAndForReapRestoresSayingWhy() {
-        assertThat(WarmSnapshot.refusal("java", null, 0, RestoreMode.EAGER)).hasValueSatisfying(
+    void itIsRefusedWhenOffAndForACustomRuntimeSayingWhy() {
+        assertThat(WarmSnapshot.refusal("java", null, 0)).hasValueSatisfying(
                 why -> assertThat(why).contains("off on this node"));
-        assertThat(WarmSnapshot.refusal("java", 0, 0, RestoreMode.EAGER)).hasValueSatisfying(
+        assertThat(WarmSnapshot.refusal("java", 0, 0)).hasValueSatisfying(
                 why -> assertThat(why).contains("off for this function"));
-        assertThat(WarmSnapshot.refusal("provided", null, 5_000, RestoreMode.EAGER)).hasValueSatisfying(
+        assertThat(WarmSnapshot.refusal("provided", null, 5_000)).hasValueSatisfying(
                 why -> assertThat(why).contains("runtime is not thaw's own"));
-        assertThat(WarmSnapshot.refusal("java", null, 5_000, RestoreMode.REAP)).hasValueSatisfying(
-                why -> assertThat(why).contains("REAP"));
     }
 
     @Test
