@@ -2,7 +2,7 @@
 """Clones of a warmed snapshot against clones of the snapshot taken after init, side by side.
 
 Usage: scripts/warm-snapshot.py [--port 8700] [--after 20000[,N...]] [--rounds 2] [--seconds 15] [--restores 10]
-                                [--functions hello,json-transform] [--keep]
+                                [--functions hello,json-transform] [--restore-mode eager|lazy|reap] [--keep]
 
 Sandboxed nodes of this checkout side by side: "init" with `thaw up --warm-snapshot-after 0` (every clone
 restores the snapshot its deploy took after init), and one "warmed-N" with `--warm-snapshot-after N` for
@@ -82,6 +82,7 @@ def main():
     p.add_argument("--seconds", type=float, default=15)
     p.add_argument("--restores", type=int, default=10)
     p.add_argument("--functions", default="hello,json-transform")
+    p.add_argument("--restore-mode", default="eager", help="every node's (thaw up --restore-mode)")
     p.add_argument("--keep", action="store_true", help="keep the nodes' data directories")
     a = p.parse_args()
     bench = benchlib.ahead_bench()
@@ -95,7 +96,7 @@ def main():
         variants = [("init", 0)] + [("warmed-%d" % n, n) for n in thresholds]
         for i, (label, after) in enumerate(variants):
             nodes[label] = bench.Node(a.port + i, os.path.join(base, label),
-                                      extra=["--warm-snapshot-after", str(after)])
+                                      extra=["--warm-snapshot-after", str(after), "--restore-mode", a.restore_mode])
         for label, node in nodes.items():
             for f in functions:
                 jar, handler, memory, body = FUNCTIONS[f]
