@@ -229,52 +229,45 @@ final class EtcdCatalog implements SnapshotCatalog {
     public boolean remove(String function, long version, String snapshotId) {
         check(function, version);
         Checks.text("snapshot id", snapshotId);
-        String what = "remove snapshot '" + snapshotId + "' of " + function + "@" + version;
         String sKey = keys.snapshot(function, version);
-        ByteSequence s = Keys.bytes(sKey);
-        KeyValue kv = EtcdRegistry.first(session.call(what, c -> c.getKVClient().get(s)));
-        for (int attempt = 1; attempt <= EtcdRegistry.MAX_ATTEMPTS; attempt++) {
-            if (kv == null || !Codec.snapshot(sKey, kv.getValue()).snapshotId().equals(snapshotId)) {
-                return false;
-            }
-            long mod = kv.getModRevision();
-            TxnResponse r = session.call(what, c -> c.getKVClient().txn()
-                    .If(new Cmp(s, Cmp.Op.EQUAL, CmpTarget.modRevision(mod)))
-                    .Then(Op.delete(s, DeleteOption.DEFAULT))
-                    .Else(Op.get(s, GetOption.DEFAULT))
-                    .commit());
-            if (r.isSucceeded()) {
-                return true;
-            }
-            kv = EtcdRegistry.first(r.getGetResponses().get(0));
-        }
-        throw new ClusterException.Conflict(what + ": the entry kept changing for " + EtcdRegistry.MAX_ATTEMPTS + " attempts");
+        return changeEntry("remove snapshot '" + snapshotId + "' of " + function + "@" + version, sKey,
+                named -> named == null || !named.snapshotId().equals(snapshotId) ? Optional.of(false) : Optional.empty(),
+                Op.delete(Keys.bytes(sKey), DeleteOption.DEFAULT));
     }
 
     @Override
     public boolean replace(SnapshotEntry entry, String replacedId) {
         Checks.notNull("snapshot entry", entry);
         Checks.text("replaced snapshot id", replacedId);
-        String what = "replace snapshot '" + replacedId + "' of " + entry.function() + "@" + entry.version() + " with '"
-                + entry.snapshotId() + "'";
         String sKey = keys.snapshot(entry.function(), entry.version());
+        return changeEntry("replace snapshot '" + replacedId + "' of " + entry.function() + "@" + entry.version() + " with '"
+                        + entry.snapshotId() + "'", sKey,
+                named -> named == null ? Optional.of(false)
+                        : named.snapshotId().equals(entry.snapshotId()) ? Optional.of(true) // this call's own put, seen after a retry
+                        : named.snapshotId().equals(replacedId) ? Optional.empty() : Optional.of(false),
+                Op.put(Keys.bytes(sKey), Codec.snapshot(entry), PutOption.DEFAULT));
+    }
+
+    /**
+     * Applies {@code change} to a version's entry by a compare-and-swap on its revision, retried while
+     * other writers move it, for as long as {@code settled} says the entry it finds is the one to change.
+     *
+     * @param settled given the entry found (null for none): the answer without changing it, or empty to change it
+     * @return the answer {@code settled} gave, or true once the change is made
+     */
+    private boolean changeEntry(String what, String sKey, java.util.function.Function<SnapshotEntry, Optional<Boolean>> settled,
+                                Op change) {
         ByteSequence s = Keys.bytes(sKey);
         KeyValue kv = EtcdRegistry.first(session.call(what, c -> c.getKVClient().get(s)));
         for (int attempt = 1; attempt <= EtcdRegistry.MAX_ATTEMPTS; attempt++) {
-            if (kv == null) {
-                return false;
-            }
-            String named = Codec.snapshot(sKey, kv.getValue()).snapshotId();
-            if (named.equals(entry.snapshotId())) {
-                return true; // this call's own put, seen again after a retry
-            }
-            if (!named.equals(replacedId)) {
-                return false;
+            Optional<Boolean> answer = settled.apply(kv == null ? null : Codec.snapshot(sKey, kv.getValue()));
+            if (answer.isPresent()) {
+                return answer.get();
             }
             long mod = kv.getModRevision();
             TxnResponse r = session.call(what, c -> c.getKVClient().txn()
                     .If(new Cmp(s, Cmp.Op.EQUAL, CmpTarget.modRevision(mod)))
-                    .Then(Op.put(s, Codec.snapshot(entry), PutOption.DEFAULT))
+                    .Then(change)
                     .Else(Op.get(s, GetOption.DEFAULT))
                     .commit());
             if (r.isSucceeded()) {
