@@ -97,14 +97,29 @@ public record FunctionInfo(
      * @param warmedAfterInvocations for a snapshot taken of an instance that had served invocations (it
      *     replaced the one taken after init, so clones start with the invocation path compiled), how
      *     many that instance had served; {@code null} for a snapshot taken after init
+     * @param warming while the snapshot taken after init serves, when a warmed one is to replace it
+     *     ({@code once an instance has served N invocations}) or why none will ({@code never: ...});
+     *     {@code null} once warmed, and when the node does not say
      */
     @JsonInclude(JsonInclude.Include.NON_NULL)
     public record SnapshotInfo(String state, String reason, Long sizeBytes, Long checkpointMs, String createdAt,
-                               long restores, long restoreFailures, Long warmedAfterInvocations) {
+                               long restores, long restoreFailures, Long warmedAfterInvocations, String warming) {
         /** A snapshot taken after init. */
         public SnapshotInfo(String state, String reason, Long sizeBytes, Long checkpointMs, String createdAt,
                             long restores, long restoreFailures) {
-            this(state, reason, sizeBytes, checkpointMs, createdAt, restores, restoreFailures, null);
+            this(state, reason, sizeBytes, checkpointMs, createdAt, restores, restoreFailures, null, null);
+        }
+
+        /** A snapshot, warmed ({@code warmedAfterInvocations} not null) or not, with nothing said of warming. */
+        public SnapshotInfo(String state, String reason, Long sizeBytes, Long checkpointMs, String createdAt,
+                            long restores, long restoreFailures, Long warmedAfterInvocations) {
+            this(state, reason, sizeBytes, checkpointMs, createdAt, restores, restoreFailures, warmedAfterInvocations, null);
+        }
+
+        /** @return this information saying when the snapshot is to be warmed, or why never */
+        public SnapshotInfo withWarming(String value) {
+            return new SnapshotInfo(state, reason, sizeBytes, checkpointMs, createdAt, restores, restoreFailures,
+                    warmedAfterInvocations, value);
         }
     }
 

@@ -335,6 +335,8 @@ class ClusterIT {
         Thread.sleep(4_500); // two of its ticks
         assertThat(cluster.node(2).client.logs("warmed", 200)).as("only the node that took the snapshot warms it")
                 .doesNotContain("SNAPSHOT warmed", "SNAPSHOT_NOT_WARMED");
+        assertThat(cluster.node(2).client.describe("warmed").snapshot().warming())
+                .isEqualTo("once an instance on node node-1, which took it, has served 3 invocations");
 
         for (int i = 0; i < 4; i++) { // node 1's booted instance serves: it took the snapshot, it warms it
             assertThat(invokeOn(cluster.node(1), "warmed", "{}").statusCode()).isEqualTo(200);

@@ -194,10 +194,13 @@ class WarmSnapshotIT {
             deployAndServe(node, "sooner", "Counter::handle", sooner, sooner);
             node.awaitLog("sooner", "SNAPSHOT warmed");
             assertThat(node.client.describe("sooner").snapshot().warmedAfterInvocations()).isEqualTo((long) sooner);
+            assertThat(node.client.describe("sooner").snapshot().warming()).as("said once warmed").isNull();
 
             deployAndServe(node, "never", "Counter::handle", 0, AFTER);
             Thread.sleep(4_500); // two of the node's ticks
             assertThat(node.client.describe("never").snapshot().warmedAfterInvocations()).isNull();
+            assertThat(node.client.describe("never").snapshot().warming())
+                    .isEqualTo("never: off for this function (deployed with --warm-snapshot-after 0)");
             node.client.evict("never");
             InvocationResult clone = node.invoke("never", "{}");
             assertThat(clone.startKind()).isEqualTo(StartKind.RESTORE);

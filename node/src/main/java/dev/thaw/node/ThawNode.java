@@ -1675,7 +1675,8 @@ final class ThawNode implements Node, NodeOperations {
      * reported ready too, with where it was taken, rather than as none.
      */
     private FunctionInfo.SnapshotInfo snapshotInfo(Function f) {
-        FunctionInfo.SnapshotInfo own = f.instances().snapshot().info();
+        FunctionInfo.SnapshotInfo own = f.instances().snapshot().info()
+                .withWarming(f.instances().warmingPlan().orElse(null));
         var c = cluster;
         if (c.isEmpty() || f.instances().snapshot().state() != dev.thaw.node.snapshot.Snapshot.State.NONE
                 || !f.deployment().manifest().snapshots()) {

@@ -133,6 +133,11 @@ public final class FunctionInstances implements InstanceStarter, Instance.Lifecy
         ctx.repository().generation(deployment, snapshot.warmedAfter()); // a warmed one, when loaded from before
     }
 
+    /** @return when the snapshot taken after init is to be replaced by a warmed one, or why never; empty once it was */
+    public Optional<String> warmingPlan() {
+        return warm.plan();
+    }
+
     /**
      * Replaces the snapshot with one of an instance that has served invocations, when one qualifies
      * ({@link WarmSnapshot}). Called on the node's periodic tick.

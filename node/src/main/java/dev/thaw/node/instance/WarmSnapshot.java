@@ -149,6 +149,28 @@ final class WarmSnapshot {
         return Optional.empty();
     }
 
+    /**
+     * @return what {@code thaw describe} says of warming while the snapshot taken after init serves:
+     *     when a warmed one is to replace it, or why none will; empty once warmed
+     */
+    Optional<String> plan() {
+        if (refusal.isPresent()) {
+            return Optional.of("never: " + refusal.get());
+        }
+        synchronized (this) {
+            if (failures >= MAX_ATTEMPTS) {
+                return Optional.of("never: " + MAX_ATTEMPTS + " attempts failed (SNAPSHOT_NOT_WARMED in the function's log)");
+            }
+        }
+        if (snapshot.state() != Snapshot.State.READY || snapshot.warmedAfter() > 0) {
+            return Optional.empty();
+        }
+        Optional<SharedSnapshots.Catalogued> named = ctx.shared().shared() ? ctx.shared().catalogued(deployment)
+                : Optional.empty();
+        String where = named.filter(c -> !c.takenHere()).map(c -> " on node " + c.takenBy() + ", which took it,").orElse("");
+        return Optional.of("once an instance" + where + " has served " + after + " invocations");
+    }
+
     /** @return whether the instance's control lines are this handshake's */
     synchronized boolean handles(Instance instance) {
         return instance == taking;
