@@ -501,8 +501,8 @@ final class ThawNode implements Node, NodeOperations {
         }
 
         @Override
-        public Optional<String> warmed(Deployment d, Snapshot s, String snapshotId, String baseImageId, String replacedId) {
-            return target.warmed(d, s, snapshotId, baseImageId, replacedId);
+        public Optional<String> warmed(Deployment d, Snapshot s) {
+            return target.warmed(d, s);
         }
 
         @Override

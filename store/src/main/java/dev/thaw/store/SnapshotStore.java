@@ -281,9 +281,9 @@ public interface SnapshotStore extends AutoCloseable {
          * Tells the store when the node is quiet (no instance starting or serving, no invocation
          * waiting; a node answers for a spell of that, not an instant, so that background work does
          * not start in the gaps between a client's calls), so that its background work waits for the
-         * cores instead of taking them from a cold start or a warm call: the disk tier's fills (a file write and an fsync per chunk read from S3), never
-         * longer than two seconds after a fill was queued so that a node never quiet still fills its
-         * disk, and the read warm-up. A Spring Boot restore from S3 alone fills ~155 MB: ~20 % faster
+         * cores instead of taking them from a cold start or a warm call: the disk tier's fills (a file
+         * write and an fsync per chunk read from S3), never longer than two seconds after a fill was
+         * queued so that a node never quiet still fills its disk, and the read warm-up. A Spring Boot restore from S3 alone fills ~155 MB: ~20 % faster
          * when the disk fill waits (5 alternating pairs in one node). Default: never waits.
          *
          * @param quiet whether the node has nothing more urgent for the cores now; null: never wait

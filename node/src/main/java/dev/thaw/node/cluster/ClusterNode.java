@@ -512,12 +512,14 @@ public final class ClusterNode implements ClusterView, SharedSnapshots, AutoClos
     }
 
     @Override
-    public Optional<String> warmed(Deployment d, Snapshot s, String snapshotId, String baseImageId, String replacedId) {
+    public Optional<String> warmed(Deployment d, Snapshot s) {
         if (shared.isEmpty()) {
             return Optional.of("the node has no shared snapshot store");
         }
+        String snapshotId = SnapshotRepository.snapshotId(d, s.warmedAfter());
+        String replacedId = SnapshotRepository.snapshotId(d, 0);
         try {
-            shared.get().awaitSnapshotUploaded(snapshotId, baseImageId);
+            shared.get().awaitSnapshotUploaded(snapshotId, SnapshotRepository.baseImageId(snapshotId));
             if (!coordination.catalog().replace(entryOf(d, s, snapshotId), replacedId)) {
                 shared.get().deleteMeta(snapshotId);
                 return Optional.of("the cluster's catalog no longer names " + replacedId);

@@ -58,13 +58,13 @@ public interface SharedSnapshots {
     }
 
     /**
-     * This node replaced the deployment's snapshot with a warmed one, now stored under
-     * {@code snapshotId}: once uploaded, with its metadata, the catalog names it in place of
-     * {@code replacedId}, unless the entry changed meanwhile. Blocks (the upload, etcd).
+     * This node replaced the deployment's snapshot with a warmed one, now stored: once uploaded, with
+     * its metadata, the catalog names it in place of the snapshot taken after init, unless the entry
+     * changed meanwhile. Blocks (the upload, etcd).
      *
      * @return empty when the catalog names it now; else why not
      */
-    default Optional<String> warmed(Deployment d, Snapshot s, String snapshotId, String baseImageId, String replacedId) {
+    default Optional<String> warmed(Deployment d, Snapshot s) {
         return Optional.of("this node is not part of a cluster");
     }
 

@@ -260,7 +260,7 @@ final class WarmSnapshot {
      */
     private boolean followWhenWarmedElsewhere() {
         Optional<SharedSnapshots.Catalogued> named = ctx.shared().catalogued(deployment);
-        if (named.isEmpty() || !named.get().snapshotId().equals(SnapshotRepository.snapshotId(deployment, 1))) {
+        if (named.isEmpty() || !named.get().snapshotId().equals(SnapshotRepository.warmedSnapshotId(deployment))) {
             return false;
         }
         synchronized (this) {
@@ -403,14 +403,8 @@ final class WarmSnapshot {
 
     /** Once the warmed snapshot is stored, the cluster's catalog names it in place of the first one. */
     private void share(CompletableFuture<Boolean> stored) {
-        String first = SnapshotRepository.snapshotId(deployment, 0);
-        Optional<String> notShared;
-        if (!stored.join()) {
-            notShared = Optional.of("it was not stored");
-        } else {
-            String id = ctx.repository().snapshotId(deployment);
-            notShared = ctx.shared().warmed(deployment, snapshot, id, SnapshotRepository.baseImageId(id), first);
-        }
+        Optional<String> notShared = stored.join() ? ctx.shared().warmed(deployment, snapshot)
+                : Optional.of("it was not stored");
         String line = notShared.isEmpty() ? "SNAPSHOT warmed shared with the cluster: the other nodes move to it"
                 : "SNAPSHOT_NOT_SHARED " + notShared.get() + "; this node restores its warmed snapshot, the other nodes"
                         + " the one taken after init";

@@ -173,7 +173,7 @@ public final class SharedObjects {
     /** Deletes what {@link #putMeta} stored for a version: for its first snapshot and for a warmed one. */
     public void deleteMeta(Deployment d) {
         deleteMeta(SnapshotRepository.snapshotId(d, 0));
-        deleteMeta(SnapshotRepository.snapshotId(d, 1));
+        deleteMeta(SnapshotRepository.warmedSnapshotId(d));
     }
 
     /** Deletes what {@link #putMeta} stored for one snapshot. */

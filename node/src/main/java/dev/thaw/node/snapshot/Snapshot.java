@@ -209,13 +209,7 @@ public final class Snapshot {
         if (state != State.READY || !Files.isDirectory(warmStagingDir())) {
             return false;
         }
-        Path old = hotDir.resolve("images.replaced");
-        FileTrees.deleteQuietly(old);
-        if (Files.isDirectory(imagesDir())) {
-            Files.move(imagesDir(), old);
-        }
-        Files.move(warmStagingDir(), imagesDir());
-        FileTrees.deleteQuietly(old);
+        moveInPlaceOf(warmStagingDir(), imagesDir(), hotDir.resolve("images.replaced"));
         if (Files.isDirectory(warmScratchDir())) {
             FileTrees.deleteQuietly(scratchDir());
             Files.move(warmScratchDir(), scratchDir());
@@ -248,11 +242,7 @@ public final class Snapshot {
                 || Json.mapper().readTree(metaFile.toFile()).path("warmedAfterInvocations").asLong(0) <= 0) {
             return false;
         }
-        Path old = dir.resolveSibling(dir.getFileName() + ".replaced");
-        FileTrees.deleteQuietly(old);
-        Files.move(dir, old);
-        Files.move(incoming, dir);
-        FileTrees.deleteQuietly(old);
+        moveInPlaceOf(incoming, dir, dir.resolveSibling(dir.getFileName() + ".replaced"));
         FileTrees.deleteQuietly(hotDir);
         if (!load()) {
             state = State.NONE;
@@ -260,6 +250,16 @@ public final class Snapshot {
             return false;
         }
         return true;
+    }
+
+    /** Moves {@code incoming} to {@code target}, the directory there first moved {@code aside} and then deleted. */
+    private static void moveInPlaceOf(Path incoming, Path target, Path aside) throws IOException {
+        FileTrees.deleteQuietly(aside);
+        if (Files.isDirectory(target)) {
+            Files.move(target, aside);
+        }
+        Files.move(incoming, target);
+        FileTrees.deleteQuietly(aside);
     }
 
     /**

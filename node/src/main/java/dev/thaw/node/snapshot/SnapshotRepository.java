@@ -123,8 +123,12 @@ public final class SnapshotRepository implements AutoCloseable {
      *     meanwhile (a version is warmed once, by one node: {@code WarmSnapshot})
      */
     public static String snapshotId(Deployment d, long warmedAfter) {
-        String first = d.name() + "@v" + d.version();
-        return warmedAfter > 0 ? first + WARMED : first;
+        return warmedAfter > 0 ? warmedSnapshotId(d) : d.name() + "@v" + d.version();
+    }
+
+    /** @return the store id of the deployment's warmed snapshot (see {@link #snapshotId(Deployment, long)}) */
+    public static String warmedSnapshotId(Deployment d) {
+        return snapshotId(d, 0) + WARMED;
     }
 
     /** @return the store id of the deployment's current snapshot (see {@link #generation}) */
@@ -552,7 +556,7 @@ public final class SnapshotRepository implements AutoCloseable {
     public void forget(Deployment d) {
         FileTrees.deleteQuietly(hotDir(d));
         forgetDerived(d, snapshotId(d, 0));
-        forgetDerived(d, snapshotId(d, 1));
+        forgetDerived(d, warmedSnapshotId(d));
         current.remove(snapshotId(d, 0));
     }
 
@@ -563,8 +567,8 @@ public final class SnapshotRepository implements AutoCloseable {
      * was derived from it. Its stored copy goes too, in the background ahead of the new one's {@link
      * #publish} (which the same single thread runs after), when {@code deleteStoredCopy}: on a single
      * node nothing else restores it, while in a cluster other nodes do until they have moved on, so
-     * there it goes with the version. (Only snapshots restored without a REAP working set are
-     * replaced: a set recorded on the old images could still be on its way to the store.)
+     * there it goes with the version. A REAP working set recorded on the old images belongs to the
+     * old id; the warmed snapshot records its own.
      */
     public void replaced(Deployment d, long warmedAfter, boolean deleteStoredCopy) {
         String old = snapshotId(d);
