@@ -79,14 +79,8 @@ class WarmSnapshotIT {
     void aReapFunctionsWarmedSnapshotRecordsAWorkingSetOfItsOwn() throws Exception {
         assumeTrue(TestNode.criuAvailable(), "CRIU is not available");
         try (TestNode node = new TestNode(b -> b.warmSnapshotAfter(AFTER))) {
-            node.client.deploy(new FunctionManifest("reaped", TestNode.TF + "Counter::handle", null, 256, 30_000, Map.of(),
-                    8, true, "reap").withWarmSnapshotAfter(5), TestNode.TEST_FUNCTIONS);
-            Eventually.poll(() -> node.client.describe("reaped").snapshot().state(), s -> !s.equals("pending"), WAIT, POLL);
-            Eventually.poll(() -> node.client.describe("reaped").instances(), i -> i.starting() + i.idle() + i.busy() == 0,
-                    WAIT, POLL);
-            for (int n = 1; n <= 6; n++) {
-                assertThat(node.invoke("reaped", "{}").bodyAsString()).isEqualTo("{\"invocations\":" + n + "}");
-            }
+            deployAndServe(node, new FunctionManifest("reaped", TestNode.TF + "Counter::handle", null, 256, 30_000, Map.of(),
+                    8, true, "reap").withWarmSnapshotAfter(5), 6);
             assertThat(Eventually.poll(() -> recordedSets(node), n -> n == 1, WAIT, POLL)).as("on the first snapshot")
                     .isEqualTo(1);
             node.awaitLog("reaped", "SNAPSHOT warmed");
@@ -219,8 +213,14 @@ class WarmSnapshotIT {
      */
     private static void deployAndServe(TestNode node, String name, String handler, Integer warmSnapshotAfter, int times)
             throws InterruptedException {
-        node.client.deploy(new dev.thaw.core.FunctionManifest(name, TestNode.TF + handler, null, 256, 30_000,
-                java.util.Map.of(), 8, true).withWarmSnapshotAfter(warmSnapshotAfter), TestNode.TEST_FUNCTIONS);
+        deployAndServe(node, new FunctionManifest(name, TestNode.TF + handler, null, 256, 30_000, Map.of(), 8, true)
+                .withWarmSnapshotAfter(warmSnapshotAfter), times);
+    }
+
+    /** As above, for a function deployed as {@code manifest} says. */
+    private static void deployAndServe(TestNode node, FunctionManifest manifest, int times) throws InterruptedException {
+        String name = manifest.name();
+        node.client.deploy(manifest, TestNode.TEST_FUNCTIONS);
         Eventually.poll(() -> node.client.describe(name).snapshot().state(), s -> !s.equals("pending"), WAIT, POLL);
         assertThat(node.client.describe(name).snapshot().state()).isEqualTo("ready");
         Eventually.poll(() -> node.client.describe(name).instances(), i -> i.starting() + i.idle() + i.busy() == 0, WAIT, POLL);
