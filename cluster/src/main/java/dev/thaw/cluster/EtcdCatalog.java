@@ -34,6 +34,8 @@ import java.util.function.Consumer;
  *                  deletes claims/<v> if its value is still the one this handle wrote
  *            Else  get snapshots/<v>
  *   release  If    claims/<v> == the value this handle wrote   Then delete claims/<v>
+ *   claim to warm, and its release: as claim and release, on warming/<v>, with no condition on
+ *            snapshots/<v> (the snapshot to warm is published)
  *   remove   If    snapshots/<v> mod revision == the one read (naming the broken snapshot id)
  *            Then  delete snapshots/<v>
  *
@@ -199,6 +201,44 @@ final class EtcdCatalog implements SnapshotCatalog {
     }
 
     @Override
+    public Optional<String> claimWarming(String function, long version) {
+        check(function, version);
+        String what = "claim the warming of " + function + "@" + version;
+        String wKey = keys.warming(function, version);
+        if (held.containsKey(wKey)) {
+            return Optional.empty();
+        }
+        ByteSequence w = Keys.bytes(wKey);
+        long lease = session.leaseId();
+        if (lease == 0) {
+            throw session.unavailable(what, session.state());
+        }
+        ByteSequence value = Codec.claim(new BootClaim(function, version, config.nodeId(), config.clock().instant()), lease);
+        TxnResponse r = session.call(what, cl -> cl.getKVClient().txn()
+                .If(new Cmp(w, Cmp.Op.EQUAL, CmpTarget.createRevision(0)))
+                .Then(Op.put(w, value, PutOption.builder().withLeaseId(lease).build()))
+                .Else(Op.get(w, GetOption.DEFAULT))
+                .commit());
+        if (r.isSucceeded()) {
+            held.put(wKey, value);
+            return Optional.empty();
+        }
+        KeyValue holder = EtcdRegistry.first(r.getGetResponses().get(0));
+        // absent only if it went between the comparison and the read, which one transaction rules out
+        return Optional.of(holder == null ? "(unknown)" : Codec.claim(wKey, holder.getValue()).nodeId());
+    }
+
+    @Override
+    public void releaseWarming(String function, long version) {
+        check(function, version);
+        String wKey = keys.warming(function, version);
+        ByteSequence mine = held.get(wKey);
+        if (mine != null) {
+            releaseKey(wKey, mine, "release the warming claim on " + function + "@" + version);
+        }
+    }
+
+    @Override
     public void release(BootClaim claim) {
         Checks.notNull("claim", claim);
         String cKey = keys.claim(claim.function(), claim.version());
@@ -243,7 +283,8 @@ final class EtcdCatalog implements SnapshotCatalog {
         return changeEntry("replace snapshot '" + replacedId + "' of " + entry.function() + "@" + entry.version() + " with '"
                         + entry.snapshotId() + "'", sKey,
                 named -> named == null ? Optional.of(false)
-                        : named.snapshotId().equals(entry.snapshotId()) ? Optional.of(true) // this call's own put, seen after a retry
+                        // this call's own put, seen after a retry (not another node's of the same id)
+                        : named.snapshotId().equals(entry.snapshotId()) ? Optional.of(named.takenBy().equals(entry.takenBy()))
                         : named.snapshotId().equals(replacedId) ? Optional.empty() : Optional.of(false),
                 Op.put(Keys.bytes(sKey), Codec.snapshot(entry), PutOption.DEFAULT));
     }

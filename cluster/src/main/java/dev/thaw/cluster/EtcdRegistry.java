@@ -165,6 +165,7 @@ final class EtcdRegistry implements FunctionRegistry {
                             deletePrefix(keys.versions(name)),
                             deletePrefix(keys.snapshots(name)),
                             deletePrefix(keys.claims(name)),
+                            deletePrefix(keys.warmings(name)),
                             deletePrefix(keys.aliases(name)))
                     .Else(Op.get(current, GetOption.DEFAULT))
                     .commit());

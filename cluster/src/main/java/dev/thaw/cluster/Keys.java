@@ -12,6 +12,7 @@ import java.util.Optional;
  *   P versions/<name>/<version:10>      every FunctionVersion record, immutable
  *   P snapshots/<name>/<version:10>     SnapshotEntry of that version
  *   P claims/<name>/<version:10>        boot claim of that version, under the claimant's lease
+ *   P warming/<name>/<version:10>       claim to warm that version's snapshot, under the claimant's lease
  *   P aliases/<name>/<alias>            AliasEntry: the version the alias names
  *   E <node>/<request id>               an Event invocation the node accepted and has not finished
  *
@@ -27,6 +28,7 @@ final class Keys {
     static final String VERSIONS = "versions/";
     static final String SNAPSHOTS = "snapshots/";
     static final String CLAIMS = "claims/";
+    static final String WARMING = "warming/";
     static final String ALIASES = "aliases/";
 
     private final String prefix;
@@ -69,6 +71,14 @@ final class Keys {
 
     String claim(String name, long version) {
         return claims(name) + pad(version);
+    }
+
+    String warmings(String name) {
+        return prefix + WARMING + name + "/";
+    }
+
+    String warming(String name, long version) {
+        return warmings(name) + pad(version);
     }
 
     String aliases(String name) {

@@ -79,11 +79,30 @@ public interface SnapshotCatalog {
      * {@code replacedId}, if the catalog still names that one: a snapshot replaced by a better one
      * of the same version (a warmed snapshot), which the other nodes move to as they see it.
      *
-     * @return whether the catalog names {@code entry} now (false when the version's entry is gone or
-     *     names another snapshot)
+     * @return whether the catalog names {@code entry} now (false when the version's entry is gone,
+     *     names another snapshot, or names this one as another node's)
      * @throws ClusterException.Unavailable if etcd cannot be reached
      */
     boolean replace(SnapshotEntry entry, String replacedId);
+
+    /**
+     * Tries to take the right to warm a function version's snapshot (to replace it with a snapshot of
+     * an instance that has served invocations, then {@link #replace}): one node at a time, under its
+     * lease, so that a version has one warmed snapshot and a claimant that dies frees the right
+     * within the lease's TTL. Taking a claim this node holds already succeeds.
+     *
+     * @return empty when this node holds the claim now; else the id of the node that holds it
+     * @throws ClusterException.Unavailable if etcd cannot be reached
+     */
+    Optional<String> claimWarming(String function, long version);
+
+    /**
+     * Gives up this node's claim to warm the version's snapshot (warmed and replaced, or given up). No-op if
+     * this node does not hold it.
+     *
+     * @throws ClusterException.Unavailable if etcd cannot be reached; the release is retried on reconnection
+     */
+    void releaseWarming(String function, long version);
 
     /**
      * Gives up a claim without publishing (the boot failed or vetoed its snapshot), so another node

@@ -74,6 +74,7 @@ class CatalogTest extends SharedEtcd {
         assertThat(a.catalog().replace(entry("fn", 2, "fn@2.warmed", "a"), "fn@2")).isTrue();
         assertThat(a.catalog().replace(entry("fn", 2, "fn@2.warmed", "a"), "fn@2")).as("already named: done").isTrue();
         assertThat(b.catalog().replace(entry("fn", 2, "fn@2.warmed-b", "b"), "fn@2")).as("moved on meanwhile").isFalse();
+        assertThat(b.catalog().replace(entry("fn", 2, "fn@2.warmed", "b"), "fn@2")).as("the same id, a's").isFalse();
         assertThat(b.catalog().find("fn", 2)).map(SnapshotEntry::snapshotId).contains("fn@2.warmed");
         assertThat(b.catalog().claim("fn", 2)).as("still published").isInstanceOf(Claim.Published.class);
         Fixtures.await("b's view moves to the replacement", Duration.ofSeconds(5),
@@ -81,6 +82,32 @@ class CatalogTest extends SharedEtcd {
         assertThat(seen).extracting(e -> e.getClass().getSimpleName() + " " + e.entry().snapshotId())
                 .containsExactly("Published fn@2", "Published fn@2.warmed");
         assertThat(b.catalog().seen("fn", 3)).isEmpty();
+    }
+
+    @Test
+    void theWarmingClaimIsOneNodesAtATimeAndGoesWithItsReleaseOrItsLease() throws Exception {
+        EtcdCoordination a = f.connect("a");
+        EtcdCoordination b = f.connect("b");
+        EtcdCoordination c = f.connect("c");
+        a.catalog().publish(entry("fn", 5, "fn@5", "a"));
+        assertThat(b.catalog().claimWarming("fn", 5)).as("any node may claim it, not only the one that took the snapshot")
+                .isEmpty();
+        assertThat(b.catalog().claimWarming("fn", 5)).as("held already: still b's").isEmpty();
+        assertThat(a.catalog().claimWarming("fn", 5)).contains("b");
+        assertThat(c.catalog().claimWarming("fn", 5)).contains("b");
+        assertThat(a.catalog().claimWarming("fn", 6)).as("per version").isEmpty();
+        assertThat(a.catalog().claim("fn", 6)).as("a boot claim is another key").isInstanceOf(Claim.Won.class);
+
+        a.catalog().releaseWarming("fn", 5);                  // not a's: a no-op
+        assertThat(c.catalog().claimWarming("fn", 5)).contains("b");
+        b.catalog().releaseWarming("fn", 5);
+        assertThat(c.catalog().claimWarming("fn", 5)).as("released: free at once").isEmpty();
+        assertThat(b.catalog().claimWarming("fn", 5)).contains("c");
+
+        c.close();                                            // c's lease is no longer kept alive: the claim goes with it
+        Fixtures.await("c's claim gone with its lease", Fixtures.TTL.plusSeconds(3),
+                () -> a.catalog().claimWarming("fn", 5).isEmpty());
+        assertThat(b.catalog().claimWarming("fn", 5)).contains("a");
     }
 
     @Test

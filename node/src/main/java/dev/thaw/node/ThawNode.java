@@ -506,6 +506,16 @@ final class ThawNode implements Node, NodeOperations {
         }
 
         @Override
+        public Optional<String> claimWarming(Deployment d) {
+            return target.claimWarming(d);
+        }
+
+        @Override
+        public void releaseWarming(Deployment d) {
+            target.releaseWarming(d);
+        }
+
+        @Override
         public boolean fetchMeta(String snapshotId, java.nio.file.Path metaDir) throws IOException {
             return target.fetchMeta(snapshotId, metaDir);
         }

@@ -508,7 +508,7 @@ public final class ClusterNode implements ClusterView, SharedSnapshots, AutoClos
             return Optional.empty();
         }
         return coordination.catalog().seen(d.name(), d.version())
-                .map(e -> new Catalogued(e.snapshotId(), e.takenBy(), e.takenBy().equals(settings.nodeId())));
+                .map(e -> new Catalogued(e.snapshotId(), e.takenBy()));
     }
 
     @Override
@@ -527,6 +527,28 @@ public final class ClusterNode implements ClusterView, SharedSnapshots, AutoClos
             return Optional.empty();
         } catch (IOException | RuntimeException e) {
             return Optional.of("not published to the cluster: " + e.getMessage());
+        }
+    }
+
+    @Override
+    public Optional<String> claimWarming(Deployment d) {
+        if (shared.isEmpty()) {
+            return Optional.of("the node has no shared snapshot store");
+        }
+        try {
+            return coordination.catalog().claimWarming(d.name(), d.version()).map(holder -> "node " + holder + " holds the right to warm it");
+        } catch (ClusterException e) {
+            return Optional.of("etcd did not answer: " + e.getMessage());
+        }
+    }
+
+    @Override
+    public void releaseWarming(Deployment d) {
+        try {
+            coordination.catalog().releaseWarming(d.name(), d.version());
+        } catch (ClusterException e) {
+            // retried on reconnection, and the claim goes with this node's lease anyway
+            LOG.log(System.Logger.Level.DEBUG, d.name() + ": the warming claim was not released yet: " + e.getMessage());
         }
     }
 

@@ -191,6 +191,7 @@ public final class FunctionInstances implements InstanceStarter, Instance.Lifecy
     /** The version's pool closed: its spare sandbox goes (instances close their own). */
     @Override
     public void close() {
+        warm.close();
         if (spare != null) {
             spare.close();
         }

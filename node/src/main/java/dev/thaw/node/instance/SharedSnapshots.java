@@ -47,9 +47,9 @@ public interface SharedSnapshots {
      * call to etcd): what a warmed snapshot replaces, and what the other nodes move to.
      *
      * @param snapshotId its id in the store
-     * @param takenHere whether this node took it
+     * @param takenBy the id of the node that took it
      */
-    record Catalogued(String snapshotId, String takenBy, boolean takenHere) {
+    record Catalogued(String snapshotId, String takenBy) {
     }
 
     /** @return what the catalog names for the deployment; empty when nothing (and on a single node) */
@@ -67,6 +67,17 @@ public interface SharedSnapshots {
     default Optional<String> warmed(Deployment d, Snapshot s) {
         return Optional.of("this node is not part of a cluster");
     }
+
+    /**
+     * Takes the cluster's right to warm the deployment's snapshot, held by one node at a time (under
+     * its lease: its death frees it). Taking a right this node holds already succeeds. Blocks (etcd).
+     *
+     * @return empty when this node holds it now; else why not, in words (which node holds it)
+     */
+    Optional<String> claimWarming(Deployment d);
+
+    /** Gives the right to warm the deployment's snapshot back, if this node holds it. Blocks (etcd). */
+    void releaseWarming(Deployment d);
 
     /**
      * Fetches the metadata directory of a snapshot another node stored ({@code snapshot.json},
@@ -100,6 +111,15 @@ public interface SharedSnapshots {
 
         @Override
         public void discarded(Deployment d, String snapshotId, String why) {
+        }
+
+        @Override
+        public Optional<String> claimWarming(Deployment d) {
+            return Optional.empty(); // a node on its own warms its own snapshots
+        }
+
+        @Override
+        public void releaseWarming(Deployment d) {
         }
 
         @Override

@@ -5,6 +5,7 @@ import dev.thaw.criu.Criu;
 import dev.thaw.node.function.Deployment;
 import dev.thaw.node.pool.FunctionPool;
 import dev.thaw.node.pool.Invocation;
+import dev.thaw.node.pool.PoolInstance;
 import dev.thaw.node.pool.Scheduler;
 import dev.thaw.node.snapshot.LazyRestore;
 import dev.thaw.node.snapshot.Snapshot;
@@ -21,6 +22,7 @@ import java.util.Set;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.locks.ReadWriteLock;
+import java.util.function.Predicate;
 
 /*
  * A function's snapshot is taken after init, before any real invocation: every clone then compiles
@@ -45,9 +47,11 @@ import java.util.concurrent.locks.ReadWriteLock;
  * snapshot are alike to the node. The stored copy is replaced in the background.
  *
  * In a cluster, the version's snapshot is the one its catalog names, which every node restores.
- * The node that took that one warms it, alone (one warmed snapshot per version, under one id of
- * its own), stores it and makes the catalog name it in its place; the first one stays stored,
- * since other nodes restore it until they move. Every other node sees the catalog's new entry on
+ * One node warms it: the first whose instance qualifies takes the right to in etcd (WarmingClaim;
+ * one warmed snapshot per version, under one id of its own), stores it and makes the catalog name
+ * it in its place; the first one stays stored, since other nodes restore it until they move. Any
+ * node may, not only the one that took the first snapshot: a version's traffic may reach other
+ * nodes than that one, and it may leave the cluster. Every other node sees the catalog's new entry on
  * its tick, fetches the warmed snapshot's metadata and swaps it in as the taker did, under the same
  * lock and with the same wait for clones still reading the old images: its working copy of the
  * old images goes, and its later clones restore the warmed images from the store.
@@ -87,6 +91,8 @@ final class WarmSnapshot {
     private final Dumper dumper;
     private final Optional<String> refusal;
     private boolean refusalLogged;
+    /** In a cluster, the right to warm, which one node holds at a time. */
+    private final WarmingClaim claim;
     /** The instance being snapshotted, lent by {@link #lender}; null when none is. Guarded by this. */
     private Instance taking;
     /** The busy instance the pool lends as its invocation ends; null when none. Guarded by this. */
@@ -118,6 +124,8 @@ final class WarmSnapshot {
         this.images = images;
         this.dumper = dumper;
         this.refusal = refusal(deployment.manifest().runtime(), own, after);
+        this.claim = new WarmingClaim(ctx.shared(), deployment, System::nanoTime,
+                r -> Thread.ofVirtual().name("thaw-warming-claim-" + deployment.name()).start(r));
     }
 
     /**
@@ -165,10 +173,11 @@ final class WarmSnapshot {
         if (snapshot.state() != Snapshot.State.READY || snapshot.warmedAfter() > 0) {
             return Optional.empty();
         }
-        Optional<SharedSnapshots.Catalogued> named = ctx.shared().shared() ? ctx.shared().catalogued(deployment)
-                : Optional.empty();
-        String where = named.filter(c -> !c.takenHere()).map(c -> " on node " + c.takenBy() + ", which took it,").orElse("");
-        return Optional.of("once an instance" + where + " has served " + after + " invocations");
+        if (!ctx.shared().shared()) {
+            return Optional.of("once an instance has served " + after + " invocations");
+        }
+        return Optional.of("once an instance on any node of the cluster has served " + after + " invocations"
+                + claim.refused().map(why -> " (" + why + ")").orElse(""));
     }
 
     /** @return whether the instance's control lines are this handshake's */
@@ -192,9 +201,16 @@ final class WarmSnapshot {
         if (!othersSettled(null)) {
             return; // a clone still faulting its pages in would hold the swap up
         }
-        Optional<FunctionPool.Loan> loan = pool.lend(after, p -> p instanceof Instance i && memoryWhole(i),
-                p -> lent(pool, (Instance) p));
+        Predicate<PoolInstance> whole = p -> p instanceof Instance i && memoryWhole(i);
+        if (!claim.held()) {
+            if (pool.couldLend(after, whole)) {
+                claim.ask(); // a cluster's right to warm: lent on a later tick, once held
+            }
+            return;
+        }
+        Optional<FunctionPool.Loan> loan = pool.lend(after, whole, p -> lent(pool, (Instance) p));
         if (loan.isEmpty()) {
+            claim.nothingToWarm();
             return;
         }
         Instance instance = (Instance) loan.get().instance();
@@ -241,15 +257,20 @@ final class WarmSnapshot {
     }
 
     /**
-     * A single node warms its own snapshot. In a cluster only the node that took the version's
-     * snapshot does, while the catalog still names that one: one warmed snapshot per version.
+     * A single node warms its own snapshot. In a cluster a node may while the catalog still names the
+     * snapshot taken after init (and once it holds the right to: {@link WarmingClaim}).
      */
     private boolean mayTakeHere() {
         if (!ctx.shared().shared()) {
             return true;
         }
         String first = SnapshotRepository.snapshotId(deployment, 0);
-        return ctx.shared().catalogued(deployment).filter(c -> c.takenHere() && c.snapshotId().equals(first)).isPresent();
+        return ctx.shared().catalogued(deployment).filter(c -> c.snapshotId().equals(first)).isPresent();
+    }
+
+    /** The version's instances closed on this node: a right to warm held here goes back. */
+    void close() {
+        claim.close();
     }
 
     /**
@@ -410,6 +431,8 @@ final class WarmSnapshot {
                         + " the one taken after init";
         ctx.log().append(line);
         LOG.log(notShared.isEmpty() ? System.Logger.Level.DEBUG : System.Logger.Level.WARNING, deployment.name() + ": " + line);
+        // the right stays held (until the version closes here): a node whose view has not seen the
+        // catalog's new entry yet cannot take it and warm a second snapshot under the same id
     }
 
     /**

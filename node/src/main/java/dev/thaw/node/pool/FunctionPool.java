@@ -677,12 +677,10 @@ public final class FunctionPool implements InstanceEvents {
         if (closed) {
             return Optional.empty();
         }
-        java.util.function.Predicate<Member> qualifies = m -> !m.retiring && !m.lent && m.lendTo == null
-                && m.served >= minServed && eligible.test(m.instance);
+        java.util.function.Predicate<Member> qualifies = lendable(minServed, eligible);
         Optional<Member> idle = mostServed(qualifies.and(m -> m.state == State.IDLE));
         if (idle.isEmpty()) {
-            Optional<Member> busy = mostServed(qualifies.and(m -> m.state == State.BUSY && m.current != null
-                    && !m.current.isFreshen()));
+            Optional<Member> busy = mostServed(qualifies.and(FunctionPool::lendableAsItsInvocationEnds));
             busy.ifPresent(m -> m.lendTo = later);
             return busy.map(m -> new Loan(m.instance, false));
         }
@@ -691,6 +689,24 @@ public final class FunctionPool implements InstanceEvents {
         now.lent = true;
         observer.counts(counts());
         return Optional.of(new Loan(now.instance, true));
+    }
+
+    /**
+     * @return whether {@link #lend} would find an instance to lend, now or as its invocation ends,
+     *     without lending it
+     */
+    public synchronized boolean couldLend(int minServed, java.util.function.Predicate<PoolInstance> eligible) {
+        return !closed && members.values().stream().anyMatch(lendable(minServed, eligible)
+                .and(m -> m.state == State.IDLE || lendableAsItsInvocationEnds(m)));
+    }
+
+    /** A busy instance is lent as its invocation ends; not one running a freshen hook (no invocation ends it). */
+    private static boolean lendableAsItsInvocationEnds(Member m) {
+        return m.state == State.BUSY && m.current != null && !m.current.isFreshen();
+    }
+
+    private static java.util.function.Predicate<Member> lendable(int minServed, java.util.function.Predicate<PoolInstance> eligible) {
+        return m -> !m.retiring && !m.lent && m.lendTo == null && m.served >= minServed && eligible.test(m.instance);
     }
 
     private Optional<Member> mostServed(java.util.function.Predicate<Member> which) {
