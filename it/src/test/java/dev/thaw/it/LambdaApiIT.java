@@ -10,7 +10,9 @@ import dev.thaw.core.Json;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.time.Duration;
 import java.util.Base64;
+import java.util.List;
 import java.util.Map;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
@@ -73,6 +75,25 @@ class LambdaApiIT {
 
     private static long starts(String function) {
         return node.client.logs(function, 10_000).lines().filter(l -> l.contains(" START RequestId: ")).count();
+    }
+
+    @Test
+    void theFunctionsLogKeepsItsOwnBlankLinesAndHasNoneForTheSnapshotHandshake() throws Exception {
+        java.util.function.Predicate<String> blank = l -> l.matches("\\S+Z ?"); // a timestamp and nothing else
+        String atDeploy = Eventually.poll(() -> node.client.logs("printer", 10_000), l -> l.contains("SNAPSHOT taken"),
+                Duration.ofSeconds(60), Duration.ofMillis(100));
+        assertThat(atDeploy).contains("SNAPSHOT taken");
+        assertThat(atDeploy.lines().filter(blank)).as("the runtime's control line starts on a line of its own:\n%s", atDeploy)
+                .isEmpty();
+
+        String tail = decode(invoke(request("printer", "{\"marker\":\"blank\",\"blank\":true}").logType(LogType.TAIL))
+                .logResult());
+        assertThat(tail).contains("printer blank begins\n\nprinter blank ends");
+        List<String> lines = Eventually.poll(() -> node.client.logs("printer", 10_000).lines().toList(),
+                l -> l.stream().anyMatch(x -> x.endsWith(" printer blank ends")), Duration.ofSeconds(10), Duration.ofMillis(50));
+        int begins = lines.indexOf(lines.stream().filter(x -> x.endsWith(" printer blank begins")).findFirst().orElseThrow());
+        assertThat(lines.subList(begins + 1, begins + 3)).as("the function's own blank line, in its place")
+                .satisfiesExactly(l -> assertThat(blank).accepts(l), l -> assertThat(l).endsWith(" printer blank ends"));
     }
 
     @Test

@@ -94,6 +94,45 @@ class SnapshotStoreIT {
     }
 
     /**
+     * An eviction of a snapshot whose publish is held for a quiet node does not refuse (its working
+     * copy is its only copy): the publish goes ahead at once, the eviction waits for it, and the
+     * next cold start restores from the store, while the calls keep coming.
+     */
+    @Test
+    void evictingASnapshotHeldForAQuietNodeStoresItFirst() throws Exception {
+        assumeTrue(TestNode.criuAvailable(), "CRIU is not usable here (run scripts/install-criu.sh as root)");
+        try (TestNode node = new TestNode()) {
+            node.deploy("held-evict", TestNode.TF + "Greeter::handle");
+            java.util.concurrent.atomic.AtomicBoolean calling = new java.util.concurrent.atomic.AtomicBoolean(true);
+            Thread caller = Thread.ofPlatform().start(() -> {
+                while (calling.get()) {
+                    node.invoke("held-evict", "{\"name\":\"a\",\"times\":1}");
+                }
+            });
+            try {
+                JsonNode report = Eventually.poll(() -> node.client.snapshot("held-evict"),
+                        r -> r.path("publish").asText().startsWith("held"), Duration.ofSeconds(60), Duration.ofMillis(50));
+                assertThat(report.at("/store/chunks").asInt(0)).as("%s", report).isZero();
+                long start = System.nanoTime();
+                JsonNode dropped = node.client.evictSnapshot("held-evict", java.util.Set.of("working"));
+                long ms = (System.nanoTime() - start) / 1_000_000;
+                assertThat(dropped.toString()).contains("working");
+                assertThat(ms).as("stored at once, not after the 30 s a busy node holds a publish").isLessThan(20_000);
+                assertThat(node.client.logs("held-evict", 200)).containsPattern("SNAPSHOT stored in \\d+ ms: .*; held \\d+ ms"
+                        + " first, for a quiet node");
+                node.client.evict("held-evict");
+                InvocationResult r = node.invoke("held-evict", "{\"name\":\"b\",\"times\":1}");
+                assertThat(r.bodyAsString()).isEqualTo("{\"message\":\"Hi b\"}");
+            } finally {
+                calling.set(false);
+                caller.join();
+            }
+            InvocationResult r = node.invoke("held-evict", "{\"name\":\"c\",\"times\":1}");
+            assertThat(r.bodyAsString()).isEqualTo("{\"message\":\"Hi c\"}");
+        }
+    }
+
+    /**
      * Restores from each tier in turn (working copy, memory, disk, S3), each reporting where its
      * bytes came from; dedup figures; and the errors of the evict and compare API.
      */

@@ -249,10 +249,29 @@ public final class Instance implements PoolInstance {
         return supervisor != null;
     }
 
+    /**
+     * Reads the instance's output line by line. The runtime starts each control line with a newline
+     * of its own (the function may have printed half a line before it); the empty line that makes
+     * when nothing was half printed is dropped, so the function's log has no blank line per
+     * handshake. Any other empty line is the function's and is kept, a line late.
+     */
     private void follow(FileInputStream out) {
+        boolean blankHeld = false;
         try (BufferedReader r = new BufferedReader(new InputStreamReader(out, StandardCharsets.UTF_8))) {
             for (String line; (line = r.readLine()) != null; ) {
                 int at = line.indexOf(markToken);
+                if (at < 0 && line.isEmpty()) {
+                    if (blankHeld) {
+                        lifecycle.onLog(this, line);
+                    }
+                    blankHeld = true;
+                    continue;
+                }
+                String token = controlToken;
+                if (blankHeld && !(at < 0 && token != null && line.startsWith(token))) {
+                    lifecycle.onLog(this, "");
+                }
+                blankHeld = false;
                 if (at < 0) {
                     lifecycle.onLog(this, line);
                     continue;
@@ -265,6 +284,9 @@ public final class Instance implements PoolInstance {
         } catch (IOException e) {
             // the pipe broke: the instance is gone, which the supervisor's exit reports
         } finally {
+            if (blankHeld) {
+                lifecycle.onLog(this, "");
+            }
             outputEnded = true;
             capture = null;
             capturing.values().forEach(Invocation::logCaptureDone);

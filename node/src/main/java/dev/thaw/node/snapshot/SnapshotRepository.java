@@ -96,6 +96,12 @@ public final class SnapshotRepository implements AutoCloseable {
     private final Map<String, String> publishing = new java.util.concurrent.ConcurrentHashMap<>();
     /** Set when the node closes: a publish held then goes ahead at once. */
     private volatile boolean closing;
+    /** Snapshots on their way into the store, by id, until stored or not. */
+    private final Map<String, CompletableFuture<Boolean>> publishes = new java.util.concurrent.ConcurrentHashMap<>();
+    /** Callers waiting for a snapshot to be stored ({@link #awaitStored}): held publishes go ahead meanwhile. */
+    private final java.util.concurrent.atomic.AtomicInteger storeAwaited = new java.util.concurrent.atomic.AtomicInteger();
+    /** The longest an eviction waits for the snapshot it names to be stored. */
+    static final Duration EVICT_AWAITS_STORE = Duration.ofSeconds(60);
 
     /**
      * @param foreground the node's foreground work, which held publishes wait out ({@link #publish})
@@ -179,12 +185,13 @@ public final class SnapshotRepository implements AutoCloseable {
         SnapshotStore s = store.get();
         String id = snapshotId(d);
         publishing.put(id, "queued");
-        return CompletableFuture.supplyAsync(() -> {
+        CompletableFuture<Boolean> stored = CompletableFuture.supplyAsync(() -> {
             Duration waited = Duration.ZERO;
             if (held) {
                 publishing.put(id, "held until the node has been quiet for " + ForegroundWork.QUIET_SPELL.toMillis() + " ms (at most "
                         + PUBLISH_HELD_AT_MOST.toSeconds() + " s)");
-                waited = foreground.awaitQuiet(ForegroundWork.QUIET_SPELL, PUBLISH_HELD_AT_MOST, () -> closing);
+                waited = foreground.awaitQuiet(ForegroundWork.QUIET_SPELL, PUBLISH_HELD_AT_MOST,
+                        () -> closing || storeAwaited.get() > 0);
             }
             publishing.put(id, "storing");
             long start = System.nanoTime();
@@ -210,6 +217,36 @@ public final class SnapshotRepository implements AutoCloseable {
                 publishing.remove(id);
             }
         }, publisher);
+        publishes.put(id, stored);
+        stored.whenComplete((ok, e) -> publishes.remove(id, stored));
+        return stored;
+    }
+
+    /**
+     * Waits until the deployment's current snapshot is stored, if it is on its way: a publish held
+     * for a quiet node goes ahead at once, and so does every one queued before it.
+     *
+     * @return whether it is stored now
+     */
+    public boolean awaitStored(Deployment d, Duration atMost) {
+        if (isStored(d)) {
+            return true;
+        }
+        CompletableFuture<Boolean> stored = publishes.get(snapshotId(d));
+        if (stored == null) {
+            return false;
+        }
+        storeAwaited.incrementAndGet();
+        try {
+            stored.get(atMost.toNanos(), java.util.concurrent.TimeUnit.NANOSECONDS);
+        } catch (java.util.concurrent.ExecutionException | java.util.concurrent.TimeoutException e) {
+            // not stored: said below
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        } finally {
+            storeAwaited.decrementAndGet();
+        }
+        return isStored(d);
     }
 
     /** @return where the deployment's snapshot is on its way into the store, while it is */
@@ -619,7 +656,8 @@ public final class SnapshotRepository implements AutoCloseable {
     /**
      * Drops a snapshot's copies from the fast places, as a node would once they went cold: the
      * working copy on tmpfs ({@code working}) and the store's local tiers ({@code memory},
-     * {@code disk}). The next restore then materializes it from the fastest tier left.
+     * {@code disk}). The next restore then materializes it from the fastest tier left. A snapshot
+     * still on its way into the store is waited for (its publish no longer held for a quiet node).
      *
      * @return bytes dropped per place
      */
@@ -630,9 +668,12 @@ public final class SnapshotRepository implements AutoCloseable {
             throw ThawException.invalidRequest("cannot evict snapshot of '%s' from %s: name one or more of working, memory, disk",
                     d.name(), places.isEmpty() ? "nowhere" : unknown);
         }
-        if (!isStored(d)) {
+        if (!awaitStored(d, EVICT_AWAITS_STORE)) {
             throw new ThawException(dev.thaw.core.ErrorType.InvalidRequest, "the snapshot of '" + d.name()
-                    + "' is not in the snapshot store (yet), so its working copy is its only copy and stays", null);
+                    + "' is not in the snapshot store" + (store.isEmpty() ? " (the node runs without one)"
+                    : publishes.containsKey(snapshotId(d)) ? " yet (still storing after " + EVICT_AWAITS_STORE.toSeconds() + " s)"
+                    : " (a SNAPSHOT_NOT_STORED line in its log says why)")
+                    + ", so its working copy is its only copy and stays", null);
         }
         settle();
         Map<String, Long> dropped = new TreeMap<>();
