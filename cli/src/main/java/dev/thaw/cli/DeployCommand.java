@@ -78,9 +78,10 @@ final class DeployCommand extends ClientCommand {
     String freshen;
 
     @Option(names = "--warm-snapshot-after", paramLabel = "N",
-            description = {"Once one instance has served N invocations, replace the snapshot by one of it, so clones",
-                    "start with the invocation path compiled; 0: never (a handler that keeps one caller's data in",
-                    "memory, for example). Default: the node's (thaw up --warm-snapshot-after, 5000)."})
+            description = {"Once one instance has served N invocations, replace the snapshot by one of it, so clones"
+                    + " start with the invocation path compiled; 0: never (a handler that keeps one caller's data in"
+                    + " memory, for example). Default: the node's (thaw up --warm-snapshot-after, "
+                    + dev.thaw.node.NodeConfig.DEFAULT_WARM_SNAPSHOT_AFTER + ")."})
     Integer warmSnapshotAfter;
 
     @Option(names = "--prime-rounds", paramLabel = "N",
@@ -90,8 +91,8 @@ final class DeployCommand extends ClientCommand {
     /** The priming event: at most one of the two. */
     static final class PrimingEvent {
         @Option(names = "--prime-data", paramLabel = "JSON", description = {
-                "Prime the function: before its snapshot, call the handler with this event (--prime-rounds times),",
-                "so clones start with its code loaded and compiled. Use an event without outside effects."})
+                "Prime the function: before its snapshot, call the handler with this event (--prime-rounds times),"
+                + " so clones start with its code loaded and compiled. Use an event without outside effects."})
         String data;
 
         @Option(names = "--prime-file", paramLabel = "PATH", description = "A file holding the priming event as JSON.")

@@ -90,8 +90,8 @@ final class UpCommand implements Callable<Integer> {
                     + " private addresses only through a pattern naming the host or address. Default: nothing.")
     java.util.List<String> egressAllow = new java.util.ArrayList<>();
 
-    @Option(names = "--no-predictions", description = {"Chains learned from the invocation history start no clones",
-            "and no freshen calls (declared ones, deploy --next, still do); for cold-start benchmarks."})
+    @Option(names = "--no-predictions", description = {"Chains learned from the invocation history start no clones"
+            + " and no freshen calls (declared ones, deploy --next, still do); for cold-start benchmarks."})
     boolean noPredictions;
 
     @Option(names = "--max-starting", paramLabel = "N", description = {"At most N instances of one function start at"
