@@ -56,18 +56,7 @@ class SnapshotStoreIT {
         assumeTrue(TestNode.criuAvailable(), "CRIU is not usable here (run scripts/install-criu.sh as root)");
         try (TestNode first = new TestNode()) {
             first.deploy("held", TestNode.TF + "Greeter::handle");
-            java.util.concurrent.atomic.AtomicBoolean calling = new java.util.concurrent.atomic.AtomicBoolean(true);
-            java.util.concurrent.atomic.AtomicInteger answered = new java.util.concurrent.atomic.AtomicInteger();
-            Thread caller = Thread.ofPlatform().start(() -> {
-                while (calling.get()) {
-                    try {
-                        first.invoke("held", "{\"name\":\"a\",\"times\":1}");
-                        answered.incrementAndGet();
-                    } catch (RuntimeException e) {
-                        return; // the node stopped under the calls
-                    }
-                }
-            });
+            BackToBack calls = new BackToBack(first, "held");
             Eventually.poll(() -> first.client.describe("held").snapshot().state(), "ready"::equals,
                     Duration.ofSeconds(60), Duration.ofMillis(50));
             long until = System.nanoTime() + Duration.ofSeconds(2).toNanos();
@@ -76,10 +65,9 @@ class SnapshotStoreIT {
                         .as("stored while the node serves calls back to back").isZero();
                 Thread.sleep(100);
             }
-            assertThat(answered.get()).as("calls answered meanwhile").isPositive();
+            assertThat(calls.answered.get()).as("calls answered meanwhile").isPositive();
             Path data = first.stopKeepingData(); // the calls still coming
-            calling.set(false);
-            caller.join();
+            calls.close();
 
             try (TestNode second = new TestNode(data, true, Duration.ofMinutes(5), 100)) {
                 assertThat(second.client.logs("held", 100)).containsPattern("SNAPSHOT stored in \\d+ ms: .*; held \\d{4,} ms"
@@ -103,13 +91,7 @@ class SnapshotStoreIT {
         assumeTrue(TestNode.criuAvailable(), "CRIU is not usable here (run scripts/install-criu.sh as root)");
         try (TestNode node = new TestNode()) {
             node.deploy("held-evict", TestNode.TF + "Greeter::handle");
-            java.util.concurrent.atomic.AtomicBoolean calling = new java.util.concurrent.atomic.AtomicBoolean(true);
-            Thread caller = Thread.ofPlatform().start(() -> {
-                while (calling.get()) {
-                    node.invoke("held-evict", "{\"name\":\"a\",\"times\":1}");
-                }
-            });
-            try {
+            try (BackToBack calls = new BackToBack(node, "held-evict")) {
                 JsonNode report = Eventually.poll(() -> node.client.snapshot("held-evict"),
                         r -> r.path("publish").asText().startsWith("held"), Duration.ofSeconds(60), Duration.ofMillis(50));
                 assertThat(report.at("/store/chunks").asInt(0)).as("%s", report).isZero();
@@ -123,9 +105,7 @@ class SnapshotStoreIT {
                 node.client.evict("held-evict");
                 InvocationResult r = node.invoke("held-evict", "{\"name\":\"b\",\"times\":1}");
                 assertThat(r.bodyAsString()).isEqualTo("{\"message\":\"Hi b\"}");
-            } finally {
-                calling.set(false);
-                caller.join();
+                assertThat(calls.answered.get()).as("calls answered meanwhile").isPositive();
             }
             InvocationResult r = node.invoke("held-evict", "{\"name\":\"c\",\"times\":1}");
             assertThat(r.bodyAsString()).isEqualTo("{\"message\":\"Hi c\"}");
@@ -190,5 +170,31 @@ class SnapshotStoreIT {
                 Duration.ofSeconds(90), Duration.ofMillis(200));
         assertThat(report.at("/store/durable").asBoolean()).as("snapshot uploaded to the S3 tier: " + report).isTrue();
         return report;
+    }
+
+    /** Greets through the function back to back on a thread of its own until closed, or until the node stops under it. */
+    private static final class BackToBack implements AutoCloseable {
+        final java.util.concurrent.atomic.AtomicInteger answered = new java.util.concurrent.atomic.AtomicInteger();
+        private final java.util.concurrent.atomic.AtomicBoolean calling = new java.util.concurrent.atomic.AtomicBoolean(true);
+        private final Thread caller;
+
+        BackToBack(TestNode node, String function) {
+            caller = Thread.ofPlatform().start(() -> {
+                while (calling.get()) {
+                    try {
+                        node.invoke(function, "{\"name\":\"a\",\"times\":1}");
+                        answered.incrementAndGet();
+                    } catch (RuntimeException e) {
+                        return; // the node stopped under the calls
+                    }
+                }
+            });
+        }
+
+        @Override
+        public void close() throws InterruptedException {
+            calling.set(false);
+            caller.join();
+        }
     }
 }
