@@ -122,6 +122,12 @@ final class WarmingClaim {
             state = State.FREE;
             refused = Optional.empty();
         }
-        background.execute(() -> shared.releaseWarming(deployment));
+        background.execute(() -> {
+            try {
+                shared.releaseWarming(deployment);
+            } catch (RuntimeException e) {
+                // the node leaving the cluster meanwhile: the right goes with its lease
+            }
+        });
     }
 }
