@@ -113,7 +113,9 @@ class Node:
         self.proc = subprocess.Popen(cmd + list(extra), cwd=checkout, stdout=self.log, stderr=subprocess.STDOUT,
                                      start_new_session=True, env=dict(os.environ, **(env or {})))
         deadline = time.time() + 300
+        said = False
         while True:
+            said = said or self._say_aot_training(data_dir)
             if self.proc.poll() is not None:
                 sys.exit("the node exited with %s; its output: %s.log" % (self.proc.returncode, data_dir))
             try:
@@ -125,6 +127,19 @@ class Node:
             if time.time() > deadline:
                 sys.exit("the node did not answer within 300 s; its output: %s.log" % data_dir)
             time.sleep(0.5)
+
+    def _say_aot_training(self, data_dir):
+        """Says so on stderr when `thaw up` makes the node's AOT cache first (once per build, about 50 s), which
+        its output, in the node's log file, would otherwise keep from whoever waits for the node."""
+        try:
+            text = open(data_dir + ".log").read(4096)
+        except OSError:
+            return False
+        if "making the node's AOT cache" not in text:
+            return False
+        print("# the node on port %d makes its AOT cache for this build first (about 50 s, once per build)"
+              % self.port, file=sys.stderr, flush=True)
+        return True
 
     def request(self, method, path, body=None, conn=None):
         own = conn is None
