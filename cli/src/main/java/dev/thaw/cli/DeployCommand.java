@@ -3,6 +3,7 @@ package dev.thaw.cli;
 import dev.thaw.client.ThawClient;
 import dev.thaw.core.FunctionInfo;
 import dev.thaw.core.FunctionManifest;
+import dev.thaw.node.NodeConfig;
 import java.nio.file.Path;
 import java.util.Locale;
 import java.util.Map;
@@ -81,7 +82,7 @@ final class DeployCommand extends ClientCommand {
             description = {"Once one instance has served N invocations, replace the snapshot by one of it, so clones"
                     + " start with the invocation path compiled; 0: never (a handler that keeps one caller's data in"
                     + " memory, for example). Default: the node's (thaw up --warm-snapshot-after, "
-                    + dev.thaw.node.NodeConfig.DEFAULT_WARM_SNAPSHOT_AFTER + ")."})
+                    + NodeConfig.DEFAULT_WARM_SNAPSHOT_AFTER + ")."})
     Integer warmSnapshotAfter;
 
     @Option(names = "--prime-rounds", paramLabel = "N",

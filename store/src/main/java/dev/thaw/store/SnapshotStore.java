@@ -283,8 +283,9 @@ public interface SnapshotStore extends AutoCloseable {
          * not start in the gaps between a client's calls), so that its background work waits for the
          * cores instead of taking them from a cold start or a warm call: the disk tier's fills (a file
          * write and an fsync per chunk read from S3), never longer than two seconds after a fill was
-         * queued so that a node never quiet still fills its disk, and the read warm-up. A Spring Boot restore from S3 alone fills ~155 MB: ~20 % faster
-         * when the disk fill waits (5 alternating pairs in one node). Default: never waits.
+         * queued so that a node never quiet still fills its disk, and the read warm-up. A Spring Boot
+         * restore from S3 alone fills ~155 MB: ~20 % faster when the disk fill waits (5 alternating
+         * pairs in one node). Default: never waits.
          *
          * @param quiet whether the node has nothing more urgent for the cores now; null: never wait
          */

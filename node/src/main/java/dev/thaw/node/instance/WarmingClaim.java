@@ -78,21 +78,19 @@ final class WarmingClaim {
             } catch (RuntimeException e) {
                 no = Optional.of(String.valueOf(e.getMessage()));
             }
+            boolean closedMeanwhile;
             synchronized (this) {
                 long now = nanoTime.getAsLong();
                 refused = no;
                 state = no.isEmpty() ? State.HELD : State.FREE;
                 heldSince = now;
                 askAgainAt = now + RETRY.toNanos();
+                closedMeanwhile = closed;
             }
-            if (no.isEmpty() && isClosed()) {
-                release();
+            if (closedMeanwhile) {
+                release(); // a no-op unless it was granted
             }
         });
-    }
-
-    private synchronized boolean isClosed() {
-        return closed;
     }
 
     /** The version's instances closed here: the right goes back, now or as it comes. */

@@ -92,12 +92,10 @@ public final class SnapshotRepository implements AutoCloseable {
      */
     static final Duration PUBLISH_HELD_AT_MOST = Duration.ofSeconds(30);
     private final ForegroundWork foreground;
-    /** Snapshots queued for their publish or being stored, by id: what the snapshot report shows. */
-    private final Map<String, String> publishing = new java.util.concurrent.ConcurrentHashMap<>();
+    /** Snapshots queued for their publish or being stored, by id, until stored or not. */
+    private final Map<String, Publish> publishing = new java.util.concurrent.ConcurrentHashMap<>();
     /** Set when the node closes: a publish held then goes ahead at once. */
     private volatile boolean closing;
-    /** Snapshots on their way into the store, by id, until stored or not. */
-    private final Map<String, CompletableFuture<Boolean>> publishes = new java.util.concurrent.ConcurrentHashMap<>();
     /** Callers waiting for a snapshot to be stored ({@link #awaitStored}): held publishes go ahead meanwhile. */
     private final java.util.concurrent.atomic.AtomicInteger storeAwaited = new java.util.concurrent.atomic.AtomicInteger();
     /** The longest an eviction waits for the snapshot it names to be stored. */
@@ -184,42 +182,60 @@ public final class SnapshotRepository implements AutoCloseable {
         }
         SnapshotStore s = store.get();
         String id = snapshotId(d);
-        publishing.put(id, "queued");
-        CompletableFuture<Boolean> stored = CompletableFuture.supplyAsync(() -> {
-            Duration waited = Duration.ZERO;
-            if (held) {
-                publishing.put(id, "held until the node has been quiet for " + ForegroundWork.QUIET_SPELL.toMillis() + " ms (at most "
-                        + PUBLISH_HELD_AT_MOST.toSeconds() + " s)");
-                waited = foreground.awaitQuiet(ForegroundWork.QUIET_SPELL, PUBLISH_HELD_AT_MOST,
-                        () -> closing || storeAwaited.get() > 0);
-            }
-            publishing.put(id, "storing");
-            long start = System.nanoTime();
+        Publish p = new Publish();
+        publishing.put(id, p);
+        publisher.execute(() -> {
             try {
-                putBaseImage(s, d, id, imagesDir); // first: once the snapshot is stored, so is its base image
-                var m = s.put(id, imagesDir);
-                long chunks = m.files().stream().mapToLong(f -> f.chunks().size()).sum();
-                log.append(String.format("SNAPSHOT stored in %d ms: %d files, %d chunks (upload to the remote tier "
-                        + "continues in the background)%s", (System.nanoTime() - start) / 1_000_000, m.files().size(), chunks,
-                        held ? String.format("; held %d ms first, for a quiet node", waited.toMillis()) : ""));
-                return true;
-            } catch (RuntimeException e) { // StoreException, or an UncheckedIOException from reading the images
-                if (!Files.isDirectory(imagesDir) || vanished(e)) {
-                    // deleted or redeployed meanwhile (its files go one by one, then the directory):
-                    // forget() deletes whatever part got stored, after this
-                    LOG.log(System.Logger.Level.DEBUG, d.name() + ": snapshot discarded before it was stored");
-                    return false;
+                boolean ok;
+                try {
+                    ok = store(s, d, id, imagesDir, log, held, p);
+                } finally {
+                    publishing.remove(id, p); // out of the report before a waiter hears how it ended
                 }
-                log.append("SNAPSHOT_NOT_STORED " + e.getMessage() + " (the local copy still serves restores)");
-                LOG.log(System.Logger.Level.WARNING, d.name() + ": snapshot not stored: " + e.getMessage());
-                return false;
-            } finally {
-                publishing.remove(id);
+                p.stored.complete(ok);
+            } catch (Throwable t) {
+                p.stored.completeExceptionally(t);
             }
-        }, publisher);
-        publishes.put(id, stored);
-        stored.whenComplete((ok, e) -> publishes.remove(id, stored));
-        return stored;
+        });
+        return p.stored;
+    }
+
+    /** A snapshot on its way into the store: where it is (what the snapshot report shows), and how it ends. */
+    private static final class Publish {
+        volatile String status = "queued";
+        final CompletableFuture<Boolean> stored = new CompletableFuture<>();
+    }
+
+    /** The body of {@link #publish}, on the publisher's thread. */
+    private boolean store(SnapshotStore s, Deployment d, String id, Path imagesDir, FunctionLog log, boolean held, Publish p) {
+        Duration waited = Duration.ZERO;
+        if (held) {
+            p.status = "held until the node has been quiet for " + ForegroundWork.QUIET_SPELL.toMillis() + " ms (at most "
+                    + PUBLISH_HELD_AT_MOST.toSeconds() + " s)";
+            waited = foreground.awaitQuiet(ForegroundWork.QUIET_SPELL, PUBLISH_HELD_AT_MOST,
+                    () -> closing || storeAwaited.get() > 0);
+        }
+        p.status = "storing";
+        long start = System.nanoTime();
+        try {
+            putBaseImage(s, d, id, imagesDir); // first: once the snapshot is stored, so is its base image
+            var m = s.put(id, imagesDir);
+            long chunks = m.files().stream().mapToLong(f -> f.chunks().size()).sum();
+            log.append(String.format("SNAPSHOT stored in %d ms: %d files, %d chunks (upload to the remote tier "
+                    + "continues in the background)%s", (System.nanoTime() - start) / 1_000_000, m.files().size(), chunks,
+                    held ? String.format("; held %d ms first, for a quiet node", waited.toMillis()) : ""));
+            return true;
+        } catch (RuntimeException e) { // StoreException, or an UncheckedIOException from reading the images
+            if (!Files.isDirectory(imagesDir) || vanished(e)) {
+                // deleted or redeployed meanwhile (its files go one by one, then the directory):
+                // forget() deletes whatever part got stored, after this
+                LOG.log(System.Logger.Level.DEBUG, d.name() + ": snapshot discarded before it was stored");
+                return false;
+            }
+            log.append("SNAPSHOT_NOT_STORED " + e.getMessage() + " (the local copy still serves restores)");
+            LOG.log(System.Logger.Level.WARNING, d.name() + ": snapshot not stored: " + e.getMessage());
+            return false;
+        }
     }
 
     /**
@@ -232,13 +248,13 @@ public final class SnapshotRepository implements AutoCloseable {
         if (isStored(d)) {
             return true;
         }
-        CompletableFuture<Boolean> stored = publishes.get(snapshotId(d));
-        if (stored == null) {
+        Publish p = publishing.get(snapshotId(d));
+        if (p == null) {
             return false;
         }
         storeAwaited.incrementAndGet();
         try {
-            stored.get(atMost.toNanos(), java.util.concurrent.TimeUnit.NANOSECONDS);
+            p.stored.get(atMost.toNanos(), java.util.concurrent.TimeUnit.NANOSECONDS);
         } catch (java.util.concurrent.ExecutionException | java.util.concurrent.TimeoutException e) {
             // not stored: said below
         } catch (InterruptedException e) {
@@ -251,7 +267,7 @@ public final class SnapshotRepository implements AutoCloseable {
 
     /** @return where the deployment's snapshot is on its way into the store, while it is */
     public Optional<String> publishing(Deployment d) {
-        return Optional.ofNullable(publishing.get(snapshotId(d)));
+        return Optional.ofNullable(publishing.get(snapshotId(d))).map(p -> p.status);
     }
 
     /** @return the store, when the node has one */
@@ -671,7 +687,7 @@ public final class SnapshotRepository implements AutoCloseable {
         if (!awaitStored(d, EVICT_AWAITS_STORE)) {
             throw new ThawException(dev.thaw.core.ErrorType.InvalidRequest, "the snapshot of '" + d.name()
                     + "' is not in the snapshot store" + (store.isEmpty() ? " (the node runs without one)"
-                    : publishes.containsKey(snapshotId(d)) ? " yet (still storing after " + EVICT_AWAITS_STORE.toSeconds() + " s)"
+                    : publishing.containsKey(snapshotId(d)) ? " yet (still storing after " + EVICT_AWAITS_STORE.toSeconds() + " s)"
                     : " (a SNAPSHOT_NOT_STORED line in its log says why)")
                     + ", so its working copy is its only copy and stays", null);
         }
