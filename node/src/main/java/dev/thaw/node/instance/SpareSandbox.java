@@ -94,7 +94,7 @@ final class SpareSandbox<T> implements AutoCloseable {
                 take().ifPresent(discard); // closed while it was being made
             }
         } catch (RuntimeException e) {
-            LOG.log(System.Logger.Level.DEBUG, "a spare sandbox could not be made (the next restore makes its own): "
+            LOG.log(System.Logger.Level.INFO, "a spare sandbox could not be made (the next restore makes its own): "
                     + e.getMessage());
         } finally {
             making.set(false);
