@@ -31,5 +31,6 @@ THAW_LIB="$THAW_ROOT/.thaw/lib"
 THAW_CLI_JAR="$THAW_LIB/thaw-cli.jar"
 THAW_RUNTIME_JAR="$THAW_LIB/thaw-runtime.jar"
 THAW_AOT_CACHE="$THAW_LIB/thaw-cli.aot"
+THAW_CLIENT_AOT_CACHE="$THAW_LIB/thaw-client.aot"
 THAW_CRIU="$THAW_ROOT/.thaw/criu/bin/criu"
 THAW_CLI_JAVA_OPTIONS=(--enable-native-access=ALL-UNNAMED -Dthaw.runtime.jar="$THAW_RUNTIME_JAR" -Dthaw.criu="$THAW_CRIU")

@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # Makes the node's AOT cache, .thaw/lib/thaw-cli.aot, from a training run of a node. It is a JDK AOT
 # cache (JEP 483, 514, 515): the classes the node loaded and linked, and the profiles of its hot
-# methods. Every later run of the CLI's JAR through ./thaw starts from it: the node is up sooner and
-# its request path compiles sooner (docs/BENCHMARKS.md, "The node's AOT cache").
+# methods. ./thaw starts the commands that run a node from it: the node is up sooner and its request
+# path compiles sooner (docs/BENCHMARKS.md, "The node's AOT cache"). The other commands start from a
+# smaller cache, .thaw/lib/thaw-client.aot, made from one `thaw describe` against the training node.
 #
 # ./thaw up runs this when the JAR in .thaw/lib has no cache yet, that is once per build
 # (THAW_AOT=off skips it). It takes about 50 s: a node on a free port with a data directory of its
@@ -67,10 +68,24 @@ echo "node-aot-cache: a training node is up on port $port after $(( SECONDS - st
 "$JAVA_HOME/bin/java" "${THAW_CLI_JAVA_OPTIONS[@]}" -jar "$JAR" bench run --url "http://127.0.0.1:$port" \
   --token-file "$WORK/data/api-token" --output "$WORK/results" --repo "$ROOT" "$ROOT/scripts/aot/node-training.yaml" \
   > "$WORK/bench.log" 2>&1 || fail "the training calls failed" "$WORK/bench.log"
+# the client's cache, from one short command against the training node (the CLI's commands share
+# its start: picocli, the HTTP client, Jackson reading the node's answer)
+"$JAVA_HOME/bin/java" -XX:AOTCacheOutput="$WORK/thaw-client.aot" "${THAW_CLI_JAVA_OPTIONS[@]}" -jar "$JAR" \
+  describe hello --url "http://127.0.0.1:$port" --token-file "$WORK/data/api-token" > "$WORK/client.log" 2>&1 \
+  || rm -f "$WORK/thaw-client.aot"
+if [ ! -s "$WORK/thaw-client.aot" ]; then # not fatal: the other commands then start without a cache
+  echo "node-aot-cache: the client's training command made no cache; the last lines of its output:" >&2
+  tail -n 20 "$WORK/client.log" >&2
+fi
 echo "node-aot-cache: stopping the training node after $(( SECONDS - started )) s; its JVM writes the cache as it exits..." >&2
 kill -TERM "$node_pid"
 wait "$node_pid" || true # a JVM stopped by SIGTERM exits with 143, after it wrote the cache
 node_pid=""
 [ -s "$WORK/thaw-cli.aot" ] || fail "the training node wrote no cache" "$WORK/node.log"
+client=""
+if [ -s "$WORK/thaw-client.aot" ]; then
+  mv -f "$WORK/thaw-client.aot" "$THAW_CLIENT_AOT_CACHE"
+  client="; the other commands' $THAW_CLIENT_AOT_CACHE ($(( $(stat -c %s "$THAW_CLIENT_AOT_CACHE") >> 20 )) MB)"
+fi
 mv -f "$WORK/thaw-cli.aot" "$OUT"
-echo "node-aot-cache: $OUT ($(( $(stat -c %s "$OUT") >> 20 )) MB) made in $(( SECONDS - started )) s" >&2
+echo "node-aot-cache: $OUT ($(( $(stat -c %s "$OUT") >> 20 )) MB) made in $(( SECONDS - started )) s$client" >&2

@@ -13,12 +13,17 @@ import picocli.CommandLine.ScopeType;
  * tests and for embedding, with a client factory standing in for {@link ThawClient#create(URI)}.
  */
 @Command(name = "thaw", mixinStandardHelpOptions = true, scope = ScopeType.INHERIT, version = "thaw 0.1.0-SNAPSHOT",
-        description = "A serverless platform for JVM functions whose cold starts restore CRIU snapshots.",
-        subcommands = {UpCommand.class, DeployCommand.class, InvokeCommand.class, ListCommand.class,
-                DescribeCommand.class, LogsCommand.class, DeleteCommand.class, EvictCommand.class, AliasCommand.class,
-                EventsCommand.class, ClusterCommand.class, S3ServerCommand.class,
-                SnapshotCommand.class, StoreCommand.class, BenchCommand.class, CommandLine.HelpCommand.class})
+        description = "A serverless platform for JVM functions whose cold starts restore CRIU snapshots.")
 public final class ThawCli implements Runnable {
+    /**
+     * The subcommands, in the order the help lists them. picocli builds a command's model from its
+     * annotations by reflection, a third of a second for all of them on a cold JVM: {@link #main}
+     * builds only the one a command line names first.
+     */
+    static final java.util.List<Class<?>> COMMANDS = java.util.List.of(UpCommand.class, DeployCommand.class,
+            InvokeCommand.class, ListCommand.class, DescribeCommand.class, LogsCommand.class, DeleteCommand.class,
+            EvictCommand.class, AliasCommand.class, EventsCommand.class, ClusterCommand.class, S3ServerCommand.class,
+            SnapshotCommand.class, StoreCommand.class, BenchCommand.class, CommandLine.HelpCommand.class);
 
     @Option(names = "--url", scope = ScopeType.INHERIT, paramLabel = "URL",
             defaultValue = "${env:THAW_URL:-http://127.0.0.1:8080}",
@@ -30,6 +35,9 @@ public final class ThawCli implements Runnable {
                     + " creates in its data directory).")
     private java.nio.file.Path tokenFile;
 
+    @picocli.CommandLine.Spec
+    private picocli.CommandLine.Model.CommandSpec spec;
+
     private final java.util.function.BiFunction<URI, String, ThawClient> clients;
     private final Progress.Settings progress;
 
@@ -40,7 +48,24 @@ public final class ThawCli implements Runnable {
 
     /** Runs the command line and exits with its code: 0 ok, 1 failed, 2 usage error. */
     public static void main(String[] args) {
-        System.exit(commandLineWithTokens(ThawClient::create).execute(args));
+        System.exit(commandLineFor(args, ThawClient::create, Progress.Settings.detect()).execute(args));
+    }
+
+    /**
+     * @return the command line with only the subcommand {@code args} start with, when they start with
+     *     one (help, usage errors and options it inherits behave as in the whole tree); else the whole tree
+     */
+    static CommandLine commandLineFor(String[] args, java.util.function.BiFunction<URI, String, ThawClient> clients,
+                                      Progress.Settings progress) {
+        Class<?> named = args.length == 0 ? null : COMMANDS.stream()
+                .filter(c -> c != CommandLine.HelpCommand.class && c.getAnnotation(Command.class).name().equals(args[0]))
+                .findFirst().orElse(null);
+        if (named == null) {
+            return commandLineWithTokens(clients, progress);
+        }
+        // settings reach the subcommands present when they are set
+        return new CommandLine(new ThawCli(clients, progress)).addSubcommand(named)
+                .setExecutionExceptionHandler(new ErrorReporter());
     }
 
     /**
@@ -66,14 +91,15 @@ public final class ThawCli implements Runnable {
 
     private static CommandLine commandLineWithTokens(java.util.function.BiFunction<URI, String, ThawClient> clients,
                                                      Progress.Settings progress) {
-        return new CommandLine(new ThawCli(clients, progress))
-                .setExecutionExceptionHandler(new ErrorReporter());
+        CommandLine all = new CommandLine(new ThawCli(clients, progress));
+        COMMANDS.forEach(all::addSubcommand);
+        return all.setExecutionExceptionHandler(new ErrorReporter()); // settings reach the subcommands present
     }
 
     /** Without a subcommand there is nothing to do: show what there is. */
     @Override
     public void run() {
-        throw new CommandLine.ParameterException(new CommandLine(this), "choose a command");
+        throw new CommandLine.ParameterException(spec.commandLine(), "choose a command");
     }
 
     /** @return a new client of the node at {@code --url}; the caller closes it */
@@ -95,7 +121,7 @@ public final class ThawCli implements Runnable {
             return java.nio.file.Files.readString(file).strip();
         } catch (java.io.IOException e) {
             if (tokenFile != null) {
-                throw new CommandLine.ParameterException(new CommandLine(this), "cannot read the API token from "
+                throw new CommandLine.ParameterException(spec.commandLine(), "cannot read the API token from "
                         + tokenFile + ": " + e.getMessage());
             }
             return null;

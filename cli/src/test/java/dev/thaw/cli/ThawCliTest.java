@@ -51,8 +51,9 @@ class ThawCliTest {
     /** Progress as a test sets it; by default never shown (its tests set their own). */
     Progress.Settings progress = new Progress.Settings(false, Duration.ofHours(1), Duration.ofHours(1), Duration.ofHours(1));
 
+    /** Runs the command line as {@code main} builds it: only the subcommand named first, when one is. */
     int thaw(String... args) {
-        CommandLine cmd = ThawCli.commandLine(url -> {
+        CommandLine cmd = ThawCli.commandLineFor(args, (url, token) -> {
             urls.add(url);
             return ThawClient.create(url);
         }, progress);
@@ -62,12 +63,11 @@ class ThawCliTest {
         return cmd.execute(args);
     }
 
+    /** @return {@code args} with the fake node's {@code --url} after the subcommand's name, as an inherited option */
     String[] withUrl(String... args) {
-        String[] all = new String[args.length + 2];
-        all[0] = "--url";
-        all[1] = node.uri().toString();
-        System.arraycopy(args, 0, all, 2, args.length);
-        return all;
+        List<String> all = new ArrayList<>(List.of(args));
+        all.addAll(Math.min(1, args.length), List.of("--url", node.uri().toString()));
+        return all.toArray(String[]::new);
     }
 
     @Test
@@ -485,6 +485,34 @@ class ThawCliTest {
         assertThat(thaw(withUrl("evict", "hello"))).isZero();
         assertThat(out.toString().lines()).containsExactly("START r1", "END r1", "deleted hello (version 3)",
                 "evicted 1 instance of hello");
+    }
+
+    @Test
+    void aCommandLineHoldsOnlyTheSubcommandItNamesFirstAndTheWholeTreeOtherwise() {
+        assertThat(ThawCli.commandLineFor(new String[] {"list"}, (u, t) -> null, progress).getSubcommands())
+                .containsOnlyKeys("list");
+        assertThat(ThawCli.commandLineFor(new String[] {"snapshot", "list"}, (u, t) -> null, progress).getSubcommands())
+                .containsOnlyKeys("snapshot");
+        assertThat(ThawCli.commandLineFor(new String[] {"--url", "http://127.0.0.1:1", "list"}, (u, t) -> null, progress)
+                .getSubcommands()).hasSize(ThawCli.COMMANDS.size());
+
+        assertThat(thaw()).isEqualTo(2);
+        assertThat(err.toString()).contains("choose a command", "deploy", "invoke", "snapshot", "bench");
+        assertThat(thaw("help", "invoke")).isZero();
+        assertThat(out.toString()).contains("Usage: thaw invoke");
+        assertThat(thaw("lsit")).isEqualTo(2);
+        assertThat(err.toString()).contains("Unmatched argument at index 0: 'lsit'", "list");
+        assertThat(thaw("list", "--help")).isZero();
+        assertThat(out.toString()).contains("Usage: thaw list", "--url");
+        assertThat(thaw("--version")).isZero();
+        assertThat(out.toString()).contains("thaw 0.1.0-SNAPSHOT");
+    }
+
+    @Test
+    void urlMayPrecedeTheSubcommand() {
+        node.answer("GET", "/functions", 200, "{\"functions\":[]}");
+        assertThat(thaw("--url", node.uri().toString(), "list")).isZero();
+        assertThat(urls).containsExactly(node.uri());
     }
 
     @Test

@@ -117,15 +117,22 @@ class ReadmeIT {
                 Ran r = run(line, noMaven);
                 ran.add(r);
                 assertThat(r.exit()).as("%s%n%nnode log:%n%s", r, tail(nodeLog)).isZero();
+                assertThat(r.out() + r.err()).as("%s", r).doesNotContain("[aot");
                 check(r, ran, snapshots, nodeLog);
             }
+            Ran list = run("JAVA_TOOL_OPTIONS=-Xlog:aot=info:stderr ./thaw list", noMaven);
+            assertThat(list.err()).as("the cache a command that runs no node starts from: %s", list)
+                    .contains("Opened AOT cache " + LIB.resolve("thaw-client.aot") + ".");
         } finally {
             stop(up, tree, nodeLog);
             restoreHello(before);
         }
     }
 
-    /** ./thaw up made the node's AOT cache for the JARs just staged (a training run) and started the node from it. */
+    /**
+     * ./thaw up made the node's AOT cache for the JARs just staged (a training run) and started the node
+     * from it, and made the cache of the commands that run no node.
+     */
     private static void startedFromItsAotCache(Process up, Path nodeLog) throws IOException {
         Path aot = LIB.resolve("thaw-cli.aot");
         String log = Files.readString(nodeLog);
@@ -135,6 +142,8 @@ class ReadmeIT {
         String node = nodeProcess(up).flatMap(h -> h.info().commandLine()).orElse("(no node process)");
         assertThat(node).as("the node's command line").contains("-XX:AOTCache=" + aot);
         assertThat(log).as("the JVM read its cache without complaint").doesNotContain("[error][aot");
+        assertThat(log).as("what ./thaw up says of the other commands' cache")
+                .contains("the other commands' " + LIB.resolve("thaw-client.aot") + " (");
     }
 
     /** What each command must have said, beyond exiting with 0. */
