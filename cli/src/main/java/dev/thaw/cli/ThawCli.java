@@ -53,10 +53,14 @@ public final class ThawCli implements Runnable {
 
     /**
      * @return the command line with only the subcommand {@code args} start with, when they start with
-     *     one (help, usage errors and options it inherits behave as in the whole tree); else the whole tree
+     *     one (help, usage errors and options it inherits behave as in the whole tree), none for the
+     *     version alone; else the whole tree
      */
     static CommandLine commandLineFor(String[] args, java.util.function.BiFunction<URI, String, ThawClient> clients,
                                       Progress.Settings progress) {
+        if (args.length == 1 && (args[0].equals("--version") || args[0].equals("-V"))) {
+            return new CommandLine(new ThawCli(clients, progress)); // the version needs no subcommand
+        }
         Class<?> named = args.length == 0 ? null : COMMANDS.stream()
                 .filter(c -> c != CommandLine.HelpCommand.class && c.getAnnotation(Command.class).name().equals(args[0]))
                 .findFirst().orElse(null);

@@ -495,6 +495,7 @@ class ThawCliTest {
                 .containsOnlyKeys("snapshot");
         assertThat(ThawCli.commandLineFor(new String[] {"--url", "http://127.0.0.1:1", "list"}, (u, t) -> null, progress)
                 .getSubcommands()).hasSize(ThawCli.COMMANDS.size());
+        assertThat(ThawCli.commandLineFor(new String[] {"--version"}, (u, t) -> null, progress).getSubcommands()).isEmpty();
 
         assertThat(thaw()).isEqualTo(2);
         assertThat(err.toString()).contains("choose a command", "deploy", "invoke", "snapshot", "bench");
