@@ -114,12 +114,18 @@ class Node:
                                      start_new_session=True, env=dict(os.environ, **(env or {})))
         deadline = time.time() + 300
         said = False
+        token_file = os.path.join(data_dir, "api-token")
+        for i, arg in enumerate(extra):  # a cluster's node reads the cluster's token from a file of its own
+            if arg.startswith("--api-token-file="):
+                token_file = arg.split("=", 1)[1]
+            elif arg == "--api-token-file" and i + 1 < len(extra):
+                token_file = extra[i + 1]
         while True:
             said = said or self._say_aot_training(data_dir)
             if self.proc.poll() is not None:
                 sys.exit("the node exited with %s; its output: %s.log" % (self.proc.returncode, data_dir))
             try:
-                self.token = open(os.path.join(data_dir, "api-token")).read().strip()
+                self.token = open(token_file).read().strip()
                 if self.request("GET", "/healthz")[0] == 200:
                     break
             except (OSError, http.client.HTTPException):
@@ -180,7 +186,10 @@ class Node:
             time.sleep(0.2)
 
     def describe(self, name):
-        return json.loads(self.request("GET", "/functions/" + name)[1])
+        status, data, _ = self.request("GET", "/functions/" + name)
+        if status != 200:
+            sys.exit("describing %s answered %d: %s" % (name, status, data[:300]))
+        return json.loads(data)
 
     def invoke(self, name, payload=b"{}", conn=None):
         t0 = time.perf_counter()

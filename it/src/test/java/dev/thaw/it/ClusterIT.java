@@ -459,6 +459,56 @@ class ClusterIT {
     }
 
     @Test
+    @Order(5)
+    void aDeployThatReachesANodeBeforeItJoinedWaitsForTheJoinAndIsTheClusters() throws Exception {
+        int port;
+        try (java.net.ServerSocket free = new java.net.ServerSocket(0)) {
+            port = free.getLocalPort();
+        }
+        // etcd away: the new node listens (the others will forward to that address) and waits to join
+        cluster.etcd.stop();
+        ExecutorService starter = Executors.newSingleThreadExecutor();
+        Future<LocalCluster.NodeProcess> late = starter.submit(() -> cluster.addNode("node-late",
+                List.of("--port", Integer.toString(port))));
+        try (dev.thaw.client.ThawClient client = dev.thaw.client.ThawClient.create(java.net.URI.create(
+                "http://127.0.0.1:" + port), Files.readString(cluster.token).strip(), Duration.ofMinutes(2))) {
+            Eventually.poll(() -> listens(port), Boolean::booleanValue, WAIT, POLL);
+            Future<FunctionInfo> deploy = Executors.newVirtualThreadPerTaskExecutor().submit(() -> client.deploy(
+                    sleeper("before-join"), TestNode.TEST_FUNCTIONS));
+            Thread.sleep(1_500);
+            assertThat(deploy.isDone()).as("a deploy taken before the node joined its cluster waits for the join").isFalse();
+            cluster.etcd.restart();
+            assertThat(deploy.get(90, java.util.concurrent.TimeUnit.SECONDS).version()).isEqualTo(1);
+            LocalCluster.NodeProcess node = late.get(90, java.util.concurrent.TimeUnit.SECONDS);
+            assertThat(node.logText()).doesNotContain("'before-join' was deleted while this node was away");
+            assertThat(node.client.describe("before-join").version()).isEqualTo(1);
+            assertThat(Eventually.poll(() -> cluster.node(1).client.list().stream().anyMatch(f -> f.name().equals("before-join")),
+                    Boolean::booleanValue, WAIT, POLL)).as("the deploy is the cluster's").isTrue();
+            cluster.node(1).client.delete("before-join");
+        } finally {
+            if (!cluster.etcd.isRunning()) {
+                cluster.etcd.restart();
+            }
+            starter.shutdown();
+            try { // once it is up (it joins when etcd is back), so that the cluster's node list stays still
+                LocalCluster.NodeProcess node = late.get(90, java.util.concurrent.TimeUnit.SECONDS);
+                node.close();
+                cluster.nodes.remove(node);
+            } catch (java.util.concurrent.ExecutionException | java.util.concurrent.TimeoutException e) {
+                // it did not start: nothing of it to close
+            }
+        }
+    }
+
+    private static boolean listens(int port) {
+        try (java.net.Socket s = new java.net.Socket("127.0.0.1", port)) {
+            return true;
+        } catch (java.io.IOException e) {
+            return false;
+        }
+    }
+
+    @Test
     @Order(6)
     void etcdRestartedUnderLoadNodesKeepServingRefuseDeploysThenRejoin() throws Exception {
         AtomicBoolean going = new AtomicBoolean(true);

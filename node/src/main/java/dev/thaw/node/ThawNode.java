@@ -98,6 +98,8 @@ final class ThawNode implements Node, NodeOperations {
     private static final Duration RETIRE_MARGIN = Duration.ofSeconds(5);
     /** How often the node looks for an instance to take a function's warmed snapshot of. */
     private static final Duration WARM_SNAPSHOT_TICK = Duration.ofSeconds(2);
+    /** How long a cluster's node waits for etcd when it joins; requests that came meanwhile wait as long. */
+    private static final Duration JOIN_WAIT = Duration.ofSeconds(30);
 
     /** One version of a function that runs: its pool and its starter (how its instances start). */
     private record Function(Deployment deployment, FunctionPool pool, FunctionInstances instances) {
@@ -157,6 +159,8 @@ final class ThawNode implements Node, NodeOperations {
     private dev.thaw.node.ahead.AheadOfDemand ahead;
     /** The cluster this node is part of; empty for a node on its own. */
     private volatile Optional<dev.thaw.node.cluster.ClusterNode> cluster = Optional.empty();
+    /** Open once a cluster's node has joined; open from the start on a node on its own. */
+    private final java.util.concurrent.CountDownLatch joined;
     /** The shared store's code and snapshot metadata, in a cluster whose store secret this node shares. */
     private Optional<dev.thaw.node.snapshot.SharedObjects> sharedObjects = Optional.empty();
     /** Why this node serves no snapshot although it could (a store secret that is not the cluster's). */
@@ -171,6 +175,7 @@ final class ThawNode implements Node, NodeOperations {
 
     private ThawNode(NodeConfig config) throws IOException {
         this.config = config;
+        this.joined = new java.util.concurrent.CountDownLatch(config.cluster().isPresent() ? 1 : 0);
         if (!Files.isRegularFile(config.runtimeJar())) {
             throw new ThawException(ErrorType.ServiceUnavailable, "the thaw runtime JAR is missing at "
                     + config.runtimeJar() + ": build it with ./thaw (or mvn -pl runtime package)");
@@ -323,7 +328,7 @@ final class ThawNode implements Node, NodeOperations {
         }
         java.net.URI advertise = settings.advertise().orElse(java.net.URI.create("http://127.0.0.1:" + port()));
         var node = dev.thaw.node.cluster.ClusterNode.join(settings, advertise, xdt.address(), new ClusterHooks(),
-                sharedObjects, sandboxes.isPresent(), Duration.ofSeconds(30));
+                sharedObjects, sandboxes.isPresent(), JOIN_WAIT);
         cluster = Optional.of(node);
         shared.target = node;
         attachEvents(node, settings.name());
@@ -335,6 +340,21 @@ final class ThawNode implements Node, NodeOperations {
                     deleteHere(d.name());
                 }
             }
+        }
+        joined.countDown();
+    }
+
+    @Override
+    public void awaitJoined() {
+        try {
+            // a little longer than the join itself waits for etcd, which then fails the node's start
+            if (!joined.await(JOIN_WAIT.plusSeconds(5).toMillis(), TimeUnit.MILLISECONDS)) {
+                throw new ThawException(ErrorType.ServiceUnavailable, "this node is still joining its cluster (etcd at "
+                        + config.cluster().map(c -> c.etcd().toString()).orElse("?") + "): try again in a few seconds");
+            }
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new ThawException(ErrorType.ServiceUnavailable, "interrupted while this node joins its cluster", e);
         }
     }
 

@@ -35,6 +35,18 @@ public interface NodeOperations {
         return Optional.empty();
     }
 
+    /**
+     * Returns once this node may serve a request as a member of its cluster: at once on a node on
+     * its own, or once it has joined. A cluster's node listens before it joins (the others forward
+     * to the address it registers), and a deploy it took in between would be its own and dropped at
+     * the join, as a function the cluster does not hold.
+     *
+     * @throws dev.thaw.core.ThawException {@code ServiceUnavailable} when the join takes longer than a
+     *     request waits
+     */
+    default void awaitJoined() {
+    }
+
     /** @return this node's id in its cluster; empty for a node on its own */
     default Optional<String> clusterNodeId() {
         return Optional.empty();

@@ -31,6 +31,13 @@ public final class PublicApi {
         Access access = new Access(new Access.Settings(security.port(), security.token(), security.openInvoke(),
                 security.extraHosts(), new AwsSignature.Keys(security.awsCredentials())));
         routing.addFilter(access);
+        routing.addFilter((chain, req, res) -> {
+            String path = req.path().path();
+            if (!path.equals("/healthz") && !path.equals("/metrics")) {
+                node.awaitJoined(); // the node's own state (health, metrics) needs no cluster
+            }
+            chain.proceed();
+        });
         routing.register(new NodeRoutes(node), new FunctionRoutes(node), new InvokeRoutes(node, access), new AliasRoutes(node),
                         new EventRoutes(node), new SnapshotRoutes(node))
                 .any((req, res) -> {
