@@ -11,11 +11,12 @@ Usage: scripts/cli-latency.py --url http://127.0.0.1:8080 [--token-file F] [--fu
 """
 import argparse
 import os
-import platform
 import statistics
 import subprocess
 import sys
 import time
+
+from benchlib import header
 
 
 def commit(checkout):
@@ -56,8 +57,8 @@ def main():
             for cmd in commands:
                 times[(c, " ".join(cmd))].append(timed(c, cmd, env))
         print("round %d of %d done" % (r + 1, a.rounds), file=sys.stderr)
-    print("%s, %s, %d rounds in turns; wall clock of ./thaw CMD, seconds" % (
-        time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()), platform.node() or "this machine", a.rounds))
+    header("cli-latency")
+    print("%d rounds in turns; wall clock of ./thaw CMD, seconds" % a.rounds)
     print("%-10s %-28s %8s %8s" % ("commit", "command", "median", "max"))
     for c in checkouts:
         for cmd in commands:

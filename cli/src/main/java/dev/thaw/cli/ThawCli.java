@@ -59,17 +59,12 @@ public final class ThawCli implements Runnable {
     static CommandLine commandLineFor(String[] args, java.util.function.BiFunction<URI, String, ThawClient> clients,
                                       Progress.Settings progress) {
         if (args.length == 1 && (args[0].equals("--version") || args[0].equals("-V"))) {
-            return new CommandLine(new ThawCli(clients, progress)); // the version needs no subcommand
+            return tree(clients, progress, java.util.List.of()); // the version needs no subcommand
         }
-        Class<?> named = args.length == 0 ? null : COMMANDS.stream()
+        java.util.Optional<Class<?>> named = args.length == 0 ? java.util.Optional.empty() : COMMANDS.stream()
                 .filter(c -> c != CommandLine.HelpCommand.class && c.getAnnotation(Command.class).name().equals(args[0]))
-                .findFirst().orElse(null);
-        if (named == null) {
-            return commandLineWithTokens(clients, progress);
-        }
-        // settings reach the subcommands present when they are set
-        return new CommandLine(new ThawCli(clients, progress)).addSubcommand(named)
-                .setExecutionExceptionHandler(new ErrorReporter());
+                .findFirst();
+        return tree(clients, progress, named.<java.util.List<Class<?>>>map(java.util.List::of).orElse(COMMANDS));
     }
 
     /**
@@ -95,9 +90,15 @@ public final class ThawCli implements Runnable {
 
     private static CommandLine commandLineWithTokens(java.util.function.BiFunction<URI, String, ThawClient> clients,
                                                      Progress.Settings progress) {
-        CommandLine all = new CommandLine(new ThawCli(clients, progress));
-        COMMANDS.forEach(all::addSubcommand);
-        return all.setExecutionExceptionHandler(new ErrorReporter()); // settings reach the subcommands present
+        return tree(clients, progress, COMMANDS);
+    }
+
+    /** @return the root command with {@code subcommands} */
+    private static CommandLine tree(java.util.function.BiFunction<URI, String, ThawClient> clients, Progress.Settings progress,
+                                    java.util.List<Class<?>> subcommands) {
+        CommandLine root = new CommandLine(new ThawCli(clients, progress));
+        subcommands.forEach(root::addSubcommand);
+        return root.setExecutionExceptionHandler(new ErrorReporter()); // settings reach the subcommands present
     }
 
     /** Without a subcommand there is nothing to do: show what there is. */

@@ -53,23 +53,27 @@ final class HttpThawClient implements ThawClient {
                 .version(HttpClient.Version.HTTP_1_1)
                 .connectTimeout(Duration.ofSeconds(5));
         if ("http".equalsIgnoreCase(this.base.getScheme())) {
-            http.sslContext(withoutTls());
+            http.sslContext(PlainHttp.TLS);
         }
         this.http = http.build();
     }
 
     /**
-     * @return a TLS context that trusts nothing, for a client of a node over plain HTTP: the JDK's
-     *     client otherwise loads the default context, every CA certificate the JDK trusts parsed,
-     *     a tenth of a second of each CLI command's start, for connections that never use TLS
+     * A TLS context that trusts nothing, made once, for the clients of nodes over plain HTTP: the
+     * JDK's client otherwise loads the default context, every CA certificate the JDK trusts parsed,
+     * a tenth of a second of each CLI command's start, for connections that never use TLS.
      */
-    private static javax.net.ssl.SSLContext withoutTls() {
-        try {
-            javax.net.ssl.SSLContext tls = javax.net.ssl.SSLContext.getInstance("TLS");
-            tls.init(new javax.net.ssl.KeyManager[0], new javax.net.ssl.TrustManager[0], null);
-            return tls;
-        } catch (java.security.GeneralSecurityException e) {
-            throw new IllegalStateException("the JDK has no TLS context: " + e.getMessage(), e);
+    private static final class PlainHttp {
+        static final javax.net.ssl.SSLContext TLS = withoutTls();
+
+        private static javax.net.ssl.SSLContext withoutTls() {
+            try {
+                javax.net.ssl.SSLContext tls = javax.net.ssl.SSLContext.getInstance("TLS");
+                tls.init(new javax.net.ssl.KeyManager[0], new javax.net.ssl.TrustManager[0], null);
+                return tls;
+            } catch (java.security.GeneralSecurityException e) {
+                throw new IllegalStateException("the JDK has no TLS context: " + e.getMessage(), e);
+            }
         }
     }
 

@@ -471,10 +471,10 @@ class ClusterIT {
         Future<LocalCluster.NodeProcess> late = starter.submit(() -> cluster.addNode("node-late",
                 List.of("--port", Integer.toString(port))));
         try (dev.thaw.client.ThawClient client = dev.thaw.client.ThawClient.create(java.net.URI.create(
-                "http://127.0.0.1:" + port), Files.readString(cluster.token).strip(), Duration.ofMinutes(2))) {
+                "http://127.0.0.1:" + port), Files.readString(cluster.token).strip(), Duration.ofMinutes(2));
+             ExecutorService caller = Executors.newVirtualThreadPerTaskExecutor()) {
             Eventually.poll(() -> listens(port), Boolean::booleanValue, WAIT, POLL);
-            Future<FunctionInfo> deploy = Executors.newVirtualThreadPerTaskExecutor().submit(() -> client.deploy(
-                    sleeper("before-join"), TestNode.TEST_FUNCTIONS));
+            Future<FunctionInfo> deploy = caller.submit(() -> client.deploy(sleeper("before-join"), TestNode.TEST_FUNCTIONS));
             Thread.sleep(1_500);
             assertThat(deploy.isDone()).as("a deploy taken before the node joined its cluster waits for the join").isFalse();
             cluster.etcd.restart();

@@ -346,6 +346,9 @@ final class ThawNode implements Node, NodeOperations {
 
     @Override
     public void awaitJoined() {
+        if (joined.getCount() == 0) {
+            return; // every request of a node on its own, or once joined: nothing more on the warm path
+        }
         try {
             // a little longer than the join itself waits for etcd, which then fails the node's start
             if (!joined.await(JOIN_WAIT.plusSeconds(5).toMillis(), TimeUnit.MILLISECONDS)) {
