@@ -38,6 +38,8 @@ import java.util.function.Consumer;
  *            snapshots/<v> (the snapshot to warm is published)
  *   remove   If    snapshots/<v> mod revision == the one read (naming the broken snapshot id)
  *            Then  delete snapshots/<v>
+ *   await    put waiters/<v>/<node> under this handle's lease, wait on the view, delete it: the
+ *            claimant's view shows who waits, so a claimant may hold its publish while nobody does
  *
  * A claim's value carries the lease id, so "the value this handle wrote" is unique: a release never
  * deletes a claim another node (or a later lease of this node) took since. Held claims are tracked
@@ -151,6 +153,7 @@ final class EtcdCatalog implements SnapshotCatalog {
         String cKey = keys.claim(function, version);
         CompletableFuture<Optional<SnapshotEntry>> f = view.awaitSnapshot(View.slot(function, version),
                 busyRevisions.getOrDefault(cKey, 0L));
+        ByteSequence waiter = f.isDone() ? null : announceWait(function, version);
         try {
             return f.get(Math.max(0, timeout.toNanos()), TimeUnit.NANOSECONDS);
         } catch (TimeoutException e) {
@@ -160,7 +163,49 @@ final class EtcdCatalog implements SnapshotCatalog {
             throw new ClusterException("wait for the snapshot of " + function + "@" + version + ": " + e.getCause(), e.getCause());
         } finally {
             busyRevisions.remove(cKey);
+            if (waiter != null) {
+                withdrawWait(waiter, function, version);
+            }
         }
+    }
+
+    /**
+     * Tells the claimant that this node waits (its publish may be held while nobody does). Best
+     * effort: without it the claimant publishes once its node is quiet, a little later.
+     *
+     * @return the waiter's key, or null when it could not be written
+     */
+    private ByteSequence announceWait(String function, long version) {
+        long lease = session.leaseId();
+        if (lease == 0) {
+            return null;
+        }
+        ByteSequence key = Keys.bytes(keys.waiter(function, version, config.nodeId()));
+        try {
+            session.call("announce the wait for the snapshot of " + function + "@" + version,
+                    c -> c.getKVClient().put(key, ByteSequence.EMPTY, PutOption.builder().withLeaseId(lease).build()));
+            return key;
+        } catch (ClusterException e) {
+            LOG.log(Level.DEBUG, "announcing a wait failed: {0}", e.getMessage());
+            return null;
+        }
+    }
+
+    /** Best effort: a waiter's key left behind goes with this node's lease. */
+    private void withdrawWait(ByteSequence key, String function, long version) {
+        try {
+            session.call("end the wait for the snapshot of " + function + "@" + version,
+                    c -> c.getKVClient().delete(key));
+        } catch (ClusterException e) {
+            LOG.log(Level.DEBUG, "withdrawing a wait failed: {0}", e.getMessage());
+        }
+    }
+
+    @Override
+    public boolean awaitedByOthers(String function, long version) {
+        check(function, version);
+        var nodes = view.awaiting.get(View.slot(function, version));
+        return nodes != null && nodes.stream().anyMatch(n -> !n.equals(config.nodeId()));
     }
 
     @Override

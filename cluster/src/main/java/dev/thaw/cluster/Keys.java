@@ -13,6 +13,7 @@ import java.util.Optional;
  *   P snapshots/<name>/<version:10>     SnapshotEntry of that version
  *   P claims/<name>/<version:10>        boot claim of that version, under the claimant's lease
  *   P warming/<name>/<version:10>       claim to warm that version's snapshot, under the claimant's lease
+ *   P waiters/<name>/<version:10>/<node>  a node waiting for that version's snapshot, under its lease
  *   P aliases/<name>/<alias>            AliasEntry: the version the alias names
  *   E <node>/<request id>               an Event invocation the node accepted and has not finished
  *
@@ -30,6 +31,7 @@ final class Keys {
     static final String CLAIMS = "claims/";
     static final String WARMING = "warming/";
     static final String ALIASES = "aliases/";
+    static final String WAITERS = "waiters/";
 
     private final String prefix;
 
@@ -81,6 +83,10 @@ final class Keys {
         return warmings(name) + pad(version);
     }
 
+    String waiter(String name, long version, String nodeId) {
+        return prefix + WAITERS + name + "/" + pad(version) + "/" + nodeId;
+    }
+
     String aliases(String name) {
         return prefix + ALIASES + name + "/";
     }
@@ -112,9 +118,10 @@ final class Keys {
 
     /**
      * A parsed key: its kind (one of the constants), the node or function name, a version where there
-     * is one, and an alias's name for an alias key (else empty).
+     * is one, and its leaf: an alias's name for an alias key, the waiting node's id for a waiter's key
+     * (else empty).
      */
-    record Parsed(String kind, String name, long version, String alias) {
+    record Parsed(String kind, String name, long version, String leaf) {
         Parsed(String kind, String name, long version) {
             this(kind, name, version, "");
         }
@@ -137,6 +144,17 @@ final class Keys {
             return slash > 0 && slash < tail.length() - 1 && tail.indexOf('/', slash + 1) < 0
                     ? Optional.of(new Parsed(ALIASES, tail.substring(0, slash), 0, tail.substring(slash + 1)))
                     : Optional.empty();
+        }
+        if (rest.startsWith(WAITERS)) {
+            String[] parts = rest.substring(WAITERS.length()).split("/", -1);
+            if (parts.length != 3 || parts[0].isEmpty() || parts[2].isEmpty()) {
+                return Optional.empty();
+            }
+            try {
+                return Optional.of(new Parsed(WAITERS, parts[0], Long.parseLong(parts[1]), parts[2]));
+            } catch (NumberFormatException e) {
+                return Optional.empty();
+            }
         }
         for (String kind : new String[] {VERSIONS, SNAPSHOTS, CLAIMS}) {
             if (rest.startsWith(kind)) {

@@ -57,12 +57,21 @@ public interface SnapshotCatalog {
     /**
      * Waits until a snapshot of the function version is published, or until nobody holds its claim
      * any more (released, or its holder's lease expired), or until {@code timeout} passes. Served by
-     * the handle's watch, with no call to etcd. Must not be called from a listener.
+     * the handle's watch, with no call to etcd beyond announcing the wait (under this node's lease,
+     * withdrawn at its end), which {@link #awaitedByOthers} shows the claimant. Must not be called
+     * from a listener.
      *
      * @return the entry, or empty when there is none at the end of the wait (claim again, or boot)
      * @throws InterruptedException if interrupted while waiting
      */
     Optional<SnapshotEntry> awaitSnapshot(String function, long version, Duration timeout) throws InterruptedException;
+
+    /**
+     * Whether another node waits in {@link #awaitSnapshot} for the version's snapshot now, as the
+     * handle's view last saw it (no call to etcd): a claimant may hold back a costly publish while
+     * nobody does.
+     */
+    boolean awaitedByOthers(String function, long version);
 
     /**
      * Publishes a snapshot unless one is already published for its function version, and releases this

@@ -23,6 +23,7 @@ import java.util.List;
 import java.util.Map;
 import java.util.Objects;
 import java.util.Optional;
+import java.util.Set;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.ConcurrentSkipListMap;
@@ -43,7 +44,7 @@ import java.util.function.Consumer;
  * The maps are concurrent so that readers on other threads see a recent state without locks.
  *
  * Revisions. `revision` is the etcd revision through which the view is complete. A full load reads
- * members, functions, snapshots, claims and aliases in one transaction (one revision R) and the watch starts
+ * members, functions, snapshots, claims, aliases and waiters in one transaction (one revision R) and the watch starts
  * at R+1; after any interruption the watch is re-created from revision+1, so no change is missed and
  * none applied twice (events at or below `revision` are skipped: a re-created watch may replay them).
  * Progress notifications are not used to advance `revision`: etcd 3.4 may report a revision ahead of
@@ -76,6 +77,8 @@ final class View {
     /** Keyed by "name/version(padded)", so sorted by function then version. */
     final ConcurrentSkipListMap<String, SnapshotEntry> snapshots = new ConcurrentSkipListMap<>();
     final ConcurrentHashMap<String, BootClaim> claims = new ConcurrentHashMap<>();
+    /** Slot -> the ids of the nodes waiting for its snapshot (in {@link EtcdCatalog#awaitSnapshot}). */
+    final ConcurrentHashMap<String, Set<String>> awaiting = new ConcurrentHashMap<>();
     /** Keyed by "name/alias", so sorted by function then alias. */
     final ConcurrentSkipListMap<String, AliasEntry> aliases = new ConcurrentSkipListMap<>();
     private volatile long revision;
@@ -209,7 +212,8 @@ final class View {
                     Op.get(Keys.bytes(keys.kind(Keys.FUNCTIONS)), prefixed()),
                     Op.get(Keys.bytes(keys.kind(Keys.SNAPSHOTS)), prefixed()),
                     Op.get(Keys.bytes(keys.kind(Keys.CLAIMS)), prefixed()),
-                    Op.get(Keys.bytes(keys.kind(Keys.ALIASES)), prefixed())).commit(), e);
+                    Op.get(Keys.bytes(keys.kind(Keys.ALIASES)), prefixed()),
+                    Op.get(Keys.bytes(keys.kind(Keys.WAITERS)), prefixed())).commit(), e);
         } catch (ClusterException ex) {
             LOG.log(Level.DEBUG, "loading the view failed: {0}", ex.getMessage());
             scheduleRetry(this::fullLoad);
@@ -242,7 +246,7 @@ final class View {
         }
         Map<String, AliasEntry> a = new HashMap<>();
         for (KeyValue kv : gets.get(4).getKvs()) {
-            decode(kv, Keys.ALIASES).ifPresent(p -> decodeAlias(kv).ifPresent(x -> a.put(aliasSlot(p.name(), p.alias()), x)));
+            decode(kv, Keys.ALIASES).ifPresent(p -> decodeAlias(kv).ifPresent(x -> a.put(aliasSlot(p.name(), p.leaf()), x)));
         }
         // diff against the previous view, so that listeners hear of what changed while the watch was away
         for (Iterator<Member> it = members.values().iterator(); it.hasNext(); ) {
@@ -279,6 +283,13 @@ final class View {
             }
         }
         new java.util.TreeMap<>(a).forEach(this::putAlias);
+        Map<String, Set<String>> w = new HashMap<>();
+        for (KeyValue kv : gets.get(5).getKvs()) {
+            decode(kv, Keys.WAITERS).ifPresent(p -> w.computeIfAbsent(slot(p.name(), p.version()), k -> ConcurrentHashMap.newKeySet())
+                    .add(p.leaf()));
+        }
+        awaiting.keySet().retainAll(w.keySet());
+        awaiting.putAll(w);
         revision = r.getHeader().getRevision();
         firstLoad.complete(null);
         evaluateWaiters();
@@ -508,12 +519,20 @@ final class View {
                     claims.remove(slot(p.name(), p.version()));
                 }
             }
+            case Keys.WAITERS -> {
+                String slot = slot(p.name(), p.version());
+                if (put) {
+                    awaiting.computeIfAbsent(slot, k -> ConcurrentHashMap.newKeySet()).add(p.leaf());
+                } else {
+                    awaiting.computeIfPresent(slot, (k, nodes) -> nodes.remove(p.leaf()) && nodes.isEmpty() ? null : nodes);
+                }
+            }
             case Keys.ALIASES -> {
-                String slot = aliasSlot(p.name(), p.alias());
+                String slot = aliasSlot(p.name(), p.leaf());
                 if (put) {
                     decodeAlias(kv).ifPresent(x -> putAlias(slot, x));
                 } else if (aliases.remove(slot) != null) {
-                    functionListeners.emit(new FunctionEvent.Unaliased(p.name(), p.alias()));
+                    functionListeners.emit(new FunctionEvent.Unaliased(p.name(), p.leaf()));
                 }
             }
             default -> {

@@ -173,6 +173,37 @@ class CatalogTest extends SharedEtcd {
     }
 
     @Test
+    void theClaimantSeesWhoWaitsForItsSnapshotUntilTheWaitEnds() throws Exception {
+        EtcdCoordination a = f.connect("a");
+        EtcdCoordination b = f.connect("b");
+        assertThat(a.catalog().claim("waited", 1)).isInstanceOf(Claim.Won.class);
+        assertThat(a.catalog().awaitedByOthers("waited", 1)).as("claimed, nobody waits yet").isFalse();
+        assertThat(b.catalog().claim("waited", 1)).isInstanceOf(Claim.Busy.class);
+        CompletableFuture<Optional<SnapshotEntry>> wait = CompletableFuture.supplyAsync(() -> await(b, "waited", 1));
+        Fixtures.await("a sees b waiting", Duration.ofSeconds(5), () -> a.catalog().awaitedByOthers("waited", 1));
+        assertThat(b.catalog().awaitedByOthers("waited", 1)).as("a node's own wait is not another's").isFalse();
+        assertThat(a.catalog().awaitedByOthers("waited", 2)).as("waits are per version").isFalse();
+
+        SnapshotEntry published = a.catalog().publish(entry("waited", 1, "waited@1", "a"));
+        assertThat(wait.get(5, TimeUnit.SECONDS)).contains(published);
+        Fixtures.await("the wait's end withdraws it", Duration.ofSeconds(5), () -> !a.catalog().awaitedByOthers("waited", 1));
+
+        a.catalog().claim("waited", 2);
+        assertThat(b.catalog().claim("waited", 2)).isInstanceOf(Claim.Busy.class);
+        CompletableFuture<Optional<SnapshotEntry>> timesOut = CompletableFuture.supplyAsync(() -> {
+            try {
+                return b.catalog().awaitSnapshot("waited", 2, Duration.ofMillis(1500));
+            } catch (InterruptedException e) {
+                throw new AssertionError(e);
+            }
+        });
+        Fixtures.await("a sees b waiting for version 2", Duration.ofSeconds(5), () -> a.catalog().awaitedByOthers("waited", 2));
+        assertThat(timesOut.get(5, TimeUnit.SECONDS)).isEmpty();
+        Fixtures.await("a wait that timed out is withdrawn too", Duration.ofSeconds(5),
+                () -> !a.catalog().awaitedByOthers("waited", 2) && a.view.awaiting.isEmpty());
+    }
+
+    @Test
     void cachedByComesFromTheMembersRecords() {
         EtcdCoordination a = f.connect("a");
         EtcdCoordination b = f.connect("b");

@@ -398,6 +398,44 @@ class ClusterIT {
         cluster.node(2).client.delete("warmed-left");
     }
 
+    /**
+     * A node holds its first snapshot's publish until it is quiet, as a node on its own does, so
+     * that storing and uploading the image does not slow the invocations it serves meanwhile; but
+     * not once another node waits for that snapshot. Node 1 stays busy with a long invocation
+     * throughout, so only node 2's wait can end the hold before the invocation does.
+     */
+    @Test
+    @Order(4)
+    void aSnapshotHeldByABusyNodeIsPublishedAtOnceWhenAnotherNodeWaitsForIt() throws Exception {
+        cluster.node(1).client.deploy(sleeper("keeps-busy"), TestNode.TEST_FUNCTIONS);
+        Eventually.poll(() -> logs(cluster.node(1), "keeps-busy"), l -> l.contains("SNAPSHOT stored"), WAIT, POLL);
+        ExecutorService pool = Executors.newVirtualThreadPerTaskExecutor();
+        try {
+            Future<HttpResponse<String>> busy = pool.submit(() -> invokeOn(cluster.node(1), "keeps-busy", "{\"ms\":25000}"));
+            Eventually.poll(() -> cluster.node(1).client.describe("keeps-busy").instances().busy(), n -> n > 0, WAIT, POLL);
+
+            cluster.node(1).client.deploy(sleeper("awaited"), TestNode.TEST_FUNCTIONS);
+            JsonNode report = Eventually.poll(() -> cluster.node(1).client.snapshot("awaited"),
+                    r -> r.path("publish").asText().startsWith("held"), WAIT, POLL);
+            assertThat(report.path("publish").asText()).as("%s", report).startsWith("held until the node has been quiet");
+            Thread.sleep(1000);
+            assertThat(cluster.node(1).client.snapshot("awaited").path("publish").asText()).as("nobody waits: still held")
+                    .startsWith("held");
+
+            HttpResponse<String> elsewhere = invokeOn(cluster.node(2), "awaited");
+            assertThat(elsewhere.statusCode()).as(elsewhere.body()).isEqualTo(200);
+            assertThat(start(elsewhere)).as("a clone of node 1's snapshot").isEqualTo("restore");
+            assertThat(busy.isDone()).as("node 1 was never quiet: its invocation still runs (node 1: %s; node 2: %s)",
+                    logs(cluster.node(1), "awaited"), logs(cluster.node(2), "awaited")).isFalse();
+            assertThat(logs(cluster.node(1), "awaited")).contains("until another node waited for it");
+            assertThat(busy.get().statusCode()).isEqualTo(200);
+        } finally {
+            pool.shutdownNow();
+        }
+        cluster.node(1).client.delete("keeps-busy");
+        cluster.node(1).client.delete("awaited");
+    }
+
     /** @return what the node's describe says of the function's snapshot; what went wrong while it has not installed it */
     private static String snapshotReason(LocalCluster.NodeProcess n, String function) {
         try {

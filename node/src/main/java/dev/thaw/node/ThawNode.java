@@ -489,8 +489,11 @@ final class ThawNode implements Node, NodeOperations {
         return new dev.thaw.node.cluster.ClusterNode.Load(busy, idle, memory, disk);
     }
 
-    /** Defers to the cluster once the node joined one; shares nothing before (and on a node on its own). */
-    private static final class LateShared implements dev.thaw.node.instance.SharedSnapshots {
+    /**
+     * Defers to the cluster once the node joined one; shares nothing before (and on a node on its own).
+     * It overrides every method, the interface's defaults included (a test checks).
+     */
+    static final class LateShared implements dev.thaw.node.instance.SharedSnapshots {
         volatile dev.thaw.node.instance.SharedSnapshots target = NONE;
 
         @Override
@@ -501,6 +504,11 @@ final class ThawNode implements Node, NodeOperations {
         @Override
         public Decision beforeCheckpoint(Deployment d, Snapshot s) {
             return target.beforeCheckpoint(d, s);
+        }
+
+        @Override
+        public boolean awaitedElsewhere(Deployment d) {
+            return target.awaitedElsewhere(d);
         }
 
         @Override

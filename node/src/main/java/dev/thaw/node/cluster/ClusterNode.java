@@ -503,6 +503,11 @@ public final class ClusterNode implements ClusterView, SharedSnapshots, AutoClos
     }
 
     @Override
+    public boolean awaitedElsewhere(Deployment d) {
+        return shared.isPresent() && coordination.catalog().awaitedByOthers(d.name(), d.version());
+    }
+
+    @Override
     public Optional<Catalogued> catalogued(Deployment d) {
         if (shared.isEmpty()) {
             return Optional.empty();

@@ -157,7 +157,7 @@ public final class FunctionInstances implements InstanceStarter, Instance.Lifecy
         if (snapshot.state() == Snapshot.State.READY && Files.isDirectory(snapshot.imagesDir())
                 && ctx.repository().hasStore() && !ctx.repository().isStored(deployment)) {
             ctx.log().append("SNAPSHOT found in its working copy only (the node stopped before it stored it): storing it");
-            ctx.repository().publish(deployment, snapshot.imagesDir(), ctx.log(), true);
+            ctx.repository().publish(deployment, snapshot.imagesDir(), ctx.log(), () -> false);
         }
     }
 
@@ -746,13 +746,14 @@ public final class FunctionInstances implements InstanceStarter, Instance.Lifecy
             ctx.log().append(String.format("SNAPSHOT taken in %d ms: %.1f MB, after %d warm-up exchanges%s",
                     r.duration().toMillis(), r.imageBytes() / 1048576.0, instance.warmUpExchanges,
                     priming == null ? "" : priming.summary(instance)));
-            ctx.repository().publish(deployment, snapshot.imagesDir(), ctx.log(), !ctx.shared().shared()).thenAccept(stored -> {
-                if (stored) {
-                    ctx.shared().taken(deployment, snapshot);
-                } else {
-                    ctx.shared().notTaken(deployment, "the snapshot could not be stored");
-                }
-            });
+            ctx.repository().publish(deployment, snapshot.imagesDir(), ctx.log(), () -> ctx.shared().awaitedElsewhere(deployment))
+                    .thenAccept(stored -> {
+                        if (stored) {
+                            ctx.shared().taken(deployment, snapshot);
+                        } else {
+                            ctx.shared().notTaken(deployment, "the snapshot could not be stored");
+                        }
+                    });
         } catch (IOException | RuntimeException e) {
             String why = "checkpoint failed: " + e.getMessage();
             LOG.log(System.Logger.Level.WARNING, deployment.name() + ": " + why);

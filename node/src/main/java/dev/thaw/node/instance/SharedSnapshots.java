@@ -29,6 +29,14 @@ public interface SharedSnapshots {
      */
     Decision beforeCheckpoint(Deployment d, Snapshot s);
 
+    /**
+     * @return whether another node waits now for the snapshot of the deployment this node is taking
+     *     (from the last view: no call to etcd); its publish, held for a quiet node, goes at once then
+     */
+    default boolean awaitedElsewhere(Deployment d) {
+        return false;
+    }
+
     /** The snapshot this node took is stored: make it the cluster's. */
     void taken(Deployment d, Snapshot s);
 

@@ -400,9 +400,10 @@ final class WarmSnapshot {
                                 + " invocations; it replaces the snapshot taken after init (%.0f ms with the swap)",
                         r.duration().toMillis(), r.imageBytes() / 1048576.0, instance.id, served,
                         (System.nanoTime() - start) / 1e6));
-                // a cluster's other nodes wait for it: not held for a quiet node
+                // held for a quiet node even in a cluster: no node waits for a warmed snapshot, since
+                // every one restores the snapshot it replaces meanwhile
                 CompletableFuture<Boolean> publish = ctx.repository().publish(deployment, snapshot.imagesDir(), ctx.log(),
-                        !cluster);
+                        () -> false);
                 stored = cluster ? publish : null;
             }
         } catch (IOException | RuntimeException e) {

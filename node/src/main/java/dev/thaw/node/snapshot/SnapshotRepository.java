@@ -28,6 +28,7 @@ import java.util.Set;
 import java.util.TreeMap;
 import java.util.TreeSet;
 import java.util.Optional;
+import java.util.function.BooleanSupplier;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
@@ -166,29 +167,31 @@ public final class SnapshotRepository implements AutoCloseable {
     /**
      * Puts the images in the store in the background; {@code log} hears how it went.
      *
-     * <p>A held publish first waits for the node to be quiet for {@link ForegroundWork#QUIET_SPELL}, at
-     * most {@link #PUBLISH_HELD_AT_MOST}. Storing and uploading an image takes both cores for a
-     * while, and a node's first snapshot is taken just as its first invocations come; nothing
-     * restores from the store meanwhile on a single node, whose restores read the working copy. A
-     * node of a cluster does not hold: the other nodes restore from the stored copy, and boot until
-     * it is there.
+     * <p>The publish is held first until the node has been quiet for {@link ForegroundWork#QUIET_SPELL},
+     * for {@link #PUBLISH_HELD_AT_MOST} at most. Storing and uploading an image takes both cores for
+     * a while, and a node's first snapshot is taken just as its first invocations come; nothing on
+     * this node restores from the store meanwhile, since its restores read the working copy. The
+     * hold ends at once when something waits for a snapshot on its way: a caller of {@link
+     * #awaitStored} here, or, as {@code awaited} says, another node of a cluster (which restores from
+     * the stored copy, and waits for it rather than boot). Publishes run one at a time, so a hold ends
+     * for whatever waits behind it too.
      *
-     * @param held whether to wait for a quiet node first
+     * @param awaited whether another node waits for this snapshot now (asked while the hold lasts)
      * @return completes with whether they were stored (false without a store, or when the put failed)
      */
-    public CompletableFuture<Boolean> publish(Deployment d, Path imagesDir, FunctionLog log, boolean held) {
+    public CompletableFuture<Boolean> publish(Deployment d, Path imagesDir, FunctionLog log, BooleanSupplier awaited) {
         if (store.isEmpty()) {
             return CompletableFuture.completedFuture(false);
         }
         SnapshotStore s = store.get();
         String id = snapshotId(d);
-        Publish p = new Publish();
+        Publish p = new Publish(awaited);
         publishing.put(id, p);
         publisher.execute(() -> {
             try {
                 boolean ok;
                 try {
-                    ok = store(s, d, id, imagesDir, log, held, p);
+                    ok = store(s, d, id, imagesDir, log, p);
                 } finally {
                     publishing.remove(id, p); // out of the report before a waiter hears how it ended
                 }
@@ -200,21 +203,27 @@ public final class SnapshotRepository implements AutoCloseable {
         return p.stored;
     }
 
-    /** A snapshot on its way into the store: where it is (what the snapshot report shows), and how it ends. */
+    /**
+     * A snapshot on its way into the store: where it is (what the snapshot report shows), whether
+     * another node waits for it, and how it ends.
+     */
     private static final class Publish {
         volatile String status = "queued";
+        final BooleanSupplier awaited;
         final CompletableFuture<Boolean> stored = new CompletableFuture<>();
+
+        Publish(BooleanSupplier awaited) {
+            this.awaited = awaited;
+        }
     }
 
     /** The body of {@link #publish}, on the publisher's thread. */
-    private boolean store(SnapshotStore s, Deployment d, String id, Path imagesDir, FunctionLog log, boolean held, Publish p) {
-        Duration waited = Duration.ZERO;
-        if (held) {
-            p.status = "held until the node has been quiet for " + ForegroundWork.QUIET_SPELL.toMillis() + " ms (at most "
-                    + PUBLISH_HELD_AT_MOST.toSeconds() + " s)";
-            waited = foreground.awaitQuiet(ForegroundWork.QUIET_SPELL, PUBLISH_HELD_AT_MOST,
-                    () -> closing || storeAwaited.get() > 0);
-        }
+    private boolean store(SnapshotStore s, Deployment d, String id, Path imagesDir, FunctionLog log, Publish p) {
+        p.status = "held until the node has been quiet for " + ForegroundWork.QUIET_SPELL.toMillis() + " ms, or until"
+                + " something waits for it (at most " + PUBLISH_HELD_AT_MOST.toSeconds() + " s)";
+        boolean[] awaitedElsewhere = new boolean[1];
+        Duration waited = foreground.awaitQuiet(ForegroundWork.QUIET_SPELL, PUBLISH_HELD_AT_MOST,
+                () -> closing || storeAwaited.get() > 0 || (awaitedElsewhere[0] = awaitedElsewhere()));
         p.status = "storing";
         long start = System.nanoTime();
         try {
@@ -223,7 +232,8 @@ public final class SnapshotRepository implements AutoCloseable {
             long chunks = m.files().stream().mapToLong(f -> f.chunks().size()).sum();
             log.append(String.format("SNAPSHOT stored in %d ms: %d files, %d chunks (upload to the remote tier "
                     + "continues in the background)%s", (System.nanoTime() - start) / 1_000_000, m.files().size(), chunks,
-                    held ? String.format("; held %d ms first, for a quiet node", waited.toMillis()) : ""));
+                    awaitedElsewhere[0] ? String.format("; held %d ms first, until another node waited for it", waited.toMillis())
+                            : String.format("; held %d ms first, for a quiet node", waited.toMillis())));
             return true;
         } catch (RuntimeException e) { // StoreException, or an UncheckedIOException from reading the images
             if (!Files.isDirectory(imagesDir) || vanished(e)) {
@@ -236,6 +246,16 @@ public final class SnapshotRepository implements AutoCloseable {
             LOG.log(System.Logger.Level.WARNING, d.name() + ": snapshot not stored: " + e.getMessage());
             return false;
         }
+    }
+
+    /** @return whether another node waits for any snapshot queued for its publish (and behind a held one) */
+    private boolean awaitedElsewhere() {
+        for (Publish p : publishing.values()) {
+            if (p.awaited.getAsBoolean()) {
+                return true;
+            }
+        }
+        return false;
     }
 
     /**
