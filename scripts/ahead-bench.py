@@ -4,7 +4,7 @@
 Usage: scripts/ahead-bench.py [--port 8190] [--sections overhead,bursts,chain] [--bursts 1,8,32]
                               [--iats 100,1000] [--rounds 8] [--ways none,learned,learned+freshen] [--round-gap-s 2.5] [--object-mib 10] [--object-latency-ms 20]
                               [--overhead-requests 2000] [--quiet-s 60] [--overhead-runs 1] [--freshen-max-calls 60]
-                              [--node-option=ARG]... [--keep]
+                              [--node-option=ARG]... [--cluster] [--keep]
 
 Starts its own node (./thaw up, sandboxed, data in .thaw/bench-ahead, removed at the end unless --keep)
 and an object server on this host's address (the node's egress allows exactly it), then runs, in this order:
@@ -34,6 +34,11 @@ chain     a two-step chain A -> B at each inter-arrival time (A answered, then B
           (from the node handing B the event to B's result, as the node saw it); the rest of a call's
           time is the node's and the client's.
 
+With --cluster the node is a node of a cluster: the script starts a one-member etcd
+(.thaw/etcd/bin/etcd, scripts/install-etcd.sh installs it) and `./thaw s3-server` on this machine,
+writes the cluster's secrets as `thaw cluster up` does, and gives the node the options of a node
+joining them (every restart joins the same cluster, so each fresh node deploys a new version).
+
 Prints one table per section, with the commit, date and machine. Needs the project built (./thaw builds it).
 """
 import argparse
@@ -43,7 +48,9 @@ import http.client
 import http.server
 import json
 import os
+import secrets
 import shutil
+import socket
 import subprocess
 import sys
 import threading
@@ -209,6 +216,89 @@ class Node:
     def stop(self):
         stop_group(self.proc, 60)
         self.log.close()
+
+
+def free_port():
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def await_port(port, proc, what, log, timeout_s=120):
+    deadline = time.time() + timeout_s
+    while True:
+        if proc.poll() is not None:
+            sys.exit("%s exited with %s; its output: %s" % (what, proc.returncode, log))
+        with socket.socket() as s:
+            if s.connect_ex(("127.0.0.1", port)) == 0:
+                return
+        if time.time() > deadline:
+            sys.exit("%s did not listen on port %d within %d s; its output: %s" % (what, port, timeout_s, log))
+        time.sleep(0.2)
+
+
+class LocalCluster:
+    """What a node needs to join a cluster, on this machine: a one-member etcd, `thaw s3-server`, and
+    the cluster's secrets as owner-only files, written as `thaw cluster up` writes them."""
+
+    def __init__(self, base):
+        self.base = base
+        shutil.rmtree(base, ignore_errors=True)
+        os.makedirs(base)
+        etcd = os.path.join(ROOT, ".thaw", "etcd", "bin", "etcd")
+        if not os.path.exists(etcd):
+            subprocess.run([os.path.join(ROOT, "scripts", "install-etcd.sh")], check=True, stdout=subprocess.DEVNULL)
+        self.procs = []
+        client, peer = free_port(), free_port()
+        self.etcd_url = "http://127.0.0.1:%d" % client
+        peer_url = "http://127.0.0.1:%d" % peer
+        self._start("etcd", [etcd, "--name", "bench", "--data-dir", os.path.join(base, "etcd"),
+                             "--listen-client-urls", self.etcd_url, "--advertise-client-urls", self.etcd_url,
+                             "--listen-peer-urls", peer_url, "--initial-advertise-peer-urls", peer_url,
+                             "--initial-cluster", "bench=" + peer_url], client)
+        self.s3_keys = {"THAW_S3_ACCESS_KEY": "THAWS3" + secrets.token_hex(6), "THAW_S3_SECRET_KEY": secrets.token_urlsafe(30)}
+        s3 = free_port()
+        self.s3_url = "http://127.0.0.1:%d" % s3
+        self._start("the S3 server", [os.path.join(ROOT, "thaw"), "s3-server", "--dir", os.path.join(base, "s3"),
+                                      "--port", str(s3), "--bucket", "thaw-bench"], s3, self.s3_keys)
+        d = os.path.join(base, "secrets")
+        os.makedirs(d, mode=0o700)
+        self.files = {
+            "--api-token-file": self._secret(d, "api-token", secrets.token_urlsafe(32) + "\n"),
+            "--aws-credentials-file": self._secret(d, "aws-credentials", "[thaw]\naws_access_key_id = AKTHAW%s\n"
+                                                   "aws_secret_access_key = %s\n" % (secrets.token_hex(6).upper(),
+                                                                                      secrets.token_urlsafe(30))),
+            "--store-secret-file": self._secret(d, "store.secret", secrets.token_bytes(32)),
+            "--xdt-key-file": self._secret(d, "xdt.key", base64.b64encode(secrets.token_bytes(32)).decode() + "\n"),
+        }
+
+    def _start(self, what, cmd, port, env=None):
+        log = os.path.join(self.base, ("etcd" if what == "etcd" else "s3") + ".log")
+        with open(log, "w") as out:
+            proc = subprocess.Popen(cmd, cwd=ROOT, stdout=out, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
+                                    start_new_session=True, env=dict(os.environ, **(env or {})))
+        self.procs.append(proc)
+        await_port(port, proc, what, log)
+
+    @staticmethod
+    def _secret(d, name, content):
+        path = os.path.join(d, name)
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        with os.fdopen(fd, "wb") as f:
+            f.write(content if isinstance(content, bytes) else content.encode())
+        return path
+
+    def node_options(self, port):
+        """The `thaw up` options of a node of this cluster listening on port."""
+        return (["--cluster=" + self.etcd_url, "--node-id=bench", "--advertise=http://127.0.0.1:%d" % port,
+                 "--s3-endpoint=" + self.s3_url, "--s3-bucket=thaw-bench"]
+                + ["%s=%s" % (k, v) for k, v in self.files.items()])
+
+    def close(self, keep=False):
+        for proc in reversed(self.procs):
+            stop_group(proc, 20)
+        if not keep:
+            shutil.rmtree(self.base, ignore_errors=True)
 
 
 @contextlib.contextmanager
@@ -457,6 +547,8 @@ def main():
                    help="the node's freshen calls per function per minute (thaw up's default is 10)")
     p.add_argument("--node-option", action="append", default=[],
                    help="an argument of `thaw up` for the node (repeatable), e.g. --node-option=--store-no-warm-up")
+    p.add_argument("--cluster", action="store_true",
+                   help="run the node as a node of a cluster: a one-member etcd and `thaw s3-server` on this machine")
     p.add_argument("--keep", action="store_true", help="keep the node's data directory")
     a = p.parse_args()
     sections = a.sections.split(",")
@@ -472,13 +564,23 @@ def main():
     header("ahead-bench")
     obj = ObjectServer(a.object_mib << 20, a.object_latency_ms)
     data_dir = os.path.join(ROOT, ".thaw", "bench-ahead", "data")
+    cluster = LocalCluster(os.path.join(ROOT, ".thaw", "bench-ahead", "cluster")) if a.cluster else None
+    options = a.node_option + (cluster.node_options(a.port) if cluster else [])
+    env = cluster.s3_keys if cluster else None
     # the chain's rounds predict B more often than the default freshen limit (10 a minute) allows
-    print("node: thaw up --freshen-max-calls %d%s" % (a.freshen_max_calls, "".join(" " + o for o in a.node_option)))
+    print("node: thaw up --freshen-max-calls %d%s%s" % (a.freshen_max_calls, "".join(" " + o for o in a.node_option),
+                                                       " (a node of a cluster: etcd and thaw s3-server on this machine)"
+                                                       if cluster else ""))
     def start():
         return Node(a.port, data_dir, "%s:%d" % (obj.host, obj.port),
-                    extra=["--freshen-max-calls", str(a.freshen_max_calls)] + a.node_option)
+                    extra=["--freshen-max-calls", str(a.freshen_max_calls)] + options, env=env)
 
-    node = start()
+    try:
+        node = start()
+    except BaseException:
+        if cluster:
+            cluster.close()
+        raise
 
     def restart():  # the later sections and the final stop use the node it started
         nonlocal node
@@ -496,6 +598,8 @@ def main():
     finally:
         node.stop()
         obj.close()
+        if cluster:
+            cluster.close(a.keep)
         if not a.keep:
             shutil.rmtree(os.path.dirname(data_dir), ignore_errors=True)
 
