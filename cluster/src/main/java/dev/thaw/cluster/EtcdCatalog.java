@@ -171,7 +171,9 @@ final class EtcdCatalog implements SnapshotCatalog {
 
     /**
      * Tells the claimant that this node waits (its publish may be held while nobody does). Best
-     * effort: without it the claimant publishes once its node is quiet, a little later.
+     * effort: without it the claimant publishes once its node is quiet, a little later. Two waits of
+     * one node share the key, and the first to end withdraws it; that costs little, since both end
+     * at the publish, and a claimant holds its publish for a bounded time only.
      *
      * @return the waiter's key, or null when it could not be written
      */
