@@ -14,7 +14,9 @@ overhead  warm node overhead on the node that just started (right after the firs
           keep-alive connection; overhead = client round trip - X-Thaw-Duration-Ms (what the node adds).
           With --overhead-runs N, N fresh nodes one after another (each a restart with empty data), and
           then the p99 of all their calls pooled and the median of the runs' ratios: one run's p99 of
-          2,000 calls moves by 2x from run to run on a noisy VM.
+          2,000 calls moves by 2x from run to run on a noisy VM. Per fresh node it also says when its
+          first snapshot was stored, from the start of its fresh calls, and how long its publish was
+          held first (the function's log): a publish that runs under the calls makes most of the tail.
 bursts    STeLLAR-style bursts of N concurrent invocations of hello, three ways: "zero" (the function
           scaled to zero before each burst: every request waits for a restore), "ramp" (bursts of 1, 2,
           4, ... N, 2 s apart, instances kept: the autoscaler scales up from what it saw), "prewarm"
@@ -334,6 +336,27 @@ def overhead(node, requests):
     return rtt, over
 
 
+def publish_line(node, since):
+    """When hello's snapshot was stored, relative to `since` (the client's wall clock), and how long its
+    publish was held first: from the function's log (SNAPSHOT stored ...; held W ms first, ...)."""
+    import datetime
+    import re
+    deadline = time.time() + 40  # a publish is held 30 s at most
+    while True:  # a held publish is stored once the calls have stopped for a quiet spell
+        status, data, _ = node.request("GET", "/functions/hello/logs?tail=10000")
+        stored = [l for l in data.decode(errors="replace").splitlines() if " SNAPSHOT stored in " in l]
+        if status == 200 and stored:
+            break
+        if time.time() > deadline:
+            return "publish: not stored within 40 s of the calls"
+        time.sleep(0.5)
+    line = stored[-1]
+    at = datetime.datetime.fromisoformat(line.split(" ", 1)[0][:26].rstrip("Z") + "+00:00").timestamp()
+    held = re.search(r"held (\d+) ms first, (.*)$", line)
+    return "publish: stored %+.2f s from the fresh calls' start%s" % (
+        at - since, "; held %s ms, %s" % (held.group(1), held.group(2)) if held else "")
+
+
 def section_overhead(node, a, restart):
     """With --overhead-runs N, restart() replaces the node N-1 times (and main's node with it)."""
     runs = a.overhead_runs
@@ -349,12 +372,18 @@ def section_overhead(node, a, restart):
         rows = {}
         for key, label, wait in (("fresh", "just started", 0), ("quiet", "quiet for %d s" % a.quiet_s, a.quiet_s)):
             time.sleep(wait)
+            began = time.time()
             rtt, over = overhead(node, a.overhead_requests)
+            if key == "fresh":
+                took = time.time() - began
+                publish = "%s (the calls took %.2f s)" % (publish_line(node, began), took)
             rows[key] = over
             pooled[key] += over
             shown = label if runs == 1 else "%d: %s" % (run, label)
             print("%-24s %9.2f %9.2f %11.2f %11.2f" % (shown, pct(rtt, 50), pct(rtt, 99), pct(over, 50), pct(over, 99)),
                   flush=True)
+        # what a fresh node's tail depends on most: whether its first snapshot's publish ran under its calls
+        print("  " + publish, flush=True)
         ratios.append(pct(rows["fresh"], 99) / pct(rows["quiet"], 99))
         print("fresh/quiet overhead p99: %.2fx (the bar: within 3x)" % ratios[-1], flush=True)
     if runs > 1:

@@ -63,24 +63,35 @@ public final class ForegroundWork {
 
     /** @return whether the node has had no foreground work for at least {@code spell}, up to now */
     public boolean quietFor(Duration spell) {
+        return quietSince(spell, Long.MIN_VALUE);
+    }
+
+    /** @return whether the node has had no foreground work for {@code spell}, counted from {@code notBefore} at the earliest */
+    private boolean quietSince(Duration spell, long notBefore) {
         long now = ticker.getAsLong();
         if (inFlight.get() > 0 || othersBusy.getAsBoolean()) {
             lastBusyNanos = now;
             return false;
         }
-        return now - lastBusyNanos >= spell.toNanos();
+        return now - Math.max(lastBusyNanos, notBefore) >= spell.toNanos();
     }
 
     /**
-     * Waits until the node has been quiet for {@code spell}, or {@code atMost} has passed, or
-     * {@code stopWaiting} says so (a node closing).
+     * Waits until the node has been quiet for {@code spell} since the wait began, or {@code atMost}
+     * has passed, or {@code stopWaiting} says so (a node closing).
+     *
+     * <p>Since the wait began: invocations are counted as they begin and end, but the rest of the
+     * node's foreground work (an instance starting) is only seen when someone looks, and before
+     * the wait's first look nobody may have looked for a long while. A deploy's boot, over at the
+     * moment its snapshot's publish begins to wait, would otherwise pass for quiet, and the publish
+     * would run under the first invocations that follow it.
      *
      * @return how long it waited
      */
     public Duration awaitQuiet(Duration spell, Duration atMost, BooleanSupplier stopWaiting) {
         long start = ticker.getAsLong();
         long look = Math.min(LOOK_EVERY_NANOS, Math.max(1, spell.toNanos() / 4));
-        while (!quietFor(spell) && ticker.getAsLong() - start < atMost.toNanos() && !stopWaiting.getAsBoolean()) {
+        while (!quietSince(spell, start) && ticker.getAsLong() - start < atMost.toNanos() && !stopWaiting.getAsBoolean()) {
             LockSupport.parkNanos(look);
             if (Thread.currentThread().isInterrupted()) {
                 break;
