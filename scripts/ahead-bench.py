@@ -46,10 +46,12 @@ Prints one table per section, with the commit, date and machine. Needs the proje
 import argparse
 import base64
 import contextlib
+import datetime
 import http.client
 import http.server
 import json
 import os
+import re
 import secrets
 import shutil
 import socket
@@ -254,15 +256,15 @@ class LocalCluster:
         client, peer = free_port(), free_port()
         self.etcd_url = "http://127.0.0.1:%d" % client
         peer_url = "http://127.0.0.1:%d" % peer
-        self._start("etcd", [etcd, "--name", "bench", "--data-dir", os.path.join(base, "etcd"),
-                             "--listen-client-urls", self.etcd_url, "--advertise-client-urls", self.etcd_url,
-                             "--listen-peer-urls", peer_url, "--initial-advertise-peer-urls", peer_url,
-                             "--initial-cluster", "bench=" + peer_url], client)
+        self._start("etcd", "etcd.log", [etcd, "--name", "bench", "--data-dir", os.path.join(base, "etcd"),
+                                         "--listen-client-urls", self.etcd_url, "--advertise-client-urls", self.etcd_url,
+                                         "--listen-peer-urls", peer_url, "--initial-advertise-peer-urls", peer_url,
+                                         "--initial-cluster", "bench=" + peer_url], client)
         self.s3_keys = {"THAW_S3_ACCESS_KEY": "THAWS3" + secrets.token_hex(6), "THAW_S3_SECRET_KEY": secrets.token_urlsafe(30)}
         s3 = free_port()
         self.s3_url = "http://127.0.0.1:%d" % s3
-        self._start("the S3 server", [os.path.join(ROOT, "thaw"), "s3-server", "--dir", os.path.join(base, "s3"),
-                                      "--port", str(s3), "--bucket", "thaw-bench"], s3, self.s3_keys)
+        self._start("the S3 server", "s3.log", [os.path.join(ROOT, "thaw"), "s3-server", "--dir", os.path.join(base, "s3"),
+                                                "--port", str(s3), "--bucket", "thaw-bench"], s3, self.s3_keys)
         d = os.path.join(base, "secrets")
         os.makedirs(d, mode=0o700)
         self.files = {
@@ -274,8 +276,8 @@ class LocalCluster:
             "--xdt-key-file": self._secret(d, "xdt.key", base64.b64encode(secrets.token_bytes(32)).decode() + "\n"),
         }
 
-    def _start(self, what, cmd, port, env=None):
-        log = os.path.join(self.base, ("etcd" if what == "etcd" else "s3") + ".log")
+    def _start(self, what, log_name, cmd, port, env=None):
+        log = os.path.join(self.base, log_name)
         with open(log, "w") as out:
             proc = subprocess.Popen(cmd, cwd=ROOT, stdout=out, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
                                     start_new_session=True, env=dict(os.environ, **(env or {})))
@@ -339,8 +341,6 @@ def overhead(node, requests):
 def publish_line(node, since):
     """When hello's snapshot was stored, relative to `since` (the client's wall clock), and how long its
     publish was held first: from the function's log (SNAPSHOT stored ...; held W ms first, ...)."""
-    import datetime
-    import re
     deadline = time.time() + 40  # a publish is held 30 s at most
     while True:  # a held publish is stored once the calls have stopped for a quiet spell
         status, data, _ = node.request("GET", "/functions/hello/logs?tail=10000")

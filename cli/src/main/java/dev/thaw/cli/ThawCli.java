@@ -77,7 +77,7 @@ public final class ThawCli implements Runnable {
 
     /** @param progress how long-running commands report progress on stderr (tests choose) */
     static CommandLine commandLine(Function<URI, ThawClient> clients, Progress.Settings progress) {
-        return commandLineWithTokens((url, token) -> clients.apply(url), progress);
+        return tree((url, token) -> clients.apply(url), progress, COMMANDS);
     }
 
     /**
@@ -85,12 +85,7 @@ public final class ThawCli implements Runnable {
      * @return the configured command line; call {@link CommandLine#execute(String...)} on it
      */
     public static CommandLine commandLineWithTokens(java.util.function.BiFunction<URI, String, ThawClient> clients) {
-        return commandLineWithTokens(clients, Progress.Settings.detect());
-    }
-
-    private static CommandLine commandLineWithTokens(java.util.function.BiFunction<URI, String, ThawClient> clients,
-                                                     Progress.Settings progress) {
-        return tree(clients, progress, COMMANDS);
+        return tree(clients, Progress.Settings.detect(), COMMANDS);
     }
 
     /** @return the root command with {@code subcommands} */
