@@ -40,7 +40,7 @@ import picocli.CommandLine.Spec;
 /** {@code thaw cluster up} (see the comment above). */
 @Command(name = "up", description = {"Starts a cluster on this machine in the foreground: etcd, the S3 server and N nodes",
         "whose APIs answer on 127.0.0.1 ports P..P+N-1. Ctrl-C or SIGTERM stops them all."})
-final class ClusterUpCommand implements Callable<Integer> {
+final class ClusterUpCommand implements Callable<Integer>, ThawCli.LocalCommand {
     private static final Pattern LISTENING = Pattern.compile("thaw node listening on (http://\\S+)");
     private static final Pattern S3_LISTENING = Pattern.compile("s3 server listening on (http://\\S+)");
     private static final Duration START_WAIT = Duration.ofSeconds(120);

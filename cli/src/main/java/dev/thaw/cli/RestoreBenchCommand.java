@@ -31,7 +31,7 @@ import picocli.CommandLine.Spec;
         "directory baseline) and from the snapshot store's memory, disk and S3 tiers, per store variant (chunk size,",
         "encryption) and restore mode, as ratios measured in one run; and the store's deduplication. Starts its own",
         "nodes; needs CRIU (run as root) and the built examples."})
-final class RestoreBenchCommand implements Callable<Integer> {
+final class RestoreBenchCommand implements Callable<Integer>, ThawCli.LocalCommand {
 
     @Spec
     CommandSpec spec;

@@ -13,7 +13,7 @@ import picocli.CommandLine.Option;
  * {@code THAW_S3_ACCESS_KEY} and {@code THAW_S3_SECRET_KEY}, never from flags.
  */
 @Command(name = "s3-server", hidden = true, description = "Serves the S3 protocol on 127.0.0.1 from a directory.")
-final class S3ServerCommand implements Callable<Integer> {
+final class S3ServerCommand implements Callable<Integer>, ThawCli.LocalCommand {
     @picocli.CommandLine.Spec
     picocli.CommandLine.Model.CommandSpec spec;
 

@@ -93,7 +93,31 @@ public final class ThawCli implements Runnable {
                                     java.util.List<Class<?>> subcommands) {
         CommandLine root = new CommandLine(new ThawCli(clients, progress));
         subcommands.forEach(root::addSubcommand);
+        withoutNodeOptionsWhereNoNodeIsAsked(root);
         return root.setExecutionExceptionHandler(new ErrorReporter()); // settings reach the subcommands present
+    }
+
+    /**
+     * A command that starts something on this machine and asks no running node anything ({@code up},
+     * {@code cluster up}, {@code s3-server}, {@code bench restore}). {@code --url} and
+     * {@code --token-file} would do nothing there, so its help does not offer them and giving one is a
+     * usage error instead of a flag silently ignored.
+     */
+    interface LocalCommand {
+    }
+
+    private static void withoutNodeOptionsWhereNoNodeIsAsked(CommandLine command) {
+        for (CommandLine sub : command.getSubcommands().values()) {
+            if (sub.getCommand() instanceof LocalCommand) {
+                for (String name : java.util.List.of("--url", "--token-file")) {
+                    CommandLine.Model.OptionSpec inherited = sub.getCommandSpec().findOption(name);
+                    if (inherited != null) {
+                        sub.getCommandSpec().remove(inherited);
+                    }
+                }
+            }
+            withoutNodeOptionsWhereNoNodeIsAsked(sub);
+        }
     }
 
     /** Without a subcommand there is nothing to do: show what there is. */

@@ -15,7 +15,7 @@ import picocli.CommandLine.Spec;
 /** {@code thaw up}: runs a node in the foreground until Ctrl-C. */
 @Command(name = "up", description = {"Starts a node in the foreground; Ctrl-C stops it and its instances.",
         "The runtime JAR and CRIU come from the system properties thaw.runtime.jar and thaw.criu."})
-final class UpCommand implements Callable<Integer> {
+final class UpCommand implements Callable<Integer>, ThawCli.LocalCommand {
 
     @Spec
     CommandSpec spec;

@@ -510,6 +510,31 @@ class ThawCliTest {
     }
 
     @Test
+    void commandsThatAskNoNodeNeitherOfferNorTakeTheNodesUrlOrToken() {
+        for (String[] local : new String[][] {{"up"}, {"cluster", "up"}, {"s3-server"}, {"bench", "restore"}}) {
+            String command = String.join(" ", local);
+            out.getBuffer().setLength(0);
+            assertThat(thaw(concat(local, "--help"))).as(command).isZero();
+            assertThat(out.toString()).as(command).contains("Usage: thaw " + command)
+                    .doesNotContain("--url", "[--token-file", " --token-file=");
+            err.getBuffer().setLength(0);
+            // --dir: s3-server's required option, else its absence is the error reported
+            assertThat(thaw(concat(local, "--url", "http://127.0.0.1:1", "--dir", "unused"))).as(command).isEqualTo(2);
+            assertThat(err.toString()).as(command).contains("Unknown option", "'--url'");
+        }
+        for (String[] asking : new String[][] {{"list"}, {"cluster", "nodes"}, {"bench", "run"}, {"snapshot", "list"}}) {
+            out.getBuffer().setLength(0);
+            assertThat(thaw(concat(asking, "--help"))).isZero();
+            assertThat(out.toString()).as(String.join(" ", asking)).contains("--url=URL", "--token-file=FILE");
+        }
+    }
+
+    private static String[] concat(String[] head, String... tail) {
+        return java.util.stream.Stream.concat(java.util.Arrays.stream(head), java.util.Arrays.stream(tail))
+                .toArray(String[]::new);
+    }
+
+    @Test
     void urlMayPrecedeTheSubcommand() {
         node.answer("GET", "/functions", 200, "{\"functions\":[]}");
         assertThat(thaw("--url", node.uri().toString(), "list")).isZero();
