@@ -13,6 +13,7 @@ import io.etcd.jetcd.options.PutOption;
 import java.lang.System.Logger.Level;
 import java.time.Duration;
 import java.util.ArrayList;
+import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
@@ -38,8 +39,9 @@ import java.util.function.Consumer;
  *            snapshots/<v> (the snapshot to warm is published)
  *   remove   If    snapshots/<v> mod revision == the one read (naming the broken snapshot id)
  *            Then  delete snapshots/<v>
- *   await    put waiters/<v>/<node> under this handle's lease, wait on the view, delete it: the
- *            claimant's view shows who waits, so a claimant may hold its publish while nobody does
+ *   await    put waiters/<v>/<node> under this handle's lease, wait on the view, delete it (the
+ *            first of this node's waits for <v> puts it, the last deletes it): the claimant's view
+ *            shows who waits, so a claimant may hold its publish while nobody does
  *
  * A claim's value carries the lease id, so "the value this handle wrote" is unique: a release never
  * deletes a claim another node (or a later lease of this node) took since. Held claims are tracked
@@ -64,6 +66,8 @@ final class EtcdCatalog implements SnapshotCatalog {
     private final Map<String, ByteSequence> pendingReleases = new ConcurrentHashMap<>();
     /** Claim key -> mod revision of the other node's claim a Busy answer saw. */
     private final Map<String, Long> busyRevisions = new ConcurrentHashMap<>();
+    /** This node's waits going on per waiter key (see announceWait); guarded by itself. */
+    private final Map<String, Integer> waitsByKey = new HashMap<>();
 
     EtcdCatalog(ClusterConfig config, Keys keys, Session session, View view) {
         this.config = config;
@@ -153,7 +157,7 @@ final class EtcdCatalog implements SnapshotCatalog {
         String cKey = keys.claim(function, version);
         CompletableFuture<Optional<SnapshotEntry>> f = view.awaitSnapshot(View.slot(function, version),
                 busyRevisions.getOrDefault(cKey, 0L));
-        ByteSequence waiter = f.isDone() ? null : announceWait(function, version);
+        String waiter = f.isDone() ? null : announceWait(function, version);
         try {
             return f.get(Math.max(0, timeout.toNanos()), TimeUnit.NANOSECONDS);
         } catch (TimeoutException e) {
@@ -171,35 +175,51 @@ final class EtcdCatalog implements SnapshotCatalog {
 
     /**
      * Tells the claimant that this node waits (its publish may be held while nobody does). Best
-     * effort: without it the claimant publishes once its node is quiet, a little later. Two waits of
-     * one node share the key, and the first to end withdraws it; that costs little, since both end
-     * at the publish, and a claimant holds its publish for a bounded time only.
+     * effort: without it the claimant publishes once its node is quiet, a little later.
+     *
+     * <p>Several waits of this node for one version share its key: the first writes it, the last
+     * deletes it. A wait that ends early (a shorter timeout, an interrupt) must not withdraw the key
+     * while another still waits, or the claimant would go on holding its publish against it. The
+     * count and the etcd call that follows it are under one lock, so a delete and a put for the same
+     * key reach etcd in the order of the counts; waits are rare (another node holds the boot claim).
      *
      * @return the waiter's key, or null when it could not be written
      */
-    private ByteSequence announceWait(String function, long version) {
+    private String announceWait(String function, long version) {
         long lease = session.leaseId();
         if (lease == 0) {
             return null;
         }
-        ByteSequence key = Keys.bytes(keys.waiter(function, version, config.nodeId()));
-        try {
-            session.call("announce the wait for the snapshot of " + function + "@" + version,
-                    c -> c.getKVClient().put(key, ByteSequence.EMPTY, PutOption.builder().withLeaseId(lease).build()));
-            return key;
-        } catch (ClusterException e) {
-            LOG.log(Level.DEBUG, "announcing a wait failed: {0}", e.getMessage());
-            return null;
+        String key = keys.waiter(function, version, config.nodeId());
+        synchronized (waitsByKey) {
+            if (waitsByKey.merge(key, 1, Integer::sum) > 1) {
+                return key; // written by a wait still going on
+            }
+            try {
+                session.call("announce the wait for the snapshot of " + function + "@" + version,
+                        c -> c.getKVClient().put(Keys.bytes(key), ByteSequence.EMPTY,
+                                PutOption.builder().withLeaseId(lease).build()));
+                return key;
+            } catch (ClusterException e) {
+                waitsByKey.remove(key);
+                LOG.log(Level.DEBUG, "announcing a wait failed: {0}", e.getMessage());
+                return null;
+            }
         }
     }
 
     /** Best effort: a waiter's key left behind goes with this node's lease. */
-    private void withdrawWait(ByteSequence key, String function, long version) {
-        try {
-            session.call("end the wait for the snapshot of " + function + "@" + version,
-                    c -> c.getKVClient().delete(key));
-        } catch (ClusterException e) {
-            LOG.log(Level.DEBUG, "withdrawing a wait failed: {0}", e.getMessage());
+    private void withdrawWait(String key, String function, long version) {
+        synchronized (waitsByKey) {
+            if (waitsByKey.computeIfPresent(key, (k, n) -> n == 1 ? null : n - 1) != null) {
+                return; // another wait of this node goes on
+            }
+            try {
+                session.call("end the wait for the snapshot of " + function + "@" + version,
+                        c -> c.getKVClient().delete(Keys.bytes(key)));
+            } catch (ClusterException e) {
+                LOG.log(Level.DEBUG, "withdrawing a wait failed: {0}", e.getMessage());
+            }
         }
     }
 

@@ -204,6 +204,32 @@ class CatalogTest extends SharedEtcd {
     }
 
     @Test
+    void aNodesWaitThatEndsEarlyLeavesItsOtherWaitForTheSameSnapshotAnnounced() throws Exception {
+        EtcdCoordination a = f.connect("a");
+        EtcdCoordination b = f.connect("b");
+        a.catalog().claim("twice", 1);
+        assertThat(b.catalog().claim("twice", 1)).isInstanceOf(Claim.Busy.class);
+        CompletableFuture<Optional<SnapshotEntry>> shortWait = CompletableFuture.supplyAsync(() -> {
+            try {
+                return b.catalog().awaitSnapshot("twice", 1, Duration.ofMillis(1500));
+            } catch (InterruptedException e) {
+                throw new AssertionError(e);
+            }
+        });
+        CompletableFuture<Optional<SnapshotEntry>> longWait = CompletableFuture.supplyAsync(() -> await(b, "twice", 1));
+        Fixtures.await("a sees b waiting", Duration.ofSeconds(5), () -> a.catalog().awaitedByOthers("twice", 1));
+        assertThat(shortWait.get(5, TimeUnit.SECONDS)).as("the short wait timed out").isEmpty();
+        assertThat(longWait).as("the long wait goes on").isNotDone();
+        Thread.sleep(300); // long enough for a withdrawal to reach a's view
+        assertThat(a.catalog().awaitedByOthers("twice", 1)).as("b still waits").isTrue();
+
+        SnapshotEntry published = a.catalog().publish(entry("twice", 1, "twice@1", "a"));
+        assertThat(longWait.get(5, TimeUnit.SECONDS)).contains(published);
+        Fixtures.await("the last wait's end withdraws it", Duration.ofSeconds(5),
+                () -> !a.catalog().awaitedByOthers("twice", 1) && a.view.awaiting.isEmpty());
+    }
+
+    @Test
     void cachedByComesFromTheMembersRecords() {
         EtcdCoordination a = f.connect("a");
         EtcdCoordination b = f.connect("b");
