@@ -1,9 +1,10 @@
 #!/usr/bin/env python3
 """Work ahead of demand, measured: bursts, a predicted chain, and the warm path of a fresh node.
 
-Usage: scripts/ahead-bench.py [--port 8190] [--sections overhead,bursts,chain] [--bursts 1,8,32]
+Usage: scripts/ahead-bench.py [--port 8190] [--sections overhead,bursts,chain,busy] [--bursts 1,8,32]
                               [--iats 100,1000] [--rounds 8] [--ways none,learned,learned+freshen] [--round-gap-s 2.5] [--object-mib 10] [--object-latency-ms 20]
                               [--overhead-requests 2000] [--quiet-s 60] [--overhead-runs 1] [--freshen-max-calls 60]
+                              [--busy-rate 50] [--busy-s 20]
                               [--node-option=ARG]... [--cluster] [--keep]
 
 Starts its own node (./thaw up, sandboxed, data in .thaw/bench-ahead, removed at the end unless --keep)
@@ -35,6 +36,12 @@ chain     a two-step chain A -> B at each inter-arrival time (A answered, then B
           before the round, as the warm calls are. Its "handler" column is the median X-Thaw-Duration-Ms
           (from the node handing B the event to B's result, as the node saw it); the rest of a call's
           time is the node's and the client's.
+busy      a learned chain whose first function is called often: A (hello) --busy-rate times a second,
+          B (hello) once per --round-gap-s. After 3 rounds that teach the chain (A for 1 s, then B once),
+          --busy-s of A at that rate with B once a round: the chain's predictions (predicted, used,
+          wasted), the most pre-restored clones B held at once and its instances at the end. Each
+          prediction pending counts as a clone of B wanted, so a predictor that predicts B at every
+          call of A holds clones of B that nothing uses. Not in the default sections.
 
 With --cluster the node is a node of a cluster: the script starts a one-member etcd
 (.thaw/etcd/bin/etcd, scripts/install-etcd.sh installs it) and `./thaw s3-server` on this machine,
@@ -557,10 +564,60 @@ def section_chain(node, obj, a):
                 print("freshen lines in %s's log: %d; %s" % (b, len(freshen_lines), " | ".join(freshen_lines[-2:])))
 
 
+def section_busy(node, a):
+    node.deploy("busy-a", HELLO_JAR, HELLO_HANDLER)
+    node.deploy("busy-b", HELLO_JAR, HELLO_HANDLER)
+    conn = http.client.HTTPConnection("127.0.0.1", node.port, timeout=60)
+    period = 1.0 / a.busy_rate
+    calls = {"a": 0, "b": 0}
+
+    def a_for(seconds):
+        end = time.time() + seconds
+        while time.time() < end:
+            t = time.time()
+            node.invoke("busy-a", b'{"name":"Ada"}', conn)
+            calls["a"] += 1
+            time.sleep(max(0.0, period - (time.time() - t)))
+
+    for _ in range(LEARNING_ROUNDS):
+        a_for(1.0)
+        node.invoke("busy-b", b'{"name":"Ada"}', conn)
+        time.sleep(a.round_gap_s)
+    watching, most = [True], {"clones": 0, "instances": 0}
+
+    def watch():  # describe opens a connection of its own: A's calls keep theirs
+        while watching[0]:
+            d = node.describe("busy-b")
+            most["clones"] = max(most["clones"], (d.get("scaling") or {}).get("preRestoredClones", 0))
+            most["instances"] = max(most["instances"], sum(d["instances"].values()))
+            time.sleep(0.25)
+
+    watcher = threading.Thread(target=watch)
+    watcher.start()
+    end = time.time() + a.busy_s
+    try:
+        while time.time() < end:
+            a_for(min(a.round_gap_s, end - time.time()))
+            node.invoke("busy-b", b'{"name":"Ada"}', conn)
+            calls["b"] += 1
+        time.sleep(2.5)  # the last predictions' window passes
+    finally:
+        watching[0] = False
+        watcher.join()
+        conn.close()
+    d = node.describe("busy-b")
+    chain = [p for p in (d.get("scaling") or {}).get("predictions") or [] if p["from"] == "busy-a"]
+    print("\n## a busy chain: A %d calls a second, B once per %.1f s, for %d s (after %d rounds that teach A -> B)"
+          % (a.busy_rate, a.round_gap_s, a.busy_s, LEARNING_ROUNDS))
+    print("calls: A %d, B %d; A -> B predictions: %s" % (calls["a"], calls["b"], json.dumps(chain[0]) if chain else "none"))
+    print("B's pre-restored clones at most %d at once, its instances at most %d (at the end: %s)"
+          % (most["clones"], most["instances"], json.dumps(d["instances"])), flush=True)
+
+
 def main():
     p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     p.add_argument("--port", type=int, default=8190)
-    p.add_argument("--sections", default="overhead,bursts,chain")
+    p.add_argument("--sections", default="overhead,bursts,chain", help="of overhead, bursts, chain, busy")
     p.add_argument("--bursts", default="1,8,32")
     p.add_argument("--iats", default="100,1000")
     p.add_argument("--rounds", type=int, default=8)
@@ -572,6 +629,8 @@ def main():
     p.add_argument("--quiet-s", type=int, default=60)
     p.add_argument("--overhead-runs", type=int, default=1,
                    help="fresh nodes the overhead section measures one after another (a node restarted for each)")
+    p.add_argument("--busy-rate", type=int, default=50, help="the busy section's calls of A a second")
+    p.add_argument("--busy-s", type=int, default=20, help="how long the busy section's A is busy")
     p.add_argument("--freshen-max-calls", type=int, default=60,
                    help="the node's freshen calls per function per minute (thaw up's default is 10)")
     p.add_argument("--node-option", action="append", default=[],
@@ -584,9 +643,9 @@ def main():
     unknown_ways = set(a.ways.split(",")) - {"none", "learned", "learned+freshen"}
     if unknown_ways:
         sys.exit("unknown way(s): %s (none, learned, learned+freshen)" % ", ".join(sorted(unknown_ways)))
-    unknown = set(sections) - {"overhead", "bursts", "chain"}
+    unknown = set(sections) - {"overhead", "bursts", "chain", "busy"}
     if unknown:
-        sys.exit("unknown section(s): %s (overhead, bursts, chain)" % ", ".join(sorted(unknown)))
+        sys.exit("unknown section(s): %s (overhead, bursts, chain, busy)" % ", ".join(sorted(unknown)))
     for jar in (HELLO_JAR, TEST_JAR):
         if not os.path.exists(jar):
             sys.exit("%s is missing: build the project first (./thaw builds it)" % jar)
@@ -624,6 +683,8 @@ def main():
             section_bursts(node, a)
         if "chain" in sections:
             section_chain(node, obj, a)
+        if "busy" in sections:
+            section_busy(node, a)
     finally:
         node.stop()
         obj.close()

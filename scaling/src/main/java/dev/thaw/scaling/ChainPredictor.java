@@ -25,6 +25,13 @@ import java.util.Objects;
  * {@link ChainSettings#forgetAfter()}) that B followed in; a chain predicts at
  * {@link ChainSettings#minSupport()}. A chain A to A is never learned nor declared.
  *
+ * <p>How often: the invocation that opens a round of A predicts each of A's chains once; later ones
+ * in the round predict B again as B's invocations per invocation of A in the history say more B
+ * are due. A B that follows every A is predicted at every A (a burst of A predicts a burst of B);
+ * an A called fifty times a round that B follows once predicts B about once a round, since every
+ * prediction pending counts as a clone of B wanted. A declared chain with no history predicts at
+ * every invocation.
+ *
  * <p>All methods are thread-safe (one monitor per predictor; the node needs one per node).
  */
 public interface ChainPredictor {
@@ -48,8 +55,9 @@ public interface ChainPredictor {
      * settles the oldest pending prediction of it as used, and predicts what follows it.
      *
      * @param function the function invoked
-     * @return what this invocation predicts (as {@link #predict(String)} just before it), each
-     *     tracked until used or wasted
+     * @return what this invocation predicts: the chains {@link #predict(String)} gave just before it
+     *     that are due again in this round (all of them at a round's first invocation), each tracked
+     *     until used or wasted
      */
     List<Prediction> invoked(String function);
 

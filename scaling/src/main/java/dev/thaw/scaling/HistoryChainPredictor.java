@@ -20,13 +20,16 @@ import java.util.Set;
  * Design. Three structures, all advanced lazily to the ticker's now at the start of every call, so
  * nothing needs a timer:
  *
- *  - Per function, an open round (start time and the functions that started since, with their
- *    delay) and a history of its last `history` closed rounds, oldest first. Rounds close when the
+ *  - Per function, an open round (start time, its own invocations, the functions that started
+ *    since with their first delay and their invocations, and the predictions it made) and a
+ *    history of its last `history` closed rounds, oldest first. Rounds close when the
  *    window after their start has passed; `openRounds` lists open rounds by start time, and since
  *    every round lasts the same window, closing them is popping that deque's head. Support and the
  *    median delay are counted from the history at prediction time: at most history x 16 entries,
  *    and it makes forgetting exact (a round leaves when it is `history` rounds or `forgetAfter`
- *    old) instead of approximating it with decayed counters.
+ *    old) instead of approximating it with decayed counters. The same history gives each chain's
+ *    followers per invocation (B's invocations over A's, in A's rounds), which bounds how many
+ *    predictions one round makes.
  *
  *  - Pending predictions in the order they were made, which is also the order of their deadlines
  *    (made + window). Expiring is popping the head; an unsettled one is wasted. A per-target queue
@@ -77,11 +80,35 @@ final class HistoryChainPredictor implements ChainPredictor {
     private static final class Round {
         final FunctionState owner;
         final long start;
-        final Map<String, Long> followers = new LinkedHashMap<>();
+        /** The owner's invocations in the round, the one that opened it included. */
+        long calls;
+        final Map<String, Follower> followers = new LinkedHashMap<>();
+        /** Predictions this round's invocations made, per function predicted. */
+        final Map<String, Long> predicted = new HashMap<>();
 
         Round(FunctionState owner, long start) {
             this.owner = owner;
             this.start = start;
+        }
+    }
+
+    /** A function that followed in a round: its first start's delay and its invocations in the round. */
+    private static final class Follower {
+        final long delay;
+        long calls = 1;
+
+        Follower(long delay) {
+            this.delay = delay;
+        }
+    }
+
+    /** What a function's history says of one function following it. */
+    private static final class Seen {
+        final long[] delays;
+        int support;
+
+        Seen(int rounds) {
+            delays = new long[rounds];
         }
     }
 
@@ -112,9 +139,13 @@ final class HistoryChainPredictor implements ChainPredictor {
         FunctionState self = functions.computeIfAbsent(function, FunctionState::new);
 
         for (Round round : openRounds) {
-            if (round.owner != self && current(round.owner) && round.owner.open == round
-                    && !round.followers.containsKey(function) && round.followers.size() < MAX_FOLLOWERS_PER_ROUND) {
-                round.followers.put(function, now - round.start);
+            if (round.owner != self && current(round.owner) && round.owner.open == round) {
+                Follower seen = round.followers.get(function);
+                if (seen != null) {
+                    seen.calls++;
+                } else if (round.followers.size() < MAX_FOLLOWERS_PER_ROUND) {
+                    round.followers.put(function, new Follower(now - round.start));
+                }
             }
         }
 
@@ -131,7 +162,20 @@ final class HistoryChainPredictor implements ChainPredictor {
             }
         }
 
-        List<Prediction> predictions = predict(self, now);
+        if (self.open == null) {
+            self.open = new Round(self, now);
+            openRounds.addLast(self.open);
+        }
+        Round round = self.open;
+        round.calls++;
+        List<Prediction> predictions = new ArrayList<>();
+        for (Prediction prediction : predict(self, now)) {
+            long made = round.predicted.getOrDefault(prediction.to(), 0L);
+            if (made < quota(self, prediction.to(), round.calls)) {
+                round.predicted.put(prediction.to(), made + 1);
+                predictions.add(prediction);
+            }
+        }
         for (Prediction prediction : predictions) {
             Chain chain = new Chain(prediction.from(), prediction.to());
             Counters c = outcomes.computeIfAbsent(chain, k -> new Counters());
@@ -146,12 +190,27 @@ final class HistoryChainPredictor implements ChainPredictor {
             tracked++;
             c.pending++;
         }
+        return List.copyOf(predictions);
+    }
 
-        if (self.open == null) {
-            self.open = new Round(self, now);
-            openRounds.addLast(self.open);
+    /**
+     * How many predictions of {@code to} a round of {@code state} makes by its {@code calls}-th
+     * invocation: the first always, then as many as {@code to}'s invocations per invocation of
+     * {@code state} in the history say are due. A chain whose B follows each A predicts at every A,
+     * a burst of A predicts a burst of B; an A called fifty times a round that B follows once
+     * predicts about once a round, not fifty times (each prediction counts as a clone wanted, and
+     * fifty would hold clones of B that nothing uses). Without a history (a declared chain not seen
+     * yet) every invocation predicts.
+     */
+    private long quota(FunctionState state, String to, long calls) {
+        long ownCalls = 0;
+        long followerCalls = 0;
+        for (Round r : state.history) {
+            ownCalls += r.calls;
+            Follower f = r.followers.get(to);
+            followerCalls += f == null ? 0 : f.calls;
         }
-        return predictions;
+        return ownCalls == 0 ? calls : Math.max(1, Math.ceilDiv(followerCalls * calls, ownCalls));
     }
 
     @Override
@@ -168,23 +227,23 @@ final class HistoryChainPredictor implements ChainPredictor {
             state.history.pollFirst();
         }
         int rounds = state.history.size();
-        Map<String, long[]> delays = new LinkedHashMap<>();
-        Map<String, Integer> support = new HashMap<>();
+        Map<String, Seen> seen = new LinkedHashMap<>();
         for (Round round : state.history) {
-            round.followers.forEach((to, delay) -> {
-                int n = support.merge(to, 1, Integer::sum);
-                delays.computeIfAbsent(to, k -> new long[rounds])[n - 1] = delay;
+            round.followers.forEach((to, f) -> {
+                Seen s = seen.computeIfAbsent(to, k -> new Seen(rounds));
+                s.delays[s.support++] = f.delay;
             });
         }
         List<Prediction> out = new ArrayList<>();
         for (String to : state.declared) {
-            int n = support.getOrDefault(to, 0);
-            out.add(new Prediction(state.name, to, median(delays.get(to), n), true, n, rounds));
+            Seen s = seen.get(to);
+            int n = s == null ? 0 : s.support;
+            out.add(new Prediction(state.name, to, median(s == null ? null : s.delays, n), true, n, rounds));
         }
         List<Prediction> learned = new ArrayList<>();
-        support.forEach((to, n) -> {
-            if (n >= settings.minSupport() && !state.declared.contains(to)) {
-                learned.add(new Prediction(state.name, to, median(delays.get(to), n), false, n, rounds));
+        seen.forEach((to, s) -> {
+            if (s.support >= settings.minSupport() && !state.declared.contains(to)) {
+                learned.add(new Prediction(state.name, to, median(s.delays, s.support), false, s.support, rounds));
             }
         });
         learned.sort(Comparator.comparingInt(Prediction::support).reversed()
@@ -263,6 +322,7 @@ final class HistoryChainPredictor implements ChainPredictor {
             state.declared.remove(function);
             if (state.open != null) {
                 state.open.followers.remove(function);
+                state.open.predicted.remove(function);
             }
             state.history.forEach(round -> round.followers.remove(function));
         }

@@ -202,6 +202,48 @@ class ChainPredictorTest {
         assertThat(p.support()).isEqualTo(4);
     }
 
+    /** A called often, B once a round: B predicted about once a round, not at every A. */
+    @Test
+    void aFunctionThatAnotherFollowsOnceARoundPredictsItAsOftenAsItFollows() {
+        for (int r = 0; r < 3; r++) {
+            for (int i = 0; i < 50; i++) {
+                predictor.invoked("A");
+                ticker.advanceMillis(20);
+            }
+            predictor.invoked("B"); // 1 s into A's round
+            ticker.advanceSeconds(10);
+        }
+        int made = 0;
+        for (int i = 0; i < 50; i++) {
+            made += predictor.invoked("A").size();
+            ticker.advanceMillis(20);
+        }
+        assertThat(made).as("50 calls of A, as in the rounds B followed once").isEqualTo(1);
+        assertThat(predictor.pending("B")).isEqualTo(1);
+        for (int i = 0; i < 50; i++) {
+            made += predictor.invoked("A").size();
+        }
+        assertThat(made).as("twice the calls a round: B due twice").isEqualTo(2);
+        ticker.advanceSeconds(10);
+        assertThat(outcome(predictor, "A", "B")).isEqualTo(new ChainOutcome("A", "B", 2, 0, 2, 0, 0));
+    }
+
+    /** The ratio is learned per call: B following each of A's calls is predicted at each. */
+    @Test
+    void aFunctionThatAnotherFollowsAtEveryCallPredictsItAtEveryCall() {
+        for (int r = 0; r < 3; r++) {
+            for (int i = 0; i < 4; i++) {
+                predictor.invoked("A");
+                ticker.advanceMillis(10);
+                predictor.invoked("B");
+                ticker.advanceMillis(10);
+            }
+            ticker.advanceSeconds(10);
+        }
+        IntStream.range(0, 6).forEach(i -> assertThat(predictor.invoked("A")).as("call %d", i).hasSize(1));
+        assertThat(predictor.pending("B")).isEqualTo(6);
+    }
+
     /** A second A during A's open round joins it: B is measured from the round's start. */
     @Test
     void invocationsDuringAnOpenRoundJoinIt() {
