@@ -224,7 +224,7 @@ public final class FunctionStore {
             tmp = Files.createTempDirectory(root, ".check-");
             unpack(code, tmp);
             try (HandlerCheck.ArchiveClasses classes = new HandlerCheck.ArchiveClasses(tmp)) {
-                HandlerCheck.check(manifest.handler(), classes);
+                HandlerCheck.check(manifest.handler(), manifest.scalingOrDefault().freshen(), classes);
             }
             return manifest;
         } catch (IOException e) {
@@ -269,7 +269,7 @@ public final class FunctionStore {
                 tmp.resolve("code").resolve(BOOTSTRAP).toFile().setExecutable(true, false);
             } else {
                 try (HandlerCheck.ArchiveClasses classes = new HandlerCheck.ArchiveClasses(tmp.resolve("code"))) {
-                    HandlerCheck.check(manifest.handler(), classes);
+                    HandlerCheck.check(manifest.handler(), manifest.scalingOrDefault().freshen(), classes);
                 }
             }
             Instant now = deployedAt;

@@ -30,6 +30,10 @@ import java.util.zip.ZipFile;
  * - Class alone: the class implements RequestHandler, RequestStreamHandler, java.util.function.Function
  *   or thaw's Handler (directly or through its supertypes), or declares exactly one public method.
  *
+ * - a freshen method named in the manifest (for a handler that does not implement dev.thaw.api.Freshen,
+ *   whose own freshen is called instead): a public method of that name taking nothing or a
+ *   dev.thaw.api.FreshenContext.
+ *
  * The class and its supertypes are read from the archive (root, BOOT-INF/classes, the JARs under
  * lib/ and BOOT-INF/lib). What cannot be decided is accepted, so the check never refuses a handler
  * the runtime would load: a supertype that is not in the archive (a library the archive does not
@@ -50,6 +54,8 @@ final class HandlerCheck {
     private static final Set<String> CONTEXTS = Set.of(
             "Lcom/amazonaws/services/lambda/runtime/Context;", "Ldev/thaw/api/InvocationContext;");
     private static final String IN = "Ljava/io/InputStream;";
+    private static final String FRESHEN = "dev/thaw/api/Freshen";
+    private static final String FRESHEN_CONTEXT = "Ldev/thaw/api/FreshenContext;";
     private static final String OUT = "Ljava/io/OutputStream;";
 
     /** Where class files are looked up: the archive's classes, by internal name. */
@@ -63,10 +69,12 @@ final class HandlerCheck {
 
     /**
      * @param handler {@code pkg.Class::method} or {@code pkg.Class}
+     * @param freshen the freshen method the manifest names, or null for none
      * @param classes the archive's classes
-     * @throws ThawException {@code InvalidDeployment} when the archive shows the runtime would not find the handler
+     * @throws ThawException {@code InvalidDeployment} when the archive shows the runtime would not find
+     *     the handler or the freshen method
      */
-    static void check(String handler, Classes classes) {
+    static void check(String handler, String freshen, Classes classes) {
         int sep = handler.indexOf("::");
         String className = sep < 0 ? handler : handler.substring(0, sep);
         Optional<ClassFile> type = classes.find(className.replace('.', '/')).flatMap(ClassFile::parse);
@@ -79,6 +87,30 @@ final class HandlerCheck {
         } else {
             checkMethod(className, handler.substring(sep + 2), h);
         }
+        if (freshen != null && !freshen.isBlank()) {
+            checkFreshen(className, freshen, h);
+        }
+    }
+
+    private static void checkFreshen(String className, String name, Hierarchy h) {
+        if (h.supertypes().contains(FRESHEN) || !h.complete()) {
+            // its own freshen is called instead; or a supertype outside the archive may declare it
+            return;
+        }
+        List<ClassFile.Method> named = h.inherited().filter(m -> m.name().equals(name)).toList();
+        if (named.stream().anyMatch(m -> m.isPublic() && !m.isGenerated() && (m.parameters().isEmpty()
+                || m.parameters().equals(List.of(FRESHEN_CONTEXT))))) {
+            return;
+        }
+        if (named.isEmpty()) {
+            throw ThawException.invalidDeployment("freshen method '%s' is not in class '%s' (%s)", name, className,
+                    publicMethods(h.type()));
+        }
+        if (named.stream().noneMatch(ClassFile.Method::isPublic)) {
+            throw ThawException.invalidDeployment("freshen method '%s' of class '%s' is not public", name, className);
+        }
+        throw ThawException.invalidDeployment("freshen method '%s' of class '%s' takes %s: a freshen method takes nothing"
+                + " or a dev.thaw.api.FreshenContext", name, className, parameterLists(named));
     }
 
     private static void checkMethod(String className, String name, Hierarchy h) {
@@ -100,9 +132,14 @@ final class HandlerCheck {
         }
         throw ThawException.invalidDeployment("handler method '%s' of class '%s' takes %s: a handler method takes (event),"
                 + " (event, Context), (InputStream, OutputStream) or (InputStream, OutputStream, Context)", name, className,
-                String.join(" or ", named.stream().filter(ClassFile.Method::isPublic)
-                        .map(m -> "(" + String.join(", ", m.parameters().stream().map(HandlerCheck::simpleName).toList()) + ")")
-                        .distinct().toList()));
+                parameterLists(named));
+    }
+
+    /** @return the public methods' parameter lists, as {@code (int, int) or (String)} */
+    private static String parameterLists(List<ClassFile.Method> methods) {
+        return String.join(" or ", methods.stream().filter(ClassFile.Method::isPublic)
+                .map(m -> "(" + String.join(", ", m.parameters().stream().map(HandlerCheck::simpleName).toList()) + ")")
+                .distinct().toList());
     }
 
     private static void checkShape(String className, Hierarchy h) {
@@ -166,8 +203,10 @@ final class HandlerCheck {
      * @param found the class's supertypes found in the archive (the class first)
      * @param knownShapes known handler interfaces among its supertypes
      * @param complete whether every supertype is either in the archive, {@code java/lang/Object} or a known shape
+     * @param supertypes the names of all its supertypes, found or not
      */
-    private record Hierarchy(ClassFile type, List<ClassFile> found, Set<String> knownShapes, boolean complete) {
+    private record Hierarchy(ClassFile type, List<ClassFile> found, Set<String> knownShapes, boolean complete,
+                             Set<String> supertypes) {
         static Hierarchy of(ClassFile type, Classes classes) {
             List<ClassFile> found = new ArrayList<>();
             Set<String> shapes = new HashSet<>();
@@ -196,7 +235,7 @@ final class HandlerCheck {
                     }
                 }
             }
-            return new Hierarchy(type, found, shapes, complete);
+            return new Hierarchy(type, found, shapes, complete, Set.copyOf(seen));
         }
 
         boolean implementsKnownShape() {

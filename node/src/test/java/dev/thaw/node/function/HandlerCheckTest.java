@@ -111,6 +111,30 @@ class HandlerCheckTest {
                     public String get(int i) { return ""; }
                     public int size() { return 0; }
                 }""");
+        SOURCES.put("demo/Warmed", """
+                package demo;
+                public class Warmed {
+                    public String handle(String in) { return in; }
+                    public void warm() { }
+                    public void prime(dev.thaw.api.FreshenContext ctx) { }
+                    public void bad(int times) { }
+                    void hidden() { }
+                }""");
+        SOURCES.put("demo/SelfFreshened", """
+                package demo;
+                public class SelfFreshened implements dev.thaw.api.Freshen {
+                    public String handle(String in) { return in; }
+                }""");
+        SOURCES.put("demo/WarmedChild", """
+                package demo;
+                public class WarmedChild extends Warmed {
+                }""");
+        SOURCES.put("dev/thaw/api/Freshen", """
+                package dev.thaw.api;
+                public interface Freshen { }""");
+        SOURCES.put("dev/thaw/api/FreshenContext", """
+                package dev.thaw.api;
+                public interface FreshenContext { }""");
         SOURCES.put("com/amazonaws/services/lambda/runtime/Context", """
                 package com.amazonaws.services.lambda.runtime;
                 public interface Context { }""");
@@ -231,6 +255,41 @@ class HandlerCheckTest {
         refused("demo.Two", jar("", "demo/Two"), "handler class 'demo.Two' implements no known handler interface"
                 + " (RequestHandler, RequestStreamHandler, java.util.function.Function, dev.thaw.api.Handler) and declares 2"
                 + " public methods (a, b): name one as demo.Two::method");
+    }
+
+    private Deployment deploy(String handler, String freshen, byte[] code) throws IOException {
+        return new FunctionStore(data).deploy(manifest("f", handler, freshen), code);
+    }
+
+    private static FunctionManifest manifest(String name, String handler, String freshen) {
+        return new FunctionManifest(name, handler, null, null, null, null, null, null, null, null,
+                new FunctionManifest.Scaling(null, null, null, null, freshen));
+    }
+
+    @Test
+    void aFreshenMethodTheRuntimeWouldNotFindIsRefusedAtDeploy() throws IOException {
+        byte[] code = jar("", "demo/Warmed");
+        assertThatCode(() -> deploy("demo.Warmed::handle", "warm", code)).doesNotThrowAnyException();
+        assertThatCode(() -> deploy("demo.Warmed::handle", "prime", code)).as("taking a FreshenContext")
+                .doesNotThrowAnyException();
+        FunctionStore store = new FunctionStore(data);
+        for (String[] bad : new String[][] {
+                {"warmUp", "freshen method 'warmUp' is not in class 'demo.Warmed' (it declares: bad, handle, prime, warm)"},
+                {"bad", "freshen method 'bad' of class 'demo.Warmed' takes (int): a freshen method takes nothing or a"
+                        + " dev.thaw.api.FreshenContext"},
+                {"hidden", "freshen method 'hidden' of class 'demo.Warmed' is not public"}}) {
+            assertThatThrownBy(() -> store.deploy(manifest("refused", "demo.Warmed::handle", bad[0]), code))
+                    .isInstanceOf(ThawException.class)
+                    .satisfies(e -> assertThat(((ThawException) e).type()).isEqualTo(ErrorType.InvalidDeployment))
+                    .hasMessage(bad[1]);
+        }
+        assertThat(store.get("refused")).as("nothing deployed").isEmpty();
+        assertThatCode(() -> deploy("demo.WarmedChild::handle", "warm", jar("", "demo/WarmedChild", "demo/Warmed")))
+                .as("inherited").doesNotThrowAnyException();
+        assertThatCode(() -> deploy("demo.WarmedChild::handle", "anything", jar("", "demo/WarmedChild")))
+                .as("a superclass outside the archive: the runtime decides").doesNotThrowAnyException();
+        assertThatCode(() -> deploy("demo.SelfFreshened::handle", "anything", jar("", "demo/SelfFreshened")))
+                .as("a handler implementing Freshen: its own hook is called, the name is not").doesNotThrowAnyException();
     }
 
     @Test
