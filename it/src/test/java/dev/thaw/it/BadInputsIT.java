@@ -6,6 +6,7 @@ import static org.assertj.core.api.Assertions.assertThatThrownBy;
 import dev.thaw.client.InvocationResult;
 import dev.thaw.core.StartKind;
 import dev.thaw.core.ErrorType;
+import dev.thaw.core.FunctionInfo;
 import dev.thaw.core.FunctionErrorException;
 import dev.thaw.core.ThawException;
 import java.io.IOException;
@@ -77,6 +78,9 @@ class BadInputsIT extends WithSnapshotNode {
         FunctionErrorException e = functionError(() -> node.invoke("initthrows", "{}"), ErrorType.FunctionInitError);
         assertThat(e.functionErrorType()).isEqualTo("java.lang.IllegalStateException");
         assertThat(e.getMessage()).contains("init failed on purpose");
+        FunctionInfo.SnapshotInfo snapshot = node.client.describe("initthrows").snapshot();
+        assertThat(snapshot.state()).isEqualTo("failed");
+        assertThat(snapshot.reason()).as("describe says why, as the invocation did").contains("init failed on purpose");
         // and again: every cold start reports it, none hangs
         functionError(() -> node.invoke("initthrows", "{}"), ErrorType.FunctionInitError);
     }

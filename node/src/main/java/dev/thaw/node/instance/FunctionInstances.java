@@ -912,12 +912,12 @@ public final class FunctionInstances implements InstanceStarter, Instance.Lifecy
             ctx.repository().forget(deployment);
             return new Exit(why, false, Optional.empty(), false);
         }
-        if (snapshot.state() == Snapshot.State.PENDING) {
-            checkpointFailed("the instance exited during init");
-        }
         String why = failure != null ? failure : "the instance " + describe(exitValue) + " during init" + lastLogHint(instance);
         ThawException error = initError != null ? initError : new ThawException(ErrorType.FunctionInitError,
                 "function '" + deployment.name() + "' failed to initialize: " + why);
+        if (snapshot.state() == Snapshot.State.PENDING) {
+            checkpointFailed(error.getMessage()); // what describe shows: the runtime's own init error, when it sent one
+        }
         return new Exit(why, false, Optional.of(error), false);
     }
 
