@@ -261,12 +261,12 @@ public record FunctionManifest(
         if (scaling == null) {
             return Scaling.DEFAULT;
         }
-        int min = inRange("scaling.minInstances", scaling.minInstances(), 0, 0, max);
+        int min = atMostMaxInstances("scaling.minInstances", scaling.minInstances(), max);
         double target = scaling.targetConcurrency() == null ? 1.0 : scaling.targetConcurrency();
         if (!(target > 0) || target > 1000) {
             throw ThawException.invalidRequest("scaling.targetConcurrency must be above 0 and at most 1000, got %s", target);
         }
-        int prewarm = inRange("scaling.prewarm", scaling.prewarm(), 0, 0, max);
+        int prewarm = atMostMaxInstances("scaling.prewarm", scaling.prewarm(), max);
         java.util.List<String> next = scaling.next() == null ? java.util.List.of() : java.util.List.copyOf(scaling.next());
         for (String n : next) {
             if (!isValidName(n)) {
@@ -314,6 +314,15 @@ public record FunctionManifest(
                     bytes, Priming.MAX_EVENT_BYTES);
         }
         return new Priming(priming.event(), rounds);
+    }
+
+    /** A count of instances, bounded by the function's {@code maxInstances}: the message names the bound's source. */
+    private static int atMostMaxInstances(String field, Integer value, int max) {
+        int v = value == null ? 0 : value;
+        if (v < 0 || v > max) {
+            throw ThawException.invalidRequest("%s must be between 0 and the function's maxInstances (%d), got %d", field, max, v);
+        }
+        return v;
     }
 
     private static int inRange(String field, Integer value, int fallback, int min, int max) {

@@ -155,6 +155,20 @@ class FunctionManifestTest {
     }
 
     @Test
+    void instanceCountsOfTheScalingAreBoundedByMaxInstancesAndSaySo() {
+        FunctionManifest m = new FunctionManifest("a", "x.Y", null, null, null, Map.of(), 2, null);
+        assertThatThrownBy(() -> m.withScaling(new FunctionManifest.Scaling(null, null, 5, null, null)).validated())
+                .hasMessage("scaling.prewarm must be between 0 and the function's maxInstances (2), got 5");
+        assertThatThrownBy(() -> m.withScaling(new FunctionManifest.Scaling(3, null, null, null, null)).validated())
+                .hasMessage("scaling.minInstances must be between 0 and the function's maxInstances (2), got 3");
+        assertThatThrownBy(() -> m.withScaling(new FunctionManifest.Scaling(-1, null, null, null, null)).validated())
+                .hasMessage("scaling.minInstances must be between 0 and the function's maxInstances (2), got -1");
+        FunctionManifest.Scaling ok = m.withScaling(new FunctionManifest.Scaling(2, null, 2, null, null)).validated().scaling();
+        assertThat(ok.minInstances()).isEqualTo(2);
+        assertThat(ok.prewarm()).isEqualTo(2);
+    }
+
+    @Test
     void warmSnapshotAfterIsCheckedKeptThroughTheCopiesAndSurvivesTheWire() {
         FunctionManifest base = new FunctionManifest("a", "x.Y", null, null, null, Map.of(), null, null);
         assertThat(base.validated().warmSnapshotAfter()).as("the node's setting").isNull();
