@@ -190,13 +190,8 @@ class CatalogTest extends SharedEtcd {
 
         a.catalog().claim("waited", 2);
         assertThat(b.catalog().claim("waited", 2)).isInstanceOf(Claim.Busy.class);
-        CompletableFuture<Optional<SnapshotEntry>> timesOut = CompletableFuture.supplyAsync(() -> {
-            try {
-                return b.catalog().awaitSnapshot("waited", 2, Duration.ofMillis(1500));
-            } catch (InterruptedException e) {
-                throw new AssertionError(e);
-            }
-        });
+        CompletableFuture<Optional<SnapshotEntry>> timesOut =
+                CompletableFuture.supplyAsync(() -> await(b, "waited", 2, Duration.ofMillis(1500)));
         Fixtures.await("a sees b waiting for version 2", Duration.ofSeconds(5), () -> a.catalog().awaitedByOthers("waited", 2));
         assertThat(timesOut.get(5, TimeUnit.SECONDS)).isEmpty();
         Fixtures.await("a wait that timed out is withdrawn too", Duration.ofSeconds(5),
@@ -209,13 +204,8 @@ class CatalogTest extends SharedEtcd {
         EtcdCoordination b = f.connect("b");
         a.catalog().claim("twice", 1);
         assertThat(b.catalog().claim("twice", 1)).isInstanceOf(Claim.Busy.class);
-        CompletableFuture<Optional<SnapshotEntry>> shortWait = CompletableFuture.supplyAsync(() -> {
-            try {
-                return b.catalog().awaitSnapshot("twice", 1, Duration.ofMillis(1500));
-            } catch (InterruptedException e) {
-                throw new AssertionError(e);
-            }
-        });
+        CompletableFuture<Optional<SnapshotEntry>> shortWait =
+                CompletableFuture.supplyAsync(() -> await(b, "twice", 1, Duration.ofMillis(1500)));
         CompletableFuture<Optional<SnapshotEntry>> longWait = CompletableFuture.supplyAsync(() -> await(b, "twice", 1));
         Fixtures.await("a sees b waiting", Duration.ofSeconds(5), () -> a.catalog().awaitedByOthers("twice", 1));
         assertThat(shortWait.get(5, TimeUnit.SECONDS)).as("the short wait timed out").isEmpty();
@@ -242,8 +232,12 @@ class CatalogTest extends SharedEtcd {
     }
 
     private static Optional<SnapshotEntry> await(Coordination c, String fn, long v) {
+        return await(c, fn, v, Duration.ofSeconds(5));
+    }
+
+    private static Optional<SnapshotEntry> await(Coordination c, String fn, long v, Duration timeout) {
         try {
-            return c.catalog().awaitSnapshot(fn, v, Duration.ofSeconds(5));
+            return c.catalog().awaitSnapshot(fn, v, timeout);
         } catch (InterruptedException e) {
             throw new AssertionError(e);
         }

@@ -102,15 +102,7 @@ final class HandlerCheck {
                 || m.parameters().equals(List.of(FRESHEN_CONTEXT))))) {
             return;
         }
-        if (named.isEmpty()) {
-            throw ThawException.invalidDeployment("freshen method '%s' is not in class '%s' (%s)", name, className,
-                    publicMethods(h.type()));
-        }
-        if (named.stream().noneMatch(ClassFile.Method::isPublic)) {
-            throw ThawException.invalidDeployment("freshen method '%s' of class '%s' is not public", name, className);
-        }
-        throw ThawException.invalidDeployment("freshen method '%s' of class '%s' takes %s: a freshen method takes nothing"
-                + " or a dev.thaw.api.FreshenContext", name, className, parameterLists(named));
+        throw refusal("freshen", name, className, named, h, "nothing or a dev.thaw.api.FreshenContext");
     }
 
     private static void checkMethod(String className, String name, Hierarchy h) {
@@ -123,16 +115,28 @@ final class HandlerCheck {
             // A supertype outside the archive (a library or the JDK) may declare it: the runtime decides.
             return;
         }
+        throw refusal("handler", name, className, named, h,
+                "(event), (event, Context), (InputStream, OutputStream) or (InputStream, OutputStream, Context)");
+    }
+
+    /**
+     * @param role what the method is for ({@code handler}, {@code freshen})
+     * @param named the class's methods of that name, possibly none
+     * @param takes the parameter lists the runtime accepts for the role, in words
+     * @return why the runtime would not find the method: absent (naming what the class has), not
+     *     public, or taking other parameters
+     */
+    private static ThawException refusal(String role, String name, String className, List<ClassFile.Method> named,
+                                         Hierarchy h, String takes) {
         if (named.isEmpty()) {
-            throw ThawException.invalidDeployment("handler method '%s' is not in class '%s' (%s)", name, className,
+            return ThawException.invalidDeployment("%s method '%s' is not in class '%s' (%s)", role, name, className,
                     publicMethods(h.type()));
         }
         if (named.stream().noneMatch(ClassFile.Method::isPublic)) {
-            throw ThawException.invalidDeployment("handler method '%s' of class '%s' is not public", name, className);
+            return ThawException.invalidDeployment("%s method '%s' of class '%s' is not public", role, name, className);
         }
-        throw ThawException.invalidDeployment("handler method '%s' of class '%s' takes %s: a handler method takes (event),"
-                + " (event, Context), (InputStream, OutputStream) or (InputStream, OutputStream, Context)", name, className,
-                parameterLists(named));
+        return ThawException.invalidDeployment("%s method '%s' of class '%s' takes %s: a %s method takes %s", role, name,
+                className, parameterLists(named), role, takes);
     }
 
     /** @return the public methods' parameter lists, as {@code (int, int) or (String)} */
