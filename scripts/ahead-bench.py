@@ -41,7 +41,10 @@ busy      a learned chain whose first function is called often: A (hello) --busy
           --busy-s of A at that rate with B once a round: the chain's predictions (predicted, used,
           wasted), the most pre-restored clones B held at once and its instances at the end. Each
           prediction pending counts as a clone of B wanted, so a predictor that predicts B at every
-          call of A holds clones of B that nothing uses. Not in the default sections.
+          call of A holds clones of B that nothing uses. Then a burst beyond what the history showed:
+          C (hello) and D (hello) taught as C, then D 300 ms later, three times; then 60 calls of C
+          back to back and D not at all: the C -> D predictions and D's clones and restores in the 5 s
+          after. Not in the default sections.
 
 With --cluster the node is a node of a cluster: the script starts a one-member etcd
 (.thaw/etcd/bin/etcd, scripts/install-etcd.sh installs it) and `./thaw s3-server` on this machine,
@@ -612,6 +615,42 @@ def section_busy(node, a):
     print("calls: A %d, B %d; A -> B predictions: %s" % (calls["a"], calls["b"], json.dumps(chain[0]) if chain else "none"))
     print("B's pre-restored clones at most %d at once, its instances at most %d (at the end: %s)"
           % (most["clones"], most["instances"], json.dumps(d["instances"])), flush=True)
+    section_burst_beyond_history(node)
+
+
+def section_burst_beyond_history(node):
+    node.deploy("burst-c", HELLO_JAR, HELLO_HANDLER)
+    node.deploy("burst-d", HELLO_JAR, HELLO_HANDLER)
+    conn = http.client.HTTPConnection("127.0.0.1", node.port, timeout=60)
+    for _ in range(LEARNING_ROUNDS):
+        node.invoke("burst-c", b'{"name":"Ada"}', conn)
+        time.sleep(0.3)
+        node.invoke("burst-d", b'{"name":"Ada"}', conn)
+        time.sleep(3)
+    restores = node.describe("burst-d")["snapshot"]["restores"]
+    watching, most = [True], [0]
+
+    def watch():
+        while watching[0]:
+            d = node.describe("burst-d")
+            most[0] = max(most[0], (d.get("scaling") or {}).get("preRestoredClones", 0) + d["instances"]["starting"])
+            time.sleep(0.1)
+
+    watcher = threading.Thread(target=watch)
+    watcher.start()
+    try:
+        for _ in range(60):
+            node.invoke("burst-c", b'{"name":"Ada"}', conn)
+        time.sleep(5)
+    finally:
+        watching[0] = False
+        watcher.join()
+        conn.close()
+    d = node.describe("burst-d")
+    chain = [p for p in (d.get("scaling") or {}).get("predictions") or [] if p["from"] == "burst-c"]
+    print("\n## a burst beyond the history: C -> D taught one to one, then 60 calls of C back to back, no D")
+    print("C -> D predictions: %s; D's clones starting or waiting at most %d at once, its restores %d"
+          % (json.dumps(chain[0]) if chain else "none", most[0], d["snapshot"]["restores"] - restores), flush=True)
 
 
 def main():

@@ -27,8 +27,9 @@ import java.util.Objects;
  *
  * <p>How often: the invocation that opens a round of A predicts each of A's chains once; later ones
  * in the round predict B again as B's invocations per invocation of A in the history say more B
- * are due. A B that follows every A is predicted at every A (a burst of A predicts a burst of B);
- * an A called fifty times a round that B follows once predicts B about once a round, since every
+ * are due, up to the most invocations of B any one round of the history held. A B that follows
+ * every A is predicted at every A, and a burst of A predicts a burst of B once bursts have been
+ * seen; an A called fifty times a round that B follows once predicts B once a round, since every
  * prediction pending counts as a clone of B wanted. A declared chain with no history predicts at
  * every invocation.
  *

@@ -196,21 +196,28 @@ final class HistoryChainPredictor implements ChainPredictor {
     /**
      * How many predictions of {@code to} a round of {@code state} makes by its {@code calls}-th
      * invocation: the first always, then as many as {@code to}'s invocations per invocation of
-     * {@code state} in the history say are due. A chain whose B follows each A predicts at every A,
-     * a burst of A predicts a burst of B; an A called fifty times a round that B follows once
-     * predicts about once a round, not fifty times (each prediction counts as a clone wanted, and
-     * fifty would hold clones of B that nothing uses). Without a history (a declared chain not seen
-     * yet) every invocation predicts.
+     * {@code state} in the history say are due, and never more than {@code to} has followed in any
+     * one round of the history. Each prediction counts as a clone wanted, so predictions beyond the
+     * evidence hold clones that nothing uses: an A called fifty times a round that B follows once
+     * predicts B once a round, not fifty times; a burst of a hundred calls of A whose rounds so far
+     * held one call of A and one of B predicts one B, not a hundred (the autoscaler restores for
+     * whatever does come); a burst of A predicts a burst of B once such bursts have been seen.
+     * Without a history (a declared chain not seen yet) every invocation predicts.
      */
     private long quota(FunctionState state, String to, long calls) {
         long ownCalls = 0;
         long followerCalls = 0;
+        long mostInARound = 0;
         for (Round r : state.history) {
             ownCalls += r.calls;
             Follower f = r.followers.get(to);
             followerCalls += f == null ? 0 : f.calls;
+            mostInARound = Math.max(mostInARound, f == null ? 0 : f.calls);
         }
-        return ownCalls == 0 ? calls : Math.max(1, Math.ceilDiv(followerCalls * calls, ownCalls));
+        if (ownCalls == 0) {
+            return calls;
+        }
+        return Math.max(1, Math.min(mostInARound, Math.ceilDiv(followerCalls * calls, ownCalls)));
     }
 
     @Override

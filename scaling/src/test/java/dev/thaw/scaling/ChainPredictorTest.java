@@ -185,21 +185,25 @@ class ChainPredictorTest {
         assertThat(outcome(predictor, "A", "B")).as("too late to count").isEqualTo(new ChainOutcome("A", "B", 2, 1, 1, 0, 0));
     }
 
+    /** A burst of A beyond what any round has shown predicts no more B than a round has seen follow. */
     @Test
-    void aBurstOfTheFirstFunctionIsOneRoundButEachInvocationPredicts() {
+    void aBurstOfTheFirstFunctionIsOneRoundAndPredictsNoMoreThanARoundHasSeen() {
         for (int i = 0; i < 3; i++) {
             round(predictor, "A", "B", 300);
         }
-        IntStream.range(0, 5).forEach(i -> assertThat(predictor.invoked("A")).hasSize(1));
+        assertThat(IntStream.range(0, 5).map(i -> predictor.invoked("A").size()).sum())
+                .as("rounds of one A and one B: one B predicted, not five").isEqualTo(1);
         ticker.advanceMillis(300);
         predictor.invoked("B");
         predictor.invoked("B");
-        assertThat(predictor.pending("B")).isEqualTo(3);
+        assertThat(predictor.pending("B")).isZero();
         ticker.advanceSeconds(10);
-        assertThat(outcome(predictor, "A", "B")).isEqualTo(new ChainOutcome("A", "B", 5, 2, 3, 0, 0));
+        assertThat(outcome(predictor, "A", "B")).isEqualTo(new ChainOutcome("A", "B", 1, 1, 0, 0, 0));
         Prediction p = predictor.predict("A").getFirst();
         assertThat(p.rounds()).isEqualTo(4);
         assertThat(p.support()).isEqualTo(4);
+        // that round saw two B: the next burst of five A predicts two, as 5 B in 8 A over the history say by then
+        assertThat(IntStream.range(0, 5).map(i -> predictor.invoked("A").size()).sum()).isEqualTo(2);
     }
 
     /** A called often, B once a round: B predicted about once a round, not at every A. */
@@ -223,12 +227,12 @@ class ChainPredictorTest {
         for (int i = 0; i < 50; i++) {
             made += predictor.invoked("A").size();
         }
-        assertThat(made).as("twice the calls a round: B due twice").isEqualTo(2);
+        assertThat(made).as("twice the calls a round: still once, no round has seen B twice").isEqualTo(1);
         ticker.advanceSeconds(10);
-        assertThat(outcome(predictor, "A", "B")).isEqualTo(new ChainOutcome("A", "B", 2, 0, 2, 0, 0));
+        assertThat(outcome(predictor, "A", "B")).isEqualTo(new ChainOutcome("A", "B", 1, 0, 1, 0, 0));
     }
 
-    /** The ratio is learned per call: B following each of A's calls is predicted at each. */
+    /** The ratio is learned per call: B following each of A's calls is predicted at each, as often as a round has seen. */
     @Test
     void aFunctionThatAnotherFollowsAtEveryCallPredictsItAtEveryCall() {
         for (int r = 0; r < 3; r++) {
@@ -240,8 +244,36 @@ class ChainPredictorTest {
             }
             ticker.advanceSeconds(10);
         }
-        IntStream.range(0, 6).forEach(i -> assertThat(predictor.invoked("A")).as("call %d", i).hasSize(1));
-        assertThat(predictor.pending("B")).isEqualTo(6);
+        IntStream.range(0, 4).forEach(i -> assertThat(predictor.invoked("A")).as("call %d", i).hasSize(1));
+        assertThat(predictor.invoked("A")).as("a fifth: no round has seen five B").isEmpty();
+        assertThat(predictor.pending("B")).isEqualTo(4);
+    }
+
+    /** Below the most a round has seen, the ratio over the history decides: 5 B in 63 A. */
+    @Test
+    void withinWhatARoundHasSeenTheHistorysRatioDecides() {
+        for (int i = 0; i < 3; i++) {
+            predictor.invoked("A");
+            predictor.invoked("B");
+        }
+        ticker.advanceSeconds(10);
+        for (int r = 0; r < 2; r++) {
+            for (int i = 0; i < 30; i++) {
+                predictor.invoked("A");
+            }
+            predictor.invoked("B");
+            ticker.advanceSeconds(10);
+        }
+        assertThat(IntStream.range(0, 12).map(i -> predictor.invoked("A").size()).sum()).as("12 of A: 0.95 B due").isEqualTo(1);
+        assertThat(IntStream.range(0, 13).map(i -> predictor.invoked("A").size()).sum()).as("25 of A: 1.98 B due").isEqualTo(1);
+        assertThat(predictor.pending("B")).isEqualTo(2);
+    }
+
+    @Test
+    void aDeclaredChainNotSeenYetPredictsAtEveryCall() {
+        predictor.declare("A", List.of("B"));
+        IntStream.range(0, 5).forEach(i -> assertThat(predictor.invoked("A")).as("call %d", i).hasSize(1));
+        assertThat(predictor.pending("B")).isEqualTo(5);
     }
 
     /** A second A during A's open round joins it: B is measured from the round's start. */
