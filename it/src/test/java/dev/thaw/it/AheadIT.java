@@ -123,8 +123,11 @@ class AheadIT {
         awaitIdle("rehearsed", 2); // the booted instance and its clone
         node.client.evict("rehearsed");
         awaitIdle("rehearsed", 1); // a clone restored ahead again
+        String before = String.valueOf(node.client.describe("rehearsed")); // what a failure report shows
         InvocationResult first = node.invoke("rehearsed", "{}");
-        assertThat(first.startKind()).isEqualTo(StartKind.PREWARMED);
+        assertThat(first.startKind()).as(() -> "before the call: " + before + "; after it: "
+                + node.client.describe("rehearsed") + "; the log: " + node.client.logs("rehearsed", 100))
+                .isEqualTo(StartKind.PREWARMED);
         // A clone restored for a waiting invocation answers 4 (PrimingIT): the snapshot's count plus its own.
         assertThat(invocations(first)).as("the clone called the handler with its priming event again after its restore")
                 .isGreaterThan(4);
