@@ -16,7 +16,7 @@ vCPUs that never halt, which tells the guest's idle wake-ups from the rest of wh
 (caches, the host's other work). --bare measures the same gaps, in turns with hello, against a bare
 HTTP server in another process (Python's http.server answering a constant, no thaw): what idleness
 costs any client-server round trip on the machine, as a ratio to its own back-to-back figure. Node data in
-.thaw/bench-gap, removed at the end unless --keep. Needs the project built (./thaw builds it).
+.thaw/bench-gap and its output in .thaw/bench-gap.log, both removed at the end unless --keep. Needs the project built (./thaw builds it).
 """
 import argparse
 import http.client
@@ -172,6 +172,8 @@ def main():
         node.stop()
         if not a.keep:
             shutil.rmtree(base, ignore_errors=True)
+            if os.path.exists(base + ".log"):  # the node's output, beside its data directory
+                os.remove(base + ".log")
 
 
 if __name__ == "__main__":
