@@ -261,12 +261,13 @@ public record FunctionManifest(
         if (scaling == null) {
             return Scaling.DEFAULT;
         }
-        int min = atMostMaxInstances("scaling.minInstances", scaling.minInstances(), max);
+        String maxInstances = "the function's maxInstances (" + max + ")";
+        int min = inRange("scaling.minInstances", scaling.minInstances(), 0, 0, max, maxInstances);
         double target = scaling.targetConcurrency() == null ? 1.0 : scaling.targetConcurrency();
         if (!(target > 0) || target > 1000) {
             throw ThawException.invalidRequest("scaling.targetConcurrency must be above 0 and at most 1000, got %s", target);
         }
-        int prewarm = atMostMaxInstances("scaling.prewarm", scaling.prewarm(), max);
+        int prewarm = inRange("scaling.prewarm", scaling.prewarm(), 0, 0, max, maxInstances);
         java.util.List<String> next = scaling.next() == null ? java.util.List.of() : java.util.List.copyOf(scaling.next());
         for (String n : next) {
             if (!isValidName(n)) {
@@ -316,19 +317,15 @@ public record FunctionManifest(
         return new Priming(priming.event(), rounds);
     }
 
-    /** A count of instances, bounded by the function's {@code maxInstances}: the message names the bound's source. */
-    private static int atMostMaxInstances(String field, Integer value, int max) {
-        int v = value == null ? 0 : value;
-        if (v < 0 || v > max) {
-            throw ThawException.invalidRequest("%s must be between 0 and the function's maxInstances (%d), got %d", field, max, v);
-        }
-        return v;
+    private static int inRange(String field, Integer value, int fallback, int min, int max) {
+        return inRange(field, value, fallback, min, max, String.valueOf(max));
     }
 
-    private static int inRange(String field, Integer value, int fallback, int min, int max) {
+    /** @param maxSaid the upper bound as the message names it, e.g. where it comes from */
+    private static int inRange(String field, Integer value, int fallback, int min, int max, String maxSaid) {
         int v = value == null ? fallback : value;
         if (v < min || v > max) {
-            throw ThawException.invalidRequest("%s must be between %d and %d, got %d", field, min, max, v);
+            throw ThawException.invalidRequest("%s must be between %d and %s, got %d", field, min, maxSaid, v);
         }
         return v;
     }

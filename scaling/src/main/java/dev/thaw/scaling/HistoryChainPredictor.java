@@ -27,9 +27,9 @@ import java.util.Set;
  *    every round lasts the same window, closing them is popping that deque's head. Support and the
  *    median delay are counted from the history at prediction time: at most history x 16 entries,
  *    and it makes forgetting exact (a round leaves when it is `history` rounds or `forgetAfter`
- *    old) instead of approximating it with decayed counters. The same history gives each chain's
- *    followers per invocation (B's invocations over A's, in A's rounds), which bounds how many
- *    predictions one round makes.
+ *    old) instead of approximating it with decayed counters. The same pass over the history gives
+ *    each chain's followers per invocation (B's invocations over A's, in A's rounds) and the most
+ *    in one round, which bound how many predictions one round makes.
  *
  *  - Pending predictions in the order they were made, which is also the order of their deadlines
  *    (made + window). Expiring is popping the head; an unsettled one is wasted. A per-target queue
@@ -104,12 +104,27 @@ final class HistoryChainPredictor implements ChainPredictor {
 
     /** What a function's history says of one function following it. */
     private static final class Seen {
+        /** The delays of the rounds it followed in, the first {@code support} of them. */
         final long[] delays;
+        /** In how many rounds it followed. */
         int support;
+        /** Its invocations in those rounds, and the most in any one. */
+        long calls;
+        long mostInARound;
 
         Seen(int rounds) {
             delays = new long[rounds];
         }
+    }
+
+    /**
+     * A function's history, summed once per prediction pass.
+     *
+     * @param rounds the rounds counted
+     * @param calls the function's own invocations in them
+     * @param followers what they say of each function that followed
+     */
+    private record History(int rounds, long calls, Map<String, Seen> followers) {
     }
 
     private static final class Pending {
@@ -168,10 +183,11 @@ final class HistoryChainPredictor implements ChainPredictor {
         }
         Round round = self.open;
         round.calls++;
+        History history = history(self, now);
         List<Prediction> predictions = new ArrayList<>();
-        for (Prediction prediction : predict(self, now)) {
+        for (Prediction prediction : predict(self, history)) {
             long made = round.predicted.getOrDefault(prediction.to(), 0L);
-            if (made < quota(self, prediction.to(), round.calls)) {
+            if (made < quota(history, prediction.to(), round.calls)) {
                 round.predicted.put(prediction.to(), made + 1);
                 predictions.add(prediction);
             }
@@ -194,9 +210,9 @@ final class HistoryChainPredictor implements ChainPredictor {
     }
 
     /**
-     * How many predictions of {@code to} a round of {@code state} makes by its {@code calls}-th
-     * invocation: the first always, then as many as {@code to}'s invocations per invocation of
-     * {@code state} in the history say are due, and never more than {@code to} has followed in any
+     * How many predictions of {@code to} a round of the function whose {@code history} this is makes
+     * by its {@code calls}-th invocation: the first always, then as many as {@code to}'s invocations
+     * per invocation of the function in the history say are due, and never more than {@code to} has followed in any
      * one round of the history. Each prediction counts as a clone wanted, so predictions beyond the
      * evidence hold clones that nothing uses: an A called fifty times a round that B follows once
      * predicts B once a round, not fifty times; a burst of a hundred calls of A whose rounds so far
@@ -204,20 +220,13 @@ final class HistoryChainPredictor implements ChainPredictor {
      * whatever does come); a burst of A predicts a burst of B once such bursts have been seen.
      * Without a history (a declared chain not seen yet) every invocation predicts.
      */
-    private long quota(FunctionState state, String to, long calls) {
-        long ownCalls = 0;
-        long followerCalls = 0;
-        long mostInARound = 0;
-        for (Round r : state.history) {
-            ownCalls += r.calls;
-            Follower f = r.followers.get(to);
-            followerCalls += f == null ? 0 : f.calls;
-            mostInARound = Math.max(mostInARound, f == null ? 0 : f.calls);
-        }
-        if (ownCalls == 0) {
+    private static long quota(History history, String to, long calls) {
+        if (history.calls() == 0) {
             return calls;
         }
-        return Math.max(1, Math.min(mostInARound, Math.ceilDiv(followerCalls * calls, ownCalls)));
+        Seen seen = history.followers().get(to);
+        return seen == null ? 1
+                : Math.max(1, Math.min(seen.mostInARound, Math.ceilDiv(seen.calls * calls, history.calls())));
     }
 
     @Override
@@ -226,21 +235,32 @@ final class HistoryChainPredictor implements ChainPredictor {
         long now = ticker.read();
         advance(now);
         FunctionState state = functions.get(function);
-        return state == null ? List.of() : predict(state, now);
+        return state == null ? List.of() : predict(state, history(state, now));
     }
 
-    private List<Prediction> predict(FunctionState state, long now) {
+    /** Forgets the rounds older than {@code forgetAfter}, then sums what the rest say. */
+    private History history(FunctionState state, long now) {
         while (!state.history.isEmpty() && now - state.history.peekFirst().start > forgetAfter) {
             state.history.pollFirst();
         }
         int rounds = state.history.size();
+        long calls = 0;
         Map<String, Seen> seen = new LinkedHashMap<>();
         for (Round round : state.history) {
+            calls += round.calls;
             round.followers.forEach((to, f) -> {
                 Seen s = seen.computeIfAbsent(to, k -> new Seen(rounds));
                 s.delays[s.support++] = f.delay;
+                s.calls += f.calls;
+                s.mostInARound = Math.max(s.mostInARound, f.calls);
             });
         }
+        return new History(rounds, calls, seen);
+    }
+
+    private List<Prediction> predict(FunctionState state, History history) {
+        int rounds = history.rounds();
+        Map<String, Seen> seen = history.followers();
         List<Prediction> out = new ArrayList<>();
         for (String to : state.declared) {
             Seen s = seen.get(to);

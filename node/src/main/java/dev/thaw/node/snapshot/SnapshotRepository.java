@@ -232,8 +232,8 @@ public final class SnapshotRepository implements AutoCloseable {
             long chunks = m.files().stream().mapToLong(f -> f.chunks().size()).sum();
             log.append(String.format("SNAPSHOT stored in %d ms: %d files, %d chunks (upload to the remote tier "
                     + "continues in the background)%s", (System.nanoTime() - start) / 1_000_000, m.files().size(), chunks,
-                    awaitedElsewhere[0] ? String.format("; held %d ms first, until another node waited for it", waited.toMillis())
-                            : String.format("; held %d ms first, for a quiet node", waited.toMillis())));
+                    "; held " + waited.toMillis() + " ms first, "
+                            + (awaitedElsewhere[0] ? "until another node waited for it" : "for a quiet node")));
             return true;
         } catch (RuntimeException e) { // StoreException, or an UncheckedIOException from reading the images
             if (!Files.isDirectory(imagesDir) || vanished(e)) {
