@@ -567,6 +567,40 @@ def section_chain(node, obj, a):
                 print("freshen lines in %s's log: %d; %s" % (b, len(freshen_lines), " | ".join(freshen_lines[-2:])))
 
 
+@contextlib.contextmanager
+def most_seen(node, name, figures, every):
+    """While the block runs, polls `describe` of name every `every` s and keeps the largest value of each
+    figure (a function of the description); yields that dict. describe opens a connection of its own, so
+    the block's calls keep theirs."""
+    most = {k: 0 for k in figures}
+    watching = [True]
+
+    def watch():
+        while watching[0]:
+            d = node.describe(name)
+            for k, figure in figures.items():
+                most[k] = max(most[k], figure(d))
+            time.sleep(every)
+
+    watcher = threading.Thread(target=watch)
+    watcher.start()
+    try:
+        yield most
+    finally:
+        watching[0] = False
+        watcher.join()
+
+
+def chain_from(description, first):
+    """The prediction outcome of the chain from `first` to the described function, as JSON, or "none"."""
+    chain = [p for p in (description.get("scaling") or {}).get("predictions") or [] if p["from"] == first]
+    return json.dumps(chain[0]) if chain else "none"
+
+
+def clones(d):
+    return (d.get("scaling") or {}).get("preRestoredClones", 0)
+
+
 def section_busy(node, a):
     node.deploy("busy-a", HELLO_JAR, HELLO_HANDLER)
     node.deploy("busy-b", HELLO_JAR, HELLO_HANDLER)
@@ -586,33 +620,19 @@ def section_busy(node, a):
         a_for(1.0)
         node.invoke("busy-b", b'{"name":"Ada"}', conn)
         time.sleep(a.round_gap_s)
-    watching, most = [True], {"clones": 0, "instances": 0}
-
-    def watch():  # describe opens a connection of its own: A's calls keep theirs
-        while watching[0]:
-            d = node.describe("busy-b")
-            most["clones"] = max(most["clones"], (d.get("scaling") or {}).get("preRestoredClones", 0))
-            most["instances"] = max(most["instances"], sum(d["instances"].values()))
-            time.sleep(0.25)
-
-    watcher = threading.Thread(target=watch)
-    watcher.start()
     end = time.time() + a.busy_s
-    try:
+    with most_seen(node, "busy-b", {"clones": clones, "instances": lambda d: sum(d["instances"].values())},
+                   0.25) as most:
         while time.time() < end:
             a_for(min(a.round_gap_s, end - time.time()))
             node.invoke("busy-b", b'{"name":"Ada"}', conn)
             calls["b"] += 1
         time.sleep(2.5)  # the last predictions' window passes
-    finally:
-        watching[0] = False
-        watcher.join()
-        conn.close()
+    conn.close()
     d = node.describe("busy-b")
-    chain = [p for p in (d.get("scaling") or {}).get("predictions") or [] if p["from"] == "busy-a"]
     print("\n## a busy chain: A %d calls a second, B once per %.1f s, for %d s (after %d rounds that teach A -> B)"
           % (a.busy_rate, a.round_gap_s, a.busy_s, LEARNING_ROUNDS))
-    print("calls: A %d, B %d; A -> B predictions: %s" % (calls["a"], calls["b"], json.dumps(chain[0]) if chain else "none"))
+    print("calls: A %d, B %d; A -> B predictions: %s" % (calls["a"], calls["b"], chain_from(d, "busy-a")))
     print("B's pre-restored clones at most %d at once, its instances at most %d (at the end: %s)"
           % (most["clones"], most["instances"], json.dumps(d["instances"])), flush=True)
     section_burst_beyond_history(node)
@@ -628,29 +648,15 @@ def section_burst_beyond_history(node):
         node.invoke("burst-d", b'{"name":"Ada"}', conn)
         time.sleep(3)
     restores = node.describe("burst-d")["snapshot"]["restores"]
-    watching, most = [True], [0]
-
-    def watch():
-        while watching[0]:
-            d = node.describe("burst-d")
-            most[0] = max(most[0], (d.get("scaling") or {}).get("preRestoredClones", 0) + d["instances"]["starting"])
-            time.sleep(0.1)
-
-    watcher = threading.Thread(target=watch)
-    watcher.start()
-    try:
+    with most_seen(node, "burst-d", {"coming": lambda d: clones(d) + d["instances"]["starting"]}, 0.1) as most:
         for _ in range(60):
             node.invoke("burst-c", b'{"name":"Ada"}', conn)
         time.sleep(5)
-    finally:
-        watching[0] = False
-        watcher.join()
-        conn.close()
+    conn.close()
     d = node.describe("burst-d")
-    chain = [p for p in (d.get("scaling") or {}).get("predictions") or [] if p["from"] == "burst-c"]
     print("\n## a burst beyond the history: C -> D taught one to one, then 60 calls of C back to back, no D")
     print("C -> D predictions: %s; D's clones starting or waiting at most %d at once, its restores %d"
-          % (json.dumps(chain[0]) if chain else "none", most[0], d["snapshot"]["restores"] - restores), flush=True)
+          % (chain_from(d, "burst-c"), most["coming"], d["snapshot"]["restores"] - restores), flush=True)
 
 
 def main():
